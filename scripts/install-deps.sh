@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package Nexus needs to build, run, test and benchmark.
+# Idempotent: when everything is present it only runs dpkg-query and exits.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake g++ make pkg-config ccache clang clang-format
+  libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libtomlplusplus-dev libcli11-dev libsodium-dev libjwt-dev libcurl4-openssl-dev
+  libssl-dev uuid-dev libseccomp-dev
+  # tests
+  libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd
+  # containers (nodes, lambda)
+  runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables
+  # benchmarks
+  wrk nginx-light hyperfine curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,88 @@
+// Config: every setting of the three services, read from one nexus.toml and
+// overridden by environment variables.
+//
+// Each key `[section] key` may be overridden by NEXUS_<SECTION>_<KEY>
+// (top-level keys: NEXUS_<KEY>), upper-cased. Defaults are embedded so that
+// Nexus runs with no file at all. Paths that default to "" are derived from
+// data_dir by Finalize(). A loaded Config is immutable and thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/result.h"
+
+namespace nexus {
+
+struct GatewayConfig {
+  std::string listen = "127.0.0.1:8080";
+  int64_t max_json_bytes = 64 * 1024;
+  int64_t threads = 0;                // 0 = number of cores
+  int64_t backend_timeout_ms = 2000;  // deadline of each gRPC call
+  std::string static_dir;             // web UI files, when present
+};
+
+struct AuthConfig {
+  std::string listen;                 // default unix:<data_dir>/run/auth.sock
+  std::string db_path;                // default <data_dir>/auth.db
+  std::string jwt_key_path;           // default <data_dir>/jwt.key
+  int64_t otp_ttl_seconds = 300;
+  int64_t jwt_ttl_hours = 24;
+  int64_t otp_max_attempts = 5;
+  int64_t resend_cooldown_seconds = 30;
+  int64_t password_min_length = 6;
+  // Token buckets on the init routes: `burst` requests at once, refilled at
+  // one per `refill_seconds`.
+  int64_t ip_rate_burst = 20;
+  int64_t ip_rate_refill_seconds = 30;
+  int64_t account_rate_burst = 5;
+  int64_t account_rate_refill_seconds = 120;
+};
+
+struct MailConfig {
+  std::string smtp_url;               // empty = write to outbox_dir
+  std::string from = "Nexus <nexus@localhost>";
+  std::string username;
+  std::string password;
+  std::string outbox_dir;             // default <data_dir>/mail/outbox
+  int64_t timeout_seconds = 10;
+};
+
+struct DaemonConfig {
+  std::string listen;                 // default unix:<data_dir>/run/nexusd.sock
+  std::string db_path;                // default <data_dir>/nexus.db
+};
+
+struct StorageConfig {
+  int64_t quota_bytes = 10LL * 1024 * 1024 * 1024;
+  int64_t chunk_min_bytes = 1 << 20;
+  int64_t chunk_avg_bytes = 4 << 20;
+  int64_t chunk_max_bytes = 16 << 20;
+  std::string chunks_dir;             // default <data_dir>/chunks
+};
+
+struct Config {
+  std::string data_dir = "./var";
+  std::string instance = "nexus";
+  std::string log_level = "info";
+  GatewayConfig gateway;
+  AuthConfig auth;
+  MailConfig mail;
+  DaemonConfig daemon;
+  StorageConfig storage;
+};
+
+// Looks up an environment variable; injectable so tests need not touch the
+// process environment. Returns nullptr when unset.
+using EnvLookup = std::function<const char*(const char*)>;
+
+// Parses TOML text (may be empty), applies env overrides, then derives paths.
+// Unknown keys and ill-typed values are errors naming the key.
+Result<Config> ParseConfig(const std::string& toml_text, const EnvLookup& env);
+
+// Reads `path` (may be empty: defaults only) and calls ParseConfig with the
+// process environment.
+Result<Config> LoadConfig(const std::string& path);
+
+}  // namespace nexus

@@ -1,0 +1,63 @@
+#include "common/status.h"
+
+#include <cstring>
+
+namespace nexus {
+namespace {
+
+struct CodeName {
+  StatusCode code;
+  std::string_view name;
+};
+
+constexpr CodeName kCodeNames[] = {
+    {StatusCode::kOk, "ok"},
+    {StatusCode::kInvalidArgument, "invalid_argument"},
+    {StatusCode::kUnauthenticated, "unauthenticated"},
+    {StatusCode::kPermissionDenied, "permission_denied"},
+    {StatusCode::kNotFound, "not_found"},
+    {StatusCode::kAlreadyExists, "already_exists"},
+    {StatusCode::kPayloadTooLarge, "payload_too_large"},
+    {StatusCode::kRangeNotSatisfiable, "range_not_satisfiable"},
+    {StatusCode::kRateLimited, "rate_limited"},
+    {StatusCode::kInternal, "internal"},
+    {StatusCode::kUnimplemented, "unimplemented"},
+    {StatusCode::kUpstreamFailed, "upstream_failed"},
+    {StatusCode::kUnavailable, "unavailable"},
+    {StatusCode::kDeadlineExceeded, "deadline_exceeded"},
+    {StatusCode::kQuotaExceeded, "quota_exceeded"},
+};
+
+}  // namespace
+
+std::string_view StatusCodeName(StatusCode code) {
+  for (const auto& c : kCodeNames) {
+    if (c.code == code) return c.name;
+  }
+  return "internal";
+}
+
+StatusCode StatusCodeFromName(std::string_view name) {
+  for (const auto& c : kCodeNames) {
+    if (c.name == name) return c.code;
+  }
+  return StatusCode::kInternal;
+}
+
+Status Status::WithContext(std::string_view context) const {
+  if (ok()) return *this;
+  Status s(code_, std::string(context) + ": " + message_);
+  s.retry_after_seconds_ = retry_after_seconds_;
+  return s;
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "ok";
+  return std::string(StatusCodeName(code_)) + ": " + message_;
+}
+
+Status ErrnoError(StatusCode code, std::string_view what, int errno_value) {
+  return Status(code, std::string(what) + ": " + std::strerror(errno_value));
+}
+
+}  // namespace nexus

@@ -1,0 +1,87 @@
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+namespace nexus {
+namespace {
+
+EnvLookup EnvFrom(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const char* name) -> const char* {
+    auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  };
+}
+
+TEST(ConfigTest, EmbeddedDefaultsNeedNoFile) {
+  auto c = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->data_dir, "./var");
+  EXPECT_EQ(c->instance, "nexus");
+  EXPECT_EQ(c->gateway.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c->auth.listen, "unix:./var/run/auth.sock");
+  EXPECT_EQ(c->mail.outbox_dir, "./var/mail/outbox");
+  EXPECT_EQ(c->auth.otp_ttl_seconds, 300);
+  EXPECT_EQ(c->storage.quota_bytes, 10LL << 30);
+}
+
+TEST(ConfigTest, TomlValuesAreRead) {
+  auto c = ParseConfig(R"(
+data_dir = "/srv/nexus"
+[gateway]
+listen = "0.0.0.0:9000"
+[auth]
+otp_ttl_seconds = 60
+[mail]
+smtp_url = "smtp://127.0.0.1:2525"
+)",
+                       EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->gateway.listen, "0.0.0.0:9000");
+  EXPECT_EQ(c->auth.otp_ttl_seconds, 60);
+  EXPECT_EQ(c->mail.smtp_url, "smtp://127.0.0.1:2525");
+  EXPECT_EQ(c->daemon.db_path, "/srv/nexus/nexus.db");
+}
+
+TEST(ConfigTest, EnvironmentOverridesFileAndDefaults) {
+  auto c = ParseConfig("[auth]\notp_ttl_seconds = 60\n",
+                       EnvFrom({{"NEXUS_AUTH_OTP_TTL_SECONDS", "5"},
+                                {"NEXUS_DATA_DIR", "/tmp/x"},
+                                {"NEXUS_INSTANCE", "t1"},
+                                {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:0"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->auth.otp_ttl_seconds, 5);
+  EXPECT_EQ(c->data_dir, "/tmp/x");
+  EXPECT_EQ(c->instance, "t1");
+  EXPECT_EQ(c->gateway.listen, "127.0.0.1:0");
+  EXPECT_EQ(c->auth.db_path, "/tmp/x/auth.db");
+}
+
+TEST(ConfigTest, RejectsBadInput) {
+  struct Case {
+    const char* toml;
+    std::map<std::string, std::string> env;
+    const char* expect_in_message;
+  } cases[] = {
+      {"[auth]\nno_such_key = 1\n", {}, "auth.no_such_key"},
+      {"bogus = 1\n", {}, "bogus"},
+      {"[auth]\notp_ttl_seconds = \"soon\"\n", {}, "must be an integer"},
+      {"data_dir = 5\n", {}, "must be a string"},
+      {"[auth\n", {}, "line"},
+      {"", {{"NEXUS_AUTH_OTP_TTL_SECONDS", "12x"}}, "NEXUS_AUTH_OTP_TTL_SECONDS"},
+      {"", {{"NEXUS_INSTANCE", "Bad-Name"}}, "instance"},
+      {"[storage]\nchunk_min_bytes = 10\nchunk_avg_bytes = 5\n", {}, "chunk sizes"},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParseConfig(tc.toml, EnvFrom(tc.env));
+    ASSERT_FALSE(c.ok()) << tc.toml;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find(tc.expect_in_message), std::string::npos)
+        << c.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace nexus
