@@ -14,6 +14,7 @@ grpc::StatusCode GrpcCodeFor(StatusCode code) {
     case StatusCode::kNotFound: return grpc::StatusCode::NOT_FOUND;
     case StatusCode::kAlreadyExists: return grpc::StatusCode::ALREADY_EXISTS;
     case StatusCode::kPayloadTooLarge: return grpc::StatusCode::INVALID_ARGUMENT;
+    case StatusCode::kUnsupportedMediaType: return grpc::StatusCode::INVALID_ARGUMENT;
     case StatusCode::kRangeNotSatisfiable: return grpc::StatusCode::OUT_OF_RANGE;
     case StatusCode::kRateLimited: return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case StatusCode::kInternal: return grpc::StatusCode::INTERNAL;

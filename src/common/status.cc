@@ -18,6 +18,7 @@ constexpr CodeName kCodeNames[] = {
     {StatusCode::kNotFound, "not_found"},
     {StatusCode::kAlreadyExists, "already_exists"},
     {StatusCode::kPayloadTooLarge, "payload_too_large"},
+    {StatusCode::kUnsupportedMediaType, "unsupported_media_type"},
     {StatusCode::kRangeNotSatisfiable, "range_not_satisfiable"},
     {StatusCode::kRateLimited, "rate_limited"},
     {StatusCode::kInternal, "internal"},

@@ -22,6 +22,7 @@ enum class StatusCode {
   kNotFound,             // 404
   kAlreadyExists,        // 409
   kPayloadTooLarge,      // 413
+  kUnsupportedMediaType, // 415
   kRangeNotSatisfiable,  // 416
   kRateLimited,          // 429 (retry_after_seconds says when)
   kInternal,             // 500: a bug or a broken invariant; message never shown
