@@ -57,6 +57,14 @@ std::vector<Binding> Bindings(Config& c) {
       {"storage", "chunk_avg_bytes", &c.storage.chunk_avg_bytes},
       {"storage", "chunk_max_bytes", &c.storage.chunk_max_bytes},
       {"storage", "chunks_dir", &c.storage.chunks_dir},
+      {"lambda", "runc_path", &c.lambda.runc_path},
+      {"lambda", "timeout_ms_default", &c.lambda.timeout_ms_default},
+      {"lambda", "timeout_ms_max", &c.lambda.timeout_ms_max},
+      {"lambda", "memory_mb_default", &c.lambda.memory_mb_default},
+      {"lambda", "memory_mb_max", &c.lambda.memory_mb_max},
+      {"lambda", "max_concurrent", &c.lambda.max_concurrent},
+      {"lambda", "pool_size", &c.lambda.pool_size},
+      {"lambda", "output_limit_bytes", &c.lambda.output_limit_bytes},
   };
 }
 

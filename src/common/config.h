@@ -62,6 +62,17 @@ struct StorageConfig {
   std::string chunks_dir;             // default <data_dir>/chunks
 };
 
+struct LambdaConfig {
+  std::string runc_path;              // empty: `runc` found on PATH
+  int64_t timeout_ms_default = 10000;
+  int64_t timeout_ms_max = 60000;
+  int64_t memory_mb_default = 128;
+  int64_t memory_mb_max = 1024;
+  int64_t max_concurrent = 0;         // 0 = 2 x number of cores
+  int64_t pool_size = 0;              // pre-started sandboxes; 0 = every run starts cold
+  int64_t output_limit_bytes = 1 << 20;  // per stream (stdout, stderr)
+};
+
 struct Config {
   std::string data_dir = "./var";
   std::string instance = "nexus";
@@ -71,6 +82,7 @@ struct Config {
   MailConfig mail;
   DaemonConfig daemon;
   StorageConfig storage;
+  LambdaConfig lambda;
 };
 
 // Looks up an environment variable; injectable so tests need not touch the
