@@ -1,0 +1,56 @@
+// ChunkStore: where chunk bytes live, addressed by the lowercase hex SHA-256
+// of their content. Small on purpose so that more backends (an S3-compatible
+// one) can follow the local filesystem one (fs_chunk_store.h).
+//
+// A store knows nothing about files or refcounts; the metadata store decides
+// which chunks are referenced and FileService decides when one may go. Every
+// hash argument must satisfy IsSha256Hex (else kInvalidArgument), which also
+// keeps hashes safe to use in paths and object keys. Implementations are
+// thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "common/result.h"
+#include "common/status.h"
+
+namespace nexus::daemon::storage {
+
+struct SweepStats {
+  int64_t temp_files_removed = 0;
+  int64_t chunks_removed = 0;
+  int64_t chunks_kept = 0;
+};
+
+class ChunkStore {
+ public:
+  virtual ~ChunkStore() = default;
+
+  // Stores `bytes` under `hash` (the caller has hashed them) durably before
+  // returning. An existing chunk is never rewritten. Returns true when this
+  // call created the chunk, false when it was already present.
+  virtual Result<bool> Put(const std::string& hash, std::string_view bytes) = 0;
+
+  virtual Result<bool> Has(const std::string& hash) = 0;
+
+  // The chunk's bytes, verified against `hash`. A missing chunk is kNotFound;
+  // content that does not match its hash is kInternal with a message naming
+  // the chunk (data loss: callers log it loudly).
+  virtual Result<std::string> Get(const std::string& hash) = 0;
+
+  // Deletes the chunk; a missing chunk is not an error.
+  virtual Status Remove(const std::string& hash) = 0;
+
+  // Calls `fn` with the hash of every stored chunk (order unspecified).
+  virtual Status List(const std::function<void(const std::string& hash)>& fn) = 0;
+
+  // Crash cleanup: removes unfinished writes and every chunk for which
+  // `keep(hash)` is false.
+  virtual Result<SweepStats> Sweep(const std::function<bool(const std::string& hash)>& keep) = 0;
+};
+
+}  // namespace nexus::daemon::storage

@@ -1,0 +1,72 @@
+// Chunker: streaming content-defined chunking with FastCDC (Xia et al.,
+// USENIX ATC '16): a 64-bit gear rolling hash, normalised chunking with a
+// stricter mask before the average size and a looser one after it, and no
+// hashing at all below the minimum size.
+//
+// Bytes are fed with Write as they arrive; every complete chunk is passed to
+// the sink, Finish flushes the tail. Boundaries depend only on the content,
+// never on how the input was split into Write calls, so an insertion changes
+// only the chunks around it. The chunker buffers at most one max-size chunk
+// (chunks that lie wholly inside one Write are passed through without a
+// copy). The gear table is part of the on-disk format: changing it changes
+// every boundary and so defeats deduplication with existing chunks.
+//
+// Not thread-safe; one Chunker per stream.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "common/config.h"
+#include "common/result.h"
+#include "common/status.h"
+
+namespace nexus::daemon::storage {
+
+struct ChunkerParams {
+  size_t min_size = 1 << 20;
+  size_t avg_size = 4 << 20;
+  size_t max_size = 16 << 20;
+};
+
+// Checks 64 <= min < avg < max <= 256 MiB.
+Status ValidateChunkerParams(const ChunkerParams& params);
+// storage.chunk_{min,avg,max}_bytes, validated.
+Result<ChunkerParams> ChunkerParamsFromConfig(const StorageConfig& config);
+
+class Chunker {
+ public:
+  // Receives each chunk in order. The view is valid only during the call. A
+  // non-ok Status stops the chunker and is returned from Write/Finish.
+  using Sink = std::function<Status(std::string_view chunk)>;
+
+  // `params` must pass ValidateChunkerParams.
+  explicit Chunker(const ChunkerParams& params);
+
+  Status Write(std::string_view data, const Sink& sink);
+  // Emits the final (possibly short) chunk, if any bytes are pending, and
+  // resets the chunker for a new stream. Empty input yields no chunk.
+  Status Finish(const Sink& sink);
+
+  // Bytes held back waiting for a boundary.
+  size_t buffered() const { return buffer_.size(); }
+
+ private:
+  // Scans data[0, n) as the continuation of the current chunk. Returns how
+  // many bytes belong to it; sets *cut when the chunk ends there.
+  size_t Scan(const uint8_t* data, size_t n, bool* cut);
+
+  size_t min_size_;
+  size_t normal_size_;
+  size_t max_size_;
+  uint64_t mask_small_;  // more bits: cuts are rarer before normal_size_
+  uint64_t mask_large_;  // fewer bits: cuts are likelier after it
+  size_t pos_ = 0;       // length of the current chunk so far
+  uint64_t fp_ = 0;      // gear fingerprint
+  std::string buffer_;   // bytes of the current chunk not yet emitted
+};
+
+}  // namespace nexus::daemon::storage

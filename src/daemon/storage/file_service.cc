@@ -1,0 +1,305 @@
+#include "daemon/storage/file_service.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "daemon/storage/safe_name.h"
+
+namespace nexus::daemon::storage {
+namespace {
+
+// A random (version 4) UUID in its lowercase text form.
+Result<std::string> NewFileId() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) return InternalError("generate file id: RAND_bytes failed");
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return std::string(out);
+}
+
+Status UploadClosed() { return InternalError("upload is already committed or aborted"); }
+
+}  // namespace
+
+// ---- Upload ------------------------------------------------------------------
+
+Upload::Upload(FileService& service, std::string owner, std::string name, int64_t byte_limit)
+    : service_(service),
+      owner_(std::move(owner)),
+      name_(std::move(name)),
+      byte_limit_(byte_limit),
+      chunker_(service.options_.chunker) {}
+
+Upload::~Upload() { Abort(); }
+
+Status Upload::Write(std::string_view data) {
+  if (state_ == State::kFailed) return failure_;
+  if (state_ != State::kOpen) return UploadClosed();
+  if (byte_limit_ >= 0 && size_ + static_cast<int64_t>(data.size()) > byte_limit_) {
+    // Fail fast instead of storing bytes Commit would reject anyway.
+    return Fail(QuotaExceededError("storage quota exceeded: upload is larger than the " +
+                                   std::to_string(byte_limit_) + " bytes left"));
+  }
+  content_hash_.Update(data);
+  size_ += static_cast<int64_t>(data.size());
+  Status s = chunker_.Write(data, [this](std::string_view chunk) { return StoreChunk(chunk); });
+  if (!s.ok()) return Fail(s);
+  return Status::Ok();
+}
+
+Status Upload::StoreChunk(std::string_view chunk) {
+  const std::string hash = Sha256::HexDigest(chunk);
+  // Lease before Put: once Put finds the chunk present, nobody may remove it
+  // until this upload has committed its reference or given up.
+  if (leased_.insert(hash).second) service_.Lease(hash);
+  Result<bool> created = service_.chunks_.Put(hash, chunk);
+  if (!created.ok()) return created.status().WithContext("store chunk " + hash);
+  if (*created) created_.insert(hash);
+  const int64_t offset = chunks_.empty() ? 0 : chunks_.back().offset + chunks_.back().size;
+  chunks_.push_back({hash, offset, static_cast<int64_t>(chunk.size())});
+  return Status::Ok();
+}
+
+Result<FileRecord> Upload::Commit() {
+  if (state_ == State::kFailed) return failure_;
+  if (state_ != State::kOpen) return UploadClosed();
+  Status s = chunker_.Finish([this](std::string_view chunk) { return StoreChunk(chunk); });
+  if (!s.ok()) return Fail(s);
+  Result<std::string> id = NewFileId();
+  if (!id.ok()) return Fail(id.status());
+  FileRecord record;
+  record.id = *id;
+  record.owner = owner_;
+  record.name = name_;
+  record.size = size_;
+  record.sha256 = ToHex(content_hash_.Finish());
+  record.chunks_count = static_cast<int64_t>(chunks_.size());
+  record.status = kStatusUploaded;
+  const int64_t quota =
+      service_.options_.quota_for ? service_.options_.quota_for(owner_) : kUnlimitedQuota;
+  Result<FileRecord> stored = service_.metadata_.CommitFile(record, chunks_, quota);
+  if (!stored.ok()) return Fail(stored.status());
+  state_ = State::kCommitted;
+  // The chunks are referenced now; releasing the leases only lets removals
+  // that waited on them re-check (and find the references).
+  service_.ReleaseAndRemove(leased_, {});
+  leased_.clear();
+  created_.clear();
+  chunks_.clear();
+  return stored;
+}
+
+void Upload::Abort() {
+  if (state_ != State::kOpen) return;
+  state_ = State::kAborted;
+  Cleanup();
+}
+
+Status Upload::Fail(Status status) {
+  state_ = State::kFailed;
+  failure_ = status;
+  Cleanup();
+  return status;
+}
+
+void Upload::Cleanup() {
+  std::vector<std::string> candidates(created_.begin(), created_.end());
+  service_.ReleaseAndRemove(leased_, candidates);
+  leased_.clear();
+  created_.clear();
+  chunks_.clear();
+}
+
+// ---- FileReader --------------------------------------------------------------
+
+FileReader::FileReader(FileService& service, FileRecord file, int64_t offset, int64_t length,
+                       std::vector<ChunkRef> chunks)
+    : service_(service),
+      file_(std::move(file)),
+      offset_(offset),
+      length_(length),
+      chunks_(std::move(chunks)),
+      position_(offset) {}
+
+FileReader::~FileReader() { ReleaseLeases(); }
+
+void FileReader::ReleaseLeases() {
+  if (!leased_) return;
+  leased_ = false;
+  std::unordered_set<std::string> hashes;
+  for (const auto& c : chunks_) hashes.insert(c.hash);
+  service_.ReleaseAndRemove(hashes, {});
+}
+
+Result<std::string_view> FileReader::Next() {
+  const int64_t end = offset_ + length_;
+  if (position_ >= end || next_chunk_ >= chunks_.size()) {
+    ReleaseLeases();
+    return std::string_view();
+  }
+  const ChunkRef& c = chunks_[next_chunk_];
+  Result<std::string> bytes = service_.chunks_.Get(c.hash);
+  if (!bytes.ok()) {
+    // Either way a committed file lost data: say so loudly, show no details.
+    Status s = bytes.status().code() == StatusCode::kNotFound
+                   ? InternalError("chunk " + c.hash + " of file " + file_.id + " is missing")
+                   : bytes.status().WithContext("read file " + file_.id);
+    spdlog::error("DATA LOSS: {}", s.message());
+    return s;
+  }
+  if (static_cast<int64_t>(bytes->size()) != c.size) {
+    Status s =
+        InternalError("chunk " + c.hash + " of file " + file_.id + " has " +
+                      std::to_string(bytes->size()) + " bytes, expected " + std::to_string(c.size));
+    spdlog::error("DATA LOSS: {}", s.message());
+    return s;
+  }
+  current_ = std::move(*bytes);
+  ++next_chunk_;
+  const int64_t from = position_ - c.offset;
+  const int64_t to = std::min(c.size, end - c.offset);
+  position_ = c.offset + to;
+  return std::string_view(current_).substr(static_cast<size_t>(from),
+                                           static_cast<size_t>(to - from));
+}
+
+// ---- FileService -------------------------------------------------------------
+
+FileService::FileService(ChunkStore& chunks, MetadataStore& metadata, FileServiceOptions options)
+    : chunks_(chunks), metadata_(metadata), options_(std::move(options)) {}
+
+Result<std::unique_ptr<Upload>> FileService::Begin(const std::string& owner,
+                                                   std::string_view file_name,
+                                                   int64_t declared_size) {
+  if (owner.empty()) return InvalidArgumentError("upload: owner is empty");
+  int64_t byte_limit = -1;
+  const int64_t quota = options_.quota_for ? options_.quota_for(owner) : kUnlimitedQuota;
+  if (quota != kUnlimitedQuota) {
+    NEXUS_ASSIGN_OR_RETURN(int64_t used, metadata_.UsedBytes(owner));
+    byte_limit = std::max<int64_t>(0, quota - used);
+    if (declared_size > byte_limit) {
+      return QuotaExceededError("storage quota exceeded: " + std::to_string(used) + " of " +
+                                std::to_string(quota) + " bytes used, file needs " +
+                                std::to_string(declared_size));
+    }
+  }
+  return std::unique_ptr<Upload>(new Upload(*this, owner, SafeBaseName(file_name), byte_limit));
+}
+
+Result<std::vector<FileRecord>> FileService::List(const std::string& owner) {
+  return metadata_.ListFiles(owner);
+}
+
+Result<FileRecord> FileService::Get(const std::string& owner, const std::string& id) {
+  return metadata_.GetFile(owner, id);
+}
+
+Result<std::unique_ptr<FileReader>> FileService::Open(const std::string& owner,
+                                                      const std::string& id,
+                                                      std::optional<ByteRange> range) {
+  NEXUS_ASSIGN_OR_RETURN(FileRecord file, metadata_.GetFile(owner, id));
+  int64_t offset = 0;
+  int64_t length = file.size;
+  if (range) {
+    auto unsatisfiable = [&] {
+      return Status(StatusCode::kRangeNotSatisfiable,
+                    "range " + std::to_string(range->offset) + "+" + std::to_string(range->length) +
+                        " is outside file " + id + " of " + std::to_string(file.size) + " bytes");
+    };
+    if (range->offset < 0) {
+      if (range->length != -1 || file.size == 0) return unsatisfiable();
+      length = std::min(-range->offset, file.size);
+      offset = file.size - length;
+    } else {
+      if (range->offset >= file.size || range->length == 0 || range->length < -1) {
+        return unsatisfiable();
+      }
+      offset = range->offset;
+      length =
+          range->length == -1 ? file.size - offset : std::min(range->length, file.size - offset);
+    }
+  }
+  std::vector<ChunkRef> refs;
+  if (length > 0) {
+    // Listing and leasing under the lease mutex: a concurrent Delete cannot
+    // remove a chunk between the two.
+    std::lock_guard lock(lease_mu_);
+    NEXUS_ASSIGN_OR_RETURN(refs, metadata_.ChunksForRange(id, offset, length));
+    const bool covered = !refs.empty() && refs.front().offset <= offset &&
+                         refs.back().offset + refs.back().size >= offset + length;
+    if (!covered) return NotFoundError("file " + id + " not found");  // deleted meanwhile
+    std::unordered_set<std::string> distinct;
+    for (const auto& r : refs) {
+      if (distinct.insert(r.hash).second) ++leases_[r.hash];
+    }
+  }
+  return std::unique_ptr<FileReader>(
+      new FileReader(*this, std::move(file), offset, length, std::move(refs)));
+}
+
+Status FileService::Delete(const std::string& owner, const std::string& id) {
+  NEXUS_ASSIGN_OR_RETURN(std::vector<std::string> released, metadata_.DeleteFile(owner, id));
+  ReleaseAndRemove({}, released);
+  return Status::Ok();
+}
+
+Result<SweepStats> FileService::StartupSweep() {
+  std::lock_guard lock(lease_mu_);
+  NEXUS_ASSIGN_OR_RETURN(auto referenced, metadata_.AllReferencedHashes());
+  NEXUS_ASSIGN_OR_RETURN(SweepStats stats, chunks_.Sweep([&](const std::string& hash) {
+    return referenced.count(hash) > 0 || leases_.count(hash) > 0;
+  }));
+  deferred_.clear();
+  spdlog::info("storage sweep: removed {} temp files and {} unreferenced chunks, kept {} chunks",
+               stats.temp_files_removed, stats.chunks_removed, stats.chunks_kept);
+  return stats;
+}
+
+void FileService::Lease(const std::string& hash) {
+  std::lock_guard lock(lease_mu_);
+  ++leases_[hash];
+}
+
+void FileService::ReleaseAndRemove(const std::unordered_set<std::string>& leased,
+                                   const std::vector<std::string>& candidates) {
+  std::lock_guard lock(lease_mu_);
+  std::vector<std::string> retry;
+  for (const auto& hash : leased) {
+    auto it = leases_.find(hash);
+    if (it == leases_.end()) continue;
+    if (--it->second == 0) {
+      leases_.erase(it);
+      if (deferred_.count(hash)) retry.push_back(hash);
+    }
+  }
+  for (const auto& hash : candidates) TryRemoveLocked(hash);
+  for (const auto& hash : retry) TryRemoveLocked(hash);
+}
+
+void FileService::TryRemoveLocked(const std::string& hash) {
+  if (leases_.count(hash)) {
+    deferred_.insert(hash);
+    return;
+  }
+  deferred_.erase(hash);
+  Result<bool> referenced = metadata_.IsChunkReferenced(hash);
+  if (!referenced.ok()) {
+    // Keeping an unreferenced chunk only costs space; the next sweep takes it.
+    spdlog::warn("keep chunk {}: {}", hash, referenced.status().message());
+    return;
+  }
+  if (*referenced) return;
+  if (Status s = chunks_.Remove(hash); !s.ok()) {
+    spdlog::warn("remove unreferenced chunk {}: {}", hash, s.message());
+  }
+}
+
+}  // namespace nexus::daemon::storage

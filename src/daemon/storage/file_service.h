@@ -1,0 +1,183 @@
+// FileService: the storage domain behind the Files API — streaming upload
+// with content-defined chunking and deduplication, ranged verified download,
+// delete, and the start-up sweep. The gRPC adapter calls this; it knows
+// nothing of gRPC or HTTP.
+//
+// Upload: Begin() returns an Upload; Write() feeds bytes as they arrive (they
+// flow through the chunker, each chunk is hashed and stored unless already
+// present, and the content hash is computed on the way); Commit() checks the
+// quota and records the file in one transaction. Abort(), a failed Write or
+// Commit, or destroying an uncommitted Upload removes the chunks this upload
+// created that nothing references. Memory per upload is about one max chunk.
+//
+// Chunk lifetime across concurrent operations: a chunk file may be removed
+// only when no committed file references it (the refcount table) AND no
+// in-flight upload or open reader holds a lease on it. Uploads lease a hash
+// before storing it, readers before reading, and removal checks both under
+// one mutex, so an upload that found a chunk already present (and skipped
+// writing it) can never see it deleted before its commit. A removal blocked by
+// a lease is retried when the last lease is released. Leases live in this
+// process: one FileService per chunk store.
+//
+// Thread-safe. The ChunkStore and MetadataStore must outlive the service, and
+// the service must outlive every Upload and FileReader it returned; each
+// Upload or FileReader is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/result.h"
+#include "daemon/storage/chunk_store.h"
+#include "daemon/storage/chunker.h"
+#include "daemon/storage/metadata_store.h"
+#include "daemon/storage/sha256.h"
+
+namespace nexus::daemon::storage {
+
+inline constexpr char kStatusUploaded[] = "Uploaded";
+
+struct FileServiceOptions {
+  ChunkerParams chunker;
+  // The owner's quota in bytes, or kUnlimitedQuota. Unset: unlimited.
+  std::function<int64_t(const std::string& owner)> quota_for;
+};
+
+// A byte range of a file. offset >= 0: `length` bytes from there (-1: to the
+// end; a range running past the end is clipped). offset < 0: the last
+// -offset bytes (an HTTP suffix range); length must then be -1.
+struct ByteRange {
+  int64_t offset = 0;
+  int64_t length = -1;
+};
+
+class FileService;
+
+class Upload {
+ public:
+  ~Upload();
+  Upload(const Upload&) = delete;
+  Upload& operator=(const Upload&) = delete;
+
+  // Feeds the next bytes of the file. After an error the upload is already
+  // cleaned up and every later call returns that error.
+  Status Write(std::string_view data);
+  // Flushes the last chunk and commits. On error the upload is cleaned up.
+  Result<FileRecord> Commit();
+  // Gives up; idempotent; a no-op after Commit.
+  void Abort();
+
+  const std::string& name() const { return name_; }
+  int64_t bytes_written() const { return size_; }
+
+ private:
+  friend class FileService;
+  enum class State { kOpen, kFailed, kCommitted, kAborted };
+
+  Upload(FileService& service, std::string owner, std::string name, int64_t byte_limit);
+  Status StoreChunk(std::string_view chunk);
+  Status Fail(Status status);
+  void Cleanup();
+
+  FileService& service_;
+  const std::string owner_;
+  const std::string name_;
+  const int64_t byte_limit_;  // quota left at Begin; -1 = none (Commit rechecks)
+  Chunker chunker_;
+  Sha256 content_hash_;
+  int64_t size_ = 0;
+  std::vector<ChunkRef> chunks_;
+  std::unordered_set<std::string> leased_;
+  std::unordered_set<std::string> created_;
+  State state_ = State::kOpen;
+  Status failure_;
+};
+
+class FileReader {
+ public:
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  const FileRecord& file() const { return file_; }
+  // The resolved range: first byte and number of bytes Next will yield.
+  int64_t offset() const { return offset_; }
+  int64_t length() const { return length_; }
+
+  // The next verified bytes of the range, in order; an empty view at the
+  // end. The view stays valid until the next call. A chunk that is missing
+  // or fails verification is kInternal (and logged as data loss).
+  Result<std::string_view> Next();
+
+ private:
+  friend class FileService;
+  FileReader(FileService& service, FileRecord file, int64_t offset, int64_t length,
+             std::vector<ChunkRef> chunks);
+  void ReleaseLeases();
+
+  FileService& service_;
+  const FileRecord file_;
+  const int64_t offset_;
+  const int64_t length_;
+  std::vector<ChunkRef> chunks_;
+  size_t next_chunk_ = 0;
+  int64_t position_;  // file offset of the next byte to yield
+  std::string current_;
+  bool leased_ = true;
+};
+
+class FileService {
+ public:
+  FileService(ChunkStore& chunks, MetadataStore& metadata, FileServiceOptions options);
+
+  // Starts an upload; `file_name` is what the client sent (reduced with
+  // SafeBaseName). `declared_size` (-1 if unknown) lets an upload that cannot
+  // fit in the quota fail before any byte is stored.
+  Result<std::unique_ptr<Upload>> Begin(const std::string& owner, std::string_view file_name,
+                                        int64_t declared_size = -1);
+
+  Result<std::vector<FileRecord>> List(const std::string& owner);
+  // kNotFound for ids of other owners too.
+  Result<FileRecord> Get(const std::string& owner, const std::string& id);
+
+  // A reader over the whole file or `range` (kRangeNotSatisfiable when the
+  // range selects no byte of the file).
+  Result<std::unique_ptr<FileReader>> Open(const std::string& owner, const std::string& id,
+                                           std::optional<ByteRange> range = std::nullopt);
+
+  // Deletes the file's metadata, then the chunk files nothing else uses.
+  Status Delete(const std::string& owner, const std::string& id);
+
+  // Removes leftovers of a crash: temp files and chunk files no committed
+  // file references. Call before serving uploads.
+  Result<SweepStats> StartupSweep();
+
+ private:
+  friend class Upload;
+  friend class FileReader;
+
+  void Lease(const std::string& hash);
+  // Drops one lease per hash, then removes the `candidates` (and chunks whose
+  // removal waited for these leases) if nothing references them.
+  void ReleaseAndRemove(const std::unordered_set<std::string>& leased,
+                        const std::vector<std::string>& candidates);
+  void TryRemoveLocked(const std::string& hash);
+
+  ChunkStore& chunks_;
+  MetadataStore& metadata_;
+  const FileServiceOptions options_;
+
+  std::mutex lease_mu_;
+  std::unordered_map<std::string, int> leases_;  // guarded by lease_mu_
+  std::unordered_set<std::string> deferred_;     // guarded by lease_mu_: removal waits for leases
+};
+
+}  // namespace nexus::daemon::storage

@@ -1,0 +1,278 @@
+#include "daemon/storage/fs_chunk_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <vector>
+
+#include "daemon/storage/sha256.h"
+
+namespace nexus::daemon::storage {
+namespace {
+
+constexpr std::string_view kTempPrefix = ".tmp-";
+
+// Owns a file descriptor so every early return closes it.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  // Closes now, reporting the error close may carry (deferred write errors).
+  int Close() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using DirPtr = std::unique_ptr<DIR, DirCloser>;
+
+// A full disk is an environmental condition, not a bug.
+StatusCode CodeForErrno(int e) {
+  return (e == ENOSPC || e == EDQUOT) ? StatusCode::kUnavailable : StatusCode::kInternal;
+}
+
+Status Errno(std::string_view what, const std::string& path, int e) {
+  return ErrnoError(CodeForErrno(e), std::string(what) + " '" + path + "'", e);
+}
+
+Status CheckHash(const std::string& hash) {
+  if (!IsSha256Hex(hash)) return InvalidArgumentError("invalid chunk hash '" + hash + "'");
+  return Status::Ok();
+}
+
+Status FsyncDir(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return Errno("open directory", dir, errno);
+  if (::fsync(fd.get()) != 0) return Errno("fsync directory", dir, errno);
+  return Status::Ok();
+}
+
+// mkdir that tells whether it created the directory (so the parent needs an fsync).
+Result<bool> MakeDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0) return true;
+  if (errno == EEXIST) return false;
+  return Errno("create directory", dir, errno);
+}
+
+Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write", path, errno);
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+// Renames without replacing an existing target. Returns false when the target
+// already exists (the temp file is then left for the caller to remove).
+Result<bool> RenameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
+    return true;
+  }
+  if (errno == EEXIST) return false;
+  if (errno != EINVAL && errno != ENOSYS) return Errno("rename to", to, errno);
+  // The filesystem cannot refuse to replace; the target holds the same bytes
+  // anyway (same hash), so a plain rename is correct, merely not minimal.
+  if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename to", to, errno);
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FsChunkStore>> FsChunkStore::Open(const std::string& root) {
+  if (root.empty()) return InvalidArgumentError("chunk store directory is empty");
+  // Create missing parents too; the data dir may be new.
+  for (size_t pos = root.find('/', 1); pos != std::string::npos; pos = root.find('/', pos + 1)) {
+    NEXUS_ASSIGN_OR_RETURN(bool created, MakeDir(root.substr(0, pos)));
+    (void)created;
+  }
+  NEXUS_ASSIGN_OR_RETURN(bool created, MakeDir(root));
+  (void)created;
+  struct stat st;
+  if (::stat(root.c_str(), &st) != 0) return Errno("stat", root, errno);
+  if (!S_ISDIR(st.st_mode)) return InternalError("chunk store '" + root + "' is not a directory");
+  return std::unique_ptr<FsChunkStore>(new FsChunkStore(root));
+}
+
+std::string FsChunkStore::PathOf(const std::string& hash) const {
+  return root_ + "/" + hash.substr(0, 2) + "/" + hash.substr(2, 2) + "/" + hash;
+}
+
+Status FsChunkStore::EnsureDirs(const std::string& hash) {
+  const std::string top = root_ + "/" + hash.substr(0, 2);
+  const std::string leaf = top + "/" + hash.substr(2, 2);
+  struct stat st;
+  if (::stat(leaf.c_str(), &st) == 0) return Status::Ok();
+  NEXUS_ASSIGN_OR_RETURN(bool top_created, MakeDir(top));
+  if (top_created) NEXUS_RETURN_IF_ERROR(FsyncDir(root_));
+  NEXUS_ASSIGN_OR_RETURN(bool leaf_created, MakeDir(leaf));
+  if (leaf_created) NEXUS_RETURN_IF_ERROR(FsyncDir(top));
+  return Status::Ok();
+}
+
+Result<bool> FsChunkStore::Put(const std::string& hash, std::string_view bytes) {
+  NEXUS_RETURN_IF_ERROR(CheckHash(hash));
+  const std::string path = PathOf(hash);
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return false;
+  if (errno != ENOENT) return Errno("stat", path, errno);
+  NEXUS_RETURN_IF_ERROR(EnsureDirs(hash));
+
+  const std::string dir = path.substr(0, path.size() - hash.size() - 1);
+  const std::string temp = dir + "/" + std::string(kTempPrefix) + hash + "-" +
+                           std::to_string(::getpid()) + "-" + std::to_string(++temp_counter_);
+  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return Errno("open for writing", temp, errno);
+  auto fail = [&](Status s) {
+    ::unlink(temp.c_str());
+    return s;
+  };
+  if (Status s = WriteAll(fd.get(), bytes, temp); !s.ok()) return fail(s);
+  if (::fsync(fd.get()) != 0) return fail(Errno("fsync", temp, errno));
+  if (fd.Close() != 0) return fail(Errno("close", temp, errno));
+  Result<bool> renamed = RenameNoReplace(temp, path);
+  if (!renamed.ok()) return fail(renamed.status());
+  if (!*renamed) {
+    // Another writer stored the same chunk first; keep theirs untouched.
+    ::unlink(temp.c_str());
+    return false;
+  }
+  NEXUS_RETURN_IF_ERROR(FsyncDir(dir));
+  return true;
+}
+
+Result<bool> FsChunkStore::Has(const std::string& hash) {
+  NEXUS_RETURN_IF_ERROR(CheckHash(hash));
+  const std::string path = PathOf(hash);
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  return Errno("stat", path, errno);
+}
+
+Result<std::string> FsChunkStore::Get(const std::string& hash) {
+  NEXUS_RETURN_IF_ERROR(CheckHash(hash));
+  const std::string path = PathOf(hash);
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return NotFoundError("chunk " + hash + " not found");
+    return Errno("open for reading", path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Errno("stat", path, errno);
+  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("read", path, errno);
+    }
+    if (n == 0) break;  // truncated underneath us: the hash check below catches it
+    done += static_cast<size_t>(n);
+  }
+  bytes.resize(done);
+  const std::string actual = Sha256::HexDigest(bytes);
+  if (actual != hash) {
+    return InternalError("chunk " + hash + " is corrupt: its content hashes to " + actual);
+  }
+  return bytes;
+}
+
+Status FsChunkStore::Remove(const std::string& hash) {
+  NEXUS_RETURN_IF_ERROR(CheckHash(hash));
+  const std::string path = PathOf(hash);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("remove", path, errno);
+  return Status::Ok();
+}
+
+Status FsChunkStore::Walk(
+    const std::function<Status(const std::string& dir, const std::string& name)>& fn) {
+  auto list = [](const std::string& dir, std::vector<std::string>* names) -> Status {
+    DirPtr d(::opendir(dir.c_str()));
+    if (!d) return Errno("open directory", dir, errno);
+    errno = 0;
+    while (dirent* e = ::readdir(d.get())) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") names->push_back(std::move(name));
+    }
+    if (errno != 0) return Errno("read directory", dir, errno);
+    return Status::Ok();
+  };
+  auto is_hex2 = [](const std::string& s) {
+    auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+    return s.size() == 2 && hex(s[0]) && hex(s[1]);
+  };
+  std::vector<std::string> tops;
+  NEXUS_RETURN_IF_ERROR(list(root_, &tops));
+  for (const auto& top : tops) {
+    if (!is_hex2(top)) continue;
+    std::vector<std::string> leaves;
+    NEXUS_RETURN_IF_ERROR(list(root_ + "/" + top, &leaves));
+    for (const auto& leaf : leaves) {
+      if (!is_hex2(leaf)) continue;
+      const std::string dir = root_ + "/" + top + "/" + leaf;
+      std::vector<std::string> files;
+      NEXUS_RETURN_IF_ERROR(list(dir, &files));
+      for (const auto& name : files) {
+        // A hash-named file in the wrong directory is not a chunk Get could find.
+        if (IsSha256Hex(name) && (name.compare(0, 2, top) != 0 || name.compare(2, 2, leaf) != 0)) {
+          continue;
+        }
+        NEXUS_RETURN_IF_ERROR(fn(dir, name));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status FsChunkStore::List(const std::function<void(const std::string& hash)>& fn) {
+  return Walk([&](const std::string&, const std::string& name) {
+    if (IsSha256Hex(name)) fn(name);
+    return Status::Ok();
+  });
+}
+
+Result<SweepStats> FsChunkStore::Sweep(const std::function<bool(const std::string& hash)>& keep) {
+  SweepStats stats;
+  Status s = Walk([&](const std::string& dir, const std::string& name) -> Status {
+    const std::string path = dir + "/" + name;
+    if (std::string_view(name).starts_with(kTempPrefix)) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("remove", path, errno);
+      ++stats.temp_files_removed;
+      return Status::Ok();
+    }
+    if (!IsSha256Hex(name)) return Status::Ok();  // not ours: leave it alone
+    if (keep(name)) {
+      ++stats.chunks_kept;
+      return Status::Ok();
+    }
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("remove", path, errno);
+    ++stats.chunks_removed;
+    return Status::Ok();
+  });
+  NEXUS_RETURN_IF_ERROR(s);
+  return stats;
+}
+
+}  // namespace nexus::daemon::storage

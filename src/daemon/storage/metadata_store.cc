@@ -1,0 +1,294 @@
+#include "daemon/storage/metadata_store.h"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+
+#include <map>
+
+namespace nexus::daemon::storage {
+namespace {
+
+constexpr char kSchemaV100[] = R"sql(
+CREATE TABLE files (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  name TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  sha256 TEXT NOT NULL,
+  chunks_count INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX files_by_owner ON files(owner, created_at);
+CREATE TABLE chunks (
+  hash TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  refcount INTEGER NOT NULL CHECK (refcount > 0)
+) WITHOUT ROWID;
+CREATE TABLE file_chunks (
+  file_id TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL REFERENCES chunks(hash),
+  file_offset INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (file_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX file_chunks_by_hash ON file_chunks(hash);
+)sql";
+
+constexpr char kFileColumns[] = "id, owner, name, size, sha256, chunks_count, status, created_at";
+
+Status SqlError(std::string_view op, const SQLite::Exception& e) {
+  // A busy database after the busy timeout is load, not a bug.
+  const StatusCode code = (e.getErrorCode() == SQLITE_BUSY || e.getErrorCode() == SQLITE_LOCKED)
+                              ? StatusCode::kUnavailable
+                              : StatusCode::kInternal;
+  return Status(code, std::string(op) + ": " + e.what());
+}
+
+FileRecord ReadFile(SQLite::Statement& q) {
+  FileRecord f;
+  f.id = q.getColumn(0).getString();
+  f.owner = q.getColumn(1).getString();
+  f.name = q.getColumn(2).getString();
+  f.size = q.getColumn(3).getInt64();
+  f.sha256 = q.getColumn(4).getString();
+  f.chunks_count = q.getColumn(5).getInt64();
+  f.status = q.getColumn(6).getString();
+  f.created_at = q.getColumn(7).getInt64();
+  return f;
+}
+
+Status CheckChunkList(const FileRecord& file, const std::vector<ChunkRef>& chunks) {
+  if (static_cast<int64_t>(chunks.size()) != file.chunks_count) {
+    return InternalError("file " + file.id + " lists " + std::to_string(chunks.size()) +
+                         " chunks but chunks_count is " + std::to_string(file.chunks_count));
+  }
+  int64_t next = 0;
+  for (const auto& c : chunks) {
+    if (c.offset != next || c.size <= 0) {
+      return InternalError("chunk list of file " + file.id + " does not tile the file at offset " +
+                           std::to_string(next));
+    }
+    next += c.size;
+  }
+  if (next != file.size) {
+    return InternalError("chunks of file " + file.id + " cover " + std::to_string(next) +
+                         " bytes, not its size " + std::to_string(file.size));
+  }
+  return Status::Ok();
+}
+
+int64_t SumSizes(SQLite::Database& db, const std::string& owner) {
+  SQLite::Statement q(db, "SELECT COALESCE(SUM(size), 0) FROM files WHERE owner = ?");
+  q.bind(1, owner);
+  q.executeStep();
+  return q.getColumn(0).getInt64();
+}
+
+}  // namespace
+
+std::vector<Migration> StorageMigrations() {
+  return {{100, "storage: files, file_chunks, chunks", kSchemaV100}};
+}
+
+Result<FileRecord> MetadataStore::CommitFile(const FileRecord& file,
+                                             const std::vector<ChunkRef>& chunks,
+                                             int64_t quota_bytes) {
+  NEXUS_RETURN_IF_ERROR(CheckChunkList(file, chunks));
+  FileRecord stored = file;
+  stored.created_at = clock_.NowSeconds();
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (quota_bytes != kUnlimitedQuota) {
+      const int64_t used = SumSizes(db_, file.owner);
+      if (used + file.size > quota_bytes) {
+        return QuotaExceededError("storage quota exceeded: " + std::to_string(used) + " of " +
+                                  std::to_string(quota_bytes) + " bytes used, file needs " +
+                                  std::to_string(file.size));
+      }
+    }
+    SQLite::Statement ins(
+        db_, std::string("INSERT INTO files(") + kFileColumns + ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    ins.bind(1, stored.id);
+    ins.bind(2, stored.owner);
+    ins.bind(3, stored.name);
+    ins.bind(4, stored.size);
+    ins.bind(5, stored.sha256);
+    ins.bind(6, stored.chunks_count);
+    ins.bind(7, stored.status);
+    ins.bind(8, stored.created_at);
+    ins.exec();
+
+    // One upsert per distinct chunk: a file may repeat a chunk many times.
+    std::map<std::string, std::pair<int64_t, int64_t>> refs;  // hash -> (size, count)
+    for (const auto& c : chunks) {
+      auto& r = refs[c.hash];
+      r.first = c.size;
+      ++r.second;
+    }
+    SQLite::Statement up(
+        db_,
+        "INSERT INTO chunks(hash, size, refcount) VALUES(?, ?, ?)"
+        " ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount");
+    for (const auto& [hash, r] : refs) {
+      up.bind(1, hash);
+      up.bind(2, r.first);
+      up.bind(3, r.second);
+      up.exec();
+      up.reset();
+    }
+    SQLite::Statement link(db_,
+                           "INSERT INTO file_chunks(file_id, seq, hash, file_offset, size)"
+                           " VALUES(?, ?, ?, ?, ?)");
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      link.bind(1, stored.id);
+      link.bind(2, static_cast<int64_t>(i));
+      link.bind(3, chunks[i].hash);
+      link.bind(4, chunks[i].offset);
+      link.bind(5, chunks[i].size);
+      link.exec();
+      link.reset();
+    }
+    tx.commit();
+    return stored;
+  } catch (const SQLite::Exception& e) {
+    if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return AlreadyExistsError("file id " + file.id + " already exists");
+    }
+    return SqlError("commit file " + file.id, e);
+  }
+}
+
+Result<std::vector<FileRecord>> MetadataStore::ListFiles(const std::string& owner) {
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Statement q(db_, std::string("SELECT ") + kFileColumns +
+                                 " FROM files WHERE owner = ?"
+                                 " ORDER BY created_at DESC, rowid DESC");
+    q.bind(1, owner);
+    std::vector<FileRecord> out;
+    while (q.executeStep()) out.push_back(ReadFile(q));
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return SqlError("list files of " + owner, e);
+  }
+}
+
+Result<FileRecord> MetadataStore::GetFile(const std::string& owner, const std::string& id) {
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Statement q(
+        db_, std::string("SELECT ") + kFileColumns + " FROM files WHERE id = ? AND owner = ?");
+    q.bind(1, id);
+    q.bind(2, owner);
+    if (!q.executeStep()) return NotFoundError("file " + id + " not found");
+    return ReadFile(q);
+  } catch (const SQLite::Exception& e) {
+    return SqlError("get file " + id, e);
+  }
+}
+
+Result<std::vector<std::string>> MetadataStore::DeleteFile(const std::string& owner,
+                                                           const std::string& id) {
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    {
+      SQLite::Statement q(db_, "SELECT 1 FROM files WHERE id = ? AND owner = ?");
+      q.bind(1, id);
+      q.bind(2, owner);
+      if (!q.executeStep()) return NotFoundError("file " + id + " not found");
+    }
+    std::map<std::string, int64_t> refs;
+    {
+      SQLite::Statement q(db_,
+                          "SELECT hash, COUNT(*) FROM file_chunks WHERE file_id = ? GROUP BY hash");
+      q.bind(1, id);
+      while (q.executeStep()) refs[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+    }
+    {
+      SQLite::Statement del(db_, "DELETE FROM files WHERE id = ?");  // cascades to file_chunks
+      del.bind(1, id);
+      del.exec();
+    }
+    std::vector<std::string> released;
+    SQLite::Statement dec(
+        db_, "UPDATE chunks SET refcount = refcount - ? WHERE hash = ? AND refcount > ?");
+    SQLite::Statement drop(db_, "DELETE FROM chunks WHERE hash = ?");
+    for (const auto& [hash, count] : refs) {
+      dec.bind(1, count);
+      dec.bind(2, hash);
+      dec.bind(3, count);
+      if (dec.exec() == 0) {
+        // This file held the last references.
+        drop.bind(1, hash);
+        drop.exec();
+        drop.reset();
+        released.push_back(hash);
+      }
+      dec.reset();
+    }
+    tx.commit();
+    return released;
+  } catch (const SQLite::Exception& e) {
+    return SqlError("delete file " + id, e);
+  }
+}
+
+Result<std::vector<ChunkRef>> MetadataStore::ChunksForRange(const std::string& id, int64_t offset,
+                                                            int64_t length) {
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Statement q(db_,
+                        "SELECT hash, file_offset, size FROM file_chunks WHERE file_id = ?"
+                        " AND file_offset < ? AND file_offset + size > ? ORDER BY seq");
+    q.bind(1, id);
+    q.bind(2, offset + length);
+    q.bind(3, offset);
+    std::vector<ChunkRef> out;
+    while (q.executeStep()) {
+      out.push_back(
+          {q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64()});
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return SqlError("list chunks of file " + id, e);
+  }
+}
+
+Result<int64_t> MetadataStore::UsedBytes(const std::string& owner) {
+  std::lock_guard lock(mu_);
+  try {
+    return SumSizes(db_, owner);
+  } catch (const SQLite::Exception& e) {
+    return SqlError("sum file sizes of " + owner, e);
+  }
+}
+
+Result<bool> MetadataStore::IsChunkReferenced(const std::string& hash) {
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Statement q(db_, "SELECT 1 FROM chunks WHERE hash = ?");
+    q.bind(1, hash);
+    return q.executeStep();
+  } catch (const SQLite::Exception& e) {
+    return SqlError("look up chunk " + hash, e);
+  }
+}
+
+Result<std::unordered_set<std::string>> MetadataStore::AllReferencedHashes() {
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Statement q(db_, "SELECT hash FROM chunks");
+    std::unordered_set<std::string> out;
+    while (q.executeStep()) out.insert(q.getColumn(0).getString());
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return SqlError("list referenced chunks", e);
+  }
+}
+
+}  // namespace nexus::daemon::storage

@@ -1,0 +1,95 @@
+// MetadataStore: the storage tables in nexusd's SQLite database — files, the
+// ordered chunk list of each file, and refcounted chunks — and the
+// transactions that keep them consistent.
+//
+// Schema (StorageMigrations, versions 100..199 belong to storage):
+//   files(id, owner, name, size, sha256, chunks_count, status, created_at)
+//   file_chunks(file_id, seq, hash, file_offset, size)  ordered by seq
+//   chunks(hash, size, refcount)  refcount = number of file_chunks rows
+// A chunks row exists exactly while refcount > 0.
+//
+// The store does not own the connection. It serialises its own use with a
+// mutex, so it is thread-safe, but nothing else may use the same connection
+// concurrently (give the store its own connection; WAL lets connections on
+// the same file coexist). Writes run in BEGIN IMMEDIATE transactions, which
+// take SQLite's write lock up front: two commits (even from two connections)
+// are serialised, so a quota check and the insert it guards are atomic.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "daemon/database.h"
+
+namespace nexus::daemon::storage {
+
+std::vector<Migration> StorageMigrations();
+
+struct FileRecord {
+  std::string id;
+  std::string owner;
+  std::string name;
+  int64_t size = 0;
+  std::string sha256;  // lowercase hex of the whole content
+  int64_t chunks_count = 0;
+  std::string status;      // "Uploaded"
+  int64_t created_at = 0;  // unix seconds
+};
+
+struct ChunkRef {
+  std::string hash;
+  int64_t offset = 0;  // of the chunk's first byte within the file
+  int64_t size = 0;
+};
+
+// No quota: CommitFile skips the check.
+inline constexpr int64_t kUnlimitedQuota = -1;
+
+class MetadataStore {
+ public:
+  MetadataStore(SQLite::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  // In one transaction: checks that the owner's files plus this one fit in
+  // `quota_bytes` (kQuotaExceeded otherwise; kUnlimitedQuota skips it),
+  // inserts the file with created_at = now and its chunk list, and adds one
+  // reference per listed chunk. `chunks` must tile [0, file.size) in order
+  // and match file.chunks_count. Returns the stored record.
+  Result<FileRecord> CommitFile(const FileRecord& file, const std::vector<ChunkRef>& chunks,
+                                int64_t quota_bytes);
+
+  // The owner's files, newest first.
+  Result<std::vector<FileRecord>> ListFiles(const std::string& owner);
+
+  // kNotFound also when the id exists but belongs to someone else: callers
+  // must not learn that another user's id exists.
+  Result<FileRecord> GetFile(const std::string& owner, const std::string& id);
+
+  // Removes the file and releases its chunk references in one transaction.
+  // Returns the hashes whose refcount reached zero (their rows are gone); the
+  // caller removes those chunks from the chunk store after this returns.
+  Result<std::vector<std::string>> DeleteFile(const std::string& owner, const std::string& id);
+
+  // The chunks of file `id` that overlap [offset, offset + length), in order.
+  Result<std::vector<ChunkRef>> ChunksForRange(const std::string& id, int64_t offset,
+                                               int64_t length);
+
+  // Sum of the sizes of the owner's files (logical bytes, before dedup).
+  Result<int64_t> UsedBytes(const std::string& owner);
+
+  Result<bool> IsChunkReferenced(const std::string& hash);
+  Result<std::unordered_set<std::string>> AllReferencedHashes();
+
+ private:
+  SQLite::Database& db_;
+  const Clock& clock_;
+  std::mutex mu_;  // guards every use of db_
+};
+
+}  // namespace nexus::daemon::storage
