@@ -1,0 +1,360 @@
+#include "auth/user_store.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+
+#include <cctype>
+#include <exception>
+
+namespace nexus::auth {
+namespace {
+
+// Index i holds the SQL that takes the schema from version i to i+1.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE users (
+  id            TEXT PRIMARY KEY,
+  username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  password_hash TEXT NOT NULL,
+  created_at    INTEGER NOT NULL
+);
+CREATE TABLE pending_registrations (
+  email          TEXT PRIMARY KEY COLLATE NOCASE,
+  username       TEXT NOT NULL,
+  password_hash  TEXT NOT NULL,
+  otp_hash       TEXT NOT NULL,
+  otp_expires_at INTEGER NOT NULL,
+  attempts       INTEGER NOT NULL DEFAULT 0,
+  last_sent_at   INTEGER NOT NULL
+);
+CREATE TABLE login_challenges (
+  email        TEXT PRIMARY KEY COLLATE NOCASE,
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  otp_hash     TEXT NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  last_sent_at INTEGER NOT NULL
+);
+CREATE TABLE revoked_tokens (
+  jti        TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens(expires_at);
+)sql",
+};
+static_assert(std::size(kMigrations) == UserStore::kSchemaVersion);
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr const char* kUserColumns = "id, username, email, password_hash, created_at";
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Runs `f`, turning SQLite (and any other library) exceptions into a
+// kInternal Status naming `op`, so no exception leaves this module.
+template <typename F>
+auto Guarded(std::string_view op, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return InternalError(std::string(op) + ": " + e.what());
+  }
+}
+
+bool IsUniqueViolation(const SQLite::Exception& e) {
+  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE ||
+         e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+UserRecord ReadUser(SQLite::Statement& q) {
+  return UserRecord{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                    q.getColumn(2).getString(), q.getColumn(3).getString(),
+                    q.getColumn(4).getInt64()};
+}
+
+Result<std::optional<UserRecord>> FindUserWhere(SQLite::Database& db, const char* where,
+                                                const std::string& value) {
+  SQLite::Statement q(db, std::string("SELECT ") + kUserColumns + " FROM users WHERE " + where);
+  q.bind(1, value);
+  if (!q.executeStep()) return std::optional<UserRecord>();
+  return std::optional<UserRecord>(ReadUser(q));
+}
+
+Status Migrate(SQLite::Database& db) {
+  const int version = db.execAndGet("PRAGMA user_version").getInt();
+  if (version > UserStore::kSchemaVersion) {
+    return InvalidArgumentError("auth database schema version " + std::to_string(version) +
+                                " is newer than this nexus-auth understands (" +
+                                std::to_string(UserStore::kSchemaVersion) + ")");
+  }
+  for (int v = version; v < UserStore::kSchemaVersion; ++v) {
+    SQLite::Transaction tx(db);
+    db.exec(kMigrations[v]);
+    db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+    tx.commit();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+UserStore::UserStore(std::unique_ptr<SQLite::Database> db, std::unique_ptr<SQLite::Database> reader)
+    : db_(std::move(db)), reader_(std::move(reader)) {}
+
+UserStore::~UserStore() = default;
+
+Result<std::unique_ptr<UserStore>> UserStore::Open(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) {
+    // The hot-path reader is a second connection; it must see the same file.
+    return InvalidArgumentError("auth database path must name a file, got '" + path + "'");
+  }
+  return Guarded("open auth database '" + path + "'", [&]() -> Result<std::unique_ptr<UserStore>> {
+    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                                 kBusyTimeoutMs);
+    db->exec("PRAGMA journal_mode = WAL");
+    // NORMAL is durable across process crashes in WAL mode; only a power cut
+    // can lose the last commits, which here means re-sending a code.
+    db->exec("PRAGMA synchronous = NORMAL");
+    db->exec("PRAGMA foreign_keys = ON");
+    NEXUS_RETURN_IF_ERROR(Migrate(*db));
+    auto reader = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    std::unique_ptr<UserStore> store(new UserStore(std::move(db), std::move(reader)));
+    store->find_by_id_ = std::make_unique<SQLite::Statement>(
+        *store->reader_, std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?");
+    NEXUS_RETURN_IF_ERROR(store->LoadRevoked());
+    return store;
+  });
+}
+
+Status UserStore::LoadRevoked() {
+  std::lock_guard lock(mu_);
+  std::unique_lock rlock(revoked_mu_);
+  SQLite::Statement q(*db_, "SELECT jti, expires_at FROM revoked_tokens");
+  while (q.executeStep()) revoked_[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+  return Status::Ok();
+}
+
+Result<std::optional<UserRecord>> UserStore::FindUserByUsername(std::string_view username) {
+  std::lock_guard lock(mu_);
+  return Guarded("find user by username",
+                 [&] { return FindUserWhere(*db_, "username = ?", std::string(username)); });
+}
+
+Result<std::optional<UserRecord>> UserStore::FindUserByEmail(std::string_view email) {
+  std::lock_guard lock(mu_);
+  return Guarded("find user by email",
+                 [&] { return FindUserWhere(*db_, "email = ?", Lower(email)); });
+}
+
+Result<std::optional<UserRecord>> UserStore::FindUserById(std::string_view id) {
+  std::lock_guard lock(read_mu_);
+  return Guarded("find user by id", [&]() -> Result<std::optional<UserRecord>> {
+    SQLite::Statement& q = *find_by_id_;
+    q.reset();
+    q.bind(1, std::string(id));
+    std::optional<UserRecord> out;
+    if (q.executeStep()) out = ReadUser(q);
+    // Ends the read transaction now, so the WAL can be checkpointed.
+    q.reset();
+    return out;
+  });
+}
+
+Status UserStore::PutPending(const PendingRegistration& p) {
+  std::lock_guard lock(mu_);
+  return Guarded("store pending registration", [&] {
+    SQLite::Statement q(*db_,
+                        "INSERT OR REPLACE INTO pending_registrations (email, username, "
+                        "password_hash, otp_hash, otp_expires_at, attempts, last_sent_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, Lower(p.email));
+    q.bind(2, p.username);
+    q.bind(3, p.password_hash);
+    q.bind(4, p.otp_hash);
+    q.bind(5, p.otp_expires_at);
+    q.bind(6, p.attempts);
+    q.bind(7, p.last_sent_at);
+    q.exec();
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<PendingRegistration>> UserStore::FindPending(std::string_view email) {
+  std::lock_guard lock(mu_);
+  return Guarded("find pending registration", [&]() -> Result<std::optional<PendingRegistration>> {
+    SQLite::Statement q(*db_,
+                        "SELECT email, username, password_hash, otp_hash, otp_expires_at, "
+                        "attempts, last_sent_at FROM pending_registrations WHERE email = ?");
+    q.bind(1, Lower(email));
+    if (!q.executeStep()) return std::optional<PendingRegistration>();
+    return std::optional<PendingRegistration>(PendingRegistration{
+        q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+        q.getColumn(3).getString(), q.getColumn(4).getInt64(), q.getColumn(5).getInt64(),
+        q.getColumn(6).getInt64()});
+  });
+}
+
+Status UserStore::SetPendingAttempts(std::string_view email, int64_t attempts) {
+  std::lock_guard lock(mu_);
+  return Guarded("update pending registration", [&] {
+    SQLite::Statement q(*db_, "UPDATE pending_registrations SET attempts = ? WHERE email = ?");
+    q.bind(1, attempts);
+    q.bind(2, Lower(email));
+    q.exec();
+    return Status::Ok();
+  });
+}
+
+Status UserStore::DeletePending(std::string_view email, std::string_view only_if_otp_hash) {
+  std::lock_guard lock(mu_);
+  return Guarded("delete pending registration", [&] {
+    SQLite::Statement q(*db_,
+                        "DELETE FROM pending_registrations WHERE email = ? AND (? = '' OR "
+                        "otp_hash = ?)");
+    q.bind(1, Lower(email));
+    q.bind(2, std::string(only_if_otp_hash));
+    q.bind(3, std::string(only_if_otp_hash));
+    q.exec();
+    return Status::Ok();
+  });
+}
+
+Status UserStore::CompleteRegistration(const UserRecord& user) {
+  std::lock_guard lock(mu_);
+  return Guarded("create user", [&] {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement ins(
+        *db_, std::string("INSERT INTO users (") + kUserColumns + ") VALUES (?, ?, ?, ?, ?)");
+    ins.bind(1, user.id);
+    ins.bind(2, user.username);
+    ins.bind(3, Lower(user.email));
+    ins.bind(4, user.password_hash);
+    ins.bind(5, user.created_at);
+    try {
+      ins.exec();
+    } catch (const SQLite::Exception& e) {
+      if (IsUniqueViolation(e))
+        return AlreadyExistsError("username or email is already registered");
+      throw;
+    }
+    SQLite::Statement del(*db_, "DELETE FROM pending_registrations WHERE email = ?");
+    del.bind(1, Lower(user.email));
+    del.exec();
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
+Status UserStore::PutChallenge(const LoginChallenge& c) {
+  std::lock_guard lock(mu_);
+  return Guarded("store login challenge", [&] {
+    SQLite::Statement q(*db_,
+                        "INSERT OR REPLACE INTO login_challenges (email, user_id, otp_hash, "
+                        "expires_at, attempts, last_sent_at) VALUES (?, ?, ?, ?, ?, ?)");
+    q.bind(1, Lower(c.email));
+    q.bind(2, c.user_id);
+    q.bind(3, c.otp_hash);
+    q.bind(4, c.expires_at);
+    q.bind(5, c.attempts);
+    q.bind(6, c.last_sent_at);
+    q.exec();
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<LoginChallenge>> UserStore::FindChallenge(std::string_view email) {
+  std::lock_guard lock(mu_);
+  return Guarded("find login challenge", [&]() -> Result<std::optional<LoginChallenge>> {
+    SQLite::Statement q(*db_,
+                        "SELECT email, user_id, otp_hash, expires_at, attempts, last_sent_at "
+                        "FROM login_challenges WHERE email = ?");
+    q.bind(1, Lower(email));
+    if (!q.executeStep()) return std::optional<LoginChallenge>();
+    return std::optional<LoginChallenge>(LoginChallenge{
+        q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+        q.getColumn(3).getInt64(), q.getColumn(4).getInt64(), q.getColumn(5).getInt64()});
+  });
+}
+
+Status UserStore::SetChallengeAttempts(std::string_view email, int64_t attempts) {
+  std::lock_guard lock(mu_);
+  return Guarded("update login challenge", [&] {
+    SQLite::Statement q(*db_, "UPDATE login_challenges SET attempts = ? WHERE email = ?");
+    q.bind(1, attempts);
+    q.bind(2, Lower(email));
+    q.exec();
+    return Status::Ok();
+  });
+}
+
+Status UserStore::DeleteChallenge(std::string_view email, std::string_view only_if_otp_hash) {
+  std::lock_guard lock(mu_);
+  return Guarded("delete login challenge", [&] {
+    SQLite::Statement q(
+        *db_, "DELETE FROM login_challenges WHERE email = ? AND (? = '' OR otp_hash = ?)");
+    q.bind(1, Lower(email));
+    q.bind(2, std::string(only_if_otp_hash));
+    q.bind(3, std::string(only_if_otp_hash));
+    q.exec();
+    return Status::Ok();
+  });
+}
+
+Status UserStore::RevokeToken(std::string_view jti, int64_t expires_at) {
+  std::lock_guard lock(mu_);
+  NEXUS_RETURN_IF_ERROR(Guarded("revoke token", [&] {
+    SQLite::Statement q(*db_,
+                        "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)");
+    q.bind(1, std::string(jti));
+    q.bind(2, expires_at);
+    q.exec();
+    return Status::Ok();
+  }));
+  std::unique_lock rlock(revoked_mu_);
+  revoked_.emplace(std::string(jti), expires_at);
+  return Status::Ok();
+}
+
+bool UserStore::IsRevoked(std::string_view jti) const {
+  std::shared_lock lock(revoked_mu_);
+  return revoked_.count(std::string(jti)) > 0;
+}
+
+Status UserStore::PruneExpired(int64_t now_seconds) {
+  std::lock_guard lock(mu_);
+  NEXUS_RETURN_IF_ERROR(Guarded("prune expired rows", [&] {
+    SQLite::Transaction tx(*db_);
+    const char* statements[] = {
+        "DELETE FROM pending_registrations WHERE otp_expires_at < ?",
+        "DELETE FROM login_challenges WHERE expires_at < ?",
+        "DELETE FROM revoked_tokens WHERE expires_at < ?",
+    };
+    for (const char* sql : statements) {
+      SQLite::Statement q(*db_, sql);
+      q.bind(1, now_seconds);
+      q.exec();
+    }
+    tx.commit();
+    return Status::Ok();
+  }));
+  std::unique_lock rlock(revoked_mu_);
+  std::erase_if(revoked_, [&](const auto& kv) { return kv.second < now_seconds; });
+  return Status::Ok();
+}
+
+Status UserStore::Ping() {
+  std::lock_guard lock(mu_);
+  return Guarded("query auth database", [&] {
+    (void)db_->execAndGet("SELECT 1").getInt();
+    return Status::Ok();
+  });
+}
+
+}  // namespace nexus::auth
