@@ -1,0 +1,363 @@
+#include "daemon/storage/file_service.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+#include "daemon/storage/fs_chunk_store.h"
+#include "support/fake_clock.h"
+#include "unit/daemon/storage/storage_test_util.h"
+
+namespace nexus::daemon::storage {
+namespace {
+
+using testing::CountFiles;
+using testing::PseudoRandomBytes;
+using testing::TempDir;
+
+constexpr ChunkerParams kSmall{256, 1024, 4096};
+
+class FileServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = FsChunkStore::Open(chunks_dir());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    chunks_ = std::move(*store);
+    auto db = OpenDatabase(":memory:", StorageMigrations());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    metadata_ = std::make_unique<MetadataStore>(*db_, clock_);
+    FileServiceOptions options;
+    options.chunker = kSmall;
+    options.quota_for = [this](const std::string& owner) {
+      auto it = quotas_.find(owner);
+      return it == quotas_.end() ? kUnlimitedQuota : it->second;
+    };
+    service_ = std::make_unique<FileService>(*chunks_, *metadata_, options);
+  }
+
+  std::string chunks_dir() const { return dir_.path() + "/chunks"; }
+  int ChunkFiles() const { return CountFiles(chunks_dir()); }
+
+  // Uploads `data` in pieces of `piece` bytes.
+  Result<FileRecord> UploadAs(const std::string& owner, const std::string& name,
+                              const std::string& data, size_t piece = 1000) {
+    auto upload = service_->Begin(owner, name);
+    if (!upload.ok()) return upload.status();
+    for (size_t i = 0; i < data.size(); i += piece) {
+      NEXUS_RETURN_IF_ERROR((*upload)->Write(std::string_view(data).substr(i, piece)));
+    }
+    return (*upload)->Commit();
+  }
+
+  Result<std::string> Download(const std::string& owner, const std::string& id,
+                               std::optional<ByteRange> range = std::nullopt) {
+    NEXUS_ASSIGN_OR_RETURN(auto reader, service_->Open(owner, id, range));
+    std::string out;
+    while (true) {
+      NEXUS_ASSIGN_OR_RETURN(std::string_view piece, reader->Next());
+      if (piece.empty()) break;
+      out += piece;
+    }
+    if (static_cast<int64_t>(out.size()) != reader->length()) {
+      return InternalError("reader yielded " + std::to_string(out.size()) + " bytes, announced " +
+                           std::to_string(reader->length()));
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  nexus::testing::FakeClock clock_;
+  std::unique_ptr<FsChunkStore> chunks_;
+  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<MetadataStore> metadata_;
+  std::map<std::string, int64_t> quotas_;
+  std::unique_ptr<FileService> service_;
+};
+
+TEST_F(FileServiceTest, UploadedFileDownloadsByteIdentical) {
+  const std::string data = PseudoRandomBytes(40 * 1024 + 17, 1);
+  auto file = UploadAs("alice", "data.bin", data, 777);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->name, "data.bin");
+  EXPECT_EQ(file->size, static_cast<int64_t>(data.size()));
+  EXPECT_EQ(file->sha256, Sha256::HexDigest(data));
+  EXPECT_EQ(file->status, "Uploaded");
+  EXPECT_GT(file->chunks_count, 10);
+  EXPECT_EQ(ChunkFiles(), file->chunks_count);
+
+  auto back = Download("alice", file->id);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+}
+
+TEST_F(FileServiceTest, DownloadsByteRanges) {
+  const std::string data = PseudoRandomBytes(20000, 2);
+  auto file = UploadAs("alice", "r.bin", data);
+  ASSERT_TRUE(file.ok());
+  const int64_t n = static_cast<int64_t>(data.size());
+  struct Case {
+    ByteRange range;
+    int64_t want_offset, want_length;
+  };
+  const Case cases[] = {
+      {{0, -1}, 0, n},
+      {{0, 1}, 0, 1},
+      {{1000, 5000}, 1000, 5000},
+      {{n - 1, -1}, n - 1, 1},
+      {{n - 10, 100}, n - 10, 10},
+      {{-100, -1}, n - 100, 100},
+      {{-(n + 5), -1}, 0, n},
+      {{4095, 2}, 4095, 2},
+  };
+  for (const auto& c : cases) {
+    auto got = Download("alice", file->id, c.range);
+    ASSERT_TRUE(got.ok()) << c.range.offset << "+" << c.range.length << ": "
+                          << got.status().ToString();
+    EXPECT_TRUE(*got == data.substr(c.want_offset, c.want_length))
+        << c.range.offset << "+" << c.range.length;
+  }
+}
+
+TEST_F(FileServiceTest, RejectsRangesOutsideTheFile) {
+  auto file = UploadAs("alice", "r.bin", PseudoRandomBytes(5000, 3));
+  auto empty = UploadAs("alice", "empty", "");
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE(empty.ok());
+  struct Case {
+    std::string id;
+    ByteRange range;
+  };
+  const Case cases[] = {
+      {file->id, {5000, -1}}, {file->id, {9999, 1}}, {file->id, {0, 0}},    {file->id, {0, -2}},
+      {file->id, {-10, 5}},   {empty->id, {0, -1}},  {empty->id, {-1, -1}},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(service_->Open("alice", c.id, c.range).status().code(),
+              StatusCode::kRangeNotSatisfiable)
+        << c.range.offset << "+" << c.range.length;
+  }
+}
+
+TEST_F(FileServiceTest, EmptyAndTinyFilesRoundTrip) {
+  for (const std::string& data : {std::string(), std::string("x"), std::string(255, 'y')}) {
+    auto file = UploadAs("alice", "small", data);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    EXPECT_EQ(file->chunks_count, data.empty() ? 0 : 1);
+    auto back = Download("alice", file->id);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, data);
+  }
+}
+
+TEST_F(FileServiceTest, IdenticalSecondUploadAddsNoChunkFiles) {
+  const std::string data = PseudoRandomBytes(30000, 4);
+  auto first = UploadAs("alice", "a.bin", data);
+  ASSERT_TRUE(first.ok());
+  const int chunk_files = ChunkFiles();
+  auto second = UploadAs("bob", "b.bin", data, 4096);  // other owner, other write sizes
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(first->id, second->id);
+  EXPECT_EQ(ChunkFiles(), chunk_files);
+
+  // Deleting one copy keeps the shared chunks; deleting the last removes them.
+  ASSERT_TRUE(service_->Delete("alice", first->id).ok());
+  EXPECT_EQ(ChunkFiles(), chunk_files);
+  EXPECT_EQ(*Download("bob", second->id), data);
+  ASSERT_TRUE(service_->Delete("bob", second->id).ok());
+  EXPECT_EQ(ChunkFiles(), 0);
+}
+
+TEST_F(FileServiceTest, AbortLeavesNoChunkFilesAndNoRow) {
+  auto upload = service_->Begin("alice", "gone.bin");
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(12000, 5)).ok());
+  EXPECT_GT(ChunkFiles(), 0) << "chunks are stored while the upload streams";
+  (*upload)->Abort();
+  EXPECT_EQ(ChunkFiles(), 0);
+  EXPECT_TRUE(service_->List("alice")->empty());
+  EXPECT_EQ((*upload)->Commit().status().code(), StatusCode::kInternal);
+}
+
+TEST_F(FileServiceTest, DroppingAnUncommittedUploadCleansUp) {
+  {
+    auto upload = service_->Begin("alice", "dropped.bin");
+    ASSERT_TRUE(upload.ok());
+    ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(12000, 6)).ok());
+  }  // as when the client disconnects mid-stream
+  EXPECT_EQ(ChunkFiles(), 0);
+  EXPECT_TRUE(service_->List("alice")->empty());
+}
+
+TEST_F(FileServiceTest, AbortKeepsChunksOtherFilesReference) {
+  const std::string shared = PseudoRandomBytes(12000, 7);
+  ASSERT_TRUE(UploadAs("alice", "kept.bin", shared).ok());
+  const int before = ChunkFiles();
+  auto upload = service_->Begin("bob", "partial.bin");
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->Write(shared + PseudoRandomBytes(12000, 8)).ok());
+  (*upload)->Abort();
+  EXPECT_EQ(ChunkFiles(), before);
+}
+
+TEST_F(FileServiceTest, QuotaExceededAtCommitRollsBackChunks) {
+  quotas_["alice"] = 30000;
+  // Both uploads start while nothing is used, so only Commit can tell.
+  auto a = service_->Begin("alice", "a");
+  auto b = service_->Begin("alice", "b");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  const std::string data_a = PseudoRandomBytes(20000, 9);
+  const std::string data_b = PseudoRandomBytes(20000, 10);
+  ASSERT_TRUE((*a)->Write(data_a).ok());
+  ASSERT_TRUE((*b)->Write(data_b).ok());
+  auto committed = (*a)->Commit();
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_GT(ChunkFiles(), committed->chunks_count) << "b's chunks are stored before its commit";
+
+  auto rejected = (*b)->Commit();
+  EXPECT_EQ(rejected.status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(ChunkFiles(), committed->chunks_count) << "b's chunks are rolled back";
+  auto files = service_->List("alice");
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ(*Download("alice", committed->id), data_a);
+}
+
+TEST_F(FileServiceTest, UploadLargerThanQuotaFailsWhileStreaming) {
+  quotas_["alice"] = 10000;
+  auto upload = service_->Begin("alice", "big");
+  ASSERT_TRUE(upload.ok());
+  Status s;
+  const std::string data = PseudoRandomBytes(50000, 11);
+  for (size_t i = 0; i < data.size() && s.ok(); i += 1000)
+    s = (*upload)->Write(data.substr(i, 1000));
+  EXPECT_EQ(s.code(), StatusCode::kQuotaExceeded);
+  EXPECT_LE((*upload)->bytes_written(), 10000);
+  EXPECT_EQ(ChunkFiles(), 0);
+  EXPECT_EQ((*upload)->Commit().status().code(), StatusCode::kQuotaExceeded);
+}
+
+TEST_F(FileServiceTest, DeclaredSizeOverQuotaFailsAtBegin) {
+  quotas_["alice"] = 10000;
+  ASSERT_TRUE(UploadAs("alice", "small", std::string(6000, 's')).ok());
+  EXPECT_EQ(service_->Begin("alice", "big", 5000).status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_TRUE(service_->Begin("alice", "fits", 4000).ok());
+}
+
+// Upload A stores a chunk, upload B of the same bytes finds it present and
+// skips writing it; A's abort must not delete what B relies on.
+TEST_F(FileServiceTest, AbortDoesNotRemoveChunksAnInFlightUploadUses) {
+  const std::string data = PseudoRandomBytes(12000, 12);
+  auto a = service_->Begin("alice", "a");
+  auto b = service_->Begin("bob", "b");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*a)->Write(data).ok());
+  ASSERT_TRUE((*b)->Write(data).ok());
+  (*a)->Abort();
+  auto committed = (*b)->Commit();
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  auto back = Download("bob", committed->id);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+}
+
+// The same, when B aborts too: the chunk whose removal waited for B goes.
+TEST_F(FileServiceTest, DeferredRemovalHappensWhenTheLastUploadGivesUp) {
+  const std::string data = PseudoRandomBytes(12000, 13);
+  auto a = service_->Begin("alice", "a");
+  auto b = service_->Begin("bob", "b");
+  ASSERT_TRUE((*a)->Write(data).ok());
+  ASSERT_TRUE((*b)->Write(data).ok());
+  (*a)->Abort();
+  EXPECT_GT(ChunkFiles(), 0);
+  (*b)->Abort();
+  EXPECT_EQ(ChunkFiles(), 0);
+}
+
+TEST_F(FileServiceTest, DeleteWhileDownloadingKeepsChunksUntilTheReaderCloses) {
+  const std::string data = PseudoRandomBytes(12000, 14);
+  auto file = UploadAs("alice", "f", data);
+  ASSERT_TRUE(file.ok());
+  auto reader = service_->Open("alice", file->id);
+  ASSERT_TRUE(reader.ok());
+  ASSERT_TRUE(service_->Delete("alice", file->id).ok());
+  EXPECT_GT(ChunkFiles(), 0);
+  std::string got;
+  while (true) {
+    auto piece = (*reader)->Next();
+    ASSERT_TRUE(piece.ok()) << piece.status().ToString();
+    if (piece->empty()) break;
+    got += *piece;
+  }
+  EXPECT_TRUE(got == data);
+  EXPECT_EQ(ChunkFiles(), 0) << "the reader's end released the last lease";
+}
+
+TEST_F(FileServiceTest, CorruptChunkFailsTheDownload) {
+  auto file = UploadAs("alice", "f", PseudoRandomBytes(5000, 15));
+  ASSERT_TRUE(file.ok());
+  auto refs = metadata_->ChunksForRange(file->id, 0, file->size);
+  ASSERT_TRUE(refs.ok());
+  {
+    std::ofstream out(chunks_->PathOf(refs->back().hash), std::ios::binary | std::ios::trunc);
+    out << std::string(refs->back().size, 'z');
+  }
+  auto back = Download("alice", file->id);
+  EXPECT_EQ(back.status().code(), StatusCode::kInternal);
+  EXPECT_NE(back.status().message().find(refs->back().hash), std::string::npos);
+}
+
+TEST_F(FileServiceTest, OtherOwnersFilesAreNotFound) {
+  auto file = UploadAs("alice", "private", "secret");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(service_->Get("bob", file->id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Open("bob", file->id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Delete("bob", file->id).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(service_->List("bob")->empty());
+  EXPECT_EQ(*Download("alice", file->id), "secret");
+}
+
+TEST_F(FileServiceTest, StoresTheSafeBaseNameOfWhatTheClientSent) {
+  auto file = UploadAs("alice", "../../etc/passwd", "x");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(file->name, "passwd");
+  EXPECT_EQ(service_->Get("alice", file->id)->name, "passwd");
+}
+
+TEST_F(FileServiceTest, ListsNewestFirst) {
+  auto first = UploadAs("alice", "first", "1");
+  clock_.AdvanceSeconds(5);
+  auto second = UploadAs("alice", "second", "2");
+  auto files = service_->List("alice");
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[0].id, second->id);
+  EXPECT_EQ((*files)[1].id, first->id);
+}
+
+TEST_F(FileServiceTest, StartupSweepRemovesCrashLeftovers) {
+  auto file = UploadAs("alice", "kept", PseudoRandomBytes(10000, 16));
+  ASSERT_TRUE(file.ok());
+  const int referenced = ChunkFiles();
+  // A crash after storing chunks but before the commit, and one mid-write.
+  const std::string orphan = "orphan chunk bytes";
+  ASSERT_TRUE(chunks_->Put(Sha256::HexDigest(orphan), orphan).ok());
+  const std::string orphan_path = chunks_->PathOf(Sha256::HexDigest(orphan));
+  std::ofstream(orphan_path.substr(0, orphan_path.rfind('/')) + "/.tmp-x-1-1") << "partial";
+
+  auto stats = service_->StartupSweep();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->chunks_removed, 1);
+  EXPECT_EQ(stats->temp_files_removed, 1);
+  EXPECT_EQ(ChunkFiles(), referenced);
+  EXPECT_TRUE(Download("alice", file->id).ok());
+}
+
+TEST_F(FileServiceTest, BeginRequiresAnOwner) {
+  EXPECT_EQ(service_->Begin("", "f").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace nexus::daemon::storage

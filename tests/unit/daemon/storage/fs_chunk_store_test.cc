@@ -1,0 +1,168 @@
+#include "daemon/storage/fs_chunk_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <set>
+
+#include "daemon/storage/sha256.h"
+#include "unit/daemon/storage/storage_test_util.h"
+
+namespace nexus::daemon::storage {
+namespace {
+
+using testing::CountFiles;
+using testing::TempDir;
+
+std::string ReadRaw(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteRaw(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+class FsChunkStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = FsChunkStore::Open(dir_.path() + "/data/chunks");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+  }
+
+  // Stores `bytes` and returns its hash.
+  std::string Put(const std::string& bytes) {
+    const std::string hash = Sha256::HexDigest(bytes);
+    auto created = store_->Put(hash, bytes);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return hash;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<FsChunkStore> store_;
+};
+
+TEST_F(FsChunkStoreTest, StoresChunkUnderItsHashInTwoLevelsOfDirectories) {
+  const std::string hash = Put("hello chunk");
+  const std::string expected =
+      dir_.path() + "/data/chunks/" + hash.substr(0, 2) + "/" + hash.substr(2, 2) + "/" + hash;
+  EXPECT_EQ(store_->PathOf(hash), expected);
+  EXPECT_EQ(ReadRaw(expected), "hello chunk");
+  struct stat st;
+  ASSERT_EQ(::stat(expected.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(FsChunkStoreTest, ReportsWhetherPutCreatedTheChunk) {
+  const std::string bytes = "same bytes";
+  const std::string hash = Sha256::HexDigest(bytes);
+  auto first = store_->Put(hash, bytes);
+  auto second = store_->Put(hash, bytes);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*second);
+}
+
+TEST_F(FsChunkStoreTest, LeavesNoTempFileBehindAfterPut) {
+  for (int i = 0; i < 8; ++i) Put("chunk " + std::to_string(i));
+  EXPECT_EQ(CountFiles(dir_.path(), ".tmp-"), 0);
+  EXPECT_EQ(CountFiles(dir_.path()), 8);
+}
+
+TEST_F(FsChunkStoreTest, NeverRewritesAnExistingChunk) {
+  const std::string hash = Put("original");
+  // Whatever sits at the path stays: Put must not even open it for writing.
+  WriteRaw(store_->PathOf(hash), "tampered");
+  auto again = store_->Put(hash, "original");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(ReadRaw(store_->PathOf(hash)), "tampered");
+}
+
+TEST_F(FsChunkStoreTest, GetReturnsTheStoredBytes) {
+  const std::string bytes = testing::PseudoRandomBytes(100000, 1);
+  const std::string hash = Put(bytes);
+  auto got = store_->Get(hash);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, bytes);
+  EXPECT_TRUE(*store_->Has(hash));
+}
+
+TEST_F(FsChunkStoreTest, GetDetectsCorruptedChunkAndNamesIt) {
+  const std::string hash = Put("precious data");
+  WriteRaw(store_->PathOf(hash), "precious dat4");
+  auto got = store_->Get(hash);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kInternal);
+  EXPECT_NE(got.status().message().find(hash), std::string::npos) << got.status().message();
+}
+
+TEST_F(FsChunkStoreTest, GetDetectsTruncatedChunk) {
+  const std::string hash = Put("precious data");
+  WriteRaw(store_->PathOf(hash), "precious");
+  EXPECT_EQ(store_->Get(hash).status().code(), StatusCode::kInternal);
+}
+
+TEST_F(FsChunkStoreTest, MissingChunkIsNotFound) {
+  const std::string hash = Sha256::HexDigest("never stored");
+  EXPECT_EQ(store_->Get(hash).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(*store_->Has(hash));
+  EXPECT_TRUE(store_->Remove(hash).ok());
+}
+
+TEST_F(FsChunkStoreTest, RejectsHashesThatAreNotLowercaseHex) {
+  const std::string cases[] = {"../../../../etc/passwd", "", std::string(64, 'G'),
+                               std::string(64, 'A')};
+  for (const auto& hash : cases) {
+    EXPECT_EQ(store_->Put(hash, "x").status().code(), StatusCode::kInvalidArgument) << hash;
+    EXPECT_EQ(store_->Get(hash).status().code(), StatusCode::kInvalidArgument) << hash;
+    EXPECT_EQ(store_->Remove(hash).code(), StatusCode::kInvalidArgument) << hash;
+  }
+}
+
+TEST_F(FsChunkStoreTest, RemoveDeletesTheChunk) {
+  const std::string hash = Put("short-lived");
+  ASSERT_TRUE(store_->Remove(hash).ok());
+  EXPECT_FALSE(*store_->Has(hash));
+}
+
+TEST_F(FsChunkStoreTest, ListVisitsEveryChunk) {
+  std::set<std::string> stored;
+  for (int i = 0; i < 10; ++i) stored.insert(Put("chunk " + std::to_string(i)));
+  std::set<std::string> listed;
+  ASSERT_TRUE(store_->List([&](const std::string& h) { listed.insert(h); }).ok());
+  EXPECT_EQ(listed, stored);
+}
+
+TEST_F(FsChunkStoreTest, SweepRemovesTempFilesAndUnreferencedChunks) {
+  const std::string keep = Put("referenced");
+  const std::string orphan1 = Put("orphan one");
+  const std::string orphan2 = Put("orphan two");
+  const std::string dir = store_->PathOf(keep).substr(0, store_->PathOf(keep).rfind('/'));
+  WriteRaw(dir + "/.tmp-" + keep + "-1-1", "half a chu");
+  WriteRaw(dir + "/unrelated.txt", "not ours");
+
+  auto stats = store_->Sweep([&](const std::string& h) { return h == keep; });
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->temp_files_removed, 1);
+  EXPECT_EQ(stats->chunks_removed, 2);
+  EXPECT_EQ(stats->chunks_kept, 1);
+  EXPECT_TRUE(*store_->Has(keep));
+  EXPECT_FALSE(*store_->Has(orphan1));
+  EXPECT_FALSE(*store_->Has(orphan2));
+  EXPECT_EQ(CountFiles(dir_.path(), ".tmp-"), 0);
+  EXPECT_EQ(ReadRaw(dir + "/unrelated.txt"), "not ours");
+}
+
+TEST(FsChunkStoreOpenTest, RefusesAPathThatIsAFile) {
+  TempDir dir;
+  WriteRaw(dir.path() + "/chunks", "");
+  EXPECT_FALSE(FsChunkStore::Open(dir.path() + "/chunks").ok());
+}
+
+}  // namespace
+}  // namespace nexus::daemon::storage
