@@ -1,0 +1,44 @@
+#include "gateway/grpc_call.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+#include <spdlog/spdlog.h>
+
+#include "common/grpc_status.h"
+
+namespace nexus::gateway {
+
+std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target) {
+  grpc::ChannelArguments args;
+  // gRPC's default reconnect backoff grows to two minutes; a backend that
+  // restarts must be usable again within a second.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+Status BackendError(const char* service, const char* method, const grpc::Status& status) {
+  Status s = FromGrpcStatus(status);
+  if (!status.error_details().empty()) return s;
+  spdlog::warn("{} {}: grpc code {}: {}", service, method, static_cast<int>(status.error_code()),
+               status.error_message());
+  switch (s.code()) {
+    case StatusCode::kUnavailable:
+      if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+        return UnavailableError(std::string(service) + " service unavailable (timed out)");
+      }
+      return UnavailableError(std::string(service) + " service unavailable");
+    case StatusCode::kUnimplemented:
+      return UnimplementedError(std::string(service) + " service does not implement " + method);
+    case StatusCode::kInternal:
+      return InternalError(std::string(service) + " " + method + ": " + status.error_message());
+    default:
+      // A service that answered with a plain gRPC code meant its message for
+      // the caller (e.g. UNAUTHENTICATED "invalid token").
+      return s;
+  }
+}
+
+}  // namespace nexus::gateway
