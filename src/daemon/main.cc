@@ -1,0 +1,120 @@
+// nexusd: loads the config, opens nexus.db, serves nexus.daemon.v1.Daemon on
+// a Unix socket, and shuts down cleanly on SIGTERM/SIGINT.
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "common/config.h"
+#include "common/logging.h"
+#include "daemon/database.h"
+#include "daemon/health.h"
+#include "daemon/migrations.h"
+#include "daemon/service.h"
+#include "daemon/unix_socket.h"
+
+namespace nexus::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Owner and group may connect; the socket's permissions are the access
+// control between services (ARCHITECTURE.md "Processes").
+constexpr mode_t kSocketMode = 0660;
+constexpr auto kShutdownGrace = std::chrono::seconds(5);
+
+Status MakeDirs(const fs::path& dir) {
+  if (dir.empty()) return Status::Ok();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return UnavailableError("create directory '" + dir.string() + "': " + ec.message());
+  return Status::Ok();
+}
+
+// Blocks the shutdown signals in this thread before gRPC starts its own
+// threads, so every thread inherits the mask and only sigwait sees them.
+sigset_t BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
+  NEXUS_RETURN_IF_ERROR(MakeDirs(cfg.data_dir));
+  NEXUS_ASSIGN_OR_RETURN(std::string socket_path, UnixSocketPath(cfg.daemon.listen));
+  NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(socket_path).parent_path()));
+  NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(cfg.daemon.db_path).parent_path()));
+
+  NEXUS_ASSIGN_OR_RETURN(auto db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
+  Health health(*db);
+  DaemonService service({.health = &health});
+
+  NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(cfg.daemon.listen, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  // The umask makes the socket 0660 from the moment it exists; the chmod
+  // below only confirms it.
+  mode_t old_umask = ::umask(0777 & ~kSocketMode);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ::umask(old_umask);
+  if (!server) return UnavailableError("listen on '" + cfg.daemon.listen + "' failed");
+  if (::chmod(socket_path.c_str(), kSocketMode) != 0) {
+    Status s = ErrnoError(StatusCode::kUnavailable, "chmod socket '" + socket_path + "'", errno);
+    server->Shutdown();
+    return s;
+  }
+  spdlog::info("nexusd listening on {} (database {})", cfg.daemon.listen, cfg.daemon.db_path);
+
+  int sig = 0;
+  sigwait(&shutdown_signals, &sig);
+  spdlog::info("nexusd: {} received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  server->Wait();
+  if (::unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
+    spdlog::warn("remove socket '{}': {}", socket_path, std::strerror(errno));
+  }
+  spdlog::info("nexusd stopped");
+  return Status::Ok();
+}
+
+}  // namespace
+}  // namespace nexus::daemon
+
+int main(int argc, char** argv) {
+  sigset_t shutdown_signals = nexus::daemon::BlockShutdownSignals();
+
+  CLI::App app{"nexusd: the Nexus daemon (files, nodes, lambda)"};
+  std::string config_path;
+  app.add_option("--config", config_path,
+                 "nexus.toml to read (default: embedded defaults and NEXUS_* variables)");
+  CLI11_PARSE(app, argc, argv);
+
+  auto cfg = nexus::LoadConfig(config_path);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "nexusd: %s\n", cfg.status().ToString().c_str());
+    return 2;
+  }
+  nexus::InitLogging("nexusd", cfg->log_level);
+  nexus::Status s = nexus::daemon::Run(*cfg, shutdown_signals);
+  if (!s.ok()) {
+    spdlog::error("nexusd: {}", s.ToString());
+    return 1;
+  }
+  return 0;
+}

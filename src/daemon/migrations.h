@@ -1,0 +1,17 @@
+// DaemonMigrations: the schema of nexus.db, as one ordered list gathered from
+// every nexusd module that owns tables (storage, runtime).
+//
+// nexusd's main passes this list to OpenDatabase (daemon/database.h), which
+// rejects duplicate versions, so modules must keep their versions disjoint.
+// Pure function; thread-safe.
+#pragma once
+
+#include <vector>
+
+#include "daemon/database.h"
+
+namespace nexus::daemon {
+
+std::vector<Migration> DaemonMigrations();
+
+}  // namespace nexus::daemon

@@ -1,0 +1,116 @@
+#include "daemon/database.h"
+
+#include <SQLiteCpp/Statement.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "daemon/migrations.h"
+#include "unit/daemon/temp_dir.h"
+
+namespace nexus::daemon {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::vector<int> AppliedVersions(SQLite::Database& db) {
+  std::vector<int> out;
+  SQLite::Statement q(db, "SELECT version FROM schema_migrations ORDER BY rowid");
+  while (q.executeStep()) out.push_back(q.getColumn(0).getInt());
+  return out;
+}
+
+int CountRows(SQLite::Database& db, const std::string& table) {
+  return db.execAndGet("SELECT count(*) FROM " + table).getInt();
+}
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  std::string Path() const { return dir_.File("nexus.db"); }
+  testing::TempDir dir_;
+};
+
+TEST_F(DatabaseTest, AppliesMigrationsInVersionOrderWhateverTheListOrder) {
+  // Version 2 needs the table version 1 creates, so applying them in list
+  // order would fail.
+  std::vector<Migration> migrations = {
+      {2, "seed", "INSERT INTO t(v) VALUES('seeded')"},
+      {1, "create t", "CREATE TABLE t(v TEXT)"},
+  };
+  auto db = OpenDatabase(Path(), migrations);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_THAT(AppliedVersions(**db), ElementsAre(1, 2));
+  EXPECT_EQ(CountRows(**db, "t"), 1);
+}
+
+TEST_F(DatabaseTest, ReopeningAppliesNothingTwice) {
+  std::vector<Migration> migrations = {
+      {1, "create t", "CREATE TABLE t(v TEXT)"},
+      {2, "seed", "INSERT INTO t(v) VALUES('seeded')"},
+  };
+  ASSERT_TRUE(OpenDatabase(Path(), migrations).ok());
+  auto again = OpenDatabase(Path(), migrations);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_THAT(AppliedVersions(**again), ElementsAre(1, 2));
+  EXPECT_EQ(CountRows(**again, "t"), 1);
+}
+
+TEST_F(DatabaseTest, ReopeningWithANewMigrationAppliesOnlyTheNewOne) {
+  std::vector<Migration> first = {{1, "create t", "CREATE TABLE t(v TEXT)"}};
+  ASSERT_TRUE(OpenDatabase(Path(), first).ok());
+
+  std::vector<Migration> second = first;
+  second.push_back({2, "seed", "INSERT INTO t(v) VALUES('seeded')"});
+  auto db = OpenDatabase(Path(), second);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_THAT(AppliedVersions(**db), ElementsAre(1, 2));
+  EXPECT_EQ(CountRows(**db, "t"), 1);
+}
+
+TEST_F(DatabaseTest, RejectsDuplicateVersionsBeforeTouchingTheSchema) {
+  std::vector<Migration> migrations = {
+      {1, "create a", "CREATE TABLE a(v TEXT)"},
+      {1, "create b", "CREATE TABLE b(v TEXT)"},
+  };
+  auto db = OpenDatabase(Path(), migrations);
+  ASSERT_FALSE(db.ok());
+  EXPECT_THAT(db.status().message(), HasSubstr("duplicate migration version 1"));
+
+  auto clean = OpenDatabase(Path(), {});
+  ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+  EXPECT_EQ(CountRows(**clean, "sqlite_master WHERE name IN ('a','b')"), 0);
+}
+
+TEST_F(DatabaseTest, AFailingMigrationIsNotRecordedAndLeavesEarlierOnesApplied) {
+  std::vector<Migration> migrations = {
+      {1, "create t", "CREATE TABLE t(v TEXT)"},
+      {2, "broken", "CREATE TABLE u(v TEXT); INSERT INTO no_such_table VALUES(1)"},
+  };
+  auto db = OpenDatabase(Path(), migrations);
+  ASSERT_FALSE(db.ok());
+  EXPECT_THAT(db.status().message(), HasSubstr(Path()));
+
+  auto reopened = OpenDatabase(Path(), {});
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_THAT(AppliedVersions(**reopened), ElementsAre(1));
+  // The half of migration 2 that succeeded was rolled back with it.
+  EXPECT_EQ(CountRows(**reopened, "sqlite_master WHERE name = 'u'"), 0);
+}
+
+TEST_F(DatabaseTest, ReportsAnUnopenablePathAsAnError) {
+  auto db = OpenDatabase(dir_.File("no/such/dir/nexus.db"), {});
+  ASSERT_FALSE(db.ok());
+  EXPECT_THAT(db.status().message(), HasSubstr("no/such/dir/nexus.db"));
+}
+
+TEST_F(DatabaseTest, TheDaemonsOwnMigrationsApplyToAFreshDatabase) {
+  auto db = OpenDatabase(Path(), DaemonMigrations());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(AppliedVersions(**db).size(), DaemonMigrations().size());
+}
+
+}  // namespace
+}  // namespace nexus::daemon
