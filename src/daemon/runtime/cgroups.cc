@@ -1,0 +1,151 @@
+#include "daemon/runtime/cgroups.h"
+
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace nexus::daemon::runtime {
+namespace {
+
+constexpr long kCgroup2SuperMagic = 0x63677270;
+
+bool ReadSmallFile(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+bool IsDir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// mountinfo escapes spaces and friends as \ooo.
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      int v = 0;
+      bool ok = true;
+      for (size_t k = 1; k <= 3; ++k) {
+        char c = s[i + k];
+        if (c < '0' || c > '7') ok = false;
+        v = v * 8 + (c - '0');
+      }
+      if (ok) {
+        out.push_back(static_cast<char>(v));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t ParseOomKillCount(const std::string& text) {
+  std::istringstream in(text);
+  std::string key;
+  int64_t value = 0;
+  while (in >> key >> value) {
+    if (key == "oom_kill") return value;
+  }
+  return -1;
+}
+
+Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::Detect() {
+  std::unique_ptr<HostCgroupFs> fs(new HostCgroupFs());
+  struct statfs sfs;
+  if (::statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == kCgroup2SuperMagic) {
+    fs->unified_ = true;
+    fs->memory_root_ = "/sys/fs/cgroup";
+    fs->hierarchies_ = {"/sys/fs/cgroup"};
+    fs->swap_limit_ = true;
+    return fs;
+  }
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  if (!mountinfo) return ErrnoError(StatusCode::kUnavailable, "open /proc/self/mountinfo", errno);
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    // <id> <parent> <major:minor> <root> <mount point> <options> [optional...] - <fstype> <source>
+    // <super options>
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, mount_point;
+    fields >> id >> parent >> dev >> root >> mount_point;
+    std::string token;
+    while (fields >> token && token != "-") {
+    }
+    std::string fstype, source, super_options;
+    fields >> fstype >> source >> super_options;
+    if (fstype != "cgroup" && fstype != "cgroup2") continue;
+    mount_point = Unescape(mount_point);
+    fs->hierarchies_.push_back(mount_point);
+    if (fstype == "cgroup") {
+      std::stringstream opts(super_options);
+      std::string opt;
+      while (std::getline(opts, opt, ',')) {
+        if (opt == "memory") fs->memory_root_ = mount_point;
+      }
+    }
+  }
+  if (fs->hierarchies_.empty()) return UnavailableError("no cgroup filesystem is mounted");
+  fs->swap_limit_ =
+      !fs->memory_root_.empty() &&
+      ::access((fs->memory_root_ + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0;
+  return fs;
+}
+
+Result<bool> HostCgroupFs::OomKilled(const std::string& cgroups_path) {
+  if (memory_root_.empty()) return UnavailableError("no memory cgroup controller");
+  const std::string dir = memory_root_ + cgroups_path;
+  std::string text;
+  if (unified_) {
+    if (!ReadSmallFile(dir + "/memory.events", &text)) {
+      return ErrnoError(StatusCode::kInternal, "read '" + dir + "/memory.events'", errno);
+    }
+    return ParseOomKillCount(text) > 0;
+  }
+  if (!ReadSmallFile(dir + "/memory.oom_control", &text)) {
+    return ErrnoError(StatusCode::kInternal, "read '" + dir + "/memory.oom_control'", errno);
+  }
+  int64_t kills = ParseOomKillCount(text);
+  if (kills >= 0) return kills > 0;
+  // Kernels without the counter: hitting the limit is the best evidence left.
+  std::string failcnt;
+  if (ReadSmallFile(dir + "/memory.failcnt", &failcnt))
+    return std::strtoll(failcnt.c_str(), nullptr, 10) > 0;
+  return false;
+}
+
+bool HostCgroupFs::Exists(const std::string& cgroups_path) {
+  for (const auto& h : hierarchies_) {
+    if (IsDir(h + cgroups_path)) return true;
+  }
+  return false;
+}
+
+Status HostCgroupFs::Remove(const std::string& cgroups_path) {
+  if (cgroups_path.empty() || cgroups_path == "/") {
+    return InvalidArgumentError("remove cgroup: refusing the root cgroup");
+  }
+  Status first_error;
+  for (const auto& h : hierarchies_) {
+    const std::string dir = h + cgroups_path;
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT && first_error.ok()) {
+      first_error = ErrnoError(StatusCode::kInternal, "rmdir cgroup '" + dir + "'", errno);
+    }
+  }
+  return first_error;
+}
+
+}  // namespace nexus::daemon::runtime

@@ -1,0 +1,61 @@
+// CgroupFs: what nexusd reads and removes in the host's cgroup filesystem
+// directly; creating cgroups and setting limits is runc's job (config.json).
+//
+// Paths are the absolute `cgroupsPath` values of OCI configs
+// ("/nexus-<instance>-lambda/<id>"). On a cgroup v1 or hybrid host such a path
+// exists once per hierarchy (memory, pids, ...; runc also creates it in the
+// named and unified ones), on a pure v2 host once under /sys/fs/cgroup.
+// HostCgroupFs finds the hierarchies from /proc/self/mountinfo at Detect();
+// it is immutable afterwards and thread-safe. Tests use FakeCgroupFs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace nexus::daemon::runtime {
+
+class CgroupFs {
+ public:
+  virtual ~CgroupFs() = default;
+  // Whether the kernel's OOM killer killed a task in the cgroup (v1
+  // memory.oom_control / v2 memory.events `oom_kill`). Read it before the
+  // container is deleted: deleting removes the cgroup.
+  virtual Result<bool> OomKilled(const std::string& cgroups_path) = 0;
+  // Whether the cgroup directory exists in any hierarchy.
+  virtual bool Exists(const std::string& cgroups_path) = 0;
+  // Removes the (empty) cgroup directory from every hierarchy; absent is not
+  // an error, a cgroup that still has tasks or children is.
+  virtual Status Remove(const std::string& cgroups_path) = 0;
+};
+
+class HostCgroupFs final : public CgroupFs {
+ public:
+  // Reads mountinfo; fails when no cgroup filesystem is mounted.
+  static Result<std::unique_ptr<HostCgroupFs>> Detect();
+
+  Result<bool> OomKilled(const std::string& cgroups_path) override;
+  bool Exists(const std::string& cgroups_path) override;
+  Status Remove(const std::string& cgroups_path) override;
+
+  bool unified() const { return unified_; }
+  // Whether the memory controller can limit swap (v1 needs swap accounting,
+  // i.e. memory.memsw.* files; v2 always can).
+  bool swap_limit_supported() const { return swap_limit_; }
+
+ private:
+  HostCgroupFs() = default;
+
+  bool unified_ = false;                  // pure cgroup v2 at /sys/fs/cgroup
+  std::string memory_root_;               // mount point of the memory controller
+  std::vector<std::string> hierarchies_;  // every cgroup mount point
+  bool swap_limit_ = false;
+};
+
+// Parses the oom_kill counter out of memory.oom_control (v1) or memory.events
+// (v2) text; -1 when the field is missing (kernels before 4.13).
+int64_t ParseOomKillCount(const std::string& text);
+
+}  // namespace nexus::daemon::runtime

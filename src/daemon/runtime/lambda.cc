@@ -1,0 +1,363 @@
+#include "daemon/runtime/lambda.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <system_error>
+
+#include "daemon/runtime/process.h"
+
+namespace nexus::daemon::runtime {
+namespace {
+
+const char kUnavailableMessage[] = "lambda needs root and runc";
+
+// Stands in for the host's cgroups when they cannot be used; never reached,
+// since such a runner is unavailable.
+class NoCgroupFs final : public CgroupFs {
+ public:
+  Result<bool> OomKilled(const std::string&) override { return UnavailableError("no cgroups"); }
+  bool Exists(const std::string&) override { return false; }
+  Status Remove(const std::string&) override { return Status::Ok(); }
+};
+
+std::string RandomHex64() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+}  // namespace
+
+struct LambdaRunner::Owned {
+  std::unique_ptr<ProcessRunner> processes;
+  std::unique_ptr<OciRuntime> runtime;
+  std::unique_ptr<CgroupFs> cgroups;
+};
+
+// A held concurrency slot; releases it when destroyed.
+class LambdaRunner::Slot {
+ public:
+  explicit Slot(LambdaRunner* runner) : runner_(runner) {}
+  Slot(Slot&& o) noexcept : runner_(std::exchange(o.runner_, nullptr)) {}
+  Slot& operator=(Slot&&) = delete;
+  ~Slot() {
+    if (runner_) runner_->ReleaseSlot();
+  }
+
+ private:
+  LambdaRunner* runner_;
+};
+
+Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config) {
+  const LambdaConfig& c = config.lambda;
+  LambdaOptions o;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(config.data_dir, ec);
+  if (ec) return InvalidArgumentError("data_dir '" + config.data_dir + "': " + ec.message());
+  o.data_dir = abs.lexically_normal().string();
+  while (o.data_dir.size() > 1 && o.data_dir.back() == '/') o.data_dir.pop_back();
+  o.instance = config.instance;
+  o.timeout_ms_default = c.timeout_ms_default;
+  o.timeout_ms_max = c.timeout_ms_max;
+  o.memory_mb_default = c.memory_mb_default;
+  o.memory_mb_max = c.memory_mb_max;
+  o.max_concurrent = c.max_concurrent;
+  if (o.max_concurrent == 0) {
+    long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+    o.max_concurrent = 2 * (cores > 0 ? cores : 1);
+  }
+  o.pool_size = c.pool_size;
+  o.output_limit_bytes = c.output_limit_bytes;
+
+  if (o.timeout_ms_max <= 0 || o.timeout_ms_default <= 0 ||
+      o.timeout_ms_default > o.timeout_ms_max) {
+    return InvalidArgumentError(
+        "lambda timeouts must satisfy 0 < timeout_ms_default <= timeout_ms_max");
+  }
+  if (o.memory_mb_default < kMinLambdaMemoryMb || o.memory_mb_default > o.memory_mb_max) {
+    return InvalidArgumentError("lambda memory must satisfy " + std::to_string(kMinLambdaMemoryMb) +
+                                " <= memory_mb_default <= memory_mb_max");
+  }
+  if (o.max_concurrent < 0) return InvalidArgumentError("lambda.max_concurrent must be >= 0");
+  if (o.pool_size < 0) return InvalidArgumentError("lambda.pool_size must be >= 0");
+  if (o.output_limit_bytes <= 0) {
+    return InvalidArgumentError("lambda.output_limit_bytes must be > 0");
+  }
+  return o;
+}
+
+LambdaRunner::LambdaRunner(LambdaOptions options, OciRuntime& runtime, CgroupFs& cgroups,
+                           Status availability)
+    : options_(std::move(options)),
+      runtime_(runtime),
+      cgroups_(cgroups),
+      availability_(std::move(availability)) {}
+
+LambdaRunner::~LambdaRunner() {
+  std::deque<std::unique_ptr<Sandbox>> idle;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    idle.swap(pool_);
+  }
+  pool_changed_.notify_all();
+  if (refill_.joinable()) refill_.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& s : pool_) idle.push_back(std::move(s));
+    pool_.clear();
+  }
+  idle.clear();  // each destructor tears its container down
+  if (availability_.ok() && cgroups_.Exists(cgroup_parent())) {
+    Status s = cgroups_.Remove(cgroup_parent());
+    if (!s.ok()) spdlog::warn("lambda: remove cgroup parent: {}", s.ToString());
+  }
+}
+
+Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config) {
+  NEXUS_ASSIGN_OR_RETURN(LambdaOptions options, LambdaOptionsFromConfig(config));
+  auto owned = std::make_unique<Owned>();
+  owned->processes = NewPosixProcessRunner();
+  Status availability;
+
+  std::string runc =
+      FindExecutable(config.lambda.runc_path.empty() ? "runc" : config.lambda.runc_path);
+  if (::geteuid() != 0) {
+    availability = UnavailableError(std::string(kUnavailableMessage) + " (nexusd is not root)");
+  } else if (runc.empty() || runc[0] != '/') {
+    availability = UnavailableError(std::string(kUnavailableMessage) + " (runc not found)");
+  } else if (::access(kSandboxPython, X_OK) != 0) {
+    availability = UnavailableError("lambda needs " + std::string(kSandboxPython));
+  }
+  if (availability.ok()) {
+    auto cgroups = HostCgroupFs::Detect();
+    auto layout = ProbeHostLayout("/");
+    if (!cgroups.ok()) {
+      availability = UnavailableError(std::string(kUnavailableMessage) + " (" +
+                                      cgroups.status().message() + ")");
+    } else if (!layout.ok()) {
+      availability = UnavailableError(layout.status().message());
+    } else {
+      options.host = std::move(layout).value();
+      options.host.swap_limit = (*cgroups)->swap_limit_supported();
+      owned->cgroups = std::move(cgroups).value();
+    }
+  }
+  if (!owned->cgroups) owned->cgroups = std::make_unique<NoCgroupFs>();
+  RuncOptions runc_options;
+  runc_options.runc_path = runc;
+  runc_options.root = options.data_dir + "/runc";
+  owned->runtime = std::make_unique<RuncRuntime>(runc_options, *owned->processes);
+
+  auto runner = std::make_unique<LambdaRunner>(std::move(options), *owned->runtime, *owned->cgroups,
+                                               availability);
+  runner->owned_ = std::move(owned);
+  if (!availability.ok()) {
+    spdlog::warn("lambda disabled: {}", availability.message());
+    return runner;
+  }
+  Status cleaned = runner->CleanUpLeftovers();
+  if (!cleaned.ok()) spdlog::warn("lambda: clean up leftovers: {}", cleaned.ToString());
+  runner->StartPool();
+  return runner;
+}
+
+std::string LambdaRunner::cgroup_parent() const {
+  return "/nexus-" + options_.instance + "-lambda";
+}
+
+Result<LambdaRunner::Resolved> LambdaRunner::Validate(const LambdaRequest& request) const {
+  if (!FindLambdaRuntime(request.runtime)) {
+    std::string names;
+    for (const auto& r : kLambdaRuntimes)
+      names += (names.empty() ? "" : ", ") + std::string(r.name);
+    return InvalidArgumentError("unknown runtime '" + request.runtime + "' (supported: " + names +
+                                ")");
+  }
+  if (request.code.empty()) return InvalidArgumentError("code must not be empty");
+  if (request.code.size() > kMaxLambdaCodeBytes) {
+    return InvalidArgumentError("code is larger than " + std::to_string(kMaxLambdaCodeBytes) +
+                                " bytes");
+  }
+  if (request.stdin_data.size() > kMaxLambdaStdinBytes) {
+    return InvalidArgumentError("stdin is larger than " + std::to_string(kMaxLambdaStdinBytes) +
+                                " bytes");
+  }
+  Resolved r{request.timeout_ms, request.memory_mb};
+  if (r.timeout_ms == 0) r.timeout_ms = options_.timeout_ms_default;
+  if (r.timeout_ms < 0 || r.timeout_ms > options_.timeout_ms_max) {
+    return InvalidArgumentError("timeout_ms must be between 1 and " +
+                                std::to_string(options_.timeout_ms_max));
+  }
+  if (r.memory_mb == 0) r.memory_mb = options_.memory_mb_default;
+  if (r.memory_mb < kMinLambdaMemoryMb || r.memory_mb > options_.memory_mb_max) {
+    return InvalidArgumentError("memory_mb must be between " + std::to_string(kMinLambdaMemoryMb) +
+                                " and " + std::to_string(options_.memory_mb_max));
+  }
+  return r;
+}
+
+Result<LambdaRunner::Slot> LambdaRunner::AcquireSlot() {
+  std::unique_lock<std::mutex> lock(mu_);
+  bool got = slot_freed_.wait_for(lock, std::chrono::milliseconds(options_.queue_wait_ms),
+                                  [this] { return active_ < options_.max_concurrent; });
+  if (!got) {
+    return RateLimitedError("too many lambda runs at once; try again shortly", 1);
+  }
+  ++active_;
+  return Slot(this);
+}
+
+void LambdaRunner::ReleaseSlot() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --active_;
+  }
+  slot_freed_.notify_one();
+}
+
+std::unique_ptr<Sandbox> LambdaRunner::NewSandbox(int64_t memory_mb) {
+  SandboxOptions o;
+  o.id = options_.instance + "-l-" + RandomHex64();
+  o.bundle_dir = options_.data_dir + "/lambda/" + o.id;
+  o.cgroups_path = cgroup_parent() + "/" + o.id;
+  o.memory_bytes = memory_mb << 20;
+  o.host = options_.host;
+  return std::make_unique<Sandbox>(std::move(o), runtime_, cgroups_);
+}
+
+Result<std::unique_ptr<Sandbox>> LambdaRunner::TakeSandbox(int64_t memory_mb) {
+  std::deque<std::unique_ptr<Sandbox>> dead;
+  std::unique_ptr<Sandbox> warm;
+  if (memory_mb == options_.memory_mb_default) {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!pool_.empty() && !warm) {
+      auto s = std::move(pool_.front());
+      pool_.pop_front();
+      if (s->Alive()) {
+        warm = std::move(s);
+      } else {
+        dead.push_back(std::move(s));
+      }
+    }
+  }
+  if (warm || !dead.empty()) pool_changed_.notify_all();
+  dead.clear();
+  if (warm) return warm;
+
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir + "/lambda", ec);
+  if (ec) return InternalError("create '" + options_.data_dir + "/lambda': " + ec.message());
+  auto sandbox = NewSandbox(memory_mb);
+  NEXUS_RETURN_IF_ERROR(sandbox->Start());
+  return sandbox;
+}
+
+Result<LambdaResult> LambdaRunner::Run(const LambdaRequest& request) {
+  NEXUS_ASSIGN_OR_RETURN(Resolved resolved, Validate(request));
+  if (!availability_.ok()) return availability_;
+  NEXUS_ASSIGN_OR_RETURN(Slot slot, AcquireSlot());
+
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Sandbox> sandbox, TakeSandbox(resolved.memory_mb));
+  SandboxRun run;
+  run.runtime = request.runtime;
+  run.code = request.code;
+  run.stdin_data = request.stdin_data;
+  run.timeout_ms = resolved.timeout_ms;
+  run.output_limit = static_cast<size_t>(options_.output_limit_bytes);
+  auto result = sandbox->RunCode(run);
+  Status destroyed = sandbox->Destroy();
+  if (!destroyed.ok())
+    spdlog::warn("lambda sandbox {}: teardown: {}", sandbox->id(), destroyed.ToString());
+  if (!result.ok()) {
+    spdlog::error("lambda run in {}: {}", sandbox->id(), result.status().ToString());
+    return result.status();
+  }
+  spdlog::debug("lambda run in {}: runtime {} exit {} in {} ms{}{}", sandbox->id(), request.runtime,
+                result->exit_code, result->execution_time_ms,
+                result->timed_out ? " (timed out)" : "",
+                result->oom_killed ? " (out of memory)" : "");
+  return result;
+}
+
+Status LambdaRunner::CleanUpLeftovers() {
+  if (!availability_.ok()) return Status::Ok();
+  Status first;
+  const std::string prefix = options_.instance + "-l-";
+  auto list = runtime_.List();
+  if (!list.ok()) {
+    first = list.status();
+  } else {
+    for (const auto& c : *list) {
+      if (c.id.rfind(prefix, 0) != 0) continue;
+      Status s = runtime_.Destroy(c.id);
+      if (!s.ok() && first.ok()) first = s;
+      spdlog::info("lambda: removed leftover container {}", c.id);
+    }
+  }
+  std::error_code ec;
+  const std::filesystem::path bundles = options_.data_dir + "/lambda";
+  if (std::filesystem::is_directory(bundles, ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(bundles, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) != 0) continue;
+      if (cgroups_.Exists(cgroup_parent() + "/" + name))
+        (void)cgroups_.Remove(cgroup_parent() + "/" + name);
+      std::error_code rm;
+      std::filesystem::remove_all(entry.path(), rm);
+      if (rm && first.ok())
+        first = InternalError("remove '" + entry.path().string() + "': " + rm.message());
+    }
+  }
+  return first;
+}
+
+void LambdaRunner::StartPool() {
+  if (options_.pool_size <= 0 || !availability_.ok() || refill_.joinable()) return;
+  refill_ = std::thread([this] { RefillLoop(); });
+}
+
+size_t LambdaRunner::idle_sandboxes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pool_.size();
+}
+
+void LambdaRunner::RefillLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  int failures = 0;
+  while (!stopping_) {
+    if (pool_.size() >= static_cast<size_t>(options_.pool_size)) {
+      pool_changed_.wait(lock);
+      continue;
+    }
+    lock.unlock();
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir + "/lambda", ec);
+    auto sandbox = NewSandbox(options_.memory_mb_default);
+    Status started = sandbox->Start();
+    lock.lock();
+    if (!started.ok()) {
+      spdlog::warn("lambda pool: start sandbox: {}", started.ToString());
+      lock.unlock();
+      sandbox.reset();
+      lock.lock();
+      // Back off so a broken host does not spin; retried on the next change.
+      ++failures;
+      pool_changed_.wait_for(
+          lock, std::chrono::milliseconds(std::min(100 << std::min(failures, 6), 5000)));
+      continue;
+    }
+    failures = 0;
+    if (stopping_) break;
+    pool_.push_back(std::move(sandbox));
+  }
+  // A sandbox started while stopping is destroyed outside the lock.
+  lock.unlock();
+}
+
+}  // namespace nexus::daemon::runtime

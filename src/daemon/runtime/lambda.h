@@ -1,0 +1,131 @@
+// LambdaRunner: "run this snippet in a throw-away sandbox" — the domain side
+// of nexusd's RunLambda (ARCHITECTURE.md "Lambda").
+//
+// Run() validates the request (runtime, code and stdin size, timeout and
+// memory within the configured bounds), waits briefly for one of
+// `max_concurrent` slots (else kRateLimited), takes a pre-started sandbox
+// from the warm pool when one fits or starts a cold one (sandbox.h), runs the
+// code, and destroys the sandbox — container, cgroup and bundle — whatever
+// happened. Each sandbox serves exactly one run.
+//
+// Every host-global name carries the instance: containers live in runc's
+// root <data_dir>/runc and are named "<instance>-l-<random>", bundles in
+// <data_dir>/lambda/<id>, cgroups under "/nexus-<instance>-lambda". So tests
+// and a running instance never collide, and CleanUpLeftovers() can remove
+// what a crashed nexusd left behind without touching anything else.
+//
+// Thread-safe: Run() may be called from many threads at once. The runner
+// owns the warm pool and its refill thread; the destructor stops it and
+// destroys idle sandboxes.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/config.h"
+#include "common/result.h"
+#include "daemon/runtime/cgroups.h"
+#include "daemon/runtime/oci_runtime.h"
+#include "daemon/runtime/oci_spec.h"
+#include "daemon/runtime/sandbox.h"
+
+namespace nexus::daemon::runtime {
+
+struct LambdaRequest {
+  std::string code;
+  std::string runtime;     // "python3" or "sh"
+  std::string stdin_data;  // the program's stdin
+  int64_t timeout_ms = 0;  // 0: the configured default
+  int64_t memory_mb = 0;   // 0: the configured default
+};
+
+inline constexpr size_t kMaxLambdaCodeBytes = 1 << 20;
+inline constexpr size_t kMaxLambdaStdinBytes = 1 << 20;
+inline constexpr int64_t kMinLambdaMemoryMb = 32;  // the interpreter alone needs ~10 MiB
+
+struct LambdaOptions {
+  std::string data_dir;  // absolute
+  std::string instance;
+  int64_t timeout_ms_default = 10000;
+  int64_t timeout_ms_max = 60000;
+  int64_t memory_mb_default = 128;
+  int64_t memory_mb_max = 1024;
+  int64_t max_concurrent = 4;
+  int64_t pool_size = 0;
+  int64_t output_limit_bytes = 1 << 20;
+  // How long a run waits for a free slot before it is refused.
+  int64_t queue_wait_ms = 1000;
+  HostLayout host;
+};
+
+// Resolves the [lambda] config (max_concurrent 0 → 2 × cores, data_dir made
+// absolute) and checks that its bounds are consistent.
+Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config);
+
+class LambdaRunner {
+ public:
+  // `runtime` and `cgroups` must outlive the runner. A non-ok `availability`
+  // (no root, no runc) is what every Run() answers after validation.
+  LambdaRunner(LambdaOptions options, OciRuntime& runtime, CgroupFs& cgroups,
+               Status availability = Status::Ok());
+  ~LambdaRunner();
+  LambdaRunner(const LambdaRunner&) = delete;
+  LambdaRunner& operator=(const LambdaRunner&) = delete;
+
+  // The real wiring for nexusd: runc (config path or PATH) through the POSIX
+  // process runner, the host's cgroups and root layout. Fails only on an
+  // inconsistent config; without root or runc it returns a runner whose
+  // Run() answers kUnavailable. Cleans up leftovers and fills the pool.
+  static Result<std::unique_ptr<LambdaRunner>> ForHost(const Config& config);
+
+  Result<LambdaResult> Run(const LambdaRequest& request);
+
+  // Destroys this instance's lambda containers, bundles and cgroups left by
+  // an earlier process. Call before the first Run().
+  Status CleanUpLeftovers();
+  // Starts the warm pool's refill thread (no-op when pool_size is 0).
+  void StartPool();
+
+  const LambdaOptions& options() const { return options_; }
+  // "/nexus-<instance>-lambda": the parent of every sandbox cgroup.
+  std::string cgroup_parent() const;
+  // Sandboxes started and waiting in the pool (for tests and metrics).
+  size_t idle_sandboxes();
+
+ private:
+  struct Resolved {
+    int64_t timeout_ms;
+    int64_t memory_mb;
+  };
+  class Slot;
+  struct Owned;
+
+  Result<Resolved> Validate(const LambdaRequest& request) const;
+  Result<Slot> AcquireSlot();
+  void ReleaseSlot();
+  std::unique_ptr<Sandbox> NewSandbox(int64_t memory_mb);
+  // A started sandbox with `memory_mb`: from the pool when it has one.
+  Result<std::unique_ptr<Sandbox>> TakeSandbox(int64_t memory_mb);
+  void RefillLoop();
+
+  std::unique_ptr<Owned> owned_;  // first: destroyed last (ForHost only)
+  LambdaOptions options_;
+  OciRuntime& runtime_;
+  CgroupFs& cgroups_;
+  Status availability_;
+
+  std::mutex mu_;
+  std::condition_variable slot_freed_;
+  int64_t active_ = 0;                         // GUARDED_BY(mu_)
+  std::deque<std::unique_ptr<Sandbox>> pool_;  // GUARDED_BY(mu_)
+  std::condition_variable pool_changed_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::thread refill_;
+};
+
+}  // namespace nexus::daemon::runtime

@@ -1,0 +1,85 @@
+// OCI bundle generation: the runtime `config.json` for a sandboxed container
+// and the files of its bundle directory.
+//
+// Nexus does not build images: a sandbox's root is an empty, read-only
+// directory into which the host's /usr (and /bin, /sbin, /lib* — or, where the
+// host has them as symlinks into /usr, the same symlinks) are bind-mounted
+// read-only, plus a generated minimal /etc (never the host's) and tmpfs
+// mounts for /tmp, /dev and /dev/shm. Everything else — namespaces, cgroup
+// limits, no capabilities, seccomp — is in config.json, which runc applies.
+//
+// BuildOciConfig is a pure function of a SandboxSpec (golden-tested); the host
+// facts it needs are probed once by ProbeHostLayout and carried in the spec.
+// WriteBundle writes a bundle directory from a spec. All functions are
+// thread-safe (no shared state).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace nexus::daemon::runtime {
+
+// A top-level directory of the host root that sandboxes see.
+struct HostRootEntry {
+  std::string name;            // "usr", "bin", ...
+  std::string symlink_target;  // non-empty: the host has a symlink, replicated in the rootfs;
+                               // empty: a real directory, bind-mounted read-only
+};
+
+// What a sandbox needs to know about the host; probed once at start.
+struct HostLayout {
+  std::vector<HostRootEntry> entries;
+  bool cgroup_namespace = true;  // the kernel has cgroup namespaces
+  bool swap_limit = true;        // the memory controller can limit swap (v1: memory.memsw.*)
+  std::string ld_so_cache;       // host /etc/ld.so.cache, copied into the generated /etc
+};
+
+// Reads `root` ("/" on a real host; a temp dir in tests) for /usr, /bin,
+// /sbin, /lib, /lib32, /lib64, /libx32 and etc/ld.so.cache, and the kernel
+// for cgroup namespaces. swap_limit is left true: the cgroup probe
+// (HostCgroupFs) knows better. Fails when `root`/usr is not a directory.
+Result<HostLayout> ProbeHostLayout(const std::string& root = "/");
+
+struct SandboxSpec {
+  std::vector<std::string> args;  // args[0] absolute, as the sandbox sees it
+  std::vector<std::string> env;
+  std::string cwd = "/tmp";
+  std::string hostname = "sandbox";
+  uint32_t uid = 65534;  // nobody
+  uint32_t gid = 65534;  // nogroup
+  HostLayout host;
+  int64_t memory_bytes = 128 << 20;  // RAM; swap is limited to nothing extra
+  int64_t pids_limit = 64;
+  int64_t cpu_quota_us = 100000;  // quota/period = number of CPUs
+  int64_t cpu_period_us = 100000;
+  int64_t tmp_bytes = 16 << 20;
+  int64_t shm_bytes = 8 << 20;
+  int64_t nofile = 1024;
+  // Absolute cgroup path, unique per container; its parent carries the
+  // instance name ("/nexus-<instance>-lambda/<id>") so instances never collide.
+  std::string cgroups_path;
+};
+
+// The config.json for `spec`, whose bundle is (or will be) `bundle_dir`:
+// rootfs at <bundle_dir>/rootfs, generated /etc at <bundle_dir>/etc.
+nlohmann::json BuildOciConfig(const SandboxSpec& spec, const std::string& bundle_dir);
+
+// The seccomp section: allow by default, EPERM for the syscalls that manage
+// the machine, the kernel, mounts, namespaces, time, tracing and keys, and
+// the risky flags of clone/personality. Also used by the nodes engine.
+nlohmann::json SandboxSeccomp();
+
+// The generated /etc: file name → content.
+std::map<std::string, std::string> GeneratedEtcFiles(const std::string& hostname);
+
+// Creates `bundle_dir` (must not exist) with config.json, an empty rootfs/
+// holding the host's root symlinks, and etc/. Directories are 0755 and files
+// 0644 whatever the umask, since the sandbox user must traverse and read them.
+Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec);
+
+}  // namespace nexus::daemon::runtime

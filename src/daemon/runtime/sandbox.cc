@@ -1,0 +1,314 @@
+#include "daemon/runtime/sandbox.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <sstream>
+#include <system_error>
+
+namespace nexus::daemon::runtime {
+
+// Kept small and dependency-free: it is the init of every sandbox and its
+// start-up time is paid by every cold run. Runs with `python3 -I -u`.
+const std::string_view kSupervisorScript = R"PY(# Nexus lambda sandbox supervisor (pid 1).
+import os
+import select
+import signal
+import sys
+import time
+
+CONTROL = 3
+
+
+def report(line):
+    try:
+        os.write(CONTROL, (line + "\n").encode())
+    except OSError:
+        pass
+
+
+def read_order():
+    # Byte by byte: everything after the newline is the program's stdin.
+    line = b""
+    while True:
+        byte = os.read(0, 1)
+        if not byte:
+            return None
+        if byte == b"\n":
+            return line.decode("ascii", "replace").split()
+        line += byte
+
+
+def run_python(path):
+    import runpy
+
+    def hook(kind, value, tb):
+        while tb is not None and tb.tb_frame.f_code.co_filename != path:
+            tb = tb.tb_next
+        sys.__excepthook__(kind, value, tb)
+
+    sys.excepthook = hook
+    sys.argv = [path]
+    runpy.run_path(path, run_name="__main__")
+
+
+def child(runtime):
+    os.close(CONTROL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if runtime == "sh":
+        for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        os.execv("/bin/sh", ["sh", "/sandbox/main.sh"])
+    run_python("/sandbox/main.py")
+
+
+def supervise(pid, started, timeout_ms):
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    timed_out = not poller.poll(timeout_ms)
+    if timed_out:
+        os.kill(-1, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    ms = (time.monotonic_ns() - started) // 1000000
+    if timed_out:
+        report("timeout %d" % ms)
+    elif os.WIFSIGNALED(status):
+        report("signal %d %d" % (os.WTERMSIG(status), ms))
+    else:
+        report("exit %d %d" % (os.waitstatus_to_exitcode(status), ms))
+    os._exit(0)
+
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+report("ready")
+order = read_order()
+if not order or len(order) != 2:
+    os._exit(0)
+started = time.monotonic_ns()
+pid = os.fork()
+if pid == 0:
+    child(order[0])
+else:
+    supervise(pid, started, int(order[1]))
+)PY";
+
+namespace {
+
+// The host-side deadline is a backstop for a supervisor that cannot enforce
+// the timeout (killed by the OOM killer, or subverted): it also covers
+// container start-up on a loaded machine.
+constexpr int64_t kHostDeadlineSlackMs = 5000;
+// How long an unused sandbox may take to wind down after its stdin closes.
+constexpr int64_t kDiscardTimeoutMs = 2000;
+
+Status WriteReadOnlyFile(const std::string& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+  if (fd < 0) return ErrnoError(StatusCode::kInternal, "create '" + path + "'", errno);
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return ErrnoError(StatusCode::kInternal, "write '" + path + "'", e);
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::fchmod(fd, 0444);
+  if (::close(fd) != 0) return ErrnoError(StatusCode::kInternal, "close '" + path + "'", errno);
+  return Status::Ok();
+}
+
+}  // namespace
+
+const LambdaRuntimeInfo* FindLambdaRuntime(std::string_view name) {
+  for (const auto& r : kLambdaRuntimes) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::string SignalName(int signal) {
+  if (signal <= 0) return "";
+  const char* abbrev = ::sigabbrev_np(signal);
+  return abbrev ? "SIG" + std::string(abbrev) : "SIG" + std::to_string(signal);
+}
+
+SupervisorReport ParseSupervisorReport(std::string_view control) {
+  SupervisorReport report;
+  std::istringstream in{std::string(control)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string kind;
+    words >> kind;
+    if (kind == "ready") {
+      report.ready = true;
+      continue;
+    }
+    int value = 0;
+    int64_t ms = 0;
+    if (kind == "exit" && (words >> value >> ms)) {
+      report.end = SupervisorReport::End::kExit;
+    } else if (kind == "signal" && (words >> value >> ms)) {
+      report.end = SupervisorReport::End::kSignal;
+    } else if (kind == "timeout" && (words >> ms)) {
+      report.end = SupervisorReport::End::kTimeout;
+      value = SIGKILL;
+    } else {
+      continue;
+    }
+    report.value = value;
+    report.ms = ms;
+  }
+  return report;
+}
+
+Sandbox::Sandbox(SandboxOptions options, OciRuntime& runtime, CgroupFs& cgroups)
+    : options_(std::move(options)), runtime_(runtime), cgroups_(cgroups) {}
+
+Sandbox::~Sandbox() {
+  Status s = Destroy();
+  if (!s.ok()) spdlog::warn("lambda sandbox {}: teardown: {}", options_.id, s.ToString());
+}
+
+Status Sandbox::Start() {
+  SandboxSpec spec;
+  spec.args = {kSandboxPython, "-I", "-u", "/sandbox/init.py"};
+  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"};
+  spec.host = options_.host;
+  spec.memory_bytes = options_.memory_bytes;
+  spec.cgroups_path = options_.cgroups_path;
+  if (::access(options_.bundle_dir.c_str(), F_OK) == 0) {
+    return InternalError("lambda sandbox " + options_.id + ": bundle directory already exists");
+  }
+  bundle_written_ = true;  // from here on Destroy() removes whatever exists
+  NEXUS_RETURN_IF_ERROR(WriteBundle(options_.bundle_dir, spec));
+  const std::string dir = options_.bundle_dir + "/rootfs/sandbox";
+  if (::mkdir(dir.c_str(), 0755) != 0 || ::chmod(dir.c_str(), 0755) != 0) {
+    return ErrnoError(StatusCode::kInternal, "mkdir '" + dir + "'", errno);
+  }
+  NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(dir + "/init.py", std::string(kSupervisorScript)));
+  NEXUS_ASSIGN_OR_RETURN(child_, runtime_.Run(options_.id, options_.bundle_dir, true));
+  return Status::Ok();
+}
+
+bool Sandbox::Alive() { return child_ && !used_ && !destroyed_ && child_->Running(); }
+
+Result<LambdaResult> Sandbox::RunCode(const SandboxRun& run) {
+  if (!child_ || used_ || destroyed_) {
+    return InternalError("lambda sandbox " + options_.id + ": not started or already used");
+  }
+  used_ = true;
+  const LambdaRuntimeInfo* info = FindLambdaRuntime(run.runtime);
+  if (!info) return InvalidArgumentError("unknown runtime '" + run.runtime + "'");
+  NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(
+      options_.bundle_dir + "/rootfs/sandbox/" + std::string(info->file), run.code));
+
+  CommunicateOptions io;
+  io.stdin_data = run.runtime + " " + std::to_string(run.timeout_ms) + "\n" + run.stdin_data;
+  io.stdout_limit = run.output_limit;
+  io.stderr_limit = run.output_limit;
+  io.timeout_ms = run.timeout_ms + kHostDeadlineSlackMs;
+  io.on_timeout = [this] {
+    Status s = runtime_.Kill(options_.id, SIGKILL, /*all=*/true);
+    if (!s.ok()) spdlog::warn("lambda sandbox {}: kill at deadline: {}", options_.id, s.ToString());
+  };
+  auto outcome = child_->Communicate(io);
+  if (!outcome.ok()) return outcome.status().WithContext("lambda sandbox " + options_.id);
+  return Finish(run, *outcome);
+}
+
+Result<LambdaResult> Sandbox::Finish(const SandboxRun& run, const ProcessOutcome& outcome) {
+  SupervisorReport report = ParseSupervisorReport(outcome.control_data);
+  auto oom = cgroups_.OomKilled(options_.cgroups_path);
+  if (!oom.ok() && report.ready) {
+    spdlog::warn("lambda sandbox {}: {}", options_.id, oom.status().ToString());
+  }
+  const bool oom_killed = oom.ok() && *oom;
+
+  LambdaResult result;
+  result.oom_killed = oom_killed;
+  if (!report.ready && !oom_killed) {
+    // The supervisor never ran: runc could not start the container. Its
+    // message is on stderr; it names host paths, so it goes to the log only.
+    return InternalError("lambda sandbox " + options_.id +
+                         ": container did not start: " + RuncErrorMessage(outcome.stderr_data));
+  }
+  result.stdout_data = outcome.stdout_data;
+  result.stderr_data = outcome.stderr_data;
+  result.stdout_truncated = outcome.stdout_truncated;
+  result.stderr_truncated = outcome.stderr_truncated;
+  switch (report.end) {
+    case SupervisorReport::End::kExit:
+      result.exit_code = report.value;
+      break;
+    case SupervisorReport::End::kSignal:
+      result.exit_code = 128 + report.value;
+      result.signal = SignalName(report.value);
+      break;
+    case SupervisorReport::End::kTimeout:
+      result.timed_out = true;
+      result.exit_code = 128 + SIGKILL;
+      result.signal = SignalName(SIGKILL);
+      break;
+    case SupervisorReport::End::kNone:
+      // The supervisor itself died (the OOM killer, or our deadline): runc
+      // reports its status, 128+n when a signal killed it.
+      result.timed_out = outcome.timed_out;
+      result.exit_code = outcome.ShellExitCode();
+      if (result.timed_out || result.exit_code < 0) result.exit_code = 128 + SIGKILL;
+      if (result.exit_code > 128) result.signal = SignalName(result.exit_code - 128);
+      break;
+  }
+  result.execution_time_ms = report.end != SupervisorReport::End::kNone
+                                 ? report.ms
+                                 : std::min<int64_t>(outcome.elapsed_ms, run.timeout_ms);
+  return result;
+}
+
+Status Sandbox::Destroy() {
+  if (destroyed_) return Status::Ok();
+  destroyed_ = true;
+  Status first;
+  auto note = [&first](Status s) {
+    if (!s.ok() && first.ok()) first = std::move(s);
+  };
+  if (child_) {
+    if (!used_) {
+      // Never given an order: closing its stdin makes the supervisor exit.
+      CommunicateOptions io;
+      io.timeout_ms = kDiscardTimeoutMs;
+      io.on_timeout = [this] { (void)runtime_.Kill(options_.id, SIGKILL, /*all=*/true); };
+      auto outcome = child_->Communicate(io);
+      if (!outcome.ok()) note(outcome.status());
+    }
+    child_.reset();
+    Status deleted = runtime_.Delete(options_.id);
+    if (!deleted.ok() && deleted.code() != StatusCode::kNotFound) {
+      deleted = runtime_.Destroy(options_.id);
+    }
+    if (deleted.code() != StatusCode::kNotFound) note(deleted);
+  }
+  // runc removed the cgroup with the container; this catches the cases where
+  // the container never got that far but its cgroup did.
+  if (cgroups_.Exists(options_.cgroups_path)) note(cgroups_.Remove(options_.cgroups_path));
+  if (bundle_written_) {
+    std::error_code ec;
+    std::filesystem::remove_all(options_.bundle_dir, ec);
+    if (ec) {
+      note(InternalError("remove bundle '" + options_.bundle_dir + "': " + ec.message()));
+    }
+  }
+  return first;
+}
+
+}  // namespace nexus::daemon::runtime

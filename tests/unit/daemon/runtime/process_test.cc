@@ -1,0 +1,228 @@
+// Tests of the real POSIX process runner; the children are /bin/sh one-liners.
+#include "daemon/runtime/process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace nexus::daemon::runtime {
+namespace {
+
+SpawnOptions Sh(const std::string& script) {
+  SpawnOptions s;
+  s.argv = {"/bin/sh", "-c", script};
+  s.env = {"PATH=/usr/bin:/bin"};
+  return s;
+}
+
+class ProcessRunnerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ProcessRunner> runner_ = NewPosixProcessRunner();
+};
+
+TEST_F(ProcessRunnerTest, CapturesStdoutStderrAndExitCode) {
+  auto out = runner_->Run(Sh("echo out; echo err >&2; exit 3"), {});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->stdout_data, "out\n");
+  EXPECT_EQ(out->stderr_data, "err\n");
+  EXPECT_EQ(out->exit_code, 3);
+  EXPECT_EQ(out->term_signal, 0);
+  EXPECT_FALSE(out->timed_out);
+}
+
+TEST_F(ProcessRunnerTest, FeedsStdinAndClosesIt) {
+  CommunicateOptions io;
+  io.stdin_data = "line one\nline two\n";
+  auto out = runner_->Run(Sh("cat; echo done"), io);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->stdout_data, "line one\nline two\ndone\n");
+}
+
+TEST_F(ProcessRunnerTest, MovesMegabytesBothWaysWithoutDeadlock) {
+  CommunicateOptions io;
+  io.stdin_data.assign(4 << 20, 'x');
+  io.stdout_limit = 8 << 20;
+  auto out = runner_->Run(Sh("cat"), io);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->stdout_data.size(), io.stdin_data.size());
+  EXPECT_FALSE(out->stdout_truncated);
+}
+
+TEST_F(ProcessRunnerTest, KeepsOutputUpToTheLimitAndDrainsTheRest) {
+  CommunicateOptions io;
+  io.stdout_limit = 1000;
+  io.stderr_limit = 10;
+  // 1 MiB would block the child on a full pipe if the excess were not read.
+  auto out = runner_->Run(Sh("head -c 1048576 /dev/zero; echo 0123456789abc >&2; exit 7"), io);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->stdout_data, std::string(1000, '\0'));
+  EXPECT_TRUE(out->stdout_truncated);
+  EXPECT_EQ(out->stderr_data, "0123456789");
+  EXPECT_TRUE(out->stderr_truncated);
+  EXPECT_EQ(out->exit_code, 7);
+}
+
+TEST_F(ProcessRunnerTest, OutputExactlyAtTheLimitIsNotTruncated) {
+  CommunicateOptions io;
+  io.stdout_limit = 4;
+  auto out = runner_->Run(Sh("printf abcd"), io);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->stdout_data, "abcd");
+  EXPECT_FALSE(out->stdout_truncated);
+}
+
+TEST_F(ProcessRunnerTest, TimeoutKillsTheChildWithSigkill) {
+  CommunicateOptions io;
+  io.timeout_ms = 100;
+  auto out = runner_->Run(Sh("echo started; exec sleep 30"), io);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_TRUE(out->timed_out);
+  EXPECT_EQ(out->term_signal, SIGKILL);
+  EXPECT_EQ(out->ShellExitCode(), 137);
+  EXPECT_EQ(out->stdout_data, "started\n");
+  EXPECT_LT(out->elapsed_ms, 5000);
+}
+
+TEST_F(ProcessRunnerTest, TimeoutCallbackReplacesTheDefaultKill) {
+  auto child = runner_->Spawn(Sh("exec sleep 30"));
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  int pid = (*child)->pid();
+  std::atomic<int> calls{0};
+  CommunicateOptions io;
+  io.timeout_ms = 50;
+  io.on_timeout = [&] {
+    ++calls;
+    ::kill(pid, SIGTERM);
+  };
+  auto out = (*child)->Communicate(io);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_TRUE(out->timed_out);
+  EXPECT_EQ(out->term_signal, SIGTERM);
+}
+
+TEST_F(ProcessRunnerTest, ChildThatOutlivesTheGraceIsKilledDirectly) {
+  CommunicateOptions io;
+  io.timeout_ms = 50;
+  io.on_timeout = [] {};  // pretends to stop it, but does nothing
+  io.kill_grace_ms = 50;
+  auto out = runner_->Run(Sh("exec sleep 30"), io);
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->timed_out);
+  EXPECT_EQ(out->term_signal, SIGKILL);
+}
+
+TEST_F(ProcessRunnerTest, ReportsDeathBySignal) {
+  auto out = runner_->Run(Sh("kill -SEGV $$"), {});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->exit_code, -1);
+  EXPECT_EQ(out->term_signal, SIGSEGV);
+  EXPECT_EQ(out->ShellExitCode(), 128 + SIGSEGV);
+}
+
+TEST_F(ProcessRunnerTest, ControlPipeIsTheChildsFd3) {
+  SpawnOptions spawn = Sh("echo ready >&3; echo program output");
+  spawn.control_pipe = true;
+  auto out = runner_->Run(spawn, {});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->control_data, "ready\n");
+  EXPECT_EQ(out->stdout_data, "program output\n");
+}
+
+TEST_F(ProcessRunnerTest, WithoutControlPipeFd3IsClosed) {
+  auto out =
+      runner_->Run(Sh("if echo x >&3; then echo open; else echo closed; fi 2>/dev/null"), {});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->stdout_data, "closed\n");
+}
+
+TEST_F(ProcessRunnerTest, EnvironmentIsExactlyTheGivenOne) {
+  SpawnOptions spawn;
+  spawn.argv = {"/usr/bin/env"};
+  spawn.env = {"ONLY=this"};
+  auto out = runner_->Run(spawn, {});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->stdout_data, "ONLY=this\n");
+}
+
+TEST_F(ProcessRunnerTest, ChildRunsInItsOwnProcessGroup) {
+  // Field 5 of /proc/<pid>/stat is the process group.
+  auto out = runner_->Run(Sh("cut -d' ' -f5 /proc/$$/stat; echo $$"), {});
+  ASSERT_TRUE(out.ok());
+  std::istringstream lines(out->stdout_data);
+  std::string pgid, pid;
+  lines >> pgid >> pid;
+  EXPECT_EQ(pgid, pid);
+  EXPECT_NE(pgid, std::to_string(::getpgrp()));
+}
+
+TEST_F(ProcessRunnerTest, SpawnOfAMissingProgramNamesIt) {
+  SpawnOptions spawn;
+  spawn.argv = {"/nonexistent/program"};
+  auto child = runner_->Spawn(spawn);
+  ASSERT_FALSE(child.ok());
+  EXPECT_NE(child.status().message().find("/nonexistent/program"), std::string::npos);
+}
+
+TEST_F(ProcessRunnerTest, RelativeProgramIsRejected) {
+  SpawnOptions spawn;
+  spawn.argv = {"sh", "-c", "true"};
+  auto child = runner_->Spawn(spawn);
+  ASSERT_FALSE(child.ok());
+  EXPECT_EQ(child.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProcessRunnerTest, OutputFileModeAppendsBothStreamsAndGivesNoStdin) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("nexus-process-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string file = (dir / "out.log").string();
+  SpawnOptions spawn = Sh("echo to-stdout; echo to-stderr >&2; cat; echo end");
+  spawn.output_file = file;
+  CommunicateOptions io;
+  io.timeout_ms = 5000;
+  auto out = runner_->Run(spawn, io);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->exit_code, 0);
+  EXPECT_FALSE(out->timed_out);  // cat saw /dev/null, not a pipe left open
+  std::ifstream in(file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), "to-stdout\nto-stderr\nend\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(ProcessRunnerTest, DestroyingARunningChildKillsAndReapsIt) {
+  auto child = runner_->Spawn(Sh("exec sleep 30"));
+  ASSERT_TRUE(child.ok());
+  int pid = (*child)->pid();
+  EXPECT_TRUE((*child)->Running());
+  child->reset();
+  EXPECT_EQ(::kill(pid, 0), -1);  // reaped: the pid is gone
+  EXPECT_EQ(errno, ESRCH);
+}
+
+TEST_F(ProcessRunnerTest, RunningTurnsFalseWhenTheChildExits) {
+  auto child = runner_->Spawn(Sh("exit 0"));
+  ASSERT_TRUE(child.ok());
+  auto out = (*child)->Communicate({});
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE((*child)->Running());
+}
+
+TEST(FindExecutableTest, FindsShOnPathAndRejectsMissingNames) {
+  EXPECT_FALSE(FindExecutable("sh").empty());
+  EXPECT_EQ(FindExecutable("no-such-program-nexus"), "");
+  EXPECT_EQ(FindExecutable("/bin/sh"), "/bin/sh");
+  EXPECT_EQ(FindExecutable("/nonexistent/sh"), "");
+}
+
+}  // namespace
+}  // namespace nexus::daemon::runtime
