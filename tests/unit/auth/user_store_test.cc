@@ -1,0 +1,176 @@
+#include "auth/user_store.h"
+
+#include <SQLiteCpp/Database.h>
+#include <gtest/gtest.h>
+
+#include "support/auth_temp_dir.h"
+
+namespace nexus::auth {
+namespace {
+
+class UserStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = UserStore::Open(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+
+  UserRecord Alice() { return {"id-alice", "Alice", "alice@example.com", "$argon2id$x", 100}; }
+
+  nexus::testing::AuthTempDir dir_;
+  const std::string path_ = dir_ / "auth.db";
+  std::unique_ptr<UserStore> store_;
+};
+
+TEST_F(UserStoreTest, OpensInWalModeAtCurrentSchemaVersion) {
+  SQLite::Database db(path_, SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), UserStore::kSchemaVersion);
+}
+
+TEST_F(UserStoreTest, ReopeningKeepsData) {
+  ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
+  store_.reset();
+  auto again = UserStore::Open(path_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto u = (*again)->FindUserById("id-alice");
+  ASSERT_TRUE(u.ok() && u->has_value());
+  EXPECT_EQ((*u)->username, "Alice");
+}
+
+TEST_F(UserStoreTest, RefusesDatabaseFromANewerVersion) {
+  store_.reset();
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA user_version = 99");
+  }
+  auto s = UserStore::Open(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("newer"), std::string::npos);
+}
+
+TEST_F(UserStoreTest, RefusesInMemoryPath) {
+  EXPECT_FALSE(UserStore::Open(":memory:").ok());
+  EXPECT_FALSE(UserStore::Open("").ok());
+}
+
+TEST_F(UserStoreTest, FindsUsersByIdNameAndEmailIgnoringCase) {
+  ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
+  auto by_id = store_->FindUserById("id-alice");
+  auto by_name = store_->FindUserByUsername("alice");
+  auto by_email = store_->FindUserByEmail("ALICE@example.COM");
+  ASSERT_TRUE(by_id.ok() && by_name.ok() && by_email.ok());
+  ASSERT_TRUE(by_id->has_value() && by_name->has_value() && by_email->has_value());
+  EXPECT_EQ((*by_name)->id, "id-alice");
+  EXPECT_EQ((*by_name)->username, "Alice");  // spelling kept
+  EXPECT_EQ((*by_email)->email, "alice@example.com");
+  EXPECT_EQ((*by_id)->password_hash, "$argon2id$x");
+  EXPECT_EQ((*by_id)->created_at, 100);
+
+  auto none = store_->FindUserById("nobody");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(UserStoreTest, DuplicateUsernameOrEmailIsAlreadyExists) {
+  ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
+  struct Case {
+    UserRecord user;
+  } cases[] = {
+      {{"id-2", "ALICE", "other@example.com", "h", 1}},
+      {{"id-3", "bob", "Alice@Example.com", "h", 1}},
+      {{"id-alice", "carol", "carol@example.com", "h", 1}},
+  };
+  for (const auto& c : cases) {
+    Status s = store_->CompleteRegistration(c.user);
+    EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << c.user.username << " " << s.ToString();
+  }
+}
+
+TEST_F(UserStoreTest, PendingRegistrationRoundTripAndReplace) {
+  PendingRegistration p{"Alice@Example.com", "alice", "h1", "otp1", 500, 0, 200};
+  ASSERT_TRUE(store_->PutPending(p).ok());
+  auto got = store_->FindPending("alice@example.com");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->email, "alice@example.com");
+  EXPECT_EQ((*got)->username, "alice");
+  EXPECT_EQ((*got)->otp_hash, "otp1");
+  EXPECT_EQ((*got)->otp_expires_at, 500);
+  EXPECT_EQ((*got)->last_sent_at, 200);
+
+  ASSERT_TRUE(store_->SetPendingAttempts("alice@example.com", 3).ok());
+  EXPECT_EQ((*store_->FindPending("alice@example.com"))->attempts, 3);
+
+  p.otp_hash = "otp2";
+  ASSERT_TRUE(store_->PutPending(p).ok());
+  got = store_->FindPending("alice@example.com");
+  EXPECT_EQ((*got)->otp_hash, "otp2");
+  EXPECT_EQ((*got)->attempts, 0);
+}
+
+TEST_F(UserStoreTest, ConditionalDeleteKeepsANewerCode) {
+  ASSERT_TRUE(store_->PutPending({"a@example.com", "a", "h", "new", 500, 0, 200}).ok());
+  ASSERT_TRUE(store_->DeletePending("a@example.com", "old").ok());
+  EXPECT_TRUE(store_->FindPending("a@example.com")->has_value());
+  ASSERT_TRUE(store_->DeletePending("a@example.com", "new").ok());
+  EXPECT_FALSE(store_->FindPending("a@example.com")->has_value());
+}
+
+TEST_F(UserStoreTest, CompleteRegistrationRemovesThePendingRow) {
+  ASSERT_TRUE(store_->PutPending({"alice@example.com", "Alice", "h", "otp", 500, 0, 200}).ok());
+  ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
+  EXPECT_FALSE(store_->FindPending("alice@example.com")->has_value());
+}
+
+TEST_F(UserStoreTest, LoginChallengeRoundTrip) {
+  ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
+  ASSERT_TRUE(store_->PutChallenge({"alice@example.com", "id-alice", "otp", 500, 0, 200}).ok());
+  ASSERT_TRUE(store_->SetChallengeAttempts("ALICE@example.com", 2).ok());
+  auto c = store_->FindChallenge("alice@example.com");
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ((*c)->user_id, "id-alice");
+  EXPECT_EQ((*c)->attempts, 2);
+  EXPECT_EQ((*c)->expires_at, 500);
+  ASSERT_TRUE(store_->DeleteChallenge("alice@example.com", "other").ok());
+  EXPECT_TRUE(store_->FindChallenge("alice@example.com")->has_value());
+  ASSERT_TRUE(store_->DeleteChallenge("alice@example.com").ok());
+  EXPECT_FALSE(store_->FindChallenge("alice@example.com")->has_value());
+}
+
+TEST_F(UserStoreTest, RevocationIsImmediateAndSurvivesReopen) {
+  EXPECT_FALSE(store_->IsRevoked("j1"));
+  ASSERT_TRUE(store_->RevokeToken("j1", 1000).ok());
+  ASSERT_TRUE(store_->RevokeToken("j1", 1000).ok());  // idempotent
+  EXPECT_TRUE(store_->IsRevoked("j1"));
+  EXPECT_FALSE(store_->IsRevoked("j2"));
+  store_.reset();
+  auto again = UserStore::Open(path_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)->IsRevoked("j1"));
+}
+
+TEST_F(UserStoreTest, PruneRemovesOnlyExpiredRows) {
+  ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
+  ASSERT_TRUE(store_->PutPending({"old@example.com", "old", "h", "o", 99, 0, 0}).ok());
+  ASSERT_TRUE(store_->PutPending({"new@example.com", "new", "h", "o", 101, 0, 0}).ok());
+  ASSERT_TRUE(store_->PutChallenge({"alice@example.com", "id-alice", "o", 99, 0, 0}).ok());
+  ASSERT_TRUE(store_->RevokeToken("old", 99).ok());
+  ASSERT_TRUE(store_->RevokeToken("new", 101).ok());
+
+  ASSERT_TRUE(store_->PruneExpired(100).ok());
+  EXPECT_FALSE(store_->FindPending("old@example.com")->has_value());
+  EXPECT_TRUE(store_->FindPending("new@example.com")->has_value());
+  EXPECT_FALSE(store_->FindChallenge("alice@example.com")->has_value());
+  EXPECT_FALSE(store_->IsRevoked("old"));
+  EXPECT_TRUE(store_->IsRevoked("new"));
+  store_.reset();
+  auto again = UserStore::Open(path_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE((*again)->IsRevoked("old"));
+}
+
+TEST_F(UserStoreTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
+
+}  // namespace
+}  // namespace nexus::auth
