@@ -257,7 +257,6 @@ Result<SweepStats> FileService::StartupSweep() {
   NEXUS_ASSIGN_OR_RETURN(SweepStats stats, chunks_.Sweep([&](const std::string& hash) {
     return referenced.count(hash) > 0 || leases_.count(hash) > 0;
   }));
-  deferred_.clear();
   spdlog::info("storage sweep: removed {} temp files and {} unreferenced chunks, kept {} chunks",
                stats.temp_files_removed, stats.chunks_removed, stats.chunks_kept);
   return stats;

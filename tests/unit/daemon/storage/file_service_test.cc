@@ -4,6 +4,9 @@
 
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "daemon/storage/fs_chunk_store.h"
 #include "support/fake_clock.h"
@@ -353,6 +356,73 @@ TEST_F(FileServiceTest, StartupSweepRemovesCrashLeftovers) {
   EXPECT_EQ(stats->temp_files_removed, 1);
   EXPECT_EQ(ChunkFiles(), referenced);
   EXPECT_TRUE(Download("alice", file->id).ok());
+}
+
+// Many uploads of overlapping content that commit, abort or get deleted at
+// once: afterwards exactly the chunks of the surviving files are on disk and
+// every surviving file reads back intact.
+TEST_F(FileServiceTest, ConcurrentUploadsAbortsAndDeletesKeepChunksConsistent) {
+  // Contents share chunks: each is two of four blocks, each block a few chunks.
+  std::vector<std::string> blocks;
+  for (int i = 0; i < 4; ++i) blocks.push_back(PseudoRandomBytes(3000, 100 + i));
+  std::vector<std::string> contents;
+  for (int a = 0; a < 4; ++a) {
+    for (int b = 0; b < 4; ++b) contents.push_back(blocks[a] + blocks[b]);
+  }
+
+  constexpr int kThreads = 4;
+  constexpr int kOpsPerThread = 8;
+  std::mutex mu;
+  std::map<std::string, std::string> survivors;  // id -> content
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string owner = "user" + std::to_string(t % 2);
+      for (int op = 0; op < kOpsPerThread; ++op) {
+        const std::string& data = contents[(t * 5 + op * 3) % contents.size()];
+        auto upload = service_->Begin(owner, "f");
+        ASSERT_TRUE(upload.ok());
+        ASSERT_TRUE((*upload)->Write(data.substr(0, 2500)).ok());
+        ASSERT_TRUE((*upload)->Write(data.substr(2500)).ok());
+        switch ((t + op) % 3) {
+          case 0: {  // abort
+            (*upload)->Abort();
+            break;
+          }
+          case 1: {  // commit and keep
+            auto f = (*upload)->Commit();
+            ASSERT_TRUE(f.ok()) << f.status().ToString();
+            std::lock_guard lock(mu);
+            survivors[f->id] = data;
+            break;
+          }
+          case 2: {  // commit, then delete
+            auto f = (*upload)->Commit();
+            ASSERT_TRUE(f.ok()) << f.status().ToString();
+            ASSERT_TRUE(service_->Delete(owner, f->id).ok());
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  ASSERT_FALSE(survivors.empty());
+  auto referenced = metadata_->AllReferencedHashes();
+  ASSERT_TRUE(referenced.ok());
+  std::set<std::string> on_disk;
+  ASSERT_TRUE(chunks_->List([&](const std::string& h) { on_disk.insert(h); }).ok());
+  EXPECT_EQ(on_disk, std::set<std::string>(referenced->begin(), referenced->end()));
+  for (const auto& [id, data] : survivors) {
+    std::string owner;
+    for (const char* o : {"user0", "user1"}) {
+      if (service_->Get(o, id).ok()) owner = o;
+    }
+    auto back = Download(owner, id);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == data);
+  }
 }
 
 TEST_F(FileServiceTest, BeginRequiresAnOwner) {
