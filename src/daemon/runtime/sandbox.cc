@@ -46,16 +46,22 @@ def read_order():
 
 
 def run_python(path):
-    import runpy
-
+    # What `python3 path` does, minus runpy's imports: a fresh __main__
+    # module, and tracebacks that start at the user's code.
     def hook(kind, value, tb):
         while tb is not None and tb.tb_frame.f_code.co_filename != path:
             tb = tb.tb_next
-        sys.__excepthook__(kind, value, tb)
+        sys.__excepthook__(kind, value.with_traceback(tb), tb)
 
     sys.excepthook = hook
     sys.argv = [path]
-    runpy.run_path(path, run_name="__main__")
+    main = type(sys)("__main__")
+    main.__file__ = path
+    main.__builtins__ = __builtins__
+    sys.modules["__main__"] = main
+    with open(path, "rb") as f:
+        code = compile(f.read(), path, "exec")
+    exec(code, main.__dict__)
 
 
 def child(runtime):

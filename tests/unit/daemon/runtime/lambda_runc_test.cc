@@ -1,0 +1,319 @@
+// LambdaRunner against the real runc: real containers, real limits. Needs
+// root and runc; skips with a reason otherwise, but fails when CI=true so
+// that CI always runs it. Each test has its own data dir and instance name,
+// and TearDown checks that nothing — container, bundle, cgroup — is left.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "common/config.h"
+#include "daemon/runtime/cgroups.h"
+#include "daemon/runtime/lambda.h"
+#include "daemon/runtime/oci_runtime.h"
+#include "daemon/runtime/process.h"
+
+namespace nexus::daemon::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string RandomInstance() {
+  std::mt19937 rng{std::random_device{}()};
+  const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string name = "t";
+  for (int i = 0; i < 8; ++i) name += alphabet[rng() % 36];
+  return name;
+}
+
+int64_t MillisSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+class LambdaRuncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (::geteuid() != 0) why = "not root";
+    runc_ = FindExecutable("runc");
+    if (why.empty() && runc_.empty()) why = "runc is not installed";
+    if (!why.empty()) {
+      const char* ci = std::getenv("CI");
+      if (ci && std::string(ci) == "true") FAIL() << "lambda needs root and runc: " << why;
+      GTEST_SKIP() << "lambda needs root and runc: " << why;
+    }
+    char tmpl[] = "/tmp/nexus-lambda-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    data_dir_ = tmpl;
+    config_.data_dir = data_dir_;
+    config_.instance = RandomInstance();
+    config_.lambda.pool_size = 0;
+  }
+
+  void TearDown() override {
+    if (data_dir_.empty()) return;
+    runner_.reset();  // stops the pool, removes the cgroup parent
+    const std::string root = data_dir_ + "/runc";
+    auto processes = NewPosixProcessRunner();
+    RuncRuntime runc({runc_, root, 10000, nullptr}, *processes);
+    auto list = runc.List();
+    ASSERT_TRUE(list.ok()) << list.status().ToString();
+    std::vector<std::string> left;
+    for (const auto& c : *list) {
+      left.push_back(c.id);
+      (void)runc.Destroy(c.id);
+    }
+    EXPECT_TRUE(left.empty()) << "containers left in the runc root: " << left.size();
+    std::error_code ec;
+    if (fs::is_directory(data_dir_ + "/lambda")) {
+      EXPECT_TRUE(fs::is_empty(data_dir_ + "/lambda", ec)) << "bundle directories left behind";
+    }
+    auto cgroups = HostCgroupFs::Detect();
+    ASSERT_TRUE(cgroups.ok());
+    const std::string parent = "/nexus-" + config_.instance + "-lambda";
+    EXPECT_FALSE((*cgroups)->Exists(parent)) << "cgroup " << parent << " left behind";
+    (void)(*cgroups)->Remove(parent);
+    fs::remove_all(data_dir_, ec);
+  }
+
+  LambdaRunner& Runner() {
+    if (!runner_) {
+      auto r = LambdaRunner::ForHost(config_);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      runner_ = std::move(r).value();
+    }
+    return *runner_;
+  }
+
+  LambdaResult MustRun(LambdaRequest request) {
+    auto result = Runner().Run(request);
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    return result.ok() ? *result : LambdaResult{};
+  }
+
+  LambdaResult Python(const std::string& code, const std::string& stdin_data = "",
+                      int64_t timeout_ms = 0) {
+    return MustRun({code, "python3", stdin_data, timeout_ms, 0});
+  }
+
+  std::string runc_;
+  std::string data_dir_;
+  Config config_;
+  std::unique_ptr<LambdaRunner> runner_;
+};
+
+TEST_F(LambdaRuncTest, PrintsHelloWorld) {
+  auto r = Python("print('hello from nexus')");
+  EXPECT_EQ(r.stdout_data, "hello from nexus\n");
+  EXPECT_EQ(r.stderr_data, "");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.signal, "");
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_FALSE(r.oom_killed);
+  EXPECT_GE(r.execution_time_ms, 0);
+  EXPECT_LT(r.execution_time_ms, 5000);
+}
+
+TEST_F(LambdaRuncTest, ReportsStderrAndExitCode) {
+  auto r = Python("import sys\nsys.stderr.write('oops\\n')\nsys.exit(3)");
+  EXPECT_EQ(r.stdout_data, "");
+  EXPECT_EQ(r.stderr_data, "oops\n");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.signal, "");
+}
+
+TEST_F(LambdaRuncTest, UncaughtExceptionShowsOnlyTheUsersFrames) {
+  auto r = Python("def f():\n    raise ValueError('bad')\nf()\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_data.find("ValueError: bad"), std::string::npos) << r.stderr_data;
+  EXPECT_NE(r.stderr_data.find("/sandbox/main.py\", line 3"), std::string::npos) << r.stderr_data;
+  EXPECT_EQ(r.stderr_data.find("runpy"), std::string::npos) << r.stderr_data;
+  EXPECT_EQ(r.stderr_data.find("init.py"), std::string::npos) << r.stderr_data;
+}
+
+TEST_F(LambdaRuncTest, ExitWith137IsNotASignal) {
+  auto r = Python("import sys\nsys.exit(137)");
+  EXPECT_EQ(r.exit_code, 137);
+  EXPECT_EQ(r.signal, "");
+}
+
+TEST_F(LambdaRuncTest, EchoesStdinUntouchedByTheCodeDelivery) {
+  auto r = Python("import sys\nsys.stdout.write(sys.stdin.read().upper())", "abc\nxyz\n");
+  EXPECT_EQ(r.stdout_data, "ABC\nXYZ\n");
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST_F(LambdaRuncTest, RunsShellSnippets) {
+  auto r =
+      MustRun({"echo hi; read x; echo \"got $x\"; echo err >&2; exit 4", "sh", "there\n", 0, 0});
+  EXPECT_EQ(r.stdout_data, "hi\ngot there\n");
+  EXPECT_EQ(r.stderr_data, "err\n");
+  EXPECT_EQ(r.exit_code, 4);
+}
+
+TEST_F(LambdaRuncTest, ASignalTheProgramSendsItselfKillsIt) {
+  // As pid 1 of its namespace the program would ignore this; under the
+  // supervisor it dies the normal way.
+  auto r = Python("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\nprint('survived')");
+  EXPECT_EQ(r.stdout_data, "");
+  EXPECT_EQ(r.exit_code, 128 + 15);
+  EXPECT_EQ(r.signal, "SIGTERM");
+}
+
+TEST_F(LambdaRuncTest, EndlessLoopIsKilledAtTheTimeout) {
+  auto start = Clock::now();
+  auto r = Python("print('spinning', flush=True)\nwhile True:\n    pass", "", 1000);
+  int64_t wall = MillisSince(start);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 137);
+  EXPECT_EQ(r.signal, "SIGKILL");
+  EXPECT_FALSE(r.oom_killed);
+  EXPECT_EQ(r.stdout_data, "spinning\n");
+  EXPECT_GE(r.execution_time_ms, 1000);
+  EXPECT_LT(wall, 2000) << "the run must end within timeout + 1 s";
+}
+
+TEST_F(LambdaRuncTest, AllocatingAGigabyteIsKilledByTheOomKiller) {
+  auto r = Python("x = bytearray(1 << 30)\nprint('allocated')");
+  EXPECT_TRUE(r.oom_killed);
+  EXPECT_EQ(r.exit_code, 137);
+  EXPECT_EQ(r.signal, "SIGKILL");
+  EXPECT_EQ(r.stdout_data, "");
+  EXPECT_FALSE(r.timed_out);
+}
+
+TEST_F(LambdaRuncTest, ForkBombHitsThePidsLimit) {
+  auto r = Python(
+      "import os, time\n"
+      "n = 0\n"
+      "try:\n"
+      "    while True:\n"
+      "        if os.fork() == 0:\n"
+      "            time.sleep(30)\n"
+      "            os._exit(0)\n"
+      "        n += 1\n"
+      "except OSError as e:\n"
+      "    print(n, e.errno)\n",
+      "", 5000);
+  EXPECT_FALSE(r.timed_out) << "the supervisor must not wait for the sleeping children";
+  EXPECT_EQ(r.exit_code, 0);
+  std::istringstream in(r.stdout_data);
+  int forked = -1, err = -1;
+  in >> forked >> err;
+  EXPECT_GT(forked, 0);
+  EXPECT_LT(forked, 64);
+  EXPECT_EQ(err, EAGAIN);
+}
+
+TEST_F(LambdaRuncTest, HasOnlyLoopbackAndCannotReachTheHost) {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(s, 1), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  int port = ntohs(addr.sin_port);
+
+  auto r = Python(
+      "import socket\n"
+      "names = [l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]]\n"
+      "print(names)\n"
+      "try:\n"
+      "    socket.create_connection(('127.0.0.1', " +
+      std::to_string(port) +
+      "), timeout=2)\n"
+      "    print('connected')\n"
+      "except ConnectionRefusedError:\n"
+      "    print('refused')\n");
+  ::close(s);
+  EXPECT_EQ(r.stdout_data, "['lo']\nrefused\n") << r.stderr_data;
+}
+
+TEST_F(LambdaRuncTest, SeesNoHostSecretsAndCanWriteOnlyTmp) {
+  auto r = Python(
+      "import os\n"
+      "print(os.getuid(), os.getgid(), os.getgroups())\n"
+      "print(sorted(os.listdir('/etc')))\n"
+      "try:\n"
+      "    open('/etc/shadow')\n"
+      "except FileNotFoundError:\n"
+      "    print('no shadow')\n"
+      "for path in ['/x', '/etc/x', '/usr/x', '/sandbox/x', '/proc/sys/kernel/hostname']:\n"
+      "    try:\n"
+      "        open(path, 'w').write('x')\n"
+      "        print('wrote', path)\n"
+      "    except OSError:\n"
+      "        pass\n"
+      "open('/tmp/x', 'w').write('x')\n"
+      "print('tmp ok')\n");
+  EXPECT_EQ(r.stdout_data,
+            "65534 65534 []\n"
+            "['group', 'hostname', 'hosts', 'ld.so.cache', 'nsswitch.conf', 'passwd', "
+            "'resolv.conf']\n"
+            "no shadow\n"
+            "tmp ok\n")
+      << r.stderr_data;
+}
+
+TEST_F(LambdaRuncTest, CannotBecomeRootUnshareOrMount) {
+  auto r = Python(
+      "import ctypes, errno, os\n"
+      "try:\n"
+      "    os.setuid(0)\n"
+      "    print('setuid worked')\n"
+      "except PermissionError:\n"
+      "    print('setuid denied')\n"
+      "libc = ctypes.CDLL(None, use_errno=True)\n"
+      "print('unshare', libc.unshare(0x10000000), ctypes.get_errno())\n"
+      "os.mkdir('/tmp/m')\n"
+      "print('mount', libc.mount(b'none', b'/tmp/m', b'tmpfs', 0, None), ctypes.get_errno())\n"
+      "print('ptrace', libc.ptrace(16, 1, 0, 0), ctypes.get_errno())\n");
+  EXPECT_EQ(r.stdout_data,
+            "setuid denied\n"
+            "unshare -1 1\n"
+            "mount -1 1\n"
+            "ptrace -1 1\n")
+      << r.stderr_data;
+}
+
+TEST_F(LambdaRuncTest, OutputBeyondTheCapIsDroppedAndFlagged) {
+  config_.lambda.output_limit_bytes = 1000;
+  auto r = Python("import sys\nsys.stdout.write('x' * 100000)\nsys.stderr.write('e' * 10)");
+  EXPECT_EQ(r.stdout_data, std::string(1000, 'x'));
+  EXPECT_TRUE(r.stdout_truncated);
+  EXPECT_EQ(r.stderr_data, "eeeeeeeeee");
+  EXPECT_FALSE(r.stderr_truncated);
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST_F(LambdaRuncTest, ConcurrentRunsDoNotInterfere) {
+  Runner();
+  std::vector<std::future<Result<LambdaResult>>> runs;
+  for (int i = 0; i < 4; ++i) {
+    runs.push_back(std::async(std::launch::async, [this, i] {
+      return runner_->Run({"print(" + std::to_string(i) + " * 11)", "python3", "", 0, 0});
+    }));
+  }
+  for (int i = 0; i < 4; ++i) {
+    auto r = runs[i].get();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->stdout_data, std::to_string(i * 11) + "\n");
+  }
+}
+
+}  // namespace
+}  // namespace nexus::daemon::runtime

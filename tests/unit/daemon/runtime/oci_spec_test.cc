@@ -1,0 +1,284 @@
+#include "daemon/runtime/oci_spec.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace nexus::daemon::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const char kBundle[] = "/var/lib/nexus/lambda/test-l-0001";
+
+// A Debian 12 host: merged /usr, so only /usr is a directory.
+SandboxSpec LambdaSpec() {
+  SandboxSpec spec;
+  spec.args = {"/usr/bin/python3", "-I", "-u", "/sandbox/init.py"};
+  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"};
+  spec.host.entries = {{"usr", ""},
+                       {"bin", "usr/bin"},
+                       {"sbin", "usr/sbin"},
+                       {"lib", "usr/lib"},
+                       {"lib64", "usr/lib64"}};
+  spec.host.cgroup_namespace = true;
+  spec.host.swap_limit = true;
+  spec.memory_bytes = 128 << 20;
+  spec.cgroups_path = "/nexus-test-lambda/test-l-0001";
+  return spec;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const json* FindMount(const json& config, const std::string& destination) {
+  for (const auto& m : config["mounts"]) {
+    if (m["destination"] == destination) return &m;
+  }
+  return nullptr;
+}
+
+bool HasOption(const json& mount, const std::string& option) {
+  const auto& o = mount["options"];
+  return std::find(o.begin(), o.end(), option) != o.end();
+}
+
+// The whole config.json of a lambda sandbox, compared with the reviewed file
+// in testdata. After an intended change: NEXUS_UPDATE_GOLDEN=1 rewrites it.
+TEST(OciSpecTest, LambdaConfigMatchesTheGoldenFile) {
+  json actual = BuildOciConfig(LambdaSpec(), kBundle);
+  const std::string golden = std::string(NEXUS_RUNTIME_TESTDATA) + "/lambda_config.json";
+  if (const char* update = std::getenv("NEXUS_UPDATE_GOLDEN"); update && *update == '1') {
+    std::ofstream(golden) << actual.dump(2) << "\n";
+  }
+  json expected = json::parse(ReadFile(golden), nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(expected.is_discarded()) << "cannot parse " << golden;
+  EXPECT_EQ(actual, expected) << "diff (RFC 6902, golden → actual):\n"
+                              << json::diff(expected, actual).dump(2);
+}
+
+TEST(OciSpecTest, ProcessHasNoCapabilitiesAndCannotGainPrivileges) {
+  json c = BuildOciConfig(LambdaSpec(), kBundle);
+  for (const char* set : {"bounding", "effective", "inheritable", "permitted", "ambient"}) {
+    ASSERT_TRUE(c["process"]["capabilities"].contains(set)) << set;
+    EXPECT_TRUE(c["process"]["capabilities"][set].empty()) << set;
+  }
+  EXPECT_EQ(c["process"]["noNewPrivileges"], true);
+  EXPECT_EQ(c["process"]["user"]["uid"], 65534);
+  EXPECT_EQ(c["process"]["user"]["gid"], 65534);
+  EXPECT_TRUE(c["process"]["user"]["additionalGids"].empty());
+  EXPECT_EQ(c["process"]["terminal"], false);
+}
+
+TEST(OciSpecTest, RootIsReadOnlyAndEtcIsTheGeneratedOne) {
+  json c = BuildOciConfig(LambdaSpec(), kBundle);
+  EXPECT_EQ(c["root"]["readonly"], true);
+  const json* etc = FindMount(c, "/etc");
+  ASSERT_NE(etc, nullptr);
+  EXPECT_EQ((*etc)["source"], std::string(kBundle) + "/etc");
+  EXPECT_TRUE(HasOption(*etc, "ro"));
+  for (const auto& m : c["mounts"])
+    EXPECT_NE(m["source"], "/etc") << "host /etc must never be mounted";
+}
+
+TEST(OciSpecTest, HostDirectoriesAreReadOnlyBindsAndSymlinksAreNotMounted) {
+  SandboxSpec spec = LambdaSpec();
+  spec.host.entries.push_back({"lib32", ""});  // a real directory on this host
+  json c = BuildOciConfig(spec, kBundle);
+  struct Case {
+    const char* destination;
+    bool mounted;
+  } cases[] = {
+      {"/usr", true}, {"/lib32", true}, {"/bin", false}, {"/lib", false}, {"/sbin", false}};
+  for (const auto& tc : cases) {
+    const json* m = FindMount(c, tc.destination);
+    EXPECT_EQ(m != nullptr, tc.mounted) << tc.destination;
+    if (!m) continue;
+    EXPECT_EQ((*m)["type"], "bind");
+    for (const char* opt : {"ro", "nosuid", "nodev"}) EXPECT_TRUE(HasOption(*m, opt)) << opt;
+  }
+}
+
+TEST(OciSpecTest, TmpIsASmallTmpfs) {
+  json c = BuildOciConfig(LambdaSpec(), kBundle);
+  const json* tmp = FindMount(c, "/tmp");
+  ASSERT_NE(tmp, nullptr);
+  EXPECT_EQ((*tmp)["type"], "tmpfs");
+  EXPECT_TRUE(HasOption(*tmp, "size=16777216"));
+  EXPECT_TRUE(HasOption(*tmp, "mode=1777"));
+  EXPECT_TRUE(HasOption(*tmp, "nosuid"));
+  EXPECT_TRUE(HasOption(*tmp, "nodev"));
+}
+
+TEST(OciSpecTest, LimitsMemoryWithoutSwapPidsAndCpu) {
+  SandboxSpec spec = LambdaSpec();
+  spec.memory_bytes = 64 << 20;
+  json r = BuildOciConfig(spec, kBundle)["linux"]["resources"];
+  EXPECT_EQ(r["memory"]["limit"], 64 << 20);
+  EXPECT_EQ(r["memory"]["swap"], 64 << 20);
+  EXPECT_EQ(r["pids"]["limit"], 64);
+  EXPECT_EQ(r["cpu"]["quota"], 100000);
+  EXPECT_EQ(r["cpu"]["period"], 100000);
+}
+
+TEST(OciSpecTest, LeavesSwapAloneWhenTheHostCannotLimitIt) {
+  SandboxSpec spec = LambdaSpec();
+  spec.host.swap_limit = false;
+  json r = BuildOciConfig(spec, kBundle)["linux"]["resources"];
+  EXPECT_FALSE(r["memory"].contains("swap"));
+}
+
+TEST(OciSpecTest, UsesEveryNamespaceAndCgroupOnlyWhenTheKernelHasIt) {
+  struct Case {
+    bool cgroupns;
+    size_t count;
+  } cases[] = {{true, 6}, {false, 5}};
+  for (const auto& tc : cases) {
+    SandboxSpec spec = LambdaSpec();
+    spec.host.cgroup_namespace = tc.cgroupns;
+    json ns = BuildOciConfig(spec, kBundle)["linux"]["namespaces"];
+    EXPECT_EQ(ns.size(), tc.count);
+    bool has_cgroup = false, has_network = false;
+    for (const auto& n : ns) {
+      has_cgroup |= n["type"] == "cgroup";
+      has_network |= n["type"] == "network";
+      EXPECT_FALSE(n.contains("path")) << "every namespace is new";
+    }
+    EXPECT_EQ(has_cgroup, tc.cgroupns);
+    EXPECT_TRUE(has_network);
+  }
+}
+
+TEST(OciSpecTest, SeccompDeniesMachineAndKernelSyscallsWithEperm) {
+  json s = SandboxSeccomp();
+  EXPECT_EQ(s["defaultAction"], "SCMP_ACT_ALLOW");
+  const json& deny = s["syscalls"][0];
+  EXPECT_EQ(deny["action"], "SCMP_ACT_ERRNO");
+  EXPECT_EQ(deny["errnoRet"], 1);
+  for (const char* name :
+       {"mount",        "umount2",           "ptrace",           "bpf",
+        "keyctl",       "add_key",           "request_key",      "unshare",
+        "setns",        "kexec_load",        "kexec_file_load",  "init_module",
+        "finit_module", "delete_module",     "clock_settime",    "clock_adjtime",
+        "settimeofday", "adjtimex",          "pivot_root",       "chroot",
+        "swapon",       "swapoff",           "reboot",           "perf_event_open",
+        "userfaultfd",  "open_by_handle_at", "name_to_handle_at"}) {
+    const auto& names = deny["names"];
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  }
+}
+
+TEST(OciSpecTest, SeccompChecksCloneForUserNamespacesAndPersonalityFlags) {
+  json s = SandboxSeccomp();
+  int clone_rules = 0, personality_rules = 0, clone3_rules = 0;
+  for (const auto& rule : s["syscalls"]) {
+    if (rule["names"] == json::array({"clone"})) {
+      ++clone_rules;
+      EXPECT_EQ(rule["args"][0]["op"], "SCMP_CMP_MASKED_EQ");
+      EXPECT_EQ(rule["args"][0]["value"], 0x10000000);
+    }
+    if (rule["names"] == json::array({"clone3"})) {
+      ++clone3_rules;
+      EXPECT_EQ(rule["errnoRet"], 38);  // ENOSYS: libc falls back to clone
+    }
+    if (rule["names"] == json::array({"personality"})) {
+      ++personality_rules;
+      EXPECT_EQ(rule["args"].size(), 2u);
+    }
+  }
+  EXPECT_EQ(clone_rules, 1);
+  EXPECT_EQ(clone3_rules, 1);
+  EXPECT_EQ(personality_rules, 4);
+}
+
+TEST(OciSpecTest, GeneratedEtcKnowsNobodyAndLocalhostOnly) {
+  auto files = GeneratedEtcFiles("sandbox");
+  EXPECT_NE(files["passwd"].find("nobody:x:65534:65534:"), std::string::npos);
+  EXPECT_NE(files["group"].find("nogroup:x:65534:"), std::string::npos);
+  EXPECT_NE(files["hosts"].find("127.0.0.1\tlocalhost"), std::string::npos);
+  EXPECT_EQ(files["hostname"], "sandbox\n");
+  EXPECT_EQ(files.count("resolv.conf"), 1u);
+  EXPECT_NE(files["nsswitch.conf"].find("hosts: files"), std::string::npos);
+  EXPECT_EQ(files.count("shadow"), 0u);
+}
+
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nexus-oci-spec-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+using ProbeHostLayoutTest = TempDirTest;
+
+TEST_F(ProbeHostLayoutTest, ReportsDirectoriesAndSymlinksOfTheRoot) {
+  fs::create_directories(dir_ / "usr/bin");
+  fs::create_directories(dir_ / "lib32");
+  fs::create_symlink("usr/bin", dir_ / "bin");
+  fs::create_directories(dir_ / "etc");
+  std::ofstream(dir_ / "etc/ld.so.cache") << "cache";
+  auto layout = ProbeHostLayout(dir_.string());
+  ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+  ASSERT_EQ(layout->entries.size(), 3u);
+  EXPECT_EQ(layout->entries[0].name, "usr");
+  EXPECT_EQ(layout->entries[0].symlink_target, "");
+  EXPECT_EQ(layout->entries[1].name, "bin");
+  EXPECT_EQ(layout->entries[1].symlink_target, "usr/bin");
+  EXPECT_EQ(layout->entries[2].name, "lib32");
+  EXPECT_EQ(layout->ld_so_cache, "cache");
+}
+
+TEST_F(ProbeHostLayoutTest, FailsWithoutUsr) {
+  auto layout = ProbeHostLayout(dir_.string());
+  EXPECT_FALSE(layout.ok());
+}
+
+using WriteBundleTest = TempDirTest;
+
+TEST_F(WriteBundleTest, WritesConfigRootfsSymlinksAndEtcReadableDespiteTheUmask) {
+  mode_t old = ::umask(077);
+  SandboxSpec spec = LambdaSpec();
+  spec.host.ld_so_cache = "cache-bytes";
+  fs::path bundle = dir_ / "b";
+  Status s = WriteBundle(bundle.string(), spec);
+  ::umask(old);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+
+  json config = json::parse(ReadFile(bundle / "config.json"));
+  EXPECT_EQ(config, BuildOciConfig(spec, bundle.string()));
+  EXPECT_EQ(fs::read_symlink(bundle / "rootfs/bin"), "usr/bin");
+  EXPECT_EQ(fs::read_symlink(bundle / "rootfs/lib64"), "usr/lib64");
+  EXPECT_FALSE(fs::exists(bundle / "rootfs/usr")) << "runc creates mount points itself";
+  EXPECT_EQ(ReadFile(bundle / "etc/hostname"), "sandbox\n");
+  EXPECT_EQ(ReadFile(bundle / "etc/ld.so.cache"), "cache-bytes");
+  auto perms = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::all; };
+  using P = fs::perms;
+  const P dir_mode = P::owner_all | P::group_read | P::group_exec | P::others_read | P::others_exec;
+  const P file_mode = P::owner_read | P::owner_write | P::group_read | P::others_read;
+  EXPECT_EQ(perms(bundle / "rootfs"), dir_mode);
+  EXPECT_EQ(perms(bundle / "etc"), dir_mode);
+  EXPECT_EQ(perms(bundle / "etc/passwd"), file_mode);
+}
+
+TEST_F(WriteBundleTest, RefusesAnExistingDirectory) {
+  fs::create_directories(dir_ / "b");
+  EXPECT_FALSE(WriteBundle((dir_ / "b").string(), LambdaSpec()).ok());
+}
+
+}  // namespace
+}  // namespace nexus::daemon::runtime
