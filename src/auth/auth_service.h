@@ -87,7 +87,8 @@ class AuthService {
 
   AuthService(const AuthConfig& config, Deps deps);
 
-  // Returns kRegisterInitMessage.
+  // Returns kRegisterInitMessage. An empty `client_ip` (a caller that does
+  // not know it) skips only the per-IP limit.
   Result<std::string> RegisterInit(std::string_view username, std::string_view password,
                                    std::string_view email, std::string_view client_ip);
   Result<TokenResult> RegisterVerify(std::string_view email, std::string_view code);
