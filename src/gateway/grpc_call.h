@@ -91,8 +91,12 @@ asio::awaitable<Result<Resp>> UnaryCall(Start start, Req request, std::chrono::m
   auto state = std::make_shared<internal::UnaryCallState<Req, Resp>>();
   state->request = std::move(request);
   state->context.set_deadline(std::chrono::system_clock::now() + timeout);
-  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-      internal::StartUnaryCall<Req, Resp, Start>{state, std::move(start)}, asio::use_awaitable);
+  // GCC 12 destroys a braced aggregate temporary written inside a co_await
+  // expression twice (a shared_ptr in it is released early): build the
+  // initiation as a named local first.
+  internal::StartUnaryCall<Req, Resp, Start> initiation{state, std::move(start)};
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(std::move(initiation),
+                                                                        asio::use_awaitable);
   if (!state->status.ok()) co_return BackendError(service, method, state->status);
   co_return std::move(state->response);
 }

@@ -1,0 +1,436 @@
+#include "gateway/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <csignal>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/access_log.h"
+#include "gateway/error_mapping.h"
+#include "gateway/middleware.h"
+
+namespace nexus::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+constexpr auto kTupleAwaitable = asio::as_tuple(asio::use_awaitable);
+
+// One accepted connection. `idle` is true while the session waits for the
+// next request head; it is read and written only on the stream's strand.
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool idle = false;
+};
+
+// Splits "host:port" / "[v6]:port".
+Result<std::pair<std::string, std::string>> SplitHostPort(const std::string& listen) {
+  std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    return InvalidArgumentError("gateway.listen '" + listen + "' must be host:port");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  return std::make_pair(host, listen.substr(colon + 1));
+}
+
+std::string EndpointText(const tcp::endpoint& ep) {
+  std::string addr = ep.address().to_string();
+  if (ep.address().is_v6()) addr = "[" + addr + "]";
+  return addr + ":" + std::to_string(ep.port());
+}
+
+std::string ClientIp(const beast::tcp_stream& stream) {
+  beast::error_code ec;
+  tcp::endpoint ep = stream.socket().remote_endpoint(ec);
+  if (ec) return "";
+  asio::ip::address a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  }
+  return a.to_string();
+}
+
+bool IsHttpParseError(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_target).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+http::response<http::string_body> ToBeast(Response& resp, unsigned version, bool keep_alive) {
+  http::response<http::string_body> out{static_cast<http::status>(resp.status), version};
+  out.set(http::field::server, "nexus-api");
+  for (auto& [name, value] : resp.headers.fields()) out.insert(name, value);
+  out.body() = std::move(resp.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(const Pipeline& pipeline, ServerOptions options)
+      : pipeline_(pipeline),
+        options_(std::move(options)),
+        threads_(options_.threads > 0 ? options_.threads
+                                      : std::max(1u, std::thread::hardware_concurrency())),
+        ioc_(threads_),
+        control_(asio::make_strand(ioc_)),
+        acceptor_(asio::make_strand(ioc_)),
+        signals_(control_),
+        grace_timer_(control_) {}
+
+  Result<std::string> Listen();
+  bool Run();
+  void Stop() {
+    asio::post(control_, [this] { BeginShutdown(); });
+  }
+
+ private:
+  static asio::awaitable<void> AcceptLoop(Impl* self);
+  static asio::awaitable<void> Session(Impl* self, std::shared_ptr<Connection> conn, uint64_t id);
+  static asio::awaitable<void> LingeringClose(beast::tcp_stream& stream);
+
+  uint64_t Register(const std::shared_ptr<Connection>& conn);
+  void Unregister(uint64_t id);
+  void BeginShutdown();  // on control_
+
+  const Pipeline& pipeline_;
+  const ServerOptions options_;
+  const int threads_;
+  asio::io_context ioc_;
+  asio::strand<asio::io_context::executor_type> control_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer grace_timer_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> abandoned_{false};
+
+  std::mutex mu_;
+  uint64_t next_id_ = 0;                                                 // guarded by mu_
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // guarded by mu_
+};
+
+Result<std::string> Server::Impl::Listen() {
+  auto hp = SplitHostPort(options_.listen);
+  if (!hp.ok()) return hp.status();
+  const auto& [host, port] = *hp;
+  beast::error_code ec;
+  tcp::resolver resolver(ioc_);
+  auto results = resolver.resolve(host, port, tcp::resolver::passive, ec);
+  if (ec || results.empty()) {
+    return InvalidArgumentError("resolve listen address '" + options_.listen +
+                                "': " + (ec ? ec.message() : "no address"));
+  }
+  tcp::endpoint ep = results.begin()->endpoint();
+  auto fail = [&](const char* what) {
+    return UnavailableError(std::string(what) + " " + EndpointText(ep) + ": " + ec.message());
+  };
+  acceptor_.open(ep.protocol(), ec);
+  if (ec) return fail("open socket for");
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (ec) return fail("set SO_REUSEADDR on");
+  acceptor_.bind(ep, ec);
+  if (ec) return fail("bind");
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on");
+  tcp::endpoint bound = acceptor_.local_endpoint(ec);
+  if (ec) return fail("read bound address of");
+  return EndpointText(bound);
+}
+
+bool Server::Impl::Run() {
+  if (options_.handle_signals) {
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.async_wait([this](const beast::error_code& ec, int signo) {
+      if (ec) return;
+      spdlog::info("signal {}: shutting down", signo);
+      BeginShutdown();
+    });
+  }
+  // The acceptor is already bound (Listen), so nothing in the loop's start
+  // can fail silently; its own failures are logged here.
+  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(this), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("accept loop ended: {}", ex.what());
+    }
+  });
+
+  auto run = [this] {
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("I/O thread: unhandled exception: {}", e.what());
+      }
+    }
+  };
+  std::vector<std::thread> extra;
+  for (int i = 1; i < threads_; ++i) extra.emplace_back(run);
+  run();
+  for (auto& t : extra) t.join();
+  return !abandoned_.load();
+}
+
+uint64_t Server::Impl::Register(const std::shared_ptr<Connection>& conn) {
+  std::lock_guard lock(mu_);
+  uint64_t id = next_id_++;
+  connections_.emplace(id, conn);
+  return id;
+}
+
+void Server::Impl::Unregister(uint64_t id) {
+  bool last = false;
+  {
+    std::lock_guard lock(mu_);
+    connections_.erase(id);
+    last = connections_.empty();
+  }
+  if (last && stopping_.load()) {
+    asio::post(control_, [this] { grace_timer_.cancel(); });
+  }
+}
+
+void Server::Impl::BeginShutdown() {
+  if (stopping_.exchange(true)) return;
+  beast::error_code ignored;
+  signals_.cancel(ignored);
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, weak] : connections_) {
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+    }
+  }
+  // Idle connections are closed now; busy ones notice stopping_ after their
+  // response and close themselves.
+  for (auto& c : open) {
+    asio::post(c->stream.get_executor(), [c] {
+      if (c->idle) c->stream.cancel();
+    });
+  }
+  if (open.empty()) return;
+  grace_timer_.expires_after(options_.shutdown_grace);
+  grace_timer_.async_wait([this](const beast::error_code& ec) {
+    if (ec) return;  // cancelled: the last connection finished in time
+    std::size_t left = 0;
+    {
+      std::lock_guard lock(mu_);
+      left = connections_.size();
+    }
+    if (left == 0) return;
+    spdlog::warn("{} connection(s) still busy after the shutdown grace period; abandoning them",
+                 left);
+    abandoned_ = true;
+    ioc_.stop();
+  });
+}
+
+asio::awaitable<void> Server::Impl::AcceptLoop(Impl* self) {
+  for (;;) {
+    auto strand = asio::make_strand(self->ioc_);
+    auto [ec, socket] = co_await self->acceptor_.async_accept(strand, kTupleAwaitable);
+    if (ec) {
+      if (self->stopping_.load() || ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept: {}", ec.message());
+      // Out of file descriptors and similar: wait a little instead of spinning.
+      auto executor = co_await asio::this_coro::executor;
+      asio::steady_timer pause(executor, 50ms);
+      co_await pause.async_wait(kTupleAwaitable);
+      continue;
+    }
+    if (self->stopping_.load()) co_return;
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto conn = std::make_shared<Connection>(tcp::socket(std::move(socket)));
+    uint64_t id = self->Register(conn);
+    asio::co_spawn(conn->stream.get_executor(), Session(self, conn, id), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("session ended by exception: {}", ex.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> Server::Impl::LingeringClose(beast::tcp_stream& stream) {
+  // The client may still be sending a body we will not read. Closing with
+  // unread data makes the kernel send RST, which can destroy our response in
+  // flight; so stop sending, then read and drop what arrives for a while.
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  std::vector<char> scratch(16 * 1024);
+  std::size_t drained = 0;
+  stream.expires_after(2s);
+  while (drained < (4u << 20)) {
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTupleAwaitable);
+    if (rec) break;
+    drained += n;
+  }
+}
+
+asio::awaitable<void> Server::Impl::Session(Impl* self, std::shared_ptr<Connection> conn,
+                                            uint64_t id) {
+  struct Unregister {
+    Impl* self;
+    uint64_t id;
+    ~Unregister() { self->Unregister(id); }
+  } unregister{self, id};
+
+  const ServerOptions& opt = self->options_;
+  beast::tcp_stream& stream = conn->stream;
+  beast::flat_buffer buffer;
+  const std::string client_ip = ClientIp(stream);
+  bool linger = false;
+
+  for (;;) {
+    if (self->stopping_.load()) break;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
+    parser.body_limit(static_cast<std::uint64_t>(self->pipeline_.options().max_json_bytes));
+
+    conn->idle = true;
+    stream.expires_after(opt.header_timeout);
+    auto [read_ec, head_bytes] =
+        co_await http::async_read_header(stream, buffer, parser, kTupleAwaitable);
+    conn->idle = false;
+    if (read_ec) {
+      if (read_ec == http::error::header_limit || IsHttpParseError(read_ec)) {
+        // Unparseable or oversized head: answer once, then close.
+        Request bad;
+        AssignRequestId(bad);
+        bool too_big = read_ec == http::error::header_limit;
+        Response resp = too_big ? ErrorJson(431, "request header too large")
+                                : ErrorJson(400, "malformed HTTP request");
+        Pipeline::Finish(bad, resp);
+        auto out = ToBeast(resp, 11, false);
+        stream.expires_after(opt.write_timeout);
+        co_await http::async_write(stream, out, kTupleAwaitable);
+        LogAccess(bad, resp.status, out.body().size(), 0.0);
+        linger = true;
+      }
+      break;
+    }
+
+    const auto started = std::chrono::steady_clock::now();
+    auto& head = parser.get();
+    Request req;
+    req.method.assign(head.method_string());
+    for (const auto& field : head) {
+      req.headers.Add(std::string(field.name_string()), std::string(field.value()));
+    }
+    req.client_ip = client_ip;
+
+    Pipeline::Admission admission = co_await self->pipeline_.Admit(req, head.target());
+    Response resp;
+    if (admission.response) {
+      resp = std::move(*admission.response);
+    } else if (admission.route->options.body == BodyMode::kStream) {
+      // Streaming seam: req.body_reader will read from `parser` here once the
+      // upload routes exist; until then the body is left unread.
+      resp = co_await self->pipeline_.Run(req, *admission.route);
+    } else {
+      bool have_body = true;
+      if (!parser.is_done()) {
+        if (EqualsIgnoreCase(req.headers.Get("Expect"), "100-continue")) {
+          http::response<http::empty_body> go_on{http::status::continue_, head.version()};
+          stream.expires_after(opt.write_timeout);
+          auto [cec, cn] = co_await http::async_write(stream, go_on, kTupleAwaitable);
+          if (cec) break;
+        }
+        parser.body_limit(static_cast<std::uint64_t>(admission.body_limit));
+        stream.expires_after(opt.body_timeout);
+        auto [body_ec, body_bytes] =
+            co_await http::async_read(stream, buffer, parser, kTupleAwaitable);
+        if (body_ec == http::error::body_limit) {
+          resp = ErrorResponse(BodyTooLargeError(admission.body_limit), req.request_id);
+          have_body = false;
+        } else if (body_ec) {
+          spdlog::debug("request {}: reading body: {}", req.request_id, body_ec.message());
+          break;
+        }
+      }
+      if (have_body) {
+        req.body = std::move(parser.get().body());
+        resp = co_await self->pipeline_.Run(req, *admission.route);
+      }
+    }
+    if (resp.stream) {
+      // Streaming seam, response side: no route streams yet.
+      resp = ErrorResponse(InternalError("streaming responses are not wired into the session"),
+                           req.request_id);
+    }
+    Pipeline::Finish(req, resp);
+
+    const bool body_unread = !parser.is_done();
+    const bool keep_alive = head.keep_alive() && !body_unread && !self->stopping_.load();
+    const int status = resp.status;
+    auto out = ToBeast(resp, head.version(), keep_alive);
+    stream.expires_after(opt.write_timeout);
+    auto [write_ec, written] = co_await http::async_write(stream, out, kTupleAwaitable);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    LogAccess(req, status, out.body().size(), ms);
+    if (write_ec) break;
+    if (!keep_alive) {
+      linger = body_unread;
+      break;
+    }
+  }
+
+  if (linger) {
+    co_await LingeringClose(stream);
+  } else {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+  beast::error_code ec;
+  stream.socket().close(ec);
+}
+
+Server::Server(const Pipeline& pipeline, ServerOptions options)
+    : impl_(std::make_unique<Impl>(pipeline, std::move(options))) {}
+Server::~Server() = default;
+Result<std::string> Server::Listen() { return impl_->Listen(); }
+bool Server::Run() { return impl_->Run(); }
+void Server::Stop() { impl_->Stop(); }
+
+}  // namespace nexus::gateway
