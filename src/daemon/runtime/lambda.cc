@@ -327,6 +327,12 @@ size_t LambdaRunner::idle_sandboxes() {
   return pool_.size();
 }
 
+bool LambdaRunner::WaitForPool(size_t n, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return pool_changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                                [&] { return pool_.size() >= n; });
+}
+
 void LambdaRunner::RefillLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   int failures = 0;
@@ -355,6 +361,7 @@ void LambdaRunner::RefillLoop() {
     failures = 0;
     if (stopping_) break;
     pool_.push_back(std::move(sandbox));
+    pool_changed_.notify_all();
   }
   // A sandbox started while stopping is destroyed outside the lock.
   lock.unlock();

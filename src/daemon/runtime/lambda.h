@@ -96,6 +96,8 @@ class LambdaRunner {
   std::string cgroup_parent() const;
   // Sandboxes started and waiting in the pool (for tests and metrics).
   size_t idle_sandboxes();
+  // Waits until the pool holds at least `n` sandboxes; false on timeout.
+  bool WaitForPool(size_t n, int64_t timeout_ms);
 
  private:
   struct Resolved {

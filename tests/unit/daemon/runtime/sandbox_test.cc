@@ -1,0 +1,325 @@
+// Sandbox against a fake runc: what it writes into the bundle, what it tells
+// the supervisor, how it maps the supervisor's report (and its absence) to a
+// LambdaResult, and that it always tears down.
+#include "daemon/runtime/sandbox.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/runtime_fake_oci.h"
+
+namespace nexus::daemon::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using ::nexus::testing::FakeCgroupFs;
+using ::nexus::testing::FakeOciRuntime;
+using ::nexus::testing::FakeProcessScript;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// A container whose supervisor reports `control` and whose runc exits with
+// `runc_exit`.
+FakeProcessScript Container(std::string control, std::string out = "", std::string err = "",
+                            int runc_exit = 0) {
+  FakeProcessScript s;
+  s.outcome.control_data = std::move(control);
+  s.outcome.stdout_data = std::move(out);
+  s.outcome.stderr_data = std::move(err);
+  s.outcome.exit_code = runc_exit;
+  s.outcome.elapsed_ms = 77;
+  return s;
+}
+
+class SandboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nexus-sandbox-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Sandbox> Make() {
+    SandboxOptions o;
+    o.id = "t-l-1";
+    o.bundle_dir = (dir_ / o.id).string();
+    o.cgroups_path = "/nexus-t-lambda/t-l-1";
+    o.memory_bytes = 64 << 20;
+    o.host.entries = {{"usr", ""}, {"bin", "usr/bin"}};
+    return std::make_unique<Sandbox>(o, runtime_, cgroups_);
+  }
+
+  Result<LambdaResult> RunOnce(FakeProcessScript script, SandboxRun run = Python("print(1)")) {
+    runtime_.run_script = [script](const std::string&, const std::string&) { return script; };
+    auto sandbox = Make();
+    Status started = sandbox->Start();
+    if (!started.ok()) return started;
+    return sandbox->RunCode(run);
+  }
+
+  static SandboxRun Python(std::string code) {
+    SandboxRun run;
+    run.runtime = "python3";
+    run.code = std::move(code);
+    run.timeout_ms = 3000;
+    return run;
+  }
+
+  fs::path dir_;
+  FakeOciRuntime runtime_;
+  FakeCgroupFs cgroups_;
+};
+
+TEST_F(SandboxTest, WritesSupervisorAndCodeAndOrdersTheRunOnStdin) {
+  std::string seen_code, seen_init, seen_stdin, seen_config;
+  FakeProcessScript script = Container("ready\nexit 0 5\n");
+  script.on_communicate = [&](const CommunicateOptions& io) {
+    seen_code = ReadFile(dir_ / "t-l-1/rootfs/sandbox/main.py");
+    seen_init = ReadFile(dir_ / "t-l-1/rootfs/sandbox/init.py");
+    seen_config = ReadFile(dir_ / "t-l-1/config.json");
+    seen_stdin = io.stdin_data;
+  };
+  SandboxRun run = Python("print('hi')");
+  run.stdin_data = "user input\n";
+  run.timeout_ms = 2500;
+  auto r = RunOnce(script, run);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(seen_code, "print('hi')");
+  EXPECT_EQ(seen_init, std::string(kSupervisorScript));
+  EXPECT_EQ(seen_stdin, "python3 2500\nuser input\n");
+  auto config = nlohmann::json::parse(seen_config);
+  EXPECT_EQ(config["process"]["args"],
+            nlohmann::json::array({"/usr/bin/python3", "-I", "-u", "/sandbox/init.py"}));
+  EXPECT_EQ(config["linux"]["resources"]["memory"]["limit"], 64 << 20);
+  EXPECT_EQ(config["linux"]["cgroupsPath"], "/nexus-t-lambda/t-l-1");
+}
+
+TEST_F(SandboxTest, ShellCodeGoesToMainSh) {
+  std::string seen;
+  FakeProcessScript script = Container("ready\nexit 0 1\n");
+  script.on_communicate = [&](const CommunicateOptions&) {
+    seen = ReadFile(dir_ / "t-l-1/rootfs/sandbox/main.sh");
+  };
+  SandboxRun run = Python("echo hi");
+  run.runtime = "sh";
+  ASSERT_TRUE(RunOnce(script, run).ok());
+  EXPECT_EQ(seen, "echo hi");
+}
+
+TEST_F(SandboxTest, MapsTheSupervisorsReportToShellConventions) {
+  struct Case {
+    const char* control;
+    int exit_code;
+    const char* signal;
+    bool timed_out;
+    int64_t ms;
+  } cases[] = {
+      {"ready\nexit 0 12\n", 0, "", false, 12},
+      {"ready\nexit 3 40\n", 3, "", false, 40},
+      {"ready\nexit 137 9\n", 137, "", false, 9},  // exit(137) is not a kill
+      {"ready\nsignal 9 50\n", 137, "SIGKILL", false, 50},
+      {"ready\nsignal 11 2\n", 139, "SIGSEGV", false, 2},
+      {"ready\nsignal 15 3\n", 143, "SIGTERM", false, 3},
+      {"ready\ntimeout 3001\n", 137, "SIGKILL", true, 3001},
+  };
+  for (const auto& tc : cases) {
+    auto r = RunOnce(Container(tc.control, "out", "err"));
+    ASSERT_TRUE(r.ok()) << tc.control << r.status().ToString();
+    EXPECT_EQ(r->exit_code, tc.exit_code) << tc.control;
+    EXPECT_EQ(r->signal, tc.signal) << tc.control;
+    EXPECT_EQ(r->timed_out, tc.timed_out) << tc.control;
+    EXPECT_EQ(r->execution_time_ms, tc.ms) << tc.control;
+    EXPECT_EQ(r->stdout_data, "out");
+    EXPECT_EQ(r->stderr_data, "err");
+    EXPECT_FALSE(r->oom_killed);
+  }
+}
+
+TEST_F(SandboxTest, WithoutAFinalReportRuncsStatusIsUsed) {
+  // The supervisor itself was killed: runc reports 128+9.
+  auto r = RunOnce(Container("ready\n", "partial", "", 137));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 137);
+  EXPECT_EQ(r->signal, "SIGKILL");
+  EXPECT_EQ(r->execution_time_ms, 77);
+  EXPECT_EQ(r->stdout_data, "partial");
+}
+
+TEST_F(SandboxTest, OomIsReadFromTheCgroupBeforeTheContainerIsDeleted) {
+  cgroups_.SetOomKilled("/nexus-t-lambda/t-l-1");
+  auto r = RunOnce(Container("ready\nsignal 9 80\n"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->oom_killed);
+  EXPECT_EQ(r->exit_code, 137);
+  EXPECT_FALSE(r->timed_out);
+}
+
+TEST_F(SandboxTest, OomKillOfTheSupervisorBeforeItStartedIsStillAResult) {
+  cgroups_.SetOomKilled("/nexus-t-lambda/t-l-1");
+  auto r = RunOnce(Container("", "", "", 137));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->oom_killed);
+  EXPECT_EQ(r->exit_code, 137);
+}
+
+TEST_F(SandboxTest, HostDeadlineKillsEveryProcessOfTheContainer) {
+  FakeProcessScript script = Container("ready\n");
+  script.runs_until_killed = true;
+  script.outcome.exit_code = 137;  // runc's status once its container is killed
+  SandboxRun run = Python("while True: pass");
+  run.timeout_ms = 1000;
+  auto r = RunOnce(script, run);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(r->exit_code, 137);
+  EXPECT_EQ(r->signal, "SIGKILL");
+  EXPECT_EQ(r->execution_time_ms, 1000);
+  EXPECT_TRUE(Contains(runtime_.calls(), "kill t-l-1 9 all"));
+  auto comm = runtime_.log()->communicated;
+  ASSERT_EQ(comm.size(), 1u);
+  EXPECT_GT(comm[0].timeout_ms, run.timeout_ms)
+      << "the host deadline is a backstop after the supervisor's";
+}
+
+TEST_F(SandboxTest, ContainerThatNeverStartedIsAnInternalError) {
+  auto r =
+      RunOnce(Container("", "", "time=\"x\" level=error msg=\"runc run failed: bad config\"\n", 1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_NE(r.status().message().find("bad config"), std::string::npos);
+}
+
+TEST_F(SandboxTest, OutputIsCappedPerStream) {
+  SandboxRun run = Python("print('x' * 100)");
+  run.output_limit = 10;
+  auto r = RunOnce(Container("ready\nexit 0 1\n", std::string(100, 'x'), "short"), run);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stdout_data, std::string(10, 'x'));
+  EXPECT_TRUE(r->stdout_truncated);
+  EXPECT_EQ(r->stderr_data, "short");
+  EXPECT_FALSE(r->stderr_truncated);
+}
+
+TEST_F(SandboxTest, DestroyRemovesContainerBundleAndIsIdempotent) {
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    return Container("ready\nexit 0 1\n");
+  };
+  auto sandbox = Make();
+  ASSERT_TRUE(sandbox->Start().ok());
+  ASSERT_TRUE(sandbox->RunCode(Python("1")).ok());
+  EXPECT_TRUE(fs::exists(dir_ / "t-l-1"));
+  ASSERT_TRUE(sandbox->Destroy().ok());
+  EXPECT_FALSE(fs::exists(dir_ / "t-l-1"));
+  EXPECT_EQ(runtime_.container_count(), 0u);
+  EXPECT_TRUE(Contains(runtime_.calls(), "delete t-l-1"));
+  auto calls = runtime_.calls().size();
+  ASSERT_TRUE(sandbox->Destroy().ok());
+  EXPECT_EQ(runtime_.calls().size(), calls);
+}
+
+TEST_F(SandboxTest, ASandboxServesOneRunOnly) {
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    return Container("ready\nexit 0 1\n");
+  };
+  auto sandbox = Make();
+  ASSERT_TRUE(sandbox->Start().ok());
+  EXPECT_TRUE(sandbox->Alive());
+  ASSERT_TRUE(sandbox->RunCode(Python("1")).ok());
+  EXPECT_FALSE(sandbox->Alive());
+  EXPECT_EQ(sandbox->RunCode(Python("1")).status().code(), StatusCode::kInternal);
+}
+
+TEST_F(SandboxTest, UnusedSandboxIsDismissedByClosingItsStdin) {
+  auto sandbox = Make();
+  ASSERT_TRUE(sandbox->Start().ok());
+  sandbox.reset();
+  auto comm = runtime_.log()->communicated;
+  ASSERT_EQ(comm.size(), 1u);
+  EXPECT_EQ(comm[0].stdin_data, "");
+  EXPECT_TRUE(Contains(runtime_.calls(), "delete t-l-1"));
+  EXPECT_FALSE(fs::exists(dir_ / "t-l-1"));
+}
+
+TEST_F(SandboxTest, FailedStartStillRemovesTheBundleAndCgroup) {
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    FakeProcessScript s;
+    s.spawn_error = InternalError("spawn runc: no such file");
+    return s;
+  };
+  cgroups_.AddExisting("/nexus-t-lambda/t-l-1");
+  auto sandbox = Make();
+  EXPECT_FALSE(sandbox->Start().ok());
+  EXPECT_TRUE(fs::exists(dir_ / "t-l-1"));
+  sandbox.reset();
+  EXPECT_FALSE(fs::exists(dir_ / "t-l-1"));
+  auto removed = cgroups_.removed();
+  EXPECT_TRUE(Contains(removed, "/nexus-t-lambda/t-l-1"));
+}
+
+TEST_F(SandboxTest, DoesNotTouchABundleDirectoryItDidNotCreate) {
+  fs::create_directories(dir_ / "t-l-1");
+  std::ofstream(dir_ / "t-l-1/precious") << "keep";
+  auto sandbox = Make();
+  EXPECT_FALSE(sandbox->Start().ok());
+  sandbox.reset();
+  EXPECT_TRUE(fs::exists(dir_ / "t-l-1/precious"));
+}
+
+TEST(SupervisorReportTest, ParsesEveryLineKind) {
+  struct Case {
+    const char* control;
+    bool ready;
+    SupervisorReport::End end;
+    int value;
+    int64_t ms;
+  } cases[] = {
+      {"", false, SupervisorReport::End::kNone, 0, 0},
+      {"ready\n", true, SupervisorReport::End::kNone, 0, 0},
+      {"ready\nexit 4 17\n", true, SupervisorReport::End::kExit, 4, 17},
+      {"ready\nsignal 6 3\n", true, SupervisorReport::End::kSignal, 6, 3},
+      {"ready\ntimeout 1002\n", true, SupervisorReport::End::kTimeout, SIGKILL, 1002},
+      {"ready\nexit nonsense\n", true, SupervisorReport::End::kNone, 0, 0},
+      {"ready\nexit 1 2", true, SupervisorReport::End::kExit, 1, 2},  // no final newline
+  };
+  for (const auto& tc : cases) {
+    auto r = ParseSupervisorReport(tc.control);
+    EXPECT_EQ(r.ready, tc.ready) << tc.control;
+    EXPECT_EQ(r.end, tc.end) << tc.control;
+    EXPECT_EQ(r.value, tc.value) << tc.control;
+    EXPECT_EQ(r.ms, tc.ms) << tc.control;
+  }
+}
+
+TEST(SignalNameTest, NamesSignalsTheWayKillDoes) {
+  struct Case {
+    int signal;
+    const char* name;
+  } cases[] = {{0, ""}, {SIGKILL, "SIGKILL"}, {SIGSEGV, "SIGSEGV"}, {SIGXCPU, "SIGXCPU"}};
+  for (const auto& tc : cases) EXPECT_EQ(SignalName(tc.signal), tc.name);
+}
+
+TEST(LambdaRuntimeTest, KnowsPythonAndShOnly) {
+  EXPECT_EQ(FindLambdaRuntime("python3")->file, "main.py");
+  EXPECT_EQ(FindLambdaRuntime("sh")->file, "main.sh");
+  EXPECT_EQ(FindLambdaRuntime("ruby"), nullptr);
+  EXPECT_EQ(FindLambdaRuntime(""), nullptr);
+}
+
+}  // namespace
+}  // namespace nexus::daemon::runtime
