@@ -65,7 +65,10 @@ def run_python(path):
 
 
 def child(runtime):
-    os.close(CONTROL)
+    try:
+        os.close(CONTROL)
+    except OSError:
+        pass
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if runtime == "sh":
         for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):

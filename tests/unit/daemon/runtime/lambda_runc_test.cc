@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <random>
 #include <sstream>
@@ -21,7 +22,9 @@
 #include "daemon/runtime/cgroups.h"
 #include "daemon/runtime/lambda.h"
 #include "daemon/runtime/oci_runtime.h"
+#include "daemon/runtime/oci_spec.h"
 #include "daemon/runtime/process.h"
+#include "daemon/runtime/sandbox.h"
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -313,6 +316,83 @@ TEST_F(LambdaRuncTest, ConcurrentRunsDoNotInterfere) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->stdout_data, std::to_string(i * 11) + "\n");
   }
+}
+
+// Not a check: prints hello-world latencies, interleaved so that machine load
+// hits all alike: bare `python3 -c`, bare `runc run` of a lambda bundle (the
+// same config and supervisor, no LambdaRunner around it), LambdaRunner cold,
+// then LambdaRunner warm (pool of 2, refilled between runs). Run with
+// --gtest_also_run_disabled_tests --gtest_filter='*Measure*'
+// (NEXUS_BENCH_RUNS=n, default 20).
+TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
+  const int n = std::getenv("NEXUS_BENCH_RUNS") ? std::atoi(std::getenv("NEXUS_BENCH_RUNS")) : 20;
+  const char kHello[] = "print('hello from nexus')";
+  auto processes = NewPosixProcessRunner();
+  Runner();
+
+  // A bundle like LambdaRunner's, run directly with runc.
+  const std::string bundle = data_dir_ + "/bench-bundle";
+  SandboxSpec spec;
+  spec.args = {kSandboxPython, "-I", "-u", "/sandbox/init.py"};
+  spec.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"};
+  spec.host = Runner().options().host;
+  spec.cgroups_path = "/nexus-" + config_.instance + "-lambda/bench";
+  ASSERT_TRUE(WriteBundle(bundle, spec).ok());
+  fs::create_directories(bundle + "/rootfs/sandbox");
+  std::ofstream(bundle + "/rootfs/sandbox/init.py") << kSupervisorScript;
+  std::ofstream(bundle + "/rootfs/sandbox/main.py") << kHello;
+
+  std::vector<int64_t> bare_python, bare_runc, cold, cold_exec;
+  for (int i = 0; i < n; ++i) {
+    auto t = Clock::now();
+    SpawnOptions py;
+    py.argv = {kSandboxPython, "-c", kHello};
+    auto p = processes->Run(py, {});
+    bare_python.push_back(MillisSince(t));
+    ASSERT_TRUE(p.ok() && p->stdout_data == "hello from nexus\n");
+
+    t = Clock::now();
+    SpawnOptions rc;
+    rc.argv = {runc_,  "--root", data_dir_ + "/runc", "run", "--preserve-fds", "1", "--bundle",
+               bundle, "bench"};
+    rc.control_pipe = true;
+    CommunicateOptions io;
+    io.stdin_data = "python3 10000\n";
+    auto r = processes->Run(rc, io);
+    bare_runc.push_back(MillisSince(t));
+    ASSERT_TRUE(r.ok() && r->stdout_data == "hello from nexus\n") << (r.ok() ? r->stderr_data : "");
+
+    t = Clock::now();
+    auto l = runner_->Run({kHello, "python3", "", 0, 0});
+    cold.push_back(MillisSince(t));
+    ASSERT_TRUE(l.ok() && l->stdout_data == "hello from nexus\n");
+    cold_exec.push_back(l->execution_time_ms);
+  }
+  fs::remove_all(bundle);
+  runner_.reset();
+  config_.lambda.pool_size = 2;
+  Runner();
+  std::vector<int64_t> warm, warm_exec;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(runner_->WaitForPool(2, 10000));
+    auto t = Clock::now();
+    auto l = runner_->Run({kHello, "python3", "", 0, 0});
+    warm.push_back(MillisSince(t));
+    ASSERT_TRUE(l.ok() && l->stdout_data == "hello from nexus\n");
+    warm_exec.push_back(l->execution_time_ms);
+  }
+  auto report = [n](const char* label, std::vector<int64_t> v) {
+    std::sort(v.begin(), v.end());
+    std::printf("%-28s median %4lld ms  p90 %4lld ms  min %4lld ms\n", label,
+                static_cast<long long>(v[n / 2]), static_cast<long long>(v[n * 9 / 10]),
+                static_cast<long long>(v[0]));
+  };
+  report("python3 -c (bare)", bare_python);
+  report("runc run (bare)", bare_runc);
+  report("LambdaRunner cold", cold);
+  report("  its execution_time_ms", cold_exec);
+  report("LambdaRunner warm", warm);
+  report("  its execution_time_ms", warm_exec);
 }
 
 }  // namespace
