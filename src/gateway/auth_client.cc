@@ -93,4 +93,9 @@ std::unique_ptr<AuthClient> MakeGrpcAuthClient(const std::string& target,
   return std::make_unique<GrpcAuthClient>(MakeBackendChannel(target), timeout);
 }
 
+std::unique_ptr<AuthClient> MakeGrpcAuthClient(std::shared_ptr<grpc::Channel> channel,
+                                               std::chrono::milliseconds timeout) {
+  return std::make_unique<GrpcAuthClient>(std::move(channel), timeout);
+}
+
 }  // namespace nexus::gateway

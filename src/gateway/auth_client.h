@@ -15,6 +15,10 @@
 #include "gateway/http_types.h"
 #include "nexus/auth/v1/auth.pb.h"
 
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
 namespace nexus::gateway {
 
 namespace authpb = ::nexus::auth::v1;
@@ -41,6 +45,10 @@ class AuthClient {
 // "host:port"); every call has deadline `timeout` and fails fast when the
 // service is down (no wait-for-ready).
 std::unique_ptr<AuthClient> MakeGrpcAuthClient(const std::string& target,
+                                               std::chrono::milliseconds timeout);
+
+// The same on an existing channel (tests use an in-process one).
+std::unique_ptr<AuthClient> MakeGrpcAuthClient(std::shared_ptr<grpc::Channel> channel,
                                                std::chrono::milliseconds timeout);
 
 }  // namespace nexus::gateway

@@ -35,4 +35,9 @@ std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(const std::string& target,
   return std::make_unique<GrpcDaemonClient>(MakeBackendChannel(target), timeout);
 }
 
+std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(std::shared_ptr<grpc::Channel> channel,
+                                                   std::chrono::milliseconds timeout) {
+  return std::make_unique<GrpcDaemonClient>(std::move(channel), timeout);
+}
+
 }  // namespace nexus::gateway

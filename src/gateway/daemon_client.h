@@ -15,6 +15,10 @@
 #include "gateway/http_types.h"
 #include "nexus/daemon/v1/daemon.pb.h"
 
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
 namespace nexus::gateway {
 
 namespace daemonpb = ::nexus::daemon::v1;
@@ -30,6 +34,10 @@ class DaemonClient {
 // A client on one shared gRPC channel to `target` ("unix:/path" or
 // "host:port"); every call has deadline `timeout`.
 std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(const std::string& target,
+                                                   std::chrono::milliseconds timeout);
+
+// The same on an existing channel (tests use an in-process one).
+std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(std::shared_ptr<grpc::Channel> channel,
                                                    std::chrono::milliseconds timeout);
 
 }  // namespace nexus::gateway

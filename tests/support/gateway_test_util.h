@@ -1,0 +1,69 @@
+// Helpers for gateway unit tests: run a coroutine to completion on a private
+// io_context, and build plain requests without a socket.
+#pragma once
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "gateway/http_types.h"
+#include "gateway/router.h"
+
+namespace nexus::gateway::testing {
+
+// Stores the value of `task` in `*out` (a named coroutine, so T need not be
+// default-constructible as co_spawn's completion would require).
+template <typename T>
+asio::awaitable<void> StoreResult(asio::awaitable<T> task, std::optional<T>* out) {
+  out->emplace(co_await std::move(task));
+}
+
+// Runs `task` until it completes and returns its value; rethrows what it
+// throws. The io_context runs on the calling thread.
+template <typename T>
+T RunAwaitable(asio::awaitable<T> task) {
+  asio::io_context io;
+  std::optional<T> result;
+  std::exception_ptr error;
+  asio::co_spawn(io, StoreResult(std::move(task), &result),
+                 [&](std::exception_ptr e) { error = e; });
+  io.run();
+  if (error) std::rethrow_exception(error);
+  return std::move(*result);
+}
+
+// A request head as the session would build it (target not yet parsed).
+inline Request MakeRequest(std::string method, std::string body = "", Headers headers = Headers()) {
+  Request r;
+  r.method = std::move(method);
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  r.client_ip = "192.0.2.7";
+  return r;
+}
+
+inline Headers JsonHeaders() {
+  Headers h;
+  h.Add("Content-Type", "application/json");
+  return h;
+}
+
+inline Headers BearerHeaders(const std::string& token) {
+  Headers h;
+  h.Add("Authorization", "Bearer " + token);
+  return h;
+}
+
+inline asio::awaitable<Result<Response>> AnswerWith(int status, std::string body) {
+  co_return JsonResponse(status, std::move(body));
+}
+
+// A handler that always answers `status` with `body`.
+inline Handler Answer(int status, std::string body) {
+  return [status, body](Request&) { return AnswerWith(status, body); };
+}
+
+}  // namespace nexus::gateway::testing
