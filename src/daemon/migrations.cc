@@ -1,10 +1,12 @@
 #include "daemon/migrations.h"
 
+#include "daemon/storage/metadata_store.h"
+
 namespace nexus::daemon {
 
 std::vector<Migration> DaemonMigrations() {
-  std::vector<Migration> all;
-  // Modules append their own lists here; nexusd's top level owns no tables.
+  // nexusd's top level owns no tables; each module brings its own list.
+  std::vector<Migration> all = storage::StorageMigrations();
   return all;
 }
 

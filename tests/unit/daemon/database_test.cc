@@ -109,6 +109,7 @@ TEST_F(DatabaseTest, ReportsAnUnopenablePathAsAnError) {
 TEST_F(DatabaseTest, TheDaemonsOwnMigrationsApplyToAFreshDatabase) {
   auto db = OpenDatabase(Path(), DaemonMigrations());
   ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_FALSE(DaemonMigrations().empty());
   EXPECT_EQ(AppliedVersions(**db).size(), DaemonMigrations().size());
 }
 
