@@ -1,0 +1,86 @@
+"""pytest fixtures of the end-to-end suite: an SMTP sink, a shared Nexus
+instance for the session, and a factory for tests that need their own
+(different settings, or services they stop on purpose).
+
+Run: NEXUS_BUILD_DIR=<abs build dir> /usr/bin/python3 -m pytest tests/e2e -q -rs
+Under CI=true a test that would skip (e.g. binaries not built) fails instead.
+"""
+
+import os
+
+import pytest
+
+from harness import Instance, SmtpSink, skip_or_fail
+
+
+def _build_dir():
+    d = os.environ.get("NEXUS_BUILD_DIR", "")
+    return os.path.abspath(d) if d else ""
+
+
+def _require_binaries():
+    missing = Instance.missing_binaries(_build_dir())
+    if missing:
+        skip_or_fail("Nexus binaries not available: " + ", ".join(missing))
+
+
+@pytest.fixture(scope="session")
+def smtp_sink():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def _shared_instance(smtp_sink):
+    _require_binaries()
+    inst = Instance(_build_dir(), smtp_sink, name="shared")
+    try:
+        inst.start()
+        yield inst
+    finally:
+        inst.stop()
+        inst.cleanup()
+
+
+@pytest.fixture
+def nexus(request, _shared_instance):
+    """The session's shared instance (default settings, relaxed rate limits)."""
+    _instances_of(request.node).append(_shared_instance)
+    return _shared_instance
+
+
+@pytest.fixture
+def nexus_factory(request, smtp_sink):
+    """Starts a private instance: nexus_factory(env={...}, name="...", start=True)."""
+    _require_binaries()
+    started = []
+
+    def make(env=None, name="private", start=True):
+        inst = Instance(_build_dir(), smtp_sink, env=env, name=name)
+        started.append(inst)
+        _instances_of(request.node).append(inst)
+        return inst.start() if start else inst
+
+    try:
+        yield make
+    finally:
+        for inst in started:
+            inst.stop()
+            inst.cleanup()
+
+
+def _instances_of(item):
+    if not hasattr(item, "_nexus_instances"):
+        item._nexus_instances = []
+    return item._nexus_instances
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, attaches the services' logs to the report (shown with the failure)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for inst in getattr(item, "_nexus_instances", []):
+            report.sections.append((f"nexus logs: {inst.label}", inst.logs_text()))
