@@ -1,0 +1,185 @@
+# Shared helpers of the benchmark scenarios (sourced, not run).
+#
+# A scenario starts what it measures in a temp dir, registers cleanup with
+# bench_cleanup_add, reports rows with bench_row, and leaves nothing running.
+# Everything listens on 127.0.0.1 on ports that were free a moment before.
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-build}"
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$REPO_DIR/$BUILD_DIR" ;; esac
+PY=/usr/bin/python3
+
+WRK_THREADS="${WRK_THREADS:-2}"
+WRK_CONNECTIONS="${WRK_CONNECTIONS:-64}"
+WRK_DURATION="${WRK_DURATION:-10s}"
+
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: error: $*" >&2; exit 1; }
+
+# Cleanup actions run in reverse order on any exit (normal, error, Ctrl-C).
+_cleanup_actions=()
+bench_cleanup_add() { _cleanup_actions+=("$1"); }
+_bench_cleanup() {
+  local i
+  for ((i = ${#_cleanup_actions[@]} - 1; i >= 0; i--)); do eval "${_cleanup_actions[i]}" || true; done
+  _cleanup_actions=()
+}
+trap _bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed ($2)"; }
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Stops a process: SIGTERM, then SIGKILL after 5 s.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# Polls until `curl URL` answers 200, at most $2 seconds (default 10).
+wait_http_200() {
+  local url=$1 limit=${2:-10} i
+  for ((i = 0; i < limit * 20; i++)); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --noproxy '*' "$url")" = 200 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# A report line for bench/run.sh: scenario, role (subject|anchor), label, rps, p50 ms, p99 ms.
+bench_row() { printf 'ROW\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
+
+# Runs wrk with --latency and prints "<rps> <p50_ms> <p99_ms>". Extra args
+# (e.g. -s script.lua) go before the URL. Fails when any response was not
+# 2xx/3xx or sockets errored: a fast stream of errors is not a result.
+run_wrk() {
+  local url=$1; shift
+  local out
+  out=$(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --latency "$@" "$url") ||
+    die "wrk failed against $url"
+  echo "$out" >&2
+  if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then die "non-2xx responses from $url"; fi
+  if grep -q 'Socket errors' <<<"$out"; then die "socket errors against $url"; fi
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+      if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+      if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+      return v + 0
+    }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    $1 == "Requests/sec:" { rps = $2 }
+    END {
+      if (rps == "" || p50 == "" || p99 == "") exit 1
+      printf "%.0f %.3f %.3f\n", rps, p50, p99
+    }' <<<"$out" || die "could not parse wrk output"
+}
+
+# ---- Nexus -------------------------------------------------------------------
+
+# Starts the three services on a fresh data dir with mail written to the
+# outbox. Sets NEXUS_URL and NEXUS_DATA_DIR_BENCH.
+start_nexus() {
+  local bin
+  for bin in src/auth/nexus-auth src/daemon/nexusd src/gateway/nexus-api; do
+    [ -x "$BUILD_DIR/$bin" ] || die "$BUILD_DIR/$bin is not built (make build)"
+  done
+  NEXUS_DATA_DIR_BENCH=$(mktemp -d /tmp/nexus-bench-XXXXXX)
+  bench_cleanup_add "rm -rf '$NEXUS_DATA_DIR_BENCH'"
+  local port
+  port=$(free_port)
+  NEXUS_URL="http://127.0.0.1:$port"
+  local name
+  for name in nexus-auth nexusd nexus-api; do
+    local rel
+    case $name in
+      nexus-auth) rel=src/auth/nexus-auth ;;
+      nexusd) rel=src/daemon/nexusd ;;
+      nexus-api) rel=src/gateway/nexus-api ;;
+    esac
+    env $(env | grep -o '^NEXUS_[A-Z_]*' | sed 's/^/-u /') \
+      NEXUS_DATA_DIR="$NEXUS_DATA_DIR_BENCH" \
+      NEXUS_INSTANCE="b$(tr -dc 'a-z0-9' </dev/urandom | head -c 8)" \
+      NEXUS_GATEWAY_LISTEN="127.0.0.1:$port" \
+      "$BUILD_DIR/$rel" >"$NEXUS_DATA_DIR_BENCH/$name.log" 2>&1 &
+    bench_cleanup_add "stop_pid $!"
+  done
+  wait_http_200 "$NEXUS_URL/healthz" 10 || {
+    tail -n 20 "$NEXUS_DATA_DIR_BENCH"/*.log >&2
+    die "nexus did not become healthy"
+  }
+  log "nexus up at $NEXUS_URL (data in $NEXUS_DATA_DIR_BENCH)"
+}
+
+# The 6-digit code of the newest outbox mail to $1 (waits up to 10 s).
+outbox_code() {
+  local email=$1 i f code
+  for ((i = 0; i < 200; i++)); do
+    f=$(grep -l -i "^To:.*$email" "$NEXUS_DATA_DIR_BENCH"/mail/outbox/*.eml 2>/dev/null |
+      xargs -r ls -t | head -n 1)
+    if [ -n "$f" ]; then
+      code=$(tr -d '\r' <"$f" | grep -E -o '^[0-9]{6}$' | head -n 1)
+      [ -n "$code" ] && { echo "$code"; return 0; }
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# Registers a fresh user and prints its token.
+register_user() {
+  local user="bench$(tr -dc 'a-z0-9' </dev/urandom | head -c 8)"
+  local email="$user@example.com" code resp
+  curl -sf --noproxy '*' "$NEXUS_URL/auth/register/init" -H 'Content-Type: application/json' \
+    -d "{\"Username\":\"$user\",\"Password\":\"bench-password\",\"Email\":\"$email\"}" \
+    >/dev/null || die "register init failed"
+  code=$(outbox_code "$email") || die "no code in the outbox for $email"
+  resp=$(curl -sf --noproxy '*' "$NEXUS_URL/auth/register/verify" \
+    -H 'Content-Type: application/json' -d "{\"Email\":\"$email\",\"Code\":\"$code\"}") ||
+    die "register verify failed"
+  "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<<"$resp"
+}
+
+# ---- nginx (the anchor) ----------------------------------------------------------
+
+# Starts an nginx of its own (temp prefix, foreground, no system files) that
+# answers 200 "ok" to everything. Sets NGINX_URL.
+start_nginx() {
+  need nginx "apt-get install nginx-light"
+  local dir port
+  dir=$(mktemp -d /tmp/nexus-bench-nginx-XXXXXX)
+  bench_cleanup_add "rm -rf '$dir'"
+  port=$(free_port)
+  cat >"$dir/nginx.conf" <<CONF
+daemon off;
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log $dir/access.log;
+  client_body_temp_path $dir/client_body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    location / { return 200 "ok"; }
+  }
+}
+CONF
+  nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stderr.log" 2>&1 &
+  bench_cleanup_add "stop_pid $!"
+  NGINX_URL="http://127.0.0.1:$port"
+  wait_http_200 "$NGINX_URL/" 10 || { cat "$dir/stderr.log" "$dir/error.log" >&2; die "nginx did not start"; }
+  log "nginx up at $NGINX_URL"
+}
