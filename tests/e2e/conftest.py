@@ -47,6 +47,12 @@ def _shared_instance(smtp_sink):
 def nexus(request, _shared_instance):
     """The session's shared instance (default settings, relaxed rate limits)."""
     _instances_of(request.node).append(_shared_instance)
+    dead = {n: p.returncode for n, p in _shared_instance.procs.items() if p.poll() is not None}
+    if dead:
+        # An earlier test killed a shared service: say so instead of letting
+        # every later test fail with connection errors.
+        pytest.fail(f"shared instance services exited: {dead}\n{_shared_instance.logs_text()}",
+                    pytrace=False)
     return _shared_instance
 
 

@@ -41,10 +41,23 @@ def test_json_that_is_not_an_object_is_a_400(nexus):
         assert_json_error(nexus.api.post("/auth/login/init", data=body, headers=JSON), 400)
 
 
+OVERSIZED_JSON = b'{"Username": "' + b"a" * (100 * 1024) + b'"}'  # default limit: 64 KiB
+
+
 def test_an_oversized_json_body_is_a_413(nexus):
-    # Default limit: 64 KiB.
-    big = b'{"Username": "' + b"a" * (100 * 1024) + b'"}'
-    assert_json_error(nexus.api.post("/auth/register/init", data=big, headers=JSON), 413)
+    # Content-Length announces the size up front.
+    r = nexus.api.post("/auth/register/init", data=OVERSIZED_JSON, headers=JSON)
+    assert_json_error(r, 413)
+
+
+def test_an_oversized_chunked_json_body_is_a_413(nexus):
+    # No Content-Length: the limit is hit while the body streams in.
+    def chunks():
+        for i in range(0, len(OVERSIZED_JSON), 8192):
+            yield OVERSIZED_JSON[i:i + 8192]
+    r = nexus.api.post("/auth/register/init", data=chunks(), headers=JSON)
+    assert r.request.headers.get("Transfer-Encoding") == "chunked"
+    assert_json_error(r, 413)
 
 
 def test_a_wrong_content_type_is_a_415(nexus):
