@@ -324,7 +324,9 @@ asio::awaitable<void> Server::Impl::Session(Impl* self, std::shared_ptr<Connecti
     if (self->stopping_.load()) break;
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
-    parser.body_limit(static_cast<std::uint64_t>(self->pipeline_.options().max_json_bytes));
+    // The route decides the body limit (Admit); Beast must not refuse a
+    // large Content-Length while it is still reading the head.
+    parser.body_limit(boost::none);
 
     conn->idle = true;
     stream.expires_after(opt.header_timeout);
