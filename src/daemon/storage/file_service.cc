@@ -31,11 +31,13 @@ Status UploadClosed() { return InternalError("upload is already committed or abo
 
 // ---- Upload ------------------------------------------------------------------
 
-Upload::Upload(FileService& service, std::string owner, std::string name, int64_t byte_limit)
+Upload::Upload(FileService& service, std::string owner, std::string name, int64_t byte_limit,
+               CommitFn commit)
     : service_(service),
       owner_(std::move(owner)),
       name_(std::move(name)),
       byte_limit_(byte_limit),
+      commit_(std::move(commit)),
       chunker_(service.options_.chunker) {}
 
 Upload::~Upload() { Abort(); }
@@ -83,18 +85,28 @@ Result<FileRecord> Upload::Commit() {
   record.sha256 = ToHex(content_hash_.Finish());
   record.chunks_count = static_cast<int64_t>(chunks_.size());
   record.status = kStatusUploaded;
-  const int64_t quota =
-      service_.options_.quota_for ? service_.options_.quota_for(owner_) : kUnlimitedQuota;
-  Result<FileRecord> stored = service_.metadata_.CommitFile(record, chunks_, quota);
-  if (!stored.ok()) return Fail(stored.status());
+  const int64_t quota = service_.QuotaFor(owner_);
+  Result<CommitOutcome> outcome = CommitOutcome{};
+  if (commit_) {
+    outcome = commit_(record, chunks_, quota);
+  } else {
+    Result<FileRecord> stored = service_.metadata_.CommitFile(record, chunks_, quota);
+    if (stored.ok()) {
+      outcome->file = std::move(*stored);
+    } else {
+      outcome = stored.status();
+    }
+  }
+  if (!outcome.ok()) return Fail(outcome.status());
   state_ = State::kCommitted;
-  // The chunks are referenced now; releasing the leases only lets removals
-  // that waited on them re-check (and find the references).
-  service_.ReleaseAndRemove(leased_, {});
+  // This upload's chunks are referenced now; releasing the leases only lets
+  // removals that waited on them re-check (and find the references). What the
+  // commit released (a replaced file's chunks) goes now.
+  service_.ReleaseAndRemove(leased_, outcome->released);
   leased_.clear();
   created_.clear();
   chunks_.clear();
-  return stored;
+  return std::move(outcome->file);
 }
 
 void Upload::Abort() {
@@ -179,19 +191,26 @@ FileService::FileService(ChunkStore& chunks, MetadataStore& metadata, FileServic
 Result<std::unique_ptr<Upload>> FileService::Begin(const std::string& owner,
                                                    std::string_view file_name,
                                                    int64_t declared_size) {
+  UploadOptions options;
+  options.declared_size = declared_size;
+  return Begin(owner, file_name, std::move(options));
+}
+
+Result<std::unique_ptr<Upload>> FileService::Begin(const std::string& owner,
+                                                   std::string_view file_name,
+                                                   UploadOptions options) {
   if (owner.empty()) return InvalidArgumentError("upload: owner is empty");
   int64_t byte_limit = -1;
-  const int64_t quota = options_.quota_for ? options_.quota_for(owner) : kUnlimitedQuota;
+  const int64_t quota = QuotaFor(owner);
   if (quota != kUnlimitedQuota) {
     NEXUS_ASSIGN_OR_RETURN(int64_t used, metadata_.UsedBytes(owner));
-    byte_limit = std::max<int64_t>(0, quota - used);
-    if (declared_size > byte_limit) {
-      return QuotaExceededError("storage quota exceeded: " + std::to_string(used) + " of " +
-                                std::to_string(quota) + " bytes used, file needs " +
-                                std::to_string(declared_size));
-    }
+    const int64_t counted = std::max<int64_t>(0, used - options.replaced_bytes);
+    byte_limit = std::max<int64_t>(0, quota - counted);
+    if (options.declared_size > byte_limit)
+      return QuotaError(counted, quota, options.declared_size);
   }
-  return std::unique_ptr<Upload>(new Upload(*this, owner, SafeBaseName(file_name), byte_limit));
+  return std::unique_ptr<Upload>(
+      new Upload(*this, owner, SafeBaseName(file_name), byte_limit, std::move(options.commit)));
 }
 
 Result<std::vector<FileRecord>> FileService::List(const std::string& owner) {
@@ -247,8 +266,16 @@ Result<std::unique_ptr<FileReader>> FileService::Open(const std::string& owner,
 
 Status FileService::Delete(const std::string& owner, const std::string& id) {
   NEXUS_ASSIGN_OR_RETURN(std::vector<std::string> released, metadata_.DeleteFile(owner, id));
-  ReleaseAndRemove({}, released);
+  RemoveReleasedChunks(released);
   return Status::Ok();
+}
+
+int64_t FileService::QuotaFor(const std::string& owner) const {
+  return options_.quota_for ? options_.quota_for(owner) : kUnlimitedQuota;
+}
+
+void FileService::RemoveReleasedChunks(const std::vector<std::string>& hashes) {
+  ReleaseAndRemove({}, hashes);
 }
 
 Result<SweepStats> FileService::StartupSweep() {

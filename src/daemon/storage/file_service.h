@@ -9,6 +9,9 @@
 // quota and records the file in one transaction. Abort(), a failed Write or
 // Commit, or destroying an uncommitted Upload removes the chunks this upload
 // created that nothing references. Memory per upload is about one max chunk.
+// By default Commit records a plain file (the Files API); UploadOptions::commit
+// lets the tree (tree_service.h) record it at a path in the same transaction,
+// possibly replacing an older file whose chunks are removed after the commit.
 //
 // Chunk lifetime across concurrent operations: a chunk file may be removed
 // only when no committed file references it (the refcount table) AND no
@@ -59,6 +62,21 @@ struct ByteRange {
   int64_t length = -1;
 };
 
+// Records a finished upload (quota check included) in one transaction.
+using CommitFn = std::function<Result<CommitOutcome>(
+    const FileRecord& file, const std::vector<ChunkRef>& chunks, int64_t quota_bytes)>;
+
+struct UploadOptions {
+  // The size the client announced, or -1: lets an upload that cannot fit in
+  // the quota fail before any byte is stored.
+  int64_t declared_size = -1;
+  // Bytes the commit will free (the file it replaces), counted as available
+  // by the early checks; the commit rechecks exactly.
+  int64_t replaced_bytes = 0;
+  // Unset: MetadataStore::CommitFile (a file without a path).
+  CommitFn commit;
+};
+
 class FileService;
 
 class Upload {
@@ -82,7 +100,8 @@ class Upload {
   friend class FileService;
   enum class State { kOpen, kFailed, kCommitted, kAborted };
 
-  Upload(FileService& service, std::string owner, std::string name, int64_t byte_limit);
+  Upload(FileService& service, std::string owner, std::string name, int64_t byte_limit,
+         CommitFn commit);
   Status StoreChunk(std::string_view chunk);
   Status Fail(Status status);
   void Cleanup();
@@ -91,6 +110,7 @@ class Upload {
   const std::string owner_;
   const std::string name_;
   const int64_t byte_limit_;  // quota left at Begin; -1 = none (Commit rechecks)
+  const CommitFn commit_;     // empty: MetadataStore::CommitFile
   Chunker chunker_;
   Sha256 content_hash_;
   int64_t size_ = 0;
@@ -143,6 +163,8 @@ class FileService {
   // fit in the quota fail before any byte is stored.
   Result<std::unique_ptr<Upload>> Begin(const std::string& owner, std::string_view file_name,
                                         int64_t declared_size = -1);
+  Result<std::unique_ptr<Upload>> Begin(const std::string& owner, std::string_view file_name,
+                                        UploadOptions options);
 
   Result<std::vector<FileRecord>> List(const std::string& owner);
   // kNotFound for ids of other owners too.
@@ -153,8 +175,17 @@ class FileService {
   Result<std::unique_ptr<FileReader>> Open(const std::string& owner, const std::string& id,
                                            std::optional<ByteRange> range = std::nullopt);
 
-  // Deletes the file's metadata, then the chunk files nothing else uses.
+  // Deletes the file's metadata (and its tree entry, if it has one), then the
+  // chunk files nothing else uses.
   Status Delete(const std::string& owner, const std::string& id);
+
+  // The owner's quota in bytes, or kUnlimitedQuota.
+  int64_t QuotaFor(const std::string& owner) const;
+
+  // For chunks whose last reference a committed transaction dropped (see
+  // MetadataTx::DeleteFiles): removes each chunk file unless it is referenced
+  // again or leased, in which case removal waits for the last lease.
+  void RemoveReleasedChunks(const std::vector<std::string>& hashes);
 
   // Removes leftovers of a crash: temp files and chunk files no committed
   // file references. Call before serving uploads.

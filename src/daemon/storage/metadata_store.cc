@@ -37,6 +37,25 @@ CREATE TABLE file_chunks (
 CREATE INDEX file_chunks_by_hash ON file_chunks(hash);
 )sql";
 
+// The per-user tree (tree_store.h). parent 0 is the owner's implicit root;
+// other parents are folder ids (no foreign key: 0 names no row, and deletes
+// of subtrees are explicit). A file entry's size is its files row's, so
+// usage has one source. The unique index serves lookups by name and listing
+// and walking a folder's children; file_id's unique index serves the cascade.
+constexpr char kSchemaV101[] = R"sql(
+CREATE TABLE vfs_entries (
+  id INTEGER PRIMARY KEY,
+  owner TEXT NOT NULL,
+  parent INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('folder', 'file')),
+  file_id TEXT UNIQUE REFERENCES files(id) ON DELETE CASCADE,
+  modified INTEGER NOT NULL,
+  CHECK ((kind = 'file') = (file_id IS NOT NULL)),
+  UNIQUE (owner, parent, name)
+);
+)sql";
+
 constexpr char kFileColumns[] = "id, owner, name, size, sha256, chunks_count, status, created_at";
 
 Status SqlError(std::string_view op, const SQLite::Exception& e) {
@@ -90,76 +109,152 @@ int64_t SumSizes(SQLite::Database& db, const std::string& owner) {
 }  // namespace
 
 std::vector<Migration> StorageMigrations() {
-  return {{100, "storage: files, file_chunks, chunks", kSchemaV100}};
+  return {{100, "storage: files, file_chunks, chunks", kSchemaV100},
+          {101, "storage: vfs_entries (per-user file tree)", kSchemaV101}};
+}
+
+Status QuotaError(int64_t used, int64_t quota, int64_t needed) {
+  return QuotaExceededError("storage quota exceeded: " + std::to_string(used) + " of " +
+                            std::to_string(quota) + " bytes used, file needs " +
+                            std::to_string(needed));
+}
+
+// ---- MetadataTx --------------------------------------------------------------
+
+int64_t MetadataTx::UsedBytes(const std::string& owner) { return SumSizes(db_, owner); }
+
+Result<FileRecord> MetadataTx::InsertFile(const FileRecord& file,
+                                          const std::vector<ChunkRef>& chunks) {
+  NEXUS_RETURN_IF_ERROR(CheckChunkList(file, chunks));
+  FileRecord stored = file;
+  stored.created_at = clock_.NowSeconds();
+  SQLite::Statement ins(
+      db_, std::string("INSERT INTO files(") + kFileColumns + ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.bind(1, stored.id);
+  ins.bind(2, stored.owner);
+  ins.bind(3, stored.name);
+  ins.bind(4, stored.size);
+  ins.bind(5, stored.sha256);
+  ins.bind(6, stored.chunks_count);
+  ins.bind(7, stored.status);
+  ins.bind(8, stored.created_at);
+  try {
+    ins.exec();
+  } catch (const SQLite::Exception& e) {
+    if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return AlreadyExistsError("file id " + file.id + " already exists");
+    }
+    throw;
+  }
+
+  // One upsert per distinct chunk: a file may repeat a chunk many times.
+  std::map<std::string, std::pair<int64_t, int64_t>> refs;  // hash -> (size, count)
+  for (const auto& c : chunks) {
+    auto& r = refs[c.hash];
+    r.first = c.size;
+    ++r.second;
+  }
+  SQLite::Statement up(db_,
+                       "INSERT INTO chunks(hash, size, refcount) VALUES(?, ?, ?)"
+                       " ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount");
+  for (const auto& [hash, r] : refs) {
+    up.bind(1, hash);
+    up.bind(2, r.first);
+    up.bind(3, r.second);
+    up.exec();
+    up.reset();
+  }
+  SQLite::Statement link(db_,
+                         "INSERT INTO file_chunks(file_id, seq, hash, file_offset, size)"
+                         " VALUES(?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    link.bind(1, stored.id);
+    link.bind(2, static_cast<int64_t>(i));
+    link.bind(3, chunks[i].hash);
+    link.bind(4, chunks[i].offset);
+    link.bind(5, chunks[i].size);
+    link.exec();
+    link.reset();
+  }
+  return stored;
+}
+
+std::optional<FileRecord> MetadataTx::FindFile(const std::string& owner, const std::string& id) {
+  SQLite::Statement q(
+      db_, std::string("SELECT ") + kFileColumns + " FROM files WHERE id = ? AND owner = ?");
+  q.bind(1, id);
+  q.bind(2, owner);
+  if (!q.executeStep()) return std::nullopt;
+  return ReadFile(q);
+}
+
+std::vector<std::string> MetadataTx::DeleteFiles(const std::vector<std::string>& ids) {
+  // References are summed over all the files first, so a chunk shared by
+  // many of them costs one update, not one per file.
+  std::map<std::string, int64_t> refs;
+  SQLite::Statement count(db_,
+                          "SELECT hash, COUNT(*) FROM file_chunks WHERE file_id = ? GROUP BY hash");
+  SQLite::Statement del(db_, "DELETE FROM files WHERE id = ?");  // cascades to chunks, entry
+  for (const auto& id : ids) {
+    count.bind(1, id);
+    while (count.executeStep())
+      refs[count.getColumn(0).getString()] += count.getColumn(1).getInt64();
+    count.reset();
+    del.bind(1, id);
+    del.exec();
+    del.reset();
+  }
+  std::vector<std::string> released;
+  SQLite::Statement dec(
+      db_, "UPDATE chunks SET refcount = refcount - ? WHERE hash = ? AND refcount > ?");
+  SQLite::Statement drop(db_, "DELETE FROM chunks WHERE hash = ?");
+  for (const auto& [hash, n] : refs) {
+    dec.bind(1, n);
+    dec.bind(2, hash);
+    dec.bind(3, n);
+    if (dec.exec() == 0) {
+      // These files held the last references.
+      drop.bind(1, hash);
+      drop.exec();
+      drop.reset();
+      released.push_back(hash);
+    }
+    dec.reset();
+  }
+  return released;
+}
+
+// ---- MetadataStore -----------------------------------------------------------
+
+Status MetadataStore::Transact(std::string_view op, bool write,
+                               const std::function<Status(MetadataTx& tx)>& body) {
+  std::lock_guard lock(mu_);
+  try {
+    SQLite::Transaction tx(db_, write ? SQLite::TransactionBehavior::IMMEDIATE
+                                      : SQLite::TransactionBehavior::DEFERRED);
+    MetadataTx mtx(db_, clock_);
+    NEXUS_RETURN_IF_ERROR(body(mtx));
+    tx.commit();
+    return Status::Ok();
+  } catch (const SQLite::Exception& e) {
+    return SqlError(op, e);
+  }
 }
 
 Result<FileRecord> MetadataStore::CommitFile(const FileRecord& file,
                                              const std::vector<ChunkRef>& chunks,
                                              int64_t quota_bytes) {
-  NEXUS_RETURN_IF_ERROR(CheckChunkList(file, chunks));
-  FileRecord stored = file;
-  stored.created_at = clock_.NowSeconds();
-  std::lock_guard lock(mu_);
-  try {
-    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+  FileRecord stored;
+  Status s = Transact("commit file " + file.id, true, [&](MetadataTx& tx) -> Status {
     if (quota_bytes != kUnlimitedQuota) {
-      const int64_t used = SumSizes(db_, file.owner);
-      if (used + file.size > quota_bytes) {
-        return QuotaExceededError("storage quota exceeded: " + std::to_string(used) + " of " +
-                                  std::to_string(quota_bytes) + " bytes used, file needs " +
-                                  std::to_string(file.size));
-      }
+      const int64_t used = tx.UsedBytes(file.owner);
+      if (used + file.size > quota_bytes) return QuotaError(used, quota_bytes, file.size);
     }
-    SQLite::Statement ins(
-        db_, std::string("INSERT INTO files(") + kFileColumns + ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
-    ins.bind(1, stored.id);
-    ins.bind(2, stored.owner);
-    ins.bind(3, stored.name);
-    ins.bind(4, stored.size);
-    ins.bind(5, stored.sha256);
-    ins.bind(6, stored.chunks_count);
-    ins.bind(7, stored.status);
-    ins.bind(8, stored.created_at);
-    ins.exec();
-
-    // One upsert per distinct chunk: a file may repeat a chunk many times.
-    std::map<std::string, std::pair<int64_t, int64_t>> refs;  // hash -> (size, count)
-    for (const auto& c : chunks) {
-      auto& r = refs[c.hash];
-      r.first = c.size;
-      ++r.second;
-    }
-    SQLite::Statement up(
-        db_,
-        "INSERT INTO chunks(hash, size, refcount) VALUES(?, ?, ?)"
-        " ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount");
-    for (const auto& [hash, r] : refs) {
-      up.bind(1, hash);
-      up.bind(2, r.first);
-      up.bind(3, r.second);
-      up.exec();
-      up.reset();
-    }
-    SQLite::Statement link(db_,
-                           "INSERT INTO file_chunks(file_id, seq, hash, file_offset, size)"
-                           " VALUES(?, ?, ?, ?, ?)");
-    for (size_t i = 0; i < chunks.size(); ++i) {
-      link.bind(1, stored.id);
-      link.bind(2, static_cast<int64_t>(i));
-      link.bind(3, chunks[i].hash);
-      link.bind(4, chunks[i].offset);
-      link.bind(5, chunks[i].size);
-      link.exec();
-      link.reset();
-    }
-    tx.commit();
-    return stored;
-  } catch (const SQLite::Exception& e) {
-    if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
-      return AlreadyExistsError("file id " + file.id + " already exists");
-    }
-    return SqlError("commit file " + file.id, e);
-  }
+    NEXUS_ASSIGN_OR_RETURN(stored, tx.InsertFile(file, chunks));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return stored;
 }
 
 Result<std::vector<FileRecord>> MetadataStore::ListFiles(const std::string& owner) {
@@ -193,49 +288,17 @@ Result<FileRecord> MetadataStore::GetFile(const std::string& owner, const std::s
 
 Result<std::vector<std::string>> MetadataStore::DeleteFile(const std::string& owner,
                                                            const std::string& id) {
-  std::lock_guard lock(mu_);
-  try {
-    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-    {
-      SQLite::Statement q(db_, "SELECT 1 FROM files WHERE id = ? AND owner = ?");
-      q.bind(1, id);
-      q.bind(2, owner);
-      if (!q.executeStep()) return NotFoundError("file " + id + " not found");
-    }
-    std::map<std::string, int64_t> refs;
-    {
-      SQLite::Statement q(db_,
-                          "SELECT hash, COUNT(*) FROM file_chunks WHERE file_id = ? GROUP BY hash");
-      q.bind(1, id);
-      while (q.executeStep()) refs[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
-    }
-    {
-      SQLite::Statement del(db_, "DELETE FROM files WHERE id = ?");  // cascades to file_chunks
-      del.bind(1, id);
-      del.exec();
-    }
-    std::vector<std::string> released;
-    SQLite::Statement dec(
-        db_, "UPDATE chunks SET refcount = refcount - ? WHERE hash = ? AND refcount > ?");
-    SQLite::Statement drop(db_, "DELETE FROM chunks WHERE hash = ?");
-    for (const auto& [hash, count] : refs) {
-      dec.bind(1, count);
-      dec.bind(2, hash);
-      dec.bind(3, count);
-      if (dec.exec() == 0) {
-        // This file held the last references.
-        drop.bind(1, hash);
-        drop.exec();
-        drop.reset();
-        released.push_back(hash);
-      }
-      dec.reset();
-    }
-    tx.commit();
-    return released;
-  } catch (const SQLite::Exception& e) {
-    return SqlError("delete file " + id, e);
-  }
+  std::vector<std::string> released;
+  Status s = Transact("delete file " + id, true, [&](MetadataTx& tx) -> Status {
+    SQLite::Statement q(tx.db(), "SELECT 1 FROM files WHERE id = ? AND owner = ?");
+    q.bind(1, id);
+    q.bind(2, owner);
+    if (!q.executeStep()) return NotFoundError("file " + id + " not found");
+    released = tx.DeleteFiles({id});
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return released;
 }
 
 Result<std::vector<ChunkRef>> MetadataStore::ChunksForRange(const std::string& id, int64_t offset,

@@ -6,7 +6,13 @@
 //   files(id, owner, name, size, sha256, chunks_count, status, created_at)
 //   file_chunks(file_id, seq, hash, file_offset, size)  ordered by seq
 //   chunks(hash, size, refcount)  refcount = number of file_chunks rows
+//   vfs_entries(...)  the per-user tree (tree_store.h); a file's entry goes
+//                     with its files row (foreign key, ON DELETE CASCADE)
 // A chunks row exists exactly while refcount > 0.
+//
+// Transact() lends the connection to other storage code (TreeStore) for one
+// transaction, with the file-table primitives of MetadataTx, so that a tree
+// change and the file rows it creates or drops commit together.
 //
 // The store does not own the connection. It serialises its own use with a
 // mutex, so it is thread-safe, but nothing else may use the same connection
@@ -19,8 +25,11 @@
 #include <SQLiteCpp/Database.h>
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -49,8 +58,52 @@ struct ChunkRef {
   int64_t size = 0;
 };
 
+// What recording an upload produced: the stored file and the chunks whose
+// last reference went in the same transaction (a replaced file's), which the
+// caller removes from the chunk store once the commit is done.
+struct CommitOutcome {
+  FileRecord file;
+  std::vector<std::string> released;
+};
+
 // No quota: CommitFile skips the check.
 inline constexpr int64_t kUnlimitedQuota = -1;
+
+// The "storage quota exceeded: ..." error of a commit that does not fit.
+Status QuotaError(int64_t used, int64_t quota, int64_t needed);
+
+// The file-table operations available inside MetadataStore::Transact. They
+// throw SQLite::Exception on database errors (Transact turns those into a
+// Status and rolls back). Lives only for the duration of one transaction.
+class MetadataTx {
+ public:
+  SQLite::Database& db() { return db_; }
+  int64_t NowSeconds() const { return clock_.NowSeconds(); }
+
+  // Sum of the sizes of the owner's files.
+  int64_t UsedBytes(const std::string& owner);
+
+  // Inserts the file (created_at = now) with its chunk list and adds one
+  // reference per listed chunk. `chunks` must tile [0, file.size) in order
+  // (kInternal otherwise); a taken id is kAlreadyExists.
+  Result<FileRecord> InsertFile(const FileRecord& file, const std::vector<ChunkRef>& chunks);
+
+  // The owner's file `id`, if there is one.
+  std::optional<FileRecord> FindFile(const std::string& owner, const std::string& id);
+
+  // Deletes the files `ids` (each must exist), their chunk lists and their
+  // tree entries (by cascade), and releases their chunk references. Returns
+  // the hashes whose refcount reached zero (their rows are gone). Prepares
+  // its statements once, so deleting n files costs O(n) statements.
+  std::vector<std::string> DeleteFiles(const std::vector<std::string>& ids);
+
+ private:
+  friend class MetadataStore;
+  MetadataTx(SQLite::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  SQLite::Database& db_;
+  const Clock& clock_;
+};
 
 class MetadataStore {
  public:
@@ -85,6 +138,16 @@ class MetadataStore {
 
   Result<bool> IsChunkReferenced(const std::string& hash);
   Result<std::unordered_set<std::string>> AllReferencedHashes();
+
+  // Runs `body` in one transaction under the store's lock: BEGIN IMMEDIATE
+  // when `write` (SQLite's write lock up front, so checks and the writes they
+  // guard are atomic even across connections), else a deferred read
+  // transaction. Commits when `body` returns ok; a non-ok Status rolls back
+  // and is returned as is; a SQLite exception rolls back and becomes a Status
+  // naming `op` (busy: kUnavailable, else kInternal). `body` must not call
+  // other MetadataStore methods (the lock is not recursive).
+  Status Transact(std::string_view op, bool write,
+                  const std::function<Status(MetadataTx& tx)>& body);
 
  private:
   SQLite::Database& db_;

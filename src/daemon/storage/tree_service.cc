@@ -1,0 +1,81 @@
+#include "daemon/storage/tree_service.h"
+
+#include "common/vfs_path.h"
+
+namespace nexus::daemon::storage {
+namespace {
+
+// The owner check and path normalisation every operation starts with.
+Result<std::string> Prepare(std::string_view op, const std::string& owner, std::string_view path) {
+  if (owner.empty()) return InvalidArgumentError(std::string(op) + ": owner is empty");
+  Result<std::string> normalized = NormalizeVfsPath(path);
+  if (!normalized.ok()) return normalized.status().WithContext(op);
+  return normalized;
+}
+
+}  // namespace
+
+Result<std::string> TreeService::MakeDirectory(const std::string& owner, std::string_view path) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("mkdir", owner, path));
+  NEXUS_RETURN_IF_ERROR(tree_.MakeDirectory(owner, p));
+  return p;
+}
+
+Result<std::vector<TreeEntry>> TreeService::List(const std::string& owner, std::string_view path) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("list", owner, path));
+  return tree_.List(owner, p);
+}
+
+Result<std::unique_ptr<Upload>> TreeService::BeginUpload(const std::string& owner,
+                                                         std::string_view path,
+                                                         int64_t declared_size) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("upload", owner, path));
+  // Fails early (before any byte is stored) on a folder in the way, and
+  // lets the early quota checks count the bytes a replaced file frees.
+  NEXUS_ASSIGN_OR_RETURN(int64_t replaced, tree_.ReplaceableBytes(owner, p));
+  const std::string name = SplitVfsPath(p).back();
+  UploadOptions options;
+  options.declared_size = declared_size;
+  options.replaced_bytes = replaced;
+  options.commit = [this, p](const FileRecord& file, const std::vector<ChunkRef>& chunks,
+                             int64_t quota_bytes) {
+    return tree_.CommitFileAt(p, file, chunks, quota_bytes);
+  };
+  return files_.Begin(owner, name, std::move(options));
+}
+
+Result<TreeDeleteCounts> TreeService::Delete(const std::string& owner, std::string_view path) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("delete", owner, path));
+  NEXUS_ASSIGN_OR_RETURN(TreeDeletion deleted, tree_.Delete(owner, p));
+  files_.RemoveReleasedChunks(deleted.released);
+  return TreeDeleteCounts{deleted.files, deleted.folders};
+}
+
+Result<std::string> TreeService::Move(const std::string& owner, std::string_view old_path,
+                                      std::string_view new_path) {
+  NEXUS_ASSIGN_OR_RETURN(std::string from, Prepare("move: old path", owner, old_path));
+  NEXUS_ASSIGN_OR_RETURN(std::string to, Prepare("move: new path", owner, new_path));
+  NEXUS_RETURN_IF_ERROR(tree_.Move(owner, from, to));
+  return to;
+}
+
+Result<FileRecord> TreeService::Resolve(const std::string& owner, std::string_view path) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("open", owner, path));
+  return tree_.FileAt(owner, p);
+}
+
+Result<std::unique_ptr<FileReader>> TreeService::Open(const std::string& owner,
+                                                      std::string_view path,
+                                                      std::optional<ByteRange> range) {
+  NEXUS_ASSIGN_OR_RETURN(FileRecord file, Resolve(owner, path));
+  // Replaced or deleted in between: FileService::Open says kNotFound.
+  return files_.Open(owner, file.id, range);
+}
+
+Result<TreeUsage> TreeService::Usage(const std::string& owner) {
+  if (owner.empty()) return InvalidArgumentError("usage: owner is empty");
+  NEXUS_ASSIGN_OR_RETURN(TreeCounts counts, tree_.Counts(owner));
+  return TreeUsage{counts.used_bytes, files_.QuotaFor(owner), counts.files, counts.folders};
+}
+
+}  // namespace nexus::daemon::storage

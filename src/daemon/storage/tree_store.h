@@ -1,0 +1,109 @@
+// TreeStore: the SQL of the per-user file tree — table vfs_entries
+// (migration 101, see metadata_store.cc) — run in MetadataStore transactions
+// so that tree changes and the file rows they create or drop commit together.
+// TreeService (tree_service.h) is the domain API on top; this class trusts
+// its arguments: paths normalised by NormalizeVfsPath, owners non-empty.
+//
+// Model: every owner has an implicit root "/" (parent id 0, no row). Entries
+// are folders or files; a file entry points at one files row (a files row
+// has at most one entry; raw Files API files have none) and takes its size
+// from it, so usage has a single source: the files table. (owner, parent,
+// name) is unique. Every query filters on the owner, so one owner's paths
+// never reach another's entries.
+//
+// Thread-safe (each call is one MetadataStore transaction). The
+// MetadataStore must outlive the TreeStore.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "daemon/storage/metadata_store.h"
+
+namespace nexus::daemon::storage {
+
+enum class EntryKind { kFolder, kFile };
+
+// "folder" or "file", as the HTTP contract spells the type.
+std::string_view EntryKindName(EntryKind kind);
+
+struct TreeEntry {
+  std::string name;  // "" for the root
+  EntryKind kind = EntryKind::kFolder;
+  // Files: their size in bytes. Folders: always 0 (a recursive sum would
+  // make listing the root cost as much as walking the whole tree; Usage
+  // gives the total).
+  int64_t size = 0;
+  // Unix seconds. Files: when their current content was committed (a move
+  // keeps it). Folders: when they were created. The root: 0.
+  int64_t modified = 0;
+  std::string file_id;  // files only: the id the Files API knows them by
+};
+
+struct TreeDeletion {
+  int64_t files = 0;
+  int64_t folders = 0;
+  std::vector<std::string> released;  // chunk hashes whose last reference went
+};
+
+struct TreeCounts {
+  int64_t used_bytes = 0;  // all the owner's files, with or without a path
+  int64_t files = 0;       // likewise
+  int64_t folders = 0;
+};
+
+class TreeStore {
+ public:
+  explicit TreeStore(MetadataStore& metadata) : metadata_(metadata) {}
+
+  // mkdir -p. An existing folder is fine; a file at `path` or at any of its
+  // parents is kAlreadyExists.
+  Status MakeDirectory(const std::string& owner, const std::string& path);
+
+  // A folder's children, folders first, then by name in byte order ("B"
+  // before "a"); a file path yields that one entry. Missing: kNotFound.
+  Result<std::vector<TreeEntry>> List(const std::string& owner, const std::string& path);
+
+  // The entry at `path` ("/" is the root folder). Missing: kNotFound.
+  Result<TreeEntry> Stat(const std::string& owner, const std::string& path);
+
+  // The file at `path`. A folder is kInvalidArgument ("is a folder"),
+  // missing kNotFound.
+  Result<FileRecord> FileAt(const std::string& owner, const std::string& path);
+
+  // Whether an upload may go to `path`: the size of the file it would
+  // replace (0 if none). A folder there or a file in place of a parent is
+  // kAlreadyExists; "/" is kInvalidArgument. Advisory: CommitFileAt rechecks.
+  Result<int64_t> ReplaceableBytes(const std::string& owner, const std::string& path);
+
+  // In one transaction: the checks of ReplaceableBytes; the quota, counting
+  // the replaced file's bytes as freed (kQuotaExceeded); the files row and
+  // chunk references (MetadataTx::InsertFile); missing parent folders; and
+  // the entry — a new one, or the replaced file's entry pointed at the new
+  // file, after which the old files row is deleted. `released` lists the old
+  // file's chunks that nothing references any more.
+  Result<CommitOutcome> CommitFileAt(const std::string& path, const FileRecord& file,
+                                     const std::vector<ChunkRef>& chunks, int64_t quota_bytes);
+
+  // Deletes the entry at `path`, recursively for folders, with the files
+  // rows of every file below it (one transaction; O(entries) statements).
+  // "/" is kInvalidArgument; missing kNotFound.
+  Result<TreeDeletion> Delete(const std::string& owner, const std::string& path);
+
+  // Renames or moves a file or folder in one transaction, creating missing
+  // parents of `to`. A file keeps its id; its files row takes the new name.
+  // "/" as source, or `to` equal to or below `from`: kInvalidArgument.
+  // Missing source: kNotFound. `to` exists (or a file is in the way of its
+  // parents): kAlreadyExists.
+  Status Move(const std::string& owner, const std::string& from, const std::string& to);
+
+  Result<TreeCounts> Counts(const std::string& owner);
+
+ private:
+  MetadataStore& metadata_;
+};
+
+}  // namespace nexus::daemon::storage
