@@ -54,6 +54,19 @@ class FakeChild final : public Child {
   int pid() const override { return pid_; }
   bool Running() override { return running_; }
 
+  // The lines of the script's control data, one per call; past the last one
+  // the child "stays silent" (kDeadlineExceeded, at once).
+  Result<std::string> ReadControlLine(int64_t timeout_ms) override {
+    const std::string& c = script_.outcome.control_data;
+    size_t nl = c.find('\n', control_pos_);
+    if (nl == std::string::npos) {
+      return Status(StatusCode::kDeadlineExceeded, "fake child: no more control lines");
+    }
+    std::string line = c.substr(control_pos_, nl - control_pos_);
+    control_pos_ = nl + 1;
+    return line;
+  }
+
   Result<ProcessOutcome> Communicate(const CommunicateOptions& options) override {
     {
       std::lock_guard<std::mutex> lock(log_->mu);
@@ -87,6 +100,7 @@ class FakeChild final : public Child {
   std::shared_ptr<FakeProcessLog> log_;
   int pid_;
   bool running_ = true;
+  size_t control_pos_ = 0;
 };
 
 class FakeProcessRunner final : public ProcessRunner {

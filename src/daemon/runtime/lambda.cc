@@ -14,6 +14,8 @@ namespace nexus::daemon::runtime {
 namespace {
 
 const char kUnavailableMessage[] = "lambda needs root and runc";
+// How long a pool sandbox may take to come up before it counts as broken.
+constexpr int64_t kPoolStartTimeoutMs = 10000;
 
 // Stands in for the host's cgroups when they cannot be used; never reached,
 // since such a runner is unavailable.
@@ -48,6 +50,8 @@ class LambdaRunner::Slot {
   ~Slot() {
     if (runner_) runner_->ReleaseSlot();
   }
+  // The reaper releases it instead, once the sandbox is gone.
+  void Disarm() { runner_ = nullptr; }
 
  private:
   LambdaRunner* runner_;
@@ -96,7 +100,9 @@ LambdaRunner::LambdaRunner(LambdaOptions options, OciRuntime& runtime, CgroupFs&
     : options_(std::move(options)),
       runtime_(runtime),
       cgroups_(cgroups),
-      availability_(std::move(availability)) {}
+      availability_(std::move(availability)) {
+  reaper_ = std::thread([this] { ReaperLoop(); });
+}
 
 LambdaRunner::~LambdaRunner() {
   std::deque<std::unique_ptr<Sandbox>> idle;
@@ -113,6 +119,12 @@ LambdaRunner::~LambdaRunner() {
     pool_.clear();
   }
   idle.clear();  // each destructor tears its container down
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reaper_stopping_ = true;
+  }
+  retired_changed_.notify_all();
+  reaper_.join();  // after the queue is drained
   if (availability_.ok() && cgroups_.Exists(cgroup_parent())) {
     Status s = cgroups_.Remove(cgroup_parent());
     if (!s.ok()) spdlog::warn("lambda: remove cgroup parent: {}", s.ToString());
@@ -219,6 +231,40 @@ void LambdaRunner::ReleaseSlot() {
     --active_;
   }
   slot_freed_.notify_one();
+  pool_changed_.notify_all();  // the refill waits for an idle moment
+}
+
+void LambdaRunner::Retire(std::unique_ptr<Sandbox> sandbox, Slot slot) {
+  slot.Disarm();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    retired_.push_back(std::move(sandbox));
+  }
+  retired_changed_.notify_all();
+}
+
+void LambdaRunner::ReaperLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    retired_changed_.wait(lock, [this] { return !retired_.empty() || reaper_stopping_; });
+    if (retired_.empty()) return;  // stopping, and nothing left to tear down
+    std::unique_ptr<Sandbox> sandbox = std::move(retired_.front());
+    retired_.pop_front();
+    ++tearing_down_;
+    lock.unlock();
+    Status s = sandbox->Destroy();
+    if (!s.ok()) spdlog::warn("lambda sandbox {}: teardown: {}", sandbox->id(), s.ToString());
+    sandbox.reset();
+    ReleaseSlot();
+    lock.lock();
+    --tearing_down_;
+    retired_changed_.notify_all();
+  }
+}
+
+void LambdaRunner::WaitForTeardown() {
+  std::unique_lock<std::mutex> lock(mu_);
+  retired_changed_.wait(lock, [this] { return retired_.empty() && tearing_down_ == 0; });
 }
 
 std::unique_ptr<Sandbox> LambdaRunner::NewSandbox(int64_t memory_mb) {
@@ -271,14 +317,13 @@ Result<LambdaResult> LambdaRunner::Run(const LambdaRequest& request) {
   run.timeout_ms = resolved.timeout_ms;
   run.output_limit = static_cast<size_t>(options_.output_limit_bytes);
   auto result = sandbox->RunCode(run);
-  Status destroyed = sandbox->Destroy();
-  if (!destroyed.ok())
-    spdlog::warn("lambda sandbox {}: teardown: {}", sandbox->id(), destroyed.ToString());
+  const std::string id = sandbox->id();
+  Retire(std::move(sandbox), std::move(slot));
   if (!result.ok()) {
-    spdlog::error("lambda run in {}: {}", sandbox->id(), result.status().ToString());
+    spdlog::error("lambda run in {}: {}", id, result.status().ToString());
     return result.status();
   }
-  spdlog::debug("lambda run in {}: runtime {} exit {} in {} ms{}{}", sandbox->id(), request.runtime,
+  spdlog::debug("lambda run in {}: runtime {} exit {} in {} ms{}{}", id, request.runtime,
                 result->exit_code, result->execution_time_ms,
                 result->timed_out ? " (timed out)" : "",
                 result->oom_killed ? " (out of memory)" : "");
@@ -337,7 +382,9 @@ void LambdaRunner::RefillLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   int failures = 0;
   while (!stopping_) {
-    if (pool_.size() >= static_cast<size_t>(options_.pool_size)) {
+    const bool want =
+        pool_.size() < static_cast<size_t>(options_.pool_size) && (active_ == 0 || pool_.empty());
+    if (!want) {
       pool_changed_.wait(lock);
       continue;
     }
@@ -346,6 +393,7 @@ void LambdaRunner::RefillLoop() {
     std::filesystem::create_directories(options_.data_dir + "/lambda", ec);
     auto sandbox = NewSandbox(options_.memory_mb_default);
     Status started = sandbox->Start();
+    if (started.ok()) started = sandbox->WaitReady(kPoolStartTimeoutMs);
     lock.lock();
     if (!started.ok()) {
       spdlog::warn("lambda pool: start sandbox: {}", started.ToString());

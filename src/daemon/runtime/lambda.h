@@ -14,9 +14,17 @@
 // and a running instance never collide, and CleanUpLeftovers() can remove
 // what a crashed nexusd left behind without touching anything else.
 //
+// Latency: Run() returns as soon as the snippet has finished and its result
+// (including the OOM verdict) is read; the sandbox is torn down afterwards by
+// a reaper thread, still holding its concurrency slot so the number of live
+// containers stays bounded. The pool keeps only sandboxes whose supervisor
+// said "ready", and refills while no run is in flight (or when it is empty)
+// so that starting a spare never competes with a snippet for the CPU.
+//
 // Thread-safe: Run() may be called from many threads at once. The runner
-// owns the warm pool and its refill thread; the destructor stops it and
-// destroys idle sandboxes.
+// owns the warm pool, its refill thread and the reaper; the destructor (call
+// it when no Run() is in flight) stops them, destroys idle sandboxes and
+// waits for pending teardowns.
 #pragma once
 
 #include <condition_variable>
@@ -98,6 +106,8 @@ class LambdaRunner {
   size_t idle_sandboxes();
   // Waits until the pool holds at least `n` sandboxes; false on timeout.
   bool WaitForPool(size_t n, int64_t timeout_ms);
+  // Waits until every used sandbox has been torn down.
+  void WaitForTeardown();
 
  private:
   struct Resolved {
@@ -113,7 +123,10 @@ class LambdaRunner {
   std::unique_ptr<Sandbox> NewSandbox(int64_t memory_mb);
   // A started sandbox with `memory_mb`: from the pool when it has one.
   Result<std::unique_ptr<Sandbox>> TakeSandbox(int64_t memory_mb);
+  // Hands a used sandbox and its slot to the reaper.
+  void Retire(std::unique_ptr<Sandbox> sandbox, Slot slot);
   void RefillLoop();
+  void ReaperLoop();
 
   std::unique_ptr<Owned> owned_;  // first: destroyed last (ForHost only)
   LambdaOptions options_;
@@ -128,6 +141,11 @@ class LambdaRunner {
   std::condition_variable pool_changed_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
   std::thread refill_;
+  std::deque<std::unique_ptr<Sandbox>> retired_;  // GUARDED_BY(mu_)
+  int tearing_down_ = 0;                          // GUARDED_BY(mu_)
+  bool reaper_stopping_ = false;                  // GUARDED_BY(mu_)
+  std::condition_variable retired_changed_;
+  std::thread reaper_;  // last: started by the constructor once all else exists
 };
 
 }  // namespace nexus::daemon::runtime

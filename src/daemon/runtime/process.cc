@@ -153,6 +153,7 @@ class PosixChild final : public Child {
   }
 
   Result<ProcessOutcome> Communicate(const CommunicateOptions& options) override;
+  Result<std::string> ReadControlLine(int64_t timeout_ms) override;
 
  private:
   // 1 when reaped now, 0 when still running, -1 on error.
@@ -186,6 +187,8 @@ class PosixChild final : public Child {
   Fd stdout_r_;
   Fd stderr_r_;
   Fd control_r_;
+  std::string control_seen_;     // read by ReadControlLine, reported by Communicate
+  size_t control_consumed_ = 0;  // prefix of control_seen_ already returned as lines
   bool exited_ = false;
   bool reaped_ = false;
   int exit_code_ = -1;
@@ -251,8 +254,37 @@ constexpr int64_t kDrainAfterExitMs = 500;
 // Poll slice when there is no pidfd to wake us on exit.
 constexpr int kNoPidFdSliceMs = 10;
 
+Result<std::string> PosixChild::ReadControlLine(int64_t timeout_ms) {
+  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    size_t nl = control_seen_.find('\n', control_consumed_);
+    if (nl != std::string::npos) {
+      std::string line = control_seen_.substr(control_consumed_, nl - control_consumed_);
+      control_consumed_ = nl + 1;
+      return line;
+    }
+    if (!control_r_.valid())
+      return UnavailableError("control pipe of child " + std::to_string(pid_) + " is closed");
+    int64_t left = MillisBetween(SteadyClock::now(), deadline);
+    if (left <= 0) {
+      return Status(StatusCode::kDeadlineExceeded, "no line from child " + std::to_string(pid_) +
+                                                       " within " + std::to_string(timeout_ms) +
+                                                       " ms");
+    }
+    pollfd p{control_r_.get(), POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r < 0 && errno != EINTR)
+      return ErrnoError(StatusCode::kInternal, "poll control pipe", errno);
+    if (r > 0) {
+      SetNonBlocking(control_r_.get());
+      if (!Drain(control_r_.get(), control_seen_, 64 << 10, nullptr)) control_r_.reset();
+    }
+  }
+}
+
 Result<ProcessOutcome> PosixChild::Communicate(const CommunicateOptions& options) {
   ProcessOutcome out;
+  out.control_data = control_seen_;
   const auto start = SteadyClock::now();
   const bool has_deadline = options.timeout_ms > 0;
   auto deadline = start + std::chrono::milliseconds(options.timeout_ms);

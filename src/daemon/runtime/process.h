@@ -85,6 +85,12 @@ class Child {
   virtual Result<ProcessOutcome> Communicate(const CommunicateOptions& options) = 0;
   // True while the child has not exited; never blocks.
   virtual bool Running() = 0;
+  // Reads the next line (without its newline) from the control pipe, waiting
+  // up to `timeout_ms`: lets a caller wait for a child to say it is ready
+  // before talking to it. What is read stays part of Communicate()'s
+  // `control`. kDeadlineExceeded on timeout, kUnavailable when the pipe
+  // closed first (or there is none).
+  virtual Result<std::string> ReadControlLine(int64_t timeout_ms) = 0;
 };
 
 class ProcessRunner {

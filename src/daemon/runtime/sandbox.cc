@@ -15,7 +15,8 @@
 namespace nexus::daemon::runtime {
 
 // Kept small and dependency-free: it is the init of every sandbox and its
-// start-up time is paid by every cold run. Runs with `python3 -I -u`.
+// start-up time is paid by every cold run. Runs with `python3 -I -S` (no
+// site: it needs nothing but the standard library's core).
 const std::string_view kSupervisorScript = R"PY(# Nexus lambda sandbox supervisor (pid 1).
 import os
 import select
@@ -45,36 +46,22 @@ def read_order():
         line += byte
 
 
-def run_python(path):
-    # What `python3 path` does, minus runpy's imports: a fresh __main__
-    # module, and tracebacks that start at the user's code.
-    def hook(kind, value, tb):
-        while tb is not None and tb.tb_frame.f_code.co_filename != path:
-            tb = tb.tb_next
-        sys.__excepthook__(kind, value.with_traceback(tb), tb)
-
-    sys.excepthook = hook
-    sys.argv = [path]
-    main = type(sys)("__main__")
-    main.__file__ = path
-    main.__builtins__ = __builtins__
-    sys.modules["__main__"] = main
-    with open(path, "rb") as f:
-        code = compile(f.read(), path, "exec")
-    exec(code, main.__dict__)
-
-
 def child(runtime):
     try:
         os.close(CONTROL)
     except OSError:
         pass
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    if runtime == "sh":
-        for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
-            signal.signal(sig, signal.SIG_DFL)
-        os.execv("/bin/sh", ["sh", "/sandbox/main.sh"])
-    run_python("/sandbox/main.py")
+    # Python ignores SIGPIPE and SIGXFSZ, and we ignore SIGINT: the program
+    # starts with the dispositions it would get from a shell.
+    for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        if runtime == "sh":
+            os.execv("/bin/sh", ["sh", "/sandbox/main.sh"])
+        os.execv("/usr/bin/python3", ["python3", "-u", "/sandbox/main.py"])
+    except OSError as e:
+        os.write(2, ("cannot start %s: %s\n" % (runtime, e.strerror)).encode())
+    os._exit(127)
 
 
 def supervise(pid, started, timeout_ms):
@@ -191,7 +178,7 @@ Sandbox::~Sandbox() {
 
 Status Sandbox::Start() {
   SandboxSpec spec;
-  spec.args = {kSandboxPython, "-I", "-u", "/sandbox/init.py"};
+  spec.args = {kSandboxPython, "-I", "-S", "/sandbox/init.py"};
   spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"};
   spec.host = options_.host;
   spec.memory_bytes = options_.memory_bytes;
@@ -207,6 +194,19 @@ Status Sandbox::Start() {
   }
   NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(dir + "/init.py", std::string(kSupervisorScript)));
   NEXUS_ASSIGN_OR_RETURN(child_, runtime_.Run(options_.id, options_.bundle_dir, true));
+  return Status::Ok();
+}
+
+Status Sandbox::WaitReady(int64_t timeout_ms) {
+  if (!child_ || used_ || destroyed_) {
+    return InternalError("lambda sandbox " + options_.id + ": not started or already used");
+  }
+  auto line = child_->ReadControlLine(timeout_ms);
+  if (!line.ok()) return line.status().WithContext("lambda sandbox " + options_.id + ": start");
+  if (*line != "ready") {
+    return InternalError("lambda sandbox " + options_.id + ": unexpected first report '" + *line +
+                         "'");
+  }
   return Status::Ok();
 }
 

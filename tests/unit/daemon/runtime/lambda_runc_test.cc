@@ -318,6 +318,24 @@ TEST_F(LambdaRuncTest, ConcurrentRunsDoNotInterfere) {
   }
 }
 
+TEST_F(LambdaRuncTest, WarmPoolSandboxesRunCodeLikeColdOnesAndAreCleanedUp) {
+  config_.lambda.pool_size = 2;
+  Runner();
+  ASSERT_TRUE(runner_->WaitForPool(2, 20000));
+  for (int i = 0; i < 3; ++i) {
+    auto r = runner_->Run({"import sys\nprint(sys.stdin.read() * 2)", "python3", "ab", 0, 0});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->stdout_data, "abab\n");
+    EXPECT_EQ(r->exit_code, 0);
+  }
+  auto r = runner_->Run({"sleep 5", "sh", "", 500, 0});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(r->exit_code, 137);
+  ASSERT_TRUE(runner_->WaitForPool(2, 20000));
+  // TearDown checks that the idle sandboxes are destroyed with the runner.
+}
+
 // Not a check: prints hello-world latencies, interleaved so that machine load
 // hits all alike: bare `python3 -c`, bare `runc run` of a lambda bundle (the
 // same config and supervisor, no LambdaRunner around it), LambdaRunner cold,
@@ -333,7 +351,7 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
   // A bundle like LambdaRunner's, run directly with runc.
   const std::string bundle = data_dir_ + "/bench-bundle";
   SandboxSpec spec;
-  spec.args = {kSandboxPython, "-I", "-u", "/sandbox/init.py"};
+  spec.args = {kSandboxPython, "-I", "-S", "/sandbox/init.py"};
   spec.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"};
   spec.host = Runner().options().host;
   spec.cgroups_path = "/nexus-" + config_.instance + "-lambda/bench";

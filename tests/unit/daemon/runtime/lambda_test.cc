@@ -48,7 +48,7 @@ class LambdaRunnerTest : public ::testing::Test {
     options_.memory_mb_max = 256;
     options_.max_concurrent = 2;
     options_.output_limit_bytes = 100;
-    options_.queue_wait_ms = 0;
+    options_.queue_wait_ms = 10000;  // runs wait for the previous run's teardown
     options_.host.entries = {{"usr", ""}};
   }
   void TearDown() override {
@@ -177,6 +177,7 @@ TEST_F(LambdaRunnerTest, TimeoutPathKillsTheContainerAndStillCleansUp) {
   EXPECT_EQ(r->exit_code, 137);
   EXPECT_EQ(r->signal, "SIGKILL");
   EXPECT_EQ(r->execution_time_ms, 1000);
+  runner_->WaitForTeardown();
   auto calls = runtime_.calls();
   EXPECT_EQ(CountStartingWith(calls, "kill test-l-"), 1u);
   EXPECT_EQ(CountStartingWith(calls, "delete test-l-"), 1u);
@@ -187,6 +188,7 @@ TEST_F(LambdaRunnerTest, TimeoutPathKillsTheContainerAndStillCleansUp) {
 TEST_F(LambdaRunnerTest, EveryRunGetsAFreshUniqueContainerThatIsRemovedAfterwards) {
   Runner();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(runner_->Run(Request()).ok());
+  runner_->WaitForTeardown();
   auto calls = runtime_.calls();
   std::vector<std::string> runs;
   for (const auto& c : calls) {
@@ -221,6 +223,7 @@ TEST_F(LambdaRunnerTest, UnavailableRunnerSaysWhyAfterValidation) {
 
 TEST_F(LambdaRunnerTest, RunsBeyondTheConcurrencyLimitAreRefused) {
   options_.max_concurrent = 1;
+  options_.queue_wait_ms = 0;
   std::promise<void> inside;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
@@ -248,7 +251,19 @@ TEST_F(LambdaRunnerTest, RunsBeyondTheConcurrencyLimitAreRefused) {
 
   release.set_value();
   EXPECT_TRUE(first.get().ok());
+  runner_->WaitForTeardown();  // the slot is held until the sandbox is gone
   EXPECT_TRUE(runner_->Run(Request()).ok()) << "the slot is free again";
+}
+
+TEST_F(LambdaRunnerTest, TeardownHappensAfterTheResultAndKeepsTheSlot) {
+  options_.max_concurrent = 1;
+  Runner();
+  ASSERT_TRUE(runner_->Run(Request()).ok());
+  runner_->WaitForTeardown();
+  auto calls = runtime_.calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back().rfind("delete test-l-", 0), 0u) << calls.back();
+  EXPECT_TRUE(runner_->Run(Request()).ok()) << "the slot came back after the teardown";
 }
 
 TEST_F(LambdaRunnerTest, CleanUpLeftoversRemovesOnlyThisInstancesLambdas) {

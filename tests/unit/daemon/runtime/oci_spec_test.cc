@@ -21,7 +21,7 @@ const char kBundle[] = "/var/lib/nexus/lambda/test-l-0001";
 // A Debian 12 host: merged /usr, so only /usr is a directory.
 SandboxSpec LambdaSpec() {
   SandboxSpec spec;
-  spec.args = {"/usr/bin/python3", "-I", "-u", "/sandbox/init.py"};
+  spec.args = {"/usr/bin/python3", "-I", "-S", "/sandbox/init.py"};
   spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"};
   spec.host.entries = {{"usr", ""},
                        {"bin", "usr/bin"},

@@ -105,7 +105,7 @@ TEST_F(SandboxTest, WritesSupervisorAndCodeAndOrdersTheRunOnStdin) {
   EXPECT_EQ(seen_stdin, "python3 2500\nuser input\n");
   auto config = nlohmann::json::parse(seen_config);
   EXPECT_EQ(config["process"]["args"],
-            nlohmann::json::array({"/usr/bin/python3", "-I", "-u", "/sandbox/init.py"}));
+            nlohmann::json::array({"/usr/bin/python3", "-I", "-S", "/sandbox/init.py"}));
   EXPECT_EQ(config["linux"]["resources"]["memory"]["limit"], 64 << 20);
   EXPECT_EQ(config["linux"]["cgroupsPath"], "/nexus-t-lambda/t-l-1");
 }
