@@ -1,7 +1,14 @@
 #include "gateway/access_log.h"
 
 #include <fmt/format.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <mutex>
 
 namespace nexus::gateway {
 namespace {
@@ -14,7 +21,55 @@ void AppendPrintable(std::string& out, std::string_view s) {
   }
 }
 
+// Formats into memory and writes to a file descriptor in batches.
+class BatchingFdSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit BatchingFdSink(int fd) : fd_(fd) {}
+  ~BatchingFdSink() override { WriteOut(); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    formatter_->format(msg, buffer_);
+    if (buffer_.size() >= kBatchBytes) WriteOut();
+  }
+  void flush_() override { WriteOut(); }
+
+ private:
+  static constexpr std::size_t kBatchBytes = 32 * 1024;
+
+  void WriteOut() {
+    const char* p = buffer_.data();
+    std::size_t left = buffer_.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd_, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // nowhere to log to: drop rather than block serving
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    buffer_.clear();
+  }
+
+  int fd_;
+  spdlog::memory_buf_t buffer_;
+};
+
+std::shared_ptr<spdlog::logger>& AccessLogger() {
+  static std::shared_ptr<spdlog::logger> logger;
+  return logger;
+}
+
 }  // namespace
+
+void InitAccessLog(std::string_view service, std::string_view level) {
+  auto logger = std::make_shared<spdlog::logger>(std::string(service) + ".access",
+                                                 std::make_shared<BatchingFdSink>(STDERR_FILENO));
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l [%n] %v");
+  logger->set_level(spdlog::level::from_str(std::string(level)));
+  spdlog::register_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
+  AccessLogger() = std::move(logger);
+}
 
 std::string FormatAccessLine(const Request& req, int status, uint64_t bytes, double duration_ms) {
   std::string line;
@@ -43,8 +98,9 @@ std::string FormatAccessLine(const Request& req, int status, uint64_t bytes, dou
 }
 
 void LogAccess(const Request& req, int status, uint64_t bytes, double duration_ms) {
-  if (!spdlog::should_log(spdlog::level::info)) return;
-  spdlog::info("{}", FormatAccessLine(req, status, bytes, duration_ms));
+  spdlog::logger* logger = AccessLogger() ? AccessLogger().get() : spdlog::default_logger_raw();
+  if (!logger->should_log(spdlog::level::info)) return;
+  logger->info("{}", FormatAccessLine(req, status, bytes, duration_ms));
 }
 
 }  // namespace nexus::gateway

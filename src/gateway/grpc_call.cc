@@ -16,6 +16,13 @@ std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // Every /api request costs one call, so the per-call filter stack matters:
+  // keep only the essential filters, but still enforce deadlines client-side
+  // (a hung backend must become a 503, never a hang). Retries are off: a call
+  // that failed is answered as such rather than held for another try.
+  args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
+  args.SetInt(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 1);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 

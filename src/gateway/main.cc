@@ -1,6 +1,7 @@
 // nexus-api: the HTTP gateway. Reads the config, connects to nexus-auth and
 // nexusd, serves the HTTP contract until SIGINT/SIGTERM, exits 0 after a
 // graceful stop.
+#include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/logging.h"
+#include "gateway/access_log.h"
 #include "gateway/auth_client.h"
 #include "gateway/daemon_client.h"
 #include "gateway/handlers/routes.h"
@@ -31,6 +33,12 @@ int main(int argc, char** argv) {
   }
   const nexus::Config& cfg = *config;
   nexus::InitLogging("nexus-api", cfg.log_level);
+  nexus::gateway::InitAccessLog("nexus-api", cfg.log_level);
+
+  // Debian's Abseil tracks lock order for deadlock detection on every
+  // absl::Mutex use inside gRPC; that is a debugging aid costing a few
+  // percent of each backend call.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   using namespace nexus::gateway;
   const std::chrono::milliseconds timeout(cfg.gateway.backend_timeout_ms);

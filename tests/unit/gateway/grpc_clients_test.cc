@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -59,6 +61,12 @@ class ScriptedDaemonService final : public daemonpb::Daemon::Service {
   }
 };
 
+Result<authpb::ValidateTokenResponse> Validate(AuthClient& auth, const std::string& token) {
+  authpb::ValidateTokenRequest req;
+  req.set_token(token);
+  return RunAwaitable(auth.ValidateToken(req));
+}
+
 class GrpcClientsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -77,9 +85,7 @@ class GrpcClientsTest : public ::testing::Test {
   }
 
   Result<authpb::ValidateTokenResponse> Validate(const std::string& token) {
-    authpb::ValidateTokenRequest req;
-    req.set_token(token);
-    return RunAwaitable(auth_->ValidateToken(req));
+    return gateway::Validate(*auth_, token);
   }
 
   ScriptedAuthService auth_service_;
@@ -138,6 +144,33 @@ asio::awaitable<std::thread::id> ThreadAfterCall(AuthClient& auth) {
 
 TEST_F(GrpcClientsTest, ResumesOnTheAwaitingCoroutinesThread) {
   EXPECT_EQ(RunAwaitable(ThreadAfterCall(*auth_)), std::this_thread::get_id());
+}
+
+// The production channel (MakeBackendChannel's arguments, a Unix socket in
+// a temp dir) still enforces the deadline on the client side.
+TEST(GrpcClientsUnixSocketTest, ProductionChannelEnforcesTheDeadline) {
+  char dir_template[] = "/tmp/nexus-gw-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string target = std::string("unix:") + dir_template + "/auth.sock";
+  ScriptedAuthService service;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(target, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+
+  auto auth = MakeGrpcAuthClient(target, 200ms);
+  auto ok = Validate(*auth, "good");
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
+  auto started = std::chrono::steady_clock::now();
+  auto hung = RunAwaitable(auth->Health(authpb::HealthRequest()));
+  auto took = std::chrono::steady_clock::now() - started;
+  service.Release();
+  EXPECT_EQ(hung.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(hung.status().message(), "auth service unavailable (timed out)");
+  EXPECT_LT(took, 2s);
+  server->Shutdown();
+  std::filesystem::remove_all(dir_template);
 }
 
 TEST(GrpcClientsDeadBackendTest, FailsFastWhenNothingListens) {
