@@ -336,6 +336,51 @@ TEST_F(LambdaRuncTest, WarmPoolSandboxesRunCodeLikeColdOnesAndAreCleanedUp) {
   // TearDown checks that the idle sandboxes are destroyed with the runner.
 }
 
+// The engine the nodes use: a detached container through its whole life.
+TEST_F(LambdaRuncTest, RuncRuntimeDrivesADetachedContainerThroughItsLife) {
+  auto processes = NewPosixProcessRunner();
+  RuncRuntime runc({runc_, data_dir_ + "/runc", 10000, nullptr}, *processes);
+  auto layout = ProbeHostLayout("/");
+  ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+  auto cgroups = HostCgroupFs::Detect();
+  ASSERT_TRUE(cgroups.ok());
+  SandboxSpec spec;
+  spec.args = {"/bin/sleep", "30"};
+  spec.env = {"PATH=/usr/bin:/bin"};
+  spec.host = *layout;
+  spec.host.swap_limit = (*cgroups)->swap_limit_supported();
+  const std::string parent = "/nexus-" + config_.instance + "-lambda";
+  spec.cgroups_path = parent + "/engine";
+  const std::string bundle = data_dir_ + "/engine";
+  ASSERT_TRUE(WriteBundle(bundle, spec).ok());
+  const std::string id = config_.instance + "-engine";
+
+  ASSERT_TRUE(runc.Create(id, bundle, bundle + "/console.log").ok());
+  auto state = runc.State(id);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  EXPECT_EQ(state->status, ContainerStatus::kCreated);
+  EXPECT_GT(state->pid, 0);
+  ASSERT_TRUE(runc.Start(id).ok());
+  state = runc.State(id);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->status, ContainerStatus::kRunning);
+  auto list = runc.List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].id, id);
+  EXPECT_TRUE((*cgroups)->Exists(spec.cgroups_path));
+
+  auto start = Clock::now();
+  ASSERT_TRUE(runc.Destroy(id).ok());
+  std::printf("Destroy of a running container: %lld ms\n",
+              static_cast<long long>(MillisSince(start)));
+  EXPECT_EQ(runc.State(id).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE((*cgroups)->Exists(spec.cgroups_path));
+  EXPECT_TRUE(runc.Destroy(id).ok()) << "destroying twice is fine";
+  (void)(*cgroups)->Remove(parent);
+  fs::remove_all(bundle);
+}
+
 // Not a check: prints hello-world latencies, interleaved so that machine load
 // hits all alike: bare `python3 -c`, bare `runc run` of a lambda bundle (the
 // same config and supervisor, no LambdaRunner around it), LambdaRunner cold,

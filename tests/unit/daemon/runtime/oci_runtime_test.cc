@@ -166,36 +166,52 @@ TEST_F(RuncRuntimeTest, CreateSendsTheContainersOutputToAFile) {
   EXPECT_EQ(Commands(), (std::vector<std::string>{"create --bundle /b/c1 c1"}));
 }
 
-TEST_F(RuncRuntimeTest, DestroyKillsPollsUntilStoppedThenDeletesWithoutForce) {
+const char kNotStopped[] =
+    "time=\"x\" level=error msg=\"cannot delete container c1 that is not stopped: running\"\n";
+
+TEST_F(RuncRuntimeTest, DestroyIsAKillAndAPlainDeleteWhenTheContainerDiesAtOnce) {
+  AnswerInOrder({Answer(0, ""), Answer(0, "")});
+  Status s = runtime_.Destroy("c1");
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Commands(), (std::vector<std::string>{"kill c1 KILL", "delete c1"}));
+  EXPECT_TRUE(sleeps_.empty());
+}
+
+TEST_F(RuncRuntimeTest, DestroyPollsUntilStoppedWhenTheFirstDeleteIsTooEarly) {
   AnswerInOrder({
-      Answer(0, StateJson("c1", "running", 42)),  // state
       Answer(0, ""),                              // kill
+      Answer(1, "", kNotStopped),                 // delete: still running
+      Answer(0, StateJson("c1", "running", 42)),  // state
       Answer(0, StateJson("c1", "running", 42)),  // state
       Answer(0, StateJson("c1", "stopped")),      // state
       Answer(0, ""),                              // delete
   });
   Status s = runtime_.Destroy("c1");
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(Commands(), (std::vector<std::string>{"state c1", "kill c1 KILL", "state c1",
-                                                  "state c1", "delete c1"}));
+  EXPECT_EQ(Commands(), (std::vector<std::string>{"kill c1 KILL", "delete c1", "state c1",
+                                                  "state c1", "state c1", "delete c1"}));
   EXPECT_EQ(sleeps_, (std::vector<int64_t>{1, 2}));
+  for (const auto& c : Commands()) EXPECT_EQ(c.find("--force"), std::string::npos) << c;
 }
 
-TEST_F(RuncRuntimeTest, DestroyOfAStoppedContainerOnlyDeletesIt) {
-  AnswerInOrder({Answer(0, StateJson("c1", "stopped")), Answer(0, "")});
+TEST_F(RuncRuntimeTest, DestroyOfAStoppedContainerSucceeds) {
+  AnswerInOrder(
+      {Answer(1, "", "time=\"x\" level=error msg=\"container not running\"\n"), Answer(0, "")});
   ASSERT_TRUE(runtime_.Destroy("c1").ok());
-  EXPECT_EQ(Commands(), (std::vector<std::string>{"state c1", "delete c1"}));
+  EXPECT_EQ(Commands(), (std::vector<std::string>{"kill c1 KILL", "delete c1"}));
 }
 
 TEST_F(RuncRuntimeTest, DestroyOfAMissingContainerSucceeds) {
   AnswerInOrder({Answer(1, "", kDoesNotExist)});
   EXPECT_TRUE(runtime_.Destroy("ghost").ok());
+  EXPECT_EQ(Commands().size(), 1u);
 }
 
 TEST_F(RuncRuntimeTest, DestroyForcesTheDeleteWhenTheContainerWillNotStop) {
   processes_.script = [](const SpawnOptions& s) {
     const std::string& cmd = s.argv[3];
-    if (cmd == "state") return Answer(0, StateJson("c1", "running", 42));
+    if (cmd == "state") return Answer(0, StateJson("c1", "paused", 42));
+    if (cmd == "delete" && s.argv[4] != "--force") return Answer(1, "", kNotStopped);
     return Answer(0, "");
   };
   ASSERT_TRUE(runtime_.Destroy("c1").ok());
