@@ -293,6 +293,39 @@ TEST_F(LambdaRuncTest, CannotBecomeRootUnshareOrMount) {
       << r.stderr_data;
 }
 
+// Everyday Python must work under the seccomp profile and the read-only,
+// network-less root: threads, subprocesses, multiprocessing, loopback
+// sockets, temp files, mmap, hashing, epoll, time and locale.
+TEST_F(LambdaRuncTest, EverydayPythonWorksInsideTheSandbox) {
+  auto r = Python(
+      "import hashlib, json, mmap, multiprocessing, os, select, socket, subprocess\n"
+      "import tempfile, threading, time, datetime, locale, random, sqlite3\n"
+      "out = []\n"
+      "t = threading.Thread(target=lambda: out.append('thread'))\n"
+      "t.start(); t.join()\n"
+      "out.append(subprocess.run(['sh', '-c', 'echo sub'], capture_output=True, "
+      "text=True).stdout.strip())\n"
+      "with multiprocessing.Pool(2) as pool:\n"
+      "    out.append(sum(pool.map(abs, [-1, -2, -3])))\n"
+      "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen()\n"
+      "cli = socket.create_connection(srv.getsockname()); conn, _ = srv.accept()\n"
+      "cli.sendall(b'ping'); out.append(conn.recv(4).decode())\n"
+      "with tempfile.NamedTemporaryFile() as f:\n"
+      "    f.write(b'x' * 4096); f.flush()\n"
+      "    m = mmap.mmap(f.fileno(), 4096); out.append(len(m)); m.close()\n"
+      "out.append(hashlib.sha256(b'abc').hexdigest()[:8])\n"
+      "ep = select.epoll(); ep.close()\n"
+      "db = sqlite3.connect(':memory:'); out.append(db.execute('select 6*7').fetchone()[0])\n"
+      "out.append(time.monotonic() > 0 and datetime.datetime.now().year > 2000)\n"
+      "out.append(os.cpu_count() > 0)\n"
+      "print(json.dumps(out))\n",
+      "", 20000);
+  EXPECT_EQ(r.stdout_data,
+            "[\"thread\", \"sub\", 6, \"ping\", 4096, \"ba7816bf\", 42, true, true]\n")
+      << r.stderr_data;
+  EXPECT_EQ(r.exit_code, 0);
+}
+
 TEST_F(LambdaRuncTest, OutputBeyondTheCapIsDroppedAndFlagged) {
   config_.lambda.output_limit_bytes = 1000;
   auto r = Python("import sys\nsys.stdout.write('x' * 100000)\nsys.stderr.write('e' * 10)");
