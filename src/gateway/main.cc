@@ -14,6 +14,7 @@
 #include "common/logging.h"
 #include "gateway/access_log.h"
 #include "gateway/auth_client.h"
+#include "gateway/coalescing_auth_client.h"
 #include "gateway/daemon_client.h"
 #include "gateway/handlers/routes.h"
 #include "gateway/pipeline.h"
@@ -42,7 +43,9 @@ int main(int argc, char** argv) {
 
   using namespace nexus::gateway;
   const std::chrono::milliseconds timeout(cfg.gateway.backend_timeout_ms);
-  std::unique_ptr<AuthClient> auth = MakeGrpcAuthClient(cfg.auth.listen, timeout);
+  std::unique_ptr<AuthClient> auth_rpc = MakeGrpcAuthClient(cfg.auth.listen, timeout);
+  CoalescingAuthClient coalescing_auth(*auth_rpc);
+  AuthClient* auth = &coalescing_auth;
   std::unique_ptr<DaemonClient> daemon = MakeGrpcDaemonClient(cfg.daemon.listen, timeout);
 
   Router router;
