@@ -65,6 +65,10 @@ Response ErrorResponse(const Status& status, std::string_view request_id) {
     return ErrorJson(500, "internal error");
   }
   Response r = ErrorJson(http, status.message());
+  if (status.code() == StatusCode::kUnauthenticated) {
+    // RFC 9110: a 401 names the scheme that would be accepted.
+    r.headers.Add("WWW-Authenticate", "Bearer");
+  }
   if (status.code() == StatusCode::kRateLimited) {
     r.headers.Add("Retry-After", std::to_string(std::max(1, status.retry_after_seconds())));
   }

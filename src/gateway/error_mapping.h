@@ -3,7 +3,8 @@
 //
 // A 500 never shows its message to the client: it is logged with the request
 // id and the client reads "internal error". 429 carries Retry-After from
-// Status::retry_after_seconds(). Stateless; thread-safe.
+// Status::retry_after_seconds(); 401 carries "WWW-Authenticate: Bearer".
+// Stateless; thread-safe.
 #pragma once
 
 #include <string_view>

@@ -42,6 +42,13 @@ TEST(ErrorMappingTest, RateLimitedWithoutDelayStillSaysWhenToRetry) {
   EXPECT_EQ(r.headers.Get("Retry-After"), "1");
 }
 
+TEST(ErrorMappingTest, UnauthorizedNamesTheBearerScheme) {
+  Response r = ErrorResponse(UnauthenticatedError("invalid or expired token"), "rid");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.headers.Get("WWW-Authenticate"), "Bearer");
+  EXPECT_FALSE(ErrorResponse(NotFoundError("x"), "rid").headers.Has("WWW-Authenticate"));
+}
+
 TEST(ErrorMappingTest, OtherErrorsHaveNoRetryAfter) {
   EXPECT_FALSE(ErrorResponse(UnavailableError("down"), "rid").headers.Has("Retry-After"));
 }
