@@ -75,106 +75,104 @@ json DeviceCgroupRules() {
   return rules;
 }
 
-// Syscalls a sandbox never needs and that reach machine-wide state or big
-// kernel attack surface. Names unknown to the host's libseccomp are skipped
-// by runc, so the list may name syscalls of newer kernels.
-constexpr const char* kDeniedSyscalls[] = {
-    // mounts and filesystem roots
-    "mount",
-    "umount",
-    "umount2",
-    "pivot_root",
-    "chroot",
-    "fsopen",
-    "fsconfig",
-    "fsmount",
-    "fspick",
-    "move_mount",
-    "open_tree",
-    "mount_setattr",
-    // namespaces
-    "unshare",
-    "setns",
-    // tracing other processes and reading their memory
-    "ptrace",
-    "process_vm_readv",
-    "process_vm_writev",
-    "kcmp",
-    "pidfd_getfd",
-    // kernel extension and attack surface
-    "bpf",
-    "perf_event_open",
-    "userfaultfd",
-    "io_uring_setup",
-    "io_uring_enter",
-    "io_uring_register",
-    "kexec_load",
-    "kexec_file_load",
-    "init_module",
-    "finit_module",
-    "delete_module",
-    "create_module",
-    "get_kernel_syms",
-    "query_module",
-    "uselib",
-    // keyrings (not namespaced)
-    "keyctl",
-    "add_key",
-    "request_key",
-    // clocks (not namespaced)
-    "clock_settime",
-    "clock_adjtime",
-    "settimeofday",
-    "adjtimex",
-    "stime",
-    // the machine
-    "reboot",
-    "swapon",
-    "swapoff",
-    "acct",
-    "quotactl",
-    "quotactl_fd",
-    "syslog",
-    "vhangup",
-    "nfsservctl",
-    "iopl",
-    "ioperm",
-    "sethostname",
-    "setdomainname",
-    "lookup_dcookie",
-    "ustat",
-    "sysfs",
-    "_sysctl",
-    "vm86",
-    "vm86old",
-    "fanotify_init",
-    // file handles bypass path permission checks
-    "open_by_handle_at",
-    "name_to_handle_at",
-    // NUMA placement affects other tenants of the machine
-    "mbind",
-    "set_mempolicy",
-    "migrate_pages",
-    "move_pages",
+// The seccomp profile is an allowlist, in the manner of Docker's default:
+// what ordinary programs use is allowed, everything else — mounts, module
+// and kexec loading, keyrings, bpf, perf, ptrace and process_vm_*, clock
+// setting, swap, reboot, io_uring, userfaultfd, file handles, the new mount
+// API, NUMA placement, and any syscall added to kernels after this list —
+// fails with EPERM (runc answers ENOSYS for syscalls newer than every one
+// named here, so libc fallbacks still work). Names unknown to the host's
+// libseccomp are skipped by runc, so the list may name other ABIs' syscalls.
+// clang-format off
+constexpr const char* kAllowedSyscalls[] = {
+    // file I/O
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
+    "pwritev2", "open", "openat", "openat2", "creat", "close", "close_range", "lseek", "_llseek",
+    "dup", "dup2", "dup3", "pipe", "pipe2", "fcntl", "fcntl64", "ioctl", "flock", "fsync",
+    "fdatasync", "sync", "syncfs", "sync_file_range", "fallocate", "fadvise64", "fadvise64_64",
+    "readahead", "truncate", "truncate64", "ftruncate", "ftruncate64", "sendfile", "sendfile64",
+    "splice", "tee", "vmsplice", "copy_file_range",
+    // file metadata and directories
+    "stat", "stat64", "lstat", "lstat64", "fstat", "fstat64", "newfstatat", "fstatat64", "statx",
+    "statfs", "statfs64", "fstatfs", "fstatfs64", "access", "faccessat", "faccessat2", "readlink",
+    "readlinkat", "getdents", "getdents64", "getcwd", "chdir", "fchdir", "mkdir", "mkdirat",
+    "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat",
+    "unlink", "unlinkat", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "chown32",
+    "fchown", "fchown32", "fchownat", "lchown", "lchown32", "umask", "utime", "utimes",
+    "utimensat", "utimensat_time64", "futimesat", "mknod", "mknodat", "getxattr", "lgetxattr",
+    "fgetxattr", "listxattr", "llistxattr", "flistxattr", "setxattr", "lsetxattr", "fsetxattr",
+    "removexattr", "lremovexattr", "fremovexattr", "inotify_init", "inotify_init1",
+    "inotify_add_watch", "inotify_rm_watch",
+    // memory
+    "brk", "mmap", "mmap2", "munmap", "mremap", "mprotect", "madvise", "mincore", "msync",
+    "mlock", "mlock2", "munlock", "mlockall", "munlockall", "membarrier", "memfd_create",
+    "pkey_alloc", "pkey_free", "pkey_mprotect", "remap_file_pages", "map_shadow_stack",
+    // processes and threads (clone and personality have rules of their own)
+    "fork", "vfork", "execve", "execveat", "exit", "exit_group", "wait4", "waitid", "waitpid",
+    "kill", "tkill", "tgkill", "getpid", "getppid", "gettid", "getpgid", "setpgid", "getpgrp",
+    "getsid", "setsid", "getpriority", "setpriority", "prctl", "arch_prctl", "set_tid_address",
+    "set_robust_list", "get_robust_list", "rseq", "futex", "futex_time64", "futex_waitv",
+    "futex_wake", "futex_wait", "futex_requeue", "sched_yield", "sched_getaffinity",
+    "sched_setaffinity", "sched_getparam", "sched_setparam", "sched_getscheduler",
+    "sched_setscheduler", "sched_get_priority_max", "sched_get_priority_min",
+    "sched_rr_get_interval", "sched_rr_get_interval_time64", "sched_getattr", "sched_setattr",
+    "getcpu", "getrlimit", "ugetrlimit", "setrlimit", "prlimit64", "getrusage", "times",
+    "sysinfo", "uname", "pidfd_open", "pidfd_send_signal", "capget", "capset", "ioprio_get",
+    "ioprio_set", "restart_syscall", "seccomp", "set_thread_area", "get_thread_area",
+    // identity (changing it fails without capabilities, with the usual errors)
+    "getuid", "getuid32", "geteuid", "geteuid32", "getgid", "getgid32", "getegid", "getegid32",
+    "getresuid", "getresuid32", "getresgid", "getresgid32", "getgroups", "getgroups32", "setuid",
+    "setuid32", "setgid", "setgid32", "setreuid", "setreuid32", "setregid", "setregid32",
+    "setresuid", "setresuid32", "setresgid", "setresgid32", "setgroups", "setgroups32",
+    "setfsuid", "setfsuid32", "setfsgid", "setfsgid32",
+    // signals
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigpending", "rt_sigsuspend",
+    "rt_sigtimedwait", "rt_sigtimedwait_time64", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+    "sigaction", "sigprocmask", "sigreturn", "sigpending", "sigsuspend", "signal", "sigaltstack",
+    "signalfd", "signalfd4", "pause", "alarm", "getitimer", "setitimer",
+    // time (reading it, sleeping, timers)
+    "nanosleep", "clock_nanosleep", "clock_nanosleep_time64", "clock_gettime", "clock_gettime64",
+    "clock_getres", "clock_getres_time64", "gettimeofday", "time", "timer_create",
+    "timer_delete", "timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64",
+    "timer_getoverrun", "timerfd_create", "timerfd_gettime", "timerfd_gettime64",
+    "timerfd_settime", "timerfd_settime64",
+    // waiting for events
+    "poll", "ppoll", "ppoll_time64", "select", "_newselect", "pselect6", "pselect6_time64",
+    "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+    "eventfd", "eventfd2",
+    // sockets (the network namespace has only loopback)
+    "socket", "socketpair", "socketcall", "bind", "listen", "accept", "accept4", "connect",
+    "getsockname", "getpeername", "getsockopt", "setsockopt", "shutdown", "send", "sendto",
+    "sendmsg", "sendmmsg", "recv", "recvfrom", "recvmsg", "recvmmsg", "recvmmsg_time64",
+    // System V and POSIX IPC (the IPC namespace is the sandbox's own)
+    "ipc", "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop",
+    "semtimedop_time64", "semctl", "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open",
+    "mq_unlink", "mq_timedsend", "mq_timedsend_time64", "mq_timedreceive",
+    "mq_timedreceive_time64", "mq_notify", "mq_getsetattr",
+    // asynchronous I/O (the old interface; io_uring is not allowed)
+    "io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents", "io_pgetevents",
+    "io_pgetevents_time64",
+    // the rest
+    "getrandom", "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self",
 };
+// clang-format on
 
 constexpr int kEperm = 1;
 constexpr int kEnosys = 38;
-constexpr uint64_t kCloneNewUser = 0x10000000;
-// personality() flags that weaken the process's own hardening.
-constexpr uint64_t kPersonalityRiskyFlags[] = {
-    0x0040000,  // ADDR_NO_RANDOMIZE
-    0x0100000,  // MMAP_PAGE_ZERO
-    0x0200000,  // ADDR_COMPAT_LAYOUT
-    0x0400000,  // READ_IMPLIES_EXEC
-};
-constexpr uint64_t kPersonalityQuery = 0xffffffff;
+// CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET: a
+// user namespace would hand the sandbox a full capability set over new kernel
+// surface; the others need capabilities it does not have anyway.
+constexpr uint64_t kCloneNamespaceFlags = 0x7E020000;
+// personality() values ordinary programs use: PER_LINUX, PER_LINUX32 and
+// their UNAME26 variants, and the 0xffffffff query. Not ADDR_NO_RANDOMIZE,
+// READ_IMPLIES_EXEC and friends, which weaken the process's own hardening.
+constexpr uint64_t kAllowedPersonalities[] = {0x0, 0x0008, 0x20000, 0x20008, 0xffffffff};
 
 // Conditions on the first syscall argument.
-json MaskedEq(uint64_t bits) {
-  return {{"index", 0}, {"value", bits}, {"valueTwo", bits}, {"op", "SCMP_CMP_MASKED_EQ"}};
+json MaskedEq(uint64_t mask, uint64_t value) {
+  return {{"index", 0}, {"value", mask}, {"valueTwo", value}, {"op", "SCMP_CMP_MASKED_EQ"}};
 }
-json NotEqual(uint64_t value) { return {{"index", 0}, {"value", value}, {"op", "SCMP_CMP_NE"}}; }
+json Equal(uint64_t value) { return {{"index", 0}, {"value", value}, {"op", "SCMP_CMP_EQ"}}; }
 
 json Architectures() {
 #if defined(__x86_64__)
@@ -253,25 +251,22 @@ Result<HostLayout> ProbeHostLayout(const std::string& root) {
 
 json SandboxSeccomp() {
   json syscalls = json::array();
-  json denied = json::array();
-  for (const char* name : kDeniedSyscalls) denied.push_back(name);
-  syscalls.push_back({{"names", denied}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", kEperm}});
-  // A user namespace would hand the sandbox a full capability set over new
-  // kernel surface; the other namespace flags already need capabilities.
+  json allowed = json::array();
+  for (const char* name : kAllowedSyscalls) allowed.push_back(name);
+  syscalls.push_back({{"names", allowed}, {"action", "SCMP_ACT_ALLOW"}});
   syscalls.push_back({{"names", {"clone"}},
-                      {"action", "SCMP_ACT_ERRNO"},
-                      {"errnoRet", kEperm},
-                      {"args", json::array({MaskedEq(kCloneNewUser)})}});
+                      {"action", "SCMP_ACT_ALLOW"},
+                      {"args", json::array({MaskedEq(kCloneNamespaceFlags, 0)})}});
   // clone3 passes its flags in memory that seccomp cannot inspect; ENOSYS
-  // makes libc fall back to clone, which the rule above checks.
+  // makes libc fall back to clone, whose flags the rule above checks.
   syscalls.push_back({{"names", {"clone3"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", kEnosys}});
-  for (uint64_t flag : kPersonalityRiskyFlags) {
+  for (uint64_t persona : kAllowedPersonalities) {
     syscalls.push_back({{"names", {"personality"}},
-                        {"action", "SCMP_ACT_ERRNO"},
-                        {"errnoRet", kEperm},
-                        {"args", json::array({MaskedEq(flag), NotEqual(kPersonalityQuery)})}});
+                        {"action", "SCMP_ACT_ALLOW"},
+                        {"args", json::array({Equal(persona)})}});
   }
-  return {{"defaultAction", "SCMP_ACT_ALLOW"},
+  return {{"defaultAction", "SCMP_ACT_ERRNO"},
+          {"defaultErrnoRet", kEperm},
           {"architectures", Architectures()},
           {"syscalls", syscalls}};
 }

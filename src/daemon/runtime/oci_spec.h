@@ -69,9 +69,9 @@ struct SandboxSpec {
 // rootfs at <bundle_dir>/rootfs, generated /etc at <bundle_dir>/etc.
 nlohmann::json BuildOciConfig(const SandboxSpec& spec, const std::string& bundle_dir);
 
-// The seccomp section: allow by default, EPERM for the syscalls that manage
-// the machine, the kernel, mounts, namespaces, time, tracing and keys, and
-// the risky flags of clone/personality. Also used by the nodes engine.
+// The seccomp section: an allowlist of the syscalls ordinary programs use
+// (clone without namespace flags, personality without hardening-weakening
+// flags); everything else fails with EPERM. Also fit for the nodes engine.
 nlohmann::json SandboxSeccomp();
 
 // The generated /etc: file name → content.

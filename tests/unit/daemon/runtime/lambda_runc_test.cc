@@ -284,12 +284,16 @@ TEST_F(LambdaRuncTest, CannotBecomeRootUnshareOrMount) {
       "print('unshare', libc.unshare(0x10000000), ctypes.get_errno())\n"
       "os.mkdir('/tmp/m')\n"
       "print('mount', libc.mount(b'none', b'/tmp/m', b'tmpfs', 0, None), ctypes.get_errno())\n"
-      "print('ptrace', libc.ptrace(16, 1, 0, 0), ctypes.get_errno())\n");
+      "print('ptrace', libc.ptrace(16, 1, 0, 0), ctypes.get_errno())\n"
+      "print('no-aslr', libc.personality(0x0040000), ctypes.get_errno())\n"
+      "print('bpf', libc.syscall(321, 0, 0, 0), ctypes.get_errno())\n");
   EXPECT_EQ(r.stdout_data,
             "setuid denied\n"
             "unshare -1 1\n"
             "mount -1 1\n"
-            "ptrace -1 1\n")
+            "ptrace -1 1\n"
+            "no-aslr -1 1\n"
+            "bpf -1 1\n")
       << r.stderr_data;
 }
 
