@@ -10,7 +10,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -37,7 +36,7 @@ using namespace std::chrono_literals;
 constexpr auto kTupleAwaitable = asio::as_tuple(asio::use_awaitable);
 
 // One accepted connection. `idle` is true while the session waits for the
-// next request head; it is read and written only on the stream's strand.
+// next request head; it is read and written only on the connection's thread.
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
@@ -92,6 +91,10 @@ http::response<http::string_body> ToBeast(Response& resp, unsigned version, bool
 
 }  // namespace
 
+// One io_context per I/O thread, each connection pinned to one of them:
+// a connection's handlers never run concurrently, so sessions need no strand,
+// and each context's scheduler serves one thread. Context 0 also runs the
+// acceptor, the signal set and shutdown (the "control" context).
 class Server::Impl {
  public:
   Impl(const Pipeline& pipeline, ServerOptions options)
@@ -99,11 +102,13 @@ class Server::Impl {
         options_(std::move(options)),
         threads_(options_.threads > 0 ? options_.threads
                                       : std::max(1u, std::thread::hardware_concurrency())),
-        ioc_(threads_),
-        control_(asio::make_strand(ioc_)),
-        acceptor_(asio::make_strand(ioc_)),
+        contexts_(MakeContexts(threads_)),
+        control_(*contexts_[0]),
+        acceptor_(control_),
         signals_(control_),
-        grace_timer_(control_) {}
+        grace_timer_(control_) {
+    for (auto& ctx : contexts_) keep_running_.push_back(asio::make_work_guard(*ctx));
+  }
 
   Result<std::string> Listen();
   bool Run();
@@ -120,11 +125,20 @@ class Server::Impl {
   void Unregister(uint64_t id);
   void BeginShutdown();  // on control_
 
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (int i = 0; i < n; ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
+
   const Pipeline& pipeline_;
   const ServerOptions options_;
   const int threads_;
-  asio::io_context ioc_;
-  asio::strand<asio::io_context::executor_type> control_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  // Idle contexts must keep running until shutdown: connections arrive later.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
+  std::size_t next_context_ = 0;  // used by the accept loop only
+  asio::io_context& control_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
@@ -141,7 +155,7 @@ Result<std::string> Server::Impl::Listen() {
   if (!hp.ok()) return hp.status();
   const auto& [host, port] = *hp;
   beast::error_code ec;
-  tcp::resolver resolver(ioc_);
+  tcp::resolver resolver(control_);
   auto results = resolver.resolve(host, port, tcp::resolver::passive, ec);
   if (ec || results.empty()) {
     return InvalidArgumentError("resolve listen address '" + options_.listen +
@@ -185,10 +199,10 @@ bool Server::Impl::Run() {
     }
   });
 
-  auto run = [this] {
+  auto run = [](asio::io_context& ctx) {
     for (;;) {
       try {
-        ioc_.run();
+        ctx.run();
         return;
       } catch (const std::exception& e) {
         spdlog::error("I/O thread: unhandled exception: {}", e.what());
@@ -196,8 +210,8 @@ bool Server::Impl::Run() {
     }
   };
   std::vector<std::thread> extra;
-  for (int i = 1; i < threads_; ++i) extra.emplace_back(run);
-  run();
+  for (int i = 1; i < threads_; ++i) extra.emplace_back(run, std::ref(*contexts_[i]));
+  run(*contexts_[0]);
   for (auto& t : extra) t.join();
   return !abandoned_.load();
 }
@@ -225,10 +239,9 @@ void Server::Impl::BeginShutdown() {
   if (stopping_.exchange(true)) return;
   beast::error_code ignored;
   signals_.cancel(ignored);
-  asio::post(acceptor_.get_executor(), [this] {
-    beast::error_code ec;
-    acceptor_.close(ec);
-  });
+  acceptor_.close(ignored);
+  // Each context now ends when its last connection does.
+  keep_running_.clear();
   std::vector<std::shared_ptr<Connection>> open;
   {
     std::lock_guard lock(mu_);
@@ -256,14 +269,14 @@ void Server::Impl::BeginShutdown() {
     spdlog::warn("{} connection(s) still busy after the shutdown grace period; abandoning them",
                  left);
     abandoned_ = true;
-    ioc_.stop();
+    for (auto& ctx : contexts_) ctx->stop();
   });
 }
 
 asio::awaitable<void> Server::Impl::AcceptLoop(Impl* self) {
   for (;;) {
-    auto strand = asio::make_strand(self->ioc_);
-    auto [ec, socket] = co_await self->acceptor_.async_accept(strand, kTupleAwaitable);
+    asio::io_context& home = *self->contexts_[self->next_context_++ % self->contexts_.size()];
+    auto [ec, socket] = co_await self->acceptor_.async_accept(home, kTupleAwaitable);
     if (ec) {
       if (self->stopping_.load() || ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept: {}", ec.message());

@@ -19,6 +19,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/gateway_fake_auth_client.h"
 #include "support/gateway_test_util.h"
@@ -121,7 +122,7 @@ class ServerTest : public ::testing::Test {
 
   void Start(ServerOptions options = ServerOptions()) {
     options.listen = "127.0.0.1:0";
-    options.threads = 1;
+    if (options.threads == 0) options.threads = 1;
     options.handle_signals = false;
     server_ = std::make_unique<Server>(pipeline_, options);
     auto bound = server_->Listen();
@@ -164,6 +165,23 @@ TEST_F(ServerTest, ServesSeveralRequestsOnOneKeptAliveConnection) {
     EXPECT_NE(r.find("X-Request-Id: "), std::string::npos);
     EXPECT_EQ(Body(r), "{\"len\":2}");
   }
+}
+
+TEST_F(ServerTest, ServesConnectionsSpreadOverSeveralThreads) {
+  ServerOptions options;
+  options.threads = 3;
+  Start(options);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 6; ++i) clients.push_back(std::make_unique<Client>(port_));
+  for (int round = 0; round < 3; ++round) {
+    for (auto& c : clients)
+      c->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+    for (auto& c : clients) EXPECT_EQ(Body(c->ReadResponse()), "{\"len\":2}");
+  }
+  server_->Stop();
+  runner_.join();
+  EXPECT_TRUE(clean_stop_);
+  for (auto& c : clients) EXPECT_TRUE(c->ClosedByServer());
 }
 
 TEST_F(ServerTest, AnswersPipelinedRequestsInOrder) {
