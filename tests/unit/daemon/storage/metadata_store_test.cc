@@ -187,5 +187,46 @@ TEST_F(MetadataStoreTest, DuplicateIdIsAlreadyExists) {
   EXPECT_EQ(Refcount(H("b")), 0);
 }
 
+TEST_F(MetadataStoreTest, TransactRollsBackEverythingWhenTheBodyFails) {
+  Status s = store_->Transact("test", true, [&](MetadataTx& tx) -> Status {
+    Spec spec = MakeFile("f", "alice", {{"a", 10}});
+    if (!tx.InsertFile(spec.file, spec.chunks).ok()) return InternalError("insert failed");
+    EXPECT_EQ(tx.UsedBytes("alice"), 10) << "visible inside the transaction";
+    return NotFoundError("something the body looked for");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetFile("alice", "f").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Refcount(H("a")), 0);
+}
+
+TEST_F(MetadataStoreTest, TransactTurnsADatabaseErrorIntoAStatusAndRollsBack) {
+  Status s = store_->Transact("broken body", true, [&](MetadataTx& tx) -> Status {
+    Spec spec = MakeFile("f", "alice", {{"a", 10}});
+    if (!tx.InsertFile(spec.file, spec.chunks).ok()) return InternalError("insert failed");
+    tx.db().exec("INSERT INTO no_such_table VALUES(1)");
+    return Status::Ok();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.message().find("broken body"), std::string::npos) << s.message();
+  EXPECT_TRUE(store_->ListFiles("alice")->empty());
+}
+
+TEST_F(MetadataStoreTest, DeletingFilesSumsSharedReferencesAcrossThem) {
+  ASSERT_TRUE(Commit(MakeFile("f1", "alice", {{"shared", 10}, {"only1", 4}})).ok());
+  ASSERT_TRUE(Commit(MakeFile("f2", "alice", {{"shared", 10}, {"shared", 10}})).ok());
+  ASSERT_TRUE(Commit(MakeFile("f3", "bob", {{"shared", 10}})).ok());
+  std::vector<std::string> released;
+  ASSERT_TRUE(store_
+                  ->Transact("delete two", true,
+                             [&](MetadataTx& tx) {
+                               released = tx.DeleteFiles({"f1", "f2"});
+                               return Status::Ok();
+                             })
+                  .ok());
+  EXPECT_EQ(released, std::vector<std::string>{H("only1")});
+  EXPECT_EQ(Refcount(H("shared")), 1);
+  EXPECT_TRUE(store_->ListFiles("alice")->empty());
+}
+
 }  // namespace
 }  // namespace nexus::daemon::storage

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "daemon/storage/fs_chunk_store.h"
+#include "daemon/storage/sha256.h"
 #include "support/fake_clock.h"
 #include "unit/daemon/storage/storage_test_util.h"
 
