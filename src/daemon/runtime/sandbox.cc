@@ -25,6 +25,35 @@ import sys
 import time
 
 CONTROL = 3
+MAIN_PY = "/sandbox/main.py"
+
+# A Python program starts as a fresh `python3 -u -c BOOT <fd>` that waits for
+# one byte on <fd> and then runs MAIN_PY as __main__, the way `python3
+# MAIN_PY` would (argv, sys.path[0], tracebacks that start at the user's
+# code). In a pool sandbox it is started before the order comes, so the run
+# does not wait for the interpreter to start.
+BOOT = r"""
+import os, sys
+_go = int(sys.argv[1])
+if not os.read(_go, 1):
+    os._exit(0)
+os.close(_go)
+_path = "/sandbox/main.py"
+def _hook(kind, value, tb):
+    while tb is not None and tb.tb_frame.f_code.co_filename != _path:
+        tb = tb.tb_next
+    sys.__excepthook__(kind, value.with_traceback(tb), tb)
+sys.excepthook = _hook
+sys.argv = [_path]
+sys.path[0] = "/sandbox"
+_main = type(sys)("__main__")
+_main.__file__ = _path
+_main.__builtins__ = __builtins__
+sys.modules["__main__"] = _main
+with open(_path, "rb") as _f:
+    _code = compile(_f.read(), _path, "exec")
+exec(_code, _main.__dict__)
+"""
 
 
 def report(line):
@@ -32,6 +61,10 @@ def report(line):
         os.write(CONTROL, (line + "\n").encode())
     except OSError:
         pass
+
+
+def order_waiting():
+    return bool(select.select([0], [], [], 0)[0])
 
 
 def read_order():
@@ -46,22 +79,32 @@ def read_order():
         line += byte
 
 
-def child(runtime):
+def spawn(argv, keep_fd=None):
+    pid = os.fork()
+    if pid:
+        return pid
     try:
-        os.close(CONTROL)
-    except OSError:
-        pass
-    # Python ignores SIGPIPE and SIGXFSZ, and we ignore SIGINT: the program
-    # starts with the dispositions it would get from a shell.
-    for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
-        signal.signal(sig, signal.SIG_DFL)
-    try:
-        if runtime == "sh":
-            os.execv("/bin/sh", ["sh", "/sandbox/main.sh"])
-        os.execv("/usr/bin/python3", ["python3", "-u", "/sandbox/main.py"])
+        try:
+            os.close(CONTROL)
+        except OSError:
+            pass
+        # Python ignores SIGPIPE and SIGXFSZ, and we ignore SIGINT: the
+        # program starts with the dispositions it would get from a shell.
+        for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        if keep_fd is not None:
+            os.set_inheritable(keep_fd, True)
+        os.execv(argv[0], argv)
     except OSError as e:
-        os.write(2, ("cannot start %s: %s\n" % (runtime, e.strerror)).encode())
+        os.write(2, ("cannot start %s: %s\n" % (argv[0], e.strerror)).encode())
     os._exit(127)
+
+
+def start_python():
+    go_r, go_w = os.pipe()
+    pid = spawn(["/usr/bin/python3", "-u", "-c", BOOT, str(go_r)], keep_fd=go_r)
+    os.close(go_r)
+    return pid, go_w
 
 
 def supervise(pid, started, timeout_ms):
@@ -83,16 +126,25 @@ def supervise(pid, started, timeout_ms):
 
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+# No order yet means a pool sandbox: have an interpreter ready for it.
+python = None if order_waiting() else start_python()
 report("ready")
 order = read_order()
 if not order or len(order) != 2:
     os._exit(0)
-started = time.monotonic_ns()
-pid = os.fork()
-if pid == 0:
-    child(order[0])
+runtime, timeout_ms = order[0], int(order[1])
+if runtime == "python3":
+    pid, go = python or start_python()
+    started = time.monotonic_ns()
+    os.write(go, b"g")
+    os.close(go)
 else:
-    supervise(pid, started, int(order[1]))
+    if python:
+        os.close(python[1])
+        os.waitpid(python[0], 0)
+    started = time.monotonic_ns()
+    pid = spawn(["/bin/sh", "/sandbox/main.sh"])
+supervise(pid, started, timeout_ms)
 )PY";
 
 namespace {

@@ -3,11 +3,12 @@
 // Start() writes a bundle (oci_spec.h) and starts the container attached
 // (`runc run`) with a small Python supervisor as its init process
 // (kSupervisorScript). The supervisor waits on stdin for a one-line order
-// ("<runtime> <timeout_ms>"), then forks and execs the user's program —
-// `python3 -u /sandbox/main.py` or `sh /sandbox/main.sh` — whose stdin is the
-// rest of the stream, enforces the timeout by killing every process of the
-// sandbox, and reports the program's real exit status and run time on fd 3,
-// a control pipe separate from the program's output:
+// ("<runtime> <timeout_ms>"), then starts the user's program — a fresh
+// Python interpreter that runs /sandbox/main.py as __main__, or
+// `sh /sandbox/main.sh` — whose stdin is the rest of the stream, enforces
+// the timeout by killing every process of the sandbox, and reports the
+// program's real exit status and run time on fd 3, a control pipe separate
+// from the program's output:
 //
 //   ready                  the supervisor is up and waiting for its order
 //   exit <code> <ms>       the program exited
@@ -21,10 +22,12 @@
 // travels as a read-only file rather than `python3 -c` (argv caps a single
 // argument at 128 KiB) or ahead of the user's stdin (which must reach the
 // program untouched); since the order comes on stdin, a sandbox can be
-// started before its code is known (the warm pool). The program is a fresh
-// interpreter rather than a fork of the supervisor's: it behaves exactly like
-// `python3 main.py`, and on the hosts measured a forked interpreter was no
-// faster (its copy-on-write faults cost as much as a new start).
+// started before its code is known (the warm pool). In a pool sandbox the
+// supervisor also starts the Python interpreter ahead of the order; it waits
+// on a pipe of its own, then reads main.py, so a warm run pays neither the
+// container's nor the interpreter's start-up. The interpreter is a fresh
+// process rather than a fork of the supervisor's: a forked one measured no
+// faster here (copy-on-write faults cost as much as a new start).
 //
 // The supervisor runs as the same unprivileged uid as the user's code, so a
 // hostile snippet could forge its own report; that only misreports its own

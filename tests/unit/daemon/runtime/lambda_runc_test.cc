@@ -365,6 +365,18 @@ TEST_F(LambdaRuncTest, WarmPoolSandboxesRunCodeLikeColdOnesAndAreCleanedUp) {
     EXPECT_EQ(r->stdout_data, "abab\n");
     EXPECT_EQ(r->exit_code, 0);
   }
+  // The pool's interpreter was started before the code existed; it must
+  // still look like `python3 /sandbox/main.py`.
+  auto py = runner_->Run({"import sys\nprint(sys.argv, sys.path[0], __name__)\nraise KeyError('k')",
+                          "python3", "", 0, 0});
+  ASSERT_TRUE(py.ok()) << py.status().ToString();
+  EXPECT_EQ(py->stdout_data, "['/sandbox/main.py'] /sandbox __main__\n");
+  EXPECT_EQ(py->stderr_data,
+            "Traceback (most recent call last):\n"
+            "  File \"/sandbox/main.py\", line 3, in <module>\n"
+            "    raise KeyError('k')\n"
+            "KeyError: 'k'\n");
+  EXPECT_EQ(py->exit_code, 1);
   auto r = runner_->Run({"sleep 5", "sh", "", 500, 0});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->timed_out);
