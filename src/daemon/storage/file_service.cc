@@ -85,18 +85,7 @@ Result<FileRecord> Upload::Commit() {
   record.sha256 = ToHex(content_hash_.Finish());
   record.chunks_count = static_cast<int64_t>(chunks_.size());
   record.status = kStatusUploaded;
-  const int64_t quota = service_.QuotaFor(owner_);
-  Result<CommitOutcome> outcome = CommitOutcome{};
-  if (commit_) {
-    outcome = commit_(record, chunks_, quota);
-  } else {
-    Result<FileRecord> stored = service_.metadata_.CommitFile(record, chunks_, quota);
-    if (stored.ok()) {
-      outcome->file = std::move(*stored);
-    } else {
-      outcome = stored.status();
-    }
-  }
+  Result<CommitOutcome> outcome = commit_(record, chunks_, service_.QuotaFor(owner_));
   if (!outcome.ok()) return Fail(outcome.status());
   state_ = State::kCommitted;
   // This upload's chunks are referenced now; releasing the leases only lets
@@ -206,11 +195,20 @@ Result<std::unique_ptr<Upload>> FileService::Begin(const std::string& owner,
     NEXUS_ASSIGN_OR_RETURN(int64_t used, metadata_.UsedBytes(owner));
     const int64_t counted = std::max<int64_t>(0, used - options.replaced_bytes);
     byte_limit = std::max<int64_t>(0, quota - counted);
-    if (options.declared_size > byte_limit)
+    if (options.declared_size > byte_limit) {
       return QuotaError(counted, quota, options.declared_size);
+    }
+  }
+  CommitFn commit = std::move(options.commit);
+  if (!commit) {
+    commit = [this](const FileRecord& file, const std::vector<ChunkRef>& chunks,
+                    int64_t quota_bytes) -> Result<CommitOutcome> {
+      NEXUS_ASSIGN_OR_RETURN(FileRecord stored, metadata_.CommitFile(file, chunks, quota_bytes));
+      return CommitOutcome{std::move(stored), {}};
+    };
   }
   return std::unique_ptr<Upload>(
-      new Upload(*this, owner, SafeBaseName(file_name), byte_limit, std::move(options.commit)));
+      new Upload(*this, owner, SafeBaseName(file_name), byte_limit, std::move(commit)));
 }
 
 Result<std::vector<FileRecord>> FileService::List(const std::string& owner) {

@@ -110,7 +110,7 @@ class Upload {
   const std::string owner_;
   const std::string name_;
   const int64_t byte_limit_;  // quota left at Begin; -1 = none (Commit rechecks)
-  const CommitFn commit_;     // empty: MetadataStore::CommitFile
+  const CommitFn commit_;     // records the file (see UploadOptions::commit)
   Chunker chunker_;
   Sha256 content_hash_;
   int64_t size_ = 0;
