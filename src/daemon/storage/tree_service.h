@@ -15,15 +15,21 @@
 // the insert it guards are one BEGIN IMMEDIATE transaction.
 //
 // Error codes by case (HTTP status in brackets):
-//   kInvalidArgument [400]  bad path; "/" where a file or a movable entry is
-//                           needed; Move into its own subtree; Resolve/Open of
-//                           a folder ("... it is a folder")
+//   kInvalidArgument [400]  bad path or empty owner; Delete, Move (source),
+//                           BeginUpload of "/"; Move onto itself or into its
+//                           own subtree; Resolve/Open of a folder or "/"
+//                           ("... it is a folder")
 //   kNotFound [404]         a path (or source) that does not exist
 //   kAlreadyExists [409]    mkdir over a file; upload onto a folder; a file in
 //                           place of a needed parent folder; Move onto an
 //                           existing target
+//   kRangeNotSatisfiable [416]  Open with a range outside the file
 //   kQuotaExceeded [507]    "storage quota exceeded: ..." (upload)
 //   kUnavailable [503]      the database stayed busy; kInternal [500] a bug
+//
+// Wiring (nexusd): one MetadataStore on nexus.db, one FileService over it
+// (FileServiceOptions::quota_for from storage.quota_bytes), a TreeStore on
+// the same MetadataStore, and this service over both.
 //
 // Thread-safe. The FileService and TreeStore must outlive the service, and
 // the service must outlive every Upload it returned.
