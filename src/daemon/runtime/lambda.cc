@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <system_error>
+#include <utility>
 
 #include "daemon/runtime/process.h"
 
@@ -320,11 +322,11 @@ Result<LambdaResult> LambdaRunner::Run(const LambdaRequest& request) {
   const std::string id = sandbox->id();
   Retire(std::move(sandbox), std::move(slot));
   if (!result.ok()) {
-    spdlog::error("lambda run in {}: {}", id, result.status().ToString());
+    spdlog::error("lambda run for '{}' in {}: {}", request.owner, id, result.status().ToString());
     return result.status();
   }
-  spdlog::debug("lambda run in {}: runtime {} exit {} in {} ms{}{}", id, request.runtime,
-                result->exit_code, result->execution_time_ms,
+  spdlog::debug("lambda run for '{}' in {}: runtime {} exit {} in {} ms{}{}", request.owner, id,
+                request.runtime, result->exit_code, result->execution_time_ms,
                 result->timed_out ? " (timed out)" : "",
                 result->oom_killed ? " (out of memory)" : "");
   return result;

@@ -50,6 +50,7 @@ struct LambdaRequest {
   std::string stdin_data;  // the program's stdin
   int64_t timeout_ms = 0;  // 0: the configured default
   int64_t memory_mb = 0;   // 0: the configured default
+  std::string owner;       // who asked; for the log only
 };
 
 inline constexpr size_t kMaxLambdaCodeBytes = 1 << 20;

@@ -44,6 +44,18 @@ int64_t MillisSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
+LambdaRequest Req(std::string code, std::string runtime, std::string stdin_data = "",
+                  int64_t timeout_ms = 0, int64_t memory_mb = 0) {
+  LambdaRequest r;
+  r.code = std::move(code);
+  r.runtime = std::move(runtime);
+  r.stdin_data = std::move(stdin_data);
+  r.timeout_ms = timeout_ms;
+  r.memory_mb = memory_mb;
+  r.owner = "tester";
+  return r;
+}
+
 class LambdaRuncTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -107,7 +119,7 @@ class LambdaRuncTest : public ::testing::Test {
 
   LambdaResult Python(const std::string& code, const std::string& stdin_data = "",
                       int64_t timeout_ms = 0) {
-    return MustRun({code, "python3", stdin_data, timeout_ms, 0});
+    return MustRun(Req(code, "python3", stdin_data, timeout_ms, 0));
   }
 
   std::string runc_;
@@ -159,7 +171,7 @@ TEST_F(LambdaRuncTest, EchoesStdinUntouchedByTheCodeDelivery) {
 
 TEST_F(LambdaRuncTest, RunsShellSnippets) {
   auto r =
-      MustRun({"echo hi; read x; echo \"got $x\"; echo err >&2; exit 4", "sh", "there\n", 0, 0});
+      MustRun(Req("echo hi; read x; echo \"got $x\"; echo err >&2; exit 4", "sh", "there\n", 0, 0));
   EXPECT_EQ(r.stdout_data, "hi\ngot there\n");
   EXPECT_EQ(r.stderr_data, "err\n");
   EXPECT_EQ(r.exit_code, 4);
@@ -345,7 +357,7 @@ TEST_F(LambdaRuncTest, ConcurrentRunsDoNotInterfere) {
   std::vector<std::future<Result<LambdaResult>>> runs;
   for (int i = 0; i < 4; ++i) {
     runs.push_back(std::async(std::launch::async, [this, i] {
-      return runner_->Run({"print(" + std::to_string(i) + " * 11)", "python3", "", 0, 0});
+      return runner_->Run(Req("print(" + std::to_string(i) + " * 11)", "python3", "", 0, 0));
     }));
   }
   for (int i = 0; i < 4; ++i) {
@@ -360,15 +372,16 @@ TEST_F(LambdaRuncTest, WarmPoolSandboxesRunCodeLikeColdOnesAndAreCleanedUp) {
   Runner();
   ASSERT_TRUE(runner_->WaitForPool(2, 20000));
   for (int i = 0; i < 3; ++i) {
-    auto r = runner_->Run({"import sys\nprint(sys.stdin.read() * 2)", "python3", "ab", 0, 0});
+    auto r = runner_->Run(Req("import sys\nprint(sys.stdin.read() * 2)", "python3", "ab", 0, 0));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->stdout_data, "abab\n");
     EXPECT_EQ(r->exit_code, 0);
   }
   // The pool's interpreter was started before the code existed; it must
   // still look like `python3 /sandbox/main.py`.
-  auto py = runner_->Run({"import sys\nprint(sys.argv, sys.path[0], __name__)\nraise KeyError('k')",
-                          "python3", "", 0, 0});
+  auto py =
+      runner_->Run(Req("import sys\nprint(sys.argv, sys.path[0], __name__)\nraise KeyError('k')",
+                       "python3", "", 0, 0));
   ASSERT_TRUE(py.ok()) << py.status().ToString();
   EXPECT_EQ(py->stdout_data, "['/sandbox/main.py'] /sandbox __main__\n");
   EXPECT_EQ(py->stderr_data,
@@ -377,7 +390,7 @@ TEST_F(LambdaRuncTest, WarmPoolSandboxesRunCodeLikeColdOnesAndAreCleanedUp) {
             "    raise KeyError('k')\n"
             "KeyError: 'k'\n");
   EXPECT_EQ(py->exit_code, 1);
-  auto r = runner_->Run({"sleep 5", "sh", "", 500, 0});
+  auto r = runner_->Run(Req("sleep 5", "sh", "", 500, 0));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->timed_out);
   EXPECT_EQ(r->exit_code, 137);
@@ -475,7 +488,7 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
     ASSERT_TRUE(r.ok() && r->stdout_data == "hello from nexus\n") << (r.ok() ? r->stderr_data : "");
 
     t = Clock::now();
-    auto l = runner_->Run({kHello, "python3", "", 0, 0});
+    auto l = runner_->Run(Req(kHello, "python3", "", 0, 0));
     cold.push_back(MillisSince(t));
     ASSERT_TRUE(l.ok() && l->stdout_data == "hello from nexus\n");
     cold_exec.push_back(l->execution_time_ms);
@@ -488,7 +501,7 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
   for (int i = 0; i < n; ++i) {
     ASSERT_TRUE(runner_->WaitForPool(2, 10000));
     auto t = Clock::now();
-    auto l = runner_->Run({kHello, "python3", "", 0, 0});
+    auto l = runner_->Run(Req(kHello, "python3", "", 0, 0));
     warm.push_back(MillisSince(t));
     ASSERT_TRUE(l.ok() && l->stdout_data == "hello from nexus\n");
     warm_exec.push_back(l->execution_time_ms);

@@ -34,6 +34,18 @@ size_t CountStartingWith(const std::vector<std::string>& v, const std::string& p
                        [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
 }
 
+LambdaRequest Req(std::string code, std::string runtime, std::string stdin_data = "",
+                  int64_t timeout_ms = 0, int64_t memory_mb = 0) {
+  LambdaRequest r;
+  r.code = std::move(code);
+  r.runtime = std::move(runtime);
+  r.stdin_data = std::move(stdin_data);
+  r.timeout_ms = timeout_ms;
+  r.memory_mb = memory_mb;
+  r.owner = "tester";
+  return r;
+}
+
 class LambdaRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -80,16 +92,16 @@ TEST_F(LambdaRunnerTest, RejectsInvalidRequestsBeforeTouchingRunc) {
     const char* name;
     LambdaRequest request;
   } cases[] = {
-      {"unknown runtime", {"print(1)", "ruby", "", 0, 0}},
-      {"missing runtime", {"print(1)", "", "", 0, 0}},
-      {"empty code", {"", "python3", "", 0, 0}},
-      {"code over 1 MiB", {std::string((1 << 20) + 1, 'x'), "python3", "", 0, 0}},
-      {"stdin over 1 MiB", {"print(1)", "python3", std::string((1 << 20) + 1, 'x'), 0, 0}},
-      {"negative timeout", {"print(1)", "python3", "", -1, 0}},
-      {"timeout above the maximum", {"print(1)", "python3", "", 8001, 0}},
-      {"memory above the maximum", {"print(1)", "python3", "", 0, 257}},
-      {"memory below the minimum", {"print(1)", "python3", "", 0, 8}},
-      {"negative memory", {"print(1)", "python3", "", 0, -5}},
+      {"unknown runtime", Req("print(1)", "ruby", "", 0, 0)},
+      {"missing runtime", Req("print(1)", "", "", 0, 0)},
+      {"empty code", Req("", "python3", "", 0, 0)},
+      {"code over 1 MiB", Req(std::string((1 << 20) + 1, 'x'), "python3", "", 0, 0)},
+      {"stdin over 1 MiB", Req("print(1)", "python3", std::string((1 << 20) + 1, 'x'), 0, 0)},
+      {"negative timeout", Req("print(1)", "python3", "", -1, 0)},
+      {"timeout above the maximum", Req("print(1)", "python3", "", 8001, 0)},
+      {"memory above the maximum", Req("print(1)", "python3", "", 0, 257)},
+      {"memory below the minimum", Req("print(1)", "python3", "", 0, 8)},
+      {"negative memory", Req("print(1)", "python3", "", 0, -5)},
   };
   Runner();
   for (const auto& tc : cases) {
@@ -104,11 +116,11 @@ TEST_F(LambdaRunnerTest, AcceptsTheBoundaries) {
     const char* name;
     LambdaRequest request;
   } cases[] = {
-      {"code of exactly 1 MiB", {std::string(1 << 20, '#'), "python3", "", 0, 0}},
-      {"maximum timeout", {"print(1)", "python3", "", 8000, 0}},
-      {"maximum memory", {"print(1)", "python3", "", 0, 256}},
-      {"minimum memory", {"print(1)", "python3", "", 0, kMinLambdaMemoryMb}},
-      {"shell", {"echo 1", "sh", "", 0, 0}},
+      {"code of exactly 1 MiB", Req(std::string(1 << 20, '#'), "python3", "", 0, 0)},
+      {"maximum timeout", Req("print(1)", "python3", "", 8000, 0)},
+      {"maximum memory", Req("print(1)", "python3", "", 0, 256)},
+      {"minimum memory", Req("print(1)", "python3", "", 0, kMinLambdaMemoryMb)},
+      {"shell", Req("echo 1", "sh", "", 0, 0)},
   };
   Runner();
   for (const auto& tc : cases) {
