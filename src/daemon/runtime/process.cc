@@ -444,6 +444,11 @@ Result<std::unique_ptr<Child>> PosixProcessRunner::Spawn(const SpawnOptions& opt
     NEXUS_ASSIGN_OR_RETURN(ctl, MakePipe());
     ::posix_spawn_file_actions_adddup2(setup.actions(), ctl.write.get(), 3);
   }
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
+  // Our own descriptors are close-on-exec; this also drops any a library or
+  // our parent left inheritable, so the child sees exactly 0-2 (and 3).
+  ::posix_spawn_file_actions_addclosefrom_np(setup.actions(), options.control_pipe ? 4 : 3);
+#endif
 
   // Its own process group, so a Ctrl-C meant for nexusd does not reach runc
   // (which would forward it into the sandbox): nexusd decides teardown. An

@@ -1,6 +1,7 @@
 // Tests of the real POSIX process runner; the children are /bin/sh one-liners.
 #include "daemon/runtime/process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -141,6 +142,23 @@ TEST_F(ProcessRunnerTest, WithoutControlPipeFd3IsClosed) {
       runner_->Run(Sh("if echo x >&3; then echo open; else echo closed; fi 2>/dev/null"), {});
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->stdout_data, "closed\n");
+}
+
+TEST_F(ProcessRunnerTest, ChildInheritsNoOtherDescriptorOfOurs) {
+  int null_fd = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(null_fd, 0);
+  int leaked = ::fcntl(null_fd, F_DUPFD, 50);  // deliberately not close-on-exec
+  ::close(null_fd);
+  ASSERT_GE(leaked, 50);
+  SpawnOptions spawn = Sh("ls /proc/self/fd | sort -n | tr '\\n' ' '");
+  spawn.control_pipe = true;
+  auto out = runner_->Run(spawn, {});
+  ::close(leaked);
+  ASSERT_TRUE(out.ok());
+  // 0-3, plus the one `ls` opens to read the directory.
+  EXPECT_EQ(out->stdout_data.substr(0, 8), "0 1 2 3 ") << out->stdout_data;
+  EXPECT_EQ(out->stdout_data.find(" " + std::to_string(leaked) + " "), std::string::npos)
+      << out->stdout_data;
 }
 
 TEST_F(ProcessRunnerTest, EnvironmentIsExactlyTheGivenOne) {
