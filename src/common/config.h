@@ -69,7 +69,7 @@ struct LambdaConfig {
   int64_t memory_mb_default = 128;
   int64_t memory_mb_max = 1024;
   int64_t max_concurrent = 0;         // 0 = 2 x number of cores
-  int64_t pool_size = 0;              // pre-started sandboxes; 0 = every run starts cold
+  int64_t pool_size = 2;              // pre-started sandboxes; 0 = every run starts cold
   int64_t output_limit_bytes = 1 << 20;  // per stream (stdout, stderr)
 };
 
