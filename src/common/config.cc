@@ -65,6 +65,21 @@ std::vector<Binding> Bindings(Config& c) {
       {"lambda", "max_concurrent", &c.lambda.max_concurrent},
       {"lambda", "pool_size", &c.lambda.pool_size},
       {"lambda", "output_limit_bytes", &c.lambda.output_limit_bytes},
+      {"network", "bridge", &c.network.bridge},
+      {"network", "subnet", &c.network.subnet},
+      {"network", "ip_masq", &c.network.ip_masq},
+      {"network", "host_gateway", &c.network.host_gateway},
+      {"network", "cni_path", &c.network.cni_path},
+      {"nodes", "runtime", &c.nodes.runtime},
+      {"nodes", "base_rootfs", &c.nodes.base_rootfs},
+      {"nodes", "max_memory_mb", &c.nodes.max_memory_mb},
+      {"nodes", "max_storage_bytes", &c.nodes.max_storage_bytes},
+      {"nodes", "pids_limit", &c.nodes.pids_limit},
+      {"nodes", "metrics_interval_seconds", &c.nodes.metrics_interval_seconds},
+      {"nodes", "metrics_history_seconds", &c.nodes.metrics_history_seconds},
+      {"nodes", "exec_timeout_ms_max", &c.nodes.exec_timeout_ms_max},
+      {"nodes", "exec_output_limit_bytes", &c.nodes.exec_output_limit_bytes},
+      {"nodes", "stop_timeout_ms", &c.nodes.stop_timeout_ms},
   };
 }
 
@@ -134,6 +149,7 @@ void DeriveDefaults(Config& c) {
   if (c.daemon.listen.empty()) c.daemon.listen = "unix:" + d + "/run/nexusd.sock";
   if (c.daemon.db_path.empty()) c.daemon.db_path = d + "/nexus.db";
   if (c.storage.chunks_dir.empty()) c.storage.chunks_dir = d + "/chunks";
+  if (c.network.bridge.empty()) c.network.bridge = "nx-" + c.instance;
 }
 
 Status Validate(const Config& c) {

@@ -73,6 +73,28 @@ struct LambdaConfig {
   int64_t output_limit_bytes = 1 << 20;  // per stream (stdout, stderr)
 };
 
+// The nodes' network: one CNI bridge per instance with host-local IPAM.
+struct NetworkConfig {
+  std::string bridge;                 // default "nx-<instance>" (at most 15 characters)
+  std::string subnet = "10.0.42.0/24";  // the first node gets .2 (.1 is the bridge)
+  int64_t ip_masq = 0;                // 1: nodes reach the outside through NAT
+  int64_t host_gateway = 1;           // 1: the bridge holds .1, so the host reaches nodes
+  std::string cni_path = "/usr/lib/cni";  // directory of the CNI plugin binaries
+};
+
+struct NodesConfig {
+  std::string runtime = "runc";       // OCI runtime binary: "runc" or "crun" (or a path)
+  std::string base_rootfs;            // empty: the host's /usr, /bin, /lib*, /sbin
+  int64_t max_memory_mb = 4096;
+  int64_t max_storage_bytes = 10LL * 1024 * 1024 * 1024;
+  int64_t pids_limit = 1024;
+  int64_t metrics_interval_seconds = 5;
+  int64_t metrics_history_seconds = 3600;
+  int64_t exec_timeout_ms_max = 300000;
+  int64_t exec_output_limit_bytes = 1 << 20;  // per stream (stdout, stderr)
+  int64_t stop_timeout_ms = 10000;    // SIGTERM, then SIGKILL after this long
+};
+
 struct Config {
   std::string data_dir = "./var";
   std::string instance = "nexus";
@@ -83,6 +105,8 @@ struct Config {
   DaemonConfig daemon;
   StorageConfig storage;
   LambdaConfig lambda;
+  NetworkConfig network;
+  NodesConfig nodes;
 };
 
 // Looks up an environment variable; injectable so tests need not touch the
