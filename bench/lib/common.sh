@@ -83,10 +83,25 @@ run_wrk() {
     }' <<<"$out" || die "could not parse wrk output"
 }
 
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+# CPU seconds used so far by a process and its children that are still running.
+tree_cpu_seconds() {
+  local total=0 p
+  for p in "$1" $(ps --ppid "$1" -o pid=); do
+    total=$(awk -v t="$total" -v c="$(cpu_seconds "$p")" 'BEGIN { print t + c }')
+  done
+  echo "$total"
+}
+
 # ---- Nexus -------------------------------------------------------------------
 
 # Starts the three services on a fresh data dir with mail written to the
-# outbox. Sets NEXUS_URL and NEXUS_DATA_DIR_BENCH.
+# outbox. Sets NEXUS_URL, NEXUS_DATA_DIR_BENCH and NEXUS_PIDS[name].
+declare -A NEXUS_PIDS
 start_nexus() {
   local bin
   for bin in src/auth/nexus-auth src/daemon/nexusd src/gateway/nexus-api; do
@@ -109,7 +124,9 @@ start_nexus() {
       NEXUS_DATA_DIR="$NEXUS_DATA_DIR_BENCH" \
       NEXUS_INSTANCE="b$(tr -dc 'a-z0-9' </dev/urandom | head -c 8)" \
       NEXUS_GATEWAY_LISTEN="127.0.0.1:$port" \
+      NEXUS_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
       "$BUILD_DIR/$rel" >"$NEXUS_DATA_DIR_BENCH/$name.log" 2>&1 &
+    NEXUS_PIDS[$name]=$!
     bench_cleanup_add "stop_pid $!"
   done
   wait_http_200 "$NEXUS_URL/healthz" 10 || {
@@ -151,7 +168,7 @@ register_user() {
 # ---- nginx (the anchor) ----------------------------------------------------------
 
 # Starts an nginx of its own (temp prefix, foreground, no system files) that
-# answers 200 "ok" to everything. Sets NGINX_URL.
+# answers 200 "ok" to everything. Sets NGINX_URL and NGINX_PID (the master).
 start_nginx() {
   need nginx "apt-get install nginx-light"
   local dir port
@@ -178,6 +195,7 @@ http {
 }
 CONF
   nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stderr.log" 2>&1 &
+  NGINX_PID=$!
   bench_cleanup_add "stop_pid $!"
   NGINX_URL="http://127.0.0.1:$port"
   wait_http_200 "$NGINX_URL/" 10 || { cat "$dir/stderr.log" "$dir/error.log" >&2; die "nginx did not start"; }
