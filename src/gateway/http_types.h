@@ -3,8 +3,8 @@
 // The session (server.cc) turns Beast messages into these and back, so the
 // router, middleware and handlers are functions of plain values: they need no
 // socket and no Beast headers, and unit tests build requests by hand. Also
-// holds the seam for streaming bodies (BodyReader/BodyWriter), which the
-// upload and download routes will use.
+// holds the interfaces for streaming bodies (BodyReader/BodyWriter), which
+// the session implements over the connection for upload and download routes.
 // Value types; thread-compatible.
 #pragma once
 
@@ -57,21 +57,26 @@ struct Principal {
   int64_t created_at = 0;  // unix seconds
 };
 
-// Streaming seam, request side. A route registered with BodyMode::kStream gets
-// its body unread; the handler pulls it through Request::body_reader. A
+// Streaming, request side. A route registered with BodyMode::kStream gets
+// its body unread (no size limit, no Content-Type check: the handler decides);
+// the handler pulls it through Request::body_reader, which is valid only
+// while the handler runs. "100 Continue" goes out on the first Read. A
 // handler that stops early leaves the rest unread and the session closes the
-// connection after the response.
+// connection after the response. A Read error means the client went away or
+// sent a malformed body.
 class BodyReader {
  public:
   virtual ~BodyReader() = default;
-  // Reads the next bytes of the body into `buf`; 0 means the body has ended.
+  // Reads the next bytes of the body into `buf` (waits for at least one);
+  // 0 means the body has ended.
   virtual asio::awaitable<Result<std::size_t>> Read(std::span<char> buf) = 0;
 };
 
-// Streaming seam, response side: the session hands one to Response::stream.
+// Streaming, response side: the session hands one to Response::stream.
 class BodyWriter {
  public:
   virtual ~BodyWriter() = default;
+  // Sends `data` (one chunk of a chunked body); fails when the client is gone.
   virtual asio::awaitable<Status> Write(std::string_view data) = 0;
 };
 
@@ -100,9 +105,11 @@ struct Response {
   int status = 200;
   Headers headers;
   std::string body;
-  // Streaming seam: when set, the session sends the status and headers, then
-  // lets this write the body (chunked unless headers carry Content-Length),
-  // and `body` is ignored.
+  // Streaming: when set, the session sends the status and headers, then lets
+  // this write the body (chunked unless headers carry Content-Length), and
+  // `body` is ignored. Once the head is out an error can no longer be
+  // answered: a failed Status (or a body shorter than its Content-Length)
+  // closes the connection.
   std::function<asio::awaitable<Status>(BodyWriter&)> stream;
 };
 

@@ -17,6 +17,8 @@
 #include <csignal>
 #include <exception>
 #include <mutex>
+#include <span>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -87,6 +89,132 @@ http::response<http::string_body> ToBeast(Response& resp, unsigned version, bool
   out.keep_alive(keep_alive);
   out.prepare_payload();
   return out;
+}
+
+// Streaming seam, request side: the body of a kStream route, pulled from
+// the connection as the handler asks for it. Sends "100 Continue" before the
+// first read when the client asked for one.
+class ParserBodyReader final : public BodyReader {
+ public:
+  ParserBodyReader(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                   http::request_parser<http::buffer_body>& parser, unsigned version,
+                   bool send_continue, const ServerOptions& options)
+      : stream_(stream),
+        buffer_(buffer),
+        parser_(parser),
+        version_(version),
+        send_continue_(send_continue),
+        options_(options) {}
+
+  asio::awaitable<Result<std::size_t>> Read(std::span<char> buf) override {
+    if (parser_.is_done() || buf.empty()) co_return std::size_t(0);
+    if (send_continue_) {
+      send_continue_ = false;
+      http::response<http::empty_body> go_on{http::status::continue_, version_};
+      stream_.expires_after(options_.write_timeout);
+      auto [ec, n] = co_await http::async_write(stream_, go_on, kTupleAwaitable);
+      if (ec) co_return InvalidArgumentError("request body: connection lost: " + ec.message());
+    }
+    auto& body = parser_.get().body();
+    body.data = buf.data();
+    body.size = buf.size();
+    for (;;) {
+      stream_.expires_after(options_.body_timeout);
+      auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser_, kTupleAwaitable);
+      if (ec && ec != http::error::need_buffer) {
+        co_return InvalidArgumentError("request body: " + ec.message());
+      }
+      std::size_t got = buf.size() - body.size;
+      if (got > 0 || parser_.is_done()) co_return got;
+    }
+  }
+
+ private:
+  beast::tcp_stream& stream_;
+  beast::flat_buffer& buffer_;
+  http::request_parser<http::buffer_body>& parser_;
+  const unsigned version_;
+  bool send_continue_;
+  const ServerOptions& options_;
+};
+
+// Streaming seam, response side: each Write sends one piece of the body
+// (one chunk when the response is chunked).
+class SerializerBodyWriter final : public BodyWriter {
+ public:
+  SerializerBodyWriter(beast::tcp_stream& stream, http::response<http::buffer_body>& res,
+                       http::response_serializer<http::buffer_body>& serializer,
+                       std::chrono::milliseconds timeout)
+      : stream_(stream), res_(res), serializer_(serializer), timeout_(timeout) {}
+
+  asio::awaitable<Status> Write(std::string_view data) override {
+    if (data.empty()) co_return Status::Ok();
+    res_.body().data = const_cast<char*>(data.data());
+    res_.body().size = data.size();
+    res_.body().more = true;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await http::async_write(stream_, serializer_, kTupleAwaitable);
+    if (ec && ec != http::error::need_buffer) {
+      co_return UnavailableError("response body: connection lost: " + ec.message());
+    }
+    bytes_ += data.size();
+    co_return Status::Ok();
+  }
+
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  beast::tcp_stream& stream_;
+  http::response<http::buffer_body>& res_;
+  http::response_serializer<http::buffer_body>& serializer_;
+  std::chrono::milliseconds timeout_;
+  uint64_t bytes_ = 0;
+};
+
+// Sends a response whose body comes from resp.stream. False when the
+// connection must close: the write failed, or the body broke off after the
+// head was sent (too late for an error response).
+asio::awaitable<bool> WriteStreamed(beast::tcp_stream& stream, Response& resp, unsigned version,
+                                    bool keep_alive, std::chrono::milliseconds timeout,
+                                    std::string request_id, uint64_t* bytes) {
+  http::response<http::buffer_body> res{static_cast<http::status>(resp.status), version};
+  res.set(http::field::server, "nexus-api");
+  for (auto& [name, value] : resp.headers.fields()) res.insert(name, value);
+  res.keep_alive(keep_alive);
+  const bool sized = res.has_content_length();
+  if (!sized) res.chunked(true);
+  res.body().data = nullptr;
+  res.body().more = true;
+  http::response_serializer<http::buffer_body> serializer{res};
+  stream.expires_after(timeout);
+  auto [head_ec, head_n] = co_await http::async_write_header(stream, serializer, kTupleAwaitable);
+  if (head_ec) co_return false;
+
+  SerializerBodyWriter writer(stream, res, serializer, timeout);
+  Status body;
+  try {
+    auto produce = resp.stream(writer);
+    body = co_await std::move(produce);
+  } catch (const std::exception& e) {
+    body = InternalError(std::string("streaming body: ") + e.what());
+  }
+  *bytes = writer.bytes();
+  if (!body.ok()) {
+    spdlog::warn("request {}: response body broke off after {} bytes: {}", request_id,
+                 writer.bytes(), body.ToString());
+    co_return false;
+  }
+  if (sized && std::to_string(writer.bytes()) != res[http::field::content_length]) {
+    // A body shorter than its Content-Length would leave the client waiting.
+    spdlog::warn("request {}: streamed {} bytes but declared Content-Length {}", request_id,
+                 writer.bytes(), std::string(res[http::field::content_length]));
+    co_return false;
+  }
+  res.body().data = nullptr;
+  res.body().size = 0;
+  res.body().more = false;
+  auto [end_ec, end_n] = co_await http::async_write(stream, serializer, kTupleAwaitable);
+  co_return !end_ec;
 }
 
 }  // namespace
@@ -366,6 +494,8 @@ asio::awaitable<void> Server::Impl::Session(Impl* self, std::shared_ptr<Connecti
 
     const auto started = std::chrono::steady_clock::now();
     auto& head = parser.get();
+    const unsigned version = head.version();
+    const bool client_keep_alive = head.keep_alive();
     Request req;
     req.method.assign(head.method_string());
     for (const auto& field : head) {
@@ -375,17 +505,23 @@ asio::awaitable<void> Server::Impl::Session(Impl* self, std::shared_ptr<Connecti
 
     Pipeline::Admission admission = co_await self->pipeline_.Admit(req, head.target());
     Response resp;
+    bool body_unread = !parser.is_done();
     if (admission.response) {
       resp = std::move(*admission.response);
     } else if (admission.route->options.body == BodyMode::kStream) {
-      // Streaming seam: req.body_reader will read from `parser` here once the
-      // upload routes exist; until then the body is left unread.
+      // The handler pulls the body itself. `head` dies with the conversion.
+      http::request_parser<http::buffer_body> stream_parser(std::move(parser));
+      ParserBodyReader reader(stream, buffer, stream_parser, version,
+                              EqualsIgnoreCase(req.headers.Get("Expect"), "100-continue"), opt);
+      req.body_reader = &reader;
       resp = co_await self->pipeline_.Run(req, *admission.route);
+      req.body_reader = nullptr;
+      body_unread = !stream_parser.is_done();
     } else {
       bool have_body = true;
       if (!parser.is_done()) {
         if (EqualsIgnoreCase(req.headers.Get("Expect"), "100-continue")) {
-          http::response<http::empty_body> go_on{http::status::continue_, head.version()};
+          http::response<http::empty_body> go_on{http::status::continue_, version};
           stream.expires_after(opt.write_timeout);
           auto [cec, cn] = co_await http::async_write(stream, go_on, kTupleAwaitable);
           if (cec) break;
@@ -402,29 +538,34 @@ asio::awaitable<void> Server::Impl::Session(Impl* self, std::shared_ptr<Connecti
           break;
         }
       }
+      body_unread = !parser.is_done();
       if (have_body) {
         req.body = std::move(parser.get().body());
         resp = co_await self->pipeline_.Run(req, *admission.route);
       }
     }
-    if (resp.stream) {
-      // Streaming seam, response side: no route streams yet.
-      resp = ErrorResponse(InternalError("streaming responses are not wired into the session"),
-                           req.request_id);
-    }
     Pipeline::Finish(req, resp);
 
-    const bool body_unread = !parser.is_done();
-    const bool keep_alive = head.keep_alive() && !body_unread && !self->stopping_.load();
+    const bool keep_alive = client_keep_alive && !body_unread && !self->stopping_.load();
     const int status = resp.status;
-    auto out = ToBeast(resp, head.version(), keep_alive);
-    stream.expires_after(opt.write_timeout);
-    auto [write_ec, written] = co_await http::async_write(stream, out, kTupleAwaitable);
+    uint64_t bytes = 0;
+    bool written = false;
+    if (resp.stream) {
+      auto send = WriteStreamed(stream, resp, version, keep_alive, opt.write_timeout,
+                                req.request_id, &bytes);
+      written = co_await std::move(send);
+    } else {
+      auto out = ToBeast(resp, version, keep_alive);
+      stream.expires_after(opt.write_timeout);
+      auto [write_ec, write_n] = co_await http::async_write(stream, out, kTupleAwaitable);
+      written = !write_ec;
+      bytes = out.body().size();
+    }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
-    LogAccess(req, status, out.body().size(), ms);
-    if (write_ec) break;
+    LogAccess(req, status, bytes, ms);
+    if (!written) break;
     if (!keep_alive) {
       linger = body_unread;
       break;

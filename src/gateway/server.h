@@ -2,8 +2,11 @@
 // coroutines, keep-alive). The only place that owns sockets.
 //
 // A session reads a request head, lets the Pipeline admit it (route, limits,
-// auth), reads the body within the admitted limit, runs the handler and writes
-// the response; then waits for the next request on the same connection.
+// auth), reads the body within the admitted limit (or hands a streaming
+// route a BodyReader over the connection), runs the handler and writes the
+// response (whole, or through a BodyWriter when Response::stream is set);
+// then waits for the next request on the same connection. Each I/O thread
+// has its own io_context; a connection lives on one of them.
 // Every read and write has a timeout, so a slow or silent client cannot hold
 // a connection forever. On SIGINT/SIGTERM (or Stop) the server stops
 // accepting, closes idle connections, lets in-flight requests finish (each
