@@ -11,6 +11,7 @@ import email.policy
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import string
@@ -317,7 +318,6 @@ class Instance:
         return "\n".join(parts)
 
     def cleanup(self):
-        import shutil
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 

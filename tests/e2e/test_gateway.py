@@ -2,6 +2,7 @@
 health, and what clients see when a backend service is down."""
 
 import signal
+import socket
 import time
 
 import pytest
@@ -142,7 +143,6 @@ def test_the_daemon_down_shows_in_healthz_and_recovers_on_restart(nexus_factory)
 
 def test_a_client_that_hangs_up_does_not_hurt_the_next_one(nexus):
     # Half a request, then close: the gateway must carry on serving.
-    import socket
     with socket.create_connection(("127.0.0.1", nexus.port), timeout=2) as s:
         s.sendall(b"POST /auth/login/init HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: 100\r\n\r\n{\"Username\":")

@@ -4,6 +4,7 @@ after a crash — what an operator relies on."""
 import os
 import signal
 import stat
+import subprocess
 
 from harness import SERVICES, new_user, register
 
@@ -39,7 +40,6 @@ def test_nexusd_recovers_from_a_crash_and_keeps_its_data(nexus_factory):
 def test_a_second_nexusd_on_the_same_data_dir_refuses_to_start(nexus_factory):
     inst = nexus_factory(name="twice")
     first = inst.procs["nexusd"]
-    import subprocess
     second = subprocess.run([first.args[0]], env=inst.env, cwd=inst.data_dir,
                             capture_output=True, timeout=10)
     assert second.returncode != 0
