@@ -95,6 +95,9 @@ Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::Detect() {
       std::string opt;
       while (std::getline(opts, opt, ',')) {
         if (opt == "memory") fs->memory_root_ = mount_point;
+        if (opt != "rw" && opt != "ro" && opt.find('=') == std::string::npos) {
+          fs->controller_roots_.emplace(opt, mount_point);
+        }
       }
     }
   }
@@ -125,6 +128,12 @@ Result<bool> HostCgroupFs::OomKilled(const std::string& cgroups_path) {
   if (ReadSmallFile(dir + "/memory.failcnt", &failcnt))
     return std::strtoll(failcnt.c_str(), nullptr, 10) > 0;
   return false;
+}
+
+std::string HostCgroupFs::controller_root(const std::string& controller) const {
+  if (unified_) return "/sys/fs/cgroup";
+  auto it = controller_roots_.find(controller);
+  return it == controller_roots_.end() ? "" : it->second;
 }
 
 bool HostCgroupFs::Exists(const std::string& cgroups_path) {

@@ -9,6 +9,7 @@
 // it is immutable afterwards and thread-safe. Tests use FakeCgroupFs.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,13 +45,17 @@ class HostCgroupFs final : public CgroupFs {
   // Whether the memory controller can limit swap (v1 needs swap accounting,
   // i.e. memory.memsw.* files; v2 always can).
   bool swap_limit_supported() const { return swap_limit_; }
+  // The mount point of a v1 controller's hierarchy ("memory", "cpuacct"),
+  // or /sys/fs/cgroup for any controller on a pure v2 host; "" when absent.
+  std::string controller_root(const std::string& controller) const;
 
  private:
   HostCgroupFs() = default;
 
-  bool unified_ = false;                  // pure cgroup v2 at /sys/fs/cgroup
-  std::string memory_root_;               // mount point of the memory controller
-  std::vector<std::string> hierarchies_;  // every cgroup mount point
+  bool unified_ = false;                                 // pure cgroup v2 at /sys/fs/cgroup
+  std::string memory_root_;                              // mount point of the memory controller
+  std::vector<std::string> hierarchies_;                 // every cgroup mount point
+  std::map<std::string, std::string> controller_roots_;  // v1: controller → mount point
   bool swap_limit_ = false;
 };
 

@@ -224,4 +224,21 @@ Status RuncRuntime::Destroy(const std::string& id) {
   return deleted.code() == StatusCode::kNotFound ? Status::Ok() : deleted;
 }
 
+Result<std::unique_ptr<Child>> RuncRuntime::Exec(const std::string& id,
+                                                 const ExecOptions& options) {
+  if (options.args.empty()) {
+    return InvalidArgumentError("exec in container '" + id + "': no command");
+  }
+  std::vector<std::string> args = {"exec"};
+  if (!options.pid_file.empty()) {
+    args.push_back("--pid-file");
+    args.push_back(options.pid_file);
+  }
+  args.push_back(id);
+  for (const auto& a : options.args) args.push_back(a);
+  auto child = processes_.Spawn(Command(std::move(args)));
+  if (!child.ok()) return child.status().WithContext("exec in container '" + id + "'");
+  return child;
+}
+
 }  // namespace nexus::daemon::runtime

@@ -34,6 +34,15 @@ struct ContainerState {
   std::string bundle;
 };
 
+// A process to start in a running container (`runc exec`). It inherits the
+// container's user, capabilities, environment and working directory.
+struct ExecOptions {
+  std::vector<std::string> args;  // args[0] is looked up on the container's PATH
+  // Where the runtime writes the host pid of the started process, so a caller
+  // can kill it (killing `runc exec` itself would leave it running).
+  std::string pid_file;
+};
+
 class OciRuntime {
  public:
   virtual ~OciRuntime() = default;
@@ -64,6 +73,15 @@ class OciRuntime {
   // Removes a container in any state: SIGKILL, wait until it has stopped,
   // delete. A container that does not exist is success.
   virtual Status Destroy(const std::string& id) = 0;
+
+  // Starts a process in the running container `id`, attached: the returned
+  // Child's stdin, stdout and stderr are the process's and its exit status is
+  // the process's (128+n when signal n killed it). Runtimes that cannot do
+  // this answer kUnimplemented.
+  virtual Result<std::unique_ptr<Child>> Exec(const std::string& id, const ExecOptions& options) {
+    (void)options;
+    return UnimplementedError("exec in container '" + id + "': not supported by this runtime");
+  }
 };
 
 struct RuncOptions {
@@ -89,6 +107,7 @@ class RuncRuntime final : public OciRuntime {
   Status Delete(const std::string& id) override;
   Result<std::vector<ContainerState>> List() override;
   Status Destroy(const std::string& id) override;
+  Result<std::unique_ptr<Child>> Exec(const std::string& id, const ExecOptions& options) override;
 
  private:
   SpawnOptions Command(std::vector<std::string> args) const;

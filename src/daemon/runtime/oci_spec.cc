@@ -346,6 +346,16 @@ json BuildOciConfig(const SandboxSpec& spec, const std::string& bundle_dir) {
   };
 }
 
+json OciDefaultDevices() { return Devices(); }
+json OciDefaultDeviceRules() { return DeviceCgroupRules(); }
+json OciReadOnlyBind(const std::string& source, const std::string& destination, bool noexec) {
+  return ReadOnlyBind(source, destination, noexec);
+}
+json OciTmpfs(const std::string& destination, const std::string& source, int64_t bytes,
+              const std::string& mode, bool noexec) {
+  return Tmpfs(destination, source, bytes, mode, noexec);
+}
+
 std::map<std::string, std::string> GeneratedEtcFiles(const std::string& hostname) {
   return {
       {"passwd",

@@ -74,6 +74,17 @@ nlohmann::json BuildOciConfig(const SandboxSpec& spec, const std::string& bundle
 // flags); everything else fails with EPERM. Also fit for the nodes engine.
 nlohmann::json SandboxSeccomp();
 
+// Building blocks shared with other container configs (the nodes'):
+// the default device nodes and their device-cgroup rules (deny all, allow
+// those), a read-only bind mount (nosuid, nodev; `bind`, not `rbind`), and a
+// tmpfs mount with a mode and a size.
+nlohmann::json OciDefaultDevices();
+nlohmann::json OciDefaultDeviceRules();
+nlohmann::json OciReadOnlyBind(const std::string& source, const std::string& destination,
+                               bool noexec);
+nlohmann::json OciTmpfs(const std::string& destination, const std::string& source, int64_t bytes,
+                        const std::string& mode, bool noexec);
+
 // The generated /etc: file name → content.
 std::map<std::string, std::string> GeneratedEtcFiles(const std::string& hostname);
 
