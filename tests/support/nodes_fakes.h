@@ -1,0 +1,365 @@
+// Fakes for the nodes engine (daemon/runtime/node_manager.h): an OCI
+// runtime with detached containers and exec, a CNI network, and loop volumes,
+// all in memory, each able to fail a chosen step so that rollbacks can be
+// tested.
+//
+// FakeNodeRuntime reads each bundle's config.json at Create() and "creates"
+// its linux.cgroupsPath in a FakeCgroupFs (runc makes the cgroup at create;
+// delete removes it), so tests see cgroups appear and go. FakeNodeNetwork
+// hands out addresses from 10.0.42.2 up like host-local and keeps a lease
+// per name until Detach(). FakeVolumeManager makes the mount point a plain
+// directory (so the manager can write the rootfs into it) and an empty image
+// file. All three are thread-safe (one mutex each) and log their calls.
+#pragma once
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/runtime/network.h"
+#include "daemon/runtime/oci_runtime.h"
+#include "daemon/runtime/volume.h"
+#include "support/runtime_fake_oci.h"
+#include "support/runtime_fake_process.h"
+
+namespace nexus::testing {
+
+using daemon::runtime::ExecOptions;
+using daemon::runtime::NetworkAttachment;
+using daemon::runtime::NodeNetwork;
+using daemon::runtime::VolumeManager;
+using daemon::runtime::VolumePaths;
+
+class FakeNodeRuntime final : public OciRuntime {
+ public:
+  explicit FakeNodeRuntime(FakeCgroupFs& cgroups) : cgroups_(cgroups) {}
+
+  Status fail_create;  // non-ok: Create() fails (after runc would have made the cgroup)
+  Status fail_start;
+  bool ignores_sigterm = false;
+  // What an exec'd command does, from its argv; default: exit 0, no output.
+  std::function<FakeProcessScript(const std::string& id, const ExecOptions&)> exec_script =
+      [](const std::string&, const ExecOptions&) {
+        FakeProcessScript s;
+        s.outcome.exit_code = 0;
+        return s;
+      };
+
+  Status Create(const std::string& id, const std::string& bundle,
+                const std::string& output_file) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("create " + id);
+    if (containers_.count(id)) return AlreadyExistsError("container '" + id + "' exists");
+    std::ifstream in(bundle + "/config.json");
+    auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!config.is_object()) return InternalError("create '" + id + "': no config.json");
+    std::string cgroup = config["linux"]["cgroupsPath"].get<std::string>();
+    cgroups_.AddExisting(cgroup);
+    output_files_.push_back(output_file);
+    if (!fail_create.ok()) return fail_create;  // runc leaves the cgroup behind
+    containers_[id] = {{id, ContainerStatus::kCreated, 4242, bundle}, cgroup};
+    return Status::Ok();
+  }
+
+  Status Start(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("start " + id);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFoundError("container '" + id + "' does not exist");
+    if (!fail_start.ok()) return fail_start;
+    it->second.state.status = ContainerStatus::kRunning;
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<daemon::runtime::Child>> Run(const std::string& id, const std::string&,
+                                                      bool) override {
+    return UnimplementedError("run '" + id + "': nodes never run attached");
+  }
+
+  Result<ContainerState> State(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("state " + id);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFoundError("container '" + id + "' does not exist");
+    return it->second.state;
+  }
+
+  Status Kill(const std::string& id, int signal, bool all) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("kill " + id + " " + std::to_string(signal) + (all ? " all" : ""));
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFoundError("container '" + id + "' does not exist");
+    if (it->second.state.status != ContainerStatus::kRunning) {
+      return InternalError("container not running");
+    }
+    if (signal == SIGKILL || !ignores_sigterm) it->second.state.status = ContainerStatus::kStopped;
+    return Status::Ok();
+  }
+
+  Status Delete(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("delete " + id);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFoundError("container '" + id + "' does not exist");
+    if (it->second.state.status == ContainerStatus::kRunning) {
+      return InternalError("cannot delete container '" + id + "' that is not stopped");
+    }
+    (void)cgroups_.Remove(it->second.cgroup);
+    containers_.erase(it);
+    return Status::Ok();
+  }
+
+  Result<std::vector<ContainerState>> List() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("list");
+    std::vector<ContainerState> out;
+    for (const auto& [id, c] : containers_) out.push_back(c.state);
+    return out;
+  }
+
+  Status Destroy(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("destroy " + id);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return Status::Ok();
+    (void)cgroups_.Remove(it->second.cgroup);
+    containers_.erase(it);
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<daemon::runtime::Child>> Exec(const std::string& id,
+                                                       const ExecOptions& options) override {
+    FakeProcessScript script = exec_script(id, options);
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("exec " + id);
+    execs_.push_back(options);
+    auto it = containers_.find(id);
+    if (it == containers_.end() || it->second.state.status != ContainerStatus::kRunning) {
+      return InternalError("exec in '" + id + "': container not running");
+    }
+    if (!script.spawn_error.ok()) return script.spawn_error;
+    return std::unique_ptr<daemon::runtime::Child>(
+        std::make_unique<FakeChild>(std::move(script), log_, 5000));
+  }
+
+  // A container as an earlier process (or a crash) left it.
+  void AddContainer(const std::string& id, ContainerStatus status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    containers_[id] = {{id, status, 4242, "/elsewhere/" + id}, ""};
+  }
+  // The container's init died on its own (OOM, killed from the host).
+  void SetStatus(const std::string& id, ContainerStatus status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    containers_.at(id).state.status = status;
+  }
+  bool Has(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return containers_.count(id) > 0;
+  }
+  size_t container_count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return containers_.size();
+  }
+  std::vector<std::string> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+  std::vector<ExecOptions> execs() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return execs_;
+  }
+  std::shared_ptr<FakeProcessLog> log() { return log_; }
+
+ private:
+  struct Container {
+    ContainerState state;
+    std::string cgroup;
+  };
+  FakeCgroupFs& cgroups_;
+  std::mutex mu_;
+  std::map<std::string, Container> containers_;
+  std::vector<std::string> calls_;
+  std::vector<ExecOptions> execs_;
+  std::vector<std::string> output_files_;
+  std::shared_ptr<FakeProcessLog> log_ = std::make_shared<FakeProcessLog>();
+};
+
+class FakeNodeNetwork final : public NodeNetwork {
+ public:
+  std::string prefix = "10.0.42.";  // a /24; addresses from .2
+  Status fail_attach;               // non-ok: Attach() fails, leaving nothing
+
+  Result<NetworkAttachment> Attach(const std::string& name,
+                                   const std::string& requested_ip) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("attach " + name + (requested_ip.empty() ? "" : " " + requested_ip));
+    if (!fail_attach.ok()) return fail_attach;
+    std::set<std::string> taken;
+    for (const auto& [n, ip] : leases_) {
+      if (n != name) taken.insert(ip);
+    }
+    std::string ip = requested_ip;
+    if (ip.empty()) {
+      for (int host = 2; host < 255 && ip.empty(); ++host) {
+        if (!taken.count(prefix + std::to_string(host))) ip = prefix + std::to_string(host);
+      }
+    } else if (taken.count(ip)) {
+      return InternalError("requested IP address " + ip + " is not available");
+    }
+    netns_.insert(name);
+    leases_[name] = ip;
+    return NetworkAttachment{ip, 24, prefix + "1", "veth-" + name};
+  }
+
+  Status Detach(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("detach " + name);
+    leases_.erase(name);
+    netns_.erase(name);
+    return Status::Ok();
+  }
+
+  bool Attached(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return netns_.count(name) > 0;
+  }
+
+  std::string NetnsPath(const std::string& name) const override { return "/run/netns/" + name; }
+
+  Result<std::vector<std::string>> ListNames(const std::string& p) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<std::string> names;
+    for (const auto& n : netns_) {
+      if (n.rfind(p, 0) == 0) names.insert(n);
+    }
+    for (const auto& [n, ip] : leases_) {
+      if (n.rfind(p, 0) == 0) names.insert(n);
+    }
+    return std::vector<std::string>(names.begin(), names.end());
+  }
+
+  // The namespace is gone (a reboot) but host-local's lease file remains.
+  void DropNetns(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    netns_.erase(name);
+  }
+  void AddNetns(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    netns_.insert(name);
+  }
+  void AddLease(const std::string& name, const std::string& ip) {
+    std::lock_guard<std::mutex> lock(mu_);
+    leases_[name] = ip;
+  }
+  std::map<std::string, std::string> leases() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return leases_;
+  }
+  std::set<std::string> netns() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return netns_;
+  }
+  std::vector<std::string> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> leases_;
+  std::set<std::string> netns_;
+  std::vector<std::string> calls_;
+};
+
+class FakeVolumeManager final : public VolumeManager {
+ public:
+  Status fail_create;  // non-ok: Create() fails, leaving nothing
+  // Called at the end of a successful Create(), e.g. to plant an obstacle.
+  std::function<void(const VolumePaths&)> on_create;
+
+  Status Create(const VolumePaths& paths, int64_t bytes) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.push_back("create " + paths.image + " " + std::to_string(bytes));
+      if (!fail_create.ok()) return fail_create;
+      if (volumes_.count(paths.image)) return AlreadyExistsError(paths.image + " exists");
+      std::filesystem::create_directories(paths.mount_dir);
+      std::ofstream(paths.image).put('\0');
+      volumes_[paths.image] = {paths.mount_dir, true, bytes};
+    }
+    if (on_create) on_create(paths);
+    return Status::Ok();
+  }
+
+  Status Mount(const VolumePaths& paths) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("mount " + paths.image);
+    auto it = volumes_.find(paths.image);
+    if (it == volumes_.end()) return InternalError("mount '" + paths.image + "': no image");
+    it->second.mounted = true;
+    return Status::Ok();
+  }
+
+  Status Unmount(const VolumePaths& paths) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("unmount " + paths.image);
+    auto it = volumes_.find(paths.image);
+    if (it != volumes_.end()) it->second.mounted = false;
+    return Status::Ok();
+  }
+
+  Status Remove(const VolumePaths& paths) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("remove " + paths.image);
+    volumes_.erase(paths.image);
+    std::error_code ec;
+    std::filesystem::remove_all(paths.mount_dir, ec);
+    std::filesystem::remove(paths.image, ec);
+    return Status::Ok();
+  }
+
+  bool Mounted(const VolumePaths& paths) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = volumes_.find(paths.image);
+    return it != volumes_.end() && it->second.mounted;
+  }
+
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return volumes_.size();
+  }
+  int64_t size_of(const std::string& image) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = volumes_.find(image);
+    return it == volumes_.end() ? -1 : it->second.bytes;
+  }
+  // As after a reboot: nothing is mounted.
+  void UnmountAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [image, v] : volumes_) v.mounted = false;
+  }
+  std::vector<std::string> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  struct Volume {
+    std::string mount_dir;
+    bool mounted = false;
+    int64_t bytes = 0;
+  };
+  std::mutex mu_;
+  std::map<std::string, Volume> volumes_;
+  std::vector<std::string> calls_;
+};
+
+}  // namespace nexus::testing
