@@ -1,5 +1,8 @@
-// nexusd: loads the config, opens nexus.db, serves nexus.daemon.v1.Daemon on
-// a Unix socket, and shuts down cleanly on SIGTERM/SIGINT.
+// nexusd: loads the config, opens nexus.db, wires the storage (chunk store,
+// metadata, files, tree) and the lambda runner, sweeps crash leftovers, serves
+// nexus.daemon.v1.Daemon on a Unix socket, and shuts down cleanly on
+// SIGTERM/SIGINT (in-flight calls get a grace period, then the domain objects
+// go in reverse order of creation).
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -17,12 +20,20 @@
 #include <string>
 #include <system_error>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/logging.h"
 #include "daemon/database.h"
 #include "daemon/health.h"
 #include "daemon/migrations.h"
+#include "daemon/runtime/lambda.h"
 #include "daemon/service.h"
+#include "daemon/storage/chunker.h"
+#include "daemon/storage/file_service.h"
+#include "daemon/storage/fs_chunk_store.h"
+#include "daemon/storage/metadata_store.h"
+#include "daemon/storage/tree_service.h"
+#include "daemon/storage/tree_store.h"
 #include "daemon/unix_socket.h"
 
 namespace nexus::daemon {
@@ -62,12 +73,39 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
 
   NEXUS_ASSIGN_OR_RETURN(auto db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
   Health health(*db);
-  DaemonService service({.health = &health});
+
+  // Storage. The MetadataStore serialises its own use of its connection, so
+  // it gets one nobody else touches (WAL lets both coexist).
+  SystemClock clock;
+  NEXUS_ASSIGN_OR_RETURN(auto metadata_db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
+  storage::MetadataStore metadata(*metadata_db, clock);
+  NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(cfg.storage.chunks_dir).parent_path()));
+  NEXUS_ASSIGN_OR_RETURN(auto chunks, storage::FsChunkStore::Open(cfg.storage.chunks_dir));
+  NEXUS_ASSIGN_OR_RETURN(storage::ChunkerParams chunker,
+                         storage::ChunkerParamsFromConfig(cfg.storage));
+  const int64_t quota =
+      cfg.storage.quota_bytes < 0 ? storage::kUnlimitedQuota : cfg.storage.quota_bytes;
+  storage::FileService files(
+      *chunks, metadata,
+      {.chunker = chunker, .quota_for = [quota](const std::string&) { return quota; }});
+  // Before serving: nothing may be uploading while crash leftovers go.
+  Result<storage::SweepStats> swept = files.StartupSweep();
+  if (!swept.ok()) return swept.status().WithContext("storage start-up sweep");
+  storage::TreeStore tree_store(metadata);
+  storage::TreeService tree(files, tree_store);
+
+  // Without root or runc this is a runner that answers kUnavailable, so
+  // nexusd still serves files.
+  NEXUS_ASSIGN_OR_RETURN(auto lambda, runtime::LambdaRunner::ForHost(cfg));
+
+  DaemonService service(
+      {.health = &health, .files = &files, .tree = &tree, .lambda = lambda.get()});
 
   NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(cfg.daemon.listen, grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
+  ConfigureServer(builder);
   // The umask makes the socket 0660 from the moment it exists; the chmod
   // below only confirms it.
   mode_t old_umask = ::umask(0777 & ~kSocketMode);
@@ -79,7 +117,8 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
     server->Shutdown();
     return s;
   }
-  spdlog::info("nexusd listening on {} (database {})", cfg.daemon.listen, cfg.daemon.db_path);
+  spdlog::info("nexusd listening on {} (database {}, chunks {})", cfg.daemon.listen,
+               cfg.daemon.db_path, cfg.storage.chunks_dir);
 
   int sig = 0;
   sigwait(&shutdown_signals, &sig);

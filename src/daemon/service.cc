@@ -1,73 +1,353 @@
 #include "daemon/service.h"
 
+#include <grpcpp/resource_quota.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cassert>
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "common/grpc_status.h"
+#include "common/vfs_path.h"
 
 namespace nexus::daemon {
 namespace {
+
+using storage::FileReader;
+using storage::FileRecord;
+using storage::Upload;
 
 grpc::Status NotYet(const char* rpc) {
   return ToGrpcStatus(UnimplementedError(std::string(rpc) + " is not implemented yet"));
 }
 
+// kInternal messages can name host paths, chunk hashes or runc output: the
+// client gets a fixed text instead (ARCHITECTURE.md "Errors": a 500 never
+// leaks internals). Callers log the real message.
+grpc::Status ToClient(const Status& status) {
+  if (status.code() == StatusCode::kInternal) return ToGrpcStatus(InternalError("internal error"));
+  return ToGrpcStatus(status);
+}
+
+// The one exit for domain errors: logs what the client will not see (or
+// what an operator should), then converts.
+grpc::Status Reply(std::string_view rpc, const Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  if (status.code() == StatusCode::kInternal) {
+    spdlog::error("{}: {}", rpc, status.message());
+  } else if (status.code() == StatusCode::kUnavailable) {
+    spdlog::warn("{}: {}", rpc, status.message());
+  }
+  return ToClient(status);
+}
+
+// CANCELLED has no Nexus code: the client that cancelled never reads it.
+grpc::Status Cancelled(std::string_view what) {
+  return grpc::Status(grpc::StatusCode::CANCELLED, std::string(what) + " cancelled by the client");
+}
+
+// The gateway fills `owner` from the validated token; an empty one is a bug
+// on its side, never "everybody's files".
+Status CheckOwner(std::string_view rpc, const std::string& owner) {
+  if (owner.empty()) return InvalidArgumentError(std::string(rpc) + ": owner is empty");
+  return Status::Ok();
+}
+
+void FillFileInfo(const FileRecord& file, std::string_view vfs_path, v1::FileInfo* out) {
+  out->set_id(file.id);
+  out->set_name(file.name);
+  out->set_size(file.size);
+  out->set_chunks_count(file.chunks_count);
+  out->set_status(file.status);
+  out->set_sha256(file.sha256);
+  out->set_created_at(file.created_at);
+  out->set_vfs_path(std::string(vfs_path));
+}
+
+std::optional<storage::ByteRange> RangeOf(bool has_range, const v1::ByteRange& range) {
+  if (!has_range) return std::nullopt;
+  return storage::ByteRange{range.offset(), range.length()};
+}
+
+// Feeds the data messages after the header into `upload` and commits. The
+// stream ending (Read false) is either the client's WritesDone or a broken
+// call; only the first may commit, so a cancelled call and a stream whose
+// size differs from the declared one are refused. On any error the Upload, when
+// destroyed by the caller, removes what it stored.
+Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx,
+                                 grpc::ServerReader<v1::UploadFileRequest>* in, Upload& upload,
+                                 int64_t declared_size) {
+  v1::UploadFileRequest msg;
+  while (in->Read(&msg)) {
+    if (msg.has_header()) {
+      return InvalidArgumentError("upload '" + upload.name() + "': a second header message");
+    }
+    NEXUS_RETURN_IF_ERROR(upload.Write(msg.data()));
+  }
+  // The caller answers CANCELLED; this status is never sent.
+  if (ctx->IsCancelled()) return UnavailableError("upload: the call was cancelled");
+  if (declared_size >= 0 && upload.bytes_written() != declared_size) {
+    return InvalidArgumentError("upload '" + upload.name() + "': received " +
+                                std::to_string(upload.bytes_written()) +
+                                " bytes, the header declared " + std::to_string(declared_size));
+  }
+  return upload.Commit();
+}
+
+// Writes the download header, then the reader's bytes as data messages of
+// kDownloadMessageBytes (the last may be shorter): chunks are split, small
+// chunks merged.
+grpc::Status SendDownload(std::string_view rpc, grpc::ServerContext* ctx, FileReader& reader,
+                          bool partial, std::string_view vfs_path,
+                          grpc::ServerWriter<v1::DownloadResponse>* out) {
+  v1::DownloadResponse msg;
+  v1::DownloadHeader* header = msg.mutable_header();
+  FillFileInfo(reader.file(), vfs_path, header->mutable_file());
+  header->set_offset(reader.offset());
+  header->set_length(reader.length());
+  header->set_partial(partial);
+  if (!out->Write(msg)) return Cancelled(rpc);
+
+  int64_t sent = 0;
+  auto send = [&](std::string_view bytes) {
+    msg.mutable_data()->assign(bytes.data(), bytes.size());
+    sent += static_cast<int64_t>(bytes.size());
+    return out->Write(msg);
+  };
+  std::string pending;  // a partial message of small slices
+  for (;;) {
+    if (ctx->IsCancelled()) return Cancelled(rpc);
+    Result<std::string_view> slice = reader.Next();
+    if (!slice.ok()) {
+      // The header promised bytes we cannot deliver: the client must see the
+      // response fail, not end short.
+      spdlog::error("{}: file {} of '{}' failed after {} of {} bytes: {}", rpc, reader.file().id,
+                    reader.file().owner, sent + static_cast<int64_t>(pending.size()),
+                    reader.length(), slice.status().ToString());
+      return ToClient(slice.status());
+    }
+    if (slice->empty()) break;
+    std::string_view rest = *slice;
+    if (!pending.empty()) {
+      const size_t take = std::min(rest.size(), kDownloadMessageBytes - pending.size());
+      pending.append(rest.substr(0, take));
+      rest.remove_prefix(take);
+      if (pending.size() < kDownloadMessageBytes) continue;
+      if (!send(pending)) return Cancelled(rpc);
+      pending.clear();
+    }
+    while (rest.size() >= kDownloadMessageBytes) {
+      if (!send(rest.substr(0, kDownloadMessageBytes))) return Cancelled(rpc);
+      rest.remove_prefix(kDownloadMessageBytes);
+    }
+    pending.assign(rest);
+  }
+  if (!pending.empty() && !send(pending)) return Cancelled(rpc);
+  if (sent != reader.length()) {
+    return Reply(rpc, InternalError("file " + reader.file().id + ": sent " + std::to_string(sent) +
+                                    " bytes of a range of " + std::to_string(reader.length())));
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace
+
+void ConfigureServer(grpc::ServerBuilder& builder) {
+  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  grpc::ResourceQuota quota("nexusd");
+  quota.SetMaxThreads(kMaxServerThreads);
+  builder.SetResourceQuota(quota);  // takes its own reference
+}
 
 DaemonService::DaemonService(Deps deps) : deps_(deps) { assert(deps_.health != nullptr); }
 
 grpc::Status DaemonService::Health(grpc::ServerContext*, const v1::HealthRequest*,
                                    v1::HealthResponse* resp) {
   Status s = deps_.health->Check();
-  if (!s.ok()) return ToGrpcStatus(s);
+  if (!s.ok()) return Reply("health", s);
   resp->set_status("ok");
   return grpc::Status::OK;
 }
 
-grpc::Status DaemonService::UploadFile(grpc::ServerContext*,
-                                       grpc::ServerReader<v1::UploadFileRequest>*, v1::FileInfo*) {
-  return NotYet("UploadFile");
-}
-grpc::Status DaemonService::ListFiles(grpc::ServerContext*, const v1::ListFilesRequest*,
-                                      v1::ListFilesResponse*) {
-  return NotYet("ListFiles");
-}
-grpc::Status DaemonService::GetFile(grpc::ServerContext*, const v1::GetFileRequest*,
-                                    v1::FileInfo*) {
-  return NotYet("GetFile");
-}
-grpc::Status DaemonService::DownloadFile(grpc::ServerContext*, const v1::DownloadFileRequest*,
-                                         grpc::ServerWriter<v1::DownloadResponse>*) {
-  return NotYet("DownloadFile");
-}
-grpc::Status DaemonService::DeleteFile(grpc::ServerContext*, const v1::DeleteFileRequest*,
-                                       v1::DeleteFileResponse*) {
-  return NotYet("DeleteFile");
+// ---- Files -----------------------------------------------------------------
+
+grpc::Status DaemonService::UploadFile(grpc::ServerContext* ctx,
+                                       grpc::ServerReader<v1::UploadFileRequest>* in,
+                                       v1::FileInfo* resp) {
+  constexpr std::string_view kRpc = "upload";
+  if (!deps_.files) return NotYet("UploadFile");
+  v1::UploadFileRequest first;
+  if (!in->Read(&first)) {
+    if (ctx->IsCancelled()) return Cancelled(kRpc);
+    return Reply(kRpc, InvalidArgumentError("upload: the stream is empty (expected a header)"));
+  }
+  if (!first.has_header()) {
+    return Reply(kRpc, InvalidArgumentError("upload: the first message must be the header"));
+  }
+  const v1::UploadHeader& h = first.header();
+  if (Status s = CheckOwner(kRpc, h.owner()); !s.ok()) return Reply(kRpc, s);
+  if (h.declared_size() < -1) {
+    return Reply(kRpc, InvalidArgumentError("upload: declared_size must be -1 or a size"));
+  }
+
+  std::string vfs_path;  // normalised; empty for a raw Files API upload
+  if (!h.vfs_path().empty()) {
+    if (!deps_.tree) return NotYet("UploadFile to a path");
+    Result<std::string> normalized = NormalizeVfsPath(h.vfs_path());
+    if (!normalized.ok()) return Reply(kRpc, normalized.status().WithContext("upload"));
+    vfs_path = std::move(normalized).value();
+  }
+  Result<std::unique_ptr<Upload>> upload =
+      vfs_path.empty() ? deps_.files->Begin(h.owner(), h.file_name(), h.declared_size())
+                       : deps_.tree->BeginUpload(h.owner(), vfs_path, h.declared_size());
+  if (!upload.ok()) return Reply(kRpc, upload.status());
+
+  Result<FileRecord> file = ReceiveUpload(ctx, in, **upload, h.declared_size());
+  if (!file.ok()) {
+    (*upload)->Abort();
+    if (ctx->IsCancelled()) {
+      spdlog::info("upload of '{}' by '{}' cancelled after {} bytes; nothing kept",
+                   (*upload)->name(), h.owner(), (*upload)->bytes_written());
+      return Cancelled(kRpc);
+    }
+    return Reply(kRpc, file.status());
+  }
+  FillFileInfo(*file, vfs_path, resp);
+  return grpc::Status::OK;
 }
 
-grpc::Status DaemonService::MakeDirectory(grpc::ServerContext*, const v1::MakeDirectoryRequest*,
-                                          v1::MakeDirectoryResponse*) {
-  return NotYet("MakeDirectory");
+grpc::Status DaemonService::ListFiles(grpc::ServerContext*, const v1::ListFilesRequest* req,
+                                      v1::ListFilesResponse* resp) {
+  constexpr std::string_view kRpc = "list files";
+  if (!deps_.files) return NotYet("ListFiles");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<std::vector<FileRecord>> files = deps_.files->List(req->owner());
+  if (!files.ok()) return Reply(kRpc, files.status());
+  for (const FileRecord& f : *files) FillFileInfo(f, "", resp->add_files());
+  return grpc::Status::OK;
 }
-grpc::Status DaemonService::ListDirectory(grpc::ServerContext*, const v1::ListDirectoryRequest*,
-                                          v1::ListDirectoryResponse*) {
-  return NotYet("ListDirectory");
+
+grpc::Status DaemonService::GetFile(grpc::ServerContext*, const v1::GetFileRequest* req,
+                                    v1::FileInfo* resp) {
+  constexpr std::string_view kRpc = "get file";
+  if (!deps_.files) return NotYet("GetFile");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<FileRecord> file = deps_.files->Get(req->owner(), req->id());
+  if (!file.ok()) return Reply(kRpc, file.status());
+  FillFileInfo(*file, "", resp);
+  return grpc::Status::OK;
 }
-grpc::Status DaemonService::DeletePath(grpc::ServerContext*, const v1::DeletePathRequest*,
-                                       v1::DeletePathResponse*) {
-  return NotYet("DeletePath");
+
+grpc::Status DaemonService::DownloadFile(grpc::ServerContext* ctx,
+                                         const v1::DownloadFileRequest* req,
+                                         grpc::ServerWriter<v1::DownloadResponse>* out) {
+  constexpr std::string_view kRpc = "download file";
+  if (!deps_.files) return NotYet("DownloadFile");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<std::unique_ptr<FileReader>> reader =
+      deps_.files->Open(req->owner(), req->id(), RangeOf(req->has_range(), req->range()));
+  if (!reader.ok()) return Reply(kRpc, reader.status());
+  return SendDownload(kRpc, ctx, **reader, req->has_range(), "", out);
 }
-grpc::Status DaemonService::MovePath(grpc::ServerContext*, const v1::MovePathRequest*,
-                                     v1::MovePathResponse*) {
-  return NotYet("MovePath");
+
+grpc::Status DaemonService::DeleteFile(grpc::ServerContext*, const v1::DeleteFileRequest* req,
+                                       v1::DeleteFileResponse*) {
+  constexpr std::string_view kRpc = "delete file";
+  if (!deps_.files) return NotYet("DeleteFile");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  return Reply(kRpc, deps_.files->Delete(req->owner(), req->id()));
 }
-grpc::Status DaemonService::DownloadPath(grpc::ServerContext*, const v1::DownloadPathRequest*,
-                                         grpc::ServerWriter<v1::DownloadResponse>*) {
-  return NotYet("DownloadPath");
+
+// ---- Virtual file system -----------------------------------------------------
+
+grpc::Status DaemonService::MakeDirectory(grpc::ServerContext*, const v1::MakeDirectoryRequest* req,
+                                          v1::MakeDirectoryResponse* resp) {
+  constexpr std::string_view kRpc = "make directory";
+  if (!deps_.tree) return NotYet("MakeDirectory");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<std::string> path = deps_.tree->MakeDirectory(req->owner(), req->path());
+  if (!path.ok()) return Reply(kRpc, path.status());
+  resp->set_path(*path);
+  return grpc::Status::OK;
 }
-grpc::Status DaemonService::GetUsage(grpc::ServerContext*, const v1::GetUsageRequest*, v1::Usage*) {
-  return NotYet("GetUsage");
+
+grpc::Status DaemonService::ListDirectory(grpc::ServerContext*, const v1::ListDirectoryRequest* req,
+                                          v1::ListDirectoryResponse* resp) {
+  constexpr std::string_view kRpc = "list directory";
+  if (!deps_.tree) return NotYet("ListDirectory");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<std::vector<storage::TreeEntry>> entries = deps_.tree->List(req->owner(), req->path());
+  if (!entries.ok()) return Reply(kRpc, entries.status());
+  for (const storage::TreeEntry& e : *entries) {
+    v1::DirEntry* out = resp->add_entries();
+    out->set_name(e.name);
+    out->set_type(std::string(storage::EntryKindName(e.kind)));
+    out->set_size(e.size);
+    out->set_modified(e.modified);
+    out->set_id(e.file_id);
+  }
+  return grpc::Status::OK;
 }
+
+grpc::Status DaemonService::DeletePath(grpc::ServerContext*, const v1::DeletePathRequest* req,
+                                       v1::DeletePathResponse* resp) {
+  constexpr std::string_view kRpc = "delete path";
+  if (!deps_.tree) return NotYet("DeletePath");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<storage::TreeDeleteCounts> counts = deps_.tree->Delete(req->owner(), req->path());
+  if (!counts.ok()) return Reply(kRpc, counts.status());
+  resp->set_files_deleted(counts->files);
+  resp->set_folders_deleted(counts->folders);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::MovePath(grpc::ServerContext*, const v1::MovePathRequest* req,
+                                     v1::MovePathResponse* resp) {
+  constexpr std::string_view kRpc = "move path";
+  if (!deps_.tree) return NotYet("MovePath");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<std::string> to = deps_.tree->Move(req->owner(), req->old_path(), req->new_path());
+  if (!to.ok()) return Reply(kRpc, to.status());
+  // Move succeeded, so the old path normalises.
+  Result<std::string> from = NormalizeVfsPath(req->old_path());
+  resp->set_old_path(from.ok() ? *from : req->old_path());
+  resp->set_new_path(*to);
+  return grpc::Status::OK;
+}
+
+grpc::Status DaemonService::DownloadPath(grpc::ServerContext* ctx,
+                                         const v1::DownloadPathRequest* req,
+                                         grpc::ServerWriter<v1::DownloadResponse>* out) {
+  constexpr std::string_view kRpc = "download path";
+  if (!deps_.tree) return NotYet("DownloadPath");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<std::string> path = NormalizeVfsPath(req->path());
+  if (!path.ok()) return Reply(kRpc, path.status().WithContext("download"));
+  Result<std::unique_ptr<FileReader>> reader =
+      deps_.tree->Open(req->owner(), *path, RangeOf(req->has_range(), req->range()));
+  if (!reader.ok()) return Reply(kRpc, reader.status());
+  return SendDownload(kRpc, ctx, **reader, req->has_range(), *path, out);
+}
+
+grpc::Status DaemonService::GetUsage(grpc::ServerContext*, const v1::GetUsageRequest* req,
+                                     v1::Usage* resp) {
+  constexpr std::string_view kRpc = "usage";
+  if (!deps_.tree) return NotYet("GetUsage");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<storage::TreeUsage> usage = deps_.tree->Usage(req->owner());
+  if (!usage.ok()) return Reply(kRpc, usage.status());
+  resp->set_used_bytes(usage->used_bytes);
+  resp->set_quota_bytes(usage->quota_bytes);
+  resp->set_files(usage->files);
+  resp->set_folders(usage->folders);
+  return grpc::Status::OK;
+}
+
+// ---- Nodes -------------------------------------------------------------------
 
 grpc::Status DaemonService::CreateNode(grpc::ServerContext*, const v1::CreateNodeRequest*,
                                        v1::Node*) {
@@ -99,9 +379,32 @@ grpc::Status DaemonService::GetNodeMetrics(grpc::ServerContext*, const v1::GetNo
   return NotYet("GetNodeMetrics");
 }
 
-grpc::Status DaemonService::RunLambda(grpc::ServerContext*, const v1::RunLambdaRequest*,
-                                      v1::RunLambdaResponse*) {
-  return NotYet("RunLambda");
+// ---- Lambda ------------------------------------------------------------------
+
+grpc::Status DaemonService::RunLambda(grpc::ServerContext*, const v1::RunLambdaRequest* req,
+                                      v1::RunLambdaResponse* resp) {
+  constexpr std::string_view kRpc = "lambda";
+  if (!deps_.lambda) return NotYet("RunLambda");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  runtime::LambdaRequest run;
+  run.code = req->code();
+  run.runtime = req->runtime();
+  run.stdin_data = req->stdin();
+  run.timeout_ms = req->timeout_ms();
+  run.memory_mb = req->memory_mb();
+  run.owner = req->owner();
+  Result<runtime::LambdaResult> result = deps_.lambda->Run(run);
+  if (!result.ok()) return Reply(kRpc, result.status());
+  resp->set_stdout(std::move(result->stdout_data));
+  resp->set_stderr(std::move(result->stderr_data));
+  resp->set_exit_code(result->exit_code);
+  resp->set_execution_time_ms(result->execution_time_ms);
+  resp->set_signal(result->signal);
+  resp->set_timed_out(result->timed_out);
+  resp->set_oom_killed(result->oom_killed);
+  resp->set_stdout_truncated(result->stdout_truncated);
+  resp->set_stderr_truncated(result->stderr_truncated);
+  return grpc::Status::OK;
 }
 
 }  // namespace nexus::daemon

@@ -2,24 +2,69 @@
 // unpacks the request, calls a domain object, and converts the Status with
 // ToGrpcStatus — no logic of its own, so domain code never sees gRPC.
 //
+// Conventions every RPC follows (the gateway relies on them):
+// - `owner` must be non-empty (INVALID_ARGUMENT otherwise); nexusd scopes
+//   every lookup to it, so another owner's file or path is NOT_FOUND.
+// - Errors carry the Nexus code in the status details (common/grpc_status.h).
+//   A kInternal status never reaches the client with its message (it may name
+//   host paths or chunk hashes): it is logged and answered "internal error".
+// - Streams: UploadFile reads a `header` message, then `data` messages of at
+//   most kMaxReceiveMessageBytes each (nexusd's server must be built with
+//   that limit, see ConfigureServer); downloads write a `header` (the resolved range), then `data`
+//   messages of at most kDownloadMessageBytes. An error after the header was
+//   sent (data loss) ends the stream with that status; the client must treat
+//   the bytes it got as incomplete.
+//
 // The domain objects arrive in Deps (non-owning pointers that must outlive the
-// service). RPCs whose domain object does not exist yet answer UNIMPLEMENTED
-// with the Nexus code in the details, which the gateway turns into 501.
+// service). An RPC whose domain object is absent answers UNIMPLEMENTED with
+// the Nexus code in the details, which the gateway turns into 501.
 // Thread-safe as long as the domain objects are: gRPC calls methods from its
 // own thread pool concurrently.
 #pragma once
 
+#include <grpcpp/server_builder.h>
+
+#include <cstddef>
+
 #include "daemon/health.h"
+#include "daemon/runtime/lambda.h"
+#include "daemon/storage/file_service.h"
+#include "daemon/storage/tree_service.h"
 #include "nexus/daemon/v1/daemon.grpc.pb.h"
 
 namespace nexus::daemon {
 
+namespace runtime {
+class NodeManager;
+}
+
 namespace v1 = ::nexus::daemon::v1;
+
+// Payload bytes per `data` message of a download (a chunk is split or small
+// chunks merged to this size).
+inline constexpr size_t kDownloadMessageBytes = 1 << 20;
+// The largest message nexusd accepts (gRPC's default is 4 MiB): an upload's
+// data message of ~1 MiB, or a RunLambda request of 1 MiB code + 1 MiB stdin,
+// with room to spare.
+inline constexpr int kMaxReceiveMessageBytes = 8 << 20;
+// The sync server runs each call in progress on its own thread; a lambda run
+// (up to its timeout) or a slow upload holds one for its whole duration.
+inline constexpr int kMaxServerThreads = 64;
+
+// Applies the server settings the service relies on: kMaxReceiveMessageBytes
+// and a thread limit of kMaxServerThreads. nexusd and tests call it on the
+// builder they register the service with.
+void ConfigureServer(grpc::ServerBuilder& builder);
 
 class DaemonService final : public v1::Daemon::Service {
  public:
   struct Deps {
     const ::nexus::daemon::Health* health = nullptr;  // required
+    storage::FileService* files = nullptr;            // Files RPCs
+    storage::TreeService* tree = nullptr;             // VFS RPCs and uploads with a vfs_path
+    runtime::LambdaRunner* lambda = nullptr;          // RunLambda
+    // Node RPCs: not wired yet; they answer UNIMPLEMENTED whatever is here.
+    runtime::NodeManager* nodes = nullptr;
   };
 
   explicit DaemonService(Deps deps);

@@ -1,71 +1,1002 @@
+// DaemonService end to end through its generated stub: a real gRPC server on
+// a Unix socket in a temp dir, configured as nexusd configures it
+// (ConfigureServer), over a real FileService/TreeService on a temp database
+// and chunk directory. Lambda runs against a fake runc, plus one run through
+// LambdaRunner::ForHost (real runc as root; UNAVAILABLE otherwise).
 #include "daemon/service.h"
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "common/grpc_status.h"
 #include "daemon/database.h"
 #include "daemon/health.h"
 #include "daemon/migrations.h"
+#include "daemon/runtime/lambda.h"
+#include "daemon/runtime/process.h"
+#include "daemon/storage/fs_chunk_store.h"
+#include "daemon/storage/sha256.h"
+#include "support/fake_clock.h"
+#include "support/runtime_fake_oci.h"
 #include "unit/daemon/temp_dir.h"
 
 namespace nexus::daemon {
 namespace {
 
-// The adapter's methods are plain virtual functions; calling them directly
-// tests the decode/encode without a socket.
-class DaemonServiceTest : public ::testing::Test {
+namespace fs = std::filesystem;
+using storage::ChunkerParams;
+
+std::string RandomBytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = rng();
+    for (size_t j = 0; j < 8 && i + j < n; ++j) s[i + j] = static_cast<char>(v >> (8 * j));
+  }
+  return s;
+}
+
+// Cuts `data` into `n` nearly equal parts (the data messages of an upload).
+std::vector<std::string> Split(const std::string& data, size_t n) {
+  std::vector<std::string> parts;
+  const size_t step = (data.size() + n - 1) / n;
+  for (size_t at = 0; at < data.size(); at += step) parts.push_back(data.substr(at, step));
+  return parts;
+}
+
+size_t CountFiles(const std::string& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_regular_file()) ++n;
+  }
+  return n;
+}
+
+// A ChunkStore that lets a test wait until an upload has stored chunks, so a
+// cancellation provably happens after data reached the disk.
+class NotifyingChunkStore final : public storage::ChunkStore {
+ public:
+  explicit NotifyingChunkStore(storage::ChunkStore& inner) : inner_(inner) {}
+
+  Result<bool> Put(const std::string& hash, std::string_view bytes) override {
+    Result<bool> r = inner_.Put(hash, bytes);
+    std::lock_guard lock(mu_);
+    ++puts_;
+    changed_.notify_all();
+    return r;
+  }
+  Result<bool> Has(const std::string& hash) override { return inner_.Has(hash); }
+  Result<std::string> Get(const std::string& hash) override { return inner_.Get(hash); }
+  Status Remove(const std::string& hash) override { return inner_.Remove(hash); }
+  Status List(const std::function<void(const std::string&)>& fn) override {
+    return inner_.List(fn);
+  }
+  Result<storage::SweepStats> Sweep(const std::function<bool(const std::string&)>& keep) override {
+    return inner_.Sweep(keep);
+  }
+
+  bool WaitForPuts(int n) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return puts_ >= n; });
+  }
+
+ private:
+  storage::ChunkStore& inner_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int puts_ = 0;
+};
+
+// The service on a Unix socket, with nexusd's server settings.
+class TestServer {
+ public:
+  TestServer(const std::string& socket_path, DaemonService::Deps deps) : service_(deps) {
+    const std::string address = "unix:" + socket_path;
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials());
+    builder.RegisterService(&service_);
+    ConfigureServer(builder);
+    server_ = builder.BuildAndStart();
+    stub_ = v1::Daemon::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  }
+  ~TestServer() { Stop(); }
+
+  bool started() const { return server_ != nullptr; }
+  v1::Daemon::Stub& stub() { return *stub_; }
+  // Waits for every call in progress to finish on the server side.
+  void Stop() {
+    if (!server_) return;
+    server_->Shutdown();
+    server_->Wait();
+    server_.reset();
+  }
+
+ private:
+  DaemonService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Daemon::Stub> stub_;
+};
+
+struct UploadOutcome {
+  grpc::Status status;
+  v1::FileInfo info;
+};
+
+struct DownloadOutcome {
+  grpc::Status status;
+  bool header_first = false;  // the first message was the header
+  int headers = 0;
+  v1::DownloadHeader header;
+  std::string data;
+  std::vector<size_t> data_sizes;
+};
+
+v1::UploadHeader Header(const std::string& owner, const std::string& name,
+                        const std::string& vfs_path = "", int64_t declared_size = -1) {
+  v1::UploadHeader h;
+  h.set_owner(owner);
+  h.set_file_name(name);
+  h.set_vfs_path(vfs_path);
+  h.set_declared_size(declared_size);
+  return h;
+}
+
+v1::ByteRange Range(int64_t offset, int64_t length) {
+  v1::ByteRange r;
+  r.set_offset(offset);
+  r.set_length(length);
+  return r;
+}
+
+class DaemonRpcTest : public ::testing::Test {
  protected:
+  // Small chunks: a file of a few hundred KiB has several.
+  virtual ChunkerParams Chunking() const { return {16 << 10, 64 << 10, 256 << 10}; }
+
   void SetUp() override {
     auto db = OpenDatabase(dir_.File("nexus.db"), DaemonMigrations());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
+    auto metadata_db = OpenDatabase(dir_.File("nexus.db"), DaemonMigrations());
+    ASSERT_TRUE(metadata_db.ok()) << metadata_db.status().ToString();
+    metadata_db_ = std::move(metadata_db).value();
     health_ = std::make_unique<Health>(*db_);
-    service_ = std::make_unique<DaemonService>(DaemonService::Deps{.health = health_.get()});
+    metadata_ = std::make_unique<storage::MetadataStore>(*metadata_db_, clock_);
+    chunks_dir_ = dir_.File("chunks");
+    auto chunks = storage::FsChunkStore::Open(chunks_dir_);
+    ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
+    fs_chunks_ = std::move(chunks).value();
+    chunks_ = std::make_unique<NotifyingChunkStore>(*fs_chunks_);
+    files_ = std::make_unique<storage::FileService>(
+        *chunks_, *metadata_,
+        storage::FileServiceOptions{.chunker = Chunking(), .quota_for = [this](const std::string&) {
+                                      return quota_.load();
+                                    }});
+    tree_store_ = std::make_unique<storage::TreeStore>(*metadata_);
+    tree_ = std::make_unique<storage::TreeService>(*files_, *tree_store_);
+    server_ = std::make_unique<TestServer>(
+        dir_.File("d.sock"),
+        DaemonService::Deps{.health = health_.get(), .files = files_.get(), .tree = tree_.get()});
+    ASSERT_TRUE(server_->started());
+  }
+
+  void TearDown() override { server_.reset(); }
+
+  v1::Daemon::Stub& stub() { return server_->stub(); }
+
+  UploadOutcome Upload(const v1::UploadHeader& header, const std::vector<std::string>& parts) {
+    grpc::ClientContext ctx;
+    UploadOutcome out;
+    auto writer = stub().UploadFile(&ctx, &out.info);
+    v1::UploadFileRequest msg;
+    *msg.mutable_header() = header;
+    bool open = writer->Write(msg);
+    for (size_t i = 0; open && i < parts.size(); ++i) {
+      msg.set_data(parts[i]);
+      open = writer->Write(msg);
+    }
+    writer->WritesDone();
+    out.status = writer->Finish();
+    return out;
+  }
+
+  v1::FileInfo MustUpload(const std::string& owner, const std::string& name,
+                          const std::string& data, const std::string& vfs_path = "") {
+    UploadOutcome up = Upload(Header(owner, name, vfs_path), Split(data, 3));
+    EXPECT_TRUE(up.status.ok()) << up.status.error_message();
+    return up.info;
+  }
+
+  static DownloadOutcome Drain(grpc::ClientReader<v1::DownloadResponse>& reader) {
+    DownloadOutcome out;
+    v1::DownloadResponse msg;
+    bool first = true;
+    while (reader.Read(&msg)) {
+      if (msg.has_header()) {
+        out.header_first = first;
+        ++out.headers;
+        out.header = msg.header();
+      } else {
+        out.data += msg.data();
+        out.data_sizes.push_back(msg.data().size());
+      }
+      first = false;
+    }
+    out.status = reader.Finish();
+    return out;
+  }
+
+  DownloadOutcome DownloadFile(const std::string& owner, const std::string& id,
+                               const v1::ByteRange* range = nullptr) {
+    grpc::ClientContext ctx;
+    v1::DownloadFileRequest req;
+    req.set_owner(owner);
+    req.set_id(id);
+    if (range) *req.mutable_range() = *range;
+    auto reader = stub().DownloadFile(&ctx, req);
+    return Drain(*reader);
+  }
+
+  DownloadOutcome DownloadPath(const std::string& owner, const std::string& path,
+                               const v1::ByteRange* range = nullptr) {
+    grpc::ClientContext ctx;
+    v1::DownloadPathRequest req;
+    req.set_owner(owner);
+    req.set_path(path);
+    if (range) *req.mutable_range() = *range;
+    auto reader = stub().DownloadPath(&ctx, req);
+    return Drain(*reader);
+  }
+
+  std::vector<storage::FileRecord> FilesOf(const std::string& owner) {
+    auto list = files_->List(owner);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    return list.ok() ? *list : std::vector<storage::FileRecord>{};
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::atomic<int64_t> quota_{storage::kUnlimitedQuota};
+  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<SQLite::Database> metadata_db_;
+  std::unique_ptr<Health> health_;
+  std::unique_ptr<storage::MetadataStore> metadata_;
+  std::string chunks_dir_;
+  std::unique_ptr<storage::FsChunkStore> fs_chunks_;
+  std::unique_ptr<NotifyingChunkStore> chunks_;
+  std::unique_ptr<storage::FileService> files_;
+  std::unique_ptr<storage::TreeStore> tree_store_;
+  std::unique_ptr<storage::TreeService> tree_;
+  std::unique_ptr<TestServer> server_;  // last: stopped before the rest goes
+};
+
+// Chunks of 1-4 MiB, so downloads must split chunks into messages.
+class DaemonRpcLargeChunkTest : public DaemonRpcTest {
+ protected:
+  ChunkerParams Chunking() const override { return {1 << 20, 2 << 20, 4 << 20}; }
+};
+
+// ---- health and unwired RPCs ---------------------------------------------------
+
+TEST_F(DaemonRpcTest, HealthAnswersOkWhenTheDatabaseIsUsable) {
+  grpc::ClientContext ctx;
+  v1::HealthResponse resp;
+  grpc::Status s = stub().Health(&ctx, v1::HealthRequest(), &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.status(), "ok");
+}
+
+TEST_F(DaemonRpcTest, HealthAnswersUnavailableWhenTheSchemaIsGone) {
+  db_->exec("DROP TABLE schema_migrations");
+  grpc::ClientContext ctx;
+  v1::HealthResponse resp;
+  grpc::Status s = stub().Health(&ctx, v1::HealthRequest(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kUnavailable);
+}
+
+TEST_F(DaemonRpcTest, NodeRpcsAnswerUnimplementedWithTheNexusCode) {
+  v1::CreateNodeRequest create;
+  create.set_owner("alice");
+  v1::Node node;
+  grpc::ClientContext c1;
+  grpc::Status s1 = stub().CreateNode(&c1, create, &node);
+  v1::ListNodesRequest list;
+  list.set_owner("alice");
+  v1::ListNodesResponse nodes;
+  grpc::ClientContext c2;
+  grpc::Status s2 = stub().ListNodes(&c2, list, &nodes);
+  for (const grpc::Status& s : {s1, s2}) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+    EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kUnimplemented);
+  }
+}
+
+TEST(DaemonServiceWithoutDomainTest, RpcsWhoseDomainObjectIsAbsentAnswerUnimplemented) {
+  testing::TempDir dir;
+  auto db = OpenDatabase(dir.File("nexus.db"), DaemonMigrations());
+  ASSERT_TRUE(db.ok());
+  Health health(**db);
+  DaemonService service({.health = &health});
+  v1::ListFilesRequest files_req;
+  files_req.set_owner("alice");
+  v1::ListFilesResponse files;
+  v1::GetUsageRequest usage_req;
+  usage_req.set_owner("alice");
+  v1::Usage usage;
+  v1::RunLambdaRequest lambda_req;
+  lambda_req.set_owner("alice");
+  v1::RunLambdaResponse lambda;
+  const grpc::Status cases[] = {
+      service.ListFiles(nullptr, &files_req, &files),
+      service.GetUsage(nullptr, &usage_req, &usage),
+      service.RunLambda(nullptr, &lambda_req, &lambda),
+  };
+  for (const grpc::Status& s : cases) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+    EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kUnimplemented);
+  }
+}
+
+// ---- owner -----------------------------------------------------------------------
+
+TEST_F(DaemonRpcTest, EveryRpcRefusesAnEmptyOwner) {
+  auto unary = [&](auto call) {
+    grpc::ClientContext ctx;
+    return call(ctx);
+  };
+  struct Case {
+    const char* rpc;
+    grpc::Status status;
+  } cases[] = {
+      {"UploadFile", Upload(Header("", "a.txt"), {"abc"}).status},
+      {"ListFiles", unary([&](grpc::ClientContext& c) {
+         v1::ListFilesResponse r;
+         return stub().ListFiles(&c, v1::ListFilesRequest(), &r);
+       })},
+      {"GetFile", unary([&](grpc::ClientContext& c) {
+         v1::GetFileRequest q;
+         q.set_id("x");
+         v1::FileInfo r;
+         return stub().GetFile(&c, q, &r);
+       })},
+      {"DeleteFile", unary([&](grpc::ClientContext& c) {
+         v1::DeleteFileRequest q;
+         q.set_id("x");
+         v1::DeleteFileResponse r;
+         return stub().DeleteFile(&c, q, &r);
+       })},
+      {"DownloadFile", DownloadFile("", "x").status},
+      {"DownloadPath", DownloadPath("", "/a").status},
+      {"MakeDirectory", unary([&](grpc::ClientContext& c) {
+         v1::MakeDirectoryRequest q;
+         q.set_path("/a");
+         v1::MakeDirectoryResponse r;
+         return stub().MakeDirectory(&c, q, &r);
+       })},
+      {"ListDirectory", unary([&](grpc::ClientContext& c) {
+         v1::ListDirectoryRequest q;
+         q.set_path("/");
+         v1::ListDirectoryResponse r;
+         return stub().ListDirectory(&c, q, &r);
+       })},
+      {"DeletePath", unary([&](grpc::ClientContext& c) {
+         v1::DeletePathRequest q;
+         q.set_path("/a");
+         v1::DeletePathResponse r;
+         return stub().DeletePath(&c, q, &r);
+       })},
+      {"MovePath", unary([&](grpc::ClientContext& c) {
+         v1::MovePathRequest q;
+         q.set_old_path("/a");
+         q.set_new_path("/b");
+         v1::MovePathResponse r;
+         return stub().MovePath(&c, q, &r);
+       })},
+      {"GetUsage", unary([&](grpc::ClientContext& c) {
+         v1::Usage r;
+         return stub().GetUsage(&c, v1::GetUsageRequest(), &r);
+       })},
+  };
+  for (const Case& tc : cases) {
+    EXPECT_EQ(tc.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << tc.rpc << ": " << tc.status.error_message();
+    EXPECT_EQ(FromGrpcStatus(tc.status).code(), StatusCode::kInvalidArgument) << tc.rpc;
+  }
+  EXPECT_EQ(CountFiles(chunks_dir_), 0u);
+}
+
+// ---- upload and download ----------------------------------------------------------
+
+TEST_F(DaemonRpcTest, UploadInSeveralMessagesDownloadsByteIdentical) {
+  const std::string data = RandomBytes(300 << 10, 1);
+  UploadOutcome up =
+      Upload(Header("alice", "../notes/report.bin", "", data.size()), Split(data, 7));
+  ASSERT_TRUE(up.status.ok()) << up.status.error_message();
+  EXPECT_FALSE(up.info.id().empty());
+  EXPECT_EQ(up.info.name(), "report.bin");
+  EXPECT_EQ(up.info.size(), static_cast<int64_t>(data.size()));
+  EXPECT_GT(up.info.chunks_count(), 1);
+  EXPECT_EQ(up.info.status(), "Uploaded");
+  EXPECT_EQ(up.info.sha256(), storage::Sha256::HexDigest(data));
+  EXPECT_EQ(up.info.created_at(), clock_.NowSeconds());
+  EXPECT_TRUE(up.info.vfs_path().empty());
+
+  DownloadOutcome down = DownloadFile("alice", up.info.id());
+  ASSERT_TRUE(down.status.ok()) << down.status.error_message();
+  EXPECT_TRUE(down.header_first);
+  EXPECT_EQ(down.headers, 1);
+  EXPECT_EQ(down.header.file().id(), up.info.id());
+  EXPECT_EQ(down.header.file().sha256(), up.info.sha256());
+  EXPECT_EQ(down.header.offset(), 0);
+  EXPECT_EQ(down.header.length(), static_cast<int64_t>(data.size()));
+  EXPECT_FALSE(down.header.partial());
+  EXPECT_EQ(storage::Sha256::HexDigest(down.data), storage::Sha256::HexDigest(data));
+  EXPECT_EQ(down.data, data);
+}
+
+TEST_F(DaemonRpcTest, SmallChunksAreMergedIntoMessagesOfOneMebibyte) {
+  const std::string data = RandomBytes((3 << 20) / 2, 2);  // 1.5 MiB in ~24 chunks
+  v1::FileInfo info = MustUpload("alice", "merge.bin", data);
+  ASSERT_GT(info.chunks_count(), 4);
+  DownloadOutcome down = DownloadFile("alice", info.id());
+  ASSERT_TRUE(down.status.ok()) << down.status.error_message();
+  EXPECT_EQ(down.data, data);
+  EXPECT_EQ(down.data_sizes, (std::vector<size_t>{kDownloadMessageBytes, 512 << 10}));
+}
+
+TEST_F(DaemonRpcLargeChunkTest, LargeChunksAreSplitAndBigUploadMessagesAreAccepted) {
+  // One 5 MiB data message: above gRPC's default 4 MiB receive limit.
+  const std::string data = RandomBytes(6 << 20, 3);
+  UploadOutcome up =
+      Upload(Header("alice", "big.bin"), {data.substr(0, 5 << 20), data.substr(5 << 20)});
+  ASSERT_TRUE(up.status.ok()) << up.status.error_message();
+  DownloadOutcome down = DownloadFile("alice", up.info.id());
+  ASSERT_TRUE(down.status.ok()) << down.status.error_message();
+  EXPECT_EQ(down.data, data);
+  EXPECT_EQ(down.data_sizes, std::vector<size_t>(6, kDownloadMessageBytes));
+}
+
+TEST_F(DaemonRpcTest, AnEmptyFileUploadsAndDownloadsWithNoDataMessage) {
+  UploadOutcome up = Upload(Header("alice", "empty.txt", "", 0), {});
+  ASSERT_TRUE(up.status.ok()) << up.status.error_message();
+  EXPECT_EQ(up.info.size(), 0);
+  DownloadOutcome down = DownloadFile("alice", up.info.id());
+  ASSERT_TRUE(down.status.ok()) << down.status.error_message();
+  EXPECT_EQ(down.headers, 1);
+  EXPECT_EQ(down.header.length(), 0);
+  EXPECT_TRUE(down.data_sizes.empty());
+}
+
+TEST_F(DaemonRpcTest, RangeDownloadsResolveTheRangeInTheHeader) {
+  const std::string data = RandomBytes(100000, 4);
+  v1::FileInfo info = MustUpload("alice", "r.bin", data);
+  struct Case {
+    const char* name;
+    int64_t offset, length;            // requested
+    int64_t want_offset, want_length;  // resolved
+  } cases[] = {
+      {"first bytes", 0, 100, 0, 100},      {"middle across chunks", 30000, 50000, 30000, 50000},
+      {"open-ended", 99990, -1, 99990, 10}, {"clipped at the end", 99990, 500, 99990, 10},
+      {"suffix", -500, -1, 99500, 500},     {"suffix longer than the file", -200000, -1, 0, 100000},
+  };
+  for (const Case& tc : cases) {
+    v1::ByteRange range = Range(tc.offset, tc.length);
+    DownloadOutcome down = DownloadFile("alice", info.id(), &range);
+    ASSERT_TRUE(down.status.ok()) << tc.name << ": " << down.status.error_message();
+    EXPECT_TRUE(down.header_first) << tc.name;
+    EXPECT_TRUE(down.header.partial()) << tc.name;
+    EXPECT_EQ(down.header.offset(), tc.want_offset) << tc.name;
+    EXPECT_EQ(down.header.length(), tc.want_length) << tc.name;
+    EXPECT_EQ(down.header.file().size(), 100000) << tc.name;
+    EXPECT_EQ(down.data, data.substr(tc.want_offset, tc.want_length)) << tc.name;
+  }
+}
+
+TEST_F(DaemonRpcTest, UnsatisfiableRangeIsOutOfRangeBeforeAnyMessage) {
+  v1::FileInfo info = MustUpload("alice", "r.bin", RandomBytes(1000, 5));
+  struct Case {
+    const char* name;
+    int64_t offset, length;
+  } cases[] = {
+      {"starts at the end", 1000, -1},
+      {"starts past the end", 5000, 10},
+      {"zero length", 0, 0},
+      {"suffix with a length", -10, 5},
+  };
+  for (const Case& tc : cases) {
+    v1::ByteRange range = Range(tc.offset, tc.length);
+    DownloadOutcome down = DownloadFile("alice", info.id(), &range);
+    EXPECT_EQ(down.status.error_code(), grpc::StatusCode::OUT_OF_RANGE) << tc.name;
+    EXPECT_EQ(FromGrpcStatus(down.status).code(), StatusCode::kRangeNotSatisfiable) << tc.name;
+    EXPECT_EQ(down.headers, 0) << tc.name;
+    EXPECT_TRUE(down.data.empty()) << tc.name;
+  }
+}
+
+TEST_F(DaemonRpcTest, AnotherOwnersFileIsNotFoundForGetDownloadAndDelete) {
+  const std::string data = RandomBytes(5000, 6);
+  v1::FileInfo info = MustUpload("alice", "mine.txt", data);
+
+  grpc::ClientContext get_ctx;
+  v1::GetFileRequest get;
+  get.set_owner("mallory");
+  get.set_id(info.id());
+  v1::FileInfo got;
+  grpc::Status get_status = stub().GetFile(&get_ctx, get, &got);
+
+  grpc::ClientContext del_ctx;
+  v1::DeleteFileRequest del;
+  del.set_owner("mallory");
+  del.set_id(info.id());
+  v1::DeleteFileResponse deleted;
+  grpc::Status del_status = stub().DeleteFile(&del_ctx, del, &deleted);
+
+  for (const grpc::Status& s :
+       {get_status, del_status, DownloadFile("mallory", info.id()).status}) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+    EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kNotFound);
+  }
+  // Still there for its owner.
+  DownloadOutcome down = DownloadFile("alice", info.id());
+  ASSERT_TRUE(down.status.ok());
+  EXPECT_EQ(down.data, data);
+}
+
+TEST_F(DaemonRpcTest, ListGetAndDeleteFiles) {
+  v1::FileInfo first = MustUpload("alice", "one.txt", "first file");
+  clock_.AdvanceSeconds(10);
+  v1::FileInfo second = MustUpload("alice", "two.txt", "second file");
+  MustUpload("bob", "bobs.txt", "not alice's");
+
+  grpc::ClientContext list_ctx;
+  v1::ListFilesRequest list;
+  list.set_owner("alice");
+  v1::ListFilesResponse files;
+  ASSERT_TRUE(stub().ListFiles(&list_ctx, list, &files).ok());
+  ASSERT_EQ(files.files_size(), 2);
+  EXPECT_EQ(files.files(0).id(), second.id());  // newest first
+  EXPECT_EQ(files.files(1).id(), first.id());
+  EXPECT_EQ(files.files(1).name(), "one.txt");
+  EXPECT_EQ(files.files(1).size(), 10);
+
+  grpc::ClientContext get_ctx;
+  v1::GetFileRequest get;
+  get.set_owner("alice");
+  get.set_id(first.id());
+  v1::FileInfo got;
+  ASSERT_TRUE(stub().GetFile(&get_ctx, get, &got).ok());
+  EXPECT_EQ(got.sha256(), first.sha256());
+  EXPECT_EQ(got.status(), "Uploaded");
+
+  grpc::ClientContext del_ctx;
+  v1::DeleteFileRequest del;
+  del.set_owner("alice");
+  del.set_id(first.id());
+  v1::DeleteFileResponse deleted;
+  ASSERT_TRUE(stub().DeleteFile(&del_ctx, del, &deleted).ok());
+  EXPECT_EQ(DownloadFile("alice", first.id()).status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(FilesOf("alice").size(), 1u);
+}
+
+TEST_F(DaemonRpcTest, UploadWithoutAHeaderFirstIsInvalidArgument) {
+  grpc::ClientContext ctx;
+  v1::FileInfo info;
+  auto writer = stub().UploadFile(&ctx, &info);
+  v1::UploadFileRequest msg;
+  msg.set_data("data before any header");
+  writer->Write(msg);
+  writer->WritesDone();
+  grpc::Status data_first = writer->Finish();
+
+  grpc::ClientContext empty_ctx;
+  auto empty = stub().UploadFile(&empty_ctx, &info);
+  empty->WritesDone();
+  grpc::Status no_message = empty->Finish();
+
+  grpc::ClientContext twice_ctx;
+  auto twice = stub().UploadFile(&twice_ctx, &info);
+  v1::UploadFileRequest header;
+  *header.mutable_header() = Header("alice", "b.txt");
+  twice->Write(header);
+  twice->Write(header);
+  twice->WritesDone();
+  grpc::Status second_header = twice->Finish();
+
+  for (const grpc::Status& s : {data_first, no_message, second_header}) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(FilesOf("alice").empty());
+}
+
+TEST_F(DaemonRpcTest, UploadShorterOrLongerThanDeclaredIsRefusedAndLeavesNothing) {
+  const std::string data = RandomBytes(200 << 10, 7);
+  const int64_t declared[] = {static_cast<int64_t>(data.size()) + 1,
+                              static_cast<int64_t>(data.size()) - 1};
+  for (int64_t size : declared) {
+    UploadOutcome up = Upload(Header("alice", "x.bin", "", size), Split(data, 4));
+    EXPECT_EQ(up.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << size << ": " << up.status.error_message();
+  }
+  server_->Stop();
+  EXPECT_TRUE(FilesOf("alice").empty());
+  EXPECT_EQ(CountFiles(chunks_dir_), 0u);
+}
+
+TEST_F(DaemonRpcTest, CancelledUploadLeavesNoFileAndNoChunks) {
+  grpc::ClientContext ctx;
+  v1::FileInfo info;
+  auto writer = stub().UploadFile(&ctx, &info);
+  v1::UploadFileRequest msg;
+  *msg.mutable_header() = Header("alice", "cancelled.bin");
+  ASSERT_TRUE(writer->Write(msg));
+  const std::string data = RandomBytes(1 << 20, 8);
+  msg.set_data(data);
+  ASSERT_TRUE(writer->Write(msg));
+  // The server has stored chunks of the upload before the client gives up.
+  ASSERT_TRUE(chunks_->WaitForPuts(2));
+  ASSERT_GT(CountFiles(chunks_dir_), 0u);
+  ctx.TryCancel();
+  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  server_->Stop();  // waits for the handler's cleanup
+  EXPECT_TRUE(FilesOf("alice").empty());
+  EXPECT_EQ(CountFiles(chunks_dir_), 0u);
+}
+
+TEST_F(DaemonRpcTest, QuotaExceededIsReportedAndLeavesNothing) {
+  quota_ = 100 << 10;
+  MustUpload("alice", "fits.bin", RandomBytes(60 << 10, 9));
+  const size_t chunks_before = CountFiles(chunks_dir_);
+  const std::string big = RandomBytes(200 << 10, 10);
+  struct Case {
+    const char* name;
+    int64_t declared;
+  } cases[] = {
+      {"size unknown: fails while streaming or at commit", -1},
+      {"size declared: fails before storing", static_cast<int64_t>(big.size())},
+  };
+  for (const Case& tc : cases) {
+    UploadOutcome up = Upload(Header("alice", "big.bin", "", tc.declared), Split(big, 4));
+    EXPECT_EQ(up.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << tc.name;
+    EXPECT_EQ(FromGrpcStatus(up.status).code(), StatusCode::kQuotaExceeded) << tc.name;
+  }
+  server_->Stop();
+  EXPECT_EQ(FilesOf("alice").size(), 1u);
+  EXPECT_EQ(CountFiles(chunks_dir_), chunks_before);
+}
+
+TEST_F(DaemonRpcTest, DataLossMidStreamEndsTheDownloadWithAnInternalErrorThatHidesDetails) {
+  const std::string data = RandomBytes(300 << 10, 11);
+  v1::FileInfo info = MustUpload("alice", "lost.bin", data);
+  // Remove the last chunk file behind the store's back.
+  std::vector<std::string> hashes;
+  ASSERT_TRUE(fs_chunks_->List([&](const std::string& h) { hashes.push_back(h); }).ok());
+  ASSERT_GT(hashes.size(), 1u);
+  auto chunks = metadata_->ChunksForRange(info.id(), info.size() - 1, 1);
+  ASSERT_TRUE(chunks.ok());
+  const std::string lost = chunks->back().hash;
+  ASSERT_TRUE(fs::remove(fs_chunks_->PathOf(lost)));
+
+  DownloadOutcome down = DownloadFile("alice", info.id());
+  EXPECT_EQ(down.headers, 1);  // the header went out before the loss showed
+  EXPECT_EQ(down.header.length(), static_cast<int64_t>(data.size()));
+  EXPECT_LT(down.data.size(), data.size());
+  EXPECT_EQ(down.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(FromGrpcStatus(down.status).code(), StatusCode::kInternal);
+  EXPECT_EQ(down.status.error_message(), "internal error");
+}
+
+// ---- the file tree ------------------------------------------------------------------
+
+TEST_F(DaemonRpcTest, UploadIntoTheTreeThenListDownloadMoveUsageAndDelete) {
+  const std::string data = RandomBytes(120 << 10, 12);
+  UploadOutcome up = Upload(Header("alice", "ignored.txt", "/docs//report.txt"), Split(data, 3));
+  ASSERT_TRUE(up.status.ok()) << up.status.error_message();
+  EXPECT_EQ(up.info.vfs_path(), "/docs/report.txt");
+  EXPECT_EQ(up.info.name(), "report.txt");
+  EXPECT_EQ(up.info.size(), static_cast<int64_t>(data.size()));
+
+  {  // mkdir -p
+    grpc::ClientContext ctx;
+    v1::MakeDirectoryRequest req;
+    req.set_owner("alice");
+    req.set_path("/photos/2024/");
+    v1::MakeDirectoryResponse resp;
+    ASSERT_TRUE(stub().MakeDirectory(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.path(), "/photos/2024");
+  }
+  {  // ls /
+    grpc::ClientContext ctx;
+    v1::ListDirectoryRequest req;
+    req.set_owner("alice");
+    req.set_path("/");
+    v1::ListDirectoryResponse resp;
+    ASSERT_TRUE(stub().ListDirectory(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.entries_size(), 2);
+    EXPECT_EQ(resp.entries(0).name(), "docs");
+    EXPECT_EQ(resp.entries(0).type(), "folder");
+    EXPECT_EQ(resp.entries(1).name(), "photos");
+  }
+  {  // ls /docs
+    grpc::ClientContext ctx;
+    v1::ListDirectoryRequest req;
+    req.set_owner("alice");
+    req.set_path("/docs");
+    v1::ListDirectoryResponse resp;
+    ASSERT_TRUE(stub().ListDirectory(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.entries_size(), 1);
+    EXPECT_EQ(resp.entries(0).name(), "report.txt");
+    EXPECT_EQ(resp.entries(0).type(), "file");
+    EXPECT_EQ(resp.entries(0).size(), static_cast<int64_t>(data.size()));
+    EXPECT_EQ(resp.entries(0).modified(), clock_.NowSeconds());
+    EXPECT_EQ(resp.entries(0).id(), up.info.id());
+  }
+  {  // the same file through the Files API
+    DownloadOutcome by_id = DownloadFile("alice", up.info.id());
+    ASSERT_TRUE(by_id.status.ok());
+    EXPECT_EQ(by_id.data, data);
+  }
+  {  // download by path, with a range
+    v1::ByteRange range = Range(-1000, -1);
+    DownloadOutcome down = DownloadPath("alice", "/docs/./report.txt", &range);
+    ASSERT_TRUE(down.status.ok()) << down.status.error_message();
+    EXPECT_EQ(down.header.file().vfs_path(), "/docs/report.txt");
+    EXPECT_EQ(down.header.file().id(), up.info.id());
+    EXPECT_TRUE(down.header.partial());
+    EXPECT_EQ(down.header.offset(), static_cast<int64_t>(data.size()) - 1000);
+    EXPECT_EQ(down.data, data.substr(data.size() - 1000));
+    EXPECT_EQ(DownloadPath("bob", "/docs/report.txt").status.error_code(),
+              grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(DownloadPath("alice", "/docs").status.error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {  // mv /docs /archive/2023
+    grpc::ClientContext ctx;
+    v1::MovePathRequest req;
+    req.set_owner("alice");
+    req.set_old_path("/docs/");
+    req.set_new_path("/archive//2023");
+    v1::MovePathResponse resp;
+    grpc::Status s = stub().MovePath(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.old_path(), "/docs");
+    EXPECT_EQ(resp.new_path(), "/archive/2023");
+    EXPECT_EQ(DownloadPath("alice", "/docs/report.txt").status.error_code(),
+              grpc::StatusCode::NOT_FOUND);
+    DownloadOutcome moved = DownloadPath("alice", "/archive/2023/report.txt");
+    ASSERT_TRUE(moved.status.ok());
+    EXPECT_EQ(moved.data, data);
+  }
+  {  // usage: the file; folders archive, 2023, photos, 2024
+    grpc::ClientContext ctx;
+    v1::GetUsageRequest req;
+    req.set_owner("alice");
+    v1::Usage usage;
+    ASSERT_TRUE(stub().GetUsage(&ctx, req, &usage).ok());
+    EXPECT_EQ(usage.used_bytes(), static_cast<int64_t>(data.size()));
+    EXPECT_EQ(usage.quota_bytes(), storage::kUnlimitedQuota);
+    EXPECT_EQ(usage.files(), 1);
+    EXPECT_EQ(usage.folders(), 4);
+  }
+  {  // rm -r /archive
+    grpc::ClientContext ctx;
+    v1::DeletePathRequest req;
+    req.set_owner("alice");
+    req.set_path("/archive");
+    v1::DeletePathResponse resp;
+    ASSERT_TRUE(stub().DeletePath(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.files_deleted(), 1);
+    EXPECT_EQ(resp.folders_deleted(), 2);
+    EXPECT_TRUE(FilesOf("alice").empty());
+    EXPECT_EQ(CountFiles(chunks_dir_), 0u);
+  }
+}
+
+TEST_F(DaemonRpcTest, TreeErrorsKeepTheirCodes) {
+  MustUpload("alice", "f", "content", "/a/file.txt");
+  auto mkdir = [&](const std::string& path) {
+    grpc::ClientContext ctx;
+    v1::MakeDirectoryRequest req;
+    req.set_owner("alice");
+    req.set_path(path);
+    v1::MakeDirectoryResponse resp;
+    return stub().MakeDirectory(&ctx, req, &resp);
+  };
+  auto rm = [&](const std::string& path) {
+    grpc::ClientContext ctx;
+    v1::DeletePathRequest req;
+    req.set_owner("alice");
+    req.set_path(path);
+    v1::DeletePathResponse resp;
+    return stub().DeletePath(&ctx, req, &resp);
+  };
+  struct Case {
+    const char* name;
+    grpc::Status status;
+    StatusCode want;
+  } cases[] = {
+      {"mkdir over a file", mkdir("/a/file.txt"), StatusCode::kAlreadyExists},
+      {"mkdir with ..", mkdir("/a/../b"), StatusCode::kInvalidArgument},
+      {"relative path", mkdir("a"), StatusCode::kInvalidArgument},
+      {"rm of a missing path", rm("/nope"), StatusCode::kNotFound},
+      {"rm of the root", rm("/"), StatusCode::kInvalidArgument},
+      {"upload onto a folder", Upload(Header("alice", "x", "/a"), {"x"}).status,
+       StatusCode::kAlreadyExists},
+      {"upload to a bad path", Upload(Header("alice", "x", "no-slash"), {"x"}).status,
+       StatusCode::kInvalidArgument},
+  };
+  for (const Case& tc : cases) {
+    EXPECT_EQ(FromGrpcStatus(tc.status).code(), tc.want)
+        << tc.name << ": " << tc.status.error_message();
+  }
+}
+
+TEST_F(DaemonRpcTest, UploadToAPathReplacesTheFileThere) {
+  v1::FileInfo old_file = MustUpload("alice", "x", "old content", "/same.txt");
+  v1::FileInfo new_file = MustUpload("alice", "x", "new content!", "/same.txt");
+  EXPECT_NE(old_file.id(), new_file.id());
+  DownloadOutcome down = DownloadPath("alice", "/same.txt");
+  ASSERT_TRUE(down.status.ok());
+  EXPECT_EQ(down.data, "new content!");
+  EXPECT_EQ(DownloadFile("alice", old_file.id()).status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// ---- lambda -----------------------------------------------------------------------
+
+class RunLambdaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = OpenDatabase(dir_.File("nexus.db"), DaemonMigrations());
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(db).value();
+    health_ = std::make_unique<Health>(*db_);
+    options_.data_dir = dir_.path();
+    options_.instance = "svc";
+    options_.output_limit_bytes = 100;
+    options_.queue_wait_ms = 10000;
+    options_.host.entries = {{"usr", ""}};
+  }
+  void TearDown() override {
+    server_.reset();
+    runner_.reset();
+  }
+
+  void Serve(runtime::LambdaRunner* runner) {
+    server_ = std::make_unique<TestServer>(
+        dir_.File("d.sock"), DaemonService::Deps{.health = health_.get(), .lambda = runner});
+    ASSERT_TRUE(server_->started());
+  }
+  void ServeFake(Status availability = Status::Ok()) {
+    runner_ = std::make_unique<runtime::LambdaRunner>(options_, runtime_, cgroups_, availability);
+    Serve(runner_.get());
+  }
+
+  grpc::Status Run(const std::string& code, const std::string& rt, v1::RunLambdaResponse* resp,
+                   const std::string& owner = "alice") {
+    grpc::ClientContext ctx;
+    v1::RunLambdaRequest req;
+    req.set_owner(owner);
+    req.set_code(code);
+    req.set_runtime(rt);
+    req.set_stdin("input");
+    return server_->stub().RunLambda(&ctx, req, resp);
   }
 
   testing::TempDir dir_;
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<Health> health_;
-  std::unique_ptr<DaemonService> service_;
+  runtime::LambdaOptions options_;
+  testing::FakeOciRuntime runtime_;
+  testing::FakeCgroupFs cgroups_;
+  std::unique_ptr<runtime::LambdaRunner> runner_;
+  std::unique_ptr<TestServer> server_;
 };
 
-TEST_F(DaemonServiceTest, HealthAnswersOkWhenTheDatabaseIsUsable) {
-  v1::HealthRequest req;
-  v1::HealthResponse resp;
-  grpc::Status s = service_->Health(nullptr, &req, &resp);
+TEST_F(RunLambdaTest, ReturnsEveryFieldOfTheResult) {
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    testing::FakeProcessScript s;
+    s.outcome.control_data = "ready\nsignal 6 21\n";
+    s.outcome.stdout_data = std::string(150, 'o');
+    s.outcome.stderr_data = "Aborted\n";
+    return s;
+  };
+  ServeFake();
+  v1::RunLambdaResponse resp;
+  grpc::Status s = Run("import os; os.abort()", "python3", &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(resp.status(), "ok");
+  EXPECT_EQ(resp.stdout(), std::string(100, 'o'));
+  EXPECT_TRUE(resp.stdout_truncated());
+  EXPECT_EQ(resp.stderr(), "Aborted\n");
+  EXPECT_FALSE(resp.stderr_truncated());
+  EXPECT_EQ(resp.exit_code(), 134);
+  EXPECT_EQ(resp.signal(), "SIGABRT");
+  EXPECT_EQ(resp.execution_time_ms(), 21);
+  EXPECT_FALSE(resp.timed_out());
+  EXPECT_FALSE(resp.oom_killed());
 }
 
-TEST_F(DaemonServiceTest, HealthAnswersUnavailableWhenTheSchemaIsGone) {
-  db_->exec("DROP TABLE schema_migrations");
-  v1::HealthRequest req;
-  v1::HealthResponse resp;
-  grpc::Status s = service_->Health(nullptr, &req, &resp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kUnavailable);
-  EXPECT_TRUE(resp.status().empty());
-}
-
-TEST_F(DaemonServiceTest, UnbuiltRpcsAnswerUnimplementedWithTheNexusCode) {
-  v1::CreateNodeRequest node_req;
-  v1::Node node;
-  v1::ListFilesRequest files_req;
-  v1::ListFilesResponse files;
-  v1::RunLambdaRequest lambda_req;
-  v1::RunLambdaResponse lambda;
+TEST_F(RunLambdaTest, InvalidRequestsAndEmptyOwnerAreInvalidArgument) {
+  ServeFake();
+  v1::RunLambdaResponse resp;
   const grpc::Status cases[] = {
-      service_->CreateNode(nullptr, &node_req, &node),
-      service_->ListFiles(nullptr, &files_req, &files),
-      service_->RunLambda(nullptr, &lambda_req, &lambda),
+      Run("print(1)", "ruby", &resp),
+      Run("", "python3", &resp),
+      Run("print(1)", "python3", &resp, ""),
   };
   for (const grpc::Status& s : cases) {
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
-    EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kUnimplemented) << s.error_message();
-    EXPECT_FALSE(s.error_message().empty());
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   }
+  EXPECT_TRUE(runtime_.calls().empty());
+}
+
+TEST_F(RunLambdaTest, UnavailableRunnerAnswersUnavailable) {
+  ServeFake(UnavailableError("lambda is not available (nexusd is not root)"));
+  v1::RunLambdaResponse resp;
+  grpc::Status s = Run("print(1)", "python3", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kUnavailable);
+}
+
+TEST_F(RunLambdaTest, InternalErrorsReachTheClientWithoutTheirDetails) {
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    testing::FakeProcessScript s;
+    s.spawn_error = InternalError("spawn '/srv/secret/runc': Permission denied");
+    return s;
+  };
+  ServeFake();
+  v1::RunLambdaResponse resp;
+  grpc::Status s = Run("print(1)", "python3", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kInternal);
+  EXPECT_EQ(s.error_message(), "internal error");
+}
+
+// The real wiring: without root ForHost gives a runner that answers
+// UNAVAILABLE; with root and runc a snippet really runs.
+TEST_F(RunLambdaTest, HostRunnerRunsHelloWorldAsRootAndIsUnavailableOtherwise) {
+  const bool root = ::geteuid() == 0;
+  if (root && runtime::FindExecutable("runc").empty()) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL() << "lambda as root needs runc";
+    GTEST_SKIP() << "running as root but runc is not installed";
+  }
+  Config config;
+  config.data_dir = dir_.path();
+  config.instance = "svc" + std::to_string(::getpid());
+  config.lambda.pool_size = 0;
+  auto runner = runtime::LambdaRunner::ForHost(config);
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  runner_ = std::move(runner).value();
+  Serve(runner_.get());
+
+  v1::RunLambdaResponse resp;
+  grpc::Status s = Run("print('hello from nexus')", "python3", &resp);
+  if (!root) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+    return;
+  }
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.stdout(), "hello from nexus\n");
+  EXPECT_EQ(resp.exit_code(), 0);
+  EXPECT_FALSE(resp.timed_out());
+  server_.reset();
+  runner_->WaitForTeardown();
 }
 
 }  // namespace
