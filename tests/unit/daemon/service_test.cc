@@ -309,6 +309,30 @@ TEST_F(DaemonRpcTest, HealthAnswersUnavailableWhenTheSchemaIsGone) {
   EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kUnavailable);
 }
 
+TEST_F(DaemonRpcTest, HealthAnswersWhileUploadsStallMidStream) {
+  // Each open upload holds a server thread until its stream ends.
+  constexpr int kStalled = 8;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientWriter<v1::UploadFileRequest>>> writers;
+  v1::FileInfo info;
+  for (int i = 0; i < kStalled; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    writers.push_back(stub().UploadFile(contexts.back().get(), &info));
+    v1::UploadFileRequest msg;
+    *msg.mutable_header() = Header("alice", "slow" + std::to_string(i));
+    ASSERT_TRUE(writers.back()->Write(msg));
+    msg.set_data("a first few bytes");
+    ASSERT_TRUE(writers.back()->Write(msg));
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::HealthResponse resp;
+  grpc::Status s = stub().Health(&ctx, v1::HealthRequest(), &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  for (auto& ctx : contexts) ctx->TryCancel();
+  for (auto& w : writers) EXPECT_EQ(w->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
 TEST_F(DaemonRpcTest, NodeRpcsAnswerUnimplementedWithTheNexusCode) {
   v1::CreateNodeRequest create;
   create.set_owner("alice");
