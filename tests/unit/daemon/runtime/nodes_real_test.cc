@@ -407,6 +407,9 @@ TEST_F(NodesRealTest, UsersNodesAreSeparateAndDeleteLeavesNothing) {
 
   auto missing = MustExec("alice", "worker1", {"no-such-command"});
   EXPECT_EQ(missing.exit_code, 127) << missing.stderr_data;
+  // The command is the command, never options of `runc exec`.
+  auto flags = MustExec("alice", "worker1", {"--user", "1000", "id", "-u"});
+  EXPECT_EQ(flags.exit_code, 127) << flags.stdout_data << flags.stderr_data;
 
   ASSERT_TRUE(manager_->Delete("alice", "worker1").ok());
   ASSERT_TRUE(manager_->Delete("bob", "worker1").ok());
