@@ -227,7 +227,6 @@ struct NodeManager::Owned {
   std::unique_ptr<CgroupStatsReader> reader;
   std::unique_ptr<MetricsSampler> metrics;
   std::unique_ptr<NodeStore> store;
-  SystemClock system_clock;
 };
 
 // The node's record with its mutex held. The mutex is shared so that a

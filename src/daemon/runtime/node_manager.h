@@ -189,11 +189,12 @@ class NodeManager {
   // The real wiring for nexusd: the configured OCI runtime (runc or crun)
   // with its root under the data dir, the CNI network, loop volumes, the
   // host's cgroups, the `nodes` table in `db` (which must have
-  // NodeMigrations applied and outlive the manager) and a metrics sampler
-  // thread. Fails only on an inconsistent config; without root, the
-  // runtime, the CNI plugins or the disk tools it returns a manager whose
-  // every operation answers kUnavailable. Runs Reconcile() (logging its
-  // report) and starts the sampler.
+  // NodeMigrations applied; give the manager a connection of its own) and a
+  // metrics sampler thread stamping samples with `clock`; `db` and `clock`
+  // must outlive the manager. Fails only on an inconsistent config; without
+  // root, the runtime, the CNI plugins or the disk tools it returns a manager
+  // whose every operation answers kUnavailable. Runs Reconcile() (logging
+  // its report) and starts the sampler.
   static Result<std::unique_ptr<NodeManager>> ForHost(const Config& config, SQLite::Database& db,
                                                       const Clock& clock);
 
