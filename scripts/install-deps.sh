@@ -16,7 +16,7 @@ PACKAGES=(
   # containers (nodes, lambda)
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables
   # benchmarks
-  wrk nginx-light hyperfine curl
+  wrk nginx-light hyperfine curl bubblewrap
 )
 
 missing=()
