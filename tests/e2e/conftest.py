@@ -76,6 +76,33 @@ def nexus_factory(request, smtp_sink):
             inst.cleanup()
 
 
+@pytest.fixture(scope="module")
+def module_nexus_factory(smtp_sink):
+    """Like nexus_factory, but its instances live until the module's last test
+    has run (for suites that share one instance with special settings).
+    Tests pass the instance to attach_logs so a failure shows its logs."""
+    _require_binaries()
+    started = []
+
+    def make(env=None, name="module", start=True):
+        inst = Instance(_build_dir(), smtp_sink, env=env, name=name)
+        started.append(inst)
+        return inst.start() if start else inst
+
+    try:
+        yield make
+    finally:
+        for inst in started:
+            inst.stop()
+            inst.cleanup()
+
+
+@pytest.fixture
+def attach_logs(request):
+    """attach_logs(inst): on failure of the current test, show inst's logs too."""
+    return lambda inst: _instances_of(request.node).append(inst)
+
+
 def _instances_of(item):
     if not hasattr(item, "_nexus_instances"):
         item._nexus_instances = []
