@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all deps configure build run test unit e2e bench format clean
+.PHONY: all deps configure build run test unit e2e fuzz bench format clean
 
 all: build
 
@@ -30,7 +30,13 @@ unit: build
 e2e: build
 	NEXUS_BUILD_DIR=$(abspath $(BUILD_DIR)) $(PYTHON) -m pytest tests/e2e -q -rs
 
+# Under CI the fuzz targets also get a short run (FUZZ_SECONDS, default 60);
+# by hand: `make fuzz FUZZ_SECONDS=600`.
 test: unit e2e
+	@if [ "$${CI:-}" = "true" ]; then $(MAKE) --no-print-directory fuzz; fi
+
+fuzz: deps
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} scripts/fuzz.sh
 
 bench: build
 	@BUILD_DIR=$(BUILD_DIR) bench/run.sh
