@@ -2,10 +2,14 @@
 //
 // Same conventions as AuthClient (auth_client.h): an interface with a fake in
 // tests/support/gateway_fake_daemon_client.h, coroutine calls that never block
-// an I/O thread, kUnavailable when nexusd is down. Only Health exists yet;
-// file, node and lambda calls join as their routes are built, each as one
-// method here plus one line in daemon_client.cc. Implementations are
-// thread-safe.
+// an I/O thread, kUnavailable when nexusd is down. Calls other than Health
+// have a default body answering kUnimplemented, so a fake overrides only what
+// its test uses. Unary calls carry the gateway's backend deadline (RunLambda:
+// that plus the run's own time limit); the streaming transfers (UploadCall,
+// DownloadCall) carry none, since a large file may take minutes: the HTTP
+// side's read and write timeouts bound them instead. Implementations are
+// thread-safe; one UploadCall or DownloadCall is driven by one coroutine at a
+// time.
 #pragma once
 
 #include <chrono>
@@ -23,12 +27,71 @@ namespace nexus::gateway {
 
 namespace daemonpb = ::nexus::daemon::v1;
 
+// A running UploadFile call (client stream). The header went out when the
+// call was started; Write sends data messages; Finish ends the stream
+// normally, which is what commits the file. Destroying the call without
+// Finish, or Cancel, cancels it (TryCancel), and nexusd keeps nothing: never
+// end a stream normally after a client went away or sent a broken body.
+class UploadCall {
+ public:
+  virtual ~UploadCall() = default;
+  // Sends `*data` as one data message and returns once gRPC has taken it
+  // (flow control: the caller reads no faster than nexusd accepts). `*data`
+  // comes back cleared, its capacity kept for the next message. After a
+  // failure the call is over; the error is nexusd's answer (e.g. an invalid
+  // path) when there is one.
+  virtual asio::awaitable<Status> Write(std::string* data) = 0;
+  // Ends the stream and waits for nexusd's answer: the committed file.
+  virtual asio::awaitable<Result<daemonpb::FileInfo>> Finish() = 0;
+  virtual void Cancel() = 0;
+};
+
+// A running DownloadFile / DownloadPath call (server stream). Destroying it
+// before the stream ended cancels it.
+class DownloadCall {
+ public:
+  virtual ~DownloadCall() = default;
+  // Reads the next message into `*msg`: true when one arrived, false when
+  // the stream ended successfully, an error when the call failed (before the
+  // header: nexusd's answer, e.g. kNotFound or kRangeNotSatisfiable).
+  virtual asio::awaitable<Result<bool>> Read(daemonpb::DownloadResponse* msg) = 0;
+};
+
 class DaemonClient {
  public:
   virtual ~DaemonClient() = default;
 
   virtual asio::awaitable<Result<daemonpb::HealthResponse>> Health(
       daemonpb::HealthRequest request) = 0;
+
+  // ---- Files (raw) ----
+  // Starts an upload and sends `header`; kUnavailable etc. when nexusd
+  // refused it at once.
+  virtual asio::awaitable<Result<std::unique_ptr<UploadCall>>> StartUpload(
+      daemonpb::UploadHeader header);
+  virtual asio::awaitable<Result<daemonpb::ListFilesResponse>> ListFiles(
+      daemonpb::ListFilesRequest request);
+  virtual asio::awaitable<Result<daemonpb::FileInfo>> GetFile(daemonpb::GetFileRequest request);
+  virtual std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest request);
+  virtual asio::awaitable<Result<daemonpb::DeleteFileResponse>> DeleteFile(
+      daemonpb::DeleteFileRequest request);
+
+  // ---- Virtual file system ----
+  virtual asio::awaitable<Result<daemonpb::MakeDirectoryResponse>> MakeDirectory(
+      daemonpb::MakeDirectoryRequest request);
+  virtual asio::awaitable<Result<daemonpb::ListDirectoryResponse>> ListDirectory(
+      daemonpb::ListDirectoryRequest request);
+  virtual asio::awaitable<Result<daemonpb::DeletePathResponse>> DeletePath(
+      daemonpb::DeletePathRequest request);
+  virtual asio::awaitable<Result<daemonpb::MovePathResponse>> MovePath(
+      daemonpb::MovePathRequest request);
+  virtual std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest request);
+  virtual asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest request);
+
+  // ---- Lambda ----
+  virtual asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
+      daemonpb::RunLambdaRequest request);
+
 };
 
 // A client on one shared gRPC channel to `target` ("unix:/path" or

@@ -9,8 +9,10 @@
 
 namespace nexus::gateway {
 
-std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target,
+                                                  int max_receive_message_bytes) {
   grpc::ChannelArguments args;
+  if (max_receive_message_bytes != 0) args.SetMaxReceiveMessageSize(max_receive_message_bytes);
   // gRPC's default reconnect backoff grows to two minutes; a backend that
   // restarts must be usable again within a second.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);

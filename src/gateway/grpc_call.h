@@ -32,7 +32,9 @@ namespace nexus::gateway {
 
 // A channel to `target` that retries a lost connection quickly (100 ms to
 // 1 s backoff), so a restarted backend is back within about a second.
-std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target);
+// `max_receive_message_bytes`: 0 keeps gRPC's default (4 MiB), -1 is no limit.
+std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target,
+                                                  int max_receive_message_bytes = 0);
 
 // The Status for a failed call. A status the service sent on purpose (with
 // Nexus details) passes through; a bare transport or library failure is

@@ -27,7 +27,9 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
   }
   const Route& route = *match.route;
   req.params = std::move(match.params);
-  if (Status s = CheckBodyHeaders(req, route.options.body, options_.max_json_bytes); !s.ok()) {
+  const int64_t body_limit = route.options.max_body_bytes > 0 ? route.options.max_body_bytes
+                                                              : options_.max_json_bytes;
+  if (Status s = CheckBodyHeaders(req, route.options.body, body_limit); !s.ok()) {
     a.response = ErrorResponse(s, req.request_id);
     co_return a;
   }
@@ -44,7 +46,7 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
     }
   }
   a.route = &route;
-  a.body_limit = options_.max_json_bytes;
+  a.body_limit = body_limit;
   co_return a;
 }
 

@@ -22,7 +22,7 @@
 namespace nexus::gateway {
 
 struct PipelineOptions {
-  int64_t max_json_bytes = 64 * 1024;  // limit of every buffered body
+  int64_t max_json_bytes = 64 * 1024;  // buffered body limit, unless the route sets its own
 };
 
 class Pipeline {

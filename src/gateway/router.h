@@ -7,6 +7,7 @@
 // concurrent Match calls are safe once registration is over.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,8 @@ enum class BodyMode {
 struct RouteOptions {
   BodyMode body = BodyMode::kNone;
   bool authenticated = false;  // needs "Authorization: Bearer <token>"
+  // Buffered body limit of this route; 0: PipelineOptions::max_json_bytes.
+  int64_t max_body_bytes = 0;
 };
 
 // A handler answers with a Response or with a Status that the pipeline turns

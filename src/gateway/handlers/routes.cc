@@ -1,13 +1,17 @@
 #include "gateway/handlers/routes.h"
 
 #include "gateway/handlers/auth_handlers.h"
+#include "gateway/handlers/files_handlers.h"
+#include "gateway/handlers/fs_handlers.h"
 #include "gateway/handlers/health_handler.h"
+#include "gateway/handlers/lambda_handler.h"
 #include "gateway/handlers/me_handler.h"
 
 namespace nexus::gateway {
 namespace {
 
 using AuthHandlerFn = asio::awaitable<Result<Response>> (*)(AuthClient&, Request&);
+using DaemonHandlerFn = asio::awaitable<Result<Response>> (*)(DaemonClient&, Request&);
 
 asio::awaitable<Result<Response>> NotImplementedHandler(Request& req) {
   co_return UnimplementedError("not implemented yet");
@@ -18,6 +22,8 @@ constexpr RouteOptions kPublicNoBody{BodyMode::kNone, false};
 constexpr RouteOptions kUserNoBody{BodyMode::kNone, true};
 constexpr RouteOptions kUserJson{BodyMode::kJson, true};
 constexpr RouteOptions kUserStream{BodyMode::kStream, true};
+// Lambda code and stdin may be 1 MiB each: more than other JSON bodies.
+constexpr RouteOptions kLambdaJson{BodyMode::kJson, true, kLambdaMaxBodyBytes};
 
 struct AuthRoute {
   const char* method;
@@ -36,6 +42,30 @@ constexpr AuthRoute kAuthRoutes[] = {
     {"POST", "/auth/logout", kPublicNoBody, &LogoutHandler},
 };
 
+struct DaemonRoute {
+  const char* method;
+  const char* pattern;
+  RouteOptions options;
+  DaemonHandlerFn handler;
+};
+
+// Files, VFS and lambda: proxies to nexusd.
+constexpr DaemonRoute kDaemonRoutes[] = {
+    {"POST", "/api/files/upload", kUserStream, &UploadFileHandler},
+    {"GET", "/api/files", kUserNoBody, &ListFilesHandler},
+    {"GET", "/api/files/:id", kUserNoBody, &GetFileHandler},
+    {"DELETE", "/api/files/:id", kUserNoBody, &DeleteFileHandler},
+    {"GET", "/api/files/:id/download", kUserNoBody, &DownloadFileHandler},
+    {"POST", "/api/fs/mkdir", kUserJson, &MkdirHandler},
+    {"GET", "/api/fs/ls", kUserNoBody, &ListDirectoryHandler},
+    {"POST", "/api/fs/upload", kUserStream, &FsUploadHandler},
+    {"DELETE", "/api/fs/delete", kUserNoBody, &FsDeleteHandler},
+    {"POST", "/api/fs/move", kUserJson, &FsMoveHandler},
+    {"GET", "/api/fs/download", kUserNoBody, &FsDownloadHandler},
+    {"GET", "/api/fs/usage", kUserNoBody, &FsUsageHandler},
+    {"POST", "/api/lambda/run", kLambdaJson, &LambdaRunHandler},
+};
+
 struct PendingRoute {
   const char* method;
   const char* pattern;
@@ -46,15 +76,6 @@ struct PendingRoute {
 constexpr PendingRoute kNotYetBuilt[] = {
     {"POST", "/api/nodes", kUserJson},
     {"GET", "/api/nodes/:id/metrics", kUserNoBody},
-    {"POST", "/api/files/upload", kUserStream},
-    {"GET", "/api/files", kUserNoBody},
-    {"GET", "/api/files/:id/download", kUserNoBody},
-    {"POST", "/api/lambda/run", kUserJson},
-    {"POST", "/api/fs/mkdir", kUserJson},
-    {"GET", "/api/fs/ls", kUserNoBody},
-    {"POST", "/api/fs/upload", kUserStream},
-    {"DELETE", "/api/fs/delete", kUserNoBody},
-    {"POST", "/api/fs/move", kUserJson},
 };
 
 }  // namespace
@@ -66,7 +87,13 @@ void RegisterRoutes(Router& router, AuthClient& auth, DaemonClient& daemon) {
   }
   router.Add("GET", "/healthz", kPublicNoBody,
              [&auth, &daemon](Request& req) { return HealthHandler(auth, daemon, req); });
-  router.Add("GET", "/api/me", kUserNoBody, [](Request& req) { return MeHandler(req); });
+  router.Add("GET", "/api/me", kUserNoBody,
+             [&daemon](Request& req) { return MeHandler(daemon, req); });
+  for (const auto& r : kDaemonRoutes) {
+    DaemonHandlerFn fn = r.handler;
+    router.Add(r.method, r.pattern, r.options,
+               [fn, &daemon](Request& req) { return fn(daemon, req); });
+  }
   for (const auto& r : kNotYetBuilt) {
     router.Add(r.method, r.pattern, r.options,
                [](Request& req) { return NotImplementedHandler(req); });

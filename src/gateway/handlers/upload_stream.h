@@ -1,0 +1,47 @@
+// Streaming a multipart/form-data upload into nexusd: the body of
+// POST /api/files/upload and POST /api/fs/upload.
+//
+// The request body is read from Request::body_reader in slices, parsed as it
+// arrives (multipart.h), and the `file` part's bytes go to an UploadFile call
+// in messages of ~1 MiB. Each message is awaited before more of the body is
+// read, so a slow nexusd slows the client down (TCP backpressure) and memory
+// stays at about two messages per upload; nothing is written to disk here.
+// The call is ended normally — which commits the file — only after the whole
+// multipart body has been parsed without error; a broken body, a client that
+// goes away, or any other failure cancels it, and nexusd keeps nothing.
+//
+// The tree path of /api/fs/upload comes from the `path` query parameter or a
+// `path` part; a `path` part must come before the `file` part, because the
+// file is streamed to its place as it arrives and nexusd cannot re-home a
+// finished upload. The file's name comes from the part's filename
+// (filename*= preferred), repaired to valid UTF-8; nexusd reduces it to a
+// safe base name. Stateless; one call per request.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "gateway/daemon_client.h"
+#include "gateway/http_types.h"
+
+namespace nexus::gateway {
+
+struct UploadOptions {
+  // Set for /api/fs/upload: the tree path must be known before the file
+  // part. The query parameter's value, if any, in `vfs_path`.
+  bool needs_path = false;
+  std::optional<std::string> vfs_path;
+};
+
+// Bytes per UploadFile data message.
+inline constexpr size_t kUploadMessageBytes = 1 << 20;
+
+// Streams the upload of `req` (a kStream route; a request whose whole body is
+// in req.body works too) and returns nexusd's FileInfo. 415 for a
+// Content-Type other than multipart/form-data, 400 for a malformed body, a
+// missing `file` part or (needs_path) a missing or late path.
+asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, Request& req,
+                                                         UploadOptions options);
+
+}  // namespace nexus::gateway
