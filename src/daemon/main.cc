@@ -1,5 +1,6 @@
 // nexusd: loads the config, opens nexus.db, wires the storage (chunk store,
-// metadata, files, tree) and the lambda runner, sweeps crash leftovers, serves
+// metadata, files, tree), the lambda runner and the node manager (which
+// reconciles nodes with the host), sweeps crash leftovers, serves
 // nexus.daemon.v1.Daemon on a Unix socket, and shuts down cleanly on
 // SIGTERM/SIGINT (in-flight calls get a grace period, then the domain objects
 // go in reverse order of creation).
@@ -27,6 +28,7 @@
 #include "daemon/health.h"
 #include "daemon/migrations.h"
 #include "daemon/runtime/lambda.h"
+#include "daemon/runtime/node_manager.h"
 #include "daemon/service.h"
 #include "daemon/storage/chunker.h"
 #include "daemon/storage/file_service.h"
@@ -98,8 +100,18 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   // nexusd still serves files.
   NEXUS_ASSIGN_OR_RETURN(auto lambda, runtime::LambdaRunner::ForHost(cfg));
 
-  DaemonService service(
-      {.health = &health, .files = &files, .tree = &tree, .lambda = lambda.get()});
+  // Nodes: the NodeStore serialises use of its connection, so it gets its
+  // own too. ForHost reconciles the host with the table (nodes that should
+  // run are running again) and starts the metrics sampler before we serve;
+  // without root, runc or CNI every node RPC answers UNAVAILABLE instead.
+  NEXUS_ASSIGN_OR_RETURN(auto nodes_db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
+  NEXUS_ASSIGN_OR_RETURN(auto nodes, runtime::NodeManager::ForHost(cfg, *nodes_db, clock));
+
+  DaemonService service({.health = &health,
+                         .files = &files,
+                         .tree = &tree,
+                         .lambda = lambda.get(),
+                         .nodes = nodes.get()});
 
   NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
   grpc::ServerBuilder builder;

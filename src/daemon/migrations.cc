@@ -1,5 +1,6 @@
 #include "daemon/migrations.h"
 
+#include "daemon/runtime/node_store.h"
 #include "daemon/storage/metadata_store.h"
 
 namespace nexus::daemon {
@@ -7,6 +8,7 @@ namespace nexus::daemon {
 std::vector<Migration> DaemonMigrations() {
   // nexusd's top level owns no tables; each module brings its own list.
   std::vector<Migration> all = storage::StorageMigrations();
+  for (Migration& m : runtime::NodeMigrations()) all.push_back(std::move(m));
   return all;
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/grpc_status.h"
 #include "common/vfs_path.h"
+#include "daemon/runtime/node_manager.h"
 
 namespace nexus::daemon {
 namespace {
@@ -349,34 +350,127 @@ grpc::Status DaemonService::GetUsage(grpc::ServerContext*, const v1::GetUsageReq
 
 // ---- Nodes -------------------------------------------------------------------
 
-grpc::Status DaemonService::CreateNode(grpc::ServerContext*, const v1::CreateNodeRequest*,
-                                       v1::Node*) {
-  return NotYet("CreateNode");
+namespace {
+
+void FillNode(const runtime::NodeInfo& node, v1::Node* out) {
+  out->set_id(node.id);
+  out->set_ip(node.ip);
+  out->set_status(node.status);
+  out->set_memory_mb(node.memory_mb);
+  out->set_cpu_shares(node.cpu_shares);
+  out->set_storage_size(node.storage_size);
+  out->set_created_at(node.created_at);
 }
-grpc::Status DaemonService::ListNodes(grpc::ServerContext*, const v1::ListNodesRequest*,
-                                      v1::ListNodesResponse*) {
-  return NotYet("ListNodes");
+
+// One shape for the NodeRef RPCs that answer a Node (Get, Start, Stop).
+template <typename Fn>
+grpc::Status NodeCall(std::string_view rpc, runtime::NodeManager* nodes, const v1::NodeRef* req,
+                      v1::Node* resp, Fn fn) {
+  if (Status s = CheckOwner(rpc, req->owner()); !s.ok()) return Reply(rpc, s);
+  Result<runtime::NodeInfo> node = fn(*nodes, req->owner(), req->id());
+  if (!node.ok()) return Reply(rpc, node.status());
+  FillNode(*node, resp);
+  return grpc::Status::OK;
 }
-grpc::Status DaemonService::GetNode(grpc::ServerContext*, const v1::NodeRef*, v1::Node*) {
-  return NotYet("GetNode");
+
+}  // namespace
+
+grpc::Status DaemonService::CreateNode(grpc::ServerContext*, const v1::CreateNodeRequest* req,
+                                       v1::Node* resp) {
+  constexpr std::string_view kRpc = "create node";
+  if (!deps_.nodes) return NotYet("CreateNode");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<runtime::NodeInfo> node = deps_.nodes->Create(
+      {req->owner(), req->name(), req->memory_mb(), req->cpu_shares(), req->storage_size()});
+  if (!node.ok()) return Reply(kRpc, node.status());
+  FillNode(*node, resp);
+  return grpc::Status::OK;
 }
-grpc::Status DaemonService::StartNode(grpc::ServerContext*, const v1::NodeRef*, v1::Node*) {
-  return NotYet("StartNode");
+
+grpc::Status DaemonService::ListNodes(grpc::ServerContext*, const v1::ListNodesRequest* req,
+                                      v1::ListNodesResponse* resp) {
+  constexpr std::string_view kRpc = "list nodes";
+  if (!deps_.nodes) return NotYet("ListNodes");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<std::vector<runtime::NodeInfo>> nodes = deps_.nodes->List(req->owner());
+  if (!nodes.ok()) return Reply(kRpc, nodes.status());
+  for (const runtime::NodeInfo& n : *nodes) FillNode(n, resp->add_nodes());
+  return grpc::Status::OK;
 }
-grpc::Status DaemonService::StopNode(grpc::ServerContext*, const v1::NodeRef*, v1::Node*) {
-  return NotYet("StopNode");
+
+grpc::Status DaemonService::GetNode(grpc::ServerContext*, const v1::NodeRef* req, v1::Node* resp) {
+  if (!deps_.nodes) return NotYet("GetNode");
+  return NodeCall("get node", deps_.nodes, req, resp,
+                  [](runtime::NodeManager& m, const std::string& owner, const std::string& id) {
+                    return m.Get(owner, id);
+                  });
 }
-grpc::Status DaemonService::DeleteNode(grpc::ServerContext*, const v1::NodeRef*,
+
+grpc::Status DaemonService::StartNode(grpc::ServerContext*, const v1::NodeRef* req,
+                                      v1::Node* resp) {
+  if (!deps_.nodes) return NotYet("StartNode");
+  return NodeCall("start node", deps_.nodes, req, resp,
+                  [](runtime::NodeManager& m, const std::string& owner, const std::string& id) {
+                    return m.Start(owner, id);
+                  });
+}
+
+grpc::Status DaemonService::StopNode(grpc::ServerContext*, const v1::NodeRef* req, v1::Node* resp) {
+  if (!deps_.nodes) return NotYet("StopNode");
+  return NodeCall("stop node", deps_.nodes, req, resp,
+                  [](runtime::NodeManager& m, const std::string& owner, const std::string& id) {
+                    return m.Stop(owner, id);
+                  });
+}
+
+grpc::Status DaemonService::DeleteNode(grpc::ServerContext*, const v1::NodeRef* req,
                                        v1::DeleteNodeResponse*) {
-  return NotYet("DeleteNode");
+  constexpr std::string_view kRpc = "delete node";
+  if (!deps_.nodes) return NotYet("DeleteNode");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  return Reply(kRpc, deps_.nodes->Delete(req->owner(), req->id()));
 }
-grpc::Status DaemonService::ExecNode(grpc::ServerContext*, const v1::ExecNodeRequest*,
-                                     v1::ExecNodeResponse*) {
-  return NotYet("ExecNode");
+
+grpc::Status DaemonService::ExecNode(grpc::ServerContext*, const v1::ExecNodeRequest* req,
+                                     v1::ExecNodeResponse* resp) {
+  constexpr std::string_view kRpc = "exec in node";
+  if (!deps_.nodes) return NotYet("ExecNode");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  runtime::ExecNodeRequest exec;
+  exec.owner = req->owner();
+  exec.id = req->id();
+  exec.command.assign(req->command().begin(), req->command().end());
+  exec.timeout_ms = req->timeout_ms();
+  Result<runtime::ExecNodeResult> result = deps_.nodes->Exec(exec);
+  if (!result.ok()) return Reply(kRpc, result.status());
+  resp->set_stdout(std::move(result->stdout_data));
+  resp->set_stderr(std::move(result->stderr_data));
+  resp->set_exit_code(result->exit_code);
+  resp->set_stdout_truncated(result->stdout_truncated);
+  resp->set_stderr_truncated(result->stderr_truncated);
+  resp->set_timed_out(result->timed_out);
+  return grpc::Status::OK;
 }
-grpc::Status DaemonService::GetNodeMetrics(grpc::ServerContext*, const v1::GetNodeMetricsRequest*,
-                                           v1::NodeMetrics*) {
-  return NotYet("GetNodeMetrics");
+
+grpc::Status DaemonService::GetNodeMetrics(grpc::ServerContext*,
+                                           const v1::GetNodeMetricsRequest* req,
+                                           v1::NodeMetrics* resp) {
+  constexpr std::string_view kRpc = "node metrics";
+  if (!deps_.nodes) return NotYet("GetNodeMetrics");
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<runtime::NodeMetrics> m = deps_.nodes->GetMetrics(req->owner(), req->id(), req->history());
+  if (!m.ok()) return Reply(kRpc, m.status());
+  resp->set_node_id(m->node_id);
+  resp->set_memory_usage(m->memory_usage);
+  resp->set_memory_limit(m->memory_limit);
+  resp->set_cpu_percent(m->cpu_percent);
+  for (const runtime::MetricsPoint& p : m->history) {
+    v1::MetricsSample* out = resp->add_history();
+    out->set_timestamp_ms(p.timestamp_ms);
+    out->set_memory_usage(p.memory_usage);
+    out->set_cpu_percent(p.cpu_percent);
+  }
+  return grpc::Status::OK;
 }
 
 // ---- Lambda ------------------------------------------------------------------

@@ -63,8 +63,7 @@ class DaemonService final : public v1::Daemon::Service {
     storage::FileService* files = nullptr;            // Files RPCs
     storage::TreeService* tree = nullptr;             // VFS RPCs and uploads with a vfs_path
     runtime::LambdaRunner* lambda = nullptr;          // RunLambda
-    // Node RPCs: not wired yet; they answer UNIMPLEMENTED whatever is here.
-    runtime::NodeManager* nodes = nullptr;
+    runtime::NodeManager* nodes = nullptr;            // Node RPCs
   };
 
   explicit DaemonService(Deps deps);
