@@ -1,0 +1,452 @@
+"""Nodes (/api/nodes...) and their metrics through the public API, on real
+runc, CNI bridge + host-local and loop-mounted ext4 volumes: the contract's
+create, limits seen from inside a node, addresses and traffic between two
+nodes, the disk size, metrics, stop/start, a daemon restart, ownership,
+request checks — and that a deleted node leaves nothing on the host.
+
+Needs root, runc, the CNI plugins and the disk tools: skipped without them,
+failed without them under CI=true. One private instance serves the module,
+on a random subnet 10.241.<n>.0/24 (never the default 10.0.42.0/24, so a
+running instance on this host cannot collide with it) and a 1 s metrics
+interval. At the end every node is deleted through the API and whatever
+might be left (containers, namespaces, mounts, loop devices, cgroups, the
+bridge) is removed, even after a failure.
+"""
+
+import concurrent.futures
+import glob
+import ipaddress
+import os
+import random
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from harness import assert_json_error, new_user, register, skip_or_fail, wait_until
+
+MiB = 1 << 20
+NODES = "/api/nodes"
+CNI_DIR = "/usr/lib/cni"
+# Long enough for a node create (runc, CNI, mkfs) on a busy 2-core host.
+SLOW = 60
+
+
+def _tool(name):
+    for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
+        p = os.path.join(d, name)
+        if os.access(p, os.X_OK):
+            return p
+    return shutil.which(name)
+
+
+def _missing_requirements():
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root")
+    for tool in ("runc", "ip", "mkfs.ext4", "losetup", "mount", "umount"):
+        if _tool(tool) is None:
+            missing.append(tool)
+    for plugin in ("bridge", "host-local"):
+        if not os.access(os.path.join(CNI_DIR, plugin), os.X_OK):
+            missing.append(f"{CNI_DIR}/{plugin} (containernetworking-plugins)")
+    return missing
+
+
+def _host(*argv, check=False):
+    """Runs a host command; returns its stdout (text)."""
+    p = subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{argv}: {p.stderr}")
+    return p.stdout
+
+
+def cgroup_v2():
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+class HostView:
+    """What a node instance holds on the host, found by its names: the
+    instance name is in every netns, container and cgroup; everything else
+    lives under the data dir or on the instance's bridge."""
+
+    def __init__(self, inst):
+        self.instance = inst.env["NEXUS_INSTANCE"]
+        self.data_dir = inst.data_dir
+        self.bridge = "nx-" + self.instance
+        self.runc_root = os.path.join(self.data_dir, "nodes", "runc")
+
+    def netns(self):
+        return [line.split()[0] for line in _host(_tool("ip"), "netns", "list").splitlines()
+                if self.instance in line]
+
+    def veths(self):
+        out = _host(_tool("ip"), "-o", "link", "show", "master", self.bridge)
+        return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if line]
+
+    def bridge_exists(self):
+        return subprocess.run([_tool("ip"), "link", "show", self.bridge],
+                              capture_output=True).returncode == 0
+
+    def mounts(self):
+        points = []
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                point = line.split()[4]
+                if point.startswith(self.data_dir + "/"):
+                    points.append(point)
+        return points
+
+    def loops(self):
+        return [line for line in _host(_tool("losetup"), "-a").splitlines()
+                if self.data_dir + "/" in line]
+
+    def cgroup_parents(self):
+        name = f"nexus-{self.instance}-nodes"
+        if cgroup_v2():
+            return glob.glob(f"/sys/fs/cgroup/{name}")
+        return glob.glob(f"/sys/fs/cgroup/*/{name}")
+
+    def cgroups(self):
+        found = []
+        for parent in self.cgroup_parents():
+            found += [e.path for e in os.scandir(parent) if e.is_dir()]
+        return found
+
+    def node_dirs(self):
+        d = os.path.join(self.data_dir, "nodes", "by-uid")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def containers(self):
+        if not os.path.isdir(self.runc_root):
+            return []
+        out = _host(_tool("runc"), "--root", self.runc_root, "list", "-q")
+        return [c for c in out.split() if c]
+
+    def leftovers(self):
+        return {k: v for k, v in {
+            "containers": self.containers(), "netns": self.netns(), "veths": self.veths(),
+            "mounts": self.mounts(), "loop devices": self.loops(), "cgroups": self.cgroups(),
+            "node dirs": self.node_dirs()}.items() if v}
+
+    def force_clean(self):
+        """Removes whatever is left, best effort, in dependency order."""
+        for c in self.containers():
+            _host(_tool("runc"), "--root", self.runc_root, "delete", "-f", c)
+        for ns in self.netns():
+            _host(_tool("ip"), "netns", "delete", ns)
+        for point in sorted(self.mounts(), key=len, reverse=True):
+            _host(_tool("umount"), "-l", point)
+        for line in self.loops():
+            _host(_tool("losetup"), "-d", line.split(":")[0])
+        for path in sorted(self.cgroups() + self.cgroup_parents(), key=len, reverse=True):
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+        if self.bridge_exists():
+            _host(_tool("ip"), "link", "delete", self.bridge)
+
+
+@pytest.fixture(scope="module")
+def _nodes_instance(module_nexus_factory):
+    missing = _missing_requirements()
+    if missing:
+        skip_or_fail("nodes need " + ", ".join(missing))
+    third = random.randrange(256)
+    subnet = ipaddress.ip_network(f"10.241.{third}.0/24")
+    inst = module_nexus_factory(env={
+        "NEXUS_NETWORK_SUBNET": str(subnet),
+        "NEXUS_NODES_METRICS_INTERVAL_SECONDS": "1",
+        "NEXUS_NODES_STOP_TIMEOUT_MS": "3000",
+    }, name="nodes")
+    inst.subnet = subnet
+    inst.host = HostView(inst)
+    inst.alice = new_user("nodea")
+    inst.bob = new_user("nodeb")
+    register(inst, inst.alice)
+    register(inst, inst.bob)
+    try:
+        yield inst
+    finally:
+        # Runs before the factory stops the instance and removes its data dir.
+        for user in (inst.alice, inst.bob):
+            try:
+                r = inst.api.get(NODES, token=user.token, timeout=SLOW)
+                for node in (r.json() if r.status_code == 200 else []):
+                    inst.api.request("DELETE", f"{NODES}/{node['id']}", token=user.token,
+                                     timeout=SLOW)
+            except Exception:  # noqa: BLE001 - teardown is best effort; force_clean follows
+                pass
+        inst.host.force_clean()
+
+
+@pytest.fixture
+def nx(_nodes_instance, attach_logs):
+    attach_logs(_nodes_instance)
+    dead = {n: p.returncode for n, p in _nodes_instance.procs.items() if p.poll() is not None}
+    if dead:
+        pytest.fail(f"nodes instance services exited: {dead}", pytrace=False)
+    return _nodes_instance
+
+
+def ip_at(inst, n):
+    return str(inst.subnet.network_address + n)
+
+
+def create(inst, user, body, expect=201):
+    r = inst.api.post(NODES, token=user.token, json=body, timeout=SLOW)
+    assert r.status_code == expect, f"create {body}: {r.status_code} {r.text}"
+    return r.json()
+
+
+def execute(inst, user, node, command, timeout_ms=None, expect=200):
+    body = {"command": command}
+    if timeout_ms is not None:
+        body["timeout_ms"] = timeout_ms
+    r = inst.api.post(f"{NODES}/{node}/exec", token=user.token, json=body, timeout=SLOW)
+    assert r.status_code == expect, f"exec {command} in {node}: {r.status_code} {r.text}"
+    return r.json()
+
+
+def metrics(inst, user, node, history=False):
+    path = f"{NODES}/{node}/metrics" + ("?history=1" if history else "")
+    r = inst.api.get(path, token=user.token)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+# ---------------------------------------------------------------- create, list, get
+
+
+def test_create_answers_201_with_the_first_address_of_the_subnet(nx):
+    node = create(nx, nx.alice,
+                  {"name": "worker1", "memory_mb": 256, "cpu_shares": 512, "storage_size": "1G"})
+    assert node["id"] == "worker1"
+    assert node["ip"] == ip_at(nx, 2)
+    assert ipaddress.ip_address(node["ip"]) in nx.subnet
+    assert node["status"] == "Running"
+    assert node["memory_mb"] == 256
+    assert node["cpu_shares"] == 512
+    assert node["storage_size"] == "1G"
+    assert abs(node["created_at"] - time.time()) < 120
+
+
+def test_list_and_get_show_the_callers_nodes(nx):
+    r = nx.api.get(NODES, token=nx.alice.token)
+    assert r.status_code == 200, r.text
+    assert [n["id"] for n in r.json()] == ["worker1"]
+    r = nx.api.get(f"{NODES}/worker1", token=nx.alice.token)
+    assert r.status_code == 200, r.text
+    assert r.json()["ip"] == ip_at(nx, 2)
+    assert r.json()["status"] == "Running"
+    r = nx.api.get(NODES, token=nx.bob.token)
+    assert r.status_code == 200 and r.json() == [], r.text
+
+
+def test_the_node_sees_its_memory_limit_and_its_own_address(nx):
+    limit_file = ("/sys/fs/cgroup/memory.max" if cgroup_v2()
+                  else "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+    out = execute(nx, nx.alice, "worker1", ["cat", limit_file])
+    assert out["exit_code"] == 0, out
+    assert out["stdout"].strip() == str(256 * MiB)
+    fib = execute(nx, nx.alice, "worker1", ["cat", "/proc/net/fib_trie"])
+    assert ip_at(nx, 2) in fib["stdout"]
+
+
+def test_exec_reports_exit_codes_and_timeouts(nx):
+    out = execute(nx, nx.alice, "worker1", ["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert (out["stdout"], out["stderr"], out["exit_code"]) == ("out\n", "err\n", 3)
+    assert out["timed_out"] is False
+    start = time.monotonic()
+    slow = execute(nx, nx.alice, "worker1", ["sleep", "30"], timeout_ms=500)
+    assert slow["timed_out"] is True and slow["exit_code"] == 137, slow
+    assert time.monotonic() - start < 10
+    missing = execute(nx, nx.alice, "worker1", ["no-such-command"])
+    assert missing["exit_code"] == 127, missing
+
+
+# ---------------------------------------------------------------- network and disk
+
+
+def test_a_second_node_gets_the_next_address_and_the_two_talk_over_tcp(nx):
+    node = create(nx, nx.alice,
+                  {"name": "worker2", "memory_mb": 64, "cpu_shares": 256, "storage_size": "64M"})
+    assert node["ip"] == ip_at(nx, 3)
+    server_ip = ip_at(nx, 3)
+    listener = (
+        "import socket\n"
+        "s = socket.socket()\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "s.bind(('0.0.0.0', 7777))\n"
+        "s.listen(1)\n"
+        "s.settimeout(20)\n"
+        "c, peer = s.accept()\n"
+        "print(peer[0], c.recv(100).decode())\n")
+    client = (
+        "import socket, time\n"
+        "for i in range(300):\n"
+        "    try:\n"
+        f"        c = socket.create_connection(('{server_ip}', 7777), timeout=1)\n"
+        "        break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.05)\n"
+        "c.sendall(b'hello-from-worker1')\n")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        served = pool.submit(execute, nx, nx.alice, "worker2", ["/usr/bin/python3", "-c", listener])
+        sent = execute(nx, nx.alice, "worker1", ["/usr/bin/python3", "-c", client])
+        assert sent["exit_code"] == 0, sent
+        got = served.result(timeout=SLOW)
+    assert got["exit_code"] == 0, got
+    assert got["stdout"] == f"{ip_at(nx, 2)} hello-from-worker1\n"
+
+
+def test_writing_past_the_storage_size_fails_inside_the_node(nx):
+    dd = execute(nx, nx.alice, "worker2",
+                 ["dd", "if=/dev/zero", "of=/root/fill", "bs=1M", "count=200"], timeout_ms=60000)
+    assert dd["exit_code"] != 0, dd
+    assert "No space left on device" in dd["stderr"], dd
+    execute(nx, nx.alice, "worker2", ["rm", "-f", "/root/fill"])
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_metrics_show_the_limit_and_cpu_rising_while_the_node_burns_cpu(nx):
+    time.sleep(1.5)  # more than one sampling interval since the node started
+    m = metrics(nx, nx.alice, "worker1")
+    assert set(m) == {"node_id", "memory_usage", "memory_limit", "cpu_percent"}, m
+    assert m["node_id"] == "worker1"
+    assert m["memory_limit"] == 256 * MiB
+    assert 0 < m["memory_usage"] <= 256 * MiB
+    idle = m["cpu_percent"]
+    assert idle < 50, m
+
+    burn = ["timeout", "5", "sh", "-c", "while :; do :; done"]
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        burning = pool.submit(execute, nx, nx.alice, "worker1", burn, 15000)
+        busy = wait_until(
+            lambda: (lambda c: c if c > max(30.0, idle + 20) else None)(
+                metrics(nx, nx.alice, "worker1")["cpu_percent"]),
+            timeout=8, what="cpu_percent rising above 30 while a busy loop runs", interval=0.25)
+        burning.result(timeout=SLOW)
+    assert busy <= 210  # percent of one CPU; one shell loop uses about one
+
+    h = metrics(nx, nx.alice, "worker1", history=True)
+    assert len(h["history"]) >= 3, h
+    for sample in h["history"]:
+        assert set(sample) == {"timestamp_ms", "memory_usage", "cpu_percent"}, sample
+    stamps = [s["timestamp_ms"] for s in h["history"]]
+    assert stamps == sorted(stamps)
+    assert abs(stamps[-1] / 1000 - time.time()) < 60
+    assert max(s["cpu_percent"] for s in h["history"]) > 30
+
+
+# ---------------------------------------------------------------- stop, start, restart
+
+
+def test_stop_and_start_keep_the_address(nx):
+    r = nx.api.post(f"{NODES}/worker2/stop", token=nx.alice.token, timeout=SLOW)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "Stopped"
+    assert nx.api.get(f"{NODES}/worker2", token=nx.alice.token).json()["status"] == "Stopped"
+    not_running = nx.api.post(f"{NODES}/worker2/exec", token=nx.alice.token,
+                              json={"command": ["true"]}, timeout=SLOW)
+    assert_json_error(not_running, 400)
+    r = nx.api.post(f"{NODES}/worker2/start", token=nx.alice.token, timeout=SLOW)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "Running"
+    assert r.json()["ip"] == ip_at(nx, 3)
+    out = execute(nx, nx.alice, "worker2", ["cat", "/proc/net/fib_trie"])
+    assert ip_at(nx, 3) in out["stdout"]
+
+
+def _init_start_time(inst, node):
+    """The start time of the node's pid 1 (field 22 of /proc/1/stat)."""
+    stat = execute(inst, inst.alice, node, ["cat", "/proc/1/stat"])["stdout"]
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def test_a_daemon_restart_keeps_nodes_running_with_their_address(nx):
+    before = _init_start_time(nx, "worker1")
+    nx.stop_service("nexusd")
+    assert nx.host.containers(), "nodes run detached: stopping nexusd must not stop them"
+    nx.start_service("nexusd")
+    nx.wait_healthy()
+    r = nx.api.get(f"{NODES}/worker1", token=nx.alice.token)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "Running"
+    assert r.json()["ip"] == ip_at(nx, 2)
+    assert _init_start_time(nx, "worker1") == before, "the node was restarted, not kept"
+    assert metrics(nx, nx.alice, "worker1")["memory_limit"] == 256 * MiB
+
+
+# ---------------------------------------------------------------- ownership and checks
+
+
+def test_another_users_node_is_404_on_every_route(nx):
+    routes = [
+        ("GET", f"{NODES}/worker1", None),
+        ("POST", f"{NODES}/worker1/stop", None),
+        ("POST", f"{NODES}/worker1/start", None),
+        ("DELETE", f"{NODES}/worker1", None),
+        ("POST", f"{NODES}/worker1/exec", {"command": ["true"]}),
+        ("GET", f"{NODES}/worker1/metrics", None),
+    ]
+    for method, path, body in routes:
+        r = nx.api.request(method, path, token=nx.bob.token, json=body, timeout=SLOW)
+        assert_json_error(r, 404)
+    r = nx.api.get(f"{NODES}/worker1", token=nx.alice.token)
+    assert r.status_code == 200 and r.json()["status"] == "Running", r.text
+
+
+def test_bad_fields_are_400_naming_the_field(nx):
+    good = {"name": "checked", "memory_mb": 64, "cpu_shares": 512, "storage_size": "64M"}
+    cases = [
+        ({"name": "Bad_Name"}, "name"),
+        ({"memory_mb": 1}, "memory_mb"),
+        ({"cpu_shares": 1}, "cpu_shares"),
+        ({"storage_size": "10X"}, "storage_size"),
+        ({"memory_mb": "lots"}, "memory_mb"),
+    ]
+    for change, field in cases:
+        r = nx.api.post(NODES, token=nx.alice.token, json={**good, **change}, timeout=SLOW)
+        body = assert_json_error(r, 400)
+        assert field in body["error"], (change, body)
+    dup = nx.api.post(NODES, token=nx.alice.token, json={**good, "name": "worker1"}, timeout=SLOW)
+    assert_json_error(dup, 409)
+    names = [n["id"] for n in nx.api.get(NODES, token=nx.alice.token).json()]
+    assert names == ["worker1", "worker2"]
+
+
+def test_the_same_name_is_free_for_another_user(nx):
+    node = create(nx, nx.bob, {"name": "worker1", "memory_mb": 64, "storage_size": "64M"})
+    assert node["ip"] == ip_at(nx, 4)
+    r = nx.api.get(f"{NODES}/worker1", token=nx.alice.token)
+    assert r.json()["ip"] == ip_at(nx, 2)
+
+
+# ---------------------------------------------------------------- delete
+
+
+def test_delete_leaves_nothing_on_the_host(nx):
+    host = nx.host
+    nodes = {u.username: [n["id"] for n in nx.api.get(NODES, token=u.token).json()]
+             for u in (nx.alice, nx.bob)}
+    total = sum(len(v) for v in nodes.values())
+    assert total == 3, nodes
+    # What the check below looks for is really there while the nodes live.
+    assert len(host.netns()) == total
+    assert len(host.veths()) == total
+    assert len(host.node_dirs()) == total
+    assert len(host.loops()) == total
+    assert len(host.cgroups()) >= total
+    for user in (nx.alice, nx.bob):
+        for node in nodes[user.username]:
+            r = nx.api.request("DELETE", f"{NODES}/{node}", token=user.token, timeout=SLOW)
+            assert r.status_code == 200, r.text
+            assert r.json() == {"message": "Node deleted", "id": node}
+            assert_json_error(nx.api.get(f"{NODES}/{node}", token=user.token), 404)
+    assert host.leftovers() == {}
+    assert nx.api.get(NODES, token=nx.alice.token).json() == []
