@@ -406,7 +406,7 @@ def test_every_fs_route_needs_a_token(nexus):
 # ---------------------------------------------------------------- traversal and bad paths
 
 
-TRAVERSAL = ["/a/../../b", "/../etc", "/a/..", "..", "/a/./../b", "a\x00b", "/a\nb"]
+TRAVERSAL = ["/a/../../b", "/../etc", "/a/..", "..", "/a/./../b", "/a\x00b", "/a\nb", "/a/\x7f"]
 
 
 @pytest.mark.parametrize("path", TRAVERSAL, ids=repr)
