@@ -23,10 +23,6 @@ constexpr int kMaxReceiveMessageBytes = 16 << 20;
 constexpr std::chrono::milliseconds kLambdaStartMargin(15000);
 constexpr std::chrono::milliseconds kLambdaUnknownLimit(60000);
 
-Status NotBuilt(const char* method) {
-  return UnimplementedError(std::string("daemon client does not implement ") + method);
-}
-
 // ---- UploadFile: a client-streaming reactor ----------------------------------
 //
 // Lives until gRPC calls OnDone (it holds a reference to itself until then),
@@ -357,52 +353,6 @@ class GrpcDaemonClient final : public DaemonClient {
 };
 
 }  // namespace
-
-asio::awaitable<Result<std::unique_ptr<UploadCall>>> DaemonClient::StartUpload(
-    daemonpb::UploadHeader) {
-  co_return NotBuilt("StartUpload");
-}
-asio::awaitable<Result<daemonpb::ListFilesResponse>> DaemonClient::ListFiles(
-    daemonpb::ListFilesRequest) {
-  co_return NotBuilt("ListFiles");
-}
-asio::awaitable<Result<daemonpb::FileInfo>> DaemonClient::GetFile(daemonpb::GetFileRequest) {
-  co_return NotBuilt("GetFile");
-}
-asio::awaitable<Result<daemonpb::DeleteFileResponse>> DaemonClient::DeleteFile(
-    daemonpb::DeleteFileRequest) {
-  co_return NotBuilt("DeleteFile");
-}
-asio::awaitable<Result<daemonpb::MakeDirectoryResponse>> DaemonClient::MakeDirectory(
-    daemonpb::MakeDirectoryRequest) {
-  co_return NotBuilt("MakeDirectory");
-}
-asio::awaitable<Result<daemonpb::ListDirectoryResponse>> DaemonClient::ListDirectory(
-    daemonpb::ListDirectoryRequest) {
-  co_return NotBuilt("ListDirectory");
-}
-asio::awaitable<Result<daemonpb::DeletePathResponse>> DaemonClient::DeletePath(
-    daemonpb::DeletePathRequest) {
-  co_return NotBuilt("DeletePath");
-}
-asio::awaitable<Result<daemonpb::MovePathResponse>> DaemonClient::MovePath(
-    daemonpb::MovePathRequest) {
-  co_return NotBuilt("MovePath");
-}
-asio::awaitable<Result<daemonpb::Usage>> DaemonClient::GetUsage(daemonpb::GetUsageRequest) {
-  co_return NotBuilt("GetUsage");
-}
-asio::awaitable<Result<daemonpb::RunLambdaResponse>> DaemonClient::RunLambda(
-    daemonpb::RunLambdaRequest) {
-  co_return NotBuilt("RunLambda");
-}
-
-std::unique_ptr<DownloadCall> DaemonClient::DownloadFile(daemonpb::DownloadFileRequest) {
-  return nullptr;
-}
-std::unique_ptr<DownloadCall> DaemonClient::DownloadPath(daemonpb::DownloadPathRequest) {
-  return nullptr;
-}
 
 std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(const std::string& target,
                                                    std::chrono::milliseconds timeout) {

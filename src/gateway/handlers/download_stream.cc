@@ -76,7 +76,8 @@ asio::awaitable<Result<Response>> ServeDownload(std::unique_ptr<DownloadCall> ca
   Result<bool> first = co_await state->call->Read(&state->message);
   if (!first.ok()) {
     if (first.status().code() != StatusCode::kRangeNotSatisfiable) co_return first.status();
-    Response r = ErrorJson(416, first.status().message());
+    // nexusd's message names the file id and the raw range: the header says it better.
+    Response r = ErrorJson(416, "requested range not satisfiable");
     Result<int64_t> size = co_await size_of();
     if (size.ok()) r.headers.Add("Content-Range", UnsatisfiedContentRange(*size));
     co_return r;
