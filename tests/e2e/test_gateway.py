@@ -77,10 +77,9 @@ def test_json_with_a_charset_parameter_is_accepted(nexus):
     assert r.status_code == 200, r.text
 
 
+# (Node routes are built: test_nodes.py covers them on a private instance and
+# subnet; a create here would start a real node on the shared instance.)
 NOT_YET_BUILT = [
-    ("POST", "/api/nodes", {"name": "worker1", "memory_mb": 256, "cpu_shares": 512,
-                            "storage_size": "1G"}),
-    ("GET", "/api/nodes/worker1/metrics", None),
     ("POST", "/api/lambda/run", {"Code": "print('hi')", "Runtime": "python3"}),
     ("POST", "/api/fs/mkdir", {"path": "/documents"}),
     ("POST", "/api/fs/move", {"old_path": "/a", "new_path": "/b"}),
