@@ -323,15 +323,19 @@ def test_metrics_show_the_limit_and_cpu_rising_while_the_node_burns_cpu(nx):
     idle = m["cpu_percent"]
     assert idle < 50, m
 
+    # A busy loop uses about one CPU; on a host shared with builds the node
+    # (512 shares) may get much less, so the bar is only "clearly busier".
+    rising = max(15.0, idle + 10)
     burn = ["timeout", "5", "sh", "-c", "while :; do :; done"]
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         burning = pool.submit(execute, nx, nx.alice, "worker1", burn, 15000)
         busy = wait_until(
-            lambda: (lambda c: c if c > max(30.0, idle + 20) else None)(
+            lambda: (lambda c: c if c > rising else None)(
                 metrics(nx, nx.alice, "worker1")["cpu_percent"]),
-            timeout=8, what="cpu_percent rising above 30 while a busy loop runs", interval=0.25)
+            timeout=8, what=f"cpu_percent rising above {rising:.0f} while a busy loop runs",
+            interval=0.25)
         burning.result(timeout=SLOW)
-    assert busy <= 210  # percent of one CPU; one shell loop uses about one
+    assert busy <= 210  # percent of one CPU
 
     h = metrics(nx, nx.alice, "worker1", history=True)
     assert len(h["history"]) >= 3, h
@@ -340,7 +344,7 @@ def test_metrics_show_the_limit_and_cpu_rising_while_the_node_burns_cpu(nx):
     stamps = [s["timestamp_ms"] for s in h["history"]]
     assert stamps == sorted(stamps)
     assert abs(stamps[-1] / 1000 - time.time()) < 60
-    assert max(s["cpu_percent"] for s in h["history"]) > 30
+    assert max(s["cpu_percent"] for s in h["history"]) > rising
 
 
 # ---------------------------------------------------------------- stop, start, restart
