@@ -97,6 +97,8 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
               co_return InvalidArgumentError(
                   "upload: the 'path' part must come before the 'file' part (or pass ?path=)");
             }
+            // nexusd reads an empty vfs_path as a raw Files API upload.
+            if (path->empty()) co_return InvalidArgumentError("upload: the path is empty");
             header.set_vfs_path(*path);
           }
           // The multipart Content-Length is not the file's size; nexusd

@@ -383,6 +383,8 @@ TEST_F(FilesRoutesTest, TreeUploadTakesItsPathFromTheQueryOrAPartBeforeTheFile) 
        "/same"},
       {"/api/fs/upload", FilePart("x") + FieldPart("path", "/late.txt") + Close(), 400, nullptr},
       {"/api/fs/upload", FilePart("x") + Close(), 400, nullptr},
+      {"/api/fs/upload", FieldPart("path", "") + FilePart("x") + Close(), 400, nullptr},
+      {"/api/fs/upload?path=", FilePart("x") + Close(), 400, nullptr},
       {"/api/fs/upload?path=/q", FieldPart("path", "/p") + FilePart("x") + Close(), 400, nullptr},
   };
   for (const auto& c : cases) {
