@@ -23,6 +23,13 @@ constexpr int kMaxReceiveMessageBytes = 16 << 20;
 constexpr std::chrono::milliseconds kLambdaStartMargin(15000);
 constexpr std::chrono::milliseconds kLambdaUnknownLimit(60000);
 
+// An exec without a limit gets nexusd's default (30 s); the margin covers
+// `runc exec` starting and the answer's trip back. Limits past nexusd's
+// maximum are refused there, so the clamp only keeps the sum finite.
+constexpr std::chrono::milliseconds kNodeExecUnknownLimit(30000);
+constexpr std::chrono::milliseconds kNodeExecMargin(10000);
+constexpr int64_t kNodeExecLimitClampMs = 24LL * 3600 * 1000;
+
 // ---- UploadFile: a client-streaming reactor ----------------------------------
 //
 // Lives until gRPC calls OnDone (it holds a reference to itself until then),
@@ -346,6 +353,85 @@ class GrpcDaemonClient final : public DaemonClient {
         std::move(request), timeout_ + limit + kLambdaStartMargin, "daemon", "RunLambda");
   }
 
+  asio::awaitable<Result<daemonpb::Node>> CreateNode(daemonpb::CreateNodeRequest request) override {
+    auto* async = stub_->async();
+    return UnaryCall<daemonpb::Node>(
+        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
+          async->CreateNode(ctx, req, resp, std::move(cb));
+        },
+        std::move(request), kNodeChangeTimeout, "daemon", "CreateNode");
+  }
+
+  asio::awaitable<Result<daemonpb::ListNodesResponse>> ListNodes(
+      daemonpb::ListNodesRequest request) override {
+    auto* async = stub_->async();
+    return UnaryCall<daemonpb::ListNodesResponse>(
+        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
+          async->ListNodes(ctx, req, resp, std::move(cb));
+        },
+        std::move(request), timeout_, "daemon", "ListNodes");
+  }
+
+  asio::awaitable<Result<daemonpb::Node>> GetNode(daemonpb::NodeRef request) override {
+    auto* async = stub_->async();
+    return UnaryCall<daemonpb::Node>(
+        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
+          async->GetNode(ctx, req, resp, std::move(cb));
+        },
+        std::move(request), timeout_, "daemon", "GetNode");
+  }
+
+  asio::awaitable<Result<daemonpb::Node>> StartNode(daemonpb::NodeRef request) override {
+    auto* async = stub_->async();
+    return UnaryCall<daemonpb::Node>(
+        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
+          async->StartNode(ctx, req, resp, std::move(cb));
+        },
+        std::move(request), kNodeChangeTimeout, "daemon", "StartNode");
+  }
+
+  asio::awaitable<Result<daemonpb::Node>> StopNode(daemonpb::NodeRef request) override {
+    auto* async = stub_->async();
+    return UnaryCall<daemonpb::Node>(
+        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
+          async->StopNode(ctx, req, resp, std::move(cb));
+        },
+        std::move(request), kNodeChangeTimeout, "daemon", "StopNode");
+  }
+
+  asio::awaitable<Result<daemonpb::DeleteNodeResponse>> DeleteNode(
+      daemonpb::NodeRef request) override {
+    auto* async = stub_->async();
+    return UnaryCall<daemonpb::DeleteNodeResponse>(
+        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
+          async->DeleteNode(ctx, req, resp, std::move(cb));
+        },
+        std::move(request), kNodeChangeTimeout, "daemon", "DeleteNode");
+  }
+
+  asio::awaitable<Result<daemonpb::NodeMetrics>> GetNodeMetrics(
+      daemonpb::GetNodeMetricsRequest request) override {
+    auto* async = stub_->async();
+    return UnaryCall<daemonpb::NodeMetrics>(
+        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
+          async->GetNodeMetrics(ctx, req, resp, std::move(cb));
+        },
+        std::move(request), timeout_, "daemon", "GetNodeMetrics");
+  }
+
+  asio::awaitable<Result<daemonpb::ExecNodeResponse>> ExecNode(
+      daemonpb::ExecNodeRequest request) override {
+    const auto limit =
+        request.timeout_ms() > 0
+            ? std::chrono::milliseconds(std::min(request.timeout_ms(), kNodeExecLimitClampMs))
+            : kNodeExecUnknownLimit;
+    auto* async = stub_->async();
+    return UnaryCall<daemonpb::ExecNodeResponse>(
+        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
+          async->ExecNode(ctx, req, resp, std::move(cb));
+        },
+        std::move(request), timeout_ + limit + kNodeExecMargin, "daemon", "ExecNode");
+  }
 
  private:
   std::shared_ptr<daemonpb::Daemon::Stub> stub_;

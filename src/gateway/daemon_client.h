@@ -92,7 +92,26 @@ class DaemonClient {
   virtual asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
       daemonpb::RunLambdaRequest request);
 
+  // ---- Nodes ----
+  // Create, Start, Stop and Delete drive runc, CNI and loop mounts (up to a
+  // stop timeout): they get kNodeChangeTimeout instead of the backend
+  // deadline; ExecNode gets the backend deadline plus the command's limit.
+  virtual asio::awaitable<Result<daemonpb::Node>> CreateNode(daemonpb::CreateNodeRequest request);
+  virtual asio::awaitable<Result<daemonpb::ListNodesResponse>> ListNodes(
+      daemonpb::ListNodesRequest request);
+  virtual asio::awaitable<Result<daemonpb::Node>> GetNode(daemonpb::NodeRef request);
+  virtual asio::awaitable<Result<daemonpb::Node>> StartNode(daemonpb::NodeRef request);
+  virtual asio::awaitable<Result<daemonpb::Node>> StopNode(daemonpb::NodeRef request);
+  virtual asio::awaitable<Result<daemonpb::DeleteNodeResponse>> DeleteNode(
+      daemonpb::NodeRef request);
+  virtual asio::awaitable<Result<daemonpb::ExecNodeResponse>> ExecNode(
+      daemonpb::ExecNodeRequest request);
+  virtual asio::awaitable<Result<daemonpb::NodeMetrics>> GetNodeMetrics(
+      daemonpb::GetNodeMetricsRequest request);
 };
+
+// The deadline of the node calls that change a node (see DaemonClient).
+inline constexpr std::chrono::milliseconds kNodeChangeTimeout(60000);
 
 // A client on one shared gRPC channel to `target` ("unix:/path" or
 // "host:port"); every call has deadline `timeout`.

@@ -49,6 +49,33 @@ asio::awaitable<Result<daemonpb::RunLambdaResponse>> DaemonClient::RunLambda(
     daemonpb::RunLambdaRequest) {
   co_return NotBuilt("RunLambda");
 }
+asio::awaitable<Result<daemonpb::Node>> DaemonClient::CreateNode(daemonpb::CreateNodeRequest) {
+  co_return NotBuilt("CreateNode");
+}
+asio::awaitable<Result<daemonpb::ListNodesResponse>> DaemonClient::ListNodes(
+    daemonpb::ListNodesRequest) {
+  co_return NotBuilt("ListNodes");
+}
+asio::awaitable<Result<daemonpb::Node>> DaemonClient::GetNode(daemonpb::NodeRef) {
+  co_return NotBuilt("GetNode");
+}
+asio::awaitable<Result<daemonpb::Node>> DaemonClient::StartNode(daemonpb::NodeRef) {
+  co_return NotBuilt("StartNode");
+}
+asio::awaitable<Result<daemonpb::Node>> DaemonClient::StopNode(daemonpb::NodeRef) {
+  co_return NotBuilt("StopNode");
+}
+asio::awaitable<Result<daemonpb::DeleteNodeResponse>> DaemonClient::DeleteNode(daemonpb::NodeRef) {
+  co_return NotBuilt("DeleteNode");
+}
+asio::awaitable<Result<daemonpb::NodeMetrics>> DaemonClient::GetNodeMetrics(
+    daemonpb::GetNodeMetricsRequest) {
+  co_return NotBuilt("GetNodeMetrics");
+}
+asio::awaitable<Result<daemonpb::ExecNodeResponse>> DaemonClient::ExecNode(
+    daemonpb::ExecNodeRequest) {
+  co_return NotBuilt("ExecNode");
+}
 
 std::unique_ptr<DownloadCall> DaemonClient::DownloadFile(daemonpb::DownloadFileRequest) {
   return nullptr;

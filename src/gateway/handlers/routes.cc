@@ -6,16 +6,13 @@
 #include "gateway/handlers/health_handler.h"
 #include "gateway/handlers/lambda_handler.h"
 #include "gateway/handlers/me_handler.h"
+#include "gateway/handlers/nodes_handlers.h"
 
 namespace nexus::gateway {
 namespace {
 
 using AuthHandlerFn = asio::awaitable<Result<Response>> (*)(AuthClient&, Request&);
 using DaemonHandlerFn = asio::awaitable<Result<Response>> (*)(DaemonClient&, Request&);
-
-asio::awaitable<Result<Response>> NotImplementedHandler(Request& req) {
-  co_return UnimplementedError("not implemented yet");
-}
 
 constexpr RouteOptions kPublicJson{BodyMode::kJson, false};
 constexpr RouteOptions kPublicNoBody{BodyMode::kNone, false};
@@ -49,7 +46,7 @@ struct DaemonRoute {
   DaemonHandlerFn handler;
 };
 
-// Files, VFS and lambda: proxies to nexusd.
+// Files, VFS, lambda and nodes: proxies to nexusd.
 constexpr DaemonRoute kDaemonRoutes[] = {
     {"POST", "/api/files/upload", kUserStream, &UploadFileHandler},
     {"GET", "/api/files", kUserNoBody, &ListFilesHandler},
@@ -64,18 +61,14 @@ constexpr DaemonRoute kDaemonRoutes[] = {
     {"GET", "/api/fs/download", kUserNoBody, &FsDownloadHandler},
     {"GET", "/api/fs/usage", kUserNoBody, &FsUsageHandler},
     {"POST", "/api/lambda/run", kLambdaJson, &LambdaRunHandler},
-};
-
-struct PendingRoute {
-  const char* method;
-  const char* pattern;
-  RouteOptions options;
-};
-
-// Contract routes whose nexusd side is not built yet.
-constexpr PendingRoute kNotYetBuilt[] = {
-    {"POST", "/api/nodes", kUserJson},
-    {"GET", "/api/nodes/:id/metrics", kUserNoBody},
+    {"POST", "/api/nodes", kUserJson, &CreateNodeHandler},
+    {"GET", "/api/nodes", kUserNoBody, &ListNodesHandler},
+    {"GET", "/api/nodes/:id", kUserNoBody, &GetNodeHandler},
+    {"DELETE", "/api/nodes/:id", kUserNoBody, &DeleteNodeHandler},
+    {"POST", "/api/nodes/:id/start", kUserNoBody, &StartNodeHandler},
+    {"POST", "/api/nodes/:id/stop", kUserNoBody, &StopNodeHandler},
+    {"POST", "/api/nodes/:id/exec", kUserJson, &ExecNodeHandler},
+    {"GET", "/api/nodes/:id/metrics", kUserNoBody, &NodeMetricsHandler},
 };
 
 }  // namespace
@@ -93,10 +86,6 @@ void RegisterRoutes(Router& router, AuthClient& auth, DaemonClient& daemon) {
     DaemonHandlerFn fn = r.handler;
     router.Add(r.method, r.pattern, r.options,
                [fn, &daemon](Request& req) { return fn(daemon, req); });
-  }
-  for (const auto& r : kNotYetBuilt) {
-    router.Add(r.method, r.pattern, r.options,
-               [](Request& req) { return NotImplementedHandler(req); });
   }
 }
 

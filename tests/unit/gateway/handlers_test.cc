@@ -242,6 +242,18 @@ TEST_F(GatewayTest, DaemonRoutesNeedAToken) {
   } cases[] = {
       {"POST", "/api/nodes"},
       {"GET", "/api/nodes/worker1/metrics"},
+      {"POST", "/api/files/upload"},
+      {"GET", "/api/files"},
+      {"GET", "/api/files/0b8e/download"},
+      {"DELETE", "/api/files/0b8e"},
+      {"POST", "/api/lambda/run"},
+      {"POST", "/api/fs/mkdir"},
+      {"GET", "/api/fs/ls?path=/documents"},
+      {"POST", "/api/fs/upload"},
+      {"DELETE", "/api/fs/delete?path=/old.txt"},
+      {"POST", "/api/fs/move"},
+      {"GET", "/api/fs/download?path=/a.txt"},
+      {"GET", "/api/fs/usage"},
   };
   for (const auto& c : cases) {
     Response anonymous = Send(c.method, c.target);
