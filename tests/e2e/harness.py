@@ -225,6 +225,9 @@ class Instance:
             "NEXUS_INSTANCE": instance_name(),
             "NEXUS_GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
             "NEXUS_LOG_LEVEL": "debug",
+            # Never the default 10.0.42.0/24 of a running instance on this host,
+            # should a test start a node (test_nodes.py picks its own).
+            "NEXUS_NETWORK_SUBNET": f"10.241.{secrets.randbelow(256)}.0/24",
         })
         if sink is not None:
             self.env["NEXUS_MAIL_SMTP_URL"] = sink.url
