@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every scenario in bench/ (each *.sh beside this file) and prints one
-# table: requests/s, p50 and p99 latency, and the ratio of each subject's
-# requests/s to its scenario's anchor. Scenario logs go to stderr.
+# table: a value (requests/s unless the row names another unit), p50 and p99
+# latency, and the ratio of each subject's value to its scenario's anchor (or
+# the comparison text the row brings along). Scenario logs go to stderr.
 # Usage: BUILD_DIR=build bench/run.sh [scenario ...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,17 +23,22 @@ for s in "${scenarios[@]}"; do
 done
 
 echo
-echo "Nexus benchmarks — $(date +%F), $(nproc) cores, wrk -t${WRK_THREADS:-2} -c${WRK_CONNECTIONS:-64} -d${WRK_DURATION:-10s}"
+echo "Nexus benchmarks — $(date +%F), $(nproc) cores, wrk -t${WRK_THREADS:-2} -c${WRK_CONNECTIONS:-64} -d${WRK_DURATION:-10s} (where wrk is used)"
 echo
 awk -F'\t' '
-  { scen[NR] = $2; role[NR] = $3; label[NR] = $4; rps[NR] = $5; p50[NR] = $6; p99[NR] = $7
-    if ($3 == "anchor") anchor[$2] = $5 }
+  # ROW fields: scenario, role, label, value, p50, p99, [unit], [vs] (see lib/common.sh).
+  function num(v) { return (v ~ /^-?[0-9.]+$/) ? sprintf("%.2f", v) : (v == "" ? "-" : v) }
+  { scen[NR] = $2; role[NR] = $3; label[NR] = $4; val[NR] = $5; p50[NR] = $6; p99[NR] = $7
+    unit[NR] = ($8 == "") ? "req/s" : $8; vs[NR] = $9
+    if ($3 == "anchor" && !($2 in anchor)) anchor[$2] = $5 }
   END {
-    printf "| %-10s | %-26s | %12s | %9s | %9s | %-12s |\n", "scenario", "server", "requests/s", "p50 ms", "p99 ms", "vs anchor"
-    printf "|%s|%s|%s|%s|%s|%s|\n", "------------", "----------------------------", "-------------:", "----------:", "----------:", "--------------"
+    printf "| %-10s | %-40s | %10s | %-6s | %9s | %9s | %-24s |\n", "scenario", "subject", "value", "unit", "p50 ms", "p99 ms", "vs anchor"
+    printf "|%s|%s|%s|%s|%s|%s|%s|\n", "------------", "------------------------------------------", "-----------:", "--------", "----------:", "----------:", "--------------------------"
     for (i = 1; i <= NR; i++) {
-      ratio = (role[i] == "anchor") ? "anchor" : (anchor[scen[i]] > 0 ? sprintf("%.2fx", rps[i] / anchor[scen[i]]) : "-")
-      printf "| %-10s | %-26s | %12s | %9.2f | %9.2f | %-12s |\n", scen[i], label[i], rps[i], p50[i], p99[i], ratio
+      if (vs[i] != "") ratio = vs[i]
+      else if (role[i] == "anchor") ratio = "anchor"
+      else ratio = (anchor[scen[i]] > 0 ? sprintf("%.2fx", val[i] / anchor[scen[i]]) : "-")
+      printf "| %-10s | %-40s | %10s | %-6s | %9s | %9s | %-24s |\n", scen[i], label[i], val[i], unit[i], num(p50[i]), num(p99[i]), ratio
     }
   }' "$rows"
 if [ ${#failed[@]} -gt 0 ]; then

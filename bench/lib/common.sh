@@ -56,6 +56,12 @@ wait_http_200() {
 # A report line for bench/run.sh: scenario, role (subject|anchor), label, rps, p50 ms, p99 ms.
 bench_row() { printf 'ROW\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
 
+# The same with a unit for the value (MB/s, MiB, ms, x, runs/s; "-" for an
+# empty latency) and, optionally, the text of the "vs anchor" column when the
+# plain ratio to the scenario's first anchor is not the comparison that
+# matters: scenario, role, label, value, p50, p99, unit, [vs].
+bench_row_unit() { printf 'ROW\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "${8:-}"; }
+
 # Runs wrk with --latency and prints "<rps> <p50_ms> <p99_ms>". Extra args
 # (e.g. -s script.lua) go before the URL. Fails when any response was not
 # 2xx/3xx or sockets errored: a fast stream of errors is not a result.
@@ -101,6 +107,8 @@ tree_cpu_seconds() {
 
 # Starts the three services on a fresh data dir with mail written to the
 # outbox. Sets NEXUS_URL, NEXUS_DATA_DIR_BENCH and NEXUS_PIDS[name].
+# BENCH_NEXUS_ENV: extra settings, "NEXUS_X=1 NEXUS_Y=2" (the caller's own
+# NEXUS_* variables are not passed on).
 declare -A NEXUS_PIDS
 start_nexus() {
   local bin
@@ -125,6 +133,7 @@ start_nexus() {
       NEXUS_INSTANCE="b$(tr -dc 'a-z0-9' </dev/urandom | head -c 8)" \
       NEXUS_GATEWAY_LISTEN="127.0.0.1:$port" \
       NEXUS_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
+      ${BENCH_NEXUS_ENV:-} \
       "$BUILD_DIR/$rel" >"$NEXUS_DATA_DIR_BENCH/$name.log" 2>&1 &
     NEXUS_PIDS[$name]=$!
     bench_cleanup_add "stop_pid $!"
@@ -200,4 +209,112 @@ CONF
   NGINX_URL="http://127.0.0.1:$port"
   wait_http_200 "$NGINX_URL/" 10 || { cat "$dir/stderr.log" "$dir/error.log" >&2; die "nginx did not start"; }
   log "nginx up at $NGINX_URL"
+}
+
+# ---- helpers of the storage and lambda scenarios ---------------------------------
+
+# Seconds since the epoch with nanoseconds, for timing a few steps together.
+now_s() { date +%s.%N; }
+
+# Decimal MB/s of $1 bytes in $2 seconds.
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
+
+# "a / b" to three significant digits.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "-" }'; }
+
+# Fails unless the filesystem holding $1 has at least $2 GiB free.
+need_free_gib() {
+  local avail
+  avail=$(df -P -k "$1" | awk 'NR == 2 { print int($4 / 1048576) }')
+  [ "$avail" -ge "$2" ] || die "need $2 GiB free under $1, have $avail GiB"
+}
+
+# Writes $2 bytes of random data to $1 (AES-CTR keystream from openssl: fast,
+# and incompressible like real data; a different $3 seed gives other bytes).
+random_file() {
+  local path=$1 size=$2 seed=${3:-$RANDOM$RANDOM}
+  # openssl dies of SIGPIPE when head has enough: not a failure here.
+  { openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$seed" </dev/zero 2>/dev/null || true; } |
+    head -c "$size" >"$path"
+  [ "$(stat -c %s "$path")" = "$size" ] || die "could not write $size random bytes to $path"
+}
+
+# The authorised curl of the scenarios: never a proxy, token from $NEXUS_TOKEN.
+ncurl() { curl -s --noproxy '*' -H "Authorization: Bearer $NEXUS_TOKEN" "$@"; }
+
+# Regular files under $1 and their total size in bytes: "<files> <bytes>".
+dir_usage() {
+  find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }'
+}
+
+# Starts an nginx of its own that serves (GET; a folder as a JSON listing)
+# and accepts (WebDAV PUT, DELETE) files under $1, with its request-body temp
+# files in $1/.tmp so a PUT is a rename on the same filesystem. Sets
+# NGINX_URL and NGINX_PID.
+start_nginx_files() {
+  need nginx "apt-get install nginx-light"
+  local root=$1 dir port user_line=""
+  dir=$(mktemp -d /tmp/nexus-bench-nginx-XXXXXX)
+  bench_cleanup_add "rm -rf '$dir'"
+  mkdir -p "$root/.tmp"
+  port=$(free_port)
+  # Workers of a root master run as nobody by default; keep the files ours.
+  [ "$(id -u)" = 0 ] && user_line="user root;"
+  cat >"$dir/nginx.conf" <<CONF
+daemon off;
+$user_line
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log $dir/access.log;
+  sendfile on;
+  tcp_nopush on;
+  client_body_temp_path $root/.tmp;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$port;
+    location = /ping { return 200 "ok"; }
+    location / {
+      root $root;
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+      client_max_body_size 0;
+      autoindex on;
+      autoindex_format json;
+    }
+  }
+}
+CONF
+  nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stderr.log" 2>&1 &
+  NGINX_PID=$!
+  bench_cleanup_add "stop_pid $!"
+  NGINX_URL="http://127.0.0.1:$port"
+  wait_http_200 "$NGINX_URL/ping" 10 || { cat "$dir/stderr.log" "$dir/error.log" >&2; die "nginx did not start"; }
+  log "nginx (files under $root) up at $NGINX_URL"
+}
+
+# Samples a process's resident set every 50 ms into $2 (the maximum so far,
+# in KiB) until killed. Start it in the background; the caller kills it.
+sample_peak_rss() {
+  local pid=$1 out=$2 max=0 v
+  while kill -0 "$pid" 2>/dev/null; do
+    v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    [ -n "$v" ] && [ "$v" -gt "$max" ] && { max=$v; echo "$max" >"$out"; }
+    sleep 0.05
+  done
+}
+
+# Median and 99th percentile (nearest rank) of the numbers in file $1, one a line: "<p50> <p99>".
+percentiles() {
+  sort -g "$1" | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "- -"; exit }
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    r = int(0.99 * NR + 0.999999); if (r < 1) r = 1; if (r > NR) r = NR
+    printf "%.2f %.2f\n", m, v[r] }'
 }
