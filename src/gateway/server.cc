@@ -115,6 +115,11 @@ class ParserBodyReader final : public BodyReader {
       auto [ec, n] = co_await http::async_write(stream_, go_on, kTupleAwaitable);
       if (ec) co_return InvalidArgumentError("request body: connection lost: " + ec.message());
     }
+    // Beast sizes each socket read by the buffer's free capacity (at least
+    // 512 bytes, at most 64 KiB); the buffer left from the head would make
+    // a large body arrive in ~1 KiB reads.
+    constexpr std::size_t kBodyReadBytes = 64 * 1024;
+    if (buffer_.capacity() < kBodyReadBytes) buffer_.reserve(kBodyReadBytes);
     auto& body = parser_.get().body();
     body.data = buf.data();
     body.size = buf.size();
