@@ -102,7 +102,7 @@ ngx_del_ms=$(awk -v t="$t" 'BEGIN { printf "%.1f", t * 1000 }')
 
 log "scenario took $(awk -v a="$started" -v b="$(now_s)" 'BEGIN { printf "%.0f", b - a }') s"
 
-bench_row_unit dedup subject "$VERSIONS x 100 MiB versions: chunk bytes" "$dedup_x" - - "x 1 ver" "target <= 1.3"
+bench_row_unit dedup subject "$VERSIONS versions: chunk bytes / 1 version" "$dedup_x" - - x "target <= 1.3"
 bench_row_unit dedup subject "upload of one version (median)" "$up_mbps" - - MB/s -
 bench_row_unit dedup subject "mkdir x $ENTRIES, 4 connections" "$mk_rate" - - "mkdir/s" -
 bench_row_unit dedup subject "ls of $ENTRIES folders (nexus-api)" "$ls50" "$ls50" "$ls99" "ms p50" \

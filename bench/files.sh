@@ -122,11 +122,21 @@ get_s=$(mbps "$SMALL" "$(median <"$work/t_get")")
 log "[$(elapsed) s]"
 log "1 GiB: the same, once"
 f="$work/src/big.bin"
+# Where the time goes: CPU seconds of each service for the 1 GiB transfers.
+cpu_pair() { echo "$(cpu_seconds "${NEXUS_PIDS[nexus-api]}") $(cpu_seconds "${NEXUS_PIDS[nexusd]}")"; }
+cpu_used() { # "<before pair>" "<after pair>" -> text
+  awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " ")
+    printf "nexus-api %.2f s CPU, nexusd %.2f s CPU", y[1] - x[1], y[2] - x[2] }'
+}
+c0=$(cpu_pair)
 out=$(nexus_upload "$f")
 read -r t id <<<"$out"
 up_b=$(mbps "$BIG" "$t")
+c1=$(cpu_pair)
 t=$(nexus_download "/api/files/$id/download" "$BIG")
 down_b=$(mbps "$BIG" "$t")
+c2=$(cpu_pair)
+log "1 GiB upload: $(cpu_used "$c0" "$c1"); download: $(cpu_used "$c1" "$c2")"
 nexus_delete "$id"
 t=$(nginx_put "$f" big-sync.bin sync)
 put_sync_b=$(mbps "$BIG" "$t")

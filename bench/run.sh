@@ -32,13 +32,13 @@ awk -F'\t' '
     unit[NR] = ($8 == "") ? "req/s" : $8; vs[NR] = $9
     if ($3 == "anchor" && !($2 in anchor)) anchor[$2] = $5 }
   END {
-    printf "| %-10s | %-40s | %10s | %-6s | %9s | %9s | %-24s |\n", "scenario", "subject", "value", "unit", "p50 ms", "p99 ms", "vs anchor"
-    printf "|%s|%s|%s|%s|%s|%s|%s|\n", "------------", "------------------------------------------", "-----------:", "--------", "----------:", "----------:", "--------------------------"
+    printf "| %-10s | %-40s | %10s | %-7s | %9s | %9s | %-30s |\n", "scenario", "subject", "value", "unit", "p50 ms", "p99 ms", "vs anchor"
+    printf "|%s|%s|%s|%s|%s|%s|%s|\n", "------------", "------------------------------------------", "-----------:", "---------", "----------:", "----------:", "--------------------------------"
     for (i = 1; i <= NR; i++) {
       if (vs[i] != "") ratio = vs[i]
       else if (role[i] == "anchor") ratio = "anchor"
       else ratio = (anchor[scen[i]] > 0 ? sprintf("%.2fx", val[i] / anchor[scen[i]]) : "-")
-      printf "| %-10s | %-40s | %10s | %-6s | %9s | %9s | %-24s |\n", scen[i], label[i], val[i], unit[i], num(p50[i]), num(p99[i]), ratio
+      printf "| %-10s | %-40s | %10s | %-7s | %9s | %9s | %-30s |\n", scen[i], label[i], val[i], unit[i], num(p50[i]), num(p99[i]), ratio
     }
   }' "$rows"
 if [ ${#failed[@]} -gt 0 ]; then
