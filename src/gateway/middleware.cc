@@ -112,4 +112,11 @@ asio::awaitable<Status> Authenticate(AuthClient& auth, Request& req) {
   co_return Status::Ok();
 }
 
+Result<std::string> AuthenticatedOwner(const Request& req) {
+  if (req.principal.username.empty()) {
+    return InternalError(req.method + " " + req.path + " reached without authentication");
+  }
+  return req.principal.username;
+}
+
 }  // namespace nexus::gateway

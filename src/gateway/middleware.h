@@ -43,4 +43,9 @@ Status BodyTooLargeError(int64_t max_body_bytes);
 // is its own error (503).
 asio::awaitable<Status> Authenticate(AuthClient& auth, Request& req);
 
+// The username Authenticate put on `req`: the owner of everything a handler
+// asks nexusd for. A handler reached without it is a routing bug (kInternal),
+// never a reason to act for nobody.
+Result<std::string> AuthenticatedOwner(const Request& req);
+
 }  // namespace nexus::gateway

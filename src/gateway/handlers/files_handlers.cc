@@ -6,16 +6,10 @@
 #include "gateway/handlers/download_stream.h"
 #include "gateway/handlers/json_response.h"
 #include "gateway/handlers/upload_stream.h"
+#include "gateway/middleware.h"
 
 namespace nexus::gateway {
 namespace {
-
-Result<std::string> Owner(const Request& req) {
-  if (req.principal.username.empty()) {
-    return InternalError(req.method + " " + req.path + " reached without authentication");
-  }
-  return req.principal.username;
-}
 
 Result<std::string> FileId(const Request& req) {
   const std::string* id = req.Param("id");
@@ -43,7 +37,7 @@ asio::awaitable<Result<Response>> UploadFileHandler(DaemonClient& daemon, Reques
 }
 
 asio::awaitable<Result<Response>> ListFilesHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   daemonpb::ListFilesRequest call;
   call.set_owner(*owner);
@@ -61,7 +55,7 @@ asio::awaitable<Result<Response>> ListFilesHandler(DaemonClient& daemon, Request
 }
 
 asio::awaitable<Result<Response>> GetFileHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   Result<std::string> id = FileId(req);
   if (!id.ok()) co_return id.status();
@@ -74,7 +68,7 @@ asio::awaitable<Result<Response>> GetFileHandler(DaemonClient& daemon, Request& 
 }
 
 asio::awaitable<Result<Response>> DownloadFileHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   Result<std::string> id = FileId(req);
   if (!id.ok()) co_return id.status();
@@ -88,7 +82,7 @@ asio::awaitable<Result<Response>> DownloadFileHandler(DaemonClient& daemon, Requ
 }
 
 asio::awaitable<Result<Response>> DeleteFileHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   Result<std::string> id = FileId(req);
   if (!id.ok()) co_return id.status();

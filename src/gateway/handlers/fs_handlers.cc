@@ -5,16 +5,10 @@
 #include "gateway/handlers/json_response.h"
 #include "gateway/handlers/upload_stream.h"
 #include "gateway/json_fields.h"
+#include "gateway/middleware.h"
 
 namespace nexus::gateway {
 namespace {
-
-Result<std::string> Owner(const Request& req) {
-  if (req.principal.username.empty()) {
-    return InternalError(req.method + " " + req.path + " reached without authentication");
-  }
-  return req.principal.username;
-}
 
 Result<std::string> PathParam(const Request& req) {
   const std::string* path = req.QueryParam("path");
@@ -40,7 +34,7 @@ asio::awaitable<Result<int64_t>> PathSize(DaemonClient* daemon, std::string owne
 }  // namespace
 
 asio::awaitable<Result<Response>> MkdirHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   Result<JsonFields> fields = JsonFields::Parse(req.body);
   if (!fields.ok()) co_return fields.status();
@@ -58,7 +52,7 @@ asio::awaitable<Result<Response>> MkdirHandler(DaemonClient& daemon, Request& re
 }
 
 asio::awaitable<Result<Response>> ListDirectoryHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   const std::string* path = req.QueryParam("path");
   daemonpb::ListDirectoryRequest call;
@@ -81,7 +75,7 @@ asio::awaitable<Result<Response>> FsUploadHandler(DaemonClient& daemon, Request&
 }
 
 asio::awaitable<Result<Response>> FsDeleteHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   Result<std::string> path = PathParam(req);
   if (!path.ok()) co_return path.status();
@@ -99,7 +93,7 @@ asio::awaitable<Result<Response>> FsDeleteHandler(DaemonClient& daemon, Request&
 }
 
 asio::awaitable<Result<Response>> FsMoveHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   Result<JsonFields> fields = JsonFields::Parse(req.body);
   if (!fields.ok()) co_return fields.status();
@@ -121,7 +115,7 @@ asio::awaitable<Result<Response>> FsMoveHandler(DaemonClient& daemon, Request& r
 }
 
 asio::awaitable<Result<Response>> FsDownloadHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   Result<std::string> path = PathParam(req);
   if (!path.ok()) co_return path.status();
@@ -135,7 +129,7 @@ asio::awaitable<Result<Response>> FsDownloadHandler(DaemonClient& daemon, Reques
 }
 
 asio::awaitable<Result<Response>> FsUsageHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   daemonpb::GetUsageRequest call;
   call.set_owner(*owner);

@@ -8,6 +8,7 @@
 
 #include "gateway/handlers/json_response.h"
 #include "gateway/json_fields.h"
+#include "gateway/middleware.h"
 #include "gateway/utf8.h"
 
 namespace nexus::gateway {
@@ -27,15 +28,8 @@ Status ForClient(const Status& status) {
   return status;
 }
 
-Result<std::string> Owner(const Request& req) {
-  if (req.principal.username.empty()) {
-    return InternalError(req.method + " " + req.path + " reached without authentication");
-  }
-  return req.principal.username;
-}
-
 Result<daemonpb::NodeRef> NodeRefOf(const Request& req) {
-  NEXUS_ASSIGN_OR_RETURN(std::string owner, Owner(req));
+  NEXUS_ASSIGN_OR_RETURN(std::string owner, AuthenticatedOwner(req));
   const std::string* id = req.Param("id");
   if (!id || id->empty()) return InvalidArgumentError("missing node id");
   daemonpb::NodeRef ref;
@@ -70,7 +64,7 @@ Result<int64_t> PositiveOrAbsent(const JsonFields& fields, std::string_view name
 }
 
 Result<daemonpb::CreateNodeRequest> DecodeCreate(const Request& req) {
-  NEXUS_ASSIGN_OR_RETURN(std::string owner, Owner(req));
+  NEXUS_ASSIGN_OR_RETURN(std::string owner, AuthenticatedOwner(req));
   NEXUS_ASSIGN_OR_RETURN(JsonFields fields, JsonFields::Parse(req.body));
   NEXUS_ASSIGN_OR_RETURN(std::string name, fields.String("name"));
   NEXUS_ASSIGN_OR_RETURN(int64_t memory_mb, PositiveOrAbsent(fields, "memory_mb"));
@@ -174,7 +168,7 @@ asio::awaitable<Result<Response>> CreateNodeHandler(DaemonClient& daemon, Reques
 }
 
 asio::awaitable<Result<Response>> ListNodesHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = Owner(req);
+  Result<std::string> owner = AuthenticatedOwner(req);
   if (!owner.ok()) co_return owner.status();
   daemonpb::ListNodesRequest call;
   call.set_owner(*owner);
