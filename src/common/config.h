@@ -56,9 +56,9 @@ struct DaemonConfig {
 
 struct StorageConfig {
   int64_t quota_bytes = 10LL * 1024 * 1024 * 1024;
-  int64_t chunk_min_bytes = 1 << 20;
-  int64_t chunk_avg_bytes = 4 << 20;
-  int64_t chunk_max_bytes = 16 << 20;
+  int64_t chunk_min_bytes = 512 << 10;  // restic-class sizes: a small edit re-stores
+  int64_t chunk_avg_bytes = 1 << 20;     // ~1-2 MiB, and an upload holds at most
+  int64_t chunk_max_bytes = 8 << 20;     // one max chunk in memory
   std::string chunks_dir;             // default <data_dir>/chunks
 };
 

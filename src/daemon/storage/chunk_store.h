@@ -2,6 +2,12 @@
 // of their content. Small on purpose so that more backends (an S3-compatible
 // one) can follow the local filesystem one (fs_chunk_store.h).
 //
+// Durability is batched: Put may return before its chunk would survive a
+// crash, and Sync makes a batch durable (one upload's chunks, before the
+// metadata commit that references them). A chunk lost in a crash before its
+// Sync is referenced by nothing, so the start-up Sweep takes what is left of
+// it.
+//
 // A store knows nothing about files or refcounts; the metadata store decides
 // which chunks are referenced and FileService decides when one may go. Every
 // hash argument must satisfy IsSha256Hex (else kInvalidArgument), which also
@@ -14,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "common/result.h"
 #include "common/status.h"
@@ -30,10 +37,21 @@ class ChunkStore {
  public:
   virtual ~ChunkStore() = default;
 
-  // Stores `bytes` under `hash` (the caller has hashed them) durably before
-  // returning. An existing chunk is never rewritten. Returns true when this
-  // call created the chunk, false when it was already present.
+  // Stores `bytes` under `hash` (the caller has hashed them); readers see the
+  // whole chunk or none of it. Durable only after a Sync that names it. An
+  // existing chunk is never rewritten. Returns true when this call created
+  // the chunk, false when it was already present (perhaps not yet durable:
+  // another writer's Put).
   virtual Result<bool> Put(const std::string& hash, std::string_view bytes) = 0;
+
+  // Makes every named chunk that the store holds durable (its bytes and its
+  // name), whoever Put it; chunks already durable cost next to nothing. Call
+  // it with every hash a metadata commit will reference, before that commit.
+  // The default suits stores whose Put is durable on return (an S3 PUT).
+  virtual Status Sync(const std::vector<std::string>& hashes) {
+    (void)hashes;
+    return Status::Ok();
+  }
 
   virtual Result<bool> Has(const std::string& hash) = 0;
 

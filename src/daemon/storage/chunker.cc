@@ -72,6 +72,10 @@ size_t Chunker::Scan(const uint8_t* data, size_t n, bool* cut) {
   }
   if (pos < normal_size_) {
     const size_t end = i + std::min(n - i, normal_size_ - pos);
+    // The fingerprint's dependency chain is one lea per byte; unrolling lets
+    // the loads, tests and loop bookkeeping of neighbouring bytes overlap with
+    // it (same boundaries, ~1.3-2x the scan rate measured here).
+#pragma GCC unroll 4
     for (; i < end; ++i) {
       fp = (fp << 1) + kGear[data[i]];
       if ((fp & mask_small_) == 0) {
@@ -84,6 +88,7 @@ size_t Chunker::Scan(const uint8_t* data, size_t n, bool* cut) {
   }
   if (!*cut && pos >= normal_size_ && pos < max_size_) {
     const size_t end = i + std::min(n - i, max_size_ - pos);
+#pragma GCC unroll 4
     for (; i < end; ++i) {
       fp = (fp << 1) + kGear[data[i]];
       if ((fp & mask_large_) == 0) {

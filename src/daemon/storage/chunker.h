@@ -27,9 +27,9 @@
 namespace nexus::daemon::storage {
 
 struct ChunkerParams {
-  size_t min_size = 1 << 20;
-  size_t avg_size = 4 << 20;
-  size_t max_size = 16 << 20;
+  size_t min_size = 512 << 10;
+  size_t avg_size = 1 << 20;
+  size_t max_size = 8 << 20;
 };
 
 // Checks 64 <= min < avg < max <= 256 MiB.

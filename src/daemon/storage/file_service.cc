@@ -75,6 +75,12 @@ Result<FileRecord> Upload::Commit() {
   if (state_ != State::kOpen) return UploadClosed();
   Status s = chunker_.Finish([this](std::string_view chunk) { return StoreChunk(chunk); });
   if (!s.ok()) return Fail(s);
+  // The commit may reference only chunks that survive a crash, including the
+  // ones found present that another upload stored and has not synced yet.
+  // One batch for the whole upload: the disk has been writing them back since
+  // each Put, and the store fsyncs them together.
+  s = service_.chunks_.Sync(std::vector<std::string>(leased_.begin(), leased_.end()));
+  if (!s.ok()) return Fail(s.WithContext("upload '" + name_ + "'"));
   Result<std::string> id = NewFileId();
   if (!id.ok()) return Fail(id.status());
   FileRecord record;

@@ -6,8 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <set>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "daemon/storage/sha256.h"
@@ -16,6 +20,11 @@ namespace nexus::daemon::storage {
 namespace {
 
 constexpr std::string_view kTempPrefix = ".tmp-";
+
+// How many fsyncs a Sync keeps in flight. The journal commits concurrent
+// fsyncs together, so a batch costs about one commit instead of one each;
+// beyond a handful of threads there was no further gain.
+constexpr size_t kSyncThreads = 8;
 
 // Owns a file descriptor so every early return closes it.
 class Fd {
@@ -83,6 +92,43 @@ Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
   return Status::Ok();
 }
 
+// fsync through a fresh descriptor: the inode's data and metadata (for a
+// directory, its entries) reach the disk whichever descriptor wrote them.
+Status FsyncPath(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Errno("open for fsync", path, errno);
+  if (::fsync(fd.get()) != 0) return Errno("fsync", path, errno);
+  return Status::Ok();
+}
+
+// fsyncs every path from up to kSyncThreads threads; returns the first error.
+Status FsyncAll(const std::vector<std::string>& paths) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first;
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < paths.size();) {
+      Status s = FsyncPath(paths[i]);
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        if (first.ok()) first = std::move(s);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  const size_t helpers = std::min(kSyncThreads, paths.size()) - 1;
+  for (size_t i = 0; i < helpers; ++i) {
+    try {
+      threads.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // no thread to spare: the threads we have (at least this one) do it all
+    }
+  }
+  work();
+  for (auto& t : threads) t.join();
+  return first;
+}
+
 // Renames without replacing an existing target. Returns false when the target
 // already exists (the temp file is then left for the caller to remove).
 Result<bool> RenameNoReplace(const std::string& from, const std::string& to) {
@@ -148,8 +194,18 @@ Result<bool> FsChunkStore::Put(const std::string& hash, std::string_view bytes) 
     return s;
   };
   if (Status s = WriteAll(fd.get(), bytes, temp); !s.ok()) return fail(s);
-  if (::fsync(fd.get()) != 0) return fail(Errno("fsync", temp, errno));
+  // Start writing back now, without waiting, so the disk works while the
+  // upload goes on and Sync finds little left to write. Only a hint: Sync's
+  // fsync reports any write error.
+  (void)::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
   if (fd.Close() != 0) return fail(Errno("close", temp, errno));
+  {
+    // Marked before the rename: from the moment another Put can find the
+    // chunk present, a Sync naming it must still fsync it. A mark left by a
+    // failed or lost rename only costs an extra fsync later.
+    std::lock_guard lock(unsynced_mu_);
+    unsynced_.insert(hash);
+  }
   Result<bool> renamed = RenameNoReplace(temp, path);
   if (!renamed.ok()) return fail(renamed.status());
   if (!*renamed) {
@@ -157,8 +213,39 @@ Result<bool> FsChunkStore::Put(const std::string& hash, std::string_view bytes) 
     ::unlink(temp.c_str());
     return false;
   }
-  NEXUS_RETURN_IF_ERROR(FsyncDir(dir));
   return true;
+}
+
+Status FsChunkStore::Sync(const std::vector<std::string>& hashes) {
+  std::vector<std::string> pending;
+  {
+    std::lock_guard lock(unsynced_mu_);
+    for (const auto& hash : hashes) {
+      if (unsynced_.count(hash)) pending.push_back(hash);
+    }
+  }
+  if (pending.empty()) return Status::Ok();
+  std::sort(pending.begin(), pending.end());
+  pending.erase(std::unique(pending.begin(), pending.end()), pending.end());
+  std::vector<std::string> paths;
+  std::set<std::string> dirs;  // each renamed entry needs its directory synced
+  for (const auto& hash : pending) {
+    paths.push_back(PathOf(hash));
+    dirs.insert(paths.back().substr(0, paths.back().size() - hash.size() - 1));
+  }
+  paths.insert(paths.end(), dirs.begin(), dirs.end());
+  NEXUS_RETURN_IF_ERROR(
+      FsyncAll(paths).WithContext("sync " + std::to_string(pending.size()) + " chunks"));
+  // The callers lease these chunks, so none was removed and re-created (not
+  // yet durable again) while we synced it.
+  std::lock_guard lock(unsynced_mu_);
+  for (const auto& hash : pending) unsynced_.erase(hash);
+  return Status::Ok();
+}
+
+size_t FsChunkStore::unsynced_count() {
+  std::lock_guard lock(unsynced_mu_);
+  return unsynced_.size();
 }
 
 Result<bool> FsChunkStore::Has(const std::string& hash) {
@@ -203,6 +290,8 @@ Status FsChunkStore::Remove(const std::string& hash) {
   NEXUS_RETURN_IF_ERROR(CheckHash(hash));
   const std::string path = PathOf(hash);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("remove", path, errno);
+  std::lock_guard lock(unsynced_mu_);
+  unsynced_.erase(hash);
   return Status::Ok();
 }
 
@@ -268,6 +357,10 @@ Result<SweepStats> FsChunkStore::Sweep(const std::function<bool(const std::strin
       return Status::Ok();
     }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("remove", path, errno);
+    {
+      std::lock_guard lock(unsynced_mu_);
+      unsynced_.erase(name);
+    }
     ++stats.chunks_removed;
     return Status::Ok();
   });

@@ -1,11 +1,16 @@
 // FsChunkStore: the local-filesystem ChunkStore.
 //
 // Layout: <root>/ab/cd/<hash> where "ab" and "cd" are the first two bytes of
-// the hex hash, so no directory grows beyond 65536 entries per level. A chunk
-// is written to "<root>/ab/cd/.tmp-<hash>-<unique>", fsync'd, renamed into
-// place without replacing an existing chunk, and the directory is fsync'd:
-// after Put returns the chunk survives a crash, and a reader never sees a
-// partial chunk. Temp files left by a crash are removed by Sweep.
+// the hex hash, so no directory grows beyond 65536 entries per level. Put
+// writes "<root>/ab/cd/.tmp-<hash>-<unique>", asks the kernel to start
+// writing it back, and renames it into place without replacing an existing
+// chunk: a reader never sees a partial chunk. Put does not wait for the disk;
+// the store remembers the chunks it created that are not yet durable, and
+// Sync fsyncs those it is given, and their directories, all at once from a
+// few threads (the journal then commits them together: serial fsyncs of a
+// thousand 1 MiB chunks cost ~2 s here, a parallel batch ~0.3 s). A crash
+// can leave a renamed chunk with missing bytes, but only one that no commit
+// references; Sweep removes it with the temp files.
 //
 // Thread-safe: operations on different hashes are independent, and two Puts
 // of the same hash both succeed with identical content (one reports created).
@@ -14,7 +19,10 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "daemon/storage/chunk_store.h"
 
@@ -26,6 +34,7 @@ class FsChunkStore final : public ChunkStore {
   static Result<std::unique_ptr<FsChunkStore>> Open(const std::string& root);
 
   Result<bool> Put(const std::string& hash, std::string_view bytes) override;
+  Status Sync(const std::vector<std::string>& hashes) override;
   Result<bool> Has(const std::string& hash) override;
   Result<std::string> Get(const std::string& hash) override;
   Status Remove(const std::string& hash) override;
@@ -34,6 +43,8 @@ class FsChunkStore final : public ChunkStore {
 
   // Where the chunk lives (whether or not it exists); for tests and tools.
   std::string PathOf(const std::string& hash) const;
+  // Chunks created by Put and not yet made durable by Sync; for tests.
+  size_t unsynced_count();
 
  private:
   explicit FsChunkStore(std::string root) : root_(std::move(root)) {}
@@ -45,6 +56,8 @@ class FsChunkStore final : public ChunkStore {
 
   const std::string root_;
   std::atomic<uint64_t> temp_counter_{0};
+  std::mutex unsynced_mu_;
+  std::unordered_set<std::string> unsynced_;  // guarded by unsynced_mu_
 };
 
 }  // namespace nexus::daemon::storage

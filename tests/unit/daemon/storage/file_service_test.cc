@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -181,6 +182,57 @@ TEST_F(FileServiceTest, AbortLeavesNoChunkFilesAndNoRow) {
   EXPECT_EQ(ChunkFiles(), 0);
   EXPECT_TRUE(service_->List("alice")->empty());
   EXPECT_EQ((*upload)->Commit().status().code(), StatusCode::kInternal);
+}
+
+TEST_F(FileServiceTest, CommitRecordsTheFileOnlyAfterItsChunksAreSynced) {
+  UploadOptions options;
+  size_t unsynced_at_commit = 99;
+  options.commit = [&](const FileRecord& file, const std::vector<ChunkRef>& chunks,
+                       int64_t quota) -> Result<CommitOutcome> {
+    unsynced_at_commit = chunks_->unsynced_count();
+    NEXUS_ASSIGN_OR_RETURN(FileRecord stored, metadata_->CommitFile(file, chunks, quota));
+    return CommitOutcome{std::move(stored), {}};
+  };
+  auto upload = service_->Begin("alice", "synced.bin", std::move(options));
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(30000, 31)).ok());
+  EXPECT_GT(chunks_->unsynced_count(), 0u) << "chunks are written without waiting for the disk";
+  auto file = (*upload)->Commit();
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(unsynced_at_commit, 0u);
+}
+
+TEST_F(FileServiceTest, CommitSyncsChunksAnotherInFlightUploadStored) {
+  const std::string data = PseudoRandomBytes(20000, 32);
+  auto first = service_->Begin("bob", "first.bin");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)->Write(data).ok());
+  const size_t pending = chunks_->unsynced_count();
+  ASSERT_GT(pending, 0u);
+
+  // alice's upload finds bob's chunks present; her commit must not reference
+  // them before they are durable.
+  auto second = UploadAs("alice", "second.bin", data);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(chunks_->unsynced_count(), 0u);
+  (*first)->Abort();
+  EXPECT_EQ(*Download("alice", second->id), data);
+}
+
+TEST_F(FileServiceTest, AFailedSyncFailsTheCommitAndLeavesNothing) {
+  auto upload = service_->Begin("alice", "lost.bin");
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(12000, 33)).ok());
+  // A chunk vanishing before the sync (as on a failing disk) must stop the commit.
+  std::string victim;
+  ASSERT_TRUE(chunks_->List([&](const std::string& hash) { victim = hash; }).ok());
+  ASSERT_FALSE(victim.empty());
+  ASSERT_EQ(std::remove(chunks_->PathOf(victim).c_str()), 0);
+
+  auto file = (*upload)->Commit();
+  EXPECT_FALSE(file.ok());
+  EXPECT_TRUE(service_->List("alice")->empty());
+  EXPECT_EQ(ChunkFiles(), 0);
 }
 
 TEST_F(FileServiceTest, DroppingAnUncommittedUploadCleansUp) {

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
+#include <vector>
 
 #include "daemon/storage/sha256.h"
 #include "unit/daemon/storage/storage_test_util.h"
@@ -156,6 +158,64 @@ TEST_F(FsChunkStoreTest, SweepRemovesTempFilesAndUnreferencedChunks) {
   EXPECT_FALSE(*store_->Has(orphan2));
   EXPECT_EQ(CountFiles(dir_.path(), ".tmp-"), 0);
   EXPECT_EQ(ReadRaw(dir + "/unrelated.txt"), "not ours");
+}
+
+TEST_F(FsChunkStoreTest, PutChunksStayPendingUntilASyncNamesThem) {
+  const std::string a = Put("chunk a");
+  const std::string b = Put("chunk b");
+  EXPECT_EQ(store_->unsynced_count(), 2u);
+
+  ASSERT_TRUE(store_->Sync({a}).ok());
+  EXPECT_EQ(store_->unsynced_count(), 1u) << "only the named chunk is synced";
+  ASSERT_TRUE(store_->Sync({a, b, b}).ok());
+  EXPECT_EQ(store_->unsynced_count(), 0u);
+  EXPECT_EQ(*store_->Get(b), "chunk b");
+}
+
+TEST_F(FsChunkStoreTest, SyncCoversAChunkAnotherWriterPutAndFoundPresent) {
+  const std::string hash = Put("shared chunk");
+  auto again = store_->Put(hash, "shared chunk");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(store_->unsynced_count(), 1u) << "present is not yet durable";
+  ASSERT_TRUE(store_->Sync({hash}).ok()) << "the second writer's Sync makes it durable";
+  EXPECT_EQ(store_->unsynced_count(), 0u);
+}
+
+TEST_F(FsChunkStoreTest, SyncOfDurableOrUnknownChunksIsANoOp) {
+  const std::string hash = Put("durable");
+  ASSERT_TRUE(store_->Sync({hash}).ok());
+  ASSERT_TRUE(store_->Sync({hash, Sha256::HexDigest("never stored")}).ok());
+  ASSERT_TRUE(store_->Sync({}).ok());
+  EXPECT_EQ(store_->unsynced_count(), 0u);
+}
+
+TEST_F(FsChunkStoreTest, SyncsABatchOfManyChunksAcrossDirectories) {
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 100; ++i) hashes.push_back(Put("chunk number " + std::to_string(i)));
+  EXPECT_EQ(store_->unsynced_count(), 100u);
+  ASSERT_TRUE(store_->Sync(hashes).ok());
+  EXPECT_EQ(store_->unsynced_count(), 0u);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(*store_->Get(hashes[i]), "chunk number " + std::to_string(i));
+}
+
+TEST_F(FsChunkStoreTest, SyncFailsForAPendingChunkThatVanished) {
+  const std::string hash = Put("here, then gone");
+  ASSERT_EQ(::unlink(store_->PathOf(hash).c_str()), 0);
+  Status s = store_->Sync({hash});
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(hash), std::string::npos) << s.message();
+  EXPECT_EQ(store_->unsynced_count(), 1u) << "a failed Sync promises nothing";
+}
+
+TEST_F(FsChunkStoreTest, RemovedAndSweptChunksAreNoLongerPending) {
+  const std::string removed = Put("removed");
+  const std::string swept = Put("swept");
+  ASSERT_TRUE(store_->Remove(removed).ok());
+  ASSERT_TRUE(store_->Sweep([](const std::string&) { return false; }).ok());
+  EXPECT_EQ(store_->unsynced_count(), 0u);
+  EXPECT_TRUE(store_->Sync({removed, swept}).ok());
 }
 
 TEST(FsChunkStoreOpenTest, RefusesAPathThatIsAFile) {
