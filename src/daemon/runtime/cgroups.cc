@@ -1,13 +1,16 @@
 #include "daemon/runtime/cgroups.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -49,6 +52,55 @@ std::string Unescape(const std::string& s) {
     out.push_back(s[i]);
   }
   return out;
+}
+
+// A cgroup path nexusd may remove: absolute, not the root, no "." or "..".
+Status CheckRemovable(const std::string& cgroups_path) {
+  if (cgroups_path.empty() || cgroups_path[0] != '/' ||
+      cgroups_path.find_first_not_of('/') == std::string::npos) {
+    return InvalidArgumentError("remove cgroup '" + cgroups_path +
+                                "': refusing the root cgroup or a relative path");
+  }
+  std::stringstream parts(cgroups_path);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    if (part == "." || part == "..") {
+      return InvalidArgumentError("remove cgroup '" + cgroups_path + "': '.' or '..' in path");
+    }
+  }
+  return Status::Ok();
+}
+
+// rmdir of one cgroup directory; absent is success. A busy cgroup (tasks
+// still exiting) is retried until `deadline`.
+Status RmdirCgroup(const std::string& dir, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return Status::Ok();
+    int e = errno;
+    if (e != EBUSY || std::chrono::steady_clock::now() >= deadline) {
+      return ErrnoError(StatusCode::kInternal, "rmdir cgroup '" + dir + "'", e);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// Every directory below `dir`, children after their parents.
+void CollectSubdirs(const std::string& dir, std::vector<std::string>* out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  std::vector<std::string> children;
+  while (dirent* entry = ::readdir(d)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string path = dir + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) children.push_back(path);
+  }
+  ::closedir(d);
+  for (auto& child : children) {
+    out->push_back(child);
+    CollectSubdirs(child, out);
+  }
 }
 
 }  // namespace
@@ -144,14 +196,27 @@ bool HostCgroupFs::Exists(const std::string& cgroups_path) {
 }
 
 Status HostCgroupFs::Remove(const std::string& cgroups_path) {
-  if (cgroups_path.empty() || cgroups_path == "/") {
-    return InvalidArgumentError("remove cgroup: refusing the root cgroup");
-  }
+  NEXUS_RETURN_IF_ERROR(CheckRemovable(cgroups_path));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyRetryMs);
   Status first_error;
   for (const auto& h : hierarchies_) {
-    const std::string dir = h + cgroups_path;
-    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT && first_error.ok()) {
-      first_error = ErrnoError(StatusCode::kInternal, "rmdir cgroup '" + dir + "'", errno);
+    Status s = RmdirCgroup(h + cgroups_path, deadline);
+    if (!s.ok() && first_error.ok()) first_error = std::move(s);
+  }
+  return first_error;
+}
+
+Status HostCgroupFs::RemoveTree(const std::string& cgroups_path) {
+  NEXUS_RETURN_IF_ERROR(CheckRemovable(cgroups_path));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyRetryMs);
+  Status first_error;
+  for (const auto& h : hierarchies_) {
+    const std::string root = h + cgroups_path;
+    std::vector<std::string> dirs = {root};
+    CollectSubdirs(root, &dirs);
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      Status s = RmdirCgroup(*it, deadline);
+      if (!s.ok() && first_error.ok()) first_error = std::move(s);
     }
   }
   return first_error;

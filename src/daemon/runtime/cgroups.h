@@ -7,6 +7,9 @@
 // named and unified ones), on a pure v2 host once under /sys/fs/cgroup.
 // HostCgroupFs finds the hierarchies from /proc/self/mountinfo at Detect();
 // it is immutable afterwards and thread-safe. Tests use FakeCgroupFs.
+//
+// Cgroup paths given to Remove()/RemoveTree() must be absolute and free of
+// "." and ".." components; the root cgroup is refused.
 #pragma once
 
 #include <map>
@@ -30,6 +33,10 @@ class CgroupFs {
   // Removes the (empty) cgroup directory from every hierarchy; absent is not
   // an error, a cgroup that still has tasks or children is.
   virtual Status Remove(const std::string& cgroups_path) = 0;
+  // Removes the cgroup and every cgroup below it, deepest first, from every
+  // hierarchy; a cgroup that still has tasks is an error. The default, for
+  // implementations without children, is Remove().
+  virtual Status RemoveTree(const std::string& cgroups_path) { return Remove(cgroups_path); }
 };
 
 class HostCgroupFs final : public CgroupFs {
@@ -39,7 +46,12 @@ class HostCgroupFs final : public CgroupFs {
 
   Result<bool> OomKilled(const std::string& cgroups_path) override;
   bool Exists(const std::string& cgroups_path) override;
+  // Both retry a directory that is briefly busy (EBUSY: the last tasks of a
+  // just-killed container are still exiting) for up to kBusyRetryMs.
   Status Remove(const std::string& cgroups_path) override;
+  Status RemoveTree(const std::string& cgroups_path) override;
+
+  static constexpr int64_t kBusyRetryMs = 500;
 
   bool unified() const { return unified_; }
   // Whether the memory controller can limit swap (v1 needs swap accounting,

@@ -1,6 +1,10 @@
 #include "daemon/runtime/cgroups.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -25,6 +29,39 @@ TEST(HostCgroupFsTest, FindsTheHostsHierarchiesAndRefusesToRemoveTheRoot) {
   EXPECT_FALSE((*fs)->Exists("/nexus-no-such-cgroup-for-tests"));
   EXPECT_EQ((*fs)->Remove("/").code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE((*fs)->Remove("/nexus-no-such-cgroup-for-tests").ok()) << "absent is fine";
+}
+
+TEST(HostCgroupFsTest, RefusesPathsThatCouldLeaveTheCgroupTree) {
+  auto fs = HostCgroupFs::Detect();
+  if (!fs.ok()) GTEST_SKIP() << "no cgroup filesystem here: " << fs.status().ToString();
+  const char* cases[] = {"", "/", "//", "relative", "/nexus-x/../..", "/nexus-x/./y"};
+  for (const char* path : cases) {
+    EXPECT_EQ((*fs)->Remove(path).code(), StatusCode::kInvalidArgument) << path;
+    EXPECT_EQ((*fs)->RemoveTree(path).code(), StatusCode::kInvalidArgument) << path;
+  }
+}
+
+// Needs root (creating cgroups); a leftover tree like a crashed nexusd's: a
+// parent with empty children and grandchildren in several hierarchies.
+TEST(HostCgroupFsTest, RemoveTreeRemovesEmptyDescendantsInEveryHierarchy) {
+  auto fs = HostCgroupFs::Detect();
+  if (!fs.ok()) GTEST_SKIP() << "no cgroup filesystem here: " << fs.status().ToString();
+  if (::geteuid() != 0) GTEST_SKIP() << "creating cgroups needs root";
+  const std::string parent = "/nexus-cgtest" + std::to_string(::getpid()) + "-lambda";
+  const std::string pids = (*fs)->controller_root("pids");
+  const std::string memory = (*fs)->controller_root("memory");
+  if (pids.empty() || memory.empty()) GTEST_SKIP() << "no pids and memory controllers";
+  std::error_code ec;
+  std::filesystem::create_directories(pids + parent + "/a/b", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  std::filesystem::create_directories(memory + parent + "/c", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE((*fs)->Exists(parent));
+  EXPECT_FALSE((*fs)->Remove(parent).ok()) << "Remove() alone keeps a cgroup with children";
+
+  EXPECT_TRUE((*fs)->RemoveTree(parent).ok());
+  EXPECT_FALSE((*fs)->Exists(parent));
+  EXPECT_TRUE((*fs)->RemoveTree(parent).ok()) << "absent is fine";
 }
 
 }  // namespace
