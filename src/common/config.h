@@ -64,6 +64,7 @@ struct StorageConfig {
 
 struct LambdaConfig {
   std::string runc_path;              // empty: `runc` found on PATH
+  std::string init_path;              // empty: nexus-lambda-init next to the nexusd binary
   int64_t timeout_ms_default = 10000;
   int64_t timeout_ms_max = 60000;
   int64_t memory_mb_default = 128;

@@ -297,7 +297,8 @@ def test_pid_1_is_the_sandboxs_own_and_no_environment_leaks(lam, _lambda_instanc
                           "uid": os.getuid(), "gid": os.getgid()}))
     """)
     assert 1 in got["pids"] and len(got["pids"]) < 10, got
-    assert "python3" in got["cmd1"], got  # the sandbox's supervisor, not the host's init
+    # The sandbox's own init (nexus-lambda-init), not the host's.
+    assert got["cmd1"].split("\0")[0] == "/sandbox/init", got
     assert (got["uid"], got["gid"]) == (65534, 65534), got
 
 
@@ -519,6 +520,25 @@ def _sandbox_processes(inst):
     return found
 
 
+def _cgroups_named(name):
+    """Cgroup directories (any hierarchy, down to 4 levels) whose name has `name`."""
+    found = []
+    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+        if top.count("/") >= 8:
+            dirs[:] = []
+            continue
+        for d in list(dirs):
+            if name in d:
+                found.append(os.path.join(top, d))
+                dirs.remove(d)
+    return found
+
+
+def _mounts_named(name):
+    with open("/proc/self/mountinfo") as f:
+        return [line.strip() for line in f if name in line]
+
+
 def test_zz_after_the_suite_only_the_warm_pool_is_alive(lam):
     assert lam.api.get("/healthz").status_code == 200
     pool = 2  # lambda.pool_size default
@@ -536,13 +556,20 @@ def test_zz_after_the_suite_only_the_warm_pool_is_alive(lam):
         time.sleep(0.1)
 
 
-def test_zz_stopping_the_instance_leaves_no_container_bundle_or_process(lam):
+def test_zz_stopping_the_instance_leaves_no_container_bundle_cgroup_mount_or_process(lam):
     for name in ("nexus-api", "nexusd"):
         assert lam.stop_service(name) == 0, lam.logs_text()
+    instance = lam.env["NEXUS_INSTANCE"]
     assert _runc_containers(lam) == []
     assert _bundles(lam) == []
     wait_until(lambda: not _sandbox_processes(lam), 5,
                f"sandbox processes left: {_sandbox_processes(lam)}")
+    # Everything host-global carries the instance name: the cgroup parent
+    # "nexus-<instance>-lambda" and its sandboxes' children, runc's commands
+    # (container ids "<instance>-l-..."), any mount a sandbox made.
+    assert _cgroups_named(instance) == []
+    assert _mounts_named(instance) == []
+    assert _host_processes_with(instance) == []
     text = "\n".join(_responses)
     assert MARKER not in text
     for service, log in lam.logs().items():

@@ -79,6 +79,15 @@ Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config) {
   }
   o.pool_size = c.pool_size;
   o.output_limit_bytes = c.output_limit_bytes;
+  o.init_path = c.init_path;
+  if (o.init_path.empty()) {
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) o.init_path = (self.parent_path() / kLambdaInitName).string();
+  } else {
+    auto init = std::filesystem::absolute(o.init_path, ec);
+    if (ec) return InvalidArgumentError("lambda.init_path '" + o.init_path + "': " + ec.message());
+    o.init_path = init.lexically_normal().string();
+  }
 
   if (o.timeout_ms_max <= 0 || o.timeout_ms_default <= 0 ||
       o.timeout_ms_default > o.timeout_ms_max) {
@@ -127,8 +136,10 @@ LambdaRunner::~LambdaRunner() {
   }
   retired_changed_.notify_all();
   reaper_.join();  // after the queue is drained
+  // Every sandbox is gone; runc leaves the parent it created for them (and,
+  // after a failed teardown, a child) in every hierarchy.
   if (availability_.ok() && cgroups_.Exists(cgroup_parent())) {
-    Status s = cgroups_.Remove(cgroup_parent());
+    Status s = cgroups_.RemoveTree(cgroup_parent());
     if (!s.ok()) spdlog::warn("lambda: remove cgroup parent: {}", s.ToString());
   }
 }
@@ -147,6 +158,9 @@ Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config
     availability = UnavailableError(std::string(kUnavailableMessage) + " (runc not found)");
   } else if (::access(kSandboxPython, X_OK) != 0) {
     availability = UnavailableError("lambda needs " + std::string(kSandboxPython));
+  } else if (options.init_path.empty() || ::access(options.init_path.c_str(), X_OK) != 0) {
+    availability = UnavailableError("lambda needs " + std::string(kLambdaInitName) +
+                                    " (beside nexusd, or lambda.init_path)");
   }
   if (availability.ok()) {
     auto cgroups = HostCgroupFs::Detect();
@@ -269,13 +283,15 @@ void LambdaRunner::WaitForTeardown() {
   retired_changed_.wait(lock, [this] { return retired_.empty() && tearing_down_ == 0; });
 }
 
-std::unique_ptr<Sandbox> LambdaRunner::NewSandbox(int64_t memory_mb) {
+std::unique_ptr<Sandbox> LambdaRunner::NewSandbox(int64_t memory_mb, bool pool) {
   SandboxOptions o;
   o.id = options_.instance + "-l-" + RandomHex64();
   o.bundle_dir = options_.data_dir + "/lambda/" + o.id;
   o.cgroups_path = cgroup_parent() + "/" + o.id;
   o.memory_bytes = memory_mb << 20;
   o.host = options_.host;
+  o.init_path = options_.init_path;
+  o.pool = pool;
   return std::make_unique<Sandbox>(std::move(o), runtime_, cgroups_);
 }
 
@@ -301,7 +317,7 @@ Result<std::unique_ptr<Sandbox>> LambdaRunner::TakeSandbox(int64_t memory_mb) {
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir + "/lambda", ec);
   if (ec) return InternalError("create '" + options_.data_dir + "/lambda': " + ec.message());
-  auto sandbox = NewSandbox(memory_mb);
+  auto sandbox = NewSandbox(memory_mb, /*pool=*/false);
   NEXUS_RETURN_IF_ERROR(sandbox->Start());
   return sandbox;
 }
@@ -353,13 +369,17 @@ Status LambdaRunner::CleanUpLeftovers() {
     for (const auto& entry : std::filesystem::directory_iterator(bundles, ec)) {
       std::string name = entry.path().filename().string();
       if (name.rfind(prefix, 0) != 0) continue;
-      if (cgroups_.Exists(cgroup_parent() + "/" + name))
-        (void)cgroups_.Remove(cgroup_parent() + "/" + name);
       std::error_code rm;
       std::filesystem::remove_all(entry.path(), rm);
       if (rm && first.ok())
         first = InternalError("remove '" + entry.path().string() + "': " + rm.message());
     }
+  }
+  // The containers are gone, so whatever remains under the parent is empty.
+  if (cgroups_.Exists(cgroup_parent())) {
+    Status s = cgroups_.RemoveTree(cgroup_parent());
+    if (!s.ok() && first.ok()) first = s;
+    if (s.ok()) spdlog::info("lambda: removed leftover cgroup {}", cgroup_parent());
   }
   return first;
 }
@@ -393,7 +413,7 @@ void LambdaRunner::RefillLoop() {
     lock.unlock();
     std::error_code ec;
     std::filesystem::create_directories(options_.data_dir + "/lambda", ec);
-    auto sandbox = NewSandbox(options_.memory_mb_default);
+    auto sandbox = NewSandbox(options_.memory_mb_default, /*pool=*/true);
     Status started = sandbox->Start();
     if (started.ok()) started = sandbox->WaitReady(kPoolStartTimeoutMs);
     lock.lock();

@@ -6,7 +6,8 @@
 // `max_concurrent` slots (else kRateLimited), takes a pre-started sandbox
 // from the warm pool when one fits or starts a cold one (sandbox.h), runs the
 // code, and destroys the sandbox — container, cgroup and bundle — whatever
-// happened. Each sandbox serves exactly one run.
+// happened. Each sandbox serves exactly one run. The destructor also removes
+// the instance's parent cgroup.
 //
 // Every host-global name carries the instance: containers live in runc's
 // root <data_dir>/runc and are named "<instance>-l-<random>", bundles in
@@ -70,10 +71,12 @@ struct LambdaOptions {
   // How long a run waits for a free slot before it is refused.
   int64_t queue_wait_ms = 1000;
   HostLayout host;
+  std::string init_path;  // nexus-lambda-init on the host, absolute
 };
 
 // Resolves the [lambda] config (max_concurrent 0 → 2 × cores, data_dir made
-// absolute) and checks that its bounds are consistent.
+// absolute, init_path empty → nexus-lambda-init beside the running binary)
+// and checks that its bounds are consistent.
 Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config);
 
 class LambdaRunner {
@@ -94,8 +97,9 @@ class LambdaRunner {
 
   Result<LambdaResult> Run(const LambdaRequest& request);
 
-  // Destroys this instance's lambda containers, bundles and cgroups left by
-  // an earlier process. Call before the first Run().
+  // Destroys this instance's lambda containers, bundles and cgroups (the
+  // parent and anything below it) left by an earlier process. Call before the
+  // first Run().
   Status CleanUpLeftovers();
   // Starts the warm pool's refill thread (no-op when pool_size is 0).
   void StartPool();
@@ -121,7 +125,7 @@ class LambdaRunner {
   Result<Resolved> Validate(const LambdaRequest& request) const;
   Result<Slot> AcquireSlot();
   void ReleaseSlot();
-  std::unique_ptr<Sandbox> NewSandbox(int64_t memory_mb);
+  std::unique_ptr<Sandbox> NewSandbox(int64_t memory_mb, bool pool);
   // A started sandbox with `memory_mb`: from the pool when it has one.
   Result<std::unique_ptr<Sandbox>> TakeSandbox(int64_t memory_mb);
   // Hands a used sandbox and its slot to the reaper.

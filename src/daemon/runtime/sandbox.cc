@@ -14,142 +14,9 @@
 
 namespace nexus::daemon::runtime {
 
-// Kept small and dependency-free: it is the init of every sandbox and its
-// start-up time is paid by every cold run. Runs with `python3 -I -S` (no
-// site: it needs nothing but the standard library's core).
-const std::string_view kSupervisorScript = R"PY(# Nexus lambda sandbox supervisor (pid 1).
-import os
-import select
-import signal
-import sys
-import time
-
-CONTROL = 3
-MAIN_PY = "/sandbox/main.py"
-
-# A Python program starts as a fresh `python3 -u -c BOOT <fd>` that waits for
-# one byte on <fd> and then runs MAIN_PY as __main__, the way `python3
-# MAIN_PY` would (argv, sys.path[0], tracebacks that start at the user's
-# code). In a pool sandbox it is started before the order comes, so the run
-# does not wait for the interpreter to start.
-BOOT = r"""
-import os, sys
-_go = int(sys.argv[1])
-if not os.read(_go, 1):
-    os._exit(0)
-os.close(_go)
-_path = "/sandbox/main.py"
-def _hook(kind, value, tb):
-    while tb is not None and tb.tb_frame.f_code.co_filename != _path:
-        tb = tb.tb_next
-    sys.__excepthook__(kind, value.with_traceback(tb), tb)
-sys.excepthook = _hook
-sys.argv = [_path]
-sys.path[0] = "/sandbox"
-_main = type(sys)("__main__")
-_main.__file__ = _path
-_main.__builtins__ = __builtins__
-sys.modules["__main__"] = _main
-with open(_path, "rb") as _f:
-    _code = compile(_f.read(), _path, "exec")
-exec(_code, _main.__dict__)
-"""
-
-
-def report(line):
-    try:
-        os.write(CONTROL, (line + "\n").encode())
-    except OSError:
-        pass
-
-
-def order_waiting():
-    return bool(select.select([0], [], [], 0)[0])
-
-
-def read_order():
-    # Byte by byte: everything after the newline is the program's stdin.
-    line = b""
-    while True:
-        byte = os.read(0, 1)
-        if not byte:
-            return None
-        if byte == b"\n":
-            return line.decode("ascii", "replace").split()
-        line += byte
-
-
-def spawn(argv, keep_fd=None):
-    pid = os.fork()
-    if pid:
-        return pid
-    try:
-        try:
-            os.close(CONTROL)
-        except OSError:
-            pass
-        # Python ignores SIGPIPE and SIGXFSZ, and we ignore SIGINT: the
-        # program starts with the dispositions it would get from a shell.
-        for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
-            signal.signal(sig, signal.SIG_DFL)
-        if keep_fd is not None:
-            os.set_inheritable(keep_fd, True)
-        os.execv(argv[0], argv)
-    except OSError as e:
-        os.write(2, ("cannot start %s: %s\n" % (argv[0], e.strerror)).encode())
-    os._exit(127)
-
-
-def start_python():
-    go_r, go_w = os.pipe()
-    pid = spawn(["/usr/bin/python3", "-u", "-c", BOOT, str(go_r)], keep_fd=go_r)
-    os.close(go_r)
-    return pid, go_w
-
-
-def supervise(pid, started, timeout_ms):
-    pidfd = os.pidfd_open(pid)
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    timed_out = not poller.poll(timeout_ms)
-    if timed_out:
-        os.kill(-1, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    ms = (time.monotonic_ns() - started) // 1000000
-    if timed_out:
-        report("timeout %d" % ms)
-    elif os.WIFSIGNALED(status):
-        report("signal %d %d" % (os.WTERMSIG(status), ms))
-    else:
-        report("exit %d %d" % (os.waitstatus_to_exitcode(status), ms))
-    os._exit(0)
-
-
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-# No order yet means a pool sandbox: have an interpreter ready for it.
-python = None if order_waiting() else start_python()
-report("ready")
-order = read_order()
-if not order or len(order) != 2:
-    os._exit(0)
-runtime, timeout_ms = order[0], int(order[1])
-if runtime == "python3":
-    pid, go = python or start_python()
-    started = time.monotonic_ns()
-    os.write(go, b"g")
-    os.close(go)
-else:
-    if python:
-        os.close(python[1])
-        os.waitpid(python[0], 0)
-    started = time.monotonic_ns()
-    pid = spawn(["/bin/sh", "/sandbox/main.sh"])
-supervise(pid, started, timeout_ms)
-)PY";
-
 namespace {
 
-// The host-side deadline is a backstop for a supervisor that cannot enforce
+// The host-side deadline is a backstop for an init that cannot enforce
 // the timeout (killed by the OOM killer, or subverted): it also covers
 // container start-up on a loaded machine.
 constexpr int64_t kHostDeadlineSlackMs = 5000;
@@ -171,6 +38,25 @@ Status WriteReadOnlyFile(const std::string& path, const std::string& content) {
     done += static_cast<size_t>(n);
   }
   ::fchmod(fd, 0444);
+  if (::close(fd) != 0) return ErrnoError(StatusCode::kInternal, "close '" + path + "'", errno);
+  return Status::Ok();
+}
+
+// WriteBundle wrote config.json without the init's mount; this rewrites it.
+Status WriteFileReplacing(const std::string& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(StatusCode::kInternal, "open '" + path + "' for writing", errno);
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return ErrnoError(StatusCode::kInternal, "write '" + path + "'", e);
+    }
+    done += static_cast<size_t>(n);
+  }
   if (::close(fd) != 0) return ErrnoError(StatusCode::kInternal, "close '" + path + "'", errno);
   return Status::Ok();
 }
@@ -230,11 +116,16 @@ Sandbox::~Sandbox() {
 
 Status Sandbox::Start() {
   SandboxSpec spec;
-  spec.args = {kSandboxPython, "-I", "-S", "/sandbox/init.py"};
+  spec.args = {kSandboxInit};
+  if (options_.pool) spec.args.push_back("pool");
   spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"};
   spec.host = options_.host;
   spec.memory_bytes = options_.memory_bytes;
   spec.cgroups_path = options_.cgroups_path;
+  if (options_.init_path.empty() || options_.init_path[0] != '/') {
+    return InternalError("lambda sandbox " + options_.id + ": no absolute path of " +
+                         kLambdaInitName);
+  }
   if (::access(options_.bundle_dir.c_str(), F_OK) == 0) {
     return InternalError("lambda sandbox " + options_.id + ": bundle directory already exists");
   }
@@ -244,7 +135,14 @@ Status Sandbox::Start() {
   if (::mkdir(dir.c_str(), 0755) != 0 || ::chmod(dir.c_str(), 0755) != 0) {
     return ErrnoError(StatusCode::kInternal, "mkdir '" + dir + "'", errno);
   }
-  NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(dir + "/init.py", std::string(kSupervisorScript)));
+  // The init is bind-mounted from the host rather than copied into every
+  // bundle: no per-run copy, and it stays executable even where the data dir
+  // is mounted noexec. Its mount point exists before runc makes the root
+  // read-only.
+  NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(options_.bundle_dir + "/rootfs" + kSandboxInit, ""));
+  nlohmann::json config = BuildOciConfig(spec, options_.bundle_dir);
+  config["mounts"].push_back(OciReadOnlyBind(options_.init_path, kSandboxInit, /*noexec=*/false));
+  NEXUS_RETURN_IF_ERROR(WriteFileReplacing(options_.bundle_dir + "/config.json", config.dump()));
   NEXUS_ASSIGN_OR_RETURN(child_, runtime_.Run(options_.id, options_.bundle_dir, true));
   return Status::Ok();
 }
@@ -299,7 +197,7 @@ Result<LambdaResult> Sandbox::Finish(const SandboxRun& run, const ProcessOutcome
   LambdaResult result;
   result.oom_killed = oom_killed;
   if (!report.ready && !oom_killed) {
-    // The supervisor never ran: runc could not start the container. Its
+    // The init never ran: runc could not start the container. Its
     // message is on stderr; it names host paths, so it goes to the log only.
     return InternalError("lambda sandbox " + options_.id +
                          ": container did not start: " + RuncErrorMessage(outcome.stderr_data));
@@ -322,7 +220,7 @@ Result<LambdaResult> Sandbox::Finish(const SandboxRun& run, const ProcessOutcome
       result.signal = SignalName(SIGKILL);
       break;
     case SupervisorReport::End::kNone:
-      // The supervisor itself died (the OOM killer, or our deadline): runc
+      // The init itself died (the OOM killer, or our deadline): runc
       // reports its status, 128+n when a signal killed it.
       result.timed_out = outcome.timed_out;
       result.exit_code = outcome.ShellExitCode();
@@ -345,7 +243,7 @@ Status Sandbox::Destroy() {
   };
   if (child_) {
     if (!used_) {
-      // Never given an order: closing its stdin makes the supervisor exit.
+      // Never given an order: closing its stdin makes the init exit.
       CommunicateOptions io;
       io.timeout_ms = kDiscardTimeoutMs;
       io.on_timeout = [this] { (void)runtime_.Kill(options_.id, SIGKILL, /*all=*/true); };

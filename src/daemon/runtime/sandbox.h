@@ -1,38 +1,27 @@
 // Sandbox: one throw-away lambda container that runs exactly one snippet.
 //
 // Start() writes a bundle (oci_spec.h) and starts the container attached
-// (`runc run`) with a small Python supervisor as its init process
-// (kSupervisorScript). The supervisor waits on stdin for a one-line order
-// ("<runtime> <timeout_ms>"), then starts the user's program — a fresh
-// Python interpreter that runs /sandbox/main.py as __main__, or
-// `sh /sandbox/main.sh` — whose stdin is the rest of the stream, enforces
-// the timeout by killing every process of the sandbox, and reports the
-// program's real exit status and run time on fd 3, a control pipe separate
-// from the program's output:
+// (`runc run`) with nexus-lambda-init (lambda_init.cc), a small static
+// program bind-mounted read-only at /sandbox/init, as its init process. It
+// reads a one-line order ("<runtime> <timeout_ms>") from stdin, then starts
+// the user's program — a Python interpreter that runs /sandbox/main.py as
+// __main__, or `sh /sandbox/main.sh` — whose stdin is the rest of the
+// stream, enforces the timeout by killing every process of the sandbox, and
+// reports the program's real exit status and run time on fd 3, a control
+// pipe separate from the program's output:
 //
-//   ready                  the supervisor is up and waiting for its order
+//   ready                  the init is up and waiting for its order
 //   exit <code> <ms>       the program exited
 //   signal <n> <ms>        a signal killed it
 //   timeout <ms>           it ran out of time and was killed (SIGKILL)
 //
-// Why a supervisor: as the namespace's pid 1 the user's program would ignore
-// signals it has no handler for (its own SIGTERM, SIGINT) and its exit status
-// would arrive through runc folded into 128+n; the supervisor keeps normal
-// signal semantics and tells "killed by signal 9" from "exit(137)". The code
-// travels as a read-only file rather than `python3 -c` (argv caps a single
-// argument at 128 KiB) or ahead of the user's stdin (which must reach the
-// program untouched); since the order comes on stdin, a sandbox can be
-// started before its code is known (the warm pool). In a pool sandbox the
-// supervisor also starts the Python interpreter ahead of the order; it waits
-// on a pipe of its own, then reads main.py, so a warm run pays neither the
-// container's nor the interpreter's start-up. The interpreter is a fresh
-// process rather than a fork of the supervisor's: a forked one measured no
-// faster here (copy-on-write faults cost as much as a new start).
-//
-// The supervisor runs as the same unprivileged uid as the user's code, so a
-// hostile snippet could forge its own report; that only misreports its own
-// run. What protects the host — namespaces, cgroup limits, seccomp, and the
-// host-side deadline that kills the container — is outside its reach.
+// The code travels as a read-only file rather than `python3 -c` (argv caps a
+// single argument at 128 KiB) or ahead of the user's stdin (which must reach
+// the program untouched). Since the order comes on stdin, a sandbox can be
+// started before its code is known: a pool sandbox (SandboxOptions::pool)
+// also has its interpreter started and waiting before it says "ready", so a
+// warm run pays neither the container's nor the interpreter's start-up. A
+// cold sandbox starts exactly one interpreter, the program's.
 //
 // A Sandbox is used by one thread at a time. Destroy() (also run by the
 // destructor) removes the container, its cgroup and its bundle whatever
@@ -79,12 +68,14 @@ const LambdaRuntimeInfo* FindLambdaRuntime(std::string_view name);
 // "SIGKILL" for 9; "" for 0; "SIG<n>" for numbers libc has no name for.
 std::string SignalName(int signal);
 
-// The supervisor (the sandbox's init), written to /sandbox/init.py.
-extern const std::string_view kSupervisorScript;
-// The interpreter that runs it, from the host's /usr.
+// The sandbox's init: nexus-lambda-init on the host (installed next to
+// nexusd), bind-mounted read-only at kSandboxInit.
+inline constexpr const char* kLambdaInitName = "nexus-lambda-init";
+inline constexpr const char* kSandboxInit = "/sandbox/init";
+// The interpreter of the python3 runtime, from the host's /usr.
 inline constexpr const char* kSandboxPython = "/usr/bin/python3";
 
-// The supervisor's report, parsed from the control pipe.
+// The init's report, parsed from the control pipe.
 struct SupervisorReport {
   enum class End { kNone, kExit, kSignal, kTimeout };
   bool ready = false;
@@ -100,6 +91,10 @@ struct SandboxOptions {
   std::string cgroups_path;  // absolute cgroup path, unique
   int64_t memory_bytes = 128 << 20;
   HostLayout host;
+  std::string init_path;  // absolute host path of nexus-lambda-init
+  // Started ahead of its run (the warm pool): the init starts the Python
+  // interpreter at once and says "ready" only when it waits for code.
+  bool pool = false;
 };
 
 struct SandboxRun {
@@ -121,11 +116,12 @@ class Sandbox {
   const std::string& id() const { return options_.id; }
   int64_t memory_bytes() const { return options_.memory_bytes; }
 
-  // Writes the bundle and starts the container; the supervisor then waits
-  // for its order. Errors are infrastructure failures (kInternal).
+  // Writes the bundle and starts the container; the init then waits for its
+  // order. Errors are infrastructure failures (kInternal).
   Status Start();
-  // Waits until the supervisor says it is ready for its order (the
-  // container is fully up): the warm pool keeps only ready sandboxes.
+  // Waits until the init says it is ready for its order (the container is
+  // fully up, and for a pool sandbox its interpreter too): the warm pool
+  // keeps only ready sandboxes.
   Status WaitReady(int64_t timeout_ms);
   // Started, not yet used, and its container still runs.
   bool Alive();

@@ -40,6 +40,26 @@ std::string RandomInstance() {
   return name;
 }
 
+// Every directory under /sys/fs/cgroup (any hierarchy, any depth up to 3
+// below its root) whose name contains `name`.
+std::vector<std::string> CgroupDirsNamed(const std::string& name) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it("/sys/fs/cgroup", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it.depth() > 3) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
+    if (it->path().filename().string().find(name) != std::string::npos) {
+      found.push_back(it->path().string());
+      it.disable_recursion_pending();
+    }
+  }
+  return found;
+}
+
 int64_t MillisSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
@@ -74,6 +94,7 @@ class LambdaRuncTest : public ::testing::Test {
     config_.data_dir = data_dir_;
     config_.instance = RandomInstance();
     config_.lambda.pool_size = 0;
+    config_.lambda.init_path = NEXUS_LAMBDA_INIT_PATH;
   }
 
   void TearDown() override {
@@ -98,7 +119,7 @@ class LambdaRuncTest : public ::testing::Test {
     ASSERT_TRUE(cgroups.ok());
     const std::string parent = "/nexus-" + config_.instance + "-lambda";
     EXPECT_FALSE((*cgroups)->Exists(parent)) << "cgroup " << parent << " left behind";
-    (void)(*cgroups)->Remove(parent);
+    (void)(*cgroups)->RemoveTree(parent);
     fs::remove_all(data_dir_, ec);
   }
 
@@ -398,6 +419,59 @@ TEST_F(LambdaRuncTest, WarmPoolSandboxesRunCodeLikeColdOnesAndAreCleanedUp) {
   // TearDown checks that the idle sandboxes are destroyed with the runner.
 }
 
+// Whatever ended the runs — exit, a timeout with a child that ignores
+// SIGTERM, the OOM killer, a fork bomb, a pool sandbox never used — no cgroup
+// carrying the instance's name survives the runner, in any hierarchy.
+TEST_F(LambdaRuncTest, NoCgroupOfTheInstanceRemainsAfterTheRunnerIsDestroyed) {
+  config_.lambda.pool_size = 1;
+  Runner();
+  ASSERT_TRUE(runner_->WaitForPool(1, 20000));
+  EXPECT_FALSE(CgroupDirsNamed(config_.instance).empty())
+      << "the scan must see the pool sandbox's cgroups, or it proves nothing";
+  EXPECT_EQ(Python("print(1)").stdout_data, "1\n");
+  auto sleeper = Python(
+      "import os, signal, time\n"
+      "if os.fork() == 0:\n"
+      "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+      "    time.sleep(60)\n"
+      "time.sleep(60)\n",
+      "", 500);
+  EXPECT_TRUE(sleeper.timed_out);
+  EXPECT_TRUE(Python("x = bytearray(1 << 30)").oom_killed);
+  auto bomb = Python(
+      "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+      "", 1000);
+  EXPECT_TRUE(bomb.timed_out);
+  runner_->WaitForTeardown();
+  runner_.reset();
+  EXPECT_EQ(CgroupDirsNamed(config_.instance), std::vector<std::string>{});
+}
+
+// A crashed nexusd leaves its sandboxes' cgroups (and their parent) in every
+// hierarchy; the next start removes them, and only them.
+TEST_F(LambdaRuncTest, StartRemovesStaleCgroupsOfTheInstanceOnly) {
+  const std::string stale = "nexus-" + config_.instance + "-lambda";
+  const std::string other = "nexus-" + config_.instance + "x-lambda";
+  std::vector<std::string> made;
+  for (const char* h : {"pids", "memory", "cpu", "unified", "systemd"}) {
+    const std::string root = std::string("/sys/fs/cgroup/") + h;
+    if (!fs::is_directory(root)) continue;
+    std::error_code ec;
+    fs::create_directories(root + "/" + stale + "/" + config_.instance + "-l-0000000000000001", ec);
+    ASSERT_FALSE(ec) << root << ": " << ec.message();
+    fs::create_directories(root + "/" + other, ec);
+    ASSERT_FALSE(ec) << root << ": " << ec.message();
+    made.push_back(root);
+  }
+  if (made.empty()) GTEST_SKIP() << "no cgroup v1 hierarchies here";
+  Runner();
+  EXPECT_EQ(CgroupDirsNamed(stale), std::vector<std::string>{});
+  for (const auto& root : made) {
+    EXPECT_TRUE(fs::is_directory(root + "/" + other)) << "another instance's cgroup was removed";
+    ::rmdir((root + "/" + other).c_str());
+  }
+}
+
 // The engine the nodes use: a detached container through its whole life.
 TEST_F(LambdaRuncTest, RuncRuntimeDrivesADetachedContainerThroughItsLife) {
   auto processes = NewPosixProcessRunner();
@@ -445,7 +519,7 @@ TEST_F(LambdaRuncTest, RuncRuntimeDrivesADetachedContainerThroughItsLife) {
 
 // Not a check: prints hello-world latencies, interleaved so that machine load
 // hits all alike: bare `python3 -c`, bare `runc run` of a lambda bundle (the
-// same config and supervisor, no LambdaRunner around it), LambdaRunner cold,
+// same config and init, no LambdaRunner around it), LambdaRunner cold,
 // then LambdaRunner warm (pool of 2, refilled between runs). Run with
 // --gtest_also_run_disabled_tests --gtest_filter='*Measure*'
 // (NEXUS_BENCH_RUNS=n, default 20).
@@ -458,18 +532,79 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
   // A bundle like LambdaRunner's, run directly with runc.
   const std::string bundle = data_dir_ + "/bench-bundle";
   SandboxSpec spec;
-  spec.args = {kSandboxPython, "-I", "-S", "/sandbox/init.py"};
+  spec.args = {kSandboxInit};
   spec.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"};
   spec.host = Runner().options().host;
   spec.cgroups_path = "/nexus-" + config_.instance + "-lambda/bench";
   ASSERT_TRUE(WriteBundle(bundle, spec).ok());
   fs::create_directories(bundle + "/rootfs/sandbox");
-  std::ofstream(bundle + "/rootfs/sandbox/init.py") << kSupervisorScript;
+  std::ofstream(bundle + "/rootfs/sandbox/init").close();
   std::ofstream(bundle + "/rootfs/sandbox/main.py") << kHello;
+  {
+    auto config = BuildOciConfig(spec, bundle);
+    config["mounts"].push_back(OciReadOnlyBind(NEXUS_LAMBDA_INIT_PATH, kSandboxInit, false));
+    std::ofstream(bundle + "/config.json") << config.dump();
+  }
 
-  std::vector<int64_t> bare_python, bare_runc, cold, cold_exec;
+  // The same config running `python3 -c` as its process, no init: what a
+  // bare `runc run --keep` of it costs up to the answer.
+  const std::string bare_bundle = data_dir_ + "/bench-bare";
+  SandboxSpec bare_spec = spec;
+  bare_spec.args = {kSandboxPython, "-c", kHello};
+  bare_spec.cgroups_path = "/nexus-" + config_.instance + "-lambda/bench-bare";
+  ASSERT_TRUE(WriteBundle(bare_bundle, bare_spec).ok());
+
+  // A cold sandbox step by step (µs): writing the bundle and spawning runc;
+  // runc's create and start until the init says "ready"; the order, the
+  // interpreter, the code and the OOM read; the teardown.
+  auto runc = std::make_unique<RuncRuntime>(RuncOptions{runc_, data_dir_ + "/runc", 10000, nullptr},
+                                            *processes);
+  auto cgroups = HostCgroupFs::Detect();
+  ASSERT_TRUE(cgroups.ok());
+  auto micros = [](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();
+  };
+
+  std::vector<int64_t> bare_python, bare_runc, bare_keep, cold, cold_exec;
+  std::vector<int64_t> step_start, step_ready, step_run, step_destroy;
   for (int i = 0; i < n; ++i) {
+    {
+      SandboxOptions o;
+      o.id = config_.instance + "-l-step" + std::to_string(i);
+      o.bundle_dir = data_dir_ + "/lambda/" + o.id;
+      o.cgroups_path = "/nexus-" + config_.instance + "-lambda/" + o.id;
+      o.host = Runner().options().host;
+      o.init_path = NEXUS_LAMBDA_INIT_PATH;
+      fs::create_directories(data_dir_ + "/lambda");
+      Sandbox sandbox(o, *runc, **cgroups);
+      auto t = Clock::now();
+      ASSERT_TRUE(sandbox.Start().ok());
+      step_start.push_back(micros(t));
+      t = Clock::now();
+      ASSERT_TRUE(sandbox.WaitReady(10000).ok());
+      step_ready.push_back(micros(t));
+      t = Clock::now();
+      SandboxRun run;
+      run.runtime = "python3";
+      run.code = kHello;
+      auto r = sandbox.RunCode(run);
+      step_run.push_back(micros(t));
+      ASSERT_TRUE(r.ok() && r->stdout_data == "hello from nexus\n");
+      t = Clock::now();
+      ASSERT_TRUE(sandbox.Destroy().ok());
+      step_destroy.push_back(micros(t));
+    }
+
     auto t = Clock::now();
+    SpawnOptions keep;
+    keep.argv = {runc_,    "--root",   data_dir_ + "/runc", "run",
+                 "--keep", "--bundle", bare_bundle,         "bench-bare"};
+    auto k = processes->Run(keep, {});
+    bare_keep.push_back(MillisSince(t));
+    ASSERT_TRUE(k.ok() && k->stdout_data == "hello from nexus\n") << (k.ok() ? k->stderr_data : "");
+    ASSERT_TRUE(runc->Delete("bench-bare").ok());
+
+    t = Clock::now();
     SpawnOptions py;
     py.argv = {kSandboxPython, "-c", kHello};
     auto p = processes->Run(py, {});
@@ -494,6 +629,7 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
     cold_exec.push_back(l->execution_time_ms);
   }
   fs::remove_all(bundle);
+  fs::remove_all(bare_bundle);
   runner_.reset();
   config_.lambda.pool_size = 2;
   Runner();
@@ -513,7 +649,12 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
                 static_cast<long long>(v[0]));
   };
   report("python3 -c (bare)", bare_python);
+  report("runc run --keep python3 -c", bare_keep);
   report("runc run (bare)", bare_runc);
+  report("cold step: bundle+spawn us", step_start);
+  report("cold step: to ready us", step_ready);
+  report("cold step: order..OOM us", step_run);
+  report("cold step: teardown us", step_destroy);
   report("LambdaRunner cold", cold);
   report("  its execution_time_ms", cold_exec);
   report("LambdaRunner warm", warm);

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "support/runtime_fake_oci.h"
@@ -62,6 +64,7 @@ class LambdaRunnerTest : public ::testing::Test {
     options_.output_limit_bytes = 100;
     options_.queue_wait_ms = 10000;  // runs wait for the previous run's teardown
     options_.host.entries = {{"usr", ""}};
+    options_.init_path = "/opt/nexus/bin/nexus-lambda-init";
   }
   void TearDown() override {
     runner_.reset();
@@ -285,6 +288,8 @@ TEST_F(LambdaRunnerTest, CleanUpLeftoversRemovesOnlyThisInstancesLambdas) {
   fs::create_directories(dir_ / "lambda/test-l-0123456789abcdef/rootfs");
   fs::create_directories(dir_ / "lambda/other-l-1");
   cgroups_.AddExisting("/nexus-test-lambda/test-l-0123456789abcdef");
+  cgroups_.AddExisting("/nexus-test-lambda");
+  cgroups_.AddExisting("/nexus-other-lambda");
 
   ASSERT_TRUE(Runner().CleanUpLeftovers().ok());
   auto calls = runtime_.calls();
@@ -293,9 +298,13 @@ TEST_F(LambdaRunnerTest, CleanUpLeftoversRemovesOnlyThisInstancesLambdas) {
   EXPECT_EQ(runtime_.container_count(), 2u);
   EXPECT_FALSE(fs::exists(dir_ / "lambda/test-l-0123456789abcdef"));
   EXPECT_TRUE(fs::exists(dir_ / "lambda/other-l-1"));
+  // The parent goes with everything below it (RemoveTree), the other
+  // instance's stays.
+  EXPECT_FALSE(cgroups_.Exists("/nexus-test-lambda"));
+  EXPECT_TRUE(cgroups_.Exists("/nexus-other-lambda"));
   auto removed = cgroups_.removed();
-  EXPECT_NE(std::find(removed.begin(), removed.end(), "/nexus-test-lambda/test-l-0123456789abcdef"),
-            removed.end());
+  EXPECT_NE(std::find(removed.begin(), removed.end(), "/nexus-test-lambda"), removed.end());
+  EXPECT_EQ(std::find(removed.begin(), removed.end(), "/nexus-other-lambda"), removed.end());
 }
 
 TEST_F(LambdaRunnerTest, RemovesItsCgroupParentOnShutdown) {
@@ -328,6 +337,29 @@ TEST_F(LambdaRunnerTest, WarmPoolServesDefaultMemoryRunsWithPreStartedSandboxes)
   EXPECT_TRUE(fs::is_empty(dir_ / "lambda"));
 }
 
+TEST_F(LambdaRunnerTest, OnlyPoolSandboxesStartTheirInterpreterAhead) {
+  std::mutex mu;
+  std::vector<std::string> args;  // the init's arguments, one entry per sandbox
+  runtime_.run_script = [&](const std::string&, const std::string& bundle) {
+    auto config = nlohmann::json::parse(ReadFile(fs::path(bundle) / "config.json"));
+    std::lock_guard<std::mutex> lock(mu);
+    args.push_back(config["process"]["args"].dump());
+    FakeProcessScript s;
+    s.outcome.control_data = "ready\nexit 0 1\n";
+    return s;
+  };
+  options_.pool_size = 1;
+  Runner().StartPool();
+  ASSERT_TRUE(runner_->WaitForPool(1, 5000));
+  LambdaRequest cold = Request();
+  cold.memory_mb = 256;  // not the pool's size: a cold start
+  ASSERT_TRUE(runner_->Run(cold).ok());
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(args.size(), 2u);
+  EXPECT_EQ(args[0], R"(["/sandbox/init","pool"])");
+  EXPECT_EQ(args[1], R"(["/sandbox/init"])");
+}
+
 TEST(LambdaOptionsTest, ResolvesTheConfig) {
   Config c;
   c.data_dir = "relative/data/";
@@ -339,6 +371,14 @@ TEST(LambdaOptionsTest, ResolvesTheConfig) {
   EXPECT_EQ(o->timeout_ms_default, 10000);
   EXPECT_EQ(o->memory_mb_default, 128);
   EXPECT_EQ(o->output_limit_bytes, 1 << 20);
+  // By default the init is looked for beside the running binary.
+  EXPECT_EQ(o->init_path,
+            (fs::read_symlink("/proc/self/exe").parent_path() / "nexus-lambda-init").string());
+
+  c.lambda.init_path = "bin/../tools/nexus-lambda-init";
+  o = LambdaOptionsFromConfig(c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->init_path, (fs::current_path() / "tools/nexus-lambda-init").string());
 }
 
 TEST(LambdaOptionsTest, RejectsInconsistentBounds) {

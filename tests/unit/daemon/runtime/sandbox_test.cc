@@ -1,5 +1,5 @@
 // Sandbox against a fake runc: what it writes into the bundle, what it tells
-// the supervisor, how it maps the supervisor's report (and its absence) to a
+// the init, how it maps the init's report (and its absence) to a
 // LambdaResult, and that it always tears down.
 #include "daemon/runtime/sandbox.h"
 
@@ -55,8 +55,10 @@ class SandboxTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::unique_ptr<Sandbox> Make() {
+  std::unique_ptr<Sandbox> Make(bool pool = false) {
     SandboxOptions o;
+    o.init_path = "/opt/nexus/bin/nexus-lambda-init";
+    o.pool = pool;
     o.id = "t-l-1";
     o.bundle_dir = (dir_ / o.id).string();
     o.cgroups_path = "/nexus-t-lambda/t-l-1";
@@ -86,12 +88,13 @@ class SandboxTest : public ::testing::Test {
   FakeCgroupFs cgroups_;
 };
 
-TEST_F(SandboxTest, WritesSupervisorAndCodeAndOrdersTheRunOnStdin) {
-  std::string seen_code, seen_init, seen_stdin, seen_config;
+TEST_F(SandboxTest, MountsTheInitWritesTheCodeAndOrdersTheRunOnStdin) {
+  std::string seen_code, seen_stdin, seen_config;
+  bool init_mount_point = false;
   FakeProcessScript script = Container("ready\nexit 0 5\n");
   script.on_communicate = [&](const CommunicateOptions& io) {
     seen_code = ReadFile(dir_ / "t-l-1/rootfs/sandbox/main.py");
-    seen_init = ReadFile(dir_ / "t-l-1/rootfs/sandbox/init.py");
+    init_mount_point = fs::is_regular_file(dir_ / "t-l-1/rootfs/sandbox/init");
     seen_config = ReadFile(dir_ / "t-l-1/config.json");
     seen_stdin = io.stdin_data;
   };
@@ -101,13 +104,47 @@ TEST_F(SandboxTest, WritesSupervisorAndCodeAndOrdersTheRunOnStdin) {
   auto r = RunOnce(script, run);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(seen_code, "print('hi')");
-  EXPECT_EQ(seen_init, std::string(kSupervisorScript));
   EXPECT_EQ(seen_stdin, "python3 2500\nuser input\n");
+  EXPECT_TRUE(init_mount_point) << "the mount point must exist before runc makes / read-only";
   auto config = nlohmann::json::parse(seen_config);
-  EXPECT_EQ(config["process"]["args"],
-            nlohmann::json::array({"/usr/bin/python3", "-I", "-S", "/sandbox/init.py"}));
+  EXPECT_EQ(config["process"]["args"], nlohmann::json::array({"/sandbox/init"}));
   EXPECT_EQ(config["linux"]["resources"]["memory"]["limit"], 64 << 20);
   EXPECT_EQ(config["linux"]["cgroupsPath"], "/nexus-t-lambda/t-l-1");
+  nlohmann::json init_mount;
+  for (const auto& m : config["mounts"]) {
+    if (m["destination"] == "/sandbox/init") init_mount = m;
+  }
+  ASSERT_TRUE(init_mount.is_object()) << config["mounts"].dump();
+  EXPECT_EQ(init_mount["source"], "/opt/nexus/bin/nexus-lambda-init");
+  EXPECT_EQ(init_mount["type"], "bind");
+  auto options = init_mount["options"].get<std::vector<std::string>>();
+  EXPECT_TRUE(Contains(options, "ro"));
+  EXPECT_TRUE(Contains(options, "nosuid"));
+  EXPECT_FALSE(Contains(options, "noexec"));
+}
+
+TEST_F(SandboxTest, APoolSandboxTellsItsInitToStartTheInterpreterAhead) {
+  std::string seen_config;
+  runtime_.run_script = [&](const std::string&, const std::string& bundle) {
+    seen_config = ReadFile(fs::path(bundle) / "config.json");
+    return Container("ready\n");
+  };
+  auto sandbox = Make(/*pool=*/true);
+  ASSERT_TRUE(sandbox->Start().ok());
+  EXPECT_EQ(nlohmann::json::parse(seen_config)["process"]["args"],
+            nlohmann::json::array({"/sandbox/init", "pool"}));
+}
+
+TEST_F(SandboxTest, RefusesToStartWithoutAnAbsoluteInitPath) {
+  SandboxOptions o;
+  o.id = "t-l-2";
+  o.bundle_dir = (dir_ / o.id).string();
+  o.cgroups_path = "/nexus-t-lambda/t-l-2";
+  o.init_path = "nexus-lambda-init";
+  Sandbox sandbox(o, runtime_, cgroups_);
+  EXPECT_EQ(sandbox.Start().code(), StatusCode::kInternal);
+  EXPECT_FALSE(fs::exists(dir_ / "t-l-2"));
+  EXPECT_EQ(runtime_.container_count(), 0u);
 }
 
 TEST_F(SandboxTest, ShellCodeGoesToMainSh) {
@@ -122,7 +159,7 @@ TEST_F(SandboxTest, ShellCodeGoesToMainSh) {
   EXPECT_EQ(seen, "echo hi");
 }
 
-TEST_F(SandboxTest, MapsTheSupervisorsReportToShellConventions) {
+TEST_F(SandboxTest, MapsTheInitsReportToShellConventions) {
   struct Case {
     const char* control;
     int exit_code;
@@ -152,7 +189,7 @@ TEST_F(SandboxTest, MapsTheSupervisorsReportToShellConventions) {
 }
 
 TEST_F(SandboxTest, WithoutAFinalReportRuncsStatusIsUsed) {
-  // The supervisor itself was killed: runc reports 128+9.
+  // The init itself was killed: runc reports 128+9.
   auto r = RunOnce(Container("ready\n", "partial", "", 137));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->exit_code, 137);
@@ -170,7 +207,7 @@ TEST_F(SandboxTest, OomIsReadFromTheCgroupBeforeTheContainerIsDeleted) {
   EXPECT_FALSE(r->timed_out);
 }
 
-TEST_F(SandboxTest, OomKillOfTheSupervisorBeforeItStartedIsStillAResult) {
+TEST_F(SandboxTest, OomKillOfTheInitBeforeItStartedIsStillAResult) {
   cgroups_.SetOomKilled("/nexus-t-lambda/t-l-1");
   auto r = RunOnce(Container("", "", "", 137));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -194,7 +231,7 @@ TEST_F(SandboxTest, HostDeadlineKillsEveryProcessOfTheContainer) {
   auto comm = runtime_.log()->communicated;
   ASSERT_EQ(comm.size(), 1u);
   EXPECT_GT(comm[0].timeout_ms, run.timeout_ms)
-      << "the host deadline is a backstop after the supervisor's";
+      << "the host deadline is a backstop after the init's";
 }
 
 TEST_F(SandboxTest, ContainerThatNeverStartedIsAnInternalError) {
