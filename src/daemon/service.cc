@@ -77,17 +77,35 @@ std::optional<storage::ByteRange> RangeOf(bool has_range, const v1::ByteRange& r
 // Feeds the data messages after the header into `upload` and commits. The
 // stream ending (Read false) is either the client's WritesDone or a broken
 // call; only the first may commit, so a cancelled call and a stream whose
-// size differs from the declared one are refused. On any error the Upload, when
-// destroyed by the caller, removes what it stored.
+// size differs from the declared one are refused. `late_path` (set for a
+// path_follows upload, else null) receives the trailing vfs_path message,
+// which must come after the data and before the commit. On any error the
+// Upload, when destroyed by the caller, removes what it stored.
 Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx,
                                  grpc::ServerReader<v1::UploadFileRequest>* in, Upload& upload,
-                                 int64_t declared_size) {
+                                 int64_t declared_size, storage::LatePath* late_path) {
   v1::UploadFileRequest msg;
   while (in->Read(&msg)) {
-    if (msg.has_header()) {
-      return InvalidArgumentError("upload '" + upload.name() + "': a second header message");
+    switch (msg.part_case()) {
+      case v1::UploadFileRequest::kData:
+        if (late_path && late_path->has_value()) {
+          return InvalidArgumentError("upload '" + upload.name() + "': data after the path");
+        }
+        NEXUS_RETURN_IF_ERROR(upload.Write(msg.data()));
+        break;
+      case v1::UploadFileRequest::kVfsPath:
+        if (!late_path) {
+          return InvalidArgumentError("upload '" + upload.name() +
+                                      "': a path message, but the header did not say "
+                                      "path_follows");
+        }
+        NEXUS_RETURN_IF_ERROR(late_path->Set(msg.vfs_path()));
+        break;
+      case v1::UploadFileRequest::kHeader:
+        return InvalidArgumentError("upload '" + upload.name() + "': a second header message");
+      case v1::UploadFileRequest::PART_NOT_SET:
+        return InvalidArgumentError("upload '" + upload.name() + "': an empty message");
     }
-    NEXUS_RETURN_IF_ERROR(upload.Write(msg.data()));
   }
   // The caller answers CANCELLED; this status is never sent.
   if (ctx->IsCancelled()) return UnavailableError("upload: the call was cancelled");
@@ -95,6 +113,9 @@ Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx,
     return InvalidArgumentError("upload '" + upload.name() + "': received " +
                                 std::to_string(upload.bytes_written()) +
                                 " bytes, the header declared " + std::to_string(declared_size));
+  }
+  if (late_path && !late_path->has_value()) {
+    return InvalidArgumentError("upload '" + upload.name() + "': the path never arrived");
   }
   return upload.Commit();
 }
@@ -197,17 +218,30 @@ grpc::Status DaemonService::UploadFile(grpc::ServerContext* ctx,
 
   std::string vfs_path;  // normalised; empty for a raw Files API upload
   if (!h.vfs_path().empty()) {
+    if (h.path_follows()) {
+      return Reply(kRpc, InvalidArgumentError("upload: a vfs_path and path_follows together"));
+    }
     if (!deps_.tree) return NotYet("UploadFile to a path");
     Result<std::string> normalized = NormalizeVfsPath(h.vfs_path());
     if (!normalized.ok()) return Reply(kRpc, normalized.status().WithContext("upload"));
     vfs_path = std::move(normalized).value();
   }
-  Result<std::unique_ptr<Upload>> upload =
-      vfs_path.empty() ? deps_.files->Begin(h.owner(), h.file_name(), h.declared_size())
-                       : deps_.tree->BeginUpload(h.owner(), vfs_path, h.declared_size());
+  std::shared_ptr<storage::LatePath> late_path;
+  if (h.path_follows()) {
+    if (!deps_.tree) return NotYet("UploadFile to a path");
+    late_path = std::make_shared<storage::LatePath>();
+  }
+  Result<std::unique_ptr<Upload>> upload = [&]() -> Result<std::unique_ptr<Upload>> {
+    if (late_path) {
+      return deps_.tree->BeginUploadPathLater(h.owner(), h.file_name(), h.declared_size(),
+                                              late_path);
+    }
+    if (vfs_path.empty()) return deps_.files->Begin(h.owner(), h.file_name(), h.declared_size());
+    return deps_.tree->BeginUpload(h.owner(), vfs_path, h.declared_size());
+  }();
   if (!upload.ok()) return Reply(kRpc, upload.status());
 
-  Result<FileRecord> file = ReceiveUpload(ctx, in, **upload, h.declared_size());
+  Result<FileRecord> file = ReceiveUpload(ctx, in, **upload, h.declared_size(), late_path.get());
   if (!file.ok()) {
     (*upload)->Abort();
     if (ctx->IsCancelled()) {
@@ -217,6 +251,7 @@ grpc::Status DaemonService::UploadFile(grpc::ServerContext* ctx,
     }
     return Reply(kRpc, file.status());
   }
+  if (late_path) vfs_path = late_path->path();
   FillFileInfo(*file, vfs_path, resp);
   return grpc::Status::OK;
 }

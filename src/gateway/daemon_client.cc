@@ -58,6 +58,13 @@ class UploadReactor final : public grpc::ClientWriteReactor<daemonpb::UploadFile
     co_return ok;
   }
 
+  // Sends the trailing path message; see UploadCall::SendPath.
+  asio::awaitable<bool> WritePath(std::string path) {
+    message_.set_vfs_path(std::move(path));
+    StartWrite(&message_);
+    co_return co_await write_done_.Take();
+  }
+
   asio::awaitable<bool> HeaderSent() { return write_done_.Take(); }
 
   void CloseStream() {
@@ -105,6 +112,13 @@ class GrpcUploadCall final : public UploadCall {
   asio::awaitable<Status> Write(std::string* data) override {
     if (over_) co_return InternalError("upload: write after the call ended");
     bool ok = co_await reactor_->Write(data);
+    if (ok) co_return Status::Ok();
+    co_return co_await Failed();
+  }
+
+  asio::awaitable<Status> SendPath(std::string path) override {
+    if (over_) co_return InternalError("upload: path after the call ended");
+    bool ok = co_await reactor_->WritePath(std::move(path));
     if (ok) co_return Status::Ok();
     co_return co_await Failed();
   }

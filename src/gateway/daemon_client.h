@@ -41,6 +41,9 @@ class UploadCall {
   // failure the call is over; the error is nexusd's answer (e.g. an invalid
   // path) when there is one.
   virtual asio::awaitable<Status> Write(std::string* data) = 0;
+  // Sends the tree path of an upload whose header said path_follows, after
+  // its last data message. Failures as for Write.
+  virtual asio::awaitable<Status> SendPath(std::string path) = 0;
   // Ends the stream and waits for nexusd's answer: the committed file.
   virtual asio::awaitable<Result<daemonpb::FileInfo>> Finish() = 0;
   virtual void Cancel() = 0;

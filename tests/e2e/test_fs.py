@@ -230,6 +230,36 @@ def test_upload_onto_a_folder_or_below_a_file_is_a_409(nexus, alice):
     assert get(nexus, alice, "/f/file").content == b"x"
 
 
+def test_upload_accepts_the_file_part_before_the_path_part(nexus, alice):
+    data = os.urandom(3 * MiB + 5)
+    r = upload(nexus.api, alice.token, "/api/fs/upload",
+               [("file", "ignored.bin", data), ("path", None, b"/after/late.bin")], timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["path"] == "/after/late.bin"
+    assert r.json()["name"] == "late.bin"
+    assert names(ls_ok(nexus, alice, "/after")) == [("late.bin", "file")]
+    assert get(nexus, alice, "/after/late.bin", timeout=30).content == data
+
+
+def test_a_file_part_whose_path_never_comes_or_is_bad_leaves_nothing(nexus, alice):
+    put_ok(nexus, alice, "/keep.bin", os.urandom(MiB))
+    before_chunks = chunk_count(nexus)
+    before_usage = usage(nexus, alice)
+    bad_forms = [
+        [("file", "x.bin", os.urandom(2 * MiB))],
+        [("file", "x.bin", os.urandom(2 * MiB)), ("path", None, b"/a/../../b")],
+        [("file", "x.bin", os.urandom(2 * MiB)), ("path", None, b"/")],
+        [("file", "x.bin", os.urandom(2 * MiB)), ("path", None, b"/keep.bin/below")],
+    ]
+    for form in bad_forms:
+        r = upload(nexus.api, alice.token, "/api/fs/upload", form, timeout=60)
+        assert r.status_code in (400, 409), r.text
+        assert "error" in r.json(), r.text
+    settled_chunk_count(nexus, before_chunks, "after refused late-path uploads")
+    assert usage(nexus, alice) == before_usage
+    assert names(ls_ok(nexus, alice, "/")) == [("keep.bin", "file")]
+
+
 def test_upload_without_a_path_or_file_part_is_a_400(nexus, alice):
     r = upload(nexus.api, alice.token, "/api/fs/upload", [("file", "x.bin", b"data")])
     assert_json_error(r, 400)
@@ -474,6 +504,10 @@ def test_an_upload_over_quota_is_a_507_and_changes_nothing(small):
     # The Files API counts against the same quota.
     assert_json_error(upload(small.api, user.token, "/api/files/upload",
                              [("file", "raw.bin", os.urandom(5 * MiB))]), 507)
+    # So does a form whose path comes after the file (checked at the commit).
+    assert_json_error(upload(small.api, user.token, "/api/fs/upload",
+                             [("file", "late.bin", os.urandom(5 * MiB)),
+                              ("path", None, b"/late.bin")]), 507)
 
     settled_chunk_count(small, before_chunks, "after refused uploads")
     assert usage(small, user) == before_usage
@@ -486,6 +520,13 @@ def test_replacing_a_file_counts_the_old_size_as_freed(small):
     data = os.urandom(9 * MiB)
     put_ok(small, user, "/f.bin", data)  # 9 MiB in place of 6: fits in 10
     assert usage(small, user)["used_bytes"] == 9 * MiB
+    assert get(small, user, "/f.bin", timeout=30).content == data
+    # The same when the path comes after the file.
+    data = os.urandom(8 * MiB)
+    r = upload(small.api, user.token, "/api/fs/upload",
+               [("file", "f.bin", data), ("path", None, b"/f.bin")], timeout=60)
+    assert r.status_code == 200, r.text
+    assert usage(small, user)["used_bytes"] == 8 * MiB
     assert get(small, user, "/f.bin", timeout=30).content == data
 
 

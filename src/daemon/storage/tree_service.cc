@@ -1,6 +1,9 @@
 #include "daemon/storage/tree_service.h"
 
+#include <limits>
+
 #include "common/vfs_path.h"
+#include "daemon/storage/safe_name.h"
 
 namespace nexus::daemon::storage {
 namespace {
@@ -14,6 +17,15 @@ Result<std::string> Prepare(std::string_view op, const std::string& owner, std::
 }
 
 }  // namespace
+
+Status LatePath::Set(std::string_view path) {
+  if (has_value()) return InvalidArgumentError("upload: a second path");
+  Result<std::string> normalized = NormalizeVfsPath(path);
+  if (!normalized.ok()) return normalized.status().WithContext("upload");
+  if (*normalized == "/") return InvalidArgumentError("upload: the path is the root folder");
+  path_ = std::move(normalized).value();
+  return Status::Ok();
+}
 
 Result<std::string> TreeService::MakeDirectory(const std::string& owner, std::string_view path) {
   NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("mkdir", owner, path));
@@ -42,6 +54,29 @@ Result<std::unique_ptr<Upload>> TreeService::BeginUpload(const std::string& owne
     return tree_.CommitFileAt(p, file, chunks, quota_bytes);
   };
   return files_.Begin(owner, name, std::move(options));
+}
+
+Result<std::unique_ptr<Upload>> TreeService::BeginUploadPathLater(
+    const std::string& owner, std::string_view file_name, int64_t declared_size,
+    std::shared_ptr<const LatePath> destination) {
+  if (owner.empty()) return InvalidArgumentError("upload: owner is empty");
+  if (!destination) return InvalidArgumentError("upload: no destination for the path");
+  UploadOptions options;
+  options.declared_size = declared_size;
+  // A replacement frees at most everything the owner stores: count it all
+  // as available.
+  options.replaced_bytes = std::numeric_limits<int64_t>::max();
+  options.commit = [this, destination](const FileRecord& file, const std::vector<ChunkRef>& chunks,
+                                       int64_t quota_bytes) -> Result<CommitOutcome> {
+    if (!destination->has_value()) {
+      return InvalidArgumentError("upload: the path never arrived");
+    }
+    const std::string& p = destination->path();
+    FileRecord named = file;
+    named.name = SafeBaseName(SplitVfsPath(p).back());
+    return tree_.CommitFileAt(p, named, chunks, quota_bytes);
+  };
+  return files_.Begin(owner, file_name, std::move(options));
 }
 
 Result<TreeDeleteCounts> TreeService::Delete(const std::string& owner, std::string_view path) {

@@ -62,8 +62,10 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
 
   std::optional<std::string> path = options.vfs_path;
   std::string path_part;
+  bool path_part_seen = false;
   std::unique_ptr<UploadCall> call;  // destroyed unfinished: cancelled
   bool file_seen = false;
+  bool path_follows = false;  // the call's header said the path comes last
   PartKind current = PartKind::kOther;
   std::vector<char> buf(kReadBytes);
   std::string pending;
@@ -94,12 +96,15 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
           header.set_file_name(ToValidUtf8(part.filename.value_or("")));
           if (options.needs_path) {
             if (!path) {
-              co_return InvalidArgumentError(
-                  "upload: the 'path' part must come before the 'file' part (or pass ?path=)");
+              // A `path` part may still follow the file.
+              path_follows = true;
+              header.set_path_follows(true);
+            } else if (path->empty()) {
+              // nexusd reads an empty vfs_path as a raw Files API upload.
+              co_return InvalidArgumentError("upload: the path is empty");
+            } else {
+              header.set_vfs_path(*path);
             }
-            // nexusd reads an empty vfs_path as a raw Files API upload.
-            if (path->empty()) co_return InvalidArgumentError("upload: the path is empty");
-            header.set_vfs_path(*path);
           }
           // The multipart Content-Length is not the file's size; nexusd
           // counts what arrives.
@@ -109,10 +114,8 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
           if (!started.ok()) co_return started.status();
           call = std::move(started).value();
         } else if (part.name == "path" && options.needs_path) {
-          if (file_seen) {
-            co_return InvalidArgumentError(
-                "upload: the 'path' part must come before the 'file' part (or pass ?path=)");
-          }
+          if (path_part_seen) co_return InvalidArgumentError("upload: more than one 'path' part");
+          path_part_seen = true;
           current = PartKind::kPath;
           path_part.clear();
         } else {
@@ -154,6 +157,12 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
             co_return InvalidArgumentError("upload: missing 'path' and 'file' parts");
           }
           co_return InvalidArgumentError("upload: missing 'file' part");
+        }
+        if (path_follows) {
+          if (!path) co_return InvalidArgumentError("upload: missing 'path' part");
+          if (path->empty()) co_return InvalidArgumentError("upload: the path is empty");
+          Status s = co_await call->SendPath(*path);
+          if (!s.ok()) co_return s;
         }
         co_return co_await call->Finish();
       }

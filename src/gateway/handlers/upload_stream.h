@@ -11,11 +11,14 @@
 // goes away, or any other failure cancels it, and nexusd keeps nothing.
 //
 // The tree path of /api/fs/upload comes from the `path` query parameter or a
-// `path` part; a `path` part must come before the `file` part, because the
-// file is streamed to its place as it arrives and nexusd cannot re-home a
-// finished upload. The file's name comes from the part's filename
-// (filename*= preferred), repaired to valid UTF-8; nexusd reduces it to a
-// safe base name. Stateless; one call per request.
+// `path` part, before or after the `file` part. The file is streamed as it
+// arrives either way: when its path is not known yet, the call says so in its
+// header and sends the path as its last message once the form's end has been
+// parsed, and nexusd places the file only then (a form that never names a
+// path is cancelled: nothing kept). The file's name comes from the part's
+// filename (filename*= preferred), repaired to valid UTF-8; nexusd reduces it
+// to a safe base name (for the tree: the path's last segment). Stateless; one
+// call per request.
 #pragma once
 
 #include <optional>
@@ -28,8 +31,8 @@
 namespace nexus::gateway {
 
 struct UploadOptions {
-  // Set for /api/fs/upload: the tree path must be known before the file
-  // part. The query parameter's value, if any, in `vfs_path`.
+  // Set for /api/fs/upload: a tree path is required. The query parameter's
+  // value, if any, in `vfs_path`.
   bool needs_path = false;
   std::optional<std::string> vfs_path;
 };
@@ -40,7 +43,7 @@ inline constexpr size_t kUploadMessageBytes = 1 << 20;
 // Streams the upload of `req` (a kStream route; a request whose whole body is
 // in req.body works too) and returns nexusd's FileInfo. 415 for a
 // Content-Type other than multipart/form-data, 400 for a malformed body, a
-// missing `file` part or (needs_path) a missing or late path.
+// missing `file` part or (needs_path) a missing, repeated or conflicting path.
 asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, Request& req,
                                                          UploadOptions options);
 

@@ -218,6 +218,17 @@ class DaemonRpcTest : public ::testing::Test {
     return out;
   }
 
+  UploadOutcome SendMessages(const std::vector<v1::UploadFileRequest>& messages) {
+    grpc::ClientContext ctx;
+    UploadOutcome out;
+    auto writer = stub().UploadFile(&ctx, &out.info);
+    for (size_t i = 0; i < messages.size() && writer->Write(messages[i]); ++i) {
+    }
+    writer->WritesDone();
+    out.status = writer->Finish();
+    return out;
+  }
+
   v1::FileInfo MustUpload(const std::string& owner, const std::string& name,
                           const std::string& data, const std::string& vfs_path = "") {
     UploadOutcome up = Upload(Header(owner, name, vfs_path), Split(data, 3));
@@ -883,6 +894,65 @@ TEST_F(DaemonRpcTest, UploadToAPathReplacesTheFileThere) {
   ASSERT_TRUE(down.status.ok());
   EXPECT_EQ(down.data, "new content!");
   EXPECT_EQ(DownloadFile("alice", old_file.id()).status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DaemonRpcTest, UploadWhosePathFollowsTheDataLandsAtThatPath) {
+  v1::UploadHeader header = Header("alice", "client.bin");
+  header.set_path_follows(true);
+  const std::string data = RandomBytes(100 << 10, 30);
+  std::vector<v1::UploadFileRequest> messages(1);
+  *messages[0].mutable_header() = header;
+  for (const std::string& part : Split(data, 3)) messages.emplace_back().set_data(part);
+  messages.emplace_back().set_vfs_path("/inbox//late.bin");
+  UploadOutcome up = SendMessages(messages);
+  ASSERT_TRUE(up.status.ok()) << up.status.error_message();
+  EXPECT_EQ(up.info.vfs_path(), "/inbox/late.bin");
+  EXPECT_EQ(up.info.name(), "late.bin");
+  DownloadOutcome down = DownloadPath("alice", "/inbox/late.bin");
+  ASSERT_TRUE(down.status.ok()) << down.status.error_message();
+  EXPECT_TRUE(down.data == data);
+}
+
+TEST_F(DaemonRpcTest, MisplacedOrMissingLatePathsAreInvalidAndLeaveNothing) {
+  v1::UploadHeader follows = Header("alice", "x");
+  follows.set_path_follows(true);
+  v1::UploadHeader both = Header("alice", "x", "/a");
+  both.set_path_follows(true);
+  auto header = [](const v1::UploadHeader& h) {
+    v1::UploadFileRequest m;
+    *m.mutable_header() = h;
+    return m;
+  };
+  auto data = [](const std::string& bytes) {
+    v1::UploadFileRequest m;
+    m.set_data(bytes);
+    return m;
+  };
+  auto path = [](const std::string& p) {
+    v1::UploadFileRequest m;
+    m.set_vfs_path(p);
+    return m;
+  };
+  const std::string bytes = RandomBytes(64 << 10, 31);
+  struct Case {
+    const char* what;
+    std::vector<v1::UploadFileRequest> messages;
+  } cases[] = {
+      {"the path never arrives", {header(follows), data(bytes)}},
+      {"a path without path_follows", {header(Header("alice", "x")), data(bytes), path("/b")}},
+      {"data after the path", {header(follows), data(bytes), path("/b"), data(bytes)}},
+      {"two paths", {header(follows), data(bytes), path("/b"), path("/c")}},
+      {"a bad path", {header(follows), data(bytes), path("/a/../b")}},
+      {"a header path and path_follows", {header(both), data(bytes)}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    UploadOutcome up = SendMessages(c.messages);
+    EXPECT_EQ(up.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << up.status.error_message();
+    EXPECT_TRUE(FilesOf("alice").empty());
+    EXPECT_EQ(CountFiles(chunks_dir_), 0u);
+  }
 }
 
 // ---- lambda -----------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "gateway/handlers/lambda_handler.h"
 #include "gateway/handlers/routes.h"
@@ -26,6 +27,7 @@ struct UploadRecord {
   daemonpb::UploadHeader header;
   std::vector<size_t> message_sizes;
   std::string data;
+  std::optional<std::string> sent_path;  // SendPath's argument
   bool finished = false;
   bool cancelled = false;
 };
@@ -79,6 +81,10 @@ class ScriptedDaemon final : public DaemonClient {
       rec().message_sizes.push_back(data->size());
       rec().data += *data;
       data->clear();
+      co_return Status::Ok();
+    }
+    asio::awaitable<Status> SendPath(std::string path) override {
+      rec().sent_path = std::move(path);
       co_return Status::Ok();
     }
     asio::awaitable<Result<daemonpb::FileInfo>> Finish() override {
@@ -369,35 +375,57 @@ TEST_F(FilesRoutesTest, NexusdErrorsDuringAnUploadKeepTheirStatus) {
   EXPECT_EQ(down.status, 503);
 }
 
-TEST_F(FilesRoutesTest, TreeUploadTakesItsPathFromTheQueryOrAPartBeforeTheFile) {
+TEST_F(FilesRoutesTest, TreeUploadTakesItsPathFromTheQueryOrAPartBeforeOrAfterTheFile) {
+  enum Upload { kNone, kCommitted, kCancelled };
   struct Case {
     const char* target;
     std::string body;
     int status;
-    const char* vfs_path;  // of the started upload; nullptr: none started
+    Upload upload;
+    const char* vfs_path;   // in the call's header
+    const char* late_path;  // sent after the data (header says path_follows); nullptr: none
   } cases[] = {
       {"/api/fs/upload", FieldPart("path", "/docs/a.txt") + FilePart("x") + Close(), 200,
-       "/docs/a.txt"},
-      {"/api/fs/upload?path=%2Fdocs%2Fb.txt", FilePart("x") + Close(), 200, "/docs/b.txt"},
+       kCommitted, "/docs/a.txt", nullptr},
+      {"/api/fs/upload?path=%2Fdocs%2Fb.txt", FilePart("x") + Close(), 200, kCommitted,
+       "/docs/b.txt", nullptr},
       {"/api/fs/upload?path=/same", FieldPart("path", "/same") + FilePart("x") + Close(), 200,
-       "/same"},
-      {"/api/fs/upload", FilePart("x") + FieldPart("path", "/late.txt") + Close(), 400, nullptr},
-      {"/api/fs/upload", FilePart("x") + Close(), 400, nullptr},
-      {"/api/fs/upload", FieldPart("path", "") + FilePart("x") + Close(), 400, nullptr},
-      {"/api/fs/upload?path=", FilePart("x") + Close(), 400, nullptr},
-      {"/api/fs/upload?path=/q", FieldPart("path", "/p") + FilePart("x") + Close(), 400, nullptr},
+       kCommitted, "/same", nullptr},
+      {"/api/fs/upload", FilePart("x") + FieldPart("path", "/late.txt") + Close(), 200, kCommitted,
+       "", "/late.txt"},
+      {"/api/fs/upload?path=/same", FilePart("x") + FieldPart("path", "/same") + Close(), 200,
+       kCommitted, "/same", nullptr},
+      // No path at all: the file was already streaming, so the call is cancelled.
+      {"/api/fs/upload", FilePart("x") + Close(), 400, kCancelled, "", nullptr},
+      {"/api/fs/upload", FilePart("x") + FieldPart("path", "") + Close(), 400, kCancelled, "",
+       nullptr},
+      {"/api/fs/upload?path=/q", FilePart("x") + FieldPart("path", "/p") + Close(), 400, kCancelled,
+       "/q", nullptr},
+      {"/api/fs/upload",
+       FieldPart("path", "/a") + FilePart("x") + FieldPart("path", "/b") + Close(), 400, kCancelled,
+       "/a", nullptr},
+      {"/api/fs/upload", FieldPart("path", "") + FilePart("x") + Close(), 400, kNone, "", nullptr},
+      {"/api/fs/upload?path=", FilePart("x") + Close(), 400, kNone, "", nullptr},
+      {"/api/fs/upload?path=/q", FieldPart("path", "/p") + FilePart("x") + Close(), 400, kNone, "",
+       nullptr},
   };
   for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.target) + " " + c.body);
     daemon_.uploads.clear();
     Response r = PostMultipart(c.target, c.body);
-    EXPECT_EQ(r.status, c.status) << c.target << " " << r.body;
-    if (c.vfs_path) {
-      ASSERT_EQ(daemon_.uploads.size(), 1u) << c.target;
-      EXPECT_EQ(daemon_.uploads[0].header.vfs_path(), c.vfs_path);
-      EXPECT_TRUE(daemon_.uploads[0].finished);
-    } else {
-      EXPECT_TRUE(daemon_.uploads.empty()) << c.target;
+    EXPECT_EQ(r.status, c.status) << r.body;
+    if (c.upload == kNone) {
+      EXPECT_TRUE(daemon_.uploads.empty());
+      continue;
     }
+    ASSERT_EQ(daemon_.uploads.size(), 1u);
+    const UploadRecord& u = daemon_.uploads[0];
+    EXPECT_EQ(u.header.vfs_path(), c.vfs_path);
+    EXPECT_EQ(u.header.path_follows(), std::string(c.vfs_path).empty());
+    EXPECT_EQ(u.finished, c.upload == kCommitted);
+    EXPECT_EQ(u.cancelled, c.upload == kCancelled);
+    EXPECT_EQ(u.sent_path, c.late_path ? std::optional<std::string>(c.late_path) : std::nullopt);
+    EXPECT_EQ(u.data, "x");
   }
 }
 

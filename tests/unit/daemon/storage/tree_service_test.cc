@@ -339,6 +339,82 @@ TEST_F(TreeServiceTest, ReplacingAFileCountsItsBytesAsFreedInTheQuota) {
   EXPECT_EQ(tree_->BeginUpload("alice", "/g", 1001).status().code(), StatusCode::kQuotaExceeded);
 }
 
+// ---- upload whose path arrives after its bytes ------------------------------
+
+TEST_F(TreeServiceTest, UploadWithALatePathLandsAtThatPathNamedByItsLastSegment) {
+  auto destination = std::make_shared<LatePath>();
+  auto upload = tree_->BeginUploadPathLater("alice", "client-name.bin", -1, destination);
+  ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+  const std::string data = PseudoRandomBytes(9000, 20);
+  ASSERT_TRUE((*upload)->Write(data).ok());
+  ASSERT_TRUE(destination->Set("/docs//late.txt/").ok());
+  auto file = (*upload)->Commit();
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->name, "late.txt");
+  EXPECT_TRUE(*Download("alice", "/docs/late.txt") == data);
+  EXPECT_EQ(Names("alice", "/"), Strings{"docs/"});
+}
+
+TEST_F(TreeServiceTest, UploadWhosePathNeverArrivesOrIsBadKeepsNothing) {
+  struct Case {
+    const char* path;  // nullptr: never set
+    StatusCode code;
+  } cases[] = {
+      {nullptr, StatusCode::kInvalidArgument},
+      {"/a/../b", StatusCode::kInvalidArgument},
+      {"/", StatusCode::kInvalidArgument},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.path ? c.path : "(none)");
+    auto destination = std::make_shared<LatePath>();
+    auto upload = tree_->BeginUploadPathLater("alice", "x", -1, destination);
+    ASSERT_TRUE(upload.ok());
+    ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(5000, 21)).ok());
+    Status set = c.path ? destination->Set(c.path) : Status::Ok();
+    Result<FileRecord> file = set.ok() ? (*upload)->Commit() : Result<FileRecord>(set);
+    EXPECT_EQ(file.status().code(), c.code);
+    (*upload)->Abort();
+    EXPECT_TRUE(Names("alice", "/").empty());
+    EXPECT_EQ(ChunkFiles(), 0);
+  }
+}
+
+TEST_F(TreeServiceTest, UploadWithALatePathReplacesAFileAndHonoursTheQuotaAtCommit) {
+  quotas_["alice"] = 10000;
+  ASSERT_TRUE(UploadAt("alice", "/f", std::string(8000, 'a')).ok());
+  // 9000 bytes fit only as a replacement of /f, which is not known until the
+  // path arrives: the early check must not refuse it.
+  auto replace_to = std::make_shared<LatePath>();
+  auto replacing = tree_->BeginUploadPathLater("alice", "f", -1, replace_to);
+  ASSERT_TRUE(replacing.ok());
+  ASSERT_TRUE((*replacing)->Write(PseudoRandomBytes(9000, 22)).ok());
+  ASSERT_TRUE(replace_to->Set("/f").ok());
+  ASSERT_TRUE((*replacing)->Commit().ok());
+  EXPECT_EQ(tree_->Usage("alice")->used_bytes, 9000);
+
+  auto other_to = std::make_shared<LatePath>();
+  auto other = tree_->BeginUploadPathLater("alice", "g", -1, other_to);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->Write(PseudoRandomBytes(2000, 23)).ok());
+  ASSERT_TRUE(other_to->Set("/g").ok());
+  EXPECT_EQ((*other)->Commit().status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(tree_->Usage("alice")->used_bytes, 9000);
+  EXPECT_EQ(ChunksOnDisk(), ReferencedChunks());
+  // More than the whole quota is refused while the bytes arrive.
+  auto too_big = tree_->BeginUploadPathLater("alice", "h", -1, std::make_shared<LatePath>());
+  ASSERT_TRUE(too_big.ok());
+  EXPECT_EQ((*too_big)->Write(PseudoRandomBytes(10001, 24)).code(), StatusCode::kQuotaExceeded);
+}
+
+TEST(LatePathTest, TakesOnePathOnce) {
+  LatePath p;
+  EXPECT_FALSE(p.has_value());
+  ASSERT_TRUE(p.Set("/x/y").ok());
+  EXPECT_EQ(p.path(), "/x/y");
+  EXPECT_EQ(p.Set("/z").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(p.path(), "/x/y");
+}
+
 // ---- delete ------------------------------------------------------------------
 
 TEST_F(TreeServiceTest, DeletingAThreeLevelTreeRemovesExactlyTheChunkFilesNothingElseUses) {
