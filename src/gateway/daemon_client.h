@@ -50,7 +50,10 @@ class UploadCall {
 };
 
 // A running DownloadFile / DownloadPath call (server stream). Destroying it
-// before the stream ended cancels it.
+// before the stream ended cancels it. The gRPC implementation reads one
+// message ahead of its caller (the next one is on its way while the caller
+// writes the last to the client), never more: memory per download stays at
+// two messages plus gRPC's flow-control window.
 class DownloadCall {
  public:
   virtual ~DownloadCall() = default;
@@ -58,6 +61,22 @@ class DownloadCall {
   // the stream ended successfully, an error when the call failed (before the
   // header: nexusd's answer, e.g. kNotFound or kRangeNotSatisfiable).
   virtual asio::awaitable<Result<bool>> Read(daemonpb::DownloadResponse* msg) = 0;
+
+  // Reads the next message, which must be a `data` message, and puts its
+  // payload in `*data` (replacing the contents; pass the same string each
+  // time and its storage is reused: no allocation per message). True when
+  // one arrived, false when the stream ended successfully, an error when the
+  // call failed or the message was not data. The gRPC implementation copies
+  // the payload once, straight from the received bytes; this default goes
+  // through Read.
+  virtual asio::awaitable<Result<bool>> ReadData(std::string* data) {
+    daemonpb::DownloadResponse msg;
+    Result<bool> got = co_await Read(&msg);
+    if (!got.ok() || !*got) co_return got;
+    if (!msg.has_data()) co_return InternalError("a second header message");
+    data->swap(*msg.mutable_data());
+    co_return true;
+  }
 };
 
 class DaemonClient {

@@ -8,8 +8,10 @@
 // Content-Range, Content-Type: application/octet-stream, a safe
 // Content-Disposition (content_disposition.h), ETag "<sha256>" and
 // Accept-Ranges: bytes. The data messages then stream through the response
-// one at a time (each write awaited before the next read: a slow client
-// slows nexusd down instead of filling memory). An If-None-Match naming the
+// one at a time into one reused buffer (DownloadCall::ReadData), each write
+// awaited before the next message is taken; the call reads at most one
+// message ahead, so a slow client slows nexusd down instead of filling
+// memory. An If-None-Match naming the
 // ETag is 304. An error before the header is an ordinary error response; 416
 // carries "Content-Range: bytes */<size>", with the size from `size_of`. An
 // error after the header fails the body, and the session then aborts the

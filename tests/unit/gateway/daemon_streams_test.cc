@@ -54,6 +54,7 @@ class StreamingDaemon final : public daemonpb::Daemon::Service {
   grpc::Status DownloadFile(grpc::ServerContext* ctx, const daemonpb::DownloadFileRequest* req,
                             grpc::ServerWriter<daemonpb::DownloadResponse>* out) override {
     if (req->id() == "missing") return ToGrpcStatus(NotFoundError("file missing not found"));
+    if (req->id() == "shapes") return SendShapes(out);
     daemonpb::DownloadResponse header;
     header.mutable_header()->mutable_file()->set_id(req->id());
     header.mutable_header()->set_length(3 << 20);
@@ -71,6 +72,38 @@ class StreamingDaemon final : public daemonpb::Daemon::Service {
       sent += static_cast<int64_t>(data.data().size());
     }
     return Done(ctx, sent, false);
+  }
+
+  // The payloads SendShapes sends as plain data messages, in order.
+  static std::vector<std::string> ShapePayloads() {
+    std::vector<std::string> out;
+    for (size_t n :
+         {size_t{1}, size_t{200}, size_t{70000}, size_t{1} << 20, size_t{0}, size_t{5}}) {
+      std::string p(n, '\0');
+      for (size_t i = 0; i < n; ++i) p[i] = static_cast<char>(i * 7 + n);
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  // A header, data messages of several sizes (length varints of one to three
+  // bytes, an empty one), one data message carrying an unknown field (so not
+  // the plain layout), then a second header, which is a protocol error.
+  grpc::Status SendShapes(grpc::ServerWriter<daemonpb::DownloadResponse>* out) {
+    daemonpb::DownloadResponse msg;
+    msg.mutable_header()->set_length(1);
+    out->Write(msg);
+    for (const std::string& p : ShapePayloads()) {
+      msg.set_data(p);
+      out->Write(msg);
+    }
+    msg.set_data("odd");
+    msg.GetReflection()->MutableUnknownFields(&msg)->AddVarint(99, 1);
+    out->Write(msg);
+    msg.Clear();
+    msg.mutable_header()->set_length(2);
+    out->Write(msg);
+    return grpc::Status::OK;
   }
 
   std::future<Ending> upload_done() { return upload_done_.get_future(); }
@@ -212,6 +245,37 @@ TEST_F(DaemonStreamsTest, DownloadDroppedAfterTheHeaderIsCancelled) {
   Ending end = ended.get();
   EXPECT_TRUE(end.cancelled);
   EXPECT_LT(end.bytes, 1000LL << 20);
+}
+
+// Reads "shapes": the header with Read, then every message with ReadData
+// into one buffer; returns the payloads and the final error.
+asio::awaitable<std::pair<std::vector<std::string>, Status>> ReadShapes(DaemonClient* daemon) {
+  daemonpb::DownloadFileRequest req;
+  req.set_owner("alice");
+  req.set_id("shapes");
+  std::unique_ptr<DownloadCall> call = daemon->DownloadFile(std::move(req));
+  std::vector<std::string> payloads;
+  daemonpb::DownloadResponse header;
+  Result<bool> r = co_await call->Read(&header);
+  if (!r.ok()) co_return std::make_pair(payloads, r.status());
+  EXPECT_TRUE(*r && header.has_header());
+  std::string buffer;
+  for (;;) {
+    r = co_await call->ReadData(&buffer);
+    if (!r.ok()) co_return std::make_pair(payloads, r.status());
+    if (!*r) co_return std::make_pair(payloads, Status::Ok());
+    payloads.push_back(buffer);
+  }
+}
+
+TEST_F(DaemonStreamsTest, ReadDataDeliversEachPayloadAndRefusesASecondHeader) {
+  auto [payloads, status] = RunAwaitable(ReadShapes(daemon_.get()));
+  std::vector<std::string> want = StreamingDaemon::ShapePayloads();
+  want.push_back("odd");
+  ASSERT_EQ(payloads.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(payloads[i], want[i]) << "message " << i;
+  EXPECT_EQ(status.code(), StatusCode::kInternal);
+  EXPECT_NE(status.message().find("header"), std::string::npos) << status.ToString();
 }
 
 }  // namespace
