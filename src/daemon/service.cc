@@ -1,15 +1,24 @@
 #include "daemon/service.h"
 
 #include <grpcpp/resource_quota.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+#include <grpcpp/support/slice.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cassert>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "common/grpc_status.h"
 #include "common/vfs_path.h"
@@ -120,60 +129,240 @@ Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx,
   return upload.Commit();
 }
 
-// Writes the download header, then the reader's bytes as data messages of
-// kDownloadMessageBytes (the last may be shorter): chunks are split, small
-// chunks merged.
-grpc::Status SendDownload(std::string_view rpc, grpc::ServerContext* ctx, FileReader& reader,
-                          bool partial, std::string_view vfs_path,
-                          grpc::ServerWriter<v1::DownloadResponse>* out) {
-  v1::DownloadResponse msg;
-  v1::DownloadHeader* header = msg.mutable_header();
-  FillFileInfo(reader.file(), vfs_path, header->mutable_file());
-  header->set_offset(reader.offset());
-  header->set_length(reader.length());
-  header->set_partial(partial);
-  if (!out->Write(msg)) return Cancelled(rpc);
+// Serves one download on raw messages. A producer thread opens nothing and
+// decides nothing: it pulls verified pieces from the FileReader and cuts them
+// into data messages of kDownloadMessageBytes (the last may be shorter;
+// chunks are split, small chunks merged) whose payload slices point into the
+// chunk buffers themselves — gRPC writes them to the socket from there, with
+// no copy in between. The reactor writes the queued messages one at a time.
+//
+// The producer reads the next chunk (disk read + SHA-256) while the messages
+// of the last one are still being sent, and waits whenever more than
+// kReadAheadBytes are queued: a download holds at most that plus one chunk,
+// and a slow client stops the reading (gRPC's flow control stops the
+// writes). An error after the header (data loss) is sent after the messages
+// queued before it, as the stream's status. A cancelled call stops the
+// producer at its next step; OnDone joins it, so the FileReader (and its
+// chunk leases) is released before the reactor goes away.
+class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  DownloadWriter(std::string_view rpc, std::unique_ptr<FileReader> reader, bool partial,
+                 std::string_view vfs_path)
+      : rpc_(rpc), reader_(std::move(reader)) {
+    v1::DownloadResponse msg;
+    v1::DownloadHeader* header = msg.mutable_header();
+    FillFileInfo(reader_->file(), vfs_path, header->mutable_file());
+    header->set_offset(reader_->offset());
+    header->set_length(reader_->length());
+    header->set_partial(partial);
+    grpc::ByteBuffer serialized;
+    bool own = false;
+    // A header we just built serializes unless it is over 2 GiB.
+    grpc::SerializationTraits<v1::DownloadResponse>::Serialize(msg, &serialized, &own);
+    Enqueue(std::move(serialized), 0);
+    producer_ = std::thread([this] { Produce(); });
+  }
 
-  int64_t sent = 0;
-  auto send = [&](std::string_view bytes) {
-    msg.mutable_data()->assign(bytes.data(), bytes.size());
-    sent += static_cast<int64_t>(bytes.size());
-    return out->Write(msg);
+ private:
+  // Makes room before reading another chunk at this many queued bytes: two
+  // messages, so the next chunk is read while the last ones are sent.
+  static constexpr size_t kReadAheadBytes = 2 * kDownloadMessageBytes;
+
+  struct Queued {
+    grpc::ByteBuffer message;
+    size_t bytes;
   };
-  std::string pending;  // a partial message of small slices
-  for (;;) {
-    if (ctx->IsCancelled()) return Cancelled(rpc);
-    Result<std::string_view> slice = reader.Next();
-    if (!slice.ok()) {
-      // The header promised bytes we cannot deliver: the client must see the
-      // response fail, not end short.
-      spdlog::error("{}: file {} of '{}' failed after {} of {} bytes: {}", rpc, reader.file().id,
-                    reader.file().owner, sent + static_cast<int64_t>(pending.size()),
-                    reader.length(), slice.status().ToString());
-      return ToClient(slice.status());
+
+  void OnWriteDone(bool ok) override {
+    const grpc::ByteBuffer* next = nullptr;
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard lock(mu_);
+      writing_ = false;
+      queued_bytes_ -= queue_.front().bytes;
+      queue_.pop_front();
+      if (!ok) stopped_ = true;  // the call is broken (client gone)
+      if (!stopped_ && !queue_.empty()) {
+        writing_ = true;
+        next = &queue_.front().message;
+      } else {
+        finish = TakeFinishLocked();
+      }
     }
-    if (slice->empty()) break;
-    std::string_view rest = *slice;
-    if (!pending.empty()) {
-      const size_t take = std::min(rest.size(), kDownloadMessageBytes - pending.size());
-      pending.append(rest.substr(0, take));
-      rest.remove_prefix(take);
-      if (pending.size() < kDownloadMessageBytes) continue;
-      if (!send(pending)) return Cancelled(rpc);
-      pending.clear();
-    }
-    while (rest.size() >= kDownloadMessageBytes) {
-      if (!send(rest.substr(0, kDownloadMessageBytes))) return Cancelled(rpc);
-      rest.remove_prefix(kDownloadMessageBytes);
-    }
-    pending.assign(rest);
+    room_.notify_one();
+    if (next) StartWrite(next);
+    if (finish) Finish(*finish);
   }
-  if (!pending.empty() && !send(pending)) return Cancelled(rpc);
-  if (sent != reader.length()) {
-    return Reply(rpc, InternalError("file " + reader.file().id + ": sent " + std::to_string(sent) +
-                                    " bytes of a range of " + std::to_string(reader.length())));
+
+  void OnCancel() override {
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+      finish = TakeFinishLocked();
+    }
+    room_.notify_one();
+    if (finish) Finish(*finish);
   }
-  return grpc::Status::OK;
+
+  void OnDone() override {
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+    }
+    room_.notify_one();
+    // gRPC runs reactions on its own threads, never inline on the producer.
+    if (producer_.joinable()) producer_.join();
+    delete this;
+  }
+
+  // The status to Finish with, once, when nothing is being written and the
+  // stream is over: the producer's outcome, or CANCELLED when stopped.
+  std::optional<grpc::Status> TakeFinishLocked() {
+    if (finished_ || writing_) return std::nullopt;
+    if (stopped_) {
+      finished_ = true;
+      return Cancelled(rpc_);
+    }
+    if (!outcome_ || !queue_.empty()) return std::nullopt;
+    finished_ = true;
+    return *outcome_;
+  }
+
+  // Queues a message and starts writing it if nothing is being written.
+  void Enqueue(grpc::ByteBuffer message, size_t bytes) {
+    const grpc::ByteBuffer* start = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_) return;
+      queue_.push_back(Queued{std::move(message), bytes});
+      queued_bytes_ += bytes;
+      if (!writing_ && !finished_) {
+        writing_ = true;
+        start = &queue_.front().message;  // deque elements stay put on push_back
+      }
+    }
+    if (start) StartWrite(start);
+  }
+
+  // The producer's last word: finish after the queued messages went out.
+  void End(grpc::Status status) {
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard lock(mu_);
+      outcome_ = std::move(status);
+      finish = TakeFinishLocked();
+    }
+    if (finish) Finish(*finish);
+  }
+
+  // Waits for room in the queue; false when the call stopped.
+  bool WaitForRoom() {
+    std::unique_lock lock(mu_);
+    room_.wait(lock, [&] { return stopped_ || queued_bytes_ <= kReadAheadBytes; });
+    return !stopped_;
+  }
+
+  // Sends `pieces` (slices of chunks, kDownloadMessageBytes in all, or less
+  // for the last message) as one data message.
+  void SendMessage(std::vector<grpc::Slice>& pieces, size_t bytes) {
+    // The `data` field's tag and length: the only bytes copied per message.
+    char head[16];
+    size_t n = 0;
+    head[n++] = static_cast<char>((2 << 3) | 2);
+    for (uint64_t v = bytes;; v >>= 7) {
+      head[n] = static_cast<char>(v & 0x7f);
+      if (v < 0x80) {
+        ++n;
+        break;
+      }
+      head[n++] |= static_cast<char>(0x80);
+    }
+    pieces.insert(pieces.begin(), grpc::Slice(head, n));
+    Enqueue(grpc::ByteBuffer(pieces.data(), pieces.size()), bytes);
+    pieces.clear();
+  }
+
+  void Produce() {
+    std::vector<grpc::Slice> pieces;  // of the message being assembled
+    size_t pending = 0;               // its payload bytes
+    int64_t sent = 0;
+    for (;;) {
+      if (!WaitForRoom()) return;
+      Result<FileReader::Piece> piece = reader_->NextPiece();
+      if (!piece.ok()) {
+        // The header promised bytes we cannot deliver: the client must see the
+        // response fail, not end short.
+        spdlog::error("{}: file {} of '{}' failed after {} of {} bytes: {}", rpc_,
+                      reader_->file().id, reader_->file().owner,
+                      sent + static_cast<int64_t>(pending), reader_->length(),
+                      piece.status().ToString());
+        End(ToClient(piece.status()));
+        return;
+      }
+      if (piece->bytes.empty()) break;
+      // One reference-counted slice per chunk; the messages take sub-slices of
+      // it, and the chunk is freed when gRPC released the last of them.
+      auto* owner = new std::shared_ptr<const std::string>(std::move(piece->chunk));
+      grpc::Slice chunk(
+          const_cast<char*>(piece->bytes.data()), piece->bytes.size(),
+          [](void* p) { delete static_cast<std::shared_ptr<const std::string>*>(p); }, owner);
+      size_t at = 0;
+      while (at < chunk.size()) {
+        const size_t take = std::min(chunk.size() - at, kDownloadMessageBytes - pending);
+        pieces.push_back(chunk.sub(at, at + take));
+        at += take;
+        pending += take;
+        if (pending == kDownloadMessageBytes) {
+          SendMessage(pieces, pending);
+          sent += static_cast<int64_t>(pending);
+          pending = 0;
+        }
+      }
+    }
+    if (pending > 0) {
+      SendMessage(pieces, pending);
+      sent += static_cast<int64_t>(pending);
+    }
+    if (sent != reader_->length()) {
+      End(Reply(rpc_,
+                InternalError("file " + reader_->file().id + ": sent " + std::to_string(sent) +
+                              " bytes of a range of " + std::to_string(reader_->length()))));
+      return;
+    }
+    End(grpc::Status::OK);
+  }
+
+  const std::string rpc_;
+  std::unique_ptr<FileReader> reader_;  // the producer's alone once it started
+  std::thread producer_;
+
+  std::mutex mu_;
+  std::condition_variable room_;         // the producer waits here for queue room
+  std::deque<Queued> queue_;             // guarded by mu_; front() is being written when writing_
+  size_t queued_bytes_ = 0;              // guarded by mu_
+  bool writing_ = false;                 // guarded by mu_
+  bool stopped_ = false;                 // guarded by mu_: cancelled or a write failed
+  bool finished_ = false;                // guarded by mu_: Finish was called
+  std::optional<grpc::Status> outcome_;  // guarded by mu_: the producer's end
+};
+
+// A download that fails before it starts (bad request, not found, 416).
+class FailedDownload final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  explicit FailedDownload(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+// The request of a raw download call.
+template <typename Req>
+Result<Req> ParseRequest(const grpc::ByteBuffer* raw) {
+  grpc::ByteBuffer copy(*raw);  // Deserialize consumes its buffer; this copies references only
+  Req req;
+  if (!grpc::SerializationTraits<Req>::Deserialize(&copy, &req).ok()) {
+    return InvalidArgumentError("download: malformed request");
+  }
+  return req;
 }
 
 }  // namespace
@@ -278,16 +467,20 @@ grpc::Status DaemonService::GetFile(grpc::ServerContext*, const v1::GetFileReque
   return grpc::Status::OK;
 }
 
-grpc::Status DaemonService::DownloadFile(grpc::ServerContext* ctx,
-                                         const v1::DownloadFileRequest* req,
-                                         grpc::ServerWriter<v1::DownloadResponse>* out) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* DaemonService::DownloadFile(
+    grpc::CallbackServerContext*, const grpc::ByteBuffer* raw) {
   constexpr std::string_view kRpc = "download file";
-  if (!deps_.files) return NotYet("DownloadFile");
-  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  if (!deps_.files) return new FailedDownload(NotYet("DownloadFile"));
+  Result<v1::DownloadFileRequest> req = ParseRequest<v1::DownloadFileRequest>(raw);
+  if (!req.ok()) return new FailedDownload(Reply(kRpc, req.status()));
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) {
+    return new FailedDownload(Reply(kRpc, s));
+  }
+  // A metadata lookup, on gRPC's callback thread: as short as the unary calls'.
   Result<std::unique_ptr<FileReader>> reader =
       deps_.files->Open(req->owner(), req->id(), RangeOf(req->has_range(), req->range()));
-  if (!reader.ok()) return Reply(kRpc, reader.status());
-  return SendDownload(kRpc, ctx, **reader, req->has_range(), "", out);
+  if (!reader.ok()) return new FailedDownload(Reply(kRpc, reader.status()));
+  return new DownloadWriter(kRpc, std::move(*reader), req->has_range(), "");
 }
 
 grpc::Status DaemonService::DeleteFile(grpc::ServerContext*, const v1::DeleteFileRequest* req,
@@ -355,18 +548,21 @@ grpc::Status DaemonService::MovePath(grpc::ServerContext*, const v1::MovePathReq
   return grpc::Status::OK;
 }
 
-grpc::Status DaemonService::DownloadPath(grpc::ServerContext* ctx,
-                                         const v1::DownloadPathRequest* req,
-                                         grpc::ServerWriter<v1::DownloadResponse>* out) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* DaemonService::DownloadPath(
+    grpc::CallbackServerContext*, const grpc::ByteBuffer* raw) {
   constexpr std::string_view kRpc = "download path";
-  if (!deps_.tree) return NotYet("DownloadPath");
-  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  if (!deps_.tree) return new FailedDownload(NotYet("DownloadPath"));
+  Result<v1::DownloadPathRequest> req = ParseRequest<v1::DownloadPathRequest>(raw);
+  if (!req.ok()) return new FailedDownload(Reply(kRpc, req.status()));
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) {
+    return new FailedDownload(Reply(kRpc, s));
+  }
   Result<std::string> path = NormalizeVfsPath(req->path());
-  if (!path.ok()) return Reply(kRpc, path.status().WithContext("download"));
+  if (!path.ok()) return new FailedDownload(Reply(kRpc, path.status().WithContext("download")));
   Result<std::unique_ptr<FileReader>> reader =
       deps_.tree->Open(req->owner(), *path, RangeOf(req->has_range(), req->range()));
-  if (!reader.ok()) return Reply(kRpc, reader.status());
-  return SendDownload(kRpc, ctx, **reader, req->has_range(), *path, out);
+  if (!reader.ok()) return new FailedDownload(Reply(kRpc, reader.status()));
+  return new DownloadWriter(kRpc, std::move(*reader), req->has_range(), *path);
 }
 
 grpc::Status DaemonService::GetUsage(grpc::ServerContext*, const v1::GetUsageRequest* req,

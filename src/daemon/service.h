@@ -56,7 +56,13 @@ inline constexpr int kMaxServerThreads = 64;
 // builder they register the service with.
 void ConfigureServer(grpc::ServerBuilder& builder);
 
-class DaemonService final : public v1::Daemon::Service {
+// DownloadFile and DownloadPath are served on raw messages by callback
+// reactors (service.cc: DownloadWriter), so a download's payload goes from the
+// verified chunk buffers to the socket without a copy; the wire is the same.
+using DaemonServiceBase = v1::Daemon::WithRawCallbackMethod_DownloadFile<
+    v1::Daemon::WithRawCallbackMethod_DownloadPath<v1::Daemon::Service>>;
+
+class DaemonService final : public DaemonServiceBase {
  public:
   struct Deps {
     const ::nexus::daemon::Health* health = nullptr;  // required
@@ -77,8 +83,8 @@ class DaemonService final : public v1::Daemon::Service {
                          v1::ListFilesResponse* resp) override;
   grpc::Status GetFile(grpc::ServerContext* ctx, const v1::GetFileRequest* req,
                        v1::FileInfo* resp) override;
-  grpc::Status DownloadFile(grpc::ServerContext* ctx, const v1::DownloadFileRequest* req,
-                            grpc::ServerWriter<v1::DownloadResponse>* out) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* DownloadFile(grpc::CallbackServerContext* ctx,
+                                                           const grpc::ByteBuffer* req) override;
   grpc::Status DeleteFile(grpc::ServerContext* ctx, const v1::DeleteFileRequest* req,
                           v1::DeleteFileResponse* resp) override;
 
@@ -90,8 +96,8 @@ class DaemonService final : public v1::Daemon::Service {
                           v1::DeletePathResponse* resp) override;
   grpc::Status MovePath(grpc::ServerContext* ctx, const v1::MovePathRequest* req,
                         v1::MovePathResponse* resp) override;
-  grpc::Status DownloadPath(grpc::ServerContext* ctx, const v1::DownloadPathRequest* req,
-                            grpc::ServerWriter<v1::DownloadResponse>* out) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* DownloadPath(grpc::CallbackServerContext* ctx,
+                                                           const grpc::ByteBuffer* req) override;
   grpc::Status GetUsage(grpc::ServerContext* ctx, const v1::GetUsageRequest* req,
                         v1::Usage* resp) override;
 

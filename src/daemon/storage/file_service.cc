@@ -147,10 +147,16 @@ void FileReader::ReleaseLeases() {
 }
 
 Result<std::string_view> FileReader::Next() {
+  NEXUS_ASSIGN_OR_RETURN(Piece piece, NextPiece());
+  return piece.bytes;
+}
+
+Result<FileReader::Piece> FileReader::NextPiece() {
   const int64_t end = offset_ + length_;
   if (position_ >= end || next_chunk_ >= chunks_.size()) {
     ReleaseLeases();
-    return std::string_view();
+    current_.reset();
+    return Piece{};
   }
   const ChunkRef& c = chunks_[next_chunk_];
   Result<std::string> bytes = service_.chunks_.Get(c.hash);
@@ -169,13 +175,13 @@ Result<std::string_view> FileReader::Next() {
     spdlog::error("DATA LOSS: {}", s.message());
     return s;
   }
-  current_ = std::move(*bytes);
+  current_ = std::make_shared<const std::string>(std::move(*bytes));
   ++next_chunk_;
   const int64_t from = position_ - c.offset;
   const int64_t to = std::min(c.size, end - c.offset);
   position_ = c.offset + to;
-  return std::string_view(current_).substr(static_cast<size_t>(from),
-                                           static_cast<size_t>(to - from));
+  return Piece{current_, std::string_view(*current_).substr(static_cast<size_t>(from),
+                                                            static_cast<size_t>(to - from))};
 }
 
 // ---- FileService -------------------------------------------------------------

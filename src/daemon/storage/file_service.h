@@ -137,6 +137,15 @@ class FileReader {
   // or fails verification is kInternal (and logged as data loss).
   Result<std::string_view> Next();
 
+  // The same bytes as Next, for a caller that keeps them past the next call
+  // (nexusd hands them to gRPC without a copy): `bytes` points into `chunk`,
+  // which the caller may hold as long as it likes. Empty `bytes` at the end.
+  struct Piece {
+    std::shared_ptr<const std::string> chunk;
+    std::string_view bytes;
+  };
+  Result<Piece> NextPiece();
+
  private:
   friend class FileService;
   FileReader(FileService& service, FileRecord file, int64_t offset, int64_t length,
@@ -150,7 +159,8 @@ class FileReader {
   std::vector<ChunkRef> chunks_;
   size_t next_chunk_ = 0;
   int64_t position_;  // file offset of the next byte to yield
-  std::string current_;
+  // The chunk of the last piece.
+  std::shared_ptr<const std::string> current_;
   bool leased_ = true;
 };
 

@@ -741,6 +741,34 @@ TEST_F(DaemonRpcTest, DataLossMidStreamEndsTheDownloadWithAnInternalErrorThatHid
   EXPECT_EQ(down.status.error_message(), "internal error");
 }
 
+TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamEndsCancelledAndReleasesItsChunks) {
+  // Dozens of chunks and messages: the server is still reading ahead when the
+  // client goes away.
+  const std::string data = RandomBytes(8 << 20, 12);
+  v1::FileInfo info = MustUpload("alice", "gone.bin", data);
+  {
+    grpc::ClientContext ctx;
+    v1::DownloadFileRequest req;
+    req.set_owner("alice");
+    req.set_id(info.id());
+    auto reader = stub().DownloadFile(&ctx, req);
+    v1::DownloadResponse msg;
+    ASSERT_TRUE(reader->Read(&msg));
+    ASSERT_TRUE(msg.has_header());
+    ASSERT_TRUE(reader->Read(&msg));
+    ASSERT_TRUE(msg.has_data());
+    ctx.TryCancel();
+    while (reader->Read(&msg)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // Every call is over on the server side (its reader destroyed, leases
+  // released): deleting the file removes all its chunks at once.
+  server_->Stop();
+  ASSERT_TRUE(files_->Delete("alice", info.id()).ok());
+  EXPECT_EQ(CountFiles(chunks_dir_), 0u);
+}
+
 // ---- the file tree ------------------------------------------------------------------
 
 TEST_F(DaemonRpcTest, UploadIntoTheTreeThenListDownloadMoveUsageAndDelete) {
