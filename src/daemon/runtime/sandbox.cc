@@ -142,6 +142,12 @@ Status Sandbox::Start() {
   NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(options_.bundle_dir + "/rootfs" + kSandboxInit, ""));
   nlohmann::json config = BuildOciConfig(spec, options_.bundle_dir);
   config["mounts"].push_back(OciReadOnlyBind(options_.init_path, kSandboxInit, /*noexec=*/false));
+  // The seccomp filter covers only the native ABI (the first listed): runc
+  // compiles one filter per listed ABI at every start, and the compat ones
+  // (i386 and x32 on x86-64) serve 32-bit programs a snippet never runs. A
+  // syscall through an ABI the filter does not list is not allowed at all.
+  nlohmann::json& abis = config["linux"]["seccomp"]["architectures"];
+  if (abis.is_array() && abis.size() > 1) abis = nlohmann::json::array({abis[0]});
   NEXUS_RETURN_IF_ERROR(WriteFileReplacing(options_.bundle_dir + "/config.json", config.dump()));
   NEXUS_ASSIGN_OR_RETURN(child_, runtime_.Run(options_.id, options_.bundle_dir, true));
   return Status::Ok();

@@ -110,6 +110,10 @@ TEST_F(SandboxTest, MountsTheInitWritesTheCodeAndOrdersTheRunOnStdin) {
   EXPECT_EQ(config["process"]["args"], nlohmann::json::array({"/sandbox/init"}));
   EXPECT_EQ(config["linux"]["resources"]["memory"]["limit"], 64 << 20);
   EXPECT_EQ(config["linux"]["cgroupsPath"], "/nexus-t-lambda/t-l-1");
+  const nlohmann::json native = SandboxSeccomp()["architectures"][0];
+  EXPECT_EQ(config["linux"]["seccomp"]["architectures"], nlohmann::json::array({native}))
+      << "only the native ABI: fewer filters for runc to compile, no compat syscalls";
+  EXPECT_EQ(config["linux"]["seccomp"]["syscalls"], SandboxSeccomp()["syscalls"]);
   nlohmann::json init_mount;
   for (const auto& m : config["mounts"]) {
     if (m["destination"] == "/sandbox/init") init_mount = m;
