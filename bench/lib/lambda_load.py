@@ -1,11 +1,22 @@
 """Load and timing client of the lambda scenario (bench/lambda.sh).
 
-  lambda_load.py http-latency URL TOKEN N PAUSE_S      one run at a time; prints ms per run
+  lambda_load.py rounds N PAUSE_S OUTDIR SUBJECT...    N rounds, each running every subject
+                                                      once, PAUSE_S apart; writes the ms of
+                                                      each run to OUTDIR/t_<name>
   lambda_load.py http-throughput URL TOKEN CLIENTS SECONDS
                                                       prints "<runs/s> <runs> <429s>"
-  lambda_load.py cmd-latency N PAUSE_S -- ARGV...     runs ARGV N times; prints ms per run
-                                                      ("{n}" in ARGV: a number unique per run)
   lambda_load.py runc-bundle DIR                      writes a minimal OCI bundle to DIR
+
+A SUBJECT is a JSON object with a "name" and one of
+  "http": [URL, TOKEN]            POST /api/lambda/run of the snippet
+  "cmd": [ARGV...]                runs ARGV ("{n}" in it: a number unique per run)
+  "runc_keep": [RUNC, ROOT, BUNDLE]
+                                  `runc run --keep` of BUNDLE; the `runc delete`
+                                  after it is not timed
+
+Interleaving the subjects round by round, rather than one series after the
+other, lets a machine whose load changes over the minutes (2 shared cores)
+weigh on every subject alike; the first subject of a round alternates.
 
 Every run must print exactly "hello from nexus\\n" (the contract's snippet);
 anything else aborts the measurement: a fast wrong answer is not a result.
@@ -72,18 +83,6 @@ class Client:
             return elapsed
 
 
-def http_latency(url, token, n, pause):
-    c = Client(url, token)
-    for _ in range(2):
-        c.run()
-        time.sleep(pause)
-    for _ in range(n):
-        print(f"{c.run() * 1000:.3f}", flush=True)
-        time.sleep(pause)
-    if c.rejected:
-        print(f"lambda_load: {c.rejected} attempts answered 429 and were retried", file=sys.stderr)
-
-
 def http_throughput(url, token, clients, seconds):
     done, rejected, errors = [0] * clients, [0] * clients, []
     stop_at = time.monotonic() + seconds
@@ -110,7 +109,7 @@ def http_throughput(url, token, clients, seconds):
     print(f"{sum(done) / elapsed:.2f} {sum(done)} {sum(rejected)}")
 
 
-def cmd_latency(n, pause, argv):
+def cmd_subject(argv):
     counter = [0]
 
     def once():
@@ -124,12 +123,58 @@ def cmd_latency(n, pause, argv):
                      f"err {p.stderr[:500]!r}")
         return elapsed
 
-    for _ in range(2):
-        once()
-        time.sleep(pause)
-    for _ in range(n):
-        print(f"{once() * 1000:.3f}", flush=True)
-        time.sleep(pause)
+    return once
+
+
+def runc_keep_subject(runc, root, bundle):
+    """`runc run`, but the container is kept when its process exits and
+    deleted after the clock stops: the time to an answer without runc's
+    teardown, which nexusd also does after answering."""
+    counter = [0]
+
+    def once():
+        counter[0] += 1
+        cid = f"nxbench-keep-{os.getpid()}-{counter[0]}"
+        start = time.perf_counter()
+        p = subprocess.run([runc, "--root", root, "run", "--keep", "-b", bundle, cid],
+                           stdin=subprocess.DEVNULL, capture_output=True)
+        elapsed = time.perf_counter() - start
+        d = subprocess.run([runc, "--root", root, "delete", "-f", cid], capture_output=True)
+        if p.returncode != 0 or p.stdout.decode() != HELLO_OUT or d.returncode != 0:
+            sys.exit(f"runc run --keep: exit {p.returncode}, out {p.stdout[:200]!r}, "
+                     f"err {p.stderr[:500]!r}, delete {d.stderr[:300]!r}")
+        return elapsed
+
+    return once
+
+
+def rounds(n, pause, outdir, specs):
+    subjects = []
+    for spec in specs:
+        if "http" in spec:
+            client = Client(*spec["http"])
+            once = client.run
+        elif "cmd" in spec:
+            client, once = None, cmd_subject(spec["cmd"])
+        elif "runc_keep" in spec:
+            client, once = None, runc_keep_subject(*spec["runc_keep"])
+        else:
+            sys.exit(f"unknown subject {spec!r}")
+        subjects.append((spec["name"], once, client))
+    files = {name: open(os.path.join(outdir, f"t_{name}"), "w") for name, _, _ in subjects}
+    for r in range(2 + n):  # two warm-up rounds
+        order = subjects if r % 2 == 0 else subjects[::-1]
+        for name, once, _ in order:
+            elapsed = once()
+            if r >= 2:
+                print(f"{elapsed * 1000:.3f}", file=files[name], flush=True)
+            time.sleep(pause)
+    for f in files.values():
+        f.close()
+    for name, _, client in subjects:
+        if client is not None and client.rejected:
+            print(f"lambda_load: {name}: {client.rejected} attempts answered 429 and were retried",
+                  file=sys.stderr)
 
 
 def runc_bundle(directory):
@@ -191,13 +236,10 @@ def runc_bundle(directory):
 
 def main(argv):
     mode = argv[1] if len(argv) > 1 else ""
-    if mode == "http-latency":
-        http_latency(argv[2], argv[3], int(argv[4]), float(argv[5]))
+    if mode == "rounds":
+        rounds(int(argv[2]), float(argv[3]), argv[4], [json.loads(a) for a in argv[5:]])
     elif mode == "http-throughput":
         http_throughput(argv[2], argv[3], int(argv[4]), float(argv[5]))
-    elif mode == "cmd-latency":
-        sep = argv.index("--")
-        cmd_latency(int(argv[2]), float(argv[3]), argv[sep + 1:])
     elif mode == "runc-bundle":
         runc_bundle(argv[2])
     else:
