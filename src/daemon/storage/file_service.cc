@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <system_error>
 
 #include "daemon/storage/safe_name.h"
 
@@ -189,6 +190,15 @@ Result<FileReader::Piece> FileReader::NextPiece() {
 FileService::FileService(ChunkStore& chunks, MetadataStore& metadata, FileServiceOptions options)
     : chunks_(chunks), metadata_(metadata), options_(std::move(options)) {}
 
+FileService::~FileService() {
+  {
+    std::lock_guard lock(remove_mu_);
+    stopping_ = true;
+  }
+  remove_cv_.notify_all();
+  if (remover_.joinable()) remover_.join();
+}
+
 Result<std::unique_ptr<Upload>> FileService::Begin(const std::string& owner,
                                                    std::string_view file_name,
                                                    int64_t declared_size) {
@@ -285,7 +295,42 @@ int64_t FileService::QuotaFor(const std::string& owner) const {
 }
 
 void FileService::RemoveReleasedChunks(const std::vector<std::string>& hashes) {
-  ReleaseAndRemove({}, hashes);
+  if (hashes.size() <= kInlineRemovals) {
+    ReleaseAndRemove({}, hashes);
+    return;
+  }
+  ReleaseAndRemove({}, std::vector<std::string>(hashes.begin(), hashes.begin() + kInlineRemovals));
+  {
+    std::lock_guard lock(remove_mu_);
+    remove_queue_.insert(remove_queue_.end(), hashes.begin() + kInlineRemovals, hashes.end());
+    if (!remover_.joinable()) {
+      try {
+        remover_ = std::thread([this] { RemoverLoop(); });
+      } catch (const std::system_error& e) {
+        // Left queued: the next start-up sweep takes the chunks if we never get to them.
+        spdlog::warn("remove released chunks later: {}", e.what());
+      }
+    }
+  }
+  remove_cv_.notify_one();
+}
+
+void FileService::RemoverLoop() {
+  std::unique_lock lock(remove_mu_);
+  for (;;) {
+    remove_cv_.wait(lock, [this] { return stopping_ || !remove_queue_.empty(); });
+    // Drained even when stopping: the chunks go now rather than at the next sweep.
+    if (remove_queue_.empty()) return;
+    // Small batches, so uploads and readers waiting for lease_mu_ get their turn.
+    std::vector<std::string> batch;
+    while (!remove_queue_.empty() && batch.size() < 64) {
+      batch.push_back(std::move(remove_queue_.front()));
+      remove_queue_.pop_front();
+    }
+    lock.unlock();
+    ReleaseAndRemove({}, batch);
+    lock.lock();
+  }
 }
 
 Result<SweepStats> FileService::StartupSweep() {

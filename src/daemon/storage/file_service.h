@@ -27,13 +27,16 @@
 // Upload or FileReader is used by one thread at a time.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -167,6 +170,8 @@ class FileReader {
 class FileService {
  public:
   FileService(ChunkStore& chunks, MetadataStore& metadata, FileServiceOptions options);
+  // Finishes the removals still queued (see RemoveReleasedChunks).
+  ~FileService();
 
   // Starts an upload; `file_name` is what the client sent (reduced with
   // SafeBaseName). `declared_size` (-1 if unknown) lets an upload that cannot
@@ -194,8 +199,12 @@ class FileService {
 
   // For chunks whose last reference a committed transaction dropped (see
   // MetadataTx::DeleteFiles): removes each chunk file unless it is referenced
-  // again or leased, in which case removal waits for the last lease.
+  // again or leased, in which case removal waits for the last lease. The
+  // first kInlineRemovals go before returning; the rest of a big file's
+  // chunks are removed by a background thread (a thousand unlinks can take
+  // seconds, longer than a client should wait for a delete).
   void RemoveReleasedChunks(const std::vector<std::string>& hashes);
+  static constexpr size_t kInlineRemovals = 256;
 
   // Removes leftovers of a crash: temp files and chunk files no committed
   // file references. Call before serving uploads.
@@ -211,6 +220,7 @@ class FileService {
   void ReleaseAndRemove(const std::unordered_set<std::string>& leased,
                         const std::vector<std::string>& candidates);
   void TryRemoveLocked(const std::string& hash);
+  void RemoverLoop();
 
   ChunkStore& chunks_;
   MetadataStore& metadata_;
@@ -219,6 +229,12 @@ class FileService {
   std::mutex lease_mu_;
   std::unordered_map<std::string, int> leases_;  // guarded by lease_mu_
   std::unordered_set<std::string> deferred_;     // guarded by lease_mu_: removal waits for leases
+
+  std::mutex remove_mu_;
+  std::condition_variable remove_cv_;
+  std::deque<std::string> remove_queue_;  // guarded by remove_mu_
+  bool stopping_ = false;                 // guarded by remove_mu_
+  std::thread remover_;                   // started with the first queued removal
 };
 
 }  // namespace nexus::daemon::storage

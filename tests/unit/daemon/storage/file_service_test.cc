@@ -235,6 +235,18 @@ TEST_F(FileServiceTest, AFailedSyncFailsTheCommitAndLeavesNothing) {
   EXPECT_EQ(ChunkFiles(), 0);
 }
 
+TEST_F(FileServiceTest, ABigFilesChunksAreAllRemovedEvenBeyondTheInlineBatch) {
+  const std::string data = PseudoRandomBytes(800 * 1024, 34);
+  auto file = UploadAs("alice", "many-chunks.bin", data, 64 * 1024);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  ASSERT_GT(file->chunks_count, static_cast<int64_t>(FileService::kInlineRemovals));
+  ASSERT_TRUE(service_->Delete("alice", file->id).ok());
+  EXPECT_LE(ChunkFiles(), file->chunks_count - static_cast<int64_t>(FileService::kInlineRemovals))
+      << "the first batch goes before Delete returns";
+  service_.reset();  // waits for the background removals
+  EXPECT_EQ(ChunkFiles(), 0);
+}
+
 TEST_F(FileServiceTest, DroppingAnUncommittedUploadCleansUp) {
   {
     auto upload = service_->Begin("alice", "dropped.bin");
