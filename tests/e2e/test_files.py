@@ -16,6 +16,7 @@ import pytest
 from harness import (MultipartBody, assert_json_error, chunk_count, download_sha256, new_user,
                      random_file, register, upload, wait_until)
 
+KiB = 1 << 10
 MiB = 1 << 20
 UPLOAD = "/api/files/upload"
 FILE_FIELDS = {"id", "name", "size", "chunks_count", "status", "created_at", "sha256"}
@@ -112,8 +113,8 @@ def test_a_200_mib_upload_streams_both_ways(nexus, alice, tmp_path):
     assert r.status_code == 200, r.text
     info = r.json()
     assert info["size"] == size
-    # FastCDC bounds: 1 MiB minimum, 16 MiB maximum chunk (storage defaults).
-    assert size // (16 * MiB) <= info["chunks_count"] <= size // MiB, info
+    # FastCDC bounds: 512 KiB minimum, 8 MiB maximum chunk (storage defaults).
+    assert size // (8 * MiB) <= info["chunks_count"] <= size // (512 * KiB), info
     os.remove(path)  # the download is compared by hash only
 
     resp, got_sha, count = download_sha256(nexus.api, alice.token,

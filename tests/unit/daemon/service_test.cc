@@ -85,6 +85,7 @@ class NotifyingChunkStore final : public storage::ChunkStore {
   }
   Result<bool> Has(const std::string& hash) override { return inner_.Has(hash); }
   Result<std::string> Get(const std::string& hash) override { return inner_.Get(hash); }
+  Status Sync(const std::vector<std::string>& hashes) override { return inner_.Sync(hashes); }
   Status Remove(const std::string& hash) override { return inner_.Remove(hash); }
   Status List(const std::function<void(const std::string&)>& fn) override {
     return inner_.List(fn);
