@@ -6,12 +6,13 @@
 #    (POST /api/fs/upload). Reported: the bytes of all chunk files on disk
 #    divided by one version's size (1.0 would be perfect dedup, 10 none), and
 #    the median upload rate of a version.
-# 2. A folder with 10,000 entries, made with 10,000 POST /api/fs/mkdir over
-#    4 keep-alive connections (small-file uploads would each fsync a chunk:
-#    minutes, not seconds). Reported: the mkdir rate, `ls` of the folder
-#    (median and worst of 10), and one recursive delete of it — against nginx
-#    listing a 10,000-folder directory (autoindex, JSON) and deleting it
-#    (WebDAV DELETE).
+# 2. A folder of 10,000 files of 4 KiB random bytes each (so 10,000 chunk
+#    files), uploaded with POST /api/fs/upload over 4 keep-alive
+#    connections. Reported: the upload rate, `ls` of the folder (median and
+#    worst of 10), one recursive delete of it (the answer; chunk files past
+#    the first 256 are removed in the background, so also the time until the
+#    last one is gone) — against nginx listing a directory of 10,000 such
+#    files (autoindex, JSON) and deleting it (WebDAV DELETE).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 need curl "apt-get install curl"
@@ -21,6 +22,7 @@ MiB=$((1 << 20))
 SIZE=$((100 * MiB))
 VERSIONS=${DEDUP_VERSIONS:-10}
 ENTRIES=${DEDUP_ENTRIES:-10000}
+ENTRY_BYTES=4096
 LS_REPS=10
 FS_LOAD="$BENCH_DIR/lib/fs_load.py"
 started=$(now_s)
@@ -60,15 +62,20 @@ code=$(ncurl -o /dev/null -w '%{http_code}' -X DELETE "$NEXUS_URL/api/fs/delete?
 rm -f "$work/base.bin" "$work/v.bin"
 
 # ---- 2. a folder of ENTRIES ----
-log "mkdir x $ENTRIES through nexus-api (4 connections)"
-mk_s=$("$PY" "$FS_LOAD" mkdirs "$NEXUS_URL" "$NEXUS_TOKEN" /big "$ENTRIES" 4)
-mk_rate=$(awk -v n="$ENTRIES" -v s="$mk_s" 'BEGIN { printf "%.0f", n / s }')
+read -r chunks_before _ < <(dir_usage "$NEXUS_DATA_DIR_BENCH/chunks")
+log "upload x $ENTRIES files of $ENTRY_BYTES bytes through nexus-api (4 connections)"
+up_s=$("$PY" "$FS_LOAD" uploads "$NEXUS_URL" "$NEXUS_TOKEN" /big "$ENTRIES" 4 "$ENTRY_BYTES")
+up_rate=$(awk -v n="$ENTRIES" -v s="$up_s" 'BEGIN { printf "%.0f", n / s }')
+read -r chunks_full _ < <(dir_usage "$NEXUS_DATA_DIR_BENCH/chunks")
+[ "$chunks_full" -ge $((chunks_before + ENTRIES)) ] || die "$((chunks_full - chunks_before)) new chunk files for $ENTRIES distinct files"
 n=$("$PY" "$FS_LOAD" count "$NEXUS_URL" "$NEXUS_TOKEN" /big)
 [ "$n" = "$ENTRIES" ] || die "ls /big lists $n entries, not $ENTRIES"
 
 log "the same folder for nginx"
 mkdir -p "$work/www/big"
-(cd "$work/www/big" && "$PY" -c 'import os,sys; [os.mkdir("d%05d" % i) for i in range(int(sys.argv[1]))]' "$ENTRIES")
+(cd "$work/www/big" && "$PY" -c 'import os,sys
+for i in range(int(sys.argv[1])):
+    with open("f%05d" % i, "wb") as f: f.write(os.urandom(int(sys.argv[2])))' "$ENTRIES" "$ENTRY_BYTES")
 n=$(curl -s --noproxy '*' "$NGINX_URL/big/" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" = "$ENTRIES" ] || die "nginx lists $n entries, not $ENTRIES"
 
@@ -92,6 +99,14 @@ out=$(ncurl -o /dev/null -w '%{http_code} %{time_total}' -X DELETE "$NEXUS_URL/a
 read -r code t <<<"$out"
 [ "$code" = 200 ] || [ "$code" = 204 ] || die "DELETE /big: HTTP $code"
 del_ms=$(awk -v t="$t" 'BEGIN { printf "%.1f", t * 1000 }')
+del_started=$(now_s)
+for ((i = 0; i < 600; i++)); do
+  read -r nleft _ < <(dir_usage "$NEXUS_DATA_DIR_BENCH/chunks")
+  [ "$nleft" -le "$chunks_before" ] && break
+  sleep 0.05
+done
+[ "$nleft" -le "$chunks_before" ] || die "$((nleft - chunks_before)) chunk files left 30 s after the delete"
+gone_ms=$(awk -v a="$del_started" -v b="$(now_s)" -v d="$del_ms" 'BEGIN { printf "%.1f", d + (b - a) * 1000 }')
 code=$(ncurl -o /dev/null -w '%{http_code}' "$NEXUS_URL/api/fs/ls?path=/big")
 [ "$code" = 404 ] || die "ls /big after the delete: HTTP $code"
 out=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code} %{time_total}' -X DELETE "$NGINX_URL/big/")
@@ -99,15 +114,25 @@ read -r code t <<<"$out"
 [ "$code" = 204 ] || die "nginx DELETE /big/: HTTP $code"
 [ ! -e "$work/www/big" ] || die "nginx left /big behind"
 ngx_del_ms=$(awk -v t="$t" 'BEGIN { printf "%.1f", t * 1000 }')
+del_started=$(now_s)
+for ((i = 0; i < 600; i++)); do
+  read -r nleft _ < <(dir_usage "$NEXUS_DATA_DIR_BENCH/chunks")
+  [ "$nleft" -le "$chunks_before" ] && break
+  sleep 0.05
+done
+[ "$nleft" -le "$chunks_before" ] || die "$((nleft - chunks_before)) chunk files left 30 s after the delete"
+gone_ms=$(awk -v a="$del_started" -v b="$(now_s)" -v d="$del_ms" 'BEGIN { printf "%.1f", d + (b - a) * 1000 }')
 
 log "scenario took $(awk -v a="$started" -v b="$(now_s)" 'BEGIN { printf "%.0f", b - a }') s"
 
 bench_row_unit dedup subject "$VERSIONS versions: chunk bytes / 1 version" "$dedup_x" - - x "target <= 1.3"
 bench_row_unit dedup subject "upload of one version (median)" "$up_mbps" - - MB/s -
-bench_row_unit dedup subject "mkdir x $ENTRIES, 4 connections" "$mk_rate" - - "mkdir/s" -
-bench_row_unit dedup subject "ls of $ENTRIES folders (nexus-api)" "$ls50" "$ls50" "$ls99" "ms p50" \
+bench_row_unit dedup subject "upload x $ENTRIES files of 4 KiB, 4 conns" "$up_rate" - - "files/s" -
+bench_row_unit dedup subject "ls of $ENTRIES files (nexus-api)" "$ls50" "$ls50" "$ls99" "ms p50" \
   "$(ratio "$ls50" "$ngx50")x nginx time"
-bench_row_unit dedup anchor "nginx autoindex json, $ENTRIES dirs" "$ngx50" "$ngx50" "$ngx99" "ms p50" anchor
+bench_row_unit dedup anchor "nginx autoindex json, $ENTRIES files" "$ngx50" "$ngx50" "$ngx99" "ms p50" anchor
 bench_row_unit dedup subject "recursive delete of them (nexus-api)" "$del_ms" - - ms \
   "$(ratio "$del_ms" "$ngx_del_ms")x nginx time"
+bench_row_unit dedup subject "... until their last chunk file is gone" "$gone_ms" - - ms \
+  "$(ratio "$gone_ms" "$ngx_del_ms")x nginx time"
 bench_row_unit dedup anchor "nginx WebDAV DELETE of them" "$ngx_del_ms" - - ms anchor
