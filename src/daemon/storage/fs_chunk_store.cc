@@ -101,8 +101,10 @@ Status FsyncPath(const std::string& path) {
   return Status::Ok();
 }
 
-// fsyncs every path from up to kSyncThreads threads; returns the first error.
-Status FsyncAll(const std::vector<std::string>& paths) {
+// fsyncs every path from up to kSyncThreads threads; returns the first error
+// and sets (*failed)[i] for each path that failed.
+Status FsyncAll(const std::vector<std::string>& paths, std::vector<char>* failed) {
+  failed->assign(paths.size(), 0);
   std::atomic<size_t> next{0};
   std::mutex mu;
   Status first;
@@ -111,6 +113,7 @@ Status FsyncAll(const std::vector<std::string>& paths) {
       Status s = FsyncPath(paths[i]);
       if (!s.ok()) {
         std::lock_guard lock(mu);
+        (*failed)[i] = 1;
         if (first.ok()) first = std::move(s);
       }
     }
@@ -127,6 +130,11 @@ Status FsyncAll(const std::vector<std::string>& paths) {
   work();
   for (auto& t : threads) t.join();
   return first;
+}
+
+// The directory of a chunk's path.
+std::string DirOf(const std::string& path, const std::string& hash) {
+  return path.substr(0, path.size() - hash.size() - 1);
 }
 
 // Renames without replacing an existing target. Returns false when the target
@@ -213,6 +221,11 @@ Result<bool> FsChunkStore::Put(const std::string& hash, std::string_view bytes) 
     ::unlink(temp.c_str());
     return false;
   }
+  {
+    // A fresh inode: whatever failed for an earlier copy does not apply.
+    std::lock_guard lock(unsynced_mu_);
+    failed_.erase(hash);
+  }
   return true;
 }
 
@@ -221,6 +234,10 @@ Status FsChunkStore::Sync(const std::vector<std::string>& hashes) {
   {
     std::lock_guard lock(unsynced_mu_);
     for (const auto& hash : hashes) {
+      if (failed_.count(hash)) {
+        return InternalError("chunk " + hash +
+                             ": an earlier fsync of it failed, so its bytes may not be on disk");
+      }
       if (unsynced_.count(hash)) pending.push_back(hash);
     }
   }
@@ -231,11 +248,26 @@ Status FsChunkStore::Sync(const std::vector<std::string>& hashes) {
   std::set<std::string> dirs;  // each renamed entry needs its directory synced
   for (const auto& hash : pending) {
     paths.push_back(PathOf(hash));
-    dirs.insert(paths.back().substr(0, paths.back().size() - hash.size() - 1));
+    dirs.insert(DirOf(paths.back(), hash));
   }
   paths.insert(paths.end(), dirs.begin(), dirs.end());
-  NEXUS_RETURN_IF_ERROR(
-      FsyncAll(paths).WithContext("sync " + std::to_string(pending.size()) + " chunks"));
+  std::vector<char> failed;
+  if (Status s = FsyncAll(paths, &failed); !s.ok()) {
+    // Linux reports a write-back error to one fsync only: a later fsync of
+    // the same file may succeed although its bytes never reached the disk.
+    // So a chunk whose fsync (or its directory's) failed fails every later
+    // Sync until it is removed — the failed upload's cleanup removes it when
+    // nothing references it — or written afresh.
+    std::set<std::string> failed_dirs;
+    for (size_t i = pending.size(); i < paths.size(); ++i) {
+      if (failed[i]) failed_dirs.insert(paths[i]);
+    }
+    std::lock_guard lock(unsynced_mu_);
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (failed[i] || failed_dirs.count(DirOf(paths[i], pending[i]))) failed_.insert(pending[i]);
+    }
+    return s.WithContext("sync " + std::to_string(pending.size()) + " chunks");
+  }
   // The callers lease these chunks, so none was removed and re-created (not
   // yet durable again) while we synced it.
   std::lock_guard lock(unsynced_mu_);
@@ -292,6 +324,7 @@ Status FsChunkStore::Remove(const std::string& hash) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("remove", path, errno);
   std::lock_guard lock(unsynced_mu_);
   unsynced_.erase(hash);
+  failed_.erase(hash);
   return Status::Ok();
 }
 
@@ -360,6 +393,7 @@ Result<SweepStats> FsChunkStore::Sweep(const std::function<bool(const std::strin
     {
       std::lock_guard lock(unsynced_mu_);
       unsynced_.erase(name);
+      failed_.erase(name);
     }
     ++stats.chunks_removed;
     return Status::Ok();

@@ -58,6 +58,9 @@ class FsChunkStore final : public ChunkStore {
   std::atomic<uint64_t> temp_counter_{0};
   std::mutex unsynced_mu_;
   std::unordered_set<std::string> unsynced_;  // guarded by unsynced_mu_
+  // Chunks whose fsync failed: never trusted as durable until removed or
+  // written afresh (see Sync). Guarded by unsynced_mu_.
+  std::unordered_set<std::string> failed_;
 };
 
 }  // namespace nexus::daemon::storage

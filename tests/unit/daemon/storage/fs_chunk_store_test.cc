@@ -209,6 +209,28 @@ TEST_F(FsChunkStoreTest, SyncFailsForAPendingChunkThatVanished) {
   EXPECT_EQ(store_->unsynced_count(), 1u) << "a failed Sync promises nothing";
 }
 
+TEST_F(FsChunkStoreTest, AChunkWhoseFsyncFailedFailsEveryLaterSyncUntilRemoved) {
+  // Linux reports a write-back error to one fsync only, so a later fsync of
+  // the same file succeeding proves nothing. Here the first fsync fails
+  // because the file vanished; a copy put back by hand would then fsync
+  // fine, and must still not count as durable.
+  const std::string hash = Put("written once");
+  const std::string path = store_->PathOf(hash);
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_FALSE(store_->Sync({hash}).ok());
+  WriteRaw(path, "written once");
+  EXPECT_FALSE(store_->Sync({hash}).ok());
+  auto present = store_->Put(hash, "written once");
+  ASSERT_TRUE(present.ok());
+  EXPECT_FALSE(*present);
+  EXPECT_FALSE(store_->Sync({hash}).ok()) << "finding it present does not clear the failure";
+
+  ASSERT_TRUE(store_->Remove(hash).ok());
+  ASSERT_TRUE(*store_->Put(hash, "written once"));
+  EXPECT_TRUE(store_->Sync({hash}).ok()) << "a fresh copy is synced normally";
+  EXPECT_EQ(store_->unsynced_count(), 0u);
+}
+
 TEST_F(FsChunkStoreTest, RemovedAndSweptChunksAreNoLongerPending) {
   const std::string removed = Put("removed");
   const std::string swept = Put("swept");
