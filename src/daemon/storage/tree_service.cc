@@ -1,7 +1,5 @@
 #include "daemon/storage/tree_service.h"
 
-#include <limits>
-
 #include "common/vfs_path.h"
 #include "daemon/storage/safe_name.h"
 
@@ -61,11 +59,12 @@ Result<std::unique_ptr<Upload>> TreeService::BeginUploadPathLater(
     std::shared_ptr<const LatePath> destination) {
   if (owner.empty()) return InvalidArgumentError("upload: owner is empty");
   if (!destination) return InvalidArgumentError("upload: no destination for the path");
+  // Until the path arrives, the file it replaces is unknown: the early
+  // checks count the largest file that could be replaced as freed.
+  NEXUS_ASSIGN_OR_RETURN(TreeCounts counts, tree_.Counts(owner));
   UploadOptions options;
   options.declared_size = declared_size;
-  // A replacement frees at most everything the owner stores: count it all
-  // as available.
-  options.replaced_bytes = std::numeric_limits<int64_t>::max();
+  options.replaced_bytes = counts.largest_file_bytes;
   options.commit = [this, destination](const FileRecord& file, const std::vector<ChunkRef>& chunks,
                                        int64_t quota_bytes) -> Result<CommitOutcome> {
     if (!destination->has_value()) {

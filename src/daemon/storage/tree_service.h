@@ -97,8 +97,8 @@ class TreeService {
   // An upload to a path that `destination` receives later, before Commit
   // (which is kInvalidArgument without it). Commit then does what
   // BeginUpload's Commit does. Until the path is known, the bytes a
-  // replacement could free are unknown too, so the early quota check allows
-  // up to the whole quota; the commit checks exactly.
+  // replacement frees are unknown too, so the early quota checks count the
+  // owner's largest file with a path as freed; the commit checks exactly.
   Result<std::unique_ptr<Upload>> BeginUploadPathLater(const std::string& owner,
                                                        std::string_view file_name,
                                                        int64_t declared_size,

@@ -369,6 +369,12 @@ Result<TreeCounts> TreeStore::Counts(const std::string& owner) {
     folders.bind(1, owner);
     folders.executeStep();
     out.folders = folders.getColumn(0).getInt64();
+    SQLite::Statement largest(tx.db(),
+                              "SELECT COALESCE(MAX(f.size), 0) FROM vfs_entries e JOIN files f "
+                              "ON f.id = e.file_id WHERE e.owner = ?");
+    largest.bind(1, owner);
+    largest.executeStep();
+    out.largest_file_bytes = largest.getColumn(0).getInt64();
     return Status::Ok();
   });
   if (!s.ok()) return s;

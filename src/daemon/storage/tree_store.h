@@ -53,6 +53,8 @@ struct TreeCounts {
   int64_t used_bytes = 0;  // all the owner's files, with or without a path
   int64_t files = 0;       // likewise
   int64_t folders = 0;
+  // The largest file with a path: the most one upload to a path can free.
+  int64_t largest_file_bytes = 0;
 };
 
 class TreeStore {

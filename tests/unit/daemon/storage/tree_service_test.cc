@@ -400,10 +400,28 @@ TEST_F(TreeServiceTest, UploadWithALatePathReplacesAFileAndHonoursTheQuotaAtComm
   EXPECT_EQ((*other)->Commit().status().code(), StatusCode::kQuotaExceeded);
   EXPECT_EQ(tree_->Usage("alice")->used_bytes, 9000);
   EXPECT_EQ(ChunksOnDisk(), ReferencedChunks());
-  // More than the whole quota is refused while the bytes arrive.
+  // More than the quota with the largest file freed is refused while the
+  // bytes arrive.
   auto too_big = tree_->BeginUploadPathLater("alice", "h", -1, std::make_shared<LatePath>());
   ASSERT_TRUE(too_big.ok());
   EXPECT_EQ((*too_big)->Write(PseudoRandomBytes(10001, 24)).code(), StatusCode::kQuotaExceeded);
+}
+
+TEST_F(TreeServiceTest, UploadWithALatePathMayStoreOnlyWhatReplacingTheLargestFileWouldFree) {
+  quotas_["bob"] = 10000;
+  auto raw = files_->Begin("bob", "raw.bin");
+  ASSERT_TRUE(raw.ok());
+  ASSERT_TRUE((*raw)->Write(PseudoRandomBytes(9000, 25)).ok());
+  ASSERT_TRUE((*raw)->Commit().ok());
+  ASSERT_TRUE(UploadAt("bob", "/small", std::string(500, 's')).ok());
+  // 500 bytes left, plus at most /small's 500 if the path turns out to be it.
+  auto late = tree_->BeginUploadPathLater("bob", "x", -1, std::make_shared<LatePath>());
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ((*late)->Write(PseudoRandomBytes(1001, 26)).code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(ChunkFiles(), static_cast<int>(ReferencedChunks().size()));
+  EXPECT_EQ(
+      tree_->BeginUploadPathLater("bob", "x", 1001, std::make_shared<LatePath>()).status().code(),
+      StatusCode::kQuotaExceeded);
 }
 
 TEST(LatePathTest, TakesOnePathOnce) {
