@@ -302,6 +302,39 @@ def test_pid_1_is_the_sandboxs_own_and_no_environment_leaks(lam, _lambda_instanc
     assert (got["uid"], got["gid"]) == (65534, 65534), got
 
 
+def test_the_program_cannot_reopen_the_inits_control_pipe_to_forge_its_report(lam):
+    # The program has the init's uid and /proc is mounted; the init being
+    # non-dumpable keeps /proc/1/* (its report pipe fd 3, its stdin, which
+    # runc hands to the container's uid, its environment) out of reach. Were
+    # fd 3 open, the forged lines would replace the true report (exit 7).
+    out = run_ok(lam, textwrap.dedent(r"""
+        import json, os, sys
+        got = {}
+        for path, flags in (("/proc/1/fd/3", os.O_WRONLY), ("/proc/1/fd/0", os.O_RDONLY),
+                            ("/proc/1/environ", os.O_RDONLY)):
+            try:
+                fd = os.open(path, flags)
+            except PermissionError as e:
+                got[path] = "denied errno%d" % e.errno
+                continue
+            except OSError as e:
+                got[path] = "other errno%d" % e.errno
+                continue
+            got[path] = "opened"
+            if flags == os.O_WRONLY:
+                os.write(fd, b"exit 0 0\nsignal 2147483647 0\nexit 0 1\n")
+            os.close(fd)
+        print(json.dumps(got))
+        sys.exit(7)
+    """))
+    got = json.loads(out["stdout"].strip().splitlines()[-1])
+    for path in ("/proc/1/fd/3", "/proc/1/fd/0", "/proc/1/environ"):
+        assert got[path].startswith("denied"), got
+    assert out["exit_code"] == 7, out
+    assert not out.get("signal"), out
+    assert out.get("timed_out", False) is False, out
+
+
 def test_writing_outside_tmp_fails(lam):
     got = run_json(lam, """
         import json

@@ -31,15 +31,20 @@
 // stays distinct from "exit(137)". As pid 1 it also reaps orphans, so dead
 // grandchildren never hold pids of the sandbox's pids limit.
 //
-// It runs with the user's uid, so a hostile snippet could forge a report;
-// that only misreports its own run. What protects the host (namespaces,
-// cgroup limits, seccomp, the host-side deadline) is outside its reach.
+// It runs with the user's uid, so it makes itself non-dumpable first: its
+// /proc/1 entries then belong to root, and the program (same uid, no
+// capabilities) can neither reopen fd 3 through /proc/1/fd/3 nor ptrace it
+// to forge a report. exec makes the program dumpable again, so it runs as
+// usual. Even a forged report only misreports the snippet's own run (the
+// host clamps every value); what protects the host (namespaces, cgroup
+// limits, seccomp, the host-side deadline) is outside its reach.
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -210,6 +215,12 @@ bool WaitFor(pid_t pid, int64_t deadline_ms, int* status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any child exists: /proc/1/* owned by root, not by the program's
+  // uid (see the header). A child inherits this until its exec.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    WriteAll(STDERR_FILENO, "cannot make the init non-dumpable\n");
+    return 1;
+  }
   // fd 3 must not reach the program: it could write reports of its own.
   fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
   // Writing to a pipe whose reader is gone (an interpreter that died before

@@ -22,6 +22,8 @@ namespace {
 constexpr int64_t kHostDeadlineSlackMs = 5000;
 // How long an unused sandbox may take to wind down after its stdin closes.
 constexpr int64_t kDiscardTimeoutMs = 2000;
+// The highest signal number Linux delivers (SIGRTMAX).
+constexpr int kMaxSignal = 64;
 
 Status WriteReadOnlyFile(const std::string& path, const std::string& content) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
@@ -90,11 +92,15 @@ SupervisorReport ParseSupervisorReport(std::string_view control) {
     }
     int value = 0;
     int64_t ms = 0;
-    if (kind == "exit" && (words >> value >> ms)) {
+    // Values out of range are malformed, not trusted: a wait status holds
+    // an exit code of 0..255 and a signal of 1..64, and 128 + value must
+    // not overflow.
+    if (kind == "exit" && (words >> value >> ms) && value >= 0 && value <= 255 && ms >= 0) {
       report.end = SupervisorReport::End::kExit;
-    } else if (kind == "signal" && (words >> value >> ms)) {
+    } else if (kind == "signal" && (words >> value >> ms) && value >= 1 && value <= kMaxSignal &&
+               ms >= 0) {
       report.end = SupervisorReport::End::kSignal;
-    } else if (kind == "timeout" && (words >> ms)) {
+    } else if (kind == "timeout" && (words >> ms) && ms >= 0) {
       report.end = SupervisorReport::End::kTimeout;
       value = SIGKILL;
     } else {

@@ -75,7 +75,9 @@ inline constexpr const char* kSandboxInit = "/sandbox/init";
 // The interpreter of the python3 runtime, from the host's /usr.
 inline constexpr const char* kSandboxPython = "/usr/bin/python3";
 
-// The init's report, parsed from the control pipe.
+// The init's report, parsed from the control pipe: the last well-formed end
+// line wins. A line whose values are out of range (exit code outside 0..255,
+// signal outside 1..64, negative ms) is malformed and ignored.
 struct SupervisorReport {
   enum class End { kNone, kExit, kSignal, kTimeout };
   bool ready = false;

@@ -347,6 +347,36 @@ TEST(SupervisorReportTest, ParsesEveryLineKind) {
   }
 }
 
+TEST(SupervisorReportTest, IgnoresLinesWithOutOfRangeValuesAndKeepsTheLastValidOne) {
+  struct Case {
+    const char* control;
+    SupervisorReport::End end;
+    int value;
+    int64_t ms;
+  } cases[] = {
+      // 128 + INT_MAX would overflow the shell-style exit code.
+      {"ready\nsignal 2147483647 0\n", SupervisorReport::End::kNone, 0, 0},
+      {"ready\nexit 3 5\nsignal 2147483647 0\n", SupervisorReport::End::kExit, 3, 5},
+      {"ready\nsignal 0 5\n", SupervisorReport::End::kNone, 0, 0},
+      {"ready\nsignal 65 5\n", SupervisorReport::End::kNone, 0, 0},
+      {"ready\nsignal -9 5\n", SupervisorReport::End::kNone, 0, 0},
+      {"ready\nsignal 64 5\n", SupervisorReport::End::kSignal, 64, 5},
+      {"ready\nexit 256 1\n", SupervisorReport::End::kNone, 0, 0},
+      {"ready\nexit -1 1\n", SupervisorReport::End::kNone, 0, 0},
+      {"ready\nexit 99999999999 1\n", SupervisorReport::End::kNone, 0, 0},
+      {"ready\nexit 255 1\n", SupervisorReport::End::kExit, 255, 1},
+      {"ready\nexit 0 -7\n", SupervisorReport::End::kNone, 0, 0},
+      {"ready\ntimeout -1\n", SupervisorReport::End::kNone, 0, 0},
+      {"ready\nexit 2 9\ntimeout -1\n", SupervisorReport::End::kExit, 2, 9},
+  };
+  for (const auto& tc : cases) {
+    auto r = ParseSupervisorReport(tc.control);
+    EXPECT_EQ(r.end, tc.end) << tc.control;
+    EXPECT_EQ(r.value, tc.value) << tc.control;
+    EXPECT_EQ(r.ms, tc.ms) << tc.control;
+  }
+}
+
 TEST(SignalNameTest, NamesSignalsTheWayKillDoes) {
   struct Case {
     int signal;
