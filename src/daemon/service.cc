@@ -146,9 +146,10 @@ Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx,
 // chunk leases) is released before the reactor goes away.
 class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
+  // Takes one of the `slots` counted by the caller; gives it back in OnDone.
   DownloadWriter(std::string_view rpc, std::unique_ptr<FileReader> reader, bool partial,
-                 std::string_view vfs_path)
-      : rpc_(rpc), reader_(std::move(reader)) {
+                 std::string_view vfs_path, std::atomic<int>* slots)
+      : rpc_(rpc), reader_(std::move(reader)), slots_(slots) {
     v1::DownloadResponse msg;
     v1::DownloadHeader* header = msg.mutable_header();
     FillFileInfo(reader_->file(), vfs_path, header->mutable_file());
@@ -159,8 +160,18 @@ class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     bool own = false;
     // A header we just built serializes unless it is over 2 GiB.
     grpc::SerializationTraits<v1::DownloadResponse>::Serialize(msg, &serialized, &own);
-    Enqueue(std::move(serialized), 0);
-    producer_ = std::thread([this] { Produce(); });
+    try {
+      // The producer queues the header first: if no thread can be made,
+      // nothing was written and the call can still fail cleanly.
+      producer_ = std::thread([this, header = std::move(serialized)]() mutable {
+        Enqueue(std::move(header), 0);
+        Produce();
+      });
+    } catch (const std::system_error& e) {
+      spdlog::error("{}: no thread to serve file {}: {}", rpc_, reader_->file().id, e.what());
+      finished_ = true;
+      Finish(Reply(rpc_, UnavailableError("download: the server is out of threads; retry")));
+    }
   }
 
  private:
@@ -211,8 +222,10 @@ class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       stopped_ = true;
     }
     room_.notify_one();
-    // gRPC runs reactions on its own threads, never inline on the producer.
+    // gRPC runs reactions on its own threads, never inline on the producer,
+    // which stops at its next step (at most one chunk read).
     if (producer_.joinable()) producer_.join();
+    slots_->fetch_sub(1);
     delete this;
   }
 
@@ -335,6 +348,7 @@ class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
   const std::string rpc_;
   std::unique_ptr<FileReader> reader_;  // the producer's alone once it started
+  std::atomic<int>* const slots_;
   std::thread producer_;
 
   std::mutex mu_;
@@ -375,6 +389,18 @@ void ConfigureServer(grpc::ServerBuilder& builder) {
 }
 
 DaemonService::DaemonService(Deps deps) : deps_(deps) { assert(deps_.health != nullptr); }
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* DaemonService::ServeDownload(
+    std::string_view rpc, std::unique_ptr<FileReader> reader, bool partial,
+    std::string_view vfs_path) {
+  if (downloads_.fetch_add(1) >= kMaxConcurrentDownloads) {
+    downloads_.fetch_sub(1);
+    return new FailedDownload(
+        Reply(rpc, UnavailableError("download: " + std::to_string(kMaxConcurrentDownloads) +
+                                    " downloads are running; retry shortly")));
+  }
+  return new DownloadWriter(rpc, std::move(reader), partial, vfs_path, &downloads_);
+}
 
 grpc::Status DaemonService::Health(grpc::ServerContext*, const v1::HealthRequest*,
                                    v1::HealthResponse* resp) {
@@ -480,7 +506,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* DaemonService::DownloadFile(
   Result<std::unique_ptr<FileReader>> reader =
       deps_.files->Open(req->owner(), req->id(), RangeOf(req->has_range(), req->range()));
   if (!reader.ok()) return new FailedDownload(Reply(kRpc, reader.status()));
-  return new DownloadWriter(kRpc, std::move(*reader), req->has_range(), "");
+  return ServeDownload(kRpc, std::move(*reader), req->has_range(), "");
 }
 
 grpc::Status DaemonService::DeleteFile(grpc::ServerContext*, const v1::DeleteFileRequest* req,
@@ -562,7 +588,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* DaemonService::DownloadPath(
   Result<std::unique_ptr<FileReader>> reader =
       deps_.tree->Open(req->owner(), *path, RangeOf(req->has_range(), req->range()));
   if (!reader.ok()) return new FailedDownload(Reply(kRpc, reader.status()));
-  return new DownloadWriter(kRpc, std::move(*reader), req->has_range(), *path);
+  return ServeDownload(kRpc, std::move(*reader), req->has_range(), *path);
 }
 
 grpc::Status DaemonService::GetUsage(grpc::ServerContext*, const v1::GetUsageRequest* req,

@@ -24,6 +24,7 @@
 
 #include <grpcpp/server_builder.h>
 
+#include <atomic>
 #include <cstddef>
 
 #include "daemon/health.h"
@@ -50,6 +51,10 @@ inline constexpr int kMaxReceiveMessageBytes = 8 << 20;
 // The sync server runs each call in progress on its own thread; a lambda run
 // (up to its timeout) or a slow upload holds one for its whole duration.
 inline constexpr int kMaxServerThreads = 64;
+// Downloads served at once. Each holds a producer thread and up to a few
+// MiB of chunk data; more are refused (UNAVAILABLE: retry) rather than let
+// threads and memory grow with the number of clients.
+inline constexpr int kMaxConcurrentDownloads = 64;
 
 // Applies the server settings the service relies on: kMaxReceiveMessageBytes
 // and a thread limit of kMaxServerThreads. nexusd and tests call it on the
@@ -119,7 +124,13 @@ class DaemonService final : public DaemonServiceBase {
                          v1::RunLambdaResponse* resp) override;
 
  private:
+  // Serves `reader` as a download if a download slot is free.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ServeDownload(
+      std::string_view rpc, std::unique_ptr<storage::FileReader> reader, bool partial,
+      std::string_view vfs_path);
+
   Deps deps_;
+  std::atomic<int> downloads_{0};  // running downloads (DownloadWriter instances)
 };
 
 }  // namespace nexus::daemon

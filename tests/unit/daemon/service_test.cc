@@ -20,6 +20,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/grpc_status.h"
@@ -768,6 +769,56 @@ TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamEndsCancelledAndReleasesItsChun
   server_->Stop();
   ASSERT_TRUE(files_->Delete("alice", info.id()).ok());
   EXPECT_EQ(CountFiles(chunks_dir_), 0u);
+}
+
+TEST_F(DaemonRpcTest, DownloadsBeyondTheConcurrencyLimitAreUnavailableUntilOneEnds) {
+  // Big enough that a download whose client reads nothing stays running.
+  const std::string data = RandomBytes(32 << 20, 13);
+  UploadOutcome up = Upload(Header("alice", "popular.bin"), Split(data, 16));
+  ASSERT_TRUE(up.status.ok()) << up.status.error_message();
+  const v1::FileInfo& info = up.info;
+  v1::DownloadFileRequest req;
+  req.set_owner("alice");
+  req.set_id(info.id());
+  struct Running {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<v1::DownloadResponse>> reader;
+  };
+  std::vector<std::unique_ptr<Running>> running;
+  for (int i = 0; i < kMaxConcurrentDownloads; ++i) {
+    auto r = std::make_unique<Running>();
+    r->reader = stub().DownloadFile(&r->ctx, req);
+    v1::DownloadResponse header;
+    ASSERT_TRUE(r->reader->Read(&header)) << "download " << i;
+    ASSERT_TRUE(header.has_header());
+    running.push_back(std::move(r));
+  }
+  DownloadOutcome refused = DownloadFile("alice", info.id());
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << refused.status.error_message();
+  EXPECT_EQ(refused.headers, 0);
+
+  // One ends (its slot comes back once the server is done with it).
+  running.back()->ctx.TryCancel();
+  v1::DownloadResponse msg;
+  while (running.back()->reader->Read(&msg)) {
+  }
+  running.back()->reader->Finish();
+  running.pop_back();
+  bool served = false;
+  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
+    DownloadOutcome again = DownloadFile("alice", info.id());
+    served = again.status.ok();
+    if (served) EXPECT_TRUE(again.data == data);
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
+  for (auto& r : running) {
+    r->ctx.TryCancel();
+    while (r->reader->Read(&msg)) {
+    }
+    r->reader->Finish();
+  }
 }
 
 // ---- the file tree ------------------------------------------------------------------
