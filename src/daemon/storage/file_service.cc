@@ -194,6 +194,7 @@ FileService::~FileService() {
   {
     std::lock_guard lock(remove_mu_);
     stopping_ = true;
+    stop_deadline_ = std::chrono::steady_clock::now() + kStopDrainTime;
   }
   remove_cv_.notify_all();
   if (remover_.joinable()) remover_.join();
@@ -319,8 +320,14 @@ void FileService::RemoverLoop() {
   std::unique_lock lock(remove_mu_);
   for (;;) {
     remove_cv_.wait(lock, [this] { return stopping_ || !remove_queue_.empty(); });
-    // Drained even when stopping: the chunks go now rather than at the next sweep.
+    // Drained when stopping, for a while: the chunks go now rather than at
+    // the next sweep, unless that would hold the stop up.
     if (remove_queue_.empty()) return;
+    if (stopping_ && std::chrono::steady_clock::now() > stop_deadline_) {
+      spdlog::info("stopping: {} released chunks are left to the next start-up sweep",
+                   remove_queue_.size());
+      return;
+    }
     // Small batches, so uploads and readers waiting for lease_mu_ get their turn.
     std::vector<std::string> batch;
     while (!remove_queue_.empty() && batch.size() < 64) {

@@ -27,6 +27,7 @@
 // Upload or FileReader is used by one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -205,6 +206,8 @@ class FileService {
   // seconds, longer than a client should wait for a delete).
   void RemoveReleasedChunks(const std::vector<std::string>& hashes);
   static constexpr size_t kInlineRemovals = 256;
+  // How long the destructor lets queued removals run before leaving them.
+  static constexpr std::chrono::seconds kStopDrainTime{2};
 
   // Removes leftovers of a crash: temp files and chunk files no committed
   // file references. Call before serving uploads.
@@ -234,7 +237,10 @@ class FileService {
   std::condition_variable remove_cv_;
   std::deque<std::string> remove_queue_;  // guarded by remove_mu_
   bool stopping_ = false;                 // guarded by remove_mu_
-  std::thread remover_;                   // started with the first queued removal
+  // Set with stopping_: queued removals still running then are left to the
+  // next start-up sweep, so a stop is not held up by a huge delete.
+  std::chrono::steady_clock::time_point stop_deadline_;  // guarded by remove_mu_
+  std::thread remover_;                                  // started with the first queued removal
 };
 
 }  // namespace nexus::daemon::storage
