@@ -17,7 +17,8 @@
 //   timeout <ms>           it ran out of time; every process was SIGKILLed
 //
 // <ms> is the time the user's code ran: from the moment a started
-// interpreter is told to run /sandbox/main.py (or `sh` is started) to the
+// interpreter is told to run /sandbox/main.py (cold: from the moment it is
+// up, its go byte already waiting) or `sh` is started, to the
 // program's exit. Started as `init pool` (a pool sandbox, whose order comes
 // later), it starts the Python interpreter at once and says "ready" when that
 // is up and waiting on a pipe, so a warm run pays neither the container's nor
@@ -175,6 +176,15 @@ Python StartPython() {
   return py;
 }
 
+// Tells the interpreter to run the code (a closed pipe would tell it to quit).
+void Go(Python& py) {
+  if (py.go < 0) return;
+  while (write(py.go, "g", 1) < 0 && errno == EINTR) {
+  }
+  close(py.go);
+  py.go = -1;
+}
+
 // Blocks until the interpreter says it is up, or has died trying.
 void AwaitUp(Python& py) {
   if (py.up < 0) return;
@@ -251,13 +261,17 @@ int main(int argc, char** argv) {
   int64_t started;
   if (strcmp(runtime, "python3") == 0) {
     if (python.pid < 0) {
+      // Cold: the go byte waits in the pipe, so the interpreter runs the
+      // code as soon as it is up instead of waiting for us to be scheduled
+      // again; its "up" still marks the start of the code.
       python = StartPython();
+      Go(python);
       AwaitUp(python);
+      started = NowMs();
+    } else {
+      started = NowMs();
+      Go(python);
     }
-    started = NowMs();
-    while (write(python.go, "g", 1) < 0 && errno == EINTR) {
-    }
-    close(python.go);
     pid = python.pid;
   } else if (strcmp(runtime, "sh") == 0) {
     if (python.pid > 0) {
