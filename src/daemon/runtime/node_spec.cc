@@ -48,31 +48,12 @@ Status MakeDirMode(const std::string& path, mode_t mode) {
 // old file or the new one, never a part.
 Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoError(StatusCode::kInternal, "create '" + tmp + "'", errno);
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return ErrnoError(StatusCode::kInternal, "write '" + tmp + "'", e);
-    }
-    done += static_cast<size_t>(n);
+  Status written = WriteWholeFile(tmp, content, O_CREAT | O_TRUNC, mode);
+  if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    written = ErrnoError(StatusCode::kInternal, "rename '" + tmp + "'", errno);
   }
-  if (::fchmod(fd, mode) != 0 || ::close(fd) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError(StatusCode::kInternal, "finish '" + tmp + "'", e);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError(StatusCode::kInternal, "rename '" + tmp + "'", e);
-  }
-  return Status::Ok();
+  if (!written.ok()) ::unlink(tmp.c_str());
+  return written;
 }
 
 std::string JoinBase(const std::string& base_root, const std::string& name) {

@@ -26,41 +26,12 @@ constexpr int64_t kDiscardTimeoutMs = 2000;
 constexpr int kMaxSignal = 64;
 
 Status WriteReadOnlyFile(const std::string& path, const std::string& content) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
-  if (fd < 0) return ErrnoError(StatusCode::kInternal, "create '" + path + "'", errno);
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return ErrnoError(StatusCode::kInternal, "write '" + path + "'", e);
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::fchmod(fd, 0444);
-  if (::close(fd) != 0) return ErrnoError(StatusCode::kInternal, "close '" + path + "'", errno);
-  return Status::Ok();
+  return WriteWholeFile(path, content, O_CREAT | O_TRUNC, 0444);
 }
 
 // WriteBundle wrote config.json without the init's mount; this rewrites it.
 Status WriteFileReplacing(const std::string& path, const std::string& content) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(StatusCode::kInternal, "open '" + path + "' for writing", errno);
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return ErrnoError(StatusCode::kInternal, "write '" + path + "'", e);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) return ErrnoError(StatusCode::kInternal, "close '" + path + "'", errno);
-  return Status::Ok();
+  return WriteWholeFile(path, content, O_TRUNC, 0);
 }
 
 }  // namespace
