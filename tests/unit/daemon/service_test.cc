@@ -1046,6 +1046,7 @@ class RunLambdaTest : public ::testing::Test {
     health_ = std::make_unique<Health>(*db_);
     options_.data_dir = dir_.path();
     options_.instance = "svc";
+    options_.init_path = NEXUS_LAMBDA_INIT_PATH;
     options_.output_limit_bytes = 100;
     options_.queue_wait_ms = 10000;
     options_.host.entries = {{"usr", ""}};
@@ -1158,6 +1159,7 @@ TEST_F(RunLambdaTest, HostRunnerRunsHelloWorldAsRootAndIsUnavailableOtherwise) {
   config.data_dir = dir_.path();
   config.instance = "svc" + std::to_string(::getpid());
   config.lambda.pool_size = 0;
+  config.lambda.init_path = NEXUS_LAMBDA_INIT_PATH;
   auto runner = runtime::LambdaRunner::ForHost(config);
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
   runner_ = std::move(runner).value();
