@@ -784,10 +784,17 @@ TEST_F(DaemonRpcTest, DownloadsBeyondTheConcurrencyLimitAreUnavailableUntilOneEn
     grpc::ClientContext ctx;
     std::unique_ptr<grpc::ClientReader<v1::DownloadResponse>> reader;
   };
+  // A client that takes little at a time (no window growth), so downloads
+  // it does not read cannot complete into its buffers.
+  grpc::ChannelArguments narrow;
+  narrow.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  narrow.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  auto slow = v1::Daemon::NewStub(grpc::CreateCustomChannel(
+      "unix:" + dir_.File("d.sock"), grpc::InsecureChannelCredentials(), narrow));
   std::vector<std::unique_ptr<Running>> running;
   for (int i = 0; i < kMaxConcurrentDownloads; ++i) {
     auto r = std::make_unique<Running>();
-    r->reader = stub().DownloadFile(&r->ctx, req);
+    r->reader = slow->DownloadFile(&r->ctx, req);
     v1::DownloadResponse header;
     ASSERT_TRUE(r->reader->Read(&header)) << "download " << i;
     ASSERT_TRUE(header.has_header());
