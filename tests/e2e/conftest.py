@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from harness import Instance, SmtpSink, skip_or_fail
+from harness import Instance, SmtpSink, registered_user, skip_or_fail
 
 
 def _build_dir():
@@ -95,6 +95,18 @@ def module_nexus_factory(smtp_sink):
         for inst in started:
             inst.stop()
             inst.cleanup()
+
+
+@pytest.fixture
+def alice(nexus):
+    """A registered user of the shared instance."""
+    return registered_user(nexus, "alice")
+
+
+@pytest.fixture
+def bob(nexus):
+    """Another registered user of the shared instance."""
+    return registered_user(nexus, "bob")
 
 
 @pytest.fixture

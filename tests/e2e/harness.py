@@ -356,6 +356,13 @@ def register(inst, user):
     return user.token
 
 
+def registered_user(inst, prefix="u"):
+    """A new user, registered and holding a token."""
+    user = new_user(prefix)
+    register(inst, user)
+    return user
+
+
 def login(inst, user):
     """login init → code from the sink → verify; stores and returns the token."""
     mark = inst.sink.mark()

@@ -13,8 +13,8 @@ import urllib.parse
 
 import pytest
 
-from harness import (MultipartBody, assert_json_error, chunk_count, download_sha256, new_user,
-                     random_file, register, upload, wait_until)
+from harness import (MultipartBody, assert_json_error, chunk_count, download_sha256,
+                     random_file, upload, wait_until)
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -23,22 +23,6 @@ FILE_FIELDS = {"id", "name", "size", "chunks_count", "status", "created_at", "sh
 # How long a released chunk may take to disappear from disk (removal runs
 # after the commit, possibly on another thread).
 SETTLE_S = 10
-
-
-def user_on(inst, prefix="files"):
-    user = new_user(prefix)
-    register(inst, user)
-    return user
-
-
-@pytest.fixture
-def alice(nexus):
-    return user_on(nexus, "alice")
-
-
-@pytest.fixture
-def bob(nexus):
-    return user_on(nexus, "bob")
 
 
 def upload_bytes(inst, user, data, name="data.bin"):

@@ -10,29 +10,13 @@ import threading
 
 import pytest
 
-from harness import (MultipartBody, assert_json_error, chunk_count, new_user, raw_request,
-                     register, upload, wait_until)
+from harness import (MultipartBody, assert_json_error, chunk_count, raw_request,
+                     registered_user, upload, wait_until)
 
 KiB = 1 << 10
 MiB = 1 << 20
 QUOTA = 10 * MiB
 SETTLE_S = 10
-
-
-def user_on(inst, prefix="fs"):
-    user = new_user(prefix)
-    register(inst, user)
-    return user
-
-
-@pytest.fixture
-def alice(nexus):
-    return user_on(nexus, "alice")
-
-
-@pytest.fixture
-def bob(nexus):
-    return user_on(nexus, "bob")
 
 
 @pytest.fixture(scope="module")
@@ -494,7 +478,7 @@ def test_usage_counts_bytes_files_and_folders(nexus, alice):
 
 
 def test_an_upload_over_quota_is_a_507_and_changes_nothing(small):
-    user = user_on(small, "quota")
+    user = registered_user(small, "quota")
     assert usage(small, user)["quota_bytes"] == QUOTA
     put_ok(small, user, "/first.bin", os.urandom(6 * MiB))
     before_usage = usage(small, user)
@@ -516,7 +500,7 @@ def test_an_upload_over_quota_is_a_507_and_changes_nothing(small):
 
 
 def test_replacing_a_file_counts_the_old_size_as_freed(small):
-    user = user_on(small, "replace")
+    user = registered_user(small, "replace")
     put_ok(small, user, "/f.bin", os.urandom(6 * MiB))
     data = os.urandom(9 * MiB)
     put_ok(small, user, "/f.bin", data)  # 9 MiB in place of 6: fits in 10
@@ -532,7 +516,7 @@ def test_replacing_a_file_counts_the_old_size_as_freed(small):
 
 
 def test_a_refused_upload_leaves_the_file_it_would_replace(small):
-    user = user_on(small, "keepold")
+    user = registered_user(small, "keepold")
     old = os.urandom(MiB)
     put_ok(small, user, "/f.bin", old)
     assert_json_error(put(small, user, "/f.bin", os.urandom(QUOTA + MiB)), 507)
@@ -540,7 +524,7 @@ def test_a_refused_upload_leaves_the_file_it_would_replace(small):
 
 
 def test_parallel_uploads_never_store_more_than_the_quota(small):
-    user = user_on(small, "race")
+    user = registered_user(small, "race")
     size = 2 * MiB + 1  # four fit in 10 MiB, five do not
     blobs = [os.urandom(size) for _ in range(10)]
     before_chunks = chunk_count(small)
