@@ -743,7 +743,7 @@ TEST_F(DaemonRpcTest, DataLossMidStreamEndsTheDownloadWithAnInternalErrorThatHid
   EXPECT_EQ(down.status.error_message(), "internal error");
 }
 
-TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamEndsCancelledAndReleasesItsChunks) {
+TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamReleasesItsChunks) {
   // Dozens of chunks and messages: the server is still reading ahead when the
   // client goes away.
   const std::string data = RandomBytes(8 << 20, 12);
@@ -762,7 +762,7 @@ TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamEndsCancelledAndReleasesItsChun
     ctx.TryCancel();
     while (reader->Read(&msg)) {
     }
-    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+    reader->Finish();  // CANCELLED: our own doing, so it proves nothing here
   }
   // Every call is over on the server side (its reader destroyed, leases
   // released): deleting the file removes all its chunks at once.
