@@ -80,7 +80,7 @@ class FakeNodeRuntime final : public OciRuntime {
   }
 
   Result<std::unique_ptr<daemon::runtime::Child>> Run(const std::string& id, const std::string&,
-                                                      bool) override {
+                                                      const daemon::runtime::RunIo&) override {
     return UnimplementedError("run '" + id + "': nodes never run attached");
   }
 

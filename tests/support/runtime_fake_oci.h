@@ -56,11 +56,12 @@ class FakeOciRuntime final : public OciRuntime {
 
   Result<std::unique_ptr<daemon::runtime::Child>> Run(const std::string& id,
                                                       const std::string& bundle,
-                                                      bool control_pipe) override {
+                                                      const daemon::runtime::RunIo& io) override {
     FakeProcessScript script = run_script(id, bundle);
     {
       std::lock_guard<std::mutex> lock(mu_);
       calls_.push_back("run " + id);
+      run_io_.push_back(io);
       if (!script.spawn_error.ok()) return script.spawn_error;
       containers_[id] = {id, ContainerStatus::kRunning, 4242, bundle};
     }
@@ -132,11 +133,17 @@ class FakeOciRuntime final : public OciRuntime {
     return containers_.size();
   }
   std::shared_ptr<FakeProcessLog> log() { return log_; }
+  // The RunIo of every Run(), in order.
+  std::vector<daemon::runtime::RunIo> run_io() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return run_io_;
+  }
 
  private:
   std::mutex mu_;
   std::map<std::string, ContainerState> containers_;
   std::vector<std::string> calls_;
+  std::vector<daemon::runtime::RunIo> run_io_;
   std::shared_ptr<FakeProcessLog> log_ = std::make_shared<FakeProcessLog>();
 };
 

@@ -44,6 +44,7 @@ struct FakeProcessLog {
   std::mutex mu;
   std::vector<SpawnOptions> spawned;
   std::vector<CommunicateOptions> communicated;
+  std::atomic<int> wait_exits{0};  // WaitExit() calls
 };
 
 class FakeChild final : public Child {
@@ -86,6 +87,12 @@ class FakeChild final : public Child {
     Cap(out.stderr_data, options.stderr_limit, out.stderr_truncated);
     running_ = false;
     return out;
+  }
+
+  bool WaitExit(int64_t) override {
+    running_ = false;
+    ++log_->wait_exits;
+    return true;
   }
 
  private:

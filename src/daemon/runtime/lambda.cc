@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "daemon/runtime/process.h"
+#include "daemon/runtime/seccomp_bpf.h"
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -112,6 +113,13 @@ LambdaRunner::LambdaRunner(LambdaOptions options, OciRuntime& runtime, CgroupFs&
       runtime_(runtime),
       cgroups_(cgroups),
       availability_(std::move(availability)) {
+  auto program = CompileSeccompProfile(SandboxSeccomp());
+  Result<int> fd = program.ok() ? SeccompProgramFd(*program) : Result<int>(program.status());
+  if (fd.ok()) {
+    seccomp_fd_ = *fd;
+  } else if (availability_.ok()) {
+    availability_ = UnavailableError("lambda needs its seccomp filter: " + fd.status().message());
+  }
   reaper_ = std::thread([this] { ReaperLoop(); });
 }
 
@@ -142,6 +150,7 @@ LambdaRunner::~LambdaRunner() {
     Status s = cgroups_.RemoveTree(cgroup_parent());
     if (!s.ok()) spdlog::warn("lambda: remove cgroup parent: {}", s.ToString());
   }
+  if (seccomp_fd_ >= 0) ::close(seccomp_fd_);
 }
 
 Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config) {
@@ -291,6 +300,7 @@ std::unique_ptr<Sandbox> LambdaRunner::NewSandbox(int64_t memory_mb, bool pool) 
   o.memory_bytes = memory_mb << 20;
   o.host = options_.host;
   o.init_path = options_.init_path;
+  o.seccomp_fd = seccomp_fd_;
   o.pool = pool;
   return std::make_unique<Sandbox>(std::move(o), runtime_, cgroups_);
 }

@@ -138,6 +138,9 @@ class LambdaRunner {
   OciRuntime& runtime_;
   CgroupFs& cgroups_;
   Status availability_;
+  // The sandbox's seccomp program (SeccompProgramFd), compiled once; every
+  // sandbox's init reads it. Closed by the destructor, after the last sandbox.
+  int seccomp_fd_ = -1;
 
   std::mutex mu_;
   std::condition_variable slot_freed_;

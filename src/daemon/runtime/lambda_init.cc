@@ -7,7 +7,11 @@
 // dynamic loader, no libraries to map). It uses libc only; nothing here may
 // throw.
 //
-// Protocol (sandbox.h is the host side). stdin starts with a one-line order
+// Protocol (sandbox.h is the host side). Descriptors, passed through runc:
+// 3 the control pipe (reports), 4 and 5 nexusd's own stdout and stderr pipes,
+// which become the program's 1 and 2 (so its output reaches nexusd directly,
+// not through runc's relay, and is all there when the exit report arrives), 6
+// the sandbox's seccomp program (see below). stdin starts with a one-line order
 // "<runtime> <timeout_ms>"; the rest of stdin is the program's. Reports go
 // to fd 3, a pipe separate from the program's output, one line each:
 //
@@ -32,6 +36,12 @@
 // stays distinct from "exit(137)". As pid 1 it also reaps orphans, so dead
 // grandchildren never hold pids of the sandbox's pids limit.
 //
+// The seccomp filter: nexusd compiles the sandbox's profile once
+// (seccomp_bpf.h) instead of runc compiling it at every start; the init
+// installs it before anything else — nothing in the sandbox runs unfiltered
+// but these few lines of ours — and its children inherit it. Without a
+// valid program it exits and never says "ready".
+//
 // It runs with the user's uid, so it makes itself non-dumpable first: its
 // /proc/1 entries then belong to root, and the program (same uid, no
 // capabilities) can neither reopen fd 3 through /proc/1/fd/3 nor ptrace it
@@ -41,6 +51,8 @@
 // limits, seccomp, the host-side deadline) is outside its reach.
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +65,9 @@
 namespace {
 
 constexpr int kControlFd = 3;
+constexpr int kStdoutFd = 4;
+constexpr int kStderrFd = 5;
+constexpr int kSeccompFd = 6;
 constexpr const char kPython[] = "/usr/bin/python3";
 constexpr const char kShell[] = "/bin/sh";
 constexpr const char kMainSh[] = "/sandbox/main.sh";
@@ -107,6 +122,22 @@ void WriteAll(int fd, const char* text) {
     text += n;
     len -= static_cast<size_t>(n);
   }
+}
+
+// Reads the BPF program from kSeccompFd (pread: the descriptor's offset is
+// shared with every other sandbox's) and installs it. False on any failure.
+bool InstallSeccomp() {
+  static sock_filter program[BPF_MAXINSNS + 1];
+  ssize_t n = pread(kSeccompFd, program, sizeof program, 0);
+  close(kSeccompFd);
+  if (n <= 0 || n % static_cast<ssize_t>(sizeof(sock_filter)) != 0 ||
+      n > static_cast<ssize_t>(BPF_MAXINSNS * sizeof(sock_filter))) {
+    return false;
+  }
+  sock_fprog prog = {static_cast<unsigned short>(n / sizeof(sock_filter)), program};
+  // runc already set no_new_privs (noNewPrivileges); the kernel requires it.
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
 }
 
 // Reads the order byte by byte, so that everything after its newline stays
@@ -231,6 +262,16 @@ int main(int argc, char** argv) {
     WriteAll(STDERR_FILENO, "cannot make the init non-dumpable\n");
     return 1;
   }
+  if (!InstallSeccomp()) {
+    WriteAll(STDERR_FILENO, "cannot install the sandbox's seccomp filter\n");
+    return 1;
+  }
+  if (dup2(kStdoutFd, STDOUT_FILENO) < 0 || dup2(kStderrFd, STDERR_FILENO) < 0) {
+    WriteAll(STDERR_FILENO, "cannot take the output descriptors\n");
+    return 1;
+  }
+  close(kStdoutFd);
+  close(kStderrFd);
   // fd 3 must not reach the program: it could write reports of its own.
   fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
   // Writing to a pipe whose reader is gone (an interpreter that died before

@@ -140,15 +140,17 @@ Status RuncRuntime::Start(const std::string& id) {
 }
 
 Result<std::unique_ptr<Child>> RuncRuntime::Run(const std::string& id, const std::string& bundle,
-                                                bool control_pipe) {
+                                                const RunIo& io) {
   std::vector<std::string> args = {"run", "--keep", "--bundle", bundle};
-  if (control_pipe) {
+  const size_t preserved = (io.control_pipe ? 1 : 0) + io.extra_fds.size();
+  if (preserved > 0) {
     args.push_back("--preserve-fds");
-    args.push_back("1");
+    args.push_back(std::to_string(preserved));
   }
   args.push_back(id);
   SpawnOptions spawn = Command(std::move(args));
-  spawn.control_pipe = control_pipe;
+  spawn.control_pipe = io.control_pipe;
+  spawn.extra_fds = io.extra_fds;
   auto child = processes_.Spawn(spawn);
   if (!child.ok()) return child.status().WithContext("run container '" + id + "'");
   return child;

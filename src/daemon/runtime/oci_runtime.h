@@ -43,6 +43,15 @@ struct ExecOptions {
   std::string pid_file;
 };
 
+// How Run() connects the container's process to the returned Child.
+struct RunIo {
+  // The Child's control pipe is the process's fd 3.
+  bool control_pipe = false;
+  // Further descriptors of the process, in order from fd 4 (3 without a
+  // control pipe), handed through the runtime (runc --preserve-fds).
+  std::vector<SpawnOptions::ExtraFd> extra_fds;
+};
+
 class OciRuntime {
  public:
   virtual ~OciRuntime() = default;
@@ -56,12 +65,11 @@ class OciRuntime {
 
   // Creates and starts the container attached: the returned Child's stdin,
   // stdout and stderr reach the container's process, its exit status is the
-  // process's (128+n when signal n killed it), and with `control_pipe` the
-  // Child's control pipe is the process's fd 3. The container is kept
-  // (stopped) after its process exits, so its cgroup can still be read;
-  // the caller Delete()s or Destroy()s it.
+  // process's (128+n when signal n killed it), and `io` adds descriptors
+  // (RunIo). The container is kept (stopped) after its process exits, so its
+  // cgroup can still be read; the caller Delete()s or Destroy()s it.
   virtual Result<std::unique_ptr<Child>> Run(const std::string& id, const std::string& bundle,
-                                             bool control_pipe) = 0;
+                                             const RunIo& io) = 0;
 
   // kNotFound when there is no such container.
   virtual Result<ContainerState> State(const std::string& id) = 0;
@@ -101,7 +109,7 @@ class RuncRuntime final : public OciRuntime {
                 const std::string& output_file) override;
   Status Start(const std::string& id) override;
   Result<std::unique_ptr<Child>> Run(const std::string& id, const std::string& bundle,
-                                     bool control_pipe) override;
+                                     const RunIo& io) override;
   Result<ContainerState> State(const std::string& id) override;
   Status Kill(const std::string& id, int signal, bool all) override;
   Status Delete(const std::string& id) override;

@@ -154,6 +154,7 @@ class PosixChild final : public Child {
 
   Result<ProcessOutcome> Communicate(const CommunicateOptions& options) override;
   Result<std::string> ReadControlLine(int64_t timeout_ms) override;
+  bool WaitExit(int64_t timeout_ms) override;
 
  private:
   // 1 when reaped now, 0 when still running, -1 on error.
@@ -398,6 +399,18 @@ Result<ProcessOutcome> PosixChild::Communicate(const CommunicateOptions& options
       if (s.idx < 0 || !fds[s.idx].revents) continue;
       if (!Drain(s.fd->get(), *s.data, s.limit, s.truncated)) s.fd->reset();
     }
+    if (!exited_ && options.done && idx_ctl >= 0 && fds[idx_ctl].revents &&
+        options.done(out.control_data)) {
+      // What the child wrote before its report is in the pipes now; the
+      // pipes stay open for WaitExit(), so a late writer does not get EPIPE.
+      for (int i = 0; i < 2; ++i) {
+        Stream& s = streams[i];
+        if (s.fd->valid() && !Drain(s.fd->get(), *s.data, s.limit, s.truncated)) s.fd->reset();
+      }
+      stdin_w_.reset();
+      out.elapsed_ms = MillisBetween(start, SteadyClock::now());
+      return out;
+    }
     bool check_exit = idx_pid >= 0 ? fds[idx_pid].revents != 0 : (!exited_ && !pidfd_.valid());
     if (check_exit && TryReap() == 1) {
       exited_at = SteadyClock::now();
@@ -412,6 +425,42 @@ Result<ProcessOutcome> PosixChild::Communicate(const CommunicateOptions& options
   out.exit_code = exit_code_;
   out.term_signal = term_signal_;
   return out;
+}
+
+bool PosixChild::WaitExit(int64_t timeout_ms) {
+  stdin_w_.reset();
+  bool killed = false;
+  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
+  std::string dropped;
+  while (!reaped_ && !exited_) {
+    int64_t left = MillisBetween(SteadyClock::now(), deadline);
+    if (left <= 0) {
+      ::kill(pid_, SIGKILL);
+      killed = true;
+      break;
+    }
+    pollfd fds[4];
+    int n = 0;
+    for (Fd* fd : {&stdout_r_, &stderr_r_, &control_r_}) {
+      if (fd->valid()) fds[n++] = {fd->get(), POLLIN, 0};
+    }
+    if (pidfd_.valid()) fds[n++] = {pidfd_.get(), POLLIN, 0};
+    int wait_ms =
+        static_cast<int>(pidfd_.valid() ? left : std::min<int64_t>(left, kNoPidFdSliceMs));
+    if (::poll(fds, n, wait_ms) < 0 && errno != EINTR) break;
+    for (Fd* fd : {&stdout_r_, &stderr_r_, &control_r_}) {
+      if (!fd->valid()) continue;
+      SetNonBlocking(fd->get());
+      dropped.clear();
+      if (!Drain(fd->get(), dropped, 0, nullptr)) fd->reset();
+    }
+    TryReap();
+  }
+  stdout_r_.reset();
+  stderr_r_.reset();
+  control_r_.reset();
+  if (!reaped_) Reap();
+  return !killed;
 }
 
 class PosixProcessRunner final : public ProcessRunner {
@@ -440,14 +489,43 @@ Result<std::unique_ptr<Child>> PosixProcessRunner::Spawn(const SpawnOptions& opt
                                        O_WRONLY | O_CREAT | O_APPEND, 0640);
     ::posix_spawn_file_actions_adddup2(setup.actions(), 1, 2);
   }
+  int next_fd = 3;
   if (options.control_pipe) {
     NEXUS_ASSIGN_OR_RETURN(ctl, MakePipe());
-    ::posix_spawn_file_actions_adddup2(setup.actions(), ctl.write.get(), 3);
+    ::posix_spawn_file_actions_adddup2(setup.actions(), ctl.write.get(), next_fd++);
+  }
+  // A caller's descriptor below kLowestPipeFd could be one an earlier dup2
+  // of these actions overwrites; such ones are passed through a high copy.
+  std::vector<Fd> raised;
+  for (const SpawnOptions::ExtraFd& extra : options.extra_fds) {
+    int source = -1;
+    switch (extra.kind) {
+      case SpawnOptions::ExtraFd::Kind::kStdoutPipe:
+        source = out.write.get();
+        break;
+      case SpawnOptions::ExtraFd::Kind::kStderrPipe:
+        source = err.write.get();
+        break;
+      case SpawnOptions::ExtraFd::Kind::kCallers:
+        source = extra.fd;
+        if (source >= 0 && source < kLowestPipeFd) {
+          int high = ::fcntl(source, F_DUPFD_CLOEXEC, kLowestPipeFd);
+          if (high < 0) return ErrnoError(StatusCode::kInternal, "fcntl F_DUPFD_CLOEXEC", errno);
+          raised.emplace_back(high);
+          source = high;
+        }
+        break;
+    }
+    if (source < 0) {
+      return InvalidArgumentError("spawn '" + program +
+                                  "': an extra descriptor needs pipes or a caller's fd");
+    }
+    ::posix_spawn_file_actions_adddup2(setup.actions(), source, next_fd++);
   }
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
   // Our own descriptors are close-on-exec; this also drops any a library or
-  // our parent left inheritable, so the child sees exactly 0-2 (and 3).
-  ::posix_spawn_file_actions_addclosefrom_np(setup.actions(), options.control_pipe ? 4 : 3);
+  // our parent left inheritable, so the child sees exactly 0-2 and those above.
+  ::posix_spawn_file_actions_addclosefrom_np(setup.actions(), next_fd);
 #endif
 
   // Its own process group, so a Ctrl-C meant for nexusd does not reach runc

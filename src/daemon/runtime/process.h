@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -43,6 +44,18 @@ struct SpawnOptions {
   // data Communicate() returns as `control`. A side channel that is not the
   // program's output (the lambda sandbox reports its user's exit status there).
   bool control_pipe = false;
+  // More descriptors for the child, in order from the first after those above
+  // (fd 4 with a control pipe, else 3). Each is one of the caller's, which it
+  // keeps open until Spawn() returns, or a second way to the child's own
+  // stdout or stderr pipe: a child that hands descriptors on (`runc run
+  // --preserve-fds`) lets the programs it starts write to us directly
+  // instead of through its relay.
+  struct ExtraFd {
+    enum class Kind { kCallers, kStdoutPipe, kStderrPipe };
+    Kind kind = Kind::kCallers;
+    int fd = -1;  // kCallers only
+  };
+  std::vector<ExtraFd> extra_fds;
 };
 
 struct CommunicateOptions {
@@ -58,6 +71,12 @@ struct CommunicateOptions {
   // After on_timeout, how long the child may take to exit before it is
   // SIGKILLed directly.
   int64_t kill_grace_ms = 2000;
+  // Called with the control data read so far; once it returns true,
+  // Communicate() reads what stdout and stderr hold at that moment and returns
+  // without waiting for the child to exit (exit_code stays -1): for a child
+  // whose control report ends the work while it is still winding down. Call
+  // WaitExit() (or destroy the Child) afterwards.
+  std::function<bool(std::string_view control)> done;
 };
 
 struct ProcessOutcome {
@@ -69,7 +88,7 @@ struct ProcessOutcome {
   std::string control_data;
   bool stdout_truncated = false;
   bool stderr_truncated = false;
-  int64_t elapsed_ms = 0;  // from the start of Communicate() to the child's exit
+  int64_t elapsed_ms = 0;  // from the start of Communicate() to the child's exit (or `done`)
 
   // Shell convention: the exit code, or 128 + signal.
   int ShellExitCode() const { return term_signal > 0 ? 128 + term_signal : exit_code; }
@@ -83,6 +102,11 @@ class Child {
   // then reaps it. Call at most once. Errors are OS failures of our side
   // (poll, read); what the child did is in the outcome.
   virtual Result<ProcessOutcome> Communicate(const CommunicateOptions& options) = 0;
+  // After Communicate() returned early (CommunicateOptions::done): reads and
+  // drops what the child still writes until it exits, then reaps it;
+  // SIGKILLs it once `timeout_ms` has passed. False when it had to be killed;
+  // true at once when it was already reaped.
+  virtual bool WaitExit(int64_t timeout_ms) = 0;
   // True while the child has not exited; never blocks.
   virtual bool Running() = 0;
   // Reads the next line (without its newline) from the control pipe, waiting

@@ -20,7 +20,8 @@ namespace {
 // the timeout (killed by the OOM killer, or subverted): it also covers
 // container start-up on a loaded machine.
 constexpr int64_t kHostDeadlineSlackMs = 5000;
-// How long an unused sandbox may take to wind down after its stdin closes.
+// How long a sandbox's runc may take to wind down: an unused one after its
+// stdin closes, a used one after the init's report.
 constexpr int64_t kDiscardTimeoutMs = 2000;
 // The highest signal number Linux delivers (SIGRTMAX).
 constexpr int kMaxSignal = 64;
@@ -103,6 +104,9 @@ Status Sandbox::Start() {
     return InternalError("lambda sandbox " + options_.id + ": no absolute path of " +
                          kLambdaInitName);
   }
+  if (options_.seccomp_fd < 0) {
+    return InternalError("lambda sandbox " + options_.id + ": no seccomp program");
+  }
   if (::access(options_.bundle_dir.c_str(), F_OK) == 0) {
     return InternalError("lambda sandbox " + options_.id + ": bundle directory already exists");
   }
@@ -119,14 +123,15 @@ Status Sandbox::Start() {
   NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(options_.bundle_dir + "/rootfs" + kSandboxInit, ""));
   nlohmann::json config = BuildOciConfig(spec, options_.bundle_dir);
   config["mounts"].push_back(OciReadOnlyBind(options_.init_path, kSandboxInit, /*noexec=*/false));
-  // The seccomp filter covers only the native ABI (the first listed): runc
-  // compiles one filter per listed ABI at every start, and the compat ones
-  // (i386 and x32 on x86-64) serve 32-bit programs a snippet never runs. A
-  // syscall through an ABI the filter does not list is not allowed at all.
-  nlohmann::json& abis = config["linux"]["seccomp"]["architectures"];
-  if (abis.is_array() && abis.size() > 1) abis = nlohmann::json::array({abis[0]});
+  // The init installs the profile, precompiled (see the header); runc must
+  // not compile it again.
+  config["linux"].erase("seccomp");
   NEXUS_RETURN_IF_ERROR(WriteFileReplacing(options_.bundle_dir + "/config.json", config.dump()));
-  NEXUS_ASSIGN_OR_RETURN(child_, runtime_.Run(options_.id, options_.bundle_dir, true));
+  using Kind = SpawnOptions::ExtraFd::Kind;
+  RunIo io;
+  io.control_pipe = true;
+  io.extra_fds = {{Kind::kStdoutPipe}, {Kind::kStderrPipe}, {Kind::kCallers, options_.seccomp_fd}};
+  NEXUS_ASSIGN_OR_RETURN(child_, runtime_.Run(options_.id, options_.bundle_dir, io));
   return Status::Ok();
 }
 
@@ -163,6 +168,11 @@ Result<LambdaResult> Sandbox::RunCode(const SandboxRun& run) {
   io.on_timeout = [this] {
     Status s = runtime_.Kill(options_.id, SIGKILL, /*all=*/true);
     if (!s.ok()) spdlog::warn("lambda sandbox {}: kill at deadline: {}", options_.id, s.ToString());
+  };
+  // The init's end report is the answer: the program's output is already in
+  // our pipes, and runc's wind-down is left to Destroy().
+  io.done = [](std::string_view control) {
+    return ParseSupervisorReport(control).end != SupervisorReport::End::kNone;
   };
   auto outcome = child_->Communicate(io);
   if (!outcome.ok()) return outcome.status().WithContext("lambda sandbox " + options_.id);
@@ -232,6 +242,10 @@ Status Sandbox::Destroy() {
       io.on_timeout = [this] { (void)runtime_.Kill(options_.id, SIGKILL, /*all=*/true); };
       auto outcome = child_->Communicate(io);
       if (!outcome.ok()) note(outcome.status());
+    } else if (!child_->WaitExit(kDiscardTimeoutMs)) {
+      // RunCode answered on the init's report; runc should be done by now.
+      spdlog::warn("lambda sandbox {}: runc still ran {} ms after the run; killed it", options_.id,
+                   kDiscardTimeoutMs);
     }
     child_.reset();
     Status deleted = runtime_.Delete(options_.id);

@@ -8,7 +8,13 @@
 // __main__, or `sh /sandbox/main.sh` — whose stdin is the rest of the
 // stream, enforces the timeout by killing every process of the sandbox, and
 // reports the program's real exit status and run time on fd 3, a control
-// pipe separate from the program's output:
+// pipe separate from the program's output. runc hands the init three more
+// descriptors: fds 4 and 5 are our own stdout and stderr pipes, which the init
+// makes the program's 1 and 2, and fd 6 the sandbox's seccomp program, which
+// the init installs first (seccomp_bpf.h: compiled once per runner rather than
+// by runc at every start). Since the program writes to our pipes directly,
+// its output is all there when its exit report arrives: RunCode() answers
+// then, while runc is still winding down, and Destroy() waits for runc.
 //
 //   ready                  the init is up and waiting for its order
 //   exit <code> <ms>       the program exited
@@ -94,6 +100,9 @@ struct SandboxOptions {
   int64_t memory_bytes = 128 << 20;
   HostLayout host;
   std::string init_path;  // absolute host path of nexus-lambda-init
+  // Read-only descriptor of the compiled seccomp program (SeccompProgramFd);
+  // the runner owns it and keeps it open while any sandbox starts.
+  int seccomp_fd = -1;
   // Started ahead of its run (the warm pool): the init starts the Python
   // interpreter at once and says "ready" only when it waits for code.
   bool pool = false;

@@ -1,6 +1,7 @@
 #include "daemon/runtime/seccomp_bpf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -166,6 +167,36 @@ Result<std::vector<sock_filter>> CompileSeccompProfile(const json& profile) {
 std::string SeccompProgramBytes(const std::vector<sock_filter>& program) {
   return std::string(reinterpret_cast<const char*>(program.data()),
                      program.size() * sizeof(sock_filter));
+}
+
+Result<int> SeccompProgramFd(const std::vector<sock_filter>& program) {
+  const std::string bytes = SeccompProgramBytes(program);
+  int fd = ::memfd_create("nexus-lambda-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return ErrnoError(StatusCode::kInternal, "memfd_create", errno);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      return ErrnoError(StatusCode::kInternal, "write seccomp program", err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoError(StatusCode::kInternal, "seal seccomp program", err);
+  }
+  // A read-only open file description of the same memfd: what the sandbox
+  // gets cannot even be written to (the seals aside).
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  int ro = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
+  int err = errno;
+  ::close(fd);
+  if (ro < 0) return ErrnoError(StatusCode::kInternal, "reopen seccomp program read-only", err);
+  return ro;
 }
 
 }  // namespace nexus::daemon::runtime

@@ -36,4 +36,9 @@ Result<std::vector<sock_filter>> CompileSeccompProfile(const nlohmann::json& pro
 // The program's bytes, as the sandbox's init reads them from its descriptor.
 std::string SeccompProgramBytes(const std::vector<sock_filter>& program);
 
+// A read-only descriptor (close-on-exec; the caller owns it) of a sealed
+// memfd holding the program's bytes: one per runner, handed to every
+// sandbox, which can neither change it nor see a half-written one.
+Result<int> SeccompProgramFd(const std::vector<sock_filter>& program);
+
 }  // namespace nexus::daemon::runtime

@@ -25,6 +25,7 @@
 #include "daemon/runtime/oci_spec.h"
 #include "daemon/runtime/process.h"
 #include "daemon/runtime/sandbox.h"
+#include "daemon/runtime/seccomp_bpf.h"
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -543,8 +544,13 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
   {
     auto config = BuildOciConfig(spec, bundle);
     config["mounts"].push_back(OciReadOnlyBind(NEXUS_LAMBDA_INIT_PATH, kSandboxInit, false));
+    config["linux"].erase("seccomp");  // the init installs it, as in a LambdaRunner sandbox
     std::ofstream(bundle + "/config.json") << config.dump();
   }
+  auto program = CompileSeccompProfile(SandboxSeccomp());
+  ASSERT_TRUE(program.ok());
+  auto seccomp_fd = SeccompProgramFd(*program);
+  ASSERT_TRUE(seccomp_fd.ok());
 
   // The same config running `python3 -c` as its process, no init: what a
   // bare `runc run --keep` of it costs up to the answer.
@@ -575,6 +581,7 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
       o.cgroups_path = "/nexus-" + config_.instance + "-lambda/" + o.id;
       o.host = Runner().options().host;
       o.init_path = NEXUS_LAMBDA_INIT_PATH;
+      o.seccomp_fd = *seccomp_fd;
       fs::create_directories(data_dir_ + "/lambda");
       Sandbox sandbox(o, *runc, **cgroups);
       auto t = Clock::now();
@@ -613,9 +620,11 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
 
     t = Clock::now();
     SpawnOptions rc;
-    rc.argv = {runc_,  "--root", data_dir_ + "/runc", "run", "--preserve-fds", "1", "--bundle",
+    rc.argv = {runc_,  "--root", data_dir_ + "/runc", "run", "--preserve-fds", "4", "--bundle",
                bundle, "bench"};
     rc.control_pipe = true;
+    using Kind = SpawnOptions::ExtraFd::Kind;
+    rc.extra_fds = {{Kind::kStdoutPipe}, {Kind::kStderrPipe}, {Kind::kCallers, *seccomp_fd}};
     CommunicateOptions io;
     io.stdin_data = "python3 10000\n";
     auto r = processes->Run(rc, io);
@@ -630,6 +639,7 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
   }
   fs::remove_all(bundle);
   fs::remove_all(bare_bundle);
+  ::close(*seccomp_fd);
   runner_.reset();
   config_.lambda.pool_size = 2;
   Runner();

@@ -147,15 +147,24 @@ TEST_F(RuncRuntimeTest, KillNamesTheSignalAndCanReachEveryProcess) {
   EXPECT_EQ(Commands(), (std::vector<std::string>{"kill --all c1 KILL", "kill c1 TERM"}));
 }
 
-TEST_F(RuncRuntimeTest, RunKeepsTheContainerAndPassesTheControlPipe) {
-  auto child = runtime_.Run("c1", "/b/c1", /*control_pipe=*/true);
+TEST_F(RuncRuntimeTest, RunKeepsTheContainerAndPreservesTheControlPipeAndExtraFds) {
+  using Kind = SpawnOptions::ExtraFd::Kind;
+  RunIo io;
+  io.control_pipe = true;
+  io.extra_fds = {{Kind::kStdoutPipe}, {Kind::kStderrPipe}, {Kind::kCallers, 42}};
+  auto child = runtime_.Run("c1", "/b/c1", io);
   ASSERT_TRUE(child.ok()) << child.status().ToString();
+  ASSERT_TRUE(runtime_.Run("c2", "/b/c2", RunIo{}).ok());
   auto spawned = processes_.Spawned();
-  ASSERT_EQ(spawned.size(), 1u);
+  ASSERT_EQ(spawned.size(), 2u);
   EXPECT_TRUE(spawned[0].control_pipe);
   EXPECT_TRUE(spawned[0].output_file.empty());
-  EXPECT_EQ(Commands(),
-            (std::vector<std::string>{"run --keep --bundle /b/c1 --preserve-fds 1 c1"}));
+  ASSERT_EQ(spawned[0].extra_fds.size(), 3u);
+  EXPECT_EQ(spawned[0].extra_fds[1].kind, Kind::kStderrPipe);
+  EXPECT_EQ(spawned[0].extra_fds[2].fd, 42);
+  EXPECT_FALSE(spawned[1].control_pipe);
+  EXPECT_EQ(Commands(), (std::vector<std::string>{"run --keep --bundle /b/c1 --preserve-fds 4 c1",
+                                                  "run --keep --bundle /b/c2 c2"}));
 }
 
 TEST_F(RuncRuntimeTest, CreateSendsTheContainersOutputToAFile) {

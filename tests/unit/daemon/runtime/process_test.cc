@@ -137,6 +137,93 @@ TEST_F(ProcessRunnerTest, ControlPipeIsTheChildsFd3) {
   EXPECT_EQ(out->stdout_data, "program output\n");
 }
 
+TEST_F(ProcessRunnerTest, ExtraDescriptorsFollowTheControlPipeInOrder) {
+  // A caller's file, then the child's own stdout and stderr pipes once more.
+  int file = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(file, 0);
+  SpawnOptions spawn =
+      Sh("echo ctl >&3; echo via-4 >&4; echo via-5 >&5; echo via-1; "
+         "readlink /proc/self/fd/6; if echo x >&7; then echo 7-open; fi 2>/dev/null");
+  spawn.control_pipe = true;
+  using Kind = SpawnOptions::ExtraFd::Kind;
+  spawn.extra_fds = {{Kind::kStdoutPipe}, {Kind::kStderrPipe}, {Kind::kCallers, file}};
+  auto out = runner_->Run(spawn, {});
+  ::close(file);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->control_data, "ctl\n");
+  EXPECT_EQ(out->stdout_data, "via-4\nvia-1\n/dev/null\n");
+  EXPECT_EQ(out->stderr_data, "via-5\n");
+}
+
+TEST_F(ProcessRunnerTest, ALowCallerDescriptorIsPassedIntact) {
+  // The caller's fd 4 goes to the child's fd 5; fd 4 itself is the
+  // child's stdout pipe, set up first.
+  int saved = ::fcntl(4, F_DUPFD_CLOEXEC, 20);  // fd 4 may be in use by the test runner
+  int file = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(file, 0);
+  if (file != 4) {
+    ASSERT_EQ(::dup2(file, 4), 4);
+    ::close(file);
+  }
+  SpawnOptions spawn = Sh("readlink /proc/self/fd/5; echo four >&4");
+  spawn.control_pipe = true;
+  using Kind = SpawnOptions::ExtraFd::Kind;
+  spawn.extra_fds = {{Kind::kStdoutPipe}, {Kind::kCallers, 4}};
+  auto out = runner_->Run(spawn, {});
+  if (saved >= 0) {
+    ::dup2(saved, 4);
+    ::close(saved);
+  } else {
+    ::close(4);
+  }
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->stdout_data, "/dev/null\nfour\n");
+}
+
+TEST_F(ProcessRunnerTest, PipeExtrasNeedPipes) {
+  SpawnOptions spawn = Sh("true");
+  spawn.output_file = "/dev/null";
+  spawn.extra_fds = {{SpawnOptions::ExtraFd::Kind::kStdoutPipe}};
+  EXPECT_EQ(runner_->Spawn(spawn).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProcessRunnerTest, DoneEndsCommunicateAtTheReportWithTheOutputWrittenBeforeIt) {
+  // The child reports, then lingers; Communicate must not wait for it.
+  SpawnOptions spawn = Sh("cat; echo out; echo err >&2; echo end >&3; exec sleep 30");
+  spawn.control_pipe = true;
+  auto child = runner_->Spawn(spawn);
+  ASSERT_TRUE(child.ok());
+  CommunicateOptions io;
+  io.stdin_data = "in\n";
+  io.timeout_ms = 20000;
+  io.done = [](std::string_view control) { return control.find("end\n") != std::string::npos; };
+  auto out = (*child)->Communicate(io);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->stdout_data, "in\nout\n");
+  EXPECT_EQ(out->stderr_data, "err\n");
+  EXPECT_EQ(out->control_data, "end\n");
+  EXPECT_FALSE(out->timed_out);
+  EXPECT_EQ(out->exit_code, -1);
+  EXPECT_TRUE((*child)->Running());
+  // Still running `sleep 30`: WaitExit's deadline kills and reaps it.
+  EXPECT_FALSE((*child)->WaitExit(50));
+  EXPECT_FALSE((*child)->Running());
+  EXPECT_NE(::kill((*child)->pid(), 0), 0);  // reaped: no such process
+}
+
+TEST_F(ProcessRunnerTest, WaitExitDrainsWhatTheChildStillWritesUntilItExits) {
+  // 1 MiB after the report would block on a full pipe if nobody read it.
+  SpawnOptions spawn = Sh("echo end >&3; head -c 1048576 /dev/zero; exit 3");
+  spawn.control_pipe = true;
+  auto child = runner_->Spawn(spawn);
+  ASSERT_TRUE(child.ok());
+  CommunicateOptions io;
+  io.done = [](std::string_view control) { return control == "end\n"; };
+  ASSERT_TRUE((*child)->Communicate(io).ok());
+  EXPECT_TRUE((*child)->WaitExit(20000));  // exited by itself, not killed at the deadline
+  EXPECT_FALSE((*child)->Running());
+}
+
 TEST_F(ProcessRunnerTest, WithoutControlPipeFd3IsClosed) {
   auto out =
       runner_->Run(Sh("if echo x >&3; then echo open; else echo closed; fi 2>/dev/null"), {});

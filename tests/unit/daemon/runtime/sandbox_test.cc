@@ -3,13 +3,16 @@
 // LambdaResult, and that it always tears down.
 #include "daemon/runtime/sandbox.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "support/runtime_fake_oci.h"
@@ -53,11 +56,15 @@ class SandboxTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override {
+    fs::remove_all(dir_);
+    ::close(seccomp_fd_);
+  }
 
   std::unique_ptr<Sandbox> Make(bool pool = false) {
     SandboxOptions o;
     o.init_path = "/opt/nexus/bin/nexus-lambda-init";
+    o.seccomp_fd = seccomp_fd_;
     o.pool = pool;
     o.id = "t-l-1";
     o.bundle_dir = (dir_ / o.id).string();
@@ -84,6 +91,8 @@ class SandboxTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  // Stands for the runner's seccomp program; the fakes only pass it on.
+  int seccomp_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   FakeOciRuntime runtime_;
   FakeCgroupFs cgroups_;
 };
@@ -110,10 +119,9 @@ TEST_F(SandboxTest, MountsTheInitWritesTheCodeAndOrdersTheRunOnStdin) {
   EXPECT_EQ(config["process"]["args"], nlohmann::json::array({"/sandbox/init"}));
   EXPECT_EQ(config["linux"]["resources"]["memory"]["limit"], 64 << 20);
   EXPECT_EQ(config["linux"]["cgroupsPath"], "/nexus-t-lambda/t-l-1");
-  const nlohmann::json native = SandboxSeccomp()["architectures"][0];
-  EXPECT_EQ(config["linux"]["seccomp"]["architectures"], nlohmann::json::array({native}))
-      << "only the native ABI: fewer filters for runc to compile, no compat syscalls";
-  EXPECT_EQ(config["linux"]["seccomp"]["syscalls"], SandboxSeccomp()["syscalls"]);
+  EXPECT_FALSE(config["linux"].contains("seccomp"))
+      << "the init installs the precompiled profile; runc must not compile it again";
+  EXPECT_EQ(config["process"]["noNewPrivileges"], true);
   nlohmann::json init_mount;
   for (const auto& m : config["mounts"]) {
     if (m["destination"] == "/sandbox/init") init_mount = m;
@@ -125,6 +133,57 @@ TEST_F(SandboxTest, MountsTheInitWritesTheCodeAndOrdersTheRunOnStdin) {
   EXPECT_TRUE(Contains(options, "ro"));
   EXPECT_TRUE(Contains(options, "nosuid"));
   EXPECT_FALSE(Contains(options, "noexec"));
+}
+
+TEST_F(SandboxTest, HandsTheInitOurOutputPipesAndTheSeccompProgram) {
+  auto r = RunOnce(Container("ready\nexit 0 5\n"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto io = runtime_.run_io();
+  ASSERT_EQ(io.size(), 1u);
+  EXPECT_TRUE(io[0].control_pipe);  // fd 3
+  using Kind = SpawnOptions::ExtraFd::Kind;
+  ASSERT_EQ(io[0].extra_fds.size(), 3u);
+  EXPECT_EQ(io[0].extra_fds[0].kind, Kind::kStdoutPipe);  // fd 4
+  EXPECT_EQ(io[0].extra_fds[1].kind, Kind::kStderrPipe);  // fd 5
+  EXPECT_EQ(io[0].extra_fds[2].kind, Kind::kCallers);     // fd 6
+  EXPECT_EQ(io[0].extra_fds[2].fd, seccomp_fd_);
+}
+
+TEST_F(SandboxTest, AnswersOnTheInitsEndReportAndWaitsForRuncAtTeardown) {
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    return Container("ready\nexit 0 5\n");
+  };
+  auto sandbox = Make();
+  ASSERT_TRUE(sandbox->Start().ok());
+  ASSERT_TRUE(sandbox->RunCode(Python("print(1)")).ok());
+  CommunicateOptions io;
+  {
+    auto log = runtime_.log();
+    std::lock_guard<std::mutex> lock(log->mu);
+    ASSERT_EQ(log->communicated.size(), 1u);
+    io = log->communicated[0];
+  }
+  ASSERT_TRUE(io.done);
+  EXPECT_FALSE(io.done("ready\n"));
+  EXPECT_FALSE(io.done("ready\nexit 300 5\n")) << "a malformed report is no end";
+  EXPECT_TRUE(io.done("ready\nexit 0 5\n"));
+  EXPECT_TRUE(io.done("ready\nsignal 9 5\n"));
+  EXPECT_TRUE(io.done("ready\ntimeout 100\n"));
+  EXPECT_EQ(runtime_.log()->wait_exits.load(), 0);
+  ASSERT_TRUE(sandbox->Destroy().ok());
+  EXPECT_EQ(runtime_.log()->wait_exits.load(), 1) << "runc is waited for before the delete";
+}
+
+TEST_F(SandboxTest, RefusesToStartWithoutASeccompProgram) {
+  SandboxOptions o;
+  o.id = "t-l-3";
+  o.bundle_dir = (dir_ / o.id).string();
+  o.cgroups_path = "/nexus-t-lambda/t-l-3";
+  o.init_path = "/opt/nexus/bin/nexus-lambda-init";
+  Sandbox sandbox(o, runtime_, cgroups_);
+  EXPECT_EQ(sandbox.Start().code(), StatusCode::kInternal);
+  EXPECT_FALSE(fs::exists(dir_ / "t-l-3"));
+  EXPECT_EQ(runtime_.container_count(), 0u);
 }
 
 TEST_F(SandboxTest, APoolSandboxTellsItsInitToStartTheInterpreterAhead) {

@@ -1,6 +1,7 @@
 #include "daemon/runtime/seccomp_bpf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -157,6 +158,29 @@ TEST(SeccompBpf, ProgramBytesAreTheInstructionsInOrder) {
   std::string bytes = SeccompProgramBytes(program);
   ASSERT_EQ(bytes.size(), 2 * sizeof(sock_filter));
   EXPECT_EQ(std::memcmp(bytes.data(), program.data(), bytes.size()), 0);
+}
+
+TEST(SeccompBpf, TheProgramFdIsReadOnlySealedAndHoldsTheProgram) {
+  auto program = CompileSeccompProfile(SmallProfile());
+  ASSERT_TRUE(program.ok());
+  auto fd = SeccompProgramFd(*program);
+  ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+  std::string bytes(64 << 10, '\0');
+  ssize_t n = ::pread(*fd, bytes.data(), bytes.size(), 0);
+  ASSERT_GT(n, 0);
+  bytes.resize(static_cast<size_t>(n));
+  EXPECT_EQ(bytes, SeccompProgramBytes(*program));
+  EXPECT_EQ(::fcntl(*fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+  EXPECT_TRUE(::fcntl(*fd, F_GETFD) & FD_CLOEXEC);
+  // Even a writable reopening cannot change it.
+  const std::string self = "/proc/self/fd/" + std::to_string(*fd);
+  int rw = ::open(self.c_str(), O_RDWR);
+  if (rw >= 0) {
+    EXPECT_LT(::write(rw, "x", 1), 0);
+    EXPECT_LT(::ftruncate(rw, 0), 0);
+    ::close(rw);
+  }
+  ::close(*fd);
 }
 
 }  // namespace
