@@ -9,9 +9,10 @@
 # and without it (`runc run --keep`, the delete after the clock stops), since
 # nexusd answers first and tears down after. The cold subject includes the
 # whole API path (gateway, token check, gRPC), writing the bundle, runc's
-# create and start with the seccomp profile (the anchors have none), the
-# init, one interpreter, the snippet and reading the OOM verdict; not the
-# teardown. Then runs per second with 4 concurrent clients against the
+# create and start with the sandbox's masked paths and limits, the init
+# installing the seccomp profile (the anchors have neither), one interpreter,
+# the snippet and reading the OOM verdict; not runc's wind-down nor the
+# teardown, which follow the answer. Then runs per second with 4 concurrent clients against the
 # pooled instance.
 #
 # Latency series: LAMBDA_RUNS (default 60) rounds after 2 warm-up rounds;
