@@ -269,6 +269,7 @@ json BuildOciConfig(const SandboxSpec& spec, const std::string& bundle_dir) {
   }
   mounts.push_back(ReadOnlyBind(bundle_dir + "/etc", "/etc", /*noexec=*/true));
   mounts.push_back(Tmpfs("/tmp", "tmpfs", spec.tmp_bytes, "1777", /*noexec=*/true));
+  for (const auto& m : spec.extra_mounts) mounts.push_back(m);
 
   json namespaces = json::array();
   for (const char* ns : {"pid", "ipc", "uts", "mount", "network"})
@@ -314,8 +315,8 @@ json BuildOciConfig(const SandboxSpec& spec, const std::string& bundle_dir) {
         "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
         "/sys/devices/virtual/powercap"}},
       {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}},
-      {"seccomp", SandboxSeccomp()},
   };
+  if (spec.runtime_seccomp) linux_section["seccomp"] = SandboxSeccomp();
 
   return {
       {"ociVersion", "1.0.2"},
@@ -395,7 +396,7 @@ Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec) {
   if (!spec.host.ld_so_cache.empty()) {
     NEXUS_RETURN_IF_ERROR(WriteFileMode(etc + "/ld.so.cache", spec.host.ld_so_cache, 0644));
   }
-  return WriteFileMode(bundle_dir + "/config.json", BuildOciConfig(spec, bundle_dir).dump(2), 0600);
+  return WriteFileMode(bundle_dir + "/config.json", BuildOciConfig(spec, bundle_dir).dump(), 0600);
 }
 
 }  // namespace nexus::daemon::runtime

@@ -66,6 +66,12 @@ struct SandboxSpec {
   // Absolute cgroup path, unique per container; its parent carries the
   // instance name ("/nexus-<instance>-lambda/<id>") so instances never collide.
   std::string cgroups_path;
+  // Mounts after the standard ones (e.g. the lambda init's read-only bind).
+  std::vector<nlohmann::json> extra_mounts;
+  // Whether config.json carries SandboxSeccomp() for runc to apply. False
+  // when the container's own init installs the same profile precompiled
+  // (seccomp_bpf.h); noNewPrivileges stays on either way.
+  bool runtime_seccomp = true;
 };
 
 // The config.json for `spec`, whose bundle is (or will be) `bundle_dir`:

@@ -30,11 +30,6 @@ Status WriteReadOnlyFile(const std::string& path, const std::string& content) {
   return WriteWholeFile(path, content, O_CREAT | O_TRUNC, 0444);
 }
 
-// WriteBundle wrote config.json without the init's mount; this rewrites it.
-Status WriteFileReplacing(const std::string& path, const std::string& content) {
-  return WriteWholeFile(path, content, O_TRUNC, 0);
-}
-
 }  // namespace
 
 const LambdaRuntimeInfo* FindLambdaRuntime(std::string_view name) {
@@ -110,23 +105,21 @@ Status Sandbox::Start() {
   if (::access(options_.bundle_dir.c_str(), F_OK) == 0) {
     return InternalError("lambda sandbox " + options_.id + ": bundle directory already exists");
   }
+  // The init is bind-mounted from the host rather than copied into every
+  // bundle: no per-run copy, and it stays executable even where the data dir
+  // is mounted noexec.
+  spec.extra_mounts.push_back(OciReadOnlyBind(options_.init_path, kSandboxInit, /*noexec=*/false));
+  // The init installs the profile, precompiled (see the header); runc must
+  // not compile it again.
+  spec.runtime_seccomp = false;
   bundle_written_ = true;  // from here on Destroy() removes whatever exists
   NEXUS_RETURN_IF_ERROR(WriteBundle(options_.bundle_dir, spec));
   const std::string dir = options_.bundle_dir + "/rootfs/sandbox";
   if (::mkdir(dir.c_str(), 0755) != 0 || ::chmod(dir.c_str(), 0755) != 0) {
     return ErrnoError(StatusCode::kInternal, "mkdir '" + dir + "'", errno);
   }
-  // The init is bind-mounted from the host rather than copied into every
-  // bundle: no per-run copy, and it stays executable even where the data dir
-  // is mounted noexec. Its mount point exists before runc makes the root
-  // read-only.
+  // The init's mount point exists before runc makes the root read-only.
   NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(options_.bundle_dir + "/rootfs" + kSandboxInit, ""));
-  nlohmann::json config = BuildOciConfig(spec, options_.bundle_dir);
-  config["mounts"].push_back(OciReadOnlyBind(options_.init_path, kSandboxInit, /*noexec=*/false));
-  // The init installs the profile, precompiled (see the header); runc must
-  // not compile it again.
-  config["linux"].erase("seccomp");
-  NEXUS_RETURN_IF_ERROR(WriteFileReplacing(options_.bundle_dir + "/config.json", config.dump()));
   using Kind = SpawnOptions::ExtraFd::Kind;
   RunIo io;
   io.control_pipe = true;

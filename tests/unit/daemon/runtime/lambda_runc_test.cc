@@ -537,16 +537,12 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
   spec.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"};
   spec.host = Runner().options().host;
   spec.cgroups_path = "/nexus-" + config_.instance + "-lambda/bench";
+  spec.extra_mounts = {OciReadOnlyBind(NEXUS_LAMBDA_INIT_PATH, kSandboxInit, false)};
+  spec.runtime_seccomp = false;  // the init installs it, as in a LambdaRunner sandbox
   ASSERT_TRUE(WriteBundle(bundle, spec).ok());
   fs::create_directories(bundle + "/rootfs/sandbox");
   std::ofstream(bundle + "/rootfs/sandbox/init").close();
   std::ofstream(bundle + "/rootfs/sandbox/main.py") << kHello;
-  {
-    auto config = BuildOciConfig(spec, bundle);
-    config["mounts"].push_back(OciReadOnlyBind(NEXUS_LAMBDA_INIT_PATH, kSandboxInit, false));
-    config["linux"].erase("seccomp");  // the init installs it, as in a LambdaRunner sandbox
-    std::ofstream(bundle + "/config.json") << config.dump();
-  }
   auto program = CompileSeccompProfile(SandboxSeccomp());
   ASSERT_TRUE(program.ok());
   auto seccomp_fd = SeccompProgramFd(*program);

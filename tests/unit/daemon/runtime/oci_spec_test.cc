@@ -121,6 +121,18 @@ TEST(OciSpecTest, TmpIsASmallTmpfs) {
   EXPECT_TRUE(HasOption(*tmp, "nodev"));
 }
 
+TEST(OciSpecTest, ExtraMountsComeLastAndSeccompCanBeLeftToTheInit) {
+  SandboxSpec spec = LambdaSpec();
+  spec.extra_mounts = {OciReadOnlyBind("/opt/init", "/sandbox/init", /*noexec=*/false)};
+  spec.runtime_seccomp = false;
+  json c = BuildOciConfig(spec, kBundle);
+  EXPECT_EQ(c["mounts"].back(), spec.extra_mounts[0]);
+  EXPECT_EQ(c["mounts"].size(), BuildOciConfig(LambdaSpec(), kBundle)["mounts"].size() + 1);
+  EXPECT_FALSE(c["linux"].contains("seccomp"));
+  EXPECT_EQ(c["process"]["noNewPrivileges"], true);
+  EXPECT_TRUE(BuildOciConfig(LambdaSpec(), kBundle)["linux"].contains("seccomp"));
+}
+
 TEST(OciSpecTest, LimitsMemoryWithoutSwapPidsAndCpu) {
   SandboxSpec spec = LambdaSpec();
   spec.memory_bytes = 64 << 20;
