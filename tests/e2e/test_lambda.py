@@ -467,6 +467,36 @@ def test_no_way_back_to_root(lam):
     assert "NoNewPrivs:\t1\n" in status, status
 
 
+def test_the_program_runs_under_the_seccomp_filter_and_holds_none_of_the_inits_descriptors(lam):
+    # The init installs the filter itself (runc no longer does): the program
+    # must be under it — one filter, in filter mode — and must not hold the
+    # descriptors the init was handed (control pipe, output pipes, filter).
+    got = run_json(lam, """
+        import ctypes, errno, json, os
+        status = dict(l.rstrip("\\n").split(":\\t", 1) for l in open("/proc/self/status")
+                      if ":\\t" in l)
+        libc = ctypes.CDLL(None, use_errno=True)
+        # ADDR_NO_RANDOMIZE: allowed to any user by the kernel, refused by the filter.
+        rc = libc.personality(0x0040000)
+        res = {"seccomp": status.get("Seccomp"), "filters": status.get("Seccomp_filters"),
+               "personality": "allowed" if rc != -1 else errno.errorcode[ctypes.get_errno()],
+               "fds": sorted(int(f) for f in os.listdir("/proc/self/fd"))}
+        print(json.dumps(res))
+    """)
+    assert got["seccomp"] == "2", got
+    if got["filters"] is not None:
+        assert got["filters"] == "1", got
+    assert got["personality"] == "EPERM", got
+    # 0-2, plus the one listdir opened.
+    assert got["fds"][:3] == [0, 1, 2] and len(got["fds"]) <= 4, got
+    sh = run_ok(lam, "grep '^Seccomp:' /proc/self/status; ls /proc/self/fd | sort -n | "
+                     "tr '\\n' ' '", runtime="sh")
+    assert sh["stdout"].startswith("Seccomp:\t2\n"), sh
+    # 0-2, plus the one ls opened.
+    fds = sh["stdout"].split("\n")[1].split()
+    assert fds[:3] == ["0", "1", "2"] and len(fds) <= 4, sh
+
+
 def _host_processes_with(text):
     found = []
     for pid in os.listdir("/proc"):
