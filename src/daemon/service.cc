@@ -2,6 +2,7 @@
 
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/method_handler.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 #include <grpcpp/support/slice.h>
@@ -83,6 +84,32 @@ std::optional<storage::ByteRange> RangeOf(bool has_range, const v1::ByteRange& r
   return storage::ByteRange{range.offset(), range.length()};
 }
 
+// Where the payload of an UploadFileRequest that is exactly one `data` field
+// (tag 2, wire type LEN, its length covering the rest of the message) starts
+// in `slices` (the serialized message, `total` bytes); nullopt for any other
+// message (the header, a path, unknown or repeated fields, a bad varint),
+// which the caller then parses the ordinary way.
+std::optional<size_t> DataPayloadOffset(const std::vector<grpc::Slice>& slices, size_t total) {
+  uint8_t head[11];  // the tag and at most a 10-byte varint
+  size_t have = 0;
+  for (const grpc::Slice& s : slices) {
+    const size_t take = std::min(s.size(), sizeof head - have);
+    std::copy_n(s.begin(), take, head + have);
+    have += take;
+    if (have == sizeof head) break;
+  }
+  if (have < 2 || head[0] != ((2 << 3) | 2)) return std::nullopt;
+  uint64_t length = 0;
+  for (size_t i = 1; i < have && i <= 10; ++i) {
+    length |= static_cast<uint64_t>(head[i] & 0x7f) << (7 * (i - 1));
+    if ((head[i] & 0x80) == 0) {
+      if (i + 1 + length != total) return std::nullopt;
+      return i + 1;
+    }
+  }
+  return std::nullopt;
+}
+
 // Feeds the data messages after the header into `upload` and commits. The
 // stream ending (Read false) is either the client's WritesDone or a broken
 // call; only the first may commit, so a cancelled call and a stream whose
@@ -90,11 +117,38 @@ std::optional<storage::ByteRange> RangeOf(bool has_range, const v1::ByteRange& r
 // path_follows upload, else null) receives the trailing vfs_path message,
 // which must come after the data and before the commit. On any error the
 // Upload, when destroyed by the caller, removes what it stored.
-Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx,
-                                 grpc::ServerReader<v1::UploadFileRequest>* in, Upload& upload,
-                                 int64_t declared_size, storage::LatePath* late_path) {
-  v1::UploadFileRequest msg;
-  while (in->Read(&msg)) {
+//
+// A data message's payload is handed to the upload as the received slices
+// themselves (they live until the chunk holding them is stored): no parse
+// into a protobuf string, no copy into a chunk buffer. Other messages are
+// parsed.
+Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx, grpc::ServerReader<grpc::ByteBuffer>* in,
+                                 Upload& upload, int64_t declared_size,
+                                 storage::LatePath* late_path) {
+  grpc::ByteBuffer raw;
+  while (in->Read(&raw)) {
+    auto slices = std::make_shared<std::vector<grpc::Slice>>();
+    if (!raw.Dump(slices.get()).ok()) {
+      return InvalidArgumentError("upload '" + upload.name() + "': an unreadable message");
+    }
+    if (std::optional<size_t> skip = DataPayloadOffset(*slices, raw.Length())) {
+      if (late_path && late_path->has_value()) {
+        return InvalidArgumentError("upload '" + upload.name() + "': data after the path");
+      }
+      for (const grpc::Slice& slice : *slices) {
+        std::string_view bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
+        const size_t drop = std::min(*skip, bytes.size());
+        bytes.remove_prefix(drop);
+        *skip -= drop;
+        if (!bytes.empty()) NEXUS_RETURN_IF_ERROR(upload.WriteShared(bytes, slices));
+      }
+      continue;
+    }
+    slices.reset();
+    v1::UploadFileRequest msg;
+    if (!grpc::SerializationTraits<v1::UploadFileRequest>::Deserialize(&raw, &msg).ok()) {
+      return InvalidArgumentError("upload '" + upload.name() + "': a malformed message");
+    }
     switch (msg.part_case()) {
       case v1::UploadFileRequest::kData:
         if (late_path && late_path->has_value()) {
@@ -388,7 +442,20 @@ void ConfigureServer(grpc::ServerBuilder& builder) {
   builder.SetResourceQuota(quota);  // takes its own reference
 }
 
-DaemonService::DaemonService(Deps deps) : deps_(deps) { assert(deps_.health != nullptr); }
+DaemonService::DaemonService(Deps deps) : deps_(deps) {
+  assert(deps_.health != nullptr);
+  // UploadFile on raw messages (see UploadFileRaw). Index 1 is UploadFile's
+  // place in the service (proto order, as the generated WithRawMethod_
+  // classes number it); were it wrong, every upload would answer
+  // UNIMPLEMENTED from the generated default, which the service tests catch.
+  MarkMethodStreamed(
+      kUploadFileMethodIndex,
+      new grpc::internal::ClientStreamingHandler<DaemonService, grpc::ByteBuffer, v1::FileInfo>(
+          [](DaemonService* service, grpc::ServerContext* ctx,
+             grpc::ServerReader<grpc::ByteBuffer>* in,
+             v1::FileInfo* resp) { return service->UploadFileRaw(ctx, in, resp); },
+          this));
+}
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* DaemonService::ServeDownload(
     std::string_view rpc, std::unique_ptr<FileReader> reader, bool partial,
@@ -412,17 +479,19 @@ grpc::Status DaemonService::Health(grpc::ServerContext*, const v1::HealthRequest
 
 // ---- Files -----------------------------------------------------------------
 
-grpc::Status DaemonService::UploadFile(grpc::ServerContext* ctx,
-                                       grpc::ServerReader<v1::UploadFileRequest>* in,
-                                       v1::FileInfo* resp) {
+grpc::Status DaemonService::UploadFileRaw(grpc::ServerContext* ctx,
+                                          grpc::ServerReader<grpc::ByteBuffer>* in,
+                                          v1::FileInfo* resp) {
   constexpr std::string_view kRpc = "upload";
   if (!deps_.files) return NotYet("UploadFile");
-  v1::UploadFileRequest first;
-  if (!in->Read(&first)) {
+  grpc::ByteBuffer raw;
+  if (!in->Read(&raw)) {
     if (ctx->IsCancelled()) return Cancelled(kRpc);
     return Reply(kRpc, InvalidArgumentError("upload: the stream is empty (expected a header)"));
   }
-  if (!first.has_header()) {
+  v1::UploadFileRequest first;
+  if (!grpc::SerializationTraits<v1::UploadFileRequest>::Deserialize(&raw, &first).ok() ||
+      !first.has_header()) {
     return Reply(kRpc, InvalidArgumentError("upload: the first message must be the header"));
   }
   const v1::UploadHeader& h = first.header();

@@ -69,6 +69,9 @@ using DaemonServiceBase = v1::Daemon::WithRawCallbackMethod_DownloadFile<
 
 class DaemonService final : public DaemonServiceBase {
  public:
+  // UploadFile's index among the service's methods (proto order).
+  static constexpr int kUploadFileMethodIndex = 1;
+
   struct Deps {
     const ::nexus::daemon::Health* health = nullptr;  // required
     storage::FileService* files = nullptr;            // Files RPCs
@@ -82,8 +85,12 @@ class DaemonService final : public DaemonServiceBase {
   grpc::Status Health(grpc::ServerContext* ctx, const v1::HealthRequest* req,
                       v1::HealthResponse* resp) override;
 
-  grpc::Status UploadFile(grpc::ServerContext* ctx, grpc::ServerReader<v1::UploadFileRequest>* in,
-                          v1::FileInfo* resp) override;
+  // UploadFile, served on raw messages: the constructor installs it in place
+  // of the generated handler, so a data message's payload reaches the
+  // chunker as the received slices (no protobuf string, no copy); the wire is
+  // the same.
+  grpc::Status UploadFileRaw(grpc::ServerContext* ctx, grpc::ServerReader<grpc::ByteBuffer>* in,
+                             v1::FileInfo* resp);
   grpc::Status ListFiles(grpc::ServerContext* ctx, const v1::ListFilesRequest* req,
                          v1::ListFilesResponse* resp) override;
   grpc::Status GetFile(grpc::ServerContext* ctx, const v1::GetFileRequest* req,

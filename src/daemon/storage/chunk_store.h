@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -43,6 +44,20 @@ class ChunkStore {
   // the chunk, false when it was already present (perhaps not yet durable:
   // another writer's Put).
   virtual Result<bool> Put(const std::string& hash, std::string_view bytes) = 0;
+
+  // Put of the concatenation of `pieces` (a chunk as the chunker hands it
+  // over, spread over the received messages). The default joins them into
+  // one buffer; a store that can write scattered bytes overrides it.
+  virtual Result<bool> PutPieces(const std::string& hash,
+                                 std::span<const std::string_view> pieces) {
+    if (pieces.size() == 1) return Put(hash, pieces.front());
+    std::string joined;
+    size_t size = 0;
+    for (std::string_view p : pieces) size += p.size();
+    joined.reserve(size);
+    for (std::string_view p : pieces) joined.append(p);
+    return Put(hash, joined);
+  }
 
   // Makes every named chunk that the store holds durable (its bytes and its
   // name), whoever Put it; chunks already durable cost next to nothing. Call

@@ -110,25 +110,50 @@ size_t Chunker::Scan(const uint8_t* data, size_t n, bool* cut) {
   return i;
 }
 
-Status Chunker::Write(std::string_view data, const Sink& sink) {
+Status Chunker::Write(std::string_view data, const Sink& sink) { return Feed(data, nullptr, sink); }
+
+Status Chunker::WriteShared(std::string_view data, const std::shared_ptr<const void>& owner,
+                            const Sink& sink) {
+  return Feed(data, &owner, sink);
+}
+
+void Chunker::Hold(std::string_view data, const std::shared_ptr<const void>* owner) {
+  if (data.empty()) return;
+  if (owner != nullptr) {
+    held_.push_back(Held{data, *owner});
+  } else if (held_.empty()) {
+    // Reserving the maximum once keeps the buffer at one max chunk instead
+    // of letting geometric growth overshoot it.
+    if (buffer_.capacity() < max_size_) buffer_.reserve(max_size_);
+    buffer_.append(data);
+    return;
+  } else {
+    // Copied bytes after shared ones: they must follow them, so they become
+    // a held piece of their own.
+    auto copy = std::make_shared<const std::string>(data);
+    held_.push_back(Held{*copy, copy});
+  }
+  held_bytes_ += data.size();
+}
+
+Status Chunker::Feed(std::string_view data, const std::shared_ptr<const void>* owner,
+                     const Sink& sink) {
   while (!data.empty()) {
     bool cut = false;
     const size_t used = Scan(reinterpret_cast<const uint8_t*>(data.data()), data.size(), &cut);
     if (!cut) {
-      // Reserving the maximum once keeps the buffer at one max chunk instead
-      // of letting geometric growth overshoot it.
-      if (buffer_.capacity() < max_size_) buffer_.reserve(max_size_);
-      buffer_.append(data);
+      Hold(data, owner);
       return Status::Ok();
     }
-    if (buffer_.empty()) {
-      NEXUS_RETURN_IF_ERROR(sink(data.substr(0, used)));
-    } else {
-      buffer_.append(data.substr(0, used));
-      Status s = sink(buffer_);
-      buffer_.clear();
-      NEXUS_RETURN_IF_ERROR(s);
-    }
+    pieces_.clear();
+    if (!buffer_.empty()) pieces_.push_back(buffer_);
+    for (const Held& h : held_) pieces_.push_back(h.bytes);
+    if (used > 0) pieces_.push_back(data.substr(0, used));
+    Status s = sink(pieces_);
+    buffer_.clear();
+    held_.clear();
+    held_bytes_ = 0;
+    NEXUS_RETURN_IF_ERROR(s);
     data.remove_prefix(used);
   }
   return Status::Ok();
@@ -137,10 +162,22 @@ Status Chunker::Write(std::string_view data, const Sink& sink) {
 Status Chunker::Finish(const Sink& sink) {
   pos_ = 0;
   fp_ = 0;
-  if (buffer_.empty()) return Status::Ok();
-  Status s = sink(buffer_);
-  buffer_.clear();
+  if (buffer_.empty() && held_.empty()) return Status::Ok();
+  pieces_.clear();
+  if (!buffer_.empty()) pieces_.push_back(buffer_);
+  for (const Held& h : held_) pieces_.push_back(h.bytes);
+  Status s = sink(pieces_);
+  Reset();
   return s;
+}
+
+void Chunker::Reset() {
+  pos_ = 0;
+  fp_ = 0;
+  buffer_.clear();
+  held_.clear();
+  held_bytes_ = 0;
+  pieces_.clear();
 }
 
 }  // namespace nexus::daemon::storage

@@ -6,10 +6,15 @@
 // Bytes are fed with Write as they arrive; every complete chunk is passed to
 // the sink, Finish flushes the tail. Boundaries depend only on the content,
 // never on how the input was split into Write calls, so an insertion changes
-// only the chunks around it. The chunker buffers at most one max-size chunk
-// (chunks that lie wholly inside one Write are passed through without a
-// copy). The gear table is part of the on-disk format: changing it changes
-// every boundary and so defeats deduplication with existing chunks.
+// only the chunks around it. A chunk reaches the sink as its pieces, in
+// order: the bytes of the current Write plus what was held back from earlier
+// ones. Write copies what it must hold back (at most one max-size chunk);
+// WriteShared holds a reference to the caller's bytes instead, so a chunk
+// spread over many received messages is hashed and written from those
+// messages without ever being copied into one buffer. Chunks that lie wholly
+// inside one Write are passed through without a copy either way. The gear
+// table is part of the on-disk format: changing it changes every boundary and
+// so defeats deduplication with existing chunks.
 //
 // Not thread-safe; one Chunker per stream.
 #pragma once
@@ -17,8 +22,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/config.h"
 #include "common/result.h"
@@ -39,22 +47,42 @@ Result<ChunkerParams> ChunkerParamsFromConfig(const StorageConfig& config);
 
 class Chunker {
  public:
-  // Receives each chunk in order. The view is valid only during the call. A
-  // non-ok Status stops the chunker and is returned from Write/Finish.
-  using Sink = std::function<Status(std::string_view chunk)>;
+  // Receives each chunk in order as its non-empty pieces (concatenated, they
+  // are the chunk). The views are valid only during the call. A non-ok
+  // Status stops the chunker and is returned from Write/Finish.
+  using Sink = std::function<Status(std::span<const std::string_view> pieces)>;
 
   // `params` must pass ValidateChunkerParams.
   explicit Chunker(const ChunkerParams& params);
 
+  // `data` is needed only during the call: what is held back is copied.
   Status Write(std::string_view data, const Sink& sink);
+  // The same, but what is held back is `data` itself: it must stay valid as
+  // long as `owner` lives, and the chunker keeps a reference to `owner` until
+  // the chunk holding those bytes went to the sink (or Reset).
+  Status WriteShared(std::string_view data, const std::shared_ptr<const void>& owner,
+                     const Sink& sink);
   // Emits the final (possibly short) chunk, if any bytes are pending, and
   // resets the chunker for a new stream. Empty input yields no chunk.
   Status Finish(const Sink& sink);
+  // Drops what is held back (and the references to shared bytes) and starts
+  // a new stream.
+  void Reset();
 
   // Bytes held back waiting for a boundary.
-  size_t buffered() const { return buffer_.size(); }
+  size_t buffered() const { return buffer_.size() + held_bytes_; }
 
  private:
+  // Bytes of an earlier WriteShared (or a copy), kept alive by `owner`.
+  struct Held {
+    std::string_view bytes;
+    std::shared_ptr<const void> owner;
+  };
+
+  // Write and WriteShared: `owner` null means copy what is held back.
+  Status Feed(std::string_view data, const std::shared_ptr<const void>* owner, const Sink& sink);
+  // Holds `data` back as the continuation of the current chunk.
+  void Hold(std::string_view data, const std::shared_ptr<const void>* owner);
   // Scans data[0, n) as the continuation of the current chunk. Returns how
   // many bytes belong to it; sets *cut when the chunk ends there.
   size_t Scan(const uint8_t* data, size_t n, bool* cut);
@@ -66,7 +94,11 @@ class Chunker {
   uint64_t mask_large_;  // fewer bits: cuts are likelier after it
   size_t pos_ = 0;       // length of the current chunk so far
   uint64_t fp_ = 0;      // gear fingerprint
-  std::string buffer_;   // bytes of the current chunk not yet emitted
+  // The current chunk's bytes so far: buffer_ (copies), then held_.
+  std::string buffer_;
+  std::vector<Held> held_;
+  size_t held_bytes_ = 0;
+  std::vector<std::string_view> pieces_;  // scratch: the chunk being emitted
 };
 
 }  // namespace nexus::daemon::storage

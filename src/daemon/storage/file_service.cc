@@ -43,7 +43,13 @@ Upload::Upload(FileService& service, std::string owner, std::string name, int64_
 
 Upload::~Upload() { Abort(); }
 
-Status Upload::Write(std::string_view data) {
+Status Upload::Write(std::string_view data) { return Feed(data, nullptr); }
+
+Status Upload::WriteShared(std::string_view data, const std::shared_ptr<const void>& owner) {
+  return Feed(data, &owner);
+}
+
+Status Upload::Feed(std::string_view data, const std::shared_ptr<const void>* owner) {
   if (state_ == State::kFailed) return failure_;
   if (state_ != State::kOpen) return UploadClosed();
   if (byte_limit_ >= 0 && size_ + static_cast<int64_t>(data.size()) > byte_limit_) {
@@ -53,28 +59,35 @@ Status Upload::Write(std::string_view data) {
   }
   content_hash_.Update(data);
   size_ += static_cast<int64_t>(data.size());
-  Status s = chunker_.Write(data, [this](std::string_view chunk) { return StoreChunk(chunk); });
+  auto sink = [this](std::span<const std::string_view> pieces) { return StoreChunk(pieces); };
+  Status s = owner ? chunker_.WriteShared(data, *owner, sink) : chunker_.Write(data, sink);
   if (!s.ok()) return Fail(s);
   return Status::Ok();
 }
 
-Status Upload::StoreChunk(std::string_view chunk) {
-  const std::string hash = Sha256::HexDigest(chunk);
+Status Upload::StoreChunk(std::span<const std::string_view> pieces) {
+  size_t size = 0;
+  for (std::string_view p : pieces) {
+    chunk_hash_.Update(p);
+    size += p.size();
+  }
+  const std::string hash = ToHex(chunk_hash_.Finish());
   // Lease before Put: once Put finds the chunk present, nobody may remove it
   // until this upload has committed its reference or given up.
   if (leased_.insert(hash).second) service_.Lease(hash);
-  Result<bool> created = service_.chunks_.Put(hash, chunk);
+  Result<bool> created = service_.chunks_.PutPieces(hash, pieces);
   if (!created.ok()) return created.status().WithContext("store chunk " + hash);
   if (*created) created_.insert(hash);
   const int64_t offset = chunks_.empty() ? 0 : chunks_.back().offset + chunks_.back().size;
-  chunks_.push_back({hash, offset, static_cast<int64_t>(chunk.size())});
+  chunks_.push_back({hash, offset, static_cast<int64_t>(size)});
   return Status::Ok();
 }
 
 Result<FileRecord> Upload::Commit() {
   if (state_ == State::kFailed) return failure_;
   if (state_ != State::kOpen) return UploadClosed();
-  Status s = chunker_.Finish([this](std::string_view chunk) { return StoreChunk(chunk); });
+  Status s = chunker_.Finish(
+      [this](std::span<const std::string_view> pieces) { return StoreChunk(pieces); });
   if (!s.ok()) return Fail(s);
   // The commit may reference only chunks that survive a crash, including the
   // ones found present that another upload stored and has not synced yet.
@@ -119,6 +132,7 @@ Status Upload::Fail(Status status) {
 }
 
 void Upload::Cleanup() {
+  chunker_.Reset();  // drops the references to the caller's bytes
   std::vector<std::string> candidates(created_.begin(), created_.end());
   service_.ReleaseAndRemove(leased_, candidates);
   leased_.clear();

@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -92,6 +93,12 @@ class Upload {
   // Feeds the next bytes of the file. After an error the upload is already
   // cleaned up and every later call returns that error.
   Status Write(std::string_view data);
+  // The same without copying: `data` must stay valid as long as `owner`
+  // lives. The upload keeps `owner` until the chunk holding the bytes is
+  // stored (at most about one max chunk of them), or until it fails, aborts
+  // or commits. For a received message whose payload is a list of slices:
+  // one call per slice, all with the message as owner.
+  Status WriteShared(std::string_view data, const std::shared_ptr<const void>& owner);
   // Flushes the last chunk and commits. On error the upload is cleaned up.
   Result<FileRecord> Commit();
   // Gives up; idempotent; a no-op after Commit.
@@ -106,7 +113,9 @@ class Upload {
 
   Upload(FileService& service, std::string owner, std::string name, int64_t byte_limit,
          CommitFn commit);
-  Status StoreChunk(std::string_view chunk);
+  // Write and WriteShared: `owner` null means the chunker copies.
+  Status Feed(std::string_view data, const std::shared_ptr<const void>* owner);
+  Status StoreChunk(std::span<const std::string_view> pieces);
   Status Fail(Status status);
   void Cleanup();
 
@@ -117,6 +126,7 @@ class Upload {
   const CommitFn commit_;     // records the file (see UploadOptions::commit)
   Chunker chunker_;
   Sha256 content_hash_;
+  Sha256 chunk_hash_;  // reused for every chunk (Finish resets it)
   int64_t size_ = 0;
   std::vector<ChunkRef> chunks_;
   std::unordered_set<std::string> leased_;

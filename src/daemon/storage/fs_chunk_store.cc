@@ -2,8 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,14 +82,36 @@ Result<bool> MakeDir(const std::string& dir) {
   return Errno("create directory", dir, errno);
 }
 
-Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+// Writes the concatenation of `pieces`, IOV_MAX of them per writev, resuming
+// after short writes.
+Status WriteAll(int fd, std::span<const std::string_view> pieces, const std::string& path) {
+  iovec iov[IOV_MAX];
+  size_t next = 0;  // first piece not yet (fully) written
+  size_t done = 0;  // bytes of pieces[next] already written
+  while (next < pieces.size()) {
+    int count = 0;
+    for (size_t i = next; i < pieces.size() && count < IOV_MAX; ++i) {
+      const size_t skip = i == next ? done : 0;
+      if (pieces[i].size() == skip) continue;
+      iov[count].iov_base = const_cast<char*>(pieces[i].data() + skip);
+      iov[count].iov_len = pieces[i].size() - skip;
+      ++count;
+    }
+    if (count == 0) break;
+    ssize_t n = ::writev(fd, iov, count);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Errno("write", path, errno);
     }
-    bytes.remove_prefix(static_cast<size_t>(n));
+    if (n == 0) return Errno("write", path, EIO);
+    // Advance past what was written.
+    auto left = static_cast<size_t>(n);
+    while (next < pieces.size() && left >= pieces[next].size() - done) {
+      left -= pieces[next].size() - done;
+      done = 0;
+      ++next;
+    }
+    done += left;
   }
   return Status::Ok();
 }
@@ -185,6 +209,11 @@ Status FsChunkStore::EnsureDirs(const std::string& hash) {
 }
 
 Result<bool> FsChunkStore::Put(const std::string& hash, std::string_view bytes) {
+  return PutPieces(hash, std::span<const std::string_view>(&bytes, 1));
+}
+
+Result<bool> FsChunkStore::PutPieces(const std::string& hash,
+                                     std::span<const std::string_view> pieces) {
   NEXUS_RETURN_IF_ERROR(CheckHash(hash));
   const std::string path = PathOf(hash);
   struct stat st;
@@ -201,7 +230,7 @@ Result<bool> FsChunkStore::Put(const std::string& hash, std::string_view bytes) 
     ::unlink(temp.c_str());
     return s;
   };
-  if (Status s = WriteAll(fd.get(), bytes, temp); !s.ok()) return fail(s);
+  if (Status s = WriteAll(fd.get(), pieces, temp); !s.ok()) return fail(s);
   // Start writing back now, without waiting, so the disk works while the
   // upload goes on and Sync finds little left to write. Only a hint: Sync's
   // fsync reports any write error.

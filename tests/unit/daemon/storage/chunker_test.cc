@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,15 +19,29 @@ using testing::PseudoRandomBytes;
 
 constexpr ChunkerParams kSmall{256, 1024, 4096};
 
+// A chunker sink for `fn`, which takes each chunk in one piece.
+Chunker::Sink Joined(std::function<Status(std::string_view chunk)> fn) {
+  return [fn = std::move(fn)](std::span<const std::string_view> pieces) {
+    std::string chunk;
+    for (std::string_view p : pieces) {
+      EXPECT_FALSE(p.empty()) << "the sink never gets an empty piece";
+      chunk.append(p);
+    }
+    return fn(chunk);
+  };
+}
+
+Status Ignore(std::string_view) { return Status::Ok(); }
+
 // Chunks `data` fed in pieces of the given sizes (cycled); returns the chunks.
 std::vector<std::string> ChunkIn(const ChunkerParams& params, std::string_view data,
                                  const std::vector<size_t>& piece_sizes) {
   Chunker chunker(params);
   std::vector<std::string> chunks;
-  auto sink = [&](std::string_view c) {
+  auto sink = Joined([&](std::string_view c) {
     chunks.emplace_back(c);
     return Status::Ok();
-  };
+  });
   size_t k = 0;
   while (!data.empty()) {
     size_t n = std::min(data.size(), piece_sizes[k++ % piece_sizes.size()]);
@@ -120,14 +137,13 @@ TEST(ChunkerTest, ChunkerIsReusableAfterFinish) {
   const std::string data = PseudoRandomBytes(20000, 6);
   Chunker chunker(kSmall);
   std::vector<size_t> first, second;
-  ASSERT_TRUE(
-      chunker.Write(data.substr(0, 777), [](std::string_view) { return Status::Ok(); }).ok());
-  ASSERT_TRUE(chunker.Finish([](std::string_view) { return Status::Ok(); }).ok());
+  ASSERT_TRUE(chunker.Write(data.substr(0, 777), Joined(Ignore)).ok());
+  ASSERT_TRUE(chunker.Finish(Joined(Ignore)).ok());
   auto collect = [](std::vector<size_t>* out) {
-    return [out](std::string_view c) {
+    return Joined([out](std::string_view c) {
       out->push_back(c.size());
       return Status::Ok();
-    };
+    });
   };
   ASSERT_TRUE(chunker.Write(data, collect(&second)).ok());
   ASSERT_TRUE(chunker.Finish(collect(&second)).ok());
@@ -138,10 +154,10 @@ TEST(ChunkerTest, SinkErrorStopsTheChunkerAndIsReturned) {
   const std::string data = PseudoRandomBytes(50000, 7);
   Chunker chunker(kSmall);
   int calls = 0;
-  Status s = chunker.Write(data, [&](std::string_view) {
-    ++calls;
-    return UnavailableError("disk full");
-  });
+  Status s = chunker.Write(data, Joined([&](std::string_view) {
+                             ++calls;
+                             return UnavailableError("disk full");
+                           }));
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
   EXPECT_EQ(calls, 1);
 }
@@ -150,10 +166,119 @@ TEST(ChunkerTest, BuffersAtMostOneMaxChunk) {
   const std::string data(100000, 'x');  // no natural boundary: every chunk is max-sized
   Chunker chunker(kSmall);
   for (size_t i = 0; i < data.size(); i += 1000) {
-    ASSERT_TRUE(
-        chunker.Write(data.substr(i, 1000), [](std::string_view) { return Status::Ok(); }).ok());
+    ASSERT_TRUE(chunker.Write(data.substr(i, 1000), Joined(Ignore)).ok());
     EXPECT_LT(chunker.buffered(), kSmall.max_size);
   }
+}
+
+// Feeds `data` with WriteShared in pieces of `piece` bytes, each its own
+// owner (like received messages), and returns the chunks.
+std::vector<std::string> ChunkShared(std::string_view data, size_t piece) {
+  Chunker chunker(kSmall);
+  std::vector<std::string> chunks;
+  auto sink = Joined([&](std::string_view c) {
+    chunks.emplace_back(c);
+    return Status::Ok();
+  });
+  for (size_t at = 0; at < data.size(); at += piece) {
+    auto owned = std::make_shared<const std::string>(data.substr(at, piece));
+    EXPECT_TRUE(chunker.WriteShared(*owned, owned, sink).ok());
+  }
+  EXPECT_TRUE(chunker.Finish(sink).ok());
+  return chunks;
+}
+
+TEST(ChunkerTest, SharedWritesGiveTheSameChunksAsCopiedOnes) {
+  const std::string data = PseudoRandomBytes(100 * 1024, 10);
+  const auto copied = ChunkIn(kSmall, data, {data.size()});
+  for (size_t piece : {size_t{1}, size_t{100}, size_t{4096}, size_t{5000}, data.size()}) {
+    EXPECT_EQ(ChunkShared(data, piece), copied) << "pieces of " << piece << " bytes";
+  }
+}
+
+TEST(ChunkerTest, AChunkSpanningManySharedWritesArrivesAsThoseBytesUncopied) {
+  // No natural boundary: every chunk is max-sized, 4096 bytes = 64 writes.
+  const std::string data(3 * kSmall.max_size, 'x');
+  std::vector<std::shared_ptr<const std::string>> owners;
+  for (size_t at = 0; at < data.size(); at += 64) {
+    owners.push_back(std::make_shared<const std::string>(data.substr(at, 64)));
+  }
+  Chunker chunker(kSmall);
+  std::vector<size_t> piece_counts;
+  auto sink = [&](std::span<const std::string_view> pieces) {
+    piece_counts.push_back(pieces.size());
+    for (std::string_view p : pieces) {
+      // Every piece is one of the owners' own buffers, not a copy of it.
+      const bool owned = std::any_of(owners.begin(), owners.end(), [&](const auto& o) {
+        return p.data() >= o->data() && p.data() + p.size() <= o->data() + o->size();
+      });
+      EXPECT_TRUE(owned);
+    }
+    return Status::Ok();
+  };
+  for (const auto& owner : owners) ASSERT_TRUE(chunker.WriteShared(*owner, owner, sink).ok());
+  ASSERT_TRUE(chunker.Finish(sink).ok());
+  EXPECT_EQ(piece_counts, (std::vector<size_t>{64, 64, 64}));
+}
+
+TEST(ChunkerTest, SharedBytesAreReleasedOnceTheirChunkIsEmitted) {
+  Chunker chunker(kSmall);
+  auto owner = std::make_shared<const std::string>(kSmall.min_size / 2, 'a');
+  std::weak_ptr<const std::string> watch = owner;
+  int chunks = 0;
+  auto sink = Joined([&](std::string_view) {
+    ++chunks;
+    return Status::Ok();
+  });
+  ASSERT_TRUE(chunker.WriteShared(*owner, owner, sink).ok());
+  owner.reset();
+  EXPECT_FALSE(watch.expired()) << "held back: the chunker must keep the bytes alive";
+  EXPECT_EQ(chunker.buffered(), kSmall.min_size / 2);
+  ASSERT_TRUE(chunker.Finish(sink).ok());
+  EXPECT_EQ(chunks, 1);
+  EXPECT_TRUE(watch.expired());
+  EXPECT_EQ(chunker.buffered(), 0u);
+}
+
+TEST(ChunkerTest, ResetDropsHeldBytesAndStartsAfresh) {
+  const std::string data = PseudoRandomBytes(20000, 11);
+  Chunker chunker(kSmall);
+  auto owner = std::make_shared<const std::string>(100, 'z');
+  std::weak_ptr<const std::string> watch = owner;
+  ASSERT_TRUE(chunker.WriteShared(*owner, owner, Joined(Ignore)).ok());
+  owner.reset();
+  chunker.Reset();
+  EXPECT_TRUE(watch.expired());
+  std::vector<size_t> lengths;
+  auto sink = Joined([&](std::string_view c) {
+    lengths.push_back(c.size());
+    return Status::Ok();
+  });
+  ASSERT_TRUE(chunker.Write(data, sink).ok());
+  ASSERT_TRUE(chunker.Finish(sink).ok());
+  EXPECT_EQ(lengths, Lengths(ChunkIn(kSmall, data, {data.size()})));
+}
+
+TEST(ChunkerTest, CopiedAndSharedWritesMayAlternate) {
+  const std::string data = PseudoRandomBytes(60000, 12);
+  Chunker chunker(kSmall);
+  std::vector<std::string> chunks;
+  auto sink = Joined([&](std::string_view c) {
+    chunks.emplace_back(c);
+    return Status::Ok();
+  });
+  bool shared = false;
+  for (size_t at = 0; at < data.size(); at += 300, shared = !shared) {
+    std::string piece = data.substr(at, 300);
+    if (shared) {
+      auto owned = std::make_shared<const std::string>(std::move(piece));
+      ASSERT_TRUE(chunker.WriteShared(*owned, owned, sink).ok());
+    } else {
+      ASSERT_TRUE(chunker.Write(piece, sink).ok());  // `piece` dies right after
+    }
+  }
+  ASSERT_TRUE(chunker.Finish(sink).ok());
+  EXPECT_EQ(chunks, ChunkIn(kSmall, data, {data.size()}));
 }
 
 // The property that makes dedup work across edits: with the production sizes
@@ -168,10 +293,10 @@ TEST(ChunkerTest, InsertNearStartChangesOnlyNearbyChunks) {
   auto hashes = [&](const std::string& data) {
     std::vector<std::string> out;
     Chunker chunker(params);
-    auto sink = [&](std::string_view c) {
+    auto sink = Joined([&](std::string_view c) {
       out.push_back(Sha256::HexDigest(c));
       return Status::Ok();
-    };
+    });
     std::string_view rest = data;
     while (!rest.empty()) {
       size_t n = std::min<size_t>(rest.size(), 1 << 20);  // gRPC-sized messages

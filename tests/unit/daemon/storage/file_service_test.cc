@@ -96,6 +96,58 @@ TEST_F(FileServiceTest, UploadedFileDownloadsByteIdentical) {
   EXPECT_TRUE(*back == data);
 }
 
+TEST_F(FileServiceTest, SharedWritesStoreTheSameChunksAsCopiedWrites) {
+  const std::string data = PseudoRandomBytes(40 * 1024 + 17, 3);
+  auto copied = UploadAs("alice", "copied.bin", data, 777);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  const int chunk_files = ChunkFiles();
+
+  // Messages of 3000 bytes, each lent as three slices, the way nexusd hands
+  // over a received gRPC message.
+  auto upload = service_->Begin("alice", "shared.bin");
+  ASSERT_TRUE(upload.ok());
+  std::vector<std::weak_ptr<const std::string>> messages;
+  for (size_t at = 0; at < data.size(); at += 3000) {
+    auto message = std::make_shared<const std::string>(data.substr(at, 3000));
+    messages.push_back(message);
+    std::string_view rest = *message;
+    while (!rest.empty()) {
+      const size_t n = std::min<size_t>(rest.size(), 1000);
+      ASSERT_TRUE((*upload)->WriteShared(rest.substr(0, n), message).ok());
+      rest.remove_prefix(n);
+    }
+  }
+  auto shared = (*upload)->Commit();
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  EXPECT_EQ(shared->sha256, copied->sha256);
+  EXPECT_EQ(shared->chunks_count, copied->chunks_count);
+  EXPECT_EQ(ChunkFiles(), chunk_files) << "same chunks: nothing new stored";
+  for (const auto& m : messages) EXPECT_TRUE(m.expired()) << "the upload keeps no message";
+  auto a = metadata_->ChunksForRange(copied->id, 0, copied->size);
+  auto b = metadata_->ChunksForRange(shared->id, 0, shared->size);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->size(), b->size());
+  for (size_t i = 0; i < a->size(); ++i) {
+    EXPECT_EQ((*a)[i].hash, (*b)[i].hash);
+    EXPECT_EQ((*a)[i].size, (*b)[i].size);
+  }
+  auto back = Download("alice", shared->id);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+}
+
+TEST_F(FileServiceTest, AnAbortedUploadReleasesTheBytesItWasLent) {
+  auto upload = service_->Begin("alice", "gone.bin");
+  ASSERT_TRUE(upload.ok());
+  auto message = std::make_shared<const std::string>(100, 'q');  // below the minimum chunk
+  std::weak_ptr<const std::string> watch = message;
+  ASSERT_TRUE((*upload)->WriteShared(*message, message).ok());
+  message.reset();
+  EXPECT_FALSE(watch.expired());
+  (*upload)->Abort();
+  EXPECT_TRUE(watch.expired());
+}
+
 TEST_F(FileServiceTest, DownloadsByteRanges) {
   const std::string data = PseudoRandomBytes(20000, 2);
   auto file = UploadAs("alice", "r.bin", data);

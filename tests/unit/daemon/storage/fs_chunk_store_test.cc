@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include "daemon/storage/sha256.h"
@@ -56,6 +58,30 @@ TEST_F(FsChunkStoreTest, StoresChunkUnderItsHashInTwoLevelsOfDirectories) {
   struct stat st;
   ASSERT_EQ(::stat(expected.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(FsChunkStoreTest, PutPiecesStoresTheSameFileAsPutOfTheJoinedBytes) {
+  const std::string bytes = testing::PseudoRandomBytes(300000, 21);
+  // Piece layouts: one, a few uneven ones with empty pieces between, and more
+  // pieces than one writev takes (IOV_MAX is 1024).
+  const std::vector<size_t> layouts[] = {{bytes.size()}, {1, 0, 99999, 0, 200000}, {100}};
+  for (const auto& layout : layouts) {
+    std::vector<std::string_view> pieces;
+    std::string_view rest = bytes;
+    for (size_t k = 0; !rest.empty(); ++k) {
+      const size_t n = std::min(rest.size(), layout[k % layout.size()]);
+      pieces.push_back(rest.substr(0, n));
+      rest.remove_prefix(n);
+    }
+    const std::string hash = Sha256::HexDigest(bytes);
+    auto created = store_->PutPieces(hash, pieces);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    EXPECT_TRUE(*created) << pieces.size() << " pieces";
+    EXPECT_EQ(ReadRaw(store_->PathOf(hash)), bytes) << pieces.size() << " pieces";
+    auto read = store_->Get(hash);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_TRUE(store_->Remove(hash).ok());
+  }
 }
 
 TEST_F(FsChunkStoreTest, ReportsWhetherPutCreatedTheChunk) {
