@@ -68,13 +68,6 @@ Status CheckHash(const std::string& hash) {
   return Status::Ok();
 }
 
-Status FsyncDir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return Errno("open directory", dir, errno);
-  if (::fsync(fd.get()) != 0) return Errno("fsync directory", dir, errno);
-  return Status::Ok();
-}
-
 // mkdir that tells whether it created the directory (so the parent needs an fsync).
 Result<bool> MakeDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) == 0) return true;
@@ -156,6 +149,12 @@ Status FsyncAll(const std::vector<std::string>& paths, std::vector<char>* failed
   return first;
 }
 
+uint32_t HexValue(std::string_view hex) {
+  uint32_t v = 0;
+  for (char c : hex) v = (v << 4) | static_cast<uint32_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+  return v;
+}
+
 // The directory of a chunk's path.
 std::string DirOf(const std::string& path, const std::string& hash) {
   return path.substr(0, path.size() - hash.size() - 1);
@@ -201,10 +200,12 @@ Status FsChunkStore::EnsureDirs(const std::string& hash) {
   const std::string leaf = top + "/" + hash.substr(2, 2);
   struct stat st;
   if (::stat(leaf.c_str(), &st) == 0) return Status::Ok();
+  // No fsync here: the first Sync of a chunk in this directory makes its
+  // entries durable (see Sync), together with the rest of the batch.
   NEXUS_ASSIGN_OR_RETURN(bool top_created, MakeDir(top));
-  if (top_created) NEXUS_RETURN_IF_ERROR(FsyncDir(root_));
+  (void)top_created;
   NEXUS_ASSIGN_OR_RETURN(bool leaf_created, MakeDir(leaf));
-  if (leaf_created) NEXUS_RETURN_IF_ERROR(FsyncDir(top));
+  (void)leaf_created;
   return Status::Ok();
 }
 
@@ -273,35 +274,81 @@ Status FsChunkStore::Sync(const std::vector<std::string>& hashes) {
   if (pending.empty()) return Status::Ok();
   std::sort(pending.begin(), pending.end());
   pending.erase(std::unique(pending.begin(), pending.end()), pending.end());
+
+  // Each renamed entry needs its leaf directory synced. A leaf not yet known
+  // durable may be new (EnsureDirs does not sync): its entry in the top
+  // directory is synced too, and a top not yet known durable gets the root
+  // synced. A directory that existed before an fsync of its parent is
+  // durable after it, so the marks are set once the fsyncs succeeded.
+  struct Deps {
+    std::string leaf;
+    std::string top;    // empty: the leaf is known durable
+    bool root = false;  // the top may be new
+  };
+  std::vector<Deps> deps(pending.size());
   std::vector<std::string> paths;
-  std::set<std::string> dirs;  // each renamed entry needs its directory synced
-  for (const auto& hash : pending) {
-    paths.push_back(PathOf(hash));
-    dirs.insert(DirOf(paths.back(), hash));
+  std::set<std::string> dirs;
+  {
+    std::lock_guard lock(unsynced_mu_);
+    for (size_t i = 0; i < pending.size(); ++i) {
+      const std::string& hash = pending[i];
+      paths.push_back(PathOf(hash));
+      deps[i].leaf = DirOf(paths.back(), hash);
+      if (!durable_leaves_[LeafIndex(hash)]) deps[i].top = root_ + "/" + hash.substr(0, 2);
+      deps[i].root = !durable_tops_[TopIndex(hash)];
+    }
+  }
+  for (const Deps& d : deps) {
+    dirs.insert(d.leaf);
+    if (!d.top.empty()) dirs.insert(d.top);
+    if (d.root) dirs.insert(root_);
   }
   paths.insert(paths.end(), dirs.begin(), dirs.end());
   std::vector<char> failed;
   if (Status s = FsyncAll(paths, &failed); !s.ok()) {
     // Linux reports a write-back error to one fsync only: a later fsync of
     // the same file may succeed although its bytes never reached the disk.
-    // So a chunk whose fsync (or its directory's) failed fails every later
-    // Sync until it is removed — the failed upload's cleanup removes it when
-    // nothing references it — or written afresh.
+    // So a chunk whose fsync (or one of its directories') failed fails every
+    // later Sync until it is removed — the failed upload's cleanup removes it
+    // when nothing references it — or written afresh.
     std::set<std::string> failed_dirs;
     for (size_t i = pending.size(); i < paths.size(); ++i) {
       if (failed[i]) failed_dirs.insert(paths[i]);
     }
     std::lock_guard lock(unsynced_mu_);
     for (size_t i = 0; i < pending.size(); ++i) {
-      if (failed[i] || failed_dirs.count(DirOf(paths[i], pending[i]))) failed_.insert(pending[i]);
+      const Deps& d = deps[i];
+      if (failed[i] || failed_dirs.count(d.leaf) || (!d.top.empty() && failed_dirs.count(d.top)) ||
+          (d.root && failed_dirs.count(root_))) {
+        failed_.insert(pending[i]);
+      }
     }
     return s.WithContext("sync " + std::to_string(pending.size()) + " chunks");
   }
   // The callers lease these chunks, so none was removed and re-created (not
   // yet durable again) while we synced it.
   std::lock_guard lock(unsynced_mu_);
-  for (const auto& hash : pending) unsynced_.erase(hash);
+  last_synced_paths_ = paths;
+  std::sort(last_synced_paths_.begin(), last_synced_paths_.end());
+  for (const auto& hash : pending) {
+    unsynced_.erase(hash);
+    durable_leaves_[LeafIndex(hash)] = true;
+    durable_tops_[TopIndex(hash)] = true;
+  }
   return Status::Ok();
+}
+
+size_t FsChunkStore::LeafIndex(const std::string& hash) {
+  return HexValue(std::string_view(hash).substr(0, 4));
+}
+
+size_t FsChunkStore::TopIndex(const std::string& hash) {
+  return HexValue(std::string_view(hash).substr(0, 2));
+}
+
+std::vector<std::string> FsChunkStore::last_synced_paths() {
+  std::lock_guard lock(unsynced_mu_);
+  return last_synced_paths_;
 }
 
 size_t FsChunkStore::unsynced_count() {

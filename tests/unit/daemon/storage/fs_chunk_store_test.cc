@@ -208,6 +208,29 @@ TEST_F(FsChunkStoreTest, SyncCoversAChunkAnotherWriterPutAndFoundPresent) {
   EXPECT_EQ(store_->unsynced_count(), 0u);
 }
 
+TEST_F(FsChunkStoreTest, TheFirstSyncInANewDirectoryAlsoSyncsItsParents) {
+  // Put creates <root>/ab/cd without an fsync; the Sync that makes the first
+  // chunk in it durable must make the new entries durable as well.
+  const std::string root = dir_.path() + "/data/chunks";
+  const std::string first = Put("first chunk");
+  const std::string top = root + "/" + first.substr(0, 2);
+  const std::string leaf = top + "/" + first.substr(2, 2);
+  ASSERT_TRUE(store_->Sync({first}).ok());
+  std::vector<std::string> want = {root, top, leaf, store_->PathOf(first)};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(store_->last_synced_paths(), want);
+
+  // Another chunk in the same leaf directory: only the chunk and the leaf
+  // (its new entry). Found by trying contents until one lands there.
+  std::string bytes;
+  for (int i = 0; bytes.empty() || Sha256::HexDigest(bytes).substr(0, 4) != first.substr(0, 4);) {
+    bytes = "neighbour " + std::to_string(i++);
+  }
+  const std::string second = Put(bytes);
+  ASSERT_TRUE(store_->Sync({second}).ok());
+  EXPECT_EQ(store_->last_synced_paths(), (std::vector<std::string>{leaf, store_->PathOf(second)}));
+}
+
 TEST_F(FsChunkStoreTest, SyncOfDurableOrUnknownChunksIsANoOp) {
   const std::string hash = Put("durable");
   ASSERT_TRUE(store_->Sync({hash}).ok());
