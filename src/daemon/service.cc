@@ -370,10 +370,10 @@ class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       if (piece->bytes.empty()) break;
       // One reference-counted slice per chunk; the messages take sub-slices of
       // it, and the chunk is freed when gRPC released the last of them.
-      auto* owner = new std::shared_ptr<const std::string>(std::move(piece->chunk));
+      auto* owner = new std::shared_ptr<const void>(std::move(piece->chunk));
       grpc::Slice chunk(
           const_cast<char*>(piece->bytes.data()), piece->bytes.size(),
-          [](void* p) { delete static_cast<std::shared_ptr<const std::string>*>(p); }, owner);
+          [](void* p) { delete static_cast<std::shared_ptr<const void>*>(p); }, owner);
       size_t at = 0;
       while (at < chunk.size()) {
         const size_t take = std::min(chunk.size() - at, kDownloadMessageBytes - pending);

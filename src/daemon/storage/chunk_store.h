@@ -15,6 +15,7 @@
 // thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -74,6 +75,21 @@ class ChunkStore {
   // content that does not match its hash is kInternal with a message naming
   // the chunk (data loss: callers log it loudly).
   virtual Result<std::string> Get(const std::string& hash) = 0;
+
+  // Get into the caller's buffer, for a reader that knows the chunk's size
+  // (the metadata records it): `out` receives exactly out.size() bytes,
+  // verified. A chunk of another size is kInternal like a corrupt one; a
+  // missing chunk kNotFound. The default goes through Get; a store that can
+  // read in place overrides it (no zero-filled buffer, no second copy).
+  virtual Status ReadInto(const std::string& hash, std::span<char> out) {
+    NEXUS_ASSIGN_OR_RETURN(std::string bytes, Get(hash));
+    if (bytes.size() != out.size()) {
+      return InternalError("chunk " + hash + " has " + std::to_string(bytes.size()) +
+                           " bytes, expected " + std::to_string(out.size()));
+    }
+    std::copy(bytes.begin(), bytes.end(), out.begin());
+    return Status::Ok();
+  }
 
   // Deletes the chunk; a missing chunk is not an error.
   virtual Status Remove(const std::string& hash) = 0;

@@ -174,29 +174,25 @@ Result<FileReader::Piece> FileReader::NextPiece() {
     return Piece{};
   }
   const ChunkRef& c = chunks_[next_chunk_];
-  Result<std::string> bytes = service_.chunks_.Get(c.hash);
-  if (!bytes.ok()) {
+  // A fresh buffer per chunk (the caller may still hold the last one), not
+  // zero-filled: the store reads into it and verifies it there.
+  const auto size = static_cast<size_t>(c.size);
+  std::shared_ptr<char[]> buffer(new char[size == 0 ? 1 : size]);
+  if (Status s = service_.chunks_.ReadInto(c.hash, std::span<char>(buffer.get(), size)); !s.ok()) {
     // Either way a committed file lost data: say so loudly, show no details.
-    Status s = bytes.status().code() == StatusCode::kNotFound
-                   ? InternalError("chunk " + c.hash + " of file " + file_.id + " is missing")
-                   : bytes.status().WithContext("read file " + file_.id);
+    s = s.code() == StatusCode::kNotFound
+            ? InternalError("chunk " + c.hash + " of file " + file_.id + " is missing")
+            : s.WithContext("read file " + file_.id);
     spdlog::error("DATA LOSS: {}", s.message());
     return s;
   }
-  if (static_cast<int64_t>(bytes->size()) != c.size) {
-    Status s =
-        InternalError("chunk " + c.hash + " of file " + file_.id + " has " +
-                      std::to_string(bytes->size()) + " bytes, expected " + std::to_string(c.size));
-    spdlog::error("DATA LOSS: {}", s.message());
-    return s;
-  }
-  current_ = std::make_shared<const std::string>(std::move(*bytes));
+  const std::string_view bytes(buffer.get(), size);
+  current_ = std::move(buffer);
   ++next_chunk_;
   const int64_t from = position_ - c.offset;
   const int64_t to = std::min(c.size, end - c.offset);
   position_ = c.offset + to;
-  return Piece{current_, std::string_view(*current_).substr(static_cast<size_t>(from),
-                                                            static_cast<size_t>(to - from))};
+  return Piece{current_, bytes.substr(static_cast<size_t>(from), static_cast<size_t>(to - from))};
 }
 
 // ---- FileService -------------------------------------------------------------

@@ -155,7 +155,7 @@ class FileReader {
   // (nexusd hands them to gRPC without a copy): `bytes` points into `chunk`,
   // which the caller may hold as long as it likes. Empty `bytes` at the end.
   struct Piece {
-    std::shared_ptr<const std::string> chunk;
+    std::shared_ptr<const void> chunk;  // owns the chunk's buffer
     std::string_view bytes;
   };
   Result<Piece> NextPiece();
@@ -174,7 +174,7 @@ class FileReader {
   size_t next_chunk_ = 0;
   int64_t position_;  // file offset of the next byte to yield
   // The chunk of the last piece.
-  std::shared_ptr<const std::string> current_;
+  std::shared_ptr<const void> current_;
   bool leased_ = true;
 };
 

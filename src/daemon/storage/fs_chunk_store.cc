@@ -365,6 +365,34 @@ Result<bool> FsChunkStore::Has(const std::string& hash) {
   return Errno("stat", path, errno);
 }
 
+namespace {
+
+// Reads up to out.size() bytes from the start of `fd`; returns how many
+// there were (fewer only at the end of the file).
+Result<size_t> ReadFull(int fd, std::span<char> out, const std::string& path) {
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("read", path, errno);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+Status Verify(const std::string& hash, std::string_view bytes) {
+  const std::string actual = Sha256::HexDigest(bytes);
+  if (actual != hash) {
+    return InternalError("chunk " + hash + " is corrupt: its content hashes to " + actual);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::string> FsChunkStore::Get(const std::string& hash) {
   NEXUS_RETURN_IF_ERROR(CheckHash(hash));
   const std::string path = PathOf(hash);
@@ -376,22 +404,33 @@ Result<std::string> FsChunkStore::Get(const std::string& hash) {
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Errno("stat", path, errno);
   std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("read", path, errno);
-    }
-    if (n == 0) break;  // truncated underneath us: the hash check below catches it
-    done += static_cast<size_t>(n);
-  }
+  // Truncated underneath us: the hash check catches it.
+  NEXUS_ASSIGN_OR_RETURN(size_t done, ReadFull(fd.get(), bytes, path));
   bytes.resize(done);
-  const std::string actual = Sha256::HexDigest(bytes);
-  if (actual != hash) {
-    return InternalError("chunk " + hash + " is corrupt: its content hashes to " + actual);
-  }
+  NEXUS_RETURN_IF_ERROR(Verify(hash, bytes));
   return bytes;
+}
+
+Status FsChunkStore::ReadInto(const std::string& hash, std::span<char> out) {
+  NEXUS_RETURN_IF_ERROR(CheckHash(hash));
+  const std::string path = PathOf(hash);
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return NotFoundError("chunk " + hash + " not found");
+    return Errno("open for reading", path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Errno("stat", path, errno);
+  if (static_cast<uint64_t>(st.st_size) != out.size()) {
+    return InternalError("chunk " + hash + " has " + std::to_string(st.st_size) +
+                         " bytes, expected " + std::to_string(out.size()));
+  }
+  NEXUS_ASSIGN_OR_RETURN(size_t done, ReadFull(fd.get(), out, path));
+  if (done != out.size()) {
+    return InternalError("chunk " + hash + " has " + std::to_string(done) + " bytes, expected " +
+                         std::to_string(out.size()));
+  }
+  return Verify(hash, std::string_view(out.data(), out.size()));
 }
 
 Status FsChunkStore::Remove(const std::string& hash) {

@@ -44,6 +44,8 @@ class FsChunkStore final : public ChunkStore {
   Status Sync(const std::vector<std::string>& hashes) override;
   Result<bool> Has(const std::string& hash) override;
   Result<std::string> Get(const std::string& hash) override;
+  // Reads straight into `out` and verifies it there.
+  Status ReadInto(const std::string& hash, std::span<char> out) override;
   Status Remove(const std::string& hash) override;
   Status List(const std::function<void(const std::string& hash)>& fn) override;
   Result<SweepStats> Sweep(const std::function<bool(const std::string& hash)>& keep) override;

@@ -84,6 +84,36 @@ TEST_F(FsChunkStoreTest, PutPiecesStoresTheSameFileAsPutOfTheJoinedBytes) {
   }
 }
 
+TEST_F(FsChunkStoreTest, ReadIntoFillsTheCallersBufferWithTheVerifiedChunk) {
+  const std::string bytes = testing::PseudoRandomBytes(70000, 22);
+  const std::string hash = Put(bytes);
+  std::string out(bytes.size(), '\0');
+  ASSERT_TRUE(store_->ReadInto(hash, out).ok());
+  EXPECT_TRUE(out == bytes);
+
+  struct Case {
+    const char* what;
+    size_t buffer;
+    StatusCode code;
+  };
+  const Case cases[] = {{"a buffer one byte short", bytes.size() - 1, StatusCode::kInternal},
+                        {"a buffer one byte long", bytes.size() + 1, StatusCode::kInternal}};
+  for (const Case& c : cases) {
+    std::string wrong(c.buffer, '\0');
+    EXPECT_EQ(store_->ReadInto(hash, wrong).code(), c.code) << c.what;
+  }
+  std::string missing(10, '\0');
+  EXPECT_EQ(store_->ReadInto(Sha256::HexDigest("never stored"), missing).code(),
+            StatusCode::kNotFound);
+
+  std::string flipped = bytes;
+  flipped[12345] ^= 1;
+  WriteRaw(store_->PathOf(hash), flipped);
+  Status corrupt = store_->ReadInto(hash, out);
+  EXPECT_EQ(corrupt.code(), StatusCode::kInternal);
+  EXPECT_NE(corrupt.message().find("corrupt"), std::string::npos) << corrupt.message();
+}
+
 TEST_F(FsChunkStoreTest, ReportsWhetherPutCreatedTheChunk) {
   const std::string bytes = "same bytes";
   const std::string hash = Sha256::HexDigest(bytes);
