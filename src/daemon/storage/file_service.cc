@@ -57,7 +57,7 @@ Status Upload::Feed(std::string_view data, const std::shared_ptr<const void>* ow
     return Fail(QuotaExceededError("storage quota exceeded: upload is larger than the " +
                                    std::to_string(byte_limit_) + " bytes left"));
   }
-  content_hash_.Update(data);
+  content_hash_.Update(data, owner ? *owner : nullptr);
   size_ += static_cast<int64_t>(data.size());
   auto sink = [this](std::span<const std::string_view> pieces) { return StoreChunk(pieces); };
   Status s = owner ? chunker_.WriteShared(data, *owner, sink) : chunker_.Write(data, sink);
@@ -132,7 +132,10 @@ Status Upload::Fail(Status status) {
 }
 
 void Upload::Cleanup() {
-  chunker_.Reset();  // drops the references to the caller's bytes
+  // Drop the references to the caller's bytes (the content hash lets go of
+  // its own once it caught up: at most a few MiB to hash).
+  chunker_.Reset();
+  (void)content_hash_.Finish();
   std::vector<std::string> candidates(created_.begin(), created_.end());
   service_.ReleaseAndRemove(leased_, candidates);
   leased_.clear();

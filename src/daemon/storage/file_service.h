@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "daemon/storage/background_sha256.h"
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/chunker.h"
 #include "daemon/storage/metadata_store.h"
@@ -125,7 +126,9 @@ class Upload {
   const int64_t byte_limit_;  // quota left at Begin; -1 = none (Commit rechecks)
   const CommitFn commit_;     // records the file (see UploadOptions::commit)
   Chunker chunker_;
-  Sha256 content_hash_;
+  // The whole content's hash, computed beside the chunk work (its own
+  // thread) for the bytes lent with WriteShared.
+  BackgroundSha256 content_hash_;
   Sha256 chunk_hash_;  // reused for every chunk (Finish resets it)
   int64_t size_ = 0;
   std::vector<ChunkRef> chunks_;
