@@ -625,6 +625,7 @@ def test_zz_stopping_the_instance_leaves_no_container_bundle_cgroup_mount_or_pro
     instance = lam.env["NEXUS_INSTANCE"]
     assert _runc_containers(lam) == []
     assert _bundles(lam) == []
+    assert not os.path.exists(os.path.join(lam.data_dir, "lambda-etc")), "the shared /etc"
     wait_until(lambda: not _sandbox_processes(lam), 5,
                f"sandbox processes left: {_sandbox_processes(lam)}")
     # Everything host-global carries the instance name: the cgroup parent

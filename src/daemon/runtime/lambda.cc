@@ -151,6 +151,11 @@ LambdaRunner::~LambdaRunner() {
     if (!s.ok()) spdlog::warn("lambda: remove cgroup parent: {}", s.ToString());
   }
   if (seccomp_fd_ >= 0) ::close(seccomp_fd_);
+  if (!shared_etc_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(shared_etc_, ec);
+    if (ec) spdlog::warn("lambda: remove '{}': {}", shared_etc_, ec.message());
+  }
 }
 
 Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config) {
@@ -200,6 +205,9 @@ Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config
   }
   Status cleaned = runner->CleanUpLeftovers();
   if (!cleaned.ok()) spdlog::warn("lambda: clean up leftovers: {}", cleaned.ToString());
+  Status etc = runner->PrepareSharedEtc();
+  if (!etc.ok())
+    spdlog::warn("lambda: shared /etc (each sandbox gets its own): {}", etc.ToString());
   runner->StartPool();
   return runner;
 }
@@ -301,6 +309,7 @@ std::unique_ptr<Sandbox> LambdaRunner::NewSandbox(int64_t memory_mb, bool pool) 
   o.host = options_.host;
   o.init_path = options_.init_path;
   o.seccomp_fd = seccomp_fd_;
+  o.etc_dir = shared_etc_;
   o.pool = pool;
   return std::make_unique<Sandbox>(std::move(o), runtime_, cgroups_);
 }
@@ -392,6 +401,20 @@ Status LambdaRunner::CleanUpLeftovers() {
     if (s.ok()) spdlog::info("lambda: removed leftover cgroup {}", cgroup_parent());
   }
   return first;
+}
+
+Status LambdaRunner::PrepareSharedEtc() {
+  const std::string dir = options_.data_dir + "/lambda-etc";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return InternalError("remove stale '" + dir + "': " + ec.message());
+  Status written = WriteEtcDir(dir, SandboxSpec{}.hostname, options_.host.ld_so_cache);
+  if (!written.ok()) {
+    std::filesystem::remove_all(dir, ec);
+    return written;
+  }
+  shared_etc_ = dir;
+  return Status::Ok();
 }
 
 void LambdaRunner::StartPool() {

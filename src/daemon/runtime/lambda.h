@@ -101,6 +101,10 @@ class LambdaRunner {
   // parent and anything below it) left by an earlier process. Call before the
   // first Run().
   Status CleanUpLeftovers();
+  // Writes the generated /etc every sandbox mounts read-only, once, to
+  // <data_dir>/lambda-etc (replacing a stale one), instead of into every
+  // bundle; removed by the destructor. Without it each bundle has its own.
+  Status PrepareSharedEtc();
   // Starts the warm pool's refill thread (no-op when pool_size is 0).
   void StartPool();
 
@@ -141,6 +145,7 @@ class LambdaRunner {
   // The sandbox's seccomp program (SeccompProgramFd), compiled once; every
   // sandbox's init reads it. Closed by the destructor, after the last sandbox.
   int seccomp_fd_ = -1;
+  std::string shared_etc_;  // set once by PrepareSharedEtc, before any sandbox
 
   std::mutex mu_;
   std::condition_variable slot_freed_;

@@ -267,7 +267,8 @@ json BuildOciConfig(const SandboxSpec& spec, const std::string& bundle_dir) {
     if (!e.symlink_target.empty()) continue;  // a symlink in the rootfs instead
     mounts.push_back(ReadOnlyBind("/" + e.name, "/" + e.name, /*noexec=*/false));
   }
-  mounts.push_back(ReadOnlyBind(bundle_dir + "/etc", "/etc", /*noexec=*/true));
+  mounts.push_back(ReadOnlyBind(spec.etc_dir.empty() ? bundle_dir + "/etc" : spec.etc_dir, "/etc",
+                                /*noexec=*/true));
   mounts.push_back(Tmpfs("/tmp", "tmpfs", spec.tmp_bytes, "1777", /*noexec=*/true));
   for (const auto& m : spec.extra_mounts) mounts.push_back(m);
 
@@ -388,15 +389,22 @@ Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec) {
       return ErrnoError(StatusCode::kInternal, "symlink '" + link + "'", errno);
     }
   }
-  const std::string etc = bundle_dir + "/etc";
-  NEXUS_RETURN_IF_ERROR(MakeDir(etc));
-  for (const auto& [name, content] : GeneratedEtcFiles(spec.hostname)) {
-    NEXUS_RETURN_IF_ERROR(WriteFileMode(etc + "/" + name, content, 0644));
-  }
-  if (!spec.host.ld_so_cache.empty()) {
-    NEXUS_RETURN_IF_ERROR(WriteFileMode(etc + "/ld.so.cache", spec.host.ld_so_cache, 0644));
+  if (spec.etc_dir.empty()) {
+    NEXUS_RETURN_IF_ERROR(WriteEtcDir(bundle_dir + "/etc", spec.hostname, spec.host.ld_so_cache));
   }
   return WriteFileMode(bundle_dir + "/config.json", BuildOciConfig(spec, bundle_dir).dump(), 0600);
+}
+
+Status WriteEtcDir(const std::string& dir, const std::string& hostname,
+                   const std::string& ld_so_cache) {
+  NEXUS_RETURN_IF_ERROR(MakeDir(dir));
+  for (const auto& [name, content] : GeneratedEtcFiles(hostname)) {
+    NEXUS_RETURN_IF_ERROR(WriteFileMode(dir + "/" + name, content, 0644));
+  }
+  if (!ld_so_cache.empty()) {
+    NEXUS_RETURN_IF_ERROR(WriteFileMode(dir + "/ld.so.cache", ld_so_cache, 0644));
+  }
+  return Status::Ok();
 }
 
 }  // namespace nexus::daemon::runtime

@@ -66,6 +66,10 @@ struct SandboxSpec {
   // Absolute cgroup path, unique per container; its parent carries the
   // instance name ("/nexus-<instance>-lambda/<id>") so instances never collide.
   std::string cgroups_path;
+  // Absolute path of an /etc written once by WriteEtcDir and shared by many
+  // containers (bind-mounted read-only like the per-bundle one); empty: the
+  // bundle gets its own <bundle_dir>/etc.
+  std::string etc_dir;
   // Mounts after the standard ones (e.g. the lambda init's read-only bind).
   std::vector<nlohmann::json> extra_mounts;
   // Whether config.json carries SandboxSeccomp() for runc to apply. False
@@ -103,8 +107,15 @@ std::map<std::string, std::string> GeneratedEtcFiles(const std::string& hostname
 Status WriteWholeFile(const std::string& path, std::string_view content, int flags, mode_t mode);
 
 // Creates `bundle_dir` (must not exist) with config.json, an empty rootfs/
-// holding the host's root symlinks, and etc/. Directories are 0755 and files
-// 0644 whatever the umask, since the sandbox user must traverse and read them.
+// holding the host's root symlinks, and etc/ unless spec.etc_dir names a
+// shared one. Directories are 0755 and files 0644 whatever the umask, since
+// the sandbox user must traverse and read them.
 Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec);
+
+// Creates `dir` (must not exist) holding the generated /etc for `hostname`
+// and the host's ld.so.cache (when `ld_so_cache` is not empty), modes as
+// WriteBundle's.
+Status WriteEtcDir(const std::string& dir, const std::string& hostname,
+                   const std::string& ld_so_cache);
 
 }  // namespace nexus::daemon::runtime

@@ -95,6 +95,7 @@ Status Sandbox::Start() {
   spec.host = options_.host;
   spec.memory_bytes = options_.memory_bytes;
   spec.cgroups_path = options_.cgroups_path;
+  spec.etc_dir = options_.etc_dir;
   if (options_.init_path.empty() || options_.init_path[0] != '/') {
     return InternalError("lambda sandbox " + options_.id + ": no absolute path of " +
                          kLambdaInitName);

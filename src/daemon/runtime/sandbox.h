@@ -100,6 +100,8 @@ struct SandboxOptions {
   int64_t memory_bytes = 128 << 20;
   HostLayout host;
   std::string init_path;  // absolute host path of nexus-lambda-init
+  // A shared generated /etc (WriteEtcDir) to mount; empty: one in the bundle.
+  std::string etc_dir;
   // Read-only descriptor of the compiled seccomp program (SeccompProgramFd);
   // the runner owns it and keeps it open while any sandbox starts.
   int seccomp_fd = -1;

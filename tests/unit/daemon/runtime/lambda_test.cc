@@ -114,6 +114,32 @@ TEST_F(LambdaRunnerTest, RejectsInvalidRequestsBeforeTouchingRunc) {
   EXPECT_TRUE(runtime_.calls().empty());
 }
 
+TEST_F(LambdaRunnerTest, SandboxesMountTheSharedEtcWhichGoesWithTheRunner) {
+  options_.host.ld_so_cache = "cache-bytes";
+  fs::create_directories(dir_ / "lambda-etc" / "stale");
+  std::string etc_source;
+  bool bundle_has_etc = true;
+  runtime_.run_script = [&](const std::string&, const std::string& bundle) {
+    auto config = nlohmann::json::parse(std::ifstream(fs::path(bundle) / "config.json"));
+    for (const auto& m : config["mounts"]) {
+      if (m["destination"] == "/etc") etc_source = m["source"];
+    }
+    bundle_has_etc = fs::exists(fs::path(bundle) / "etc");
+    FakeProcessScript script;
+    script.outcome.control_data = "ready\nexit 0 1\n";
+    return script;
+  };
+  ASSERT_TRUE(Runner().PrepareSharedEtc().ok());
+  EXPECT_FALSE(fs::exists(dir_ / "lambda-etc" / "stale")) << "a stale one is replaced";
+  ASSERT_TRUE(runner_->Run(Request()).ok());
+  EXPECT_EQ(etc_source, (dir_ / "lambda-etc").string());
+  EXPECT_FALSE(bundle_has_etc);
+  std::ifstream cache(dir_ / "lambda-etc" / "ld.so.cache");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(cache), {}), "cache-bytes");
+  runner_.reset();
+  EXPECT_FALSE(fs::exists(dir_ / "lambda-etc"));
+}
+
 TEST_F(LambdaRunnerTest, AcceptsTheBoundaries) {
   struct Case {
     const char* name;

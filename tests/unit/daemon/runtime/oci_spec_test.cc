@@ -346,6 +346,32 @@ TEST_F(WriteBundleTest, WritesConfigRootfsSymlinksAndEtcReadableDespiteTheUmask)
   EXPECT_EQ(perms(bundle / "etc/passwd"), file_mode);
 }
 
+TEST_F(WriteBundleTest, ASharedEtcIsMountedInsteadOfOneInTheBundle) {
+  fs::path etc = dir_ / "shared-etc";
+  mode_t old = ::umask(077);
+  Status written = WriteEtcDir(etc.string(), "sandbox", "cache-bytes");
+  ::umask(old);
+  ASSERT_TRUE(written.ok()) << written.ToString();
+  EXPECT_EQ(ReadFile(etc / "hostname"), "sandbox\n");
+  EXPECT_EQ(ReadFile(etc / "ld.so.cache"), "cache-bytes");
+  EXPECT_EQ(fs::status(etc / "passwd").permissions() & fs::perms::others_read,
+            fs::perms::others_read);
+  EXPECT_EQ(fs::status(etc).permissions() & fs::perms::others_exec, fs::perms::others_exec);
+
+  SandboxSpec spec = LambdaSpec();
+  spec.etc_dir = etc.string();
+  fs::path bundle = dir_ / "b";
+  ASSERT_TRUE(WriteBundle(bundle.string(), spec).ok());
+  EXPECT_FALSE(fs::exists(bundle / "etc"));
+  json config = json::parse(ReadFile(bundle / "config.json"));
+  const json* m = FindMount(config, "/etc");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ((*m)["source"], etc.string());
+  EXPECT_TRUE(HasOption(*m, "ro"));
+  EXPECT_TRUE(HasOption(*m, "noexec"));
+  EXPECT_FALSE(WriteEtcDir(etc.string(), "sandbox", "").ok()) << "an existing one is not reused";
+}
+
 TEST_F(WriteBundleTest, RefusesAnExistingDirectory) {
   fs::create_directories(dir_ / "b");
   EXPECT_FALSE(WriteBundle((dir_ / "b").string(), LambdaSpec()).ok());
