@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,9 +14,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <csignal>
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <span>
@@ -38,11 +42,74 @@ using namespace std::chrono_literals;
 constexpr auto kTupleAwaitable = asio::as_tuple(asio::use_awaitable);
 
 // One accepted connection. `idle` is true while the session waits for the
-// next request head; it is read and written only on the connection's thread.
-struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+// next request head. Everything here is used only on the connection's thread.
+//
+// The watch times the raw socket I/O of large bodies (LengthBodyReader,
+// RawBodyWriter). Beast's tcp_stream arms and cancels its timer around every
+// socket operation — two timer-queue updates and a posted handler per read or
+// write, thousands per large upload. Under the watch an operation only stamps
+// when it started; one timer, re-armed about once per timeout period, closes
+// the connection when an operation has been pending for the whole timeout
+// (the same limit as Beast's: per Read or Write call, not per byte).
+struct Connection : std::enable_shared_from_this<Connection> {
+  using Clock = std::chrono::steady_clock;
+
+  explicit Connection(tcp::socket socket)
+      : stream(std::move(socket)), watchdog(stream.get_executor()) {}
+
+  // Starts timing operations with `timeout`; until EndWatch the timer holds
+  // a reference to the connection.
+  void BeginWatch(std::chrono::milliseconds timeout) {
+    watch_timeout = timeout;
+    timed_out = false;
+    op_pending = false;
+    watching = true;
+    ++watch_generation;
+    ArmWatch(Clock::now() + timeout);
+  }
+  void EndWatch() {
+    if (!watching) return;
+    watching = false;
+    ++watch_generation;
+    watchdog.cancel();
+  }
+  void OpStarted() {
+    op_pending = true;
+    op_started = Clock::now();
+  }
+  void OpEnded() { op_pending = false; }
+
   beast::tcp_stream stream;
   bool idle = false;
+  bool timed_out = false;  // the watch closed the connection
+
+ private:
+  void ArmWatch(Clock::time_point at) {
+    watchdog.expires_at(at);
+    watchdog.async_wait(
+        [self = shared_from_this(), generation = watch_generation](const beast::error_code& ec) {
+          if (!ec) self->OnWatch(generation);
+        });
+  }
+  void OnWatch(uint64_t generation) {
+    // A stale wake-up (the watch ended, or began again) changes nothing.
+    if (!watching || generation != watch_generation) return;
+    const Clock::time_point now = Clock::now();
+    if (op_pending && now - op_started >= watch_timeout) {
+      timed_out = true;
+      watching = false;
+      stream.close();  // the pending operation ends with operation_aborted
+      return;
+    }
+    ArmWatch((op_pending ? op_started : now) + watch_timeout);
+  }
+
+  asio::steady_timer watchdog;
+  std::chrono::milliseconds watch_timeout{0};
+  uint64_t watch_generation = 0;
+  bool watching = false;
+  bool op_pending = false;
+  Clock::time_point op_started;
 };
 
 // Splits "host:port" / "[v6]:port".
@@ -143,6 +210,114 @@ class ParserBodyReader final : public BodyReader {
   const ServerOptions& options_;
 };
 
+// Streaming seam, request side, for a body with a Content-Length (what
+// upload clients send). The bytes that came with the head are handed out
+// first; then each Read is one read from the socket straight into the
+// handler's buffer, as much as it holds: no copy through Beast's parser and
+// buffer (which also caps a read at 64 KiB), and no timer armed per read
+// (the connection's watch). It never reads past the body's end, so a
+// pipelined next request stays for the session. Sends "100 Continue" before
+// the first read when the client asked for one.
+class LengthBodyReader final : public BodyReader {
+ public:
+  LengthBodyReader(Connection& conn, beast::flat_buffer& buffer, uint64_t length, unsigned version,
+                   bool send_continue, const ServerOptions& options)
+      : conn_(conn),
+        buffer_(buffer),
+        remaining_(length),
+        version_(version),
+        send_continue_(send_continue),
+        options_(options) {}
+  ~LengthBodyReader() override { conn_.EndWatch(); }
+  LengthBodyReader(const LengthBodyReader&) = delete;
+  LengthBodyReader& operator=(const LengthBodyReader&) = delete;
+
+  asio::awaitable<Result<std::size_t>> Read(std::span<char> buf) override {
+    if (remaining_ == 0 || buf.empty()) co_return std::size_t(0);
+    if (send_continue_) {
+      send_continue_ = false;
+      http::response<http::empty_body> go_on{http::status::continue_, version_};
+      conn_.stream.expires_after(options_.write_timeout);
+      auto [ec, n] = co_await http::async_write(conn_.stream, go_on, kTupleAwaitable);
+      if (ec) co_return InvalidArgumentError("request body: connection lost: " + ec.message());
+    }
+    const std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(buf.size(), remaining_));
+    if (buffer_.size() > 0) {
+      const std::size_t n = asio::buffer_copy(asio::buffer(buf.data(), want), buffer_.data());
+      buffer_.consume(n);
+      remaining_ -= n;
+      co_return n;
+    }
+    if (!watching_) {
+      conn_.BeginWatch(options_.body_timeout);
+      watching_ = true;
+    }
+    conn_.OpStarted();
+    auto [ec, n] = co_await conn_.stream.socket().async_read_some(asio::buffer(buf.data(), want),
+                                                                  kTupleAwaitable);
+    conn_.OpEnded();
+    if (conn_.timed_out) co_return InvalidArgumentError("request body: timed out");
+    if (ec == asio::error::eof || (!ec && n == 0)) {
+      co_return InvalidArgumentError("request body: the connection closed before its end");
+    }
+    if (ec) co_return InvalidArgumentError("request body: " + ec.message());
+    remaining_ -= n;
+    co_return n;
+  }
+
+  bool done() const { return remaining_ == 0; }
+
+ private:
+  Connection& conn_;
+  beast::flat_buffer& buffer_;
+  uint64_t remaining_;
+  const unsigned version_;
+  bool send_continue_;
+  bool watching_ = false;
+  const ServerOptions& options_;
+};
+
+// Streaming seam, response side, for a body with a Content-Length: the head
+// went out through Beast, and each Write goes straight to the socket (there
+// is no framing to add), timed by the connection's watch instead of a timer
+// armed and cancelled per socket write. Never sends more than declared.
+class RawBodyWriter final : public BodyWriter {
+ public:
+  RawBodyWriter(Connection& conn, uint64_t length, std::chrono::milliseconds timeout)
+      : conn_(conn), length_(length), timeout_(timeout) {}
+  ~RawBodyWriter() override { conn_.EndWatch(); }
+  RawBodyWriter(const RawBodyWriter&) = delete;
+  RawBodyWriter& operator=(const RawBodyWriter&) = delete;
+
+  asio::awaitable<Status> Write(std::string_view data) override {
+    if (data.empty()) co_return Status::Ok();
+    if (data.size() > length_ - bytes_) {
+      co_return InternalError("response body: more bytes than its Content-Length");
+    }
+    if (!watching_) {
+      conn_.BeginWatch(timeout_);
+      watching_ = true;
+    }
+    conn_.OpStarted();
+    auto [ec, n] = co_await asio::async_write(
+        conn_.stream.socket(), asio::buffer(data.data(), data.size()), kTupleAwaitable);
+    conn_.OpEnded();
+    bytes_ += n;
+    if (conn_.timed_out) co_return UnavailableError("response body: timed out");
+    if (ec) co_return UnavailableError("response body: connection lost: " + ec.message());
+    co_return Status::Ok();
+  }
+
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  Connection& conn_;
+  const uint64_t length_;
+  const std::chrono::milliseconds timeout_;
+  uint64_t bytes_ = 0;
+  bool watching_ = false;
+};
+
 // Streaming seam, response side: each Write sends one piece of the body
 // (one chunk when the response is chunked).
 class SerializerBodyWriter final : public BodyWriter {
@@ -176,12 +351,25 @@ class SerializerBodyWriter final : public BodyWriter {
   uint64_t bytes_ = 0;
 };
 
-// Sends a response whose body comes from resp.stream. False when the
-// connection must close: the write failed, or the body broke off after the
-// head was sent (too late for an error response).
-asio::awaitable<bool> WriteStreamed(beast::tcp_stream& stream, Response& resp, unsigned version,
+// Runs resp.stream with `writer`; the body's Status (an exception is an
+// internal error).
+asio::awaitable<Status> ProduceBody(Response& resp, BodyWriter& writer) {
+  try {
+    auto produce = resp.stream(writer);
+    co_return co_await std::move(produce);
+  } catch (const std::exception& e) {
+    co_return InternalError(std::string("streaming body: ") + e.what());
+  }
+}
+
+// Sends a response whose body comes from resp.stream: with a Content-Length
+// through a RawBodyWriter, else chunked through Beast's serializer. False
+// when the connection must close: the write failed, or the body broke off
+// after the head was sent (too late for an error response).
+asio::awaitable<bool> WriteStreamed(Connection& conn, Response& resp, unsigned version,
                                     bool keep_alive, std::chrono::milliseconds timeout,
                                     std::string request_id, uint64_t* bytes) {
+  beast::tcp_stream& stream = conn.stream;
   http::response<http::buffer_body> res{static_cast<http::status>(resp.status), version};
   res.set(http::field::server, "nexus-api");
   for (auto& [name, value] : resp.headers.fields()) res.insert(name, value);
@@ -195,24 +383,38 @@ asio::awaitable<bool> WriteStreamed(beast::tcp_stream& stream, Response& resp, u
   auto [head_ec, head_n] = co_await http::async_write_header(stream, serializer, kTupleAwaitable);
   if (head_ec) co_return false;
 
-  SerializerBodyWriter writer(stream, res, serializer, timeout);
-  Status body;
-  try {
-    auto produce = resp.stream(writer);
-    body = co_await std::move(produce);
-  } catch (const std::exception& e) {
-    body = InternalError(std::string("streaming body: ") + e.what());
+  if (sized) {
+    const std::string declared(res[http::field::content_length]);
+    uint64_t length = 0;
+    try {
+      length = std::stoull(declared);
+    } catch (const std::exception&) {
+      spdlog::warn("request {}: unusable Content-Length '{}'", request_id, declared);
+      co_return false;
+    }
+    RawBodyWriter writer(conn, length, timeout);
+    Status body = co_await ProduceBody(resp, writer);
+    *bytes = writer.bytes();
+    if (!body.ok()) {
+      spdlog::warn("request {}: response body broke off after {} bytes: {}", request_id,
+                   writer.bytes(), body.ToString());
+      co_return false;
+    }
+    if (writer.bytes() != length) {
+      // A body shorter than its Content-Length would leave the client waiting.
+      spdlog::warn("request {}: streamed {} bytes but declared Content-Length {}", request_id,
+                   writer.bytes(), declared);
+      co_return false;
+    }
+    co_return true;
   }
+
+  SerializerBodyWriter writer(stream, res, serializer, timeout);
+  Status body = co_await ProduceBody(resp, writer);
   *bytes = writer.bytes();
   if (!body.ok()) {
     spdlog::warn("request {}: response body broke off after {} bytes: {}", request_id,
                  writer.bytes(), body.ToString());
-    co_return false;
-  }
-  if (sized && std::to_string(writer.bytes()) != res[http::field::content_length]) {
-    // A body shorter than its Content-Length would leave the client waiting.
-    spdlog::warn("request {}: streamed {} bytes but declared Content-Length {}", request_id,
-                 writer.bytes(), std::string(res[http::field::content_length]));
     co_return false;
   }
   res.body().data = nullptr;
@@ -514,14 +716,24 @@ asio::awaitable<void> Server::Impl::Session(Impl* self, std::shared_ptr<Connecti
     if (admission.response) {
       resp = std::move(*admission.response);
     } else if (admission.route->options.body == BodyMode::kStream) {
-      // The handler pulls the body itself. `head` dies with the conversion.
-      http::request_parser<http::buffer_body> stream_parser(std::move(parser));
-      ParserBodyReader reader(stream, buffer, stream_parser, version,
-                              EqualsIgnoreCase(req.headers.Get("Expect"), "100-continue"), opt);
-      req.body_reader = &reader;
-      resp = co_await self->pipeline_.Run(req, *admission.route);
-      req.body_reader = nullptr;
-      body_unread = !stream_parser.is_done();
+      // The handler pulls the body itself.
+      const bool send_continue = EqualsIgnoreCase(req.headers.Get("Expect"), "100-continue");
+      if (!parser.is_done() && !parser.chunked() && parser.content_length()) {
+        LengthBodyReader reader(*conn, buffer, *parser.content_length(), version, send_continue,
+                                opt);
+        req.body_reader = &reader;
+        resp = co_await self->pipeline_.Run(req, *admission.route);
+        req.body_reader = nullptr;
+        body_unread = !reader.done();
+      } else {
+        // Chunked (or empty): Beast decodes it. `head` dies with the conversion.
+        http::request_parser<http::buffer_body> stream_parser(std::move(parser));
+        ParserBodyReader reader(stream, buffer, stream_parser, version, send_continue, opt);
+        req.body_reader = &reader;
+        resp = co_await self->pipeline_.Run(req, *admission.route);
+        req.body_reader = nullptr;
+        body_unread = !stream_parser.is_done();
+      }
     } else {
       bool have_body = true;
       if (!parser.is_done()) {
@@ -556,8 +768,8 @@ asio::awaitable<void> Server::Impl::Session(Impl* self, std::shared_ptr<Connecti
     uint64_t bytes = 0;
     bool written = false;
     if (resp.stream) {
-      auto send = WriteStreamed(stream, resp, version, keep_alive, opt.write_timeout,
-                                req.request_id, &bytes);
+      auto send = WriteStreamed(*conn, resp, version, keep_alive, opt.write_timeout, req.request_id,
+                                &bytes);
       written = co_await std::move(send);
     } else {
       auto out = ToBeast(resp, version, keep_alive);

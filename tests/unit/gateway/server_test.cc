@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/multipart.h"
 #include "support/gateway_fake_auth_client.h"
 #include "support/gateway_test_util.h"
 
@@ -91,6 +93,85 @@ asio::awaitable<Result<Response>> StreamAnswer(std::vector<std::string> pieces,
   co_return Streamed(std::move(pieces), content_length);
 }
 
+// Parses a streamed multipart body read `read_bytes` at a time and answers
+// each part as "name:size:fnv1a64;" — what the upload handler would see.
+asio::awaitable<Result<Response>> ListParts(Request& req, std::size_t read_bytes) {
+  Result<MultipartParser> created = MultipartParser::Create(req.headers.Get("Content-Type"));
+  if (!created.ok()) co_return created.status();
+  MultipartParser parser = std::move(created).value();
+  std::vector<char> buf(read_bytes);
+  std::string out;
+  std::size_t size = 0;
+  uint64_t hash = 0;
+  for (;;) {
+    Result<MultipartEvent> ev = parser.Next();
+    if (!ev.ok()) co_return ev.status();
+    switch (ev->type) {
+      case MultipartEventType::kNeedMore: {
+        auto n = co_await req.body_reader->Read(std::span<char>(buf));
+        if (!n.ok()) co_return n.status();
+        if (*n == 0) {
+          parser.FinishInput();
+        } else {
+          parser.Feed(std::string_view(buf.data(), *n));
+        }
+        break;
+      }
+      case MultipartEventType::kPartBegin:
+        size = 0;
+        hash = 14695981039346656037ull;
+        break;
+      case MultipartEventType::kPartData:
+        size += ev->data.size();
+        for (unsigned char ch : ev->data) hash = (hash ^ ch) * 1099511628211ull;
+        break;
+      case MultipartEventType::kPartEnd:
+        out += ev->part->name + ":" + std::to_string(size) + ":" + std::to_string(hash) + ";";
+        break;
+      case MultipartEventType::kDone:
+        co_return JsonResponse(200, "{\"parts\":\"" + out + "\"}");
+    }
+  }
+}
+
+// Reads the streamed body once, waits `pause` (not reading), then reads the rest.
+asio::awaitable<Result<Response>> ReadWithPause(Request& req, std::chrono::milliseconds pause) {
+  char buf[4096];
+  std::size_t total = 0;
+  for (bool paused = false;; paused = true) {
+    auto n = co_await req.body_reader->Read(std::span<char>(buf, sizeof buf));
+    if (!n.ok()) co_return n.status();
+    if (*n == 0) break;
+    total += *n;
+    if (!paused) {
+      asio::steady_timer timer(co_await asio::this_coro::executor, pause);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+  co_return JsonResponse(200, "{\"len\":" + std::to_string(total) + "}");
+}
+
+// `repeat` writes of `piece`, the body's Status reported to `result`.
+asio::awaitable<Status> WriteRepeated(std::string piece, int repeat, std::promise<Status>* result,
+                                      BodyWriter& out) {
+  for (int i = 0; i < repeat; ++i) {
+    Status s = co_await out.Write(piece);
+    if (!s.ok()) {
+      result->set_value(s);
+      co_return s;
+    }
+  }
+  result->set_value(Status::Ok());
+  co_return Status::Ok();
+}
+
+// Bytes that differ from their neighbours and repeat only every 251.
+std::string Pattern(std::size_t size, unsigned seed) {
+  std::string out(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<char>((i * 7 + seed) % 251);
+  return out;
+}
+
 class Client {
  public:
   explicit Client(int port) {
@@ -106,6 +187,16 @@ class Client {
   ~Client() { ::close(fd_); }
 
   bool connected() const { return connected_; }
+
+  // Sends `data` in `segment`-byte writes with Nagle off, so the server sees
+  // the bytes arrive in many small reads.
+  void SendInSegments(const std::string& data, std::size_t segment) {
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    for (std::size_t off = 0; off < data.size(); off += segment) {
+      Send(data.substr(off, segment));
+    }
+  }
 
   void Send(const std::string& data) {
     std::size_t off = 0;
@@ -203,6 +294,25 @@ class ServerTest : public ::testing::Test {
       return StreamAnswer({"hello", " world"}, 11);
     });
     router_.Add("GET", "/short", {}, [](Request&) { return StreamAnswer({"hello"}, 100); });
+    router_.Add("GET", "/long", {}, [](Request&) { return StreamAnswer({"hello world"}, 5); });
+    router_.Add("POST", "/parts", {BodyMode::kStream, false},
+                [](Request& r) { return ListParts(r, 1 << 20); });
+    router_.Add("POST", "/pause", {BodyMode::kStream, false},
+                [](Request& r) { return ReadWithPause(r, 400ms); });
+    router_.Add("GET", "/big", {}, [](Request&) {
+      // Pieces larger than a socket buffer, and odd sizes.
+      return StreamAnswer({Pattern(3 << 20, 1), Pattern(777, 2), Pattern((1 << 20) + 5, 3)},
+                          (3 << 20) + 777 + (1 << 20) + 5);
+    });
+    router_.Add("GET", "/endless", {}, [this](Request&) -> asio::awaitable<Result<Response>> {
+      Response r;
+      r.headers.Add("Content-Length", std::to_string(int64_t{256} << 20));
+      std::promise<Status>* result = &endless_result_;
+      r.stream = [result](BodyWriter& out) {
+        return WriteRepeated(std::string(1 << 20, 'e'), 256, result, out);
+      };
+      co_return r;
+    });
   }
 
   void Start(ServerOptions options = ServerOptions()) {
@@ -227,6 +337,7 @@ class ServerTest : public ::testing::Test {
   Router router_;
   Pipeline pipeline_{router_, auth_, PipelineOptions{100}};
   std::promise<void> slow_entered_;
+  std::promise<Status> endless_result_;
   std::unique_ptr<Server> server_;
   std::thread runner_;
   std::atomic<bool> clean_stop_{false};
@@ -377,6 +488,113 @@ TEST_F(ServerTest, StreamedResponseShorterThanDeclaredClosesTheConnection) {
   Client c(port_);
   c.Send("GET /short HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(c.ReadResponse(), "");  // never complete: the server closes instead
+}
+
+// A multipart form as curl -F sends it: a small field, then a file.
+std::string Form(const std::string& file) {
+  return "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n"
+         "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n"
+         "Content-Type: application/octet-stream\r\n\r\n" +
+         file + "\r\n--XyZ--\r\n";
+}
+
+uint64_t Fnv1a(std::string_view data) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char ch : data) hash = (hash ^ ch) * 1099511628211ull;
+  return hash;
+}
+
+// What ListParts answers for Form(file).
+std::string PartsOf(const std::string& file) {
+  return "{\"parts\":\"note:2:" + std::to_string(Fnv1a("hi")) +
+         ";file:" + std::to_string(file.size()) + ":" + std::to_string(Fnv1a(file)) + ";\"}";
+}
+
+TEST_F(ServerTest, ALengthDelimitedBodyGivesTheSamePartsInSmallSegmentsAndInOneBurst) {
+  Start();
+  // Bytes that look like the start of a delimiter ("\r\n--X") inside the file.
+  std::string file = Pattern(300 * 1024, 5) + "\r\n--X" + Pattern(1000, 6);
+  std::string form = Form(file);
+  std::string head =
+      "POST /parts HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+      "boundary=XyZ\r\nContent-Length: " +
+      std::to_string(form.size()) + "\r\n\r\n";
+  const std::string expected = PartsOf(file);
+  {
+    Client c(port_);
+    // The whole request and a pipelined next one in one burst: the body's
+    // reader must leave the next request for the session.
+    c.Send(head + form + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+    EXPECT_EQ(Body(c.ReadResponse()), expected);
+    EXPECT_EQ(Body(c.ReadResponse()), "{\"len\":2}");
+  }
+  {
+    Client c(port_);
+    c.SendInSegments(head + form, 97);
+    EXPECT_EQ(Body(c.ReadResponse()), expected);
+  }
+  {
+    Client c(port_);  // and with the head's packet carrying part of the body
+    c.Send(head + form.substr(0, 1000));
+    c.SendInSegments(form.substr(1000), 64 * 1024 + 3);
+    EXPECT_EQ(Body(c.ReadResponse()), expected);
+  }
+}
+
+TEST_F(ServerTest, AStalledLengthDelimitedBodyIsDisconnectedAfterTheBodyTimeout) {
+  ServerOptions options;
+  options.body_timeout = 200ms;
+  Start(options);
+  Client c(port_);
+  c.Send("POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.ClosedByServer());
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(waited, 150ms);
+  EXPECT_LT(waited, 3s);
+}
+
+TEST_F(ServerTest, TheBodyTimeoutCountsOnlyTimeSpentWaitingForTheClient) {
+  ServerOptions options;
+  options.body_timeout = 200ms;
+  Start(options);
+  Client c(port_);
+  // The handler stops reading for 400 ms after its first read: the body is
+  // all there, so the connection is not idle.
+  std::string body(10000, 'p');
+  c.Send("POST /pause HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n" + body);
+  EXPECT_EQ(Body(c.ReadResponse()), "{\"len\":10000}");
+}
+
+TEST_F(ServerTest, AStreamedResponseWithALengthArrivesWholeInLargePiecesAndKeepsTheConnection) {
+  Start();
+  Client c(port_);
+  c.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string r = c.ReadResponse();
+  EXPECT_EQ(Body(r), Pattern(3 << 20, 1) + Pattern(777, 2) + Pattern((1 << 20) + 5, 3));
+  c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(Body(c.ReadResponse()), "{\"len\":2}");
+}
+
+TEST_F(ServerTest, AStreamedResponseLongerThanDeclaredIsCutAndClosesTheConnection) {
+  Start();
+  Client c(port_);
+  c.Send("GET /long HTTP/1.1\r\nHost: x\r\n\r\n");
+  // The piece would overrun the length: none of it is sent, and the client
+  // never sees a complete-looking response.
+  EXPECT_EQ(c.ReadResponse(), "");
+}
+
+TEST_F(ServerTest, AClientThatStopsReadingAStreamedResponseIsDroppedAfterTheWriteTimeout) {
+  ServerOptions options;
+  options.write_timeout = 200ms;
+  Start(options);
+  Client c(port_);
+  c.Send("GET /endless HTTP/1.1\r\nHost: x\r\n\r\n");  // and never reads
+  std::future<Status> result = endless_result_.get_future();
+  ASSERT_EQ(result.wait_for(10s), std::future_status::ready);
+  Status s = result.get();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
 }
 
 TEST_F(ServerTest, MalformedRequestIsBadRequestAndClosed) {
