@@ -205,6 +205,23 @@ std::optional<std::string> DecodeExtValue(std::string_view v) {
   return out;
 }
 
+// Where in `s`, at or after `from`, the delimiter starts: the first whole
+// occurrence, else the first proper prefix of it that runs to the end of `s`
+// (the rest may come with the next slice); npos when neither. memmem skips
+// through file bytes by up to the delimiter's length per step, where a scan
+// for every '\r' stopped on average each 256 bytes of random content.
+size_t FindDelimiter(std::string_view s, size_t from, std::string_view delimiter) {
+  if (from >= s.size()) return std::string_view::npos;
+  const void* hit = ::memmem(s.data() + from, s.size() - from, delimiter.data(), delimiter.size());
+  if (hit != nullptr) return static_cast<const char*>(hit) - s.data();
+  // A cut delimiter starts within the last delimiter.size() - 1 bytes.
+  size_t i = std::max(from, s.size() >= delimiter.size() ? s.size() - delimiter.size() + 1 : 0);
+  for (; i < s.size(); ++i) {
+    if (s.substr(i) == delimiter.substr(0, s.size() - i)) return i;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 Result<std::string> MultipartBoundary(std::string_view content_type) {
@@ -319,17 +336,11 @@ Result<MultipartEvent> MultipartParser::ScanBody() {
   }
   if (input_.empty()) return MultipartEvent{};
 
-  const char* base = input_.data();
   size_t from = 0;
   while (true) {
-    const void* hit = std::memchr(base + from, '\r', input_.size() - from);
-    if (hit == nullptr) break;
-    const size_t i = static_cast<const char*>(hit) - base;
+    const size_t i = FindDelimiter(input_, from, delimiter_);
+    if (i == std::string_view::npos) break;
     const size_t n = std::min(delimiter_.size(), input_.size() - i);
-    if (input_.substr(i, n) != std::string_view(delimiter_).substr(0, n)) {
-      from = i + 1;
-      continue;
-    }
     if (n < delimiter_.size()) {
       // Possibly a boundary split across slices: hold it back until we know.
       held_.assign(input_.substr(i));
@@ -344,8 +355,7 @@ Result<MultipartEvent> MultipartParser::ScanBody() {
       std::string_view data = input_.substr(0, i);
       input_.remove_prefix(i);
       if (in_part) return MultipartEvent{MultipartEventType::kPartData, data, &part_};
-      base = input_.data();  // preamble: drop it, the delimiter is now at the front
-      from = 0;
+      from = 0;  // preamble: drop it, the delimiter is now at the front
       continue;
     }
     input_.remove_prefix(delimiter_.size());

@@ -161,6 +161,29 @@ TEST(MultipartParserTest, GivesTheSameResultFedByteByByteOrInOddSlices) {
   }
 }
 
+TEST(MultipartParserTest, FindsBoundariesInLongContentFullOfNearMissesHoweverItIsSliced) {
+  // Pseudo-random bytes (a CR every ~256) with cut delimiters sprinkled in.
+  std::string content;
+  uint32_t x = 12345;
+  const std::string near_misses[] = {"\r\n--Xy", "\r\n--X\r\n--XyQ", "\r\r\n-", "\r\n--XY"};
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 1103515245 + 12345;
+    content.push_back(static_cast<char>(x >> 24));
+    if (i % 997 == 0) content += near_misses[(i / 997) % 4];
+  }
+  const std::string body =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.bin\"\r\n\r\n" +
+      content + "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n" +
+      content.substr(0, 5000) + "\r\n--XyZ--\r\n";
+  const std::vector<Part> expected = {{"file", "r.bin", "", content, true},
+                                      {"note", std::nullopt, "", content.substr(0, 5000), true}};
+  for (size_t n : {1, 6, 7, 8, 9, 64, 4095, 65536}) {
+    const Outcome out = ParseSlices(SplitEvery(body, n));
+    ASSERT_TRUE(out.status.ok()) << "slices of " << n << ": " << out.status.ToString();
+    EXPECT_EQ(out.parts, expected) << "slices of " << n;
+  }
+}
+
 TEST(MultipartParserTest, IgnoresPreambleAndEpilogue) {
   const std::string body =
       "This is the preamble.\r\nIt says --XyZ is coming\r\n"
