@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <sstream>
 
@@ -174,18 +175,6 @@ TEST_F(SandboxTest, AnswersOnTheInitsEndReportAndWaitsForRuncAtTeardown) {
   EXPECT_EQ(runtime_.log()->wait_exits.load(), 1) << "runc is waited for before the delete";
 }
 
-TEST_F(SandboxTest, RefusesToStartWithoutASeccompProgram) {
-  SandboxOptions o;
-  o.id = "t-l-3";
-  o.bundle_dir = (dir_ / o.id).string();
-  o.cgroups_path = "/nexus-t-lambda/t-l-3";
-  o.init_path = "/opt/nexus/bin/nexus-lambda-init";
-  Sandbox sandbox(o, runtime_, cgroups_);
-  EXPECT_EQ(sandbox.Start().code(), StatusCode::kInternal);
-  EXPECT_FALSE(fs::exists(dir_ / "t-l-3"));
-  EXPECT_EQ(runtime_.container_count(), 0u);
-}
-
 TEST_F(SandboxTest, APoolSandboxTellsItsInitToStartTheInterpreterAhead) {
   std::string seen_config;
   runtime_.run_script = [&](const std::string&, const std::string& bundle) {
@@ -198,16 +187,27 @@ TEST_F(SandboxTest, APoolSandboxTellsItsInitToStartTheInterpreterAhead) {
             nlohmann::json::array({"/sandbox/init", "pool"}));
 }
 
-TEST_F(SandboxTest, RefusesToStartWithoutAnAbsoluteInitPath) {
-  SandboxOptions o;
-  o.id = "t-l-2";
-  o.bundle_dir = (dir_ / o.id).string();
-  o.cgroups_path = "/nexus-t-lambda/t-l-2";
-  o.init_path = "nexus-lambda-init";
-  Sandbox sandbox(o, runtime_, cgroups_);
-  EXPECT_EQ(sandbox.Start().code(), StatusCode::kInternal);
-  EXPECT_FALSE(fs::exists(dir_ / "t-l-2"));
-  EXPECT_EQ(runtime_.container_count(), 0u);
+TEST_F(SandboxTest, RefusesToStartWithoutWhatTheInitNeeds) {
+  struct Case {
+    const char* what;
+    std::function<void(SandboxOptions&)> edit;
+  } cases[] = {
+      {"a relative init path", [](SandboxOptions& o) { o.init_path = "nexus-lambda-init"; }},
+      {"no seccomp program", [](SandboxOptions& o) { o.seccomp_fd = -1; }},
+  };
+  for (const auto& c : cases) {
+    SandboxOptions o;
+    o.id = "t-l-2";
+    o.bundle_dir = (dir_ / o.id).string();
+    o.cgroups_path = "/nexus-t-lambda/t-l-2";
+    o.init_path = "/opt/nexus/bin/nexus-lambda-init";
+    o.seccomp_fd = seccomp_fd_;
+    c.edit(o);
+    Sandbox sandbox(o, runtime_, cgroups_);
+    EXPECT_EQ(sandbox.Start().code(), StatusCode::kInternal) << c.what;
+    EXPECT_FALSE(fs::exists(dir_ / "t-l-2")) << c.what;
+    EXPECT_EQ(runtime_.container_count(), 0u) << c.what;
+  }
 }
 
 TEST_F(SandboxTest, ShellCodeGoesToMainSh) {
