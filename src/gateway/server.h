@@ -8,7 +8,11 @@
 // then waits for the next request on the same connection. Each I/O thread
 // has its own io_context; a connection lives on one of them.
 // Every read and write has a timeout, so a slow or silent client cannot hold
-// a connection forever. On SIGINT/SIGTERM (or Stop) the server stops
+// a connection forever. A streamed body with a Content-Length (uploads) is
+// read from the socket straight into the handler's buffer, and a streamed
+// response with one (downloads) written straight from the handler's bytes;
+// their reads and writes are timed by one watchdog timer per connection
+// rather than a timer armed per socket operation. On SIGINT/SIGTERM (or Stop) the server stops
 // accepting, closes idle connections, lets in-flight requests finish (each
 // answered with "Connection: close") and Run returns; connections still busy
 // after the grace period are abandoned.
