@@ -444,12 +444,17 @@ void ConfigureServer(grpc::ServerBuilder& builder) {
 
 DaemonService::DaemonService(Deps deps) : deps_(deps) {
   assert(deps_.health != nullptr);
-  // UploadFile on raw messages (see UploadFileRaw). Index 1 is UploadFile's
-  // place in the service (proto order, as the generated WithRawMethod_
-  // classes number it); were it wrong, every upload would answer
-  // UNIMPLEMENTED from the generated default, which the service tests catch.
+  // UploadFile on raw messages (see UploadFileRaw). A method's index is its
+  // place in the proto's service (as the generated WithRawMethod_ classes
+  // number it), looked up rather than written down so that adding a method
+  // cannot move the raw handler onto another one.
+  const int upload_index = v1::FileInfo::descriptor()
+                               ->file()
+                               ->FindServiceByName("Daemon")
+                               ->FindMethodByName("UploadFile")
+                               ->index();
   MarkMethodStreamed(
-      kUploadFileMethodIndex,
+      upload_index,
       new grpc::internal::ClientStreamingHandler<DaemonService, grpc::ByteBuffer, v1::FileInfo>(
           [](DaemonService* service, grpc::ServerContext* ctx,
              grpc::ServerReader<grpc::ByteBuffer>* in,

@@ -69,9 +69,6 @@ using DaemonServiceBase = v1::Daemon::WithRawCallbackMethod_DownloadFile<
 
 class DaemonService final : public DaemonServiceBase {
  public:
-  // UploadFile's index among the service's methods (proto order).
-  static constexpr int kUploadFileMethodIndex = 1;
-
   struct Deps {
     const ::nexus::daemon::Health* health = nullptr;  // required
     storage::FileService* files = nullptr;            // Files RPCs
