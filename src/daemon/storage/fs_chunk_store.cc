@@ -391,19 +391,33 @@ Status Verify(const std::string& hash, std::string_view bytes) {
   return Status::Ok();
 }
 
+// Opens chunk `hash`, stored at `path`, for reading and sets `*size`; the
+// caller owns the descriptor.
+Result<int> OpenChunk(const std::string& hash, const std::string& path, uint64_t* size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFoundError("chunk " + hash + " not found");
+    return Errno("open for reading", path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return Errno("stat", path, e);
+  }
+  *size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
 }  // namespace
 
 Result<std::string> FsChunkStore::Get(const std::string& hash) {
   NEXUS_RETURN_IF_ERROR(CheckHash(hash));
   const std::string path = PathOf(hash);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) return NotFoundError("chunk " + hash + " not found");
-    return Errno("open for reading", path, errno);
-  }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Errno("stat", path, errno);
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  uint64_t size = 0;
+  NEXUS_ASSIGN_OR_RETURN(int raw_fd, OpenChunk(hash, path, &size));
+  Fd fd(raw_fd);
+  std::string bytes(static_cast<size_t>(size), '\0');
   // Truncated underneath us: the hash check catches it.
   NEXUS_ASSIGN_OR_RETURN(size_t done, ReadFull(fd.get(), bytes, path));
   bytes.resize(done);
@@ -414,16 +428,12 @@ Result<std::string> FsChunkStore::Get(const std::string& hash) {
 Status FsChunkStore::ReadInto(const std::string& hash, std::span<char> out) {
   NEXUS_RETURN_IF_ERROR(CheckHash(hash));
   const std::string path = PathOf(hash);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) return NotFoundError("chunk " + hash + " not found");
-    return Errno("open for reading", path, errno);
-  }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Errno("stat", path, errno);
-  if (static_cast<uint64_t>(st.st_size) != out.size()) {
-    return InternalError("chunk " + hash + " has " + std::to_string(st.st_size) +
-                         " bytes, expected " + std::to_string(out.size()));
+  uint64_t size = 0;
+  NEXUS_ASSIGN_OR_RETURN(int raw_fd, OpenChunk(hash, path, &size));
+  Fd fd(raw_fd);
+  if (size != out.size()) {
+    return InternalError("chunk " + hash + " has " + std::to_string(size) + " bytes, expected " +
+                         std::to_string(out.size()));
   }
   NEXUS_ASSIGN_OR_RETURN(size_t done, ReadFull(fd.get(), out, path));
   if (done != out.size()) {
