@@ -25,6 +25,19 @@ SpawnOptions Sh(const std::string& script) {
 
 class ProcessRunnerTest : public ::testing::Test {
  protected:
+  // For the tests of an early end: `script` runs with a control pipe and
+  // writes "end" to fd 3 when its work is done; UntilEnd() stops there.
+  Result<std::unique_ptr<Child>> SpawnReporting(const std::string& script) {
+    SpawnOptions spawn = Sh(script);
+    spawn.control_pipe = true;
+    return runner_->Spawn(spawn);
+  }
+  static CommunicateOptions UntilEnd() {
+    CommunicateOptions io;
+    io.done = [](std::string_view control) { return control.find("end\n") != std::string::npos; };
+    return io;
+  }
+
   std::unique_ptr<ProcessRunner> runner_ = NewPosixProcessRunner();
 };
 
@@ -189,14 +202,11 @@ TEST_F(ProcessRunnerTest, PipeExtrasNeedPipes) {
 
 TEST_F(ProcessRunnerTest, DoneEndsCommunicateAtTheReportWithTheOutputWrittenBeforeIt) {
   // The child reports, then lingers; Communicate must not wait for it.
-  SpawnOptions spawn = Sh("cat; echo out; echo err >&2; echo end >&3; exec sleep 30");
-  spawn.control_pipe = true;
-  auto child = runner_->Spawn(spawn);
+  auto child = SpawnReporting("cat; echo out; echo err >&2; echo end >&3; exec sleep 30");
   ASSERT_TRUE(child.ok());
-  CommunicateOptions io;
+  CommunicateOptions io = UntilEnd();
   io.stdin_data = "in\n";
   io.timeout_ms = 20000;
-  io.done = [](std::string_view control) { return control.find("end\n") != std::string::npos; };
   auto out = (*child)->Communicate(io);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(out->stdout_data, "in\nout\n");
@@ -213,13 +223,9 @@ TEST_F(ProcessRunnerTest, DoneEndsCommunicateAtTheReportWithTheOutputWrittenBefo
 
 TEST_F(ProcessRunnerTest, WaitExitDrainsWhatTheChildStillWritesUntilItExits) {
   // 1 MiB after the report would block on a full pipe if nobody read it.
-  SpawnOptions spawn = Sh("echo end >&3; head -c 1048576 /dev/zero; exit 3");
-  spawn.control_pipe = true;
-  auto child = runner_->Spawn(spawn);
+  auto child = SpawnReporting("echo end >&3; head -c 1048576 /dev/zero; exit 3");
   ASSERT_TRUE(child.ok());
-  CommunicateOptions io;
-  io.done = [](std::string_view control) { return control == "end\n"; };
-  ASSERT_TRUE((*child)->Communicate(io).ok());
+  ASSERT_TRUE((*child)->Communicate(UntilEnd()).ok());
   EXPECT_TRUE((*child)->WaitExit(20000));  // exited by itself, not killed at the deadline
   EXPECT_FALSE((*child)->Running());
 }
