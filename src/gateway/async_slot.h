@@ -1,10 +1,9 @@
 // AsyncSlot: hands one value from any thread to a coroutine waiting on an
-// Asio executor. The gRPC streaming clients (daemon_client.cc) use it to turn
-// reactor callbacks (OnWriteDone, OnReadDone, OnDone), which run on gRPC's
-// threads, into co_await-able results, the same way grpc_call.h does for
-// unary calls: the waiter's handler is posted back to its own executor, with
-// a work guard keeping that executor's io_context alive meanwhile; no thread
-// blocks.
+// Asio executor. The gRPC clients use it (through AwaitedTag,
+// completion_queue_threads.h) to turn an operation's completion, which
+// arrives on a completion-queue thread, into a co_await-able result: the
+// waiter's handler is posted back to its own executor, with a work guard
+// keeping that executor's io_context alive meanwhile; no thread blocks.
 //
 // One producer value at a time and at most one waiter: Set, then Take (in
 // either order), then the slot is empty again and reusable. Set and Take are

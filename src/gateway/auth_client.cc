@@ -6,8 +6,6 @@
 namespace nexus::gateway {
 namespace {
 
-using Callback = std::function<void(grpc::Status)>;
-
 class GrpcAuthClient final : public AuthClient {
  public:
   GrpcAuthClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)
@@ -15,73 +13,76 @@ class GrpcAuthClient final : public AuthClient {
 
   asio::awaitable<Result<authpb::RegisterInitResponse>> RegisterInit(
       authpb::RegisterInitRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<authpb::RegisterInitResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->RegisterInit(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncRegisterInit(ctx, req, cq);
         },
         std::move(request), timeout_, "auth", "RegisterInit");
   }
 
   asio::awaitable<Result<authpb::TokenResponse>> RegisterVerify(
       authpb::VerifyRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<authpb::TokenResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->RegisterVerify(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncRegisterVerify(ctx, req, cq);
         },
         std::move(request), timeout_, "auth", "RegisterVerify");
   }
 
   asio::awaitable<Result<authpb::LoginInitResponse>> LoginInit(
       authpb::LoginInitRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<authpb::LoginInitResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->LoginInit(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncLoginInit(ctx, req, cq);
         },
         std::move(request), timeout_, "auth", "LoginInit");
   }
 
   asio::awaitable<Result<authpb::TokenResponse>> LoginVerify(
       authpb::VerifyRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<authpb::TokenResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->LoginVerify(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncLoginVerify(ctx, req, cq);
         },
         std::move(request), timeout_, "auth", "LoginVerify");
   }
 
   asio::awaitable<Result<authpb::ValidateTokenResponse>> ValidateToken(
       authpb::ValidateTokenRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<authpb::ValidateTokenResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->ValidateToken(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncValidateToken(ctx, req, cq);
         },
         std::move(request), timeout_, "auth", "ValidateToken");
   }
 
   asio::awaitable<Result<authpb::LogoutResponse>> Logout(authpb::LogoutRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<authpb::LogoutResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->Logout(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncLogout(ctx, req, cq);
         },
         std::move(request), timeout_, "auth", "Logout");
   }
 
   asio::awaitable<Result<authpb::HealthResponse>> Health(authpb::HealthRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<authpb::HealthResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->Health(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncHealth(ctx, req, cq);
         },
         std::move(request), timeout_, "auth", "Health");
   }
 
  private:
+  // Declared first, destroyed last: its thread drains every operation of the
+  // stub's calls. One is plenty: a completion only posts to the caller.
+  CompletionQueueThreads queue_{1};
   std::unique_ptr<authpb::AuthService::Stub> stub_;
   std::chrono::milliseconds timeout_;
 };

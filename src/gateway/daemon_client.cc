@@ -12,15 +12,13 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/async_slot.h"
+#include "gateway/completion_queue_threads.h"
 #include "gateway/download_frame.h"
 #include "gateway/grpc_call.h"
 #include "nexus/daemon/v1/daemon.grpc.pb.h"
 
 namespace nexus::gateway {
 namespace {
-
-using Callback = std::function<void(grpc::Status)>;
 
 // nexusd sends downloads in 1 MiB messages and accepts up to 8 MiB; leave
 // room above both rather than meet gRPC's 4 MiB default by surprise.
@@ -29,6 +27,10 @@ constexpr int kMaxReceiveMessageBytes = 16 << 20;
 // gRPC's defaults: a 4 MiB HTTP/2 window (lookahead), 1 MiB frames and 1 MiB
 // socket reads changed neither throughput nor CPU beyond run-to-run noise
 // (BDP probing already opens the window on this path).
+
+// Threads completing nexusd calls: one per core of this machine class keeps
+// a download's receiving (done on the polling thread) beside the others.
+constexpr int kQueueThreads = 2;
 
 // Added to a lambda run's own time limit for its call deadline: a cold
 // sandbox start and the answer's trip back. When the request names no limit,
@@ -44,29 +46,31 @@ constexpr std::chrono::milliseconds kNodeExecUnknownLimit(30000);
 constexpr std::chrono::milliseconds kNodeExecMargin(10000);
 constexpr int64_t kNodeExecLimitClampMs = 24LL * 3600 * 1000;
 
-// ---- UploadFile: a client-streaming reactor ----------------------------------
+// ---- UploadFile: a client stream on the completion queue -------------------
 //
-// Lives until gRPC calls OnDone (it holds a reference to itself until then),
-// whatever happens to the UploadCall that drives it. A hold keeps OnDone from
-// running while the driver may still start a write from outside a reaction;
-// it is released once the driver is done issuing operations.
-class UploadReactor final : public grpc::ClientWriteReactor<daemonpb::UploadFileRequest>,
-                            public std::enable_shared_from_this<UploadReactor> {
+// One write (or half-close) and one Finish in flight at most, each completing
+// through its own AwaitedTag, which holds the stream until that operation came
+// back: the stream outlives the GrpcUploadCall that drives it by as long as
+// gRPC still writes into it. The context is corked, so starting the call
+// sends nothing and the initial metadata goes out with the header message.
+class UploadStream final : public std::enable_shared_from_this<UploadStream> {
  public:
-  void Start(daemonpb::Daemon::Stub& stub, daemonpb::UploadHeader header) {
-    self_ = shared_from_this();
-    stub.async()->UploadFile(&context_, &response_, this);
+  // Starts the call with the header message; HeaderSent() tells how it went.
+  void Start(daemonpb::Daemon::Stub& stub, grpc::CompletionQueue* queue,
+             daemonpb::UploadHeader header) {
+    context_.set_initial_metadata_corked(true);
+    writer_ = stub.PrepareAsyncUploadFile(&context_, &response_, queue);
+    writer_->StartCall(nullptr);  // corked: no operation, no tag
     *message_.mutable_header() = std::move(header);
-    AddHold();
-    StartWrite(&message_);
-    StartCall();
+    writer_->Write(message_, written_.Arm(shared_from_this()));
   }
+  asio::awaitable<bool> HeaderSent() { return written_.Wait(); }
 
   // Sends `*data`; see UploadCall::Write.
   asio::awaitable<bool> Write(std::string* data) {
     message_.mutable_data()->swap(*data);
-    StartWrite(&message_);
-    bool ok = co_await write_done_.Take();
+    writer_->Write(message_, written_.Arm(shared_from_this()));
+    bool ok = co_await written_.Wait();
     data->swap(*message_.mutable_data());
     data->clear();
     co_return ok;
@@ -75,64 +79,56 @@ class UploadReactor final : public grpc::ClientWriteReactor<daemonpb::UploadFile
   // Sends the trailing path message; see UploadCall::SendPath.
   asio::awaitable<bool> WritePath(std::string path) {
     message_.set_vfs_path(std::move(path));
-    StartWrite(&message_);
-    co_return co_await write_done_.Take();
+    writer_->Write(message_, written_.Arm(shared_from_this()));
+    co_return co_await written_.Wait();
   }
 
-  asio::awaitable<bool> HeaderSent() { return write_done_.Take(); }
-
-  void CloseStream() {
-    StartWritesDone();
-    ReleaseHold();
+  // Half-closes the stream, then waits for nexusd's answer.
+  asio::awaitable<grpc::Status> Close() {
+    writer_->WritesDone(written_.Arm(shared_from_this()));
+    co_await written_.Wait();
+    co_return co_await Status();
   }
 
-  void Cancel() {
-    context_.TryCancel();
-    ReleaseHold();
+  // The final status of a stream that broke (no write in flight).
+  asio::awaitable<grpc::Status> Status() {
+    writer_->Finish(&status_, finished_.Arm(shared_from_this()));
+    co_await finished_.Wait();
+    co_return status_;
   }
 
-  // The final status; the driver must have released the hold.
-  asio::awaitable<grpc::Status> Done() { return done_.Take(); }
+  // Ends the call; an operation in flight completes with !ok.
+  void Cancel() { context_.TryCancel(); }
 
   daemonpb::FileInfo& response() { return response_; }
 
-  void ReleaseHold() {
-    if (!hold_released_.exchange(true)) RemoveHold();
-  }
-
  private:
-  void OnWriteDone(bool ok) override { write_done_.Set(ok); }
-  void OnDone(const grpc::Status& status) override {
-    done_.Set(status);
-    auto last = std::move(self_);  // may destroy *this: touch nothing after
-  }
-
-  grpc::ClientContext context_;
+  grpc::ClientContext context_;  // before writer_, which uses it until destroyed
+  std::unique_ptr<grpc::ClientAsyncWriter<daemonpb::UploadFileRequest>> writer_;
   daemonpb::UploadFileRequest message_;
   daemonpb::FileInfo response_;
-  AsyncSlot<bool> write_done_;
-  AsyncSlot<grpc::Status> done_;
-  std::atomic<bool> hold_released_{false};
-  std::shared_ptr<UploadReactor> self_;
+  grpc::Status status_;
+  AwaitedTag written_;   // the write or half-close in flight
+  AwaitedTag finished_;  // Finish
 };
 
 class GrpcUploadCall final : public UploadCall {
  public:
-  explicit GrpcUploadCall(std::shared_ptr<UploadReactor> reactor) : reactor_(std::move(reactor)) {}
+  explicit GrpcUploadCall(std::shared_ptr<UploadStream> stream) : stream_(std::move(stream)) {}
   ~GrpcUploadCall() override {
-    if (!over_) reactor_->Cancel();
+    if (!over_) stream_->Cancel();
   }
 
   asio::awaitable<Status> Write(std::string* data) override {
     if (over_) co_return InternalError("upload: write after the call ended");
-    bool ok = co_await reactor_->Write(data);
+    bool ok = co_await stream_->Write(data);
     if (ok) co_return Status::Ok();
     co_return co_await Failed();
   }
 
   asio::awaitable<Status> SendPath(std::string path) override {
     if (over_) co_return InternalError("upload: path after the call ended");
-    bool ok = co_await reactor_->WritePath(std::move(path));
+    bool ok = co_await stream_->WritePath(std::move(path));
     if (ok) co_return Status::Ok();
     co_return co_await Failed();
   }
@@ -140,29 +136,27 @@ class GrpcUploadCall final : public UploadCall {
   asio::awaitable<Result<daemonpb::FileInfo>> Finish() override {
     if (over_) co_return InternalError("upload: finish after the call ended");
     over_ = true;
-    reactor_->CloseStream();
-    grpc::Status status = co_await reactor_->Done();
+    grpc::Status status = co_await stream_->Close();
     if (!status.ok()) co_return BackendError("daemon", "UploadFile", status);
-    co_return std::move(reactor_->response());
+    co_return std::move(stream_->response());
   }
 
   void Cancel() override {
     if (over_) return;
     over_ = true;
-    reactor_->Cancel();
+    stream_->Cancel();
   }
 
   // The call broke while writing: nexusd's status says why.
   asio::awaitable<Status> Failed() {
     over_ = true;
-    reactor_->ReleaseHold();
-    grpc::Status status = co_await reactor_->Done();
+    grpc::Status status = co_await stream_->Status();
     if (status.ok()) co_return UnavailableError("daemon service ended the upload early");
     co_return BackendError("daemon", "UploadFile", status);
   }
 
  private:
-  std::shared_ptr<UploadReactor> reactor_;
+  std::shared_ptr<UploadStream> stream_;
   bool over_ = false;
 };
 
@@ -172,72 +166,65 @@ class GrpcUploadCall final : public UploadCall {
 // stub's), so messages arrive as gRPC's received slices: a data message's
 // payload is copied once, straight into the caller's reused buffer
 // (download_frame.h), instead of being parsed into a fresh payload-sized
-// protobuf string per message. The reactor keeps exactly one read in flight:
+// protobuf string per message. The stream keeps exactly one read in flight:
 // it starts reading the next message as soon as the caller took the last,
 // so receiving overlaps the caller's write to its client, and a slow client
 // stops the stream after one message (gRPC's flow control then holds nexusd).
-// Same lifetime and hold rules as UploadReactor.
-class DownloadReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
-                              public std::enable_shared_from_this<DownloadReactor> {
+// Same lifetime rules as UploadStream.
+class DownloadStream final : public std::enable_shared_from_this<DownloadStream> {
  public:
-  void Start(grpc::GenericStub& stub, const std::string& method, grpc::ByteBuffer request) {
-    self_ = shared_from_this();
+  void Start(grpc::GenericStub& stub, grpc::CompletionQueue* queue, const std::string& method,
+             grpc::ByteBuffer request) {
+    context_.set_initial_metadata_corked(true);
+    stream_ = stub.PrepareCall(&context_, method, queue);
+    stream_->StartCall(nullptr);  // corked: no operation, no tag
     request_ = std::move(request);
-    stub.PrepareBidiStreamingCall(&context_, method, grpc::StubOptions(), this);
-    AddHold();
-    // The request, then the half-close, as the generated stub would send them.
-    StartWriteLast(&request_, grpc::WriteOptions());
-    StartRead(&incoming_);
-    StartCall();
+    // The request and the half-close in one operation, as the generated
+    // stub sends them; nothing waits for it (the reads tell).
+    stream_->Write(request_, grpc::WriteOptions().set_last_message(),
+                   sent_.Arm(shared_from_this()));
+    stream_->Read(&incoming_, read_.Arm(shared_from_this()));
   }
 
   // Waits for the message read ahead and moves it to `*out` (its old
   // contents are dropped); then reads the next one ahead.
   asio::awaitable<bool> Read(grpc::ByteBuffer* out) {
-    bool ok = co_await read_done_.Take();
+    bool ok = co_await read_.Wait();
     if (ok) {
       out->Swap(&incoming_);
       incoming_.Clear();
-      StartRead(&incoming_);
+      stream_->Read(&incoming_, read_.Arm(shared_from_this()));
     }
     co_return ok;
   }
 
+  // The final status, once a Read returned false.
   asio::awaitable<grpc::Status> Finished() {
-    ReleaseHold();
-    return done_.Take();
+    stream_->Finish(&status_, finished_.Arm(shared_from_this()));
+    co_await finished_.Wait();
+    co_return status_;
   }
 
-  void Cancel() {
-    context_.TryCancel();
-    ReleaseHold();
-  }
+  // Ends the call; operations in flight complete with !ok.
+  void Cancel() { context_.TryCancel(); }
 
  private:
-  void ReleaseHold() {
-    if (!hold_released_.exchange(true)) RemoveHold();
-  }
-  void OnReadDone(bool ok) override { read_done_.Set(ok); }
-  void OnDone(const grpc::Status& status) override {
-    done_.Set(status);
-    auto last = std::move(self_);  // may destroy *this: touch nothing after
-  }
-
-  grpc::ClientContext context_;
+  grpc::ClientContext context_;  // before stream_, which uses it until destroyed
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer incoming_;  // the read in flight
-  AsyncSlot<bool> read_done_;
-  AsyncSlot<grpc::Status> done_;
-  std::atomic<bool> hold_released_{false};
-  std::shared_ptr<DownloadReactor> self_;
+  grpc::Status status_;
+  AwaitedTag sent_;
+  AwaitedTag read_;
+  AwaitedTag finished_;
 };
 
 class GrpcDownloadCall final : public DownloadCall {
  public:
-  GrpcDownloadCall(std::shared_ptr<DownloadReactor> reactor, const char* method)
-      : reactor_(std::move(reactor)), method_(method) {}
+  GrpcDownloadCall(std::shared_ptr<DownloadStream> stream, const char* method)
+      : stream_(std::move(stream)), method_(method) {}
   ~GrpcDownloadCall() override {
-    if (!over_) reactor_->Cancel();
+    if (!over_) stream_->Cancel();
   }
 
   asio::awaitable<Result<bool>> Read(daemonpb::DownloadResponse* msg) override {
@@ -276,10 +263,10 @@ class GrpcDownloadCall final : public DownloadCall {
   // The next raw message into message_.
   asio::awaitable<Result<bool>> Next() {
     if (over_) co_return false;
-    bool ok = co_await reactor_->Read(&message_);
+    bool ok = co_await stream_->Read(&message_);
     if (ok) co_return true;
     over_ = true;
-    grpc::Status status = co_await reactor_->Finished();
+    grpc::Status status = co_await stream_->Finished();
     if (!status.ok()) co_return BackendError("daemon", method_, status);
     co_return false;
   }
@@ -295,7 +282,7 @@ class GrpcDownloadCall final : public DownloadCall {
     return true;
   }
 
-  std::shared_ptr<DownloadReactor> reactor_;
+  std::shared_ptr<DownloadStream> stream_;
   const char* method_;
   bool over_ = false;
   grpc::ByteBuffer message_;         // the message being looked at
@@ -305,27 +292,29 @@ class GrpcDownloadCall final : public DownloadCall {
 
 // Starts a download of `request` through the generic stub.
 template <typename Req>
-std::unique_ptr<DownloadCall> BeginDownload(grpc::GenericStub& stub, const char* method,
-                                            const Req& request) {
+std::unique_ptr<DownloadCall> BeginDownload(grpc::GenericStub& stub, grpc::CompletionQueue* queue,
+                                            const char* method, const Req& request) {
   grpc::ByteBuffer serialized;
   bool own_buffer = false;
   grpc::Status s = grpc::SerializationTraits<Req>::Serialize(request, &serialized, &own_buffer);
   // Serializing a message we just built fails only on a bug (or a 2 GiB request).
   assert(s.ok());
-  auto reactor = std::make_shared<DownloadReactor>();
-  reactor->Start(stub, std::string("/") + daemonpb::Daemon::service_full_name() + "/" + method,
-                 std::move(serialized));
-  return std::make_unique<GrpcDownloadCall>(std::move(reactor), method);
+  auto stream = std::make_shared<DownloadStream>();
+  stream->Start(stub, queue,
+                std::string("/") + daemonpb::Daemon::service_full_name() + "/" + method,
+                std::move(serialized));
+  return std::make_unique<GrpcDownloadCall>(std::move(stream), method);
 }
 
 // Starts an upload and waits for its header to be taken; a named coroutine
 // (not a lambda: GCC 12, see STACK.md).
 asio::awaitable<Result<std::unique_ptr<UploadCall>>> BeginUpload(
-    std::shared_ptr<daemonpb::Daemon::Stub> stub, daemonpb::UploadHeader header) {
-  auto reactor = std::make_shared<UploadReactor>();
-  reactor->Start(*stub, std::move(header));
-  auto call = std::make_unique<GrpcUploadCall>(reactor);
-  bool sent = co_await reactor->HeaderSent();
+    std::shared_ptr<daemonpb::Daemon::Stub> stub, grpc::CompletionQueue* queue,
+    daemonpb::UploadHeader header) {
+  auto stream = std::make_shared<UploadStream>();
+  stream->Start(*stub, queue, std::move(header));
+  auto call = std::make_unique<GrpcUploadCall>(stream);
+  bool sent = co_await stream->HeaderSent();
   if (!sent) co_return co_await call->Failed();
   co_return std::unique_ptr<UploadCall>(std::move(call));
 }
@@ -337,101 +326,101 @@ class GrpcDaemonClient final : public DaemonClient {
 
   asio::awaitable<Result<daemonpb::HealthResponse>> Health(
       daemonpb::HealthRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::HealthResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->Health(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncHealth(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "Health");
   }
 
   asio::awaitable<Result<std::unique_ptr<UploadCall>>> StartUpload(
       daemonpb::UploadHeader header) override {
-    return BeginUpload(stub_, std::move(header));
+    return BeginUpload(stub_, queue_.queue(), std::move(header));
   }
 
   asio::awaitable<Result<daemonpb::ListFilesResponse>> ListFiles(
       daemonpb::ListFilesRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::ListFilesResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->ListFiles(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncListFiles(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "ListFiles");
   }
 
   asio::awaitable<Result<daemonpb::FileInfo>> GetFile(daemonpb::GetFileRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::FileInfo>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->GetFile(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncGetFile(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "GetFile");
   }
 
   std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest request) override {
-    return BeginDownload(generic_, "DownloadFile", request);
+    return BeginDownload(generic_, queue_.queue(), "DownloadFile", request);
   }
 
   asio::awaitable<Result<daemonpb::DeleteFileResponse>> DeleteFile(
       daemonpb::DeleteFileRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::DeleteFileResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->DeleteFile(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncDeleteFile(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "DeleteFile");
   }
 
   asio::awaitable<Result<daemonpb::MakeDirectoryResponse>> MakeDirectory(
       daemonpb::MakeDirectoryRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::MakeDirectoryResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->MakeDirectory(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncMakeDirectory(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "MakeDirectory");
   }
 
   asio::awaitable<Result<daemonpb::ListDirectoryResponse>> ListDirectory(
       daemonpb::ListDirectoryRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::ListDirectoryResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->ListDirectory(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncListDirectory(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "ListDirectory");
   }
 
   asio::awaitable<Result<daemonpb::DeletePathResponse>> DeletePath(
       daemonpb::DeletePathRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::DeletePathResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->DeletePath(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncDeletePath(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "DeletePath");
   }
 
   asio::awaitable<Result<daemonpb::MovePathResponse>> MovePath(
       daemonpb::MovePathRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::MovePathResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->MovePath(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncMovePath(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "MovePath");
   }
 
   std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest request) override {
-    return BeginDownload(generic_, "DownloadPath", request);
+    return BeginDownload(generic_, queue_.queue(), "DownloadPath", request);
   }
 
   asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::Usage>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->GetUsage(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncGetUsage(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "GetUsage");
   }
@@ -440,76 +429,76 @@ class GrpcDaemonClient final : public DaemonClient {
       daemonpb::RunLambdaRequest request) override {
     const auto limit = request.timeout_ms() > 0 ? std::chrono::milliseconds(request.timeout_ms())
                                                 : kLambdaUnknownLimit;
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::RunLambdaResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->RunLambda(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncRunLambda(ctx, req, cq);
         },
         std::move(request), timeout_ + limit + kLambdaStartMargin, "daemon", "RunLambda");
   }
 
   asio::awaitable<Result<daemonpb::Node>> CreateNode(daemonpb::CreateNodeRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::Node>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->CreateNode(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncCreateNode(ctx, req, cq);
         },
         std::move(request), kNodeChangeTimeout, "daemon", "CreateNode");
   }
 
   asio::awaitable<Result<daemonpb::ListNodesResponse>> ListNodes(
       daemonpb::ListNodesRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::ListNodesResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->ListNodes(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncListNodes(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "ListNodes");
   }
 
   asio::awaitable<Result<daemonpb::Node>> GetNode(daemonpb::NodeRef request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::Node>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->GetNode(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncGetNode(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "GetNode");
   }
 
   asio::awaitable<Result<daemonpb::Node>> StartNode(daemonpb::NodeRef request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::Node>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->StartNode(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncStartNode(ctx, req, cq);
         },
         std::move(request), kNodeChangeTimeout, "daemon", "StartNode");
   }
 
   asio::awaitable<Result<daemonpb::Node>> StopNode(daemonpb::NodeRef request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::Node>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->StopNode(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncStopNode(ctx, req, cq);
         },
         std::move(request), kNodeChangeTimeout, "daemon", "StopNode");
   }
 
   asio::awaitable<Result<daemonpb::DeleteNodeResponse>> DeleteNode(
       daemonpb::NodeRef request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::DeleteNodeResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->DeleteNode(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncDeleteNode(ctx, req, cq);
         },
         std::move(request), kNodeChangeTimeout, "daemon", "DeleteNode");
   }
 
   asio::awaitable<Result<daemonpb::NodeMetrics>> GetNodeMetrics(
       daemonpb::GetNodeMetricsRequest request) override {
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::NodeMetrics>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->GetNodeMetrics(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncGetNodeMetrics(ctx, req, cq);
         },
         std::move(request), timeout_, "daemon", "GetNodeMetrics");
   }
@@ -520,15 +509,18 @@ class GrpcDaemonClient final : public DaemonClient {
         request.timeout_ms() > 0
             ? std::chrono::milliseconds(std::min(request.timeout_ms(), kNodeExecLimitClampMs))
             : kNodeExecUnknownLimit;
-    auto* async = stub_->async();
     return UnaryCall<daemonpb::ExecNodeResponse>(
-        [async](auto* ctx, auto* req, auto* resp, Callback cb) {
-          async->ExecNode(ctx, req, resp, std::move(cb));
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncExecNode(ctx, req, cq);
         },
         std::move(request), timeout_ + limit + kNodeExecMargin, "daemon", "ExecNode");
   }
 
  private:
+  // Declared first, destroyed last: its threads drain every operation of the
+  // stubs' calls.
+  CompletionQueueThreads queue_{kQueueThreads};
   std::shared_ptr<daemonpb::Daemon::Stub> stub_;
   grpc::GenericStub generic_;  // downloads (raw messages)
   std::chrono::milliseconds timeout_;

@@ -1,31 +1,28 @@
 // Bridging gRPC unary calls into Asio coroutines, for the backend clients
 // (auth_client.cc, daemon_client.cc) only.
 //
-// The one way the gateway calls a backend: the gRPC callback API, completed
-// through asio::async_initiate. The call runs on gRPC's own threads; its
-// completion is posted back to the awaiting coroutine's executor, so no I/O
-// thread ever blocks and no thread is made per request. The handler is kept in
-// a shared_ptr (gRPC wants a copyable std::function) next to a work guard that
-// keeps the io_context running until the call completes. Every call carries a
-// deadline and no wait_for_ready, so a dead backend fails fast.
+// The one way the gateway calls a backend: gRPC's completion-queue API on a
+// queue drained by threads of the client's own (completion_queue_threads.h
+// says why not the callback API). The call's completion is posted back to
+// the awaiting coroutine's executor, so no I/O thread ever blocks and no
+// thread is made per request; a work guard keeps the io_context running
+// until the call completes. Every call carries a deadline and no
+// wait_for_ready, so a dead backend fails fast.
 #pragma once
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/completion_queue.h>
+#include <grpcpp/support/async_unary_call.h>
 #include <grpcpp/support/status.h>
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "common/result.h"
+#include "gateway/completion_queue_threads.h"
 #include "gateway/http_types.h"
 
 namespace nexus::gateway {
@@ -50,55 +47,28 @@ struct UnaryCallState {
   Req request;
   Resp response;
   grpc::Status status;
-};
-
-// The async_initiate initiation: starts the call, and on completion posts the
-// coroutine's handler to its own executor.
-template <typename Req, typename Resp, typename Start>
-struct StartUnaryCall {
-  std::shared_ptr<UnaryCallState<Req, Resp>> state;
-  Start start;
-
-  template <typename Handler>
-  void operator()(Handler handler) {
-    auto executor = asio::get_associated_executor(handler);
-    struct Pending {
-      Handler handler;
-      asio::executor_work_guard<decltype(executor)> work;
-    };
-    auto pending =
-        std::make_shared<Pending>(Pending{std::move(handler), asio::make_work_guard(executor)});
-    auto st = state;
-    start(&st->context, &st->request, &st->response,
-          std::function<void(grpc::Status)>([st, pending](grpc::Status s) {
-            st->status = std::move(s);
-            auto ex = pending->work.get_executor();
-            asio::post(ex, [pending]() mutable {
-              pending->work.reset();
-              std::move(pending->handler)();
-            });
-          }));
-  }
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> reader;
+  AwaitedTag finished;
 };
 
 }  // namespace internal
 
-// Runs one unary call. `start(context, request*, response*, callback)` must
-// begin it with the stub's callback API, e.g.
-//   stub->async()->Health(ctx, req, resp, std::move(callback));
+// Runs one unary call on `queue`. `prepare(context, request, queue)` must
+// prepare it with the stub's completion-queue API, e.g.
+//   stub->PrepareAsyncHealth(ctx, req, queue);
 // `service` and `method` are literals naming the call in errors and logs.
-template <typename Resp, typename Req, typename Start>
-asio::awaitable<Result<Resp>> UnaryCall(Start start, Req request, std::chrono::milliseconds timeout,
-                                        const char* service, const char* method) {
+template <typename Resp, typename Req, typename Prepare>
+asio::awaitable<Result<Resp>> UnaryCall(grpc::CompletionQueue* queue, Prepare prepare, Req request,
+                                        std::chrono::milliseconds timeout, const char* service,
+                                        const char* method) {
   auto state = std::make_shared<internal::UnaryCallState<Req, Resp>>();
   state->request = std::move(request);
   state->context.set_deadline(std::chrono::system_clock::now() + timeout);
-  // GCC 12 destroys a braced aggregate temporary written inside a co_await
-  // expression twice (a shared_ptr in it is released early): build the
-  // initiation as a named local first.
-  internal::StartUnaryCall<Req, Resp, Start> initiation{state, std::move(start)};
-  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(std::move(initiation),
-                                                                        asio::use_awaitable);
+  state->reader = prepare(&state->context, state->request, queue);
+  state->reader->StartCall();
+  state->reader->Finish(&state->response, &state->status, state->finished.Arm(state));
+  // A unary call's Finish always completes with ok: the status tells.
+  co_await state->finished.Wait();
   if (!state->status.ok()) co_return BackendError(service, method, state->status);
   co_return std::move(state->response);
 }

@@ -5,11 +5,15 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/grpc_status.h"
 #include "gateway/auth_client.h"
@@ -144,6 +148,29 @@ asio::awaitable<std::thread::id> ThreadAfterCall(AuthClient& auth) {
 
 TEST_F(GrpcClientsTest, ResumesOnTheAwaitingCoroutinesThread) {
   EXPECT_EQ(RunAwaitable(ThreadAfterCall(*auth_)), std::this_thread::get_id());
+}
+
+// The names of this process's threads.
+std::vector<std::string> ThreadNames() {
+  std::vector<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.push_back(name);
+  }
+  return names;
+}
+
+// gRPC's callback API runs on "nexting_thread"s that sleep 100 ms after each
+// idle second (completion_queue_threads.h); the clients must not bring them
+// up. The services here are sync ones, so any such thread is the clients'.
+TEST_F(GrpcClientsTest, CallsNeedNoGrpcCallbackThreads) {
+  ASSERT_TRUE(Validate("good").ok());
+  ASSERT_TRUE(RunAwaitable(daemon_->Health(daemonpb::HealthRequest())).ok());
+  std::vector<std::string> names = ThreadNames();
+  EXPECT_GT(names.size(), 1u);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "nexting_thread"), 0);
 }
 
 // The production channel (MakeBackendChannel's arguments, a Unix socket in
