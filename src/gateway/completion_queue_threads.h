@@ -11,7 +11,8 @@
 // arriving then waits for it: 65-90 ms added to about one request in ten
 // when requests come a fraction of a second apart. A thread in Next() has no
 // such sleep: it is always a poller, and wakes as soon as the socket has
-// data (STACK.md, "gRPC callback API").
+// data. (gRPC's src/cpp/common/completion_queue_cc.cc, CallbackAlternativeCQ;
+// nexus-auth and nexusd serve with the sync API for the same reason.)
 //
 // A CompletionTag is what goes on the queue; an AwaitedTag is one that a
 // coroutine co_awaits and that keeps its owner alive until it completed (a
