@@ -6,6 +6,8 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 #include <grpcpp/support/slice.h>
+#include <grpcpp/support/sync_stream.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -183,49 +186,83 @@ Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx, grpc::ServerReader<gr
   return upload.Commit();
 }
 
-// Serves one download on raw messages. A producer thread opens nothing and
-// decides nothing: it pulls verified pieces from the FileReader and cuts them
-// into data messages of kDownloadMessageBytes (the last may be shorter;
-// chunks are split, small chunks merged) whose payload slices point into the
-// chunk buffers themselves — gRPC writes them to the socket from there, with
-// no copy in between. The reactor writes the queued messages one at a time.
+// Reads a download ahead of its writer. A thread of its own pulls verified
+// pieces from the FileReader (disk read + SHA-256) and cuts them into data
+// messages of kDownloadMessageBytes (the last may be shorter; chunks are
+// split, small chunks merged) whose payload slices point into the chunk
+// buffers themselves: gRPC writes them to the socket from there, with no
+// copy in between.
 //
-// The producer reads the next chunk (disk read + SHA-256) while the messages
-// of the last one are still being sent, and waits whenever more than
-// kReadAheadBytes are queued: a download holds at most that plus one chunk,
-// and a slow client stops the reading (gRPC's flow control stops the
-// writes). An error after the header (data loss) is sent after the messages
-// queued before it, as the stream's status. A cancelled call stops the
-// producer at its next step; OnDone joins it, so the FileReader (and its
-// chunk leases) is released before the reactor goes away.
-class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+// Why this split: a sync handler's Write blocks until gRPC took the message
+// (flow control), so reading the next chunk must happen on another thread to
+// overlap with it. The handler's thread keeps what touches the call (the
+// writes, the cancellation checks, the final status), so a call lives and
+// ends in one function; this thread touches only the FileReader and the
+// queue, and nothing of it outlives the ReadAhead.
+//
+// The thread waits whenever more than kReadAheadBytes are queued (a message
+// counts until Written): a download holds at most that plus one chunk, and a
+// slow client, whose Writes block, stops the reading. An error after the
+// header (data loss) comes out of Next after the messages queued before it.
+// Stop, and so the destructor, makes the thread end at its next step (at
+// most one chunk read) and joins it; the FileReader may go only after that.
+class ReadAhead {
  public:
-  // Takes one of the `slots` counted by the caller; gives it back in OnDone.
-  DownloadWriter(std::string_view rpc, std::unique_ptr<FileReader> reader, bool partial,
-                 std::string_view vfs_path, std::atomic<int>* slots)
-      : rpc_(rpc), reader_(std::move(reader)), slots_(slots) {
-    v1::DownloadResponse msg;
-    v1::DownloadHeader* header = msg.mutable_header();
-    FillFileInfo(reader_->file(), vfs_path, header->mutable_file());
-    header->set_offset(reader_->offset());
-    header->set_length(reader_->length());
-    header->set_partial(partial);
-    grpc::ByteBuffer serialized;
-    bool own = false;
-    // A header we just built serializes unless it is over 2 GiB.
-    grpc::SerializationTraits<v1::DownloadResponse>::Serialize(msg, &serialized, &own);
+  struct Message {
+    grpc::ByteBuffer buffer;
+    size_t bytes = 0;  // its payload: what Written gives back
+  };
+
+  // `rpc` names the call in logs; `reader` must outlive this object.
+  ReadAhead(std::string_view rpc, FileReader& reader) : rpc_(rpc), reader_(reader) {}
+  ~ReadAhead() { Stop(); }
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  // Starts the reading thread (named "download", to be found in
+  // /proc/<pid>/task); kUnavailable when no thread can be made.
+  Status Start() {
     try {
-      // The producer queues the header first: if no thread can be made,
-      // nothing was written and the call can still fail cleanly.
-      producer_ = std::thread([this, header = std::move(serialized)]() mutable {
-        Enqueue(std::move(header), 0);
-        Produce();
-      });
+      thread_ = std::thread([this] { Produce(); });
     } catch (const std::system_error& e) {
-      spdlog::error("{}: no thread to serve file {}: {}", rpc_, reader_->file().id, e.what());
-      finished_ = true;
-      Finish(Reply(rpc_, UnavailableError("download: the server is out of threads; retry")));
+      return UnavailableError("download of file " + reader_.file().id +
+                              ": no thread to read it: " + e.what());
     }
+    pthread_setname_np(thread_.native_handle(), "download");
+    return Status::Ok();
+  }
+
+  // Waits for the next message to write. nullopt when none is left, with
+  // `*end` set to the stream's final status.
+  std::optional<Message> Next(grpc::Status* end) {
+    std::unique_lock lock(mu_);
+    ready_.wait(lock, [&] { return !queue_.empty() || outcome_.has_value(); });
+    if (queue_.empty()) {
+      *end = *outcome_;
+      return std::nullopt;
+    }
+    Message next = std::move(queue_.front());
+    queue_.pop_front();
+    return next;
+  }
+
+  // A message from Next was written: its bytes make room for more.
+  void Written(size_t bytes) {
+    {
+      std::lock_guard lock(mu_);
+      queued_bytes_ -= bytes;
+    }
+    room_.notify_one();
+  }
+
+  // Ends the reading (at its next step) and waits for the thread.
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+    }
+    room_.notify_one();
+    if (thread_.joinable()) thread_.join();
   }
 
  private:
@@ -233,106 +270,34 @@ class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   // messages, so the next chunk is read while the last ones are sent.
   static constexpr size_t kReadAheadBytes = 2 * kDownloadMessageBytes;
 
-  struct Queued {
-    grpc::ByteBuffer message;
-    size_t bytes;
-  };
-
-  void OnWriteDone(bool ok) override {
-    const grpc::ByteBuffer* next = nullptr;
-    std::optional<grpc::Status> finish;
-    {
-      std::lock_guard lock(mu_);
-      writing_ = false;
-      queued_bytes_ -= queue_.front().bytes;
-      queue_.pop_front();
-      if (!ok) stopped_ = true;  // the call is broken (client gone)
-      if (!stopped_ && !queue_.empty()) {
-        writing_ = true;
-        next = &queue_.front().message;
-      } else {
-        finish = TakeFinishLocked();
-      }
-    }
-    room_.notify_one();
-    if (next) StartWrite(next);
-    if (finish) Finish(*finish);
-  }
-
-  void OnCancel() override {
-    std::optional<grpc::Status> finish;
-    {
-      std::lock_guard lock(mu_);
-      stopped_ = true;
-      finish = TakeFinishLocked();
-    }
-    room_.notify_one();
-    if (finish) Finish(*finish);
-  }
-
-  void OnDone() override {
-    {
-      std::lock_guard lock(mu_);
-      stopped_ = true;
-    }
-    room_.notify_one();
-    // gRPC runs reactions on its own threads, never inline on the producer,
-    // which stops at its next step (at most one chunk read).
-    if (producer_.joinable()) producer_.join();
-    slots_->fetch_sub(1);
-    delete this;
-  }
-
-  // The status to Finish with, once, when nothing is being written and the
-  // stream is over: the producer's outcome, or CANCELLED when stopped.
-  std::optional<grpc::Status> TakeFinishLocked() {
-    if (finished_ || writing_) return std::nullopt;
-    if (stopped_) {
-      finished_ = true;
-      return Cancelled(rpc_);
-    }
-    if (!outcome_ || !queue_.empty()) return std::nullopt;
-    finished_ = true;
-    return *outcome_;
-  }
-
-  // Queues a message and starts writing it if nothing is being written.
-  void Enqueue(grpc::ByteBuffer message, size_t bytes) {
-    const grpc::ByteBuffer* start = nullptr;
-    {
-      std::lock_guard lock(mu_);
-      if (stopped_) return;
-      queue_.push_back(Queued{std::move(message), bytes});
-      queued_bytes_ += bytes;
-      if (!writing_ && !finished_) {
-        writing_ = true;
-        start = &queue_.front().message;  // deque elements stay put on push_back
-      }
-    }
-    if (start) StartWrite(start);
-  }
-
-  // The producer's last word: finish after the queued messages went out.
-  void End(grpc::Status status) {
-    std::optional<grpc::Status> finish;
-    {
-      std::lock_guard lock(mu_);
-      outcome_ = std::move(status);
-      finish = TakeFinishLocked();
-    }
-    if (finish) Finish(*finish);
-  }
-
-  // Waits for room in the queue; false when the call stopped.
+  // Waits for room in the queue; false when stopped.
   bool WaitForRoom() {
     std::unique_lock lock(mu_);
     room_.wait(lock, [&] { return stopped_ || queued_bytes_ <= kReadAheadBytes; });
     return !stopped_;
   }
 
-  // Sends `pieces` (slices of chunks, kDownloadMessageBytes in all, or less
+  void Enqueue(grpc::ByteBuffer buffer, size_t bytes) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(Message{std::move(buffer), bytes});
+      queued_bytes_ += bytes;
+    }
+    ready_.notify_one();
+  }
+
+  // The last word: Next answers `status` once the queue is empty.
+  void End(grpc::Status status) {
+    {
+      std::lock_guard lock(mu_);
+      outcome_ = std::move(status);
+    }
+    ready_.notify_one();
+  }
+
+  // Queues `pieces` (slices of chunks, kDownloadMessageBytes in all, or less
   // for the last message) as one data message.
-  void SendMessage(std::vector<grpc::Slice>& pieces, size_t bytes) {
+  void QueueMessage(std::vector<grpc::Slice>& pieces, size_t bytes) {
     // The `data` field's tag and length: the only bytes copied per message.
     char head[16];
     size_t n = 0;
@@ -355,15 +320,15 @@ class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     size_t pending = 0;               // its payload bytes
     int64_t sent = 0;
     for (;;) {
+      // A stopped download ends here without an outcome: nobody reads it.
       if (!WaitForRoom()) return;
-      Result<FileReader::Piece> piece = reader_->NextPiece();
+      Result<FileReader::Piece> piece = reader_.NextPiece();
       if (!piece.ok()) {
         // The header promised bytes we cannot deliver: the client must see the
         // response fail, not end short.
         spdlog::error("{}: file {} of '{}' failed after {} of {} bytes: {}", rpc_,
-                      reader_->file().id, reader_->file().owner,
-                      sent + static_cast<int64_t>(pending), reader_->length(),
-                      piece.status().ToString());
+                      reader_.file().id, reader_.file().owner, sent + static_cast<int64_t>(pending),
+                      reader_.length(), piece.status().ToString());
         End(ToClient(piece.status()));
         return;
       }
@@ -381,53 +346,67 @@ class DownloadWriter final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
         at += take;
         pending += take;
         if (pending == kDownloadMessageBytes) {
-          SendMessage(pieces, pending);
+          QueueMessage(pieces, pending);
           sent += static_cast<int64_t>(pending);
           pending = 0;
         }
       }
     }
     if (pending > 0) {
-      SendMessage(pieces, pending);
+      QueueMessage(pieces, pending);
       sent += static_cast<int64_t>(pending);
     }
-    if (sent != reader_->length()) {
-      End(Reply(rpc_,
-                InternalError("file " + reader_->file().id + ": sent " + std::to_string(sent) +
-                              " bytes of a range of " + std::to_string(reader_->length()))));
+    if (sent != reader_.length()) {
+      End(Reply(rpc_, InternalError("file " + reader_.file().id + ": sent " + std::to_string(sent) +
+                                    " bytes of a range of " + std::to_string(reader_.length()))));
       return;
     }
     End(grpc::Status::OK);
   }
 
   const std::string rpc_;
-  std::unique_ptr<FileReader> reader_;  // the producer's alone once it started
-  std::atomic<int>* const slots_;
-  std::thread producer_;
+  FileReader& reader_;  // used by the thread alone once it started
+  std::thread thread_;
 
   std::mutex mu_;
-  std::condition_variable room_;         // the producer waits here for queue room
-  std::deque<Queued> queue_;             // guarded by mu_; front() is being written when writing_
-  size_t queued_bytes_ = 0;              // guarded by mu_
-  bool writing_ = false;                 // guarded by mu_
-  bool stopped_ = false;                 // guarded by mu_: cancelled or a write failed
-  bool finished_ = false;                // guarded by mu_: Finish was called
-  std::optional<grpc::Status> outcome_;  // guarded by mu_: the producer's end
+  std::condition_variable room_;         // the thread waits here for queue room
+  std::condition_variable ready_;        // Next waits here for a message or the end
+  std::deque<Message> queue_;            // guarded by mu_
+  size_t queued_bytes_ = 0;              // guarded by mu_: queued or being written
+  bool stopped_ = false;                 // guarded by mu_
+  std::optional<grpc::Status> outcome_;  // guarded by mu_: how the stream ends
 };
 
-// A download that fails before it starts (bad request, not found, 416).
-class FailedDownload final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+// One of the kMaxConcurrentDownloads slots counted in `count`, held for a
+// download's duration.
+class DownloadSlot {
  public:
-  explicit FailedDownload(grpc::Status status) { Finish(std::move(status)); }
-  void OnDone() override { delete this; }
+  explicit DownloadSlot(std::atomic<int>& count)
+      : count_(count), held_(count.fetch_add(1) < kMaxConcurrentDownloads) {
+    if (!held_) count_.fetch_sub(1);
+  }
+  ~DownloadSlot() {
+    if (held_) count_.fetch_sub(1);
+  }
+  DownloadSlot(const DownloadSlot&) = delete;
+  DownloadSlot& operator=(const DownloadSlot&) = delete;
+
+  bool held() const { return held_; }
+
+ private:
+  std::atomic<int>& count_;
+  const bool held_;
 };
 
-// The request of a raw download call.
+// The request of a raw download call: its only message.
 template <typename Req>
-Result<Req> ParseRequest(const grpc::ByteBuffer* raw) {
-  grpc::ByteBuffer copy(*raw);  // Deserialize consumes its buffer; this copies references only
+Result<Req> ReadRequest(RawDownloadStream* stream) {
+  grpc::ByteBuffer raw;
+  if (!stream->Read(&raw)) {
+    return InvalidArgumentError("download: no request message");
+  }
   Req req;
-  if (!grpc::SerializationTraits<Req>::Deserialize(&copy, &req).ok()) {
+  if (!grpc::SerializationTraits<Req>::Deserialize(&raw, &req).ok()) {
     return InvalidArgumentError("download: malformed request");
   }
   return req;
@@ -444,34 +423,84 @@ void ConfigureServer(grpc::ServerBuilder& builder) {
 
 DaemonService::DaemonService(Deps deps) : deps_(deps) {
   assert(deps_.health != nullptr);
-  // UploadFile on raw messages (see UploadFileRaw). A method's index is its
-  // place in the proto's service (as the generated WithRawMethod_ classes
-  // number it), looked up rather than written down so that adding a method
-  // cannot move the raw handler onto another one.
-  const int upload_index = v1::FileInfo::descriptor()
-                               ->file()
-                               ->FindServiceByName("Daemon")
-                               ->FindMethodByName("UploadFile")
-                               ->index();
+  // A method's index is its place in the proto's service (as the generated
+  // WithRawMethod_ classes number it), looked up rather than written down so
+  // that adding a method cannot move a raw handler onto another one.
+  const auto index = [](const char* method) {
+    return v1::FileInfo::descriptor()
+        ->file()
+        ->FindServiceByName("Daemon")
+        ->FindMethodByName(method)
+        ->index();
+  };
+  // UploadFile on raw messages (see UploadFileRaw).
   MarkMethodStreamed(
-      upload_index,
+      index("UploadFile"),
       new grpc::internal::ClientStreamingHandler<DaemonService, grpc::ByteBuffer, v1::FileInfo>(
           [](DaemonService* service, grpc::ServerContext* ctx,
              grpc::ServerReader<grpc::ByteBuffer>* in,
              v1::FileInfo* resp) { return service->UploadFileRaw(ctx, in, resp); },
           this));
+  // The downloads on raw messages, as sync server-streaming calls. Not with
+  // grpc::internal::ServerStreamingHandler: MarkMethodStreamed makes the
+  // method BIDI_STREAMING, for which gRPC does not read the request before
+  // the handler, so that handler would get none. The split-streaming handler
+  // (what the generated WithSplitStreamedMethod_ uses) reads it from the
+  // stream instead; the wire is the same.
+  using Split = grpc::internal::SplitServerStreamingHandler<grpc::ByteBuffer, grpc::ByteBuffer>;
+  MarkMethodStreamed(
+      index("DownloadFile"),
+      new Split([this](grpc::ServerContext* ctx,
+                       grpc::ServerSplitStreamer<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
+        return DownloadFileRaw(ctx, stream);
+      }));
+  MarkMethodStreamed(
+      index("DownloadPath"),
+      new Split([this](grpc::ServerContext* ctx,
+                       grpc::ServerSplitStreamer<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
+        return DownloadPathRaw(ctx, stream);
+      }));
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* DaemonService::ServeDownload(
-    std::string_view rpc, std::unique_ptr<FileReader> reader, bool partial,
-    std::string_view vfs_path) {
-  if (downloads_.fetch_add(1) >= kMaxConcurrentDownloads) {
-    downloads_.fetch_sub(1);
-    return new FailedDownload(
-        Reply(rpc, UnavailableError("download: " + std::to_string(kMaxConcurrentDownloads) +
-                                    " downloads are running; retry shortly")));
+// The handler's thread writes while a ReadAhead reads; see there why.
+grpc::Status DaemonService::ServeDownload(grpc::ServerContext* ctx, RawDownloadStream* stream,
+                                          std::string_view rpc, std::unique_ptr<FileReader> reader,
+                                          bool partial, std::string_view vfs_path) {
+  DownloadSlot slot(downloads_);
+  if (!slot.held()) {
+    return Reply(rpc, UnavailableError("download: " + std::to_string(kMaxConcurrentDownloads) +
+                                       " downloads are running; retry shortly"));
   }
-  return new DownloadWriter(rpc, std::move(reader), partial, vfs_path, &downloads_);
+  v1::DownloadResponse msg;
+  v1::DownloadHeader* header = msg.mutable_header();
+  FillFileInfo(reader->file(), vfs_path, header->mutable_file());
+  header->set_offset(reader->offset());
+  header->set_length(reader->length());
+  header->set_partial(partial);
+  grpc::ByteBuffer serialized;
+  bool own = false;
+  // A header we just built serializes unless it is over 2 GiB.
+  grpc::SerializationTraits<v1::DownloadResponse>::Serialize(msg, &serialized, &own);
+
+  // A local, so on every path out of here it is stopped and joined before
+  // the parameter `reader` (and with it the chunk leases) goes.
+  ReadAhead ahead(rpc, *reader);
+  // Started before the header goes out: if no thread can be made, nothing
+  // was written and the call still fails cleanly; else the first chunk is
+  // read while the header is sent.
+  if (Status s = ahead.Start(); !s.ok()) {
+    spdlog::error("{}: {}", rpc, s.message());
+    return ToClient(UnavailableError("download: the server is out of threads; retry"));
+  }
+  if (!stream->Write(serialized)) return Cancelled(rpc);
+  grpc::Status end;
+  while (std::optional<ReadAhead::Message> next = ahead.Next(&end)) {
+    // A failed Write is a broken call (client gone); IsCancelled spares the
+    // write of a call already known to be over.
+    if (ctx->IsCancelled() || !stream->Write(next->buffer)) return Cancelled(rpc);
+    ahead.Written(next->bytes);
+  }
+  return end;
 }
 
 grpc::Status DaemonService::Health(grpc::ServerContext*, const v1::HealthRequest*,
@@ -567,20 +596,16 @@ grpc::Status DaemonService::GetFile(grpc::ServerContext*, const v1::GetFileReque
   return grpc::Status::OK;
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* DaemonService::DownloadFile(
-    grpc::CallbackServerContext*, const grpc::ByteBuffer* raw) {
+grpc::Status DaemonService::DownloadFileRaw(grpc::ServerContext* ctx, RawDownloadStream* stream) {
   constexpr std::string_view kRpc = "download file";
-  if (!deps_.files) return new FailedDownload(NotYet("DownloadFile"));
-  Result<v1::DownloadFileRequest> req = ParseRequest<v1::DownloadFileRequest>(raw);
-  if (!req.ok()) return new FailedDownload(Reply(kRpc, req.status()));
-  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) {
-    return new FailedDownload(Reply(kRpc, s));
-  }
-  // A metadata lookup, on gRPC's callback thread: as short as the unary calls'.
+  if (!deps_.files) return NotYet("DownloadFile");
+  Result<v1::DownloadFileRequest> req = ReadRequest<v1::DownloadFileRequest>(stream);
+  if (!req.ok()) return ctx->IsCancelled() ? Cancelled(kRpc) : Reply(kRpc, req.status());
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
   Result<std::unique_ptr<FileReader>> reader =
       deps_.files->Open(req->owner(), req->id(), RangeOf(req->has_range(), req->range()));
-  if (!reader.ok()) return new FailedDownload(Reply(kRpc, reader.status()));
-  return ServeDownload(kRpc, std::move(*reader), req->has_range(), "");
+  if (!reader.ok()) return Reply(kRpc, reader.status());
+  return ServeDownload(ctx, stream, kRpc, std::move(*reader), req->has_range(), "");
 }
 
 grpc::Status DaemonService::DeleteFile(grpc::ServerContext*, const v1::DeleteFileRequest* req,
@@ -648,21 +673,18 @@ grpc::Status DaemonService::MovePath(grpc::ServerContext*, const v1::MovePathReq
   return grpc::Status::OK;
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* DaemonService::DownloadPath(
-    grpc::CallbackServerContext*, const grpc::ByteBuffer* raw) {
+grpc::Status DaemonService::DownloadPathRaw(grpc::ServerContext* ctx, RawDownloadStream* stream) {
   constexpr std::string_view kRpc = "download path";
-  if (!deps_.tree) return new FailedDownload(NotYet("DownloadPath"));
-  Result<v1::DownloadPathRequest> req = ParseRequest<v1::DownloadPathRequest>(raw);
-  if (!req.ok()) return new FailedDownload(Reply(kRpc, req.status()));
-  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) {
-    return new FailedDownload(Reply(kRpc, s));
-  }
+  if (!deps_.tree) return NotYet("DownloadPath");
+  Result<v1::DownloadPathRequest> req = ReadRequest<v1::DownloadPathRequest>(stream);
+  if (!req.ok()) return ctx->IsCancelled() ? Cancelled(kRpc) : Reply(kRpc, req.status());
+  if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
   Result<std::string> path = NormalizeVfsPath(req->path());
-  if (!path.ok()) return new FailedDownload(Reply(kRpc, path.status().WithContext("download")));
+  if (!path.ok()) return Reply(kRpc, path.status().WithContext("download"));
   Result<std::unique_ptr<FileReader>> reader =
       deps_.tree->Open(req->owner(), *path, RangeOf(req->has_range(), req->range()));
-  if (!reader.ok()) return new FailedDownload(Reply(kRpc, reader.status()));
-  return ServeDownload(kRpc, std::move(*reader), req->has_range(), *path);
+  if (!reader.ok()) return Reply(kRpc, reader.status());
+  return ServeDownload(ctx, stream, kRpc, std::move(*reader), req->has_range(), *path);
 }
 
 grpc::Status DaemonService::GetUsage(grpc::ServerContext*, const v1::GetUsageRequest* req,

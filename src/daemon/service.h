@@ -10,22 +10,31 @@
 //   host paths or chunk hashes): it is logged and answered "internal error".
 // - Streams: UploadFile reads a `header` message, then `data` messages of at
 //   most kMaxReceiveMessageBytes each (nexusd's server must be built with
-//   that limit, see ConfigureServer); downloads write a `header` (the resolved range), then `data`
-//   messages of at most kDownloadMessageBytes. An error after the header was
-//   sent (data loss) ends the stream with that status; the client must treat
-//   the bytes it got as incomplete.
+//   that limit, see ConfigureServer); downloads write a `header` (the
+//   resolved range), then `data` messages of at most kDownloadMessageBytes.
+//   An error after the header was sent (data loss) ends the stream with that
+//   status; the client must treat the bytes it got as incomplete.
 //
 // The domain objects arrive in Deps (non-owning pointers that must outlive the
 // service). An RPC whose domain object is absent answers UNIMPLEMENTED with
 // the Nexus code in the details, which the gateway turns into 501.
 // Thread-safe as long as the domain objects are: gRPC calls methods from its
 // own thread pool concurrently.
+//
+// Every method runs on gRPC's sync server threads. nexusd registers no
+// callback-API method: with one, gRPC 1.51 polls the whole server through
+// its callback threads, which sleep 100 ms after each idle second, and any
+// call arriving then (sync ones included) waits.
 #pragma once
 
 #include <grpcpp/server_builder.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/sync_stream.h>
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
+#include <string_view>
 
 #include "daemon/health.h"
 #include "daemon/runtime/lambda.h"
@@ -48,26 +57,35 @@ inline constexpr size_t kDownloadMessageBytes = 1 << 20;
 // data message of ~1 MiB, or a RunLambda request of 1 MiB code + 1 MiB stdin,
 // with room to spare.
 inline constexpr int kMaxReceiveMessageBytes = 8 << 20;
-// The sync server runs each call in progress on its own thread; a lambda run
-// (up to its timeout) or a slow upload holds one for its whole duration.
-inline constexpr int kMaxServerThreads = 64;
-// Downloads served at once. Each holds a producer thread and up to a few
-// MiB of chunk data; more are refused (UNAVAILABLE: retry) rather than let
-// threads and memory grow with the number of clients.
+// Downloads served at once. Each holds a gRPC thread (which writes) and a
+// read-ahead thread (which reads and verifies chunks) for its duration, and
+// up to a few MiB of chunk data; more are refused (UNAVAILABLE: retry) rather
+// than let threads and memory grow with the number of clients.
 inline constexpr int kMaxConcurrentDownloads = 64;
+// Threads for every other call in progress: uploads (a slow one holds its
+// thread for its whole duration), lambda runs (up to their timeout), node
+// calls and the short unary ones.
+inline constexpr int kOtherCallThreads = 64;
+// The sync server runs each call in progress on its own thread, downloads
+// included, from one pool of this many. gRPC keeps one of them polling, and
+// a call that arrives when no other is free is refused (RESOURCE_EXHAUSTED).
+// Downloads never hold more than kMaxConcurrentDownloads (one over the cap
+// holds a thread only to be refused), so kOtherCallThreads - 1 = 63 other
+// calls can always run at once, whatever the downloads do; and downloads get
+// their whole cap while other calls stay within those 63 (past that, other
+// calls take threads downloads are not using, and a download may find none).
+inline constexpr int kMaxServerThreads = kOtherCallThreads + kMaxConcurrentDownloads;
 
 // Applies the server settings the service relies on: kMaxReceiveMessageBytes
 // and a thread limit of kMaxServerThreads. nexusd and tests call it on the
 // builder they register the service with.
 void ConfigureServer(grpc::ServerBuilder& builder);
 
-// DownloadFile and DownloadPath are served on raw messages by callback
-// reactors (service.cc: DownloadWriter), so a download's payload goes from the
-// verified chunk buffers to the socket without a copy; the wire is the same.
-using DaemonServiceBase = v1::Daemon::WithRawCallbackMethod_DownloadFile<
-    v1::Daemon::WithRawCallbackMethod_DownloadPath<v1::Daemon::Service>>;
+// The stream of a raw download: the request is read from it (once), the
+// response messages written to it.
+using RawDownloadStream = grpc::ServerReaderWriterInterface<grpc::ByteBuffer, grpc::ByteBuffer>;
 
-class DaemonService final : public DaemonServiceBase {
+class DaemonService final : public v1::Daemon::Service {
  public:
   struct Deps {
     const ::nexus::daemon::Health* health = nullptr;  // required
@@ -92,8 +110,11 @@ class DaemonService final : public DaemonServiceBase {
                          v1::ListFilesResponse* resp) override;
   grpc::Status GetFile(grpc::ServerContext* ctx, const v1::GetFileRequest* req,
                        v1::FileInfo* resp) override;
-  grpc::ServerWriteReactor<grpc::ByteBuffer>* DownloadFile(grpc::CallbackServerContext* ctx,
-                                                           const grpc::ByteBuffer* req) override;
+  // DownloadFile and DownloadPath, served on raw messages: the constructor
+  // installs them in place of the generated handlers, so a download's
+  // payload goes from the verified chunk buffers to the socket without a
+  // copy; the wire is the same.
+  grpc::Status DownloadFileRaw(grpc::ServerContext* ctx, RawDownloadStream* stream);
   grpc::Status DeleteFile(grpc::ServerContext* ctx, const v1::DeleteFileRequest* req,
                           v1::DeleteFileResponse* resp) override;
 
@@ -105,8 +126,7 @@ class DaemonService final : public DaemonServiceBase {
                           v1::DeletePathResponse* resp) override;
   grpc::Status MovePath(grpc::ServerContext* ctx, const v1::MovePathRequest* req,
                         v1::MovePathResponse* resp) override;
-  grpc::ServerWriteReactor<grpc::ByteBuffer>* DownloadPath(grpc::CallbackServerContext* ctx,
-                                                           const grpc::ByteBuffer* req) override;
+  grpc::Status DownloadPathRaw(grpc::ServerContext* ctx, RawDownloadStream* stream);
   grpc::Status GetUsage(grpc::ServerContext* ctx, const v1::GetUsageRequest* req,
                         v1::Usage* resp) override;
 
@@ -128,13 +148,14 @@ class DaemonService final : public DaemonServiceBase {
                          v1::RunLambdaResponse* resp) override;
 
  private:
-  // Serves `reader` as a download if a download slot is free.
-  grpc::ServerWriteReactor<grpc::ByteBuffer>* ServeDownload(
-      std::string_view rpc, std::unique_ptr<storage::FileReader> reader, bool partial,
-      std::string_view vfs_path);
+  // Serves `reader` as a download on `stream` if a download slot is free;
+  // returns once the download is over and the reader released.
+  grpc::Status ServeDownload(grpc::ServerContext* ctx, RawDownloadStream* stream,
+                             std::string_view rpc, std::unique_ptr<storage::FileReader> reader,
+                             bool partial, std::string_view vfs_path);
 
   Deps deps_;
-  std::atomic<int> downloads_{0};  // running downloads (DownloadWriter instances)
+  std::atomic<int> downloads_{0};  // downloads in ServeDownload
 };
 
 }  // namespace nexus::daemon

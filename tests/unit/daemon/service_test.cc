@@ -16,9 +16,11 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,8 +73,22 @@ size_t CountFiles(const std::string& dir) {
   return n;
 }
 
+// Threads of this process named `name` (the first 15 bytes: what the kernel
+// keeps), from /proc/self/task.
+int ThreadsNamed(const std::string& name) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name.substr(0, 15)) ++n;
+  }
+  return n;
+}
+
 // A ChunkStore that lets a test wait until an upload has stored chunks, so a
-// cancellation provably happens after data reached the disk.
+// cancellation provably happens after data reached the disk, or until chunks
+// were removed (their last lease released); it also counts the chunk reads.
 class NotifyingChunkStore final : public storage::ChunkStore {
  public:
   explicit NotifyingChunkStore(storage::ChunkStore& inner) : inner_(inner) {}
@@ -86,8 +102,18 @@ class NotifyingChunkStore final : public storage::ChunkStore {
   }
   Result<bool> Has(const std::string& hash) override { return inner_.Has(hash); }
   Result<std::string> Get(const std::string& hash) override { return inner_.Get(hash); }
+  Status ReadInto(const std::string& hash, std::span<char> out) override {
+    reads_.fetch_add(1);
+    return inner_.ReadInto(hash, out);
+  }
   Status Sync(const std::vector<std::string>& hashes) override { return inner_.Sync(hashes); }
-  Status Remove(const std::string& hash) override { return inner_.Remove(hash); }
+  Status Remove(const std::string& hash) override {
+    Status s = inner_.Remove(hash);
+    std::lock_guard lock(mu_);
+    ++removes_;
+    changed_.notify_all();
+    return s;
+  }
   Status List(const std::function<void(const std::string&)>& fn) override {
     return inner_.List(fn);
   }
@@ -99,12 +125,19 @@ class NotifyingChunkStore final : public storage::ChunkStore {
     std::unique_lock lock(mu_);
     return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return puts_ >= n; });
   }
+  bool WaitForRemoves(size_t n) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return removes_ >= n; });
+  }
+  int reads() const { return reads_.load(); }
 
  private:
   storage::ChunkStore& inner_;
   std::mutex mu_;
   std::condition_variable changed_;
   int puts_ = 0;
+  size_t removes_ = 0;
+  std::atomic<int> reads_{0};
 };
 
 // The service on a Unix socket, with nexusd's server settings.
@@ -277,6 +310,17 @@ class DaemonRpcTest : public ::testing::Test {
     if (range) *req.mutable_range() = *range;
     auto reader = stub().DownloadPath(&ctx, req);
     return Drain(*reader);
+  }
+
+  // A client that takes little at a time (no window growth), so a download
+  // it does not read stays blocked in the server's Write, never completing
+  // into the client's buffers.
+  std::unique_ptr<v1::Daemon::Stub> NarrowStub() {
+    grpc::ChannelArguments narrow;
+    narrow.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    narrow.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+    return v1::Daemon::NewStub(grpc::CreateCustomChannel(
+        "unix:" + dir_.File("d.sock"), grpc::InsecureChannelCredentials(), narrow));
   }
 
   std::vector<storage::FileRecord> FilesOf(const std::string& owner) {
@@ -764,17 +808,42 @@ TEST_F(DaemonRpcTest, DataLossMidStreamEndsTheDownloadWithAnInternalErrorThatHid
   EXPECT_EQ(down.status.error_message(), "internal error");
 }
 
-TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamReleasesItsChunks) {
-  // Dozens of chunks and messages: the server is still reading ahead when the
-  // client goes away.
+TEST_F(DaemonRpcTest, DataLossAfterSomeMessagesSendsThoseMessagesThenTheError) {
+  // Chunks of at most 256 KiB: the last one lies wholly in the third MiB, so
+  // the first two messages are complete before the loss shows.
+  const std::string data = RandomBytes(3 << 20, 14);
+  v1::FileInfo info = MustUpload("alice", "half-lost.bin", data);
+  auto chunks = metadata_->ChunksForRange(info.id(), info.size() - 1, 1);
+  ASSERT_TRUE(chunks.ok());
+  ASSERT_TRUE(fs::remove(fs_chunks_->PathOf(chunks->back().hash)));
+
+  DownloadOutcome down = DownloadFile("alice", info.id());
+  EXPECT_EQ(down.headers, 1);
+  EXPECT_EQ(down.data_sizes, (std::vector<size_t>{kDownloadMessageBytes, kDownloadMessageBytes}));
+  EXPECT_TRUE(down.data == data.substr(0, 2 * kDownloadMessageBytes));
+  EXPECT_EQ(down.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(down.status.error_message(), "internal error");
+  // The status came after the server let go of everything: no reading
+  // thread is left, and no lease holds back the chunks' removal.
+  EXPECT_EQ(ThreadsNamed("download"), 0);
+  ASSERT_TRUE(files_->Delete("alice", info.id()).ok());
+  EXPECT_EQ(CountFiles(chunks_dir_), 0u);
+}
+
+TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamStopsReadingAndReleasesEverything) {
+  // Dozens of chunks, read through a narrow window: the server is blocked in
+  // a Write with more of the file still to read when the client goes away.
   const std::string data = RandomBytes(8 << 20, 12);
   v1::FileInfo info = MustUpload("alice", "gone.bin", data);
+  const size_t chunk_files = CountFiles(chunks_dir_);
+  ASSERT_GT(chunk_files, 32u);
+  auto slow = NarrowStub();
   {
     grpc::ClientContext ctx;
     v1::DownloadFileRequest req;
     req.set_owner("alice");
     req.set_id(info.id());
-    auto reader = stub().DownloadFile(&ctx, req);
+    auto reader = slow->DownloadFile(&ctx, req);
     v1::DownloadResponse msg;
     ASSERT_TRUE(reader->Read(&msg));
     ASSERT_TRUE(msg.has_header());
@@ -785,11 +854,15 @@ TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamReleasesItsChunks) {
     }
     reader->Finish();  // CANCELLED: our own doing, so it proves nothing here
   }
-  // Every call is over on the server side (its reader destroyed, leases
-  // released): deleting the file removes all its chunks at once.
-  server_->Stop();
+  // The file goes while the download may still hold its chunks: their removal
+  // waits for the download's reader to let go of them, which it does only
+  // once its reading thread has ended. The server keeps running throughout.
   ASSERT_TRUE(files_->Delete("alice", info.id()).ok());
+  ASSERT_TRUE(chunks_->WaitForRemoves(chunk_files)) << "the cancelled download kept its chunks";
   EXPECT_EQ(CountFiles(chunks_dir_), 0u);
+  EXPECT_EQ(ThreadsNamed("download"), 0);
+  // It stopped reading ahead: 1 MiB sent, about 3 more read, not the 8.
+  EXPECT_LT(chunks_->reads(), static_cast<int>(chunk_files));
 }
 
 TEST_F(DaemonRpcTest, DownloadsBeyondTheConcurrencyLimitAreUnavailableUntilOneEnds) {
@@ -805,13 +878,7 @@ TEST_F(DaemonRpcTest, DownloadsBeyondTheConcurrencyLimitAreUnavailableUntilOneEn
     grpc::ClientContext ctx;
     std::unique_ptr<grpc::ClientReader<v1::DownloadResponse>> reader;
   };
-  // A client that takes little at a time (no window growth), so downloads
-  // it does not read cannot complete into its buffers.
-  grpc::ChannelArguments narrow;
-  narrow.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  narrow.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
-  auto slow = v1::Daemon::NewStub(grpc::CreateCustomChannel(
-      "unix:" + dir_.File("d.sock"), grpc::InsecureChannelCredentials(), narrow));
+  auto slow = NarrowStub();
   std::vector<std::unique_ptr<Running>> running;
   for (int i = 0; i < kMaxConcurrentDownloads; ++i) {
     auto r = std::make_unique<Running>();
@@ -824,7 +891,17 @@ TEST_F(DaemonRpcTest, DownloadsBeyondTheConcurrencyLimitAreUnavailableUntilOneEn
   DownloadOutcome refused = DownloadFile("alice", info.id());
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE)
       << refused.status.error_message();
+  EXPECT_EQ(FromGrpcStatus(refused.status).code(), StatusCode::kUnavailable);
   EXPECT_EQ(refused.headers, 0);
+  // The downloads hold a server thread each; the other calls still have
+  // theirs (kMaxServerThreads).
+  {
+    grpc::ClientContext ctx;
+    v1::HealthResponse health;
+    EXPECT_TRUE(stub().Health(&ctx, v1::HealthRequest(), &health).ok());
+  }
+  UploadOutcome other = Upload(Header("bob", "meanwhile.txt"), {"uploaded meanwhile"});
+  EXPECT_TRUE(other.status.ok()) << other.status.error_message();
 
   // One ends (its slot comes back once the server is done with it).
   running.back()->ctx.TryCancel();
@@ -837,8 +914,11 @@ TEST_F(DaemonRpcTest, DownloadsBeyondTheConcurrencyLimitAreUnavailableUntilOneEn
   for (int attempt = 0; attempt < 100 && !served; ++attempt) {
     DownloadOutcome again = DownloadFile("alice", info.id());
     served = again.status.ok();
-    if (served) EXPECT_TRUE(again.data == data);
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (served) {
+      EXPECT_TRUE(again.data == data);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   EXPECT_TRUE(served);
   for (auto& r : running) {
