@@ -131,7 +131,7 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   builder.AddListeningPort(cfg.auth.listen, grpc::InsecureServerCredentials(),
                            socket_path.empty() ? &selected_port : nullptr);
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(64 * 1024);
+  ConfigureServer(builder, pool);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return fail(UnavailableError("cannot listen on '" + cfg.auth.listen + "'"));
   if (!socket_path.empty()) {
@@ -150,6 +150,11 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("nexus-auth: {} received, shutting down", strsignal(sig));
+  // The server first, the pool after: Shutdown returns only when every call
+  // has ended, and a call handed to the pool ends when its task has run. At
+  // the deadline gRPC cancels the calls still open, so their queued tasks are
+  // skipped and only those already running (argon2, a mail with its own
+  // timeout) are waited for.
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   server->Wait();
   pool.Shutdown();

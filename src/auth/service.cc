@@ -1,17 +1,15 @@
 #include "auth/service.h"
 
+#include <grpcpp/resource_quota.h>
 #include <spdlog/spdlog.h>
+
+#include <future>
+#include <memory>
 
 #include "common/grpc_status.h"
 
 namespace nexus::auth {
 namespace {
-
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, const Status& s) {
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(s));
-  return reactor;
-}
 
 void FillToken(const TokenResult& t, v1::TokenResponse* resp) {
   resp->set_token(t.token);
@@ -21,26 +19,41 @@ void FillToken(const TokenResult& t, v1::TokenResponse* resp) {
 
 }  // namespace
 
-template <typename Work>
-grpc::ServerUnaryReactor* AuthGrpcService::Offload(grpc::CallbackServerContext* ctx, Work work) {
-  auto* reactor = ctx->DefaultReactor();
-  bool queued = pool_.TrySubmit([ctx, reactor, work = std::move(work)]() mutable {
-    // A caller that gave up while queued gets no mail sent on its behalf.
-    if (ctx->IsCancelled()) {
-      reactor->Finish(grpc::Status::CANCELLED);
-      return;
-    }
-    reactor->Finish(ToGrpcStatus(work()));
-  });
-  if (!queued) {
-    reactor->Finish(ToGrpcStatus(UnavailableError("nexus-auth is overloaded; retry later")));
-  }
-  return reactor;
+void ConfigureServer(grpc::ServerBuilder& builder, const WorkerPool& pool) {
+  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  grpc::ResourceQuota quota("nexus-auth");
+  quota.SetMaxThreads(static_cast<int>(pool.capacity()) + kInlineCallThreads);
+  builder.SetResourceQuota(quota);  // takes its own reference
 }
 
-grpc::ServerUnaryReactor* AuthGrpcService::RegisterInit(grpc::CallbackServerContext* ctx,
-                                                        const v1::RegisterInitRequest* req,
-                                                        v1::RegisterInitResponse* resp) {
+template <typename Work>
+grpc::Status AuthGrpcService::Offload(grpc::ServerContext* ctx, Work work) {
+  // The task alone holds the promise (through a shared_ptr, as std::function
+  // must be copyable): should it ever be destroyed without running, the
+  // promise breaks and wakes this thread rather than leaving it waiting.
+  auto done = std::make_shared<std::promise<grpc::Status>>();
+  std::future<grpc::Status> outcome = done->get_future();
+  // This thread waits for the task, so ctx, the request and the response
+  // outlive the task's use of them.
+  bool queued = pool_.TrySubmit([ctx, done = std::move(done), work = std::move(work)]() mutable {
+    // A caller that gave up while queued gets no mail sent on its behalf.
+    if (ctx->IsCancelled()) {
+      done->set_value(grpc::Status::CANCELLED);
+      return;
+    }
+    done->set_value(ToGrpcStatus(work()));
+  });
+  if (!queued) return ToGrpcStatus(UnavailableError("nexus-auth is overloaded; retry later"));
+  try {
+    return outcome.get();
+  } catch (const std::future_error&) {
+    return ToGrpcStatus(UnavailableError("nexus-auth is shutting down"));
+  }
+}
+
+grpc::Status AuthGrpcService::RegisterInit(grpc::ServerContext* ctx,
+                                           const v1::RegisterInitRequest* req,
+                                           v1::RegisterInitResponse* resp) {
   return Offload(ctx, [this, req, resp] {
     auto r = auth_.RegisterInit(req->username(), req->password(), req->email(), req->client_ip());
     if (r.ok()) resp->set_message(*r);
@@ -48,9 +61,8 @@ grpc::ServerUnaryReactor* AuthGrpcService::RegisterInit(grpc::CallbackServerCont
   });
 }
 
-grpc::ServerUnaryReactor* AuthGrpcService::RegisterVerify(grpc::CallbackServerContext* ctx,
-                                                          const v1::VerifyRequest* req,
-                                                          v1::TokenResponse* resp) {
+grpc::Status AuthGrpcService::RegisterVerify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
+                                             v1::TokenResponse* resp) {
   return Offload(ctx, [this, req, resp] {
     auto r = auth_.RegisterVerify(req->email(), req->code());
     if (r.ok()) FillToken(*r, resp);
@@ -58,9 +70,8 @@ grpc::ServerUnaryReactor* AuthGrpcService::RegisterVerify(grpc::CallbackServerCo
   });
 }
 
-grpc::ServerUnaryReactor* AuthGrpcService::LoginInit(grpc::CallbackServerContext* ctx,
-                                                     const v1::LoginInitRequest* req,
-                                                     v1::LoginInitResponse* resp) {
+grpc::Status AuthGrpcService::LoginInit(grpc::ServerContext* ctx, const v1::LoginInitRequest* req,
+                                        v1::LoginInitResponse* resp) {
   return Offload(ctx, [this, req, resp] {
     auto r = auth_.LoginInit(req->username(), req->password(), req->client_ip());
     if (r.ok()) {
@@ -71,9 +82,8 @@ grpc::ServerUnaryReactor* AuthGrpcService::LoginInit(grpc::CallbackServerContext
   });
 }
 
-grpc::ServerUnaryReactor* AuthGrpcService::LoginVerify(grpc::CallbackServerContext* ctx,
-                                                       const v1::VerifyRequest* req,
-                                                       v1::TokenResponse* resp) {
+grpc::Status AuthGrpcService::LoginVerify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
+                                          v1::TokenResponse* resp) {
   return Offload(ctx, [this, req, resp] {
     auto r = auth_.LoginVerify(req->email(), req->code());
     if (r.ok()) FillToken(*r, resp);
@@ -81,9 +91,9 @@ grpc::ServerUnaryReactor* AuthGrpcService::LoginVerify(grpc::CallbackServerConte
   });
 }
 
-grpc::ServerUnaryReactor* AuthGrpcService::ValidateToken(grpc::CallbackServerContext* ctx,
-                                                         const v1::ValidateTokenRequest* req,
-                                                         v1::ValidateTokenResponse* resp) {
+grpc::Status AuthGrpcService::ValidateToken(grpc::ServerContext* /*ctx*/,
+                                            const v1::ValidateTokenRequest* req,
+                                            v1::ValidateTokenResponse* resp) {
   auto r = auth_.ValidateToken(req->token());
   if (r.ok()) {
     resp->set_username(r->username);
@@ -93,17 +103,16 @@ grpc::ServerUnaryReactor* AuthGrpcService::ValidateToken(grpc::CallbackServerCon
     resp->set_email(r->email);
     resp->set_created_at(r->created_at);
   }
-  return FinishNow(ctx, r.status());
+  return ToGrpcStatus(r.status());
 }
 
-grpc::ServerUnaryReactor* AuthGrpcService::Logout(grpc::CallbackServerContext* ctx,
-                                                  const v1::LogoutRequest* req,
-                                                  v1::LogoutResponse* /*resp*/) {
+grpc::Status AuthGrpcService::Logout(grpc::ServerContext* ctx, const v1::LogoutRequest* req,
+                                     v1::LogoutResponse* /*resp*/) {
   return Offload(ctx, [this, req] { return auth_.Logout(req->token()); });
 }
 
-grpc::ServerUnaryReactor* AuthGrpcService::GetUser(grpc::CallbackServerContext* ctx,
-                                                   const v1::GetUserRequest* req, v1::User* resp) {
+grpc::Status AuthGrpcService::GetUser(grpc::ServerContext* /*ctx*/, const v1::GetUserRequest* req,
+                                      v1::User* resp) {
   auto r = auth_.GetUser(req->username());
   if (r.ok()) {
     resp->set_id(r->id);
@@ -111,12 +120,11 @@ grpc::ServerUnaryReactor* AuthGrpcService::GetUser(grpc::CallbackServerContext* 
     resp->set_email(r->email);
     resp->set_created_at(r->created_at);
   }
-  return FinishNow(ctx, r.status());
+  return ToGrpcStatus(r.status());
 }
 
-grpc::ServerUnaryReactor* AuthGrpcService::Health(grpc::CallbackServerContext* ctx,
-                                                  const v1::HealthRequest* /*req*/,
-                                                  v1::HealthResponse* resp) {
+grpc::Status AuthGrpcService::Health(grpc::ServerContext* /*ctx*/, const v1::HealthRequest* /*req*/,
+                                     v1::HealthResponse* resp) {
   Status s = auth_.Health();
   if (s.ok()) {
     resp->set_status("ok");
@@ -124,7 +132,7 @@ grpc::ServerUnaryReactor* AuthGrpcService::Health(grpc::CallbackServerContext* c
     spdlog::warn("health check: {}", s.ToString());
     s = UnavailableError("auth database unavailable");
   }
-  return FinishNow(ctx, s);
+  return ToGrpcStatus(s);
 }
 
 }  // namespace nexus::auth

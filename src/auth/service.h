@@ -1,14 +1,26 @@
 // AuthGrpcService: the gRPC face of AuthService (nexus.auth.v1.AuthService).
 //
 // A thin adapter: unpack the request, call the domain AuthService, convert
-// the Status with ToGrpcStatus. It uses gRPC's callback API. Cheap calls
-// (ValidateToken, GetUser, Health) are answered inline on gRPC's threads;
-// calls that may block on argon2, SMTP or a database write run on a
-// WorkerPool, so a burst of logins can never delay token validation. When
-// the pool's queue is full the call fails fast with kUnavailable.
+// the Status with ToGrpcStatus. It is a sync service: each call runs on one
+// of gRPC's server threads, which poll without pausing. (The callback API
+// would run it on gRPC's completion-queue threads, which in this gRPC sleep
+// 100 ms after every idle second and so stall whatever call arrives then.)
 //
-// Owns nothing: `auth` and `pool` must outlive the server. Thread-safe.
+// Cheap calls (ValidateToken, GetUser, Health) are answered on the server
+// thread. Calls that may block on argon2, SMTP or a database write run on a
+// WorkerPool while their server thread waits for the result: the pool bounds
+// how many run at once, a call that finds its queue full fails fast with
+// kUnavailable, and a call whose caller gave up while it was queued is
+// answered CANCELLED without doing the work. ConfigureServer gives gRPC
+// enough threads for every call the pool can hold plus the cheap ones, so a
+// burst of logins can never delay token validation.
+//
+// Owns nothing: `auth` and `pool` must outlive the server, and the pool must
+// keep running tasks until the server has shut down (a waiting call ends only
+// when its task has run). Thread-safe.
 #pragma once
+
+#include <grpcpp/server_builder.h>
 
 #include "auth/auth_service.h"
 #include "auth/worker_pool.h"
@@ -16,36 +28,48 @@
 
 namespace nexus::auth {
 
-class AuthGrpcService final : public v1::AuthService::CallbackService {
+// The largest request nexus-auth accepts: its messages are a few short
+// strings (gRPC's default is 4 MiB).
+inline constexpr int kMaxReceiveMessageBytes = 64 * 1024;
+
+// Server threads kept for the calls answered on them (ValidateToken on every
+// API request, GetUser, Health) beyond those that pool calls may hold. Each
+// takes well under a millisecond, so 32 at the same instant is far more than
+// two cores serve; past the quota gRPC would answer RESOURCE_EXHAUSTED.
+inline constexpr int kInlineCallThreads = 32;
+
+// What every nexus-auth server needs: the message size cap, and a thread
+// quota of pool.capacity() + kInlineCallThreads. A pool call holds its
+// server thread while it runs or waits in the queue, so a smaller quota would
+// let a burst of logins take every thread. The threads exist only while calls
+// do: gRPC's sync server keeps at most two idle pollers and ends the rest.
+void ConfigureServer(grpc::ServerBuilder& builder, const WorkerPool& pool);
+
+class AuthGrpcService final : public v1::AuthService::Service {
  public:
   AuthGrpcService(AuthService& auth, WorkerPool& pool) : auth_(auth), pool_(pool) {}
 
-  grpc::ServerUnaryReactor* RegisterInit(grpc::CallbackServerContext* ctx,
-                                         const v1::RegisterInitRequest* req,
-                                         v1::RegisterInitResponse* resp) override;
-  grpc::ServerUnaryReactor* RegisterVerify(grpc::CallbackServerContext* ctx,
-                                           const v1::VerifyRequest* req,
-                                           v1::TokenResponse* resp) override;
-  grpc::ServerUnaryReactor* LoginInit(grpc::CallbackServerContext* ctx,
-                                      const v1::LoginInitRequest* req,
-                                      v1::LoginInitResponse* resp) override;
-  grpc::ServerUnaryReactor* LoginVerify(grpc::CallbackServerContext* ctx,
-                                        const v1::VerifyRequest* req,
-                                        v1::TokenResponse* resp) override;
-  grpc::ServerUnaryReactor* ValidateToken(grpc::CallbackServerContext* ctx,
-                                          const v1::ValidateTokenRequest* req,
-                                          v1::ValidateTokenResponse* resp) override;
-  grpc::ServerUnaryReactor* Logout(grpc::CallbackServerContext* ctx, const v1::LogoutRequest* req,
-                                   v1::LogoutResponse* resp) override;
-  grpc::ServerUnaryReactor* GetUser(grpc::CallbackServerContext* ctx, const v1::GetUserRequest* req,
-                                    v1::User* resp) override;
-  grpc::ServerUnaryReactor* Health(grpc::CallbackServerContext* ctx, const v1::HealthRequest* req,
-                                   v1::HealthResponse* resp) override;
+  grpc::Status RegisterInit(grpc::ServerContext* ctx, const v1::RegisterInitRequest* req,
+                            v1::RegisterInitResponse* resp) override;
+  grpc::Status RegisterVerify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
+                              v1::TokenResponse* resp) override;
+  grpc::Status LoginInit(grpc::ServerContext* ctx, const v1::LoginInitRequest* req,
+                         v1::LoginInitResponse* resp) override;
+  grpc::Status LoginVerify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
+                           v1::TokenResponse* resp) override;
+  grpc::Status ValidateToken(grpc::ServerContext* ctx, const v1::ValidateTokenRequest* req,
+                             v1::ValidateTokenResponse* resp) override;
+  grpc::Status Logout(grpc::ServerContext* ctx, const v1::LogoutRequest* req,
+                      v1::LogoutResponse* resp) override;
+  grpc::Status GetUser(grpc::ServerContext* ctx, const v1::GetUserRequest* req,
+                       v1::User* resp) override;
+  grpc::Status Health(grpc::ServerContext* ctx, const v1::HealthRequest* req,
+                      v1::HealthResponse* resp) override;
 
  private:
-  // Runs `work` (returning a Status) on the pool and finishes the call with it.
+  // Runs `work` (returning a Status) on the pool and waits for its outcome.
   template <typename Work>
-  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* ctx, Work work);
+  grpc::Status Offload(grpc::ServerContext* ctx, Work work);
 
   AuthService& auth_;
   WorkerPool& pool_;

@@ -4,10 +4,10 @@
 
 namespace nexus::auth {
 
-WorkerPool::WorkerPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
-  threads = std::max<size_t>(threads, 1);
-  threads_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+WorkerPool::WorkerPool(size_t threads, size_t max_queued)
+    : thread_count_(std::max<size_t>(threads, 1)), max_queued_(max_queued) {
+  threads_.reserve(thread_count_);
+  for (size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { Run(); });
 }
 
 WorkerPool::~WorkerPool() { Shutdown(); }
@@ -20,6 +20,11 @@ bool WorkerPool::TrySubmit(std::function<void()> task) {
   }
   cv_.notify_one();
   return true;
+}
+
+size_t WorkerPool::queued() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
 }
 
 void WorkerPool::Shutdown() {

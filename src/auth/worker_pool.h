@@ -1,8 +1,8 @@
 // WorkerPool: a fixed set of threads running queued tasks.
 //
-// nexus-auth runs its slow requests (argon2, SMTP) here so that they never
-// occupy gRPC's own threads, which stay free for the cheap ValidateToken
-// calls every API request makes. The queue is bounded: when it is full,
+// nexus-auth runs its slow requests (argon2, SMTP) here, so that a burst of
+// them runs a few at a time and the rest wait their turn in a bounded queue
+// (the gRPC thread of each one waits with it). When the queue is full,
 // TrySubmit refuses and the caller answers "overloaded" at once instead of
 // letting latency grow without limit. Thread-safe.
 #pragma once
@@ -26,7 +26,13 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Queues `task`; false when the queue is full or the pool is shut down.
+  // A queued task is always run, even by Shutdown.
   bool TrySubmit(std::function<void()> task);
+
+  // The most tasks the pool holds at once: running plus queued.
+  size_t capacity() const { return thread_count_ + max_queued_; }
+  // Tasks waiting for a thread now (for tests and diagnostics).
+  size_t queued() const;
 
   // Stops accepting tasks, runs the ones already queued, joins the threads.
   // Idempotent; call from one thread (the owner), never from a task.
@@ -35,8 +41,9 @@ class WorkerPool {
  private:
   void Run();
 
+  const size_t thread_count_;
   const size_t max_queued_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_

@@ -3,7 +3,12 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <future>
 #include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "common/grpc_status.h"
 #include "support/auth_fake_mailer.h"
@@ -27,21 +32,69 @@ class AuthGrpcServiceTest : public ::testing::Test {
                                    account_limiter_});
   }
   void TearDown() override {
+    // Calls waiting for the pool end only when it runs their tasks, and the
+    // server's Shutdown waits for every call.
+    ReleasePool();
+    clients_.clear();
     if (server_) server_->Shutdown();
     pool_.reset();
   }
 
-  void Start(size_t max_queued = 16) {
-    pool_ = std::make_unique<WorkerPool>(2, max_queued);
+  void Start(size_t workers = 2, size_t max_queued = 16) {
+    pool_ = std::make_unique<WorkerPool>(workers, max_queued);
     service_ = std::make_unique<AuthGrpcService>(*auth_, *pool_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(service_.get());
+    ConfigureServer(builder, *pool_);
     server_ = builder.BuildAndStart();
     ASSERT_TRUE(server_ != nullptr);
     stub_ = pb::AuthService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
                                                          grpc::InsecureChannelCredentials()));
+  }
+
+  // Occupies every pool thread with a task that waits for ReleasePool, so
+  // that the calls which follow stay queued.
+  void BlockPool(size_t workers) {
+    std::vector<std::future<void>> started;
+    for (size_t i = 0; i < workers; ++i) {
+      auto running = std::make_shared<std::promise<void>>();
+      started.push_back(running->get_future());
+      ASSERT_TRUE(pool_->TrySubmit([running, gate = gate_] {
+        running->set_value();
+        gate.wait();
+      }));
+    }
+    for (auto& f : started) f.wait();
+  }
+  void ReleasePool() {
+    if (!released_) release_.set_value();
+    released_ = true;
+  }
+  // Waits until the server has handed `n` calls to the pool's queue. There is
+  // no event to wait on; the calls get there within microseconds.
+  void WaitUntilQueued(size_t n) {
+    while (pool_->queued() < n) std::this_thread::yield();
+  }
+
+  // A call made on a thread of its own; its status is set once clients_ is
+  // cleared (which joins the threads).
+  struct PendingCall {
+    grpc::ClientContext ctx;
+    grpc::Status status;
+  };
+  PendingCall& StartRegisterInit(const std::string& name) {
+    PendingCall& call = calls_.emplace_back();
+    clients_.emplace_back([this, name, &call] {
+      pb::RegisterInitRequest req;
+      req.set_username(name);
+      req.set_password("hunter2");
+      req.set_email(name + "@example.com");
+      pb::RegisterInitResponse resp;
+      call.status = stub_->RegisterInit(&call.ctx, req, &resp);
+    });
+    return call;
   }
 
   // Registers alice through gRPC and returns her token.
@@ -83,6 +136,11 @@ class AuthGrpcServiceTest : public ::testing::Test {
   std::unique_ptr<AuthGrpcService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<pb::AuthService::Stub> stub_;
+  std::promise<void> release_;
+  std::shared_future<void> gate_ = release_.get_future().share();
+  bool released_ = false;
+  std::deque<PendingCall> calls_;  // stable addresses, outlive clients_
+  std::vector<std::jthread> clients_;
 };
 
 TEST_F(AuthGrpcServiceTest, RegisterLoginAndValidateOverGrpc) {
@@ -170,7 +228,7 @@ TEST_F(AuthGrpcServiceTest, LogoutRevokes) {
 }
 
 TEST_F(AuthGrpcServiceTest, FullQueueFailsFastWithUnavailable) {
-  Start(/*max_queued=*/0);
+  Start(/*workers=*/1, /*max_queued=*/0);  // every pool call finds the queue full
   grpc::ClientContext c;
   pb::RegisterInitRequest init;
   init.set_username("alice");
@@ -179,6 +237,7 @@ TEST_F(AuthGrpcServiceTest, FullQueueFailsFastWithUnavailable) {
   pb::RegisterInitResponse resp;
   Status s = FromGrpcStatus(stub_->RegisterInit(&c, init, &resp));
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "nexus-auth is overloaded; retry later");
   EXPECT_EQ(mailer_.count(), 0u);
 
   // Inline calls do not need the pool.
@@ -186,6 +245,49 @@ TEST_F(AuthGrpcServiceTest, FullQueueFailsFastWithUnavailable) {
   pb::HealthResponse health;
   ASSERT_TRUE(stub_->Health(&c2, pb::HealthRequest(), &health).ok());
   EXPECT_EQ(health.status(), "ok");
+}
+
+TEST_F(AuthGrpcServiceTest, CallerThatGaveUpWhileQueuedGetsCancelledAndNoMail) {
+  Start(/*workers=*/1, /*max_queued=*/1);
+  BlockPool(1);
+  PendingCall& gave_up = StartRegisterInit("alice");
+  WaitUntilQueued(1);
+  gave_up.ctx.TryCancel();
+  clients_.clear();
+  EXPECT_EQ(gave_up.status.error_code(), grpc::StatusCode::CANCELLED);
+
+  // The client's RST_STREAM precedes this call on the one connection, so once
+  // it is answered the server has seen the cancellation.
+  grpc::ClientContext c;
+  pb::HealthResponse health;
+  ASSERT_TRUE(stub_->Health(&c, pb::HealthRequest(), &health).ok());
+
+  ReleasePool();
+  pool_->Shutdown();  // runs the queued task, which must skip the work
+  EXPECT_EQ(mailer_.count(), 0u);
+}
+
+TEST_F(AuthGrpcServiceTest, CallsWaitingForThePoolLeaveThreadsForTokenValidation) {
+  Start(/*workers=*/1, /*max_queued=*/3);
+  const std::string token = RegisterAlice();
+  BlockPool(1);
+  for (int i = 0; i < 3; ++i) StartRegisterInit("user" + std::to_string(i));
+  WaitUntilQueued(3);  // each of them holds a server thread now
+
+  // Had the thread quota no room beyond the pool's calls, gRPC would refuse
+  // this one with RESOURCE_EXHAUSTED.
+  grpc::ClientContext c;
+  pb::ValidateTokenRequest req;
+  req.set_token(token);
+  pb::ValidateTokenResponse id;
+  grpc::Status s = stub_->ValidateToken(&c, req, &id);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(id.username(), "alice");
+
+  ReleasePool();
+  clients_.clear();
+  for (const PendingCall& call : calls_)
+    EXPECT_TRUE(call.status.ok()) << call.status.error_message();
 }
 
 }  // namespace

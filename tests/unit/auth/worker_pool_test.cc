@@ -30,6 +30,8 @@ TEST(WorkerPoolTest, RefusesWhenTheQueueIsFull) {
   started.get_future().wait();
   EXPECT_TRUE(pool.TrySubmit([] {}));
   EXPECT_TRUE(pool.TrySubmit([] {}));
+  EXPECT_EQ(pool.queued(), 2u);
+  EXPECT_EQ(pool.capacity(), 3u);
   EXPECT_FALSE(pool.TrySubmit([] {}));
   release.set_value();
 }
