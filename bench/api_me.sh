@@ -2,6 +2,11 @@
 # Scenario: GET /api/me through nexus-api (token validated by nexus-auth on
 # every request) against nginx answering a fixed 200 — the cost of the
 # gateway plus one gRPC round trip, relative to the fastest HTTP server at hand.
+# First under wrk's saturating load, then paced: one client, one request at a
+# time, ME_PACED_PAUSE_S (default 0.1) s apart, ME_PACED_RUNS (default 200)
+# rounds alternating the two servers — the latency a person clicking through
+# the API sees, where servers idle between requests and anything that sleeps
+# while idle shows in p99.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 need wrk "apt-get install wrk"
@@ -35,3 +40,16 @@ read -r rps p50 p99 <<<"$result"
 log "nginx: $(awk -v a="$before" -v b="$(tree_cpu_seconds "$NGINX_PID")" -v r="$rps" \
   -v d="${WRK_DURATION%s}" 'BEGIN { printf "%.2f s CPU, %.0f us per request", b - a, (b - a) * 1e6 / (r * d) }')"
 bench_row api_me anchor "nginx return 200" "$rps" "$p50" "$p99"
+
+work=$(mktemp -d /tmp/nexus-bench-me-XXXXXX)
+bench_cleanup_add "rm -rf '$work'"
+runs=${ME_PACED_RUNS:-200}
+pause=${ME_PACED_PAUSE_S:-0.1}
+log "paced: $runs rounds, one request at a time, $pause s apart"
+"$PY" "$BENCH_DIR/lib/paced_get.py" "$runs" "$pause" "$work" \
+  "me=$NEXUS_URL/api/me@$NEXUS_TOKEN" "nginx=$NGINX_URL/"
+read -r me50 me99 <<<"$(percentiles "$work/t_me")"
+read -r ng50 ng99 <<<"$(percentiles "$work/t_nginx")"
+bench_row_unit api_me subject "GET /api/me paced (nexus-api)" "$me50" "$me50" "$me99" "ms p50" \
+  "$(awk -v a="$me50" -v b="$ng50" 'BEGIN { printf "%+.2f ms vs nginx", a - b }')"
+bench_row_unit api_me anchor "nginx return 200 paced" "$ng50" "$ng50" "$ng99" "ms p50" anchor

@@ -6,13 +6,39 @@ import signal
 import stat
 import subprocess
 
-from harness import SERVICES, new_user, register
+from harness import SERVICES, new_user, register, upload
 
 
 def test_every_service_stops_cleanly_on_sigterm(nexus_factory):
     inst = nexus_factory(name="stop")
     for name, _ in reversed(SERVICES):
         assert inst.stop_service(name, signal.SIGTERM) == 0, f"{name}\n{inst.logs_text()}"
+
+
+def thread_names(pid):
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except FileNotFoundError:
+            pass  # the thread ended meanwhile
+    return names
+
+
+def test_no_service_runs_grpc_on_the_callback_threads_that_sleep(nexus, alice):
+    # gRPC 1.51's callback API runs on "nexting_thread"s that stop polling for
+    # 100 ms after each idle second, holding up whatever request arrives then.
+    # Every kind of call ran once: registration (alice), a token check, an
+    # upload and a download.
+    r = upload(nexus.api, alice.token, "/api/files/upload", [("file", "t.bin", b"x" * 1000)])
+    assert r.status_code == 200, r.text
+    got = nexus.api.get(f"/api/files/{r.json()['id']}/download", token=alice.token)
+    assert got.status_code == 200 and got.content == b"x" * 1000
+    for name, _ in SERVICES:
+        names = thread_names(nexus.procs[name].pid)
+        assert len(names) > 1, (name, names)
+        assert "nexting_thread" not in names, (name, sorted(names))
 
 
 def test_nexusd_listens_on_a_socket_only_its_group_can_use_and_removes_it_on_exit(nexus_factory):
