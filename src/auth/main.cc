@@ -30,6 +30,7 @@
 #include "auth/user_store.h"
 #include "auth/worker_pool.h"
 #include "common/config.h"
+#include "common/grpc_lifetime.h"
 #include "common/logging.h"
 
 namespace nexus::auth {
@@ -186,5 +187,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   nexus::InitLogging("nexus-auth", cfg->log_level);
-  return nexus::auth::Run(*cfg, stop_signals);
+  // Outlives everything Run owns; see grpc_lifetime.h.
+  nexus::GrpcLibraryHold grpc_hold;
+  nexus::ExitWithoutGrpcShutdown(nexus::auth::Run(*cfg, stop_signals));
 }

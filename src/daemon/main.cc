@@ -24,6 +24,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/grpc_lifetime.h"
 #include "common/logging.h"
 #include "daemon/database.h"
 #include "daemon/health.h"
@@ -172,10 +173,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   nexus::InitLogging("nexusd", cfg->log_level);
+  // Outlives everything Run owns, so its teardown (lambda sandboxes, nodes'
+  // host state, the database) never waits on gRPC's; see grpc_lifetime.h.
+  nexus::GrpcLibraryHold grpc_hold;
   nexus::Status s = nexus::daemon::Run(*cfg, shutdown_signals);
   if (!s.ok()) {
     spdlog::error("nexusd: {}", s.ToString());
-    return 1;
+    nexus::ExitWithoutGrpcShutdown(1);
   }
-  return 0;
+  nexus::ExitWithoutGrpcShutdown(0);
 }

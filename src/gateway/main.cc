@@ -7,11 +7,10 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include "common/config.h"
+#include "common/grpc_lifetime.h"
 #include "common/logging.h"
 #include "gateway/access_log.h"
 #include "gateway/auth_client.h"
@@ -54,6 +53,9 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   using namespace nexus::gateway;
+  // Held until exit, so leaving never waits on gRPC's own shutdown; see
+  // grpc_lifetime.h.
+  nexus::GrpcLibraryHold grpc_hold;
   const std::chrono::milliseconds timeout(cfg.gateway.backend_timeout_ms);
   std::unique_ptr<AuthClient> auth_rpc = MakeGrpcAuthClient(cfg.auth.listen, timeout);
   CoalescingAuthClient coalescing_auth(*auth_rpc);
@@ -78,12 +80,13 @@ int main(int argc, char** argv) {
 
   if (!server.Run()) {
     // Some request still waits on a backend call whose completion would
-    // touch the stopped I/O loop: leave without running destructors.
+    // touch the stopped I/O loop: leaving without destructors (as below)
+    // is what makes that safe.
     spdlog::warn("nexus-api stopped with requests still in flight");
-    spdlog::shutdown();
-    std::fflush(nullptr);
-    std::_Exit(0);
+    nexus::ExitWithoutGrpcShutdown(0);
   }
   spdlog::info("nexus-api stopped");
-  return 0;
+  // Nothing of the gateway's outlives the process (it keeps no state), so
+  // its destructors are skipped with gRPC's shutdown.
+  nexus::ExitWithoutGrpcShutdown(0);
 }
