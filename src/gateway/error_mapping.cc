@@ -71,6 +71,8 @@ Response ErrorResponse(const Status& status, std::string_view request_id) {
   }
   if (status.code() == StatusCode::kRateLimited) {
     r.headers.Add("Retry-After", std::to_string(std::max(1, status.retry_after_seconds())));
+  } else if (status.code() == StatusCode::kUnavailable && status.retry_after_seconds() > 0) {
+    r.headers.Add("Retry-After", std::to_string(status.retry_after_seconds()));
   }
   return r;
 }

@@ -49,6 +49,12 @@ TEST(ErrorMappingTest, UnauthorizedNamesTheBearerScheme) {
   EXPECT_FALSE(ErrorResponse(NotFoundError("x"), "rid").headers.Has("WWW-Authenticate"));
 }
 
+TEST(ErrorMappingTest, ABusyServiceSaysWhenToRetry) {
+  Response r = ErrorResponse(UnavailableError("busy").set_retry_after_seconds(1), "rid");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.Get("Retry-After"), "1");
+}
+
 TEST(ErrorMappingTest, OtherErrorsHaveNoRetryAfter) {
   EXPECT_FALSE(ErrorResponse(UnavailableError("down"), "rid").headers.Has("Retry-After"));
 }

@@ -40,6 +40,9 @@ class ScriptedAuthService final : public authpb::AuthService::Service {
     }
     if (req->token() == "limited") return ToGrpcStatus(RateLimitedError("slow down", 7));
     if (req->token() == "bare") return grpc::Status(grpc::StatusCode::UNAVAILABLE, "socket /x");
+    if (req->token() == "no-thread") {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "Server Threadpool Exhausted");
+    }
     return ToGrpcStatus(UnauthenticatedError("token rejected"));
   }
   // Waits until the test releases it, so a short client deadline passes first.
@@ -126,6 +129,15 @@ TEST_F(GrpcClientsTest, BareTransportStatusesLoseTheirInternalDetail) {
   auto r = Validate("bare");
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(r.status().message(), "auth service unavailable");
+}
+
+// gRPC's own refusal of a call for want of a server thread is the service
+// being busy (503, retry shortly), not the caller being rate limited.
+TEST_F(GrpcClientsTest, AServerOutOfThreadsIsBusyNotRateLimiting) {
+  auto r = Validate("no-thread");
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().message(), "auth service is busy; retry shortly");
+  EXPECT_EQ(r.status().retry_after_seconds(), 1);
 }
 
 TEST_F(GrpcClientsTest, AMissedDeadlineIsUnavailable) {
