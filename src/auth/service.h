@@ -33,9 +33,11 @@ namespace nexus::auth {
 inline constexpr int kMaxReceiveMessageBytes = 64 * 1024;
 
 // Server threads kept for the calls answered on them (ValidateToken on every
-// API request, GetUser, Health) beyond those that pool calls may hold. Each
-// takes well under a millisecond, so 32 at the same instant is far more than
-// two cores serve; past the quota gRPC would answer RESOURCE_EXHAUSTED.
+// API request, GetUser, Health) beyond those that pool calls may hold. gRPC
+// keeps one thread of the quota polling, so 31 such calls can run at the same
+// instant while the pool is full. Each takes well under a millisecond, far
+// more than two cores serve; past the quota gRPC would answer
+// RESOURCE_EXHAUSTED (which the gateway answers as a busy 503).
 inline constexpr int kInlineCallThreads = 32;
 
 // What every nexus-auth server needs: the message size cap, and a thread

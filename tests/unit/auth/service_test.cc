@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <deque>
 #include <future>
 #include <memory>
@@ -73,9 +74,14 @@ class AuthGrpcServiceTest : public ::testing::Test {
     released_ = true;
   }
   // Waits until the server has handed `n` calls to the pool's queue. There is
-  // no event to wait on; the calls get there within microseconds.
+  // no event to wait on; the calls get there within microseconds, and a call
+  // that never does (refused, say) fails the test instead of hanging it.
   void WaitUntilQueued(size_t n) {
-    while (pool_->queued() < n) std::this_thread::yield();
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (pool_->queued() < n) {
+      ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "calls never reached the queue";
+      std::this_thread::yield();
+    }
   }
 
   // A call made on a thread of its own; its status is set once clients_ is
@@ -251,9 +257,11 @@ TEST_F(AuthGrpcServiceTest, CallerThatGaveUpWhileQueuedGetsCancelledAndNoMail) {
   Start(/*workers=*/1, /*max_queued=*/1);
   BlockPool(1);
   PendingCall& gave_up = StartRegisterInit("alice");
-  WaitUntilQueued(1);
+  ASSERT_NO_FATAL_FAILURE(WaitUntilQueued(1));
   gave_up.ctx.TryCancel();
   clients_.clear();
+  // The client's own cancellation makes this CANCELLED whatever the server
+  // did; what the server did shows in the mail count below.
   EXPECT_EQ(gave_up.status.error_code(), grpc::StatusCode::CANCELLED);
 
   // The client's RST_STREAM precedes this call on the one connection, so once
@@ -272,7 +280,7 @@ TEST_F(AuthGrpcServiceTest, CallsWaitingForThePoolLeaveThreadsForTokenValidation
   const std::string token = RegisterAlice();
   BlockPool(1);
   for (int i = 0; i < 3; ++i) StartRegisterInit("user" + std::to_string(i));
-  WaitUntilQueued(3);  // each of them holds a server thread now
+  ASSERT_NO_FATAL_FAILURE(WaitUntilQueued(3));  // each of them holds a server thread now
 
   // Had the thread quota no room beyond the pool's calls, gRPC would refuse
   // this one with RESOURCE_EXHAUSTED.
