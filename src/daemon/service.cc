@@ -419,6 +419,8 @@ void ConfigureServer(grpc::ServerBuilder& builder) {
   grpc::ResourceQuota quota("nexusd");
   quota.SetMaxThreads(kMaxServerThreads);
   builder.SetResourceQuota(quota);  // takes its own reference
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              kMaxIdleServerThreads);
 }
 
 DaemonService::DaemonService(Deps deps) : deps_(deps) {
