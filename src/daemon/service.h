@@ -78,9 +78,9 @@ inline constexpr int kMaxServerThreads = kOtherCallThreads + kMaxConcurrentDownl
 // Threads the sync server keeps waiting for work once their call ended.
 // gRPC's default keeps two and ends every other thread when its call ends,
 // so under concurrent calls each call paid for a thread's creation and exit:
-// under 64 concurrent /api/me nexusd spent 160-210 us of CPU per GetUsage,
-// 95 us with up to 64 threads kept (9,100 instead of 5,300-6,300 requests/s
-// through the gateway). An idle thread costs its stack and no CPU: one
+// under 64 concurrent /api/me nexusd spent 205-280 us of CPU per GetUsage,
+// 92-131 us with up to 64 threads kept (7,000-9,300 instead of 4,000-5,200
+// requests/s through the gateway). An idle thread costs its stack and no CPU: one
 // polls, the others sleep until work arrives.
 inline constexpr int kMaxIdleServerThreads = 64;
 
