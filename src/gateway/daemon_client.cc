@@ -6,7 +6,6 @@
 #include <grpcpp/support/proto_buffer_writer.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cassert>
 #include <optional>
 #include <string_view>
@@ -28,8 +27,9 @@ constexpr int kMaxReceiveMessageBytes = 16 << 20;
 // socket reads changed neither throughput nor CPU beyond run-to-run noise
 // (BDP probing already opens the window on this path).
 
-// Threads completing nexusd calls: one per core of this machine class keeps
-// a download's receiving (done on the polling thread) beside the others.
+// Threads completing nexusd calls. Two, so that while one is busy receiving
+// a download's messages (the polling thread does that work) the other hands
+// out the completions of the other calls.
 constexpr int kQueueThreads = 2;
 
 // Added to a lambda run's own time limit for its call deadline: a cold
