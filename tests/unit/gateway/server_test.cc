@@ -560,9 +560,15 @@ TEST_F(ServerTest, TheBodyTimeoutCountsOnlyTimeSpentWaitingForTheClient) {
   Start(options);
   Client c(port_);
   // The handler stops reading for 400 ms after its first read: the body is
-  // all there, so the connection is not idle.
-  std::string body(10000, 'p');
-  c.Send("POST /pause HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n" + body);
+  // all there, so the connection is not idle. The body is sent only after
+  // the server's 100 Continue, so that first read waits on the socket (not
+  // on bytes buffered with the head) and the watch is already running when
+  // the pause begins.
+  c.Send(
+      "POST /pause HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
+      "10000\r\n\r\n");
+  EXPECT_EQ(c.ReadResponse().rfind("HTTP/1.1 100 Continue\r\n", 0), 0u);
+  c.Send(std::string(10000, 'p'));
   EXPECT_EQ(Body(c.ReadResponse()), "{\"len\":10000}");
 }
 
