@@ -158,6 +158,16 @@ http::response<http::string_body> ToBeast(Response& resp, unsigned version, bool
   return out;
 }
 
+// Answers "Expect: 100-continue" once the handler first asks for the body.
+asio::awaitable<Status> SendContinue(beast::tcp_stream& stream, unsigned version,
+                                     std::chrono::milliseconds timeout) {
+  http::response<http::empty_body> go_on{http::status::continue_, version};
+  stream.expires_after(timeout);
+  auto [ec, n] = co_await http::async_write(stream, go_on, kTupleAwaitable);
+  if (ec) co_return InvalidArgumentError("request body: connection lost: " + ec.message());
+  co_return Status::Ok();
+}
+
 // Streaming seam, request side: the body of a kStream route, pulled from
 // the connection as the handler asks for it. Sends "100 Continue" before the
 // first read when the client asked for one.
@@ -177,10 +187,8 @@ class ParserBodyReader final : public BodyReader {
     if (parser_.is_done() || buf.empty()) co_return std::size_t(0);
     if (send_continue_) {
       send_continue_ = false;
-      http::response<http::empty_body> go_on{http::status::continue_, version_};
-      stream_.expires_after(options_.write_timeout);
-      auto [ec, n] = co_await http::async_write(stream_, go_on, kTupleAwaitable);
-      if (ec) co_return InvalidArgumentError("request body: connection lost: " + ec.message());
+      Status sent = co_await SendContinue(stream_, version_, options_.write_timeout);
+      if (!sent.ok()) co_return sent;
     }
     // Beast sizes each socket read by the buffer's free capacity (at least
     // 512 bytes, at most 64 KiB); the buffer left from the head would make
@@ -236,10 +244,8 @@ class LengthBodyReader final : public BodyReader {
     if (remaining_ == 0 || buf.empty()) co_return std::size_t(0);
     if (send_continue_) {
       send_continue_ = false;
-      http::response<http::empty_body> go_on{http::status::continue_, version_};
-      conn_.stream.expires_after(options_.write_timeout);
-      auto [ec, n] = co_await http::async_write(conn_.stream, go_on, kTupleAwaitable);
-      if (ec) co_return InvalidArgumentError("request body: connection lost: " + ec.message());
+      Status sent = co_await SendContinue(conn_.stream, version_, options_.write_timeout);
+      if (!sent.ok()) co_return sent;
     }
     const std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(buf.size(), remaining_));
     if (buffer_.size() > 0) {

@@ -202,11 +202,8 @@ Status FsChunkStore::EnsureDirs(const std::string& hash) {
   if (::stat(leaf.c_str(), &st) == 0) return Status::Ok();
   // No fsync here: the first Sync of a chunk in this directory makes its
   // entries durable (see Sync), together with the rest of the batch.
-  NEXUS_ASSIGN_OR_RETURN(bool top_created, MakeDir(top));
-  (void)top_created;
-  NEXUS_ASSIGN_OR_RETURN(bool leaf_created, MakeDir(leaf));
-  (void)leaf_created;
-  return Status::Ok();
+  NEXUS_RETURN_IF_ERROR(MakeDir(top).status());
+  return MakeDir(leaf).status();
 }
 
 Result<bool> FsChunkStore::Put(const std::string& hash, std::string_view bytes) {
