@@ -145,28 +145,27 @@ Status Chunker::Feed(std::string_view data, const std::shared_ptr<const void>* o
       Hold(data, owner);
       return Status::Ok();
     }
-    pieces_.clear();
-    if (!buffer_.empty()) pieces_.push_back(buffer_);
-    for (const Held& h : held_) pieces_.push_back(h.bytes);
-    if (used > 0) pieces_.push_back(data.substr(0, used));
-    Status s = sink(pieces_);
-    buffer_.clear();
-    held_.clear();
-    held_bytes_ = 0;
-    NEXUS_RETURN_IF_ERROR(s);
+    NEXUS_RETURN_IF_ERROR(Emit(data.substr(0, used), sink));
     data.remove_prefix(used);
   }
   return Status::Ok();
 }
 
-Status Chunker::Finish(const Sink& sink) {
-  pos_ = 0;
-  fp_ = 0;
-  if (buffer_.empty() && held_.empty()) return Status::Ok();
+Status Chunker::Emit(std::string_view tail, const Sink& sink) {
   pieces_.clear();
   if (!buffer_.empty()) pieces_.push_back(buffer_);
   for (const Held& h : held_) pieces_.push_back(h.bytes);
+  if (!tail.empty()) pieces_.push_back(tail);
   Status s = sink(pieces_);
+  buffer_.clear();
+  held_.clear();
+  held_bytes_ = 0;
+  return s;
+}
+
+Status Chunker::Finish(const Sink& sink) {
+  Status s = Status::Ok();
+  if (!buffer_.empty() || !held_.empty()) s = Emit({}, sink);
   Reset();
   return s;
 }

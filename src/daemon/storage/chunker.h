@@ -83,6 +83,9 @@ class Chunker {
   Status Feed(std::string_view data, const std::shared_ptr<const void>* owner, const Sink& sink);
   // Holds `data` back as the continuation of the current chunk.
   void Hold(std::string_view data, const std::shared_ptr<const void>* owner);
+  // Hands the chunk made of what is held back plus `tail` to `sink`, and
+  // lets go of what was held.
+  Status Emit(std::string_view tail, const Sink& sink);
   // Scans data[0, n) as the continuation of the current chunk. Returns how
   // many bytes belong to it; sets *cut when the chunk ends there.
   size_t Scan(const uint8_t* data, size_t n, bool* cut);
