@@ -93,6 +93,13 @@ asio::awaitable<Result<Response>> StreamAnswer(std::vector<std::string> pieces,
   co_return Streamed(std::move(pieces), content_length);
 }
 
+// FNV-1a of `data`, continuing from `hash` (a part's bytes arrive in pieces).
+constexpr uint64_t kFnv1aBasis = 14695981039346656037ull;
+uint64_t Fnv1a(std::string_view data, uint64_t hash = kFnv1aBasis) {
+  for (unsigned char ch : data) hash = (hash ^ ch) * 1099511628211ull;
+  return hash;
+}
+
 // Parses a streamed multipart body read `read_bytes` at a time and answers
 // each part as "name:size:fnv1a64;" — what the upload handler would see.
 asio::awaitable<Result<Response>> ListParts(Request& req, std::size_t read_bytes) {
@@ -119,11 +126,11 @@ asio::awaitable<Result<Response>> ListParts(Request& req, std::size_t read_bytes
       }
       case MultipartEventType::kPartBegin:
         size = 0;
-        hash = 14695981039346656037ull;
+        hash = kFnv1aBasis;
         break;
       case MultipartEventType::kPartData:
         size += ev->data.size();
-        for (unsigned char ch : ev->data) hash = (hash ^ ch) * 1099511628211ull;
+        hash = Fnv1a(ev->data, hash);
         break;
       case MultipartEventType::kPartEnd:
         out += ev->part->name + ":" + std::to_string(size) + ":" + std::to_string(hash) + ";";
@@ -496,12 +503,6 @@ std::string Form(const std::string& file) {
          "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n"
          "Content-Type: application/octet-stream\r\n\r\n" +
          file + "\r\n--XyZ--\r\n";
-}
-
-uint64_t Fnv1a(std::string_view data) {
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char ch : data) hash = (hash ^ ch) * 1099511628211ull;
-  return hash;
 }
 
 // What ListParts answers for Form(file).
