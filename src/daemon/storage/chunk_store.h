@@ -35,6 +35,12 @@ struct SweepStats {
   int64_t chunks_kept = 0;
 };
 
+// The error of a chunk whose stored size is not the one recorded for it.
+inline Status ChunkSizeMismatch(const std::string& hash, uint64_t got, uint64_t want) {
+  return InternalError("chunk " + hash + " has " + std::to_string(got) + " bytes, expected " +
+                       std::to_string(want));
+}
+
 class ChunkStore {
  public:
   virtual ~ChunkStore() = default;
@@ -83,10 +89,7 @@ class ChunkStore {
   // read in place overrides it (no zero-filled buffer, no second copy).
   virtual Status ReadInto(const std::string& hash, std::span<char> out) {
     NEXUS_ASSIGN_OR_RETURN(std::string bytes, Get(hash));
-    if (bytes.size() != out.size()) {
-      return InternalError("chunk " + hash + " has " + std::to_string(bytes.size()) +
-                           " bytes, expected " + std::to_string(out.size()));
-    }
+    if (bytes.size() != out.size()) return ChunkSizeMismatch(hash, bytes.size(), out.size());
     std::copy(bytes.begin(), bytes.end(), out.begin());
     return Status::Ok();
   }

@@ -428,15 +428,9 @@ Status FsChunkStore::ReadInto(const std::string& hash, std::span<char> out) {
   uint64_t size = 0;
   NEXUS_ASSIGN_OR_RETURN(int raw_fd, OpenChunk(hash, path, &size));
   Fd fd(raw_fd);
-  if (size != out.size()) {
-    return InternalError("chunk " + hash + " has " + std::to_string(size) + " bytes, expected " +
-                         std::to_string(out.size()));
-  }
+  if (size != out.size()) return ChunkSizeMismatch(hash, size, out.size());
   NEXUS_ASSIGN_OR_RETURN(size_t done, ReadFull(fd.get(), out, path));
-  if (done != out.size()) {
-    return InternalError("chunk " + hash + " has " + std::to_string(done) + " bytes, expected " +
-                         std::to_string(out.size()));
-  }
+  if (done != out.size()) return ChunkSizeMismatch(hash, done, out.size());
   return Verify(hash, std::string_view(out.data(), out.size()));
 }
 
