@@ -57,11 +57,12 @@ struct Connection : std::enable_shared_from_this<Connection> {
   explicit Connection(tcp::socket socket)
       : stream(std::move(socket)), watchdog(stream.get_executor()) {}
 
-  // Starts timing operations with `timeout`; until EndWatch the timer holds
+  // Starts timing operations with `timeout`, unless a watch is running
+  // already or one has closed the connection; until EndWatch the timer holds
   // a reference to the connection.
   void BeginWatch(std::chrono::milliseconds timeout) {
+    if (watching || timed_out) return;
     watch_timeout = timeout;
-    timed_out = false;
     op_pending = false;
     watching = true;
     ++watch_generation;
@@ -254,10 +255,7 @@ class LengthBodyReader final : public BodyReader {
       remaining_ -= n;
       co_return n;
     }
-    if (!watching_) {
-      conn_.BeginWatch(options_.body_timeout);
-      watching_ = true;
-    }
+    conn_.BeginWatch(options_.body_timeout);
     conn_.OpStarted();
     auto [ec, n] = co_await conn_.stream.socket().async_read_some(asio::buffer(buf.data(), want),
                                                                   kTupleAwaitable);
@@ -279,7 +277,6 @@ class LengthBodyReader final : public BodyReader {
   uint64_t remaining_;
   const unsigned version_;
   bool send_continue_;
-  bool watching_ = false;
   const ServerOptions& options_;
 };
 
@@ -300,10 +297,7 @@ class RawBodyWriter final : public BodyWriter {
     if (data.size() > length_ - bytes_) {
       co_return InternalError("response body: more bytes than its Content-Length");
     }
-    if (!watching_) {
-      conn_.BeginWatch(timeout_);
-      watching_ = true;
-    }
+    conn_.BeginWatch(timeout_);
     conn_.OpStarted();
     auto [ec, n] = co_await asio::async_write(
         conn_.stream.socket(), asio::buffer(data.data(), data.size()), kTupleAwaitable);
@@ -321,7 +315,6 @@ class RawBodyWriter final : public BodyWriter {
   const uint64_t length_;
   const std::chrono::milliseconds timeout_;
   uint64_t bytes_ = 0;
-  bool watching_ = false;
 };
 
 // Streaming seam, response side: each Write sends one piece of the body
