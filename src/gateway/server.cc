@@ -41,6 +41,15 @@ using namespace std::chrono_literals;
 
 constexpr auto kTupleAwaitable = asio::as_tuple(asio::use_awaitable);
 
+// asio's async_write (transfer_all) caps every send at 64 KiB, so a 1 MiB
+// download message cost 16 sends, each a trip through the reactor. This
+// condition lets each send take what the socket accepts.
+struct TransferAllUncapped {
+  std::size_t operator()(const boost::system::error_code& ec, std::size_t) const {
+    return ec ? 0 : std::numeric_limits<std::size_t>::max();
+  }
+};
+
 // One accepted connection. `idle` is true while the session waits for the
 // next request head. Everything here is used only on the connection's thread.
 //
@@ -299,8 +308,9 @@ class RawBodyWriter final : public BodyWriter {
     }
     conn_.BeginWatch(timeout_);
     conn_.OpStarted();
-    auto [ec, n] = co_await asio::async_write(
-        conn_.stream.socket(), asio::buffer(data.data(), data.size()), kTupleAwaitable);
+    auto [ec, n] =
+        co_await asio::async_write(conn_.stream.socket(), asio::buffer(data.data(), data.size()),
+                                   TransferAllUncapped{}, kTupleAwaitable);
     conn_.OpEnded();
     bytes_ += n;
     if (conn_.timed_out) co_return UnavailableError("response body: timed out");
