@@ -27,6 +27,10 @@
 
 namespace nexus::gateway {
 
+// How many bytes each call's response stream may have in flight towards us
+// (its HTTP/2 window), fixed: see MakeBackendChannel.
+inline constexpr int kStreamWindowBytes = 8 << 20;
+
 // A channel to `target` that retries a lost connection quickly (100 ms to
 // 1 s backoff), so a restarted backend is back within about a second.
 // `max_receive_message_bytes`: 0 keeps gRPC's default (4 MiB), -1 is no limit.
