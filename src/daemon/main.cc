@@ -27,6 +27,7 @@
 #include "common/grpc_lifetime.h"
 #include "common/logging.h"
 #include "daemon/database.h"
+#include "daemon/grpc_unix_listener.h"
 #include "daemon/health.h"
 #include "daemon/migrations.h"
 #include "daemon/runtime/lambda.h"
@@ -116,18 +117,15 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
                          .nodes = nodes.get()});
 
   NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
+  // No listening port: the listener accepts and hands each connection over
+  // (see grpc_unix_listener.h for why).
+  NEXUS_ASSIGN_OR_RETURN(auto listener, GrpcUnixListener::Bind(socket_path, kSocketMode));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(cfg.daemon.listen, grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
   ConfigureServer(builder);
-  // The umask makes the socket 0660 from the moment it exists; the chmod
-  // below only confirms it.
-  mode_t old_umask = ::umask(0777 & ~kSocketMode);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ::umask(old_umask);
-  if (!server) return UnavailableError("listen on '" + cfg.daemon.listen + "' failed");
-  if (::chmod(socket_path.c_str(), kSocketMode) != 0) {
-    Status s = ErrnoError(StatusCode::kUnavailable, "chmod socket '" + socket_path + "'", errno);
+  if (!server) return UnavailableError("the gRPC server did not start");
+  if (Status s = listener->Start(server.get()); !s.ok()) {
     server->Shutdown();
     return s;
   }
@@ -137,6 +135,7 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   int sig = 0;
   sigwait(&shutdown_signals, &sig);
   spdlog::info("nexusd: {} received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  listener->Stop();
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   server->Wait();
   if (::unlink(socket_path.c_str()) != 0 && errno != ENOENT) {

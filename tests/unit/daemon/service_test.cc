@@ -27,6 +27,7 @@
 
 #include "common/grpc_status.h"
 #include "daemon/database.h"
+#include "daemon/grpc_unix_listener.h"
 #include "daemon/health.h"
 #include "daemon/migrations.h"
 #include "daemon/runtime/lambda.h"
@@ -34,6 +35,7 @@
 #include "daemon/runtime/process.h"
 #include "daemon/storage/fs_chunk_store.h"
 #include "daemon/storage/sha256.h"
+#include "daemon/unix_socket.h"
 #include "support/fake_clock.h"
 #include "support/nodes_fakes.h"
 #include "support/runtime_fake_oci.h"
@@ -140,17 +142,25 @@ class NotifyingChunkStore final : public storage::ChunkStore {
   std::atomic<int> reads_{0};
 };
 
-// The service on a Unix socket, with nexusd's server settings.
+// The service on a Unix socket, served as nexusd serves it: its server
+// settings and its listener.
 class TestServer {
  public:
   TestServer(const std::string& socket_path, DaemonService::Deps deps) : service_(deps) {
-    const std::string address = "unix:" + socket_path;
+    if (!ClearStaleSocket(socket_path).ok()) return;
+    auto listener = GrpcUnixListener::Bind(socket_path, 0600);
+    if (!listener.ok()) return;
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials());
     builder.RegisterService(&service_);
     ConfigureServer(builder);
     server_ = builder.BuildAndStart();
-    stub_ = v1::Daemon::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    if (!server_ || !(*listener)->Start(server_.get()).ok()) {
+      server_.reset();
+      return;
+    }
+    listener_ = std::move(listener).value();
+    stub_ = v1::Daemon::NewStub(
+        grpc::CreateChannel("unix:" + socket_path, grpc::InsecureChannelCredentials()));
   }
   ~TestServer() { Stop(); }
 
@@ -159,6 +169,7 @@ class TestServer {
   // Waits for every call in progress to finish on the server side.
   void Stop() {
     if (!server_) return;
+    listener_->Stop();
     server_->Shutdown();
     server_->Wait();
     server_.reset();
@@ -166,6 +177,7 @@ class TestServer {
 
  private:
   DaemonService service_;
+  std::unique_ptr<GrpcUnixListener> listener_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Daemon::Stub> stub_;
 };
