@@ -113,7 +113,9 @@ class GrpcUnixListenerTest : public ::testing::Test {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     v1::HealthResponse resp;
     grpc::Status s = stub.Health(&ctx, v1::HealthRequest(), &resp);
-    if (s.ok()) EXPECT_EQ(resp.status(), "ok");
+    if (s.ok()) {
+      EXPECT_EQ(resp.status(), "ok");
+    }
     return s;
   }
 
