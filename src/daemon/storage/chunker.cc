@@ -117,15 +117,31 @@ Status Chunker::WriteShared(std::string_view data, const std::shared_ptr<const v
   return Feed(data, &owner, sink);
 }
 
+void Chunker::LetGoOfBuffer() {
+  // Still kept by the sink (a chunk being written elsewhere): leave it be.
+  if (buffer_ && buffer_.use_count() > 1) buffer_.reset();
+  if (buffer_) buffer_->clear();
+}
+
+std::string& Chunker::CopyBuffer() {
+  LetGoOfBuffer();
+  if (!buffer_) {
+    buffer_ = std::make_shared<std::string>();
+    // Reserving the maximum once keeps the buffer at one max chunk instead
+    // of letting geometric growth overshoot it.
+    buffer_->reserve(max_size_);
+  }
+  return *buffer_;
+}
+
 void Chunker::Hold(std::string_view data, const std::shared_ptr<const void>* owner) {
   if (data.empty()) return;
   if (owner != nullptr) {
     held_.push_back(Held{data, *owner});
   } else if (held_.empty()) {
-    // Reserving the maximum once keeps the buffer at one max chunk instead
-    // of letting geometric growth overshoot it.
-    if (buffer_.capacity() < max_size_) buffer_.reserve(max_size_);
-    buffer_.append(data);
+    // A chunk's first copied bytes start a fresh (or recycled) buffer.
+    std::string& buffer = buffered() == 0 ? CopyBuffer() : *buffer_;
+    buffer.append(data);
     return;
   } else {
     // Copied bytes after shared ones: they must follow them, so they become
@@ -145,19 +161,45 @@ Status Chunker::Feed(std::string_view data, const std::shared_ptr<const void>* o
       Hold(data, owner);
       return Status::Ok();
     }
-    NEXUS_RETURN_IF_ERROR(Emit(data.substr(0, used), sink));
+    NEXUS_RETURN_IF_ERROR(Emit(data.substr(0, used), owner, sink));
     data.remove_prefix(used);
   }
   return Status::Ok();
 }
 
-Status Chunker::Emit(std::string_view tail, const Sink& sink) {
+Status Chunker::Emit(std::string_view tail, const std::shared_ptr<const void>* owner,
+                     const Sink& sink) {
+  // The sink may keep the chunk: copied bytes must be in a buffer it can own.
+  if (!tail.empty() && owner == nullptr) {
+    Hold(tail, nullptr);
+    tail = {};
+  }
   pieces_.clear();
-  if (!buffer_.empty()) pieces_.push_back(buffer_);
-  for (const Held& h : held_) pieces_.push_back(h.bytes);
-  if (!tail.empty()) pieces_.push_back(tail);
-  Status s = sink(pieces_);
-  buffer_.clear();
+  owners_.clear();
+  if (buffered() > held_bytes_) {
+    pieces_.push_back(*buffer_);
+    owners_.push_back(buffer_);
+  }
+  for (const Held& h : held_) {
+    pieces_.push_back(h.bytes);
+    // Consecutive pieces of one received message share its owner.
+    if (owners_.empty() || owners_.back() != h.owner) owners_.push_back(h.owner);
+  }
+  if (!tail.empty()) {
+    pieces_.push_back(tail);
+    if (owners_.empty() || owners_.back() != *owner) owners_.push_back(*owner);
+  }
+  std::shared_ptr<const void> chunk_owner;
+  if (owners_.size() == 1) {
+    chunk_owner = std::move(owners_.front());
+  } else {
+    chunk_owner =
+        std::make_shared<const std::vector<std::shared_ptr<const void>>>(std::move(owners_));
+  }
+  owners_.clear();
+  Status s = sink(pieces_, chunk_owner);
+  chunk_owner.reset();
+  LetGoOfBuffer();
   held_.clear();
   held_bytes_ = 0;
   return s;
@@ -165,7 +207,7 @@ Status Chunker::Emit(std::string_view tail, const Sink& sink) {
 
 Status Chunker::Finish(const Sink& sink) {
   Status s = Status::Ok();
-  if (!buffer_.empty() || !held_.empty()) s = Emit({}, sink);
+  if (buffered() > 0) s = Emit({}, nullptr, sink);
   Reset();
   return s;
 }
@@ -173,10 +215,11 @@ Status Chunker::Finish(const Sink& sink) {
 void Chunker::Reset() {
   pos_ = 0;
   fp_ = 0;
-  buffer_.clear();
+  LetGoOfBuffer();
   held_.clear();
   held_bytes_ = 0;
   pieces_.clear();
+  owners_.clear();
 }
 
 }  // namespace nexus::daemon::storage

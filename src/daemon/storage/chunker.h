@@ -8,11 +8,12 @@
 // never on how the input was split into Write calls, so an insertion changes
 // only the chunks around it. A chunk reaches the sink as its pieces, in
 // order: the bytes of the current Write plus what was held back from earlier
-// ones. Write copies what it must hold back (at most one max-size chunk);
-// WriteShared holds a reference to the caller's bytes instead, so a chunk
-// spread over many received messages is hashed and written from those
-// messages without ever being copied into one buffer. Chunks that lie wholly
-// inside one Write are passed through without a copy either way. The gear
+// ones, with an owner that keeps them alive for as long as the sink keeps it
+// (so a chunk can be written on another thread while chunking goes on).
+// Write copies the bytes of the chunks it emits into a buffer per chunk
+// (reused once the sink let go of it); WriteShared holds a reference to the
+// caller's bytes instead, so a chunk spread over many received messages is
+// hashed and written from those messages without ever being copied. The gear
 // table is part of the on-disk format: changing it changes every boundary and
 // so defeats deduplication with existing chunks.
 //
@@ -48,14 +49,16 @@ Result<ChunkerParams> ChunkerParamsFromConfig(const StorageConfig& config);
 class Chunker {
  public:
   // Receives each chunk in order as its non-empty pieces (concatenated, they
-  // are the chunk). The views are valid only during the call. A non-ok
-  // Status stops the chunker and is returned from Write/Finish.
-  using Sink = std::function<Status(std::span<const std::string_view> pieces)>;
+  // are the chunk) and `owner`, which keeps every piece valid as long as it
+  // lives: the sink may keep both past the call. A non-ok Status stops the
+  // chunker and is returned from Write/Finish.
+  using Sink = std::function<Status(std::span<const std::string_view> pieces,
+                                    const std::shared_ptr<const void>& owner)>;
 
   // `params` must pass ValidateChunkerParams.
   explicit Chunker(const ChunkerParams& params);
 
-  // `data` is needed only during the call: what is held back is copied.
+  // `data` is needed only during the call: what goes into chunks is copied.
   Status Write(std::string_view data, const Sink& sink);
   // The same, but what is held back is `data` itself: it must stay valid as
   // long as `owner` lives, and the chunker keeps a reference to `owner` until
@@ -70,7 +73,7 @@ class Chunker {
   void Reset();
 
   // Bytes held back waiting for a boundary.
-  size_t buffered() const { return buffer_.size() + held_bytes_; }
+  size_t buffered() const { return (buffer_ ? buffer_->size() : 0) + held_bytes_; }
 
  private:
   // Bytes of an earlier WriteShared (or a copy), kept alive by `owner`.
@@ -83,9 +86,14 @@ class Chunker {
   Status Feed(std::string_view data, const std::shared_ptr<const void>* owner, const Sink& sink);
   // Holds `data` back as the continuation of the current chunk.
   void Hold(std::string_view data, const std::shared_ptr<const void>* owner);
-  // Hands the chunk made of what is held back plus `tail` to `sink`, and
-  // lets go of what was held.
-  Status Emit(std::string_view tail, const Sink& sink);
+  // Hands the chunk made of what is held back plus `tail` (owned by `owner`;
+  // null: copied first) to `sink`, and lets go of what was held.
+  Status Emit(std::string_view tail, const std::shared_ptr<const void>* owner, const Sink& sink);
+  // The copy buffer, empty, with room for a max-size chunk: the last one
+  // unless the sink still keeps it.
+  std::string& CopyBuffer();
+  // Empties the copy buffer, or drops it if the sink still keeps it.
+  void LetGoOfBuffer();
   // Scans data[0, n) as the continuation of the current chunk. Returns how
   // many bytes belong to it; sets *cut when the chunk ends there.
   size_t Scan(const uint8_t* data, size_t n, bool* cut);
@@ -98,10 +106,11 @@ class Chunker {
   size_t pos_ = 0;       // length of the current chunk so far
   uint64_t fp_ = 0;      // gear fingerprint
   // The current chunk's bytes so far: buffer_ (copies), then held_.
-  std::string buffer_;
+  std::shared_ptr<std::string> buffer_;
   std::vector<Held> held_;
   size_t held_bytes_ = 0;
-  std::vector<std::string_view> pieces_;  // scratch: the chunk being emitted
+  std::vector<std::string_view> pieces_;             // scratch: the chunk being emitted
+  std::vector<std::shared_ptr<const void>> owners_;  // scratch: its owners
 };
 
 }  // namespace nexus::daemon::storage

@@ -39,7 +39,8 @@ Upload::Upload(FileService& service, std::string owner, std::string name, int64_
       name_(std::move(name)),
       byte_limit_(byte_limit),
       commit_(std::move(commit)),
-      chunker_(service.options_.chunker) {}
+      chunker_(service.options_.chunker),
+      writer_(service.chunks_) {}
 
 Upload::~Upload() { Abort(); }
 
@@ -59,35 +60,41 @@ Status Upload::Feed(std::string_view data, const std::shared_ptr<const void>* ow
   }
   content_hash_.Update(data, owner ? *owner : nullptr);
   size_ += static_cast<int64_t>(data.size());
-  auto sink = [this](std::span<const std::string_view> pieces) { return StoreChunk(pieces); };
+  auto sink = [this](std::span<const std::string_view> pieces,
+                     const std::shared_ptr<const void>& bytes_owner) {
+    return StoreChunk(pieces, bytes_owner);
+  };
   Status s = owner ? chunker_.WriteShared(data, *owner, sink) : chunker_.Write(data, sink);
   if (!s.ok()) return Fail(s);
   return Status::Ok();
 }
 
-Status Upload::StoreChunk(std::span<const std::string_view> pieces) {
+Status Upload::StoreChunk(std::span<const std::string_view> pieces,
+                          const std::shared_ptr<const void>& owner) {
   size_t size = 0;
   for (std::string_view p : pieces) {
     chunk_hash_.Update(p);
     size += p.size();
   }
-  const std::string hash = ToHex(chunk_hash_.Finish());
+  std::string hash = ToHex(chunk_hash_.Finish());
   // Lease before Put: once Put finds the chunk present, nobody may remove it
   // until this upload has committed its reference or given up.
   if (leased_.insert(hash).second) service_.Lease(hash);
-  Result<bool> created = service_.chunks_.PutPieces(hash, pieces);
-  if (!created.ok()) return created.status().WithContext("store chunk " + hash);
-  if (*created) created_.insert(hash);
   const int64_t offset = chunks_.empty() ? 0 : chunks_.back().offset + chunks_.back().size;
   chunks_.push_back({hash, offset, static_cast<int64_t>(size)});
-  return Status::Ok();
+  // Written while the next chunk is received and hashed; a failure shows up
+  // here for a later chunk, or at Commit.
+  return writer_.Put(std::move(hash), pieces, owner);
 }
 
 Result<FileRecord> Upload::Commit() {
   if (state_ == State::kFailed) return failure_;
   if (state_ != State::kOpen) return UploadClosed();
   Status s = chunker_.Finish(
-      [this](std::span<const std::string_view> pieces) { return StoreChunk(pieces); });
+      [this](std::span<const std::string_view> pieces, const std::shared_ptr<const void>& owner) {
+        return StoreChunk(pieces, owner);
+      });
+  if (s.ok()) s = writer_.Drain();
   if (!s.ok()) return Fail(s);
   // The commit may reference only chunks that survive a crash, including the
   // ones found present that another upload stored and has not synced yet.
@@ -113,7 +120,6 @@ Result<FileRecord> Upload::Commit() {
   // commit released (a replaced file's chunks) goes now.
   service_.ReleaseAndRemove(leased_, outcome->released);
   leased_.clear();
-  created_.clear();
   chunks_.clear();
   return std::move(outcome->file);
 }
@@ -136,10 +142,10 @@ void Upload::Cleanup() {
   // its own once it caught up: at most a few MiB to hash).
   chunker_.Reset();
   (void)content_hash_.Finish();
-  std::vector<std::string> candidates(created_.begin(), created_.end());
-  service_.ReleaseAndRemove(leased_, candidates);
+  // After the put in progress, so every chunk this upload created is known.
+  writer_.Stop();
+  service_.ReleaseAndRemove(leased_, writer_.created());
   leased_.clear();
-  created_.clear();
   chunks_.clear();
 }
 

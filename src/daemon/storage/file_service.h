@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "daemon/storage/background_chunk_writer.h"
 #include "daemon/storage/background_sha256.h"
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/chunker.h"
@@ -116,7 +117,8 @@ class Upload {
          CommitFn commit);
   // Write and WriteShared: `owner` null means the chunker copies.
   Status Feed(std::string_view data, const std::shared_ptr<const void>* owner);
-  Status StoreChunk(std::span<const std::string_view> pieces);
+  Status StoreChunk(std::span<const std::string_view> pieces,
+                    const std::shared_ptr<const void>& owner);
   Status Fail(Status status);
   void Cleanup();
 
@@ -130,10 +132,11 @@ class Upload {
   // thread) for the bytes lent with WriteShared.
   BackgroundSha256 content_hash_;
   Sha256 chunk_hash_;  // reused for every chunk (Finish resets it)
+  // Stores the chunks while the next ones arrive; knows which it created.
+  BackgroundChunkWriter writer_;
   int64_t size_ = 0;
   std::vector<ChunkRef> chunks_;
   std::unordered_set<std::string> leased_;
-  std::unordered_set<std::string> created_;
   State state_ = State::kOpen;
   Status failure_;
 };

@@ -21,7 +21,9 @@ constexpr ChunkerParams kSmall{256, 1024, 4096};
 
 // A chunker sink for `fn`, which takes each chunk in one piece.
 Chunker::Sink Joined(std::function<Status(std::string_view chunk)> fn) {
-  return [fn = std::move(fn)](std::span<const std::string_view> pieces) {
+  return [fn = std::move(fn)](std::span<const std::string_view> pieces,
+                              const std::shared_ptr<const void>& owner) {
+    EXPECT_NE(owner, nullptr) << "every chunk comes with an owner";
     std::string chunk;
     for (std::string_view p : pieces) {
       EXPECT_FALSE(p.empty()) << "the sink never gets an empty piece";
@@ -205,7 +207,7 @@ TEST(ChunkerTest, AChunkSpanningManySharedWritesArrivesAsThoseBytesUncopied) {
   }
   Chunker chunker(kSmall);
   std::vector<size_t> piece_counts;
-  auto sink = [&](std::span<const std::string_view> pieces) {
+  auto sink = [&](std::span<const std::string_view> pieces, const std::shared_ptr<const void>&) {
     piece_counts.push_back(pieces.size());
     for (std::string_view p : pieces) {
       // Every piece is one of the owners' own buffers, not a copy of it.
@@ -279,6 +281,61 @@ TEST(ChunkerTest, CopiedAndSharedWritesMayAlternate) {
   }
   ASSERT_TRUE(chunker.Finish(sink).ok());
   EXPECT_EQ(chunks, ChunkIn(kSmall, data, {data.size()}));
+}
+
+// A sink may keep a chunk past the call (nexusd writes it on another
+// thread): the pieces stay valid as long as the owner, whatever the caller
+// does with its own bytes afterwards, copied or shared.
+TEST(ChunkerTest, AChunkKeptBySinkStaysValidWhileItsOwnerLives) {
+  const std::string data = PseudoRandomBytes(60000, 13);
+  struct Kept {
+    std::vector<std::string_view> pieces;
+    std::shared_ptr<const void> owner;
+  };
+  std::vector<Kept> kept;
+  Chunker chunker(kSmall);
+  auto sink = [&](std::span<const std::string_view> pieces,
+                  const std::shared_ptr<const void>& owner) {
+    kept.push_back(Kept{{pieces.begin(), pieces.end()}, owner});
+    return Status::Ok();
+  };
+  std::string scratch;  // the caller's buffer, overwritten after every Write
+  bool shared = false;
+  for (size_t at = 0; at < data.size(); at += 700, shared = !shared) {
+    if (shared) {
+      auto piece = std::make_shared<std::string>(data.substr(at, 700));
+      ASSERT_TRUE(chunker.WriteShared(*piece, piece, sink).ok());
+    } else {
+      scratch = data.substr(at, 700);
+      ASSERT_TRUE(chunker.Write(scratch, sink).ok());
+      scratch.assign(scratch.size(), '#');
+    }
+  }
+  ASSERT_TRUE(chunker.Finish(sink).ok());
+  std::vector<std::string> chunks;
+  for (const Kept& k : kept) {
+    std::string c;
+    for (std::string_view p : k.pieces) c.append(p);
+    chunks.push_back(std::move(c));
+  }
+  EXPECT_EQ(chunks, ChunkIn(kSmall, data, {data.size()}));
+}
+
+TEST(ChunkerTest, CopiedChunksReuseOneBufferWhenTheSinkLetsGo) {
+  const std::string data = PseudoRandomBytes(60000, 14);
+  std::vector<const char*> starts;
+  Chunker chunker(kSmall);
+  auto sink = [&](std::span<const std::string_view> pieces, const std::shared_ptr<const void>&) {
+    starts.push_back(pieces.front().data());
+    return Status::Ok();
+  };
+  for (size_t at = 0; at < data.size(); at += 500) {
+    ASSERT_TRUE(chunker.Write(data.substr(at, 500), sink).ok());
+  }
+  ASSERT_TRUE(chunker.Finish(sink).ok());
+  ASSERT_GT(starts.size(), 3u);
+  EXPECT_EQ(std::count(starts.begin(), starts.end(), starts.front()),
+            static_cast<std::ptrdiff_t>(starts.size()));
 }
 
 // The property that makes dedup work across edits: with the production sizes

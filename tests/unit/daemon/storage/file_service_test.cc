@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "daemon/storage/fs_chunk_store.h"
+#include "daemon/storage/sha256.h"
 #include "support/fake_clock.h"
 #include "unit/daemon/storage/storage_test_util.h"
 
@@ -17,6 +18,7 @@ namespace nexus::daemon::storage {
 namespace {
 
 using testing::CountFiles;
+using testing::Eventually;
 using testing::PseudoRandomBytes;
 using testing::TempDir;
 
@@ -43,6 +45,26 @@ class FileServiceTest : public ::testing::Test {
 
   std::string chunks_dir() const { return dir_.path() + "/chunks"; }
   int ChunkFiles() const { return CountFiles(chunks_dir()); }
+  // Chunks stored under their hash (temp files of puts in progress not counted).
+  int StoredChunks() const {
+    int n = 0;
+    EXPECT_TRUE(chunks_->List([&](const std::string&) { ++n; }).ok());
+    return n;
+  }
+  // How many chunks one Write of `data` completes; the rest waits for Commit.
+  static int CompleteChunks(const std::string& data) {
+    Chunker chunker(kSmall);
+    int n = 0;
+    EXPECT_TRUE(
+        chunker
+            .Write(data,
+                   [&](std::span<const std::string_view>, const std::shared_ptr<const void>&) {
+                     ++n;
+                     return Status::Ok();
+                   })
+            .ok());
+    return n;
+  }
 
   // Uploads `data` in pieces of `piece` bytes.
   Result<FileRecord> UploadAs(const std::string& owner, const std::string& name,
@@ -225,11 +247,55 @@ TEST_F(FileServiceTest, IdenticalSecondUploadAddsNoChunkFiles) {
   EXPECT_EQ(ChunkFiles(), 0);
 }
 
+// A chunk that cannot be written (here: a file where its directory must go)
+// fails the upload, while or after streaming, and nothing of it stays.
+TEST_F(FileServiceTest, AFailedChunkWriteFailsTheUploadAndLeavesNothing) {
+  const std::string data = PseudoRandomBytes(30000, 41);
+  std::vector<std::string> hashes;
+  Chunker chunker(kSmall);
+  auto hash_of = [&](std::span<const std::string_view> pieces, const std::shared_ptr<const void>&) {
+    Sha256 h;
+    for (std::string_view p : pieces) h.Update(p);
+    hashes.push_back(ToHex(h.Finish()));
+    return Status::Ok();
+  };
+  ASSERT_TRUE(chunker.Write(data, hash_of).ok());
+  // The first chunk after two others whose top directory is its own.
+  std::string blocked;
+  for (size_t i = 2; i < hashes.size() && blocked.empty(); ++i) {
+    bool shared = false;
+    for (size_t j = 0; j < i; ++j) shared |= hashes[j].substr(0, 2) == hashes[i].substr(0, 2);
+    if (!shared) blocked = hashes[i];
+  }
+  ASSERT_FALSE(blocked.empty());
+  const std::string blocker = chunks_dir() + "/" + blocked.substr(0, 2);
+  std::ofstream(blocker) << "not a directory";
+
+  auto upload = service_->Begin("alice", "blocked.bin");
+  ASSERT_TRUE(upload.ok());
+  Status failed = Status::Ok();
+  for (size_t i = 0; i < data.size() && failed.ok(); i += 1000) {
+    failed = (*upload)->Write(std::string_view(data).substr(i, 1000));
+  }
+  if (failed.ok()) failed = (*upload)->Commit().status();
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find(blocked), std::string::npos) << failed.ToString();
+  EXPECT_TRUE(service_->List("alice")->empty());
+  ASSERT_EQ(std::remove(blocker.c_str()), 0);
+  EXPECT_EQ(ChunkFiles(), 0) << "the chunks stored before the failure are removed";
+  // Nothing is left leased either: the same bytes now upload and download.
+  auto again = UploadAs("alice", "again.bin", data);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*Download("alice", again->id), data);
+}
+
 TEST_F(FileServiceTest, AbortLeavesNoChunkFilesAndNoRow) {
   auto upload = service_->Begin("alice", "gone.bin");
   ASSERT_TRUE(upload.ok());
-  ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(12000, 5)).ok());
-  EXPECT_GT(ChunkFiles(), 0) << "chunks are stored while the upload streams";
+  const std::string data = PseudoRandomBytes(12000, 5);
+  ASSERT_TRUE((*upload)->Write(data).ok());
+  EXPECT_TRUE(Eventually([&] { return StoredChunks() == CompleteChunks(data); }))
+      << "chunks are stored while the upload streams";
   (*upload)->Abort();
   EXPECT_EQ(ChunkFiles(), 0);
   EXPECT_TRUE(service_->List("alice")->empty());
@@ -248,7 +314,8 @@ TEST_F(FileServiceTest, CommitRecordsTheFileOnlyAfterItsChunksAreSynced) {
   auto upload = service_->Begin("alice", "synced.bin", std::move(options));
   ASSERT_TRUE(upload.ok());
   ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(30000, 31)).ok());
-  EXPECT_GT(chunks_->unsynced_count(), 0u) << "chunks are written without waiting for the disk";
+  EXPECT_TRUE(Eventually([&] { return chunks_->unsynced_count() > 0; }))
+      << "chunks are written without waiting for the disk";
   auto file = (*upload)->Commit();
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   EXPECT_EQ(unsynced_at_commit, 0u);
@@ -259,8 +326,11 @@ TEST_F(FileServiceTest, CommitSyncsChunksAnotherInFlightUploadStored) {
   auto first = service_->Begin("bob", "first.bin");
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE((*first)->Write(data).ok());
-  const size_t pending = chunks_->unsynced_count();
-  ASSERT_GT(pending, 0u);
+  // Every chunk the Write completed is stored (its tail waits for a Commit).
+  const int complete = CompleteChunks(data);
+  ASSERT_GT(complete, 0);
+  ASSERT_TRUE(Eventually([&] { return StoredChunks() == complete; }));
+  ASSERT_GT(chunks_->unsynced_count(), 0u);
 
   // alice's upload finds bob's chunks present; her commit must not reference
   // them before they are durable.
@@ -274,7 +344,9 @@ TEST_F(FileServiceTest, CommitSyncsChunksAnotherInFlightUploadStored) {
 TEST_F(FileServiceTest, AFailedSyncFailsTheCommitAndLeavesNothing) {
   auto upload = service_->Begin("alice", "lost.bin");
   ASSERT_TRUE(upload.ok());
-  ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(12000, 33)).ok());
+  const std::string data = PseudoRandomBytes(12000, 33);
+  ASSERT_TRUE((*upload)->Write(data).ok());
+  ASSERT_TRUE(Eventually([&] { return StoredChunks() == CompleteChunks(data); }));
   // A chunk vanishing before the sync (as on a failing disk) must stop the commit.
   std::string victim;
   ASSERT_TRUE(chunks_->List([&](const std::string& hash) { victim = hash; }).ok());
@@ -389,6 +461,7 @@ TEST_F(FileServiceTest, DeferredRemovalHappensWhenTheLastUploadGivesUp) {
   auto b = service_->Begin("bob", "b");
   ASSERT_TRUE((*a)->Write(data).ok());
   ASSERT_TRUE((*b)->Write(data).ok());
+  ASSERT_TRUE(Eventually([&] { return StoredChunks() == CompleteChunks(data); }));
   (*a)->Abort();
   EXPECT_GT(ChunkFiles(), 0);
   (*b)->Abort();

@@ -1,13 +1,17 @@
 // Helpers shared by the storage tests: a per-test temp directory, fast
-// deterministic pseudo-random bytes, and a count of files under a directory.
+// deterministic pseudo-random bytes, a count of files under a directory, and
+// a wait for what another thread does (an upload's chunk writer).
 #pragma once
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <thread>
 
 namespace nexus::daemon::storage::testing {
 
@@ -62,6 +66,16 @@ inline int CountFiles(const std::string& dir, const std::string& prefix = "") {
     if (it->is_regular_file() && it->path().filename().string().starts_with(prefix)) ++n;
   }
   return n;
+}
+
+// True as soon as `done` is, false if it is still not after 10 s.
+inline bool Eventually(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 }  // namespace nexus::daemon::storage::testing

@@ -16,6 +16,7 @@ namespace nexus::daemon::storage {
 namespace {
 
 using testing::CountFiles;
+using testing::Eventually;
 using testing::PseudoRandomBytes;
 using testing::TempDir;
 
@@ -278,7 +279,7 @@ TEST_F(TreeServiceTest, FolderCreatedDuringAnUploadFailsItsCommitAndRollsBackIts
   auto upload = tree_->BeginUpload("alice", "/late/target");
   ASSERT_TRUE(upload.ok());
   ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(10000, 2)).ok());
-  EXPECT_GT(ChunkFiles(), 0);
+  EXPECT_TRUE(Eventually([&] { return ChunkFiles() > 0; }));
   ASSERT_TRUE(tree_->MakeDirectory("alice", "/late/target").ok());
   EXPECT_EQ((*upload)->Commit().status().code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(ChunkFiles(), 0);

@@ -1,0 +1,97 @@
+#include "daemon/storage/background_chunk_writer.h"
+
+#include <pthread.h>
+
+#include <system_error>
+#include <utility>
+
+namespace nexus::daemon::storage {
+
+Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_view> pieces,
+                                  std::shared_ptr<const void> owner) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return InternalError("store chunk " + hash + ": the chunk writer was stopped");
+  }
+  Job job{std::move(hash), {pieces.begin(), pieces.end()}, std::move(owner), 0};
+  for (std::string_view p : job.pieces) job.bytes += p.size();
+  if (!thread_.joinable() && !no_thread_) {
+    try {
+      thread_ = std::thread([this] { Run(); });
+      pthread_setname_np(thread_.native_handle(), "chunk-writer");
+    } catch (const std::system_error&) {
+      no_thread_ = true;  // written inline from now on: slower, same result
+    }
+  }
+  if (no_thread_) {
+    {
+      std::lock_guard lock(mu_);
+      if (!error_.ok()) return error_;
+    }
+    Write(job);
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+  {
+    std::unique_lock lock(mu_);
+    room_.wait(lock, [&] {
+      return !error_.ok() || queued_bytes_ == 0 || queued_bytes_ + job.bytes <= kMaxQueuedBytes;
+    });
+    if (!error_.ok()) return error_;
+    queued_bytes_ += job.bytes;
+    queue_.push_back(std::move(job));
+  }
+  work_.notify_one();
+  return Status::Ok();
+}
+
+Status BackgroundChunkWriter::Drain() {
+  std::unique_lock lock(mu_);
+  room_.wait(lock, [&] { return queued_bytes_ == 0; });
+  return error_;
+}
+
+void BackgroundChunkWriter::Stop() {
+  std::deque<Job> dropped;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    dropped.swap(queue_);
+  }
+  if (!thread_.joinable()) return;
+  work_.notify_one();
+  thread_.join();
+  dropped.clear();  // releases their owners
+  queued_bytes_ = 0;
+}
+
+void BackgroundChunkWriter::Write(const Job& job) {
+  Result<bool> created = store_.PutPieces(job.hash, job.pieces);
+  std::lock_guard lock(mu_);
+  if (!created.ok()) {
+    if (error_.ok()) error_ = created.status().WithContext("store chunk " + job.hash);
+  } else if (*created) {
+    created_.push_back(job.hash);
+  }
+}
+
+void BackgroundChunkWriter::Run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    Job job = std::move(queue_.front());
+    queue_.pop_front();
+    const bool failed = !error_.ok();
+    lock.unlock();
+    // After a failure nothing more is written: the upload is failing anyway.
+    if (!failed) Write(job);
+    const size_t bytes = job.bytes;
+    job = Job{};  // releases the owner before Put or Drain hears of it
+    lock.lock();
+    queued_bytes_ -= bytes;
+    room_.notify_all();
+  }
+}
+
+}  // namespace nexus::daemon::storage

@@ -1,0 +1,164 @@
+#include "daemon/storage/background_chunk_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace nexus::daemon::storage {
+namespace {
+
+// A chunk store in memory whose puts can be held at a gate and made to fail.
+class GatedStore final : public ChunkStore {
+ public:
+  Result<bool> Put(const std::string& hash, std::string_view bytes) override {
+    std::unique_lock lock(mu_);
+    ++puts_started_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+    if (hash == fail_hash_) return UnavailableError("disk full");
+    return chunks_.emplace(hash, std::string(bytes)).second;
+  }
+  Result<bool> Has(const std::string& hash) override {
+    std::lock_guard lock(mu_);
+    return chunks_.contains(hash);
+  }
+  Result<std::string> Get(const std::string& hash) override {
+    std::lock_guard lock(mu_);
+    auto it = chunks_.find(hash);
+    if (it == chunks_.end()) return NotFoundError(hash);
+    return it->second;
+  }
+  Status Remove(const std::string& hash) override {
+    std::lock_guard lock(mu_);
+    chunks_.erase(hash);
+    return Status::Ok();
+  }
+  Status List(const std::function<void(const std::string&)>& fn) override {
+    std::lock_guard lock(mu_);
+    for (const auto& [hash, bytes] : chunks_) fn(hash);
+    return Status::Ok();
+  }
+  Result<SweepStats> Sweep(const std::function<bool(const std::string&)>&) override {
+    return SweepStats{};
+  }
+
+  void Close() {
+    std::lock_guard lock(mu_);
+    open_ = false;
+  }
+  void Open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    changed_.notify_all();
+  }
+  void FailOn(std::string hash) {
+    std::lock_guard lock(mu_);
+    fail_hash_ = std::move(hash);
+  }
+  bool WaitForPutsStarted(int n) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return puts_started_ >= n; });
+  }
+  int puts_started() {
+    std::lock_guard lock(mu_);
+    return puts_started_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool open_ = true;
+  int puts_started_ = 0;
+  std::string fail_hash_;
+  std::map<std::string, std::string> chunks_;
+};
+
+Status PutOne(BackgroundChunkWriter& writer, const std::string& hash,
+              std::shared_ptr<const std::string> bytes) {
+  std::string_view piece = *bytes;
+  return writer.Put(hash, std::span<const std::string_view>(&piece, 1), std::move(bytes));
+}
+
+TEST(BackgroundChunkWriterTest, WritesEveryChunkAndListsTheOnesItCreated) {
+  GatedStore store;
+  ASSERT_TRUE(store.Put("present", "old").ok());
+  BackgroundChunkWriter writer(store);
+  const std::string_view pieces[] = {"ab", "cd"};
+  auto owner = std::make_shared<int>(0);
+  ASSERT_TRUE(writer.Put("joined", pieces, owner).ok());
+  ASSERT_TRUE(PutOne(writer, "present", std::make_shared<const std::string>("new")).ok());
+  ASSERT_TRUE(writer.Drain().ok());
+  EXPECT_EQ(*store.Get("joined"), "abcd");
+  EXPECT_EQ(*store.Get("present"), "old") << "an existing chunk is never rewritten";
+  EXPECT_EQ(writer.created(), std::vector<std::string>{"joined"});
+}
+
+TEST(BackgroundChunkWriterTest, AFailedPutIsReturnedLaterAndNothingMoreIsWritten) {
+  GatedStore store;
+  store.FailOn("bad");
+  BackgroundChunkWriter writer(store);
+  ASSERT_TRUE(PutOne(writer, "good", std::make_shared<const std::string>("1")).ok());
+  ASSERT_TRUE(PutOne(writer, "bad", std::make_shared<const std::string>("2")).ok());
+  Status drained = writer.Drain();
+  EXPECT_EQ(drained.code(), StatusCode::kUnavailable);
+  EXPECT_NE(drained.message().find("store chunk bad"), std::string::npos) << drained.message();
+  EXPECT_EQ(PutOne(writer, "later", std::make_shared<const std::string>("3")).code(),
+            StatusCode::kUnavailable);
+  EXPECT_FALSE(*store.Has("later"));
+  EXPECT_EQ(writer.created(), std::vector<std::string>{"good"});
+}
+
+TEST(BackgroundChunkWriterTest, PutBlocksWhileTheQueueIsFull) {
+  GatedStore store;
+  store.Close();
+  BackgroundChunkWriter writer(store);
+  const size_t half = BackgroundChunkWriter::kMaxQueuedBytes / 2 + 1;
+  ASSERT_TRUE(PutOne(writer, "first", std::make_shared<const std::string>(half, 'a')).ok());
+  ASSERT_TRUE(store.WaitForPutsStarted(1));
+  std::atomic<bool> returned = false;
+  std::thread second([&] {
+    EXPECT_TRUE(PutOne(writer, "second", std::make_shared<const std::string>(half, 'b')).ok());
+    returned = true;
+  });
+  // Both would exceed the bound: the second waits for the first to be written.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(returned.load());
+  store.Open();
+  second.join();
+  EXPECT_TRUE(returned.load());
+  ASSERT_TRUE(writer.Drain().ok());
+  EXPECT_TRUE(*store.Has("second"));
+}
+
+TEST(BackgroundChunkWriterTest, StopDropsTheQueueAndWaitsForThePutInProgress) {
+  GatedStore store;
+  store.Close();
+  BackgroundChunkWriter writer(store);
+  ASSERT_TRUE(PutOne(writer, "busy", std::make_shared<const std::string>("1")).ok());
+  ASSERT_TRUE(store.WaitForPutsStarted(1));
+  auto queued = std::make_shared<const std::string>("2");
+  std::weak_ptr<const std::string> watch = queued;
+  ASSERT_TRUE(PutOne(writer, "queued", std::move(queued)).ok());
+  std::thread opener([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    store.Open();
+  });
+  writer.Stop();  // returns only after "busy" was written
+  opener.join();
+  EXPECT_TRUE(*store.Has("busy"));
+  EXPECT_EQ(writer.created(), std::vector<std::string>{"busy"});
+  EXPECT_FALSE(*store.Has("queued"));
+  EXPECT_EQ(store.puts_started(), 1);
+  EXPECT_TRUE(watch.expired()) << "a dropped chunk's owner is released";
+  EXPECT_EQ(PutOne(writer, "after", std::make_shared<const std::string>("3")).code(),
+            StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace nexus::daemon::storage
