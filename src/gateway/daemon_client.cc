@@ -51,8 +51,11 @@ constexpr int64_t kNodeExecLimitClampMs = 24LL * 3600 * 1000;
 // One write (or half-close) and one Finish in flight at most, each completing
 // through its own AwaitedTag, which holds the stream until that operation came
 // back: the stream outlives the GrpcUploadCall that drives it by as long as
-// gRPC still writes into it. The context is corked, so starting the call
-// sends nothing and the initial metadata goes out with the header message.
+// gRPC still writes into it. A data message's write is left in flight: the
+// next Write (or the path, or the half-close) waits for it first, so the
+// caller reads and parses the next message from its client while this one
+// goes to nexusd. The context is corked, so starting the call sends nothing
+// and the initial metadata goes out with the header message.
 class UploadStream final : public std::enable_shared_from_this<UploadStream> {
  public:
   // Starts the call with the header message; HeaderSent() tells how it went.
@@ -66,18 +69,25 @@ class UploadStream final : public std::enable_shared_from_this<UploadStream> {
   }
   asio::awaitable<bool> HeaderSent() { return written_.Wait(); }
 
-  // Sends `*data`; see UploadCall::Write.
+  // Starts sending `*data` once the write before it is done; see
+  // UploadCall::Write. False when that earlier write failed.
   asio::awaitable<bool> Write(std::string* data) {
+    // (A named result: GCC 12 mishandles co_await inside the condition.)
+    const bool settled = co_await Settle();
+    if (!settled) co_return false;
     message_.mutable_data()->swap(*data);
+    // Write serializes the message at once: it may be reused on return.
     writer_->Write(message_, written_.Arm(shared_from_this()));
-    bool ok = co_await written_.Wait();
+    write_in_flight_ = true;
     data->swap(*message_.mutable_data());
     data->clear();
-    co_return ok;
+    co_return true;
   }
 
   // Sends the trailing path message; see UploadCall::SendPath.
   asio::awaitable<bool> WritePath(std::string path) {
+    const bool settled = co_await Settle();
+    if (!settled) co_return false;
     message_.set_vfs_path(std::move(path));
     writer_->Write(message_, written_.Arm(shared_from_this()));
     co_return co_await written_.Wait();
@@ -85,8 +95,11 @@ class UploadStream final : public std::enable_shared_from_this<UploadStream> {
 
   // Half-closes the stream, then waits for nexusd's answer.
   asio::awaitable<grpc::Status> Close() {
-    writer_->WritesDone(written_.Arm(shared_from_this()));
-    co_await written_.Wait();
+    const bool settled = co_await Settle();
+    if (settled) {
+      writer_->WritesDone(written_.Arm(shared_from_this()));
+      co_await written_.Wait();
+    }
     co_return co_await Status();
   }
 
@@ -103,13 +116,22 @@ class UploadStream final : public std::enable_shared_from_this<UploadStream> {
   daemonpb::FileInfo& response() { return response_; }
 
  private:
+  // Waits for the data message left in flight, if any; false if it failed.
+  asio::awaitable<bool> Settle() {
+    if (!write_in_flight_) co_return true;
+    write_in_flight_ = false;
+    const bool ok = co_await written_.Wait();
+    co_return ok;
+  }
+
   grpc::ClientContext context_;  // before writer_, which uses it until destroyed
   std::unique_ptr<grpc::ClientAsyncWriter<daemonpb::UploadFileRequest>> writer_;
   daemonpb::UploadFileRequest message_;
   daemonpb::FileInfo response_;
   grpc::Status status_;
-  AwaitedTag written_;   // the write or half-close in flight
-  AwaitedTag finished_;  // Finish
+  AwaitedTag written_;            // the write or half-close in flight
+  AwaitedTag finished_;           // Finish
+  bool write_in_flight_ = false;  // a data message's write nobody waited for yet
 };
 
 class GrpcUploadCall final : public UploadCall {

@@ -35,11 +35,12 @@ namespace daemonpb = ::nexus::daemon::v1;
 class UploadCall {
  public:
   virtual ~UploadCall() = default;
-  // Sends `*data` as one data message and returns once gRPC has taken it
-  // (flow control: the caller reads no faster than nexusd accepts). `*data`
-  // comes back cleared, its capacity kept for the next message. After a
-  // failure the call is over; the error is nexusd's answer (e.g. an invalid
-  // path) when there is one.
+  // Sends `*data` as one data message: returns once gRPC has taken the
+  // message before it, so one message is in flight while the caller reads
+  // the next (flow control: no faster than nexusd accepts). `*data` comes
+  // back cleared, its capacity kept for the next message. After a failure
+  // (of this message or, found here, of the one before) the call is over;
+  // the error is nexusd's answer (e.g. an invalid path) when there is one.
   virtual asio::awaitable<Status> Write(std::string* data) = 0;
   // Sends the tree path of an upload whose header said path_follows, after
   // its last data message. Failures as for Write.
