@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 
 namespace nexus::daemon::storage {
@@ -118,9 +119,16 @@ Status Chunker::WriteShared(std::string_view data, const std::shared_ptr<const v
 }
 
 void Chunker::LetGoOfBuffer() {
-  // Still kept by the sink (a chunk being written elsewhere): leave it be.
-  if (buffer_ && buffer_.use_count() > 1) buffer_.reset();
-  if (buffer_) buffer_->clear();
+  if (!buffer_) return;
+  if (buffer_.use_count() > 1) {
+    // Still kept by the sink (a chunk being written elsewhere): leave it be.
+    buffer_.reset();
+    return;
+  }
+  // Another thread may have read the bytes and dropped its copy just now;
+  // use_count is a relaxed load, so this orders the reuse after those reads.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  buffer_->clear();
 }
 
 std::string& Chunker::CopyBuffer() {
