@@ -6,12 +6,19 @@
 #include <utility>
 
 namespace nexus::daemon::storage {
+namespace {
+
+Status Stopped(const std::string& hash) {
+  return InternalError("store chunk " + hash + ": the chunk writer was stopped");
+}
+
+}  // namespace
 
 Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_view> pieces,
                                   std::shared_ptr<const void> owner) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return InternalError("store chunk " + hash + ": the chunk writer was stopped");
+    if (stopping_) return Stopped(hash);
   }
   Job job{std::move(hash), {pieces.begin(), pieces.end()}, std::move(owner), 0};
   for (std::string_view p : job.pieces) job.bytes += p.size();
@@ -35,8 +42,10 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
   {
     std::unique_lock lock(mu_);
     room_.wait(lock, [&] {
-      return !error_.ok() || queued_bytes_ == 0 || queued_bytes_ + job.bytes <= kMaxQueuedBytes;
+      return stopping_ || !error_.ok() || queued_bytes_ == 0 ||
+             queued_bytes_ + job.bytes <= kMaxQueuedBytes;
     });
+    if (stopping_) return Stopped(job.hash);
     if (!error_.ok()) return error_;
     queued_bytes_ += job.bytes;
     queue_.push_back(std::move(job));
@@ -47,7 +56,8 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
 
 Status BackgroundChunkWriter::Drain() {
   std::unique_lock lock(mu_);
-  room_.wait(lock, [&] { return queued_bytes_ == 0; });
+  room_.wait(lock, [&] { return stopping_ || queued_bytes_ == 0; });
+  if (stopping_ && error_.ok()) return Stopped("(drain)");
   return error_;
 }
 
@@ -58,10 +68,11 @@ void BackgroundChunkWriter::Stop() {
     stopping_ = true;
     dropped.swap(queue_);
   }
-  if (!thread_.joinable()) return;
+  dropped.clear();  // releases their owners now: the thread never sees them
   work_.notify_one();
+  room_.notify_all();  // a Put or Drain waiting for room gives up
+  if (!thread_.joinable()) return;
   thread_.join();
-  dropped.clear();  // releases their owners
   queued_bytes_ = 0;
 }
 

@@ -5,13 +5,15 @@
 // a 1 GiB upload they took 0.7-1.1 s, all of it on the upload's critical
 // path before (bench/RESULTS.md).
 //
-// Put queues a chunk whose pieces stay valid as long as `owner` lives. At
-// most kMaxQueuedBytes wait or are being written (a bigger chunk waits for
-// an empty queue); beyond that Put blocks, so memory stays bounded. The
-// first failed put is kept: nothing more is written, and every later Put and
-// Drain returns it. Drain waits until everything queued is written; Stop
-// drops what is still queued (releasing the owners) and waits for the put in
-// progress. If no thread can be made, Put writes inline (same result).
+// Put queues a chunk whose pieces stay valid as long as `owner` lives. A
+// chunk joins the queue only if the bytes queued or being written stay
+// within kMaxQueuedBytes, or the queue is empty (so one chunk bigger than
+// that is admitted alone); otherwise Put blocks, so memory stays bounded.
+// The first failed put is kept: the chunks queued after it are dropped
+// unwritten, and every later Put and Drain returns it. Drain waits until
+// nothing is queued or being written; Stop drops what is still queued (releasing the owners) and
+// waits for the put in progress. If no thread can be made, Put writes inline
+// (same result).
 //
 // One producer: Put, Drain, Stop and created are called from one thread at
 // a time.

@@ -97,9 +97,10 @@ class Upload {
   Status Write(std::string_view data);
   // The same without copying: `data` must stay valid as long as `owner`
   // lives. The upload keeps `owner` until the chunk holding the bytes is
-  // stored (at most about one max chunk of them), or until it fails, aborts
-  // or commits. For a received message whose payload is a list of slices:
-  // one call per slice, all with the message as owner.
+  // stored, or until it fails, aborts or commits: at most the chunk being
+  // built, a few MiB waiting for the whole-file hash, and the chunks queued
+  // for writing (BackgroundChunkWriter: 4 MiB, or one larger chunk). For a received message whose
+  // payload is a list of slices: one call per slice, all with the message as owner.
   Status WriteShared(std::string_view data, const std::shared_ptr<const void>& owner);
   // Flushes the last chunk and commits. On error the upload is cleaned up.
   Result<FileRecord> Commit();

@@ -145,8 +145,13 @@ TEST(BackgroundChunkWriterTest, StopDropsTheQueueAndWaitsForThePutInProgress) {
   auto queued = std::make_shared<const std::string>("2");
   std::weak_ptr<const std::string> watch = queued;
   ASSERT_TRUE(PutOne(writer, "queued", std::move(queued)).ok());
+  // The gate opens only once Stop dropped the queued chunk, so "busy" is
+  // still being written when Stop begins.
   std::thread opener([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!watch.expired() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     store.Open();
   });
   writer.Stop();  // returns only after "busy" was written
