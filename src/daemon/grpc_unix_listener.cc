@@ -16,12 +16,17 @@
 
 namespace nexus::daemon {
 
-Status SetSendBuffer(int fd, int bytes) {
-  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) == 0) {
-    return Status::Ok();
+Result<int> SetSendBuffer(int fd, int bytes) {
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) != 0 &&
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) != 0) {
+    return ErrnoError(StatusCode::kUnavailable, "set the socket's send buffer", errno);
   }
-  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) == 0) return Status::Ok();
-  return ErrnoError(StatusCode::kUnavailable, "set the socket's send buffer", errno);
+  int effective = 0;
+  socklen_t len = sizeof(effective);
+  if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &effective, &len) != 0) {
+    return ErrnoError(StatusCode::kUnavailable, "read the socket's send buffer", errno);
+  }
+  return effective / 2;  // the kernel reports twice what it grants the data
 }
 
 Result<std::unique_ptr<GrpcUnixListener>> GrpcUnixListener::Bind(const std::string& path,
@@ -34,22 +39,21 @@ Result<std::unique_ptr<GrpcUnixListener>> GrpcUnixListener::Bind(const std::stri
   std::memcpy(addr.sun_path, path.data(), path.size());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoError(StatusCode::kUnavailable, "create a unix socket", errno);
-  // The socket file takes its permissions from the umask at bind: no moment
-  // in which others could connect. The chmod only confirms them.
-  const mode_t old_umask = ::umask(0777 & ~mode);
-  const int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
-  const int bind_errno = errno;
-  ::umask(old_umask);
-  if (bound != 0) {
+  auto fail = [&](const std::string& what, int err, bool bound) {
     ::close(fd);
-    return ErrnoError(StatusCode::kUnavailable, "bind '" + path + "'", bind_errno);
+    if (bound) ::unlink(path.c_str());
+    return ErrnoError(StatusCode::kUnavailable, what + " '" + path + "'", err);
+  };
+  // Linux gives the socket file the socket's mode less the umask: set before
+  // bind, the file never allows more than `mode`; the chmod after it gives
+  // back what the umask took. (No process-wide umask change: other threads
+  // run already.)
+  if (::fchmod(fd, mode) != 0) return fail("set the mode of the socket for", errno, false);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return fail("bind", errno, false);
   }
-  if (::chmod(path.c_str(), mode) != 0 || ::listen(fd, SOMAXCONN) != 0) {
-    Status s = ErrnoError(StatusCode::kUnavailable, "listen on '" + path + "'", errno);
-    ::close(fd);
-    ::unlink(path.c_str());
-    return s;
-  }
+  if (::chmod(path.c_str(), mode) != 0) return fail("chmod socket", errno, true);
+  if (::listen(fd, SOMAXCONN) != 0) return fail("listen on", errno, true);
   return std::unique_ptr<GrpcUnixListener>(new GrpcUnixListener(fd));
 }
 
@@ -76,33 +80,36 @@ void GrpcUnixListener::Stop() {
 }
 
 void GrpcUnixListener::AcceptLoop(grpc::Server* server) {
+  int last_errno = 0;  // the accept error logged last: a burst logs once
+  bool told_buffer = false;
   for (;;) {
     // gRPC's endpoints expect a non-blocking socket (as its own accept makes).
     const int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (conn < 0) {
-      switch (errno) {
-        case EINTR:
-        case ECONNABORTED:
-          continue;
-        case EMFILE:
-        case ENFILE:
-        case ENOBUFS:
-        case ENOMEM:
-          // Out of descriptors or memory: the connection waits in the
-          // backlog; try again shortly rather than spin.
-          spdlog::warn("accept: {}; retrying in 100 ms", std::strerror(errno));
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          continue;
-        case EINVAL:  // shut down by Stop
-          return;
-        default:
-          spdlog::error("accept: {}; no new connections will be served", std::strerror(errno));
-          return;
+      const int err = errno;
+      if (err == EINTR || err == ECONNABORTED) continue;
+      if (err == EINVAL) return;  // shut down by Stop
+      // Out of descriptors or memory, or anything unforeseen: the connection
+      // waits in the backlog. Keep serving the ones that come later rather
+      // than spin or give up.
+      if (err != last_errno) {
+        spdlog::error("accept: {}; retrying every 100 ms", std::strerror(err));
+        last_errno = err;
       }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
     }
-    // A connection with the host's default buffer still works, only slower.
-    if (Status s = SetSendBuffer(conn, kConnectionSendBufferBytes); !s.ok()) {
-      spdlog::warn("accepted connection: {}", s.ToString());
+    last_errno = 0;
+    // A connection with a smaller buffer still works, only slower.
+    Result<int> buffer = SetSendBuffer(conn, kConnectionSendBufferBytes);
+    if (!buffer.ok()) {
+      spdlog::warn("accepted connection: {}", buffer.status().ToString());
+    } else if (*buffer < kConnectionSendBufferBytes && !told_buffer) {
+      spdlog::warn(
+          "connections get a {} KiB send buffer, not {} KiB (net.core.wmem_max "
+          "caps it without CAP_NET_ADMIN): downloads are slower",
+          *buffer / 1024, kConnectionSendBufferBytes / 1024);
+      told_buffer = true;
     }
     grpc::AddInsecureChannelFromFd(server, conn);  // gRPC owns `conn` now
   }

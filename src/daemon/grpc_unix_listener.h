@@ -31,10 +31,11 @@ namespace nexus::daemon {
 // What each accepted connection asks for as its send buffer.
 inline constexpr int kConnectionSendBufferBytes = 4 << 20;
 
-// Sets `fd`'s send buffer to at least `bytes` where the host allows it:
-// SO_SNDBUFFORCE (root) first, so net.core.wmem_max does not cap it, else
-// SO_SNDBUF (capped). kUnavailable only when neither call works.
-Status SetSendBuffer(int fd, int bytes);
+// Sets `fd`'s send buffer to `bytes` where the host allows it:
+// SO_SNDBUFFORCE (CAP_NET_ADMIN) first, so net.core.wmem_max does not cap
+// it, else SO_SNDBUF (capped). Returns the bytes granted; kUnavailable only
+// when neither call works.
+Result<int> SetSendBuffer(int fd, int bytes);
 
 class GrpcUnixListener {
  public:
