@@ -93,14 +93,19 @@ class UploadStream final : public std::enable_shared_from_this<UploadStream> {
     co_return co_await written_.Wait();
   }
 
-  // Half-closes the stream, then waits for nexusd's answer.
+  // Half-closes the stream, then waits for nexusd's answer. A last data
+  // message that failed is never an answer, even if nexusd's status is OK.
   asio::awaitable<grpc::Status> Close() {
     const bool settled = co_await Settle();
     if (settled) {
       writer_->WritesDone(written_.Arm(shared_from_this()));
       co_await written_.Wait();
     }
-    co_return co_await Status();
+    grpc::Status status = co_await Status();
+    if (!settled && status.ok()) {
+      status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the upload broke before its end");
+    }
+    co_return status;
   }
 
   // The final status of a stream that broke (no write in flight).

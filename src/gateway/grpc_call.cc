@@ -25,12 +25,12 @@ std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target,
   args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
   args.SetInt(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 1);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  // Downloads: each stream may have kStreamWindowBytes in flight from the
-  // backend, fixed. gRPC's default window starts at 64 KiB and, with BDP
-  // probing, grows without a bound we set; grown past ~16 MiB the received
-  // slices churned the heap (glibc trimmed and re-faulted it: 5-7 s of CPU
-  // for a 1 GiB download instead of 0.7). Fixed at 8 MiB, a download keeps
-  // nexusd's sends large and the gateway's memory per download bounded.
+  // Each stream may have kStreamWindowBytes in flight from the backend,
+  // fixed (what matters for downloads; other calls' answers are small). gRPC's default window
+  // starts at 64 KiB and, with BDP probing, grows without a bound we set; grown past ~16 MiB the
+  // received slices churned the heap (glibc trimmed and re-faulted it: 5-7 s of CPU for a 1 GiB
+  // download instead of 0.7). Fixed at 8 MiB, a download keeps nexusd's sends large and the
+  // gateway's memory per download bounded.
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);

@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <span>
 #include <string_view>
