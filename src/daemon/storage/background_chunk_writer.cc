@@ -30,15 +30,7 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
       no_thread_ = true;  // written inline from now on: slower, same result
     }
   }
-  if (no_thread_) {
-    {
-      std::lock_guard lock(mu_);
-      if (!error_.ok()) return error_;
-    }
-    Write(job);
-    std::lock_guard lock(mu_);
-    return error_;
-  }
+  if (no_thread_) return WriteInline(job);
   {
     std::unique_lock lock(mu_);
     room_.wait(lock, [&] {
@@ -52,6 +44,27 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
   }
   work_.notify_one();
   return Status::Ok();
+}
+
+Status BackgroundChunkWriter::PutLast(std::string hash, std::span<const std::string_view> pieces,
+                                      std::shared_ptr<const void> owner) {
+  if (thread_.joinable()) {
+    NEXUS_RETURN_IF_ERROR(Put(std::move(hash), pieces, std::move(owner)));
+    return Drain();
+  }
+  // Nothing runs or waits elsewhere: a file of one chunk starts no thread.
+  return WriteInline(Job{std::move(hash), {pieces.begin(), pieces.end()}, std::move(owner), 0});
+}
+
+Status BackgroundChunkWriter::WriteInline(const Job& job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Stopped(job.hash);
+    if (!error_.ok()) return error_;
+  }
+  Write(job);
+  std::lock_guard lock(mu_);
+  return error_;
 }
 
 Status BackgroundChunkWriter::Drain() {

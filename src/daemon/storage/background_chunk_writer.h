@@ -48,6 +48,12 @@ class BackgroundChunkWriter {
   // the error of an earlier put, if one failed (this chunk is then dropped).
   Status Put(std::string hash, std::span<const std::string_view> pieces,
              std::shared_ptr<const void> owner);
+  // The stream's last chunk, stored before this returns (with everything
+  // queued before it): on the caller's thread if no thread was started yet,
+  // so a file of one chunk starts none. The first error of any put, if one
+  // failed.
+  Status PutLast(std::string hash, std::span<const std::string_view> pieces,
+                 std::shared_ptr<const void> owner);
   // Waits until every queued chunk is written; the first error, if any.
   Status Drain();
   // Drops the queue and waits for the put in progress. Idempotent.
@@ -66,6 +72,9 @@ class BackgroundChunkWriter {
 
   // Puts one chunk; records it in created_ or the error in error_.
   void Write(const Job& job);
+  // Write on the caller's thread, unless stopped or an earlier put failed;
+  // returns error_.
+  Status WriteInline(const Job& job);
   void Run();
 
   ChunkStore& store_;

@@ -70,7 +70,7 @@ Status Upload::Feed(std::string_view data, const std::shared_ptr<const void>* ow
 }
 
 Status Upload::StoreChunk(std::span<const std::string_view> pieces,
-                          const std::shared_ptr<const void>& owner) {
+                          const std::shared_ptr<const void>& owner, bool last) {
   size_t size = 0;
   for (std::string_view p : pieces) {
     chunk_hash_.Update(p);
@@ -83,7 +83,8 @@ Status Upload::StoreChunk(std::span<const std::string_view> pieces,
   const int64_t offset = chunks_.empty() ? 0 : chunks_.back().offset + chunks_.back().size;
   chunks_.push_back({hash, offset, static_cast<int64_t>(size)});
   // Written while the next chunk is received and hashed; a failure shows up
-  // here for a later chunk, or at Commit.
+  // here for a later chunk, or at Commit. Nothing follows the last one.
+  if (last) return writer_.PutLast(std::move(hash), pieces, owner);
   return writer_.Put(std::move(hash), pieces, owner);
 }
 
@@ -92,7 +93,7 @@ Result<FileRecord> Upload::Commit() {
   if (state_ != State::kOpen) return UploadClosed();
   Status s = chunker_.Finish(
       [this](std::span<const std::string_view> pieces, const std::shared_ptr<const void>& owner) {
-        return StoreChunk(pieces, owner);
+        return StoreChunk(pieces, owner, /*last=*/true);
       });
   if (s.ok()) s = writer_.Drain();
   if (!s.ok()) return Fail(s);

@@ -118,8 +118,9 @@ class Upload {
          CommitFn commit);
   // Write and WriteShared: `owner` null means the chunker copies.
   Status Feed(std::string_view data, const std::shared_ptr<const void>* owner);
+  // `last`: the stream's final chunk (from Commit), stored before returning.
   Status StoreChunk(std::span<const std::string_view> pieces,
-                    const std::shared_ptr<const void>& owner);
+                    const std::shared_ptr<const void>& owner, bool last = false);
   Status Fail(Status status);
   void Cleanup();
 

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -97,6 +99,38 @@ TEST(BackgroundChunkWriterTest, WritesEveryChunkAndListsTheOnesItCreated) {
   EXPECT_EQ(*store.Get("joined"), "abcd");
   EXPECT_EQ(*store.Get("present"), "old") << "an existing chunk is never rewritten";
   EXPECT_EQ(writer.created(), std::vector<std::string>{"joined"});
+}
+
+// Threads of this process named "chunk-writer".
+int ChunkWriterThreads() {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name == "chunk-writer") ++n;
+  }
+  return n;
+}
+
+TEST(BackgroundChunkWriterTest, ALoneLastChunkIsWrittenAtOnceWithoutAThread) {
+  GatedStore store;
+  BackgroundChunkWriter writer(store);
+  ASSERT_TRUE(writer.PutLast("only", std::vector<std::string_view>{"tiny"}, nullptr).ok());
+  EXPECT_EQ(*store.Get("only"), "tiny");
+  EXPECT_EQ(writer.created(), std::vector<std::string>{"only"});
+  EXPECT_EQ(ChunkWriterThreads(), 0);
+}
+
+TEST(BackgroundChunkWriterTest, ALastChunkAfterQueuedOnesIsWrittenAfterThem) {
+  GatedStore store;
+  BackgroundChunkWriter writer(store);
+  ASSERT_TRUE(PutOne(writer, "first", std::make_shared<const std::string>("1")).ok());
+  auto last = std::make_shared<const std::string>("2");
+  ASSERT_TRUE(writer.PutLast("last", std::vector<std::string_view>{*last}, last).ok());
+  EXPECT_TRUE(*store.Has("first"));
+  EXPECT_TRUE(*store.Has("last"));
+  EXPECT_EQ(writer.created(), (std::vector<std::string>{"first", "last"}));
 }
 
 TEST(BackgroundChunkWriterTest, AFailedPutIsReturnedLaterAndNothingMoreIsWritten) {
