@@ -39,6 +39,7 @@
 #include "support/fake_clock.h"
 #include "support/nodes_fakes.h"
 #include "support/runtime_fake_oci.h"
+#include "support/thread_names.h"
 #include "unit/daemon/temp_dir.h"
 
 namespace nexus::daemon {
@@ -71,19 +72,6 @@ size_t CountFiles(const std::string& dir) {
   for (auto it = fs::recursive_directory_iterator(dir, ec);
        it != fs::recursive_directory_iterator(); ++it) {
     if (it->is_regular_file()) ++n;
-  }
-  return n;
-}
-
-// Threads of this process named `name` (the first 15 bytes: what the kernel
-// keeps), from /proc/self/task.
-int ThreadsNamed(const std::string& name) {
-  int n = 0;
-  std::error_code ec;
-  for (const auto& task : fs::directory_iterator("/proc/self/task", ec)) {
-    std::ifstream comm(task.path() / "comm");
-    std::string line;
-    if (std::getline(comm, line) && line == name.substr(0, 15)) ++n;
   }
   return n;
 }
@@ -837,7 +825,7 @@ TEST_F(DaemonRpcTest, DataLossAfterSomeMessagesSendsThoseMessagesThenTheError) {
   EXPECT_EQ(down.status.error_message(), "internal error");
   // The status came after the server let go of everything: no reading
   // thread is left, and no lease holds back the chunks' removal.
-  EXPECT_EQ(ThreadsNamed("download"), 0);
+  EXPECT_EQ(nexus::testing::ThreadsNamed("download"), 0);
   ASSERT_TRUE(files_->Delete("alice", info.id()).ok());
   EXPECT_EQ(CountFiles(chunks_dir_), 0u);
 }
@@ -872,7 +860,7 @@ TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamStopsReadingAndReleasesEverythi
   ASSERT_TRUE(files_->Delete("alice", info.id()).ok());
   ASSERT_TRUE(chunks_->WaitForRemoves(chunk_files)) << "the cancelled download kept its chunks";
   EXPECT_EQ(CountFiles(chunks_dir_), 0u);
-  EXPECT_EQ(ThreadsNamed("download"), 0);
+  EXPECT_EQ(nexus::testing::ThreadsNamed("download"), 0);
   // It stopped reading ahead: 1 MiB sent, about 3 more read, not the 8.
   EXPECT_LT(chunks_->reads(), static_cast<int>(chunk_files));
 }

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <string>
 #include <thread>
@@ -21,6 +20,7 @@
 #include "nexus/auth/v1/auth.grpc.pb.h"
 #include "nexus/daemon/v1/daemon.grpc.pb.h"
 #include "support/gateway_test_util.h"
+#include "support/thread_names.h"
 
 namespace nexus::gateway {
 namespace {
@@ -162,25 +162,13 @@ TEST_F(GrpcClientsTest, ResumesOnTheAwaitingCoroutinesThread) {
   EXPECT_EQ(RunAwaitable(ThreadAfterCall(*auth_)), std::this_thread::get_id());
 }
 
-// The names of this process's threads.
-std::vector<std::string> ThreadNames() {
-  std::vector<std::string> names;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string name;
-    std::getline(comm, name);
-    names.push_back(name);
-  }
-  return names;
-}
-
 // gRPC's callback API runs on "nexting_thread"s that sleep 100 ms after each
 // idle second (completion_queue_threads.h); the clients must not bring them
 // up. The services here are sync ones, so any such thread is the clients'.
 TEST_F(GrpcClientsTest, CallsNeedNoGrpcCallbackThreads) {
   ASSERT_TRUE(Validate("good").ok());
   ASSERT_TRUE(RunAwaitable(daemon_->Health(daemonpb::HealthRequest())).ok());
-  std::vector<std::string> names = ThreadNames();
+  std::vector<std::string> names = nexus::testing::ThreadNames();
   EXPECT_GT(names.size(), 1u);
   EXPECT_EQ(std::count(names.begin(), names.end(), "nexting_thread"), 0);
 }

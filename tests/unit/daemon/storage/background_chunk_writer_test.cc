@@ -4,11 +4,11 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include "support/thread_names.h"
 
 namespace nexus::daemon::storage {
 namespace {
@@ -101,25 +101,13 @@ TEST(BackgroundChunkWriterTest, WritesEveryChunkAndListsTheOnesItCreated) {
   EXPECT_EQ(writer.created(), std::vector<std::string>{"joined"});
 }
 
-// Threads of this process named "chunk-writer".
-int ChunkWriterThreads() {
-  int n = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string name;
-    std::getline(comm, name);
-    if (name == "chunk-writer") ++n;
-  }
-  return n;
-}
-
 TEST(BackgroundChunkWriterTest, ALoneLastChunkIsWrittenAtOnceWithoutAThread) {
   GatedStore store;
   BackgroundChunkWriter writer(store);
   ASSERT_TRUE(writer.PutLast("only", std::vector<std::string_view>{"tiny"}, nullptr).ok());
   EXPECT_EQ(*store.Get("only"), "tiny");
   EXPECT_EQ(writer.created(), std::vector<std::string>{"only"});
-  EXPECT_EQ(ChunkWriterThreads(), 0);
+  EXPECT_EQ(nexus::testing::ThreadsNamed("chunk-writer"), 0);
 }
 
 TEST(BackgroundChunkWriterTest, ALastChunkAfterQueuedOnesIsWrittenAfterThem) {
