@@ -51,19 +51,23 @@ class FileServiceTest : public ::testing::Test {
     EXPECT_TRUE(chunks_->List([&](const std::string&) { ++n; }).ok());
     return n;
   }
-  // How many chunks one Write of `data` completes; the rest waits for Commit.
-  static int CompleteChunks(const std::string& data) {
+  // The hashes of the chunks one Write of `data` completes, in order; the
+  // rest waits for Commit.
+  static std::vector<std::string> CompleteChunkHashes(const std::string& data) {
     Chunker chunker(kSmall);
-    int n = 0;
-    EXPECT_TRUE(
-        chunker
-            .Write(data,
-                   [&](std::span<const std::string_view>, const std::shared_ptr<const void>&) {
-                     ++n;
-                     return Status::Ok();
-                   })
-            .ok());
-    return n;
+    std::vector<std::string> hashes;
+    auto hash_of = [&](std::span<const std::string_view> pieces,
+                       const std::shared_ptr<const void>&) {
+      Sha256 h;
+      for (std::string_view p : pieces) h.Update(p);
+      hashes.push_back(ToHex(h.Finish()));
+      return Status::Ok();
+    };
+    EXPECT_TRUE(chunker.Write(data, hash_of).ok());
+    return hashes;
+  }
+  static int CompleteChunks(const std::string& data) {
+    return static_cast<int>(CompleteChunkHashes(data).size());
   }
 
   // Uploads `data` in pieces of `piece` bytes.
@@ -251,15 +255,7 @@ TEST_F(FileServiceTest, IdenticalSecondUploadAddsNoChunkFiles) {
 // fails the upload, while or after streaming, and nothing of it stays.
 TEST_F(FileServiceTest, AFailedChunkWriteFailsTheUploadAndLeavesNothing) {
   const std::string data = PseudoRandomBytes(30000, 41);
-  std::vector<std::string> hashes;
-  Chunker chunker(kSmall);
-  auto hash_of = [&](std::span<const std::string_view> pieces, const std::shared_ptr<const void>&) {
-    Sha256 h;
-    for (std::string_view p : pieces) h.Update(p);
-    hashes.push_back(ToHex(h.Finish()));
-    return Status::Ok();
-  };
-  ASSERT_TRUE(chunker.Write(data, hash_of).ok());
+  const std::vector<std::string> hashes = CompleteChunkHashes(data);
   // The first chunk after two others whose top directory is its own.
   std::string blocked;
   for (size_t i = 2; i < hashes.size() && blocked.empty(); ++i) {
