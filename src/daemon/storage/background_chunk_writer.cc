@@ -22,14 +22,7 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
   }
   Job job{std::move(hash), {pieces.begin(), pieces.end()}, std::move(owner), 0};
   for (std::string_view p : job.pieces) job.bytes += p.size();
-  if (!thread_.joinable() && !no_thread_) {
-    try {
-      thread_ = std::thread([this] { Run(); });
-      pthread_setname_np(thread_.native_handle(), "chunk-writer");
-    } catch (const std::system_error&) {
-      no_thread_ = true;  // written inline from now on: slower, same result
-    }
-  }
+  if (!thread_.joinable() && !no_thread_) no_thread_ = !StartThread();
   if (no_thread_) return WriteInline(job);
   {
     std::unique_lock lock(mu_);
@@ -44,6 +37,27 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
   }
   work_.notify_one();
   return Status::Ok();
+}
+
+bool BackgroundChunkWriter::StartThread() {
+  try {
+    thread_ = std::thread([this] { Run(); });
+    pthread_setname_np(thread_.native_handle(), "chunk-writer");
+  } catch (const std::system_error&) {
+    return false;  // written inline from now on: slower, same result
+  }
+  return true;
+}
+
+void BackgroundChunkWriter::StartSyncerLocked() {
+  try {
+    syncer_ = std::thread([this] { RunSyncs(); });
+    pthread_setname_np(syncer_.native_handle(), "chunk-syncer");
+  } catch (const std::system_error&) {
+    // No sync-behind: the caller's Sync does all of it, as it would anyway.
+    no_syncer_ = true;
+    to_sync_.clear();
+  }
 }
 
 Status BackgroundChunkWriter::PutLast(std::string hash, std::span<const std::string_view> pieces,
@@ -69,8 +83,11 @@ Status BackgroundChunkWriter::WriteInline(const Job& job) {
 
 Status BackgroundChunkWriter::Drain() {
   std::unique_lock lock(mu_);
-  room_.wait(lock, [&] { return stopping_ || queued_bytes_ == 0; });
+  room_.wait(lock, [&] { return stopping_ || (queued_bytes_ == 0 && !syncing_); });
   if (stopping_ && error_.ok()) return Stopped("(drain)");
+  // The caller's Sync takes the rest; a batch started now would only
+  // fsync the same chunks beside it.
+  to_sync_.clear();
   return error_;
 }
 
@@ -83,9 +100,11 @@ void BackgroundChunkWriter::Stop() {
   }
   dropped.clear();  // releases their owners now: the thread never sees them
   work_.notify_one();
+  sync_work_.notify_one();
   room_.notify_all();  // a Put or Drain waiting for room gives up
-  if (!thread_.joinable()) return;
-  thread_.join();
+  // The writer first: it is the one that starts the syncer.
+  if (thread_.joinable()) thread_.join();
+  if (syncer_.joinable()) syncer_.join();
   queued_bytes_ = 0;
 }
 
@@ -96,6 +115,14 @@ void BackgroundChunkWriter::Write(const Job& job) {
     if (error_.ok()) error_ = created.status().WithContext("store chunk " + job.hash);
   } else if (*created) {
     created_.push_back(job.hash);
+    if (!no_syncer_) {
+      to_sync_.push_back(job.hash);
+      if (to_sync_.size() >= kSyncBatch) {
+        // Started with the first full batch: a file of a few chunks needs none.
+        if (!syncer_.joinable()) StartSyncerLocked();
+        sync_work_.notify_one();
+      }
+    }
   }
 }
 
@@ -114,6 +141,24 @@ void BackgroundChunkWriter::Run() {
     job = Job{};  // releases the owner before Put or Drain hears of it
     lock.lock();
     queued_bytes_ -= bytes;
+    room_.notify_all();
+  }
+}
+
+void BackgroundChunkWriter::RunSyncs() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    sync_work_.wait(lock, [&] { return stopping_ || to_sync_.size() >= kSyncBatch; });
+    if (stopping_) return;
+    std::vector<std::string> batch;
+    batch.swap(to_sync_);
+    syncing_ = true;
+    lock.unlock();
+    // An error stays with the store (it fails every later Sync of the
+    // chunk), so the commit's Sync reports it.
+    (void)store_.Sync(batch);
+    lock.lock();
+    syncing_ = false;
     room_.notify_all();
   }
 }

@@ -24,6 +24,16 @@ class GatedStore final : public ChunkStore {
     if (hash == fail_hash_) return UnavailableError("disk full");
     return chunks_.emplace(hash, std::string(bytes)).second;
   }
+  // Records each batch; held at its own gate; fails when told to.
+  Status Sync(const std::vector<std::string>& hashes) override {
+    std::unique_lock lock(mu_);
+    ++syncs_started_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return sync_open_; });
+    synced_.push_back(hashes);
+    changed_.notify_all();
+    return sync_error_;
+  }
   Result<bool> Has(const std::string& hash) override {
     std::lock_guard lock(mu_);
     return chunks_.contains(hash);
@@ -71,6 +81,29 @@ class GatedStore final : public ChunkStore {
     std::lock_guard lock(mu_);
     return puts_started_;
   }
+  void HoldSyncs(bool hold) {
+    {
+      std::lock_guard lock(mu_);
+      sync_open_ = !hold;
+    }
+    changed_.notify_all();
+  }
+  void FailSyncs(Status error) {
+    std::lock_guard lock(mu_);
+    sync_error_ = std::move(error);
+  }
+  bool WaitForSyncsStarted(int n) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return syncs_started_ >= n; });
+  }
+  bool WaitForSyncsDone(size_t n) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return synced_.size() >= n; });
+  }
+  std::vector<std::vector<std::string>> synced() {
+    std::lock_guard lock(mu_);
+    return synced_;
+  }
 
  private:
   std::mutex mu_;
@@ -79,6 +112,10 @@ class GatedStore final : public ChunkStore {
   int puts_started_ = 0;
   std::string fail_hash_;
   std::map<std::string, std::string> chunks_;
+  bool sync_open_ = true;
+  int syncs_started_ = 0;
+  Status sync_error_;
+  std::vector<std::vector<std::string>> synced_;
 };
 
 Status PutOne(BackgroundChunkWriter& writer, const std::string& hash,
@@ -185,6 +222,77 @@ TEST(BackgroundChunkWriterTest, StopDropsTheQueueAndWaitsForThePutInProgress) {
   EXPECT_TRUE(watch.expired()) << "a dropped chunk's owner is released";
   EXPECT_EQ(PutOne(writer, "after", std::make_shared<const std::string>("3")).code(),
             StatusCode::kInternal);
+}
+
+// Puts `n` one-byte chunks named <prefix>0, <prefix>1, ...; returns the names.
+std::vector<std::string> PutMany(BackgroundChunkWriter& writer, const std::string& prefix,
+                                 size_t n) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < n; ++i) {
+    names.push_back(prefix + std::to_string(i));
+    EXPECT_TRUE(PutOne(writer, names.back(), std::make_shared<const std::string>("x")).ok());
+  }
+  return names;
+}
+
+TEST(BackgroundChunkWriterTest, CreatedChunksAreSyncedBehindInBatches) {
+  GatedStore store;
+  ASSERT_TRUE(store.Put("present", "old").ok());
+  BackgroundChunkWriter writer(store);
+  ASSERT_TRUE(PutOne(writer, "present", std::make_shared<const std::string>("old")).ok());
+  const auto batch = PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
+  ASSERT_TRUE(store.WaitForSyncsDone(1));
+  EXPECT_EQ(nexus::testing::ThreadsNamed("chunk-syncer"), 1);
+  // A partial batch is left to the caller's Sync.
+  PutMany(writer, "rest", BackgroundChunkWriter::kSyncBatch - 1);
+  ASSERT_TRUE(writer.Drain().ok());
+  EXPECT_EQ(store.synced(), std::vector<std::vector<std::string>>{batch})
+      << "only chunks this writer created, a full batch at a time";
+  writer.Stop();
+  EXPECT_EQ(nexus::testing::ThreadsNamed("chunk-syncer"), 0);
+}
+
+TEST(BackgroundChunkWriterTest, DrainWaitsForTheSyncInProgress) {
+  GatedStore store;
+  store.HoldSyncs(true);
+  BackgroundChunkWriter writer(store);
+  PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
+  ASSERT_TRUE(store.WaitForSyncsStarted(1));
+  std::thread opener([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    store.HoldSyncs(false);
+  });
+  // The caller's Sync must not run beside it (it would fsync the same chunks).
+  EXPECT_TRUE(writer.Drain().ok());
+  EXPECT_EQ(store.synced().size(), 1u) << "Drain returned while the batch was still syncing";
+  opener.join();
+}
+
+TEST(BackgroundChunkWriterTest, StopWaitsForTheSyncInProgress) {
+  GatedStore store;
+  store.HoldSyncs(true);
+  BackgroundChunkWriter writer(store);
+  PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
+  ASSERT_TRUE(store.WaitForSyncsStarted(1));
+  std::thread opener([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    store.HoldSyncs(false);
+  });
+  writer.Stop();
+  EXPECT_EQ(store.synced().size(), 1u) << "Stop returned while the batch was still syncing";
+  opener.join();
+}
+
+TEST(BackgroundChunkWriterTest, AFailedBackgroundSyncIsLeftToTheCallersSync) {
+  GatedStore store;
+  store.FailSyncs(InternalError("fsync failed"));
+  BackgroundChunkWriter writer(store);
+  const auto batch = PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
+  ASSERT_TRUE(store.WaitForSyncsDone(1));
+  // The store remembers a chunk whose fsync failed (FsChunkStore fails every
+  // later Sync of it); the writer's own puts all succeeded.
+  EXPECT_TRUE(writer.Drain().ok());
+  EXPECT_EQ(writer.created(), batch);
 }
 
 }  // namespace

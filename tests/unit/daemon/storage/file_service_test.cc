@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "daemon/storage/background_chunk_writer.h"
 #include "daemon/storage/fs_chunk_store.h"
 #include "daemon/storage/sha256.h"
 #include "support/fake_clock.h"
@@ -309,7 +310,10 @@ TEST_F(FileServiceTest, CommitRecordsTheFileOnlyAfterItsChunksAreSynced) {
   };
   auto upload = service_->Begin("alice", "synced.bin", std::move(options));
   ASSERT_TRUE(upload.ok());
-  ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(30000, 31)).ok());
+  // Fewer chunks than a sync-behind batch: all of them wait for the commit.
+  const std::string data = PseudoRandomBytes(6000, 31);
+  ASSERT_LT(CompleteChunks(data), int{BackgroundChunkWriter::kSyncBatch});
+  ASSERT_TRUE((*upload)->Write(data).ok());
   EXPECT_TRUE(Eventually([&] { return chunks_->unsynced_count() > 0; }))
       << "chunks are written without waiting for the disk";
   auto file = (*upload)->Commit();
@@ -318,7 +322,9 @@ TEST_F(FileServiceTest, CommitRecordsTheFileOnlyAfterItsChunksAreSynced) {
 }
 
 TEST_F(FileServiceTest, CommitSyncsChunksAnotherInFlightUploadStored) {
-  const std::string data = PseudoRandomBytes(20000, 32);
+  // Fewer chunks than a sync-behind batch, so bob's stay unsynced.
+  const std::string data = PseudoRandomBytes(6000, 32);
+  ASSERT_LT(CompleteChunks(data), int{BackgroundChunkWriter::kSyncBatch});
   auto first = service_->Begin("bob", "first.bin");
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE((*first)->Write(data).ok());
@@ -337,10 +343,31 @@ TEST_F(FileServiceTest, CommitSyncsChunksAnotherInFlightUploadStored) {
   EXPECT_EQ(*Download("alice", second->id), data);
 }
 
+TEST_F(FileServiceTest, ALongUploadsChunksAreSyncedBeforeItsCommit) {
+  const std::string data = PseudoRandomBytes(40000, 35);
+  const int complete = CompleteChunks(data);
+  ASSERT_GE(complete, int{2 * BackgroundChunkWriter::kSyncBatch});
+  auto upload = service_->Begin("alice", "long.bin");
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->Write(data).ok());
+  // Synced behind, a batch at a time: at most one partial batch is left.
+  EXPECT_TRUE(Eventually([&] {
+    return StoredChunks() == complete &&
+           chunks_->unsynced_count() < BackgroundChunkWriter::kSyncBatch;
+  })) << chunks_->unsynced_count()
+      << " of " << complete << " chunks unsynced";
+  auto file = (*upload)->Commit();
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(chunks_->unsynced_count(), 0u);
+  EXPECT_EQ(*Download("alice", file->id), data);
+}
+
 TEST_F(FileServiceTest, AFailedSyncFailsTheCommitAndLeavesNothing) {
   auto upload = service_->Begin("alice", "lost.bin");
   ASSERT_TRUE(upload.ok());
-  const std::string data = PseudoRandomBytes(12000, 33);
+  // Fewer chunks than a sync-behind batch: none is synced before the commit.
+  const std::string data = PseudoRandomBytes(6000, 33);
+  ASSERT_LT(CompleteChunks(data), int{BackgroundChunkWriter::kSyncBatch});
   ASSERT_TRUE((*upload)->Write(data).ok());
   ASSERT_TRUE(Eventually([&] { return StoredChunks() == CompleteChunks(data); }));
   // A chunk vanishing before the sync (as on a failing disk) must stop the commit.
