@@ -488,15 +488,20 @@ grpc::Status DaemonService::ServeDownload(grpc::ServerContext* ctx, RawDownloadS
   // the parameter `reader` (and with it the chunk leases) goes.
   ReadAhead ahead(rpc, *reader);
   // Started before the header goes out: if no thread can be made, nothing
-  // was written and the call still fails cleanly; else the first chunk is
-  // read while the header is sent.
+  // was written and the call still fails cleanly.
   if (Status s = ahead.Start(); !s.ok()) {
     spdlog::error("{}: {}", rpc, s.message());
     return ToClient(UnavailableError("download: the server is out of threads; retry"));
   }
-  if (!stream->Write(serialized)) return Cancelled(rpc);
+  // The header waits for the first message, whose chunks are then read and
+  // verified: a first chunk that is missing or corrupt fails the call before
+  // anything was sent, so the client gets an error status (a 500) instead of
+  // a 200 that breaks off. A later one can only break the stream off.
   grpc::Status end;
-  while (std::optional<ReadAhead::Message> next = ahead.Next(&end)) {
+  std::optional<ReadAhead::Message> first = ahead.Next(&end);
+  if (!first && !end.ok()) return end;
+  if (!stream->Write(serialized)) return Cancelled(rpc);
+  for (std::optional<ReadAhead::Message> next = std::move(first); next; next = ahead.Next(&end)) {
     // A failed Write is a broken call (client gone); IsCancelled spares the
     // write of a call already known to be over.
     if (ctx->IsCancelled() || !stream->Write(next->buffer)) return Cancelled(rpc);
