@@ -49,9 +49,10 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
   const std::string& owner = req.principal.username;
   if (owner.empty()) co_return InternalError("upload reached without authentication");
   const std::string_view content_type = req.headers.Get("Content-Type");
+  // A 400 like every other malformed upload (what the Files API promises),
+  // not the 415 of the JSON routes.
   if (!EqualsIgnoreCase(MediaType(content_type), "multipart/form-data")) {
-    co_return Status(StatusCode::kUnsupportedMediaType,
-                     "upload: Content-Type must be multipart/form-data");
+    co_return InvalidArgumentError("upload: Content-Type must be multipart/form-data");
   }
   Result<MultipartParser> created = MultipartParser::Create(content_type);
   if (!created.ok()) co_return created.status().WithContext("upload");

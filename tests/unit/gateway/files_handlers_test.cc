@@ -328,8 +328,8 @@ TEST_F(FilesRoutesTest, BadUploadRequestsAreRefusedWithoutCommitting) {
     int status;
     const char* error;
   } cases[] = {
-      {"application/json", "{}", 415, "upload: Content-Type must be multipart/form-data"},
-      {"", "", 415, "upload: Content-Type must be multipart/form-data"},
+      {"application/json", "{}", 400, "upload: Content-Type must be multipart/form-data"},
+      {"", "", 400, "upload: Content-Type must be multipart/form-data"},
       {"multipart/form-data", "", 400, nullptr},  // no boundary
       {"multipart/form-data; boundary=XyZ", FieldPart("other", "1") + Close(), 400,
        "upload: missing 'file' part"},
