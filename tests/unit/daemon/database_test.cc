@@ -46,6 +46,14 @@ TEST_F(DatabaseTest, AppliesMigrationsInVersionOrderWhateverTheListOrder) {
   EXPECT_EQ(CountRows(**db, "t"), 1);
 }
 
+TEST_F(DatabaseTest, OpensInWriteAheadLogModeWithForeignKeysOn) {
+  auto db = OpenDatabase(Path(), {});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  // WAL: readers (lists, downloads) do not wait for a commit in progress.
+  EXPECT_EQ((*db)->execAndGet("PRAGMA journal_mode").getString(), "wal");
+  EXPECT_EQ((*db)->execAndGet("PRAGMA foreign_keys").getInt(), 1);
+}
+
 TEST_F(DatabaseTest, ReopeningAppliesNothingTwice) {
   std::vector<Migration> migrations = {
       {1, "create t", "CREATE TABLE t(v TEXT)"},

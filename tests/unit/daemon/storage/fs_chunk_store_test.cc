@@ -1,10 +1,12 @@
 #include "daemon/storage/fs_chunk_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <set>
 #include <string_view>
@@ -129,6 +131,47 @@ TEST_F(FsChunkStoreTest, LeavesNoTempFileBehindAfterPut) {
   for (int i = 0; i < 8; ++i) Put("chunk " + std::to_string(i));
   EXPECT_EQ(CountFiles(dir_.path(), ".tmp-"), 0);
   EXPECT_EQ(CountFiles(dir_.path()), 8);
+}
+
+// Holds the process's file size limit at `bytes` (writes beyond it fail with
+// EFBIG, SIGXFSZ ignored) until destroyed.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    ok_ = ::getrlimit(RLIMIT_FSIZE, &old_) == 0;
+    rlimit limit = old_;
+    limit.rlim_cur = bytes;
+    ok_ = ok_ && ::setrlimit(RLIMIT_FSIZE, &limit) == 0;
+  }
+  ~FileSizeLimit() {
+    if (ok_) ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+  bool ok_ = false;
+};
+
+TEST_F(FsChunkStoreTest, AWriteThatFailsPartwayLeavesNoChunkAndNoTempFile) {
+  const std::string bytes(64 << 10, 'x');
+  const std::string hash = Sha256::HexDigest(bytes);
+  Result<bool> created = InternalError("not run");
+  {
+    FileSizeLimit limit(16 << 10);  // the write stops after 16 KiB
+    ASSERT_TRUE(limit.ok());
+    created = store_->Put(hash, bytes);
+  }
+  EXPECT_FALSE(created.ok());
+  // Readers never see the partial chunk under its name, and no temp is left.
+  EXPECT_EQ(*store_->Has(hash), false);
+  EXPECT_EQ(CountFiles(dir_.path()), 0);
+  // The same chunk stores whole afterwards.
+  EXPECT_EQ(Put(bytes), hash);
+  EXPECT_EQ(*store_->Get(hash), bytes);
 }
 
 TEST_F(FsChunkStoreTest, NeverRewritesAnExistingChunk) {
