@@ -1,5 +1,7 @@
 #include "common/config.h"
 
+#include <toml++/toml.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -7,7 +9,6 @@
 #include <set>
 #include <sstream>
 #include <string_view>
-#include <toml++/toml.h>
 #include <variant>
 #include <vector>
 
@@ -132,7 +133,8 @@ Status CheckUnknownKeys(const toml::table& root, const std::vector<Binding>& bin
     if (const auto* section = node.as_table()) {
       for (const auto& [sub, unused] : *section) {
         std::string dotted = k + "." + std::string(sub.str());
-        if (!known.count(dotted)) return InvalidArgumentError("unknown config key '" + dotted + "'");
+        if (!known.count(dotted))
+          return InvalidArgumentError("unknown config key '" + dotted + "'");
       }
     } else if (!known.count(k)) {
       return InvalidArgumentError("unknown config key '" + k + "'");
@@ -159,18 +161,23 @@ Status Validate(const Config& c) {
     return InvalidArgumentError("instance must be 1-12 characters (it prefixes host-global names)");
   }
   for (char ch : c.instance) {
-    if (!std::islower(static_cast<unsigned char>(ch)) && !std::isdigit(static_cast<unsigned char>(ch))) {
+    if (!std::islower(static_cast<unsigned char>(ch)) &&
+        !std::isdigit(static_cast<unsigned char>(ch))) {
       return InvalidArgumentError("instance may contain only a-z and 0-9");
     }
   }
   if (c.auth.otp_ttl_seconds <= 0) return InvalidArgumentError("auth.otp_ttl_seconds must be > 0");
   if (c.auth.jwt_ttl_hours <= 0) return InvalidArgumentError("auth.jwt_ttl_hours must be > 0");
-  if (c.auth.otp_max_attempts <= 0) return InvalidArgumentError("auth.otp_max_attempts must be > 0");
-  if (c.gateway.max_json_bytes <= 0) return InvalidArgumentError("gateway.max_json_bytes must be > 0");
+  if (c.auth.otp_max_attempts <= 0)
+    return InvalidArgumentError("auth.otp_max_attempts must be > 0");
+  if (c.gateway.max_json_bytes <= 0)
+    return InvalidArgumentError("gateway.max_json_bytes must be > 0");
   const auto& s = c.storage;
-  if (!(0 < s.chunk_min_bytes && s.chunk_min_bytes <= s.chunk_avg_bytes &&
-        s.chunk_avg_bytes <= s.chunk_max_bytes)) {
-    return InvalidArgumentError("storage chunk sizes must satisfy 0 < min <= avg <= max");
+  // Strict, as the chunker needs it: caught here, a bad value fails the
+  // config load with its name instead of nexusd's start.
+  if (!(0 < s.chunk_min_bytes && s.chunk_min_bytes < s.chunk_avg_bytes &&
+        s.chunk_avg_bytes < s.chunk_max_bytes)) {
+    return InvalidArgumentError("storage chunk sizes must satisfy 0 < min < avg < max");
   }
   return Status::Ok();
 }

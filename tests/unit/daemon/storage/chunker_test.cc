@@ -339,10 +339,10 @@ TEST(ChunkerTest, CopiedChunksReuseOneBufferWhenTheSinkLetsGo) {
 }
 
 // The property that makes dedup work across edits: with the production sizes
-// (1/4/16 MiB), inserting 1 KiB near the start of a 100 MiB stream changes
+// (512 KiB / 1 MiB / 8 MiB), inserting 1 KiB near the start of a 100 MiB stream changes
 // only the chunks around the insertion.
 TEST(ChunkerTest, InsertNearStartChangesOnlyNearbyChunks) {
-  const ChunkerParams params;  // defaults: 1/4/16 MiB
+  const ChunkerParams params;  // defaults: 512 KiB / 1 MiB / 8 MiB
   const std::string original = PseudoRandomBytes(100 << 20, 8);
   std::string edited = original;
   edited.insert(100 * 1024, PseudoRandomBytes(1024, 9));
