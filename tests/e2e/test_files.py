@@ -6,6 +6,7 @@ API, with the chunk store on disk as the witness."""
 import hashlib
 import os
 import re
+import signal
 import socket
 import struct
 import time
@@ -14,7 +15,7 @@ import urllib.parse
 import pytest
 
 from harness import (MultipartBody, assert_json_error, chunk_count, download_sha256,
-                     random_file, upload, wait_until)
+                     random_file, registered_user, upload, wait_until)
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -391,6 +392,43 @@ def test_a_corrupt_chunk_is_a_generic_500_and_logged_loudly(nexus, alice):
     assert r.status_code in (200, 204), r.text
     wait_until(lambda: not (chunk_paths(nexus) & mine), SETTLE_S,
                "the corrupt file's chunks were not released")
+
+
+def test_a_daemon_killed_mid_upload_sweeps_the_leftovers_when_it_starts_again(nexus_factory):
+    inst = nexus_factory(name="crash")
+    user = registered_user(inst, "crash")
+    kept = os.urandom(2 * MiB)
+    f = upload_bytes(inst, user, kept, "kept.bin")
+    committed = chunk_paths(inst)
+
+    body = MultipartBody([("file", "lost.bin", os.urandom(6 * MiB))])
+    head = (f"POST {UPLOAD} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {user.token}\r\n"
+            f"Content-Type: {body.content_type}\r\nContent-Length: {64 * MiB}\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", inst.port), timeout=10) as s:
+        s.sendall(head.encode())
+        sent = 0
+        while sent < 5 * MiB:  # the part's head and its 6 MiB, not the closing delimiter
+            block = body.read(256 * KiB)
+            s.sendall(block)
+            sent += len(block)
+        wait_until(lambda: len(chunk_paths(inst) - committed) > 0, SETTLE_S,
+                   "no chunk file appeared while the upload streamed")
+        # A crash: no cleanup runs, the stored chunks stay behind.
+        inst.stop_service("nexusd", signal.SIGKILL)
+    assert chunk_paths(inst) - committed, "the killed upload left nothing to sweep"
+
+    inst.start_service("nexusd")
+    inst.wait_healthy()
+    # The start-up sweep removed every chunk and temp file no committed row
+    # references, and kept the committed file's chunks.
+    wait_until(lambda: chunk_paths(inst) == committed, SETTLE_S,
+               f"left after the restart: {sorted(chunk_paths(inst) - committed)}")
+    assert "DATA LOSS" not in inst.logs()["nexusd"]
+    assert [x["id"] for x in list_files(inst, user)] == [f["id"]]
+    r, digest, n = download_sha256(inst.api, user.token, f"/api/files/{f['id']}/download")
+    assert r.status_code == 200 and n == len(kept)
+    assert digest == hashlib.sha256(kept).hexdigest()
 
 
 def test_a_client_that_half_closes_mid_upload_stores_nothing(nexus, alice):
