@@ -90,9 +90,29 @@ def test_an_upload_downloads_back_byte_identical(nexus, alice, tmp_path, size):
     assert got_sha == sha
 
 
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return kib / 1024
+
+
+def reset_peak_rss(pid):
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current resident size
+
+
+# Streamed, not buffered: neither service's resident memory may grow by
+# anything near the file's size. The bound leaves room for gRPC's buffers and
+# the chunk writer's queue; a whole 200 MiB file held in memory breaks it.
+PEAK_RSS_BOUND_MIB = 150
+
+
 def test_a_200_mib_upload_streams_both_ways(nexus, alice, tmp_path):
     size = 200 * MiB
     path, sha = random_file(str(tmp_path), size)
+    services = ("nexus-api", "nexusd")
+    for name in services:
+        reset_peak_rss(nexus.procs[name].pid)
     start = time.monotonic()
     r = upload(nexus.api, alice.token, UPLOAD, [("file", "big.bin", path)], timeout=300)
     assert r.status_code == 200, r.text
@@ -108,6 +128,8 @@ def test_a_200_mib_upload_streams_both_ways(nexus, alice, tmp_path):
     assert resp.headers.get("Content-Length") == str(size)
     assert (count, got_sha) == (size, sha)
     assert time.monotonic() - start < 300
+    peaks = {name: peak_rss_mib(nexus.procs[name].pid) for name in services}
+    assert all(v < PEAK_RSS_BOUND_MIB for v in peaks.values()), peaks
 
 
 def test_a_chunked_request_body_without_content_length_is_accepted(nexus, alice):
