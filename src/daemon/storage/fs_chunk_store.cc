@@ -259,18 +259,46 @@ Result<bool> FsChunkStore::PutPieces(const std::string& hash,
 Status FsChunkStore::Sync(const std::vector<std::string>& hashes) {
   std::vector<std::string> pending;
   {
-    std::lock_guard lock(unsynced_mu_);
-    for (const auto& hash : hashes) {
-      if (failed_.count(hash)) {
-        return InternalError("chunk " + hash +
-                             ": an earlier fsync of it failed, so its bytes may not be on disk");
+    std::unique_lock lock(unsynced_mu_);
+    // A chunk that another Sync is fsyncing is waited for, then looked at
+    // again, never fsynced beside it: Linux reports a write-back error to
+    // one fsync only, so a second one could succeed and call bytes durable
+    // that never reached the disk.
+    for (;;) {
+      pending.clear();
+      bool busy = false;
+      for (const auto& hash : hashes) {
+        if (failed_.count(hash)) {
+          return InternalError("chunk " + hash +
+                               ": an earlier fsync of it failed, so its bytes may not be on disk");
+        }
+        if (!unsynced_.count(hash)) continue;
+        if (in_flight_.count(hash)) {
+          busy = true;
+          break;
+        }
+        pending.push_back(hash);
       }
-      if (unsynced_.count(hash)) pending.push_back(hash);
+      if (!busy) break;
+      sync_done_.wait(lock);
     }
+    std::sort(pending.begin(), pending.end());
+    pending.erase(std::unique(pending.begin(), pending.end()), pending.end());
+    in_flight_.insert(pending.begin(), pending.end());
   }
   if (pending.empty()) return Status::Ok();
-  std::sort(pending.begin(), pending.end());
-  pending.erase(std::unique(pending.begin(), pending.end()), pending.end());
+  // Runs after the outcome is recorded below (declared before its locks).
+  struct InFlightRelease {
+    FsChunkStore& store;
+    const std::vector<std::string>& hashes;
+    ~InFlightRelease() {
+      {
+        std::lock_guard lock(store.unsynced_mu_);
+        for (const auto& hash : hashes) store.in_flight_.erase(hash);
+      }
+      store.sync_done_.notify_all();
+    }
+  } release{*this, pending};
 
   // Each renamed entry needs its leaf directory synced. A leaf not yet known
   // durable may be new (EnsureDirs does not sync): its entry in the top

@@ -17,11 +17,14 @@
 //
 // Thread-safe: operations on different hashes are independent, and two Puts
 // of the same hash both succeed with identical content (one reports created).
+// A Sync that names a chunk another Sync is fsyncing waits for that one and
+// takes its outcome.
 // Sweep must not run while Puts are in flight (it would take their temp files).
 #pragma once
 
 #include <atomic>
 #include <bitset>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -81,6 +84,10 @@ class FsChunkStore final : public ChunkStore {
   std::bitset<65536> durable_leaves_;
   std::bitset<256> durable_tops_;
   std::vector<std::string> last_synced_paths_;  // guarded by unsynced_mu_
+  // Chunks a Sync is fsyncing now; another Sync of one waits on sync_done_.
+  // Guarded by unsynced_mu_.
+  std::unordered_set<std::string> in_flight_;
+  std::condition_variable sync_done_;
 };
 
 }  // namespace nexus::daemon::storage
