@@ -2,7 +2,7 @@
 
 #include <pthread.h>
 
-#include <system_error>
+#include <exception>
 #include <utility>
 
 namespace nexus::daemon::storage {
@@ -43,18 +43,19 @@ bool BackgroundChunkWriter::StartThread() {
   try {
     thread_ = std::thread([this] { Run(); });
     pthread_setname_np(thread_.native_handle(), "chunk-writer");
-  } catch (const std::system_error&) {
+  } catch (const std::exception&) {
     return false;  // written inline from now on: slower, same result
   }
   return true;
 }
 
-void BackgroundChunkWriter::StartSyncerLocked() {
+void BackgroundChunkWriter::StartSyncer() {
   try {
     syncer_ = std::thread([this] { RunSyncs(); });
     pthread_setname_np(syncer_.native_handle(), "chunk-syncer");
-  } catch (const std::system_error&) {
+  } catch (const std::exception&) {
     // No sync-behind: the caller's Sync does all of it, as it would anyway.
+    std::lock_guard lock(mu_);
     no_syncer_ = true;
     to_sync_.clear();
   }
@@ -110,20 +111,27 @@ void BackgroundChunkWriter::Stop() {
 
 void BackgroundChunkWriter::Write(const Job& job) {
   Result<bool> created = store_.PutPieces(job.hash, job.pieces);
-  std::lock_guard lock(mu_);
-  if (!created.ok()) {
-    if (error_.ok()) error_ = created.status().WithContext("store chunk " + job.hash);
-  } else if (*created) {
-    created_.push_back(job.hash);
-    if (!no_syncer_) {
-      to_sync_.push_back(job.hash);
+  bool start_syncer = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!created.ok()) {
+      if (error_.ok()) error_ = created.status().WithContext("store chunk " + job.hash);
+    } else if (*created) {
+      created_.push_back(job.hash);
+      if (!no_syncer_) to_sync_.push_back(job.hash);
       if (to_sync_.size() >= kSyncBatch) {
         // Started with the first full batch: a file of a few chunks needs none.
-        if (!syncer_.joinable()) StartSyncerLocked();
-        sync_work_.notify_one();
+        if (syncer_.joinable()) {
+          sync_work_.notify_one();
+        } else {
+          start_syncer = !stopping_;
+        }
       }
     }
   }
+  // Outside mu_, so Put and Drain do not wait for a thread's creation. Only
+  // the thread that runs Write (one per writer) touches syncer_ before Stop.
+  if (start_syncer) StartSyncer();
 }
 
 void BackgroundChunkWriter::Run() {
@@ -154,10 +162,11 @@ void BackgroundChunkWriter::RunSyncs() {
     batch.swap(to_sync_);
     syncing_ = true;
     lock.unlock();
-    // An error stays with the store (it fails every later Sync of the
-    // chunk), so the commit's Sync reports it.
-    (void)store_.Sync(batch);
+    Status synced = store_.Sync(batch);
     lock.lock();
+    // Kept like a failed put: the upload fails at its next Put instead of
+    // streaming on, and does not rest on the store failing the chunk again.
+    if (!synced.ok() && error_.ok()) error_ = synced.WithContext("sync chunks");
     syncing_ = false;
     room_.notify_all();
   }

@@ -11,17 +11,16 @@
 // that is admitted alone); otherwise Put blocks, so memory stays bounded.
 // The first failed put is kept: the chunks queued after it are dropped
 // unwritten, and every later Put and Drain returns it. Drain waits until
-// nothing is queued or being written; Stop drops what is still queued (releasing the owners) and
-// waits for the put in progress. If no thread can be made, Put writes inline
-// (same result).
+// nothing is queued, being written or being synced (below); Stop drops what
+// is still queued (releasing the owners) and waits for the put and the sync
+// in progress. If no thread can be made, Put writes inline (same result).
 //
 // Sync-behind: the chunks it created are made durable (ChunkStore::Sync) on
 // a second thread, kSyncBatch at a time, while the upload goes on; the
 // commit's Sync then finds only the last few left. Left to the commit, the
 // fsyncs of a 1 GiB upload's ~900 chunks and their new directories took
-// 0.6-0.9 s after the last byte (bench/RESULTS.md). A failed background sync
-// is not kept here: the store remembers the chunk and the commit's Sync
-// reports it.
+// 0.6-0.9 s after the last byte (bench/RESULTS.md). A failed background
+// sync is kept like a failed put.
 //
 // One producer: Put, Drain, Stop and created are called from one thread at
 // a time.
@@ -56,7 +55,8 @@ class BackgroundChunkWriter {
   BackgroundChunkWriter& operator=(const BackgroundChunkWriter&) = delete;
 
   // Queues the chunk `hash` made of `pieces` (kept alive by `owner`). Returns
-  // the error of an earlier put, if one failed (this chunk is then dropped).
+  // the error of an earlier put or background sync, if one failed (this
+  // chunk is then dropped).
   Status Put(std::string hash, std::span<const std::string_view> pieces,
              std::shared_ptr<const void> owner);
   // The stream's last chunk, stored before this returns (with everything
@@ -66,8 +66,8 @@ class BackgroundChunkWriter {
   Status PutLast(std::string hash, std::span<const std::string_view> pieces,
                  std::shared_ptr<const void> owner);
   // Waits until every queued chunk is written and no background Sync runs;
-  // the first error of a put, if any. The chunks not yet synced then are
-  // left to the caller's Sync.
+  // the first error of a put or a background sync, if any. The chunks not
+  // yet synced then are left to the caller's Sync.
   Status Drain();
   // Drops the queue and waits for the put and the sync in progress.
   // Idempotent.
@@ -93,8 +93,8 @@ class BackgroundChunkWriter {
   void RunSyncs();
   // Starts the writer thread; false if it could not be made.
   bool StartThread();
-  // Starts the syncer thread (mu_ held); without it, no sync-behind.
-  void StartSyncerLocked();
+  // Starts the syncer thread (mu_ not held); without it, no sync-behind.
+  void StartSyncer();
 
   ChunkStore& store_;
   std::mutex mu_;
@@ -102,7 +102,7 @@ class BackgroundChunkWriter {
   std::condition_variable room_;       // Put and Drain wait here
   std::deque<Job> queue_;              // guarded by mu_
   size_t queued_bytes_ = 0;            // guarded by mu_: queued or being written
-  Status error_;                       // guarded by mu_: the first failed put
+  Status error_;                       // guarded by mu_: the first failed put or sync
   std::vector<std::string> created_;   // guarded by mu_ while the thread runs
   std::condition_variable sync_work_;  // the syncer waits here for a batch
   std::vector<std::string> to_sync_;   // guarded by mu_: created, not yet synced

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -252,47 +253,80 @@ TEST(BackgroundChunkWriterTest, CreatedChunksAreSyncedBehindInBatches) {
   EXPECT_EQ(nexus::testing::ThreadsNamed("chunk-syncer"), 0);
 }
 
+// Opens the store's sync gate when it goes out of scope, so that a failed
+// assertion cannot leave the writer's Stop joining a syncer held at it.
+struct SyncGateOpener {
+  GatedStore& store;
+  ~SyncGateOpener() { store.HoldSyncs(false); }
+};
+
+// Runs `op` on a thread; `returned` tells whether it came back yet.
+class Background {
+ public:
+  explicit Background(std::function<void()> op)
+      : thread_([this, op = std::move(op)] {
+          op();
+          returned_ = true;
+        }) {}
+  ~Background() { thread_.join(); }
+  bool returned() const { return returned_.load(); }
+
+ private:
+  std::atomic<bool> returned_ = false;
+  std::thread thread_;
+};
+
 TEST(BackgroundChunkWriterTest, DrainWaitsForTheSyncInProgress) {
   GatedStore store;
   store.HoldSyncs(true);
   BackgroundChunkWriter writer(store);
+  SyncGateOpener opener{store};
   PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
   ASSERT_TRUE(store.WaitForSyncsStarted(1));
-  std::thread opener([&] {
+  Status drained;
+  {
+    Background drain([&] { drained = writer.Drain(); });
+    // The caller's Sync must not run beside the batch (it would fsync the
+    // same chunks): Drain is still waiting while the batch is held.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(drain.returned()) << "Drain returned while the batch was still syncing";
     store.HoldSyncs(false);
-  });
-  // The caller's Sync must not run beside it (it would fsync the same chunks).
-  EXPECT_TRUE(writer.Drain().ok());
-  EXPECT_EQ(store.synced().size(), 1u) << "Drain returned while the batch was still syncing";
-  opener.join();
+  }
+  EXPECT_TRUE(drained.ok());
+  EXPECT_EQ(store.synced().size(), 1u);
 }
 
 TEST(BackgroundChunkWriterTest, StopWaitsForTheSyncInProgress) {
   GatedStore store;
   store.HoldSyncs(true);
   BackgroundChunkWriter writer(store);
+  SyncGateOpener opener{store};
   PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
   ASSERT_TRUE(store.WaitForSyncsStarted(1));
-  std::thread opener([&] {
+  {
+    Background stop([&] { writer.Stop(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(stop.returned()) << "Stop returned while the batch was still syncing";
     store.HoldSyncs(false);
-  });
-  writer.Stop();
-  EXPECT_EQ(store.synced().size(), 1u) << "Stop returned while the batch was still syncing";
-  opener.join();
+  }
+  EXPECT_EQ(store.synced().size(), 1u);
 }
 
-TEST(BackgroundChunkWriterTest, AFailedBackgroundSyncIsLeftToTheCallersSync) {
+TEST(BackgroundChunkWriterTest, AFailedBackgroundSyncFailsTheNextPutAndDrain) {
   GatedStore store;
-  store.FailSyncs(InternalError("fsync failed"));
+  store.FailSyncs(UnavailableError("fsync failed"));
   BackgroundChunkWriter writer(store);
   const auto batch = PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
   ASSERT_TRUE(store.WaitForSyncsDone(1));
-  // The store remembers a chunk whose fsync failed (FsChunkStore fails every
-  // later Sync of it); the writer's own puts all succeeded.
-  EXPECT_TRUE(writer.Drain().ok());
-  EXPECT_EQ(writer.created(), batch);
+  // Kept like a failed put: the upload stops streaming and does not rest on
+  // the store failing the same chunks again at its commit.
+  Status drained = writer.Drain();
+  EXPECT_EQ(drained.code(), StatusCode::kUnavailable);
+  EXPECT_NE(drained.message().find("sync chunks"), std::string::npos) << drained.message();
+  EXPECT_EQ(PutOne(writer, "later", std::make_shared<const std::string>("x")).code(),
+            StatusCode::kUnavailable);
+  EXPECT_FALSE(*store.Has("later"));
+  EXPECT_EQ(writer.created(), batch) << "so the failed upload removes them";
 }
 
 }  // namespace
