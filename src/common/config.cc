@@ -173,11 +173,12 @@ Status Validate(const Config& c) {
   if (c.gateway.max_json_bytes <= 0)
     return InvalidArgumentError("gateway.max_json_bytes must be > 0");
   const auto& s = c.storage;
-  // Strict, as the chunker needs it: caught here, a bad value fails the
-  // config load with its name instead of nexusd's start.
-  if (!(0 < s.chunk_min_bytes && s.chunk_min_bytes < s.chunk_avg_bytes &&
-        s.chunk_avg_bytes < s.chunk_max_bytes)) {
-    return InvalidArgumentError("storage chunk sizes must satisfy 0 < min < avg < max");
+  // The chunker's own bounds (ValidateChunkerParams): caught here, a bad
+  // value fails the config load with its name instead of nexusd's start.
+  if (!(64 <= s.chunk_min_bytes && s.chunk_min_bytes < s.chunk_avg_bytes &&
+        s.chunk_avg_bytes < s.chunk_max_bytes && s.chunk_max_bytes <= (int64_t{256} << 20))) {
+    return InvalidArgumentError(
+        "storage chunk sizes must satisfy 64 <= min < avg < max <= 256 MiB");
   }
   return Status::Ok();
 }

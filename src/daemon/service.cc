@@ -324,8 +324,8 @@ class ReadAhead {
       if (!WaitForRoom()) return;
       Result<FileReader::Piece> piece = reader_.NextPiece();
       if (!piece.ok()) {
-        // The header promised bytes we cannot deliver: the client must see the
-        // response fail, not end short.
+        // Bytes the file promises that we cannot deliver: the call fails
+        // (before the header if this is the first message), never ends short.
         spdlog::error("{}: file {} of '{}' failed after {} of {} bytes: {}", rpc_,
                       reader_.file().id, reader_.file().owner, sent + static_cast<int64_t>(pending),
                       reader_.length(), piece.status().ToString());

@@ -12,8 +12,10 @@
 //   most kMaxReceiveMessageBytes each (nexusd's server must be built with
 //   that limit, see ConfigureServer); downloads write a `header` (the
 //   resolved range), then `data` messages of at most kDownloadMessageBytes.
-//   An error after the header was sent (data loss) ends the stream with that
-//   status; the client must treat the bytes it got as incomplete.
+//   The header goes once the first message is read and verified, so data
+//   loss there fails the call with no header; after the header, it ends the
+//   stream with that status, and the client must treat the bytes it got as
+//   incomplete.
 //
 // The domain objects arrive in Deps (non-owning pointers that must outlive the
 // service). An RPC whose domain object is absent answers UNIMPLEMENTED with

@@ -99,8 +99,9 @@ Result<FileRecord> Upload::Commit() {
   if (!s.ok()) return Fail(s);
   // The commit may reference only chunks that survive a crash, including the
   // ones found present that another upload stored and has not synced yet.
-  // One batch for the whole upload: the disk has been writing them back since
-  // each Put, and the store fsyncs them together.
+  // The writer synced most of its own behind the upload; the store fsyncs
+  // only what is left (the last partial batch, and such found chunks), all
+  // together.
   s = service_.chunks_.Sync(std::vector<std::string>(leased_.begin(), leased_.end()));
   if (!s.ok()) return Fail(s.WithContext("upload '" + name_ + "'"));
   Result<std::string> id = NewFileId();

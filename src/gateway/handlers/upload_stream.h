@@ -41,9 +41,9 @@ struct UploadOptions {
 inline constexpr size_t kUploadMessageBytes = 1 << 20;
 
 // Streams the upload of `req` (a kStream route; a request whose whole body is
-// in req.body works too) and returns nexusd's FileInfo. 415 for a
-// Content-Type other than multipart/form-data, 400 for a malformed body, a
-// missing `file` part or (needs_path) a missing, repeated or conflicting path.
+// in req.body works too) and returns nexusd's FileInfo. 400 for a
+// Content-Type other than multipart/form-data, a malformed body, a missing
+// `file` part or (needs_path) a missing, repeated or conflicting path.
 asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, Request& req,
                                                          UploadOptions options);
 

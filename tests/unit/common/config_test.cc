@@ -74,6 +74,8 @@ TEST(ConfigTest, RejectsBadInput) {
       {"", {{"NEXUS_INSTANCE", "Bad-Name"}}, "instance"},
       {"[storage]\nchunk_min_bytes = 10\nchunk_avg_bytes = 5\n", {}, "chunk sizes"},
       {"[storage]\nchunk_min_bytes = 65536\nchunk_avg_bytes = 65536\n", {}, "chunk sizes"},
+      {"[storage]\nchunk_min_bytes = 32\nchunk_avg_bytes = 65536\n", {}, "chunk sizes"},
+      {"[storage]\nchunk_max_bytes = 536870912\n", {}, "chunk sizes"},
   };
   for (const auto& tc : cases) {
     auto c = ParseConfig(tc.toml, EnvFrom(tc.env));

@@ -134,7 +134,8 @@ TEST_F(FsChunkStoreTest, LeavesNoTempFileBehindAfterPut) {
 }
 
 // Holds the process's file size limit at `bytes` (writes beyond it fail with
-// EFBIG, SIGXFSZ ignored) until destroyed.
+// EFBIG, SIGXFSZ ignored) until destroyed. Process-wide: only for a test in
+// which no other thread writes files.
 class FileSizeLimit {
  public:
   explicit FileSizeLimit(rlim_t bytes) {
