@@ -125,6 +125,18 @@ Status PutOne(BackgroundChunkWriter& writer, const std::string& hash,
   return writer.Put(hash, std::span<const std::string_view>(&piece, 1), std::move(bytes));
 }
 
+// After a failure (kUnavailable, its message naming `what`) the writer keeps
+// it: Drain and every later Put return it, and nothing more is written.
+void ExpectFailedFromNowOn(BackgroundChunkWriter& writer, GatedStore& store,
+                           std::string_view what) {
+  Status drained = writer.Drain();
+  EXPECT_EQ(drained.code(), StatusCode::kUnavailable);
+  EXPECT_NE(drained.message().find(what), std::string::npos) << drained.message();
+  EXPECT_EQ(PutOne(writer, "later", std::make_shared<const std::string>("x")).code(),
+            StatusCode::kUnavailable);
+  EXPECT_FALSE(*store.Has("later"));
+}
+
 TEST(BackgroundChunkWriterTest, WritesEveryChunkAndListsTheOnesItCreated) {
   GatedStore store;
   ASSERT_TRUE(store.Put("present", "old").ok());
@@ -165,12 +177,7 @@ TEST(BackgroundChunkWriterTest, AFailedPutIsReturnedLaterAndNothingMoreIsWritten
   BackgroundChunkWriter writer(store);
   ASSERT_TRUE(PutOne(writer, "good", std::make_shared<const std::string>("1")).ok());
   ASSERT_TRUE(PutOne(writer, "bad", std::make_shared<const std::string>("2")).ok());
-  Status drained = writer.Drain();
-  EXPECT_EQ(drained.code(), StatusCode::kUnavailable);
-  EXPECT_NE(drained.message().find("store chunk bad"), std::string::npos) << drained.message();
-  EXPECT_EQ(PutOne(writer, "later", std::make_shared<const std::string>("3")).code(),
-            StatusCode::kUnavailable);
-  EXPECT_FALSE(*store.Has("later"));
+  ExpectFailedFromNowOn(writer, store, "store chunk bad");
   EXPECT_EQ(writer.created(), std::vector<std::string>{"good"});
 }
 
@@ -276,40 +283,34 @@ class Background {
   std::thread thread_;
 };
 
-TEST(BackgroundChunkWriterTest, DrainWaitsForTheSyncInProgress) {
-  GatedStore store;
-  store.HoldSyncs(true);
-  BackgroundChunkWriter writer(store);
-  SyncGateOpener opener{store};
-  PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
-  ASSERT_TRUE(store.WaitForSyncsStarted(1));
-  Status drained;
-  {
-    Background drain([&] { drained = writer.Drain(); });
-    // The caller's Sync must not run beside the batch (it would fsync the
-    // same chunks): Drain is still waiting while the batch is held.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    EXPECT_FALSE(drain.returned()) << "Drain returned while the batch was still syncing";
-    store.HoldSyncs(false);
+// Drain (else the caller's Sync would fsync the same chunks beside the
+// batch) and Stop (else a sync would outlive the writer) both wait for a
+// background batch in progress.
+TEST(BackgroundChunkWriterTest, DrainAndStopWaitForTheSyncInProgress) {
+  for (const std::string op : {"Drain", "Stop"}) {
+    SCOPED_TRACE(op);
+    GatedStore store;
+    store.HoldSyncs(true);
+    BackgroundChunkWriter writer(store);
+    SyncGateOpener opener{store};
+    PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
+    ASSERT_TRUE(store.WaitForSyncsStarted(1));
+    Status drained;
+    {
+      Background call([&] {
+        if (op == "Drain") {
+          drained = writer.Drain();
+        } else {
+          writer.Stop();
+        }
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EXPECT_FALSE(call.returned()) << op << " returned while the batch was still syncing";
+      store.HoldSyncs(false);
+    }
+    EXPECT_TRUE(drained.ok());
+    EXPECT_EQ(store.synced().size(), 1u);
   }
-  EXPECT_TRUE(drained.ok());
-  EXPECT_EQ(store.synced().size(), 1u);
-}
-
-TEST(BackgroundChunkWriterTest, StopWaitsForTheSyncInProgress) {
-  GatedStore store;
-  store.HoldSyncs(true);
-  BackgroundChunkWriter writer(store);
-  SyncGateOpener opener{store};
-  PutMany(writer, "c", BackgroundChunkWriter::kSyncBatch);
-  ASSERT_TRUE(store.WaitForSyncsStarted(1));
-  {
-    Background stop([&] { writer.Stop(); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    EXPECT_FALSE(stop.returned()) << "Stop returned while the batch was still syncing";
-    store.HoldSyncs(false);
-  }
-  EXPECT_EQ(store.synced().size(), 1u);
 }
 
 TEST(BackgroundChunkWriterTest, AFailedBackgroundSyncFailsTheNextPutAndDrain) {
@@ -320,12 +321,7 @@ TEST(BackgroundChunkWriterTest, AFailedBackgroundSyncFailsTheNextPutAndDrain) {
   ASSERT_TRUE(store.WaitForSyncsDone(1));
   // Kept like a failed put: the upload stops streaming and does not rest on
   // the store failing the same chunks again at its commit.
-  Status drained = writer.Drain();
-  EXPECT_EQ(drained.code(), StatusCode::kUnavailable);
-  EXPECT_NE(drained.message().find("sync chunks"), std::string::npos) << drained.message();
-  EXPECT_EQ(PutOne(writer, "later", std::make_shared<const std::string>("x")).code(),
-            StatusCode::kUnavailable);
-  EXPECT_FALSE(*store.Has("later"));
+  ExpectFailedFromNowOn(writer, store, "sync chunks");
   EXPECT_EQ(writer.created(), batch) << "so the failed upload removes them";
 }
 
