@@ -223,8 +223,8 @@ class ReadAhead {
   // /proc/<pid>/task); kUnavailable when no thread can be made.
   Status Start() {
     try {
-      thread_ = std::thread([this] { Produce(); });
-    } catch (const std::system_error& e) {
+      thread_ = std::thread([this] { Run(); });
+    } catch (const std::exception& e) {
       return UnavailableError("download of file " + reader_.file().id +
                               ": no thread to read it: " + e.what());
     }
@@ -293,6 +293,18 @@ class ReadAhead {
       outcome_ = std::move(status);
     }
     ready_.notify_one();
+  }
+
+  // Produce, with an exception (an allocation that failed) ending this call
+  // with an error instead of ending the daemon, as it would on this thread.
+  void Run() {
+    try {
+      Produce();
+    } catch (const std::exception& e) {
+      spdlog::error("{}: reading file {} of '{}' failed: {}", rpc_, reader_.file().id,
+                    reader_.file().owner, e.what());
+      End(ToClient(InternalError(std::string("download: ") + e.what())));
+    }
   }
 
   // Queues `pieces` (slices of chunks, kDownloadMessageBytes in all, or less

@@ -7,6 +7,7 @@
 // plus NodeManager::ForHost without its runtime (UNAVAILABLE).
 #include "daemon/service.h"
 
+#include <SQLiteCpp/Statement.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -808,6 +809,23 @@ TEST_F(DaemonRpcTest, DataLossInTheFirstMessageFailsTheCallBeforeTheHeader) {
   EXPECT_EQ(down.status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(FromGrpcStatus(down.status).code(), StatusCode::kInternal);
   EXPECT_EQ(down.status.error_message(), "internal error");
+}
+
+TEST_F(DaemonRpcTest, AnExceptionWhileReadingFailsTheDownloadNotTheDaemon) {
+  const std::string data = RandomBytes(1000, 15);
+  v1::FileInfo info = MustUpload("alice", "huge.bin", data);
+  // A chunk size no buffer can be made for: reading it throws bad_alloc on
+  // the download's own thread, where an escaping exception ends the process.
+  SQLite::Statement grow(*db_, "UPDATE file_chunks SET size = ? WHERE file_id = ?");
+  grow.bind(1, int64_t{1} << 50);
+  grow.bind(2, info.id());
+  ASSERT_EQ(grow.exec(), 1);
+
+  DownloadOutcome down = DownloadFile("alice", info.id());
+  EXPECT_EQ(down.headers, 0);
+  EXPECT_EQ(down.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(down.status.error_message(), "internal error");
+  EXPECT_EQ(nexus::testing::ThreadsNamed("download"), 0);
 }
 
 TEST_F(DaemonRpcTest, DataLossAfterSomeMessagesSendsThoseMessagesThenTheError) {
