@@ -16,11 +16,10 @@
 #include <memory>
 #include <string>
 
-#include "daemon/database.h"
 #include "daemon/health.h"
-#include "daemon/migrations.h"
 #include "daemon/service.h"
 #include "unit/daemon/temp_dir.h"
+#include "unit/daemon/test_database.h"
 
 namespace nexus::daemon {
 namespace {
@@ -109,9 +108,8 @@ TEST(SetSendBuffer, FailsOnSomethingThatIsNotASocket) {
 class GrpcUnixListenerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = OpenDatabase(dir_.File("nexus.db"), DaemonMigrations());
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
+    db_ = testing::OpenTestDatabase(dir_);
+    ASSERT_TRUE(db_);
     health_ = std::make_unique<Health>(*db_);
     service_ = std::make_unique<DaemonService>(DaemonService::Deps{.health = health_.get()});
     grpc::ServerBuilder builder;

@@ -27,10 +27,8 @@
 #include <vector>
 
 #include "common/grpc_status.h"
-#include "daemon/database.h"
 #include "daemon/grpc_unix_listener.h"
 #include "daemon/health.h"
-#include "daemon/migrations.h"
 #include "daemon/runtime/lambda.h"
 #include "daemon/runtime/node_manager.h"
 #include "daemon/runtime/process.h"
@@ -42,6 +40,7 @@
 #include "support/runtime_fake_oci.h"
 #include "support/thread_names.h"
 #include "unit/daemon/temp_dir.h"
+#include "unit/daemon/test_database.h"
 
 namespace nexus::daemon {
 namespace {
@@ -208,12 +207,10 @@ class DaemonRpcTest : public ::testing::Test {
   virtual ChunkerParams Chunking() const { return {16 << 10, 64 << 10, 256 << 10}; }
 
   void SetUp() override {
-    auto db = OpenDatabase(dir_.File("nexus.db"), DaemonMigrations());
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-    auto metadata_db = OpenDatabase(dir_.File("nexus.db"), DaemonMigrations());
-    ASSERT_TRUE(metadata_db.ok()) << metadata_db.status().ToString();
-    metadata_db_ = std::move(metadata_db).value();
+    db_ = testing::OpenTestDatabase(dir_);
+    ASSERT_TRUE(db_);
+    metadata_db_ = testing::OpenTestDatabase(dir_);
+    ASSERT_TRUE(metadata_db_);
     health_ = std::make_unique<Health>(*db_);
     metadata_ = std::make_unique<storage::MetadataStore>(*metadata_db_, clock_);
     chunks_dir_ = dir_.File("chunks");
@@ -414,9 +411,9 @@ TEST_F(DaemonRpcTest, NodeRpcsAnswerUnimplementedWithTheNexusCode) {
 
 TEST(DaemonServiceWithoutDomainTest, RpcsWhoseDomainObjectIsAbsentAnswerUnimplemented) {
   testing::TempDir dir;
-  auto db = OpenDatabase(dir.File("nexus.db"), DaemonMigrations());
-  ASSERT_TRUE(db.ok());
-  Health health(**db);
+  auto db = testing::OpenTestDatabase(dir);
+  ASSERT_TRUE(db);
+  Health health(*db);
   DaemonService service({.health = &health});
   v1::ListFilesRequest files_req;
   files_req.set_owner("alice");
@@ -1168,9 +1165,8 @@ TEST_F(DaemonRpcTest, MisplacedOrMissingLatePathsAreInvalidAndLeaveNothing) {
 class RunLambdaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = OpenDatabase(dir_.File("nexus.db"), DaemonMigrations());
-    ASSERT_TRUE(db.ok());
-    db_ = std::move(db).value();
+    db_ = testing::OpenTestDatabase(dir_);
+    ASSERT_TRUE(db_);
     health_ = std::make_unique<Health>(*db_);
     options_.data_dir = dir_.path();
     options_.instance = "svc";
@@ -1315,13 +1311,11 @@ TEST_F(RunLambdaTest, HostRunnerRunsHelloWorldAsRootAndIsUnavailableOtherwise) {
 class NodeRpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = OpenDatabase(dir_.File("nexus.db"), DaemonMigrations());
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
+    db_ = testing::OpenTestDatabase(dir_);
+    ASSERT_TRUE(db_);
     health_ = std::make_unique<Health>(*db_);
-    auto nodes_db = OpenDatabase(dir_.File("nexus.db"), DaemonMigrations());
-    ASSERT_TRUE(nodes_db.ok()) << nodes_db.status().ToString();
-    nodes_db_ = std::move(nodes_db).value();
+    nodes_db_ = testing::OpenTestDatabase(dir_);
+    ASSERT_TRUE(nodes_db_);
     store_ = std::make_unique<runtime::NodeStore>(*nodes_db_);
     Serve(Status::Ok());
   }
@@ -1611,17 +1605,17 @@ TEST_F(NodeRpcTest, AnUnavailableEngineAnswersUnavailableWithItsReason) {
 // a manager, and the RPCs answer UNAVAILABLE instead of nexusd failing to start.
 TEST(NodeRpcForHostTest, WithoutTheRuntimeNodeRpcsAreUnavailableAndNexusdStillServes) {
   testing::TempDir dir;
-  auto db = OpenDatabase(dir.File("nexus.db"), DaemonMigrations());
-  ASSERT_TRUE(db.ok());
-  auto nodes_db = OpenDatabase(dir.File("nexus.db"), DaemonMigrations());
-  ASSERT_TRUE(nodes_db.ok());
-  Health health(**db);
+  auto db = testing::OpenTestDatabase(dir);
+  ASSERT_TRUE(db);
+  auto nodes_db = testing::OpenTestDatabase(dir);
+  ASSERT_TRUE(nodes_db);
+  Health health(*db);
   Config config;
   config.data_dir = dir.path();
   config.instance = "svcnort";
   config.nodes.runtime = "nexus-test-no-such-runtime";
   testing::FakeClock clock;
-  auto manager = runtime::NodeManager::ForHost(config, **nodes_db, clock);
+  auto manager = runtime::NodeManager::ForHost(config, *nodes_db, clock);
   ASSERT_TRUE(manager.ok()) << manager.status().ToString();
   DaemonService service({.health = &health, .nodes = manager->get()});
   v1::CreateNodeRequest req;
