@@ -500,17 +500,16 @@ def download_sha256(api, token, path, timeout=120):
     return r, digest.hexdigest(), count
 
 
-def count_files(directory):
-    """Regular files anywhere under `directory` (0 when it does not exist)."""
-    total = 0
-    for _, _, files in os.walk(directory):
-        total += len(files)
-    return total
+def chunk_paths(inst):
+    """Paths of the files in the instance's chunk store (<data_dir>/chunks),
+    temp files included (an empty set when it does not exist)."""
+    root = os.path.join(inst.data_dir, "chunks")
+    return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
 
 
 def chunk_count(inst):
-    """Files in the instance's chunk store (<data_dir>/chunks), temp files included."""
-    return count_files(os.path.join(inst.data_dir, "chunks"))
+    """Files in the instance's chunk store, temp files included."""
+    return len(chunk_paths(inst))
 
 
 def wait_until(predicate, timeout, what, interval=0.05):

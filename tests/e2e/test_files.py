@@ -14,7 +14,7 @@ import urllib.parse
 
 import pytest
 
-from harness import (MultipartBody, assert_json_error, chunk_count, download_sha256,
+from harness import (MultipartBody, assert_json_error, chunk_count, chunk_paths, download_sha256,
                      random_file, registered_user, upload, wait_until)
 
 KiB = 1 << 10
@@ -381,11 +381,6 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_row_and_no_chunk(nexus, 
     settled_chunk_count(nexus, before_chunks, "after a client hung up mid-upload")
     assert len(list_files(nexus, alice)) == before_files
     assert nexus.api.get("/healthz").status_code == 200
-
-
-def chunk_paths(inst):
-    root = os.path.join(inst.data_dir, "chunks")
-    return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
 
 
 def test_a_corrupt_chunk_is_a_generic_500_and_logged_loudly(nexus, alice):
