@@ -21,6 +21,7 @@
 
 #include "auth/auth_service.h"
 #include "auth/crypto.h"
+#include "auth/failure_backoff.h"
 #include "auth/jwt.h"
 #include "auth/mailer.h"
 #include "auth/otp.h"
@@ -117,11 +118,15 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   OtpHasher otp(DeriveSubkey(*key, "nexus-auth otp-hash v1"));
   JwtSigner jwt(*key, clock, cfg.auth.jwt_ttl_hours * 3600);
   RateLimiter ip_limiter(clock, {cfg.auth.ip_rate_burst, cfg.auth.ip_rate_refill_seconds});
+  RateLimiter verify_limiter(
+      clock, {cfg.auth.verify_ip_rate_burst, cfg.auth.verify_ip_rate_refill_seconds});
   RateLimiter account_limiter(clock,
                               {cfg.auth.account_rate_burst, cfg.auth.account_rate_refill_seconds});
+  FailureBackoff login_backoff(clock, {cfg.auth.login_failure_burst, cfg.auth.login_backoff_seconds,
+                                       cfg.auth.login_backoff_max_seconds});
   std::unique_ptr<Mailer> mailer = MakeMailer(cfg.mail, clock);
-  AuthService auth(cfg.auth,
-                   {clock, **store, *mailer, passwords, otp, jwt, ip_limiter, account_limiter});
+  AuthService auth(cfg.auth, {clock, **store, *mailer, passwords, otp, jwt, ip_limiter,
+                              verify_limiter, account_limiter, login_backoff});
   WorkerPool pool(kWorkerThreads, kMaxQueuedRequests);
   AuthGrpcService service(auth, pool);
 
