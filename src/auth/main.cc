@@ -22,6 +22,7 @@
 #include "auth/auth_service.h"
 #include "auth/crypto.h"
 #include "auth/failure_backoff.h"
+#include "auth/file_util.h"
 #include "auth/jwt.h"
 #include "auth/mailer.h"
 #include "auth/otp.h"
@@ -50,12 +51,7 @@ std::string UnixSocketPath(const std::string& listen) {
   return "";
 }
 
-Status EnsureDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return InternalError("create directory '" + dir + "': " + ec.message());
-  return Status::Ok();
-}
+Status EnsureDir(const std::string& dir) { return MakePrivateDirs(dir); }
 
 // Removes a socket file left by a previous run. A socket someone still
 // answers on is not stale: refuse rather than steal it.
@@ -173,6 +169,10 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
 }  // namespace nexus::auth
 
 int main(int argc, char** argv) {
+  // Everything nexus-auth creates (database, key, mail, directories) is for
+  // its owner only, from the moment it exists; the explicit modes in the
+  // code say the same, this covers what libraries create.
+  ::umask(077);
   // Blocked before any thread starts, so every thread inherits the mask and
   // only sigwait in Run sees them.
   sigset_t stop_signals;

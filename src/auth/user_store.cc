@@ -4,9 +4,14 @@
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <exception>
 
 namespace nexus::auth {
@@ -96,6 +101,29 @@ void ClearWrongTries(SQLite::Database& db, CodePurpose purpose, const std::strin
   q.exec();
 }
 
+// Creates the database file 0600 before SQLite does (SQLite would create it
+// 0644 less the umask, and gives its -wal and -shm files the database's
+// mode), so no byte of it is ever readable by others. A file an older
+// version left open to others is made private.
+Status EnsurePrivateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return Status::Ok();
+  }
+  if (errno != EEXIST) return ErrnoError(StatusCode::kInternal, "create '" + path + "'", errno);
+  for (const std::string& f : {path, path + "-wal", path + "-shm"}) {
+    struct stat st;
+    if (::stat(f.c_str(), &st) != 0 || (st.st_mode & 077) == 0) continue;
+    if (::chmod(f.c_str(), 0600) != 0) {
+      return ErrnoError(StatusCode::kInternal,
+                        "'" + f + "' is accessible by group or others; chmod 600", errno);
+    }
+    spdlog::warn("'{}' was accessible by group or others; it is 0600 now", f);
+  }
+  return Status::Ok();
+}
+
 bool IsUniqueViolation(const SQLite::Exception& e) {
   return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE ||
          e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY;
@@ -143,6 +171,7 @@ Result<std::unique_ptr<UserStore>> UserStore::Open(const std::string& path) {
     // The hot-path reader is a second connection; it must see the same file.
     return InvalidArgumentError("auth database path must name a file, got '" + path + "'");
   }
+  NEXUS_RETURN_IF_ERROR(EnsurePrivateFile(path).WithContext("open auth database"));
   return Guarded("open auth database '" + path + "'", [&]() -> Result<std::unique_ptr<UserStore>> {
     auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
                                                  kBusyTimeoutMs);

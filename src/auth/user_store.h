@@ -5,7 +5,11 @@
 // code_attempts (wrong tries at the current code of a registration or login,
 // per client address), revoked_tokens (jti until the token would have
 // expired anyway). The schema is versioned with PRAGMA user_version and
-// migrated forward on Open; the database runs in WAL mode.
+// migrated forward on Open.
+//
+// The database runs in WAL mode. The file (and with it SQLite's -wal and
+// -shm, which take its mode) is created 0600; one left readable by others by
+// an older version is made 0600 on Open.
 //
 // Emails are stored lower-cased and compared case-insensitively; usernames
 // keep their spelling but are unique case-insensitively ("Alice" and "alice"

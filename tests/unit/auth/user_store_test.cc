@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "support/auth_temp_dir.h"
 
@@ -56,6 +57,43 @@ TEST_F(UserStoreTest, MigratesAVersionOneDatabaseKeepingItsRows) {
   EXPECT_EQ((*(*s)->FindPending("bob@example.com"))->attempts, 2);
   ASSERT_TRUE((*s)->CountWrongTry(CodePurpose::kRegistration, "bob@example.com", "a").ok());
   EXPECT_EQ(*(*s)->WrongTriesFrom(CodePurpose::kRegistration, "bob@example.com", "a"), 1);
+}
+
+// The database and SQLite's -wal and -shm files are private from their
+// creation, whatever the umask: a chmod afterwards would leave a window.
+TEST_F(UserStoreTest, FilesAreCreatedOwnerOnlyEvenWithAnOpenUmask) {
+  store_.reset();
+  const std::string fresh = dir_ / "fresh.db";
+  const mode_t old_umask = ::umask(0);
+  auto s = UserStore::Open(fresh);
+  ::umask(old_umask);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_TRUE((*s)->RevokeToken("j", 100).ok());  // something in the WAL
+  for (const std::string& f : {fresh, fresh + "-wal", fresh + "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+}
+
+TEST_F(UserStoreTest, ADatabaseOpenToOthersIsMadePrivate) {
+  store_.reset();
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  auto s = UserStore::Open(path_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(UserStoreTest, ReopeningKeepsData) {
+  ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
+  store_.reset();
+  auto again = UserStore::Open(path_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto u = (*again)->FindUserById("id-alice");
+  ASSERT_TRUE(u.ok() && u->has_value());
+  EXPECT_EQ((*u)->username, "Alice");
 }
 
 TEST_F(UserStoreTest, RefusesDatabaseFromANewerVersion) {
