@@ -7,7 +7,9 @@
 // expired anyway). The schema is versioned with PRAGMA user_version and
 // migrated forward on Open.
 //
-// The database runs in WAL mode. The file (and with it SQLite's -wal and
+// The database runs in WAL mode with synchronous=FULL: a commit is on disk
+// when the call returns, so an account, a logout's revocation or a counted
+// wrong try survives a power cut. The file (and with it SQLite's -wal and
 // -shm, which take its mode) is created 0600; one left readable by others by
 // an older version is made 0600 on Open.
 //
@@ -123,6 +125,9 @@ class UserStore {
 
   // A trivial query, for health checks.
   Status Ping();
+
+  // PRAGMA synchronous of the writing connection (2 = FULL).
+  int synchronous_for_test();
 
  private:
   UserStore(std::unique_ptr<SQLite::Database> db, std::unique_ptr<SQLite::Database> reader);

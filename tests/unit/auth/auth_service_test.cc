@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <latch>
@@ -627,6 +628,25 @@ TEST_F(AuthServiceTest, AnExpiredPendingRegistrationIsReplaced) {
   auto reg = service_->RegisterVerify(kAliceEmail, CodeFor(kAliceEmail), kHere);
   ASSERT_TRUE(reg.ok()) << reg.status().ToString();
   EXPECT_EQ(reg->username, "alice2");
+}
+
+TEST_F(AuthServiceTest, ValidateTokenNeverWritesTheDatabase) {
+  auto t = Register("alice", kAliceEmail);
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(service_->Logout(Login("alice")->token).ok());  // a revocation to look up
+  const auto size_of = [](const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+  };
+  const int64_t wal = size_of(db_path_ + "-wal");
+  ASSERT_GT(wal, 0);
+  SQLite::Database watcher(db_path_, SQLite::OPEN_READONLY);
+  const int64_t version = watcher.execAndGet("PRAGMA data_version").getInt64();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(service_->ValidateToken(t->token).ok());
+  // data_version changes on the watcher's connection when any other
+  // connection commits; the WAL grows with any write.
+  EXPECT_EQ(watcher.execAndGet("PRAGMA data_version").getInt64(), version);
+  EXPECT_EQ(size_of(db_path_ + "-wal"), wal);
 }
 
 TEST_F(AuthServiceTest, ExpiredTokenIsRejected) {

@@ -30,6 +30,10 @@ TEST_F(UserStoreTest, OpensInWalModeAtCurrentSchemaVersion) {
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), UserStore::kSchemaVersion);
 }
 
+TEST_F(UserStoreTest, CommitsAreSyncedToDisk) {
+  EXPECT_EQ(store_->synchronous_for_test(), 2);  // FULL
+}
+
 TEST_F(UserStoreTest, MigratesAVersionOneDatabaseKeepingItsRows) {
   store_.reset();
   const std::string old_path = dir_ / "v1.db";
