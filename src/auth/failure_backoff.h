@@ -12,9 +12,10 @@
 // first of them is recorded: the free_failures+1-th concurrent attempt is
 // already refused.
 //
-// Memory is bounded like RateLimiter's: at most `max_keys` entries; entries
-// that carry no delay are dropped first, then the least recently used half.
-// Dropping an entry only forgives it. Thread-safe (one mutex).
+// Memory is bounded like RateLimiter's: at most `max_keys` entries. Entries
+// not waiting out a delay and still within their burst (or a day old) are
+// dropped first, then the least recently used half. Dropping an entry only
+// forgives it. Thread-safe (one mutex).
 #pragma once
 
 #include <cstddef>
