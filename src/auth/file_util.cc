@@ -95,6 +95,20 @@ Status WriteFileAtomically(const std::string& path, std::string_view data, mode_
   return Status::Ok();
 }
 
+Status MakePrivateDirs(const std::string& dir) {
+  for (size_t end = dir.find('/', 1);; end = dir.find('/', end + 1)) {
+    const std::string part = dir.substr(0, end);
+    if (!part.empty() && part.back() != '/' && ::mkdir(part.c_str(), 0700) != 0) {
+      struct stat st;
+      if (errno != EEXIST || ::stat(part.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return ErrnoError(StatusCode::kInternal, "create directory '" + part + "'",
+                          errno == EEXIST ? ENOTDIR : errno);
+      }
+    }
+    if (end == std::string::npos) return Status::Ok();
+  }
+}
+
 Result<FileContents> ReadSmallFile(const std::string& path, size_t max_bytes) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {

@@ -23,6 +23,11 @@ enum class WriteMode {
 Status WriteFileAtomically(const std::string& path, std::string_view data, mode_t perms,
                            WriteMode mode);
 
+// Creates `dir` and its missing parents with mode 0700, so nothing placed in
+// them is reachable by other users from the start. Directories that exist
+// already are left as they are.
+Status MakePrivateDirs(const std::string& dir);
+
 struct FileContents {
   std::string data;
   mode_t perms = 0;  // permission bits (st_mode & 07777)

@@ -147,12 +147,8 @@ Result<std::string> LoadOrCreateJwtKey(const std::string& path) {
     return existing.status().WithContext("read JWT key");
   }
   if (!existing.ok()) {
-    std::error_code ec;
-    auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      return InternalError("create directory '" + parent.string() + "': " + ec.message());
-    }
+    auto parent = std::filesystem::path(path).parent_path().string();
+    if (!parent.empty()) NEXUS_RETURN_IF_ERROR(MakePrivateDirs(parent));
     Status s = WriteFileAtomically(path, RandomBytes(kJwtKeyBytes), 0600, WriteMode::kNoReplace);
     // kAlreadyExists: another process created it first; use theirs.
     if (!s.ok() && s.code() != StatusCode::kAlreadyExists) {

@@ -198,9 +198,9 @@ Status OutboxMailer::Send(const std::string& to, const std::string& subject,
       FormatMessage({from_, to, subject, clock_.NowSeconds(), NewMessageId(from_)}, body);
   if (!message.ok()) return message.status().WithContext(where);
 
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) return UpstreamFailedError(where + ": " + ec.message());
+  // The messages hold live codes: owner only, directory and files.
+  if (Status d = MakePrivateDirs(dir_); !d.ok())
+    return UpstreamFailedError(where + ": " + d.message());
   // Millisecond prefix keeps names in sending order; the random part keeps
   // two messages in one millisecond apart.
   const std::string path =

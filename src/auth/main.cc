@@ -21,6 +21,8 @@
 
 #include "auth/auth_service.h"
 #include "auth/crypto.h"
+#include "auth/failure_backoff.h"
+#include "auth/file_util.h"
 #include "auth/jwt.h"
 #include "auth/mailer.h"
 #include "auth/otp.h"
@@ -49,12 +51,7 @@ std::string UnixSocketPath(const std::string& listen) {
   return "";
 }
 
-Status EnsureDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return InternalError("create directory '" + dir + "': " + ec.message());
-  return Status::Ok();
-}
+Status EnsureDir(const std::string& dir) { return MakePrivateDirs(dir); }
 
 // Removes a socket file left by a previous run. A socket someone still
 // answers on is not stale: refuse rather than steal it.
@@ -117,11 +114,15 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   OtpHasher otp(DeriveSubkey(*key, "nexus-auth otp-hash v1"));
   JwtSigner jwt(*key, clock, cfg.auth.jwt_ttl_hours * 3600);
   RateLimiter ip_limiter(clock, {cfg.auth.ip_rate_burst, cfg.auth.ip_rate_refill_seconds});
+  RateLimiter verify_limiter(
+      clock, {cfg.auth.verify_ip_rate_burst, cfg.auth.verify_ip_rate_refill_seconds});
   RateLimiter account_limiter(clock,
                               {cfg.auth.account_rate_burst, cfg.auth.account_rate_refill_seconds});
+  FailureBackoff login_backoff(clock, {cfg.auth.login_failure_burst, cfg.auth.login_backoff_seconds,
+                                       cfg.auth.login_backoff_max_seconds});
   std::unique_ptr<Mailer> mailer = MakeMailer(cfg.mail, clock);
-  AuthService auth(cfg.auth,
-                   {clock, **store, *mailer, passwords, otp, jwt, ip_limiter, account_limiter});
+  AuthService auth(cfg.auth, {clock, **store, *mailer, passwords, otp, jwt, ip_limiter,
+                              verify_limiter, account_limiter, login_backoff});
   WorkerPool pool(kWorkerThreads, kMaxQueuedRequests);
   AuthGrpcService service(auth, pool);
 
@@ -168,6 +169,10 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
 }  // namespace nexus::auth
 
 int main(int argc, char** argv) {
+  // Everything nexus-auth creates (database, key, mail, directories) is for
+  // its owner only, from the moment it exists; the explicit modes in the
+  // code say the same, this covers what libraries create.
+  ::umask(077);
   // Blocked before any thread starts, so every thread inherits the mask and
   // only sigwait in Run sees them.
   sigset_t stop_signals;

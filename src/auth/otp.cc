@@ -42,9 +42,15 @@ bool OtpHasher::Matches(std::string_view stored_hash, std::string_view code) con
 OtpVerdict CheckOtp(const OtpHasher& hasher, const OtpPolicy& policy, const OtpState& state,
                     std::string_view code, int64_t now_seconds) {
   if (now_seconds >= state.expires_at) return OtpVerdict::kExpired;
-  if (state.attempts >= policy.max_attempts) return OtpVerdict::kExhausted;
+  if (state.attempts >= policy.max_attempts_total) return OtpVerdict::kExhausted;
+  // Before the comparison: an address out of tries learns nothing, not even
+  // that it finally guessed right.
+  if (state.address_attempts >= policy.max_attempts_per_address) {
+    return OtpVerdict::kAddressExhausted;
+  }
   if (hasher.Matches(state.otp_hash, code)) return OtpVerdict::kAccepted;
-  return state.attempts + 1 >= policy.max_attempts ? OtpVerdict::kExhausted : OtpVerdict::kWrong;
+  return state.attempts + 1 >= policy.max_attempts_total ? OtpVerdict::kExhausted
+                                                         : OtpVerdict::kWrong;
 }
 
 }  // namespace nexus::auth

@@ -6,9 +6,13 @@
 // server secret (which lives outside the database) it cannot be checked.
 //
 // CheckOtp applies the rules in one place: a code is accepted only before its
-// expiry and while fewer than `max_attempts` wrong tries have been made; the
-// comparison is constant-time. Callers persist the attempt count. OtpHasher is
-// immutable after construction and thread-safe.
+// expiry, while fewer than `max_attempts_total` wrong tries have been made at
+// it from all client addresses together, and while the caller's address has
+// made fewer than `max_attempts_per_address`. Wrong tries from one address
+// therefore cannot void the code for another, yet the total bounds the odds
+// of guessing it at max_attempts_total / 10^6. The comparison is
+// constant-time. Callers persist the counts. OtpHasher is immutable after
+// construction and thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -39,21 +43,24 @@ class OtpHasher {
 
 struct OtpPolicy {
   int64_t ttl_seconds = 300;
-  int64_t max_attempts = 5;
+  int64_t max_attempts_per_address = 5;
+  int64_t max_attempts_total = 500;
 };
 
-// What a stored code looks like to the policy.
+// What a stored code looks like to the policy, seen from one client address.
 struct OtpState {
   std::string otp_hash;
-  int64_t expires_at = 0;  // unix seconds
-  int64_t attempts = 0;    // wrong tries so far
+  int64_t expires_at = 0;        // unix seconds
+  int64_t attempts = 0;          // wrong tries so far, from every address
+  int64_t address_attempts = 0;  // wrong tries so far from the caller's address
 };
 
 enum class OtpVerdict {
   kAccepted,
-  kWrong,      // counts as an attempt; the code stays usable
-  kExhausted,  // this wrong try used the last attempt, or none were left: void the code
-  kExpired,    // void the code
+  kWrong,             // counts as an attempt (total and address); the code stays usable
+  kAddressExhausted,  // this address has no tries left: refused, nothing counted
+  kExhausted,         // this wrong try used the last of the total, or none was left: void
+  kExpired,           // void the code
 };
 
 OtpVerdict CheckOtp(const OtpHasher& hasher, const OtpPolicy& policy, const OtpState& state,

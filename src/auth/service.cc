@@ -64,7 +64,7 @@ grpc::Status AuthGrpcService::RegisterInit(grpc::ServerContext* ctx,
 grpc::Status AuthGrpcService::RegisterVerify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
                                              v1::TokenResponse* resp) {
   return Offload(ctx, [this, req, resp] {
-    auto r = auth_.RegisterVerify(req->email(), req->code());
+    auto r = auth_.RegisterVerify(req->email(), req->code(), req->client_ip());
     if (r.ok()) FillToken(*r, resp);
     return r.status();
   });
@@ -85,7 +85,7 @@ grpc::Status AuthGrpcService::LoginInit(grpc::ServerContext* ctx, const v1::Logi
 grpc::Status AuthGrpcService::LoginVerify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
                                           v1::TokenResponse* resp) {
   return Offload(ctx, [this, req, resp] {
-    auto r = auth_.LoginVerify(req->email(), req->code());
+    auto r = auth_.LoginVerify(req->email(), req->code(), req->client_ip());
     if (r.ok()) FillToken(*r, resp);
     return r.status();
   });

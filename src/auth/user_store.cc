@@ -4,9 +4,14 @@
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <exception>
 
 namespace nexus::auth {
@@ -45,6 +50,18 @@ CREATE TABLE revoked_tokens (
 );
 CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens(expires_at);
 )sql",
+    // Wrong tries per client address at the current code of a pending
+    // registration ('register') or a login challenge ('login'); cleared
+    // whenever that code is replaced or removed.
+    R"sql(
+CREATE TABLE code_attempts (
+  purpose TEXT NOT NULL,
+  email   TEXT NOT NULL COLLATE NOCASE,
+  address TEXT NOT NULL,
+  wrong   INTEGER NOT NULL,
+  PRIMARY KEY (purpose, email, address)
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == UserStore::kSchemaVersion);
 
@@ -66,6 +83,45 @@ auto Guarded(std::string_view op, F&& f) -> decltype(f()) {
   } catch (const std::exception& e) {
     return InternalError(std::string(op) + ": " + e.what());
   }
+}
+
+const char* PurposeName(CodePurpose p) {
+  return p == CodePurpose::kRegistration ? "register" : "login";
+}
+
+// The table holding the current code of each purpose.
+const char* CodeTable(CodePurpose p) {
+  return p == CodePurpose::kRegistration ? "pending_registrations" : "login_challenges";
+}
+
+void ClearWrongTries(SQLite::Database& db, CodePurpose purpose, const std::string& email) {
+  SQLite::Statement q(db, "DELETE FROM code_attempts WHERE purpose = ? AND email = ?");
+  q.bind(1, PurposeName(purpose));
+  q.bind(2, email);
+  q.exec();
+}
+
+// Creates the database file 0600 before SQLite does (SQLite would create it
+// 0644 less the umask, and gives its -wal and -shm files the database's
+// mode), so no byte of it is ever readable by others. A file an older
+// version left open to others is made private.
+Status EnsurePrivateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return Status::Ok();
+  }
+  if (errno != EEXIST) return ErrnoError(StatusCode::kInternal, "create '" + path + "'", errno);
+  for (const std::string& f : {path, path + "-wal", path + "-shm"}) {
+    struct stat st;
+    if (::stat(f.c_str(), &st) != 0 || (st.st_mode & 077) == 0) continue;
+    if (::chmod(f.c_str(), 0600) != 0) {
+      return ErrnoError(StatusCode::kInternal,
+                        "'" + f + "' is accessible by group or others; chmod 600", errno);
+    }
+    spdlog::warn("'{}' was accessible by group or others; it is 0600 now", f);
+  }
+  return Status::Ok();
 }
 
 bool IsUniqueViolation(const SQLite::Exception& e) {
@@ -115,13 +171,17 @@ Result<std::unique_ptr<UserStore>> UserStore::Open(const std::string& path) {
     // The hot-path reader is a second connection; it must see the same file.
     return InvalidArgumentError("auth database path must name a file, got '" + path + "'");
   }
+  NEXUS_RETURN_IF_ERROR(EnsurePrivateFile(path).WithContext("open auth database"));
   return Guarded("open auth database '" + path + "'", [&]() -> Result<std::unique_ptr<UserStore>> {
     auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
                                                  kBusyTimeoutMs);
     db->exec("PRAGMA journal_mode = WAL");
-    // NORMAL is durable across process crashes in WAL mode; only a power cut
-    // can lose the last commits, which here means re-sending a code.
-    db->exec("PRAGMA synchronous = NORMAL");
+    // FULL: WAL mode with NORMAL loses the last commits on a power cut, which
+    // here would bring back a token its user logged out of, or drop an
+    // account that was just confirmed. Writes are rare (a registration, a
+    // login, a logout, a wrong code) and the token hot path only reads, so
+    // the fsync per commit costs nothing where it matters.
+    db->exec("PRAGMA synchronous = FULL");
     db->exec("PRAGMA foreign_keys = ON");
     NEXUS_RETURN_IF_ERROR(Migrate(*db));
     auto reader = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
@@ -169,19 +229,52 @@ Result<std::optional<UserRecord>> UserStore::FindUserById(std::string_view id) {
 
 Status UserStore::PutPending(const PendingRegistration& p) {
   std::lock_guard lock(mu_);
-  return Guarded("store pending registration", [&] {
+  return Guarded("store pending registration", [&]() -> Status {
+    SQLite::Transaction tx(*db_);
+    // The upsert's WHERE leaves a live row untouched (and changes nothing).
     SQLite::Statement q(*db_,
-                        "INSERT OR REPLACE INTO pending_registrations (email, username, "
-                        "password_hash, otp_hash, otp_expires_at, attempts, last_sent_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)");
-    q.bind(1, Lower(p.email));
+                        "INSERT INTO pending_registrations (email, username, password_hash, "
+                        "otp_hash, otp_expires_at, attempts, last_sent_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (email) DO UPDATE SET username = excluded.username, "
+                        "password_hash = excluded.password_hash, otp_hash = excluded.otp_hash, "
+                        "otp_expires_at = excluded.otp_expires_at, attempts = excluded.attempts, "
+                        "last_sent_at = excluded.last_sent_at "
+                        "WHERE pending_registrations.otp_expires_at <= excluded.last_sent_at");
+    const std::string email = Lower(p.email);
+    q.bind(1, email);
     q.bind(2, p.username);
     q.bind(3, p.password_hash);
     q.bind(4, p.otp_hash);
     q.bind(5, p.otp_expires_at);
     q.bind(6, p.attempts);
     q.bind(7, p.last_sent_at);
-    q.exec();
+    if (q.exec() == 0) {
+      return AlreadyExistsError("a registration for this email is already pending");
+    }
+    ClearWrongTries(*db_, CodePurpose::kRegistration, email);
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
+Status UserStore::RenewPendingCode(std::string_view email_in, std::string_view otp_hash,
+                                   int64_t otp_expires_at, int64_t sent_at) {
+  std::lock_guard lock(mu_);
+  return Guarded("renew pending registration code", [&]() -> Status {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement q(*db_,
+                        "UPDATE pending_registrations SET otp_hash = ?, otp_expires_at = ?, "
+                        "attempts = 0, last_sent_at = ? WHERE email = ? AND otp_expires_at > ?");
+    const std::string email = Lower(email_in);
+    q.bind(1, std::string(otp_hash));
+    q.bind(2, otp_expires_at);
+    q.bind(3, sent_at);
+    q.bind(4, email);
+    q.bind(5, sent_at);
+    if (q.exec() == 0) return NotFoundError("no pending registration for this email");
+    ClearWrongTries(*db_, CodePurpose::kRegistration, email);
+    tx.commit();
     return Status::Ok();
   });
 }
@@ -201,27 +294,18 @@ Result<std::optional<PendingRegistration>> UserStore::FindPending(std::string_vi
   });
 }
 
-Status UserStore::SetPendingAttempts(std::string_view email, int64_t attempts) {
-  std::lock_guard lock(mu_);
-  return Guarded("update pending registration", [&] {
-    SQLite::Statement q(*db_, "UPDATE pending_registrations SET attempts = ? WHERE email = ?");
-    q.bind(1, attempts);
-    q.bind(2, Lower(email));
-    q.exec();
-    return Status::Ok();
-  });
-}
-
 Status UserStore::DeletePending(std::string_view email, std::string_view only_if_otp_hash) {
   std::lock_guard lock(mu_);
   return Guarded("delete pending registration", [&] {
+    SQLite::Transaction tx(*db_);
     SQLite::Statement q(*db_,
                         "DELETE FROM pending_registrations WHERE email = ? AND (? = '' OR "
                         "otp_hash = ?)");
     q.bind(1, Lower(email));
     q.bind(2, std::string(only_if_otp_hash));
     q.bind(3, std::string(only_if_otp_hash));
-    q.exec();
+    if (q.exec() > 0) ClearWrongTries(*db_, CodePurpose::kRegistration, Lower(email));
+    tx.commit();
     return Status::Ok();
   });
 }
@@ -247,6 +331,7 @@ Status UserStore::CompleteRegistration(const UserRecord& user) {
     SQLite::Statement del(*db_, "DELETE FROM pending_registrations WHERE email = ?");
     del.bind(1, Lower(user.email));
     del.exec();
+    ClearWrongTries(*db_, CodePurpose::kRegistration, Lower(user.email));
     tx.commit();
     return Status::Ok();
   });
@@ -255,6 +340,7 @@ Status UserStore::CompleteRegistration(const UserRecord& user) {
 Status UserStore::PutChallenge(const LoginChallenge& c) {
   std::lock_guard lock(mu_);
   return Guarded("store login challenge", [&] {
+    SQLite::Transaction tx(*db_);
     SQLite::Statement q(*db_,
                         "INSERT OR REPLACE INTO login_challenges (email, user_id, otp_hash, "
                         "expires_at, attempts, last_sent_at) VALUES (?, ?, ?, ?, ?, ?)");
@@ -265,6 +351,8 @@ Status UserStore::PutChallenge(const LoginChallenge& c) {
     q.bind(5, c.attempts);
     q.bind(6, c.last_sent_at);
     q.exec();
+    ClearWrongTries(*db_, CodePurpose::kLogin, Lower(c.email));
+    tx.commit();
     return Status::Ok();
   });
 }
@@ -283,27 +371,55 @@ Result<std::optional<LoginChallenge>> UserStore::FindChallenge(std::string_view 
   });
 }
 
-Status UserStore::SetChallengeAttempts(std::string_view email, int64_t attempts) {
-  std::lock_guard lock(mu_);
-  return Guarded("update login challenge", [&] {
-    SQLite::Statement q(*db_, "UPDATE login_challenges SET attempts = ? WHERE email = ?");
-    q.bind(1, attempts);
-    q.bind(2, Lower(email));
-    q.exec();
-    return Status::Ok();
-  });
-}
-
 Status UserStore::DeleteChallenge(std::string_view email, std::string_view only_if_otp_hash) {
   std::lock_guard lock(mu_);
   return Guarded("delete login challenge", [&] {
+    SQLite::Transaction tx(*db_);
     SQLite::Statement q(
         *db_, "DELETE FROM login_challenges WHERE email = ? AND (? = '' OR otp_hash = ?)");
     q.bind(1, Lower(email));
     q.bind(2, std::string(only_if_otp_hash));
     q.bind(3, std::string(only_if_otp_hash));
-    q.exec();
+    if (q.exec() > 0) ClearWrongTries(*db_, CodePurpose::kLogin, Lower(email));
+    tx.commit();
     return Status::Ok();
+  });
+}
+
+Status UserStore::CountWrongTry(CodePurpose purpose, std::string_view email_in,
+                                std::string_view address) {
+  std::lock_guard lock(mu_);
+  return Guarded("count wrong code", [&] {
+    const std::string email = Lower(email_in);
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement total(*db_, std::string("UPDATE ") + CodeTable(purpose) +
+                                      " SET attempts = attempts + 1 WHERE email = ?");
+    total.bind(1, email);
+    total.exec();
+    SQLite::Statement per_address(*db_,
+                                  "INSERT INTO code_attempts (purpose, email, address, wrong) "
+                                  "VALUES (?, ?, ?, 1) ON CONFLICT (purpose, email, address) "
+                                  "DO UPDATE SET wrong = wrong + 1");
+    per_address.bind(1, PurposeName(purpose));
+    per_address.bind(2, email);
+    per_address.bind(3, std::string(address));
+    per_address.exec();
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
+Result<int64_t> UserStore::WrongTriesFrom(CodePurpose purpose, std::string_view email,
+                                          std::string_view address) {
+  std::lock_guard lock(mu_);
+  return Guarded("read wrong code count", [&]() -> Result<int64_t> {
+    SQLite::Statement q(*db_,
+                        "SELECT wrong FROM code_attempts WHERE purpose = ? AND email = ? AND "
+                        "address = ?");
+    q.bind(1, PurposeName(purpose));
+    q.bind(2, Lower(email));
+    q.bind(3, std::string(address));
+    return q.executeStep() ? q.getColumn(0).getInt64() : int64_t{0};
   });
 }
 
@@ -341,12 +457,23 @@ Status UserStore::PruneExpired(int64_t now_seconds) {
       q.bind(1, now_seconds);
       q.exec();
     }
+    // Counts of codes that are gone (expired above, or a challenge whose
+    // user was deleted).
+    db_->exec(
+        "DELETE FROM code_attempts WHERE (purpose = 'register' AND email NOT IN "
+        "(SELECT email FROM pending_registrations)) OR (purpose = 'login' AND email NOT IN "
+        "(SELECT email FROM login_challenges))");
     tx.commit();
     return Status::Ok();
   }));
   std::unique_lock rlock(revoked_mu_);
   std::erase_if(revoked_, [&](const auto& kv) { return kv.second < now_seconds; });
   return Status::Ok();
+}
+
+int UserStore::synchronous_for_test() {
+  std::lock_guard lock(mu_);
+  return db_->execAndGet("PRAGMA synchronous").getInt();
 }
 
 Status UserStore::Ping() {

@@ -2,9 +2,16 @@
 //
 // Tables: users, pending_registrations (one per email, until the code is
 // confirmed), login_challenges (one per email, until the code is confirmed),
-// revoked_tokens (jti until the token would have expired anyway). The schema
-// is versioned with PRAGMA user_version and migrated forward on Open; the
-// database runs in WAL mode.
+// code_attempts (wrong tries at the current code of a registration or login,
+// per client address), revoked_tokens (jti until the token would have
+// expired anyway). The schema is versioned with PRAGMA user_version and
+// migrated forward on Open.
+//
+// The database runs in WAL mode with synchronous=FULL: a commit is on disk
+// when the call returns, so an account, a logout's revocation or a counted
+// wrong try survives a power cut. The file (and with it SQLite's -wal and
+// -shm, which take its mode) is created 0600; one left readable by others by
+// an older version is made 0600 on Open.
 //
 // Emails are stored lower-cased and compared case-insensitively; usernames
 // keep their spelling but are unique case-insensitively ("Alice" and "alice"
@@ -54,6 +61,9 @@ struct PendingRegistration {
   int64_t last_sent_at = 0;
 };
 
+// Which kind of stored code a wrong try was made at.
+enum class CodePurpose { kRegistration, kLogin };
+
 struct LoginChallenge {
   std::string email;
   std::string user_id;
@@ -65,7 +75,7 @@ struct LoginChallenge {
 
 class UserStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the database file at `path` (its directory must exist)
   // and migrates it. A file from a newer nexus-auth is refused.
@@ -76,10 +86,16 @@ class UserStore {
   Result<std::optional<UserRecord>> FindUserByEmail(std::string_view email);
   Result<std::optional<UserRecord>> FindUserById(std::string_view id);
 
-  // Inserts or replaces the pending registration for its email.
+  // Stores the pending registration for its email. A row already there is
+  // replaced only if its code had expired by p.last_sent_at (now): a live
+  // pending registration is kAlreadyExists, never overwritten.
   Status PutPending(const PendingRegistration& p);
   Result<std::optional<PendingRegistration>> FindPending(std::string_view email);
-  Status SetPendingAttempts(std::string_view email, int64_t attempts);
+  // Gives the live pending registration of `email` a new code, keeping its
+  // username and password; its wrong tries start again from zero.
+  // kNotFound if there is none whose code is unexpired at `sent_at`.
+  Status RenewPendingCode(std::string_view email, std::string_view otp_hash, int64_t otp_expires_at,
+                          int64_t sent_at);
   // Deletes the row; with `only_if_otp_hash`, only if it still holds that code
   // (so a cleanup cannot remove a newer code sent meanwhile).
   Status DeletePending(std::string_view email, std::string_view only_if_otp_hash = {});
@@ -87,10 +103,18 @@ class UserStore {
   // for its email. kAlreadyExists if the username or email is taken.
   Status CompleteRegistration(const UserRecord& user);
 
+  // Inserts or replaces the login challenge for its email (a new code; its
+  // wrong tries start from zero).
   Status PutChallenge(const LoginChallenge& c);
   Result<std::optional<LoginChallenge>> FindChallenge(std::string_view email);
-  Status SetChallengeAttempts(std::string_view email, int64_t attempts);
   Status DeleteChallenge(std::string_view email, std::string_view only_if_otp_hash = {});
+
+  // In one transaction: one more wrong try at the current code of
+  // (`purpose`, `email`), in its total and in the count of `address`.
+  Status CountWrongTry(CodePurpose purpose, std::string_view email, std::string_view address);
+  // Wrong tries from `address` at the current code of (`purpose`, `email`).
+  Result<int64_t> WrongTriesFrom(CodePurpose purpose, std::string_view email,
+                                 std::string_view address);
 
   // Records `jti` as revoked until `expires_at`. Idempotent.
   Status RevokeToken(std::string_view jti, int64_t expires_at);
@@ -101,6 +125,9 @@ class UserStore {
 
   // A trivial query, for health checks.
   Status Ping();
+
+  // PRAGMA synchronous of the writing connection (2 = FULL).
+  int synchronous_for_test();
 
  private:
   UserStore(std::unique_ptr<SQLite::Database> db, std::unique_ptr<SQLite::Database> reader);

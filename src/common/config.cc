@@ -39,12 +39,18 @@ std::vector<Binding> Bindings(Config& c) {
       {"auth", "otp_ttl_seconds", &c.auth.otp_ttl_seconds},
       {"auth", "jwt_ttl_hours", &c.auth.jwt_ttl_hours},
       {"auth", "otp_max_attempts", &c.auth.otp_max_attempts},
+      {"auth", "otp_max_attempts_total", &c.auth.otp_max_attempts_total},
       {"auth", "resend_cooldown_seconds", &c.auth.resend_cooldown_seconds},
       {"auth", "password_min_length", &c.auth.password_min_length},
       {"auth", "ip_rate_burst", &c.auth.ip_rate_burst},
       {"auth", "ip_rate_refill_seconds", &c.auth.ip_rate_refill_seconds},
+      {"auth", "verify_ip_rate_burst", &c.auth.verify_ip_rate_burst},
+      {"auth", "verify_ip_rate_refill_seconds", &c.auth.verify_ip_rate_refill_seconds},
       {"auth", "account_rate_burst", &c.auth.account_rate_burst},
       {"auth", "account_rate_refill_seconds", &c.auth.account_rate_refill_seconds},
+      {"auth", "login_failure_burst", &c.auth.login_failure_burst},
+      {"auth", "login_backoff_seconds", &c.auth.login_backoff_seconds},
+      {"auth", "login_backoff_max_seconds", &c.auth.login_backoff_max_seconds},
       {"mail", "smtp_url", &c.mail.smtp_url},
       {"mail", "from", &c.mail.from},
       {"mail", "username", &c.mail.username},
@@ -170,6 +176,21 @@ Status Validate(const Config& c) {
   if (c.auth.jwt_ttl_hours <= 0) return InvalidArgumentError("auth.jwt_ttl_hours must be > 0");
   if (c.auth.otp_max_attempts <= 0)
     return InvalidArgumentError("auth.otp_max_attempts must be > 0");
+  if (c.auth.otp_max_attempts_total < c.auth.otp_max_attempts ||
+      c.auth.otp_max_attempts_total >= 1000) {
+    // 1000 wrong tries would give a one in a thousand chance of guessing a code.
+    return InvalidArgumentError(
+        "auth.otp_max_attempts_total must be at least auth.otp_max_attempts and below 1000");
+  }
+  if (c.auth.login_failure_burst <= 0)
+    return InvalidArgumentError("auth.login_failure_burst must be > 0");
+  if (!(0 < c.auth.login_backoff_seconds &&
+        c.auth.login_backoff_seconds <= c.auth.login_backoff_max_seconds &&
+        c.auth.login_backoff_max_seconds <= 86400)) {
+    return InvalidArgumentError(
+        "auth login backoff must satisfy 0 < login_backoff_seconds <= "
+        "login_backoff_max_seconds <= 86400");
+  }
   if (c.gateway.max_json_bytes <= 0)
     return InvalidArgumentError("gateway.max_json_bytes must be > 0");
   const auto& s = c.storage;

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 from aiosmtpd.controller import Controller
+from requests.adapters import HTTPAdapter
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -45,8 +46,23 @@ MAIL_TIMEOUT_S = 10.0
 RELAXED_LIMITS = {
     "NEXUS_AUTH_IP_RATE_BURST": "100000",
     "NEXUS_AUTH_IP_RATE_REFILL_SECONDS": "1",
+    "NEXUS_AUTH_VERIFY_IP_RATE_BURST": "100000",
+    "NEXUS_AUTH_VERIFY_IP_RATE_REFILL_SECONDS": "1",
     "NEXUS_AUTH_ACCOUNT_RATE_BURST": "100000",
     "NEXUS_AUTH_ACCOUNT_RATE_REFILL_SECONDS": "1",
+    "NEXUS_AUTH_LOGIN_FAILURE_BURST": "100000",
+}
+
+# The auth limits at their built-in defaults, for tests of those limits (a
+# private instance given these undoes RELAXED_LIMITS).
+DEFAULT_AUTH_LIMITS = {
+    "NEXUS_AUTH_IP_RATE_BURST": "20",
+    "NEXUS_AUTH_IP_RATE_REFILL_SECONDS": "30",
+    "NEXUS_AUTH_VERIFY_IP_RATE_BURST": "20",
+    "NEXUS_AUTH_VERIFY_IP_RATE_REFILL_SECONDS": "30",
+    "NEXUS_AUTH_ACCOUNT_RATE_BURST": "5",
+    "NEXUS_AUTH_ACCOUNT_RATE_REFILL_SECONDS": "120",
+    "NEXUS_AUTH_LOGIN_FAILURE_BURST": "5",
 }
 
 
@@ -169,14 +185,35 @@ class SmtpSink:
 # ---------------------------------------------------------------- HTTP client
 
 
-class Api:
-    """requests against one gateway; ignores proxy settings so traffic stays local."""
+class _SourceAddressAdapter(HTTPAdapter):
+    """An HTTPAdapter whose connections leave from one local address, so the
+    gateway sees that address as the client (the peer of the TCP connection)."""
 
-    def __init__(self, base_url):
+    def __init__(self, source_address, **kwargs):
+        self._source_address = source_address
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+        pool_kwargs["source_address"] = (self._source_address, 0)
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+
+
+class Api:
+    """requests against one gateway; ignores proxy settings so traffic stays local.
+
+    source_address (e.g. "127.0.0.7") binds the client's end of every
+    connection, to play a distinct client: any 127.0.0.x is a local address.
+    """
+
+    def __init__(self, base_url, source_address=None):
         assert base_url.startswith("http://127.0.0.1:"), base_url
         self.base_url = base_url
+        self.source_address = source_address
         self.session = requests.Session()
         self.session.trust_env = False
+        if source_address is not None:
+            assert source_address.startswith("127."), source_address
+            self.session.mount("http://", _SourceAddressAdapter(source_address))
 
     def request(self, method, path, token=None, headers=None, timeout=10, **kwargs):
         h = dict(headers or {})
@@ -236,6 +273,10 @@ class Instance:
         self.procs = {}
         self.exit_codes = {}
         self.api = Api(f"http://127.0.0.1:{self.port}")
+
+    def api_from(self, source_address):
+        """An Api to this instance whose requests come from `source_address`."""
+        return Api(self.api.base_url, source_address=source_address)
 
     @staticmethod
     def missing_binaries(build_dir):

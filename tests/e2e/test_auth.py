@@ -91,7 +91,9 @@ def test_the_mail_carries_the_code_and_no_service_log_does(nexus):
         assert token not in text, f"{service} logged the token"
 
 
-def test_five_wrong_codes_void_the_code(nexus):
+def test_five_wrong_codes_use_up_the_tries_of_that_address(nexus):
+    # Even the right code is then refused from that address (other addresses
+    # keep theirs: test_security_auth.py).
     api, sink, user = nexus.api, nexus.sink, new_user("wrong")
     mark = sink.mark()
     r = api.post("/auth/register/init", json={"Username": user.username,
@@ -109,7 +111,7 @@ def test_five_wrong_codes_void_the_code(nexus):
     assert_json_error(r, 401)
 
 
-def test_five_wrong_login_codes_void_the_login_code(nexus):
+def test_five_wrong_login_codes_use_up_the_tries_of_that_address(nexus):
     api, sink, user = nexus.api, nexus.sink, new_user("wlogin")
     register(nexus, user)
     mark = sink.mark()

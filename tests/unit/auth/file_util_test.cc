@@ -30,6 +30,32 @@ TEST_F(FileUtilTest, WritesFileWithPermissionsAndReadsItBack) {
   EXPECT_EQ(EntriesInDir(), 1u);  // no temp file left
 }
 
+TEST_F(FileUtilTest, MakesPrivateDirectoriesWhateverTheUmask) {
+  const std::string deep = dir_ / "a/b/c";
+  ASSERT_EQ(::mkdir((dir_ / "a").c_str(), 0755), 0);  // an existing parent stays as it is
+  const mode_t old_umask = ::umask(0);
+  Status s = MakePrivateDirs(deep);
+  ::umask(old_umask);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (const auto& [path, mode] :
+       {std::pair{dir_ / "a", 0755u}, std::pair{dir_ / "a/b", 0700u}, std::pair{deep, 0700u}}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+    EXPECT_TRUE(S_ISDIR(st.st_mode)) << path;
+    EXPECT_EQ(st.st_mode & 0777, mode) << path;
+  }
+  EXPECT_TRUE(MakePrivateDirs(deep).ok());  // idempotent
+  EXPECT_TRUE(MakePrivateDirs(deep + "/").ok());
+}
+
+TEST_F(FileUtilTest, MakePrivateDirsRefusesAFileInTheWay) {
+  const std::string file = dir_ / "f";
+  ASSERT_TRUE(WriteFileAtomically(file, "x", 0600, WriteMode::kNoReplace).ok());
+  Status s = MakePrivateDirs(file + "/sub");
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.message().find(file), std::string::npos) << s.ToString();
+}
+
 TEST_F(FileUtilTest, NoReplaceKeepsTheExistingFile) {
   const std::string path = dir_ / "f";
   ASSERT_TRUE(WriteFileAtomically(path, "first", 0600, WriteMode::kNoReplace).ok());

@@ -203,13 +203,19 @@ class JwtKeyTest : public ::testing::Test {
 
 TEST_F(JwtKeyTest, CreatesKeyWithMode0600AndParentDirectories) {
   const std::string path = dir_ / "a/b/jwt.key";
+  const mode_t old_umask = ::umask(0);  // the modes must not depend on it
   auto key = LoadOrCreateJwtKey(path);
+  ::umask(old_umask);
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   EXPECT_EQ(key->size(), kJwtKeyBytes);
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(static_cast<size_t>(st.st_size), kJwtKeyBytes);
+  ASSERT_EQ(::stat((dir_ / "a/b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((dir_ / "a").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
 
 TEST_F(JwtKeyTest, SecondStartReadsTheSameKey) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -194,6 +195,24 @@ TEST_F(MailerTest, OutboxWritesOneCompleteFilePerMessage) {
   EXPECT_NE(first.find("To: alice@example.com\r\n"), std::string::npos);
   EXPECT_NE(first.find("\r\n123456\r\n"), std::string::npos);
   EXPECT_NE(ReadAll(files[1]).find("\r\n654321\r\n"), std::string::npos);
+}
+
+TEST_F(MailerTest, OutboxMailIsForItsOwnerOnly) {
+  const std::string outbox = dir_ / "mail/outbox";
+  OutboxMailer mailer(outbox, "Nexus <nexus@localhost>", clock_);
+  const mode_t old_umask = ::umask(0);
+  Status s = mailer.Send("alice@example.com", "Your Nexus code", "Code:\n\n123456\n");
+  ::umask(old_umask);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  struct stat st {};
+  for (const std::string& d : {dir_ / "mail", outbox}) {
+    ASSERT_EQ(::stat(d.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << d;
+  }
+  auto files = FilesIn(outbox);
+  ASSERT_EQ(files.size(), 1u);
+  ASSERT_EQ(::stat(files[0].c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST_F(MailerTest, OutboxThatCannotBeWrittenIsUpstreamFailed) {

@@ -46,23 +46,44 @@ TEST(OtpHasherTest, MatchesOnlyTheHashedCode) {
 
 TEST(CheckOtpTest, AppliesExpiryAttemptsAndCode) {
   OtpHasher h(kSecret);
-  const OtpPolicy policy{300, 5};
+  const OtpPolicy policy{300, 5, 20};
   const int64_t now = 1000;
   const std::string good = h.Hash("111111");
   struct Case {
     const char* name;
-    OtpState state;
+    OtpState state;  // hash, expiry, total wrong tries, wrong tries from this address
     const char* code;
     OtpVerdict want;
   } cases[] = {
-      {"right code in time", {good, now + 1, 0}, "111111", OtpVerdict::kAccepted},
-      {"right code after 4 wrong tries", {good, now + 1, 4}, "111111", OtpVerdict::kAccepted},
-      {"wrong code, attempts left", {good, now + 1, 0}, "222222", OtpVerdict::kWrong},
-      {"wrong code, third try", {good, now + 1, 3}, "222222", OtpVerdict::kWrong},
-      {"wrong code uses the last attempt", {good, now + 1, 4}, "222222", OtpVerdict::kExhausted},
-      {"right code but no attempts left", {good, now + 1, 5}, "111111", OtpVerdict::kExhausted},
-      {"right code at expiry", {good, now, 0}, "111111", OtpVerdict::kExpired},
-      {"right code after expiry", {good, now - 1, 0}, "111111", OtpVerdict::kExpired},
+      {"right code in time", {good, now + 1, 0, 0}, "111111", OtpVerdict::kAccepted},
+      {"right code after 4 wrong tries from here",
+       {good, now + 1, 4, 4},
+       "111111",
+       OtpVerdict::kAccepted},
+      {"right code after 19 wrong tries elsewhere",
+       {good, now + 1, 19, 0},
+       "111111",
+       OtpVerdict::kAccepted},
+      {"wrong code, tries left", {good, now + 1, 0, 0}, "222222", OtpVerdict::kWrong},
+      {"wrong code, this address's last try", {good, now + 1, 4, 4}, "222222", OtpVerdict::kWrong},
+      {"right code, this address has no tries left",
+       {good, now + 1, 5, 5},
+       "111111",
+       OtpVerdict::kAddressExhausted},
+      {"wrong code, this address has no tries left",
+       {good, now + 1, 5, 5},
+       "222222",
+       OtpVerdict::kAddressExhausted},
+      {"wrong code uses the last of the total",
+       {good, now + 1, 19, 0},
+       "222222",
+       OtpVerdict::kExhausted},
+      {"right code but the total is used up",
+       {good, now + 1, 20, 0},
+       "111111",
+       OtpVerdict::kExhausted},
+      {"right code at expiry", {good, now, 0, 0}, "111111", OtpVerdict::kExpired},
+      {"right code after expiry", {good, now - 1, 0, 0}, "111111", OtpVerdict::kExpired},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(CheckOtp(h, policy, c.state, c.code, now), c.want) << c.name;

@@ -30,7 +30,7 @@ class AuthGrpcServiceTest : public ::testing::Test {
     store_ = std::move(s).value();
     auth_ = std::make_unique<AuthService>(
         config_, AuthService::Deps{clock_, *store_, mailer_, passwords_, otp_, jwt_, ip_limiter_,
-                                   account_limiter_});
+                                   verify_limiter_, account_limiter_, login_backoff_});
   }
   void TearDown() override {
     // Calls waiting for the pool end only when it runs their tasks, and the
@@ -135,7 +135,9 @@ class AuthGrpcServiceTest : public ::testing::Test {
   OtpHasher otp_{std::string(32, 'o')};
   JwtSigner jwt_{std::string(32, 'j'), clock_, 24 * 3600};
   RateLimiter ip_limiter_{clock_, {20, 30}};
+  RateLimiter verify_limiter_{clock_, {20, 30}};
   RateLimiter account_limiter_{clock_, {5, 120}};
+  FailureBackoff login_backoff_{clock_, {5, 1, 900}};
   std::unique_ptr<UserStore> store_;
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<WorkerPool> pool_;
@@ -180,6 +182,32 @@ TEST_F(AuthGrpcServiceTest, RegisterLoginAndValidateOverGrpc) {
   ASSERT_TRUE(stub_->GetUser(&c3, get, &user).ok());
   EXPECT_EQ(user.id(), id.user_id());
   EXPECT_EQ(user.email(), "alice@example.com");
+}
+
+TEST_F(AuthGrpcServiceTest, VerifyCountsWrongCodesPerClientAddress) {
+  Start();
+  grpc::ClientContext c0;
+  pb::RegisterInitRequest init;
+  init.set_username("alice");
+  init.set_password("hunter2");
+  init.set_email("alice@example.com");
+  pb::RegisterInitResponse init_resp;
+  ASSERT_TRUE(stub_->RegisterInit(&c0, init, &init_resp).ok());
+  const std::string code = mailer_.LastCodeFor("alice@example.com").value_or("");
+  const auto verify = [&](const std::string& try_code, const std::string& client_ip) {
+    grpc::ClientContext c;
+    pb::VerifyRequest req;
+    req.set_email("alice@example.com");
+    req.set_code(try_code);
+    req.set_client_ip(client_ip);
+    pb::TokenResponse resp;
+    return stub_->RegisterVerify(&c, req, &resp).error_code();
+  };
+  const std::string wrong = code == "000000" ? "000001" : "000000";
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(verify(wrong, "10.0.0.9"), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(verify(code, "10.0.0.9"), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(verify(code, "10.0.0.1"), grpc::StatusCode::OK);
 }
 
 TEST_F(AuthGrpcServiceTest, ErrorsCarryTheNexusCode) {

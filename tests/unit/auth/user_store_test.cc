@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "support/auth_temp_dir.h"
 
@@ -27,6 +28,66 @@ TEST_F(UserStoreTest, OpensInWalModeAtCurrentSchemaVersion) {
   SQLite::Database db(path_, SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), UserStore::kSchemaVersion);
+}
+
+TEST_F(UserStoreTest, CommitsAreSyncedToDisk) {
+  EXPECT_EQ(store_->synchronous_for_test(), 2);  // FULL
+}
+
+TEST_F(UserStoreTest, MigratesAVersionOneDatabaseKeepingItsRows) {
+  store_.reset();
+  const std::string old_path = dir_ / "v1.db";
+  {
+    SQLite::Database db(old_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(
+        "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE, "
+        "email TEXT NOT NULL UNIQUE COLLATE NOCASE, password_hash TEXT NOT NULL, "
+        "created_at INTEGER NOT NULL);"
+        "CREATE TABLE pending_registrations (email TEXT PRIMARY KEY COLLATE NOCASE, "
+        "username TEXT NOT NULL, password_hash TEXT NOT NULL, otp_hash TEXT NOT NULL, "
+        "otp_expires_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+        "last_sent_at INTEGER NOT NULL);"
+        "CREATE TABLE login_challenges (email TEXT PRIMARY KEY COLLATE NOCASE, user_id TEXT NOT "
+        "NULL REFERENCES users(id) ON DELETE CASCADE, otp_hash TEXT NOT NULL, expires_at INTEGER "
+        "NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_sent_at INTEGER NOT NULL);"
+        "CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);"
+        "CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens(expires_at);"
+        "INSERT INTO pending_registrations VALUES ('bob@example.com', 'bob', 'h', 'o', 500, 2, "
+        "200);"
+        "PRAGMA user_version = 1;");
+  }
+  auto s = UserStore::Open(old_path);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ((*(*s)->FindPending("bob@example.com"))->attempts, 2);
+  ASSERT_TRUE((*s)->CountWrongTry(CodePurpose::kRegistration, "bob@example.com", "a").ok());
+  EXPECT_EQ(*(*s)->WrongTriesFrom(CodePurpose::kRegistration, "bob@example.com", "a"), 1);
+}
+
+// The database and SQLite's -wal and -shm files are private from their
+// creation, whatever the umask: a chmod afterwards would leave a window.
+TEST_F(UserStoreTest, FilesAreCreatedOwnerOnlyEvenWithAnOpenUmask) {
+  store_.reset();
+  const std::string fresh = dir_ / "fresh.db";
+  const mode_t old_umask = ::umask(0);
+  auto s = UserStore::Open(fresh);
+  ::umask(old_umask);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_TRUE((*s)->RevokeToken("j", 100).ok());  // something in the WAL
+  for (const std::string& f : {fresh, fresh + "-wal", fresh + "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+}
+
+TEST_F(UserStoreTest, ADatabaseOpenToOthersIsMadePrivate) {
+  store_.reset();
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  auto s = UserStore::Open(path_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST_F(UserStoreTest, ReopeningKeepsData) {
@@ -88,25 +149,83 @@ TEST_F(UserStoreTest, DuplicateUsernameOrEmailIsAlreadyExists) {
   }
 }
 
-TEST_F(UserStoreTest, PendingRegistrationRoundTripAndReplace) {
+TEST_F(UserStoreTest, PendingRegistrationRoundTrip) {
   PendingRegistration p{"Alice@Example.com", "alice", "h1", "otp1", 500, 0, 200};
   ASSERT_TRUE(store_->PutPending(p).ok());
   auto got = store_->FindPending("alice@example.com");
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->email, "alice@example.com");
   EXPECT_EQ((*got)->username, "alice");
+  EXPECT_EQ((*got)->password_hash, "h1");
   EXPECT_EQ((*got)->otp_hash, "otp1");
   EXPECT_EQ((*got)->otp_expires_at, 500);
-  EXPECT_EQ((*got)->last_sent_at, 200);
-
-  ASSERT_TRUE(store_->SetPendingAttempts("alice@example.com", 3).ok());
-  EXPECT_EQ((*store_->FindPending("alice@example.com"))->attempts, 3);
-
-  p.otp_hash = "otp2";
-  ASSERT_TRUE(store_->PutPending(p).ok());
-  got = store_->FindPending("alice@example.com");
-  EXPECT_EQ((*got)->otp_hash, "otp2");
   EXPECT_EQ((*got)->attempts, 0);
+  EXPECT_EQ((*got)->last_sent_at, 200);
+}
+
+TEST_F(UserStoreTest, ALivePendingRegistrationIsNeverReplaced) {
+  ASSERT_TRUE(store_->PutPending({"alice@example.com", "alice", "h1", "otp1", 500, 0, 200}).ok());
+  Status s = store_->PutPending({"ALICE@example.com", "mallory", "h2", "otp2", 800, 0, 499});
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+  auto got = **store_->FindPending("alice@example.com");
+  EXPECT_EQ(got.username, "alice");
+  EXPECT_EQ(got.password_hash, "h1");
+  EXPECT_EQ(got.otp_hash, "otp1");
+
+  // Once its code has expired, it may be.
+  ASSERT_TRUE(store_->PutPending({"alice@example.com", "alice2", "h3", "otp3", 900, 0, 500}).ok());
+  got = **store_->FindPending("alice@example.com");
+  EXPECT_EQ(got.username, "alice2");
+  EXPECT_EQ(got.password_hash, "h3");
+  EXPECT_EQ(got.otp_hash, "otp3");
+  EXPECT_EQ(got.last_sent_at, 500);
+}
+
+TEST_F(UserStoreTest, RenewingAPendingCodeKeepsTheRegistrationAndClearsTheCounts) {
+  ASSERT_TRUE(store_->PutPending({"alice@example.com", "alice", "h1", "otp1", 500, 0, 200}).ok());
+  ASSERT_TRUE(store_->CountWrongTry(CodePurpose::kRegistration, "alice@example.com", "a1").ok());
+  ASSERT_TRUE(store_->RenewPendingCode("Alice@example.com", "otp2", 800, 300).ok());
+  auto got = **store_->FindPending("alice@example.com");
+  EXPECT_EQ(got.username, "alice");
+  EXPECT_EQ(got.password_hash, "h1");
+  EXPECT_EQ(got.otp_hash, "otp2");
+  EXPECT_EQ(got.otp_expires_at, 800);
+  EXPECT_EQ(got.last_sent_at, 300);
+  EXPECT_EQ(got.attempts, 0);
+  EXPECT_EQ(*store_->WrongTriesFrom(CodePurpose::kRegistration, "alice@example.com", "a1"), 0);
+
+  // Nothing to renew: none pending, or expired.
+  EXPECT_EQ(store_->RenewPendingCode("bob@example.com", "x", 900, 300).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->RenewPendingCode("alice@example.com", "otp3", 1000, 800).code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(UserStoreTest, WrongTriesAreCountedInTotalAndPerAddress) {
+  ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
+  ASSERT_TRUE(store_->PutPending({"bob@example.com", "bob", "h", "otp", 500, 0, 200}).ok());
+  ASSERT_TRUE(store_->PutChallenge({"alice@example.com", "id-alice", "otp", 500, 0, 200}).ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store_->CountWrongTry(CodePurpose::kRegistration, "bob@example.com", "a1").ok());
+  }
+  ASSERT_TRUE(store_->CountWrongTry(CodePurpose::kRegistration, "BOB@example.com", "a2").ok());
+  ASSERT_TRUE(store_->CountWrongTry(CodePurpose::kLogin, "alice@example.com", "a1").ok());
+
+  EXPECT_EQ((*store_->FindPending("bob@example.com"))->attempts, 4);
+  EXPECT_EQ((*store_->FindChallenge("alice@example.com"))->attempts, 1);
+  EXPECT_EQ(*store_->WrongTriesFrom(CodePurpose::kRegistration, "bob@example.com", "a1"), 3);
+  EXPECT_EQ(*store_->WrongTriesFrom(CodePurpose::kRegistration, "bob@example.com", "a2"), 1);
+  EXPECT_EQ(*store_->WrongTriesFrom(CodePurpose::kRegistration, "bob@example.com", "a3"), 0);
+  EXPECT_EQ(*store_->WrongTriesFrom(CodePurpose::kLogin, "alice@example.com", "a1"), 1);
+  EXPECT_EQ(*store_->WrongTriesFrom(CodePurpose::kLogin, "bob@example.com", "a1"), 0);
+
+  // A new login code, or the removal of a code, starts its counts again.
+  ASSERT_TRUE(store_->PutChallenge({"alice@example.com", "id-alice", "otp2", 600, 0, 300}).ok());
+  EXPECT_EQ(*store_->WrongTriesFrom(CodePurpose::kLogin, "alice@example.com", "a1"), 0);
+  ASSERT_TRUE(store_->DeletePending("bob@example.com", "not-this-code").ok());
+  EXPECT_EQ(*store_->WrongTriesFrom(CodePurpose::kRegistration, "bob@example.com", "a1"), 3);
+  ASSERT_TRUE(store_->DeletePending("bob@example.com").ok());
+  EXPECT_EQ(*store_->WrongTriesFrom(CodePurpose::kRegistration, "bob@example.com", "a1"), 0);
 }
 
 TEST_F(UserStoreTest, ConditionalDeleteKeepsANewerCode) {
@@ -125,9 +244,8 @@ TEST_F(UserStoreTest, CompleteRegistrationRemovesThePendingRow) {
 
 TEST_F(UserStoreTest, LoginChallengeRoundTrip) {
   ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
-  ASSERT_TRUE(store_->PutChallenge({"alice@example.com", "id-alice", "otp", 500, 0, 200}).ok());
-  ASSERT_TRUE(store_->SetChallengeAttempts("ALICE@example.com", 2).ok());
-  auto c = store_->FindChallenge("alice@example.com");
+  ASSERT_TRUE(store_->PutChallenge({"alice@example.com", "id-alice", "otp", 500, 2, 200}).ok());
+  auto c = store_->FindChallenge("ALICE@example.com");
   ASSERT_TRUE(c.ok() && c->has_value());
   EXPECT_EQ((*c)->user_id, "id-alice");
   EXPECT_EQ((*c)->attempts, 2);
@@ -158,8 +276,17 @@ TEST_F(UserStoreTest, PruneRemovesOnlyExpiredRows) {
   ASSERT_TRUE(store_->RevokeToken("old", 99).ok());
   ASSERT_TRUE(store_->RevokeToken("new", 101).ok());
 
+  ASSERT_TRUE(store_->CountWrongTry(CodePurpose::kRegistration, "old@example.com", "a").ok());
+  ASSERT_TRUE(store_->CountWrongTry(CodePurpose::kRegistration, "new@example.com", "a").ok());
+  ASSERT_TRUE(store_->CountWrongTry(CodePurpose::kLogin, "alice@example.com", "a").ok());
+
   ASSERT_TRUE(store_->PruneExpired(100).ok());
   EXPECT_FALSE(store_->FindPending("old@example.com")->has_value());
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READONLY);
+    EXPECT_EQ(db.execAndGet("SELECT count(*) FROM code_attempts").getInt(), 1);
+    EXPECT_EQ(db.execAndGet("SELECT email FROM code_attempts").getString(), "new@example.com");
+  }
   EXPECT_TRUE(store_->FindPending("new@example.com")->has_value());
   EXPECT_FALSE(store_->FindChallenge("alice@example.com")->has_value());
   EXPECT_FALSE(store_->IsRevoked("old"));

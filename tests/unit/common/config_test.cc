@@ -76,6 +76,12 @@ TEST(ConfigTest, RejectsBadInput) {
       {"[storage]\nchunk_min_bytes = 65536\nchunk_avg_bytes = 65536\n", {}, "chunk sizes"},
       {"[storage]\nchunk_min_bytes = 32\nchunk_avg_bytes = 65536\n", {}, "chunk sizes"},
       {"[storage]\nchunk_max_bytes = 536870912\n", {}, "chunk sizes"},
+      {"[auth]\notp_max_attempts_total = 1000\n", {}, "otp_max_attempts_total"},
+      {"[auth]\notp_max_attempts = 10\notp_max_attempts_total = 9\n", {}, "otp_max_attempts_total"},
+      {"[auth]\nlogin_failure_burst = 0\n", {}, "login_failure_burst"},
+      {"[auth]\nlogin_backoff_seconds = 0\n", {}, "login backoff"},
+      {"[auth]\nlogin_backoff_seconds = 60\nlogin_backoff_max_seconds = 30\n", {}, "login backoff"},
+      {"", {{"NEXUS_AUTH_LOGIN_BACKOFF_MAX_SECONDS", "86401"}}, "login backoff"},
   };
   for (const auto& tc : cases) {
     auto c = ParseConfig(tc.toml, EnvFrom(tc.env));
