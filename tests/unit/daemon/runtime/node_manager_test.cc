@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 using testing::AuthTempDir;
 using testing::FakeCgroupFs;
 using testing::FakeClock;
+using testing::FakeNodeFirewall;
 using testing::FakeNodeNetwork;
 using testing::FakeNodeRuntime;
 using testing::FakeProcessScript;
@@ -68,7 +69,7 @@ struct NodesRig {
   }
 
   NodeManager::Deps Deps() {
-    return {runtime_, network_, volumes_, cgroups_, *store_, metrics_, clock_};
+    return {runtime_, network_, firewall_, volumes_, cgroups_, *store_, metrics_, clock_};
   }
 
   Result<NodeInfo> Create(const std::string& owner, const std::string& name,
@@ -117,6 +118,7 @@ struct NodesRig {
   FakeCgroupFs cgroups_;
   FakeNodeRuntime runtime_{cgroups_};
   FakeNodeNetwork network_;
+  FakeNodeFirewall firewall_;
   FakeVolumeManager volumes_;
   CgroupStatsReader reader_{
       {false, dir_.path() + "/cgroup/memory", dir_.path() + "/cgroup/cpuacct"}};
