@@ -50,6 +50,9 @@ class FakeNodeRuntime final : public OciRuntime {
 
   Status fail_create;  // non-ok: Create() fails (after runc would have made the cgroup)
   Status fail_start;
+  // Called as Create() begins, with the container's id (e.g. to look at the
+  // host as the container is about to start).
+  std::function<void(const std::string& id)> on_create;
   bool ignores_sigterm = false;
   // What an exec'd command does, from its argv; default: exit 0, no output.
   std::function<FakeProcessScript(const std::string& id, const ExecOptions&)> exec_script =
@@ -61,6 +64,7 @@ class FakeNodeRuntime final : public OciRuntime {
 
   Status Create(const std::string& id, const std::string& bundle,
                 const std::string& output_file) override {
+    if (on_create) on_create(id);
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back("create " + id);
     if (containers_.count(id)) return AlreadyExistsError("container '" + id + "' exists");
