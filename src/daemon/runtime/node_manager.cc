@@ -822,13 +822,21 @@ Result<ExecNodeResult> NodeManager::Exec(const ExecNodeRequest& request) {
   io.stdout_limit = static_cast<size_t>(options_.exec_output_limit_bytes);
   io.stderr_limit = static_cast<size_t>(options_.exec_output_limit_bytes);
   // Killing `runc exec` would leave the command running in the node: kill
-  // the command itself, whose host pid runc wrote down.
-  io.on_timeout = [pid_file] {
+  // the command itself, whose host pid runc wrote down. On a loaded host runc
+  // may write it only after the timeout fired: then kill it once runc, killed
+  // in turn, has returned (never twice: the pid could be another's by then).
+  bool killed = false;
+  auto kill_command = [&pid_file, &killed] {
     std::string text = ReadSmallFile(pid_file);
     long pid = std::strtol(text.c_str(), nullptr, 10);
-    if (pid > 1) ::kill(static_cast<pid_t>(pid), SIGKILL);
+    if (pid > 1 && !killed) {
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+      killed = true;
+    }
   };
+  io.on_timeout = kill_command;
   auto outcome = (*child)->Communicate(io);
+  if (outcome.ok() && outcome->timed_out) kill_command();
   ::unlink(pid_file.c_str());
   if (!outcome.ok()) return outcome.status().WithContext(what);
   ExecNodeResult result;

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -512,6 +515,40 @@ TEST_F(NodeManagerTest, ExecCapsOutputAndReportsTimeouts) {
   EXPECT_EQ(r->exit_code, 137);
   EXPECT_TRUE(r->stdout_truncated);
   EXPECT_EQ(r->stdout_data.size(), static_cast<size_t>(1 << 20));
+}
+
+TEST_F(NodeManagerTest, ExecKillsATimedOutCommandWhosePidArrivesAfterTheTimeout) {
+  ASSERT_TRUE(Create("alice", "worker1").ok());
+  // A stand-in for the node's command: a real process that waits forever.
+  pid_t command = ::fork();
+  ASSERT_GE(command, 0);
+  if (command == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  // runc, slow on a loaded host, writes the pid file only after the timeout.
+  runtime_.exec_script = [command](const std::string&, const ExecOptions& o) {
+    FakeProcessScript s;
+    s.runs_until_killed = true;
+    s.outcome.term_signal = SIGKILL;
+    s.after_timeout = [command, pid_file = o.pid_file] { std::ofstream(pid_file) << command; };
+    return s;
+  };
+  auto r = manager_->Exec({"alice", "worker1", {"sleep", "30"}, 500});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->timed_out);
+  int status = 0;
+  pid_t reaped = 0;
+  for (int i = 0; i < 200 && reaped == 0; ++i) {
+    reaped = ::waitpid(command, &status, WNOHANG);
+    if (reaped == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (reaped == 0) {
+    ::kill(command, SIGKILL);
+    ::waitpid(command, &status, 0);
+    FAIL() << "the command outlived its timeout";
+  }
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
 TEST_F(NodeManagerTest, ExecTurnsRuncsOwnFailureIntoTheShellsExitCodes) {
