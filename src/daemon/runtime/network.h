@@ -22,7 +22,9 @@
 // reaches nodes; note that the bridge plugin then enables IPv4 forwarding on
 // the host, as every CNI bridge network with a gateway does); with ip_masq
 // nodes' traffic to the outside is masqueraded (iptables rules owned by the
-// plugin). Without both, nodes reach only each other.
+// plugin). Who reaches whom over the bridge is the firewall's to decide
+// (node_firewall.h): a node reaches its owner's other nodes, the host only on
+// the configured ports, and the outside only with ip_masq.
 //
 // CniNetwork holds no state of its own (the netns names and host-local's
 // files are the state) and is thread-safe for different names; host-local
