@@ -18,6 +18,7 @@ NODES = "/api/nodes"
 CNI_DIR = "/usr/lib/cni"
 # Long enough for a node create (runc, CNI, mkfs) on a busy 2-core host.
 SLOW = 60
+IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 
 
 def tool(name):
@@ -153,8 +154,13 @@ def start_nodes_instance(factory, name, env=None):
     if missing:
         skip_or_fail("nodes need " + ", ".join(missing))
     subnet = ipaddress.ip_network(f"10.241.{random.randrange(256)}.0/24")
+    # The bridge plugin turns IPv4 forwarding on for a network with a gateway;
+    # delete_all_nodes puts it back.
+    with open(IP_FORWARD) as f:
+        ip_forward = f.read()
     inst = factory(env={"NEXUS_NETWORK_SUBNET": str(subnet), **(env or {})}, name=name)
     inst.subnet = subnet
+    inst.ip_forward_before = ip_forward
     inst.host = HostView(inst)
     inst.alice = new_user("nodea")
     inst.bob = new_user("nodeb")
@@ -175,6 +181,8 @@ def delete_all_nodes(inst, users):
     except Exception:  # noqa: BLE001 - teardown is best effort; force_clean follows
         pass
     inst.host.force_clean()
+    with open(IP_FORWARD, "w") as f:
+        f.write(inst.ip_forward_before)
 
 
 def ip_at(inst, n):
