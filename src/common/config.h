@@ -81,7 +81,7 @@ struct NetworkConfig {
   int64_t ip_masq = 0;                // 1: nodes reach the outside through NAT
   int64_t host_gateway = 1;           // 1: the bridge holds .1, so the host reaches nodes
   std::string cni_path = "/usr/lib/cni";  // directory of the CNI plugin binaries
-  std::string host_ports;             // "53,8080": host ports nodes may reach (TCP and UDP)
+  std::string host_ports;                 // "53,8080": host ports nodes may reach (TCP and UDP)
 };
 
 struct NodesConfig {
