@@ -78,6 +78,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"network", "ip_masq", &c.network.ip_masq},
       {"network", "host_gateway", &c.network.host_gateway},
       {"network", "cni_path", &c.network.cni_path},
+      {"network", "host_ports", &c.network.host_ports},
       {"nodes", "runtime", &c.nodes.runtime},
       {"nodes", "base_rootfs", &c.nodes.base_rootfs},
       {"nodes", "max_memory_mb", &c.nodes.max_memory_mb},
@@ -88,6 +89,10 @@ std::vector<Binding> Bindings(Config& c) {
       {"nodes", "exec_timeout_ms_max", &c.nodes.exec_timeout_ms_max},
       {"nodes", "exec_output_limit_bytes", &c.nodes.exec_output_limit_bytes},
       {"nodes", "stop_timeout_ms", &c.nodes.stop_timeout_ms},
+      {"nodes", "user_max_nodes", &c.nodes.user_max_nodes},
+      {"nodes", "user_max_memory_mb", &c.nodes.user_max_memory_mb},
+      {"nodes", "user_max_storage_bytes", &c.nodes.user_max_storage_bytes},
+      {"nodes", "disk_reserve_bytes", &c.nodes.disk_reserve_bytes},
   };
 }
 

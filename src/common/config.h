@@ -94,6 +94,7 @@ struct NetworkConfig {
   int64_t ip_masq = 0;                    // 1: nodes reach the outside through NAT
   int64_t host_gateway = 1;               // 1: the bridge holds .1, so the host reaches nodes
   std::string cni_path = "/usr/lib/cni";  // directory of the CNI plugin binaries
+  std::string host_ports;                 // "53,8080": host ports nodes may reach (TCP and UDP)
 };
 
 struct NodesConfig {
@@ -107,6 +108,13 @@ struct NodesConfig {
   int64_t exec_timeout_ms_max = 300000;
   int64_t exec_output_limit_bytes = 1 << 20;  // per stream (stdout, stderr)
   int64_t stop_timeout_ms = 10000;            // SIGTERM, then SIGKILL after this long
+  // Per-user limits: what all nodes of one user may hold together.
+  int64_t user_max_nodes = 10;
+  int64_t user_max_memory_mb = 8192;
+  int64_t user_max_storage_bytes = 50LL * 1024 * 1024 * 1024;
+  // Host disk that node disks never get: every node's disk must be able to
+  // grow to its full size with this much left free beside the node files.
+  int64_t disk_reserve_bytes = 1LL * 1024 * 1024 * 1024;
 };
 
 struct Config {

@@ -14,172 +14,27 @@ bridge) is removed, even after a failure.
 """
 
 import concurrent.futures
-import glob
 import ipaddress
-import os
-import random
-import shutil
-import subprocess
 import time
 
 import pytest
 
-from harness import assert_json_error, new_user, register, skip_or_fail, wait_until
-
-MiB = 1 << 20
-NODES = "/api/nodes"
-CNI_DIR = "/usr/lib/cni"
-# Long enough for a node create (runc, CNI, mkfs) on a busy 2-core host.
-SLOW = 60
-
-
-def _tool(name):
-    for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
-        p = os.path.join(d, name)
-        if os.access(p, os.X_OK):
-            return p
-    return shutil.which(name)
-
-
-def _missing_requirements():
-    missing = []
-    if os.geteuid() != 0:
-        missing.append("root")
-    for tool in ("runc", "ip", "mkfs.ext4", "losetup", "mount", "umount"):
-        if _tool(tool) is None:
-            missing.append(tool)
-    for plugin in ("bridge", "host-local"):
-        if not os.access(os.path.join(CNI_DIR, plugin), os.X_OK):
-            missing.append(f"{CNI_DIR}/{plugin} (containernetworking-plugins)")
-    return missing
-
-
-def _host(*argv, check=False):
-    """Runs a host command; returns its stdout (text)."""
-    p = subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"{argv}: {p.stderr}")
-    return p.stdout
-
-
-def cgroup_v2():
-    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
-
-
-class HostView:
-    """What a node instance holds on the host, found by its names: the
-    instance name is in every netns, container and cgroup; everything else
-    lives under the data dir or on the instance's bridge."""
-
-    def __init__(self, inst):
-        self.instance = inst.env["NEXUS_INSTANCE"]
-        self.data_dir = inst.data_dir
-        self.bridge = "nx-" + self.instance
-        self.runc_root = os.path.join(self.data_dir, "nodes", "runc")
-
-    def netns(self):
-        return [line.split()[0] for line in _host(_tool("ip"), "netns", "list").splitlines()
-                if self.instance in line]
-
-    def veths(self):
-        out = _host(_tool("ip"), "-o", "link", "show", "master", self.bridge)
-        return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if line]
-
-    def bridge_exists(self):
-        return subprocess.run([_tool("ip"), "link", "show", self.bridge],
-                              capture_output=True).returncode == 0
-
-    def mounts(self):
-        points = []
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                point = line.split()[4]
-                if point.startswith(self.data_dir + "/"):
-                    points.append(point)
-        return points
-
-    def loops(self):
-        return [line for line in _host(_tool("losetup"), "-a").splitlines()
-                if self.data_dir + "/" in line]
-
-    def cgroup_parents(self):
-        name = f"nexus-{self.instance}-nodes"
-        if cgroup_v2():
-            return glob.glob(f"/sys/fs/cgroup/{name}")
-        return glob.glob(f"/sys/fs/cgroup/*/{name}")
-
-    def cgroups(self):
-        found = []
-        for parent in self.cgroup_parents():
-            found += [e.path for e in os.scandir(parent) if e.is_dir()]
-        return found
-
-    def node_dirs(self):
-        d = os.path.join(self.data_dir, "nodes", "by-uid")
-        return sorted(os.listdir(d)) if os.path.isdir(d) else []
-
-    def containers(self):
-        if not os.path.isdir(self.runc_root):
-            return []
-        out = _host(_tool("runc"), "--root", self.runc_root, "list", "-q")
-        return [c for c in out.split() if c]
-
-    def leftovers(self):
-        return {k: v for k, v in {
-            "containers": self.containers(), "netns": self.netns(), "veths": self.veths(),
-            "mounts": self.mounts(), "loop devices": self.loops(), "cgroups": self.cgroups(),
-            "node dirs": self.node_dirs()}.items() if v}
-
-    def force_clean(self):
-        """Removes whatever is left, best effort, in dependency order."""
-        for c in self.containers():
-            _host(_tool("runc"), "--root", self.runc_root, "delete", "-f", c)
-        for ns in self.netns():
-            _host(_tool("ip"), "netns", "delete", ns)
-        for point in sorted(self.mounts(), key=len, reverse=True):
-            _host(_tool("umount"), "-l", point)
-        for line in self.loops():
-            _host(_tool("losetup"), "-d", line.split(":")[0])
-        for path in sorted(self.cgroups() + self.cgroup_parents(), key=len, reverse=True):
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
-        if self.bridge_exists():
-            _host(_tool("ip"), "link", "delete", self.bridge)
+from harness import assert_json_error, wait_until
+from nodes_host import (MiB, NODES, SLOW, cgroup_v2, create, delete_all_nodes, execute, ip_at,
+                        start_nodes_instance)
 
 
 @pytest.fixture(scope="module")
 def _nodes_instance(module_nexus_factory):
-    missing = _missing_requirements()
-    if missing:
-        skip_or_fail("nodes need " + ", ".join(missing))
-    third = random.randrange(256)
-    subnet = ipaddress.ip_network(f"10.241.{third}.0/24")
-    inst = module_nexus_factory(env={
-        "NEXUS_NETWORK_SUBNET": str(subnet),
+    inst = start_nodes_instance(module_nexus_factory, "nodes", env={
         "NEXUS_NODES_METRICS_INTERVAL_SECONDS": "1",
         "NEXUS_NODES_STOP_TIMEOUT_MS": "3000",
-    }, name="nodes")
-    inst.subnet = subnet
-    inst.host = HostView(inst)
-    inst.alice = new_user("nodea")
-    inst.bob = new_user("nodeb")
-    register(inst, inst.alice)
-    register(inst, inst.bob)
+    })
     try:
         yield inst
     finally:
         # Runs before the factory stops the instance and removes its data dir.
-        for user in (inst.alice, inst.bob):
-            try:
-                r = inst.api.get(NODES, token=user.token, timeout=SLOW)
-                for node in (r.json() if r.status_code == 200 else []):
-                    inst.api.request("DELETE", f"{NODES}/{node['id']}", token=user.token,
-                                     timeout=SLOW)
-            except Exception:  # noqa: BLE001 - teardown is best effort; force_clean follows
-                pass
-        inst.host.force_clean()
+        delete_all_nodes(inst, (inst.alice, inst.bob))
 
 
 @pytest.fixture
@@ -189,25 +44,6 @@ def nx(_nodes_instance, attach_logs):
     if dead:
         pytest.fail(f"nodes instance services exited: {dead}", pytrace=False)
     return _nodes_instance
-
-
-def ip_at(inst, n):
-    return str(inst.subnet.network_address + n)
-
-
-def create(inst, user, body, expect=201):
-    r = inst.api.post(NODES, token=user.token, json=body, timeout=SLOW)
-    assert r.status_code == expect, f"create {body}: {r.status_code} {r.text}"
-    return r.json()
-
-
-def execute(inst, user, node, command, timeout_ms=None, expect=200):
-    body = {"command": command}
-    if timeout_ms is not None:
-        body["timeout_ms"] = timeout_ms
-    r = inst.api.post(f"{NODES}/{node}/exec", token=user.token, json=body, timeout=SLOW)
-    assert r.status_code == expect, f"exec {command} in {node}: {r.status_code} {r.text}"
-    return r.json()
 
 
 def metrics(inst, user, node, history=False):

@@ -1,15 +1,18 @@
 // Fakes for the nodes engine (daemon/runtime/node_manager.h): an OCI
-// runtime with detached containers and exec, a CNI network, and loop volumes,
-// all in memory, each able to fail a chosen step so that rollbacks can be
-// tested.
+// runtime with detached containers and exec, a CNI network, the firewall,
+// and loop volumes, all in memory, each able to fail a chosen step so that
+// rollbacks can be tested.
 //
 // FakeNodeRuntime reads each bundle's config.json at Create() and "creates"
 // its linux.cgroupsPath in a FakeCgroupFs (runc makes the cgroup at create;
 // delete removes it), so tests see cgroups appear and go. FakeNodeNetwork
 // hands out addresses from 10.0.42.2 up like host-local and keeps a lease
-// per name until Detach(). FakeVolumeManager makes the mount point a plain
-// directory (so the manager can write the rootfs into it) and an empty image
-// file. All three are thread-safe (one mutex each) and log their calls.
+// per name until Detach(); a namespace's host interface is "veth-<name>".
+// FakeNodeFirewall keeps the ports of its last Apply(). FakeVolumeManager
+// makes the mount point a plain directory (so the manager can write the
+// rootfs into it) and an empty image file; images hold `allocated_bytes`
+// each and the disk has `free_bytes`. All are thread-safe (one mutex each)
+// and log their calls.
 #pragma once
 
 #include <signal.h>
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "daemon/runtime/network.h"
+#include "daemon/runtime/node_firewall.h"
 #include "daemon/runtime/oci_runtime.h"
 #include "daemon/runtime/volume.h"
 #include "support/runtime_fake_oci.h"
@@ -33,7 +37,9 @@
 namespace nexus::testing {
 
 using daemon::runtime::ExecOptions;
+using daemon::runtime::FirewallPort;
 using daemon::runtime::NetworkAttachment;
+using daemon::runtime::NodeFirewall;
 using daemon::runtime::NodeNetwork;
 using daemon::runtime::VolumeManager;
 using daemon::runtime::VolumePaths;
@@ -44,6 +50,9 @@ class FakeNodeRuntime final : public OciRuntime {
 
   Status fail_create;  // non-ok: Create() fails (after runc would have made the cgroup)
   Status fail_start;
+  // Called as Create() begins, with the container's id (e.g. to look at the
+  // host as the container is about to start).
+  std::function<void(const std::string& id)> on_create;
   bool ignores_sigterm = false;
   // What an exec'd command does, from its argv; default: exit 0, no output.
   std::function<FakeProcessScript(const std::string& id, const ExecOptions&)> exec_script =
@@ -55,6 +64,7 @@ class FakeNodeRuntime final : public OciRuntime {
 
   Status Create(const std::string& id, const std::string& bundle,
                 const std::string& output_file) override {
+    if (on_create) on_create(id);
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back("create " + id);
     if (containers_.count(id)) return AlreadyExistsError("container '" + id + "' exists");
@@ -232,6 +242,13 @@ class FakeNodeNetwork final : public NodeNetwork {
     return netns_.count(name) > 0;
   }
 
+  Result<std::string> HostInterface(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("host interface " + name);
+    if (!netns_.count(name)) return NotFoundError("no network namespace '" + name + "'");
+    return "veth-" + name;
+  }
+
   std::string NetnsPath(const std::string& name) const override { return "/run/netns/" + name; }
 
   Result<std::vector<std::string>> ListNames(const std::string& p) override {
@@ -277,6 +294,48 @@ class FakeNodeNetwork final : public NodeNetwork {
   std::map<std::string, std::string> leases_;
   std::set<std::string> netns_;
   std::vector<std::string> calls_;
+};
+
+class FakeNodeFirewall final : public NodeFirewall {
+ public:
+  Status fail_apply;  // non-ok: Apply() fails and the rules stay as they were
+
+  Status Apply(const std::vector<FirewallPort>& ports) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++applies_;
+    if (!fail_apply.ok()) return fail_apply;
+    ports_ = ports;
+    installed_ = !ports.empty();
+    return Status::Ok();
+  }
+
+  // Interface -> owner in the rules as last applied.
+  std::map<std::string, std::string> rules() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::string, std::string> out;
+    for (const auto& p : ports_) out[p.interface] = p.owner;
+    return out;
+  }
+  bool installed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return installed_;
+  }
+  // As after a reboot or `nft flush ruleset`.
+  void Flush() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ports_.clear();
+    installed_ = false;
+  }
+  int applies() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return applies_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<FirewallPort> ports_;
+  bool installed_ = false;
+  int applies_ = 0;
 };
 
 class FakeVolumeManager final : public VolumeManager {
@@ -332,6 +391,26 @@ class FakeVolumeManager final : public VolumeManager {
     return it != volumes_.end() && it->second.mounted;
   }
 
+  Result<int64_t> AllocatedBytes(const VolumePaths& paths) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return volumes_.count(paths.image) ? allocated_bytes_ : 0;
+  }
+
+  Result<int64_t> FreeBytes(const std::string& dir) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("free " + dir);
+    return free_bytes_;
+  }
+
+  void set_free_bytes(int64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_bytes_ = bytes;
+  }
+  void set_allocated_bytes(int64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    allocated_bytes_ = bytes;
+  }
+
   size_t count() {
     std::lock_guard<std::mutex> lock(mu_);
     return volumes_.size();
@@ -360,6 +439,8 @@ class FakeVolumeManager final : public VolumeManager {
   std::mutex mu_;
   std::map<std::string, Volume> volumes_;
   std::vector<std::string> calls_;
+  int64_t free_bytes_ = int64_t{1} << 50;  // a disk that never fills unless a test says so
+  int64_t allocated_bytes_ = 0;
 };
 
 }  // namespace nexus::testing

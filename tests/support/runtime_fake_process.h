@@ -35,6 +35,9 @@ struct FakeProcessScript {
   bool runs_until_killed = false;
   // Called at the start of Communicate(), e.g. to look at stdin or files.
   std::function<void(const CommunicateOptions&)> on_communicate;
+  // With runs_until_killed: called right after the caller's timeout callback
+  // (e.g. to write a pid file the callback found missing).
+  std::function<void()> after_timeout;
   // Non-ok: Spawn() fails with it.
   Status spawn_error;
 };
@@ -80,6 +83,7 @@ class FakeChild final : public Child {
         return InternalError("fake child runs until killed but Communicate has no timeout");
       }
       if (options.on_timeout) options.on_timeout();
+      if (script_.after_timeout) script_.after_timeout();
       out.timed_out = true;
       out.elapsed_ms = options.timeout_ms;
     }

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 
@@ -177,6 +179,24 @@ std::string CniErrorMessage(const std::string& stdout_text) {
   return msg;
 }
 
+Result<int> ParsePeerIndex(const std::string& text) {
+  // "<index>: <name>@if<peer index>: <flags> ..."; the name may not hold '@'.
+  size_t at = text.find("@if");
+  size_t colon = text.find(':');
+  if (at == std::string::npos || colon == std::string::npos || at < colon) {
+    return InternalError("no veth peer in '" + text.substr(0, 80) + "'");
+  }
+  size_t begin = at + 3;
+  size_t end = begin;
+  while (end < text.size() && end - begin < 10 && text[end] >= '0' && text[end] <= '9') ++end;
+  if (end == begin || end >= text.size() || text[end] != ':') {
+    return InternalError("no veth peer index in '" + text.substr(0, 80) + "'");
+  }
+  long index = std::strtol(text.substr(begin, end - begin).c_str(), nullptr, 10);
+  if (index <= 0 || index > INT32_MAX) return InternalError("bad veth peer index");
+  return static_cast<int>(index);
+}
+
 std::vector<std::string> ReadLeaseHolders(const std::string& dir) {
   std::set<std::string> holders;
   DIR* d = ::opendir(dir.c_str());
@@ -208,6 +228,34 @@ std::string CniNetwork::NetnsPath(const std::string& name) const {
 }
 
 bool CniNetwork::Attached(const std::string& name) { return Exists(NetnsPath(name)); }
+
+Result<std::string> CniNetwork::HostInterface(const std::string& name) {
+  const std::string what = "find the host end of the network of '" + name + "'";
+  if (!Attached(name)) return NotFoundError(what + ": no network namespace");
+  NEXUS_ASSIGN_OR_RETURN(ProcessOutcome out,
+                         Ip(what, {"-n", name, "-o", "link", "show", "dev", kIfName}));
+  auto peer = ParsePeerIndex(out.stdout_data);
+  if (!peer.ok()) return peer.status().WithContext(what);
+  // The peer is one of the bridge's ports; ifindexes are per namespace, so
+  // only the host's own interfaces are compared.
+  const std::string ports = options_.sys_class_net + "/" + options_.bridge + "/brif";
+  DIR* d = ::opendir(ports.c_str());
+  if (!d) return NotFoundError(what + ": bridge '" + options_.bridge + "' has no ports");
+  std::string found;
+  while (dirent* e = ::readdir(d)) {
+    std::string port = e->d_name;
+    if (port == "." || port == "..") continue;
+    std::ifstream in(options_.sys_class_net + "/" + port + "/ifindex");
+    int index = 0;
+    if (in >> index && index == *peer) {
+      found = port;
+      break;
+    }
+  }
+  ::closedir(d);
+  if (found.empty()) return NotFoundError(what + ": its veth is not on the bridge");
+  return found;
+}
 
 Result<ProcessOutcome> CniNetwork::Ip(const std::string& what, std::vector<std::string> args) {
   SpawnOptions spawn;

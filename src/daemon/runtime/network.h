@@ -22,7 +22,9 @@
 // reaches nodes; note that the bridge plugin then enables IPv4 forwarding on
 // the host, as every CNI bridge network with a gateway does); with ip_masq
 // nodes' traffic to the outside is masqueraded (iptables rules owned by the
-// plugin). Without both, nodes reach only each other.
+// plugin). Who reaches whom over the bridge is the firewall's to decide
+// (node_firewall.h): a node reaches its owner's other nodes, the host only on
+// the configured ports, and the outside only with ip_masq.
 //
 // CniNetwork holds no state of its own (the netns names and host-local's
 // files are the state) and is thread-safe for different names; host-local
@@ -60,6 +62,10 @@ class NodeNetwork {
   virtual Status Detach(const std::string& name) = 0;
   // Whether namespace `name` exists.
   virtual bool Attached(const std::string& name) = 0;
+  // The host end of the veth pair of namespace `name` (what the firewall
+  // matches, node_firewall.h): found through the kernel, so it is right after
+  // a restart too. kNotFound when the namespace has no interface on the bridge.
+  virtual Result<std::string> HostInterface(const std::string& name) = 0;
   // The path a container joins: /run/netns/<name>.
   virtual std::string NetnsPath(const std::string& name) const = 0;
   // Every namespace and every IP lease holder whose name starts with
@@ -77,7 +83,8 @@ struct NetworkOptions {
   std::string ipam_dir;                  // host-local's dataDir; leases in <ipam_dir>/<name>/
   std::string ip_tool = "/usr/sbin/ip";  // iproute2
   std::string netns_dir = "/run/netns";  // where `ip netns` keeps named namespaces
-  int64_t timeout_ms = 10000;            // per command
+  std::string sys_class_net = "/sys/class/net";  // the host's interfaces (bridge ports, indexes)
+  int64_t timeout_ms = 10000;                    // per command
 };
 
 // An IPv4 subnet in CIDR notation.
@@ -107,6 +114,10 @@ Result<NetworkAttachment> ParseCniResult(const std::string& stdout_text, const s
 // "msg (details)" from a plugin's error JSON; the raw text when it is not one.
 std::string CniErrorMessage(const std::string& stdout_text);
 
+// The host-side index of a veth's peer from `ip -o link show <ifname>` run in
+// the namespace: "2: eth0@if7: <...>" gives 7. kInternal otherwise.
+Result<int> ParsePeerIndex(const std::string& ip_link_output);
+
 // The container ids that hold leases among host-local's files in `dir` (one
 // file per leased address whose first line is the id).
 std::vector<std::string> ReadLeaseHolders(const std::string& dir);
@@ -120,6 +131,7 @@ class CniNetwork final : public NodeNetwork {
                                    const std::string& requested_ip) override;
   Status Detach(const std::string& name) override;
   bool Attached(const std::string& name) override;
+  Result<std::string> HostInterface(const std::string& name) override;
   std::string NetnsPath(const std::string& name) const override;
   Result<std::vector<std::string>> ListNames(const std::string& prefix) override;
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -75,6 +76,22 @@ std::string ReadSmallFile(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// A directory only root may enter: made 0700 (so it is never open, whatever
+// the umask) or, when an older version made it, narrowed to 0700.
+Status MakePrivateDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) == 0) return Status::Ok();
+  if (errno != EEXIST) return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return ErrnoError(StatusCode::kInternal, "stat '" + path + "'", errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return InternalError("'" + path + "' is not a directory");
+  if ((st.st_mode & 07777) != 0700 && ::chmod(path.c_str(), 0700) != 0) {
+    return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", errno);
+  }
+  return Status::Ok();
 }
 
 Status RemoveTree(const std::string& path) {
@@ -146,6 +163,20 @@ Result<NodeOptions> NodeOptionsFromConfig(const Config& config) {
     return InvalidArgumentError("nodes.exec_output_limit_bytes must be > 0");
   }
   if (c.stop_timeout_ms < 0) return InvalidArgumentError("nodes.stop_timeout_ms must be >= 0");
+  if (c.user_max_nodes <= 0) return InvalidArgumentError("nodes.user_max_nodes must be > 0");
+  if (c.user_max_memory_mb <= 0) {
+    return InvalidArgumentError("nodes.user_max_memory_mb must be > 0");
+  }
+  if (c.user_max_storage_bytes <= 0) {
+    return InvalidArgumentError("nodes.user_max_storage_bytes must be > 0");
+  }
+  if (c.disk_reserve_bytes < 0) {
+    return InvalidArgumentError("nodes.disk_reserve_bytes must be >= 0");
+  }
+  o.user_max_nodes = c.user_max_nodes;
+  o.user_max_memory_mb = c.user_max_memory_mb;
+  o.user_max_storage_bytes = c.user_max_storage_bytes;
+  o.disk_reserve_bytes = c.disk_reserve_bytes;
   o.max_memory_mb = c.max_memory_mb;
   o.max_storage_bytes = c.max_storage_bytes;
   o.pids_limit = c.pids_limit;
@@ -176,6 +207,16 @@ Result<NetworkOptions> NetworkOptionsFromConfig(const Config& config) {
   o.cni_path = config.network.cni_path;
   o.ipam_dir = nodes.data_dir + "/nodes/ipam";
   NEXUS_RETURN_IF_ERROR(ValidateNetworkOptions(o));
+  return o;
+}
+
+Result<FirewallOptions> FirewallOptionsFromConfig(const Config& config) {
+  NEXUS_ASSIGN_OR_RETURN(NetworkOptions net, NetworkOptionsFromConfig(config));
+  FirewallOptions o;
+  o.table = "nexus-" + config.instance;
+  o.bridge = net.bridge;
+  o.outbound = net.ip_masq;
+  NEXUS_ASSIGN_OR_RETURN(o.host_ports, ParseHostPorts(config.network.host_ports));
   return o;
 }
 
@@ -222,6 +263,7 @@ struct NodeManager::Owned {
   std::unique_ptr<ProcessRunner> processes;
   std::unique_ptr<OciRuntime> runtime;
   std::unique_ptr<CniNetwork> network;
+  std::unique_ptr<NftFirewall> firewall;
   std::unique_ptr<VolumeManager> volumes;
   std::unique_ptr<CgroupFs> cgroups;
   std::unique_ptr<CgroupStatsReader> reader;
@@ -246,6 +288,7 @@ NodeManager::NodeManager(NodeOptions options, Deps deps, Status availability)
     : options_(std::move(options)),
       runtime_(deps.runtime),
       network_(deps.network),
+      firewall_(deps.firewall),
       volumes_(deps.volumes),
       cgroups_(deps.cgroups),
       store_(deps.store),
@@ -268,6 +311,7 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
                                                           const Clock& clock) {
   NEXUS_ASSIGN_OR_RETURN(NodeOptions options, NodeOptionsFromConfig(config));
   NEXUS_ASSIGN_OR_RETURN(NetworkOptions net, NetworkOptionsFromConfig(config));
+  NEXUS_ASSIGN_OR_RETURN(FirewallOptions firewall, FirewallOptionsFromConfig(config));
   auto owned = std::make_unique<Owned>();
   owned->processes = NewPosixProcessRunner();
 
@@ -280,16 +324,24 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
     if (::access(path.c_str(), X_OK) != 0) missing.push_back("no CNI plugin " + path);
   }
   VolumeTools tools;
-  std::string ip_tool = FindTool("ip");
+  std::string ip_tool;
   for (auto [name, slot] : {std::pair<const char*, std::string*>{"mkfs.ext4", &tools.mkfs},
                             {"losetup", &tools.losetup},
                             {"mount", &tools.mount},
                             {"umount", &tools.umount},
-                            {"ip", &ip_tool}}) {
+                            {"ip", &ip_tool},
+                            {"nft", &firewall.nft_tool}}) {
     *slot = FindTool(name);
     if (slot->empty()) missing.push_back(std::string(name) + " not found");
   }
   net.ip_tool = ip_tool;
+  if (missing.empty()) {
+    // Before runc, host-local or a node make anything beneath them.
+    for (const char* sub : {"", "/by-uid", "/ipam", "/runc"}) {
+      Status made = MakePrivateDir(options.data_dir + "/nodes" + sub);
+      if (!made.ok()) missing.push_back(made.message());
+    }
+  }
 
   std::unique_ptr<HostCgroupFs> host_cgroups;
   if (missing.empty()) {
@@ -335,6 +387,7 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
   runc.root = options.data_dir + "/nodes/runc";
   owned->runtime = std::make_unique<RuncRuntime>(runc, *owned->processes);
   owned->network = std::make_unique<CniNetwork>(net, *owned->processes);
+  owned->firewall = std::make_unique<NftFirewall>(firewall, *owned->processes);
   owned->volumes = std::make_unique<LoopVolumeManager>(tools, *owned->processes);
   owned->reader = std::make_unique<CgroupStatsReader>(roots);
   owned->metrics = std::make_unique<MetricsSampler>(
@@ -342,13 +395,8 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
       MetricsOptions{config.nodes.metrics_interval_seconds, config.nodes.metrics_history_seconds});
   owned->store = std::make_unique<NodeStore>(db);
 
-  Deps deps{*owned->runtime,
-            *owned->network,
-            *owned->volumes,
-            *owned->cgroups,
-            *owned->store,
-            *owned->metrics,
-            clock};
+  Deps deps{*owned->runtime, *owned->network, *owned->firewall, *owned->volumes,
+            *owned->cgroups, *owned->store,   *owned->metrics,  clock};
   auto manager = std::make_unique<NodeManager>(std::move(options), deps, availability);
   MetricsSampler& sampler = *owned->metrics;
   manager->owned_ = std::move(owned);
@@ -474,15 +522,63 @@ Result<NodeInfo> NodeManager::Create(const CreateNodeRequest& request) {
   r.created_at = clock_.NowSeconds();
   auto mu = NodeMutex(r.uid);
   std::lock_guard<std::mutex> lock(*mu);
-  // The row reserves the name: a concurrent create of the same name fails here.
-  Status inserted = store_.Insert(r);
-  if (!inserted.ok()) {
+  // The row reserves the name and the owner's share of the limits: a
+  // concurrent create of the same name, or past a limit, fails here.
+  Status admitted = Admit(r);
+  if (!admitted.ok()) {
     DropNodeMutex(r.uid);
-    return inserted;
+    return admitted;
   }
   auto created = CreateLocked(r);
   if (!created.ok()) DropNodeMutex(r.uid);
   return created;
+}
+
+Status NodeManager::Admit(const NodeRecord& r) {
+  std::lock_guard<std::mutex> lock(admission_mu_);
+  auto same_name = store_.Get(r.owner, r.name);
+  if (same_name.ok()) return AlreadyExistsError("node '" + r.name + "' already exists");
+  if (same_name.status().code() != StatusCode::kNotFound) return same_name.status();
+
+  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> all, store_.ListAll());
+  int64_t count = 0;
+  int64_t memory_mb = 0;
+  int64_t storage = 0;
+  // What the disks could still take from the host's disk if every node
+  // filled its own: the sparse images' sizes less what they hold already.
+  int64_t owed = r.storage_bytes;
+  for (const NodeRecord& n : all) {
+    if (n.owner == r.owner) {
+      ++count;
+      memory_mb += n.memory_mb;
+      storage += n.storage_bytes;
+    }
+    NEXUS_ASSIGN_OR_RETURN(int64_t held, volumes_.AllocatedBytes(VolumeFor(n.uid)));
+    owed += std::max<int64_t>(0, n.storage_bytes - held);
+  }
+  if (count + 1 > options_.user_max_nodes) {
+    return PermissionDeniedError("node limit reached: at most " +
+                                 std::to_string(options_.user_max_nodes) + " nodes per user");
+  }
+  if (memory_mb + r.memory_mb > options_.user_max_memory_mb) {
+    return PermissionDeniedError("node limit reached: a user's nodes may have at most " +
+                                 std::to_string(options_.user_max_memory_mb) +
+                                 " MB of memory together (" + std::to_string(memory_mb) +
+                                 " MB in use)");
+  }
+  if (storage + r.storage_bytes > options_.user_max_storage_bytes) {
+    return PermissionDeniedError("node limit reached: a user's nodes may have at most " +
+                                 FormatStorageSize(options_.user_max_storage_bytes) +
+                                 " of storage together (" + FormatStorageSize(storage) +
+                                 " in use)");
+  }
+  NEXUS_ASSIGN_OR_RETURN(int64_t free, volumes_.FreeBytes(options_.data_dir + "/nodes"));
+  if (owed > free - options_.disk_reserve_bytes) {
+    spdlog::warn("nodes: refused {}/{}: node disks could take {} bytes, {} free, {} kept free",
+                 r.owner, r.name, owed, free, options_.disk_reserve_bytes);
+    return QuotaExceededError("not enough disk space on the host for a node of this size");
+  }
+  return store_.Insert(r);
 }
 
 Result<NodeInfo> NodeManager::CreateLocked(NodeRecord r) {
@@ -493,11 +589,13 @@ Result<NodeInfo> NodeManager::CreateLocked(NodeRecord r) {
   Rollback undo(what);
   undo.Add("database row", [this, uid = r.uid] { return store_.Delete(uid); });
 
-  std::error_code ec;
-  fs::create_directories(fs::path(dir).parent_path(), ec);
-  if (ec || ::mkdir(dir.c_str(), 0700) != 0) {
-    return ErrnoError(StatusCode::kInternal, what + ": mkdir '" + dir + "'",
-                      ec ? ec.value() : errno);
+  for (const std::string& parent :
+       {options_.data_dir + "/nodes", options_.data_dir + "/nodes/by-uid"}) {
+    Status made = MakePrivateDir(parent);
+    if (!made.ok()) return made.WithContext(what);
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    return ErrnoError(StatusCode::kInternal, what + ": mkdir '" + dir + "'", errno);
   }
   undo.Add("node directory", [this, dir, volume]() -> Status {
     // Never recurse into a volume that is still mounted.
@@ -514,6 +612,9 @@ Result<NodeInfo> NodeManager::CreateLocked(NodeRecord r) {
   if (!attached.ok()) return attached.status().WithContext(what);
   undo.Add("network", [this, id] { return network_.Detach(id); });
   r.ip = attached->ip;
+  Status isolated = Isolate(r, attached->host_interface);
+  if (!isolated.ok()) return isolated.WithContext(what);
+  undo.Add("firewall", [this, uid = r.uid] { return Unisolate(uid); });
 
   NodeSpec spec = SpecFor(r);
   Status populated = PopulateNodeRootfs(spec.rootfs, spec, r.ip, options_.resolv_conf);
@@ -584,6 +685,7 @@ Status NodeManager::EnsureRunning(NodeRecord& r) {
   if (state.ok()) NEXUS_RETURN_IF_ERROR(runtime_.Destroy(id));  // stopped or half-made
   if (cgroups_.Exists(CgroupPath(r.uid))) NEXUS_RETURN_IF_ERROR(cgroups_.Remove(CgroupPath(r.uid)));
   NEXUS_RETURN_IF_ERROR(volumes_.Mount(VolumeFor(r.uid)));
+  std::string host_interface;  // empty: the namespace's, found by Isolate
   if (!network_.Attached(id)) {
     NEXUS_ASSIGN_OR_RETURN(NetworkAttachment a, network_.Attach(id, r.ip));
     if (!r.ip.empty() && a.ip != r.ip) {
@@ -591,7 +693,10 @@ Status NodeManager::EnsureRunning(NodeRecord& r) {
       return InternalError("re-attach '" + id + "': got " + a.ip + " instead of " + r.ip);
     }
     r.ip = a.ip;
+    host_interface = a.host_interface;
   }
+  // The container never runs without its rules, whatever happened to them.
+  NEXUS_RETURN_IF_ERROR(Isolate(r, host_interface));
   NEXUS_RETURN_IF_ERROR(WriteNodeBundle(BundleDir(r.uid), SpecFor(r)));
   const std::string log = BundleDir(r.uid) + "/init.log";
   Status created = WithRuntimeLog(runtime_.Create(id, BundleDir(r.uid), log), log);
@@ -662,6 +767,8 @@ Status NodeManager::TearDown(const std::string& uid) {
   }
   Status detached = network_.Detach(id);
   if (first.ok()) first = detached;
+  Status unisolated = Unisolate(uid);
+  if (first.ok()) first = unisolated;
   const VolumePaths volume = VolumeFor(uid);
   Status removed = volumes_.Remove(volume);
   if (first.ok()) first = removed;
@@ -715,13 +822,21 @@ Result<ExecNodeResult> NodeManager::Exec(const ExecNodeRequest& request) {
   io.stdout_limit = static_cast<size_t>(options_.exec_output_limit_bytes);
   io.stderr_limit = static_cast<size_t>(options_.exec_output_limit_bytes);
   // Killing `runc exec` would leave the command running in the node: kill
-  // the command itself, whose host pid runc wrote down.
-  io.on_timeout = [pid_file] {
+  // the command itself, whose host pid runc wrote down. On a loaded host runc
+  // may write it only after the timeout fired: then kill it once runc, killed
+  // in turn, has returned (never twice: the pid could be another's by then).
+  bool killed = false;
+  auto kill_command = [&pid_file, &killed] {
     std::string text = ReadSmallFile(pid_file);
     long pid = std::strtol(text.c_str(), nullptr, 10);
-    if (pid > 1) ::kill(static_cast<pid_t>(pid), SIGKILL);
+    if (pid > 1 && !killed) {
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+      killed = true;
+    }
   };
+  io.on_timeout = kill_command;
   auto outcome = (*child)->Communicate(io);
+  if (outcome.ok() && outcome->timed_out) kill_command();
   ::unlink(pid_file.c_str());
   if (!outcome.ok()) return outcome.status().WithContext(what);
   ExecNodeResult result;
@@ -760,10 +875,65 @@ Result<NodeMetrics> NodeManager::GetMetrics(const std::string& owner, const std:
   return m;
 }
 
+Status NodeManager::Isolate(const NodeRecord& r, std::string host_interface) {
+  if (host_interface.empty()) {
+    auto found = network_.HostInterface(ContainerId(r.uid));
+    if (!found.ok()) return found.status().WithContext("isolate node '" + r.name + "'");
+    host_interface = std::move(found).value();
+  }
+  std::lock_guard<std::mutex> lock(firewall_mu_);
+  auto previous = ports_.find(r.uid);
+  std::optional<FirewallPort> before;
+  if (previous != ports_.end()) before = previous->second;
+  ports_[r.uid] = {r.owner, host_interface};
+  Status applied = ApplyFirewallLocked();
+  if (!applied.ok()) {
+    if (before) {
+      ports_[r.uid] = *before;
+    } else {
+      ports_.erase(r.uid);
+    }
+  }
+  return applied;
+}
+
+Status NodeManager::Unisolate(const std::string& uid) {
+  std::lock_guard<std::mutex> lock(firewall_mu_);
+  if (ports_.erase(uid) == 0) return Status::Ok();
+  return ApplyFirewallLocked();
+}
+
+Status NodeManager::ApplyFirewallLocked() {
+  std::vector<FirewallPort> ports;
+  ports.reserve(ports_.size());
+  for (const auto& [uid, port] : ports_) ports.push_back(port);
+  return firewall_.Apply(ports);
+}
+
 Result<ReconcileReport> NodeManager::Reconcile() {
   NEXUS_RETURN_IF_ERROR(availability_);
   ReconcileReport report;
   NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> records, store_.ListAll());
+  {
+    // Rules first, from the database and the kernel's interfaces: they may be
+    // gone (a reboot, a flush) or stale, and nodes that still run must not be
+    // left open while the others are brought back.
+    std::lock_guard<std::mutex> lock(firewall_mu_);
+    ports_.clear();
+    for (const NodeRecord& r : records) {
+      const std::string id = ContainerId(r.uid);
+      if (r.state == kNodeCreating || !network_.Attached(id)) continue;
+      auto port = network_.HostInterface(id);
+      if (port.ok()) {
+        ports_[r.uid] = {r.owner, *port};
+      } else {
+        report.failures.push_back("firewall rules for node " + r.owner + "/" + r.name + ": " +
+                                  port.status().ToString());
+      }
+    }
+    Status applied = ApplyFirewallLocked();
+    if (!applied.ok()) report.failures.push_back("rebuild the firewall: " + applied.ToString());
+  }
   std::set<std::string> known_ids;
   std::set<std::string> known_uids;
   for (NodeRecord& r : records) {

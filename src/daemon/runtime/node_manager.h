@@ -13,6 +13,7 @@
 //   cgroup                                         "/nexus-<instance>-nodes/<uid>"
 //   files                    <data_dir>/nodes/by-uid/<uid>/{disk.img,volume/,bundle/}
 //   runc --root, IP leases   <data_dir>/nodes/runc, <data_dir>/nodes/ipam
+//   nftables tables (bridge and inet families)     "nexus-<instance>"
 //
 // Life of a node: Create() reserves the name in the database (state
 // "creating"), makes the volume (volume.h), attaches the network (network.h),
@@ -26,11 +27,31 @@
 // a running node (`runc exec`) with a timeout and capped output.
 //
 // Reconcile() (call once at start, before serving) makes the host match the
-// database: rows left "creating" by a crash are torn down; nodes that should
-// run are running again (volume re-mounted, namespace re-attached with the
-// same IP, container re-created); containers, namespaces, leases and node
+// database: rows left "creating" by a crash are torn down; the firewall is
+// rebuilt for every node whose network exists; nodes that should run are
+// running again (volume re-mounted, namespace re-attached with the same IP,
+// container re-created); containers, namespaces, leases and node
 // directories of this instance that no row owns are strays: reported and
 // removed. Containers run detached, so restarting nexusd does not stop them.
+//
+// Isolation: a node reaches only its owner's other nodes, and the host only
+// on the ports network.host_ports lists (node_firewall.h). Its port joins
+// the rules right after its network is attached, before its container
+// starts, and leaves them when the node is deleted; the last node takes the
+// rules' tables with it.
+//
+// Limits: Create() admits a node only while its owner's nodes stay within
+// user_max_nodes, user_max_memory_mb and user_max_storage_bytes together
+// (kPermissionDenied: a standing allowance, which waiting does not change,
+// unlike a rate limit) and while every node's disk could still grow to its
+// full size with disk_reserve_bytes left free on the host's disk
+// (kQuotaExceeded). The check and the row that reserves the node happen
+// under one lock, so concurrent creates cannot pass a limit together, and
+// nothing is made on the host before them.
+//
+// Files: <data_dir>/nodes and everything nexus makes beneath it are 0700
+// directories and 0600 files from creation (bundles hold the node's
+// config, images the node's data), so other local users read none of it.
 //
 // Metrics: running nodes are sampled by a MetricsSampler (metrics_sampler.h)
 // keyed by uid; GetMetrics() answers from its ring.
@@ -59,6 +80,7 @@
 #include "daemon/runtime/cgroups.h"
 #include "daemon/runtime/metrics_sampler.h"
 #include "daemon/runtime/network.h"
+#include "daemon/runtime/node_firewall.h"
 #include "daemon/runtime/node_spec.h"
 #include "daemon/runtime/node_store.h"
 #include "daemon/runtime/oci_runtime.h"
@@ -143,6 +165,12 @@ struct NodeOptions {
   std::string base_root = "/";  // where /usr, /bin, ... come from
   HostLayout base;              // ProbeHostLayout(base_root)
   std::string resolv_conf;      // the nodes' /etc/resolv.conf
+  // What all nodes of one user may hold together.
+  int64_t user_max_nodes = 10;
+  int64_t user_max_memory_mb = 8192;
+  int64_t user_max_storage_bytes = 50LL << 30;
+  // Host disk (of <data_dir>/nodes) that node disks, grown to full size, leave free.
+  int64_t disk_reserve_bytes = 1LL << 30;
   // How Stop() waits between state polls; injectable so tests need not sleep.
   std::function<void(int64_t ms)> sleep_ms;
 };
@@ -153,6 +181,9 @@ Result<NodeOptions> NodeOptionsFromConfig(const Config& config);
 // Resolves [network] for the instance: network "nexus-<instance>", leases
 // under <data_dir>/nodes/ipam. Checks bridge name and subnet.
 Result<NetworkOptions> NetworkOptionsFromConfig(const Config& config);
+// The firewall of the instance: tables "nexus-<instance>" on its bridge,
+// network.host_ports parsed, outbound traffic as network.ip_masq says.
+Result<FirewallOptions> FirewallOptionsFromConfig(const Config& config);
 
 // kInvalidArgument naming the field unless `name` is [a-z0-9][a-z0-9-]{0,31}.
 Status ValidateNodeName(const std::string& name);
@@ -173,6 +204,7 @@ class NodeManager {
   struct Deps {
     OciRuntime& runtime;
     NodeNetwork& network;
+    NodeFirewall& firewall;
     VolumeManager& volumes;
     CgroupFs& cgroups;
     NodeStore& store;
@@ -192,7 +224,7 @@ class NodeManager {
   // NodeMigrations applied; give the manager a connection of its own) and a
   // metrics sampler thread stamping samples with `clock`; `db` and `clock`
   // must outlive the manager. Fails only on an inconsistent config; without
-  // root, the runtime, the CNI plugins or the disk tools it returns a manager
+  // root, the runtime, the CNI plugins, nft or the disk tools it returns a manager
   // whose every operation answers kUnavailable. Runs Reconcile() (logging
   // its report) and starts the sampler.
   static Result<std::unique_ptr<NodeManager>> ForHost(const Config& config, SQLite::Database& db,
@@ -235,7 +267,15 @@ class NodeManager {
   VolumePaths VolumeFor(const std::string& uid) const;
   std::string BundleDir(const std::string& uid) const;
 
+  // Checks the owner's limits and the host's disk and inserts the row
+  // (state "creating") under admission_mu_.
+  Status Admit(const NodeRecord& record);
   Result<NodeInfo> CreateLocked(NodeRecord record);
+  // Puts the node's port (`host_interface`, or the one its namespace has
+  // when empty) into the firewall and applies it; Unisolate takes it out.
+  Status Isolate(const NodeRecord& record, std::string host_interface);
+  Status Unisolate(const std::string& uid);
+  Status ApplyFirewallLocked();  // firewall_mu_ held
   // Makes the node's container run (volume mounted, network attached with
   // its IP, bundle rewritten); updates record.ip.
   Status EnsureRunning(NodeRecord& record);
@@ -250,6 +290,7 @@ class NodeManager {
   NodeOptions options_;
   OciRuntime& runtime_;
   NodeNetwork& network_;
+  NodeFirewall& firewall_;
   VolumeManager& volumes_;
   CgroupFs& cgroups_;
   NodeStore& store_;
@@ -259,6 +300,10 @@ class NodeManager {
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<std::mutex>> node_mutexes_;  // GUARDED_BY(mu_)
+  // Serialises the limit checks with the insert of the row they admit.
+  std::mutex admission_mu_;
+  std::mutex firewall_mu_;
+  std::map<std::string, FirewallPort> ports_;  // by uid; GUARDED_BY(firewall_mu_)
 };
 
 }  // namespace nexus::daemon::runtime

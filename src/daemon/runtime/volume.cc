@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -102,6 +103,23 @@ Result<ProcessOutcome> LoopVolumeManager::Tool(const std::string& what,
 
 bool LoopVolumeManager::Mounted(const VolumePaths& paths) {
   return IsMountPoint(ReadMountinfo(), paths.mount_dir);
+}
+
+Result<int64_t> LoopVolumeManager::AllocatedBytes(const VolumePaths& paths) {
+  struct stat st;
+  if (::stat(paths.image.c_str(), &st) != 0) {
+    if (errno == ENOENT) return int64_t{0};
+    return ErrnoError(StatusCode::kInternal, "stat '" + paths.image + "'", errno);
+  }
+  return static_cast<int64_t>(st.st_blocks) * 512;  // st_blocks counts 512-byte units
+}
+
+Result<int64_t> LoopVolumeManager::FreeBytes(const std::string& dir) {
+  struct statvfs vfs;
+  if (::statvfs(dir.c_str(), &vfs) != 0) {
+    return ErrnoError(StatusCode::kInternal, "statvfs '" + dir + "'", errno);
+  }
+  return static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
 }
 
 Status LoopVolumeManager::AttachAndMount(const VolumePaths& paths) {

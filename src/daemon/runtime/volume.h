@@ -43,6 +43,13 @@ class VolumeManager {
   // Unmounts, then deletes the image and the (empty) mount point.
   virtual Status Remove(const VolumePaths& paths) = 0;
   virtual bool Mounted(const VolumePaths& paths) = 0;
+  // What the image takes on the host's disk now (its allocated blocks: a
+  // sparse image takes far less than its size until the node writes). An
+  // absent image takes 0.
+  virtual Result<int64_t> AllocatedBytes(const VolumePaths& paths) = 0;
+  // Free bytes (available to unprivileged users, so the filesystem's own
+  // reserve stays untouched) on the filesystem holding `dir`.
+  virtual Result<int64_t> FreeBytes(const std::string& dir) = 0;
 };
 
 struct VolumeTools {
@@ -63,6 +70,8 @@ class LoopVolumeManager final : public VolumeManager {
   Status Unmount(const VolumePaths& paths) override;
   Status Remove(const VolumePaths& paths) override;
   bool Mounted(const VolumePaths& paths) override;
+  Result<int64_t> AllocatedBytes(const VolumePaths& paths) override;
+  Result<int64_t> FreeBytes(const std::string& dir) override;
 
  private:
   Result<ProcessOutcome> Tool(const std::string& what, std::vector<std::string> argv);

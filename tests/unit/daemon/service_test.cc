@@ -1333,8 +1333,8 @@ class NodeRpcTest : public ::testing::Test {
     o.sleep_ms = [](int64_t) {};
     manager_ = std::make_unique<runtime::NodeManager>(
         o,
-        runtime::NodeManager::Deps{runtime_, network_, volumes_, cgroups_, *store_, metrics_,
-                                   clock_},
+        runtime::NodeManager::Deps{runtime_, network_, firewall_, volumes_, cgroups_, *store_,
+                                   metrics_, clock_},
         availability);
     server_ = std::make_unique<TestServer>(
         dir_.File("d.sock"), DaemonService::Deps{.health = health_.get(), .nodes = manager_.get()});
@@ -1413,6 +1413,7 @@ class NodeRpcTest : public ::testing::Test {
   testing::FakeCgroupFs cgroups_;
   testing::FakeNodeRuntime runtime_{cgroups_};
   testing::FakeNodeNetwork network_;
+  testing::FakeNodeFirewall firewall_;
   testing::FakeVolumeManager volumes_;
   runtime::CgroupStatsReader reader_{
       {false, dir_.path() + "/cgroup/memory", dir_.path() + "/cgroup/cpuacct"}};

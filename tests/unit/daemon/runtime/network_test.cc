@@ -78,6 +78,7 @@ NetworkOptions Options(const std::string& dir) {
   o.ipam_dir = dir + "/ipam";
   o.ip_tool = "/usr/sbin/ip";
   o.netns_dir = dir + "/netns";
+  o.sys_class_net = dir + "/sys/class/net";
   return o;
 }
 
@@ -179,6 +180,19 @@ TEST(CniErrorMessageTest, ReadsThePluginsErrorJson) {
   EXPECT_EQ(CniErrorMessage("plain words\n"), "plain words");
 }
 
+TEST(ParsePeerIndexTest, ReadsTheHostIndexOfTheVethPeer) {
+  auto index = ParsePeerIndex(
+      "2: eth0@if17: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP "
+      "mode DEFAULT group default qlen 1000\\    link/ether 92:71:91:18:86:ca brd "
+      "ff:ff:ff:ff:ff:ff link-netnsid 0\n");
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ(*index, 17);
+  for (const char* bad : {"", "2: eth0: <LOOPBACK,UP> mtu 65536", "2: eth0@if: <UP>",
+                          "2: eth0@ifx7: <UP>", "2: eth0@if0: <UP>", "eth0@if7"}) {
+    EXPECT_FALSE(ParsePeerIndex(bad).ok()) << bad;
+  }
+}
+
 TEST(ReadLeaseHoldersTest, ListsTheContainerOfEachLeasedAddress) {
   testing::AuthTempDir dir;
   std::ofstream(dir / "10.0.42.2") << "test-n-aaaa\r\neth0";
@@ -201,6 +215,9 @@ class CniNetworkTest : public ::testing::Test {
       if (o.argv[0] == "/usr/sbin/ip" && o.argv.size() == 4 && o.argv[1] == "netns") {
         if (o.argv[2] == "add") std::ofstream(dir_ / "netns/" + o.argv[3]) << "";
         if (o.argv[2] == "delete") fs::remove(dir_ / "netns/" + o.argv[3]);
+      }
+      if (o.argv[0] == "/usr/sbin/ip" && o.argv.size() > 4 && o.argv[3] == "-o") {
+        s.outcome.stdout_data = link_output_;
       }
       if (o.argv[0] == "/usr/lib/cni/bridge" && Env(o, "CNI_COMMAND") == "ADD") {
         s.outcome.exit_code = add_exit_;
@@ -232,6 +249,7 @@ class CniNetworkTest : public ::testing::Test {
   FakeProcessRunner processes_;
   int add_exit_ = 0;
   std::string add_output_ = kBridgeResult;
+  std::string link_output_;  // of `ip -n <ns> -o link show dev eth0`
   CniNetwork network_{Options(dir_.path()), processes_};
 };
 
@@ -295,6 +313,31 @@ TEST_F(CniNetworkTest, DetachIsIdempotentAndReleasesTheLeaseEvenWithoutANamespac
             (std::vector<std::string>{"/usr/sbin/ip", "netns", "delete", "test-n-1"}));
   EXPECT_EQ(Env(spawned[5], "CNI_COMMAND"), "DEL");
   EXPECT_EQ(Env(spawned[5], "CNI_NETNS"), "") << "the namespace is gone; DEL still frees the lease";
+}
+
+TEST_F(CniNetworkTest, HostInterfaceIsTheBridgePortWhoseIndexTheNodesEth0Names) {
+  const fs::path net = dir_ / "sys/class/net";
+  for (auto [port, index] : {std::pair<const char*, int>{"veth1111", 7}, {"veth2222", 9}}) {
+    fs::create_directories(net / "nx-test/brif" / port);
+    fs::create_directories(net / port);
+    std::ofstream(net / port / "ifindex") << index << "\n";
+  }
+  fs::create_directories(net / "eth0");
+  std::ofstream(net / "eth0/ifindex") << "2\n";  // the host's own, not on the bridge
+
+  EXPECT_EQ(network_.HostInterface("test-n-1").status().code(), StatusCode::kNotFound)
+      << "no namespace yet";
+  std::ofstream(dir_ / "netns/test-n-1") << "";
+  link_output_ = "2: eth0@if9: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue\n";
+  auto port = network_.HostInterface("test-n-1");
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  EXPECT_EQ(*port, "veth2222");
+  EXPECT_EQ(processes_.Spawned().back().argv,
+            (std::vector<std::string>{"/usr/sbin/ip", "-n", "test-n-1", "-o", "link", "show", "dev",
+                                      "eth0"}));
+  link_output_ = "2: eth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500\n";
+  EXPECT_EQ(network_.HostInterface("test-n-1").status().code(), StatusCode::kNotFound)
+      << "a peer that is not a port of the bridge is not the node's";
 }
 
 TEST_F(CniNetworkTest, ListNamesFindsNamespacesAndLeaseHoldersWithThePrefix) {

@@ -6,9 +6,14 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <thread>
 
 #include "daemon/database.h"
 #include "support/auth_temp_dir.h"
@@ -22,6 +27,7 @@ namespace fs = std::filesystem;
 using testing::AuthTempDir;
 using testing::FakeCgroupFs;
 using testing::FakeClock;
+using testing::FakeNodeFirewall;
 using testing::FakeNodeNetwork;
 using testing::FakeNodeRuntime;
 using testing::FakeProcessScript;
@@ -68,7 +74,7 @@ struct NodesRig {
   }
 
   NodeManager::Deps Deps() {
-    return {runtime_, network_, volumes_, cgroups_, *store_, metrics_, clock_};
+    return {runtime_, network_, firewall_, volumes_, cgroups_, *store_, metrics_, clock_};
   }
 
   Result<NodeInfo> Create(const std::string& owner, const std::string& name,
@@ -117,6 +123,7 @@ struct NodesRig {
   FakeCgroupFs cgroups_;
   FakeNodeRuntime runtime_{cgroups_};
   FakeNodeNetwork network_;
+  FakeNodeFirewall firewall_;
   FakeVolumeManager volumes_;
   CgroupStatsReader reader_{
       {false, dir_.path() + "/cgroup/memory", dir_.path() + "/cgroup/cpuacct"}};
@@ -146,6 +153,12 @@ TEST(ValidateCreateNodeTest, AcceptsGoodRequestsAndNamesTheFieldOfBadOnes) {
       {{"alice", "under_score", 256, 512, "1G"}, "name"},
       {{"alice", "dot.ted", 256, 512, "1G"}, "name"},
       {{"alice", "sp ace", 256, 512, "1G"}, "name"},
+      // Bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069) would let a
+      // name show as something else: the name charset has no room for them.
+      {{"alice", "evil\u202egpj", 256, 512, "1G"}, "name"},
+      {{"alice", "\u202aworker", 256, 512, "1G"}, "name"},
+      {{"alice", "worker\u2066", 256, 512, "1G"}, "name"},
+      {{"alice", "wo\u2069rker", 256, 512, "1G"}, "name"},
       {{"alice", "worker1", 15, 512, "1G"}, "memory_mb"},
       {{"alice", "worker1", -1, 512, "1G"}, "memory_mb"},
       {{"alice", "worker1", 2049, 512, "1G"}, "memory_mb"},
@@ -194,6 +207,25 @@ TEST(NodeOptionsFromConfigTest, ResolvesPathsAndRejectsBadBounds) {
   EXPECT_EQ(net->ipam_dir, "/srv/nexus/nodes/ipam");
   EXPECT_EQ(net->subnet, "10.0.42.0/24");
 
+  // The per-user limits' defaults, and the firewall of the instance.
+  EXPECT_EQ(o->user_max_nodes, 10);
+  EXPECT_EQ(o->user_max_memory_mb, 8192);
+  EXPECT_EQ(o->user_max_storage_bytes, 50LL << 30);
+  EXPECT_EQ(o->disk_reserve_bytes, 1LL << 30);
+  auto firewall = FirewallOptionsFromConfig(c);
+  ASSERT_TRUE(firewall.ok()) << firewall.status().ToString();
+  EXPECT_EQ(firewall->table, "nexus-prod");
+  EXPECT_EQ(firewall->bridge, "nx-prod");
+  EXPECT_FALSE(firewall->outbound);
+  EXPECT_TRUE(firewall->host_ports.empty());
+  Config open = c;
+  open.network.ip_masq = 1;
+  open.network.host_ports = "8080,53";
+  firewall = FirewallOptionsFromConfig(open);
+  ASSERT_TRUE(firewall.ok()) << firewall.status().ToString();
+  EXPECT_TRUE(firewall->outbound);
+  EXPECT_EQ(firewall->host_ports, (std::vector<int>{53, 8080}));
+
   Config small = c;
   small.nodes.max_storage_bytes = 128LL << 20;
   auto clamped = NodeOptionsFromConfig(small);
@@ -212,12 +244,18 @@ TEST(NodeOptionsFromConfigTest, ResolvesPathsAndRejectsBadBounds) {
       {[](Config& x) { x.network.subnet = "10.0.42.1/24"; }, "network.subnet"},
       {[](Config& x) { x.network.bridge = "much-too-long-bridge"; }, "network.bridge"},
       {[](Config& x) { x.network.host_gateway = 0, x.network.ip_masq = 1; }, "network.ip_masq"},
+      {[](Config& x) { x.network.host_ports = "53,http"; }, "network.host_ports"},
+      {[](Config& x) { x.nodes.user_max_nodes = 0; }, "nodes.user_max_nodes"},
+      {[](Config& x) { x.nodes.user_max_memory_mb = -1; }, "nodes.user_max_memory_mb"},
+      {[](Config& x) { x.nodes.user_max_storage_bytes = 0; }, "nodes.user_max_storage_bytes"},
+      {[](Config& x) { x.nodes.disk_reserve_bytes = -1; }, "nodes.disk_reserve_bytes"},
   };
   for (const auto& k : cases) {
     Config bad = c;
     k.change(bad);
     Status s = NodeOptionsFromConfig(bad).status();
     if (s.ok()) s = NetworkOptionsFromConfig(bad).status();
+    if (s.ok()) s = FirewallOptionsFromConfig(bad).status();
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << k.error;
     EXPECT_NE(s.message().find(k.error), std::string::npos) << s.message();
   }
@@ -479,6 +517,40 @@ TEST_F(NodeManagerTest, ExecCapsOutputAndReportsTimeouts) {
   EXPECT_EQ(r->stdout_data.size(), static_cast<size_t>(1 << 20));
 }
 
+TEST_F(NodeManagerTest, ExecKillsATimedOutCommandWhosePidArrivesAfterTheTimeout) {
+  ASSERT_TRUE(Create("alice", "worker1").ok());
+  // A stand-in for the node's command: a real process that waits forever.
+  pid_t command = ::fork();
+  ASSERT_GE(command, 0);
+  if (command == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  // runc, slow on a loaded host, writes the pid file only after the timeout.
+  runtime_.exec_script = [command](const std::string&, const ExecOptions& o) {
+    FakeProcessScript s;
+    s.runs_until_killed = true;
+    s.outcome.term_signal = SIGKILL;
+    s.after_timeout = [command, pid_file = o.pid_file] { std::ofstream(pid_file) << command; };
+    return s;
+  };
+  auto r = manager_->Exec({"alice", "worker1", {"sleep", "30"}, 500});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->timed_out);
+  int status = 0;
+  pid_t reaped = 0;
+  for (int i = 0; i < 200 && reaped == 0; ++i) {
+    reaped = ::waitpid(command, &status, WNOHANG);
+    if (reaped == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (reaped == 0) {
+    ::kill(command, SIGKILL);
+    ::waitpid(command, &status, 0);
+    FAIL() << "the command outlived its timeout";
+  }
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
 TEST_F(NodeManagerTest, ExecTurnsRuncsOwnFailureIntoTheShellsExitCodes) {
   ASSERT_TRUE(Create("alice", "worker1").ok());
   runtime_.exec_script = [](const std::string&, const ExecOptions&) {
@@ -671,6 +743,194 @@ TEST_F(NodeManagerTest, ConcurrentCreatesOfOneNameMakeOneNode) {
   EXPECT_EQ(refused.load(), 7);
   EXPECT_EQ(runtime_.container_count(), 1u);
   EXPECT_EQ(volumes_.count(), 1u);
+}
+
+// ---- Per-user limits and the host's disk ------------------------------------------
+
+class NodeLimitsTest : public NodeManagerTest {
+ protected:
+  NodeLimitsTest() {
+    NodeOptions o = TestOptions(dir_.path());
+    o.sleep_ms = [](int64_t) {};
+    o.user_max_nodes = 2;
+    o.user_max_memory_mb = 512;
+    o.user_max_storage_bytes = 3LL << 30;
+    o.disk_reserve_bytes = 1LL << 30;
+    manager_ = std::make_unique<NodeManager>(o, Deps());
+  }
+};
+
+TEST_F(NodeLimitsTest, EachLimitRefusesWith403AndMakesNothing) {
+  ASSERT_TRUE(Create("alice", "a1", 256, 512, "1G").ok());
+  ASSERT_TRUE(Create("alice", "a2", 128, 512, "1G").ok());
+  const size_t containers = runtime_.container_count();
+  auto third = Create("alice", "a3", 16, 512, "64M");
+  EXPECT_EQ(third.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(third.status().message(), "node limit reached: at most 2 nodes per user");
+
+  ASSERT_TRUE(Create("bob", "b1", 384, 512, "2G").ok());
+  auto memory = Create("bob", "b2", 256, 512, "64M");
+  EXPECT_EQ(memory.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(memory.status().message(),
+            "node limit reached: a user's nodes may have at most 512 MB of memory together "
+            "(384 MB in use)");
+  auto storage = Create("bob", "b2", 128, 512, "2G");
+  EXPECT_EQ(storage.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(storage.status().message(),
+            "node limit reached: a user's nodes may have at most 3G of storage together "
+            "(2G in use)");
+  // Exactly at the limits is allowed.
+  ASSERT_TRUE(Create("bob", "b2", 128, 512, "1G").ok());
+
+  EXPECT_EQ(runtime_.container_count(), containers + 2);
+  EXPECT_EQ(volumes_.count(), 4u);
+  EXPECT_EQ(store_->ListAll()->size(), 4u) << "refused creates leave no row";
+  EXPECT_EQ(manager_->Get("alice", "a3").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(NodeLimitsTest, ADuplicateNameIs409EvenAtTheLimitAndDeletingMakesRoom) {
+  ASSERT_TRUE(Create("alice", "a1", 16, 512, "64M").ok());
+  ASSERT_TRUE(Create("alice", "a2", 16, 512, "64M").ok());
+  EXPECT_EQ(Create("alice", "a1", 16, 512, "64M").status().code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(manager_->Delete("alice", "a2").ok());
+  EXPECT_TRUE(Create("alice", "a3", 16, 512, "64M").ok());
+}
+
+TEST_F(NodeLimitsTest, ConcurrentCreatesCannotPassTheLimitTogether) {
+  std::vector<std::thread> threads;
+  std::atomic<int> made{0}, refused{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto n = Create("alice", "racer" + std::to_string(i), 16, 512, "64M");
+      if (n.ok()) ++made;
+      if (n.status().code() == StatusCode::kPermissionDenied) ++refused;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(made.load(), 2);
+  EXPECT_EQ(refused.load(), 6);
+  EXPECT_EQ(runtime_.container_count(), 2u);
+  EXPECT_EQ(volumes_.count(), 2u);
+}
+
+TEST_F(NodeLimitsTest, EveryDiskMustBeAbleToGrowToItsSizeBesideTheReserve) {
+  // 4 GiB free, 1 GiB kept: room for 3 GiB of disks that may still grow.
+  volumes_.set_free_bytes(4LL << 30);
+  ASSERT_TRUE(Create("alice", "a1", 16, 512, "2G").ok());
+  // bob's own limits allow 2G, but alice's sparse 2G disk may still fill.
+  auto refused = Create("bob", "b1", 16, 512, "2G");
+  EXPECT_EQ(refused.status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(refused.status().message(),
+            "not enough disk space on the host for a node of this size");
+  EXPECT_EQ(volumes_.count(), 1u);
+  ASSERT_TRUE(Create("bob", "b1", 16, 512, "1G").ok());
+  // What a disk holds already is out of the free space and no longer owed:
+  // the same free space now counts 1.5 GiB of each image as taken.
+  volumes_.set_allocated_bytes(1536LL << 20);
+  volumes_.set_free_bytes((4LL << 30) - 2 * (1536LL << 20));
+  EXPECT_EQ(Create("bob", "b2", 16, 512, "64M").status().code(), StatusCode::kQuotaExceeded);
+  volumes_.set_free_bytes(4LL << 30);
+  EXPECT_TRUE(Create("bob", "b2", 16, 512, "1G").ok());
+}
+
+// ---- Firewall ------------------------------------------------------------------------
+
+TEST_F(NodeManagerTest, EachNodesPortIsInTheRulesBeforeItsContainerIsCreated) {
+  std::map<std::string, std::string> rules_at_create;
+  runtime_.on_create = [&](const std::string&) { rules_at_create = firewall_.rules(); };
+  ASSERT_TRUE(Create("alice", "a1").ok());
+  const std::string a1 = "veth-" + Cid("alice", "a1");
+  EXPECT_EQ(rules_at_create, (std::map<std::string, std::string>{{a1, "alice"}}));
+  ASSERT_TRUE(Create("bob", "b1").ok());
+  const std::string b1 = "veth-" + Cid("bob", "b1");
+  EXPECT_EQ(firewall_.rules(), (std::map<std::string, std::string>{{a1, "alice"}, {b1, "bob"}}));
+
+  // A stopped node keeps its network and its place in the rules; a start
+  // (its container created again) puts it there again first.
+  ASSERT_TRUE(manager_->Stop("bob", "b1").ok());
+  EXPECT_EQ(firewall_.rules().count(b1), 1u);
+  firewall_.Flush();
+  rules_at_create.clear();
+  ASSERT_TRUE(manager_->Start("bob", "b1").ok());
+  EXPECT_EQ(rules_at_create.count(b1), 1u);
+  EXPECT_EQ(rules_at_create.at(b1), "bob");
+
+  ASSERT_TRUE(manager_->Delete("bob", "b1").ok());
+  EXPECT_EQ(firewall_.rules(), (std::map<std::string, std::string>{{a1, "alice"}}));
+  EXPECT_TRUE(firewall_.installed());
+  ASSERT_TRUE(manager_->Delete("alice", "a1").ok());
+  EXPECT_FALSE(firewall_.installed()) << "the last node takes the tables with it";
+}
+
+TEST_F(NodeManagerTest, ANodeWhoseRulesCannotBeAppliedIsNotCreatedOrStarted) {
+  ASSERT_TRUE(Create("alice", "a1").ok());
+  firewall_.fail_apply = InternalError("nft: Operation not permitted");
+  auto n = Create("bob", "b1");
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.status().message().find("Operation not permitted"), std::string::npos);
+  EXPECT_EQ(runtime_.container_count(), 1u);
+  EXPECT_EQ(volumes_.count(), 1u);
+  EXPECT_EQ(network_.netns().size(), 1u);
+  EXPECT_TRUE(store_->List("bob")->empty());
+
+  firewall_.fail_apply = Status::Ok();
+  ASSERT_TRUE(manager_->Stop("alice", "a1").ok());
+  firewall_.fail_apply = InternalError("nft: Operation not permitted");
+  EXPECT_FALSE(manager_->Start("alice", "a1").ok());
+  EXPECT_FALSE(runtime_.Has(Cid("alice", "a1"))) << "no container runs without its rules";
+}
+
+TEST_F(NodeManagerTest, ReconcileRebuildsLostRulesBeforeRestartingAnyNode) {
+  ASSERT_TRUE(Create("alice", "kept").ok());
+  ASSERT_TRUE(Create("bob", "phoenix").ok());
+  ASSERT_TRUE(Create("bob", "sleeper").ok());
+  ASSERT_TRUE(manager_->Stop("bob", "sleeper").ok());
+  const std::string kept = "veth-" + Cid("alice", "kept");
+  const std::string phoenix = "veth-" + Cid("bob", "phoenix");
+  const std::string sleeper = "veth-" + Cid("bob", "sleeper");
+  // nexusd restarts after the rules were flushed and one container died.
+  firewall_.Flush();
+  ASSERT_TRUE(runtime_.Destroy(Cid("bob", "phoenix")).ok());
+  std::map<std::string, std::string> rules_at_restart;
+  runtime_.on_create = [&](const std::string&) { rules_at_restart = firewall_.rules(); };
+  NodeOptions o = TestOptions(dir_.path());
+  o.sleep_ms = [](int64_t) {};
+  manager_ = std::make_unique<NodeManager>(o, Deps());
+
+  auto report = manager_->Reconcile();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->failures.empty()) << report->failures[0];
+  EXPECT_EQ(report->restarted, (std::vector<std::string>{"bob/phoenix"}));
+  const std::map<std::string, std::string> all = {
+      {kept, "alice"}, {phoenix, "bob"}, {sleeper, "bob"}};
+  EXPECT_EQ(rules_at_restart, all) << "every node was isolated again before any restart";
+  EXPECT_EQ(firewall_.rules(), all);
+}
+
+TEST_F(NodeManagerTest, ReconcileWithoutNodesRemovesLeftoverRules) {
+  ASSERT_TRUE(Create("alice", "a1").ok());
+  ASSERT_TRUE(store_->Delete(Record("alice", "a1").uid).ok());  // as if lost with its row
+  auto report = manager_->Reconcile();
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(firewall_.installed());
+  ExpectNothingHeld();
+}
+
+// ---- Files ---------------------------------------------------------------------------
+
+TEST_F(NodeManagerTest, NodeDirectoriesAreClosedToOtherUsersEvenWhenMadeOpenBefore) {
+  // An older version left them 0755.
+  fs::create_directories(dir_.path() + "/nodes/by-uid");
+  fs::permissions(dir_.path() + "/nodes", fs::perms(0755));
+  fs::permissions(dir_.path() + "/nodes/by-uid", fs::perms(0755));
+  ASSERT_TRUE(Create("alice", "a1").ok());
+  const std::string node = manager_->NodeDir(Record("alice", "a1").uid);
+  auto mode = [](const std::string& p) { return fs::status(p).permissions() & fs::perms::all; };
+  EXPECT_EQ(mode(dir_.path() + "/nodes"), fs::perms(0700));
+  EXPECT_EQ(mode(dir_.path() + "/nodes/by-uid"), fs::perms(0700));
+  EXPECT_EQ(mode(node), fs::perms(0700));
+  EXPECT_EQ(mode(node + "/bundle"), fs::perms(0700));
+  EXPECT_EQ(mode(node + "/bundle/config.json"), fs::perms(0600));
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 // running instance; traffic goes only between the test's own nodes. TearDown
 // deletes every node through the manager, then checks — and forcibly
 // removes — everything a node can leave behind (container, netns, veth,
-// lease, mount, loop device, cgroup, files), deletes the bridge, and puts
+// lease, mount, loop device, cgroup, files, nftables tables), deletes the bridge, and puts
 // the host's IPv4 forwarding setting back as it found it (the bridge plugin
 // turns it on for a network with a gateway).
 #include <fcntl.h>
@@ -20,12 +20,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 #include <fstream>
 #include <future>
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
@@ -85,7 +85,8 @@ std::string Missing() {
   for (const char* p : {"/usr/lib/cni/bridge", "/usr/lib/cni/host-local"}) {
     if (::access(p, X_OK) != 0) return std::string("no CNI plugin ") + p;
   }
-  for (const char* p : {"/usr/sbin/mkfs.ext4", "/usr/sbin/losetup", "/usr/sbin/ip"}) {
+  for (const char* p :
+       {"/usr/sbin/mkfs.ext4", "/usr/sbin/losetup", "/usr/sbin/ip", "/usr/sbin/nft"}) {
     if (::access(p, X_OK) != 0) return std::string("no ") + p;
   }
   return "";
@@ -231,7 +232,14 @@ class NodesRealTest : public ::testing::Test {
         ADD_FAILURE() << "node directory left: " << e.path();
       }
     }
+    for (const char* family : {"bridge", "inet"}) {
+      if (Host({"/usr/sbin/nft", "list", "table", family, Table()}).exit_code != 0) continue;
+      ADD_FAILURE() << "nftables table left: " << family << " " << Table();
+      if (force) Host({"/usr/sbin/nft", "delete", "table", family, Table()});
+    }
   }
+
+  std::string Table() const { return "nexus-" + config_.instance; }
 
   NodeInfo MustCreate(const std::string& owner, const std::string& name, int64_t memory_mb,
                       const std::string& storage) {
@@ -392,6 +400,20 @@ TEST_F(NodesRealTest, UsersNodesAreSeparateAndDeleteLeavesNothing) {
   ASSERT_EQ(alices->size(), 1u);
   EXPECT_EQ((*alices)[0].ip, a.ip);
 
+  // Alice's node cannot even reach Bob's: a closed port there would answer
+  // "refused" on a shared bridge; the firewall drops the packets instead.
+  const std::string probe =
+      "import socket, sys\n"
+      "try:\n"
+      "    socket.create_connection((sys.argv[1], 9), timeout=2)\n"
+      "    print('connected')\n"
+      "except ConnectionRefusedError:\n"
+      "    print('refused')\n"
+      "except OSError as e:\n"
+      "    print('unreachable', e)\n";
+  auto reach = MustExec("alice", "worker1", {"/usr/bin/python3", "-c", probe, b.ip});
+  EXPECT_EQ(reach.stdout_data.rfind("unreachable", 0), 0u) << reach.stdout_data;
+
   // A timed-out command is killed, not left running in the node.
   auto slow = manager_->Exec({"alice", "worker1", {"sleep", "30"}, 300});
   ASSERT_TRUE(slow.ok()) << slow.status().ToString();
@@ -447,6 +469,10 @@ TEST_F(NodesRealTest, RestartedDaemonRestartsItsNodesAndRemovesStrays) {
   const std::string stray = config_.instance + "-n-stray00000";
   ASSERT_EQ(Host({"/usr/sbin/ip", "netns", "add", stray}).exit_code, 0);
   fs::create_directories(data_dir_ + "/nodes/by-uid/stray00000");
+  // The rules went with the reboot too.
+  for (const char* family : {"bridge", "inet"}) {
+    ASSERT_EQ(Host({"/usr/sbin/nft", "delete", "table", family, Table()}).exit_code, 0) << family;
+  }
 
   OpenManager();
   auto got = manager_->Get("alice", "phoenix");
@@ -459,6 +485,17 @@ TEST_F(NodesRealTest, RestartedDaemonRestartsItsNodesAndRemovesStrays) {
   EXPECT_NE(addr.stdout_data.find(a.ip), std::string::npos);
   EXPECT_FALSE(fs::exists("/run/netns/" + stray));
   EXPECT_FALSE(fs::exists(data_dir_ + "/nodes/by-uid/stray00000"));
+  // The rules are back, naming the node's new port on the bridge.
+  std::string port;
+  for (const auto& e :
+       fs::directory_iterator("/sys/class/net/" + config_.network.bridge + "/brif")) {
+    port = e.path().filename().string();
+  }
+  ASSERT_FALSE(port.empty());
+  Cmd rules = Host({"/usr/sbin/nft", "list", "table", "bridge", Table()});
+  ASSERT_EQ(rules.exit_code, 0) << rules.err;
+  EXPECT_NE(rules.out.find("\"" + port + "\""), std::string::npos) << rules.out;
+  EXPECT_EQ(Host({"/usr/sbin/nft", "list", "table", "inet", Table()}).exit_code, 0);
 }
 
 // Not a timed test: prints how long Create and Delete take through the
