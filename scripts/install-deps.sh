@@ -12,7 +12,7 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev libsodium-dev libjwt-dev libcurl4-openssl-dev
   libssl-dev uuid-dev libseccomp-dev
   # tests
-  libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd
+  libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd strace
   # containers (nodes, lambda)
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables nftables
   # benchmarks

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
 export NEXUS_DATA_DIR="${NEXUS_DATA_DIR:-./var}"
 LISTEN="${NEXUS_GATEWAY_LISTEN:-127.0.0.1:8080}"
-mkdir -p "$NEXUS_DATA_DIR"
+mkdir -p -m 700 "$NEXUS_DATA_DIR"  # private from the start (nexusd tightens an older one)
 
 pids=()
 stop() {

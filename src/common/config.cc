@@ -64,6 +64,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"storage", "chunk_avg_bytes", &c.storage.chunk_avg_bytes},
       {"storage", "chunk_max_bytes", &c.storage.chunk_max_bytes},
       {"storage", "chunks_dir", &c.storage.chunks_dir},
+      {"storage", "max_tree_entries", &c.storage.max_tree_entries},
       {"lambda", "runc_path", &c.lambda.runc_path},
       {"lambda", "init_path", &c.lambda.init_path},
       {"lambda", "timeout_ms_default", &c.lambda.timeout_ms_default},

@@ -73,6 +73,8 @@ struct StorageConfig {
   int64_t chunk_avg_bytes = 1 << 20;    // ~1-2 MiB, and an upload holds at most
   int64_t chunk_max_bytes = 8 << 20;    // one max chunk in memory
   std::string chunks_dir;               // default <data_dir>/chunks
+  // Files (with or without a path) plus folders per user; negative: no limit.
+  int64_t max_tree_entries = 1000000;
 };
 
 struct LambdaConfig {

@@ -1,6 +1,18 @@
 // Database: opens nexusd's SQLite database (WAL, foreign keys, busy timeout)
 // and brings its schema up to date from versioned migrations.
 //
+// Durability: WAL with synchronous=FULL, so a commit that returned survives a
+// power cut. (NORMAL, the usual WAL setting, syncs the log only at
+// checkpoints: a cut could undo the last commits, and bring back a deleted
+// file whose chunk files were already unlinked, or lose an acknowledged
+// upload.) EXTRA would add nothing in WAL mode: it syncs a rollback journal's
+// directory, and SQLite already syncs the directory of a WAL it creates.
+//
+// Privacy: the database file is created mode 0600 before SQLite opens it
+// (SQLite would make it 0644 less the umask, and gives its -wal and -shm
+// files the database file's mode), and files an older version left readable
+// by others are made private.
+//
 // Each module that owns tables (storage, runtime) exports its migrations as a
 // list; nexusd's main passes all of them here. Versions are global and must be
 // unique across modules; they are applied in order, each in its own
@@ -28,5 +40,13 @@ struct Migration {
 // and applies every migration not yet recorded.
 Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
                                                        std::vector<Migration> migrations);
+
+// Makes everything a connection can read durable: fsyncs the database file
+// and its WAL. A commit whose log write reached the page cache but whose
+// fsync had not (the process was killed in between) is visible after a
+// restart without being on disk yet; call this before acting on what was read
+// in a way a power cut could not undo (unlinking the files it no longer
+// references). An in-memory database has nothing to sync.
+Status SyncDatabaseFiles(SQLite::Database& db);
 
 }  // namespace nexus::daemon

@@ -30,6 +30,7 @@
 #include "daemon/grpc_unix_listener.h"
 #include "daemon/health.h"
 #include "daemon/migrations.h"
+#include "daemon/private_files.h"
 #include "daemon/runtime/lambda.h"
 #include "daemon/runtime/node_manager.h"
 #include "daemon/service.h"
@@ -71,7 +72,9 @@ sigset_t BlockShutdownSignals() {
 }
 
 Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
-  NEXUS_RETURN_IF_ERROR(MakeDirs(cfg.data_dir));
+  // 0700: it holds nexus.db, the chunk store and the services' sockets and
+  // secrets (private_files.h says why an existing one is tightened too).
+  NEXUS_RETURN_IF_ERROR(MakePrivateDirectory(cfg.data_dir).WithContext("data dir"));
   NEXUS_ASSIGN_OR_RETURN(std::string socket_path, UnixSocketPath(cfg.daemon.listen));
   NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(socket_path).parent_path()));
   NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(cfg.daemon.db_path).parent_path()));
@@ -83,7 +86,10 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   // it gets one nobody else touches (WAL lets both coexist).
   SystemClock clock;
   NEXUS_ASSIGN_OR_RETURN(auto metadata_db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
-  storage::MetadataStore metadata(*metadata_db, clock);
+  storage::MetadataStore metadata(
+      *metadata_db, clock,
+      {.max_entries = cfg.storage.max_tree_entries < 0 ? storage::kUnlimitedEntries
+                                                       : cfg.storage.max_tree_entries});
   NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(cfg.storage.chunks_dir).parent_path()));
   NEXUS_ASSIGN_OR_RETURN(auto chunks, storage::FsChunkStore::Open(cfg.storage.chunks_dir));
   NEXUS_ASSIGN_OR_RETURN(storage::ChunkerParams chunker,

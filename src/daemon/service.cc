@@ -27,6 +27,7 @@
 #include "common/grpc_status.h"
 #include "common/vfs_path.h"
 #include "daemon/runtime/node_manager.h"
+#include "daemon/storage/chunk_store.h"
 
 namespace nexus::daemon {
 namespace {
@@ -42,8 +43,13 @@ grpc::Status NotYet(const char* rpc) {
 // kInternal messages can name host paths, chunk hashes or runc output: the
 // client gets a fixed text instead (ARCHITECTURE.md "Errors": a 500 never
 // leaks internals). Callers log the real message.
+// A full disk likewise: the client gets "insufficient storage" alone,
+// whatever context (file names, chunk hashes) was added on the way up.
 grpc::Status ToClient(const Status& status) {
   if (status.code() == StatusCode::kInternal) return ToGrpcStatus(InternalError("internal error"));
+  if (storage::IsInsufficientStorage(status)) {
+    return ToGrpcStatus(storage::InsufficientStorageError());
+  }
   return ToGrpcStatus(status);
 }
 
@@ -53,7 +59,7 @@ grpc::Status Reply(std::string_view rpc, const Status& status) {
   if (status.ok()) return grpc::Status::OK;
   if (status.code() == StatusCode::kInternal) {
     spdlog::error("{}: {}", rpc, status.message());
-  } else if (status.code() == StatusCode::kUnavailable) {
+  } else if (status.code() == StatusCode::kUnavailable || storage::IsInsufficientStorage(status)) {
     spdlog::warn("{}: {}", rpc, status.message());
   }
   return ToClient(status);

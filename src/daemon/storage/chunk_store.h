@@ -8,6 +8,10 @@
 // Sync is referenced by nothing, so the start-up Sweep takes what is left of
 // it.
 //
+// A full disk (ENOSPC, EDQUOT) is InsufficientStorageError(): HTTP 507 with
+// exactly that message, for a client must not learn the host's paths; the
+// store logs what failed where.
+//
 // A store knows nothing about files or refcounts; the metadata store decides
 // which chunks are referenced and FileService decides when one may go. Every
 // hash argument must satisfy IsSha256Hex (else kInvalidArgument), which also
@@ -34,6 +38,21 @@ struct SweepStats {
   int64_t chunks_removed = 0;
   int64_t chunks_kept = 0;
 };
+
+// What a full disk answers, whatever context callers add on the way up (the
+// daemon's edge sends the client this message alone; see
+// IsInsufficientStorage).
+inline constexpr std::string_view kInsufficientStorage = "insufficient storage";
+
+inline Status InsufficientStorageError() {
+  return QuotaExceededError(std::string(kInsufficientStorage));
+}
+
+// True for InsufficientStorageError() with or without added context. Quota
+// errors (the same code) never end this way.
+inline bool IsInsufficientStorage(const Status& s) {
+  return s.code() == StatusCode::kQuotaExceeded && s.message().ends_with(kInsufficientStorage);
+}
 
 // The error of a chunk whose stored size is not the one recorded for it.
 inline Status ChunkSizeMismatch(const std::string& hash, uint64_t got, uint64_t want) {

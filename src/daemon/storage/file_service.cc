@@ -32,12 +32,12 @@ Status UploadClosed() { return InternalError("upload is already committed or abo
 
 // ---- Upload ------------------------------------------------------------------
 
-Upload::Upload(FileService& service, std::string owner, std::string name, int64_t byte_limit,
-               CommitFn commit)
+Upload::Upload(FileService& service, std::string owner, std::string name,
+               std::unique_ptr<QuotaLedger::Reservation> reservation, CommitFn commit)
     : service_(service),
       owner_(std::move(owner)),
       name_(std::move(name)),
-      byte_limit_(byte_limit),
+      reservation_(std::move(reservation)),
       commit_(std::move(commit)),
       chunker_(service.options_.chunker),
       writer_(service.chunks_) {}
@@ -53,11 +53,9 @@ Status Upload::WriteShared(std::string_view data, const std::shared_ptr<const vo
 Status Upload::Feed(std::string_view data, const std::shared_ptr<const void>* owner) {
   if (state_ == State::kFailed) return failure_;
   if (state_ != State::kOpen) return UploadClosed();
-  if (byte_limit_ >= 0 && size_ + static_cast<int64_t>(data.size()) > byte_limit_) {
-    // Fail fast instead of storing bytes Commit would reject anyway.
-    return Fail(QuotaExceededError("storage quota exceeded: upload is larger than the " +
-                                   std::to_string(byte_limit_) + " bytes left"));
-  }
+  // Before the bytes go on: what this owner's uploads store never exceeds
+  // what the quota leaves them (see quota_ledger.h).
+  if (Status s = reservation_->Grow(static_cast<int64_t>(data.size())); !s.ok()) return Fail(s);
   content_hash_.Update(data, owner ? *owner : nullptr);
   size_ += static_cast<int64_t>(data.size());
   auto sink = [this](std::span<const std::string_view> pieces,
@@ -114,8 +112,13 @@ Result<FileRecord> Upload::Commit() {
   record.sha256 = ToHex(content_hash_.Finish());
   record.chunks_count = static_cast<int64_t>(chunks_.size());
   record.status = kStatusUploaded;
-  Result<CommitOutcome> outcome = commit_(record, chunks_, service_.QuotaFor(owner_));
-  if (!outcome.ok()) return Fail(outcome.status());
+  // The reservation turns into committed bytes in the same step.
+  Result<CommitOutcome> outcome = InternalError("upload '" + name_ + "': not committed");
+  s = reservation_->Commit([&] {
+    outcome = commit_(record, chunks_, service_.QuotaFor(owner_));
+    return outcome.status();
+  });
+  if (!s.ok()) return Fail(s);
   state_ = State::kCommitted;
   // This upload's chunks are referenced now; releasing the leases only lets
   // removals that waited on them re-check (and find the references). What the
@@ -149,6 +152,8 @@ void Upload::Cleanup() {
   service_.ReleaseAndRemove(leased_, writer_.created());
   leased_.clear();
   chunks_.clear();
+  // Only now that its chunks are gone: the room it held is really free.
+  reservation_->Release();
 }
 
 // ---- FileReader --------------------------------------------------------------
@@ -209,7 +214,10 @@ Result<FileReader::Piece> FileReader::NextPiece() {
 // ---- FileService -------------------------------------------------------------
 
 FileService::FileService(ChunkStore& chunks, MetadataStore& metadata, FileServiceOptions options)
-    : chunks_(chunks), metadata_(metadata), options_(std::move(options)) {}
+    : chunks_(chunks),
+      metadata_(metadata),
+      options_(std::move(options)),
+      quota_ledger_([this](const std::string& owner) { return metadata_.UsedBytes(owner); }) {}
 
 FileService::~FileService() {
   {
@@ -233,16 +241,17 @@ Result<std::unique_ptr<Upload>> FileService::Begin(const std::string& owner,
                                                    std::string_view file_name,
                                                    UploadOptions options) {
   if (owner.empty()) return InvalidArgumentError("upload: owner is empty");
-  int64_t byte_limit = -1;
+  std::string name = SafeBaseName(file_name);
+  NEXUS_RETURN_IF_ERROR(RefuseBidiControls("upload: the file name", name));
   const int64_t quota = QuotaFor(owner);
-  if (quota != kUnlimitedQuota) {
+  if (quota != kUnlimitedQuota && options.declared_size >= 0) {
     NEXUS_ASSIGN_OR_RETURN(int64_t used, metadata_.UsedBytes(owner));
     const int64_t counted = std::max<int64_t>(0, used - options.replaced_bytes);
-    byte_limit = std::max<int64_t>(0, quota - counted);
-    if (options.declared_size > byte_limit) {
+    if (options.declared_size > quota - counted) {
       return QuotaError(counted, quota, options.declared_size);
     }
   }
+  if (options.adds_entry) NEXUS_RETURN_IF_ERROR(metadata_.CheckRoomForEntry(owner));
   CommitFn commit = std::move(options.commit);
   if (!commit) {
     commit = [this](const FileRecord& file, const std::vector<ChunkRef>& chunks,
@@ -251,8 +260,10 @@ Result<std::unique_ptr<Upload>> FileService::Begin(const std::string& owner,
       return CommitOutcome{std::move(stored), {}};
     };
   }
+  auto reservation = quota_ledger_.Open(
+      owner, quota, {std::move(options.replaced_file_id), options.replaced_bytes});
   return std::unique_ptr<Upload>(
-      new Upload(*this, owner, SafeBaseName(file_name), byte_limit, std::move(commit)));
+      new Upload(*this, owner, std::move(name), std::move(reservation), std::move(commit)));
 }
 
 Result<std::vector<FileRecord>> FileService::List(const std::string& owner) {
@@ -362,6 +373,11 @@ void FileService::RemoverLoop() {
 }
 
 Result<SweepStats> FileService::StartupSweep() {
+  // A transaction the last process committed may be visible without being
+  // on disk yet (killed between its log write and its fsync). Unlinking the
+  // chunks it dropped would be undone by nothing if a power cut then undid
+  // the transaction: make what we are about to read durable first.
+  NEXUS_RETURN_IF_ERROR(metadata_.SyncToDisk());
   std::lock_guard lock(lease_mu_);
   NEXUS_ASSIGN_OR_RETURN(auto referenced, metadata_.AllReferencedHashes());
   NEXUS_ASSIGN_OR_RETURN(SweepStats stats, chunks_.Sweep([&](const std::string& hash) {

@@ -8,7 +8,14 @@
 // present, and the content hash is computed on the way); Commit() checks the
 // quota and records the file in one transaction. Abort(), a failed Write or
 // Commit, or destroying an uncommitted Upload removes the chunks this upload
-// created that nothing references. Memory per upload is about one max chunk.
+// created that nothing references.
+//
+// Quota while streaming: every byte is reserved in the owner's QuotaLedger
+// (quota_ledger.h) before it goes on, so all of one owner's uploads together
+// never store more than the quota allows (plus the files they replace), and
+// an upload that would not fit fails with kQuotaExceeded at once. The
+// reservation goes back once the upload's chunks are removed (failure) or
+// with the commit. Memory per upload is about one max chunk.
 // By default Commit records a plain file (the Files API); UploadOptions::commit
 // lets the tree (tree_service.h) record it at a path in the same transaction,
 // possibly replacing an older file whose chunks are removed after the commit.
@@ -49,6 +56,7 @@
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/chunker.h"
 #include "daemon/storage/metadata_store.h"
+#include "daemon/storage/quota_ledger.h"
 #include "daemon/storage/sha256.h"
 
 namespace nexus::daemon::storage {
@@ -78,8 +86,15 @@ struct UploadOptions {
   // the quota fail before any byte is stored.
   int64_t declared_size = -1;
   // Bytes the commit will free (the file it replaces), counted as available
-  // by the early checks; the commit rechecks exactly.
+  // by the early checks and the reservation; the commit rechecks exactly.
   int64_t replaced_bytes = 0;
+  // The id of that file (several uploads replacing one file share its
+  // credit); "" when it frees nothing.
+  std::string replaced_file_id;
+  // Whether the commit adds an entry (a new file): an owner at the entry
+  // limit then fails at Begin. Unknown (a path that arrives later): false,
+  // and the commit alone checks.
+  bool adds_entry = true;
   // Unset: MetadataStore::CommitFile (a file without a path).
   CommitFn commit;
 };
@@ -114,8 +129,8 @@ class Upload {
   friend class FileService;
   enum class State { kOpen, kFailed, kCommitted, kAborted };
 
-  Upload(FileService& service, std::string owner, std::string name, int64_t byte_limit,
-         CommitFn commit);
+  Upload(FileService& service, std::string owner, std::string name,
+         std::unique_ptr<QuotaLedger::Reservation> reservation, CommitFn commit);
   // Write and WriteShared: `owner` null means the chunker copies.
   Status Feed(std::string_view data, const std::shared_ptr<const void>* owner);
   // `last`: the stream's final chunk (from Commit), stored before returning.
@@ -127,8 +142,9 @@ class Upload {
   FileService& service_;
   const std::string owner_;
   const std::string name_;
-  const int64_t byte_limit_;  // quota left at Begin; -1 = none (Commit rechecks)
-  const CommitFn commit_;     // records the file (see UploadOptions::commit)
+  // The bytes received so far, held against the owner's quota.
+  std::unique_ptr<QuotaLedger::Reservation> reservation_;
+  const CommitFn commit_;  // records the file (see UploadOptions::commit)
   Chunker chunker_;
   // The whole content's hash, computed beside the chunk work (its own
   // thread) for the bytes lent with WriteShared.
@@ -193,8 +209,10 @@ class FileService {
   ~FileService();
 
   // Starts an upload; `file_name` is what the client sent (reduced with
-  // SafeBaseName). `declared_size` (-1 if unknown) lets an upload that cannot
-  // fit in the quota fail before any byte is stored.
+  // SafeBaseName; a name with bidirectional controls is kInvalidArgument).
+  // `declared_size` (-1 if unknown) lets an upload that cannot fit in the
+  // quota fail before any byte is stored; so does an owner at the entry
+  // limit.
   Result<std::unique_ptr<Upload>> Begin(const std::string& owner, std::string_view file_name,
                                         int64_t declared_size = -1);
   Result<std::unique_ptr<Upload>> Begin(const std::string& owner, std::string_view file_name,
@@ -215,6 +233,8 @@ class FileService {
 
   // The owner's quota in bytes, or kUnlimitedQuota.
   int64_t QuotaFor(const std::string& owner) const;
+  // Bytes the owner's uploads in progress hold against the quota.
+  int64_t ReservedBytes(const std::string& owner) { return quota_ledger_.reserved(owner); }
 
   // For chunks whose last reference a committed transaction dropped (see
   // MetadataTx::DeleteFiles): removes each chunk file unless it is referenced
@@ -246,6 +266,7 @@ class FileService {
   ChunkStore& chunks_;
   MetadataStore& metadata_;
   const FileServiceOptions options_;
+  QuotaLedger quota_ledger_;
 
   std::mutex lease_mu_;
   std::unordered_map<std::string, int> leases_;  // guarded by lease_mu_

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <spdlog/spdlog.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -10,12 +11,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <set>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "daemon/private_files.h"
 #include "daemon/storage/sha256.h"
 
 namespace nexus::daemon::storage {
@@ -54,13 +57,14 @@ struct DirCloser {
 };
 using DirPtr = std::unique_ptr<DIR, DirCloser>;
 
-// A full disk is an environmental condition, not a bug.
-StatusCode CodeForErrno(int e) {
-  return (e == ENOSPC || e == EDQUOT) ? StatusCode::kUnavailable : StatusCode::kInternal;
-}
-
+// A full disk is an environmental condition, not a bug: the client gets 507
+// "insufficient storage" and nothing else, the log gets what and where.
 Status Errno(std::string_view what, const std::string& path, int e) {
-  return ErrnoError(CodeForErrno(e), std::string(what) + " '" + path + "'", e);
+  if (e == ENOSPC || e == EDQUOT) {
+    spdlog::warn("chunk store full: {} '{}': {}", what, path, std::strerror(e));
+    return InsufficientStorageError();
+  }
+  return ErrnoError(StatusCode::kInternal, std::string(what) + " '" + path + "'", e);
 }
 
 Status CheckHash(const std::string& hash) {
@@ -178,16 +182,9 @@ Result<bool> RenameNoReplace(const std::string& from, const std::string& to) {
 
 Result<std::unique_ptr<FsChunkStore>> FsChunkStore::Open(const std::string& root) {
   if (root.empty()) return InvalidArgumentError("chunk store directory is empty");
-  // Create missing parents too; the data dir may be new.
-  for (size_t pos = root.find('/', 1); pos != std::string::npos; pos = root.find('/', pos + 1)) {
-    NEXUS_ASSIGN_OR_RETURN(bool created, MakeDir(root.substr(0, pos)));
-    (void)created;
-  }
-  NEXUS_ASSIGN_OR_RETURN(bool created, MakeDir(root));
-  (void)created;
-  struct stat st;
-  if (::stat(root.c_str(), &st) != 0) return Errno("stat", root, errno);
-  if (!S_ISDIR(st.st_mode)) return InternalError("chunk store '" + root + "' is not a directory");
+  // Every user's bytes live below: 0700 (tightened if it exists), and so are
+  // the directories Put makes; chunk files are 0600.
+  NEXUS_RETURN_IF_ERROR(MakePrivateDirectory(root).WithContext("chunk store"));
   return std::unique_ptr<FsChunkStore>(new FsChunkStore(root));
 }
 

@@ -37,7 +37,8 @@ namespace nexus::daemon::storage {
 
 class FsChunkStore final : public ChunkStore {
  public:
-  // Creates `root` (mode 0700) if it does not exist.
+  // Creates `root` mode 0700, or takes group and other permissions away from
+  // an existing one (MakePrivateDirectory).
   static Result<std::unique_ptr<FsChunkStore>> Open(const std::string& root);
 
   Result<bool> Put(const std::string& hash, std::string_view bytes) override;

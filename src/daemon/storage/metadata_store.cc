@@ -2,9 +2,12 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <map>
+
+#include "daemon/storage/chunk_store.h"
 
 namespace nexus::daemon::storage {
 namespace {
@@ -56,9 +59,20 @@ CREATE TABLE vfs_entries (
 );
 )sql";
 
+// An owner's folders are counted for the entry limit on every commit that
+// adds entries: an index of folders alone makes that a count of index
+// entries (files have files_by_owner).
+constexpr char kSchemaV102[] = R"sql(
+CREATE INDEX vfs_folders_by_owner ON vfs_entries(owner) WHERE kind = 'folder';
+)sql";
+
 constexpr char kFileColumns[] = "id, owner, name, size, sha256, chunks_count, status, created_at";
 
 Status SqlError(std::string_view op, const SQLite::Exception& e) {
+  if (e.getErrorCode() == SQLITE_FULL) {
+    spdlog::warn("database full: {}: {}", op, e.what());
+    return InsufficientStorageError();
+  }
   // A busy database after the busy timeout is load, not a bug.
   const StatusCode code = (e.getErrorCode() == SQLITE_BUSY || e.getErrorCode() == SQLITE_LOCKED)
                               ? StatusCode::kUnavailable
@@ -110,7 +124,8 @@ int64_t SumSizes(SQLite::Database& db, const std::string& owner) {
 
 std::vector<Migration> StorageMigrations() {
   return {{100, "storage: files, file_chunks, chunks", kSchemaV100},
-          {101, "storage: vfs_entries (per-user file tree)", kSchemaV101}};
+          {101, "storage: vfs_entries (per-user file tree)", kSchemaV101},
+          {102, "storage: index of each owner's folders (entry limit)", kSchemaV102}};
 }
 
 Status QuotaError(int64_t used, int64_t quota, int64_t needed) {
@@ -119,9 +134,29 @@ Status QuotaError(int64_t used, int64_t quota, int64_t needed) {
                             std::to_string(needed));
 }
 
+Status EntryLimitError(int64_t max_entries) {
+  return QuotaExceededError("too many files and folders: at most " + std::to_string(max_entries) +
+                            " per user");
+}
+
 // ---- MetadataTx --------------------------------------------------------------
 
 int64_t MetadataTx::UsedBytes(const std::string& owner) { return SumSizes(db_, owner); }
+
+int64_t MetadataTx::EntryCount(const std::string& owner) {
+  SQLite::Statement q(db_,
+                      "SELECT (SELECT COUNT(*) FROM files WHERE owner = ?1)"
+                      " + (SELECT COUNT(*) FROM vfs_entries WHERE owner = ?1 AND kind = 'folder')");
+  q.bind(1, owner);
+  q.executeStep();
+  return q.getColumn(0).getInt64();
+}
+
+Status MetadataTx::CheckEntryLimit(const std::string& owner) {
+  if (limits_.max_entries < 0) return Status::Ok();
+  if (EntryCount(owner) > limits_.max_entries) return EntryLimitError(limits_.max_entries);
+  return Status::Ok();
+}
 
 Result<FileRecord> MetadataTx::InsertFile(const FileRecord& file,
                                           const std::vector<ChunkRef>& chunks) {
@@ -232,7 +267,7 @@ Status MetadataStore::Transact(std::string_view op, bool write,
   try {
     SQLite::Transaction tx(db_, write ? SQLite::TransactionBehavior::IMMEDIATE
                                       : SQLite::TransactionBehavior::DEFERRED);
-    MetadataTx mtx(db_, clock_);
+    MetadataTx mtx(db_, clock_, limits_);
     NEXUS_RETURN_IF_ERROR(body(mtx));
     tx.commit();
     return Status::Ok();
@@ -251,10 +286,23 @@ Result<FileRecord> MetadataStore::CommitFile(const FileRecord& file,
       if (used + file.size > quota_bytes) return QuotaError(used, quota_bytes, file.size);
     }
     NEXUS_ASSIGN_OR_RETURN(stored, tx.InsertFile(file, chunks));
-    return Status::Ok();
+    return tx.CheckEntryLimit(file.owner);
   });
   if (!s.ok()) return s;
   return stored;
+}
+
+Status MetadataStore::CheckRoomForEntry(const std::string& owner) {
+  if (limits_.max_entries < 0) return Status::Ok();
+  return Transact("count entries of " + owner, false, [&](MetadataTx& tx) -> Status {
+    if (tx.EntryCount(owner) >= limits_.max_entries) return EntryLimitError(limits_.max_entries);
+    return Status::Ok();
+  });
+}
+
+Status MetadataStore::SyncToDisk() {
+  std::lock_guard lock(mu_);
+  return SyncDatabaseFiles(db_);
 }
 
 Result<std::vector<FileRecord>> MetadataStore::ListFiles(const std::string& owner) {

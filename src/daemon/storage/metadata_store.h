@@ -10,6 +10,14 @@
 //                     with its files row (foreign key, ON DELETE CASCADE)
 // A chunks row exists exactly while refcount > 0.
 //
+// Limits: an owner's entries (files, with or without a path, plus folders)
+// are at most MetadataLimits::max_entries; each transaction that adds any
+// checks the count before it commits (MetadataTx::CheckEntryLimit), so the
+// limit holds under concurrency too.
+//
+// A full disk under the database (SQLITE_FULL) is InsufficientStorageError()
+// (chunk_store.h), logged with the detail.
+//
 // Transact() lends the connection to other storage code (TreeStore) for one
 // transaction, with the file-table primitives of MetadataTx, so that a tree
 // change and the file rows it creates or drops commit together.
@@ -68,6 +76,16 @@ struct CommitOutcome {
 
 // No quota: CommitFile skips the check.
 inline constexpr int64_t kUnlimitedQuota = -1;
+// No limit on an owner's files and folders.
+inline constexpr int64_t kUnlimitedEntries = -1;
+
+struct MetadataLimits {
+  // Files (with or without a path) plus folders, per owner; negative: none.
+  int64_t max_entries = kUnlimitedEntries;
+};
+
+// The error of an owner at the entry limit.
+Status EntryLimitError(int64_t max_entries);
 
 // The "storage quota exceeded: ..." error of a commit that does not fit.
 Status QuotaError(int64_t used, int64_t quota, int64_t needed);
@@ -82,6 +100,12 @@ class MetadataTx {
 
   // Sum of the sizes of the owner's files.
   int64_t UsedBytes(const std::string& owner);
+
+  // The owner's files (with or without a path) plus folders.
+  int64_t EntryCount(const std::string& owner);
+  // For a transaction that added entries, before it commits: the owner's
+  // entries within the limit, else EntryLimitError (the caller rolls back).
+  Status CheckEntryLimit(const std::string& owner);
 
   // Inserts the file (created_at = now) with its chunk list and adds one
   // reference per listed chunk. `chunks` must tile [0, file.size) in order
@@ -99,21 +123,24 @@ class MetadataTx {
 
  private:
   friend class MetadataStore;
-  MetadataTx(SQLite::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  MetadataTx(SQLite::Database& db, const Clock& clock, const MetadataLimits& limits)
+      : db_(db), clock_(clock), limits_(limits) {}
 
   SQLite::Database& db_;
   const Clock& clock_;
+  const MetadataLimits& limits_;
 };
 
 class MetadataStore {
  public:
-  MetadataStore(SQLite::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  MetadataStore(SQLite::Database& db, const Clock& clock, MetadataLimits limits = {})
+      : db_(db), clock_(clock), limits_(limits) {}
 
   // In one transaction: checks that the owner's files plus this one fit in
-  // `quota_bytes` (kQuotaExceeded otherwise; kUnlimitedQuota skips it),
-  // inserts the file with created_at = now and its chunk list, and adds one
-  // reference per listed chunk. `chunks` must tile [0, file.size) in order
-  // and match file.chunks_count. Returns the stored record.
+  // `quota_bytes` (kQuotaExceeded otherwise; kUnlimitedQuota skips it) and
+  // in the entry limit (EntryLimitError), inserts the file with created_at = now and its chunk
+  // list, and adds one reference per listed chunk. `chunks` must tile [0, file.size) in order and
+  // match file.chunks_count. Returns the stored record.
   Result<FileRecord> CommitFile(const FileRecord& file, const std::vector<ChunkRef>& chunks,
                                 int64_t quota_bytes);
 
@@ -136,6 +163,16 @@ class MetadataStore {
   // Sum of the sizes of the owner's files (logical bytes, before dedup).
   Result<int64_t> UsedBytes(const std::string& owner);
 
+  // Whether the owner may add one more entry (a new file): an early check,
+  // so an upload at the limit fails before its bytes are stored; the commit
+  // checks again.
+  Status CheckRoomForEntry(const std::string& owner);
+
+  // Makes every transaction this store can see durable (SyncDatabaseFiles):
+  // the start-up sweep calls it before unlinking what the database does not
+  // reference.
+  Status SyncToDisk();
+
   Result<bool> IsChunkReferenced(const std::string& hash);
   Result<std::unordered_set<std::string>> AllReferencedHashes();
 
@@ -152,6 +189,7 @@ class MetadataStore {
  private:
   SQLite::Database& db_;
   const Clock& clock_;
+  const MetadataLimits limits_;
   std::mutex mu_;  // guards every use of db_
 };
 

@@ -65,4 +65,25 @@ std::string SafeBaseName(std::string_view client_name) {
   return out;
 }
 
+bool HasBidiControl(std::string_view text) {
+  // U+202A-U+202E are E2 80 AA-AE in UTF-8, U+2066-U+2069 E2 81 A6-A9. 0xE2
+  // only ever leads a sequence, so a byte search finds exactly these.
+  for (size_t i = text.find('\xe2'); i != std::string_view::npos && i + 2 < text.size();
+       i = text.find('\xe2', i + 1)) {
+    const auto b1 = static_cast<uint8_t>(text[i + 1]);
+    const auto b2 = static_cast<uint8_t>(text[i + 2]);
+    if ((b1 == 0x80 && b2 >= 0xaa && b2 <= 0xae) || (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status RefuseBidiControls(std::string_view what, std::string_view text) {
+  if (!HasBidiControl(text)) return Status::Ok();
+  return InvalidArgumentError(std::string(what) +
+                              " must not contain bidirectional control characters"
+                              " (U+202A-U+202E, U+2066-U+2069)");
+}
+
 }  // namespace nexus::daemon::storage

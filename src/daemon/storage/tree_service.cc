@@ -14,6 +14,17 @@ Result<std::string> Prepare(std::string_view op, const std::string& owner, std::
   return normalized;
 }
 
+// Prepare for a path whose names an operation creates (mkdir, upload, the
+// target of a move): bidirectional controls are refused there (safe_name.h).
+// Paths that only name existing entries are not checked, so an entry stored
+// before the rule can still be listed, moved to a clean name or deleted.
+Result<std::string> PrepareNew(std::string_view op, const std::string& owner,
+                               std::string_view path) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare(op, owner, path));
+  NEXUS_RETURN_IF_ERROR(RefuseBidiControls(std::string(op) + ": the path", p));
+  return p;
+}
+
 }  // namespace
 
 Status LatePath::Set(std::string_view path) {
@@ -21,12 +32,13 @@ Status LatePath::Set(std::string_view path) {
   Result<std::string> normalized = NormalizeVfsPath(path);
   if (!normalized.ok()) return normalized.status().WithContext("upload");
   if (*normalized == "/") return InvalidArgumentError("upload: the path is the root folder");
+  NEXUS_RETURN_IF_ERROR(RefuseBidiControls("upload: the path", *normalized));
   path_ = std::move(normalized).value();
   return Status::Ok();
 }
 
 Result<std::string> TreeService::MakeDirectory(const std::string& owner, std::string_view path) {
-  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("mkdir", owner, path));
+  NEXUS_ASSIGN_OR_RETURN(std::string p, PrepareNew("mkdir", owner, path));
   NEXUS_RETURN_IF_ERROR(tree_.MakeDirectory(owner, p));
   return p;
 }
@@ -39,14 +51,16 @@ Result<std::vector<TreeEntry>> TreeService::List(const std::string& owner, std::
 Result<std::unique_ptr<Upload>> TreeService::BeginUpload(const std::string& owner,
                                                          std::string_view path,
                                                          int64_t declared_size) {
-  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("upload", owner, path));
+  NEXUS_ASSIGN_OR_RETURN(std::string p, PrepareNew("upload", owner, path));
   // Fails early (before any byte is stored) on a folder in the way, and
   // lets the early quota checks count the bytes a replaced file frees.
-  NEXUS_ASSIGN_OR_RETURN(int64_t replaced, tree_.ReplaceableBytes(owner, p));
+  NEXUS_ASSIGN_OR_RETURN(ReplacedFile replaced, tree_.ReplaceableFile(owner, p));
   const std::string name = SplitVfsPath(p).back();
   UploadOptions options;
   options.declared_size = declared_size;
-  options.replaced_bytes = replaced;
+  options.replaced_bytes = replaced.bytes;
+  options.adds_entry = replaced.file_id.empty();
+  options.replaced_file_id = std::move(replaced.file_id);
   options.commit = [this, p](const FileRecord& file, const std::vector<ChunkRef>& chunks,
                              int64_t quota_bytes) {
     return tree_.CommitFileAt(p, file, chunks, quota_bytes);
@@ -65,6 +79,8 @@ Result<std::unique_ptr<Upload>> TreeService::BeginUploadPathLater(
   UploadOptions options;
   options.declared_size = declared_size;
   options.replaced_bytes = counts.largest_file_bytes;
+  options.replaced_file_id = counts.largest_file_id;
+  options.adds_entry = false;  // a replacement needs none: the commit checks
   options.commit = [this, destination](const FileRecord& file, const std::vector<ChunkRef>& chunks,
                                        int64_t quota_bytes) -> Result<CommitOutcome> {
     if (!destination->has_value()) {
@@ -88,7 +104,7 @@ Result<TreeDeleteCounts> TreeService::Delete(const std::string& owner, std::stri
 Result<std::string> TreeService::Move(const std::string& owner, std::string_view old_path,
                                       std::string_view new_path) {
   NEXUS_ASSIGN_OR_RETURN(std::string from, Prepare("move: old path", owner, old_path));
-  NEXUS_ASSIGN_OR_RETURN(std::string to, Prepare("move: new path", owner, new_path));
+  NEXUS_ASSIGN_OR_RETURN(std::string to, PrepareNew("move: new path", owner, new_path));
   NEXUS_RETURN_IF_ERROR(tree_.Move(owner, from, to));
   return to;
 }

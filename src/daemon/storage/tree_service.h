@@ -14,8 +14,13 @@
 // committed rows on every check (no counter that could drift); a check and
 // the insert it guards are one BEGIN IMMEDIATE transaction.
 //
+// Names an operation creates (mkdir, the upload's path and file name, the
+// target of a move) must not hold bidirectional controls (safe_name.h);
+// paths that name existing entries may, so older entries stay reachable.
+//
 // Error codes by case (HTTP status in brackets):
-//   kInvalidArgument [400]  bad path or empty owner; Delete, Move (source),
+//   kInvalidArgument [400]  bad path or empty owner; bidirectional controls
+//                           in a name being created; Delete, Move (source),
 //                           BeginUpload of "/"; Move onto itself or into its
 //                           own subtree; Resolve/Open of a folder or "/"
 //                           ("... it is a folder")
@@ -24,7 +29,10 @@
 //                           place of a needed parent folder; Move onto an
 //                           existing target
 //   kRangeNotSatisfiable [416]  Open with a range outside the file
-//   kQuotaExceeded [507]    "storage quota exceeded: ..." (upload)
+//   kQuotaExceeded [507]    "storage quota exceeded: ..." (upload); "too many
+//                           files and folders: ..." (mkdir, upload, move
+//                           creating parents past the entry limit);
+//                           "insufficient storage" (the disk is full)
 //   kUnavailable [503]      the database stayed busy; kInternal [500] a bug
 //
 // Wiring (nexusd): one MetadataStore on nexus.db, one FileService over it

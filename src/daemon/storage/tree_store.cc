@@ -93,10 +93,11 @@ int64_t InsertEntry(SQLite::Database& db, const std::string& owner, int64_t pare
 }
 
 // Makes sure the folder made of the first `n` names exists, creating what is
-// missing (mkdir -p); a file in the way is kAlreadyExists. Returns its id.
+// missing (mkdir -p); a file in the way is kAlreadyExists. Returns its id;
+// adds the number of folders it created to `*created`.
 Result<int64_t> EnsureFolders(MetadataTx& tx, const std::string& owner,
-                              const std::vector<std::string>& names, size_t n,
-                              std::string_view op) {
+                              const std::vector<std::string>& names, size_t n, std::string_view op,
+                              int64_t* created) {
   int64_t parent = kRootId;
   bool creating = false;  // below a folder just created, nothing exists yet
   for (size_t i = 0; i < n; ++i) {
@@ -113,6 +114,7 @@ Result<int64_t> EnsureFolders(MetadataTx& tx, const std::string& owner,
       creating = true;
     }
     parent = InsertEntry(tx.db(), owner, parent, names[i], "", tx.NowSeconds());
+    ++*created;
   }
   return parent;
 }
@@ -175,7 +177,9 @@ Status TreeStore::MakeDirectory(const std::string& owner, const std::string& pat
   const std::string op = "mkdir " + Quoted(path);
   return metadata_.Transact(op, true, [&](MetadataTx& tx) -> Status {
     const std::vector<std::string> names = SplitVfsPath(path);
-    return EnsureFolders(tx, owner, names, names.size(), op).status();
+    int64_t created = 0;
+    NEXUS_RETURN_IF_ERROR(EnsureFolders(tx, owner, names, names.size(), op, &created).status());
+    return created > 0 ? tx.CheckEntryLimit(owner) : Status::Ok();
   });
 }
 
@@ -230,16 +234,19 @@ Result<FileRecord> TreeStore::FileAt(const std::string& owner, const std::string
   return out;
 }
 
-Result<int64_t> TreeStore::ReplaceableBytes(const std::string& owner, const std::string& path) {
-  int64_t bytes = 0;
+Result<ReplacedFile> TreeStore::ReplaceableFile(const std::string& owner, const std::string& path) {
+  ReplacedFile out;
   Status s =
       metadata_.Transact("check upload to " + Quoted(path), false, [&](MetadataTx& tx) -> Status {
         NEXUS_ASSIGN_OR_RETURN(UploadTarget target, CheckUploadTarget(tx, owner, path));
-        bytes = target.replaced_bytes;
+        if (target.replaced) {
+          out.file_id = target.replaced->file_id;
+          out.bytes = target.replaced_bytes;
+        }
         return Status::Ok();
       });
   if (!s.ok()) return s;
-  return bytes;
+  return out;
 }
 
 Result<CommitOutcome> TreeStore::CommitFileAt(const std::string& path, const FileRecord& file,
@@ -268,9 +275,11 @@ Result<CommitOutcome> TreeStore::CommitFileAt(const std::string& path, const Fil
       return Status::Ok();
     }
     const std::vector<std::string> names = SplitVfsPath(path);
-    NEXUS_ASSIGN_OR_RETURN(int64_t parent, EnsureFolders(tx, owner, names, names.size() - 1, op));
+    int64_t created = 0;
+    NEXUS_ASSIGN_OR_RETURN(int64_t parent,
+                           EnsureFolders(tx, owner, names, names.size() - 1, op, &created));
     InsertEntry(tx.db(), owner, parent, names.back(), out.file.id, out.file.created_at);
-    return Status::Ok();
+    return tx.CheckEntryLimit(owner);
   });
   if (!s.ok()) return s;
   return out;
@@ -339,7 +348,10 @@ Status TreeStore::Move(const std::string& owner, const std::string& from, const 
     if (names.empty()) return AlreadyExistsError(op + ": the target exists");
     std::vector<Node> nodes = Walk(tx.db(), owner, names);
     if (nodes.size() == names.size()) return AlreadyExistsError(op + ": the target exists");
-    NEXUS_ASSIGN_OR_RETURN(int64_t parent, EnsureFolders(tx, owner, names, names.size() - 1, op));
+    int64_t created = 0;
+    NEXUS_ASSIGN_OR_RETURN(int64_t parent,
+                           EnsureFolders(tx, owner, names, names.size() - 1, op, &created));
+    if (created > 0) NEXUS_RETURN_IF_ERROR(tx.CheckEntryLimit(owner));
     SQLite::Statement up(tx.db(), "UPDATE vfs_entries SET parent = ?, name = ? WHERE id = ?");
     up.bind(1, parent);
     up.bind(2, names.back());
@@ -370,11 +382,13 @@ Result<TreeCounts> TreeStore::Counts(const std::string& owner) {
     folders.executeStep();
     out.folders = folders.getColumn(0).getInt64();
     SQLite::Statement largest(tx.db(),
-                              "SELECT COALESCE(MAX(f.size), 0) FROM vfs_entries e JOIN files f "
-                              "ON f.id = e.file_id WHERE e.owner = ?");
+                              "SELECT f.size, f.id FROM vfs_entries e JOIN files f "
+                              "ON f.id = e.file_id WHERE e.owner = ? ORDER BY f.size DESC LIMIT 1");
     largest.bind(1, owner);
-    largest.executeStep();
-    out.largest_file_bytes = largest.getColumn(0).getInt64();
+    if (largest.executeStep()) {
+      out.largest_file_bytes = largest.getColumn(0).getInt64();
+      out.largest_file_id = largest.getColumn(1).getString();
+    }
     return Status::Ok();
   });
   if (!s.ok()) return s;

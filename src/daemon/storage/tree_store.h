@@ -55,6 +55,13 @@ struct TreeCounts {
   int64_t folders = 0;
   // The largest file with a path: the most one upload to a path can free.
   int64_t largest_file_bytes = 0;
+  std::string largest_file_id;  // "" when the owner has no file with a path
+};
+
+// The file an upload to a path would replace.
+struct ReplacedFile {
+  std::string file_id;  // "" when the path holds no file yet
+  int64_t bytes = 0;
 };
 
 class TreeStore {
@@ -62,7 +69,8 @@ class TreeStore {
   explicit TreeStore(MetadataStore& metadata) : metadata_(metadata) {}
 
   // mkdir -p. An existing folder is fine; a file at `path` or at any of its
-  // parents is kAlreadyExists.
+  // parents is kAlreadyExists. Creating folders past the owner's entry limit
+  // is EntryLimitError (kQuotaExceeded), as for CommitFileAt and Move.
   Status MakeDirectory(const std::string& owner, const std::string& path);
 
   // A folder's children, folders first, then by name in byte order ("B"
@@ -76,10 +84,10 @@ class TreeStore {
   // missing kNotFound.
   Result<FileRecord> FileAt(const std::string& owner, const std::string& path);
 
-  // Whether an upload may go to `path`: the size of the file it would
-  // replace (0 if none). A folder there or a file in place of a parent is
+  // Whether an upload may go to `path`: the file it would replace (none: an
+  // empty id). A folder there or a file in place of a parent is
   // kAlreadyExists; "/" is kInvalidArgument. Advisory: CommitFileAt rechecks.
-  Result<int64_t> ReplaceableBytes(const std::string& owner, const std::string& path);
+  Result<ReplacedFile> ReplaceableFile(const std::string& owner, const std::string& path);
 
   // In one transaction: the checks of ReplaceableBytes; the quota, counting
   // the replaced file's bytes as freed (kQuotaExceeded); the files row and

@@ -27,6 +27,18 @@ TEST(ConfigTest, EmbeddedDefaultsNeedNoFile) {
   EXPECT_EQ(c->storage.quota_bytes, 10LL << 30);
 }
 
+TEST(ConfigTest, TreeEntriesPerUserDefaultToAMillionAndAreConfigurable) {
+  auto c = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.max_tree_entries, 1000000);
+  c = ParseConfig("[storage]\nmax_tree_entries = 50\n", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.max_tree_entries, 50);
+  c = ParseConfig("", EnvFrom({{"NEXUS_STORAGE_MAX_TREE_ENTRIES", "7"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.max_tree_entries, 7);
+}
+
 TEST(ConfigTest, TomlValuesAreRead) {
   auto c = ParseConfig(R"(
 data_dir = "/srv/nexus"

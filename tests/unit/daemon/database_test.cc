@@ -3,7 +3,10 @@
 #include <SQLiteCpp/Statement.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -52,6 +55,50 @@ TEST_F(DatabaseTest, OpensInWriteAheadLogModeWithForeignKeysOn) {
   // WAL: readers (lists, downloads) do not wait for a commit in progress.
   EXPECT_EQ((*db)->execAndGet("PRAGMA journal_mode").getString(), "wal");
   EXPECT_EQ((*db)->execAndGet("PRAGMA foreign_keys").getInt(), 1);
+}
+
+TEST_F(DatabaseTest, ACommitReachesTheDiskBeforeItReturns) {
+  auto db = OpenDatabase(Path(), {});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  // FULL: the log is fsynced at every commit (NORMAL: only at checkpoints).
+  EXPECT_EQ((*db)->execAndGet("PRAGMA synchronous").getInt(), 2);
+  EXPECT_TRUE(SyncDatabaseFiles(**db).ok());
+  auto memory = OpenDatabase(":memory:", {});
+  ASSERT_TRUE(memory.ok());
+  EXPECT_TRUE(SyncDatabaseFiles(**memory).ok()) << "nothing to sync";
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+TEST_F(DatabaseTest, TheDatabaseAndItsSideFilesAreOwnerOnlyFromTheStart) {
+  // With no umask to help, SQLite alone would create them 0644.
+  const mode_t old_umask = ::umask(0);
+  auto db = OpenDatabase(Path(), {{1, "create t", "CREATE TABLE t(v TEXT)"}});
+  ::umask(old_umask);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  (*db)->exec("INSERT INTO t(v) VALUES('x')");
+  EXPECT_EQ(ModeOf(Path()), 0600);
+  EXPECT_EQ(ModeOf(Path() + "-wal"), 0600);
+  EXPECT_EQ(ModeOf(Path() + "-shm"), 0600);
+}
+
+TEST_F(DatabaseTest, ADatabaseAnOlderVersionLeftReadableIsMadePrivate) {
+  {
+    SQLite::Database old(Path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    old.exec("PRAGMA journal_mode=WAL");
+    old.exec("CREATE TABLE t(v TEXT)");
+  }
+  std::ofstream{Path() + "-wal"};  // an empty log, as a crash can leave one
+  ASSERT_EQ(::chmod(Path().c_str(), 0644), 0);
+  ASSERT_EQ(::chmod((Path() + "-wal").c_str(), 0644), 0);
+  auto db = OpenDatabase(Path(), {});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(ModeOf(Path()), 0600);
+  EXPECT_EQ(ModeOf(Path() + "-wal"), 0600);
 }
 
 TEST_F(DatabaseTest, ReopeningAppliesNothingTwice) {

@@ -415,9 +415,11 @@ TEST_F(FileServiceTest, AbortKeepsChunksOtherFilesReference) {
   EXPECT_EQ(ChunkFiles(), before);
 }
 
-TEST_F(FileServiceTest, QuotaExceededAtCommitRollsBackChunks) {
+// Two uploads that began while nothing was used cannot both store their
+// bytes: the second fails as its bytes arrive, not at its commit, and leaves
+// nothing in the store.
+TEST_F(FileServiceTest, ConcurrentUploadsShareTheQuotaWhileTheyStream) {
   quotas_["alice"] = 30000;
-  // Both uploads start while nothing is used, so only Commit can tell.
   auto a = service_->Begin("alice", "a");
   auto b = service_->Begin("alice", "b");
   ASSERT_TRUE(a.ok());
@@ -425,17 +427,43 @@ TEST_F(FileServiceTest, QuotaExceededAtCommitRollsBackChunks) {
   const std::string data_a = PseudoRandomBytes(20000, 9);
   const std::string data_b = PseudoRandomBytes(20000, 10);
   ASSERT_TRUE((*a)->Write(data_a).ok());
-  ASSERT_TRUE((*b)->Write(data_b).ok());
+  EXPECT_EQ(service_->ReservedBytes("alice"), 20000);
+  Status s;
+  for (size_t i = 0; i < data_b.size() && s.ok(); i += 1000)
+    s = (*b)->Write(data_b.substr(i, 1000));
+  EXPECT_EQ(s.code(), StatusCode::kQuotaExceeded);
+  EXPECT_LE((*b)->bytes_written(), 10000) << "b stored no more than the quota left it";
+  EXPECT_EQ(service_->ReservedBytes("alice"), 20000) << "b's reservation went with its chunks";
+  // a's chunks are written behind it; b's are gone.
+  EXPECT_TRUE(Eventually([&] { return StoredChunks() == CompleteChunks(data_a); }))
+      << StoredChunks() << " chunk files, a completed " << CompleteChunks(data_a);
+
   auto committed = (*a)->Commit();
   ASSERT_TRUE(committed.ok()) << committed.status().ToString();
-  EXPECT_GT(ChunkFiles(), committed->chunks_count) << "b's chunks are stored before its commit";
-
-  auto rejected = (*b)->Commit();
-  EXPECT_EQ(rejected.status().code(), StatusCode::kQuotaExceeded);
-  EXPECT_EQ(ChunkFiles(), committed->chunks_count) << "b's chunks are rolled back";
+  EXPECT_EQ(service_->ReservedBytes("alice"), 0) << "a's reservation became its file";
+  EXPECT_EQ((*b)->Commit().status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(ChunkFiles(), committed->chunks_count);
   auto files = service_->List("alice");
   ASSERT_EQ(files->size(), 1u);
   EXPECT_EQ(*Download("alice", committed->id), data_a);
+}
+
+TEST_F(FileServiceTest, AnAbandonedUploadGivesItsRoomBack) {
+  quotas_["alice"] = 10000;
+  {
+    auto gone = service_->Begin("alice", "gone");
+    ASSERT_TRUE(gone.ok());
+    ASSERT_TRUE((*gone)->Write(PseudoRandomBytes(8000, 40)).ok());
+    EXPECT_EQ(service_->ReservedBytes("alice"), 8000);
+  }  // dropped unfinished, as when the client goes away
+  EXPECT_EQ(service_->ReservedBytes("alice"), 0);
+  auto failed = service_->Begin("alice", "failed");
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ((*failed)->Write(PseudoRandomBytes(10001, 41)).code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(service_->ReservedBytes("alice"), 0);
+  ASSERT_TRUE(UploadAs("alice", "fits", PseudoRandomBytes(10000, 42)).ok());
+  EXPECT_EQ(service_->ReservedBytes("alice"), 0);
+  EXPECT_EQ(ChunkFiles(), StoredChunks());
 }
 
 TEST_F(FileServiceTest, UploadLargerThanQuotaFailsWhileStreaming) {
@@ -532,6 +560,17 @@ TEST_F(FileServiceTest, OtherOwnersFilesAreNotFound) {
   EXPECT_EQ(service_->Delete("bob", file->id).code(), StatusCode::kNotFound);
   EXPECT_TRUE(service_->List("bob")->empty());
   EXPECT_EQ(*Download("alice", file->id), "secret");
+}
+
+TEST_F(FileServiceTest, ANameWithBidirectionalControlsIsRefusedBeforeAnyByte) {
+  for (const char* name : {"invoice\xe2\x80\xae"
+                           "fdp.exe",
+                           "\xe2\x81\xa6x\xe2\x81\xa9.txt"}) {
+    EXPECT_EQ(service_->Begin("alice", name).status().code(), StatusCode::kInvalidArgument) << name;
+  }
+  // Only the stored base name counts: what SafeBaseName drops is not a name.
+  EXPECT_TRUE(service_->Begin("alice", "dir\xe2\x80\xae/plain.txt").ok());
+  EXPECT_TRUE(service_->List("alice")->empty());
 }
 
 TEST_F(FileServiceTest, StoresTheSafeBaseNameOfWhatTheClientSent) {

@@ -1,12 +1,16 @@
 #include "daemon/storage/fs_chunk_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <string_view>
@@ -361,6 +365,63 @@ TEST_F(FsChunkStoreTest, RemovedAndSweptChunksAreNoLongerPending) {
   ASSERT_TRUE(store_->Sweep([](const std::string&) { return false; }).ok());
   EXPECT_EQ(store_->unsynced_count(), 0u);
   EXPECT_TRUE(store_->Sync({removed, swept}).ok());
+}
+
+TEST(FsChunkStoreOpenTest, MakesAnExistingRootAndWhatPutCreatesOwnerOnly) {
+  TempDir dir;
+  const std::string root = dir.path() + "/chunks";
+  ASSERT_EQ(::mkdir(root.c_str(), 0755), 0);
+  auto store = FsChunkStore::Open(root);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  struct stat st;
+  ASSERT_EQ(::stat(root.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  const std::string hash = Sha256::HexDigest("private");
+  ASSERT_TRUE((*store)->Put(hash, "private").ok());
+  const std::string path = (*store)->PathOf(hash);
+  for (const std::string& d : {path.substr(0, path.rfind('/')), root + "/" + hash.substr(0, 2)}) {
+    ASSERT_EQ(::stat(d.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << d;
+  }
+}
+
+// A small tmpfs of its own, mounted over a test directory (root only).
+class FullDiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) {
+      const char* ci = std::getenv("CI");
+      if (ci && std::string_view(ci) == "true") FAIL() << "a full disk needs root to mount a tmpfs";
+      GTEST_SKIP() << "a full disk needs root to mount a tmpfs";
+    }
+    root_ = dir_.path() + "/small";
+    ASSERT_EQ(::mkdir(root_.c_str(), 0700), 0);
+    ASSERT_EQ(::mount("nexus-unit-full", root_.c_str(), "tmpfs", 0, "size=64k,mode=0700"), 0)
+        << std::strerror(errno);
+    mounted_ = true;
+  }
+  void TearDown() override {
+    if (mounted_) ::umount2(root_.c_str(), MNT_DETACH);
+  }
+
+  TempDir dir_;
+  std::string root_;
+  bool mounted_ = false;
+};
+
+TEST_F(FullDiskTest, AFullDiskIsInsufficientStorageNamingNoPathAndLeavesNoTempFile) {
+  auto store = FsChunkStore::Open(root_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const std::string big = testing::PseudoRandomBytes(256 << 10, 30);
+  Result<bool> put = (*store)->Put(Sha256::HexDigest(big), big);
+  EXPECT_EQ(put.status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(put.status().message(), "insufficient storage");
+  EXPECT_TRUE(IsInsufficientStorage(put.status().WithContext("upload 'x'")));
+  EXPECT_EQ(CountFiles(root_), 0) << "the partial temp file is gone";
+  // Space is there again for what fits.
+  const std::string small = testing::PseudoRandomBytes(8 << 10, 31);
+  EXPECT_TRUE((*store)->Put(Sha256::HexDigest(small), small).ok());
+  EXPECT_TRUE((*store)->Sync({Sha256::HexDigest(small)}).ok());
 }
 
 TEST(FsChunkStoreOpenTest, RefusesAPathThatIsAFile) {

@@ -53,5 +53,42 @@ TEST(SafeBaseNameTest, BoundsLengthWithoutSplittingACharacter) {
   EXPECT_EQ(out2, shifted.substr(0, 253));
 }
 
+TEST(BidiControlTest, FindsEveryEmbeddingOverrideAndIsolateAndNothingElse) {
+  struct Case {
+    std::string text;
+    bool bidi;
+  };
+  const Case cases[] = {
+      {"plain.txt", false},
+      {"invoice\xe2\x80\xae"
+       "fdp.exe",
+       true},                  // U+202E RIGHT-TO-LEFT OVERRIDE
+      {"\xe2\x80\xaa", true},  // U+202A LRE
+      {"\xe2\x80\xab", true},  // U+202B RLE
+      {"\xe2\x80\xac", true},  // U+202C PDF
+      {"\xe2\x80\xad", true},  // U+202D LRO
+      {"a/\xe2\x81\xa6"
+       "b",
+       true},                                       // U+2066 LRI
+      {"\xe2\x81\xa7", true},                       // U+2067 RLI
+      {"\xe2\x81\xa8", true},                       // U+2068 FSI
+      {"x\xe2\x81\xa9", true},                      // U+2069 PDI at the end
+      {"\xe2\x80\xa9", false},                      // U+2029 paragraph separator
+      {"\xe2\x80\xaf", false},                      // U+202F narrow no-break space
+      {"\xe2\x81\xa5", false},                      // U+2065 (unassigned)
+      {"\xe2\x81\xaa", false},                      // U+206A (deprecated, not listed)
+      {"\xe2\x80\x8f", false},                      // U+200F RLM: a mark, not an override
+      {"\xe2\x82\xac rates", false},                // euro sign
+      {"\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", false},  // Hebrew letters are fine
+      {"cut\xe2\x80", false},                       // truncated sequence
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(HasBidiControl(c.text), c.bidi) << c.text;
+    EXPECT_EQ(RefuseBidiControls("name", c.text).code(),
+              c.bidi ? StatusCode::kInvalidArgument : StatusCode::kOk)
+        << c.text;
+  }
+}
+
 }  // namespace
 }  // namespace nexus::daemon::storage

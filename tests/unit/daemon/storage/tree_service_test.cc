@@ -33,7 +33,7 @@ class TreeServiceTest : public ::testing::Test {
     auto db = OpenDatabase(":memory:", StorageMigrations());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
-    metadata_ = std::make_unique<MetadataStore>(*db_, clock_);
+    metadata_ = std::make_unique<MetadataStore>(*db_, clock_, limits_);
     FileServiceOptions options;
     options.chunker = kSmall;
     options.quota_for = [this](const std::string& owner) {
@@ -101,6 +101,7 @@ class TreeServiceTest : public ::testing::Test {
     return tree_->List(owner, path).status().code();
   }
 
+  MetadataLimits limits_;  // set before SetUp by fixtures that test limits
   TempDir dir_;
   nexus::testing::FakeClock clock_;
   std::unique_ptr<FsChunkStore> chunks_;
@@ -641,15 +642,16 @@ TEST_F(TreeServiceTest, UploadExactlyFillingTheQuotaSucceedsAndOneByteMoreDoesNo
   EXPECT_EQ(Names("alice", "/"), (Strings{"a", "b"}));
 }
 
-TEST_F(TreeServiceTest, QuotaCheckedAtCommitRollsBackChunksAndLeavesUsageUnchanged) {
+TEST_F(TreeServiceTest, AnUploadThatWouldOverfillTheQuotaBesideAnotherFailsAsItStreams) {
   quotas_["alice"] = 20000;
-  // Both begin while nothing is used, so only the commit can tell.
+  // Both begin while nothing is used; the second cannot store its bytes
+  // beside the first's.
   auto first = tree_->BeginUpload("alice", "/first");
   auto second = tree_->BeginUpload("alice", "/dir/second");
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE((*first)->Write(PseudoRandomBytes(12000, 22)).ok());
-  ASSERT_TRUE((*second)->Write(PseudoRandomBytes(8001, 23)).ok());
+  EXPECT_EQ((*second)->Write(PseudoRandomBytes(8001, 23)).code(), StatusCode::kQuotaExceeded);
   auto committed = (*first)->Commit();
   ASSERT_TRUE(committed.ok());
   const int chunk_files = static_cast<int>(ChunksOf(*committed).size());
@@ -712,6 +714,130 @@ TEST_F(TreeServiceTest, ConcurrentUploadsCannotTogetherExceedTheQuota) {
   EXPECT_EQ(tree_->Usage("alice")->used_bytes, 4 * kSize);
   EXPECT_EQ(Names("alice", "/race").size(), 4u);
   EXPECT_EQ(ChunksOnDisk(), ReferencedChunks());
+}
+
+// Two replacements of one file may both stream what replacing it frees,
+// but not twice that: the replaced file's bytes are credited once.
+TEST_F(TreeServiceTest, ConcurrentReplacementsOfOneFileShareWhatItFrees) {
+  quotas_["alice"] = 10000;
+  ASSERT_TRUE(UploadAt("alice", "/f", PseudoRandomBytes(9000, 60)).ok());
+  auto a = tree_->BeginUpload("alice", "/f");
+  auto b = tree_->BeginUpload("alice", "/f");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*a)->Write(PseudoRandomBytes(6000, 61)).ok());
+  EXPECT_EQ((*b)->Write(PseudoRandomBytes(5000, 62)).code(), StatusCode::kQuotaExceeded)
+      << "1000 left + 9000 freed once = 10000, 6000 of it held by a";
+  ASSERT_TRUE((*a)->Commit().ok());
+  EXPECT_EQ(tree_->Usage("alice")->used_bytes, 6000);
+  EXPECT_EQ(ChunksOnDisk(), ReferencedChunks());
+}
+
+// ---- names and limits ----------------------------------------------------------
+
+TEST_F(TreeServiceTest, NamesWithBidirectionalControlsAreRefusedWhereverTheyAreCreated) {
+  const std::string rlo = "\xe2\x80\xae";  // U+202E
+  const std::string lri = "\xe2\x81\xa6";  // U+2066
+  ASSERT_TRUE(UploadAt("alice", "/ok.txt", "x").ok());
+  EXPECT_EQ(tree_->MakeDirectory("alice", "/a" + rlo + "b").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(tree_->MakeDirectory("alice", "/clean/" + lri + "/deeper").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(tree_->BeginUpload("alice", "/invoice" + rlo + "fdp.exe").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(tree_->Move("alice", "/ok.txt", "/gpj." + rlo + "exe").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(tree_->BeginUploadPathLater("alice", "a" + rlo, -1, std::make_shared<LatePath>())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  LatePath late;
+  EXPECT_EQ(late.Set("/x" + lri).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(late.has_value());
+  EXPECT_EQ(Names("alice", "/"), Strings{"ok.txt"}) << "nothing was created";
+  EXPECT_EQ(ChunksOnDisk(), ReferencedChunks());
+}
+
+TEST_F(TreeServiceTest, AnEntryStoredBeforeTheRuleCanStillBeListedMovedAndDeleted) {
+  const std::string old_name = "old\xe2\x80\xae";
+  db_->exec(
+      "INSERT INTO vfs_entries(owner, parent, name, kind, modified)"
+      " VALUES('alice', 0, '" +
+      old_name + "', 'folder', 1)");
+  EXPECT_TRUE(tree_->List("alice", "/" + old_name).ok());
+  ASSERT_TRUE(tree_->Move("alice", "/" + old_name, "/renamed").ok());
+  ASSERT_TRUE(tree_->Move("alice", "/renamed", "/renamed2").ok());
+  db_->exec(
+      "INSERT INTO vfs_entries(owner, parent, name, kind, modified)"
+      " VALUES('alice', 0, '" +
+      old_name + "', 'folder', 1)");
+  EXPECT_TRUE(tree_->Delete("alice", "/" + old_name).ok());
+  EXPECT_EQ(Names("alice", "/"), Strings{"renamed2/"});
+}
+
+// An owner may have at most limits_.max_entries files and folders.
+class TreeEntryLimitTest : public TreeServiceTest {
+ protected:
+  TreeEntryLimitTest() { limits_.max_entries = 4; }
+  int64_t Entries(const std::string& owner) {
+    auto u = tree_->Usage(owner);
+    EXPECT_TRUE(u.ok());
+    return u->files + u->folders;
+  }
+};
+
+TEST_F(TreeEntryLimitTest, MakeDirectoryPastTheLimitCreatesNothing) {
+  ASSERT_TRUE(tree_->MakeDirectory("alice", "/a/b/c").ok());
+  auto refused = tree_->MakeDirectory("alice", "/a/x/y");
+  EXPECT_EQ(refused.status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_NE(refused.status().message().find("at most 4"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(Names("alice", "/a"), Strings{"b/"}) << "not even /a/x";
+  ASSERT_TRUE(tree_->MakeDirectory("alice", "/a/x").ok()) << "the fourth fits";
+  EXPECT_TRUE(tree_->MakeDirectory("alice", "/a/b/c").ok()) << "an existing folder adds none";
+  EXPECT_EQ(Entries("alice"), 4);
+  EXPECT_TRUE(tree_->MakeDirectory("bob", "/a/b/c/d").ok()) << "bob has his own limit";
+}
+
+TEST_F(TreeEntryLimitTest, FilesCountWithOrWithoutAPathAndAReplacementAddsNone) {
+  ASSERT_TRUE(UploadAt("alice", "/d/f1", "1").ok());  // a folder and a file
+  auto raw = files_->Begin("alice", "raw.bin");
+  ASSERT_TRUE(raw.ok());
+  ASSERT_TRUE((*raw)->Write("r").ok());
+  ASSERT_TRUE((*raw)->Commit().ok());
+  ASSERT_TRUE(UploadAt("alice", "/d/f2", "2").ok());
+  EXPECT_EQ(Entries("alice"), 4);
+  const int chunk_files = ChunkFiles();
+
+  // At the limit: a new file fails before any byte is stored, however it comes.
+  EXPECT_EQ(tree_->BeginUpload("alice", "/d/f3").status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(files_->Begin("alice", "raw2.bin").status().code(), StatusCode::kQuotaExceeded);
+  // A path that arrives after the bytes can only be checked at the commit.
+  auto to = std::make_shared<LatePath>();
+  auto late = tree_->BeginUploadPathLater("alice", "x", -1, to);
+  ASSERT_TRUE(late.ok());
+  ASSERT_TRUE((*late)->Write(PseudoRandomBytes(5000, 70)).ok());
+  ASSERT_TRUE(to->Set("/d/f3").ok());
+  EXPECT_EQ((*late)->Commit().status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(ChunkFiles(), chunk_files) << "the refused upload's chunks are gone";
+  // Replacing a file adds no entry.
+  ASSERT_TRUE(UploadAt("alice", "/d/f1", "new").ok());
+  EXPECT_EQ(*Download("alice", "/d/f1"), "new");
+  EXPECT_EQ(Entries("alice"), 4);
+  // Deleting makes room again.
+  ASSERT_TRUE(tree_->Delete("alice", "/d/f2").ok());
+  EXPECT_TRUE(UploadAt("alice", "/d/f3", "3").ok());
+}
+
+TEST_F(TreeEntryLimitTest, AMoveThatCreatesParentsPastTheLimitIsRefused) {
+  ASSERT_TRUE(UploadAt("alice", "/f", "1").ok());
+  ASSERT_TRUE(tree_->MakeDirectory("alice", "/a/b").ok());
+  EXPECT_EQ(tree_->Move("alice", "/f", "/x/y/f").status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(Names("alice", "/"), (Strings{"a/", "f"}));
+  ASSERT_TRUE(tree_->Move("alice", "/f", "/a/b/f").ok())
+      << "a move into existing folders adds none";
+  ASSERT_TRUE(tree_->Move("alice", "/a/b/f", "/x/f").ok()) << "one new parent: the fourth entry";
+  EXPECT_EQ(Entries("alice"), 4);
 }
 
 // ---- isolation ---------------------------------------------------------------
