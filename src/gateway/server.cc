@@ -104,6 +104,13 @@ struct Connection : std::enable_shared_from_this<Connection> {
     floor.OpEnded(now, bytes);
     if (floor.TooSlow(now)) too_slow = true;
   }
+  // Closes the connection with a reset: what the kernel still holds for a
+  // client below the floor would otherwise keep trickling out to it.
+  void Abort() {
+    beast::error_code ignored;
+    stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+    stream.close();
+  }
   // What a body cut off by the floor fails with.
   std::string TooSlowMessage() const {
     return "slower than the minimum transfer rate (" + std::to_string(floor.bytes_per_second()) +
@@ -139,7 +146,12 @@ struct Connection : std::enable_shared_from_this<Connection> {
       too_slow = !stalled;
       timed_out = true;
       watching = false;
-      stream.close();  // the pending operation ends with operation_aborted
+      // The pending operation ends with operation_aborted.
+      if (too_slow) {
+        Abort();
+      } else {
+        stream.close();
+      }
       return;
     }
     ArmWatch(NextWake(now));
@@ -372,7 +384,10 @@ class RawBodyWriter final : public BodyWriter {
                                    TransferAllReporting{&conn_}, kTupleAwaitable);
     conn_.OpEnded(n);
     bytes_ += n;
-    if (conn_.too_slow) co_return UnavailableError("response body: " + conn_.TooSlowMessage());
+    if (conn_.too_slow) {
+      conn_.Abort();
+      co_return UnavailableError("response body: " + conn_.TooSlowMessage());
+    }
     if (conn_.timed_out) co_return UnavailableError("response body: timed out");
     if (ec) co_return UnavailableError("response body: connection lost: " + ec.message());
     co_return Status::Ok();
