@@ -33,6 +33,8 @@ std::vector<Binding> Bindings(Config& c) {
       {"gateway", "threads", &c.gateway.threads},
       {"gateway", "backend_timeout_ms", &c.gateway.backend_timeout_ms},
       {"gateway", "static_dir", &c.gateway.static_dir},
+      {"gateway", "min_transfer_bytes_per_second", &c.gateway.min_transfer_bytes_per_second},
+      {"gateway", "min_transfer_window_seconds", &c.gateway.min_transfer_window_seconds},
       {"auth", "listen", &c.auth.listen},
       {"auth", "db_path", &c.auth.db_path},
       {"auth", "jwt_key_path", &c.auth.jwt_key_path},
@@ -59,6 +61,11 @@ std::vector<Binding> Bindings(Config& c) {
       {"mail", "timeout_seconds", &c.mail.timeout_seconds},
       {"daemon", "listen", &c.daemon.listen},
       {"daemon", "db_path", &c.daemon.db_path},
+      {"daemon", "max_concurrent_downloads", &c.daemon.max_concurrent_downloads},
+      {"daemon", "max_concurrent_downloads_per_user", &c.daemon.max_concurrent_downloads_per_user},
+      {"daemon", "max_concurrent_uploads", &c.daemon.max_concurrent_uploads},
+      {"daemon", "max_concurrent_uploads_per_user", &c.daemon.max_concurrent_uploads_per_user},
+      {"daemon", "stream_idle_timeout_seconds", &c.daemon.stream_idle_timeout_seconds},
       {"storage", "quota_bytes", &c.storage.quota_bytes},
       {"storage", "chunk_min_bytes", &c.storage.chunk_min_bytes},
       {"storage", "chunk_avg_bytes", &c.storage.chunk_avg_bytes},
@@ -72,6 +79,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"lambda", "memory_mb_default", &c.lambda.memory_mb_default},
       {"lambda", "memory_mb_max", &c.lambda.memory_mb_max},
       {"lambda", "max_concurrent", &c.lambda.max_concurrent},
+      {"lambda", "max_concurrent_per_user", &c.lambda.max_concurrent_per_user},
       {"lambda", "pool_size", &c.lambda.pool_size},
       {"lambda", "output_limit_bytes", &c.lambda.output_limit_bytes},
       {"network", "bridge", &c.network.bridge},
@@ -94,6 +102,10 @@ std::vector<Binding> Bindings(Config& c) {
       {"nodes", "user_max_memory_mb", &c.nodes.user_max_memory_mb},
       {"nodes", "user_max_storage_bytes", &c.nodes.user_max_storage_bytes},
       {"nodes", "disk_reserve_bytes", &c.nodes.disk_reserve_bytes},
+      {"nodes", "max_concurrent_execs", &c.nodes.max_concurrent_execs},
+      {"nodes", "max_concurrent_execs_per_user", &c.nodes.max_concurrent_execs_per_user},
+      {"nodes", "max_concurrent_changes", &c.nodes.max_concurrent_changes},
+      {"nodes", "max_concurrent_changes_per_user", &c.nodes.max_concurrent_changes_per_user},
   };
 }
 
@@ -199,6 +211,15 @@ Status Validate(const Config& c) {
   }
   if (c.gateway.max_json_bytes <= 0)
     return InvalidArgumentError("gateway.max_json_bytes must be > 0");
+  if (c.gateway.min_transfer_bytes_per_second < 0) {
+    return InvalidArgumentError("gateway.min_transfer_bytes_per_second must be >= 0");
+  }
+  if (c.gateway.min_transfer_window_seconds <= 0) {
+    return InvalidArgumentError("gateway.min_transfer_window_seconds must be > 0");
+  }
+  if (c.daemon.stream_idle_timeout_seconds <= 0) {
+    return InvalidArgumentError("daemon.stream_idle_timeout_seconds must be > 0");
+  }
   const auto& s = c.storage;
   // The chunker's own bounds (ValidateChunkerParams): caught here, a bad
   // value fails the config load with its name instead of nexusd's start.

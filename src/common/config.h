@@ -21,6 +21,11 @@ struct GatewayConfig {
   int64_t threads = 0;                // 0 = number of cores
   int64_t backend_timeout_ms = 2000;  // deadline of each gRPC call
   std::string static_dir;             // web UI files, when present
+  // An upload or download body whose average rate, over each window of this
+  // many seconds spent waiting on the client, stays below this is cut off
+  // (0: no floor).
+  int64_t min_transfer_bytes_per_second = 4096;
+  int64_t min_transfer_window_seconds = 30;
 };
 
 struct AuthConfig {
@@ -65,6 +70,15 @@ struct MailConfig {
 struct DaemonConfig {
   std::string listen;   // default unix:<data_dir>/run/nexusd.sock
   std::string db_path;  // default <data_dir>/nexus.db
+  // Shares of the calls that hold a server thread for long: at most this
+  // many at once, and at most `_per_user` of them for one user.
+  int64_t max_concurrent_downloads = 64;
+  int64_t max_concurrent_downloads_per_user = 8;
+  int64_t max_concurrent_uploads = 64;
+  int64_t max_concurrent_uploads_per_user = 8;
+  // A streaming call whose next message has not come (upload) or not been
+  // taken (download) for this long is cancelled.
+  int64_t stream_idle_timeout_seconds = 600;
 };
 
 struct StorageConfig {
@@ -84,8 +98,10 @@ struct LambdaConfig {
   int64_t timeout_ms_max = 60000;
   int64_t memory_mb_default = 128;
   int64_t memory_mb_max = 1024;
-  int64_t max_concurrent = 0;            // 0 = 2 x number of cores
-  int64_t pool_size = 2;                 // pre-started sandboxes; 0 = every run starts cold
+  int64_t max_concurrent = 0;  // 0 = 2 x number of cores
+  int64_t pool_size = 2;       // pre-started sandboxes; 0 = every run starts cold
+  // Runs at once for one user; 0 = max(1, max_concurrent / 2).
+  int64_t max_concurrent_per_user = 0;
   int64_t output_limit_bytes = 1 << 20;  // per stream (stdout, stderr)
 };
 
@@ -117,6 +133,12 @@ struct NodesConfig {
   // Host disk that node disks never get: every node's disk must be able to
   // grow to its full size with this much left free beside the node files.
   int64_t disk_reserve_bytes = 1LL * 1024 * 1024 * 1024;
+  // Execs at once, and for one user; the same for create, start, stop and
+  // delete (which drive runc, CNI and mounts, and wait on the node's lock).
+  int64_t max_concurrent_execs = 32;
+  int64_t max_concurrent_execs_per_user = 4;
+  int64_t max_concurrent_changes = 16;
+  int64_t max_concurrent_changes_per_user = 4;
 };
 
 struct Config {

@@ -40,6 +40,9 @@ StatusCode CodeForBareGrpc(grpc::StatusCode code) {
     case grpc::StatusCode::UNIMPLEMENTED: return StatusCode::kUnimplemented;
     case grpc::StatusCode::UNAVAILABLE: return StatusCode::kUnavailable;
     case grpc::StatusCode::DEADLINE_EXCEEDED: return StatusCode::kUnavailable;
+    // The server ended the call (a stream it found stalled, a shutdown): the
+    // backend gave up, not a bug.
+    case grpc::StatusCode::CANCELLED: return StatusCode::kUnavailable;
     default: return StatusCode::kInternal;
   }
 }

@@ -4,8 +4,8 @@
 // The Nexus code travels in the gRPC status details as "<code_name>" or
 // "<code_name>;retry_after=<seconds>", next to the closest gRPC code, so a
 // generic gRPC client still sees a sensible code. A gRPC status with no Nexus
-// details (a transport failure) maps from its gRPC code: UNAVAILABLE and
-// DEADLINE_EXCEEDED become kUnavailable ("backend down").
+// details (a transport failure) maps from its gRPC code: UNAVAILABLE,
+// DEADLINE_EXCEEDED and CANCELLED become kUnavailable ("backend down").
 #pragma once
 
 #include <grpcpp/support/status.h>

@@ -26,6 +26,7 @@
 #include "common/config.h"
 #include "common/grpc_lifetime.h"
 #include "common/logging.h"
+#include "daemon/call_admission.h"
 #include "daemon/database.h"
 #include "daemon/grpc_unix_listener.h"
 #include "daemon/health.h"
@@ -116,11 +117,14 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   NEXUS_ASSIGN_OR_RETURN(auto nodes_db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
   NEXUS_ASSIGN_OR_RETURN(auto nodes, runtime::NodeManager::ForHost(cfg, *nodes_db, clock));
 
+  NEXUS_ASSIGN_OR_RETURN(CallLimits limits,
+                         CallLimitsFromConfig(cfg, lambda->options().max_concurrent));
   DaemonService service({.health = &health,
                          .files = &files,
                          .tree = &tree,
                          .lambda = lambda.get(),
-                         .nodes = nodes.get()});
+                         .nodes = nodes.get()},
+                        limits);
 
   NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
   // No listening port: the listener accepts and hands each connection over
@@ -128,7 +132,7 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   NEXUS_ASSIGN_OR_RETURN(auto listener, GrpcUnixListener::Bind(socket_path, kSocketMode));
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
-  ConfigureServer(builder);
+  ConfigureServer(builder, limits);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return UnavailableError("the gRPC server did not start");
   if (Status s = listener->Start(server.get()); !s.ok()) {
@@ -137,6 +141,14 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   }
   spdlog::info("nexusd listening on {} (database {}, chunks {})", cfg.daemon.listen,
                cfg.daemon.db_path, cfg.storage.chunks_dir);
+  spdlog::info(
+      "nexusd: at once (all users / one user): downloads {}/{}, uploads {}/{}, lambda runs {}/{}, "
+      "execs {}/{}, node changes {}/{}; {} server threads; idle streams cancelled after {} s",
+      limits.downloads.global, limits.downloads.per_user, limits.uploads.global,
+      limits.uploads.per_user, limits.lambda_runs.global, limits.lambda_runs.per_user,
+      limits.execs.global, limits.execs.per_user, limits.node_changes.global,
+      limits.node_changes.per_user, ServerThreadsFor(limits),
+      std::chrono::duration_cast<std::chrono::seconds>(limits.stream_idle_timeout).count());
 
   int sig = 0;
   sigwait(&shutdown_signals, &sig);

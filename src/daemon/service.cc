@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -68,6 +69,30 @@ grpc::Status Reply(std::string_view rpc, const Status& status) {
 // CANCELLED has no Nexus code: the client that cancelled never reads it.
 grpc::Status Cancelled(std::string_view what) {
   return grpc::Status(grpc::StatusCode::CANCELLED, std::string(what) + " cancelled by the client");
+}
+
+// A slot of `slots` for `owner`: the refusal (kRateLimited) when the owner
+// holds their share or the server its cap of that kind of call.
+Result<UserSlots::Lease> Admit(std::string_view rpc, UserSlots& slots, const std::string& owner) {
+  Result<UserSlots::Lease> lease = slots.TryAcquire(owner);
+  if (!lease.ok()) spdlog::debug("{} for '{}' refused: {}", rpc, owner, lease.status().message());
+  return lease;
+}
+
+// A stream's Read and Write, timed by the call's idle watch.
+template <typename Stream, typename Message>
+bool WatchedRead(StreamWatchdog::Watch& watch, Stream* stream, Message* msg) {
+  watch.Waiting();
+  const bool ok = stream->Read(msg);
+  watch.Done();
+  return ok;
+}
+template <typename Stream>
+bool WatchedWrite(StreamWatchdog::Watch& watch, Stream* stream, const grpc::ByteBuffer& msg) {
+  watch.Waiting();
+  const bool ok = stream->Write(msg);
+  watch.Done();
+  return ok;
 }
 
 // The gateway fills `owner` from the validated token; an empty one is a bug
@@ -132,10 +157,10 @@ std::optional<size_t> DataPayloadOffset(const std::vector<grpc::Slice>& slices, 
 // into a protobuf string, no copy into a chunk buffer. Other messages are
 // parsed.
 Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx, grpc::ServerReader<grpc::ByteBuffer>* in,
-                                 Upload& upload, int64_t declared_size,
-                                 storage::LatePath* late_path) {
+                                 StreamWatchdog::Watch& watch, Upload& upload,
+                                 int64_t declared_size, storage::LatePath* late_path) {
   grpc::ByteBuffer raw;
-  while (in->Read(&raw)) {
+  while (WatchedRead(watch, in, &raw)) {
     auto slices = std::make_shared<std::vector<grpc::Slice>>();
     if (!raw.Dump(slices.get()).ok()) {
       return InvalidArgumentError("upload '" + upload.name() + "': an unreadable message");
@@ -395,32 +420,11 @@ class ReadAhead {
   std::optional<grpc::Status> outcome_;  // guarded by mu_: how the stream ends
 };
 
-// One of the kMaxConcurrentDownloads slots counted in `count`, held for a
-// download's duration.
-class DownloadSlot {
- public:
-  explicit DownloadSlot(std::atomic<int>& count)
-      : count_(count), held_(count.fetch_add(1) < kMaxConcurrentDownloads) {
-    if (!held_) count_.fetch_sub(1);
-  }
-  ~DownloadSlot() {
-    if (held_) count_.fetch_sub(1);
-  }
-  DownloadSlot(const DownloadSlot&) = delete;
-  DownloadSlot& operator=(const DownloadSlot&) = delete;
-
-  bool held() const { return held_; }
-
- private:
-  std::atomic<int>& count_;
-  const bool held_;
-};
-
 // The request of a raw download call: its only message.
 template <typename Req>
-Result<Req> ReadRequest(RawDownloadStream* stream) {
+Result<Req> ReadRequest(RawDownloadStream* stream, StreamWatchdog::Watch& watch) {
   grpc::ByteBuffer raw;
-  if (!stream->Read(&raw)) {
+  if (!WatchedRead(watch, stream, &raw)) {
     return InvalidArgumentError("download: no request message");
   }
   Req req;
@@ -432,16 +436,17 @@ Result<Req> ReadRequest(RawDownloadStream* stream) {
 
 }  // namespace
 
-void ConfigureServer(grpc::ServerBuilder& builder) {
+void ConfigureServer(grpc::ServerBuilder& builder, const CallLimits& limits) {
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   grpc::ResourceQuota quota("nexusd");
-  quota.SetMaxThreads(kMaxServerThreads);
+  quota.SetMaxThreads(ServerThreadsFor(limits));
   builder.SetResourceQuota(quota);  // takes its own reference
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                               kMaxIdleServerThreads);
 }
 
-DaemonService::DaemonService(Deps deps) : deps_(deps) {
+DaemonService::DaemonService(Deps deps, const CallLimits& limits)
+    : deps_(deps), admission_(limits), watchdog_(limits.stream_idle_timeout) {
   assert(deps_.health != nullptr);
   // A method's index is its place in the proto's service (as the generated
   // WithRawMethod_ classes number it), looked up rather than written down so
@@ -484,13 +489,11 @@ DaemonService::DaemonService(Deps deps) : deps_(deps) {
 
 // The handler's thread writes while a ReadAhead reads; see there why.
 grpc::Status DaemonService::ServeDownload(grpc::ServerContext* ctx, RawDownloadStream* stream,
-                                          std::string_view rpc, std::unique_ptr<FileReader> reader,
-                                          bool partial, std::string_view vfs_path) {
-  DownloadSlot slot(downloads_);
-  if (!slot.held()) {
-    return Reply(rpc, UnavailableError("download: " + std::to_string(kMaxConcurrentDownloads) +
-                                       " downloads are running; retry shortly"));
-  }
+                                          StreamWatchdog::Watch& watch, std::string_view rpc,
+                                          std::unique_ptr<FileReader> reader, bool partial,
+                                          std::string_view vfs_path) {
+  Result<UserSlots::Lease> slot = Admit(rpc, admission_.downloads, reader->file().owner);
+  if (!slot.ok()) return Reply(rpc, slot.status());
   v1::DownloadResponse msg;
   v1::DownloadHeader* header = msg.mutable_header();
   FillFileInfo(reader->file(), vfs_path, header->mutable_file());
@@ -518,11 +521,20 @@ grpc::Status DaemonService::ServeDownload(grpc::ServerContext* ctx, RawDownloadS
   grpc::Status end;
   std::optional<ReadAhead::Message> first = ahead.Next(&end);
   if (!first && !end.ok()) return end;
-  if (!stream->Write(serialized)) return Cancelled(rpc);
+  // A failed Write is a broken call (client gone, or stalled past the idle
+  // timeout); IsCancelled spares the write of a call already known to be over.
+  auto broken = [&] {
+    if (watch.fired()) {
+      spdlog::warn(
+          "{}: file {} of '{}': the client took nothing for {} s; cancelled", rpc,
+          reader->file().id, reader->file().owner,
+          std::chrono::duration_cast<std::chrono::seconds>(watchdog_.idle_timeout()).count());
+    }
+    return Cancelled(rpc);
+  };
+  if (!WatchedWrite(watch, stream, serialized)) return broken();
   for (std::optional<ReadAhead::Message> next = std::move(first); next; next = ahead.Next(&end)) {
-    // A failed Write is a broken call (client gone); IsCancelled spares the
-    // write of a call already known to be over.
-    if (ctx->IsCancelled() || !stream->Write(next->buffer)) return Cancelled(rpc);
+    if (ctx->IsCancelled() || !WatchedWrite(watch, stream, next->buffer)) return broken();
     ahead.Written(next->bytes);
   }
   return end;
@@ -543,8 +555,9 @@ grpc::Status DaemonService::UploadFileRaw(grpc::ServerContext* ctx,
                                           v1::FileInfo* resp) {
   constexpr std::string_view kRpc = "upload";
   if (!deps_.files) return NotYet("UploadFile");
+  StreamWatchdog::Watch watch = watchdog_.Register([ctx] { ctx->TryCancel(); });
   grpc::ByteBuffer raw;
-  if (!in->Read(&raw)) {
+  if (!WatchedRead(watch, in, &raw)) {
     if (ctx->IsCancelled()) return Cancelled(kRpc);
     return Reply(kRpc, InvalidArgumentError("upload: the stream is empty (expected a header)"));
   }
@@ -558,6 +571,8 @@ grpc::Status DaemonService::UploadFileRaw(grpc::ServerContext* ctx,
   if (h.declared_size() < -1) {
     return Reply(kRpc, InvalidArgumentError("upload: declared_size must be -1 or a size"));
   }
+  Result<UserSlots::Lease> slot = Admit(kRpc, admission_.uploads, h.owner());
+  if (!slot.ok()) return Reply(kRpc, slot.status());
 
   std::string vfs_path;  // normalised; empty for a raw Files API upload
   if (!h.vfs_path().empty()) {
@@ -584,9 +599,18 @@ grpc::Status DaemonService::UploadFileRaw(grpc::ServerContext* ctx,
   }();
   if (!upload.ok()) return Reply(kRpc, upload.status());
 
-  Result<FileRecord> file = ReceiveUpload(ctx, in, **upload, h.declared_size(), late_path.get());
+  Result<FileRecord> file =
+      ReceiveUpload(ctx, in, watch, **upload, h.declared_size(), late_path.get());
   if (!file.ok()) {
     (*upload)->Abort();
+    if (watch.fired()) {
+      spdlog::warn(
+          "upload of '{}' by '{}': nothing arrived for {} s; cancelled after {} bytes",
+          (*upload)->name(), h.owner(),
+          std::chrono::duration_cast<std::chrono::seconds>(watchdog_.idle_timeout()).count(),
+          (*upload)->bytes_written());
+      return Cancelled(kRpc);
+    }
     if (ctx->IsCancelled()) {
       spdlog::info("upload of '{}' by '{}' cancelled after {} bytes; nothing kept",
                    (*upload)->name(), h.owner(), (*upload)->bytes_written());
@@ -624,13 +648,14 @@ grpc::Status DaemonService::GetFile(grpc::ServerContext*, const v1::GetFileReque
 grpc::Status DaemonService::DownloadFileRaw(grpc::ServerContext* ctx, RawDownloadStream* stream) {
   constexpr std::string_view kRpc = "download file";
   if (!deps_.files) return NotYet("DownloadFile");
-  Result<v1::DownloadFileRequest> req = ReadRequest<v1::DownloadFileRequest>(stream);
+  StreamWatchdog::Watch watch = watchdog_.Register([ctx] { ctx->TryCancel(); });
+  Result<v1::DownloadFileRequest> req = ReadRequest<v1::DownloadFileRequest>(stream, watch);
   if (!req.ok()) return ctx->IsCancelled() ? Cancelled(kRpc) : Reply(kRpc, req.status());
   if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
   Result<std::unique_ptr<FileReader>> reader =
       deps_.files->Open(req->owner(), req->id(), RangeOf(req->has_range(), req->range()));
   if (!reader.ok()) return Reply(kRpc, reader.status());
-  return ServeDownload(ctx, stream, kRpc, std::move(*reader), req->has_range(), "");
+  return ServeDownload(ctx, stream, watch, kRpc, std::move(*reader), req->has_range(), "");
 }
 
 grpc::Status DaemonService::DeleteFile(grpc::ServerContext*, const v1::DeleteFileRequest* req,
@@ -701,7 +726,8 @@ grpc::Status DaemonService::MovePath(grpc::ServerContext*, const v1::MovePathReq
 grpc::Status DaemonService::DownloadPathRaw(grpc::ServerContext* ctx, RawDownloadStream* stream) {
   constexpr std::string_view kRpc = "download path";
   if (!deps_.tree) return NotYet("DownloadPath");
-  Result<v1::DownloadPathRequest> req = ReadRequest<v1::DownloadPathRequest>(stream);
+  StreamWatchdog::Watch watch = watchdog_.Register([ctx] { ctx->TryCancel(); });
+  Result<v1::DownloadPathRequest> req = ReadRequest<v1::DownloadPathRequest>(stream, watch);
   if (!req.ok()) return ctx->IsCancelled() ? Cancelled(kRpc) : Reply(kRpc, req.status());
   if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
   Result<std::string> path = NormalizeVfsPath(req->path());
@@ -709,7 +735,7 @@ grpc::Status DaemonService::DownloadPathRaw(grpc::ServerContext* ctx, RawDownloa
   Result<std::unique_ptr<FileReader>> reader =
       deps_.tree->Open(req->owner(), *path, RangeOf(req->has_range(), req->range()));
   if (!reader.ok()) return Reply(kRpc, reader.status());
-  return ServeDownload(ctx, stream, kRpc, std::move(*reader), req->has_range(), *path);
+  return ServeDownload(ctx, stream, watch, kRpc, std::move(*reader), req->has_range(), *path);
 }
 
 grpc::Status DaemonService::GetUsage(grpc::ServerContext*, const v1::GetUsageRequest* req,
@@ -758,6 +784,8 @@ grpc::Status DaemonService::CreateNode(grpc::ServerContext*, const v1::CreateNod
   constexpr std::string_view kRpc = "create node";
   if (!deps_.nodes) return NotYet("CreateNode");
   if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<UserSlots::Lease> slot = Admit(kRpc, admission_.node_changes, req->owner());
+  if (!slot.ok()) return Reply(kRpc, slot.status());
   Result<runtime::NodeInfo> node = deps_.nodes->Create(
       {req->owner(), req->name(), req->memory_mb(), req->cpu_shares(), req->storage_size()});
   if (!node.ok()) return Reply(kRpc, node.status());
@@ -787,6 +815,9 @@ grpc::Status DaemonService::GetNode(grpc::ServerContext*, const v1::NodeRef* req
 grpc::Status DaemonService::StartNode(grpc::ServerContext*, const v1::NodeRef* req,
                                       v1::Node* resp) {
   if (!deps_.nodes) return NotYet("StartNode");
+  if (Status s = CheckOwner("start node", req->owner()); !s.ok()) return Reply("start node", s);
+  Result<UserSlots::Lease> slot = Admit("start node", admission_.node_changes, req->owner());
+  if (!slot.ok()) return Reply("start node", slot.status());
   return NodeCall("start node", deps_.nodes, req, resp,
                   [](runtime::NodeManager& m, const std::string& owner, const std::string& id) {
                     return m.Start(owner, id);
@@ -795,6 +826,9 @@ grpc::Status DaemonService::StartNode(grpc::ServerContext*, const v1::NodeRef* r
 
 grpc::Status DaemonService::StopNode(grpc::ServerContext*, const v1::NodeRef* req, v1::Node* resp) {
   if (!deps_.nodes) return NotYet("StopNode");
+  if (Status s = CheckOwner("stop node", req->owner()); !s.ok()) return Reply("stop node", s);
+  Result<UserSlots::Lease> slot = Admit("stop node", admission_.node_changes, req->owner());
+  if (!slot.ok()) return Reply("stop node", slot.status());
   return NodeCall("stop node", deps_.nodes, req, resp,
                   [](runtime::NodeManager& m, const std::string& owner, const std::string& id) {
                     return m.Stop(owner, id);
@@ -806,6 +840,8 @@ grpc::Status DaemonService::DeleteNode(grpc::ServerContext*, const v1::NodeRef* 
   constexpr std::string_view kRpc = "delete node";
   if (!deps_.nodes) return NotYet("DeleteNode");
   if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<UserSlots::Lease> slot = Admit(kRpc, admission_.node_changes, req->owner());
+  if (!slot.ok()) return Reply(kRpc, slot.status());
   return Reply(kRpc, deps_.nodes->Delete(req->owner(), req->id()));
 }
 
@@ -814,6 +850,8 @@ grpc::Status DaemonService::ExecNode(grpc::ServerContext*, const v1::ExecNodeReq
   constexpr std::string_view kRpc = "exec in node";
   if (!deps_.nodes) return NotYet("ExecNode");
   if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<UserSlots::Lease> slot = Admit(kRpc, admission_.execs, req->owner());
+  if (!slot.ok()) return Reply(kRpc, slot.status());
   runtime::ExecNodeRequest exec;
   exec.owner = req->owner();
   exec.id = req->id();
@@ -858,6 +896,8 @@ grpc::Status DaemonService::RunLambda(grpc::ServerContext*, const v1::RunLambdaR
   constexpr std::string_view kRpc = "lambda";
   if (!deps_.lambda) return NotYet("RunLambda");
   if (Status s = CheckOwner(kRpc, req->owner()); !s.ok()) return Reply(kRpc, s);
+  Result<UserSlots::Lease> slot = Admit(kRpc, admission_.lambda_runs, req->owner());
+  if (!slot.ok()) return Reply(kRpc, slot.status());
   runtime::LambdaRequest run;
   run.code = req->code();
   run.runtime = req->runtime();

@@ -38,10 +38,12 @@
 #include <memory>
 #include <string_view>
 
+#include "daemon/call_admission.h"
 #include "daemon/health.h"
 #include "daemon/runtime/lambda.h"
 #include "daemon/storage/file_service.h"
 #include "daemon/storage/tree_service.h"
+#include "daemon/stream_watchdog.h"
 #include "nexus/daemon/v1/daemon.grpc.pb.h"
 
 namespace nexus::daemon {
@@ -59,24 +61,17 @@ inline constexpr size_t kDownloadMessageBytes = 1 << 20;
 // data message of ~1 MiB, or a RunLambda request of 1 MiB code + 1 MiB stdin,
 // with room to spare.
 inline constexpr int kMaxReceiveMessageBytes = 8 << 20;
-// Downloads served at once. Each holds a gRPC thread (which writes) and a
-// read-ahead thread (which reads and verifies chunks) for its duration, and
-// up to a few MiB of chunk data; more are refused (UNAVAILABLE: retry) rather
-// than let threads and memory grow with the number of clients.
-inline constexpr int kMaxConcurrentDownloads = 64;
-// Threads for every other call in progress: uploads (a slow one holds its
-// thread for its whole duration), lambda runs (up to their timeout), node
-// calls and the short unary ones.
-inline constexpr int kOtherCallThreads = 64;
-// The sync server runs each call in progress on its own thread, downloads
-// included, from one pool of this many. gRPC keeps one of them polling, and
-// a call that arrives when no other is free is refused (RESOURCE_EXHAUSTED).
-// Downloads never hold more than kMaxConcurrentDownloads (one over the cap
-// holds a thread only to be refused), so kOtherCallThreads - 1 = 63 other
-// calls can always run at once, whatever the downloads do; and downloads get
-// their whole cap while other calls stay within those 63 (past that, other
-// calls take threads downloads are not using, and a download may find none).
-inline constexpr int kMaxServerThreads = kOtherCallThreads + kMaxConcurrentDownloads;
+// Long calls (downloads, uploads, lambda runs, execs, node changes) each
+// have an overall cap and a per-user share (call_admission.h): a call over
+// either is refused at once (RESOURCE_EXHAUSTED, a 429 at the gateway) before
+// it does any work. The sync server runs each call in progress on its own
+// thread from one pool of ServerThreadsFor(limits): the long calls' caps plus
+// kShortCallThreads, so the short calls always find a thread whatever the
+// long ones do, and no user holds more than their share of any kind.
+// Streams are also cancelled when a Read or Write waits longer than
+// limits.stream_idle_timeout (stream_watchdog.h): a stalled peer cannot hold
+// its thread and slot forever either.
+
 // Threads the sync server keeps waiting for work once their call ended.
 // gRPC's default keeps two and ends every other thread when its call ends,
 // so under concurrent calls each call paid for a thread's creation and exit:
@@ -87,9 +82,9 @@ inline constexpr int kMaxServerThreads = kOtherCallThreads + kMaxConcurrentDownl
 inline constexpr int kMaxIdleServerThreads = 64;
 
 // Applies the server settings the service relies on: kMaxReceiveMessageBytes
-// and a thread limit of kMaxServerThreads. nexusd and tests call it on the
-// builder they register the service with.
-void ConfigureServer(grpc::ServerBuilder& builder);
+// and a thread limit of ServerThreadsFor(limits). nexusd and tests call it on
+// the builder they register the service with, with the service's limits.
+void ConfigureServer(grpc::ServerBuilder& builder, const CallLimits& limits = CallLimits{});
 
 // The stream of a raw download: the request is read from it (once), the
 // response messages written to it.
@@ -105,7 +100,9 @@ class DaemonService final : public v1::Daemon::Service {
     runtime::NodeManager* nodes = nullptr;            // Node RPCs
   };
 
-  explicit DaemonService(Deps deps);
+  // `limits`: the shares of the long calls and the idle timeout of streams;
+  // give ConfigureServer the same.
+  explicit DaemonService(Deps deps, const CallLimits& limits = CallLimits{});
 
   grpc::Status Health(grpc::ServerContext* ctx, const v1::HealthRequest* req,
                       v1::HealthResponse* resp) override;
@@ -158,14 +155,17 @@ class DaemonService final : public v1::Daemon::Service {
                          v1::RunLambdaResponse* resp) override;
 
  private:
-  // Serves `reader` as a download on `stream` if a download slot is free;
-  // returns once the download is over and the reader released.
+  // Serves `reader` as a download on `stream` if its owner may start one
+  // (admission_.downloads); returns once the download is over and the reader
+  // released. `watch` times the stream's writes.
   grpc::Status ServeDownload(grpc::ServerContext* ctx, RawDownloadStream* stream,
-                             std::string_view rpc, std::unique_ptr<storage::FileReader> reader,
-                             bool partial, std::string_view vfs_path);
+                             StreamWatchdog::Watch& watch, std::string_view rpc,
+                             std::unique_ptr<storage::FileReader> reader, bool partial,
+                             std::string_view vfs_path);
 
   Deps deps_;
-  std::atomic<int> downloads_{0};  // downloads in ServeDownload
+  CallAdmission admission_;
+  StreamWatchdog watchdog_;  // cancels stalled streams; its thread ends before the rest goes
 };
 
 }  // namespace nexus::daemon

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   ServerOptions options;
   options.listen = cfg.gateway.listen;
   options.threads = static_cast<int>(cfg.gateway.threads);
+  options.min_transfer_bytes_per_second = cfg.gateway.min_transfer_bytes_per_second;
+  options.min_transfer_window = std::chrono::seconds(cfg.gateway.min_transfer_window_seconds);
   Server server(pipeline, options);
   auto bound = server.Listen();
   if (!bound.ok()) {

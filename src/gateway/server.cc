@@ -31,6 +31,7 @@
 #include "gateway/access_log.h"
 #include "gateway/error_mapping.h"
 #include "gateway/middleware.h"
+#include "gateway/transfer_floor.h"
 
 namespace nexus::gateway {
 namespace {
@@ -42,41 +43,38 @@ using namespace std::chrono_literals;
 
 constexpr auto kTupleAwaitable = asio::as_tuple(asio::use_awaitable);
 
-// asio's async_write (transfer_all) caps every send at 64 KiB, so a 1 MiB
-// download message cost 16 sends, each a trip through the reactor. This
-// condition lets each send take what the socket accepts.
-struct TransferAllUncapped {
-  std::size_t operator()(const boost::system::error_code& ec, std::size_t) const {
-    return ec ? 0 : std::numeric_limits<std::size_t>::max();
-  }
-};
-
 // One accepted connection. `idle` is true while the session waits for the
 // next request head. Everything here is used only on the connection's thread.
 //
-// The watch times the raw socket I/O of large bodies (LengthBodyReader,
-// RawBodyWriter). Beast's tcp_stream arms and cancels its timer around every
-// socket operation — two timer-queue updates and a posted handler per read or
-// write, thousands per large upload. Under the watch an operation only stamps
-// when it started; one timer, re-armed about once per timeout period, closes
-// the connection when an operation has been pending for the whole timeout
-// (the same limit as Beast's: per Read or Write call, not per byte).
+// The watch times the socket I/O of streamed bodies (LengthBodyReader,
+// ParserBodyReader, RawBodyWriter). Beast's tcp_stream arms and cancels its
+// timer around every socket operation — two timer-queue updates and a posted
+// handler per read or write, thousands per large upload. Under the watch an
+// operation only stamps when it started and when it last moved a byte; one
+// timer closes the connection when an operation has moved nothing for the
+// whole timeout, or when the body's rate falls below the transfer floor
+// (transfer_floor.h: a client trickling a byte now and then passes the
+// timeout forever, holding its backend call and that call's slot). The timer
+// wakes about once per timeout period, or four times per floor window.
 struct Connection : std::enable_shared_from_this<Connection> {
   using Clock = std::chrono::steady_clock;
 
-  explicit Connection(tcp::socket socket)
-      : stream(std::move(socket)), watchdog(stream.get_executor()) {}
+  Connection(tcp::socket socket, const ServerOptions& options)
+      : stream(std::move(socket)),
+        floor(options.min_transfer_bytes_per_second, options.min_transfer_window),
+        watchdog(stream.get_executor()) {}
 
-  // Starts timing operations with `timeout`, unless a watch is running
-  // already or one has closed the connection; until EndWatch the timer holds
-  // a reference to the connection.
+  // Starts timing operations with `timeout` (and a new body against the
+  // floor), unless a watch is running already or one has closed the
+  // connection; until EndWatch the timer holds a reference to the connection.
   void BeginWatch(std::chrono::milliseconds timeout) {
     if (watching || timed_out) return;
     watch_timeout = timeout;
     op_pending = false;
+    floor.Reset();
     watching = true;
     ++watch_generation;
-    ArmWatch(Clock::now() + timeout);
+    ArmWatch(NextWake(Clock::now()));
   }
   void EndWatch() {
     if (!watching) return;
@@ -86,15 +84,52 @@ struct Connection : std::enable_shared_from_this<Connection> {
   }
   void OpStarted() {
     op_pending = true;
-    op_started = Clock::now();
+    op_moved = 0;
+    op_active = Clock::now();
+    floor.OpStarted(op_active);
   }
-  void OpEnded() { op_pending = false; }
+  // The pending operation has moved `bytes` in all (a write, as it goes).
+  void OpProgress(std::size_t bytes) {
+    if (!op_pending || bytes <= op_moved) return;
+    op_moved = bytes;
+    op_active = Clock::now();
+    floor.OpProgress(bytes);
+  }
+  // The pending operation ended having moved `bytes`; sets too_slow when
+  // that completed a window below the floor (the caller fails the body).
+  void OpEnded(std::size_t bytes) {
+    if (!op_pending) return;
+    op_pending = false;
+    const Clock::time_point now = Clock::now();
+    floor.OpEnded(now, bytes);
+    if (floor.TooSlow(now)) too_slow = true;
+  }
+  // Closes the connection with a reset: what the kernel still holds for a
+  // client below the floor would otherwise keep trickling out to it.
+  void Abort() {
+    beast::error_code ignored;
+    stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+    stream.close();
+  }
+  // What a body cut off by the floor fails with.
+  std::string TooSlowMessage() const {
+    return "slower than the minimum transfer rate (" + std::to_string(floor.bytes_per_second()) +
+           " bytes/s over " + std::to_string(floor.window().count() / 1000) + " s)";
+  }
 
   beast::tcp_stream stream;
   bool idle = false;
   bool timed_out = false;  // the watch closed the connection
+  bool too_slow = false;   // the body fell below the transfer floor
 
  private:
+  Clock::time_point NextWake(Clock::time_point now) const {
+    Clock::time_point at = (op_pending ? op_active : now) + watch_timeout;
+    if (floor.enabled()) {
+      at = std::min(at, now + std::max<Clock::duration>(floor.window() / 4, 50ms));
+    }
+    return at;
+  }
   void ArmWatch(Clock::time_point at) {
     watchdog.expires_at(at);
     watchdog.async_wait(
@@ -106,21 +141,43 @@ struct Connection : std::enable_shared_from_this<Connection> {
     // A stale wake-up (the watch ended, or began again) changes nothing.
     if (!watching || generation != watch_generation) return;
     const Clock::time_point now = Clock::now();
-    if (op_pending && now - op_started >= watch_timeout) {
+    const bool stalled = op_pending && now - op_active >= watch_timeout;
+    if (stalled || floor.TooSlow(now)) {
+      too_slow = !stalled;
       timed_out = true;
       watching = false;
-      stream.close();  // the pending operation ends with operation_aborted
+      // The pending operation ends with operation_aborted.
+      if (too_slow) {
+        Abort();
+      } else {
+        stream.close();
+      }
       return;
     }
-    ArmWatch((op_pending ? op_started : now) + watch_timeout);
+    ArmWatch(NextWake(now));
   }
 
+  TransferFloor floor;
   asio::steady_timer watchdog;
   std::chrono::milliseconds watch_timeout{0};
   uint64_t watch_generation = 0;
   bool watching = false;
   bool op_pending = false;
-  Clock::time_point op_started;
+  std::size_t op_moved = 0;     // by the pending operation, so far
+  Clock::time_point op_active;  // the pending operation started or last moved a byte
+};
+
+// asio's async_write (transfer_all) caps every send at 64 KiB, so a 1 MiB
+// download message cost 16 sends, each a trip through the reactor. This
+// condition lets each send take what the socket accepts, and reports the
+// bytes written so far to the connection's watch.
+struct TransferAllReporting {
+  Connection* conn;
+  std::size_t operator()(const boost::system::error_code& ec, std::size_t written) const {
+    if (ec) return 0;
+    conn->OpProgress(written);
+    return std::numeric_limits<std::size_t>::max();
+  }
 };
 
 // Splits "host:port" / "[v6]:port".
@@ -184,15 +241,19 @@ asio::awaitable<Status> SendContinue(beast::tcp_stream& stream, unsigned version
 // first read when the client asked for one.
 class ParserBodyReader final : public BodyReader {
  public:
-  ParserBodyReader(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+  ParserBodyReader(Connection& conn, beast::flat_buffer& buffer,
                    http::request_parser<http::buffer_body>& parser, unsigned version,
                    bool send_continue, const ServerOptions& options)
-      : stream_(stream),
+      : conn_(conn),
+        stream_(conn.stream),
         buffer_(buffer),
         parser_(parser),
         version_(version),
         send_continue_(send_continue),
         options_(options) {}
+  ~ParserBodyReader() override { conn_.EndWatch(); }
+  ParserBodyReader(const ParserBodyReader&) = delete;
+  ParserBodyReader& operator=(const ParserBodyReader&) = delete;
 
   asio::awaitable<Result<std::size_t>> Read(std::span<char> buf) override {
     if (parser_.is_done() || buf.empty()) co_return std::size_t(0);
@@ -210,8 +271,15 @@ class ParserBodyReader final : public BodyReader {
     body.data = buf.data();
     body.size = buf.size();
     for (;;) {
-      stream_.expires_after(options_.body_timeout);
+      // Timed by the connection's watch (a floor on the rate, too), not by
+      // the stream's own timer.
+      stream_.expires_never();
+      conn_.BeginWatch(options_.body_timeout);
+      conn_.OpStarted();
       auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser_, kTupleAwaitable);
+      conn_.OpEnded(n);
+      if (conn_.too_slow) co_return InvalidArgumentError("request body: " + conn_.TooSlowMessage());
+      if (conn_.timed_out) co_return InvalidArgumentError("request body: timed out");
       if (ec && ec != http::error::need_buffer) {
         co_return InvalidArgumentError("request body: " + ec.message());
       }
@@ -221,6 +289,7 @@ class ParserBodyReader final : public BodyReader {
   }
 
  private:
+  Connection& conn_;
   beast::tcp_stream& stream_;
   beast::flat_buffer& buffer_;
   http::request_parser<http::buffer_body>& parser_;
@@ -269,7 +338,8 @@ class LengthBodyReader final : public BodyReader {
     conn_.OpStarted();
     auto [ec, n] = co_await conn_.stream.socket().async_read_some(asio::buffer(buf.data(), want),
                                                                   kTupleAwaitable);
-    conn_.OpEnded();
+    conn_.OpEnded(n);
+    if (conn_.too_slow) co_return InvalidArgumentError("request body: " + conn_.TooSlowMessage());
     if (conn_.timed_out) co_return InvalidArgumentError("request body: timed out");
     if (ec == asio::error::eof || (!ec && n == 0)) {
       co_return InvalidArgumentError("request body: the connection closed before its end");
@@ -311,9 +381,13 @@ class RawBodyWriter final : public BodyWriter {
     conn_.OpStarted();
     auto [ec, n] =
         co_await asio::async_write(conn_.stream.socket(), asio::buffer(data.data(), data.size()),
-                                   TransferAllUncapped{}, kTupleAwaitable);
-    conn_.OpEnded();
+                                   TransferAllReporting{&conn_}, kTupleAwaitable);
+    conn_.OpEnded(n);
     bytes_ += n;
+    if (conn_.too_slow) {
+      conn_.Abort();
+      co_return UnavailableError("response body: " + conn_.TooSlowMessage());
+    }
     if (conn_.timed_out) co_return UnavailableError("response body: timed out");
     if (ec) co_return UnavailableError("response body: connection lost: " + ec.message());
     co_return Status::Ok();
@@ -634,7 +708,7 @@ asio::awaitable<void> Server::Impl::AcceptLoop(Impl* self) {
     if (self->stopping_.load()) co_return;
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto conn = std::make_shared<Connection>(tcp::socket(std::move(socket)));
+    auto conn = std::make_shared<Connection>(tcp::socket(std::move(socket)), self->options_);
     uint64_t id = self->Register(conn);
     asio::co_spawn(conn->stream.get_executor(), Session(self, conn, id), [](std::exception_ptr e) {
       if (!e) return;
@@ -738,7 +812,7 @@ asio::awaitable<void> Server::Impl::Session(Impl* self, std::shared_ptr<Connecti
       } else {
         // Chunked (or empty): Beast decodes it. `head` dies with the conversion.
         http::request_parser<http::buffer_body> stream_parser(std::move(parser));
-        ParserBodyReader reader(stream, buffer, stream_parser, version, send_continue, opt);
+        ParserBodyReader reader(*conn, buffer, stream_parser, version, send_continue, opt);
         req.body_reader = &reader;
         resp = co_await self->pipeline_.Run(req, *admission.route);
         req.body_reader = nullptr;

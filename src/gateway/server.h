@@ -7,13 +7,16 @@
 // response (whole, or through a BodyWriter when Response::stream is set);
 // then waits for the next request on the same connection. Each I/O thread
 // has its own io_context; a connection lives on one of them.
-// Every read and write has a timeout, so a slow or silent client cannot hold
-// a connection forever. A streamed body with a Content-Length (uploads) is
-// read from the socket straight into the handler's buffer, and a streamed
-// response with one (downloads) written straight from the handler's bytes;
-// their reads and writes are timed by one watchdog timer per connection
-// rather than a timer armed per socket operation. On SIGINT/SIGTERM (or Stop) the server stops
-// accepting, closes idle connections, lets in-flight requests finish (each
+// Every read and write has a timeout, so a silent client cannot hold a
+// connection forever, and streamed bodies (uploads, downloads) have a floor
+// on their average rate, so a trickling one cannot either. A streamed body
+// with a Content-Length (uploads) is read from the socket straight into the
+// handler's buffer, and a streamed response with one (downloads) written
+// straight from the handler's bytes; the reads and writes of streamed bodies
+// are timed by one watchdog timer per connection rather than a timer armed
+// per socket operation, and a write times out when it has moved no byte for
+// the timeout (a large one the client drains slowly but steadily does not). On SIGINT/SIGTERM (or
+// Stop) the server stops accepting, closes idle connections, lets in-flight requests finish (each
 // answered with "Connection: close") and Run returns; connections still busy
 // after the grace period are abandoned.
 // Beast and Asio stay inside server.cc: this header is cheap to include.
@@ -22,6 +25,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -39,6 +43,11 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{30'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
+  // A streamed body whose average rate, over each window of this long spent
+  // waiting on the client, is below this many bytes/s is cut off
+  // (transfer_floor.h); 0: no floor.
+  int64_t min_transfer_bytes_per_second = 4096;
+  std::chrono::milliseconds min_transfer_window{30'000};
   std::chrono::milliseconds shutdown_grace{10'000};
   bool handle_signals = true;  // stop on SIGINT / SIGTERM
 };

@@ -21,8 +21,11 @@ SETTLE_S = 10
 
 @pytest.fixture(scope="module")
 def quota_nexus(module_nexus_factory):
-    """An instance whose users may store 10 MiB each."""
-    return module_nexus_factory(env={"NEXUS_STORAGE_QUOTA_BYTES": str(QUOTA)}, name="quota")
+    """An instance whose users may store 10 MiB each (and run the ten parallel
+    uploads of the quota race, above the default share of 8 at once)."""
+    return module_nexus_factory(env={"NEXUS_STORAGE_QUOTA_BYTES": str(QUOTA),
+                                     "NEXUS_DAEMON_MAX_CONCURRENT_UPLOADS_PER_USER": "16"},
+                                name="quota")
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 #include "gateway/handlers/upload_stream.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -71,6 +72,7 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
   std::vector<char> buf(kReadBytes);
   std::string pending;
   pending.reserve(kUploadMessageBytes + kReadBytes);
+  auto last_sent = std::chrono::steady_clock::now();  // the last data message (or the call's start)
 
   for (;;) {
     Result<MultipartEvent> ev = parser.Next();
@@ -114,6 +116,7 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
               co_await daemon.StartUpload(std::move(header));
           if (!started.ok()) co_return started.status();
           call = std::move(started).value();
+          last_sent = std::chrono::steady_clock::now();
         } else if (part.name == "path" && options.needs_path) {
           if (path_part_seen) co_return InvalidArgumentError("upload: more than one 'path' part");
           path_part_seen = true;
@@ -127,9 +130,11 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
       case MultipartEventType::kPartData:
         if (current == PartKind::kFile) {
           pending.append(ev->data);
-          if (pending.size() >= kUploadMessageBytes) {
+          const auto now = std::chrono::steady_clock::now();
+          if (pending.size() >= kUploadMessageBytes || now - last_sent >= options.flush_after) {
             Status s = co_await call->Write(&pending);
             if (!s.ok()) co_return s;
+            last_sent = now;
           }
         } else if (current == PartKind::kPath) {
           if (path_part.size() + ev->data.size() > kMaxPathPartBytes) {

@@ -3,9 +3,10 @@
 //
 // The request body is read from Request::body_reader in slices, parsed as it
 // arrives (multipart.h), and the `file` part's bytes go to an UploadFile call
-// in messages of ~1 MiB. Each message is awaited before more of the body is
-// read, so a slow nexusd slows the client down (TCP backpressure) and memory
-// stays at about two messages per upload; nothing is written to disk here.
+// in messages of ~1 MiB (fewer bytes when the client is slow: kUploadFlushAfter).
+// Each message is awaited before more of the body is read, so a slow nexusd
+// slows the client down (TCP backpressure) and memory stays at about two
+// messages per upload; nothing is written to disk here.
 // The call is ended normally — which commits the file — only after the whole
 // multipart body has been parsed without error; a broken body, a client that
 // goes away, or any other failure cancels it, and nexusd keeps nothing.
@@ -21,6 +22,7 @@
 // call per request.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -30,15 +32,21 @@
 
 namespace nexus::gateway {
 
+// Bytes per UploadFile data message.
+inline constexpr size_t kUploadMessageBytes = 1 << 20;
+// A slow client may take minutes to fill a message; what has come is sent
+// once it has waited this long, so nexusd, which cancels a stream that stays
+// silent for its idle timeout (daemon.stream_idle_timeout_seconds), hears
+// from an upload that progresses, however slowly.
+inline constexpr std::chrono::milliseconds kUploadFlushAfter(5000);
+
 struct UploadOptions {
   // Set for /api/fs/upload: a tree path is required. The query parameter's
   // value, if any, in `vfs_path`.
   bool needs_path = false;
   std::optional<std::string> vfs_path;
+  std::chrono::milliseconds flush_after = kUploadFlushAfter;
 };
-
-// Bytes per UploadFile data message.
-inline constexpr size_t kUploadMessageBytes = 1 << 20;
 
 // Streams the upload of `req` (a kStream route; a request whose whole body is
 // in req.body works too) and returns nexusd's FileInfo. 400 for a

@@ -104,5 +104,52 @@ TEST(ConfigTest, RejectsBadInput) {
   }
 }
 
+TEST(ConfigTest, SharesOfLongCallsAndTheTransferFloorHaveDefaultsAndOverrides) {
+  auto d = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->daemon.max_concurrent_downloads, 64);
+  EXPECT_EQ(d->daemon.max_concurrent_downloads_per_user, 8);
+  EXPECT_EQ(d->daemon.max_concurrent_uploads, 64);
+  EXPECT_EQ(d->daemon.max_concurrent_uploads_per_user, 8);
+  EXPECT_EQ(d->daemon.stream_idle_timeout_seconds, 600);
+  EXPECT_EQ(d->lambda.max_concurrent_per_user, 0);
+  EXPECT_EQ(d->nodes.max_concurrent_execs, 32);
+  EXPECT_EQ(d->nodes.max_concurrent_execs_per_user, 4);
+  EXPECT_EQ(d->nodes.max_concurrent_changes, 16);
+  EXPECT_EQ(d->nodes.max_concurrent_changes_per_user, 4);
+  EXPECT_EQ(d->gateway.min_transfer_bytes_per_second, 4096);
+  EXPECT_EQ(d->gateway.min_transfer_window_seconds, 30);
+
+  auto c = ParseConfig(
+      "[daemon]\nmax_concurrent_downloads_per_user = 2\n"
+      "[gateway]\nmin_transfer_bytes_per_second = 0\n",
+      EnvFrom({{"NEXUS_NODES_MAX_CONCURRENT_EXECS_PER_USER", "1"},
+               {"NEXUS_LAMBDA_MAX_CONCURRENT_PER_USER", "3"},
+               {"NEXUS_DAEMON_STREAM_IDLE_TIMEOUT_SECONDS", "5"},
+               {"NEXUS_GATEWAY_MIN_TRANSFER_WINDOW_SECONDS", "2"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->daemon.max_concurrent_downloads_per_user, 2);
+  EXPECT_EQ(c->gateway.min_transfer_bytes_per_second, 0);
+  EXPECT_EQ(c->nodes.max_concurrent_execs_per_user, 1);
+  EXPECT_EQ(c->lambda.max_concurrent_per_user, 3);
+  EXPECT_EQ(c->daemon.stream_idle_timeout_seconds, 5);
+  EXPECT_EQ(c->gateway.min_transfer_window_seconds, 2);
+
+  struct Case {
+    const char* toml;
+    const char* expect_in_message;
+  } bad[] = {
+      {"[gateway]\nmin_transfer_bytes_per_second = -1\n", "min_transfer_bytes_per_second"},
+      {"[gateway]\nmin_transfer_window_seconds = 0\n", "min_transfer_window_seconds"},
+      {"[daemon]\nstream_idle_timeout_seconds = 0\n", "stream_idle_timeout_seconds"},
+  };
+  for (const auto& tc : bad) {
+    auto r = ParseConfig(tc.toml, EnvFrom({}));
+    ASSERT_FALSE(r.ok()) << tc.toml;
+    EXPECT_NE(r.status().message().find(tc.expect_in_message), std::string::npos)
+        << r.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace nexus

@@ -28,6 +28,8 @@ TEST(GrpcStatusTest, TransportFailuresMeanBackendUnavailable) {
             StatusCode::kUnavailable);
   EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "slow")).code(),
             StatusCode::kUnavailable);
+  EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled")).code(),
+            StatusCode::kUnavailable);
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
 }
 

@@ -134,13 +134,15 @@ class NotifyingChunkStore final : public storage::ChunkStore {
 // settings and its listener.
 class TestServer {
  public:
-  TestServer(const std::string& socket_path, DaemonService::Deps deps) : service_(deps) {
+  TestServer(const std::string& socket_path, DaemonService::Deps deps,
+             const CallLimits& limits = CallLimits{})
+      : service_(deps, limits) {
     if (!ClearStaleSocket(socket_path).ok()) return;
     auto listener = GrpcUnixListener::Bind(socket_path, 0600);
     if (!listener.ok()) return;
     grpc::ServerBuilder builder;
     builder.RegisterService(&service_);
-    ConfigureServer(builder);
+    ConfigureServer(builder, limits);
     server_ = builder.BuildAndStart();
     if (!server_ || !(*listener)->Start(server_.get()).ok()) {
       server_.reset();
@@ -205,6 +207,7 @@ class DaemonRpcTest : public ::testing::Test {
  protected:
   // Small chunks: a file of a few hundred KiB has several.
   virtual ChunkerParams Chunking() const { return {16 << 10, 64 << 10, 256 << 10}; }
+  virtual CallLimits Limits() const { return CallLimits{}; }
 
   void SetUp() override {
     db_ = testing::OpenTestDatabase(dir_);
@@ -227,7 +230,8 @@ class DaemonRpcTest : public ::testing::Test {
     tree_ = std::make_unique<storage::TreeService>(*files_, *tree_store_);
     server_ = std::make_unique<TestServer>(
         dir_.File("d.sock"),
-        DaemonService::Deps{.health = health_.get(), .files = files_.get(), .tree = tree_.get()});
+        DaemonService::Deps{.health = health_.get(), .files = files_.get(), .tree = tree_.get()},
+        Limits());
     ASSERT_TRUE(server_->started());
   }
 
@@ -882,68 +886,242 @@ TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamStopsReadingAndReleasesEverythi
   EXPECT_LT(chunks_->reads(), static_cast<int>(chunk_files));
 }
 
-TEST_F(DaemonRpcTest, DownloadsBeyondTheConcurrencyLimitAreUnavailableUntilOneEnds) {
-  // Big enough that a download whose client reads nothing stays running.
-  const std::string data = RandomBytes(32 << 20, 13);
-  UploadOutcome up = Upload(Header("alice", "popular.bin"), Split(data, 16));
-  ASSERT_TRUE(up.status.ok()) << up.status.error_message();
-  const v1::FileInfo& info = up.info;
-  v1::DownloadFileRequest req;
-  req.set_owner("alice");
-  req.set_id(info.id());
-  struct Running {
-    grpc::ClientContext ctx;
-    std::unique_ptr<grpc::ClientReader<v1::DownloadResponse>> reader;
-  };
-  auto slow = NarrowStub();
-  std::vector<std::unique_ptr<Running>> running;
-  for (int i = 0; i < kMaxConcurrentDownloads; ++i) {
-    auto r = std::make_unique<Running>();
-    r->reader = slow->DownloadFile(&r->ctx, req);
-    v1::DownloadResponse header;
-    ASSERT_TRUE(r->reader->Read(&header)) << "download " << i;
-    ASSERT_TRUE(header.has_header());
-    running.push_back(std::move(r));
+// ---- shares of the long calls -------------------------------------------------------
+
+// Holds the first `hold` callers until Open(); counts everybody who came.
+class Gate {
+ public:
+  explicit Gate(int hold) : hold_(hold) {}
+  ~Gate() { Open(); }
+
+  void Pass() {
+    std::unique_lock lock(mu_);
+    const bool held = entered_ < hold_;
+    ++entered_;
+    changed_.notify_all();
+    if (held) changed_.wait(lock, [this] { return open_; });
   }
-  DownloadOutcome refused = DownloadFile("alice", info.id());
-  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << refused.status.error_message();
-  EXPECT_EQ(FromGrpcStatus(refused.status).code(), StatusCode::kUnavailable);
+  bool WaitForEntered(int n) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return entered_ >= n; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  const int hold_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int entered_ = 0;
+  bool open_ = false;
+};
+
+// The refusal of a call over a share: RESOURCE_EXHAUSTED for a generic
+// client, kRateLimited with a retry-after for the gateway (429 + Retry-After).
+void ExpectRateLimited(const grpc::Status& s, const std::string& says) {
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  const Status nexus = FromGrpcStatus(s);
+  EXPECT_EQ(nexus.code(), StatusCode::kRateLimited) << nexus.ToString();
+  EXPECT_GE(nexus.retry_after_seconds(), 1);
+  EXPECT_NE(nexus.message().find(says), std::string::npos) << nexus.message();
+}
+
+// A download whose client reads the header, then nothing: it stays in the
+// server's Write (NarrowStub), holding its slot.
+struct HeldDownload {
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReader<v1::DownloadResponse>> reader;
+
+  void End() {
+    if (!reader) return;
+    ctx.TryCancel();
+    v1::DownloadResponse msg;
+    while (reader->Read(&msg)) {
+    }
+    reader->Finish();
+    reader.reset();
+  }
+};
+
+// Small shares, so a test reaches them with a few calls.
+class DaemonRpcSharesTest : public DaemonRpcTest {
+ protected:
+  CallLimits Limits() const override {
+    CallLimits l;
+    l.downloads = {3, 2};
+    l.uploads = {3, 2};
+    return l;
+  }
+
+  // A file of tens of MiB, in messages nexusd accepts.
+  v1::FileInfo MustUploadLarge(const std::string& owner, const std::string& name,
+                               const std::string& data) {
+    UploadOutcome up = Upload(Header(owner, name), Split(data, data.size() / (2 << 20) + 1));
+    EXPECT_TRUE(up.status.ok()) << up.status.error_message();
+    return up.info;
+  }
+
+  std::unique_ptr<HeldDownload> HoldDownload(v1::Daemon::Stub& narrow, const std::string& owner,
+                                             const std::string& id) {
+    auto held = std::make_unique<HeldDownload>();
+    v1::DownloadFileRequest req;
+    req.set_owner(owner);
+    req.set_id(id);
+    held->reader = narrow.DownloadFile(&held->ctx, req);
+    v1::DownloadResponse header;
+    EXPECT_TRUE(held->reader->Read(&header) && header.has_header()) << owner;
+    return held;
+  }
+
+  // Downloads `id` until it is served whole (a slot given back becomes free
+  // once the server is done with its call); false after a few seconds.
+  bool DownloadsOnceFree(const std::string& owner, const std::string& id,
+                         const std::string& expect) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      DownloadOutcome again = DownloadFile(owner, id);
+      if (again.status.ok()) return again.data == expect;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+};
+
+TEST_F(DaemonRpcSharesTest, DownloadsBeyondAUsersShareAreRateLimitedWhileOtherUsersDownload) {
+  // Big enough that a download whose client reads nothing stays running.
+  const std::string alice_data = RandomBytes(32 << 20, 13);
+  const std::string& bob_data = alice_data;  // stored once (dedup), owned twice
+  v1::FileInfo alice_file = MustUploadLarge("alice", "popular.bin", alice_data);
+  v1::FileInfo bob_file = MustUploadLarge("bob", "own.bin", bob_data);
+  auto narrow = NarrowStub();
+  std::vector<std::unique_ptr<HeldDownload>> alice;
+  for (int i = 0; i < 2; ++i) alice.push_back(HoldDownload(*narrow, "alice", alice_file.id()));
+
+  // Alice's share is taken: her next download is refused before any header.
+  DownloadOutcome refused = DownloadFile("alice", alice_file.id());
+  ExpectRateLimited(refused.status, "for this user");
   EXPECT_EQ(refused.headers, 0);
-  // The downloads hold a server thread each; the other calls still have
-  // theirs (kMaxServerThreads).
+  // Bob's is served, whole.
+  DownloadOutcome bobs = DownloadFile("bob", bob_file.id());
+  ASSERT_TRUE(bobs.status.ok()) << bobs.status.error_message();
+  EXPECT_TRUE(bobs.data == bob_data);
+  // With one of Bob's held too the server is at its cap of 3: Bob, within his
+  // share, hears that the server is full.
+  auto bob_held = HoldDownload(*narrow, "bob", bob_file.id());
+  ExpectRateLimited(DownloadFile("bob", bob_file.id()).status, "the server");
+  // The held downloads leave the other calls their threads.
   {
     grpc::ClientContext ctx;
     v1::HealthResponse health;
     EXPECT_TRUE(stub().Health(&ctx, v1::HealthRequest(), &health).ok());
   }
-  UploadOutcome other = Upload(Header("bob", "meanwhile.txt"), {"uploaded meanwhile"});
+  UploadOutcome other = Upload(Header("carol", "meanwhile.txt"), {"uploaded meanwhile"});
   EXPECT_TRUE(other.status.ok()) << other.status.error_message();
 
-  // One ends (its slot comes back once the server is done with it).
-  running.back()->ctx.TryCancel();
+  // One of Alice's ends: its slot comes back to her.
+  alice.back()->End();
+  alice.pop_back();
+  EXPECT_TRUE(DownloadsOnceFree("alice", alice_file.id(), alice_data));
+  for (auto& held : alice) held->End();
+  bob_held->End();
+}
+
+TEST_F(DaemonRpcSharesTest, UploadsBeyondAUsersShareAreRateLimitedWhileOtherUsersUpload) {
+  struct Open {
+    grpc::ClientContext ctx;
+    v1::FileInfo info;
+    std::unique_ptr<grpc::ClientWriter<v1::UploadFileRequest>> writer;
+  };
+  std::vector<std::unique_ptr<Open>> alice;
+  for (int i = 0; i < 2; ++i) {
+    auto open = std::make_unique<Open>();
+    open->writer = stub().UploadFile(&open->ctx, &open->info);
+    v1::UploadFileRequest msg;
+    *msg.mutable_header() = Header("alice", "slow" + std::to_string(i) + ".bin");
+    ASSERT_TRUE(open->writer->Write(msg));
+    msg.set_data("the first part");
+    ASSERT_TRUE(open->writer->Write(msg));
+    alice.push_back(std::move(open));
+  }
+  // The server takes the two headers in its own time: a probe is accepted
+  // (and stored) until both count.
+  grpc::Status probe;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    probe = Upload(Header("alice", "probe.bin"), {"probe"}).status;
+    if (!probe.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ExpectRateLimited(probe, "uploads");
+  UploadOutcome bob = Upload(Header("bob", "meanwhile.txt"), {"bob's bytes"});
+  EXPECT_TRUE(bob.status.ok()) << bob.status.error_message();
+
+  // Alice's two finish normally, and her slots are free again.
+  for (auto& open : alice) {
+    open->writer->WritesDone();
+    grpc::Status done = open->writer->Finish();
+    EXPECT_TRUE(done.ok()) << done.error_message();
+  }
+  UploadOutcome after = Upload(Header("alice", "after.bin"), {"after"});
+  EXPECT_TRUE(after.status.ok()) << after.status.error_message();
+  size_t slow = 0;
+  for (const auto& f : FilesOf("alice")) slow += f.name.rfind("slow", 0) == 0;
+  EXPECT_EQ(slow, 2u);
+}
+
+// A short idle timeout and one slot per user, so a stalled stream's slot is
+// visibly given back.
+class DaemonRpcIdleTest : public DaemonRpcSharesTest {
+ protected:
+  CallLimits Limits() const override {
+    CallLimits l;
+    l.downloads = {2, 1};
+    l.uploads = {2, 1};
+    l.stream_idle_timeout = std::chrono::milliseconds(200);
+    return l;
+  }
+};
+
+TEST_F(DaemonRpcIdleTest, AnUploadWhoseClientStallsIsCancelledAndKeepsNothing) {
+  grpc::ClientContext ctx;
+  v1::FileInfo info;
+  auto writer = stub().UploadFile(&ctx, &info);
+  v1::UploadFileRequest msg;
+  *msg.mutable_header() = Header("alice", "stalled.bin");
+  ASSERT_TRUE(writer->Write(msg));
+  msg.set_data(RandomBytes(300 << 10, 5));  // several chunks stored
+  ASSERT_TRUE(writer->Write(msg));
+  // Then nothing more: the server gives up on it, and Alice's one slot is
+  // free for her next upload.
+  bool uploaded = false;
+  for (int attempt = 0; attempt < 500 && !uploaded; ++attempt) {
+    uploaded = Upload(Header("alice", "next.bin"), {"next"}).status.ok();
+    if (!uploaded) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(uploaded);
+  // The stalled upload ended cancelled and left nothing.
+  EXPECT_FALSE(writer->Finish().ok());
+  std::vector<storage::FileRecord> files = FilesOf("alice");
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].name, "next.bin");
+  EXPECT_TRUE(chunks_->WaitForRemoves(1));
+}
+
+TEST_F(DaemonRpcIdleTest, ADownloadWhoseClientStopsReadingIsCancelledAndItsSlotFreed) {
+  const std::string data = RandomBytes(32 << 20, 21);
+  v1::FileInfo file = MustUploadLarge("alice", "big.bin", data);
+  auto narrow = NarrowStub();
+  std::unique_ptr<HeldDownload> held = HoldDownload(*narrow, "alice", file.id());
+  EXPECT_TRUE(DownloadsOnceFree("alice", file.id(), data));
+  // The stalled one was ended by the server: what its client reads now
+  // breaks off short of the file.
   v1::DownloadResponse msg;
-  while (running.back()->reader->Read(&msg)) {
-  }
-  running.back()->reader->Finish();
-  running.pop_back();
-  bool served = false;
-  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
-    DownloadOutcome again = DownloadFile("alice", info.id());
-    served = again.status.ok();
-    if (served) {
-      EXPECT_TRUE(again.data == data);
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  EXPECT_TRUE(served);
-  for (auto& r : running) {
-    r->ctx.TryCancel();
-    while (r->reader->Read(&msg)) {
-    }
-    r->reader->Finish();
-  }
+  size_t got = 0;
+  while (held->reader->Read(&msg)) got += msg.data().size();
+  EXPECT_FALSE(held->reader->Finish().ok());
+  EXPECT_LT(got, data.size());
+  held->reader.reset();
 }
 
 // ---- the file tree ------------------------------------------------------------------
@@ -1180,14 +1358,15 @@ class RunLambdaTest : public ::testing::Test {
     runner_.reset();
   }
 
-  void Serve(runtime::LambdaRunner* runner) {
+  void Serve(runtime::LambdaRunner* runner, const CallLimits& limits = CallLimits{}) {
     server_ = std::make_unique<TestServer>(
-        dir_.File("d.sock"), DaemonService::Deps{.health = health_.get(), .lambda = runner});
+        dir_.File("d.sock"), DaemonService::Deps{.health = health_.get(), .lambda = runner},
+        limits);
     ASSERT_TRUE(server_->started());
   }
-  void ServeFake(Status availability = Status::Ok()) {
+  void ServeFake(Status availability = Status::Ok(), const CallLimits& limits = CallLimits{}) {
     runner_ = std::make_unique<runtime::LambdaRunner>(options_, runtime_, cgroups_, availability);
-    Serve(runner_.get());
+    Serve(runner_.get(), limits);
   }
 
   grpc::Status Run(const std::string& code, const std::string& rt, v1::RunLambdaResponse* resp,
@@ -1232,6 +1411,38 @@ TEST_F(RunLambdaTest, ReturnsEveryFieldOfTheResult) {
   EXPECT_EQ(resp.execution_time_ms(), 21);
   EXPECT_FALSE(resp.timed_out());
   EXPECT_FALSE(resp.oom_killed());
+}
+
+TEST_F(RunLambdaTest, RunsBeyondAUsersShareAreRateLimitedWhileOtherUsersRun) {
+  CallLimits limits;
+  limits.lambda_runs = {3, 2};
+  // Alice's two runs stay in their sandbox's start until the gate opens.
+  Gate gate(2);
+  runtime_.run_script = [&gate](const std::string&, const std::string&) {
+    gate.Pass();
+    testing::FakeProcessScript s;
+    s.outcome.control_data = "ready\nexit 0 1\n";
+    return s;
+  };
+  ServeFake(Status::Ok(), limits);
+  grpc::Status held[2];
+  std::vector<std::thread> alice;
+  for (grpc::Status& status : held) {
+    alice.emplace_back([&] {
+      v1::RunLambdaResponse resp;
+      status = Run("import time; time.sleep(60)", "python3", &resp, "alice");
+    });
+  }
+  ASSERT_TRUE(gate.WaitForEntered(2));
+  v1::RunLambdaResponse resp;
+  ExpectRateLimited(Run("print(3)", "python3", &resp, "alice"), "lambda runs");
+  grpc::Status bob = Run("print('bob')", "python3", &resp, "bob");
+  EXPECT_TRUE(bob.ok()) << bob.error_message();
+  gate.Open();
+  for (auto& t : alice) t.join();
+  for (const grpc::Status& s : held) EXPECT_TRUE(s.ok()) << s.error_message();
+  grpc::Status again = Run("print(4)", "python3", &resp, "alice");
+  EXPECT_TRUE(again.ok()) << again.error_message();
 }
 
 TEST_F(RunLambdaTest, InvalidRequestsAndEmptyOwnerAreInvalidArgument) {
@@ -1321,7 +1532,7 @@ class NodeRpcTest : public ::testing::Test {
   }
 
   // (Re)starts the service over a manager whose availability is `availability`.
-  void Serve(Status availability) {
+  void Serve(Status availability, const CallLimits& limits = CallLimits{}) {
     server_.reset();
     manager_.reset();
     runtime::NodeOptions o;
@@ -1337,7 +1548,8 @@ class NodeRpcTest : public ::testing::Test {
                                    metrics_, clock_},
         availability);
     server_ = std::make_unique<TestServer>(
-        dir_.File("d.sock"), DaemonService::Deps{.health = health_.get(), .nodes = manager_.get()});
+        dir_.File("d.sock"), DaemonService::Deps{.health = health_.get(), .nodes = manager_.get()},
+        limits);
     ASSERT_TRUE(server_->started());
   }
 
@@ -1513,6 +1725,74 @@ TEST_F(NodeRpcTest, ExecCarriesArgvOutputExitCodeAndTimeout) {
   ASSERT_TRUE(stub().ExecNode(&c2, req, &resp).ok());
   EXPECT_TRUE(resp.timed_out());
   EXPECT_EQ(resp.exit_code(), 137);
+}
+
+TEST_F(NodeRpcTest, ExecsBeyondAUsersShareAreRateLimitedWhileOtherUsersExec) {
+  CallLimits limits;
+  limits.execs = {3, 2};
+  Serve(Status::Ok(), limits);
+  v1::Node node;
+  ASSERT_TRUE(Create("alice", "worker1", &node).ok());
+  ASSERT_TRUE(Create("bob", "worker1", &node).ok());
+  // Alice's two execs stay in `runc exec` until the gate opens.
+  Gate gate(2);
+  runtime_.exec_script = [&gate](const std::string&, const runtime::ExecOptions&) {
+    gate.Pass();
+    return testing::FakeProcessScript{};
+  };
+  auto exec = [this](const std::string& owner) {
+    v1::ExecNodeRequest req;
+    req.set_owner(owner);
+    req.set_id("worker1");
+    req.add_command("sleep");
+    req.add_command("300");
+    v1::ExecNodeResponse resp;
+    grpc::ClientContext ctx;
+    return stub().ExecNode(&ctx, req, &resp);
+  };
+  grpc::Status held[2];
+  std::vector<std::thread> alice;
+  for (grpc::Status& status : held) alice.emplace_back([&] { status = exec("alice"); });
+  ASSERT_TRUE(gate.WaitForEntered(2));
+  ExpectRateLimited(exec("alice"), "execs");
+  grpc::Status bob = exec("bob");
+  EXPECT_TRUE(bob.ok()) << bob.error_message();
+  gate.Open();
+  for (auto& t : alice) t.join();
+  for (const grpc::Status& s : held) EXPECT_TRUE(s.ok()) << s.error_message();
+  grpc::Status again = exec("alice");
+  EXPECT_TRUE(again.ok()) << again.error_message();
+}
+
+TEST_F(NodeRpcTest, NodeChangesBeyondAUsersShareAreRateLimitedWhileOtherUsersCreate) {
+  CallLimits limits;
+  limits.node_changes = {3, 2};
+  Serve(Status::Ok(), limits);
+  // Alice's two creates stay in making their volume until the gate opens.
+  Gate gate(2);
+  volumes_.on_create = [&gate](const runtime::VolumePaths&) { gate.Pass(); };
+  grpc::Status held[2];
+  std::vector<std::thread> alice;
+  for (int i = 0; i < 2; ++i) {
+    alice.emplace_back([&, i] {
+      v1::Node node;
+      held[i] = Create("alice", "worker" + std::to_string(i), &node);
+    });
+  }
+  ASSERT_TRUE(gate.WaitForEntered(2));
+  v1::Node node;
+  ExpectRateLimited(Create("alice", "worker9", &node), "node changes");
+  grpc::ClientContext stop_ctx;
+  ExpectRateLimited(stub().StopNode(&stop_ctx, Ref("alice", "worker0"), &node), "node changes");
+  grpc::Status bob = Create("bob", "worker1", &node);
+  EXPECT_TRUE(bob.ok()) << bob.error_message();
+  gate.Open();
+  for (auto& t : alice) t.join();
+  for (const grpc::Status& s : held) EXPECT_TRUE(s.ok()) << s.error_message();
+  grpc::ClientContext delete_ctx;
+  v1::DeleteNodeResponse deleted;
+  grpc::Status again = stub().DeleteNode(&delete_ctx, Ref("alice", "worker0"), &deleted);
+  EXPECT_TRUE(again.ok()) << again.error_message();
 }
 
 TEST_F(NodeRpcTest, MetricsAnswerTheLimitAndHistoryWhenAsked) {

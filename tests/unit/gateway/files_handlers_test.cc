@@ -3,6 +3,9 @@
 // included, through fake UploadCall / DownloadCall objects).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -305,6 +308,51 @@ TEST_F(FilesRoutesTest, UploadStreamsTheFilePartInMessagesAndAnswersTheContractS
   }
   EXPECT_TRUE(u.finished);
   EXPECT_FALSE(u.cancelled);
+}
+
+// A body that arrives `step` bytes per read, as from a slow client.
+class SteppedBodyReader final : public BodyReader {
+ public:
+  SteppedBodyReader(std::string body, size_t step) : body_(std::move(body)), step_(step) {}
+  asio::awaitable<Result<std::size_t>> Read(std::span<char> buf) override {
+    const size_t n = std::min({buf.size(), step_, body_.size() - at_});
+    std::memcpy(buf.data(), body_.data() + at_, n);
+    at_ += n;
+    co_return n;
+  }
+
+ private:
+  const std::string body_;
+  const size_t step_;
+  size_t at_ = 0;
+};
+
+TEST_F(FilesRoutesTest, ASlowClientsBytesGoToNexusdWithoutWaitingForAWholeMessage) {
+  const std::string content(40 * 1024, 'z');
+  auto upload = [&](std::chrono::milliseconds flush_after) {
+    Headers h;
+    h.Add("Content-Type", std::string("multipart/form-data; boundary=") + kBoundary);
+    Request req = MakeRequest("POST", "", std::move(h));
+    req.principal.username = "alice";
+    SteppedBodyReader reader(FilePart(content) + Close(), 4096);
+    req.body_reader = &reader;
+    UploadOptions options;
+    options.flush_after = flush_after;
+    Result<daemonpb::FileInfo> r = RunAwaitable(StreamUpload(daemon_, req, options));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  };
+  // Bytes that waited their flush_after go as they are (0: at once): nexusd
+  // hears from a slow upload long before a whole message has come.
+  upload(std::chrono::milliseconds(0));
+  ASSERT_EQ(daemon_.uploads.size(), 1u);
+  EXPECT_GE(daemon_.uploads[0].message_sizes.size(), 10u);
+  EXPECT_EQ(daemon_.uploads[0].data, content);
+  EXPECT_TRUE(daemon_.uploads[0].finished);
+  // A body that comes faster than kUploadFlushAfter goes in whole messages.
+  upload(kUploadFlushAfter);
+  ASSERT_EQ(daemon_.uploads.size(), 2u);
+  EXPECT_EQ(daemon_.uploads[1].message_sizes.size(), 1u);
+  EXPECT_EQ(daemon_.uploads[1].data, content);
 }
 
 TEST_F(FilesRoutesTest, EmptyFileIsCommittedWithoutDataMessages) {
