@@ -17,6 +17,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <csignal>
 #include <cstdint>
 #include <exception>
@@ -396,9 +397,9 @@ asio::awaitable<bool> WriteStreamed(Connection& conn, Response& resp, unsigned v
   if (sized) {
     const std::string declared(res[http::field::content_length]);
     uint64_t length = 0;
-    try {
-      length = std::stoull(declared);
-    } catch (const std::exception&) {
+    // Digits only: stoull would take "-1" as 2^64 - 1.
+    auto [end, ec] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
+    if (ec != std::errc() || end != declared.data() + declared.size() || declared.empty()) {
       spdlog::warn("request {}: unusable Content-Length '{}'", request_id, declared);
       co_return false;
     }

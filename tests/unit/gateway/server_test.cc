@@ -614,6 +614,22 @@ TEST_F(ServerTest, MalformedRequestIsBadRequestAndClosed) {
   EXPECT_TRUE(c.ClosedByServer());
 }
 
+// Beast reads Content-Length itself; one that no uint64 holds, or that is
+// not a number, is a malformed request, never a wrapped-around small length.
+TEST_F(ServerTest, AContentLengthBeyondUint64OrNotANumberIsBadRequest) {
+  Start();
+  const char* lengths[] = {
+      "18446744073709551616", "99999999999999999999999999", "-1", "1e3", "0x10", "2, 3"};
+  for (const char* length : lengths) {
+    Client c(port_);
+    c.Send(std::string("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ") + length +
+           "\r\n\r\n{}");
+    std::string r = c.ReadResponse();
+    EXPECT_EQ(r.rfind("HTTP/1.1 400 ", 0), 0u) << length << ": " << r;
+    EXPECT_EQ(Body(r), "{\"error\":\"malformed HTTP request\"}") << length;
+  }
+}
+
 TEST_F(ServerTest, OversizedHeadIsRefused) {
   ServerOptions options;
   options.header_limit = 1024;
