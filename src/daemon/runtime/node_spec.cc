@@ -12,6 +12,10 @@ namespace {
 
 using nlohmann::json;
 
+constexpr uint64_t kAfNetlink = 16;
+constexpr uint64_t kNetlinkRoute = 0;
+constexpr uint64_t kNetlinkSockDiag = 4;
+
 constexpr const char* kNodePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Docker's default set (moby oci/caps), minus CAP_NET_RAW and CAP_MKNOD; see
@@ -70,8 +74,14 @@ std::vector<std::string> NodeCapabilities() {
   return std::vector<std::string>(std::begin(kCapabilities), std::end(kCapabilities));
 }
 
+std::vector<SocketFamily> NodeSocketFamilies() {
+  std::vector<SocketFamily> families = SandboxSocketFamilies();
+  families.push_back({kAfNetlink, {kNetlinkRoute, kNetlinkSockDiag}});
+  return families;
+}
+
 json NodeSeccomp() {
-  json seccomp = SandboxSeccomp();
+  json seccomp = SandboxSeccomp(NodeSocketFamilies());
   seccomp["syscalls"].push_back(
       {{"names", {"chroot", "sethostname", "setdomainname"}}, {"action", "SCMP_ACT_ALLOW"}});
   return seccomp;
