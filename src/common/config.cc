@@ -42,6 +42,7 @@ std::vector<Binding> Bindings(Config& c) {
   return {
       {"", "data_dir", &c.data_dir},
       {"", "instance", &c.instance},
+      {"", "runtime_dir", &c.runtime_dir},
       {"", "log_level", &c.log_level},
       {"gateway", "listen", &c.gateway.listen},
       {"gateway", "max_json_bytes", &c.gateway.max_json_bytes, 1, kGiB},
@@ -172,6 +173,7 @@ Status CheckUnknownKeys(const toml::table& root, const std::vector<Binding>& bin
 
 void DeriveDefaults(Config& c) {
   const std::string& d = c.data_dir;
+  if (c.runtime_dir.empty()) c.runtime_dir = "/run/nexus-" + c.instance;
   if (c.auth.listen.empty()) c.auth.listen = "unix:" + d + "/run/auth.sock";
   if (c.auth.db_path.empty()) c.auth.db_path = d + "/auth.db";
   if (c.auth.jwt_key_path.empty()) c.auth.jwt_key_path = d + "/jwt.key";

@@ -24,9 +24,9 @@ struct GatewayConfig {
 };
 
 struct AuthConfig {
-  std::string listen;                 // default unix:<data_dir>/run/auth.sock
-  std::string db_path;                // default <data_dir>/auth.db
-  std::string jwt_key_path;           // default <data_dir>/jwt.key
+  std::string listen;        // default unix:<data_dir>/run/auth.sock
+  std::string db_path;       // default <data_dir>/auth.db
+  std::string jwt_key_path;  // default <data_dir>/jwt.key
   int64_t otp_ttl_seconds = 300;
   int64_t jwt_ttl_hours = 24;
   int64_t otp_max_attempts = 5;
@@ -41,51 +41,51 @@ struct AuthConfig {
 };
 
 struct MailConfig {
-  std::string smtp_url;               // empty = write to outbox_dir
+  std::string smtp_url;  // empty = write to outbox_dir
   std::string from = "Nexus <nexus@localhost>";
   std::string username;
   std::string password;
-  std::string outbox_dir;             // default <data_dir>/mail/outbox
+  std::string outbox_dir;  // default <data_dir>/mail/outbox
   int64_t timeout_seconds = 10;
 };
 
 struct DaemonConfig {
-  std::string listen;                 // default unix:<data_dir>/run/nexusd.sock
-  std::string db_path;                // default <data_dir>/nexus.db
+  std::string listen;   // default unix:<data_dir>/run/nexusd.sock
+  std::string db_path;  // default <data_dir>/nexus.db
 };
 
 struct StorageConfig {
   int64_t quota_bytes = 10LL * 1024 * 1024 * 1024;
   int64_t chunk_min_bytes = 512 << 10;  // restic-class sizes: a small edit re-stores
-  int64_t chunk_avg_bytes = 1 << 20;     // ~1-2 MiB, and an upload holds at most
-  int64_t chunk_max_bytes = 8 << 20;     // one max chunk in memory
-  std::string chunks_dir;             // default <data_dir>/chunks
+  int64_t chunk_avg_bytes = 1 << 20;    // ~1-2 MiB, and an upload holds at most
+  int64_t chunk_max_bytes = 8 << 20;    // one max chunk in memory
+  std::string chunks_dir;               // default <data_dir>/chunks
 };
 
 struct LambdaConfig {
-  std::string runc_path;              // empty: `runc` found on PATH
-  std::string init_path;              // empty: nexus-lambda-init next to the nexusd binary
+  std::string runc_path;  // empty: `runc` found on PATH
+  std::string init_path;  // empty: nexus-lambda-init next to the nexusd binary
   int64_t timeout_ms_default = 10000;
   int64_t timeout_ms_max = 60000;
   int64_t memory_mb_default = 128;
   int64_t memory_mb_max = 1024;
-  int64_t max_concurrent = 0;         // 0 = 2 x number of cores
-  int64_t pool_size = 2;              // pre-started sandboxes; 0 = every run starts cold
+  int64_t max_concurrent = 0;            // 0 = 2 x number of cores
+  int64_t pool_size = 2;                 // pre-started sandboxes; 0 = every run starts cold
   int64_t output_limit_bytes = 1 << 20;  // per stream (stdout, stderr)
 };
 
 // The nodes' network: one CNI bridge per instance with host-local IPAM.
 struct NetworkConfig {
-  std::string bridge;                 // default "nx-<instance>" (at most 15 characters)
-  std::string subnet = "10.0.42.0/24";  // the first node gets .2 (.1 is the bridge)
-  int64_t ip_masq = 0;                // 1: nodes reach the outside through NAT
-  int64_t host_gateway = 1;           // 1: the bridge holds .1, so the host reaches nodes
+  std::string bridge;                     // default "nx-<instance>" (at most 15 characters)
+  std::string subnet = "10.0.42.0/24";    // the first node gets .2 (.1 is the bridge)
+  int64_t ip_masq = 0;                    // 1: nodes reach the outside through NAT
+  int64_t host_gateway = 1;               // 1: the bridge holds .1, so the host reaches nodes
   std::string cni_path = "/usr/lib/cni";  // directory of the CNI plugin binaries
 };
 
 struct NodesConfig {
-  std::string runtime = "runc";       // OCI runtime binary: "runc" or "crun" (or a path)
-  std::string base_rootfs;            // empty: the host's /usr, /bin, /lib*, /sbin
+  std::string runtime = "runc";  // OCI runtime binary: "runc" or "crun" (or a path)
+  std::string base_rootfs;       // empty: the host's /usr, /bin, /lib*, /sbin
   int64_t max_memory_mb = 4096;
   int64_t max_storage_bytes = 10LL * 1024 * 1024 * 1024;
   int64_t pids_limit = 1024;
@@ -93,12 +93,16 @@ struct NodesConfig {
   int64_t metrics_history_seconds = 3600;
   int64_t exec_timeout_ms_max = 300000;
   int64_t exec_output_limit_bytes = 1 << 20;  // per stream (stdout, stderr)
-  int64_t stop_timeout_ms = 10000;    // SIGTERM, then SIGKILL after this long
+  int64_t stop_timeout_ms = 10000;            // SIGTERM, then SIGKILL after this long
 };
 
 struct Config {
   std::string data_dir = "./var";
   std::string instance = "nexus";
+  // State that lives as long as the processes it serves (lambda sandboxes'
+  // bundles, runc's state): default /run/nexus-<instance>, so a sandbox's
+  // mounts name no path of the data dir.
+  std::string runtime_dir;
   std::string log_level = "info";
   GatewayConfig gateway;
   AuthConfig auth;

@@ -258,11 +258,11 @@ Status WriteFileMode(const std::string& path, const std::string& content, mode_t
   return WriteWholeFile(path, content, O_CREAT | O_EXCL, mode);
 }
 
-Status MakeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) != 0) {
+Status MakeDir(const std::string& path, mode_t mode = 0755) {
+  if (::mkdir(path.c_str(), mode) != 0) {
     return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
   }
-  if (::chmod(path.c_str(), 0755) != 0) {  // the umask must not narrow it
+  if (::chmod(path.c_str(), mode) != 0) {  // the umask must not narrow it
     return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", errno);
   }
   return Status::Ok();
@@ -454,7 +454,7 @@ Status WriteWholeFile(const std::string& path, std::string_view content, int fla
 }
 
 Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec) {
-  NEXUS_RETURN_IF_ERROR(MakeDir(bundle_dir));
+  NEXUS_RETURN_IF_ERROR(MakeDir(bundle_dir, 0700));
   const std::string rootfs = bundle_dir + "/rootfs";
   NEXUS_RETURN_IF_ERROR(MakeDir(rootfs));
   for (const auto& e : spec.host.entries) {

@@ -126,8 +126,11 @@ Status WriteWholeFile(const std::string& path, std::string_view content, int fla
 
 // Creates `bundle_dir` (must not exist) with config.json, an empty rootfs/
 // holding the host's root symlinks, and etc/ unless spec.etc_dir names a
-// shared one. Directories are 0755 and files 0644 whatever the umask, since
-// the sandbox user must traverse and read them.
+// shared one. The bundle directory is 0700 from its creation: only root (runc)
+// goes through it, since the sandbox sees its rootfs as / and its etc/ as a
+// mount, so what the bundle will hold (a user's code) is no other local user's
+// to read. Below it directories are 0755 and files 0644 (config.json 0600)
+// whatever the umask, for the sandbox user reads them from inside.
 Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec);
 
 // Creates `dir` (must not exist) holding the generated /etc for `hostname`

@@ -25,6 +25,7 @@ TEST(ConfigTest, EmbeddedDefaultsNeedNoFile) {
   EXPECT_EQ(c->mail.outbox_dir, "./var/mail/outbox");
   EXPECT_EQ(c->auth.otp_ttl_seconds, 300);
   EXPECT_EQ(c->storage.quota_bytes, 10LL << 30);
+  EXPECT_EQ(c->runtime_dir, "/run/nexus-nexus");
 }
 
 TEST(ConfigTest, TomlValuesAreRead) {
@@ -57,6 +58,7 @@ TEST(ConfigTest, EnvironmentOverridesFileAndDefaults) {
   EXPECT_EQ(c->instance, "t1");
   EXPECT_EQ(c->gateway.listen, "127.0.0.1:0");
   EXPECT_EQ(c->auth.db_path, "/tmp/x/auth.db");
+  EXPECT_EQ(c->runtime_dir, "/run/nexus-t1") << "named after the instance, not the data dir";
 }
 
 TEST(ConfigTest, RejectsBadInput) {

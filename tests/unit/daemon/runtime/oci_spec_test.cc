@@ -370,7 +370,7 @@ TEST_F(ProbeHostLayoutTest, FailsWithoutUsr) {
 
 using WriteBundleTest = TempDirTest;
 
-TEST_F(WriteBundleTest, WritesConfigRootfsSymlinksAndEtcReadableDespiteTheUmask) {
+TEST_F(WriteBundleTest, WritesAPrivateBundleWithConfigRootfsSymlinksAndEtcReadableDespiteTheUmask) {
   mode_t old = ::umask(077);
   SandboxSpec spec = LambdaSpec();
   spec.host.ld_so_cache = "cache-bytes";
@@ -390,6 +390,8 @@ TEST_F(WriteBundleTest, WritesConfigRootfsSymlinksAndEtcReadableDespiteTheUmask)
   using P = fs::perms;
   const P dir_mode = P::owner_all | P::group_read | P::group_exec | P::others_read | P::others_exec;
   const P file_mode = P::owner_read | P::owner_write | P::group_read | P::others_read;
+  EXPECT_EQ(perms(bundle), P::owner_all) << "no other user goes through the bundle";
+  EXPECT_EQ(perms(bundle / "config.json"), P::owner_read | P::owner_write);
   EXPECT_EQ(perms(bundle / "rootfs"), dir_mode);
   EXPECT_EQ(perms(bundle / "etc"), dir_mode);
   EXPECT_EQ(perms(bundle / "etc/passwd"), file_mode);
