@@ -150,10 +150,13 @@ json BuildNodeOciConfig(const NodeSpec& spec) {
         {"memory", memory},
         {"cpu", {{"shares", spec.cpu_shares}}},
         {"pids", {{"limit", spec.pids_limit}}}}},
+      // Docker's list, plus the host's virtual block devices: every loop
+      // device's loop/backing_file names a volume of some node, by its path
+      // in the data dir (other users' nodes included).
       {"maskedPaths",
        {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
         "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-        "/sys/devices/virtual/powercap"}},
+        "/sys/devices/virtual/powercap", "/sys/devices/virtual/block"}},
       {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}},
       {"seccomp", NodeSeccomp()},
   };

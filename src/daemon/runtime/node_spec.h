@@ -7,9 +7,10 @@
 // write more than its storage size. Over it, read-only: the base's /usr (and
 // /bin, /sbin, /lib* where the base has them as directories; where they are
 // symlinks into /usr, the same symlinks live in the rootfs), /proc, a tmpfs
-// /dev, /dev/shm, a read-only /sys and the node's own cgroups (cgroup
-// namespace). The base is the host's root by default or an imported rootfs;
-// never the host's /etc: the node's /etc is generated (NodeEtcFiles).
+// /dev, /dev/shm, a read-only /sys (the host's virtual block devices masked:
+// each loop device's backing_file names some node's volume in the data dir)
+// and the node's own cgroups (cgroup namespace). The base is the host's root by default or an
+// imported rootfs; never the host's /etc: the node's /etc is generated (NodeEtcFiles).
 //
 // The node's init runs as root inside its namespaces with Docker's default
 // capability set minus CAP_NET_RAW (raw sockets could forge traffic to other
