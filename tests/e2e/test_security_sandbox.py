@@ -453,3 +453,36 @@ def test_a_node_sees_no_path_of_the_data_dir(node, box):
     assert out["exit_code"] == 0, out
     assert_names_no_host_path(box, out["stdout"] + out["stderr"])
     assert "disk.img" not in out["stdout"], out["stdout"]
+
+
+# ---------------------------------------------------------------- the runtime directory
+
+
+def test_a_runtime_dir_on_a_noexec_tmpfs_runs_lambdas_and_goes_at_shutdown(nexus_factory):
+    """/run is a noexec tmpfs on Debian: the init, copied there and bind-mounted
+    into each sandbox, must still start, and the sandbox's mounts then show
+    paths relative to that tmpfs."""
+    if os.geteuid() != 0 or runc_path() is None:
+        skip_or_fail("lambda needs root and runc")
+    inst = nexus_factory(name="noexecrun", start=False)
+    mount_point = f"/tmp/nexus-run-{inst.env['NEXUS_INSTANCE']}"
+    os.mkdir(mount_point)
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "noexec,nosuid,nodev,size=64m,mode=755",
+                        "tmpfs", mount_point], check=True, timeout=30)
+        runtime_dir = os.path.join(mount_point, "rt")
+        inst.env["NEXUS_RUNTIME_DIR"] = runtime_dir
+        inst.start()
+        inst.user = new_user("noexec")
+        register(inst, inst.user)
+        got = run(inst, "print(open('/proc/self/mountinfo').read())")
+        assert got["exit_code"] == 0, got
+        init = [line for line in got["stdout"].splitlines() if " /sandbox/init " in line]
+        assert len(init) == 1 and init[0].split()[3] == "/rt/lambda/init", got["stdout"]
+        assert stat.S_IMODE(os.stat(runtime_dir).st_mode) == 0o700
+        inst.stop()
+        assert os.listdir(mount_point) == [], "the runtime directory outlived nexusd"
+    finally:
+        inst.stop()
+        subprocess.run(["umount", mount_point], timeout=30)
+        os.rmdir(mount_point)
