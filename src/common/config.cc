@@ -184,6 +184,27 @@ void DeriveDefaults(Config& c) {
   if (c.network.bridge.empty()) c.network.bridge = "nx-" + c.instance;
 }
 
+// A listen address: "unix:<path>", or "<host>:<port>" with a port from 0 to
+// 65535 (the resolvers take "99999" and listen on 99999 mod 65536).
+Status CheckListenAddress(std::string_view key, const std::string& listen) {
+  if (listen.rfind("unix:", 0) == 0) {
+    if (listen.find_first_not_of('/', 5) == std::string::npos) {
+      return InvalidArgumentError(std::string(key) + " '" + listen + "' names no socket path");
+    }
+    return Status::Ok();
+  }
+  const size_t colon = listen.rfind(':');
+  const std::string_view port =
+      colon == std::string::npos ? std::string_view() : std::string_view(listen).substr(colon + 1);
+  unsigned number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number > 65535) {
+    return InvalidArgumentError(std::string(key) + " '" + listen +
+                                "' must be unix:<path> or host:port with a port from 0 to 65535");
+  }
+  return Status::Ok();
+}
+
 Status Validate(const Config& c) {
   if (c.data_dir.empty()) return InvalidArgumentError("data_dir must not be empty");
   if (c.instance.empty() || c.instance.size() > 12) {
@@ -195,6 +216,9 @@ Status Validate(const Config& c) {
       return InvalidArgumentError("instance may contain only a-z and 0-9");
     }
   }
+  NEXUS_RETURN_IF_ERROR(CheckListenAddress("gateway.listen", c.gateway.listen));
+  NEXUS_RETURN_IF_ERROR(CheckListenAddress("auth.listen", c.auth.listen));
+  NEXUS_RETURN_IF_ERROR(CheckListenAddress("daemon.listen", c.daemon.listen));
   const auto& s = c.storage;
   // The chunker's own bounds (ValidateChunkerParams): caught here, a bad
   // value fails the config load with its name instead of nexusd's start.

@@ -124,18 +124,23 @@ struct Connection : std::enable_shared_from_this<Connection> {
   Clock::time_point op_started;
 };
 
-// Splits "host:port" / "[v6]:port".
+// Splits "host:port" / "[v6]:port". The port is a number from 0 to 65535:
+// the resolver would take "99999" and listen on 99999 mod 65536.
 Result<std::pair<std::string, std::string>> SplitHostPort(const std::string& listen) {
   std::size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon + 1 == listen.size()) {
-    return InvalidArgumentError("gateway.listen '" + listen + "' must be host:port");
+  const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  unsigned number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number > 65535) {
+    return InvalidArgumentError("gateway.listen '" + listen +
+                                "' must be host:port with a port from 0 to 65535");
   }
   std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
   if (host.empty()) host = "0.0.0.0";
-  return std::make_pair(host, listen.substr(colon + 1));
+  return std::make_pair(host, port);
 }
 
 std::string EndpointText(const tcp::endpoint& ep) {

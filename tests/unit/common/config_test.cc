@@ -140,6 +140,35 @@ TEST(ConfigTest, IntegersOutsideTheirRangeOrNotWholeAreStartUpErrors) {
   }
 }
 
+TEST(ConfigTest, ListenAddressesAreASocketPathOrAPortFrom0To65535) {
+  struct Case {
+    const char* variable;
+    const char* value;
+    bool ok;
+  } cases[] = {
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:0", true},
+      {"NEXUS_GATEWAY_LISTEN", "[::1]:65535", true},
+      {"NEXUS_GATEWAY_LISTEN", "localhost:8080", true},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:65536", false},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:99999", false},  // listened on 34463
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:18446744073709551617", false},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:-1", false},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:http", false},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1", false},
+      {"NEXUS_GATEWAY_LISTEN", ":80", true},  // every address
+      {"NEXUS_AUTH_LISTEN", "unix:/run/auth.sock", true},
+      {"NEXUS_AUTH_LISTEN", "127.0.0.1:99999", false},
+      {"NEXUS_AUTH_LISTEN", "unix:", false},
+      {"NEXUS_DAEMON_LISTEN", "unix:///run/d.sock", true},
+      {"NEXUS_DAEMON_LISTEN", "127.0.0.1:70000", false},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParseConfig("", EnvFrom({{tc.variable, tc.value}}));
+    EXPECT_EQ(c.ok(), tc.ok) << tc.variable << "=" << tc.value << ": "
+                             << (c.ok() ? "" : c.status().message());
+  }
+}
+
 TEST(ConfigTest, IntegersAtTheirBoundsAreTaken) {
   auto c = ParseConfig(
       "[storage]\nquota_bytes = 1152921504606846976\n[lambda]\n"
