@@ -63,6 +63,13 @@ void RemoveIfEmpty(const std::string& path) {
   }
 }
 
+Status RuntimeDirUsable(const std::string& dir) {
+  if (dir.empty() || dir[0] != '/' || dir == "/") {
+    return InternalError("lambda runtime_dir '" + dir + "' is not an absolute directory");
+  }
+  return Status::Ok();
+}
+
 std::string RandomHex64() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[17];
@@ -98,10 +105,6 @@ Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config) {
   const LambdaConfig& c = config.lambda;
   LambdaOptions o;
   std::error_code ec;
-  auto abs = std::filesystem::absolute(config.data_dir, ec);
-  if (ec) return InvalidArgumentError("data_dir '" + config.data_dir + "': " + ec.message());
-  o.data_dir = abs.lexically_normal().string();
-  while (o.data_dir.size() > 1 && o.data_dir.back() == '/') o.data_dir.pop_back();
   o.runtime_dir = config.runtime_dir.empty() ? "/run/nexus-" + config.instance : config.runtime_dir;
   auto runtime = std::filesystem::absolute(o.runtime_dir, ec);
   if (ec) return InvalidArgumentError("runtime_dir '" + o.runtime_dir + "': " + ec.message());
@@ -153,6 +156,11 @@ LambdaRunner::LambdaRunner(LambdaOptions options, OciRuntime& runtime, CgroupFs&
       runtime_(runtime),
       cgroups_(cgroups),
       availability_(std::move(availability)) {
+  // Everything a sandbox writes goes below runtime_dir: never relative to
+  // wherever nexusd runs, nor to the root.
+  if (Status usable = RuntimeDirUsable(options_.runtime_dir); !usable.ok()) {
+    availability_ = usable;
+  }
   auto program = CompileSeccompProfile(SandboxSeccomp());
   Result<int> fd = program.ok() ? SeccompProgramFd(*program) : Result<int>(program.status());
   if (fd.ok()) {
@@ -276,6 +284,7 @@ std::string LambdaRunner::cgroup_parent() const {
 std::string LambdaRunner::lambda_dir() const { return options_.runtime_dir + "/lambda"; }
 
 Status LambdaRunner::PrepareRuntimeDir() {
+  NEXUS_RETURN_IF_ERROR(RuntimeDirUsable(options_.runtime_dir));
   NEXUS_RETURN_IF_ERROR(MakePrivateDir(options_.runtime_dir));
   NEXUS_RETURN_IF_ERROR(MakePrivateDir(lambda_dir()));
   // Sandboxes mount a copy of the init, not the installed one: a mount's
@@ -486,6 +495,7 @@ Status LambdaRunner::CleanUpLeftovers() {
 }
 
 Status LambdaRunner::PrepareSharedEtc() {
+  NEXUS_RETURN_IF_ERROR(RuntimeDirUsable(options_.runtime_dir));
   NEXUS_RETURN_IF_ERROR(MakePrivateDir(lambda_dir()));
   const std::string dir = lambda_dir() + "/etc";
   std::error_code ec;

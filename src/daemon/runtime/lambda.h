@@ -63,7 +63,6 @@ inline constexpr size_t kMaxLambdaStdinBytes = 1 << 20;
 inline constexpr int64_t kMinLambdaMemoryMb = 32;  // the interpreter alone needs ~10 MiB
 
 struct LambdaOptions {
-  std::string data_dir;     // absolute
   std::string runtime_dir;  // absolute; the runner's files are in <runtime_dir>/lambda
   std::string instance;
   int64_t timeout_ms_default = 10000;
@@ -79,8 +78,8 @@ struct LambdaOptions {
   std::string init_path;  // nexus-lambda-init on the host, absolute
 };
 
-// Resolves the [lambda] config (max_concurrent 0 → 2 × cores, data_dir and
-// runtime_dir made absolute, runtime_dir empty → /run/nexus-<instance>,
+// Resolves the [lambda] config (max_concurrent 0 → 2 × cores, runtime_dir
+// made absolute, runtime_dir empty → /run/nexus-<instance>,
 // init_path empty → nexus-lambda-init beside the running binary) and checks
 // that its bounds are consistent.
 Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config);

@@ -54,7 +54,6 @@ class LambdaRunnerTest : public ::testing::Test {
     char tmpl[] = "/tmp/nexus-lambda-unit-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    options_.data_dir = (dir_ / "data").string();
     options_.runtime_dir = (dir_ / "run").string();
     options_.instance = "test";
     options_.timeout_ms_default = 4000;
@@ -349,6 +348,16 @@ TEST_F(LambdaRunnerTest, PrepareRuntimeDirMakesAPrivateDirWithACopyOfTheInitAndR
   EXPECT_TRUE(fs::exists(installed));
 }
 
+TEST_F(LambdaRunnerTest, ARunnerWithoutAnAbsoluteRuntimeDirRunsNothing) {
+  for (const char* dir : {"", "relative/run", "/"}) {
+    options_.runtime_dir = dir;
+    auto r = Runner().Run(Request());
+    EXPECT_EQ(r.status().code(), StatusCode::kInternal) << "'" << dir << "'";
+    runner_.reset();
+  }
+  EXPECT_TRUE(runtime_.calls().empty());
+}
+
 TEST_F(LambdaRunnerTest, PrepareRuntimeDirRefusesADirectoryThatIsNotItsOwn) {
   const fs::path installed = dir_ / "nexus-lambda-init";
   std::ofstream(installed) << "init";
@@ -446,7 +455,6 @@ TEST(LambdaOptionsTest, ResolvesTheConfig) {
   c.instance = "abc";
   auto o = LambdaOptionsFromConfig(c);
   ASSERT_TRUE(o.ok()) << o.status().ToString();
-  EXPECT_EQ(o->data_dir, (fs::current_path() / "relative/data").string());
   EXPECT_EQ(o->runtime_dir, "/run/nexus-abc") << "named after the instance, not the data dir";
   EXPECT_EQ(o->max_concurrent, 2 * ::sysconf(_SC_NPROCESSORS_ONLN));
   EXPECT_EQ(o->timeout_ms_default, 10000);
