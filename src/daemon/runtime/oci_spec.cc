@@ -204,11 +204,12 @@ json Architectures() {
 #endif
 }
 
-// Rules `action` for socket and socketpair when `arg` equals each value in
-// [0, top] not in `except`, and when it is above `top`: with `except` the
-// values allowed elsewhere, the refusals of everything else, disjoint from
-// the allowing rules. `also` is a condition on another argument every rule
-// carries (the family, when `arg` is the protocol).
+// Adds ERRNO(errno_value) rules for socket and socketpair whose argument
+// `arg` is any value up to the largest of `except` but those in it, or above
+// that largest: everything the allowing rules (one per value of `except`) do
+// not match, and never what they match, so no two rules of different actions
+// overlap. `also`, when not null, is a condition on another argument each of
+// these rules carries too (the family, when `arg` is the protocol).
 void AddRefusals(json& rules, uint64_t arg, const std::set<uint64_t>& except, int errno_value,
                  const json& also) {
   const uint64_t top = except.empty() ? 0 : *except.rbegin();
