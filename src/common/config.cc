@@ -4,8 +4,10 @@
 
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -15,97 +17,118 @@
 namespace nexus {
 namespace {
 
-// One row per setting. The table drives TOML parsing, env overrides and the
-// unknown-key check, so adding a setting is one line here.
+constexpr int64_t kKiB = 1024;
+constexpr int64_t kMiB = 1024 * kKiB;
+constexpr int64_t kGiB = 1024 * kMiB;
+constexpr int64_t kEiB = kGiB * kGiB;
+constexpr int64_t kDaySeconds = 24 * 60 * 60;
+constexpr int64_t kDayMs = kDaySeconds * 1000;
+
+// One row per setting. The table drives TOML parsing, env overrides, the
+// unknown-key check and the range check, so adding a setting is one line
+// here. An integer outside [min, max] is an error at start-up naming the key:
+// the bounds keep every setting far from where the code that uses it would
+// overflow (milliseconds added to a clock, MiB shifted into bytes) and out of
+// values that mean nothing (a timeout of 0, a negative size).
 struct Binding {
   std::string_view section;  // "" for top-level keys
   std::string_view key;
   std::variant<std::string*, int64_t*> target;
+  int64_t min = 0;  // integers only
+  int64_t max = std::numeric_limits<int64_t>::max();
 };
 
 std::vector<Binding> Bindings(Config& c) {
   return {
       {"", "data_dir", &c.data_dir},
       {"", "instance", &c.instance},
+      {"", "runtime_dir", &c.runtime_dir},
       {"", "log_level", &c.log_level},
       {"gateway", "listen", &c.gateway.listen},
-      {"gateway", "max_json_bytes", &c.gateway.max_json_bytes},
-      {"gateway", "threads", &c.gateway.threads},
-      {"gateway", "backend_timeout_ms", &c.gateway.backend_timeout_ms},
+      {"gateway", "max_json_bytes", &c.gateway.max_json_bytes, 1, kGiB},
+      {"gateway", "threads", &c.gateway.threads, 0, 1024},
+      {"gateway", "backend_timeout_ms", &c.gateway.backend_timeout_ms, 1, kDayMs},
       {"gateway", "static_dir", &c.gateway.static_dir},
-      {"gateway", "min_transfer_bytes_per_second", &c.gateway.min_transfer_bytes_per_second},
-      {"gateway", "min_transfer_window_seconds", &c.gateway.min_transfer_window_seconds},
+      {"gateway", "min_transfer_bytes_per_second", &c.gateway.min_transfer_bytes_per_second, 0,
+       kGiB},
+      {"gateway", "min_transfer_window_seconds", &c.gateway.min_transfer_window_seconds, 1,
+       kDaySeconds},
       {"auth", "listen", &c.auth.listen},
       {"auth", "db_path", &c.auth.db_path},
       {"auth", "jwt_key_path", &c.auth.jwt_key_path},
-      {"auth", "otp_ttl_seconds", &c.auth.otp_ttl_seconds},
-      {"auth", "jwt_ttl_hours", &c.auth.jwt_ttl_hours},
-      {"auth", "otp_max_attempts", &c.auth.otp_max_attempts},
-      {"auth", "otp_max_attempts_total", &c.auth.otp_max_attempts_total},
-      {"auth", "resend_cooldown_seconds", &c.auth.resend_cooldown_seconds},
-      {"auth", "password_min_length", &c.auth.password_min_length},
-      {"auth", "ip_rate_burst", &c.auth.ip_rate_burst},
-      {"auth", "ip_rate_refill_seconds", &c.auth.ip_rate_refill_seconds},
-      {"auth", "verify_ip_rate_burst", &c.auth.verify_ip_rate_burst},
-      {"auth", "verify_ip_rate_refill_seconds", &c.auth.verify_ip_rate_refill_seconds},
-      {"auth", "account_rate_burst", &c.auth.account_rate_burst},
-      {"auth", "account_rate_refill_seconds", &c.auth.account_rate_refill_seconds},
-      {"auth", "login_failure_burst", &c.auth.login_failure_burst},
-      {"auth", "login_backoff_seconds", &c.auth.login_backoff_seconds},
-      {"auth", "login_backoff_max_seconds", &c.auth.login_backoff_max_seconds},
+      {"auth", "otp_ttl_seconds", &c.auth.otp_ttl_seconds, 1, kDaySeconds},
+      {"auth", "jwt_ttl_hours", &c.auth.jwt_ttl_hours, 1, 24 * 366},
+      {"auth", "otp_max_attempts", &c.auth.otp_max_attempts, 1, 1000},
+      {"auth", "otp_max_attempts_total", &c.auth.otp_max_attempts_total, 1, 999},
+      {"auth", "resend_cooldown_seconds", &c.auth.resend_cooldown_seconds, 0, kDaySeconds},
+      {"auth", "password_min_length", &c.auth.password_min_length, 1, 1024},
+      {"auth", "ip_rate_burst", &c.auth.ip_rate_burst, 1, 1000000000},
+      {"auth", "ip_rate_refill_seconds", &c.auth.ip_rate_refill_seconds, 1, kDaySeconds},
+      {"auth", "verify_ip_rate_burst", &c.auth.verify_ip_rate_burst, 1, 1000000000},
+      {"auth", "verify_ip_rate_refill_seconds", &c.auth.verify_ip_rate_refill_seconds, 1,
+       kDaySeconds},
+      {"auth", "account_rate_burst", &c.auth.account_rate_burst, 1, 1000000000},
+      {"auth", "account_rate_refill_seconds", &c.auth.account_rate_refill_seconds, 1, kDaySeconds},
+      {"auth", "login_failure_burst", &c.auth.login_failure_burst, 1, 1000000},
+      {"auth", "login_backoff_seconds", &c.auth.login_backoff_seconds, 1, kDaySeconds},
+      {"auth", "login_backoff_max_seconds", &c.auth.login_backoff_max_seconds, 1, kDaySeconds},
       {"mail", "smtp_url", &c.mail.smtp_url},
       {"mail", "from", &c.mail.from},
       {"mail", "username", &c.mail.username},
       {"mail", "password", &c.mail.password},
       {"mail", "outbox_dir", &c.mail.outbox_dir},
-      {"mail", "timeout_seconds", &c.mail.timeout_seconds},
+      {"mail", "timeout_seconds", &c.mail.timeout_seconds, 1, 3600},
       {"daemon", "listen", &c.daemon.listen},
       {"daemon", "db_path", &c.daemon.db_path},
-      {"daemon", "max_concurrent_downloads", &c.daemon.max_concurrent_downloads},
-      {"daemon", "max_concurrent_downloads_per_user", &c.daemon.max_concurrent_downloads_per_user},
-      {"daemon", "max_concurrent_uploads", &c.daemon.max_concurrent_uploads},
-      {"daemon", "max_concurrent_uploads_per_user", &c.daemon.max_concurrent_uploads_per_user},
-      {"daemon", "stream_idle_timeout_seconds", &c.daemon.stream_idle_timeout_seconds},
-      {"storage", "quota_bytes", &c.storage.quota_bytes},
-      {"storage", "chunk_min_bytes", &c.storage.chunk_min_bytes},
-      {"storage", "chunk_avg_bytes", &c.storage.chunk_avg_bytes},
-      {"storage", "chunk_max_bytes", &c.storage.chunk_max_bytes},
+      {"daemon", "max_concurrent_downloads", &c.daemon.max_concurrent_downloads, 1, 4096},
+      {"daemon", "max_concurrent_downloads_per_user", &c.daemon.max_concurrent_downloads_per_user,
+       1, 4096},
+      {"daemon", "max_concurrent_uploads", &c.daemon.max_concurrent_uploads, 1, 4096},
+      {"daemon", "max_concurrent_uploads_per_user", &c.daemon.max_concurrent_uploads_per_user, 1,
+       4096},
+      {"daemon", "stream_idle_timeout_seconds", &c.daemon.stream_idle_timeout_seconds, 1,
+       kDaySeconds},
+      {"storage", "quota_bytes", &c.storage.quota_bytes, -1, kEiB},
+      {"storage", "chunk_min_bytes", &c.storage.chunk_min_bytes, 1, kGiB},
+      {"storage", "chunk_avg_bytes", &c.storage.chunk_avg_bytes, 1, kGiB},
+      {"storage", "chunk_max_bytes", &c.storage.chunk_max_bytes, 1, kGiB},
       {"storage", "chunks_dir", &c.storage.chunks_dir},
-      {"storage", "max_tree_entries", &c.storage.max_tree_entries},
+      {"storage", "max_tree_entries", &c.storage.max_tree_entries, -1, kEiB},
       {"lambda", "runc_path", &c.lambda.runc_path},
       {"lambda", "init_path", &c.lambda.init_path},
-      {"lambda", "timeout_ms_default", &c.lambda.timeout_ms_default},
-      {"lambda", "timeout_ms_max", &c.lambda.timeout_ms_max},
-      {"lambda", "memory_mb_default", &c.lambda.memory_mb_default},
-      {"lambda", "memory_mb_max", &c.lambda.memory_mb_max},
-      {"lambda", "max_concurrent", &c.lambda.max_concurrent},
-      {"lambda", "max_concurrent_per_user", &c.lambda.max_concurrent_per_user},
-      {"lambda", "pool_size", &c.lambda.pool_size},
-      {"lambda", "output_limit_bytes", &c.lambda.output_limit_bytes},
+      {"lambda", "timeout_ms_default", &c.lambda.timeout_ms_default, 1, kDayMs},
+      {"lambda", "timeout_ms_max", &c.lambda.timeout_ms_max, 1, kDayMs},
+      {"lambda", "memory_mb_default", &c.lambda.memory_mb_default, 1, kMiB},
+      {"lambda", "memory_mb_max", &c.lambda.memory_mb_max, 1, kMiB},
+      {"lambda", "max_concurrent", &c.lambda.max_concurrent, 0, 4096},
+      {"lambda", "max_concurrent_per_user", &c.lambda.max_concurrent_per_user, 0, 4096},
+      {"lambda", "pool_size", &c.lambda.pool_size, 0, 256},
+      {"lambda", "output_limit_bytes", &c.lambda.output_limit_bytes, 1, kGiB},
       {"network", "bridge", &c.network.bridge},
       {"network", "subnet", &c.network.subnet},
-      {"network", "ip_masq", &c.network.ip_masq},
-      {"network", "host_gateway", &c.network.host_gateway},
+      {"network", "ip_masq", &c.network.ip_masq, 0, 1},
+      {"network", "host_gateway", &c.network.host_gateway, 0, 1},
       {"network", "cni_path", &c.network.cni_path},
       {"network", "host_ports", &c.network.host_ports},
       {"nodes", "runtime", &c.nodes.runtime},
       {"nodes", "base_rootfs", &c.nodes.base_rootfs},
-      {"nodes", "max_memory_mb", &c.nodes.max_memory_mb},
-      {"nodes", "max_storage_bytes", &c.nodes.max_storage_bytes},
-      {"nodes", "pids_limit", &c.nodes.pids_limit},
-      {"nodes", "metrics_interval_seconds", &c.nodes.metrics_interval_seconds},
-      {"nodes", "metrics_history_seconds", &c.nodes.metrics_history_seconds},
-      {"nodes", "exec_timeout_ms_max", &c.nodes.exec_timeout_ms_max},
-      {"nodes", "exec_output_limit_bytes", &c.nodes.exec_output_limit_bytes},
-      {"nodes", "stop_timeout_ms", &c.nodes.stop_timeout_ms},
-      {"nodes", "user_max_nodes", &c.nodes.user_max_nodes},
-      {"nodes", "user_max_memory_mb", &c.nodes.user_max_memory_mb},
-      {"nodes", "user_max_storage_bytes", &c.nodes.user_max_storage_bytes},
-      {"nodes", "disk_reserve_bytes", &c.nodes.disk_reserve_bytes},
-      {"nodes", "max_concurrent_execs", &c.nodes.max_concurrent_execs},
-      {"nodes", "max_concurrent_execs_per_user", &c.nodes.max_concurrent_execs_per_user},
-      {"nodes", "max_concurrent_changes", &c.nodes.max_concurrent_changes},
-      {"nodes", "max_concurrent_changes_per_user", &c.nodes.max_concurrent_changes_per_user},
+      {"nodes", "max_memory_mb", &c.nodes.max_memory_mb, 1, 16 * kMiB},
+      {"nodes", "max_storage_bytes", &c.nodes.max_storage_bytes, 1, kEiB},
+      {"nodes", "pids_limit", &c.nodes.pids_limit, 1, 4194304},
+      {"nodes", "metrics_interval_seconds", &c.nodes.metrics_interval_seconds, 1, 3600},
+      {"nodes", "metrics_history_seconds", &c.nodes.metrics_history_seconds, 1, 7 * kDaySeconds},
+      {"nodes", "exec_timeout_ms_max", &c.nodes.exec_timeout_ms_max, 1, kDayMs},
+      {"nodes", "exec_output_limit_bytes", &c.nodes.exec_output_limit_bytes, 1, kGiB},
+      {"nodes", "stop_timeout_ms", &c.nodes.stop_timeout_ms, 0, kDayMs},
+      {"nodes", "user_max_nodes", &c.nodes.user_max_nodes, 1, 1000000},
+      {"nodes", "user_max_memory_mb", &c.nodes.user_max_memory_mb, 1, kEiB / kMiB},
+      {"nodes", "user_max_storage_bytes", &c.nodes.user_max_storage_bytes, 1, kEiB},
+      {"nodes", "disk_reserve_bytes", &c.nodes.disk_reserve_bytes, 0, kEiB},
+      {"nodes", "max_concurrent_execs", &c.nodes.max_concurrent_execs, 1, 4096},
+      {"nodes", "max_concurrent_execs_per_user", &c.nodes.max_concurrent_execs_per_user, 1, 4096},
+      {"nodes", "max_concurrent_changes", &c.nodes.max_concurrent_changes, 1, 4096},
+      {"nodes", "max_concurrent_changes_per_user", &c.nodes.max_concurrent_changes_per_user, 1,
+       4096},
   };
 }
 
@@ -121,16 +144,26 @@ std::string EnvName(const Binding& b) {
   return name;
 }
 
+// "must be an integer from <min> to <max>", the sentence every integer error ends with.
+std::string IntegerRange(const Binding& b) {
+  return "must be an integer from " + std::to_string(b.min) + " to " + std::to_string(b.max);
+}
+
 Status SetFromToml(const Binding& b, const toml::node& node) {
   if (auto* s = std::get_if<std::string*>(&b.target)) {
     auto v = node.value<std::string>();
     if (!v) return InvalidArgumentError("config key '" + Dotted(b) + "' must be a string");
     **s = *v;
-  } else {
-    auto v = node.value<int64_t>();
-    if (!v) return InvalidArgumentError("config key '" + Dotted(b) + "' must be an integer");
-    *std::get<int64_t*>(b.target) = *v;
+    return Status::Ok();
   }
+  // as_integer, not value<int64_t>(): a float (1.5, 1e30) is not an integer
+  // setting, not even a whole one. toml++ refuses integers beyond int64 as a
+  // parse error.
+  const auto* v = node.as_integer();
+  if (!v || v->get() < b.min || v->get() > b.max) {
+    return InvalidArgumentError("config key '" + Dotted(b) + "' " + IntegerRange(b));
+  }
+  *std::get<int64_t*>(b.target) = v->get();
   return Status::Ok();
 }
 
@@ -139,11 +172,13 @@ Status SetFromEnv(const Binding& b, const std::string& name, const char* text) {
     **s = text;
     return Status::Ok();
   }
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0') {
-    return InvalidArgumentError("environment variable " + name + " must be an integer");
+  // Decimal digits with an optional '-', nothing else: strtoll would skip
+  // blanks and take '+'; from_chars reports overflow instead of clamping.
+  const std::string_view t(text);
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || end != t.data() + t.size() || t.empty() || v < b.min || v > b.max) {
+    return InvalidArgumentError("environment variable " + name + " " + IntegerRange(b));
   }
   *std::get<int64_t*>(b.target) = v;
   return Status::Ok();
@@ -169,6 +204,7 @@ Status CheckUnknownKeys(const toml::table& root, const std::vector<Binding>& bin
 
 void DeriveDefaults(Config& c) {
   const std::string& d = c.data_dir;
+  if (c.runtime_dir.empty()) c.runtime_dir = "/run/nexus-" + c.instance;
   if (c.auth.listen.empty()) c.auth.listen = "unix:" + d + "/run/auth.sock";
   if (c.auth.db_path.empty()) c.auth.db_path = d + "/auth.db";
   if (c.auth.jwt_key_path.empty()) c.auth.jwt_key_path = d + "/jwt.key";
@@ -177,6 +213,27 @@ void DeriveDefaults(Config& c) {
   if (c.daemon.db_path.empty()) c.daemon.db_path = d + "/nexus.db";
   if (c.storage.chunks_dir.empty()) c.storage.chunks_dir = d + "/chunks";
   if (c.network.bridge.empty()) c.network.bridge = "nx-" + c.instance;
+}
+
+// A listen address: "unix:<path>", or "<host>:<port>" with a port from 0 to
+// 65535 (the resolvers take "99999" and listen on 99999 mod 65536).
+Status CheckListenAddress(std::string_view key, const std::string& listen) {
+  if (listen.rfind("unix:", 0) == 0) {
+    if (listen.find_first_not_of('/', 5) == std::string::npos) {
+      return InvalidArgumentError(std::string(key) + " '" + listen + "' names no socket path");
+    }
+    return Status::Ok();
+  }
+  const size_t colon = listen.rfind(':');
+  const std::string_view port =
+      colon == std::string::npos ? std::string_view() : std::string_view(listen).substr(colon + 1);
+  unsigned number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number > 65535) {
+    return InvalidArgumentError(std::string(key) + " '" + listen +
+                                "' must be unix:<path> or host:port with a port from 0 to 65535");
+  }
+  return Status::Ok();
 }
 
 Status Validate(const Config& c) {
@@ -220,6 +277,9 @@ Status Validate(const Config& c) {
   if (c.daemon.stream_idle_timeout_seconds <= 0) {
     return InvalidArgumentError("daemon.stream_idle_timeout_seconds must be > 0");
   }
+  NEXUS_RETURN_IF_ERROR(CheckListenAddress("gateway.listen", c.gateway.listen));
+  NEXUS_RETURN_IF_ERROR(CheckListenAddress("auth.listen", c.auth.listen));
+  NEXUS_RETURN_IF_ERROR(CheckListenAddress("daemon.listen", c.daemon.listen));
   const auto& s = c.storage;
   // The chunker's own bounds (ValidateChunkerParams): caught here, a bad
   // value fails the config load with its name instead of nexusd's start.

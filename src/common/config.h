@@ -144,6 +144,10 @@ struct NodesConfig {
 struct Config {
   std::string data_dir = "./var";
   std::string instance = "nexus";
+  // State that lives as long as the processes it serves (lambda sandboxes'
+  // bundles, runc's state): default /run/nexus-<instance>, so a sandbox's
+  // mounts name no path of the data dir.
+  std::string runtime_dir;
   std::string log_level = "info";
   GatewayConfig gateway;
   AuthConfig auth;

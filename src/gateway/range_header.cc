@@ -14,7 +14,9 @@ std::string_view Trim(std::string_view s) {
   return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
 }
 
-// 1*DIGIT as a non-negative int64; nullopt for anything else or overflow.
+// 1*DIGIT as a non-negative int64, INT64_MAX for a number larger than that
+// (RFC 9110 puts no bound on it, and it is past the end of every file
+// either way); nullopt for anything else.
 std::optional<int64_t> Digits(std::string_view s) {
   if (s.empty()) return std::nullopt;
   for (char c : s) {
@@ -22,6 +24,7 @@ std::optional<int64_t> Digits(std::string_view s) {
   }
   int64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range) return std::numeric_limits<int64_t>::max();
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return v;
 }

@@ -6,7 +6,11 @@
 // a range — a missing header, another unit, a syntax error, several ranges —
 // means "send the whole file" (RFC 9110 lets a server ignore Range), so the
 // parser never fails; whether a range fits the file is nexusd's decision (it
-// knows the size), which answers kRangeNotSatisfiable. Stateless; thread-safe.
+// knows the size), which answers kRangeNotSatisfiable. A position too large
+// for int64 is valid syntax that lies past the end of any file: it reads as
+// INT64_MAX, so "bytes=99999999999999999999-" is a 416 and a last position or
+// suffix that large means "to the end" / "the whole file", never a wrapped
+// number. Stateless; thread-safe.
 #pragma once
 
 #include <cstdint>

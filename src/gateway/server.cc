@@ -17,6 +17,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <csignal>
 #include <cstdint>
 #include <exception>
@@ -180,18 +181,23 @@ struct TransferAllReporting {
   }
 };
 
-// Splits "host:port" / "[v6]:port".
+// Splits "host:port" / "[v6]:port". The port is a number from 0 to 65535:
+// the resolver would take "99999" and listen on 99999 mod 65536.
 Result<std::pair<std::string, std::string>> SplitHostPort(const std::string& listen) {
   std::size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon + 1 == listen.size()) {
-    return InvalidArgumentError("gateway.listen '" + listen + "' must be host:port");
+  const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  unsigned number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number > 65535) {
+    return InvalidArgumentError("gateway.listen '" + listen +
+                                "' must be host:port with a port from 0 to 65535");
   }
   std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
   if (host.empty()) host = "0.0.0.0";
-  return std::make_pair(host, listen.substr(colon + 1));
+  return std::make_pair(host, port);
 }
 
 std::string EndpointText(const tcp::endpoint& ep) {
@@ -470,9 +476,9 @@ asio::awaitable<bool> WriteStreamed(Connection& conn, Response& resp, unsigned v
   if (sized) {
     const std::string declared(res[http::field::content_length]);
     uint64_t length = 0;
-    try {
-      length = std::stoull(declared);
-    } catch (const std::exception&) {
+    // Digits only: stoull would take "-1" as 2^64 - 1.
+    auto [end, ec] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
+    if (ec != std::errc() || end != declared.data() + declared.size() || declared.empty()) {
       spdlog::warn("request {}: unusable Content-Length '{}'", request_id, declared);
       co_return false;
     }

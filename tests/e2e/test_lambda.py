@@ -549,8 +549,13 @@ def test_a_child_left_behind_does_not_outlive_its_run(lam):
 # Keep these last: the first checks the live instance, the second stops it.
 
 
+def _lambda_dir(inst):
+    """Where nexusd keeps the instance's sandboxes: /run/nexus-<instance>/lambda."""
+    return os.path.join("/run", f"nexus-{inst.env['NEXUS_INSTANCE']}", "lambda")
+
+
 def _runc_containers(inst):
-    root = os.path.join(inst.data_dir, "runc")
+    root = os.path.join(_lambda_dir(inst), "runc")
     if not os.path.isdir(root):
         return []
     p = subprocess.run([runc_path(), "--root", root, "list", "--format", "json"],
@@ -560,8 +565,9 @@ def _runc_containers(inst):
 
 
 def _bundles(inst):
-    d = os.path.join(inst.data_dir, "lambda")
-    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+    d = _lambda_dir(inst)
+    return sorted(n for n in os.listdir(d) if n.startswith(inst.env["NEXUS_INSTANCE"] + "-l-")) \
+        if os.path.isdir(d) else []
 
 
 def _sandbox_processes(inst):
@@ -625,7 +631,11 @@ def test_zz_stopping_the_instance_leaves_no_container_bundle_cgroup_mount_or_pro
     instance = lam.env["NEXUS_INSTANCE"]
     assert _runc_containers(lam) == []
     assert _bundles(lam) == []
-    assert not os.path.exists(os.path.join(lam.data_dir, "lambda-etc")), "the shared /etc"
+    # Its runtime directory (bundles, the shared /etc, the init's copy, runc's
+    # state) goes with it, and nothing of the sandboxes was ever in the data dir.
+    assert not os.path.exists(os.path.dirname(_lambda_dir(lam))), os.listdir(_lambda_dir(lam))
+    for name in ("lambda", "lambda-etc", "runc"):
+        assert not os.path.exists(os.path.join(lam.data_dir, name)), name
     wait_until(lambda: not _sandbox_processes(lam), 5,
                f"sandbox processes left: {_sandbox_processes(lam)}")
     # Everything host-global carries the instance name: the cgroup parent

@@ -1,10 +1,13 @@
 #include "daemon/runtime/lambda.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <system_error>
@@ -28,6 +31,44 @@ class NoCgroupFs final : public CgroupFs {
   bool Exists(const std::string&) override { return false; }
   Status Remove(const std::string&) override { return Status::Ok(); }
 };
+
+// Makes `path` a directory of ours, mode 0700, creating it (and missing
+// parents) if needed: not a symlink, not someone else's, whatever it was.
+Status MakePrivateDir(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) return InternalError("create the parent of '" + path + "': " + ec.message());
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
+  }
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return ErrnoError(StatusCode::kInternal, "stat '" + path + "'", errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return InternalError("'" + path + "' is not a directory");
+  if (st.st_uid != ::geteuid()) {
+    return InternalError("'" + path + "' belongs to uid " + std::to_string(st.st_uid));
+  }
+  if ((st.st_mode & 07777) != 0700 && ::chmod(path.c_str(), 0700) != 0) {
+    return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", errno);
+  }
+  return Status::Ok();
+}
+
+// Removes the directory `path` if it is empty; anything else stays, quietly
+// when it is still in use (ENOTEMPTY) or already gone.
+void RemoveIfEmpty(const std::string& path) {
+  if (::rmdir(path.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST) {
+    spdlog::warn("lambda: remove '{}': {}", path, std::strerror(errno));
+  }
+}
+
+Status RuntimeDirUsable(const std::string& dir) {
+  if (dir.empty() || dir[0] != '/' || dir == "/") {
+    return InternalError("lambda runtime_dir '" + dir + "' is not an absolute directory");
+  }
+  return Status::Ok();
+}
 
 std::string RandomHex64() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -64,10 +105,12 @@ Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config) {
   const LambdaConfig& c = config.lambda;
   LambdaOptions o;
   std::error_code ec;
-  auto abs = std::filesystem::absolute(config.data_dir, ec);
-  if (ec) return InvalidArgumentError("data_dir '" + config.data_dir + "': " + ec.message());
-  o.data_dir = abs.lexically_normal().string();
-  while (o.data_dir.size() > 1 && o.data_dir.back() == '/') o.data_dir.pop_back();
+  o.runtime_dir = config.runtime_dir.empty() ? "/run/nexus-" + config.instance : config.runtime_dir;
+  auto runtime = std::filesystem::absolute(o.runtime_dir, ec);
+  if (ec) return InvalidArgumentError("runtime_dir '" + o.runtime_dir + "': " + ec.message());
+  o.runtime_dir = runtime.lexically_normal().string();
+  while (o.runtime_dir.size() > 1 && o.runtime_dir.back() == '/') o.runtime_dir.pop_back();
+  if (o.runtime_dir == "/") return InvalidArgumentError("runtime_dir must not be /");
   o.instance = config.instance;
   o.timeout_ms_default = c.timeout_ms_default;
   o.timeout_ms_max = c.timeout_ms_max;
@@ -113,6 +156,11 @@ LambdaRunner::LambdaRunner(LambdaOptions options, OciRuntime& runtime, CgroupFs&
       runtime_(runtime),
       cgroups_(cgroups),
       availability_(std::move(availability)) {
+  // Everything a sandbox writes goes below runtime_dir: never relative to
+  // wherever nexusd runs, nor to the root.
+  if (Status usable = RuntimeDirUsable(options_.runtime_dir); !usable.ok()) {
+    availability_ = usable;
+  }
   auto program = CompileSeccompProfile(SandboxSeccomp());
   Result<int> fd = program.ok() ? SeccompProgramFd(*program) : Result<int>(program.status());
   if (fd.ok()) {
@@ -156,6 +204,16 @@ LambdaRunner::~LambdaRunner() {
     std::filesystem::remove_all(shared_etc_, ec);
     if (ec) spdlog::warn("lambda: remove '{}': {}", shared_etc_, ec.message());
   }
+  if (!init_copy_.empty()) {
+    if (::unlink(init_copy_.c_str()) != 0 && errno != ENOENT) {
+      spdlog::warn("lambda: remove '{}': {}", init_copy_, std::strerror(errno));
+    }
+    // Every sandbox is gone, so runc's root holds no container; a bundle or
+    // a container whose teardown failed keeps its directory (and was logged).
+    RemoveIfEmpty(lambda_dir() + "/runc");
+    RemoveIfEmpty(lambda_dir());
+    RemoveIfEmpty(options_.runtime_dir);  // unless something else of the instance uses it
+  }
 }
 
 Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config) {
@@ -193,14 +251,21 @@ Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config
   if (!owned->cgroups) owned->cgroups = std::make_unique<NoCgroupFs>();
   RuncOptions runc_options;
   runc_options.runc_path = runc;
-  runc_options.root = options.data_dir + "/runc";
+  runc_options.root = options.runtime_dir + "/lambda/runc";
   owned->runtime = std::make_unique<RuncRuntime>(runc_options, *owned->processes);
 
   auto runner = std::make_unique<LambdaRunner>(std::move(options), *owned->runtime, *owned->cgroups,
                                                availability);
   runner->owned_ = std::move(owned);
-  if (!availability.ok()) {
-    spdlog::warn("lambda disabled: {}", availability.message());
+  if (availability.ok()) {
+    Status prepared = runner->PrepareRuntimeDir();
+    if (!prepared.ok()) {
+      runner->availability_ =
+          UnavailableError("lambda needs its runtime directory: " + prepared.message());
+    }
+  }
+  if (!runner->availability_.ok()) {
+    spdlog::warn("lambda disabled: {}", runner->availability_.message());
     return runner;
   }
   Status cleaned = runner->CleanUpLeftovers();
@@ -214,6 +279,34 @@ Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config
 
 std::string LambdaRunner::cgroup_parent() const {
   return "/nexus-" + options_.instance + "-lambda";
+}
+
+std::string LambdaRunner::lambda_dir() const { return options_.runtime_dir + "/lambda"; }
+
+Status LambdaRunner::PrepareRuntimeDir() {
+  NEXUS_RETURN_IF_ERROR(RuntimeDirUsable(options_.runtime_dir));
+  NEXUS_RETURN_IF_ERROR(MakePrivateDir(options_.runtime_dir));
+  NEXUS_RETURN_IF_ERROR(MakePrivateDir(lambda_dir()));
+  // Sandboxes mount a copy of the init, not the installed one: a mount's
+  // source shows in the sandbox's mountinfo, and the installation's path
+  // (a build tree, a home directory) is no business of the code it runs.
+  const std::string copy = lambda_dir() + "/init";
+  const std::string tmp = copy + ".tmp";
+  std::error_code ec;
+  std::filesystem::copy_file(options_.init_path, tmp,
+                             std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return InternalError("copy '" + options_.init_path + "' to '" + tmp + "': " + ec.message());
+  }
+  if (::chmod(tmp.c_str(), 0555) != 0 || ::rename(tmp.c_str(), copy.c_str()) != 0) {
+    Status failed = ErrnoError(StatusCode::kInternal, "install '" + copy + "'", errno);
+    ::unlink(tmp.c_str());
+    return failed;
+  }
+  init_copy_ = copy;
+  options_.init_path = copy;
+  return Status::Ok();
 }
 
 Result<LambdaRunner::Resolved> LambdaRunner::Validate(const LambdaRequest& request) const {
@@ -303,7 +396,7 @@ void LambdaRunner::WaitForTeardown() {
 std::unique_ptr<Sandbox> LambdaRunner::NewSandbox(int64_t memory_mb, bool pool) {
   SandboxOptions o;
   o.id = options_.instance + "-l-" + RandomHex64();
-  o.bundle_dir = options_.data_dir + "/lambda/" + o.id;
+  o.bundle_dir = lambda_dir() + "/" + o.id;
   o.cgroups_path = cgroup_parent() + "/" + o.id;
   o.memory_bytes = memory_mb << 20;
   o.host = options_.host;
@@ -333,9 +426,7 @@ Result<std::unique_ptr<Sandbox>> LambdaRunner::TakeSandbox(int64_t memory_mb) {
   dead.clear();
   if (warm) return warm;
 
-  std::error_code ec;
-  std::filesystem::create_directories(options_.data_dir + "/lambda", ec);
-  if (ec) return InternalError("create '" + options_.data_dir + "/lambda': " + ec.message());
+  NEXUS_RETURN_IF_ERROR(MakePrivateDir(lambda_dir()));
   auto sandbox = NewSandbox(memory_mb, /*pool=*/false);
   NEXUS_RETURN_IF_ERROR(sandbox->Start());
   return sandbox;
@@ -383,7 +474,7 @@ Status LambdaRunner::CleanUpLeftovers() {
     }
   }
   std::error_code ec;
-  const std::filesystem::path bundles = options_.data_dir + "/lambda";
+  const std::filesystem::path bundles = lambda_dir();
   if (std::filesystem::is_directory(bundles, ec)) {
     for (const auto& entry : std::filesystem::directory_iterator(bundles, ec)) {
       std::string name = entry.path().filename().string();
@@ -404,7 +495,9 @@ Status LambdaRunner::CleanUpLeftovers() {
 }
 
 Status LambdaRunner::PrepareSharedEtc() {
-  const std::string dir = options_.data_dir + "/lambda-etc";
+  NEXUS_RETURN_IF_ERROR(RuntimeDirUsable(options_.runtime_dir));
+  NEXUS_RETURN_IF_ERROR(MakePrivateDir(lambda_dir()));
+  const std::string dir = lambda_dir() + "/etc";
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) return InternalError("remove stale '" + dir + "': " + ec.message());
@@ -444,10 +537,9 @@ void LambdaRunner::RefillLoop() {
       continue;
     }
     lock.unlock();
-    std::error_code ec;
-    std::filesystem::create_directories(options_.data_dir + "/lambda", ec);
     auto sandbox = NewSandbox(options_.memory_mb_default, /*pool=*/true);
-    Status started = sandbox->Start();
+    Status started = MakePrivateDir(lambda_dir());
+    if (started.ok()) started = sandbox->Start();
     if (started.ok()) started = sandbox->WaitReady(kPoolStartTimeoutMs);
     lock.lock();
     if (!started.ok()) {

@@ -9,11 +9,15 @@
 // happened. Each sandbox serves exactly one run. The destructor also removes
 // the instance's parent cgroup.
 //
-// Every host-global name carries the instance: containers live in runc's
-// root <data_dir>/runc and are named "<instance>-l-<random>", bundles in
-// <data_dir>/lambda/<id>, cgroups under "/nexus-<instance>-lambda". So tests
-// and a running instance never collide, and CleanUpLeftovers() can remove
-// what a crashed nexusd left behind without touching anything else.
+// Every host-global name carries the instance: containers are named
+// "<instance>-l-<random>", cgroups live under "/nexus-<instance>-lambda", and
+// the runner's files under <runtime_dir>/lambda (runtime_dir: by default
+// /run/nexus-<instance>; both 0700): runc's root (runc/), the bundles (<id>/),
+// the shared /etc (etc/) and a copy of nexus-lambda-init (init). A sandbox
+// mounts its rootfs, /etc and init from there, so its /proc/self/mountinfo
+// names no path of the data dir or of the installation. So tests and a
+// running instance never collide, and CleanUpLeftovers() can remove what a
+// crashed nexusd left behind without touching anything else.
 //
 // Latency: Run() returns as soon as the snippet has finished and its result
 // (including the OOM verdict) is read; the sandbox is torn down afterwards by
@@ -59,7 +63,7 @@ inline constexpr size_t kMaxLambdaStdinBytes = 1 << 20;
 inline constexpr int64_t kMinLambdaMemoryMb = 32;  // the interpreter alone needs ~10 MiB
 
 struct LambdaOptions {
-  std::string data_dir;  // absolute
+  std::string runtime_dir;  // absolute; the runner's files are in <runtime_dir>/lambda
   std::string instance;
   int64_t timeout_ms_default = 10000;
   int64_t timeout_ms_max = 60000;
@@ -74,9 +78,10 @@ struct LambdaOptions {
   std::string init_path;  // nexus-lambda-init on the host, absolute
 };
 
-// Resolves the [lambda] config (max_concurrent 0 → 2 × cores, data_dir made
-// absolute, init_path empty → nexus-lambda-init beside the running binary)
-// and checks that its bounds are consistent.
+// Resolves the [lambda] config (max_concurrent 0 → 2 × cores, runtime_dir
+// made absolute, runtime_dir empty → /run/nexus-<instance>,
+// init_path empty → nexus-lambda-init beside the running binary) and checks
+// that its bounds are consistent.
 Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config);
 
 class LambdaRunner {
@@ -97,18 +102,25 @@ class LambdaRunner {
 
   Result<LambdaResult> Run(const LambdaRequest& request);
 
+  // Creates <runtime_dir> and <runtime_dir>/lambda (0700, ours, not
+  // symlinks) and copies the init there (0555), which sandboxes then mount;
+  // the destructor removes them again (runtime_dir only when empty). Call
+  // before anything else.
+  Status PrepareRuntimeDir();
   // Destroys this instance's lambda containers, bundles and cgroups (the
   // parent and anything below it) left by an earlier process. Call before the
   // first Run().
   Status CleanUpLeftovers();
   // Writes the generated /etc every sandbox mounts read-only, once, to
-  // <data_dir>/lambda-etc (replacing a stale one), instead of into every
+  // <runtime_dir>/lambda/etc (replacing a stale one), instead of into every
   // bundle; removed by the destructor. Without it each bundle has its own.
   Status PrepareSharedEtc();
   // Starts the warm pool's refill thread (no-op when pool_size is 0).
   void StartPool();
 
   const LambdaOptions& options() const { return options_; }
+  // <runtime_dir>/lambda: bundles, runc's root, the shared /etc, the init.
+  std::string lambda_dir() const;
   // "/nexus-<instance>-lambda": the parent of every sandbox cgroup.
   std::string cgroup_parent() const;
   // Sandboxes started and waiting in the pool (for tests and metrics).
@@ -146,6 +158,7 @@ class LambdaRunner {
   // sandbox's init reads it. Closed by the destructor, after the last sandbox.
   int seccomp_fd_ = -1;
   std::string shared_etc_;  // set once by PrepareSharedEtc, before any sandbox
+  std::string init_copy_;   // set once by PrepareRuntimeDir, before any sandbox
 
   std::mutex mu_;
   std::condition_variable slot_freed_;

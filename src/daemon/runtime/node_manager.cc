@@ -508,8 +508,9 @@ NodeInfo NodeManager::Info(const NodeRecord& r, bool container_running) const {
 }
 
 Result<NodeInfo> NodeManager::Create(const CreateNodeRequest& request) {
-  NEXUS_RETURN_IF_ERROR(availability_);
+  // Bad input is a 400 whether or not this host can run nodes.
   NEXUS_ASSIGN_OR_RETURN(ValidatedNode v, ValidateCreateNode(request, options_));
+  NEXUS_RETURN_IF_ERROR(availability_);
   NodeRecord r;
   r.uid = NewUid();
   r.owner = request.owner;
@@ -794,7 +795,6 @@ Status NodeManager::Delete(const std::string& owner, const std::string& id) {
 }
 
 Result<ExecNodeResult> NodeManager::Exec(const ExecNodeRequest& request) {
-  NEXUS_RETURN_IF_ERROR(availability_);
   if (request.command.empty() || request.command[0].empty()) {
     return InvalidArgumentError("command must not be empty");
   }
@@ -803,6 +803,7 @@ Result<ExecNodeResult> NodeManager::Exec(const ExecNodeRequest& request) {
     return InvalidArgumentError("timeout_ms must be between 1 and " +
                                 std::to_string(options_.exec_timeout_ms_max));
   }
+  NEXUS_RETURN_IF_ERROR(availability_);
   std::string container;
   std::string pid_file;
   {

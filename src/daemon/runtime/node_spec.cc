@@ -12,6 +12,10 @@ namespace {
 
 using nlohmann::json;
 
+constexpr uint64_t kAfNetlink = 16;
+constexpr uint64_t kNetlinkRoute = 0;
+constexpr uint64_t kNetlinkSockDiag = 4;
+
 constexpr const char* kNodePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Docker's default set (moby oci/caps), minus CAP_NET_RAW and CAP_MKNOD; see
@@ -70,8 +74,14 @@ std::vector<std::string> NodeCapabilities() {
   return std::vector<std::string>(std::begin(kCapabilities), std::end(kCapabilities));
 }
 
+std::vector<SocketFamily> NodeSocketFamilies() {
+  std::vector<SocketFamily> families = SandboxSocketFamilies();
+  families.push_back({kAfNetlink, {kNetlinkRoute, kNetlinkSockDiag}});
+  return families;
+}
+
 json NodeSeccomp() {
-  json seccomp = SandboxSeccomp();
+  json seccomp = SandboxSeccomp(NodeSocketFamilies());
   seccomp["syscalls"].push_back(
       {{"names", {"chroot", "sethostname", "setdomainname"}}, {"action", "SCMP_ACT_ALLOW"}});
   return seccomp;
@@ -140,10 +150,13 @@ json BuildNodeOciConfig(const NodeSpec& spec) {
         {"memory", memory},
         {"cpu", {{"shares", spec.cpu_shares}}},
         {"pids", {{"limit", spec.pids_limit}}}}},
+      // Docker's list, plus the host's virtual block devices: every loop
+      // device's loop/backing_file names a volume of some node, by its path
+      // in the data dir (other users' nodes included).
       {"maskedPaths",
        {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
         "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-        "/sys/devices/virtual/powercap"}},
+        "/sys/devices/virtual/powercap", "/sys/devices/virtual/block"}},
       {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}},
       {"seccomp", NodeSeccomp()},
   };

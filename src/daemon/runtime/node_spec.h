@@ -7,16 +7,18 @@
 // write more than its storage size. Over it, read-only: the base's /usr (and
 // /bin, /sbin, /lib* where the base has them as directories; where they are
 // symlinks into /usr, the same symlinks live in the rootfs), /proc, a tmpfs
-// /dev, /dev/shm, a read-only /sys and the node's own cgroups (cgroup
-// namespace). The base is the host's root by default or an imported rootfs;
-// never the host's /etc: the node's /etc is generated (NodeEtcFiles).
+// /dev, /dev/shm, a read-only /sys (the host's virtual block devices masked:
+// each loop device's backing_file names some node's volume in the data dir)
+// and the node's own cgroups (cgroup namespace). The base is the host's root by default or an
+// imported rootfs; never the host's /etc: the node's /etc is generated (NodeEtcFiles).
 //
 // The node's init runs as root inside its namespaces with Docker's default
 // capability set minus CAP_NET_RAW (raw sockets could forge traffic to other
 // users' nodes on the shared bridge) and CAP_MKNOD (the device cgroup denies
 // new devices anyway), with noNewPrivileges, and the sandbox's seccomp
 // allowlist plus the few calls those capabilities are for (chroot,
-// sethostname, setdomainname). The network namespace is one that exists
+// sethostname, setdomainname) and the netlink sockets of NodeSocketFamilies;
+// native ABI only, as the sandbox's. The network namespace is one that exists
 // before the container (network.h), so stopping and starting a node keeps its
 // interface and IP. Memory has no swap; cpu_shares is written as cpu.shares
 // (runc converts it to cpu.weight on cgroup v2).
@@ -60,7 +62,14 @@ struct NodeSpec {
 // Docker's default capabilities minus CAP_NET_RAW and CAP_MKNOD.
 std::vector<std::string> NodeCapabilities();
 
-// The sandbox's allowlist plus chroot, sethostname and setdomainname.
+// The lambda sandbox's families plus AF_NETLINK for NETLINK_ROUTE (ip,
+// getifaddrs: the node's own interfaces) and NETLINK_SOCK_DIAG (ss). Not the
+// other netlink protocols: NETLINK_KOBJECT_UEVENT, for one, would show a node
+// the host's device events (other nodes' loop devices coming and going).
+std::vector<SocketFamily> NodeSocketFamilies();
+
+// The sandbox's allowlist with NodeSocketFamilies() plus chroot, sethostname
+// and setdomainname.
 nlohmann::json NodeSeccomp();
 
 nlohmann::json BuildNodeOciConfig(const NodeSpec& spec);

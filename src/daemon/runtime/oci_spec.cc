@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace nexus::daemon::runtime {
@@ -76,7 +77,8 @@ json DeviceCgroupRules() {
 }
 
 // The seccomp profile is an allowlist, in the manner of Docker's default:
-// what ordinary programs use is allowed, everything else — mounts, module
+// what ordinary programs use is allowed, everything else — sockets of other
+// address families than the caller's list (SocketRules), mounts, module
 // and kexec loading, keyrings, bpf, perf, ptrace and process_vm_*, clock
 // setting, swap, reboot, io_uring, userfaultfd, file handles, the new mount
 // API, NUMA placement, and any syscall added to kernels after this list —
@@ -140,8 +142,8 @@ constexpr const char* kAllowedSyscalls[] = {
     "poll", "ppoll", "ppoll_time64", "select", "_newselect", "pselect6", "pselect6_time64",
     "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
     "eventfd", "eventfd2",
-    // sockets (the network namespace has only loopback)
-    "socket", "socketpair", "socketcall", "bind", "listen", "accept", "accept4", "connect",
+    // sockets (socket and socketpair have rules of their own: SocketRules)
+    "bind", "listen", "accept", "accept4", "connect",
     "getsockname", "getpeername", "getsockopt", "setsockopt", "shutdown", "send", "sendto",
     "sendmsg", "sendmmsg", "recv", "recvfrom", "recvmsg", "recvmmsg", "recvmmsg_time64",
     // System V and POSIX IPC (the IPC namespace is the sandbox's own)
@@ -159,6 +161,12 @@ constexpr const char* kAllowedSyscalls[] = {
 
 constexpr int kEperm = 1;
 constexpr int kEnosys = 38;
+constexpr int kEprotonosupport = 93;
+constexpr int kEafnosupport = 97;
+constexpr uint64_t kAfUnix = 1;
+constexpr uint64_t kAfInet = 2;
+constexpr uint64_t kAfInet6 = 10;
+constexpr uint64_t kSocketProtocolArg = 2;
 // CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET: a
 // user namespace would hand the sandbox a full capability set over new kernel
 // surface; the others need capabilities it does not have anyway.
@@ -168,31 +176,94 @@ constexpr uint64_t kCloneNamespaceFlags = 0x7E020000;
 // READ_IMPLIES_EXEC and friends, which weaken the process's own hardening.
 constexpr uint64_t kAllowedPersonalities[] = {0x0, 0x0008, 0x20000, 0x20008, 0xffffffff};
 
-// Conditions on the first syscall argument.
+// Conditions on a syscall argument (the first unless named).
 json MaskedEq(uint64_t mask, uint64_t value) {
   return {{"index", 0}, {"value", mask}, {"valueTwo", value}, {"op", "SCMP_CMP_MASKED_EQ"}};
 }
-json Equal(uint64_t value) { return {{"index", 0}, {"value", value}, {"op", "SCMP_CMP_EQ"}}; }
+json Equal(uint64_t value, uint64_t index = 0) {
+  return {{"index", index}, {"value", value}, {"op", "SCMP_CMP_EQ"}};
+}
+json Greater(uint64_t value, uint64_t index = 0) {
+  return {{"index", index}, {"value", value}, {"op", "SCMP_CMP_GT"}};
+}
 
+// The native ABI only. A profile that also lists x86-32 cannot restrict
+// socket families there: its socket calls may go through socketcall(2),
+// whose arguments are in memory seccomp cannot read, and libseccomp turns a
+// rule for socket with a family condition into socketcall(SYS_SOCKET)
+// allowed for every family (and refuses a second action for socket at all).
+// A syscall of another ABI (int 0x80, x32) meets libseccomp's
+// bad-architecture action: the process is killed.
 json Architectures() {
 #if defined(__x86_64__)
-  return {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+  return {"SCMP_ARCH_X86_64"};
 #elif defined(__aarch64__)
-  return {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"};
+  return {"SCMP_ARCH_AARCH64"};
 #else
   return json::array();
 #endif
+}
+
+// Adds ERRNO(errno_value) rules for socket and socketpair whose argument
+// `arg` is any value up to the largest of `except` but those in it, or above
+// that largest: everything the allowing rules (one per value of `except`) do
+// not match, and never what they match, so no two rules of different actions
+// overlap. `also`, when not null, is a condition on another argument each of
+// these rules carries too (the family, when `arg` is the protocol).
+void AddRefusals(json& rules, uint64_t arg, const std::set<uint64_t>& except, int errno_value,
+                 const json& also) {
+  const uint64_t top = except.empty() ? 0 : *except.rbegin();
+  auto add = [&](json condition) {
+    json args = json::array({std::move(condition)});
+    if (!also.is_null()) args.push_back(also);
+    rules.push_back({{"names", {"socket", "socketpair"}},
+                     {"action", "SCMP_ACT_ERRNO"},
+                     {"errnoRet", errno_value},
+                     {"args", std::move(args)}});
+  };
+  for (uint64_t v = 0; v <= top; ++v) {
+    if (!except.count(v)) add(Equal(v, arg));
+  }
+  add(Greater(top, arg));
+}
+
+// socket() and socketpair() for `families` only. Any other family answers
+// EAFNOSUPPORT, as a kernel without it would, so programs fall back (to
+// IPv4, to a pipe) as they do there; a protocol a family does not list
+// answers EPROTONOSUPPORT. The first argument is compared as 64 bits, so
+// garbage in its upper half is refused too, never taken for a family.
+json SocketRules(const std::vector<SocketFamily>& families) {
+  json rules = json::array();
+  std::set<uint64_t> allowed;
+  for (const SocketFamily& f : families) {
+    allowed.insert(f.family);
+    if (f.protocols.empty()) {
+      rules.push_back({{"names", {"socket", "socketpair"}},
+                       {"action", "SCMP_ACT_ALLOW"},
+                       {"args", json::array({Equal(f.family)})}});
+      continue;
+    }
+    std::set<uint64_t> protocols(f.protocols.begin(), f.protocols.end());
+    for (uint64_t p : protocols) {
+      rules.push_back({{"names", {"socket", "socketpair"}},
+                       {"action", "SCMP_ACT_ALLOW"},
+                       {"args", json::array({Equal(f.family), Equal(p, kSocketProtocolArg)})}});
+    }
+    AddRefusals(rules, kSocketProtocolArg, protocols, kEprotonosupport, Equal(f.family));
+  }
+  AddRefusals(rules, 0, allowed, kEafnosupport, json());
+  return rules;
 }
 
 Status WriteFileMode(const std::string& path, const std::string& content, mode_t mode) {
   return WriteWholeFile(path, content, O_CREAT | O_EXCL, mode);
 }
 
-Status MakeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) != 0) {
+Status MakeDir(const std::string& path, mode_t mode = 0755) {
+  if (::mkdir(path.c_str(), mode) != 0) {
     return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
   }
-  if (::chmod(path.c_str(), 0755) != 0) {  // the umask must not narrow it
+  if (::chmod(path.c_str(), mode) != 0) {  // the umask must not narrow it
     return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", errno);
   }
   return Status::Ok();
@@ -230,11 +301,16 @@ Result<HostLayout> ProbeHostLayout(const std::string& root) {
   return layout;
 }
 
-json SandboxSeccomp() {
+std::vector<SocketFamily> SandboxSocketFamilies() {
+  return {{kAfUnix, {}}, {kAfInet, {}}, {kAfInet6, {}}};
+}
+
+json SandboxSeccomp(const std::vector<SocketFamily>& socket_families) {
   json syscalls = json::array();
   json allowed = json::array();
   for (const char* name : kAllowedSyscalls) allowed.push_back(name);
   syscalls.push_back({{"names", allowed}, {"action", "SCMP_ACT_ALLOW"}});
+  for (json& rule : SocketRules(socket_families)) syscalls.push_back(std::move(rule));
   syscalls.push_back({{"names", {"clone"}},
                       {"action", "SCMP_ACT_ALLOW"},
                       {"args", json::array({MaskedEq(kCloneNamespaceFlags, 0)})}});
@@ -379,7 +455,7 @@ Status WriteWholeFile(const std::string& path, std::string_view content, int fla
 }
 
 Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec) {
-  NEXUS_RETURN_IF_ERROR(MakeDir(bundle_dir));
+  NEXUS_RETURN_IF_ERROR(MakeDir(bundle_dir, 0700));
   const std::string rootfs = bundle_dir + "/rootfs";
   NEXUS_RETURN_IF_ERROR(MakeDir(rootfs));
   for (const auto& e : spec.host.entries) {

@@ -82,10 +82,28 @@ struct SandboxSpec {
 // rootfs at <bundle_dir>/rootfs, generated /etc at <bundle_dir>/etc.
 nlohmann::json BuildOciConfig(const SandboxSpec& spec, const std::string& bundle_dir);
 
-// The seccomp section: an allowlist of the syscalls ordinary programs use
-// (clone without namespace flags, personality without hardening-weakening
-// flags); everything else fails with EPERM. Also fit for the nodes engine.
-nlohmann::json SandboxSeccomp();
+// An address family socket() and socketpair() may open (AF_UNIX, ...) and,
+// when `protocols` is not empty, the only protocols (third argument) of it.
+struct SocketFamily {
+  uint64_t family;
+  std::vector<uint64_t> protocols;
+};
+
+// The lambda sandbox's families: AF_UNIX, AF_INET and AF_INET6. Python needs
+// no other: getaddrinfo reads /etc/hosts, and where glibc asks netlink which
+// address families are configured (AI_ADDRCONFIG) it assumes both when it
+// cannot open that socket.
+std::vector<SocketFamily> SandboxSocketFamilies();
+
+// The seccomp section, for the native ABI only: an allowlist of the
+// syscalls ordinary programs use (clone without namespace flags, personality
+// without hardening-weakening flags, socket and socketpair for
+// `socket_families` only: any other family answers EAFNOSUPPORT, another
+// protocol of a listed family EPROTONOSUPPORT); everything else fails with
+// EPERM. A syscall through another ABI (x86-32's int 0x80, x32) kills the
+// process. Also fit for the nodes engine, with its own families.
+nlohmann::json SandboxSeccomp(
+    const std::vector<SocketFamily>& socket_families = SandboxSocketFamilies());
 
 // Building blocks shared with other container configs (the nodes'):
 // the default device nodes and their device-cgroup rules (deny all, allow
@@ -108,8 +126,11 @@ Status WriteWholeFile(const std::string& path, std::string_view content, int fla
 
 // Creates `bundle_dir` (must not exist) with config.json, an empty rootfs/
 // holding the host's root symlinks, and etc/ unless spec.etc_dir names a
-// shared one. Directories are 0755 and files 0644 whatever the umask, since
-// the sandbox user must traverse and read them.
+// shared one. The bundle directory is 0700 from its creation: only root (runc)
+// goes through it, since the sandbox sees its rootfs as / and its etc/ as a
+// mount, so what the bundle will hold (a user's code) is no other local user's
+// to read. Below it directories are 0755 and files 0644 (config.json 0600)
+// whatever the umask, for the sandbox user reads them from inside.
 Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec);
 
 // Creates `dir` (must not exist) holding the generated /etc for `hostname`

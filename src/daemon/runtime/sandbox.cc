@@ -30,6 +30,45 @@ Status WriteReadOnlyFile(const std::string& path, const std::string& content) {
   return WriteWholeFile(path, content, O_CREAT | O_TRUNC, 0444);
 }
 
+// Makes `path` (must not exist) mode 0700 and, as root, the sandbox user's
+// own: it will hold a user's code, which only that user reads.
+Status MakeSandboxUsersDir(const std::string& path) {
+  const SandboxSpec spec;
+  if (::mkdir(path.c_str(), 0700) != 0 || ::chmod(path.c_str(), 0700) != 0) {
+    return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
+  }
+  if (::geteuid() == 0 && ::chown(path.c_str(), spec.uid, spec.gid) != 0) {
+    return ErrnoError(StatusCode::kInternal, "chown '" + path + "'", errno);
+  }
+  return Status::Ok();
+}
+
+// Writes a user's code to `path` (must not exist), readable by the sandbox
+// user only from its first byte: created 0400, handed to that user (as
+// root) before anything is written.
+Status WriteUserCode(const std::string& path, std::string_view code) {
+  const SandboxSpec spec;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+  if (fd < 0) return ErrnoError(StatusCode::kInternal, "create '" + path + "'", errno);
+  Status status;
+  if (::geteuid() == 0 && ::fchown(fd, spec.uid, spec.gid) != 0) {
+    status = ErrnoError(StatusCode::kInternal, "chown '" + path + "'", errno);
+  }
+  for (size_t done = 0; status.ok() && done < code.size();) {
+    ssize_t n = ::write(fd, code.data() + done, code.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = ErrnoError(StatusCode::kInternal, "write '" + path + "'", errno);
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0 && status.ok()) {
+    status = ErrnoError(StatusCode::kInternal, "close '" + path + "'", errno);
+  }
+  return status;
+}
+
 }  // namespace
 
 const LambdaRuntimeInfo* FindLambdaRuntime(std::string_view name) {
@@ -115,10 +154,7 @@ Status Sandbox::Start() {
   spec.runtime_seccomp = false;
   bundle_written_ = true;  // from here on Destroy() removes whatever exists
   NEXUS_RETURN_IF_ERROR(WriteBundle(options_.bundle_dir, spec));
-  const std::string dir = options_.bundle_dir + "/rootfs/sandbox";
-  if (::mkdir(dir.c_str(), 0755) != 0 || ::chmod(dir.c_str(), 0755) != 0) {
-    return ErrnoError(StatusCode::kInternal, "mkdir '" + dir + "'", errno);
-  }
+  NEXUS_RETURN_IF_ERROR(MakeSandboxUsersDir(options_.bundle_dir + "/rootfs/sandbox"));
   // The init's mount point exists before runc makes the root read-only.
   NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(options_.bundle_dir + "/rootfs" + kSandboxInit, ""));
   using Kind = SpawnOptions::ExtraFd::Kind;
@@ -151,8 +187,8 @@ Result<LambdaResult> Sandbox::RunCode(const SandboxRun& run) {
   used_ = true;
   const LambdaRuntimeInfo* info = FindLambdaRuntime(run.runtime);
   if (!info) return InvalidArgumentError("unknown runtime '" + run.runtime + "'");
-  NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(
-      options_.bundle_dir + "/rootfs/sandbox/" + std::string(info->file), run.code));
+  NEXUS_RETURN_IF_ERROR(
+      WriteUserCode(options_.bundle_dir + "/rootfs/sandbox/" + std::string(info->file), run.code));
 
   CommunicateOptions io;
   io.stdin_data = run.runtime + " " + std::to_string(run.timeout_ms) + "\n" + run.stdin_data;

@@ -23,7 +23,9 @@
 //
 // The code travels as a read-only file rather than `python3 -c` (argv caps a
 // single argument at 128 KiB) or ahead of the user's stdin (which must reach
-// the program untouched). Since the order comes on stdin, a sandbox can be
+// the program untouched): /sandbox/main.py, 0400 and the sandbox user's from
+// its first byte, in a 0700 directory of that user inside the 0700 bundle, so
+// no other local user can read it. Since the order comes on stdin, a sandbox can be
 // started before its code is known: a pool sandbox (SandboxOptions::pool)
 // also has its interpreter started and waiting before it says "ready", so a
 // warm run pays neither the container's nor the interpreter's start-up. A

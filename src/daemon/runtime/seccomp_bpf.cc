@@ -66,6 +66,8 @@ Result<std::vector<scmp_arg_cmp>> Conditions(const json& rule) {
     const uint64_t value_two = a.value("valueTwo", uint64_t{0});
     if (op == "SCMP_CMP_EQ") {
       conds.push_back({index, SCMP_CMP_EQ, value, 0});
+    } else if (op == "SCMP_CMP_GT") {
+      conds.push_back({index, SCMP_CMP_GT, value, 0});
     } else if (op == "SCMP_CMP_MASKED_EQ") {
       conds.push_back({index, SCMP_CMP_MASKED_EQ, value, value_two});  // mask, then datum
     } else {

@@ -14,8 +14,8 @@
 // newer than the list still work (a kernel's EPERM would look like a real
 // refusal). Names the host's libseccomp does not know, and names that are no
 // syscall of the native ABI (socketcall on x86-64), are skipped, as runc does.
-// Only what our profiles use is supported: ALLOW and ERRNO actions, EQ and
-// MASKED_EQ conditions; anything else is an error, not a silently weaker
+// Only what our profiles use is supported: ALLOW and ERRNO actions, EQ, GT
+// and MASKED_EQ conditions; anything else is an error, not a silently weaker
 // filter. Pure functions; thread-safe.
 #pragma once
 

@@ -27,8 +27,11 @@ Result<int64_t> ParseStorageSize(std::string_view text) {
   uint64_t whole = 0;
   constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    whole = whole * 10 + static_cast<uint64_t>(text[i] - '0');
-    if (whole > kMax) return Bad(text, "is too large");
+    const uint64_t digit = static_cast<uint64_t>(text[i] - '0');
+    // Checked before the step: whole * 10 + digit may not exceed kMax, and
+    // computing it first could wrap around 2^64 to a small number.
+    if (whole > (kMax - digit) / 10) return Bad(text, "is too large");
+    whole = whole * 10 + digit;
     ++i;
   }
   if (i == 0) return Bad(text, "must start with a number");

@@ -25,6 +25,7 @@ TEST(ConfigTest, EmbeddedDefaultsNeedNoFile) {
   EXPECT_EQ(c->mail.outbox_dir, "./var/mail/outbox");
   EXPECT_EQ(c->auth.otp_ttl_seconds, 300);
   EXPECT_EQ(c->storage.quota_bytes, 10LL << 30);
+  EXPECT_EQ(c->runtime_dir, "/run/nexus-nexus");
 }
 
 TEST(ConfigTest, TreeEntriesPerUserDefaultToAMillionAndAreConfigurable) {
@@ -69,6 +70,7 @@ TEST(ConfigTest, EnvironmentOverridesFileAndDefaults) {
   EXPECT_EQ(c->instance, "t1");
   EXPECT_EQ(c->gateway.listen, "127.0.0.1:0");
   EXPECT_EQ(c->auth.db_path, "/tmp/x/auth.db");
+  EXPECT_EQ(c->runtime_dir, "/run/nexus-t1") << "named after the instance, not the data dir";
 }
 
 TEST(ConfigTest, RejectsBadInput) {
@@ -149,6 +151,104 @@ TEST(ConfigTest, SharesOfLongCallsAndTheTransferFloorHaveDefaultsAndOverrides) {
     EXPECT_NE(r.status().message().find(tc.expect_in_message), std::string::npos)
         << r.status().message();
   }
+}
+
+// Integer settings are whole numbers within their row's bounds, from the
+// file or the environment: overflow, fractions, floats, blanks and signs are
+// start-up errors naming the key (or variable) and the range.
+TEST(ConfigTest, IntegersOutsideTheirRangeOrNotWholeAreStartUpErrors) {
+  struct Case {
+    const char* toml;
+    std::map<std::string, std::string> env;
+    const char* message;
+  } cases[] = {
+      {"",
+       {{"NEXUS_STORAGE_QUOTA_BYTES", "9223372036854775808"}},
+       "environment variable NEXUS_STORAGE_QUOTA_BYTES must be an integer from -1 to "
+       "1152921504606846976"},
+      {"", {{"NEXUS_STORAGE_QUOTA_BYTES", "18446744073709551616"}}, "NEXUS_STORAGE_QUOTA_BYTES"},
+      {"", {{"NEXUS_STORAGE_QUOTA_BYTES", "99999999999999999999999"}}, "NEXUS_STORAGE_QUOTA_BYTES"},
+      {"", {{"NEXUS_STORAGE_QUOTA_BYTES", "-9223372036854775809"}}, "NEXUS_STORAGE_QUOTA_BYTES"},
+      {"", {{"NEXUS_STORAGE_QUOTA_BYTES", "-2"}}, "NEXUS_STORAGE_QUOTA_BYTES"},
+      {"",
+       {{"NEXUS_LAMBDA_MEMORY_MB_MAX", "9223372036854775807"}},
+       "environment variable NEXUS_LAMBDA_MEMORY_MB_MAX must be an integer from 1 to 1048576"},
+      {"", {{"NEXUS_LAMBDA_TIMEOUT_MS_MAX", "9223372036854775807"}}, "NEXUS_LAMBDA_TIMEOUT_MS_MAX"},
+      {"", {{"NEXUS_GATEWAY_BACKEND_TIMEOUT_MS", "0"}}, "NEXUS_GATEWAY_BACKEND_TIMEOUT_MS"},
+      {"", {{"NEXUS_NODES_MAX_MEMORY_MB", "17592186044416"}}, "NEXUS_NODES_MAX_MEMORY_MB"},
+      {"", {{"NEXUS_NETWORK_IP_MASQ", "2"}}, "NEXUS_NETWORK_IP_MASQ"},
+      {"", {{"NEXUS_AUTH_JWT_TTL_HOURS", "1e30"}}, "NEXUS_AUTH_JWT_TTL_HOURS"},
+      {"", {{"NEXUS_AUTH_JWT_TTL_HOURS", "1.5"}}, "NEXUS_AUTH_JWT_TTL_HOURS"},
+      {"", {{"NEXUS_AUTH_JWT_TTL_HOURS", " 5"}}, "NEXUS_AUTH_JWT_TTL_HOURS"},
+      {"", {{"NEXUS_AUTH_JWT_TTL_HOURS", "5 "}}, "NEXUS_AUTH_JWT_TTL_HOURS"},
+      {"", {{"NEXUS_AUTH_JWT_TTL_HOURS", "+5"}}, "NEXUS_AUTH_JWT_TTL_HOURS"},
+      {"", {{"NEXUS_AUTH_JWT_TTL_HOURS", ""}}, "NEXUS_AUTH_JWT_TTL_HOURS"},
+      {"", {{"NEXUS_AUTH_JWT_TTL_HOURS", "0x10"}}, "NEXUS_AUTH_JWT_TTL_HOURS"},
+      {"[storage]\nquota_bytes = 9223372036854775807\n",
+       {},
+       "config key 'storage.quota_bytes' must be an integer from -1 to 1152921504606846976"},
+      {"[lambda]\ntimeout_ms_max = 1e30\n",
+       {},
+       "config key 'lambda.timeout_ms_max' must be an integer from 1 to 86400000"},
+      {"[lambda]\ntimeout_ms_max = 1000.0\n", {}, "lambda.timeout_ms_max"},
+      {"[lambda]\ntimeout_ms_max = 1.5\n", {}, "lambda.timeout_ms_max"},
+      {"[lambda]\ntimeout_ms_max = -1\n", {}, "lambda.timeout_ms_max"},
+      {"[lambda]\ntimeout_ms_max = inf\n", {}, "lambda.timeout_ms_max"},
+      // toml++ refuses an integer beyond int64 itself, at its line.
+      {"[lambda]\ntimeout_ms_max = 9223372036854775808\n", {}, "line 2"},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParseConfig(tc.toml, EnvFrom(tc.env));
+    ASSERT_FALSE(c.ok()) << tc.toml << (tc.env.empty() ? "" : tc.env.begin()->second);
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find(tc.message), std::string::npos) << c.status().message();
+  }
+}
+
+TEST(ConfigTest, ListenAddressesAreASocketPathOrAPortFrom0To65535) {
+  struct Case {
+    const char* variable;
+    const char* value;
+    bool ok;
+  } cases[] = {
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:0", true},
+      {"NEXUS_GATEWAY_LISTEN", "[::1]:65535", true},
+      {"NEXUS_GATEWAY_LISTEN", "localhost:8080", true},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:65536", false},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:99999", false},  // listened on 34463
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:18446744073709551617", false},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:-1", false},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1:http", false},
+      {"NEXUS_GATEWAY_LISTEN", "127.0.0.1", false},
+      {"NEXUS_GATEWAY_LISTEN", ":80", true},  // every address
+      {"NEXUS_AUTH_LISTEN", "unix:/run/auth.sock", true},
+      {"NEXUS_AUTH_LISTEN", "127.0.0.1:99999", false},
+      {"NEXUS_AUTH_LISTEN", "unix:", false},
+      {"NEXUS_DAEMON_LISTEN", "unix:///run/d.sock", true},
+      {"NEXUS_DAEMON_LISTEN", "127.0.0.1:70000", false},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParseConfig("", EnvFrom({{tc.variable, tc.value}}));
+    EXPECT_EQ(c.ok(), tc.ok) << tc.variable << "=" << tc.value << ": "
+                             << (c.ok() ? "" : c.status().message());
+  }
+}
+
+TEST(ConfigTest, IntegersAtTheirBoundsAreTaken) {
+  auto c = ParseConfig(
+      "[storage]\nquota_bytes = 1152921504606846976\n[lambda]\n"
+      "timeout_ms_max = 86400000\n",
+      EnvFrom({{"NEXUS_NETWORK_IP_MASQ", "1"},
+               {"NEXUS_GATEWAY_THREADS", "0"},
+               {"NEXUS_LAMBDA_MEMORY_MB_MAX", "1048576"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.quota_bytes, int64_t{1} << 60);
+  EXPECT_EQ(c->lambda.timeout_ms_max, 86400000);
+  EXPECT_EQ(c->lambda.memory_mb_max, 1048576);
+  EXPECT_EQ(c->network.ip_masq, 1);
+  auto unlimited = ParseConfig("", EnvFrom({{"NEXUS_STORAGE_QUOTA_BYTES", "-1"}}));
+  ASSERT_TRUE(unlimited.ok()) << unlimited.status().ToString();
+  EXPECT_EQ(unlimited->storage.quota_bytes, -1);
 }
 
 }  // namespace

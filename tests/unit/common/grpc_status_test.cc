@@ -23,6 +23,29 @@ TEST(GrpcStatusTest, RetryAfterSurvivesTheRoundTrip) {
   EXPECT_EQ(back.retry_after_seconds(), 30);
 }
 
+TEST(GrpcStatusTest, RetryAfterFromTheDetailsIsBoundedAndNeverWraps) {
+  struct Case {
+    const char* seconds;
+    int want;
+  } cases[] = {
+      {"30", 30},
+      {"0", 0},
+      {"86400", 86400},
+      {"86401", 86400},
+      {"2147483648", 86400},  // INT32_MAX + 1: atoi's undefined behaviour
+      {"99999999999999999999999", 86400},
+      {"-5", 0},
+      {"", 0},
+      {"x", 0},
+  };
+  for (const auto& c : cases) {
+    grpc::Status wire(
+        grpc::StatusCode::RESOURCE_EXHAUSTED, "wait",
+        std::string(StatusCodeName(StatusCode::kRateLimited)) + ";retry_after=" + c.seconds);
+    EXPECT_EQ(FromGrpcStatus(wire).retry_after_seconds(), c.want) << c.seconds;
+  }
+}
+
 TEST(GrpcStatusTest, TransportFailuresMeanBackendUnavailable) {
   EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed")).code(),
             StatusCode::kUnavailable);

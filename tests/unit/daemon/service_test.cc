@@ -1346,7 +1346,7 @@ class RunLambdaTest : public ::testing::Test {
     db_ = testing::OpenTestDatabase(dir_);
     ASSERT_TRUE(db_);
     health_ = std::make_unique<Health>(*db_);
-    options_.data_dir = dir_.path();
+    options_.runtime_dir = dir_.path() + "/run";
     options_.instance = "svc";
     options_.init_path = NEXUS_LAMBDA_INIT_PATH;
     options_.output_limit_bytes = 100;
@@ -1492,6 +1492,7 @@ TEST_F(RunLambdaTest, HostRunnerRunsHelloWorldAsRootAndIsUnavailableOtherwise) {
   }
   Config config;
   config.data_dir = dir_.path();
+  config.runtime_dir = dir_.path() + "/run";
   config.instance = "svc" + std::to_string(::getpid());
   config.lambda.pool_size = 0;
   config.lambda.init_path = NEXUS_LAMBDA_INIT_PATH;

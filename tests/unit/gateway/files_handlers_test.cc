@@ -780,6 +780,29 @@ TEST_F(FilesRoutesTest, LambdaRefusesBadInputBeforeCallingNexusd) {
   EXPECT_TRUE(daemon_.lambda_calls.empty());
 }
 
+TEST_F(FilesRoutesTest, LambdaRefusesLimitsBeyondInt64OrNotWholeNamingTheField) {
+  const char* numbers[] = {"18446744073709551680",
+                           "18446744073709551616",
+                           "9223372036854775808",
+                           "-9223372036854775809",
+                           "-9223372036854775808",
+                           "-1",
+                           "1e30",
+                           "1.5",
+                           "64.0"};
+  for (const char* field : {"TimeoutMs", "MemoryMb"}) {
+    for (const char* number : numbers) {
+      const std::string body =
+          std::string(R"({"Code":"x","Runtime":"sh",")") + field + "\":" + number + "}";
+      Response r = PostJson("/api/lambda/run", body);
+      EXPECT_EQ(r.status, 400) << body;
+      EXPECT_NE(r.body.find(std::string("'") + field + "'"), std::string::npos)
+          << body << " -> " << r.body;
+    }
+  }
+  EXPECT_TRUE(daemon_.lambda_calls.empty());
+}
+
 TEST_F(FilesRoutesTest, LambdaAcceptsBodiesLargerThanOtherJsonRoutes) {
   const std::string code(8000, '#');  // the fixture's JSON limit is 1024
   Response big = PostJson("/api/lambda/run", R"({"Code":")" + code + R"(","Runtime":"sh"})");

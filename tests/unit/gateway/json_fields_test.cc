@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace nexus::gateway {
 namespace {
 
@@ -76,9 +78,66 @@ TEST(JsonFieldsTest, ReadsTypedValues) {
   EXPECT_EQ(f.OptionalInt("memory_mb").value(), std::optional<int64_t>(256));
 }
 
-TEST(JsonFieldsTest, IntegerOutOfRangeIsRejected) {
-  JsonFields f = MustParse(R"({"n":18446744073709551615})");
-  EXPECT_EQ(f.Int("n").status().message(), "field 'n' must be an integer in range");
+// nlohmann reads a JSON number as uint64, int64 or double depending on its
+// text; only what an int64 holds is an integer here, whichever way it came.
+TEST(JsonFieldsTest, IntegersAreExactlyThoseInt64Holds) {
+  struct Case {
+    const char* number;
+    int64_t value;
+  } cases[] = {
+      {"0", 0},
+      {"-0", 0},
+      {"1", 1},
+      {"-1", -1},
+      {"9223372036854775807", std::numeric_limits<int64_t>::max()},
+      {"-9223372036854775808", std::numeric_limits<int64_t>::min()},
+      {"9223372036854775806", std::numeric_limits<int64_t>::max() - 1},
+  };
+  for (const auto& c : cases) {
+    JsonFields f = MustParse(std::string(R"({"n":)") + c.number + "}");
+    auto v = f.Int("n");
+    ASSERT_TRUE(v.ok()) << c.number << ": " << v.status().ToString();
+    EXPECT_EQ(*v, c.value) << c.number;
+    EXPECT_EQ(f.OptionalInt("n").value(), std::optional<int64_t>(c.value)) << c.number;
+  }
+}
+
+TEST(JsonFieldsTest, NumbersBeyondInt64AreOutOfRangeAndOthersAreNotIntegers) {
+  constexpr const char* kOutOfRange =
+      "field 'n' is out of range (integers from -9223372036854775808 to 9223372036854775807)";
+  constexpr const char* kNotAnInteger = "field 'n' must be an integer";
+  struct Case {
+    const char* number;
+    const char* message;
+  } cases[] = {
+      {"9223372036854775808", kOutOfRange},   // INT64_MAX + 1: a uint64
+      {"18446744073709551615", kOutOfRange},  // UINT64_MAX
+      {"18446744073709551616", kOutOfRange},  // UINT64_MAX + 1: a double
+      {"18446744073709551680", kOutOfRange},
+      {"99999999999999999999999999999999", kOutOfRange},
+      {"-9223372036854775809", kOutOfRange},  // INT64_MIN - 1: a double
+      {"-99999999999999999999999999999999", kOutOfRange},
+      {"1e30", kOutOfRange},
+      {"-1e30", kOutOfRange},
+      {"1E19", kOutOfRange},
+      {"9.3e18", kOutOfRange},
+      {"1.5", kNotAnInteger},
+      {"-0.5", kNotAnInteger},
+      {"256.0", kNotAnInteger},  // a whole double is still not an integer
+      {"1e3", kNotAnInteger},
+      {"0.0", kNotAnInteger},
+      {"\"256\"", kNotAnInteger},
+      {"true", kNotAnInteger},
+      {"[1]", kNotAnInteger},
+      {"{}", kNotAnInteger},
+  };
+  for (const auto& c : cases) {
+    JsonFields f = MustParse(std::string(R"({"n":)") + c.number + "}");
+    for (Status s : {f.Int("n").status(), f.OptionalInt("n").status()}) {
+      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.number;
+      EXPECT_EQ(s.message(), c.message) << c.number;
+    }
+  }
 }
 
 TEST(JsonFieldsTest, BodiesThatAreNotOneJsonObjectAreBadRequests) {
@@ -94,6 +153,8 @@ TEST(JsonFieldsTest, BodiesThatAreNotOneJsonObjectAreBadRequests) {
       {"{\"a\":", "malformed JSON body (at byte 6)"},
       {"{'a':1}", "malformed JSON body (at byte 2)"},
       {"{\"a\":1} trailing", "malformed JSON body (at byte 11)"},
+      {"{\"a\":1e400}", "a number in the JSON body is out of range"},
+      {"{\"a\":[-1e309]}", "a number in the JSON body is out of range"},
   };
   for (const auto& c : cases) {
     auto f = JsonFields::Parse(c.body);

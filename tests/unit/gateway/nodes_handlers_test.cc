@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/handlers/routes.h"
@@ -166,6 +168,61 @@ TEST_F(NodesRoutesTest, CreateRefusesMalformedFieldsNamingThemWithoutCallingNexu
     Response r = Send("POST", "/api/nodes", c.body);
     EXPECT_EQ(r.status, 400) << c.body;
     EXPECT_NE(r.body.find(c.field), std::string::npos) << c.body << " -> " << r.body;
+  }
+  EXPECT_EQ(daemon_.calls(), 0u);
+}
+
+// Numbers no int64 holds, negative, fractional or written as floats are a
+// 400 naming the field in the gateway; ones it holds go to nexusd, which
+// bounds them (INT64_MAX there is "above the maximum", never wrapped).
+TEST_F(NodesRoutesTest, CreateRefusesNumbersBeyondInt64OrNotWholeWithoutCallingNexusd) {
+  const char* numbers[] = {
+      "18446744073709551680",
+      "18446744073709551616",
+      "18446744073709551615",
+      "9223372036854775808",
+      "-9223372036854775809",
+      "-9223372036854775808",
+      "-1",
+      "0",
+      "1e30",
+      "-1e30",
+      "1.5",
+      "256.0",
+      "1e3",
+      "\"256\"",
+  };
+  for (const char* field : {"memory_mb", "cpu_shares", "storage_size"}) {
+    for (const char* number : numbers) {
+      if (std::string_view(field) == "storage_size" && number[0] == '"') continue;
+      const std::string body = std::string(R"({"name":"w",")") + field + "\":" + number + "}";
+      Response r = Send("POST", "/api/nodes", body);
+      EXPECT_EQ(r.status, 400) << body;
+      EXPECT_NE(r.body.find(std::string("'") + field + "'"), std::string::npos)
+          << body << " -> " << r.body;
+    }
+  }
+  // Beyond even a double: the body as a whole is refused (once a 500).
+  Response inf = Send("POST", "/api/nodes", R"({"name":"w","memory_mb":1e400})");
+  EXPECT_EQ(inf.status, 400);
+  EXPECT_EQ(Json(inf)["error"], "a number in the JSON body is out of range");
+  EXPECT_EQ(daemon_.calls(), 0u);
+  const std::string max = R"({"name":"w","memory_mb":9223372036854775807,)"
+                          R"("cpu_shares":9223372036854775807,"storage_size":9223372036854775807})";
+  ASSERT_EQ(Send("POST", "/api/nodes", max).status, 201);
+  ASSERT_EQ(daemon_.creates.size(), 1u);
+  EXPECT_EQ(daemon_.creates[0].memory_mb(), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(daemon_.creates[0].cpu_shares(), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(daemon_.creates[0].storage_size(), "9223372036854775807");
+}
+
+TEST_F(NodesRoutesTest, ExecRefusesATimeoutBeyondInt64OrNotWhole) {
+  const char* numbers[] = {"18446744073709551616", "9223372036854775808", "-1", "1e30", "0.5"};
+  for (const char* number : numbers) {
+    const std::string body = std::string(R"({"command":["true"],"timeout_ms":)") + number + "}";
+    Response r = Send("POST", "/api/nodes/worker1/exec", body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_NE(r.body.find("'timeout_ms'"), std::string::npos) << body << " -> " << r.body;
   }
   EXPECT_EQ(daemon_.calls(), 0u);
 }

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace nexus::gateway {
 namespace {
 
 TEST(RangeHeaderTest, ParsesOneByteRangeAndIgnoresEverythingElse) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   struct Case {
     const char* header;
     std::optional<RequestedRange> want;
@@ -30,7 +33,18 @@ TEST(RangeHeaderTest, ParsesOneByteRangeAndIgnoresEverythingElse) {
       {"bytes=1-2-3", std::nullopt},
       {"bytes=+1-2", std::nullopt},
       {"bytes=0x10-", std::nullopt},
-      {"bytes=99999999999999999999-", std::nullopt},
+      // Positions beyond int64: past the end of every file, never wrapped.
+      {"bytes=99999999999999999999-", RequestedRange{kMax, -1}},
+      {"bytes=9223372036854775808-", RequestedRange{kMax, -1}},
+      {"bytes=18446744073709551616-", RequestedRange{kMax, -1}},
+      {"bytes=0-99999999999999999999", RequestedRange{0, -1}},
+      {"bytes=0-18446744073709551615", RequestedRange{0, -1}},
+      {"bytes=5-99999999999999999999", RequestedRange{5, kMax - 4}},
+      {"bytes=-99999999999999999999", RequestedRange{-kMax, -1}},
+      {"bytes=-18446744073709551617", RequestedRange{-kMax, -1}},
+      {"bytes=99999999999999999999-99999999999999999999", RequestedRange{kMax, 1}},
+      {"bytes=9223372036854775807-9223372036854775807", RequestedRange{kMax, 1}},
+      {"bytes=99999999999999999999-5", std::nullopt},  // last < first
       {"bytes=--5", std::nullopt},
       {"items=0-5", std::nullopt},
       {"bytes 0-5", std::nullopt},

@@ -356,6 +356,26 @@ TEST_F(ServerTest, ListenReportsTheBoundPort) {
   EXPECT_GT(port_, 0);
 }
 
+// A port the resolver would wrap (99999 listened on 34463) or read as a
+// service name is a start-up error.
+TEST_F(ServerTest, ListenRefusesAPortOutsideZeroTo65535) {
+  const char* addresses[] = {"127.0.0.1:65536", "127.0.0.1:99999", "127.0.0.1:18446744073709551617",
+                             "127.0.0.1:-1",    "127.0.0.1:+80",   "127.0.0.1:http",
+                             "127.0.0.1:",      "127.0.0.1"};
+  for (const char* address : addresses) {
+    ServerOptions options;
+    options.listen = address;
+    options.threads = 1;
+    options.handle_signals = false;
+    Server server(pipeline_, options);
+    auto bound = server.Listen();
+    ASSERT_FALSE(bound.ok()) << address << " bound " << *bound;
+    EXPECT_EQ(bound.status().code(), StatusCode::kInvalidArgument) << address;
+    EXPECT_NE(bound.status().message().find("from 0 to 65535"), std::string::npos)
+        << bound.status().message();
+  }
+}
+
 TEST_F(ServerTest, ServesSeveralRequestsOnOneKeptAliveConnection) {
   Start();
   Client c(port_);
@@ -612,6 +632,22 @@ TEST_F(ServerTest, MalformedRequestIsBadRequestAndClosed) {
   EXPECT_EQ(r.rfind("HTTP/1.1 400 ", 0), 0u) << r;
   EXPECT_EQ(Body(r), "{\"error\":\"malformed HTTP request\"}");
   EXPECT_TRUE(c.ClosedByServer());
+}
+
+// Beast reads Content-Length itself; one that no uint64 holds, or that is
+// not a number, is a malformed request, never a wrapped-around small length.
+TEST_F(ServerTest, AContentLengthBeyondUint64OrNotANumberIsBadRequest) {
+  Start();
+  const char* lengths[] = {
+      "18446744073709551616", "99999999999999999999999999", "-1", "1e3", "0x10", "2, 3"};
+  for (const char* length : lengths) {
+    Client c(port_);
+    c.Send(std::string("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ") + length +
+           "\r\n\r\n{}");
+    std::string r = c.ReadResponse();
+    EXPECT_EQ(r.rfind("HTTP/1.1 400 ", 0), 0u) << length << ": " << r;
+    EXPECT_EQ(Body(r), "{\"error\":\"malformed HTTP request\"}") << length;
+  }
 }
 
 TEST_F(ServerTest, OversizedHeadIsRefused) {

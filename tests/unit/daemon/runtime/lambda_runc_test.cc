@@ -93,6 +93,11 @@ class LambdaRuncTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     data_dir_ = tmpl;
     config_.data_dir = data_dir_;
+    // Apart from the data dir, as /run/nexus-<instance> is in production.
+    char run[] = "/tmp/nexus-lambda-run-XXXXXX";
+    ASSERT_NE(::mkdtemp(run), nullptr);
+    runtime_dir_ = run;
+    config_.runtime_dir = runtime_dir_;
     config_.instance = RandomInstance();
     config_.lambda.pool_size = 0;
     config_.lambda.init_path = NEXUS_LAMBDA_INIT_PATH;
@@ -100,8 +105,14 @@ class LambdaRuncTest : public ::testing::Test {
 
   void TearDown() override {
     if (data_dir_.empty()) return;
-    runner_.reset();  // stops the pool, removes the cgroup parent
-    const std::string root = data_dir_ + "/runc";
+    const bool had_runner = runner_ != nullptr;
+    runner_.reset();  // stops the pool, removes the cgroup parent and its directory
+    if (had_runner) EXPECT_FALSE(fs::exists(runtime_dir_)) << "the runtime directory was left";
+    std::error_code ec;
+    if (fs::is_directory(runtime_dir_ + "/lambda")) {
+      EXPECT_TRUE(fs::is_empty(runtime_dir_ + "/lambda", ec)) << "bundle directories left behind";
+    }
+    const std::string root = runtime_dir_ + "/lambda/runc";
     auto processes = NewPosixProcessRunner();
     RuncRuntime runc({runc_, root, 10000, nullptr}, *processes);
     auto list = runc.List();
@@ -112,16 +123,13 @@ class LambdaRuncTest : public ::testing::Test {
       (void)runc.Destroy(c.id);
     }
     EXPECT_TRUE(left.empty()) << "containers left in the runc root: " << left.size();
-    std::error_code ec;
-    if (fs::is_directory(data_dir_ + "/lambda")) {
-      EXPECT_TRUE(fs::is_empty(data_dir_ + "/lambda", ec)) << "bundle directories left behind";
-    }
     auto cgroups = HostCgroupFs::Detect();
     ASSERT_TRUE(cgroups.ok());
     const std::string parent = "/nexus-" + config_.instance + "-lambda";
     EXPECT_FALSE((*cgroups)->Exists(parent)) << "cgroup " << parent << " left behind";
     (void)(*cgroups)->RemoveTree(parent);
     fs::remove_all(data_dir_, ec);
+    fs::remove_all(runtime_dir_, ec);
   }
 
   LambdaRunner& Runner() {
@@ -146,6 +154,7 @@ class LambdaRuncTest : public ::testing::Test {
 
   std::string runc_;
   std::string data_dir_;
+  std::string runtime_dir_;
   Config config_;
   std::unique_ptr<LambdaRunner> runner_;
 };
@@ -303,6 +312,41 @@ TEST_F(LambdaRuncTest, SeesNoHostSecretsAndCanWriteOnlyTmp) {
             "'resolv.conf']\n"
             "no shadow\n"
             "tmp ok\n")
+      << r.stderr_data;
+}
+
+// What a sandbox can learn of the host's layout from its mounts: the
+// rootfs, /etc and the init come from the runtime directory, so neither the
+// data dir nor where nexusd is installed shows up.
+TEST_F(LambdaRuncTest, ItsMountsNameNeitherTheDataDirNorTheInstallation) {
+  const std::string install = fs::path(NEXUS_LAMBDA_INIT_PATH).parent_path().string();
+  auto r = Python(
+      "import sys\n"
+      "for p in ('/proc/self/mountinfo', '/proc/self/mounts', '/proc/mounts',\n"
+      "          '/proc/1/mountinfo', '/proc/self/cgroup'):\n"
+      "    sys.stdout.write(open(p).read())\n");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_data;
+  EXPECT_NE(r.stdout_data.find(" /sandbox/init "), std::string::npos) << r.stdout_data;
+  EXPECT_EQ(r.stdout_data.find(data_dir_), std::string::npos) << r.stdout_data;
+  EXPECT_EQ(r.stdout_data.find(install), std::string::npos) << r.stdout_data;
+  EXPECT_NE(r.stdout_data.find(runtime_dir_ + "/lambda/"), std::string::npos)
+      << "the bind mounts' sources are in the runtime directory: " << r.stdout_data;
+}
+
+// Only AF_UNIX, AF_INET and AF_INET6 sockets; the others answer as a kernel
+// without them does.
+TEST_F(LambdaRuncTest, OpensSocketsOfThreeFamiliesOnly) {
+  auto r = Python(
+      "import errno, socket\n"
+      "for fam, typ in ((1, 1), (2, 1), (10, 2), (40, 1), (16, 3), (17, 3), (38, 5)):\n"
+      "    try:\n"
+      "        socket.socket(fam, typ).close()\n"
+      "        print(fam, 'ok')\n"
+      "    except OSError as e:\n"
+      "        print(fam, errno.errorcode[e.errno])\n");
+  EXPECT_EQ(r.stdout_data,
+            "1 ok\n2 ok\n10 ok\n40 EAFNOSUPPORT\n16 EAFNOSUPPORT\n17 EAFNOSUPPORT\n"
+            "38 EAFNOSUPPORT\n")
       << r.stderr_data;
 }
 

@@ -54,7 +54,7 @@ class LambdaRunnerTest : public ::testing::Test {
     char tmpl[] = "/tmp/nexus-lambda-unit-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    options_.data_dir = dir_.string();
+    options_.runtime_dir = (dir_ / "run").string();
     options_.instance = "test";
     options_.timeout_ms_default = 4000;
     options_.timeout_ms_max = 8000;
@@ -116,7 +116,8 @@ TEST_F(LambdaRunnerTest, RejectsInvalidRequestsBeforeTouchingRunc) {
 
 TEST_F(LambdaRunnerTest, SandboxesMountTheSharedEtcWhichGoesWithTheRunner) {
   options_.host.ld_so_cache = "cache-bytes";
-  fs::create_directories(dir_ / "lambda-etc" / "stale");
+  const fs::path shared = dir_ / "run" / "lambda" / "etc";
+  fs::create_directories(shared / "stale");
   std::string etc_source;
   bool bundle_has_etc = true;
   runtime_.run_script = [&](const std::string&, const std::string& bundle) {
@@ -130,14 +131,14 @@ TEST_F(LambdaRunnerTest, SandboxesMountTheSharedEtcWhichGoesWithTheRunner) {
     return script;
   };
   ASSERT_TRUE(Runner().PrepareSharedEtc().ok());
-  EXPECT_FALSE(fs::exists(dir_ / "lambda-etc" / "stale")) << "a stale one is replaced";
+  EXPECT_FALSE(fs::exists(shared / "stale")) << "a stale one is replaced";
   ASSERT_TRUE(runner_->Run(Request()).ok());
-  EXPECT_EQ(etc_source, (dir_ / "lambda-etc").string());
+  EXPECT_EQ(etc_source, shared.string());
   EXPECT_FALSE(bundle_has_etc);
-  std::ifstream cache(dir_ / "lambda-etc" / "ld.so.cache");
+  std::ifstream cache(shared / "ld.so.cache");
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(cache), {}), "cache-bytes");
   runner_.reset();
-  EXPECT_FALSE(fs::exists(dir_ / "lambda-etc"));
+  EXPECT_FALSE(fs::exists(shared));
 }
 
 TEST_F(LambdaRunnerTest, AcceptsTheBoundaries) {
@@ -223,7 +224,7 @@ TEST_F(LambdaRunnerTest, TimeoutPathKillsTheContainerAndStillCleansUp) {
   EXPECT_EQ(CountStartingWith(calls, "kill test-l-"), 1u);
   EXPECT_EQ(CountStartingWith(calls, "delete test-l-"), 1u);
   EXPECT_EQ(runtime_.container_count(), 0u);
-  EXPECT_TRUE(fs::is_empty(dir_ / "lambda"));
+  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
 }
 
 TEST_F(LambdaRunnerTest, EveryRunGetsAFreshUniqueContainerThatIsRemovedAfterwards) {
@@ -239,7 +240,7 @@ TEST_F(LambdaRunnerTest, EveryRunGetsAFreshUniqueContainerThatIsRemovedAfterward
   std::sort(runs.begin(), runs.end());
   EXPECT_EQ(std::unique(runs.begin(), runs.end()), runs.end());
   EXPECT_EQ(runtime_.container_count(), 0u);
-  EXPECT_TRUE(fs::is_empty(dir_ / "lambda"));
+  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
 }
 
 TEST_F(LambdaRunnerTest, FailedStartIsAnErrorAndLeavesNothing) {
@@ -250,7 +251,7 @@ TEST_F(LambdaRunnerTest, FailedStartIsAnErrorAndLeavesNothing) {
   };
   auto r = Runner().Run(Request());
   EXPECT_EQ(r.status().code(), StatusCode::kInternal);
-  EXPECT_TRUE(fs::is_empty(dir_ / "lambda"));
+  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
 }
 
 TEST_F(LambdaRunnerTest, UnavailableRunnerSaysWhyAfterValidation) {
@@ -307,12 +308,74 @@ TEST_F(LambdaRunnerTest, TeardownHappensAfterTheResultAndKeepsTheSlot) {
   EXPECT_TRUE(runner_->Run(Request()).ok()) << "the slot came back after the teardown";
 }
 
+// The runner's files live in a private directory named after the instance,
+// away from the data dir, and sandboxes mount a copy of the init from there:
+// what a sandbox's mountinfo shows names neither the data dir nor the
+// installation. All of it goes with the runner.
+TEST_F(LambdaRunnerTest, PrepareRuntimeDirMakesAPrivateDirWithACopyOfTheInitAndRemovesItAfter) {
+  const fs::path installed = dir_ / "install" / "nexus-lambda-init";
+  fs::create_directories(installed.parent_path());
+  std::ofstream(installed) << "the init's bytes";
+  options_.init_path = installed.string();
+  const fs::path run = dir_ / "run";
+  fs::create_directories(run);
+  fs::permissions(run, fs::perms::all);  // a looser directory is narrowed
+  std::string init_source;
+  runtime_.run_script = [&](const std::string&, const std::string& bundle) {
+    auto config = nlohmann::json::parse(std::ifstream(fs::path(bundle) / "config.json"));
+    for (const auto& m : config["mounts"]) {
+      if (m["destination"] == "/sandbox/init") init_source = m["source"];
+    }
+    FakeProcessScript script;
+    script.outcome.control_data = "ready\nexit 0 1\n";
+    return script;
+  };
+  ASSERT_TRUE(Runner().PrepareRuntimeDir().ok());
+  auto perms = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::mask; };
+  EXPECT_EQ(perms(run), fs::perms::owner_all);
+  EXPECT_EQ(perms(run / "lambda"), fs::perms::owner_all);
+  const fs::path copy = run / "lambda" / "init";
+  EXPECT_EQ(ReadFile(copy), "the init's bytes");
+  EXPECT_EQ(perms(copy), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                             fs::perms::group_exec | fs::perms::others_read |
+                             fs::perms::others_exec);
+  EXPECT_EQ(runner_->options().init_path, copy.string());
+  ASSERT_TRUE(runner_->Run(Request()).ok());
+  EXPECT_EQ(init_source, copy.string());
+  runner_->WaitForTeardown();
+  runner_.reset();
+  EXPECT_FALSE(fs::exists(run)) << "the runtime directory goes with the runner";
+  EXPECT_TRUE(fs::exists(installed));
+}
+
+TEST_F(LambdaRunnerTest, ARunnerWithoutAnAbsoluteRuntimeDirRunsNothing) {
+  for (const char* dir : {"", "relative/run", "/"}) {
+    options_.runtime_dir = dir;
+    auto r = Runner().Run(Request());
+    EXPECT_EQ(r.status().code(), StatusCode::kInternal) << "'" << dir << "'";
+    runner_.reset();
+  }
+  EXPECT_TRUE(runtime_.calls().empty());
+}
+
+TEST_F(LambdaRunnerTest, PrepareRuntimeDirRefusesADirectoryThatIsNotItsOwn) {
+  const fs::path installed = dir_ / "nexus-lambda-init";
+  std::ofstream(installed) << "init";
+  options_.init_path = installed.string();
+  fs::create_directories(dir_ / "elsewhere");
+  fs::create_directory_symlink(dir_ / "elsewhere", dir_ / "run");
+  Status s = Runner().PrepareRuntimeDir();
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_NE(s.message().find("is not a directory"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(fs::exists(dir_ / "elsewhere" / "lambda"));
+}
+
 TEST_F(LambdaRunnerTest, CleanUpLeftoversRemovesOnlyThisInstancesLambdas) {
   runtime_.AddContainer("test-l-0123456789abcdef", ContainerStatus::kRunning);
   runtime_.AddContainer("other-l-0123456789abcdef", ContainerStatus::kRunning);
   runtime_.AddContainer("test-n-node1", ContainerStatus::kRunning);
-  fs::create_directories(dir_ / "lambda/test-l-0123456789abcdef/rootfs");
-  fs::create_directories(dir_ / "lambda/other-l-1");
+  fs::create_directories(dir_ / "run" / "lambda/test-l-0123456789abcdef/rootfs");
+  fs::create_directories(dir_ / "run" / "lambda/other-l-1");
   cgroups_.AddExisting("/nexus-test-lambda/test-l-0123456789abcdef");
   cgroups_.AddExisting("/nexus-test-lambda");
   cgroups_.AddExisting("/nexus-other-lambda");
@@ -322,8 +385,8 @@ TEST_F(LambdaRunnerTest, CleanUpLeftoversRemovesOnlyThisInstancesLambdas) {
   EXPECT_EQ(CountStartingWith(calls, "destroy "), 1u);
   EXPECT_EQ(CountStartingWith(calls, "destroy test-l-0123456789abcdef"), 1u);
   EXPECT_EQ(runtime_.container_count(), 2u);
-  EXPECT_FALSE(fs::exists(dir_ / "lambda/test-l-0123456789abcdef"));
-  EXPECT_TRUE(fs::exists(dir_ / "lambda/other-l-1"));
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "lambda/test-l-0123456789abcdef"));
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "lambda/other-l-1"));
   // The parent goes with everything below it (RemoveTree), the other
   // instance's stays.
   EXPECT_FALSE(cgroups_.Exists("/nexus-test-lambda"));
@@ -360,7 +423,7 @@ TEST_F(LambdaRunnerTest, WarmPoolServesDefaultMemoryRunsWithPreStartedSandboxes)
 
   runner_.reset();
   EXPECT_EQ(runtime_.container_count(), 0u) << "idle sandboxes are destroyed on shutdown";
-  EXPECT_TRUE(fs::is_empty(dir_ / "lambda"));
+  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
 }
 
 TEST_F(LambdaRunnerTest, OnlyPoolSandboxesStartTheirInterpreterAhead) {
@@ -392,7 +455,7 @@ TEST(LambdaOptionsTest, ResolvesTheConfig) {
   c.instance = "abc";
   auto o = LambdaOptionsFromConfig(c);
   ASSERT_TRUE(o.ok()) << o.status().ToString();
-  EXPECT_EQ(o->data_dir, (fs::current_path() / "relative/data").string());
+  EXPECT_EQ(o->runtime_dir, "/run/nexus-abc") << "named after the instance, not the data dir";
   EXPECT_EQ(o->max_concurrent, 2 * ::sysconf(_SC_NPROCESSORS_ONLN));
   EXPECT_EQ(o->timeout_ms_default, 10000);
   EXPECT_EQ(o->memory_mb_default, 128);
@@ -402,9 +465,11 @@ TEST(LambdaOptionsTest, ResolvesTheConfig) {
             (fs::read_symlink("/proc/self/exe").parent_path() / "nexus-lambda-init").string());
 
   c.lambda.init_path = "bin/../tools/nexus-lambda-init";
+  c.runtime_dir = "run/here/";
   o = LambdaOptionsFromConfig(c);
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->init_path, (fs::current_path() / "tools/nexus-lambda-init").string());
+  EXPECT_EQ(o->runtime_dir, (fs::current_path() / "run/here").string());
 }
 
 TEST(LambdaOptionsTest, RejectsInconsistentBounds) {

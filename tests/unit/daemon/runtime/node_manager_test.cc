@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -642,6 +643,13 @@ TEST_F(NodeManagerTest, WithoutRootRuncOrCniEveryOperationIsUnavailable) {
     EXPECT_EQ(s.code(), StatusCode::kUnavailable);
     EXPECT_NE(s.message().find("nodes need root, runc and the CNI plugins"), std::string::npos);
   }
+  // Bad input is a 400 all the same: the client's mistake, not the host's.
+  std::vector<Status> refused = {
+      off.Create({"alice", "n", 0, 0, "18446744073709551680M"}).status(),
+      off.Create({"alice", "n", std::numeric_limits<int64_t>::max(), 0, ""}).status(),
+      off.Exec({"alice", "n", {"true"}, std::numeric_limits<int64_t>::max()}).status(),
+  };
+  for (const auto& s : refused) EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
   EXPECT_TRUE(runtime_.calls().empty());
 }
 

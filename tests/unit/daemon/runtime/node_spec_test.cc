@@ -1,6 +1,9 @@
 #include "daemon/runtime/node_spec.h"
 
 #include <gtest/gtest.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,13 +12,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/runtime/seccomp_bpf.h"
 #include "support/auth_temp_dir.h"
+#include "support/seccomp_probes.h"
 
 namespace nexus::daemon::runtime {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::Probe;
+using testing::RunProbes;
 
 // A node on a Debian 12 host (merged /usr: only /usr is a directory).
 NodeSpec WorkerSpec() {
@@ -52,8 +59,8 @@ const json* FindMount(const json& config, const std::string& destination) {
 }
 
 // The whole config.json of a node but its seccomp section (the sandbox's
-// allowlist, golden-tested with the lambda config, plus one rule tested
-// below), compared with the reviewed file in testdata. After an intended
+// allowlist, golden-tested with the lambda config, with the node's socket
+// families and one more rule, tested below), compared with the reviewed file in testdata. After an intended
 // change: NEXUS_UPDATE_GOLDEN=1 rewrites it.
 TEST(NodeSpecTest, NodeConfigMatchesTheGoldenFile) {
   json actual = BuildNodeOciConfig(WorkerSpec());
@@ -131,15 +138,59 @@ TEST(NodeSpecTest, InitIsRootWithDockersCapabilitiesMinusRawSocketsAndMknod) {
   EXPECT_FALSE(c["process"].contains("rlimits")) << "inherited unless configured";
 }
 
-TEST(NodeSpecTest, SeccompIsTheSandboxAllowlistPlusWhatNodeCapabilitiesAreFor) {
+TEST(NodeSpecTest, SeccompIsTheSandboxAllowlistWithNodeFamiliesPlusWhatCapabilitiesAreFor) {
   json seccomp = BuildNodeOciConfig(WorkerSpec())["linux"]["seccomp"];
-  json sandbox = SandboxSeccomp();
+  json sandbox = SandboxSeccomp(NodeSocketFamilies());
   EXPECT_EQ(seccomp["defaultAction"], sandbox["defaultAction"]);
+  EXPECT_EQ(seccomp["architectures"], sandbox["architectures"]);
   ASSERT_EQ(seccomp["syscalls"].size(), sandbox["syscalls"].size() + 1);
+  for (size_t i = 0; i < sandbox["syscalls"].size(); ++i) {
+    EXPECT_EQ(seccomp["syscalls"][i], sandbox["syscalls"][i]) << i;
+  }
   const json& extra = seccomp["syscalls"].back();
   EXPECT_EQ(extra["action"], "SCMP_ACT_ALLOW");
   EXPECT_EQ(extra["names"], json({"chroot", "sethostname", "setdomainname"}));
 }
+
+#if defined(__x86_64__)
+constexpr int kAfUnix = 1, kAfInet = 2, kAfInet6 = 10, kAfNetlink = 16, kAfPacket = 17, kAfKey = 15,
+              kAfBluetooth = 31, kAfAlg = 38, kAfVsock = 40, kAfXdp = 44;
+
+// Nodes get AF_NETLINK too, for NETLINK_ROUTE and NETLINK_SOCK_DIAG only.
+TEST(NodeSpecTest, SeccompOpensNetlinkForRouteAndDiagOnlyBesidesTheSandboxFamilies) {
+  auto program = CompileSeccompProfile(NodeSeccomp());
+  ASSERT_TRUE(program.ok()) << program.status().ToString();
+  std::vector<Probe> probes = {
+      {"AF_UNIX", SYS_socket, {kAfUnix, SOCK_STREAM, 0}, 0},
+      {"AF_INET", SYS_socket, {kAfInet, SOCK_DGRAM, 0}, 0},
+      {"AF_INET6", SYS_socket, {kAfInet6, SOCK_DGRAM, 0}, 0},
+      {"NETLINK_ROUTE", SYS_socket, {kAfNetlink, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE}, 0},
+      {"NETLINK_SOCK_DIAG", SYS_socket, {kAfNetlink, SOCK_DGRAM, NETLINK_SOCK_DIAG}, 0},
+      {"NETLINK_KOBJECT_UEVENT",
+       SYS_socket,
+       {kAfNetlink, SOCK_DGRAM, NETLINK_KOBJECT_UEVENT},
+       EPROTONOSUPPORT},
+      {"NETLINK_AUDIT", SYS_socket, {kAfNetlink, SOCK_RAW, NETLINK_AUDIT}, EPROTONOSUPPORT},
+      {"NETLINK_GENERIC", SYS_socket, {kAfNetlink, SOCK_RAW, NETLINK_GENERIC}, EPROTONOSUPPORT},
+      {"netlink protocol 1", SYS_socket, {kAfNetlink, SOCK_RAW, 1}, EPROTONOSUPPORT},
+      {"NETLINK_ROUTE with garbage above",
+       SYS_socket,
+       {kAfNetlink, SOCK_RAW, 1L << 32},
+       EPROTONOSUPPORT},
+      {"AF_VSOCK", SYS_socket, {kAfVsock, SOCK_STREAM, 0}, EAFNOSUPPORT},
+      {"AF_PACKET", SYS_socket, {kAfPacket, SOCK_RAW, 0}, EAFNOSUPPORT},
+      {"AF_KEY", SYS_socket, {kAfKey, SOCK_RAW, 2}, EAFNOSUPPORT},
+      {"AF_BLUETOOTH", SYS_socket, {kAfBluetooth, SOCK_RAW, 0}, EAFNOSUPPORT},
+      {"AF_ALG", SYS_socket, {kAfAlg, SOCK_SEQPACKET, 0}, EAFNOSUPPORT},
+      {"AF_XDP", SYS_socket, {kAfXdp, SOCK_RAW, 0}, EAFNOSUPPORT},
+      {"family 11", SYS_socket, {11, SOCK_DGRAM, 0}, EAFNOSUPPORT},
+      {"family 17 and up", SYS_socket, {18, SOCK_DGRAM, 0}, EAFNOSUPPORT},
+  };
+  int result = RunProbes(*program, probes);
+  EXPECT_EQ(result, 0) << (result > 0 ? probes[result - 1].what : "killed");
+}
+
+#endif
 
 TEST(NodeSpecTest, GeneratedEtcNamesTheNodeAndItsAddress) {
   auto files = NodeEtcFiles("worker1", "10.0.42.2", "nameserver 192.0.2.1\n");

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace nexus::daemon::runtime {
@@ -186,7 +187,55 @@ TEST(OciSpecTest, SeccompDeniesByDefaultWithEperm) {
   json s = SandboxSeccomp();
   EXPECT_EQ(s["defaultAction"], "SCMP_ACT_ERRNO");
   EXPECT_EQ(s["defaultErrnoRet"], 1);
-  EXPECT_EQ(s["architectures"][0], "SCMP_ARCH_X86_64");
+}
+
+// x86-32's socketcall hides a socket's family from seccomp, and libseccomp
+// would allow socketcall(SYS_SOCKET) for every family: no second ABI.
+TEST(OciSpecTest, SeccompCoversTheNativeAbiOnly) {
+#if defined(__x86_64__)
+  EXPECT_EQ(SandboxSeccomp()["architectures"], json({"SCMP_ARCH_X86_64"}));
+#elif defined(__aarch64__)
+  EXPECT_EQ(SandboxSeccomp()["architectures"], json({"SCMP_ARCH_AARCH64"}));
+#endif
+}
+
+// socket and socketpair are never allowed whatever their arguments: every
+// rule for them names a family, and the family rules of different actions
+// never match the same value.
+TEST(OciSpecTest, SeccompRulesForSocketsAlwaysNameAFamilyAndNeverOverlap) {
+  json s = SandboxSeccomp();
+  std::map<uint64_t, std::string> action_for_family;
+  uint64_t above = 0;
+  int above_rules = 0;
+  for (const auto& rule : s["syscalls"]) {
+    bool socket_rule = false;
+    for (const auto& n : rule["names"]) socket_rule |= n == "socket" || n == "socketpair";
+    if (!socket_rule) continue;
+    EXPECT_EQ(rule["names"], json({"socket", "socketpair"}));
+    ASSERT_TRUE(rule.contains("args")) << rule.dump();
+    ASSERT_EQ(rule["args"].size(), 1u) << rule.dump();
+    const json& a = rule["args"][0];
+    EXPECT_EQ(a["index"], 0);
+    const std::string action =
+        rule["action"].get<std::string>() + std::to_string(rule.value("errnoRet", 0));
+    if (a["op"] == "SCMP_CMP_GT") {
+      above = a["value"];
+      ++above_rules;
+      EXPECT_EQ(action, "SCMP_ACT_ERRNO97");
+      continue;
+    }
+    ASSERT_EQ(a["op"], "SCMP_CMP_EQ");
+    EXPECT_TRUE(action_for_family.emplace(a["value"].get<uint64_t>(), action).second)
+        << "two rules for family " << a["value"];
+  }
+  EXPECT_EQ(above_rules, 1);
+  for (uint64_t family = 0; family <= above; ++family) {
+    ASSERT_TRUE(action_for_family.count(family)) << "no rule for family " << family;
+    const bool allowed = family == 1 || family == 2 || family == 10;
+    EXPECT_EQ(action_for_family[family], allowed ? "SCMP_ACT_ALLOW0" : "SCMP_ACT_ERRNO97")
+        << family;
+  }
+  EXPECT_EQ(action_for_family.size(), above + 1) << "a family rule above the GT bound";
 }
 
 TEST(OciSpecTest, SeccompAllowsNoneOfTheMachineAndKernelSyscalls) {
@@ -234,8 +283,8 @@ TEST(OciSpecTest, SeccompAllowsNoneOfTheMachineAndKernelSyscalls) {
 TEST(OciSpecTest, SeccompAllowsWhatOrdinaryProgramsUse) {
   auto allowed = AllowedNames(SandboxSeccomp());
   for (const char* name : {"read", "write", "openat", "mmap", "execve", "exit_group", "futex",
-                           "rt_sigaction", "epoll_wait", "socket", "connect", "wait4", "pipe2",
-                           "getrandom", "clock_gettime", "statx", "pidfd_open", "rseq"}) {
+                           "rt_sigaction", "epoll_wait", "connect", "wait4", "pipe2", "getrandom",
+                           "clock_gettime", "statx", "pidfd_open", "rseq"}) {
     EXPECT_EQ(std::count(allowed.begin(), allowed.end(), name), 1) << name;
   }
 }
@@ -321,7 +370,7 @@ TEST_F(ProbeHostLayoutTest, FailsWithoutUsr) {
 
 using WriteBundleTest = TempDirTest;
 
-TEST_F(WriteBundleTest, WritesConfigRootfsSymlinksAndEtcReadableDespiteTheUmask) {
+TEST_F(WriteBundleTest, WritesAPrivateBundleWithConfigRootfsSymlinksAndEtcReadableDespiteTheUmask) {
   mode_t old = ::umask(077);
   SandboxSpec spec = LambdaSpec();
   spec.host.ld_so_cache = "cache-bytes";
@@ -341,6 +390,8 @@ TEST_F(WriteBundleTest, WritesConfigRootfsSymlinksAndEtcReadableDespiteTheUmask)
   using P = fs::perms;
   const P dir_mode = P::owner_all | P::group_read | P::group_exec | P::others_read | P::others_exec;
   const P file_mode = P::owner_read | P::owner_write | P::group_read | P::others_read;
+  EXPECT_EQ(perms(bundle), P::owner_all) << "no other user goes through the bundle";
+  EXPECT_EQ(perms(bundle / "config.json"), P::owner_read | P::owner_write);
   EXPECT_EQ(perms(bundle / "rootfs"), dir_mode);
   EXPECT_EQ(perms(bundle / "etc"), dir_mode);
   EXPECT_EQ(perms(bundle / "etc/passwd"), file_mode);

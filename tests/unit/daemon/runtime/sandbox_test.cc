@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,6 +98,35 @@ class SandboxTest : public ::testing::Test {
   FakeOciRuntime runtime_;
   FakeCgroupFs cgroups_;
 };
+
+// A user's code is no other local user's to read: the bundle is root's
+// alone, the code file and its directory the sandbox user's alone, from the
+// moment they exist (the umask cannot loosen that, and it is not narrowed
+// after the fact either).
+TEST_F(SandboxTest, TheCodeIsTheSandboxUsersAloneInsideAPrivateBundle) {
+  struct stat bundle {
+  }, dir{}, code{};
+  FakeProcessScript script = Container("ready\nexit 0 5\n");
+  script.on_communicate = [&](const CommunicateOptions&) {
+    ::stat((dir_ / "t-l-1").c_str(), &bundle);
+    ::stat((dir_ / "t-l-1/rootfs/sandbox").c_str(), &dir);
+    ::stat((dir_ / "t-l-1/rootfs/sandbox/main.py").c_str(), &code);
+  };
+  const mode_t old = ::umask(0);
+  auto r = RunOnce(script, Python("secret = 42"));
+  ::umask(old);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(bundle.st_mode & 07777, 0700u);
+  EXPECT_EQ(bundle.st_uid, ::geteuid());
+  EXPECT_EQ(dir.st_mode & 07777, 0700u);
+  EXPECT_EQ(code.st_mode & 07777, 0400u);
+  if (::geteuid() == 0) {
+    const SandboxSpec spec;  // the user the sandbox runs as
+    EXPECT_EQ(dir.st_uid, spec.uid);
+    EXPECT_EQ(code.st_uid, spec.uid);
+    EXPECT_EQ(code.st_gid, spec.gid);
+  }
+}
 
 TEST_F(SandboxTest, MountsTheInitWritesTheCodeAndOrdersTheRunOnStdin) {
   std::string seen_code, seen_stdin, seen_config;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace nexus::daemon::runtime {
 namespace {
 
@@ -74,6 +76,66 @@ TEST(ParseStorageSizeTest, RejectsWhatIsNotASize) {
   }
 }
 
+// Every size that does not fit in int64 is refused, however it is spelled:
+// the digits alone, the digits times a unit, or the fraction on top. Before
+// the digit loop checked ahead of its step, "18446744073709551680M" (2^64 +
+// 64, in MiB) wrapped around to 64 MiB.
+TEST(ParseStorageSizeTest, RefusesEverySizeBeyondInt64WithoutWrappingAround) {
+  const char* cases[] = {
+      "18446744073709551680M",  // 2^64 + 64: wrapped to 64M
+      "18446744073709551616",   // 2^64
+      "18446744073709551617",   // 2^64 + 1: wrapped to 1
+      "18446744073709551615",   // UINT64_MAX
+      "18446744073709551615B",
+      "36893488147419103232K",  // 2^65
+      "9223372036854775808",    // INT64_MAX + 1
+      "9223372036854775808B",
+      "9223372036854775807K",  // INT64_MAX times a unit
+      "9007199254740992K",     // 2^53 K = 2^63
+      "8589934592G",           // 2^33 G = 2^63
+      "8192P",                 // 2^63
+      "8192.0P",
+      "99999999999999999999999999999999999999999999999999",
+      "100000000000000000000000000000000000000000000000000G",
+      "00000000000000000000000000000000000000018446744073709551616",
+  };
+  for (const char* text : cases) {
+    auto r = ParseStorageSize(text);
+    EXPECT_FALSE(r.ok()) << "'" << text << "' parsed as " << (r.ok() ? *r : 0);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+      EXPECT_NE(r.status().message().find("too large"), std::string::npos) << text;
+    }
+  }
+}
+
+TEST(ParseStorageSizeTest, AcceptsSizesUpToInt64MaxExactly) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  struct Case {
+    const char* text;
+    int64_t bytes;
+  } cases[] = {
+      {"9223372036854775807", kMax},
+      {"9223372036854775807B", kMax},
+      {"0009223372036854775807", kMax},
+      {"9223372036854775806", kMax - 1},
+      {"9007199254740991K", kMax - 1023},
+      {"8191P", int64_t{8191} << 50},
+      // The largest fraction below the limit: 18 digits of .9 at P are
+      // 2^50 - 1 bytes after rounding down, which lands on INT64_MAX.
+      {"8191.999999999999999999P", kMax},
+      {"8191.9999999999999999999999P", kMax},  // digits past the 18th change nothing
+      {"8388607.999999999999999999T", kMax},
+      {"1.5K", 1536},
+      {"0.0001K", 0},  // a fraction of a byte rounds down
+  };
+  for (const auto& c : cases) {
+    auto r = ParseStorageSize(c.text);
+    ASSERT_TRUE(r.ok()) << c.text << ": " << r.status().ToString();
+    EXPECT_EQ(*r, c.bytes) << c.text;
+  }
+}
+
 TEST(FormatStorageSizeTest, PicksTheLargestExactUnit) {
   struct Case {
     int64_t bytes;
@@ -85,7 +147,9 @@ TEST(FormatStorageSizeTest, PicksTheLargestExactUnit) {
   };
   for (const auto& c : cases) {
     EXPECT_EQ(FormatStorageSize(c.bytes), c.text);
-    if (c.bytes > 0) EXPECT_EQ(*ParseStorageSize(FormatStorageSize(c.bytes)), c.bytes);
+    if (c.bytes > 0) {
+      EXPECT_EQ(*ParseStorageSize(FormatStorageSize(c.bytes)), c.bytes);
+    }
   }
 }
 
