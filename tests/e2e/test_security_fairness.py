@@ -23,10 +23,10 @@ import time
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from harness import (Api, MultipartBody, assert_json_error, chunk_paths, free_port, random_file,
                      registered_user, skip_or_fail, upload, wait_until)
+from nodes_host import delete_all_nodes, start_nodes_instance
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -40,25 +40,8 @@ B_ADDR = "127.0.0.3"  # the user who must still be served
 SETTLE_S = 30
 
 
-class SourceApi(Api):
-    """An Api whose connections leave from `source` (a 127.0.0.x address)."""
-
-    class _Adapter(HTTPAdapter):
-        def __init__(self, source):
-            self._source = source
-            super().__init__()
-
-        def init_poolmanager(self, *args, **kwargs):
-            kwargs["source_address"] = (self._source, 0)
-            super().init_poolmanager(*args, **kwargs)
-
-    def __init__(self, base_url, source):
-        super().__init__(base_url)
-        self.session.mount("http://", self._Adapter(source))
-
-
 def as_user(inst, source, port=None):
-    return SourceApi(f"http://127.0.0.1:{port or inst.port}", source)
+    return Api(f"http://127.0.0.1:{port or inst.port}", source_address=source)
 
 
 def assert_rate_limited(resp):
@@ -302,16 +285,11 @@ def test_a_users_sleeping_lambda_runs_take_only_their_share(nexus_factory, attac
 
 
 def test_a_users_sleeping_execs_take_only_their_share(nexus_factory, attach_logs):
-    from test_nodes import HostView, _missing_requirements
-    missing = _missing_requirements()
-    if missing:
-        skip_or_fail("nodes need " + ", ".join(missing))
-    inst = nexus_factory(name="fairexec", env={
+    inst = start_nodes_instance(nexus_factory, "fairexec", env={
         "NEXUS_NODES_MAX_CONCURRENT_EXECS": "3",
         "NEXUS_NODES_MAX_CONCURRENT_EXECS_PER_USER": "2",
     })
-    host = HostView(inst)
-    a, b = registered_user(inst, "ea"), registered_user(inst, "eb")
+    a, b = inst.alice, inst.bob
     a_api, b_api = as_user(inst, A_ADDR), as_user(inst, B_ADDR)
     try:
         for api, user in ((a_api, a), (b_api, b)):
@@ -348,12 +326,7 @@ def test_a_users_sleeping_execs_take_only_their_share(nexus_factory, attach_logs
             r = execute(a_api, a, ["echo", "again"])
             assert r.status_code == 200, r.text
     finally:
-        for api, user in ((a_api, a), (b_api, b)):
-            try:
-                api.request("DELETE", f"{NODES}/box", token=user.token, timeout=60)
-            except requests.RequestException:
-                pass
-        host.force_clean()
+        delete_all_nodes(inst, [a, b])
 
 
 # ---------------------------------------------------------------- the transfer floor

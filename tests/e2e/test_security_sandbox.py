@@ -30,7 +30,8 @@ import time
 import pytest
 
 from harness import new_user, register, skip_or_fail
-from test_nodes import HostView, _missing_requirements
+from nodes_host import HostView
+from nodes_host import missing_requirements as _missing_requirements
 
 RUN = "/api/lambda/run"
 NODES = "/api/nodes"
