@@ -93,9 +93,9 @@ TEST(ConfigTest, RejectsBadInput) {
       {"[auth]\notp_max_attempts_total = 1000\n", {}, "otp_max_attempts_total"},
       {"[auth]\notp_max_attempts = 10\notp_max_attempts_total = 9\n", {}, "otp_max_attempts_total"},
       {"[auth]\nlogin_failure_burst = 0\n", {}, "login_failure_burst"},
-      {"[auth]\nlogin_backoff_seconds = 0\n", {}, "login backoff"},
+      {"[auth]\nlogin_backoff_seconds = 0\n", {}, "login_backoff_seconds"},
       {"[auth]\nlogin_backoff_seconds = 60\nlogin_backoff_max_seconds = 30\n", {}, "login backoff"},
-      {"", {{"NEXUS_AUTH_LOGIN_BACKOFF_MAX_SECONDS", "86401"}}, "login backoff"},
+      {"", {{"NEXUS_AUTH_LOGIN_BACKOFF_MAX_SECONDS", "86401"}}, "LOGIN_BACKOFF_MAX_SECONDS"},
   };
   for (const auto& tc : cases) {
     auto c = ParseConfig(tc.toml, EnvFrom(tc.env));
