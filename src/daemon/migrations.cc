@@ -1,6 +1,6 @@
 #include "daemon/migrations.h"
 
-#include "daemon/runtime/node_store.h"
+#include "daemon/nodes/node_store.h"
 #include "daemon/storage/metadata_store.h"
 
 namespace nexus::daemon {

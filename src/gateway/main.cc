@@ -12,14 +12,14 @@
 #include "common/config.h"
 #include "common/grpc_lifetime.h"
 #include "common/logging.h"
-#include "gateway/access_log.h"
-#include "gateway/auth_client.h"
-#include "gateway/coalescing_auth_client.h"
-#include "gateway/daemon_client.h"
-#include "gateway/handlers/routes.h"
-#include "gateway/pipeline.h"
-#include "gateway/router.h"
-#include "gateway/server.h"
+#include "gateway/http/access_log.h"
+#include "gateway/backends/auth_client.h"
+#include "gateway/backends/coalescing_auth_client.h"
+#include "gateway/backends/daemon_client.h"
+#include "gateway/api/routes.h"
+#include "gateway/http/pipeline.h"
+#include "gateway/http/router.h"
+#include "gateway/http/server.h"
 
 int main(int argc, char** argv) {
   // Downloads pass ~1 MiB buffers through here all the time (gRPC's socket

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/multipart.h"
+#include "gateway/formats/multipart.h"
 
 namespace {
 

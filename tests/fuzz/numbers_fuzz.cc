@@ -1,5 +1,5 @@
 // libFuzzer target for the number parsers that see client text: storage
-// sizes (src/daemon/runtime/size_parse.h, a node's storage_size) and the
+// sizes (src/daemon/nodes/size_parse.h, a node's storage_size) and the
 // Range header (src/gateway/range_header.h).
 //
 // Input layout: byte 0 chooses the parser, the rest is the text. Besides the
@@ -17,8 +17,8 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/runtime/size_parse.h"
-#include "gateway/range_header.h"
+#include "daemon/nodes/size_parse.h"
+#include "gateway/formats/range_header.h"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/auth_client.h"
+#include "gateway/backends/auth_client.h"
 
 namespace nexus::gateway::testing {
 

@@ -3,7 +3,7 @@
 // Not thread-safe: drive it from one test thread.
 #pragma once
 
-#include "gateway/daemon_client.h"
+#include "gateway/backends/daemon_client.h"
 
 namespace nexus::gateway::testing {
 

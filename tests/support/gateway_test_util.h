@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "gateway/http_types.h"
-#include "gateway/router.h"
+#include "gateway/http/http_types.h"
+#include "gateway/http/router.h"
 
 namespace nexus::gateway::testing {
 

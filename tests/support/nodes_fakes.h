@@ -1,4 +1,4 @@
-// Fakes for the nodes engine (daemon/runtime/node_manager.h): an OCI
+// Fakes for the nodes engine (daemon/nodes/node_manager.h): an OCI
 // runtime with detached containers and exec, a CNI network, the firewall,
 // and loop volumes, all in memory, each able to fail a chosen step so that
 // rollbacks can be tested.
@@ -27,10 +27,10 @@
 #include <string>
 #include <vector>
 
-#include "daemon/runtime/network.h"
-#include "daemon/runtime/node_firewall.h"
+#include "daemon/nodes/network.h"
+#include "daemon/nodes/node_firewall.h"
 #include "daemon/runtime/oci_runtime.h"
-#include "daemon/runtime/volume.h"
+#include "daemon/nodes/volume.h"
 #include "support/runtime_fake_oci.h"
 #include "support/runtime_fake_process.h"
 

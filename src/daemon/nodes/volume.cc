@@ -1,0 +1,216 @@
+#include "daemon/nodes/volume.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+namespace nexus::daemon::runtime {
+namespace {
+
+const std::vector<std::string> kToolEnv = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+
+std::string Trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      int v = 0;
+      bool ok = true;
+      for (size_t k = 1; k <= 3 && ok; ++k) {
+        char c = s[i + k];
+        ok = c >= '0' && c <= '7';
+        v = v * 8 + (c - '0');
+      }
+      if (ok) {
+        out.push_back(static_cast<char>(v));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::string ReadMountinfo() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+bool IsMountPoint(const std::string& mountinfo, const std::string& path) {
+  std::istringstream lines(mountinfo);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, mount_point;
+    if (!(fields >> id >> parent >> dev >> root >> mount_point)) continue;
+    if (Unescape(mount_point) == path) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> ParseLosetupAssociations(const std::string& text) {
+  std::vector<std::string> devices;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos || line.rfind("/dev/", 0) != 0) continue;
+    devices.push_back(line.substr(0, colon));
+  }
+  return devices;
+}
+
+LoopVolumeManager::LoopVolumeManager(VolumeTools tools, ProcessRunner& processes)
+    : tools_(std::move(tools)), processes_(processes) {}
+
+Result<ProcessOutcome> LoopVolumeManager::Tool(const std::string& what,
+                                               std::vector<std::string> argv) {
+  SpawnOptions spawn;
+  spawn.argv = std::move(argv);
+  spawn.env = kToolEnv;
+  CommunicateOptions io;
+  io.timeout_ms = tools_.timeout_ms;
+  io.stdout_limit = 64 << 10;
+  io.stderr_limit = 64 << 10;
+  auto outcome = processes_.Run(spawn, io);
+  if (!outcome.ok()) return outcome.status().WithContext(what);
+  if (outcome->timed_out) return InternalError(what + ": did not finish in time");
+  if (outcome->exit_code != 0) {
+    std::string err = Trim(outcome->stderr_data);
+    if (err.empty()) err = "exit status " + std::to_string(outcome->ShellExitCode());
+    return InternalError(what + ": " + err);
+  }
+  return outcome;
+}
+
+bool LoopVolumeManager::Mounted(const VolumePaths& paths) {
+  return IsMountPoint(ReadMountinfo(), paths.mount_dir);
+}
+
+Result<int64_t> LoopVolumeManager::AllocatedBytes(const VolumePaths& paths) {
+  struct stat st;
+  if (::stat(paths.image.c_str(), &st) != 0) {
+    if (errno == ENOENT) return int64_t{0};
+    return ErrnoError(StatusCode::kInternal, "stat '" + paths.image + "'", errno);
+  }
+  return static_cast<int64_t>(st.st_blocks) * 512;  // st_blocks counts 512-byte units
+}
+
+Result<int64_t> LoopVolumeManager::FreeBytes(const std::string& dir) {
+  struct statvfs vfs;
+  if (::statvfs(dir.c_str(), &vfs) != 0) {
+    return ErrnoError(StatusCode::kInternal, "statvfs '" + dir + "'", errno);
+  }
+  return static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+}
+
+Status LoopVolumeManager::AttachAndMount(const VolumePaths& paths) {
+  NEXUS_ASSIGN_OR_RETURN(ProcessOutcome attached,
+                         Tool("attach '" + paths.image + "' to a loop device",
+                              {tools_.losetup, "--find", "--show", paths.image}));
+  const std::string device = Trim(attached.stdout_data);
+  if (device.rfind("/dev/", 0) != 0) {
+    (void)DetachLoops(paths);
+    return InternalError("attach '" + paths.image + "': losetup printed '" + device + "'");
+  }
+  Status mounted = Tool("mount '" + paths.image + "' at '" + paths.mount_dir + "'",
+                        {tools_.mount, "-t", "ext4", "-o", "nosuid,nodev", device, paths.mount_dir})
+                       .status();
+  if (!mounted.ok()) (void)DetachLoops(paths);
+  return mounted;
+}
+
+Status LoopVolumeManager::Create(const VolumePaths& paths, int64_t bytes) {
+  int fd = ::open(paths.image.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError(StatusCode::kInternal, "create '" + paths.image + "'", errno);
+  if (::ftruncate(fd, bytes) != 0) {
+    int e = errno;
+    ::close(fd);
+    ::unlink(paths.image.c_str());
+    return ErrnoError(StatusCode::kInternal, "size '" + paths.image + "'", e);
+  }
+  ::close(fd);
+  auto undo = [&](Status failed) {
+    ::unlink(paths.image.c_str());
+    ::rmdir(paths.mount_dir.c_str());
+    return failed;
+  };
+  Status formatted =
+      Tool("format '" + paths.image + "'", {tools_.mkfs, "-q", "-F", "-m", "0", "-E",
+                                            "lazy_itable_init=1,lazy_journal_init=1", paths.image})
+          .status();
+  if (!formatted.ok()) return undo(formatted);
+  if (::mkdir(paths.mount_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return undo(ErrnoError(StatusCode::kInternal, "mkdir '" + paths.mount_dir + "'", errno));
+  }
+  Status mounted = AttachAndMount(paths);
+  if (!mounted.ok()) return undo(mounted);
+  return Status::Ok();
+}
+
+Status LoopVolumeManager::Mount(const VolumePaths& paths) {
+  if (Mounted(paths)) return Status::Ok();
+  struct stat st;
+  if (::stat(paths.image.c_str(), &st) != 0) {
+    return ErrnoError(StatusCode::kInternal, "mount volume '" + paths.image + "'", errno);
+  }
+  if (::mkdir(paths.mount_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoError(StatusCode::kInternal, "mkdir '" + paths.mount_dir + "'", errno);
+  }
+  // A loop device left attached (nexusd stopped between the steps) is
+  // detached first, so the image is never attached twice.
+  NEXUS_RETURN_IF_ERROR(DetachLoops(paths));
+  return AttachAndMount(paths);
+}
+
+Status LoopVolumeManager::DetachLoops(const VolumePaths& paths) {
+  struct stat st;
+  if (::stat(paths.image.c_str(), &st) != 0) return Status::Ok();  // no image, no loop
+  NEXUS_ASSIGN_OR_RETURN(ProcessOutcome listed, Tool("list loop devices of '" + paths.image + "'",
+                                                     {tools_.losetup, "-j", paths.image}));
+  Status first;
+  for (const auto& device : ParseLosetupAssociations(listed.stdout_data)) {
+    Status s = Tool("detach loop device '" + device + "'", {tools_.losetup, "-d", device}).status();
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
+}
+
+Status LoopVolumeManager::Unmount(const VolumePaths& paths) {
+  if (Mounted(paths)) {
+    NEXUS_RETURN_IF_ERROR(
+        Tool("unmount '" + paths.mount_dir + "'", {tools_.umount, paths.mount_dir}).status());
+  }
+  return DetachLoops(paths);
+}
+
+Status LoopVolumeManager::Remove(const VolumePaths& paths) {
+  NEXUS_RETURN_IF_ERROR(Unmount(paths));
+  if (::unlink(paths.image.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(StatusCode::kInternal, "remove '" + paths.image + "'", errno);
+  }
+  if (::rmdir(paths.mount_dir.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(StatusCode::kInternal, "remove '" + paths.mount_dir + "'", errno);
+  }
+  return Status::Ok();
+}
+
+}  // namespace nexus::daemon::runtime

@@ -1,0 +1,54 @@
+// AuthClient: what the gateway asks of nexus-auth (nexus.auth.v1.AuthService).
+//
+// An interface so handlers and middleware are tested with a fake
+// (tests/support/gateway_fake_auth_client.h). Calls are coroutines: they
+// suspend without blocking the I/O thread and resume on the caller's
+// executor. Errors are nexus Statuses carried over gRPC; a transport failure
+// or a missed deadline is kUnavailable ("auth service unavailable") with no
+// internal detail in the message. Implementations are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "gateway/http/http_types.h"
+#include "nexus/auth/v1/auth.pb.h"
+
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
+namespace nexus::gateway {
+
+namespace authpb = ::nexus::auth::v1;
+
+class AuthClient {
+ public:
+  virtual ~AuthClient() = default;
+
+  virtual asio::awaitable<Result<authpb::RegisterInitResponse>> RegisterInit(
+      authpb::RegisterInitRequest request) = 0;
+  virtual asio::awaitable<Result<authpb::TokenResponse>> RegisterVerify(
+      authpb::VerifyRequest request) = 0;
+  virtual asio::awaitable<Result<authpb::LoginInitResponse>> LoginInit(
+      authpb::LoginInitRequest request) = 0;
+  virtual asio::awaitable<Result<authpb::TokenResponse>> LoginVerify(
+      authpb::VerifyRequest request) = 0;
+  virtual asio::awaitable<Result<authpb::ValidateTokenResponse>> ValidateToken(
+      authpb::ValidateTokenRequest request) = 0;
+  virtual asio::awaitable<Result<authpb::LogoutResponse>> Logout(authpb::LogoutRequest request) = 0;
+  virtual asio::awaitable<Result<authpb::HealthResponse>> Health(authpb::HealthRequest request) = 0;
+};
+
+// A client on one shared gRPC channel to `target` ("unix:/path" or
+// "host:port"); every call has deadline `timeout` and fails fast when the
+// service is down (no wait-for-ready).
+std::unique_ptr<AuthClient> MakeGrpcAuthClient(const std::string& target,
+                                               std::chrono::milliseconds timeout);
+
+// The same on an existing channel (tests use an in-process one).
+std::unique_ptr<AuthClient> MakeGrpcAuthClient(std::shared_ptr<grpc::Channel> channel,
+                                               std::chrono::milliseconds timeout);
+
+}  // namespace nexus::gateway

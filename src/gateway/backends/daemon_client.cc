@@ -1,0 +1,569 @@
+#include "gateway/backends/daemon_client.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
+#include <algorithm>
+#include <cassert>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "gateway/backends/completion_queue_threads.h"
+#include "gateway/backends/download_frame.h"
+#include "gateway/backends/grpc_call.h"
+#include "nexus/daemon/v1/daemon.grpc.pb.h"
+
+namespace nexus::gateway {
+namespace {
+
+// nexusd sends downloads in 1 MiB messages and accepts up to 8 MiB; leave
+// room above both rather than meet gRPC's 4 MiB default by surprise.
+constexpr int kMaxReceiveMessageBytes = 16 << 20;
+// Other channel settings for the download stream were measured and left at
+// gRPC's defaults: a 4 MiB HTTP/2 window (lookahead), 1 MiB frames and 1 MiB
+// socket reads changed neither throughput nor CPU beyond run-to-run noise
+// (BDP probing already opens the window on this path).
+
+// Threads completing nexusd calls. Two, so that while one is busy receiving
+// a download's messages (the polling thread does that work) the other hands
+// out the completions of the other calls.
+constexpr int kQueueThreads = 2;
+
+// Added to a lambda run's own time limit for its call deadline: a cold
+// sandbox start and the answer's trip back. When the request names no limit,
+// nexusd's configured default applies, which is at most its maximum
+// (60 s by default): wait for that.
+constexpr std::chrono::milliseconds kLambdaStartMargin(15000);
+constexpr std::chrono::milliseconds kLambdaUnknownLimit(60000);
+
+// An exec without a limit gets nexusd's default (30 s); the margin covers
+// `runc exec` starting and the answer's trip back. Limits past nexusd's
+// maximum are refused there, so the clamp only keeps the sum finite.
+constexpr std::chrono::milliseconds kNodeExecUnknownLimit(30000);
+constexpr std::chrono::milliseconds kNodeExecMargin(10000);
+constexpr int64_t kNodeExecLimitClampMs = 24LL * 3600 * 1000;
+
+// ---- UploadFile: a client stream on the completion queue -------------------
+//
+// One write (or half-close) and one Finish in flight at most, each completing
+// through its own AwaitedTag, which holds the stream until that operation came
+// back: the stream outlives the GrpcUploadCall that drives it by as long as
+// gRPC still writes into it. A data message's write is left in flight: the
+// next Write (or the path, or the half-close) waits for it first, so the
+// caller reads and parses the next message from its client while this one
+// goes to nexusd. The context is corked, so starting the call sends nothing
+// and the initial metadata goes out with the header message.
+class UploadStream final : public std::enable_shared_from_this<UploadStream> {
+ public:
+  // Starts the call with the header message; HeaderSent() tells how it went.
+  void Start(daemonpb::Daemon::Stub& stub, grpc::CompletionQueue* queue,
+             daemonpb::UploadHeader header) {
+    context_.set_initial_metadata_corked(true);
+    writer_ = stub.PrepareAsyncUploadFile(&context_, &response_, queue);
+    writer_->StartCall(nullptr);  // corked: no operation, no tag
+    *message_.mutable_header() = std::move(header);
+    writer_->Write(message_, written_.Arm(shared_from_this()));
+  }
+  asio::awaitable<bool> HeaderSent() { return written_.Wait(); }
+
+  // Starts sending `*data` once the write before it is done; see
+  // UploadCall::Write. False when that earlier write failed.
+  asio::awaitable<bool> Write(std::string* data) {
+    // (A named result: GCC 12 mishandles co_await inside the condition.)
+    const bool settled = co_await Settle();
+    if (!settled) co_return false;
+    message_.mutable_data()->swap(*data);
+    // Write serializes the message at once: it may be reused on return.
+    writer_->Write(message_, written_.Arm(shared_from_this()));
+    write_in_flight_ = true;
+    data->swap(*message_.mutable_data());
+    data->clear();
+    co_return true;
+  }
+
+  // Sends the trailing path message; see UploadCall::SendPath.
+  asio::awaitable<bool> WritePath(std::string path) {
+    const bool settled = co_await Settle();
+    if (!settled) co_return false;
+    message_.set_vfs_path(std::move(path));
+    writer_->Write(message_, written_.Arm(shared_from_this()));
+    co_return co_await written_.Wait();
+  }
+
+  // Half-closes the stream, then waits for nexusd's answer. A last data
+  // message that failed is never an answer, even if nexusd's status is OK.
+  asio::awaitable<grpc::Status> Close() {
+    const bool settled = co_await Settle();
+    if (settled) {
+      writer_->WritesDone(written_.Arm(shared_from_this()));
+      co_await written_.Wait();
+    }
+    grpc::Status status = co_await Status();
+    if (!settled && status.ok()) {
+      status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the upload broke before its end");
+    }
+    co_return status;
+  }
+
+  // The final status of a stream that broke (no write in flight).
+  asio::awaitable<grpc::Status> Status() {
+    writer_->Finish(&status_, finished_.Arm(shared_from_this()));
+    co_await finished_.Wait();
+    co_return status_;
+  }
+
+  // Ends the call; an operation in flight completes with !ok.
+  void Cancel() { context_.TryCancel(); }
+
+  daemonpb::FileInfo& response() { return response_; }
+
+ private:
+  // Waits for the data message left in flight, if any; false if it failed.
+  asio::awaitable<bool> Settle() {
+    if (!write_in_flight_) co_return true;
+    write_in_flight_ = false;
+    const bool ok = co_await written_.Wait();
+    co_return ok;
+  }
+
+  grpc::ClientContext context_;  // before writer_, which uses it until destroyed
+  std::unique_ptr<grpc::ClientAsyncWriter<daemonpb::UploadFileRequest>> writer_;
+  daemonpb::UploadFileRequest message_;
+  daemonpb::FileInfo response_;
+  grpc::Status status_;
+  AwaitedTag written_;            // the write or half-close in flight
+  AwaitedTag finished_;           // Finish
+  bool write_in_flight_ = false;  // a data message's write nobody waited for yet
+};
+
+class GrpcUploadCall final : public UploadCall {
+ public:
+  explicit GrpcUploadCall(std::shared_ptr<UploadStream> stream) : stream_(std::move(stream)) {}
+  ~GrpcUploadCall() override {
+    if (!over_) stream_->Cancel();
+  }
+
+  asio::awaitable<Status> Write(std::string* data) override {
+    if (over_) co_return InternalError("upload: write after the call ended");
+    bool ok = co_await stream_->Write(data);
+    if (ok) co_return Status::Ok();
+    co_return co_await Failed();
+  }
+
+  asio::awaitable<Status> SendPath(std::string path) override {
+    if (over_) co_return InternalError("upload: path after the call ended");
+    bool ok = co_await stream_->WritePath(std::move(path));
+    if (ok) co_return Status::Ok();
+    co_return co_await Failed();
+  }
+
+  asio::awaitable<Result<daemonpb::FileInfo>> Finish() override {
+    if (over_) co_return InternalError("upload: finish after the call ended");
+    over_ = true;
+    grpc::Status status = co_await stream_->Close();
+    if (!status.ok()) co_return BackendError("daemon", "UploadFile", status);
+    co_return std::move(stream_->response());
+  }
+
+  void Cancel() override {
+    if (over_) return;
+    over_ = true;
+    stream_->Cancel();
+  }
+
+  // The call broke while writing: nexusd's status says why.
+  asio::awaitable<Status> Failed() {
+    over_ = true;
+    grpc::Status status = co_await stream_->Status();
+    if (status.ok()) co_return UnavailableError("daemon service ended the upload early");
+    co_return BackendError("daemon", "UploadFile", status);
+  }
+
+ private:
+  std::shared_ptr<UploadStream> stream_;
+  bool over_ = false;
+};
+
+// ---- DownloadFile / DownloadPath: a server stream read as raw bytes ---------
+//
+// Called through the generic stub (the wire is the same as the generated
+// stub's), so messages arrive as gRPC's received slices: a data message's
+// payload is copied once, straight into the caller's reused buffer
+// (download_frame.h), instead of being parsed into a fresh payload-sized
+// protobuf string per message. The stream keeps exactly one read in flight:
+// it starts reading the next message as soon as the caller took the last,
+// so receiving overlaps the caller's write to its client, and a slow client
+// stops the stream after one message (gRPC's flow control then holds nexusd).
+// Same lifetime rules as UploadStream.
+class DownloadStream final : public std::enable_shared_from_this<DownloadStream> {
+ public:
+  void Start(grpc::GenericStub& stub, grpc::CompletionQueue* queue, const std::string& method,
+             grpc::ByteBuffer request) {
+    context_.set_initial_metadata_corked(true);
+    stream_ = stub.PrepareCall(&context_, method, queue);
+    stream_->StartCall(nullptr);  // corked: no operation, no tag
+    request_ = std::move(request);
+    // The request and the half-close in one operation, as the generated
+    // stub sends them; nothing waits for it (the reads tell).
+    stream_->Write(request_, grpc::WriteOptions().set_last_message(),
+                   sent_.Arm(shared_from_this()));
+    stream_->Read(&incoming_, read_.Arm(shared_from_this()));
+  }
+
+  // Waits for the message read ahead and moves it to `*out` (its old
+  // contents are dropped); then reads the next one ahead.
+  asio::awaitable<bool> Read(grpc::ByteBuffer* out) {
+    bool ok = co_await read_.Wait();
+    if (ok) {
+      out->Swap(&incoming_);
+      incoming_.Clear();
+      stream_->Read(&incoming_, read_.Arm(shared_from_this()));
+    }
+    co_return ok;
+  }
+
+  // The final status, once a Read returned false.
+  asio::awaitable<grpc::Status> Finished() {
+    stream_->Finish(&status_, finished_.Arm(shared_from_this()));
+    co_await finished_.Wait();
+    co_return status_;
+  }
+
+  // Ends the call; operations in flight complete with !ok.
+  void Cancel() { context_.TryCancel(); }
+
+ private:
+  grpc::ClientContext context_;  // before stream_, which uses it until destroyed
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer incoming_;  // the read in flight
+  grpc::Status status_;
+  AwaitedTag sent_;
+  AwaitedTag read_;
+  AwaitedTag finished_;
+};
+
+class GrpcDownloadCall final : public DownloadCall {
+ public:
+  GrpcDownloadCall(std::shared_ptr<DownloadStream> stream, const char* method)
+      : stream_(std::move(stream)), method_(method) {}
+  ~GrpcDownloadCall() override {
+    if (!over_) stream_->Cancel();
+  }
+
+  asio::awaitable<Result<bool>> Read(daemonpb::DownloadResponse* msg) override {
+    Result<bool> got = co_await Next();
+    if (!got.ok() || !*got) co_return got;
+    co_return Parse(msg);
+  }
+
+  asio::awaitable<Result<bool>> ReadData(std::string* data) override {
+    Result<bool> got = co_await Next();
+    if (!got.ok() || !*got) co_return got;
+    slices_.clear();
+    pieces_.clear();
+    if (message_.Dump(&slices_).ok()) {
+      for (const grpc::Slice& s : slices_) {
+        pieces_.emplace_back(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+      if (std::optional<DataPayload> payload = DownloadDataPayload(pieces_, message_.Length())) {
+        // resize only changes anything for a message of another size (the
+        // last one, usually): the buffer is reused, not zeroed again.
+        data->resize(payload->length);
+        CopyFromPieces(pieces_, payload->offset, payload->length, data->data());
+        co_return true;
+      }
+    }
+    // Not the plain data layout: let protobuf decide what it is.
+    daemonpb::DownloadResponse msg;
+    Result<bool> parsed = Parse(&msg);
+    if (!parsed.ok()) co_return parsed;
+    if (!msg.has_data()) co_return InternalError("a second header message");
+    data->swap(*msg.mutable_data());
+    co_return true;
+  }
+
+ private:
+  // The next raw message into message_.
+  asio::awaitable<Result<bool>> Next() {
+    if (over_) co_return false;
+    bool ok = co_await stream_->Read(&message_);
+    if (ok) co_return true;
+    over_ = true;
+    grpc::Status status = co_await stream_->Finished();
+    if (!status.ok()) co_return BackendError("daemon", method_, status);
+    co_return false;
+  }
+
+  Result<bool> Parse(daemonpb::DownloadResponse* msg) {
+    grpc::Status s =
+        grpc::SerializationTraits<daemonpb::DownloadResponse>::Deserialize(&message_, msg);
+    if (!s.ok()) {
+      return BackendError(
+          "daemon", method_,
+          grpc::Status(grpc::StatusCode::INTERNAL, "malformed message: " + s.error_message()));
+    }
+    return true;
+  }
+
+  std::shared_ptr<DownloadStream> stream_;
+  const char* method_;
+  bool over_ = false;
+  grpc::ByteBuffer message_;         // the message being looked at
+  std::vector<grpc::Slice> slices_;  // its slices (references, not copies)
+  std::vector<std::string_view> pieces_;
+};
+
+// Starts a download of `request` through the generic stub.
+template <typename Req>
+std::unique_ptr<DownloadCall> BeginDownload(grpc::GenericStub& stub, grpc::CompletionQueue* queue,
+                                            const char* method, const Req& request) {
+  grpc::ByteBuffer serialized;
+  bool own_buffer = false;
+  grpc::Status s = grpc::SerializationTraits<Req>::Serialize(request, &serialized, &own_buffer);
+  // Serializing a message we just built fails only on a bug (or a 2 GiB request).
+  assert(s.ok());
+  auto stream = std::make_shared<DownloadStream>();
+  stream->Start(stub, queue,
+                std::string("/") + daemonpb::Daemon::service_full_name() + "/" + method,
+                std::move(serialized));
+  return std::make_unique<GrpcDownloadCall>(std::move(stream), method);
+}
+
+// Starts an upload and waits for its header to be taken; a named coroutine
+// (not a lambda: GCC 12, see STACK.md).
+asio::awaitable<Result<std::unique_ptr<UploadCall>>> BeginUpload(
+    std::shared_ptr<daemonpb::Daemon::Stub> stub, grpc::CompletionQueue* queue,
+    daemonpb::UploadHeader header) {
+  auto stream = std::make_shared<UploadStream>();
+  stream->Start(*stub, queue, std::move(header));
+  auto call = std::make_unique<GrpcUploadCall>(stream);
+  bool sent = co_await stream->HeaderSent();
+  if (!sent) co_return co_await call->Failed();
+  co_return std::unique_ptr<UploadCall>(std::move(call));
+}
+
+class GrpcDaemonClient final : public DaemonClient {
+ public:
+  GrpcDaemonClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)
+      : stub_(daemonpb::Daemon::NewStub(channel)), generic_(channel), timeout_(timeout) {}
+
+  asio::awaitable<Result<daemonpb::HealthResponse>> Health(
+      daemonpb::HealthRequest request) override {
+    return UnaryCall<daemonpb::HealthResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncHealth(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "Health");
+  }
+
+  asio::awaitable<Result<std::unique_ptr<UploadCall>>> StartUpload(
+      daemonpb::UploadHeader header) override {
+    return BeginUpload(stub_, queue_.queue(), std::move(header));
+  }
+
+  asio::awaitable<Result<daemonpb::ListFilesResponse>> ListFiles(
+      daemonpb::ListFilesRequest request) override {
+    return UnaryCall<daemonpb::ListFilesResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncListFiles(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "ListFiles");
+  }
+
+  asio::awaitable<Result<daemonpb::FileInfo>> GetFile(daemonpb::GetFileRequest request) override {
+    return UnaryCall<daemonpb::FileInfo>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncGetFile(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "GetFile");
+  }
+
+  std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest request) override {
+    return BeginDownload(generic_, queue_.queue(), "DownloadFile", request);
+  }
+
+  asio::awaitable<Result<daemonpb::DeleteFileResponse>> DeleteFile(
+      daemonpb::DeleteFileRequest request) override {
+    return UnaryCall<daemonpb::DeleteFileResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncDeleteFile(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "DeleteFile");
+  }
+
+  asio::awaitable<Result<daemonpb::MakeDirectoryResponse>> MakeDirectory(
+      daemonpb::MakeDirectoryRequest request) override {
+    return UnaryCall<daemonpb::MakeDirectoryResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncMakeDirectory(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "MakeDirectory");
+  }
+
+  asio::awaitable<Result<daemonpb::ListDirectoryResponse>> ListDirectory(
+      daemonpb::ListDirectoryRequest request) override {
+    return UnaryCall<daemonpb::ListDirectoryResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncListDirectory(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "ListDirectory");
+  }
+
+  asio::awaitable<Result<daemonpb::DeletePathResponse>> DeletePath(
+      daemonpb::DeletePathRequest request) override {
+    return UnaryCall<daemonpb::DeletePathResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncDeletePath(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "DeletePath");
+  }
+
+  asio::awaitable<Result<daemonpb::MovePathResponse>> MovePath(
+      daemonpb::MovePathRequest request) override {
+    return UnaryCall<daemonpb::MovePathResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncMovePath(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "MovePath");
+  }
+
+  std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest request) override {
+    return BeginDownload(generic_, queue_.queue(), "DownloadPath", request);
+  }
+
+  asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest request) override {
+    return UnaryCall<daemonpb::Usage>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncGetUsage(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "GetUsage");
+  }
+
+  asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
+      daemonpb::RunLambdaRequest request) override {
+    const auto limit = request.timeout_ms() > 0 ? std::chrono::milliseconds(request.timeout_ms())
+                                                : kLambdaUnknownLimit;
+    return UnaryCall<daemonpb::RunLambdaResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncRunLambda(ctx, req, cq);
+        },
+        std::move(request), timeout_ + limit + kLambdaStartMargin, "daemon", "RunLambda");
+  }
+
+  asio::awaitable<Result<daemonpb::Node>> CreateNode(daemonpb::CreateNodeRequest request) override {
+    return UnaryCall<daemonpb::Node>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncCreateNode(ctx, req, cq);
+        },
+        std::move(request), kNodeChangeTimeout, "daemon", "CreateNode");
+  }
+
+  asio::awaitable<Result<daemonpb::ListNodesResponse>> ListNodes(
+      daemonpb::ListNodesRequest request) override {
+    return UnaryCall<daemonpb::ListNodesResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncListNodes(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "ListNodes");
+  }
+
+  asio::awaitable<Result<daemonpb::Node>> GetNode(daemonpb::NodeRef request) override {
+    return UnaryCall<daemonpb::Node>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncGetNode(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "GetNode");
+  }
+
+  asio::awaitable<Result<daemonpb::Node>> StartNode(daemonpb::NodeRef request) override {
+    return UnaryCall<daemonpb::Node>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncStartNode(ctx, req, cq);
+        },
+        std::move(request), kNodeChangeTimeout, "daemon", "StartNode");
+  }
+
+  asio::awaitable<Result<daemonpb::Node>> StopNode(daemonpb::NodeRef request) override {
+    return UnaryCall<daemonpb::Node>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncStopNode(ctx, req, cq);
+        },
+        std::move(request), kNodeChangeTimeout, "daemon", "StopNode");
+  }
+
+  asio::awaitable<Result<daemonpb::DeleteNodeResponse>> DeleteNode(
+      daemonpb::NodeRef request) override {
+    return UnaryCall<daemonpb::DeleteNodeResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncDeleteNode(ctx, req, cq);
+        },
+        std::move(request), kNodeChangeTimeout, "daemon", "DeleteNode");
+  }
+
+  asio::awaitable<Result<daemonpb::NodeMetrics>> GetNodeMetrics(
+      daemonpb::GetNodeMetricsRequest request) override {
+    return UnaryCall<daemonpb::NodeMetrics>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncGetNodeMetrics(ctx, req, cq);
+        },
+        std::move(request), timeout_, "daemon", "GetNodeMetrics");
+  }
+
+  asio::awaitable<Result<daemonpb::ExecNodeResponse>> ExecNode(
+      daemonpb::ExecNodeRequest request) override {
+    const auto limit =
+        request.timeout_ms() > 0
+            ? std::chrono::milliseconds(std::min(request.timeout_ms(), kNodeExecLimitClampMs))
+            : kNodeExecUnknownLimit;
+    return UnaryCall<daemonpb::ExecNodeResponse>(
+        queue_.queue(),
+        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncExecNode(ctx, req, cq);
+        },
+        std::move(request), timeout_ + limit + kNodeExecMargin, "daemon", "ExecNode");
+  }
+
+ private:
+  // Declared first, destroyed last: its threads drain every operation of the
+  // stubs' calls.
+  CompletionQueueThreads queue_{kQueueThreads};
+  std::shared_ptr<daemonpb::Daemon::Stub> stub_;
+  grpc::GenericStub generic_;  // downloads (raw messages)
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
+std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(const std::string& target,
+                                                   std::chrono::milliseconds timeout) {
+  return std::make_unique<GrpcDaemonClient>(MakeBackendChannel(target, kMaxReceiveMessageBytes),
+                                            timeout);
+}
+
+std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(std::shared_ptr<grpc::Channel> channel,
+                                                   std::chrono::milliseconds timeout) {
+  return std::make_unique<GrpcDaemonClient>(std::move(channel), timeout);
+}
+
+}  // namespace nexus::gateway

@@ -1,0 +1,80 @@
+// Bridging gRPC unary calls into Asio coroutines, for the backend clients
+// (auth_client.cc, daemon_client.cc) only.
+//
+// The one way the gateway calls a backend: gRPC's completion-queue API on a
+// queue drained by threads of the client's own (completion_queue_threads.h
+// says why not the callback API). The call's completion is posted back to
+// the awaiting coroutine's executor, so no I/O thread ever blocks and no
+// thread is made per request; a work guard keeps the io_context running
+// until the call completes. Every call carries a deadline and no
+// wait_for_ready, so a dead backend fails fast.
+#pragma once
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/completion_queue.h>
+#include <grpcpp/support/async_unary_call.h>
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "common/result.h"
+#include "gateway/backends/completion_queue_threads.h"
+#include "gateway/http/http_types.h"
+
+namespace nexus::gateway {
+
+// How many bytes each call's response stream may have in flight towards us
+// (its HTTP/2 window), fixed: see MakeBackendChannel.
+inline constexpr int kStreamWindowBytes = 8 << 20;
+
+// A channel to `target` that retries a lost connection quickly (100 ms to
+// 1 s backoff), so a restarted backend is back within about a second.
+// `max_receive_message_bytes`: 0 keeps gRPC's default (4 MiB), -1 is no limit.
+std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target,
+                                                  int max_receive_message_bytes = 0);
+
+// The Status for a failed call. A status the service sent on purpose (with
+// Nexus details) passes through; a bare transport or library failure is
+// logged and reduced to a message without internals: "<service> service
+// unavailable" for kUnavailable.
+Status BackendError(const char* service, const char* method, const grpc::Status& status);
+
+namespace internal {
+
+template <typename Req, typename Resp>
+struct UnaryCallState {
+  grpc::ClientContext context;
+  Req request;
+  Resp response;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> reader;
+  AwaitedTag finished;
+};
+
+}  // namespace internal
+
+// Runs one unary call on `queue`. `prepare(context, request, queue)` must
+// prepare it with the stub's completion-queue API, e.g.
+//   stub->PrepareAsyncHealth(ctx, req, queue);
+// `service` and `method` are literals naming the call in errors and logs.
+template <typename Resp, typename Req, typename Prepare>
+asio::awaitable<Result<Resp>> UnaryCall(grpc::CompletionQueue* queue, Prepare prepare, Req request,
+                                        std::chrono::milliseconds timeout, const char* service,
+                                        const char* method) {
+  auto state = std::make_shared<internal::UnaryCallState<Req, Resp>>();
+  state->request = std::move(request);
+  state->context.set_deadline(std::chrono::system_clock::now() + timeout);
+  state->reader = prepare(&state->context, state->request, queue);
+  state->reader->StartCall();
+  state->reader->Finish(&state->response, &state->status, state->finished.Arm(state));
+  // A unary call's Finish always completes with ok: the status tells.
+  co_await state->finished.Wait();
+  if (!state->status.ok()) co_return BackendError(service, method, state->status);
+  co_return std::move(state->response);
+}
+
+}  // namespace nexus::gateway

@@ -1,0 +1,84 @@
+#include "gateway/http/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "gateway/backends/error_mapping.h"
+#include "gateway/http/middleware.h"
+#include "gateway/http/request_target.h"
+
+namespace nexus::gateway {
+
+Pipeline::Pipeline(const Router& router, AuthClient& auth, PipelineOptions options)
+    : router_(router), auth_(auth), options_(options) {}
+
+asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_view target) const {
+  Admission a;
+  AssignRequestId(req);
+  if (Status s = ParseRequestTarget(target, req); !s.ok()) {
+    a.response = ErrorResponse(s, req.request_id);
+    co_return a;
+  }
+  RouteMatch match = router_.Match(req.method, req.segments);
+  if (match.kind != RouteMatch::Kind::kFound) {
+    a.response = NoRouteResponse(match);
+    co_return a;
+  }
+  const Route& route = *match.route;
+  req.params = std::move(match.params);
+  const int64_t body_limit = route.options.max_body_bytes > 0 ? route.options.max_body_bytes
+                                                              : options_.max_json_bytes;
+  if (Status s = CheckBodyHeaders(req, route.options.body, body_limit); !s.ok()) {
+    a.response = ErrorResponse(s, req.request_id);
+    co_return a;
+  }
+  if (route.options.authenticated) {
+    Status s;
+    try {
+      s = co_await Authenticate(auth_, req);
+    } catch (const std::exception& e) {
+      s = InternalError(std::string("authenticate: ") + e.what());
+    }
+    if (!s.ok()) {
+      a.response = ErrorResponse(s, req.request_id);
+      co_return a;
+    }
+  }
+  a.route = &route;
+  a.body_limit = body_limit;
+  co_return a;
+}
+
+asio::awaitable<Response> Pipeline::Run(Request& req, const Route& route) const {
+  Status failure;
+  try {
+    Result<Response> r = co_await route.handler(req);
+    if (r.ok()) co_return std::move(r).value();
+    failure = r.status();
+  } catch (const std::exception& e) {
+    failure = InternalError(route.method + " " + route.pattern + ": " + e.what());
+  }
+  co_return ErrorResponse(failure, req.request_id);
+}
+
+asio::awaitable<Response> Pipeline::Handle(Request& req, std::string_view target) const {
+  Admission a = co_await Admit(req, target);
+  Response resp;
+  if (a.response) {
+    resp = std::move(*a.response);
+  } else if (a.route->options.body != BodyMode::kStream &&
+             req.body.size() > static_cast<uint64_t>(a.body_limit)) {
+    resp = ErrorResponse(BodyTooLargeError(a.body_limit), req.request_id);
+  } else {
+    resp = co_await Run(req, *a.route);
+  }
+  Finish(req, resp);
+  co_return resp;
+}
+
+void Pipeline::Finish(const Request& req, Response& resp) {
+  resp.headers.Set("X-Request-Id", req.request_id);
+}
+
+}  // namespace nexus::gateway

@@ -1,0 +1,498 @@
+// LambdaRunner with a fake runc and fake cgroups: validation, defaults,
+// availability, the concurrency limit, cleanup, leftovers and the warm pool.
+#include "daemon/lambda/lambda.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "support/runtime_fake_oci.h"
+
+namespace nexus::daemon::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using ::nexus::testing::FakeCgroupFs;
+using ::nexus::testing::FakeOciRuntime;
+using ::nexus::testing::FakeProcessScript;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+size_t CountStartingWith(const std::vector<std::string>& v, const std::string& prefix) {
+  return std::count_if(v.begin(), v.end(),
+                       [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
+}
+
+LambdaRequest Req(std::string code, std::string runtime, std::string stdin_data = "",
+                  int64_t timeout_ms = 0, int64_t memory_mb = 0) {
+  LambdaRequest r;
+  r.code = std::move(code);
+  r.runtime = std::move(runtime);
+  r.stdin_data = std::move(stdin_data);
+  r.timeout_ms = timeout_ms;
+  r.memory_mb = memory_mb;
+  r.owner = "tester";
+  return r;
+}
+
+class LambdaRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nexus-lambda-unit-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    options_.runtime_dir = (dir_ / "run").string();
+    options_.instance = "test";
+    options_.timeout_ms_default = 4000;
+    options_.timeout_ms_max = 8000;
+    options_.memory_mb_default = 128;
+    options_.memory_mb_max = 256;
+    options_.max_concurrent = 2;
+    options_.output_limit_bytes = 100;
+    options_.queue_wait_ms = 10000;  // runs wait for the previous run's teardown
+    options_.host.entries = {{"usr", ""}};
+    options_.init_path = "/opt/nexus/bin/nexus-lambda-init";
+  }
+  void TearDown() override {
+    runner_.reset();
+    fs::remove_all(dir_);
+  }
+
+  LambdaRunner& Runner(Status availability = Status::Ok()) {
+    runner_ = std::make_unique<LambdaRunner>(options_, runtime_, cgroups_, availability);
+    return *runner_;
+  }
+
+  static LambdaRequest Request(std::string code = "print(1)", std::string runtime = "python3") {
+    LambdaRequest r;
+    r.code = std::move(code);
+    r.runtime = std::move(runtime);
+    return r;
+  }
+
+  fs::path dir_;
+  LambdaOptions options_;
+  FakeOciRuntime runtime_;
+  FakeCgroupFs cgroups_;
+  std::unique_ptr<LambdaRunner> runner_;
+};
+
+TEST_F(LambdaRunnerTest, RejectsInvalidRequestsBeforeTouchingRunc) {
+  struct Case {
+    const char* name;
+    LambdaRequest request;
+  } cases[] = {
+      {"unknown runtime", Req("print(1)", "ruby", "", 0, 0)},
+      {"missing runtime", Req("print(1)", "", "", 0, 0)},
+      {"empty code", Req("", "python3", "", 0, 0)},
+      {"code over 1 MiB", Req(std::string((1 << 20) + 1, 'x'), "python3", "", 0, 0)},
+      {"stdin over 1 MiB", Req("print(1)", "python3", std::string((1 << 20) + 1, 'x'), 0, 0)},
+      {"negative timeout", Req("print(1)", "python3", "", -1, 0)},
+      {"timeout above the maximum", Req("print(1)", "python3", "", 8001, 0)},
+      {"memory above the maximum", Req("print(1)", "python3", "", 0, 257)},
+      {"memory below the minimum", Req("print(1)", "python3", "", 0, 8)},
+      {"negative memory", Req("print(1)", "python3", "", 0, -5)},
+  };
+  Runner();
+  for (const auto& tc : cases) {
+    auto r = runner_->Run(tc.request);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << tc.name;
+  }
+  EXPECT_TRUE(runtime_.calls().empty());
+}
+
+TEST_F(LambdaRunnerTest, SandboxesMountTheSharedEtcWhichGoesWithTheRunner) {
+  options_.host.ld_so_cache = "cache-bytes";
+  const fs::path shared = dir_ / "run" / "lambda" / "etc";
+  fs::create_directories(shared / "stale");
+  std::string etc_source;
+  bool bundle_has_etc = true;
+  runtime_.run_script = [&](const std::string&, const std::string& bundle) {
+    auto config = nlohmann::json::parse(std::ifstream(fs::path(bundle) / "config.json"));
+    for (const auto& m : config["mounts"]) {
+      if (m["destination"] == "/etc") etc_source = m["source"];
+    }
+    bundle_has_etc = fs::exists(fs::path(bundle) / "etc");
+    FakeProcessScript script;
+    script.outcome.control_data = "ready\nexit 0 1\n";
+    return script;
+  };
+  ASSERT_TRUE(Runner().PrepareSharedEtc().ok());
+  EXPECT_FALSE(fs::exists(shared / "stale")) << "a stale one is replaced";
+  ASSERT_TRUE(runner_->Run(Request()).ok());
+  EXPECT_EQ(etc_source, shared.string());
+  EXPECT_FALSE(bundle_has_etc);
+  std::ifstream cache(shared / "ld.so.cache");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(cache), {}), "cache-bytes");
+  runner_.reset();
+  EXPECT_FALSE(fs::exists(shared));
+}
+
+TEST_F(LambdaRunnerTest, AcceptsTheBoundaries) {
+  struct Case {
+    const char* name;
+    LambdaRequest request;
+  } cases[] = {
+      {"code of exactly 1 MiB", Req(std::string(1 << 20, '#'), "python3", "", 0, 0)},
+      {"maximum timeout", Req("print(1)", "python3", "", 8000, 0)},
+      {"maximum memory", Req("print(1)", "python3", "", 0, 256)},
+      {"minimum memory", Req("print(1)", "python3", "", 0, kMinLambdaMemoryMb)},
+      {"shell", Req("echo 1", "sh", "", 0, 0)},
+  };
+  Runner();
+  for (const auto& tc : cases) {
+    auto r = runner_->Run(tc.request);
+    EXPECT_TRUE(r.ok()) << tc.name << ": " << r.status().ToString();
+  }
+}
+
+TEST_F(LambdaRunnerTest, AppliesDefaultTimeoutAndMemory) {
+  std::string order;
+  int64_t memory = 0;
+  runtime_.run_script = [&](const std::string&, const std::string& bundle) {
+    FakeProcessScript s;
+    s.outcome.control_data = "ready\nexit 0 1\n";
+    s.on_communicate = [&, bundle](const CommunicateOptions& io) {
+      order = io.stdin_data.substr(0, io.stdin_data.find('\n'));
+      auto config = nlohmann::json::parse(ReadFile(bundle + "/config.json"));
+      memory = config["linux"]["resources"]["memory"]["limit"].get<int64_t>();
+    };
+    return s;
+  };
+  ASSERT_TRUE(Runner().Run(Request()).ok());
+  EXPECT_EQ(order, "python3 4000");
+  EXPECT_EQ(memory, 128 << 20);
+
+  LambdaRequest custom = Request();
+  custom.timeout_ms = 1234;
+  custom.memory_mb = 64;
+  ASSERT_TRUE(runner_->Run(custom).ok());
+  EXPECT_EQ(order, "python3 1234");
+  EXPECT_EQ(memory, 64 << 20);
+}
+
+TEST_F(LambdaRunnerTest, ReturnsWhatTheSandboxReported) {
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    FakeProcessScript s;
+    s.outcome.control_data = "ready\nsignal 6 21\n";
+    s.outcome.stdout_data = std::string(150, 'o');
+    s.outcome.stderr_data = "Aborted\n";
+    return s;
+  };
+  auto r = Runner().Run(Request());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 134);
+  EXPECT_EQ(r->signal, "SIGABRT");
+  EXPECT_EQ(r->execution_time_ms, 21);
+  EXPECT_EQ(r->stdout_data, std::string(100, 'o'));  // output_limit_bytes
+  EXPECT_TRUE(r->stdout_truncated);
+  EXPECT_EQ(r->stderr_data, "Aborted\n");
+  EXPECT_FALSE(r->stderr_truncated);
+}
+
+TEST_F(LambdaRunnerTest, TimeoutPathKillsTheContainerAndStillCleansUp) {
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    FakeProcessScript s;
+    s.outcome.control_data = "ready\n";  // the supervisor never got to report
+    s.outcome.exit_code = 137;
+    s.runs_until_killed = true;
+    return s;
+  };
+  LambdaRequest req = Request("while True: pass");
+  req.timeout_ms = 1000;
+  auto r = Runner().Run(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(r->exit_code, 137);
+  EXPECT_EQ(r->signal, "SIGKILL");
+  EXPECT_EQ(r->execution_time_ms, 1000);
+  runner_->WaitForTeardown();
+  auto calls = runtime_.calls();
+  EXPECT_EQ(CountStartingWith(calls, "kill test-l-"), 1u);
+  EXPECT_EQ(CountStartingWith(calls, "delete test-l-"), 1u);
+  EXPECT_EQ(runtime_.container_count(), 0u);
+  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
+}
+
+TEST_F(LambdaRunnerTest, EveryRunGetsAFreshUniqueContainerThatIsRemovedAfterwards) {
+  Runner();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(runner_->Run(Request()).ok());
+  runner_->WaitForTeardown();
+  auto calls = runtime_.calls();
+  std::vector<std::string> runs;
+  for (const auto& c : calls) {
+    if (c.rfind("run ", 0) == 0) runs.push_back(c);
+  }
+  ASSERT_EQ(runs.size(), 3u);
+  std::sort(runs.begin(), runs.end());
+  EXPECT_EQ(std::unique(runs.begin(), runs.end()), runs.end());
+  EXPECT_EQ(runtime_.container_count(), 0u);
+  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
+}
+
+TEST_F(LambdaRunnerTest, FailedStartIsAnErrorAndLeavesNothing) {
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    FakeProcessScript s;
+    s.spawn_error = InternalError("spawn runc: no such file");
+    return s;
+  };
+  auto r = Runner().Run(Request());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
+}
+
+TEST_F(LambdaRunnerTest, UnavailableRunnerSaysWhyAfterValidation) {
+  Runner(UnavailableError("lambda needs root and runc"));
+  EXPECT_EQ(runner_->Run(Request("", "python3")).status().code(), StatusCode::kInvalidArgument);
+  auto r = runner_->Run(Request());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().message(), "lambda needs root and runc");
+  EXPECT_TRUE(runtime_.calls().empty());
+}
+
+TEST_F(LambdaRunnerTest, RunsBeyondTheConcurrencyLimitAreRefused) {
+  options_.max_concurrent = 1;
+  options_.queue_wait_ms = 0;
+  std::promise<void> inside;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  runtime_.run_script = [&](const std::string&, const std::string&) {
+    FakeProcessScript s;
+    s.outcome.control_data = "ready\nexit 0 1\n";
+    s.on_communicate = [&inside, released](const CommunicateOptions&) {
+      inside.set_value();
+      released.wait();
+    };
+    return s;
+  };
+  Runner();
+  auto first = std::async(std::launch::async, [this] { return runner_->Run(Request()); });
+  inside.get_future().wait();
+
+  runtime_.run_script = [](const std::string&, const std::string&) {
+    FakeProcessScript s;
+    s.outcome.control_data = "ready\nexit 0 1\n";
+    return s;
+  };
+  auto second = runner_->Run(Request());
+  EXPECT_EQ(second.status().code(), StatusCode::kRateLimited);
+  EXPECT_GT(second.status().retry_after_seconds(), 0);
+
+  release.set_value();
+  EXPECT_TRUE(first.get().ok());
+  runner_->WaitForTeardown();  // the slot is held until the sandbox is gone
+  EXPECT_TRUE(runner_->Run(Request()).ok()) << "the slot is free again";
+}
+
+TEST_F(LambdaRunnerTest, TeardownHappensAfterTheResultAndKeepsTheSlot) {
+  options_.max_concurrent = 1;
+  Runner();
+  ASSERT_TRUE(runner_->Run(Request()).ok());
+  runner_->WaitForTeardown();
+  auto calls = runtime_.calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back().rfind("delete test-l-", 0), 0u) << calls.back();
+  EXPECT_TRUE(runner_->Run(Request()).ok()) << "the slot came back after the teardown";
+}
+
+// The runner's files live in a private directory named after the instance,
+// away from the data dir, and sandboxes mount a copy of the init from there:
+// what a sandbox's mountinfo shows names neither the data dir nor the
+// installation. All of it goes with the runner.
+TEST_F(LambdaRunnerTest, PrepareRuntimeDirMakesAPrivateDirWithACopyOfTheInitAndRemovesItAfter) {
+  const fs::path installed = dir_ / "install" / "nexus-lambda-init";
+  fs::create_directories(installed.parent_path());
+  std::ofstream(installed) << "the init's bytes";
+  options_.init_path = installed.string();
+  const fs::path run = dir_ / "run";
+  fs::create_directories(run);
+  fs::permissions(run, fs::perms::all);  // a looser directory is narrowed
+  std::string init_source;
+  runtime_.run_script = [&](const std::string&, const std::string& bundle) {
+    auto config = nlohmann::json::parse(std::ifstream(fs::path(bundle) / "config.json"));
+    for (const auto& m : config["mounts"]) {
+      if (m["destination"] == "/sandbox/init") init_source = m["source"];
+    }
+    FakeProcessScript script;
+    script.outcome.control_data = "ready\nexit 0 1\n";
+    return script;
+  };
+  ASSERT_TRUE(Runner().PrepareRuntimeDir().ok());
+  auto perms = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::mask; };
+  EXPECT_EQ(perms(run), fs::perms::owner_all);
+  EXPECT_EQ(perms(run / "lambda"), fs::perms::owner_all);
+  const fs::path copy = run / "lambda" / "init";
+  EXPECT_EQ(ReadFile(copy), "the init's bytes");
+  EXPECT_EQ(perms(copy), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                             fs::perms::group_exec | fs::perms::others_read |
+                             fs::perms::others_exec);
+  EXPECT_EQ(runner_->options().init_path, copy.string());
+  ASSERT_TRUE(runner_->Run(Request()).ok());
+  EXPECT_EQ(init_source, copy.string());
+  runner_->WaitForTeardown();
+  runner_.reset();
+  EXPECT_FALSE(fs::exists(run)) << "the runtime directory goes with the runner";
+  EXPECT_TRUE(fs::exists(installed));
+}
+
+TEST_F(LambdaRunnerTest, ARunnerWithoutAnAbsoluteRuntimeDirRunsNothing) {
+  for (const char* dir : {"", "relative/run", "/"}) {
+    options_.runtime_dir = dir;
+    auto r = Runner().Run(Request());
+    EXPECT_EQ(r.status().code(), StatusCode::kInternal) << "'" << dir << "'";
+    runner_.reset();
+  }
+  EXPECT_TRUE(runtime_.calls().empty());
+}
+
+TEST_F(LambdaRunnerTest, PrepareRuntimeDirRefusesADirectoryThatIsNotItsOwn) {
+  const fs::path installed = dir_ / "nexus-lambda-init";
+  std::ofstream(installed) << "init";
+  options_.init_path = installed.string();
+  fs::create_directories(dir_ / "elsewhere");
+  fs::create_directory_symlink(dir_ / "elsewhere", dir_ / "run");
+  Status s = Runner().PrepareRuntimeDir();
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_NE(s.message().find("is not a directory"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(fs::exists(dir_ / "elsewhere" / "lambda"));
+}
+
+TEST_F(LambdaRunnerTest, CleanUpLeftoversRemovesOnlyThisInstancesLambdas) {
+  runtime_.AddContainer("test-l-0123456789abcdef", ContainerStatus::kRunning);
+  runtime_.AddContainer("other-l-0123456789abcdef", ContainerStatus::kRunning);
+  runtime_.AddContainer("test-n-node1", ContainerStatus::kRunning);
+  fs::create_directories(dir_ / "run" / "lambda/test-l-0123456789abcdef/rootfs");
+  fs::create_directories(dir_ / "run" / "lambda/other-l-1");
+  cgroups_.AddExisting("/nexus-test-lambda/test-l-0123456789abcdef");
+  cgroups_.AddExisting("/nexus-test-lambda");
+  cgroups_.AddExisting("/nexus-other-lambda");
+
+  ASSERT_TRUE(Runner().CleanUpLeftovers().ok());
+  auto calls = runtime_.calls();
+  EXPECT_EQ(CountStartingWith(calls, "destroy "), 1u);
+  EXPECT_EQ(CountStartingWith(calls, "destroy test-l-0123456789abcdef"), 1u);
+  EXPECT_EQ(runtime_.container_count(), 2u);
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "lambda/test-l-0123456789abcdef"));
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "lambda/other-l-1"));
+  // The parent goes with everything below it (RemoveTree), the other
+  // instance's stays.
+  EXPECT_FALSE(cgroups_.Exists("/nexus-test-lambda"));
+  EXPECT_TRUE(cgroups_.Exists("/nexus-other-lambda"));
+  auto removed = cgroups_.removed();
+  EXPECT_NE(std::find(removed.begin(), removed.end(), "/nexus-test-lambda"), removed.end());
+  EXPECT_EQ(std::find(removed.begin(), removed.end(), "/nexus-other-lambda"), removed.end());
+}
+
+TEST_F(LambdaRunnerTest, RemovesItsCgroupParentOnShutdown) {
+  cgroups_.AddExisting("/nexus-test-lambda");
+  Runner();
+  runner_.reset();
+  auto removed = cgroups_.removed();
+  EXPECT_NE(std::find(removed.begin(), removed.end(), "/nexus-test-lambda"), removed.end());
+}
+
+TEST_F(LambdaRunnerTest, WarmPoolServesDefaultMemoryRunsWithPreStartedSandboxes) {
+  options_.pool_size = 2;
+  Runner().StartPool();
+  ASSERT_TRUE(runner_->WaitForPool(2, 5000));
+  EXPECT_EQ(CountStartingWith(runtime_.calls(), "run "), 2u);
+
+  ASSERT_TRUE(runner_->Run(Request()).ok());
+  // The run took a warm sandbox; the pool then starts a replacement.
+  ASSERT_TRUE(runner_->WaitForPool(2, 5000));
+  EXPECT_EQ(CountStartingWith(runtime_.calls(), "run "), 3u);
+
+  LambdaRequest big = Request();
+  big.memory_mb = 256;  // not what the pool's sandboxes have: a cold start
+  ASSERT_TRUE(runner_->Run(big).ok());
+  EXPECT_EQ(CountStartingWith(runtime_.calls(), "run "), 4u);
+  EXPECT_EQ(runner_->idle_sandboxes(), 2u);
+
+  runner_.reset();
+  EXPECT_EQ(runtime_.container_count(), 0u) << "idle sandboxes are destroyed on shutdown";
+  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
+}
+
+TEST_F(LambdaRunnerTest, OnlyPoolSandboxesStartTheirInterpreterAhead) {
+  std::mutex mu;
+  std::vector<std::string> args;  // the init's arguments, one entry per sandbox
+  runtime_.run_script = [&](const std::string&, const std::string& bundle) {
+    auto config = nlohmann::json::parse(ReadFile(fs::path(bundle) / "config.json"));
+    std::lock_guard<std::mutex> lock(mu);
+    args.push_back(config["process"]["args"].dump());
+    FakeProcessScript s;
+    s.outcome.control_data = "ready\nexit 0 1\n";
+    return s;
+  };
+  options_.pool_size = 1;
+  Runner().StartPool();
+  ASSERT_TRUE(runner_->WaitForPool(1, 5000));
+  LambdaRequest cold = Request();
+  cold.memory_mb = 256;  // not the pool's size: a cold start
+  ASSERT_TRUE(runner_->Run(cold).ok());
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(args.size(), 2u);
+  EXPECT_EQ(args[0], R"(["/sandbox/init","pool"])");
+  EXPECT_EQ(args[1], R"(["/sandbox/init"])");
+}
+
+TEST(LambdaOptionsTest, ResolvesTheConfig) {
+  Config c;
+  c.data_dir = "relative/data/";
+  c.instance = "abc";
+  auto o = LambdaOptionsFromConfig(c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->runtime_dir, "/run/nexus-abc") << "named after the instance, not the data dir";
+  EXPECT_EQ(o->max_concurrent, 2 * ::sysconf(_SC_NPROCESSORS_ONLN));
+  EXPECT_EQ(o->timeout_ms_default, 10000);
+  EXPECT_EQ(o->memory_mb_default, 128);
+  EXPECT_EQ(o->output_limit_bytes, 1 << 20);
+  // By default the init is looked for beside the running binary.
+  EXPECT_EQ(o->init_path,
+            (fs::read_symlink("/proc/self/exe").parent_path() / "nexus-lambda-init").string());
+
+  c.lambda.init_path = "bin/../tools/nexus-lambda-init";
+  c.runtime_dir = "run/here/";
+  o = LambdaOptionsFromConfig(c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->init_path, (fs::current_path() / "tools/nexus-lambda-init").string());
+  EXPECT_EQ(o->runtime_dir, (fs::current_path() / "run/here").string());
+}
+
+TEST(LambdaOptionsTest, RejectsInconsistentBounds) {
+  struct Case {
+    const char* name;
+    void (*edit)(LambdaConfig&);
+  } cases[] = {
+      {"default timeout above max",
+       [](LambdaConfig& l) { l.timeout_ms_default = l.timeout_ms_max + 1; }},
+      {"zero timeout", [](LambdaConfig& l) { l.timeout_ms_default = 0; }},
+      {"default memory above max",
+       [](LambdaConfig& l) { l.memory_mb_default = l.memory_mb_max + 1; }},
+      {"tiny memory", [](LambdaConfig& l) { l.memory_mb_default = 4; }},
+      {"negative concurrency", [](LambdaConfig& l) { l.max_concurrent = -1; }},
+      {"negative pool", [](LambdaConfig& l) { l.pool_size = -1; }},
+      {"no output", [](LambdaConfig& l) { l.output_limit_bytes = 0; }},
+  };
+  for (const auto& tc : cases) {
+    Config c;
+    tc.edit(c.lambda);
+    EXPECT_EQ(LambdaOptionsFromConfig(c).status().code(), StatusCode::kInvalidArgument) << tc.name;
+  }
+}
+
+}  // namespace
+}  // namespace nexus::daemon::runtime
