@@ -29,8 +29,8 @@
 
 #include "daemon/nodes/network.h"
 #include "daemon/nodes/node_firewall.h"
-#include "daemon/runtime/oci_runtime.h"
 #include "daemon/nodes/volume.h"
+#include "daemon/runtime/oci_runtime.h"
 #include "support/runtime_fake_oci.h"
 #include "support/runtime_fake_process.h"
 

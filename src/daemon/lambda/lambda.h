@@ -42,10 +42,10 @@
 
 #include "common/config.h"
 #include "common/result.h"
+#include "daemon/lambda/sandbox.h"
 #include "daemon/runtime/cgroups.h"
 #include "daemon/runtime/oci_runtime.h"
 #include "daemon/runtime/oci_spec.h"
-#include "daemon/lambda/sandbox.h"
 
 namespace nexus::daemon::runtime {
 

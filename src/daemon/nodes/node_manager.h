@@ -77,14 +77,14 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/result.h"
-#include "daemon/runtime/cgroups.h"
 #include "daemon/nodes/metrics_sampler.h"
 #include "daemon/nodes/network.h"
 #include "daemon/nodes/node_firewall.h"
 #include "daemon/nodes/node_spec.h"
 #include "daemon/nodes/node_store.h"
-#include "daemon/runtime/oci_runtime.h"
 #include "daemon/nodes/volume.h"
+#include "daemon/runtime/cgroups.h"
+#include "daemon/runtime/oci_runtime.h"
 
 namespace nexus::daemon::runtime {
 

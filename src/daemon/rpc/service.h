@@ -38,12 +38,12 @@
 #include <memory>
 #include <string_view>
 
+#include "daemon/lambda/lambda.h"
 #include "daemon/rpc/call_admission.h"
 #include "daemon/rpc/health.h"
-#include "daemon/lambda/lambda.h"
+#include "daemon/rpc/stream_watchdog.h"
 #include "daemon/storage/file_service.h"
 #include "daemon/tree/tree_service.h"
-#include "daemon/rpc/stream_watchdog.h"
 #include "nexus/daemon/v1/daemon.grpc.pb.h"
 
 namespace nexus::daemon {

@@ -1,7 +1,7 @@
 #include "gateway/api/download_stream.h"
 
-#include "gateway/formats/content_disposition.h"
 #include "gateway/backends/error_mapping.h"
+#include "gateway/formats/content_disposition.h"
 
 namespace nexus::gateway {
 namespace {

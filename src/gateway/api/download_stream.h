@@ -26,8 +26,8 @@
 
 #include "common/result.h"
 #include "gateway/backends/daemon_client.h"
-#include "gateway/http/http_types.h"
 #include "gateway/formats/range_header.h"
+#include "gateway/http/http_types.h"
 
 namespace nexus::gateway {
 

@@ -8,8 +8,8 @@
 
 #include "gateway/api/json_response.h"
 #include "gateway/formats/json_fields.h"
-#include "gateway/http/middleware.h"
 #include "gateway/formats/utf8.h"
+#include "gateway/http/middleware.h"
 
 namespace nexus::gateway {
 namespace {

@@ -27,8 +27,8 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
   }
   const Route& route = *match.route;
   req.params = std::move(match.params);
-  const int64_t body_limit = route.options.max_body_bytes > 0 ? route.options.max_body_bytes
-                                                              : options_.max_json_bytes;
+  const int64_t body_limit =
+      route.options.max_body_bytes > 0 ? route.options.max_body_bytes : options_.max_json_bytes;
   if (Status s = CheckBodyHeaders(req, route.options.body, body_limit); !s.ok()) {
     a.response = ErrorResponse(s, req.request_id);
     co_return a;

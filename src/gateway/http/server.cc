@@ -29,8 +29,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "gateway/http/access_log.h"
 #include "gateway/backends/error_mapping.h"
+#include "gateway/http/access_log.h"
 #include "gateway/http/middleware.h"
 #include "gateway/http/transfer_floor.h"
 

@@ -19,12 +19,12 @@
 #include <vector>
 
 #include "common/config.h"
-#include "daemon/runtime/cgroups.h"
 #include "daemon/lambda/lambda.h"
+#include "daemon/lambda/sandbox.h"
+#include "daemon/runtime/cgroups.h"
 #include "daemon/runtime/oci_runtime.h"
 #include "daemon/runtime/oci_spec.h"
 #include "daemon/runtime/process.h"
-#include "daemon/lambda/sandbox.h"
 #include "daemon/runtime/seccomp_bpf.h"
 
 namespace nexus::daemon::runtime {

@@ -60,8 +60,8 @@ const json* FindMount(const json& config, const std::string& destination) {
 
 // The whole config.json of a node but its seccomp section (the sandbox's
 // allowlist, golden-tested with the lambda config, with the node's socket
-// families and one more rule, tested below), compared with the reviewed file in testdata. After an intended
-// change: NEXUS_UPDATE_GOLDEN=1 rewrites it.
+// families and one more rule, tested below), compared with the reviewed file in testdata. After an
+// intended change: NEXUS_UPDATE_GOLDEN=1 rewrites it.
 TEST(NodeSpecTest, NodeConfigMatchesTheGoldenFile) {
   json actual = BuildNodeOciConfig(WorkerSpec());
   actual["linux"].erase("seccomp");

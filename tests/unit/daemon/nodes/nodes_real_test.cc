@@ -31,11 +31,11 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "daemon/database.h"
-#include "daemon/runtime/cgroups.h"
 #include "daemon/nodes/network.h"
 #include "daemon/nodes/node_manager.h"
 #include "daemon/nodes/node_spec.h"
 #include "daemon/nodes/node_store.h"
+#include "daemon/runtime/cgroups.h"
 #include "daemon/runtime/oci_runtime.h"
 #include "daemon/runtime/process.h"
 
