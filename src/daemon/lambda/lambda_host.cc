@@ -8,21 +8,13 @@
 #include <utility>
 
 #include "daemon/lambda/lambda.h"
+#include "daemon/runtime/oci_runtime_factory.h"
 #include "daemon/runtime/process.h"
 
 namespace nexus::daemon::runtime {
 namespace {
 
 const char kUnavailableMessage[] = "lambda needs root and runc";
-
-// Stands in for the host's cgroups when they cannot be used; never reached,
-// since such a runner is unavailable.
-class NoCgroupFs final : public CgroupFs {
- public:
-  Result<bool> OomKilled(const std::string&) override { return UnavailableError("no cgroups"); }
-  bool Exists(const std::string&) override { return false; }
-  Status Remove(const std::string&) override { return Status::Ok(); }
-};
 
 }  // namespace
 
@@ -45,7 +37,7 @@ Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config
                                     " (beside nexusd, or lambda.init_path)");
   }
   if (availability.ok()) {
-    auto cgroups = HostCgroupFs::Detect();
+    auto cgroups = MakeCgroupFs(kCgroupAuto);
     auto layout = ProbeHostLayout("/");
     if (!cgroups.ok()) {
       availability = UnavailableError(std::string(kUnavailableMessage) + " (" +
@@ -58,11 +50,14 @@ Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config
       owned->cgroups = std::move(cgroups).value();
     }
   }
-  if (!owned->cgroups) owned->cgroups = std::make_unique<NoCgroupFs>();
+  if (!owned->cgroups) {
+    NEXUS_ASSIGN_OR_RETURN(owned->cgroups, MakeCgroupFs("none"));
+  }
   RuncOptions runc_options;
   runc_options.runc_path = runc;
   runc_options.root = options.runtime_dir + "/lambda/runc";
-  owned->runtime = std::make_unique<RuncRuntime>(runc_options, *owned->processes);
+  NEXUS_ASSIGN_OR_RETURN(owned->runtime,
+                         MakeOciRuntime(OciEngineFor(runc), runc_options, *owned->processes));
 
   auto runner = std::make_unique<LambdaRunner>(std::move(options), *owned->runtime, *owned->cgroups,
                                                availability);

@@ -4,18 +4,16 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "daemon/nodes/node_files.h"
 #include "daemon/nodes/node_manager.h"
+#include "daemon/runtime/oci_runtime_factory.h"
 
 namespace nexus::daemon::runtime {
 namespace {
-
-namespace fs = std::filesystem;
 
 const char kUnavailableMessage[] = "nodes need root, runc and the CNI plugins";
 
@@ -30,14 +28,6 @@ std::string FindTool(const std::string& name) {
   }
   return "";
 }
-
-// Stands in for the host's cgroups when there are none (not root).
-class NoCgroupFs final : public CgroupFs {
- public:
-  Result<bool> OomKilled(const std::string&) override { return false; }
-  bool Exists(const std::string&) override { return false; }
-  Status Remove(const std::string&) override { return Status::Ok(); }
-};
 
 }  // namespace
 
@@ -78,16 +68,16 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
     }
   }
 
-  std::unique_ptr<HostCgroupFs> host_cgroups;
+  const std::string engine = OciEngineFor(runtime_path);
+  std::unique_ptr<CgroupFs> host_cgroups;
   if (missing.empty()) {
-    auto detected = HostCgroupFs::Detect();
+    auto detected = MakeCgroupFs(kCgroupAuto);
     if (!detected.ok()) {
       missing.push_back(detected.status().message());
     } else {
       host_cgroups = std::move(detected).value();
-      if (fs::path(runtime_path).filename() == "crun" && !host_cgroups->unified()) {
-        missing.push_back("crun needs a pure cgroup v2 host; select runc");
-      }
+      Status fits = CheckOciEngineFits(engine, *host_cgroups);
+      if (!fits.ok()) missing.push_back(fits.message());
     }
   }
   if (missing.empty()) {
@@ -108,19 +98,19 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
     availability = UnavailableError(std::string(kUnavailableMessage) + " (" + detail + ")");
   }
 
-  CgroupRoots roots;
   if (host_cgroups) {
-    roots.unified = host_cgroups->unified();
-    roots.memory = host_cgroups->controller_root("memory");
-    roots.cpuacct = host_cgroups->controller_root("cpuacct");
     owned->cgroups = std::move(host_cgroups);
   } else {
-    owned->cgroups = std::make_unique<NoCgroupFs>();
+    NEXUS_ASSIGN_OR_RETURN(owned->cgroups, MakeCgroupFs("none"));
   }
+  CgroupRoots roots;
+  roots.unified = owned->cgroups->unified();
+  roots.memory = owned->cgroups->controller_root("memory");
+  roots.cpuacct = owned->cgroups->controller_root("cpuacct");
   RuncOptions runc;
   runc.runc_path = runtime_path;
   runc.root = options.data_dir + "/nodes/runc";
-  owned->runtime = std::make_unique<RuncRuntime>(runc, *owned->processes);
+  NEXUS_ASSIGN_OR_RETURN(owned->runtime, MakeOciRuntime(engine, runc, *owned->processes));
   owned->network = std::make_unique<CniNetwork>(net, *owned->processes);
   owned->firewall = std::make_unique<NftFirewall>(firewall, *owned->processes);
   owned->volumes = std::make_unique<LoopVolumeManager>(tools, *owned->processes);
