@@ -34,7 +34,7 @@
 #include "daemon/rpc/call_admission.h"
 #include "daemon/rpc/grpc_unix_listener.h"
 #include "daemon/rpc/health.h"
-#include "daemon/rpc/service.h"
+#include "daemon/rpc/services.h"
 #include "daemon/rpc/unix_socket.h"
 #include "daemon/storage/chunker.h"
 #include "daemon/storage/file_service.h"
@@ -119,20 +119,19 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
 
   NEXUS_ASSIGN_OR_RETURN(CallLimits limits,
                          CallLimitsFromConfig(cfg, lambda->options().max_concurrent));
-  DaemonService service({.health = &health,
-                         .files = &files,
-                         .tree = &tree,
-                         .lambda = lambda.get(),
-                         .nodes = nodes.get()},
-                        limits);
+  DaemonServices services({.health = &health,
+                           .files = &files,
+                           .tree = &tree,
+                           .lambda = lambda.get(),
+                           .nodes = nodes.get()},
+                          limits);
 
   NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
   // No listening port: the listener accepts and hands each connection over
   // (see grpc_unix_listener.h for why).
   NEXUS_ASSIGN_OR_RETURN(auto listener, GrpcUnixListener::Bind(socket_path, kSocketMode));
   grpc::ServerBuilder builder;
-  builder.RegisterService(&service);
-  ConfigureServer(builder, limits);
+  services.RegisterOn(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return UnavailableError("the gRPC server did not start");
   if (Status s = listener->Start(server.get()); !s.ok()) {
