@@ -77,6 +77,10 @@ class DaemonServices {
   // server (ConfigureServer with this object's limits).
   void RegisterOn(grpc::ServerBuilder& builder);
 
+  // The shares of the long calls, as they stand (read-only: how many of each
+  // kind are in progress, overall and per user).
+  const CallAdmission& admission() const { return calls_.admission; }
+
  private:
   const CallLimits limits_;
   CallControl calls_;  // before the services, which use it

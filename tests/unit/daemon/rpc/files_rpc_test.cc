@@ -508,14 +508,15 @@ TEST_F(DaemonRpcSharesTest, UploadsBeyondAUsersShareAreRateLimitedWhileOtherUser
     ASSERT_TRUE(open->writer->Write(msg));
     alice.push_back(std::move(open));
   }
-  // The server takes the two headers in its own time: a probe is accepted
-  // (and stored) until both count.
-  grpc::Status probe;
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    probe = Upload(Header("alice", "probe.bin"), {"probe"}).status;
-    if (!probe.ok()) break;
+  // The server admits each upload once it has read its header, in its own
+  // time: wait until both hold their slot. (Probing with a third upload
+  // instead would race them for a slot.)
+  for (int attempt = 0; attempt < 1000 && server_->admission().uploads.in_use_by("alice") < 2;
+       ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  ASSERT_EQ(server_->admission().uploads.in_use_by("alice"), 2);
+  grpc::Status probe = Upload(Header("alice", "probe.bin"), {"probe"}).status;
   ExpectRateLimited(probe, "uploads");
   UploadOutcome bob = Upload(Header("bob", "meanwhile.txt"), {"bob's bytes"});
   EXPECT_TRUE(bob.status.ok()) << bob.status.error_message();

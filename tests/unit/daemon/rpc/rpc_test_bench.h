@@ -170,6 +170,7 @@ class TestServer {
 
   bool started() const { return server_ != nullptr; }
   DaemonStubs& stub() { return *stubs_; }
+  const CallAdmission& admission() const { return services_.admission(); }
   // Waits for every call in progress to finish on the server side.
   void Stop() {
     if (!server_) return;
