@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <exception>
 
+#include "common/sqlite_errors.h"
+
 namespace nexus::auth {
 namespace {
 
@@ -74,17 +76,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// Runs `f`, turning SQLite (and any other library) exceptions into a
-// kInternal Status naming `op`, so no exception leaves this module.
-template <typename F>
-auto Guarded(std::string_view op, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const std::exception& e) {
-    return InternalError(std::string(op) + ": " + e.what());
-  }
-}
-
 const char* PurposeName(CodePurpose p) {
   return p == CodePurpose::kRegistration ? "register" : "login";
 }
@@ -122,11 +113,6 @@ Status EnsurePrivateFile(const std::string& path) {
     spdlog::warn("'{}' was accessible by group or others; it is 0600 now", f);
   }
   return Status::Ok();
-}
-
-bool IsUniqueViolation(const SQLite::Exception& e) {
-  return e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE ||
-         e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
 UserRecord ReadUser(SQLite::Statement& q) {
@@ -172,25 +158,27 @@ Result<std::unique_ptr<UserStore>> UserStore::Open(const std::string& path) {
     return InvalidArgumentError("auth database path must name a file, got '" + path + "'");
   }
   NEXUS_RETURN_IF_ERROR(EnsurePrivateFile(path).WithContext("open auth database"));
-  return Guarded("open auth database '" + path + "'", [&]() -> Result<std::unique_ptr<UserStore>> {
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                                 kBusyTimeoutMs);
-    db->exec("PRAGMA journal_mode = WAL");
-    // FULL: WAL mode with NORMAL loses the last commits on a power cut, which
-    // here would bring back a token its user logged out of, or drop an
-    // account that was just confirmed. Writes are rare (a registration, a
-    // login, a logout, a wrong code) and the token hot path only reads, so
-    // the fsync per commit costs nothing where it matters.
-    db->exec("PRAGMA synchronous = FULL");
-    db->exec("PRAGMA foreign_keys = ON");
-    NEXUS_RETURN_IF_ERROR(Migrate(*db));
-    auto reader = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
-    std::unique_ptr<UserStore> store(new UserStore(std::move(db), std::move(reader)));
-    store->find_by_id_ = std::make_unique<SQLite::Statement>(
-        *store->reader_, std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?");
-    NEXUS_RETURN_IF_ERROR(store->LoadRevoked());
-    return store;
-  });
+  return GuardSqlite(
+      "open auth database '" + path + "'", [&]() -> Result<std::unique_ptr<UserStore>> {
+        auto db = std::make_unique<SQLite::Database>(
+            path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
+        db->exec("PRAGMA journal_mode = WAL");
+        // FULL: WAL mode with NORMAL loses the last commits on a power cut, which
+        // here would bring back a token its user logged out of, or drop an
+        // account that was just confirmed. Writes are rare (a registration, a
+        // login, a logout, a wrong code) and the token hot path only reads, so
+        // the fsync per commit costs nothing where it matters.
+        db->exec("PRAGMA synchronous = FULL");
+        db->exec("PRAGMA foreign_keys = ON");
+        NEXUS_RETURN_IF_ERROR(Migrate(*db));
+        auto reader =
+            std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+        std::unique_ptr<UserStore> store(new UserStore(std::move(db), std::move(reader)));
+        store->find_by_id_ = std::make_unique<SQLite::Statement>(
+            *store->reader_, std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?");
+        NEXUS_RETURN_IF_ERROR(store->LoadRevoked());
+        return store;
+      });
 }
 
 Status UserStore::LoadRevoked() {
@@ -203,19 +191,19 @@ Status UserStore::LoadRevoked() {
 
 Result<std::optional<UserRecord>> UserStore::FindUserByUsername(std::string_view username) {
   std::lock_guard lock(mu_);
-  return Guarded("find user by username",
-                 [&] { return FindUserWhere(*db_, "username = ?", std::string(username)); });
+  return GuardSqlite("find user by username",
+                     [&] { return FindUserWhere(*db_, "username = ?", std::string(username)); });
 }
 
 Result<std::optional<UserRecord>> UserStore::FindUserByEmail(std::string_view email) {
   std::lock_guard lock(mu_);
-  return Guarded("find user by email",
-                 [&] { return FindUserWhere(*db_, "email = ?", Lower(email)); });
+  return GuardSqlite("find user by email",
+                     [&] { return FindUserWhere(*db_, "email = ?", Lower(email)); });
 }
 
 Result<std::optional<UserRecord>> UserStore::FindUserById(std::string_view id) {
   std::lock_guard lock(read_mu_);
-  return Guarded("find user by id", [&]() -> Result<std::optional<UserRecord>> {
+  return GuardSqlite("find user by id", [&]() -> Result<std::optional<UserRecord>> {
     SQLite::Statement& q = *find_by_id_;
     q.reset();
     q.bind(1, std::string(id));
@@ -229,7 +217,7 @@ Result<std::optional<UserRecord>> UserStore::FindUserById(std::string_view id) {
 
 Status UserStore::PutPending(const PendingRegistration& p) {
   std::lock_guard lock(mu_);
-  return Guarded("store pending registration", [&]() -> Status {
+  return GuardSqlite("store pending registration", [&]() -> Status {
     SQLite::Transaction tx(*db_);
     // The upsert's WHERE leaves a live row untouched (and changes nothing).
     SQLite::Statement q(*db_,
@@ -261,7 +249,7 @@ Status UserStore::PutPending(const PendingRegistration& p) {
 Status UserStore::RenewPendingCode(std::string_view email_in, std::string_view otp_hash,
                                    int64_t otp_expires_at, int64_t sent_at) {
   std::lock_guard lock(mu_);
-  return Guarded("renew pending registration code", [&]() -> Status {
+  return GuardSqlite("renew pending registration code", [&]() -> Status {
     SQLite::Transaction tx(*db_);
     SQLite::Statement q(*db_,
                         "UPDATE pending_registrations SET otp_hash = ?, otp_expires_at = ?, "
@@ -281,22 +269,23 @@ Status UserStore::RenewPendingCode(std::string_view email_in, std::string_view o
 
 Result<std::optional<PendingRegistration>> UserStore::FindPending(std::string_view email) {
   std::lock_guard lock(mu_);
-  return Guarded("find pending registration", [&]() -> Result<std::optional<PendingRegistration>> {
-    SQLite::Statement q(*db_,
-                        "SELECT email, username, password_hash, otp_hash, otp_expires_at, "
-                        "attempts, last_sent_at FROM pending_registrations WHERE email = ?");
-    q.bind(1, Lower(email));
-    if (!q.executeStep()) return std::optional<PendingRegistration>();
-    return std::optional<PendingRegistration>(PendingRegistration{
-        q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-        q.getColumn(3).getString(), q.getColumn(4).getInt64(), q.getColumn(5).getInt64(),
-        q.getColumn(6).getInt64()});
-  });
+  return GuardSqlite(
+      "find pending registration", [&]() -> Result<std::optional<PendingRegistration>> {
+        SQLite::Statement q(*db_,
+                            "SELECT email, username, password_hash, otp_hash, otp_expires_at, "
+                            "attempts, last_sent_at FROM pending_registrations WHERE email = ?");
+        q.bind(1, Lower(email));
+        if (!q.executeStep()) return std::optional<PendingRegistration>();
+        return std::optional<PendingRegistration>(PendingRegistration{
+            q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+            q.getColumn(3).getString(), q.getColumn(4).getInt64(), q.getColumn(5).getInt64(),
+            q.getColumn(6).getInt64()});
+      });
 }
 
 Status UserStore::DeletePending(std::string_view email, std::string_view only_if_otp_hash) {
   std::lock_guard lock(mu_);
-  return Guarded("delete pending registration", [&] {
+  return GuardSqlite("delete pending registration", [&] {
     SQLite::Transaction tx(*db_);
     SQLite::Statement q(*db_,
                         "DELETE FROM pending_registrations WHERE email = ? AND (? = '' OR "
@@ -312,7 +301,7 @@ Status UserStore::DeletePending(std::string_view email, std::string_view only_if
 
 Status UserStore::CompleteRegistration(const UserRecord& user) {
   std::lock_guard lock(mu_);
-  return Guarded("create user", [&] {
+  return GuardSqlite("create user", [&] {
     SQLite::Transaction tx(*db_);
     SQLite::Statement ins(
         *db_, std::string("INSERT INTO users (") + kUserColumns + ") VALUES (?, ?, ?, ?, ?)");
@@ -324,8 +313,7 @@ Status UserStore::CompleteRegistration(const UserRecord& user) {
     try {
       ins.exec();
     } catch (const SQLite::Exception& e) {
-      if (IsUniqueViolation(e))
-        return AlreadyExistsError("username or email is already registered");
+      if (IsDuplicateKey(e)) return AlreadyExistsError("username or email is already registered");
       throw;
     }
     SQLite::Statement del(*db_, "DELETE FROM pending_registrations WHERE email = ?");
@@ -339,7 +327,7 @@ Status UserStore::CompleteRegistration(const UserRecord& user) {
 
 Status UserStore::PutChallenge(const LoginChallenge& c) {
   std::lock_guard lock(mu_);
-  return Guarded("store login challenge", [&] {
+  return GuardSqlite("store login challenge", [&] {
     SQLite::Transaction tx(*db_);
     SQLite::Statement q(*db_,
                         "INSERT OR REPLACE INTO login_challenges (email, user_id, otp_hash, "
@@ -359,7 +347,7 @@ Status UserStore::PutChallenge(const LoginChallenge& c) {
 
 Result<std::optional<LoginChallenge>> UserStore::FindChallenge(std::string_view email) {
   std::lock_guard lock(mu_);
-  return Guarded("find login challenge", [&]() -> Result<std::optional<LoginChallenge>> {
+  return GuardSqlite("find login challenge", [&]() -> Result<std::optional<LoginChallenge>> {
     SQLite::Statement q(*db_,
                         "SELECT email, user_id, otp_hash, expires_at, attempts, last_sent_at "
                         "FROM login_challenges WHERE email = ?");
@@ -373,7 +361,7 @@ Result<std::optional<LoginChallenge>> UserStore::FindChallenge(std::string_view 
 
 Status UserStore::DeleteChallenge(std::string_view email, std::string_view only_if_otp_hash) {
   std::lock_guard lock(mu_);
-  return Guarded("delete login challenge", [&] {
+  return GuardSqlite("delete login challenge", [&] {
     SQLite::Transaction tx(*db_);
     SQLite::Statement q(
         *db_, "DELETE FROM login_challenges WHERE email = ? AND (? = '' OR otp_hash = ?)");
@@ -389,7 +377,7 @@ Status UserStore::DeleteChallenge(std::string_view email, std::string_view only_
 Status UserStore::CountWrongTry(CodePurpose purpose, std::string_view email_in,
                                 std::string_view address) {
   std::lock_guard lock(mu_);
-  return Guarded("count wrong code", [&] {
+  return GuardSqlite("count wrong code", [&] {
     const std::string email = Lower(email_in);
     SQLite::Transaction tx(*db_);
     SQLite::Statement total(*db_, std::string("UPDATE ") + CodeTable(purpose) +
@@ -412,7 +400,7 @@ Status UserStore::CountWrongTry(CodePurpose purpose, std::string_view email_in,
 Result<int64_t> UserStore::WrongTriesFrom(CodePurpose purpose, std::string_view email,
                                           std::string_view address) {
   std::lock_guard lock(mu_);
-  return Guarded("read wrong code count", [&]() -> Result<int64_t> {
+  return GuardSqlite("read wrong code count", [&]() -> Result<int64_t> {
     SQLite::Statement q(*db_,
                         "SELECT wrong FROM code_attempts WHERE purpose = ? AND email = ? AND "
                         "address = ?");
@@ -425,7 +413,7 @@ Result<int64_t> UserStore::WrongTriesFrom(CodePurpose purpose, std::string_view 
 
 Status UserStore::RevokeToken(std::string_view jti, int64_t expires_at) {
   std::lock_guard lock(mu_);
-  NEXUS_RETURN_IF_ERROR(Guarded("revoke token", [&] {
+  NEXUS_RETURN_IF_ERROR(GuardSqlite("revoke token", [&] {
     SQLite::Statement q(*db_,
                         "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)");
     q.bind(1, std::string(jti));
@@ -445,7 +433,7 @@ bool UserStore::IsRevoked(std::string_view jti) const {
 
 Status UserStore::PruneExpired(int64_t now_seconds) {
   std::lock_guard lock(mu_);
-  NEXUS_RETURN_IF_ERROR(Guarded("prune expired rows", [&] {
+  NEXUS_RETURN_IF_ERROR(GuardSqlite("prune expired rows", [&] {
     SQLite::Transaction tx(*db_);
     const char* statements[] = {
         "DELETE FROM pending_registrations WHERE otp_expires_at < ?",
@@ -478,7 +466,7 @@ int UserStore::synchronous_for_test() {
 
 Status UserStore::Ping() {
   std::lock_guard lock(mu_);
-  return Guarded("query auth database", [&] {
+  return GuardSqlite("query auth database", [&] {
     (void)db_->execAndGet("SELECT 1").getInt();
     return Status::Ok();
   });

@@ -1,7 +1,8 @@
 #include "daemon/nodes/node_store.h"
 
 #include <SQLiteCpp/Statement.h>
-#include <sqlite3.h>
+
+#include "common/sqlite_errors.h"
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -64,10 +65,10 @@ Status NodeStore::Insert(const NodeRecord& n) {
     ins.exec();
     return Status::Ok();
   } catch (const SQLite::Exception& e) {
-    if (e.getErrorCode() == SQLITE_CONSTRAINT) {
+    if (IsDuplicateKey(e)) {
       return AlreadyExistsError("node '" + n.name + "' already exists");
     }
-    return InternalError("insert node '" + n.name + "': " + e.what());
+    return SqliteError("insert node '" + n.name + "'", e);
   }
 }
 
@@ -81,7 +82,7 @@ Status NodeStore::Update(const std::string& uid, const std::string& state, const
     if (q.exec() == 0) return NotFoundError("node " + uid + " not found");
     return Status::Ok();
   } catch (const SQLite::Exception& e) {
-    return InternalError("update node " + uid + ": " + e.what());
+    return SqliteError("update node " + uid, e);
   }
 }
 
@@ -95,7 +96,7 @@ Result<NodeRecord> NodeStore::Get(const std::string& owner, const std::string& n
     if (!q.executeStep()) return NotFoundError("node '" + name + "' not found");
     return FromRow(q);
   } catch (const SQLite::Exception& e) {
-    return InternalError("get node '" + name + "': " + e.what());
+    return SqliteError("get node '" + name + "'", e);
   }
 }
 
@@ -107,7 +108,7 @@ Result<NodeRecord> NodeStore::GetByUid(const std::string& uid) {
     if (!q.executeStep()) return NotFoundError("node " + uid + " not found");
     return FromRow(q);
   } catch (const SQLite::Exception& e) {
-    return InternalError("get node " + uid + ": " + e.what());
+    return SqliteError("get node " + uid, e);
   }
 }
 
@@ -121,7 +122,7 @@ Result<std::vector<NodeRecord>> NodeStore::List(const std::string& owner) {
     while (q.executeStep()) out.push_back(FromRow(q));
     return out;
   } catch (const SQLite::Exception& e) {
-    return InternalError("list nodes of '" + owner + "': " + e.what());
+    return SqliteError("list nodes of '" + owner + "'", e);
   }
 }
 
@@ -133,7 +134,7 @@ Result<std::vector<NodeRecord>> NodeStore::ListAll() {
     while (q.executeStep()) out.push_back(FromRow(q));
     return out;
   } catch (const SQLite::Exception& e) {
-    return InternalError(std::string("list all nodes: ") + e.what());
+    return SqliteError("list all nodes", e);
   }
 }
 
@@ -145,7 +146,7 @@ Status NodeStore::Delete(const std::string& uid) {
     q.exec();
     return Status::Ok();
   } catch (const SQLite::Exception& e) {
-    return InternalError("delete node " + uid + ": " + e.what());
+    return SqliteError("delete node " + uid, e);
   }
 }
 

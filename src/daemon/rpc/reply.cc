@@ -12,8 +12,8 @@ namespace nexus::daemon {
 // leaks internals). Callers log the real message.
 grpc::Status ToClient(const Status& status) {
   if (status.code() == StatusCode::kInternal) return ToGrpcStatus(InternalError("internal error"));
-  if (storage::IsInsufficientStorage(status)) {
-    return ToGrpcStatus(storage::InsufficientStorageError());
+  if (IsInsufficientStorage(status)) {
+    return ToGrpcStatus(InsufficientStorageError());
   }
   return ToGrpcStatus(status);
 }
@@ -22,7 +22,7 @@ grpc::Status Reply(std::string_view rpc, const Status& status) {
   if (status.ok()) return grpc::Status::OK;
   if (status.code() == StatusCode::kInternal) {
     spdlog::error("{}: {}", rpc, status.message());
-  } else if (status.code() == StatusCode::kUnavailable || storage::IsInsufficientStorage(status)) {
+  } else if (status.code() == StatusCode::kUnavailable || IsInsufficientStorage(status)) {
     spdlog::warn("{}: {}", rpc, status.message());
   }
   return ToClient(status);

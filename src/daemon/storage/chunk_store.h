@@ -28,6 +28,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/insufficient_storage.h"
 #include "common/result.h"
 #include "common/status.h"
 
@@ -38,21 +39,6 @@ struct SweepStats {
   int64_t chunks_removed = 0;
   int64_t chunks_kept = 0;
 };
-
-// What a full disk answers, whatever context callers add on the way up (the
-// daemon's edge sends the client this message alone; see
-// IsInsufficientStorage).
-inline constexpr std::string_view kInsufficientStorage = "insufficient storage";
-
-inline Status InsufficientStorageError() {
-  return QuotaExceededError(std::string(kInsufficientStorage));
-}
-
-// True for InsufficientStorageError() with or without added context. Quota
-// errors (the same code) never end this way.
-inline bool IsInsufficientStorage(const Status& s) {
-  return s.code() == StatusCode::kQuotaExceeded && s.message().ends_with(kInsufficientStorage);
-}
 
 // The error of a chunk whose stored size is not the one recorded for it.
 inline Status ChunkSizeMismatch(const std::string& hash, uint64_t got, uint64_t want) {

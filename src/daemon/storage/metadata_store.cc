@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include "common/sqlite_errors.h"
 #include "daemon/storage/chunk_store.h"
 
 namespace nexus::daemon::storage {
@@ -67,18 +68,6 @@ CREATE INDEX vfs_folders_by_owner ON vfs_entries(owner) WHERE kind = 'folder';
 )sql";
 
 constexpr char kFileColumns[] = "id, owner, name, size, sha256, chunks_count, status, created_at";
-
-Status SqlError(std::string_view op, const SQLite::Exception& e) {
-  if (e.getErrorCode() == SQLITE_FULL) {
-    spdlog::warn("database full: {}: {}", op, e.what());
-    return InsufficientStorageError();
-  }
-  // A busy database after the busy timeout is load, not a bug.
-  const StatusCode code = (e.getErrorCode() == SQLITE_BUSY || e.getErrorCode() == SQLITE_LOCKED)
-                              ? StatusCode::kUnavailable
-                              : StatusCode::kInternal;
-  return Status(code, std::string(op) + ": " + e.what());
-}
 
 FileRecord ReadFile(SQLite::Statement& q) {
   FileRecord f;
@@ -176,7 +165,7 @@ Result<FileRecord> MetadataTx::InsertFile(const FileRecord& file,
   try {
     ins.exec();
   } catch (const SQLite::Exception& e) {
-    if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    if (IsDuplicateKey(e)) {
       return AlreadyExistsError("file id " + file.id + " already exists");
     }
     throw;
@@ -272,7 +261,7 @@ Status MetadataStore::Transact(std::string_view op, bool write,
     tx.commit();
     return Status::Ok();
   } catch (const SQLite::Exception& e) {
-    return SqlError(op, e);
+    return SqliteError(op, e);
   }
 }
 
@@ -316,7 +305,7 @@ Result<std::vector<FileRecord>> MetadataStore::ListFiles(const std::string& owne
     while (q.executeStep()) out.push_back(ReadFile(q));
     return out;
   } catch (const SQLite::Exception& e) {
-    return SqlError("list files of " + owner, e);
+    return SqliteError("list files of " + owner, e);
   }
 }
 
@@ -330,7 +319,7 @@ Result<FileRecord> MetadataStore::GetFile(const std::string& owner, const std::s
     if (!q.executeStep()) return NotFoundError("file " + id + " not found");
     return ReadFile(q);
   } catch (const SQLite::Exception& e) {
-    return SqlError("get file " + id, e);
+    return SqliteError("get file " + id, e);
   }
 }
 
@@ -366,7 +355,7 @@ Result<std::vector<ChunkRef>> MetadataStore::ChunksForRange(const std::string& i
     }
     return out;
   } catch (const SQLite::Exception& e) {
-    return SqlError("list chunks of file " + id, e);
+    return SqliteError("list chunks of file " + id, e);
   }
 }
 
@@ -375,7 +364,7 @@ Result<int64_t> MetadataStore::UsedBytes(const std::string& owner) {
   try {
     return SumSizes(db_, owner);
   } catch (const SQLite::Exception& e) {
-    return SqlError("sum file sizes of " + owner, e);
+    return SqliteError("sum file sizes of " + owner, e);
   }
 }
 
@@ -386,7 +375,7 @@ Result<bool> MetadataStore::IsChunkReferenced(const std::string& hash) {
     q.bind(1, hash);
     return q.executeStep();
   } catch (const SQLite::Exception& e) {
-    return SqlError("look up chunk " + hash, e);
+    return SqliteError("look up chunk " + hash, e);
   }
 }
 
@@ -398,7 +387,7 @@ Result<std::unordered_set<std::string>> MetadataStore::AllReferencedHashes() {
     while (q.executeStep()) out.insert(q.getColumn(0).getString());
     return out;
   } catch (const SQLite::Exception& e) {
-    return SqlError("list referenced chunks", e);
+    return SqliteError("list referenced chunks", e);
   }
 }
 
