@@ -175,6 +175,11 @@ Status PosixEnv::MakeDirs(const std::string& path, mode_t mode) {
   }
 }
 
+Status PosixEnv::Chmod(const std::string& path, mode_t mode) {
+  if (::chmod(path.c_str(), mode) != 0) return PathError("chmod", path, errno);
+  return Status::Ok();
+}
+
 Status PosixEnv::Remove(const std::string& path) {
   if (::unlink(path.c_str()) == 0) return Status::Ok();
   if (errno == EISDIR || errno == EPERM) {

@@ -64,6 +64,8 @@ class Env {
   // Creates `path` and its missing parents with `mode`; directories that
   // exist are left as they are (a non-directory in the way is an error).
   virtual Status MakeDirs(const std::string& path, mode_t mode) = 0;
+  // Sets the permission bits of `path` (following symlinks).
+  virtual Status Chmod(const std::string& path, mode_t mode) = 0;
 
   // Removes a file or symlink, or an empty directory. kNotFound if absent.
   virtual Status Remove(const std::string& path) = 0;
@@ -102,6 +104,7 @@ class PosixEnv final : public Env {
   Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) override;
   Status MakeDir(const std::string& path, mode_t mode) override;
   Status MakeDirs(const std::string& path, mode_t mode) override;
+  Status Chmod(const std::string& path, mode_t mode) override;
   Status Remove(const std::string& path) override;
   Status RemoveTree(const std::string& path) override;
   Status Rename(const std::string& from, const std::string& to) override;

@@ -150,6 +150,16 @@ Status MemoryEnv::MakeDirs(const std::string& path, mode_t mode) {
   }
 }
 
+Status MemoryEnv::Chmod(const std::string& path, mode_t mode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Resolve(path));
+  if (IsRoot(p)) return Status::Ok();
+  auto it = nodes_.find(p);
+  if (it == nodes_.end()) return PathError("chmod", path, ENOENT);
+  it->second.mode = mode & 07777;
+  return Status::Ok();
+}
+
 Status MemoryEnv::Remove(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string p = Normalize(path);

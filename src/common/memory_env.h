@@ -32,6 +32,7 @@ class MemoryEnv final : public Env {
   Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) override;
   Status MakeDir(const std::string& path, mode_t mode) override;
   Status MakeDirs(const std::string& path, mode_t mode) override;
+  Status Chmod(const std::string& path, mode_t mode) override;
   Status Remove(const std::string& path) override;
   Status RemoveTree(const std::string& path) override;
   Status Rename(const std::string& from, const std::string& to) override;

@@ -114,6 +114,16 @@ TYPED_TEST(EnvContractTest, MakeDirsCreatesParentsAndKeepsExistingOnes) {
   EXPECT_TRUE(this->env().MakeDirs(this->Path("a/b/c"), 0700).ok());
 }
 
+TYPED_TEST(EnvContractTest, ChmodSetsThePermissionBits) {
+  ASSERT_TRUE(this->env().MakeDir(this->Path("d"), 0755).ok());
+  ASSERT_TRUE(this->env().Chmod(this->Path("d"), 0700).ok());
+  EXPECT_EQ(this->env().Stat(this->Path("d"))->mode, 0700u);
+  ASSERT_TRUE(this->env().WriteNewFile(this->Path("f"), "", 0600).ok());
+  ASSERT_TRUE(this->env().Chmod(this->Path("f"), 01644).ok());
+  EXPECT_EQ(this->env().Stat(this->Path("f"))->mode, 01644u);
+  EXPECT_EQ(this->env().Chmod(this->Path("none"), 0600).code(), StatusCode::kNotFound);
+}
+
 TYPED_TEST(EnvContractTest, MakeDirsFailsOnAFileInTheWay) {
   ASSERT_TRUE(this->env().WriteNewFile(this->Path("file"), "x", 0600).ok());
   Status s = this->env().MakeDirs(this->Path("file/sub"), 0700);
