@@ -93,7 +93,7 @@ TEST_F(NodeManagerTest, FailingCreateUndoesEveryEarlierStep) {
            WriteFile(p.mount_dir + "/rootfs", "");
          };
        },
-       "mkdir"},
+       "create directory"},
       {"bundle",
        [](NodesRig& t) {
          t.volumes_.on_create = [](const VolumePaths& p) {

@@ -586,8 +586,9 @@ TEST_F(NodesRealTest, DISABLED_MeasureCreateAndDeleteAgainstTheBareFloor) {
     NodeSpec spec = manager_->SpecFor(r);
     spec.rootfs = dir + "/mnt/rootfs";
     spec.netns_path = "/run/netns/" + id;
-    ASSERT_TRUE(PopulateNodeRootfs(spec.rootfs, spec, "", "").ok());
-    ASSERT_TRUE(WriteNodeBundle(dir + "/bundle", spec).ok());
+    PosixEnv host;
+    ASSERT_TRUE(PopulateNodeRootfs(host, spec.rootfs, spec, "", "").ok());
+    ASSERT_TRUE(WriteNodeBundle(host, dir + "/bundle", spec).ok());
     auto tr = Steady::now();
     ASSERT_EQ(
         Host({"/usr/sbin/runc", "--root", runc_root, "run", "-d", "--bundle", dir + "/bundle", id},
