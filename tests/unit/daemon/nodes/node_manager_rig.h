@@ -16,6 +16,7 @@
 #include "daemon/nodes/node_manager.h"
 #include "support/fake_clock.h"
 #include "support/nodes_fakes.h"
+#include "support/read_file.h"
 #include "support/temp_dir.h"
 
 namespace nexus::daemon::runtime {
@@ -30,12 +31,7 @@ using testing::FakeProcessScript;
 using testing::FakeVolumeManager;
 using testing::TempDir;
 
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::nexus::testing::ReadFileToString;
 
 inline void WriteFile(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
