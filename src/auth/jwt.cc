@@ -5,11 +5,9 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 
 #include "auth/crypto.h"
-#include "auth/file_util.h"
 
 namespace nexus::auth {
 namespace {
@@ -141,31 +139,35 @@ Result<TokenClaims> JwtSigner::Verify(std::string_view token) const {
   return c;
 }
 
-Result<std::string> LoadOrCreateJwtKey(const std::string& path) {
-  auto existing = ReadSmallFile(path, 4096);
+Result<std::string> LoadOrCreateJwtKey(Env& env, const std::string& path) {
+  constexpr size_t kMaxKeyFileBytes = 4096;
+  auto existing = env.ReadFile(path, kMaxKeyFileBytes);
   if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) {
     return existing.status().WithContext("read JWT key");
   }
   if (!existing.ok()) {
-    auto parent = std::filesystem::path(path).parent_path().string();
-    if (!parent.empty()) NEXUS_RETURN_IF_ERROR(MakePrivateDirs(parent));
-    Status s = WriteFileAtomically(path, RandomBytes(kJwtKeyBytes), 0600, WriteMode::kNoReplace);
+    const std::string parent = DirName(path);
+    if (parent != ".") NEXUS_RETURN_IF_ERROR(env.MakeDirs(parent, 0700));
+    Status s =
+        env.WriteFileAtomically(path, RandomBytes(kJwtKeyBytes), 0600, WriteMode::kNoReplace);
     // kAlreadyExists: another process created it first; use theirs.
     if (!s.ok() && s.code() != StatusCode::kAlreadyExists) {
       return s.WithContext("create JWT key");
     }
-    existing = ReadSmallFile(path, 4096);
+    existing = env.ReadFile(path, kMaxKeyFileBytes);
     if (!existing.ok()) return existing.status().WithContext("read JWT key");
   }
-  if (existing->perms & 077) {
+  auto info = env.Stat(path);
+  if (!info.ok()) return info.status().WithContext("read JWT key");
+  if (info->mode & 077) {
     return InvalidArgumentError("JWT key '" + path +
                                 "' is accessible by group or others; chmod 600 it");
   }
-  if (existing->data.size() < kJwtKeyBytes) {
+  if (existing->size() < kJwtKeyBytes) {
     return InvalidArgumentError("JWT key '" + path + "' is shorter than " +
                                 std::to_string(kJwtKeyBytes) + " bytes");
   }
-  return std::move(existing->data);
+  return std::move(existing).value();
 }
 
 }  // namespace nexus::auth

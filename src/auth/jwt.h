@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/env.h"
 #include "common/result.h"
 
 namespace nexus::auth {
@@ -53,6 +54,6 @@ class JwtSigner {
 // 0600, written to a temp file then linked into place so a crash never leaves
 // a short key and two racing starts agree on one key). Refuses a key file that
 // is shorter than kJwtKeyBytes or readable by group or others.
-Result<std::string> LoadOrCreateJwtKey(const std::string& path);
+Result<std::string> LoadOrCreateJwtKey(Env& env, const std::string& path);
 
 }  // namespace nexus::auth

@@ -12,7 +12,6 @@
 #include <mutex>
 
 #include "auth/crypto.h"
-#include "auth/file_util.h"
 
 namespace nexus::auth {
 namespace {
@@ -188,8 +187,8 @@ Status SmtpMailer::Send(const std::string& to, const std::string& subject,
   return Status::Ok();
 }
 
-OutboxMailer::OutboxMailer(std::string dir, std::string from, const Clock& clock)
-    : dir_(std::move(dir)), from_(std::move(from)), clock_(clock) {}
+OutboxMailer::OutboxMailer(Env& env, std::string dir, std::string from, const Clock& clock)
+    : env_(env), dir_(std::move(dir)), from_(std::move(from)), clock_(clock) {}
 
 Status OutboxMailer::Send(const std::string& to, const std::string& subject,
                           const std::string& body) {
@@ -199,21 +198,21 @@ Status OutboxMailer::Send(const std::string& to, const std::string& subject,
   if (!message.ok()) return message.status().WithContext(where);
 
   // The messages hold live codes: owner only, directory and files.
-  if (Status d = MakePrivateDirs(dir_); !d.ok())
+  if (Status d = env_.MakeDirs(dir_, 0700); !d.ok())
     return UpstreamFailedError(where + ": " + d.message());
   // Millisecond prefix keeps names in sending order; the random part keeps
   // two messages in one millisecond apart.
   const std::string path =
       dir_ + "/" + std::to_string(clock_.NowMillis()) + "-" + ToHex(RandomBytes(4)) + ".eml";
-  Status s = WriteFileAtomically(path, *message, 0600, WriteMode::kNoReplace);
+  Status s = env_.WriteFileAtomically(path, *message, 0600, WriteMode::kNoReplace);
   if (!s.ok()) return UpstreamFailedError(where + ": " + s.message());
   spdlog::info("mail to {} written to {}", to, path);
   return Status::Ok();
 }
 
-std::unique_ptr<Mailer> MakeMailer(const MailConfig& config, const Clock& clock) {
+std::unique_ptr<Mailer> MakeMailer(const MailConfig& config, const Clock& clock, Env& env) {
   if (config.smtp_url.empty()) {
-    return std::make_unique<OutboxMailer>(config.outbox_dir, config.from, clock);
+    return std::make_unique<OutboxMailer>(env, config.outbox_dir, config.from, clock);
   }
   return std::make_unique<SmtpMailer>(config, clock);
 }

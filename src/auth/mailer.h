@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/env.h"
 #include "common/status.h"
 
 namespace nexus::auth {
@@ -63,16 +64,18 @@ class SmtpMailer final : public Mailer {
 class OutboxMailer final : public Mailer {
  public:
   // `dir` is created (with parents) on first use if missing.
-  OutboxMailer(std::string dir, std::string from, const Clock& clock);
+  OutboxMailer(Env& env, std::string dir, std::string from, const Clock& clock);
   Status Send(const std::string& to, const std::string& subject, const std::string& body) override;
 
  private:
+  Env& env_;
   std::string dir_;
   std::string from_;
   const Clock& clock_;
 };
 
-// SmtpMailer when config.smtp_url is set, else OutboxMailer.
-std::unique_ptr<Mailer> MakeMailer(const MailConfig& config, const Clock& clock);
+// SmtpMailer when config.smtp_url is set, else OutboxMailer (writing
+// through `env`).
+std::unique_ptr<Mailer> MakeMailer(const MailConfig& config, const Clock& clock, Env& env);
 
 }  // namespace nexus::auth

@@ -22,7 +22,6 @@
 #include "auth/auth_service.h"
 #include "auth/crypto.h"
 #include "auth/failure_backoff.h"
-#include "auth/file_util.h"
 #include "auth/jwt.h"
 #include "auth/mailer.h"
 #include "auth/otp.h"
@@ -32,6 +31,7 @@
 #include "auth/user_store.h"
 #include "auth/worker_pool.h"
 #include "common/config.h"
+#include "common/env.h"
 #include "common/grpc_lifetime.h"
 #include "common/logging.h"
 
@@ -50,8 +50,6 @@ std::string UnixSocketPath(const std::string& listen) {
   if (listen.rfind("unix:", 0) == 0) return listen.substr(5);
   return "";
 }
-
-Status EnsureDir(const std::string& dir) { return MakePrivateDirs(dir); }
 
 // Removes a socket file left by a previous run. A socket someone still
 // answers on is not stale: refuse rather than steal it.
@@ -84,7 +82,10 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
     spdlog::error("{}", s.ToString());
     return 1;
   };
-  if (Status s = EnsureDir(cfg.data_dir); !s.ok()) return fail(s);
+  // The data directory holds the key and the database: owner only.
+  PosixEnv env;
+  auto ensure_dir = [&env](const std::string& dir) { return env.MakeDirs(dir, 0700); };
+  if (Status s = ensure_dir(cfg.data_dir); !s.ok()) return fail(s);
   const std::string socket_path = UnixSocketPath(cfg.auth.listen);
   if (!socket_path.empty()) {
     if (socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
@@ -94,16 +95,16 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
     }
     auto dir = std::filesystem::path(socket_path).parent_path().string();
     if (!dir.empty()) {
-      if (Status s = EnsureDir(dir); !s.ok()) return fail(s);
+      if (Status s = ensure_dir(dir); !s.ok()) return fail(s);
     }
     if (Status s = RemoveStaleSocket(socket_path); !s.ok()) return fail(s);
   }
   if (auto dir = std::filesystem::path(cfg.auth.db_path).parent_path().string(); !dir.empty()) {
-    if (Status s = EnsureDir(dir); !s.ok()) return fail(s);
+    if (Status s = ensure_dir(dir); !s.ok()) return fail(s);
   }
 
   SystemClock clock;
-  auto key = LoadOrCreateJwtKey(cfg.auth.jwt_key_path);
+  auto key = LoadOrCreateJwtKey(env, cfg.auth.jwt_key_path);
   if (!key.ok()) return fail(key.status());
   auto store = UserStore::Open(cfg.auth.db_path);
   if (!store.ok()) return fail(store.status());
@@ -120,7 +121,7 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
                               {cfg.auth.account_rate_burst, cfg.auth.account_rate_refill_seconds});
   FailureBackoff login_backoff(clock, {cfg.auth.login_failure_burst, cfg.auth.login_backoff_seconds,
                                        cfg.auth.login_backoff_max_seconds});
-  std::unique_ptr<Mailer> mailer = MakeMailer(cfg.mail, clock);
+  std::unique_ptr<Mailer> mailer = MakeMailer(cfg.mail, clock, env);
   AuthService auth(cfg.auth, {clock, **store, *mailer, passwords, otp, jwt, ip_limiter,
                               verify_limiter, account_limiter, login_backoff});
   WorkerPool pool(kWorkerThreads, kMaxQueuedRequests);

@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -321,16 +320,23 @@ Result<Config> ParseConfig(const std::string& toml_text, const EnvLookup& env) {
   return c;
 }
 
-Result<Config> LoadConfig(const std::string& path) {
+Result<Config> LoadConfig(Env& files, const std::string& path) {
+  // Far above any real config; a bound so a wrong path (a device, a huge
+  // log) fails fast instead of filling memory.
+  constexpr size_t kMaxConfigBytes = 1 << 20;
   std::string text;
   if (!path.empty()) {
-    std::ifstream in(path);
-    if (!in) return ErrnoError(StatusCode::kInvalidArgument, "open config '" + path + "'", errno);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    auto read = files.ReadFile(path, kMaxConfigBytes);
+    // Whatever went wrong, it is the operator's config to fix.
+    if (!read.ok()) return InvalidArgumentError("config: " + read.status().message());
+    text = std::move(read).value();
   }
   return ParseConfig(text, [](const char* name) { return std::getenv(name); });
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  PosixEnv files;
+  return LoadConfig(files, path);
 }
 
 }  // namespace nexus

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 
+#include "common/env.h"
 #include "common/result.h"
 
 namespace nexus {
@@ -167,8 +168,10 @@ using EnvLookup = std::function<const char*(const char*)>;
 // Unknown keys and ill-typed values are errors naming the key.
 Result<Config> ParseConfig(const std::string& toml_text, const EnvLookup& env);
 
-// Reads `path` (may be empty: defaults only) and calls ParseConfig with the
-// process environment.
+// Reads `path` through `files` (may be empty: defaults only) and calls
+// ParseConfig with the process environment.
+Result<Config> LoadConfig(Env& files, const std::string& path);
+// The same on the real file system.
 Result<Config> LoadConfig(const std::string& path);
 
 }  // namespace nexus

@@ -3,11 +3,10 @@
 // and loop volumes, all in memory, each able to fail a chosen step so that
 // rollbacks can be tested.
 //
-// FakeNodeRuntime reads each bundle's config.json at Create() and "creates"
-// its linux.cgroupsPath in a FakeCgroupFs (runc makes the cgroup at create;
-// delete removes it), so tests see cgroups appear and go. FakeNodeNetwork
-// hands out addresses from 10.0.42.2 up like host-local and keeps a lease
-// per name until Detach(); a namespace's host interface is "veth-<name>".
+// The runtime is FakeOciRuntime (runtime_fake_oci.h) given a FakeCgroupFs.
+// FakeNodeNetwork hands out addresses from 10.0.42.2 up like host-local and
+// keeps a lease per name until Detach(); a namespace's host interface is
+// "veth-<name>".
 // FakeNodeFirewall keeps the ports of its last Apply(). FakeVolumeManager
 // makes the mount point a plain directory (so the manager can write the
 // rootfs into it) and an empty image file; images hold `allocated_bytes`
@@ -15,14 +14,11 @@
 // and log their calls.
 #pragma once
 
-#include <signal.h>
-
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,7 +32,6 @@
 
 namespace nexus::testing {
 
-using daemon::runtime::ExecOptions;
 using daemon::runtime::FirewallPort;
 using daemon::runtime::NetworkAttachment;
 using daemon::runtime::NodeFirewall;
@@ -44,163 +39,8 @@ using daemon::runtime::NodeNetwork;
 using daemon::runtime::VolumeManager;
 using daemon::runtime::VolumePaths;
 
-class FakeNodeRuntime final : public OciRuntime {
- public:
-  explicit FakeNodeRuntime(FakeCgroupFs& cgroups) : cgroups_(cgroups) {}
-
-  Status fail_create;  // non-ok: Create() fails (after runc would have made the cgroup)
-  Status fail_start;
-  // Called as Create() begins, with the container's id (e.g. to look at the
-  // host as the container is about to start).
-  std::function<void(const std::string& id)> on_create;
-  bool ignores_sigterm = false;
-  // What an exec'd command does, from its argv; default: exit 0, no output.
-  std::function<FakeProcessScript(const std::string& id, const ExecOptions&)> exec_script =
-      [](const std::string&, const ExecOptions&) {
-        FakeProcessScript s;
-        s.outcome.exit_code = 0;
-        return s;
-      };
-
-  Status Create(const std::string& id, const std::string& bundle,
-                const std::string& output_file) override {
-    if (on_create) on_create(id);
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_.push_back("create " + id);
-    if (containers_.count(id)) return AlreadyExistsError("container '" + id + "' exists");
-    std::ifstream in(bundle + "/config.json");
-    auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (!config.is_object()) return InternalError("create '" + id + "': no config.json");
-    std::string cgroup = config["linux"]["cgroupsPath"].get<std::string>();
-    cgroups_.AddExisting(cgroup);
-    output_files_.push_back(output_file);
-    if (!fail_create.ok()) return fail_create;  // runc leaves the cgroup behind
-    containers_[id] = {{id, ContainerStatus::kCreated, 4242, bundle}, cgroup};
-    return Status::Ok();
-  }
-
-  Status Start(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_.push_back("start " + id);
-    auto it = containers_.find(id);
-    if (it == containers_.end()) return NotFoundError("container '" + id + "' does not exist");
-    if (!fail_start.ok()) return fail_start;
-    it->second.state.status = ContainerStatus::kRunning;
-    return Status::Ok();
-  }
-
-  Result<std::unique_ptr<daemon::runtime::Child>> Run(const std::string& id, const std::string&,
-                                                      const daemon::runtime::RunIo&) override {
-    return UnimplementedError("run '" + id + "': nodes never run attached");
-  }
-
-  Result<ContainerState> State(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_.push_back("state " + id);
-    auto it = containers_.find(id);
-    if (it == containers_.end()) return NotFoundError("container '" + id + "' does not exist");
-    return it->second.state;
-  }
-
-  Status Kill(const std::string& id, int signal, bool all) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_.push_back("kill " + id + " " + std::to_string(signal) + (all ? " all" : ""));
-    auto it = containers_.find(id);
-    if (it == containers_.end()) return NotFoundError("container '" + id + "' does not exist");
-    if (it->second.state.status != ContainerStatus::kRunning) {
-      return InternalError("container not running");
-    }
-    if (signal == SIGKILL || !ignores_sigterm) it->second.state.status = ContainerStatus::kStopped;
-    return Status::Ok();
-  }
-
-  Status Delete(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_.push_back("delete " + id);
-    auto it = containers_.find(id);
-    if (it == containers_.end()) return NotFoundError("container '" + id + "' does not exist");
-    if (it->second.state.status == ContainerStatus::kRunning) {
-      return InternalError("cannot delete container '" + id + "' that is not stopped");
-    }
-    (void)cgroups_.Remove(it->second.cgroup);
-    containers_.erase(it);
-    return Status::Ok();
-  }
-
-  Result<std::vector<ContainerState>> List() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_.push_back("list");
-    std::vector<ContainerState> out;
-    for (const auto& [id, c] : containers_) out.push_back(c.state);
-    return out;
-  }
-
-  Status Destroy(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_.push_back("destroy " + id);
-    auto it = containers_.find(id);
-    if (it == containers_.end()) return Status::Ok();
-    (void)cgroups_.Remove(it->second.cgroup);
-    containers_.erase(it);
-    return Status::Ok();
-  }
-
-  Result<std::unique_ptr<daemon::runtime::Child>> Exec(const std::string& id,
-                                                       const ExecOptions& options) override {
-    FakeProcessScript script = exec_script(id, options);
-    std::lock_guard<std::mutex> lock(mu_);
-    calls_.push_back("exec " + id);
-    execs_.push_back(options);
-    auto it = containers_.find(id);
-    if (it == containers_.end() || it->second.state.status != ContainerStatus::kRunning) {
-      return InternalError("exec in '" + id + "': container not running");
-    }
-    if (!script.spawn_error.ok()) return script.spawn_error;
-    return std::unique_ptr<daemon::runtime::Child>(
-        std::make_unique<FakeChild>(std::move(script), log_, 5000));
-  }
-
-  // A container as an earlier process (or a crash) left it.
-  void AddContainer(const std::string& id, ContainerStatus status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    containers_[id] = {{id, status, 4242, "/elsewhere/" + id}, ""};
-  }
-  // The container's init died on its own (OOM, killed from the host).
-  void SetStatus(const std::string& id, ContainerStatus status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    containers_.at(id).state.status = status;
-  }
-  bool Has(const std::string& id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return containers_.count(id) > 0;
-  }
-  size_t container_count() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return containers_.size();
-  }
-  std::vector<std::string> calls() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return calls_;
-  }
-  std::vector<ExecOptions> execs() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return execs_;
-  }
-  std::shared_ptr<FakeProcessLog> log() { return log_; }
-
- private:
-  struct Container {
-    ContainerState state;
-    std::string cgroup;
-  };
-  FakeCgroupFs& cgroups_;
-  std::mutex mu_;
-  std::map<std::string, Container> containers_;
-  std::vector<std::string> calls_;
-  std::vector<ExecOptions> execs_;
-  std::vector<std::string> output_files_;
-  std::shared_ptr<FakeProcessLog> log_ = std::make_shared<FakeProcessLog>();
-};
+// The nodes tests' name for the one OCI runtime fake.
+using FakeNodeRuntime = FakeOciRuntime;
 
 class FakeNodeNetwork final : public NodeNetwork {
  public:

@@ -1,41 +1,24 @@
 #include "daemon/nodes/metrics_sampler.h"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 namespace nexus::daemon::runtime {
 namespace {
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    int e = errno;
-    return ErrnoError(e == ENOENT ? StatusCode::kNotFound : StatusCode::kInternal,
-                      "read '" + path + "'", e);
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// cgroup files are a line or a few; the bound only guards against a surprise.
+constexpr size_t kMaxCgroupFileBytes = 64 * 1024;
 
 // A counter file holding one integer; "max" (v2, no limit) reads as 0.
-Result<int64_t> ReadCounter(const std::string& path) {
-  NEXUS_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+Result<int64_t> ReadCounter(Env& files, const std::string& path) {
+  NEXUS_ASSIGN_OR_RETURN(std::string text, files.ReadFile(path, kMaxCgroupFileBytes));
   if (text.rfind("max", 0) == 0) return int64_t{0};
   char* end = nullptr;
   errno = 0;
   long long v = std::strtoll(text.c_str(), &end, 10);
   if (errno != 0 || end == text.c_str()) return InternalError("parse '" + path + "': not a number");
   return static_cast<int64_t>(v);
-}
-
-bool IsDir(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 }  // namespace
@@ -53,20 +36,23 @@ int64_t ParseCpuStatUsageUsec(const std::string& text) {
 Result<CgroupCounters> CgroupStatsReader::Read(const std::string& cgroups_path) const {
   CgroupCounters c;
   const std::string memory_dir = roots_.memory + cgroups_path;
-  if (!IsDir(memory_dir)) return NotFoundError("cgroup '" + cgroups_path + "' does not exist");
+  Env& files = files_ != nullptr ? *files_ : host_files_;
+  if (!files.IsDir(memory_dir))
+    return NotFoundError("cgroup '" + cgroups_path + "' does not exist");
   if (roots_.unified) {
-    NEXUS_ASSIGN_OR_RETURN(c.memory_usage, ReadCounter(memory_dir + "/memory.current"));
-    NEXUS_ASSIGN_OR_RETURN(c.memory_limit, ReadCounter(memory_dir + "/memory.max"));
-    NEXUS_ASSIGN_OR_RETURN(std::string stat, ReadFile(memory_dir + "/cpu.stat"));
+    NEXUS_ASSIGN_OR_RETURN(c.memory_usage, ReadCounter(files, memory_dir + "/memory.current"));
+    NEXUS_ASSIGN_OR_RETURN(c.memory_limit, ReadCounter(files, memory_dir + "/memory.max"));
+    NEXUS_ASSIGN_OR_RETURN(std::string stat,
+                           files.ReadFile(memory_dir + "/cpu.stat", kMaxCgroupFileBytes));
     int64_t usec = ParseCpuStatUsageUsec(stat);
     if (usec < 0) return InternalError("parse '" + memory_dir + "/cpu.stat': no usage_usec");
     c.cpu_usage_ns = usec * 1000;
     return c;
   }
-  NEXUS_ASSIGN_OR_RETURN(c.memory_usage, ReadCounter(memory_dir + "/memory.usage_in_bytes"));
-  NEXUS_ASSIGN_OR_RETURN(c.memory_limit, ReadCounter(memory_dir + "/memory.limit_in_bytes"));
+  NEXUS_ASSIGN_OR_RETURN(c.memory_usage, ReadCounter(files, memory_dir + "/memory.usage_in_bytes"));
+  NEXUS_ASSIGN_OR_RETURN(c.memory_limit, ReadCounter(files, memory_dir + "/memory.limit_in_bytes"));
   NEXUS_ASSIGN_OR_RETURN(c.cpu_usage_ns,
-                         ReadCounter(roots_.cpuacct + cgroups_path + "/cpuacct.usage"));
+                         ReadCounter(files, roots_.cpuacct + cgroups_path + "/cpuacct.usage"));
   return c;
 }
 

@@ -5,7 +5,7 @@
 // (memory.usage_in_bytes, memory.limit_in_bytes, cpuacct.usage) or v2
 // (memory.current, memory.max, cpu.stat usage_usec) under the roots it is
 // given — the host's (HostCgroupFs::controller_root) or a fake tree in a
-// temp dir. It is immutable and thread-safe.
+// MemoryEnv. It is immutable and thread-safe.
 //
 // MetricsSampler keeps, per tracked key (a node), a ring of the samples of
 // the last `history_seconds`. SampleAll() reads every active cgroup once,
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/env.h"
 #include "common/result.h"
 
 namespace nexus::daemon::runtime {
@@ -48,7 +49,9 @@ struct CgroupCounters {
 
 class CgroupStatsReader {
  public:
-  explicit CgroupStatsReader(CgroupRoots roots) : roots_(std::move(roots)) {}
+  // Reads through `files`; the real file system when null.
+  explicit CgroupStatsReader(CgroupRoots roots, Env* files = nullptr)
+      : roots_(std::move(roots)), files_(files) {}
   // `cgroups_path` is the absolute path of an OCI config ("/nexus-x-nodes/ab").
   // kNotFound when the cgroup does not exist (the container is gone).
   Result<CgroupCounters> Read(const std::string& cgroups_path) const;
@@ -56,6 +59,8 @@ class CgroupStatsReader {
 
  private:
   CgroupRoots roots_;
+  Env* files_;
+  mutable PosixEnv host_files_;  // stateless; what files_ is when null
 };
 
 // usage_usec from the text of a v2 cpu.stat; -1 when absent.

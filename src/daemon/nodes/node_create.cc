@@ -131,7 +131,7 @@ Result<NodeInfo> NodeManager::CreateLocked(NodeRecord r) {
 
   for (const std::string& parent :
        {options_.data_dir + "/nodes", options_.data_dir + "/nodes/by-uid"}) {
-    Status made = MakeRootOnlyDir(parent);
+    Status made = MakeRootOnlyDir(files_, parent);
     if (!made.ok()) return made.WithContext(what);
   }
   if (::mkdir(dir.c_str(), 0700) != 0) {
@@ -141,7 +141,7 @@ Result<NodeInfo> NodeManager::CreateLocked(NodeRecord r) {
     // Never recurse into a volume that is still mounted.
     if (volumes_.Mounted(volume))
       return InternalError("'" + dir + "' still holds a mounted volume");
-    return RemoveDirTree(dir);
+    return RemoveDirTree(files_, dir);
   });
 
   Status made = volumes_.Create(volume, r.storage_bytes);
@@ -157,9 +157,9 @@ Result<NodeInfo> NodeManager::CreateLocked(NodeRecord r) {
   undo.Add("firewall", [this, uid = r.uid] { return Unisolate(uid); });
 
   NodeSpec spec = SpecFor(r);
-  Status populated = PopulateNodeRootfs(spec.rootfs, spec, r.ip, options_.resolv_conf);
+  Status populated = PopulateNodeRootfs(files_, spec.rootfs, spec, r.ip, options_.resolv_conf);
   if (!populated.ok()) return populated.WithContext(what);
-  Status bundled = WriteNodeBundle(BundleDir(r.uid), spec);
+  Status bundled = WriteNodeBundle(files_, BundleDir(r.uid), spec);
   if (!bundled.ok()) return bundled.WithContext(what);
 
   undo.Add("container", [this, id, uid = r.uid]() -> Status {
@@ -171,7 +171,7 @@ Result<NodeInfo> NodeManager::CreateLocked(NodeRecord r) {
     return s;
   });
   const std::string log = BundleDir(r.uid) + "/init.log";
-  Status container = WithRuntimeLog(runtime_.Create(id, BundleDir(r.uid), log), log);
+  Status container = WithRuntimeLog(files_, runtime_.Create(id, BundleDir(r.uid), log), log);
   if (!container.ok()) return container.WithContext(what);
   Status started = runtime_.Start(id);
   if (!started.ok()) return started.WithContext(what);

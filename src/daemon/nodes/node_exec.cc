@@ -59,8 +59,8 @@ Result<ExecNodeResult> NodeManager::Exec(const ExecNodeRequest& request) {
   // may write it only after the timeout fired: then kill it once runc, killed
   // in turn, has returned (never twice: the pid could be another's by then).
   bool killed = false;
-  auto kill_command = [&pid_file, &killed] {
-    std::string text = ReadFileOrEmpty(pid_file);
+  auto kill_command = [this, &pid_file, &killed] {
+    std::string text = ReadFileOrEmpty(files_, pid_file);
     long pid = std::strtol(text.c_str(), nullptr, 10);
     if (pid > 1 && !killed) {
       ::kill(static_cast<pid_t>(pid), SIGKILL);

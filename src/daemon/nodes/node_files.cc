@@ -1,50 +1,35 @@
 #include "daemon/nodes/node_files.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <system_error>
-
 #include "daemon/runtime/oci_runtime.h"
 
 namespace nexus::daemon::runtime {
+namespace {
 
-namespace fs = std::filesystem;
+// resolv.conf, pid files and runc logs are small; a bigger one is not
+// what we are looking for.
+constexpr size_t kMaxSmallFileBytes = 1 << 20;
 
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+}  // namespace
+
+std::string ReadFileOrEmpty(Env& env, const std::string& path) {
+  auto text = env.ReadFile(path, kMaxSmallFileBytes);
+  return text.ok() ? std::move(text).value() : std::string();
 }
 
-Status MakeRootOnlyDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) == 0) return Status::Ok();
-  if (errno != EEXIST) return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    return ErrnoError(StatusCode::kInternal, "stat '" + path + "'", errno);
-  }
-  if (!S_ISDIR(st.st_mode)) return InternalError("'" + path + "' is not a directory");
-  if ((st.st_mode & 07777) != 0700 && ::chmod(path.c_str(), 0700) != 0) {
-    return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", errno);
-  }
+Status MakeRootOnlyDir(Env& env, const std::string& path) {
+  Status made = env.MakeDir(path, 0700);
+  if (made.code() != StatusCode::kAlreadyExists) return made;
+  NEXUS_ASSIGN_OR_RETURN(FileInfo info, env.LinkStat(path));
+  if (info.type != FileType::kDirectory) return InternalError("'" + path + "' is not a directory");
+  if (info.mode != 0700) return env.Chmod(path, 0700);
   return Status::Ok();
 }
 
-Status RemoveDirTree(const std::string& path) {
-  std::error_code ec;
-  fs::remove_all(path, ec);
-  if (ec) return InternalError("remove '" + path + "': " + ec.message());
-  return Status::Ok();
-}
+Status RemoveDirTree(Env& env, const std::string& path) { return env.RemoveTree(path); }
 
-Status WithRuntimeLog(Status failed, const std::string& log_path) {
+Status WithRuntimeLog(Env& env, Status failed, const std::string& log_path) {
   if (failed.ok()) return failed;
-  std::string why = RuncErrorMessage(ReadFileOrEmpty(log_path));
+  std::string why = RuncErrorMessage(ReadFileOrEmpty(env, log_path));
   if (why.empty()) return failed;
   return Status(failed.code(), failed.message() + ": " + why);
 }

@@ -39,6 +39,7 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
   NEXUS_ASSIGN_OR_RETURN(FirewallOptions firewall, FirewallOptionsFromConfig(config));
   auto owned = std::make_unique<Owned>();
   owned->processes = NewPosixProcessRunner();
+  PosixEnv host;  // probing the host is what this function is for
 
   std::vector<std::string> missing;
   if (::geteuid() != 0) missing.push_back("nexusd is not root");
@@ -63,7 +64,7 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
   if (missing.empty()) {
     // Before runc, host-local or a node make anything beneath them.
     for (const char* sub : {"", "/by-uid", "/ipam", "/runc"}) {
-      Status made = MakeRootOnlyDir(options.data_dir + "/nodes" + sub);
+      Status made = MakeRootOnlyDir(host, options.data_dir + "/nodes" + sub);
       if (!made.ok()) missing.push_back(made.message());
     }
   }
@@ -81,7 +82,7 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
     }
   }
   if (missing.empty()) {
-    auto base = ProbeHostLayout(options.base_root);
+    auto base = ProbeHostLayout(host, options.base_root);
     if (!base.ok()) {
       missing.push_back(base.status().message());
     } else {
@@ -89,7 +90,7 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
       options.base.swap_limit = host_cgroups->swap_limit_supported();
     }
   }
-  options.resolv_conf = NodeResolvConf(ReadFileOrEmpty("/etc/resolv.conf"), net.ip_masq);
+  options.resolv_conf = NodeResolvConf(ReadFileOrEmpty(host, "/etc/resolv.conf"), net.ip_masq);
 
   Status availability;
   if (!missing.empty()) {

@@ -33,6 +33,7 @@ NodeManager::NodeManager(NodeOptions options, Deps deps, Status availability)
       store_(deps.store),
       metrics_(deps.metrics),
       clock_(deps.clock),
+      files_(deps.files != nullptr ? *deps.files : host_files_),
       availability_(std::move(availability)) {
   if (!options_.sleep_ms) {
     options_.sleep_ms = [](int64_t ms) {
@@ -188,9 +189,9 @@ Status NodeManager::EnsureRunning(NodeRecord& r) {
   }
   // The container never runs without its rules, whatever happened to them.
   NEXUS_RETURN_IF_ERROR(Isolate(r, host_interface));
-  NEXUS_RETURN_IF_ERROR(WriteNodeBundle(BundleDir(r.uid), SpecFor(r)));
+  NEXUS_RETURN_IF_ERROR(WriteNodeBundle(files_, BundleDir(r.uid), SpecFor(r)));
   const std::string log = BundleDir(r.uid) + "/init.log";
-  Status created = WithRuntimeLog(runtime_.Create(id, BundleDir(r.uid), log), log);
+  Status created = WithRuntimeLog(files_, runtime_.Create(id, BundleDir(r.uid), log), log);
   if (created.ok()) created = runtime_.Start(id);
   if (!created.ok()) {
     (void)runtime_.Destroy(id);
@@ -265,7 +266,7 @@ Status NodeManager::TearDown(const std::string& uid) {
   if (first.ok()) first = removed;
   // Never recurse into a volume that is still mounted.
   if (!volumes_.Mounted(volume)) {
-    Status s = RemoveDirTree(NodeDir(uid));
+    Status s = RemoveDirTree(files_, NodeDir(uid));
     if (first.ok()) first = s;
   }
   return first;

@@ -81,6 +81,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/env.h"
 #include "common/result.h"
 #include "daemon/nodes/metrics_sampler.h"
 #include "daemon/nodes/network.h"
@@ -107,6 +108,8 @@ class NodeManager {
     NodeStore& store;
     MetricsSampler& metrics;
     const Clock& clock;
+    // Node directories, rootfs and bundles; the real file system when null.
+    Env* files = nullptr;
   };
 
   // A non-ok `availability` (no root, runc or CNI) is what every operation answers.
@@ -216,6 +219,8 @@ class NodeManager {
   NodeStore& store_;
   MetricsSampler& metrics_;
   const Clock& clock_;
+  PosixEnv host_files_;  // what files_ is when Deps names none
+  Env& files_;
   Status availability_;
 
   std::mutex mu_;

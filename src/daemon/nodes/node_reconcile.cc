@@ -158,7 +158,7 @@ Result<ReconcileReport> NodeManager::Reconcile() {
     }
     for (const auto& uid : stray_dirs) {
       Status s = volumes_.Remove(VolumeFor(uid));
-      if (s.ok() && !volumes_.Mounted(VolumeFor(uid))) s = RemoveDirTree(NodeDir(uid));
+      if (s.ok() && !volumes_.Mounted(VolumeFor(uid))) s = RemoveDirTree(files_, NodeDir(uid));
       if (s.ok()) {
         report.removed.push_back("stray node directory " + NodeDir(uid));
       } else {

@@ -1,10 +1,7 @@
 #include "daemon/nodes/node_spec.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <sstream>
 
 namespace nexus::daemon::runtime {
@@ -38,25 +35,23 @@ constexpr RootDir kRootDirs[] = {
     {"run", 0755},     {"usr", 0755},  {"proc", 0555}, {"sys", 0555}, {"dev", 0755},
 };
 
-Status MakeDirMode(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
-    return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
-  }
-  if (::chmod(path.c_str(), mode) != 0) {  // the umask must not narrow it
-    return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", errno);
-  }
-  return Status::Ok();
+// A directory with exactly `mode`, whether it was there or not.
+Status MakeDirMode(Env& env, const std::string& path, mode_t mode) {
+  Status made = env.MakeDir(path, mode);
+  if (made.code() == StatusCode::kAlreadyExists) return env.Chmod(path, mode);
+  return made;
 }
 
 // Writes `content` to `path` through a temporary name, so a reader sees the
-// old file or the new one, never a part.
-Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
+// old file or the new one, never a part. Not synced: the rootfs files and
+// the bundle are written again at every start, so a crash loses nothing
+// (and a node start pays no fsync).
+Status ReplaceFile(Env& env, const std::string& path, const std::string& content, mode_t mode) {
   const std::string tmp = path + ".tmp";
-  Status written = WriteWholeFile(tmp, content, O_CREAT | O_TRUNC, mode);
-  if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    written = ErrnoError(StatusCode::kInternal, "rename '" + tmp + "'", errno);
-  }
-  if (!written.ok()) ::unlink(tmp.c_str());
+  (void)env.Remove(tmp);  // left by a crash between the two steps
+  Status written = env.WriteNewFile(tmp, content, mode);
+  if (written.ok()) written = env.Rename(tmp, path);
+  if (!written.ok()) (void)env.Remove(tmp);
   return written;
 }
 
@@ -206,36 +201,33 @@ std::string NodeResolvConf(const std::string& host_resolv_conf, bool outbound) {
   return out;
 }
 
-Status PopulateNodeRootfs(const std::string& rootfs, const NodeSpec& spec, const std::string& ip,
-                          const std::string& resolv_conf) {
-  if (::mkdir(rootfs.c_str(), 0755) != 0) {
-    return ErrnoError(StatusCode::kInternal, "mkdir '" + rootfs + "'", errno);
-  }
-  NEXUS_RETURN_IF_ERROR(MakeDirMode(rootfs, 0755));
+Status PopulateNodeRootfs(Env& env, const std::string& rootfs, const NodeSpec& spec,
+                          const std::string& ip, const std::string& resolv_conf) {
+  NEXUS_RETURN_IF_ERROR(env.MakeDir(rootfs, 0755));
   for (const auto& d : kRootDirs) {
-    NEXUS_RETURN_IF_ERROR(MakeDirMode(rootfs + "/" + d.path, d.mode));
+    NEXUS_RETURN_IF_ERROR(MakeDirMode(env, rootfs + "/" + d.path, d.mode));
   }
   for (const auto& e : spec.base.entries) {
     const std::string path = rootfs + "/" + e.name;
     if (e.symlink_target.empty()) {
-      NEXUS_RETURN_IF_ERROR(MakeDirMode(path, 0755));
-    } else if (::symlink(e.symlink_target.c_str(), path.c_str()) != 0) {
-      return ErrnoError(StatusCode::kInternal, "symlink '" + path + "'", errno);
+      NEXUS_RETURN_IF_ERROR(MakeDirMode(env, path, 0755));
+    } else {
+      NEXUS_RETURN_IF_ERROR(env.Symlink(e.symlink_target, path));
     }
   }
   const std::string etc = rootfs + "/etc";
   for (const auto& [name, content] : NodeEtcFiles(spec.hostname, ip, resolv_conf)) {
-    NEXUS_RETURN_IF_ERROR(WriteFileAtomic(etc + "/" + name, content, 0644));
+    NEXUS_RETURN_IF_ERROR(ReplaceFile(env, etc + "/" + name, content, 0644));
   }
   if (!spec.base.ld_so_cache.empty()) {
-    NEXUS_RETURN_IF_ERROR(WriteFileAtomic(etc + "/ld.so.cache", spec.base.ld_so_cache, 0644));
+    NEXUS_RETURN_IF_ERROR(ReplaceFile(env, etc + "/ld.so.cache", spec.base.ld_so_cache, 0644));
   }
   return Status::Ok();
 }
 
-Status WriteNodeBundle(const std::string& bundle_dir, const NodeSpec& spec) {
-  NEXUS_RETURN_IF_ERROR(MakeDirMode(bundle_dir, 0700));
-  return WriteFileAtomic(bundle_dir + "/config.json", BuildNodeOciConfig(spec).dump(2), 0600);
+Status WriteNodeBundle(Env& env, const std::string& bundle_dir, const NodeSpec& spec) {
+  NEXUS_RETURN_IF_ERROR(MakeDirMode(env, bundle_dir, 0700));
+  return ReplaceFile(env, bundle_dir + "/config.json", BuildNodeOciConfig(spec).dump(2), 0600);
 }
 
 }  // namespace nexus::daemon::runtime

@@ -88,11 +88,11 @@ std::string NodeResolvConf(const std::string& host_resolv_conf, bool outbound);
 // directories (root 0700, tmp and var/tmp 1777, mount points for /usr, /proc,
 // /sys, /dev), the base's root symlinks, and /etc from NodeEtcFiles plus the
 // base's ld.so.cache.
-Status PopulateNodeRootfs(const std::string& rootfs, const NodeSpec& spec, const std::string& ip,
-                          const std::string& resolv_conf);
+Status PopulateNodeRootfs(Env& env, const std::string& rootfs, const NodeSpec& spec,
+                          const std::string& ip, const std::string& resolv_conf);
 
 // Writes <bundle_dir>/config.json (creating the directory if needed and
 // replacing an older config atomically).
-Status WriteNodeBundle(const std::string& bundle_dir, const NodeSpec& spec);
+Status WriteNodeBundle(Env& env, const std::string& bundle_dir, const NodeSpec& spec);
 
 }  // namespace nexus::daemon::runtime

@@ -7,8 +7,10 @@
 
 #include <cctype>
 #include <cerrno>
-#include <fstream>
 #include <sstream>
+
+#include "common/env.h"
+#include "common/mountinfo.h"
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -22,46 +24,18 @@ std::string Trim(std::string s) {
   return s.substr(i);
 }
 
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string Unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = 0;
-      bool ok = true;
-      for (size_t k = 1; k <= 3 && ok; ++k) {
-        char c = s[i + k];
-        ok = c >= '0' && c <= '7';
-        v = v * 8 + (c - '0');
-      }
-      if (ok) {
-        out.push_back(static_cast<char>(v));
-        i += 3;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
 std::string ReadMountinfo() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // The kernel's view of this process's mounts: the real file system.
+  PosixEnv host;
+  auto text = host.ReadFile("/proc/self/mountinfo", 16 << 20);
+  return text.ok() ? std::move(text).value() : std::string();
 }
 
 }  // namespace
 
 bool IsMountPoint(const std::string& mountinfo, const std::string& path) {
-  std::istringstream lines(mountinfo);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, mount_point;
-    if (!(fields >> id >> parent >> dev >> root >> mount_point)) continue;
-    if (Unescape(mount_point) == path) return true;
+  for (const auto& mount : ParseMountinfo(mountinfo)) {
+    if (mount.mount_point == path) return true;
   }
   return false;
 }

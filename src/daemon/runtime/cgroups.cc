@@ -14,46 +14,26 @@
 #include <thread>
 #include <utility>
 
+#include "common/env.h"
+#include "common/mountinfo.h"
+
 namespace nexus::daemon::runtime {
 namespace {
 
 constexpr long kCgroup2SuperMagic = 0x63677270;
 
-bool ReadSmallFile(const std::string& path, std::string* out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
+// Control files are a few lines; the bound only guards against a surprise.
+constexpr size_t kMaxControlFileBytes = 64 * 1024;
+
+// The host's own cgroup tree: nothing to fake, so the real file system.
+Result<std::string> ReadControlFile(const std::string& path) {
+  PosixEnv env;
+  return env.ReadFile(path, kMaxControlFileBytes);
 }
 
 bool IsDir(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-// mountinfo escapes spaces and friends as \ooo.
-std::string Unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = 0;
-      bool ok = true;
-      for (size_t k = 1; k <= 3; ++k) {
-        char c = s[i + k];
-        if (c < '0' || c > '7') ok = false;
-        v = v * 8 + (c - '0');
-      }
-      if (ok) {
-        out.push_back(static_cast<char>(v));
-        i += 3;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
 }
 
 // A cgroup path nexusd may remove: absolute, not the root, no "." or "..".
@@ -148,7 +128,7 @@ Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::FromMountinfo() {
     std::string fstype, source, super_options;
     fields >> fstype >> source >> super_options;
     if (fstype != "cgroup" && fstype != "cgroup2") continue;
-    mount_point = Unescape(mount_point);
+    mount_point = UnescapeMountinfoField(mount_point);
     fs->hierarchies_.push_back(mount_point);
     if (fstype == "cgroup") {
       std::stringstream opts(super_options);
@@ -171,22 +151,16 @@ Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::FromMountinfo() {
 Result<bool> HostCgroupFs::OomKilled(const std::string& cgroups_path) {
   if (memory_root_.empty()) return UnavailableError("no memory cgroup controller");
   const std::string dir = memory_root_ + cgroups_path;
-  std::string text;
   if (unified_) {
-    if (!ReadSmallFile(dir + "/memory.events", &text)) {
-      return ErrnoError(StatusCode::kInternal, "read '" + dir + "/memory.events'", errno);
-    }
-    return ParseOomKillCount(text) > 0;
+    NEXUS_ASSIGN_OR_RETURN(std::string events, ReadControlFile(dir + "/memory.events"));
+    return ParseOomKillCount(events) > 0;
   }
-  if (!ReadSmallFile(dir + "/memory.oom_control", &text)) {
-    return ErrnoError(StatusCode::kInternal, "read '" + dir + "/memory.oom_control'", errno);
-  }
-  int64_t kills = ParseOomKillCount(text);
+  NEXUS_ASSIGN_OR_RETURN(std::string oom_control, ReadControlFile(dir + "/memory.oom_control"));
+  int64_t kills = ParseOomKillCount(oom_control);
   if (kills >= 0) return kills > 0;
   // Kernels without the counter: hitting the limit is the best evidence left.
-  std::string failcnt;
-  if (ReadSmallFile(dir + "/memory.failcnt", &failcnt))
-    return std::strtoll(failcnt.c_str(), nullptr, 10) > 0;
+  auto failcnt = ReadControlFile(dir + "/memory.failcnt");
+  if (failcnt.ok()) return std::strtoll(failcnt->c_str(), nullptr, 10) > 0;
   return false;
 }
 

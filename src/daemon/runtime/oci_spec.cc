@@ -5,10 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -255,35 +252,27 @@ json SocketRules(const std::vector<SocketFamily>& families) {
   return rules;
 }
 
-Status WriteFileMode(const std::string& path, const std::string& content, mode_t mode) {
-  return WriteWholeFile(path, content, O_CREAT | O_EXCL, mode);
-}
+// Bundle files are read by the sandbox user from inside: world-readable
+// whatever the umask (Env::MakeDir and WriteNewFile take the mode exactly).
+constexpr mode_t kBundleDirMode = 0755;
+constexpr mode_t kBundleFileMode = 0644;
 
-Status MakeDir(const std::string& path, mode_t mode = 0755) {
-  if (::mkdir(path.c_str(), mode) != 0) {
-    return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
-  }
-  if (::chmod(path.c_str(), mode) != 0) {  // the umask must not narrow it
-    return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", errno);
-  }
-  return Status::Ok();
-}
+// ld.so.cache is some tens of KiB; the bound guards against a surprise.
+constexpr size_t kMaxLdSoCacheBytes = 16 << 20;
 
 }  // namespace
 
-Result<HostLayout> ProbeHostLayout(const std::string& root) {
+Result<HostLayout> ProbeHostLayout(Env& env, const std::string& root) {
   HostLayout layout;
   std::string base = root.empty() || root.back() == '/' ? root : root + "/";
   for (const char* name : kHostRootNames) {
     std::string path = base + name;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) continue;
-    if (S_ISLNK(st.st_mode)) {
-      char target[PATH_MAX];
-      ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
-      if (n <= 0) return ErrnoError(StatusCode::kInternal, "readlink '" + path + "'", errno);
-      layout.entries.push_back({name, std::string(target, static_cast<size_t>(n))});
-    } else if (S_ISDIR(st.st_mode)) {
+    auto info = env.LinkStat(path);
+    if (!info.ok()) continue;
+    if (info->type == FileType::kSymlink) {
+      NEXUS_ASSIGN_OR_RETURN(std::string target, env.ReadLink(path));
+      layout.entries.push_back({name, std::move(target)});
+    } else if (info->type == FileType::kDirectory) {
       layout.entries.push_back({name, ""});
     }
   }
@@ -291,14 +280,16 @@ Result<HostLayout> ProbeHostLayout(const std::string& root) {
   for (const auto& e : layout.entries) has_usr |= (e.name == "usr" && e.symlink_target.empty());
   if (!has_usr) return UnavailableError("probe host root '" + root + "': usr is not a directory");
 
-  layout.cgroup_namespace = ::access("/proc/self/ns/cgroup", F_OK) == 0;
-  std::ifstream cache(base + "etc/ld.so.cache", std::ios::binary);
-  if (cache) {
-    std::ostringstream ss;
-    ss << cache.rdbuf();
-    layout.ld_so_cache = ss.str();
-  }
+  layout.cgroup_namespace = env.Exists("/proc/self/ns/cgroup");
+  // No cache is fine: the sandbox's loader then searches the default paths.
+  auto cache = env.ReadFile(base + "etc/ld.so.cache", kMaxLdSoCacheBytes);
+  if (cache.ok()) layout.ld_so_cache = std::move(cache).value();
   return layout;
+}
+
+Result<HostLayout> ProbeHostLayout(const std::string& root) {
+  PosixEnv env;
+  return ProbeHostLayout(env, root);
 }
 
 std::vector<SocketFamily> SandboxSocketFamilies() {
@@ -454,33 +445,43 @@ Status WriteWholeFile(const std::string& path, std::string_view content, int fla
   return Status::Ok();
 }
 
-Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec) {
-  NEXUS_RETURN_IF_ERROR(MakeDir(bundle_dir, 0700));
+Status WriteBundle(Env& env, const std::string& bundle_dir, const SandboxSpec& spec) {
+  NEXUS_RETURN_IF_ERROR(env.MakeDir(bundle_dir, 0700));
   const std::string rootfs = bundle_dir + "/rootfs";
-  NEXUS_RETURN_IF_ERROR(MakeDir(rootfs));
+  NEXUS_RETURN_IF_ERROR(env.MakeDir(rootfs, kBundleDirMode));
   for (const auto& e : spec.host.entries) {
     if (e.symlink_target.empty()) continue;
-    std::string link = rootfs + "/" + e.name;
-    if (::symlink(e.symlink_target.c_str(), link.c_str()) != 0) {
-      return ErrnoError(StatusCode::kInternal, "symlink '" + link + "'", errno);
-    }
+    NEXUS_RETURN_IF_ERROR(env.Symlink(e.symlink_target, rootfs + "/" + e.name));
   }
   if (spec.etc_dir.empty()) {
-    NEXUS_RETURN_IF_ERROR(WriteEtcDir(bundle_dir + "/etc", spec.hostname, spec.host.ld_so_cache));
+    NEXUS_RETURN_IF_ERROR(
+        WriteEtcDir(env, bundle_dir + "/etc", spec.hostname, spec.host.ld_so_cache));
   }
-  return WriteFileMode(bundle_dir + "/config.json", BuildOciConfig(spec, bundle_dir).dump(), 0600);
+  return env.WriteNewFile(bundle_dir + "/config.json", BuildOciConfig(spec, bundle_dir).dump(),
+                          0600);
+}
+
+Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec) {
+  PosixEnv env;
+  return WriteBundle(env, bundle_dir, spec);
+}
+
+Status WriteEtcDir(Env& env, const std::string& dir, const std::string& hostname,
+                   const std::string& ld_so_cache) {
+  NEXUS_RETURN_IF_ERROR(env.MakeDir(dir, kBundleDirMode));
+  for (const auto& [name, content] : GeneratedEtcFiles(hostname)) {
+    NEXUS_RETURN_IF_ERROR(env.WriteNewFile(dir + "/" + name, content, kBundleFileMode));
+  }
+  if (!ld_so_cache.empty()) {
+    NEXUS_RETURN_IF_ERROR(env.WriteNewFile(dir + "/ld.so.cache", ld_so_cache, kBundleFileMode));
+  }
+  return Status::Ok();
 }
 
 Status WriteEtcDir(const std::string& dir, const std::string& hostname,
                    const std::string& ld_so_cache) {
-  NEXUS_RETURN_IF_ERROR(MakeDir(dir));
-  for (const auto& [name, content] : GeneratedEtcFiles(hostname)) {
-    NEXUS_RETURN_IF_ERROR(WriteFileMode(dir + "/" + name, content, 0644));
-  }
-  if (!ld_so_cache.empty()) {
-    NEXUS_RETURN_IF_ERROR(WriteFileMode(dir + "/ld.so.cache", ld_so_cache, 0644));
-  }
-  return Status::Ok();
+  PosixEnv env;
+  return WriteEtcDir(env, dir, hostname, ld_so_cache);
 }
 
 }  // namespace nexus::daemon::runtime

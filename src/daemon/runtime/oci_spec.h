@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env.h"
 #include "common/result.h"
 
 namespace nexus::daemon::runtime {
@@ -42,10 +43,12 @@ struct HostLayout {
   std::string ld_so_cache;       // host /etc/ld.so.cache, copied into the generated /etc
 };
 
-// Reads `root` ("/" on a real host; a temp dir in tests) for /usr, /bin,
-// /sbin, /lib, /lib32, /lib64, /libx32 and etc/ld.so.cache, and the kernel
-// for cgroup namespaces. swap_limit is left true: the cgroup probe
+// Reads `root` ("/" on a real host) through `env` for /usr, /bin, /sbin,
+// /lib, /lib32, /lib64, /libx32 and etc/ld.so.cache, and the kernel for
+// cgroup namespaces. swap_limit is left true: the cgroup probe
 // (HostCgroupFs) knows better. Fails when `root`/usr is not a directory.
+Result<HostLayout> ProbeHostLayout(Env& env, const std::string& root = "/");
+// The same on the real file system.
 Result<HostLayout> ProbeHostLayout(const std::string& root = "/");
 
 struct SandboxSpec {
@@ -131,11 +134,16 @@ Status WriteWholeFile(const std::string& path, std::string_view content, int fla
 // mount, so what the bundle will hold (a user's code) is no other local user's
 // to read. Below it directories are 0755 and files 0644 (config.json 0600)
 // whatever the umask, for the sandbox user reads them from inside.
+Status WriteBundle(Env& env, const std::string& bundle_dir, const SandboxSpec& spec);
+// The same on the real file system.
 Status WriteBundle(const std::string& bundle_dir, const SandboxSpec& spec);
 
 // Creates `dir` (must not exist) holding the generated /etc for `hostname`
 // and the host's ld.so.cache (when `ld_so_cache` is not empty), modes as
 // WriteBundle's.
+Status WriteEtcDir(Env& env, const std::string& dir, const std::string& hostname,
+                   const std::string& ld_so_cache);
+// The same on the real file system.
 Status WriteEtcDir(const std::string& dir, const std::string& hostname,
                    const std::string& ld_so_cache);
 

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <memory>
 
+#include "common/fd.h"
+
 namespace nexus::daemon::runtime {
 namespace {
 
@@ -173,32 +175,29 @@ std::string SeccompProgramBytes(const std::vector<sock_filter>& program) {
 
 Result<int> SeccompProgramFd(const std::vector<sock_filter>& program) {
   const std::string bytes = SeccompProgramBytes(program);
-  int fd = ::memfd_create("nexus-lambda-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return ErrnoError(StatusCode::kInternal, "memfd_create", errno);
+  Fd fd(::memfd_create("nexus-lambda-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd.valid()) return ErrnoError(StatusCode::kInternal, "memfd_create", errno);
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      return ErrnoError(StatusCode::kInternal, "write seccomp program", err);
+      return ErrnoError(StatusCode::kInternal, "write seccomp program", n < 0 ? errno : EIO);
     }
     done += static_cast<size_t>(n);
   }
-  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoError(StatusCode::kInternal, "seal seccomp program", err);
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0) {
+    return ErrnoError(StatusCode::kInternal, "seal seccomp program", errno);
   }
   // A read-only open file description of the same memfd: what the sandbox
   // gets cannot even be written to (the seals aside).
-  const std::string self = "/proc/self/fd/" + std::to_string(fd);
-  int ro = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
-  int err = errno;
-  ::close(fd);
-  if (ro < 0) return ErrnoError(StatusCode::kInternal, "reopen seccomp program read-only", err);
-  return ro;
+  const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  Fd read_only(::open(self.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!read_only.valid()) {
+    return ErrnoError(StatusCode::kInternal, "reopen seccomp program read-only", errno);
+  }
+  return read_only.release();
 }
 
 }  // namespace nexus::daemon::runtime

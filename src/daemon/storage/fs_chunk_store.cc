@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/fd.h"
 #include "daemon/private_files.h"
 #include "daemon/storage/sha256.h"
 
@@ -30,27 +31,6 @@ constexpr std::string_view kTempPrefix = ".tmp-";
 // fsyncs together, so a batch costs about one commit instead of one each;
 // beyond a handful of threads there was no further gain.
 constexpr size_t kSyncThreads = 8;
-
-// Owns a file descriptor so every early return closes it.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error close may carry (deferred write errors).
-  int Close() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
 
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "support/auth_fake_mailer.h"
-#include "support/auth_temp_dir.h"
 #include "support/fake_clock.h"
+#include "support/temp_dir.h"
 
 namespace nexus::auth {
 namespace {
@@ -103,7 +103,7 @@ class AuthServiceTest : public ::testing::Test {
   }
 
   nexus::testing::FakeClock clock_;
-  nexus::testing::AuthTempDir dir_;
+  nexus::testing::TempDir dir_;
   const std::string db_path_ = dir_ / "auth.db";
   AuthConfig config_;
   RecordingMailer mailer_;

@@ -3,14 +3,12 @@
 #include <gtest/gtest.h>
 #include <jwt.h>
 #include <sodium.h>
-#include <sys/stat.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 
-#include "support/auth_temp_dir.h"
+#include "common/memory_env.h"
 #include "support/fake_clock.h"
 
 namespace nexus::auth {
@@ -198,51 +196,47 @@ TEST_F(JwtSignerTest, RejectsMalformedTokens) {
 
 class JwtKeyTest : public ::testing::Test {
  protected:
-  nexus::testing::AuthTempDir dir_;
+  MemoryEnv env_;
 };
 
 TEST_F(JwtKeyTest, CreatesKeyWithMode0600AndParentDirectories) {
-  const std::string path = dir_ / "a/b/jwt.key";
-  const mode_t old_umask = ::umask(0);  // the modes must not depend on it
-  auto key = LoadOrCreateJwtKey(path);
-  ::umask(old_umask);
+  const std::string path = "/data/a/b/jwt.key";
+  env_.PutFile("/data/other", "");
+  auto key = LoadOrCreateJwtKey(env_, path);
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   EXPECT_EQ(key->size(), kJwtKeyBytes);
-  struct stat st;
-  ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(static_cast<size_t>(st.st_size), kJwtKeyBytes);
-  ASSERT_EQ(::stat((dir_ / "a/b").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0700u);
-  ASSERT_EQ(::stat((dir_ / "a").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  auto file = env_.Stat(path);
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(file->mode, 0600u);
+  EXPECT_EQ(file->size, kJwtKeyBytes);
+  EXPECT_EQ(env_.Stat("/data/a/b")->mode, 0700u);
+  EXPECT_EQ(env_.Stat("/data/a")->mode, 0700u);
+  EXPECT_EQ(env_.Stat("/data")->mode, 0755u);  // an existing parent stays as it is
 }
 
 TEST_F(JwtKeyTest, SecondStartReadsTheSameKey) {
-  const std::string path = dir_ / "jwt.key";
-  auto first = LoadOrCreateJwtKey(path);
-  auto second = LoadOrCreateJwtKey(path);
+  const std::string path = "/data/jwt.key";
+  auto first = LoadOrCreateJwtKey(env_, path);
+  auto second = LoadOrCreateJwtKey(env_, path);
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(*first, *second);
-  auto other = LoadOrCreateJwtKey(dir_ / "other.key");
+  auto other = LoadOrCreateJwtKey(env_, "/data/other.key");
   ASSERT_TRUE(other.ok());
   EXPECT_NE(*first, *other);
 }
 
 TEST_F(JwtKeyTest, RefusesKeyReadableByOthers) {
-  const std::string path = dir_ / "jwt.key";
-  std::ofstream(path) << std::string(32, 'k');
-  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
-  auto key = LoadOrCreateJwtKey(path);
+  const std::string path = "/data/jwt.key";
+  env_.PutFile(path, std::string(32, 'k'), 0644);
+  auto key = LoadOrCreateJwtKey(env_, path);
   ASSERT_FALSE(key.ok());
   EXPECT_NE(key.status().message().find("chmod 600"), std::string::npos);
 }
 
 TEST_F(JwtKeyTest, RefusesShortKey) {
-  const std::string path = dir_ / "jwt.key";
-  std::ofstream(path) << "short";
-  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
-  auto key = LoadOrCreateJwtKey(path);
+  const std::string path = "/data/jwt.key";
+  env_.PutFile(path, "short", 0600);
+  auto key = LoadOrCreateJwtKey(env_, path);
   ASSERT_FALSE(key.ok());
   EXPECT_NE(key.status().message().find("shorter"), std::string::npos);
 }

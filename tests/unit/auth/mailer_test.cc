@@ -4,36 +4,16 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <vector>
 
-#include "support/auth_temp_dir.h"
+#include "common/memory_env.h"
 #include "support/fake_clock.h"
 
 namespace nexus::auth {
 namespace {
-
-namespace fs = std::filesystem;
-
-std::vector<fs::path> FilesIn(const std::string& dir) {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path());
-  return out;
-}
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A port on 127.0.0.1 that nothing listens on: bound, then released.
 int ClosedPort() {
@@ -128,7 +108,7 @@ class OneShotSmtpServer {
 class MailerTest : public ::testing::Test {
  protected:
   nexus::testing::FakeClock clock_{1'700'000'000'000};  // Tue, 14 Nov 2023 22:13:20 UTC
-  nexus::testing::AuthTempDir dir_;
+  MemoryEnv env_;
 };
 
 TEST_F(MailerTest, FormatsRfc5322MessageWithCrlf) {
@@ -181,44 +161,41 @@ TEST_F(MailerTest, ExtractsAddressesAndRedactsUrls) {
 }
 
 TEST_F(MailerTest, OutboxWritesOneCompleteFilePerMessage) {
-  const std::string outbox = dir_ / "mail/outbox";  // created on demand
-  OutboxMailer mailer(outbox, "Nexus <nexus@localhost>", clock_);
+  const std::string outbox = "/data/mail/outbox";  // created on demand
+  OutboxMailer mailer(env_, outbox, "Nexus <nexus@localhost>", clock_);
   ASSERT_TRUE(mailer.Send("alice@example.com", "Your Nexus code", "Code:\n\n123456\n").ok());
   clock_.AdvanceMillis(1);
   ASSERT_TRUE(mailer.Send("bob@example.com", "Your Nexus code", "Code:\n\n654321\n").ok());
 
-  auto files = FilesIn(outbox);
-  ASSERT_EQ(files.size(), 2u);  // and no temp files left behind
-  std::sort(files.begin(), files.end());
-  EXPECT_EQ(files[0].extension(), ".eml");
-  std::string first = ReadAll(files[0]);
+  auto files = env_.ListDir(outbox);  // sorted: sending order
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_TRUE(files->at(0).ends_with(".eml"));
+  std::string first = *env_.ReadFile(outbox + "/" + files->at(0), 1 << 20);
   EXPECT_NE(first.find("To: alice@example.com\r\n"), std::string::npos);
   EXPECT_NE(first.find("\r\n123456\r\n"), std::string::npos);
-  EXPECT_NE(ReadAll(files[1]).find("\r\n654321\r\n"), std::string::npos);
+  std::string second = *env_.ReadFile(outbox + "/" + files->at(1), 1 << 20);
+  EXPECT_NE(second.find("\r\n654321\r\n"), std::string::npos);
 }
 
 TEST_F(MailerTest, OutboxMailIsForItsOwnerOnly) {
-  const std::string outbox = dir_ / "mail/outbox";
-  OutboxMailer mailer(outbox, "Nexus <nexus@localhost>", clock_);
-  const mode_t old_umask = ::umask(0);
+  const std::string outbox = "/data/mail/outbox";
+  OutboxMailer mailer(env_, outbox, "Nexus <nexus@localhost>", clock_);
   Status s = mailer.Send("alice@example.com", "Your Nexus code", "Code:\n\n123456\n");
-  ::umask(old_umask);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  struct stat st {};
-  for (const std::string& d : {dir_ / "mail", outbox}) {
-    ASSERT_EQ(::stat(d.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0700u) << d;
+  for (const std::string& d : {std::string("/data/mail"), outbox}) {
+    EXPECT_EQ(env_.Stat(d)->mode, 0700u) << d;
   }
-  auto files = FilesIn(outbox);
-  ASSERT_EQ(files.size(), 1u);
-  ASSERT_EQ(::stat(files[0].c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto files = env_.ListDir(outbox);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ(env_.Stat(outbox + "/" + files->at(0))->mode, 0600u);
 }
 
 TEST_F(MailerTest, OutboxThatCannotBeWrittenIsUpstreamFailed) {
-  const std::string not_a_dir = dir_ / "file";
-  std::ofstream(not_a_dir) << "x";
-  OutboxMailer mailer(not_a_dir, "a@b", clock_);
+  const std::string not_a_dir = "/data/file";
+  env_.PutFile(not_a_dir, "x");
+  OutboxMailer mailer(env_, not_a_dir, "a@b", clock_);
   Status s = mailer.Send("alice@example.com", "s", "b");
   EXPECT_EQ(s.code(), StatusCode::kUpstreamFailed) << s.ToString();
 }
@@ -257,11 +234,11 @@ TEST_F(MailerTest, SmtpDeliversEnvelopeAndMessage) {
 
 TEST_F(MailerTest, FactoryPicksOutboxWithoutSmtpUrl) {
   MailConfig cfg;
-  cfg.outbox_dir = dir_ / "outbox";
-  auto mailer = MakeMailer(cfg, clock_);
+  cfg.outbox_dir = "/data/outbox";
+  auto mailer = MakeMailer(cfg, clock_, env_);
   EXPECT_NE(dynamic_cast<OutboxMailer*>(mailer.get()), nullptr);
   cfg.smtp_url = "smtp://127.0.0.1:25";
-  EXPECT_NE(dynamic_cast<SmtpMailer*>(MakeMailer(cfg, clock_).get()), nullptr);
+  EXPECT_NE(dynamic_cast<SmtpMailer*>(MakeMailer(cfg, clock_, env_).get()), nullptr);
 }
 
 }  // namespace

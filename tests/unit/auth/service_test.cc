@@ -13,8 +13,8 @@
 
 #include "common/grpc_status.h"
 #include "support/auth_fake_mailer.h"
-#include "support/auth_temp_dir.h"
 #include "support/fake_clock.h"
+#include "support/temp_dir.h"
 
 namespace nexus::auth {
 namespace {
@@ -128,7 +128,7 @@ class AuthGrpcServiceTest : public ::testing::Test {
   }
 
   nexus::testing::FakeClock clock_;
-  nexus::testing::AuthTempDir dir_;
+  nexus::testing::TempDir dir_;
   AuthConfig config_;
   nexus::testing::RecordingMailer mailer_;
   PasswordHasher passwords_{PasswordHashLimits::ForTests()};

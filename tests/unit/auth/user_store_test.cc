@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "support/auth_temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace nexus::auth {
 namespace {
@@ -19,7 +19,7 @@ class UserStoreTest : public ::testing::Test {
 
   UserRecord Alice() { return {"id-alice", "Alice", "alice@example.com", "$argon2id$x", 100}; }
 
-  nexus::testing::AuthTempDir dir_;
+  nexus::testing::TempDir dir_;
   const std::string path_ = dir_ / "auth.db";
   std::unique_ptr<UserStore> store_;
 };

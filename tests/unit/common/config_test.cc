@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 
+#include "common/memory_env.h"
+
 namespace nexus {
 namespace {
 
@@ -26,6 +28,18 @@ TEST(ConfigTest, EmbeddedDefaultsNeedNoFile) {
   EXPECT_EQ(c->auth.otp_ttl_seconds, 300);
   EXPECT_EQ(c->storage.quota_bytes, 10LL << 30);
   EXPECT_EQ(c->runtime_dir, "/run/nexus-nexus");
+}
+
+TEST(ConfigTest, LoadsTheFileAndNamesOneItCannotRead) {
+  MemoryEnv files;
+  files.PutFile("/etc/nexus/nexus.toml", "data_dir = \"/srv/nexus\"\n");
+  auto c = LoadConfig(files, "/etc/nexus/nexus.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->data_dir, "/srv/nexus");
+
+  c = LoadConfig(files, "/etc/nexus/missing.toml");
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("/etc/nexus/missing.toml"), std::string::npos);
 }
 
 TEST(ConfigTest, TreeEntriesPerUserDefaultToAMillionAndAreConfigurable) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/read_file.h"
 #include "support/runtime_fake_oci.h"
 
 namespace nexus::daemon::runtime {
@@ -24,12 +25,7 @@ using ::nexus::testing::FakeCgroupFs;
 using ::nexus::testing::FakeOciRuntime;
 using ::nexus::testing::FakeProcessScript;
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::nexus::testing::ReadFileToString;
 
 size_t CountStartingWith(const std::vector<std::string>& v, const std::string& prefix) {
   return std::count_if(v.begin(), v.end(),
@@ -167,7 +163,7 @@ TEST_F(LambdaRunnerTest, AppliesDefaultTimeoutAndMemory) {
     s.outcome.control_data = "ready\nexit 0 1\n";
     s.on_communicate = [&, bundle](const CommunicateOptions& io) {
       order = io.stdin_data.substr(0, io.stdin_data.find('\n'));
-      auto config = nlohmann::json::parse(ReadFile(bundle + "/config.json"));
+      auto config = nlohmann::json::parse(ReadFileToString(bundle + "/config.json"));
       memory = config["linux"]["resources"]["memory"]["limit"].get<int64_t>();
     };
     return s;
@@ -335,7 +331,7 @@ TEST_F(LambdaRunnerTest, PrepareRuntimeDirMakesAPrivateDirWithACopyOfTheInitAndR
   EXPECT_EQ(perms(run), fs::perms::owner_all);
   EXPECT_EQ(perms(run / "lambda"), fs::perms::owner_all);
   const fs::path copy = run / "lambda" / "init";
-  EXPECT_EQ(ReadFile(copy), "the init's bytes");
+  EXPECT_EQ(ReadFileToString(copy), "the init's bytes");
   EXPECT_EQ(perms(copy), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                              fs::perms::group_exec | fs::perms::others_read |
                              fs::perms::others_exec);
@@ -430,7 +426,7 @@ TEST_F(LambdaRunnerTest, OnlyPoolSandboxesStartTheirInterpreterAhead) {
   std::mutex mu;
   std::vector<std::string> args;  // the init's arguments, one entry per sandbox
   runtime_.run_script = [&](const std::string&, const std::string& bundle) {
-    auto config = nlohmann::json::parse(ReadFile(fs::path(bundle) / "config.json"));
+    auto config = nlohmann::json::parse(ReadFileToString(fs::path(bundle) / "config.json"));
     std::lock_guard<std::mutex> lock(mu);
     args.push_back(config["process"]["args"].dump());
     FakeProcessScript s;

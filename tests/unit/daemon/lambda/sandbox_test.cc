@@ -17,6 +17,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "support/read_file.h"
 #include "support/runtime_fake_oci.h"
 
 namespace nexus::daemon::runtime {
@@ -27,12 +28,7 @@ using ::nexus::testing::FakeCgroupFs;
 using ::nexus::testing::FakeOciRuntime;
 using ::nexus::testing::FakeProcessScript;
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::nexus::testing::ReadFileToString;
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -133,9 +129,9 @@ TEST_F(SandboxTest, MountsTheInitWritesTheCodeAndOrdersTheRunOnStdin) {
   bool init_mount_point = false;
   FakeProcessScript script = Container("ready\nexit 0 5\n");
   script.on_communicate = [&](const CommunicateOptions& io) {
-    seen_code = ReadFile(dir_ / "t-l-1/rootfs/sandbox/main.py");
+    seen_code = ReadFileToString(dir_ / "t-l-1/rootfs/sandbox/main.py");
     init_mount_point = fs::is_regular_file(dir_ / "t-l-1/rootfs/sandbox/init");
-    seen_config = ReadFile(dir_ / "t-l-1/config.json");
+    seen_config = ReadFileToString(dir_ / "t-l-1/config.json");
     seen_stdin = io.stdin_data;
   };
   SandboxRun run = Python("print('hi')");
@@ -208,7 +204,7 @@ TEST_F(SandboxTest, AnswersOnTheInitsEndReportAndWaitsForRuncAtTeardown) {
 TEST_F(SandboxTest, APoolSandboxTellsItsInitToStartTheInterpreterAhead) {
   std::string seen_config;
   runtime_.run_script = [&](const std::string&, const std::string& bundle) {
-    seen_config = ReadFile(fs::path(bundle) / "config.json");
+    seen_config = ReadFileToString(fs::path(bundle) / "config.json");
     return Container("ready\n");
   };
   auto sandbox = Make(/*pool=*/true);
@@ -244,7 +240,7 @@ TEST_F(SandboxTest, ShellCodeGoesToMainSh) {
   std::string seen;
   FakeProcessScript script = Container("ready\nexit 0 1\n");
   script.on_communicate = [&](const CommunicateOptions&) {
-    seen = ReadFile(dir_ / "t-l-1/rootfs/sandbox/main.sh");
+    seen = ReadFileToString(dir_ / "t-l-1/rootfs/sandbox/main.sh");
   };
   SandboxRun run = Python("echo hi");
   run.runtime = "sh";

@@ -5,15 +5,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "support/auth_temp_dir.h"
 #include "support/fake_clock.h"
+#include "support/temp_dir.h"
 
 namespace nexus::daemon::runtime {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::AuthTempDir;
 using testing::FakeClock;
+using testing::TempDir;
 
 const char kPath[] = "/nexus-test-nodes/abc";
 
@@ -52,7 +52,7 @@ class FakeCgroupTree {
 
  private:
   bool unified_;
-  AuthTempDir dir_;
+  TempDir dir_;
 };
 
 class CgroupStatsReaderTest : public ::testing::TestWithParam<bool> {};

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "support/auth_temp_dir.h"
 #include "support/runtime_fake_process.h"
+#include "support/temp_dir.h"
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -194,7 +194,7 @@ TEST(ParsePeerIndexTest, ReadsTheHostIndexOfTheVethPeer) {
 }
 
 TEST(ReadLeaseHoldersTest, ListsTheContainerOfEachLeasedAddress) {
-  testing::AuthTempDir dir;
+  testing::TempDir dir;
   std::ofstream(dir / "10.0.42.2") << "test-n-aaaa\r\neth0";
   std::ofstream(dir / "10.0.42.3") << "test-n-bbbb\neth0";
   std::ofstream(dir / "last_reserved_ip.0") << "10.0.42.3";
@@ -245,7 +245,7 @@ class CniNetworkTest : public ::testing::Test {
     return out;
   }
 
-  testing::AuthTempDir dir_;
+  testing::TempDir dir_;
   FakeProcessRunner processes_;
   int add_exit_ = 0;
   std::string add_output_ = kBridgeResult;

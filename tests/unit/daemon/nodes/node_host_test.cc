@@ -7,7 +7,7 @@ namespace nexus::daemon::runtime {
 namespace {
 
 TEST(NodeManagerForHostTest, MissingPluginsOrRuntimeMakeNodesUnavailableNotNexusd) {
-  AuthTempDir dir;
+  TempDir dir;
   Config config;
   config.data_dir = dir.path();
   config.instance = "unit";

@@ -14,14 +14,14 @@
 
 #include "daemon/database.h"
 #include "daemon/nodes/node_manager.h"
-#include "support/auth_temp_dir.h"
 #include "support/fake_clock.h"
 #include "support/nodes_fakes.h"
+#include "support/read_file.h"
+#include "support/temp_dir.h"
 
 namespace nexus::daemon::runtime {
 
 namespace fs = std::filesystem;
-using testing::AuthTempDir;
 using testing::FakeCgroupFs;
 using testing::FakeClock;
 using testing::FakeNodeFirewall;
@@ -29,13 +29,9 @@ using testing::FakeNodeNetwork;
 using testing::FakeNodeRuntime;
 using testing::FakeProcessScript;
 using testing::FakeVolumeManager;
+using testing::TempDir;
 
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::nexus::testing::ReadFileToString;
 
 inline void WriteFile(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
@@ -115,7 +111,7 @@ struct NodesRig {
     WriteFile(CgroupFile("cpuacct", uid, "cpuacct.usage"), std::to_string(cpu_ns) + "\n");
   }
 
-  AuthTempDir dir_;
+  TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<NodeStore> store_;

@@ -49,12 +49,14 @@ TEST_F(NodeManagerTest, CreateStartsARunningNodeWithTheFirstAddress) {
 
   // The rootfs on the volume and the bundle beside it.
   const std::string rootfs = manager_->NodeDir(r.uid) + "/volume/rootfs";
-  EXPECT_EQ(ReadFile(rootfs + "/etc/hostname"), "worker1\n");
-  EXPECT_NE(ReadFile(rootfs + "/etc/hosts").find("10.0.42.2\tworker1\n"), std::string::npos);
-  EXPECT_EQ(ReadFile(rootfs + "/etc/resolv.conf"), "nameserver 192.0.2.53\n");
+  EXPECT_EQ(ReadFileToString(rootfs + "/etc/hostname"), "worker1\n");
+  EXPECT_NE(ReadFileToString(rootfs + "/etc/hosts").find("10.0.42.2\tworker1\n"),
+            std::string::npos);
+  EXPECT_EQ(ReadFileToString(rootfs + "/etc/resolv.conf"), "nameserver 192.0.2.53\n");
   EXPECT_EQ(fs::read_symlink(rootfs + "/bin"), "usr/bin");
   EXPECT_TRUE(fs::is_directory(rootfs + "/usr"));
-  auto config = nlohmann::json::parse(ReadFile(manager_->NodeDir(r.uid) + "/bundle/config.json"));
+  auto config =
+      nlohmann::json::parse(ReadFileToString(manager_->NodeDir(r.uid) + "/bundle/config.json"));
   EXPECT_EQ(config["root"]["path"], rootfs);
   EXPECT_EQ(config["linux"]["resources"]["memory"]["limit"], 256LL << 20);
   EXPECT_EQ(config["linux"]["resources"]["cpu"]["shares"], 512);
@@ -93,7 +95,7 @@ TEST_F(NodeManagerTest, FailingCreateUndoesEveryEarlierStep) {
            WriteFile(p.mount_dir + "/rootfs", "");
          };
        },
-       "mkdir"},
+       "create directory"},
       {"bundle",
        [](NodesRig& t) {
          t.volumes_.on_create = [](const VolumePaths& p) {

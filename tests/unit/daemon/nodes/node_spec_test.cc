@@ -12,8 +12,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/memory_env.h"
 #include "daemon/runtime/seccomp_bpf.h"
-#include "support/auth_temp_dir.h"
+#include "support/read_file.h"
 #include "support/seccomp_probes.h"
 
 namespace nexus::daemon::runtime {
@@ -44,13 +45,6 @@ NodeSpec WorkerSpec() {
   return spec;
 }
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 const json* FindMount(const json& config, const std::string& destination) {
   for (const auto& m : config["mounts"]) {
     if (m["destination"] == destination) return &m;
@@ -69,7 +63,8 @@ TEST(NodeSpecTest, NodeConfigMatchesTheGoldenFile) {
   if (const char* update = std::getenv("NEXUS_UPDATE_GOLDEN"); update && *update == '1') {
     std::ofstream(golden) << actual.dump(2) << "\n";
   }
-  json expected = json::parse(ReadFile(golden), nullptr, /*allow_exceptions=*/false);
+  json expected =
+      json::parse(testing::ReadFileToString(golden), nullptr, /*allow_exceptions=*/false);
   ASSERT_FALSE(expected.is_discarded()) << "cannot parse " << golden;
   EXPECT_EQ(actual, expected) << "diff (RFC 6902, golden → actual):\n"
                               << json::diff(expected, actual).dump(2);
@@ -211,40 +206,44 @@ TEST(NodeSpecTest, ResolvConfKeepsOnlyNameserversANodeCanReach) {
 }
 
 TEST(NodeSpecTest, PopulatedRootfsHasTheLayoutModesAndEtc) {
-  testing::AuthTempDir dir;
+  MemoryEnv env;
+  ASSERT_TRUE(env.MakeDirs("/volume", 0755).ok());
   NodeSpec spec = WorkerSpec();
   spec.base.ld_so_cache = "cache-bytes";
-  const std::string rootfs = dir / "rootfs";
-  ASSERT_TRUE(PopulateNodeRootfs(rootfs, spec, "10.0.42.7", "").ok());
-  auto mode = [](const std::string& p) {
-    struct stat st;
-    return ::lstat(p.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0u;
+  const std::string rootfs = "/volume/rootfs";
+  ASSERT_TRUE(PopulateNodeRootfs(env, rootfs, spec, "10.0.42.7", "").ok());
+  auto mode = [&env](const std::string& p) {
+    auto info = env.LinkStat(p);
+    return info.ok() ? info->mode : 0u;
   };
   EXPECT_EQ(mode(rootfs), 0755u);
   EXPECT_EQ(mode(rootfs + "/root"), 0700u);
   EXPECT_EQ(mode(rootfs + "/tmp"), 01777u);
   EXPECT_EQ(mode(rootfs + "/var/tmp"), 01777u);
   for (const char* d : {"usr", "proc", "sys", "dev", "home", "srv", "etc"}) {
-    EXPECT_TRUE(fs::is_directory(rootfs + "/" + d)) << d;
+    EXPECT_TRUE(env.IsDir(rootfs + "/" + d)) << d;
   }
-  EXPECT_EQ(fs::read_symlink(rootfs + "/lib64"), "usr/lib64");
-  EXPECT_EQ(ReadFile(rootfs + "/etc/hostname"), "worker1\n");
-  EXPECT_EQ(ReadFile(rootfs + "/etc/ld.so.cache"), "cache-bytes");
+  EXPECT_EQ(*env.ReadLink(rootfs + "/lib64"), "usr/lib64");
+  EXPECT_EQ(*env.ReadFile(rootfs + "/etc/hostname", 1 << 20), "worker1\n");
+  EXPECT_EQ(*env.ReadFile(rootfs + "/etc/ld.so.cache", 1 << 20), "cache-bytes");
   EXPECT_EQ(mode(rootfs + "/etc/passwd"), 0644u);
-  EXPECT_FALSE(PopulateNodeRootfs(rootfs, spec, "10.0.42.7", "").ok()) << "must not exist yet";
+  EXPECT_FALSE(PopulateNodeRootfs(env, rootfs, spec, "10.0.42.7", "").ok()) << "must not exist yet";
 }
 
 TEST(NodeSpecTest, BundleConfigIsReplacedWhole) {
-  testing::AuthTempDir dir;
-  const std::string bundle = dir / "bundle";
-  ASSERT_TRUE(WriteNodeBundle(bundle, WorkerSpec()).ok());
+  MemoryEnv env;
+  ASSERT_TRUE(env.MakeDirs("/data/nodes", 0700).ok());
+  const std::string bundle = "/data/nodes/bundle";
+  ASSERT_TRUE(WriteNodeBundle(env, bundle, WorkerSpec()).ok());
+  EXPECT_EQ(env.Stat(bundle)->mode, 0700u);
   NodeSpec bigger = WorkerSpec();
   bigger.memory_bytes = 512 << 20;
-  ASSERT_TRUE(WriteNodeBundle(bundle, bigger).ok());
-  json written = json::parse(ReadFile(bundle + "/config.json"));
+  ASSERT_TRUE(WriteNodeBundle(env, bundle, bigger).ok());
+  json written = json::parse(*env.ReadFile(bundle + "/config.json", 1 << 20));
   EXPECT_EQ(written["linux"]["resources"]["memory"]["limit"], 512 << 20);
-  EXPECT_EQ(std::distance(fs::directory_iterator(bundle), fs::directory_iterator()), 1)
+  EXPECT_EQ(*env.ListDir(bundle), std::vector<std::string>{"config.json"})
       << "no temporary file left";
+  EXPECT_EQ(env.Stat(bundle + "/config.json")->mode, 0600u);
 }
 
 }  // namespace

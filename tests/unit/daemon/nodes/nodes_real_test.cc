@@ -38,18 +38,14 @@
 #include "daemon/runtime/cgroups.h"
 #include "daemon/runtime/oci_runtime.h"
 #include "daemon/runtime/process.h"
+#include "support/read_file.h"
 
 namespace nexus::daemon::runtime {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::nexus::testing::ReadFileToString;
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path);
@@ -122,7 +118,7 @@ class NodesRealTest : public ::testing::Test {
     } while (routes.find(subnet_prefix_) != std::string::npos);
     config_.network.subnet = subnet_prefix_ + "0/24";
     config_.nodes.metrics_interval_seconds = 1;
-    ip_forward_before_ = ReadFile("/proc/sys/net/ipv4/ip_forward");
+    ip_forward_before_ = ReadFileToString("/proc/sys/net/ipv4/ip_forward");
     auto db = OpenDatabase(data_dir_ + "/nexus.db", NodeMigrations());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
@@ -199,7 +195,7 @@ class NodesRealTest : public ::testing::Test {
         if (name.rfind(subnet_prefix_, 0) == 0) ADD_FAILURE() << "IP lease left: " << name;
       }
     }
-    std::istringstream mounts(ReadFile("/proc/self/mountinfo"));
+    std::istringstream mounts(ReadFileToString("/proc/self/mountinfo"));
     std::vector<std::string> mounted;
     for (std::string line; std::getline(mounts, line);) {
       std::istringstream f(line);
@@ -586,8 +582,9 @@ TEST_F(NodesRealTest, DISABLED_MeasureCreateAndDeleteAgainstTheBareFloor) {
     NodeSpec spec = manager_->SpecFor(r);
     spec.rootfs = dir + "/mnt/rootfs";
     spec.netns_path = "/run/netns/" + id;
-    ASSERT_TRUE(PopulateNodeRootfs(spec.rootfs, spec, "", "").ok());
-    ASSERT_TRUE(WriteNodeBundle(dir + "/bundle", spec).ok());
+    PosixEnv host;
+    ASSERT_TRUE(PopulateNodeRootfs(host, spec.rootfs, spec, "", "").ok());
+    ASSERT_TRUE(WriteNodeBundle(host, dir + "/bundle", spec).ok());
     auto tr = Steady::now();
     ASSERT_EQ(
         Host({"/usr/sbin/runc", "--root", runc_root, "run", "-d", "--bundle", dir + "/bundle", id},

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "support/auth_temp_dir.h"
 #include "support/runtime_fake_process.h"
+#include "support/temp_dir.h"
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -65,7 +65,7 @@ class LoopVolumeTest : public ::testing::Test {
     return out;
   }
 
-  testing::AuthTempDir dir_;
+  testing::TempDir dir_;
   FakeProcessRunner processes_;
   std::string attached_;
   std::string mount_error_;

@@ -1,20 +1,18 @@
 #include "daemon/runtime/oci_spec.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
+
+#include "common/memory_env.h"
+#include "support/read_file.h"
 
 namespace nexus::daemon::runtime {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 const char kBundle[] = "/var/lib/nexus/lambda/test-l-0001";
@@ -34,13 +32,6 @@ SandboxSpec LambdaSpec() {
   spec.memory_bytes = 128 << 20;
   spec.cgroups_path = "/nexus-test-lambda/test-l-0001";
   return spec;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 const json* FindMount(const json& config, const std::string& destination) {
@@ -63,7 +54,8 @@ TEST(OciSpecTest, LambdaConfigMatchesTheGoldenFile) {
   if (const char* update = std::getenv("NEXUS_UPDATE_GOLDEN"); update && *update == '1') {
     std::ofstream(golden) << actual.dump(2) << "\n";
   }
-  json expected = json::parse(ReadFile(golden), nullptr, /*allow_exceptions=*/false);
+  json expected =
+      json::parse(testing::ReadFileToString(golden), nullptr, /*allow_exceptions=*/false);
   ASSERT_FALSE(expected.is_discarded()) << "cannot parse " << golden;
   EXPECT_EQ(actual, expected) << "diff (RFC 6902, golden → actual):\n"
                               << json::diff(expected, actual).dump(2);
@@ -333,26 +325,23 @@ TEST(OciSpecTest, GeneratedEtcKnowsNobodyAndLocalhostOnly) {
   EXPECT_EQ(files.count("shadow"), 0u);
 }
 
-class TempDirTest : public ::testing::Test {
+class HostFilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/nexus-oci-spec-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  std::string ReadFile(const std::string& path) { return *env_.ReadFile(path, 1 << 20); }
+  mode_t Mode(const std::string& path) { return env_.Stat(path)->mode; }
+
+  MemoryEnv env_;
 };
 
-using ProbeHostLayoutTest = TempDirTest;
+using ProbeHostLayoutTest = HostFilesTest;
 
 TEST_F(ProbeHostLayoutTest, ReportsDirectoriesAndSymlinksOfTheRoot) {
-  fs::create_directories(dir_ / "usr/bin");
-  fs::create_directories(dir_ / "lib32");
-  fs::create_symlink("usr/bin", dir_ / "bin");
-  fs::create_directories(dir_ / "etc");
-  std::ofstream(dir_ / "etc/ld.so.cache") << "cache";
-  auto layout = ProbeHostLayout(dir_.string());
+  ASSERT_TRUE(env_.MakeDirs("/host/usr/bin", 0755).ok());
+  ASSERT_TRUE(env_.MakeDirs("/host/lib32", 0755).ok());
+  ASSERT_TRUE(env_.Symlink("usr/bin", "/host/bin").ok());
+  env_.PutFile("/host/etc/ld.so.cache", "cache");
+  env_.PutFile("/proc/self/ns/cgroup", "");
+  auto layout = ProbeHostLayout(env_, "/host");
   ASSERT_TRUE(layout.ok()) << layout.status().ToString();
   ASSERT_EQ(layout->entries.size(), 3u);
   EXPECT_EQ(layout->entries[0].name, "usr");
@@ -361,71 +350,66 @@ TEST_F(ProbeHostLayoutTest, ReportsDirectoriesAndSymlinksOfTheRoot) {
   EXPECT_EQ(layout->entries[1].symlink_target, "usr/bin");
   EXPECT_EQ(layout->entries[2].name, "lib32");
   EXPECT_EQ(layout->ld_so_cache, "cache");
+  EXPECT_TRUE(layout->cgroup_namespace);
 }
 
 TEST_F(ProbeHostLayoutTest, FailsWithoutUsr) {
-  auto layout = ProbeHostLayout(dir_.string());
+  ASSERT_TRUE(env_.MakeDirs("/host/lib", 0755).ok());
+  auto layout = ProbeHostLayout(env_, "/host");
   EXPECT_FALSE(layout.ok());
 }
 
-using WriteBundleTest = TempDirTest;
+using WriteBundleTest = HostFilesTest;
 
-TEST_F(WriteBundleTest, WritesAPrivateBundleWithConfigRootfsSymlinksAndEtcReadableDespiteTheUmask) {
-  mode_t old = ::umask(077);
+TEST_F(WriteBundleTest, WritesAPrivateBundleWithConfigRootfsSymlinksAndAReadableEtc) {
+  ASSERT_TRUE(env_.MakeDirs("/var/lib/nexus", 0700).ok());
   SandboxSpec spec = LambdaSpec();
   spec.host.ld_so_cache = "cache-bytes";
-  fs::path bundle = dir_ / "b";
-  Status s = WriteBundle(bundle.string(), spec);
-  ::umask(old);
+  const std::string bundle = "/var/lib/nexus/b";
+  Status s = WriteBundle(env_, bundle, spec);
   ASSERT_TRUE(s.ok()) << s.ToString();
 
-  json config = json::parse(ReadFile(bundle / "config.json"));
-  EXPECT_EQ(config, BuildOciConfig(spec, bundle.string()));
-  EXPECT_EQ(fs::read_symlink(bundle / "rootfs/bin"), "usr/bin");
-  EXPECT_EQ(fs::read_symlink(bundle / "rootfs/lib64"), "usr/lib64");
-  EXPECT_FALSE(fs::exists(bundle / "rootfs/usr")) << "runc creates mount points itself";
-  EXPECT_EQ(ReadFile(bundle / "etc/hostname"), "sandbox\n");
-  EXPECT_EQ(ReadFile(bundle / "etc/ld.so.cache"), "cache-bytes");
-  auto perms = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::all; };
-  using P = fs::perms;
-  const P dir_mode = P::owner_all | P::group_read | P::group_exec | P::others_read | P::others_exec;
-  const P file_mode = P::owner_read | P::owner_write | P::group_read | P::others_read;
-  EXPECT_EQ(perms(bundle), P::owner_all) << "no other user goes through the bundle";
-  EXPECT_EQ(perms(bundle / "config.json"), P::owner_read | P::owner_write);
-  EXPECT_EQ(perms(bundle / "rootfs"), dir_mode);
-  EXPECT_EQ(perms(bundle / "etc"), dir_mode);
-  EXPECT_EQ(perms(bundle / "etc/passwd"), file_mode);
+  json config = json::parse(ReadFile(bundle + "/config.json"));
+  EXPECT_EQ(config, BuildOciConfig(spec, bundle));
+  EXPECT_EQ(*env_.ReadLink(bundle + "/rootfs/bin"), "usr/bin");
+  EXPECT_EQ(*env_.ReadLink(bundle + "/rootfs/lib64"), "usr/lib64");
+  EXPECT_FALSE(env_.Exists(bundle + "/rootfs/usr")) << "runc creates mount points itself";
+  EXPECT_EQ(ReadFile(bundle + "/etc/hostname"), "sandbox\n");
+  EXPECT_EQ(ReadFile(bundle + "/etc/ld.so.cache"), "cache-bytes");
+  EXPECT_EQ(Mode(bundle), 0700u) << "no other user goes through the bundle";
+  EXPECT_EQ(Mode(bundle + "/config.json"), 0600u);
+  EXPECT_EQ(Mode(bundle + "/rootfs"), 0755u);
+  EXPECT_EQ(Mode(bundle + "/etc"), 0755u);
+  EXPECT_EQ(Mode(bundle + "/etc/passwd"), 0644u);
 }
 
 TEST_F(WriteBundleTest, ASharedEtcIsMountedInsteadOfOneInTheBundle) {
-  fs::path etc = dir_ / "shared-etc";
-  mode_t old = ::umask(077);
-  Status written = WriteEtcDir(etc.string(), "sandbox", "cache-bytes");
-  ::umask(old);
+  ASSERT_TRUE(env_.MakeDirs("/var/lib/nexus", 0700).ok());
+  const std::string etc = "/var/lib/nexus/shared-etc";
+  Status written = WriteEtcDir(env_, etc, "sandbox", "cache-bytes");
   ASSERT_TRUE(written.ok()) << written.ToString();
-  EXPECT_EQ(ReadFile(etc / "hostname"), "sandbox\n");
-  EXPECT_EQ(ReadFile(etc / "ld.so.cache"), "cache-bytes");
-  EXPECT_EQ(fs::status(etc / "passwd").permissions() & fs::perms::others_read,
-            fs::perms::others_read);
-  EXPECT_EQ(fs::status(etc).permissions() & fs::perms::others_exec, fs::perms::others_exec);
+  EXPECT_EQ(ReadFile(etc + "/hostname"), "sandbox\n");
+  EXPECT_EQ(ReadFile(etc + "/ld.so.cache"), "cache-bytes");
+  EXPECT_EQ(Mode(etc + "/passwd"), 0644u);
+  EXPECT_EQ(Mode(etc), 0755u);
 
   SandboxSpec spec = LambdaSpec();
-  spec.etc_dir = etc.string();
-  fs::path bundle = dir_ / "b";
-  ASSERT_TRUE(WriteBundle(bundle.string(), spec).ok());
-  EXPECT_FALSE(fs::exists(bundle / "etc"));
-  json config = json::parse(ReadFile(bundle / "config.json"));
+  spec.etc_dir = etc;
+  const std::string bundle = "/var/lib/nexus/b";
+  ASSERT_TRUE(WriteBundle(env_, bundle, spec).ok());
+  EXPECT_FALSE(env_.Exists(bundle + "/etc"));
+  json config = json::parse(ReadFile(bundle + "/config.json"));
   const json* m = FindMount(config, "/etc");
   ASSERT_NE(m, nullptr);
-  EXPECT_EQ((*m)["source"], etc.string());
+  EXPECT_EQ((*m)["source"], etc);
   EXPECT_TRUE(HasOption(*m, "ro"));
   EXPECT_TRUE(HasOption(*m, "noexec"));
-  EXPECT_FALSE(WriteEtcDir(etc.string(), "sandbox", "").ok()) << "an existing one is not reused";
+  EXPECT_FALSE(WriteEtcDir(env_, etc, "sandbox", "").ok()) << "an existing one is not reused";
 }
 
 TEST_F(WriteBundleTest, RefusesAnExistingDirectory) {
-  fs::create_directories(dir_ / "b");
-  EXPECT_FALSE(WriteBundle((dir_ / "b").string(), LambdaSpec()).ok());
+  ASSERT_TRUE(env_.MakeDirs("/var/lib/nexus/b", 0700).ok());
+  EXPECT_FALSE(WriteBundle(env_, "/var/lib/nexus/b", LambdaSpec()).ok());
 }
 
 }  // namespace

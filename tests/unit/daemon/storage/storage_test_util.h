@@ -13,26 +13,11 @@
 #include <string>
 #include <thread>
 
+#include "support/temp_dir.h"
+
 namespace nexus::daemon::storage::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nexus-storage-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::nexus::testing::TempDir;
 
 // xorshift64*: reproducible from `seed`, ~GB/s, good enough to look random
 // to a content-defined chunker.
