@@ -31,7 +31,7 @@ TEST_F(FileServiceTest, AFailedChunkWriteFailsTheUploadAndLeavesNothing) {
   const std::string blocker = chunks_dir() + "/" + blocked.substr(0, 2);
   std::ofstream(blocker) << "not a directory";
 
-  auto upload = service_->Begin("alice", "blocked.bin");
+  auto upload = files_->Begin("alice", "blocked.bin");
   ASSERT_TRUE(upload.ok());
   Status failed = Status::Ok();
   for (size_t i = 0; i < data.size() && failed.ok(); i += 1000) {
@@ -40,7 +40,7 @@ TEST_F(FileServiceTest, AFailedChunkWriteFailsTheUploadAndLeavesNothing) {
   if (failed.ok()) failed = (*upload)->Commit().status();
   EXPECT_FALSE(failed.ok());
   EXPECT_NE(failed.message().find(blocked), std::string::npos) << failed.ToString();
-  EXPECT_TRUE(service_->List("alice")->empty());
+  EXPECT_TRUE(files_->List("alice")->empty());
   ASSERT_EQ(std::remove(blocker.c_str()), 0);
   EXPECT_EQ(ChunkFiles(), 0) << "the chunks stored before the failure are removed";
   // Nothing is left leased either: the same bytes now upload and download.
@@ -50,7 +50,7 @@ TEST_F(FileServiceTest, AFailedChunkWriteFailsTheUploadAndLeavesNothing) {
 }
 
 TEST_F(FileServiceTest, AbortLeavesNoChunkFilesAndNoRow) {
-  auto upload = service_->Begin("alice", "gone.bin");
+  auto upload = files_->Begin("alice", "gone.bin");
   ASSERT_TRUE(upload.ok());
   const std::string data = PseudoRandomBytes(12000, 5);
   ASSERT_TRUE((*upload)->Write(data).ok());
@@ -58,7 +58,7 @@ TEST_F(FileServiceTest, AbortLeavesNoChunkFilesAndNoRow) {
       << "chunks are stored while the upload streams";
   (*upload)->Abort();
   EXPECT_EQ(ChunkFiles(), 0);
-  EXPECT_TRUE(service_->List("alice")->empty());
+  EXPECT_TRUE(files_->List("alice")->empty());
   EXPECT_EQ((*upload)->Commit().status().code(), StatusCode::kInternal);
 }
 
@@ -71,7 +71,7 @@ TEST_F(FileServiceTest, CommitRecordsTheFileOnlyAfterItsChunksAreSynced) {
     NEXUS_ASSIGN_OR_RETURN(FileRecord stored, metadata_->CommitFile(file, chunks, quota));
     return CommitOutcome{std::move(stored), {}};
   };
-  auto upload = service_->Begin("alice", "synced.bin", std::move(options));
+  auto upload = files_->Begin("alice", "synced.bin", std::move(options));
   ASSERT_TRUE(upload.ok());
   // Fewer chunks than a sync-behind batch: all of them wait for the commit.
   const std::string data = PseudoRandomBytes(6000, 31);
@@ -88,7 +88,7 @@ TEST_F(FileServiceTest, CommitSyncsChunksAnotherInFlightUploadStored) {
   // Fewer chunks than a sync-behind batch, so bob's stay unsynced.
   const std::string data = PseudoRandomBytes(6000, 32);
   ASSERT_LT(CompleteChunks(data) + 1, int{BackgroundChunkWriter::kSyncBatch});  // + the last
-  auto first = service_->Begin("bob", "first.bin");
+  auto first = files_->Begin("bob", "first.bin");
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE((*first)->Write(data).ok());
   // Every chunk the Write completed is stored (its tail waits for a Commit).
@@ -110,7 +110,7 @@ TEST_F(FileServiceTest, ALongUploadsChunksAreSyncedBeforeItsCommit) {
   const std::string data = PseudoRandomBytes(40000, 35);
   const int complete = CompleteChunks(data);
   ASSERT_GE(complete, int{2 * BackgroundChunkWriter::kSyncBatch});
-  auto upload = service_->Begin("alice", "long.bin");
+  auto upload = files_->Begin("alice", "long.bin");
   ASSERT_TRUE(upload.ok());
   ASSERT_TRUE((*upload)->Write(data).ok());
   // Synced behind, a batch at a time: at most one partial batch is left.
@@ -126,7 +126,7 @@ TEST_F(FileServiceTest, ALongUploadsChunksAreSyncedBeforeItsCommit) {
 }
 
 TEST_F(FileServiceTest, AFailedSyncFailsTheCommitAndLeavesNothing) {
-  auto upload = service_->Begin("alice", "lost.bin");
+  auto upload = files_->Begin("alice", "lost.bin");
   ASSERT_TRUE(upload.ok());
   // Fewer chunks than a sync-behind batch: none is synced before the commit.
   const std::string data = PseudoRandomBytes(6000, 33);
@@ -141,7 +141,7 @@ TEST_F(FileServiceTest, AFailedSyncFailsTheCommitAndLeavesNothing) {
 
   auto file = (*upload)->Commit();
   EXPECT_FALSE(file.ok());
-  EXPECT_TRUE(service_->List("alice")->empty());
+  EXPECT_TRUE(files_->List("alice")->empty());
   EXPECT_EQ(ChunkFiles(), 0);
 }
 
@@ -150,28 +150,28 @@ TEST_F(FileServiceTest, ABigFilesChunksAreAllRemovedEvenBeyondTheInlineBatch) {
   auto file = UploadAs("alice", "many-chunks.bin", data, 64 * 1024);
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   ASSERT_GT(file->chunks_count, static_cast<int64_t>(FileService::kInlineRemovals));
-  ASSERT_TRUE(service_->Delete("alice", file->id).ok());
+  ASSERT_TRUE(files_->Delete("alice", file->id).ok());
   EXPECT_LE(ChunkFiles(), file->chunks_count - static_cast<int64_t>(FileService::kInlineRemovals))
       << "the first batch goes before Delete returns";
-  service_.reset();  // waits for the background removals
+  files_.reset();  // waits for the background removals
   EXPECT_EQ(ChunkFiles(), 0);
 }
 
 TEST_F(FileServiceTest, DroppingAnUncommittedUploadCleansUp) {
   {
-    auto upload = service_->Begin("alice", "dropped.bin");
+    auto upload = files_->Begin("alice", "dropped.bin");
     ASSERT_TRUE(upload.ok());
     ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(12000, 6)).ok());
   }  // as when the client disconnects mid-stream
   EXPECT_EQ(ChunkFiles(), 0);
-  EXPECT_TRUE(service_->List("alice")->empty());
+  EXPECT_TRUE(files_->List("alice")->empty());
 }
 
 TEST_F(FileServiceTest, AbortKeepsChunksOtherFilesReference) {
   const std::string shared = PseudoRandomBytes(12000, 7);
   ASSERT_TRUE(UploadAs("alice", "kept.bin", shared).ok());
   const int before = ChunkFiles();
-  auto upload = service_->Begin("bob", "partial.bin");
+  auto upload = files_->Begin("bob", "partial.bin");
   ASSERT_TRUE(upload.ok());
   ASSERT_TRUE((*upload)->Write(shared + PseudoRandomBytes(12000, 8)).ok());
   (*upload)->Abort();
@@ -182,8 +182,8 @@ TEST_F(FileServiceTest, AbortKeepsChunksOtherFilesReference) {
 // skips writing it; A's abort must not delete what B relies on.
 TEST_F(FileServiceTest, AbortDoesNotRemoveChunksAnInFlightUploadUses) {
   const std::string data = PseudoRandomBytes(12000, 12);
-  auto a = service_->Begin("alice", "a");
-  auto b = service_->Begin("bob", "b");
+  auto a = files_->Begin("alice", "a");
+  auto b = files_->Begin("bob", "b");
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(b.ok());
   ASSERT_TRUE((*a)->Write(data).ok());
@@ -199,8 +199,8 @@ TEST_F(FileServiceTest, AbortDoesNotRemoveChunksAnInFlightUploadUses) {
 // The same, when B aborts too: the chunk whose removal waited for B goes.
 TEST_F(FileServiceTest, DeferredRemovalHappensWhenTheLastUploadGivesUp) {
   const std::string data = PseudoRandomBytes(12000, 13);
-  auto a = service_->Begin("alice", "a");
-  auto b = service_->Begin("bob", "b");
+  auto a = files_->Begin("alice", "a");
+  auto b = files_->Begin("bob", "b");
   ASSERT_TRUE((*a)->Write(data).ok());
   ASSERT_TRUE((*b)->Write(data).ok());
   ASSERT_TRUE(Eventually([&] { return StoredChunks() == CompleteChunks(data); }));
@@ -214,9 +214,9 @@ TEST_F(FileServiceTest, DeleteWhileDownloadingKeepsChunksUntilTheReaderCloses) {
   const std::string data = PseudoRandomBytes(12000, 14);
   auto file = UploadAs("alice", "f", data);
   ASSERT_TRUE(file.ok());
-  auto reader = service_->Open("alice", file->id);
+  auto reader = files_->Open("alice", file->id);
   ASSERT_TRUE(reader.ok());
-  ASSERT_TRUE(service_->Delete("alice", file->id).ok());
+  ASSERT_TRUE(files_->Delete("alice", file->id).ok());
   EXPECT_GT(ChunkFiles(), 0);
   std::string got;
   while (true) {
@@ -239,7 +239,7 @@ TEST_F(FileServiceTest, StartupSweepRemovesCrashLeftovers) {
   const std::string orphan_path = chunks_->PathOf(Sha256::HexDigest(orphan));
   std::ofstream(orphan_path.substr(0, orphan_path.rfind('/')) + "/.tmp-x-1-1") << "partial";
 
-  auto stats = service_->StartupSweep();
+  auto stats = files_->StartupSweep();
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->chunks_removed, 1);
   EXPECT_EQ(stats->temp_files_removed, 1);
@@ -269,7 +269,7 @@ TEST_F(FileServiceTest, ConcurrentUploadsAbortsAndDeletesKeepChunksConsistent) {
       const std::string owner = "user" + std::to_string(t % 2);
       for (int op = 0; op < kOpsPerThread; ++op) {
         const std::string& data = contents[(t * 5 + op * 3) % contents.size()];
-        auto upload = service_->Begin(owner, "f");
+        auto upload = files_->Begin(owner, "f");
         ASSERT_TRUE(upload.ok());
         ASSERT_TRUE((*upload)->Write(data.substr(0, 2500)).ok());
         ASSERT_TRUE((*upload)->Write(data.substr(2500)).ok());
@@ -288,7 +288,7 @@ TEST_F(FileServiceTest, ConcurrentUploadsAbortsAndDeletesKeepChunksConsistent) {
           case 2: {  // commit, then delete
             auto f = (*upload)->Commit();
             ASSERT_TRUE(f.ok()) << f.status().ToString();
-            ASSERT_TRUE(service_->Delete(owner, f->id).ok());
+            ASSERT_TRUE(files_->Delete(owner, f->id).ok());
             break;
           }
         }
@@ -306,7 +306,7 @@ TEST_F(FileServiceTest, ConcurrentUploadsAbortsAndDeletesKeepChunksConsistent) {
   for (const auto& [id, data] : survivors) {
     std::string owner;
     for (const char* o : {"user0", "user1"}) {
-      if (service_->Get(o, id).ok()) owner = o;
+      if (files_->Get(o, id).ok()) owner = o;
     }
     auto back = Download(owner, id);
     ASSERT_TRUE(back.ok()) << back.status().ToString();

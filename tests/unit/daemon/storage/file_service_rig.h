@@ -1,7 +1,8 @@
 // The FileService test rig: a service over a real FsChunkStore in a temp dir
 // and nexus.db's storage tables in SQLite, small chunker parameters, per-owner
-// quotas a test sets, and helpers to upload, download and count chunks.
-// Shared by the file_service_*_test.cc files of this folder.
+// quotas and limits a test sets, and helpers to upload, download and count
+// chunks. Shared by the file_service_*_test.cc files of this folder and, as
+// the base of the tree's rig, by the tree tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -37,14 +38,14 @@ class FileServiceTest : public ::testing::Test {
     auto db = OpenDatabase(":memory:", StorageMigrations());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
-    metadata_ = std::make_unique<MetadataStore>(*db_, clock_);
+    metadata_ = std::make_unique<MetadataStore>(*db_, clock_, limits_);
     FileServiceOptions options;
     options.chunker = kSmall;
     options.quota_for = [this](const std::string& owner) {
       auto it = quotas_.find(owner);
       return it == quotas_.end() ? kUnlimitedQuota : it->second;
     };
-    service_ = std::make_unique<FileService>(*chunks_, *metadata_, options);
+    files_ = std::make_unique<FileService>(*chunks_, *metadata_, options);
   }
 
   std::string chunks_dir() const { return dir_.path() + "/chunks"; }
@@ -77,7 +78,7 @@ class FileServiceTest : public ::testing::Test {
   // Uploads `data` in pieces of `piece` bytes.
   Result<FileRecord> UploadAs(const std::string& owner, const std::string& name,
                               const std::string& data, size_t piece = 1000) {
-    auto upload = service_->Begin(owner, name);
+    auto upload = files_->Begin(owner, name);
     if (!upload.ok()) return upload.status();
     for (size_t i = 0; i < data.size(); i += piece) {
       NEXUS_RETURN_IF_ERROR((*upload)->Write(std::string_view(data).substr(i, piece)));
@@ -87,7 +88,7 @@ class FileServiceTest : public ::testing::Test {
 
   Result<std::string> Download(const std::string& owner, const std::string& id,
                                std::optional<ByteRange> range = std::nullopt) {
-    NEXUS_ASSIGN_OR_RETURN(auto reader, service_->Open(owner, id, range));
+    NEXUS_ASSIGN_OR_RETURN(auto reader, files_->Open(owner, id, range));
     std::string out;
     while (true) {
       NEXUS_ASSIGN_OR_RETURN(std::string_view piece, reader->Next());
@@ -101,13 +102,14 @@ class FileServiceTest : public ::testing::Test {
     return out;
   }
 
+  MetadataLimits limits_;  // set before SetUp by fixtures that test limits
   TempDir dir_;
   nexus::testing::FakeClock clock_;
   std::unique_ptr<FsChunkStore> chunks_;
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<MetadataStore> metadata_;
   std::map<std::string, int64_t> quotas_;
-  std::unique_ptr<FileService> service_;
+  std::unique_ptr<FileService> files_;
 };
 
 }  // namespace nexus::daemon::storage

@@ -33,7 +33,7 @@ TEST_F(FileServiceTest, SharedWritesStoreTheSameChunksAsCopiedWrites) {
 
   // Messages of 3000 bytes, each lent as three slices, the way nexusd hands
   // over a received gRPC message.
-  auto upload = service_->Begin("alice", "shared.bin");
+  auto upload = files_->Begin("alice", "shared.bin");
   ASSERT_TRUE(upload.ok());
   std::vector<std::weak_ptr<const std::string>> messages;
   for (size_t at = 0; at < data.size(); at += 3000) {
@@ -66,7 +66,7 @@ TEST_F(FileServiceTest, SharedWritesStoreTheSameChunksAsCopiedWrites) {
 }
 
 TEST_F(FileServiceTest, AnAbortedUploadReleasesTheBytesItWasLent) {
-  auto upload = service_->Begin("alice", "gone.bin");
+  auto upload = files_->Begin("alice", "gone.bin");
   ASSERT_TRUE(upload.ok());
   auto message = std::make_shared<const std::string>(100, 'q');  // below the minimum chunk
   std::weak_ptr<const std::string> watch = message;
@@ -119,7 +119,7 @@ TEST_F(FileServiceTest, RejectsRangesOutsideTheFile) {
       {file->id, {-10, 5}},   {empty->id, {0, -1}},  {empty->id, {-1, -1}},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(service_->Open("alice", c.id, c.range).status().code(),
+    EXPECT_EQ(files_->Open("alice", c.id, c.range).status().code(),
               StatusCode::kRangeNotSatisfiable)
         << c.range.offset << "+" << c.range.length;
   }
@@ -147,10 +147,10 @@ TEST_F(FileServiceTest, IdenticalSecondUploadAddsNoChunkFiles) {
   EXPECT_EQ(ChunkFiles(), chunk_files);
 
   // Deleting one copy keeps the shared chunks; deleting the last removes them.
-  ASSERT_TRUE(service_->Delete("alice", first->id).ok());
+  ASSERT_TRUE(files_->Delete("alice", first->id).ok());
   EXPECT_EQ(ChunkFiles(), chunk_files);
   EXPECT_EQ(*Download("bob", second->id), data);
-  ASSERT_TRUE(service_->Delete("bob", second->id).ok());
+  ASSERT_TRUE(files_->Delete("bob", second->id).ok());
   EXPECT_EQ(ChunkFiles(), 0);
 }
 
@@ -171,10 +171,10 @@ TEST_F(FileServiceTest, CorruptChunkFailsTheDownload) {
 TEST_F(FileServiceTest, OtherOwnersFilesAreNotFound) {
   auto file = UploadAs("alice", "private", "secret");
   ASSERT_TRUE(file.ok());
-  EXPECT_EQ(service_->Get("bob", file->id).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->Open("bob", file->id).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->Delete("bob", file->id).code(), StatusCode::kNotFound);
-  EXPECT_TRUE(service_->List("bob")->empty());
+  EXPECT_EQ(files_->Get("bob", file->id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(files_->Open("bob", file->id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(files_->Delete("bob", file->id).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(files_->List("bob")->empty());
   EXPECT_EQ(*Download("alice", file->id), "secret");
 }
 
@@ -182,25 +182,25 @@ TEST_F(FileServiceTest, ANameWithBidirectionalControlsIsRefusedBeforeAnyByte) {
   for (const char* name : {"invoice\xe2\x80\xae"
                            "fdp.exe",
                            "\xe2\x81\xa6x\xe2\x81\xa9.txt"}) {
-    EXPECT_EQ(service_->Begin("alice", name).status().code(), StatusCode::kInvalidArgument) << name;
+    EXPECT_EQ(files_->Begin("alice", name).status().code(), StatusCode::kInvalidArgument) << name;
   }
   // Only the stored base name counts: what SafeBaseName drops is not a name.
-  EXPECT_TRUE(service_->Begin("alice", "dir\xe2\x80\xae/plain.txt").ok());
-  EXPECT_TRUE(service_->List("alice")->empty());
+  EXPECT_TRUE(files_->Begin("alice", "dir\xe2\x80\xae/plain.txt").ok());
+  EXPECT_TRUE(files_->List("alice")->empty());
 }
 
 TEST_F(FileServiceTest, StoresTheSafeBaseNameOfWhatTheClientSent) {
   auto file = UploadAs("alice", "../../etc/passwd", "x");
   ASSERT_TRUE(file.ok());
   EXPECT_EQ(file->name, "passwd");
-  EXPECT_EQ(service_->Get("alice", file->id)->name, "passwd");
+  EXPECT_EQ(files_->Get("alice", file->id)->name, "passwd");
 }
 
 TEST_F(FileServiceTest, ListsNewestFirst) {
   auto first = UploadAs("alice", "first", "1");
   clock_.AdvanceSeconds(5);
   auto second = UploadAs("alice", "second", "2");
-  auto files = service_->List("alice");
+  auto files = files_->List("alice");
   ASSERT_TRUE(files.ok());
   ASSERT_EQ(files->size(), 2u);
   EXPECT_EQ((*files)[0].id, second->id);
@@ -208,7 +208,7 @@ TEST_F(FileServiceTest, ListsNewestFirst) {
 }
 
 TEST_F(FileServiceTest, BeginRequiresAnOwner) {
-  EXPECT_EQ(service_->Begin("", "f").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(files_->Begin("", "f").status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -1,56 +1,30 @@
-// The TreeService test rig: a real FsChunkStore in a temp dir and nexus.db's
-// storage tables in SQLite, with FileService and TreeService on top, as
-// nexusd wires them, plus helpers to upload, download and list through the
-// tree. Shared by the tree_*_test.cc files of this folder.
+// The TreeService test rig: the FileService rig (a real FsChunkStore in a
+// temp dir and nexus.db's storage tables in SQLite) with a TreeStore and
+// TreeService on top, as nexusd wires them, plus helpers to upload,
+// download and list through the tree. Shared by the tree_*_test.cc files of
+// this folder.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "daemon/storage/fs_chunk_store.h"
 #include "daemon/tree/tree_service.h"
-#include "support/fake_clock.h"
-#include "unit/daemon/storage/storage_test_util.h"
+#include "unit/daemon/storage/file_service_rig.h"
 
 namespace nexus::daemon::storage {
 
-using testing::CountFiles;
-using testing::Eventually;
-using testing::PseudoRandomBytes;
-using testing::TempDir;
-
-inline constexpr ChunkerParams kSmall{256, 1024, 4096};
-
-// A real FsChunkStore in a temp dir and nexus.db's storage tables in SQLite,
-// with FileService and TreeService on top, as nexusd wires them.
-class TreeServiceTest : public ::testing::Test {
+class TreeServiceTest : public FileServiceTest {
  protected:
   void SetUp() override {
-    auto store = FsChunkStore::Open(chunks_dir());
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    chunks_ = std::move(*store);
-    auto db = OpenDatabase(":memory:", StorageMigrations());
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(*db);
-    metadata_ = std::make_unique<MetadataStore>(*db_, clock_, limits_);
-    FileServiceOptions options;
-    options.chunker = kSmall;
-    options.quota_for = [this](const std::string& owner) {
-      auto it = quotas_.find(owner);
-      return it == quotas_.end() ? kUnlimitedQuota : it->second;
-    };
-    files_ = std::make_unique<FileService>(*chunks_, *metadata_, options);
+    FileServiceTest::SetUp();
+    if (HasFatalFailure()) return;
     store_ = std::make_unique<TreeStore>(*metadata_);
     tree_ = std::make_unique<TreeService>(*files_, *store_);
   }
-
-  std::string chunks_dir() const { return dir_.path() + "/chunks"; }
-  int ChunkFiles() const { return CountFiles(chunks_dir()); }
 
   std::set<std::string> ChunksOnDisk() {
     std::set<std::string> out;
@@ -105,14 +79,6 @@ class TreeServiceTest : public ::testing::Test {
     return tree_->List(owner, path).status().code();
   }
 
-  MetadataLimits limits_;  // set before SetUp by fixtures that test limits
-  TempDir dir_;
-  nexus::testing::FakeClock clock_;
-  std::unique_ptr<FsChunkStore> chunks_;
-  std::unique_ptr<SQLite::Database> db_;
-  std::unique_ptr<MetadataStore> metadata_;
-  std::map<std::string, int64_t> quotas_;
-  std::unique_ptr<FileService> files_;
   std::unique_ptr<TreeStore> store_;
   std::unique_ptr<TreeService> tree_;
 };
