@@ -108,7 +108,6 @@ class MultipartParser {
   Result<MultipartEvent> ScanBody();
   Result<MultipartEvent> ScanBoundaryLine();
   Result<MultipartEvent> ScanHeaders();
-  Status ParseHeaderBlock(std::string_view block);
   Status Fail(Status status);
   Status Dispatch(const MultipartCallbacks& callbacks);
 

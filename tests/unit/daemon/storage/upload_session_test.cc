@@ -183,6 +183,7 @@ TEST(LatePathTest, TakesOneNormalisedPathThatIsNotTheRoot) {
   ASSERT_TRUE(p.Set("/a/./b").ok());
   EXPECT_EQ(p.path(), "/a/b");
   EXPECT_EQ(p.Set("/c").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(p.path(), "/a/b") << "a refused second path leaves the first";
 }
 
 }  // namespace
