@@ -39,9 +39,6 @@ using daemon::runtime::NodeNetwork;
 using daemon::runtime::VolumeManager;
 using daemon::runtime::VolumePaths;
 
-// The nodes tests' name for the one OCI runtime fake.
-using FakeNodeRuntime = FakeOciRuntime;
-
 class FakeNodeNetwork final : public NodeNetwork {
  public:
   std::string prefix = "10.0.42.";  // a /24; addresses from .2

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "daemon/migrations.h"
-#include "unit/daemon/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace nexus::daemon {
 namespace {

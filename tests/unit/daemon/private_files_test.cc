@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "unit/daemon/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace nexus::daemon {
 namespace {

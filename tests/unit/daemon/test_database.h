@@ -8,7 +8,7 @@
 
 #include "daemon/database.h"
 #include "daemon/migrations.h"
-#include "unit/daemon/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace nexus::testing {
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "support/fake_clock.h"
-#include "unit/daemon/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace nexus::daemon {
 namespace {

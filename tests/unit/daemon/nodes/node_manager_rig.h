@@ -26,7 +26,7 @@ using testing::FakeCgroupFs;
 using testing::FakeClock;
 using testing::FakeNodeFirewall;
 using testing::FakeNodeNetwork;
-using testing::FakeNodeRuntime;
+using testing::FakeOciRuntime;
 using testing::FakeProcessScript;
 using testing::FakeVolumeManager;
 using testing::TempDir;
@@ -116,7 +116,7 @@ struct NodesRig {
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<NodeStore> store_;
   FakeCgroupFs cgroups_;
-  FakeNodeRuntime runtime_{cgroups_};
+  FakeOciRuntime runtime_{cgroups_};
   FakeNodeNetwork network_;
   FakeNodeFirewall firewall_;
   FakeVolumeManager volumes_;

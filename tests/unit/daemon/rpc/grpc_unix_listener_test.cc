@@ -18,7 +18,7 @@
 
 #include "daemon/rpc/health.h"
 #include "daemon/rpc/services.h"
-#include "unit/daemon/temp_dir.h"
+#include "support/temp_dir.h"
 #include "unit/daemon/test_database.h"
 
 namespace nexus::daemon {

@@ -119,7 +119,7 @@ class NodeRpcTest : public ::testing::Test {
   std::unique_ptr<Health> health_;
   std::unique_ptr<runtime::NodeStore> store_;
   testing::FakeCgroupFs cgroups_;
-  testing::FakeNodeRuntime runtime_{cgroups_};
+  testing::FakeOciRuntime runtime_{cgroups_};
   testing::FakeNodeNetwork network_;
   testing::FakeNodeFirewall firewall_;
   testing::FakeVolumeManager volumes_;

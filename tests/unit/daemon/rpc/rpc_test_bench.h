@@ -38,8 +38,8 @@
 #include "support/fake_clock.h"
 #include "support/nodes_fakes.h"
 #include "support/runtime_fake_oci.h"
+#include "support/temp_dir.h"
 #include "support/thread_names.h"
-#include "unit/daemon/temp_dir.h"
 #include "unit/daemon/test_database.h"
 
 namespace nexus::daemon::rpc_bench {

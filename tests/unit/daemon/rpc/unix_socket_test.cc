@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "unit/daemon/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace nexus::daemon {
 namespace {
