@@ -434,7 +434,7 @@ Result<std::unique_ptr<Sandbox>> LambdaRunner::TakeSandbox(int64_t memory_mb) {
 
 Result<LambdaResult> LambdaRunner::Run(const LambdaRequest& request) {
   NEXUS_ASSIGN_OR_RETURN(Resolved resolved, Validate(request));
-  if (!availability_.ok()) return availability_;
+  if (!availability_.ok()) return Status(availability_).set_reason(Reason::kLambdaUnsupportedHere);
   NEXUS_ASSIGN_OR_RETURN(Slot slot, AcquireSlot());
 
   NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Sandbox> sandbox, TakeSandbox(resolved.memory_mb));

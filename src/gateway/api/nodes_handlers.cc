@@ -14,20 +14,6 @@
 namespace nexus::gateway {
 namespace {
 
-// nexusd's kUnavailable for a host without root, runc or CNI starts with
-// this (node_manager.cc); the rest names what is missing, host paths included.
-constexpr std::string_view kEngineUnavailablePrefix = "nodes need root";
-constexpr std::string_view kEngineUnavailableMessage =
-    "nodes need root and runc with the CNI plugins; they are unavailable on this host";
-
-Status ForClient(const Status& status) {
-  if (status.code() == StatusCode::kUnavailable &&
-      status.message().starts_with(kEngineUnavailablePrefix)) {
-    return UnavailableError(std::string(kEngineUnavailableMessage));
-  }
-  return status;
-}
-
 Result<daemonpb::NodeRef> NodeRefOf(const Request& req) {
   NEXUS_ASSIGN_OR_RETURN(std::string owner, AuthenticatedOwner(req));
   const std::string* id = req.Param("id");
@@ -153,7 +139,7 @@ asio::awaitable<Result<Response>> NodeRefHandler(DaemonClient& daemon, Request& 
   Result<daemonpb::NodeRef> ref = NodeRefOf(req);
   if (!ref.ok()) co_return ref.status();
   Result<daemonpb::Node> node = co_await (daemon.*call)(std::move(ref).value());
-  if (!node.ok()) co_return ForClient(node.status());
+  if (!node.ok()) co_return node.status();
   co_return JsonValueResponse(200, NodeJson(*node));
 }
 
@@ -163,7 +149,7 @@ asio::awaitable<Result<Response>> CreateNodeHandler(DaemonClient& daemon, Reques
   Result<daemonpb::CreateNodeRequest> call = DecodeCreate(req);
   if (!call.ok()) co_return call.status();
   Result<daemonpb::Node> node = co_await daemon.CreateNode(std::move(call).value());
-  if (!node.ok()) co_return ForClient(node.status());
+  if (!node.ok()) co_return node.status();
   co_return JsonValueResponse(201, NodeJson(*node));
 }
 
@@ -173,7 +159,7 @@ asio::awaitable<Result<Response>> ListNodesHandler(DaemonClient& daemon, Request
   daemonpb::ListNodesRequest call;
   call.set_owner(*owner);
   Result<daemonpb::ListNodesResponse> answer = co_await daemon.ListNodes(std::move(call));
-  if (!answer.ok()) co_return ForClient(answer.status());
+  if (!answer.ok()) co_return answer.status();
   std::vector<const daemonpb::Node*> nodes;
   for (const auto& n : answer->nodes()) nodes.push_back(&n);
   // Oldest first whatever order nexusd used; ties by id, for a stable order.
@@ -203,7 +189,7 @@ asio::awaitable<Result<Response>> DeleteNodeHandler(DaemonClient& daemon, Reques
   if (!ref.ok()) co_return ref.status();
   const std::string id = ref->id();
   Result<daemonpb::DeleteNodeResponse> done = co_await daemon.DeleteNode(std::move(ref).value());
-  if (!done.ok()) co_return ForClient(done.status());
+  if (!done.ok()) co_return done.status();
   co_return JsonValueResponse(200, {{"message", "Node deleted"}, {"id", id}});
 }
 
@@ -211,7 +197,7 @@ asio::awaitable<Result<Response>> ExecNodeHandler(DaemonClient& daemon, Request&
   Result<daemonpb::ExecNodeRequest> call = DecodeExec(req);
   if (!call.ok()) co_return call.status();
   Result<daemonpb::ExecNodeResponse> run = co_await daemon.ExecNode(std::move(call).value());
-  if (!run.ok()) co_return ForClient(run.status());
+  if (!run.ok()) co_return run.status();
   nlohmann::json j;
   j["stdout"] = ToValidUtf8(run->stdout());
   j["stderr"] = ToValidUtf8(run->stderr());
@@ -232,7 +218,7 @@ asio::awaitable<Result<Response>> NodeMetricsHandler(DaemonClient& daemon, Reque
   call.set_id(ref->id());
   call.set_history(*history);
   Result<daemonpb::NodeMetrics> m = co_await daemon.GetNodeMetrics(std::move(call));
-  if (!m.ok()) co_return ForClient(m.status());
+  if (!m.ok()) co_return m.status();
   nlohmann::json j;
   j["node_id"] = m->node_id();
   j["memory_usage"] = m->memory_usage();

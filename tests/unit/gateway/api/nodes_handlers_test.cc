@@ -241,6 +241,9 @@ TEST_F(NodesRoutesTest, NexusdAnswersBecomeTheirHttpStatusesWithTheirMessages) {
        R"({"error":"node 'worker1' already exists"})"},
       {UnavailableError("daemon service unavailable"), 503,
        R"({"error":"daemon service unavailable"})"},
+      // Without the reason, an unavailable answer is about this node, not the host.
+      {UnavailableError("node 'worker1' is being created"), 503,
+       R"({"error":"node 'worker1' is being created"})"},
   };
   for (const auto& c : cases) {
     daemon_.node_answer = c.answer;
@@ -251,9 +254,11 @@ TEST_F(NodesRoutesTest, NexusdAnswersBecomeTheirHttpStatusesWithTheirMessages) {
 }
 
 TEST_F(NodesRoutesTest, AnUnavailableEngineIs503OnEveryRouteWithoutHostDetails) {
-  const Status down = UnavailableError(
-      "nodes need root, runc and the CNI plugins (nexusd is not root; no CNI plugin "
-      "/usr/lib/cni/bridge)");
+  const Status down =
+      UnavailableError(
+          "nodes need root, runc and the CNI plugins (nexusd is not root; no CNI plugin "
+          "/usr/lib/cni/bridge)")
+          .set_reason(Reason::kNodesUnsupportedHere);
   daemon_.node_answer = down;
   daemon_.list_answer = down;
   daemon_.delete_answer = down;
