@@ -1,7 +1,6 @@
-// nexusd: loads the config, opens nexus.db, wires the storage (chunk store,
-// metadata, files, tree), the lambda runner and the node manager (which
-// reconciles nodes with the host), sweeps crash leftovers, serves
-// nexus.daemon.v1.Daemon on a Unix socket, and shuts down cleanly on
+// nexusd: loads the config, has the composition root (wiring.h) open
+// nexus.db and wire the storage, the lambda runner and the node manager,
+// serves nexus.daemon.v1.Daemon on a Unix socket, and shuts down cleanly on
 // SIGTERM/SIGINT (in-flight calls get a grace period, then the domain objects
 // go in reverse order of creation).
 
@@ -26,22 +25,12 @@
 #include "common/config.h"
 #include "common/grpc_lifetime.h"
 #include "common/logging.h"
-#include "daemon/database.h"
-#include "daemon/lambda/lambda.h"
-#include "daemon/migrations.h"
-#include "daemon/nodes/node_manager.h"
 #include "daemon/private_files.h"
 #include "daemon/rpc/call_admission.h"
 #include "daemon/rpc/grpc_unix_listener.h"
-#include "daemon/rpc/health.h"
 #include "daemon/rpc/service.h"
 #include "daemon/rpc/unix_socket.h"
-#include "daemon/storage/chunker.h"
-#include "daemon/storage/file_service.h"
-#include "daemon/storage/fs_chunk_store.h"
-#include "daemon/storage/metadata_store.h"
-#include "daemon/tree/tree_service.h"
-#include "daemon/tree/tree_store.h"
+#include "daemon/wiring.h"
 
 namespace nexus::daemon {
 namespace {
@@ -80,45 +69,17 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(socket_path).parent_path()));
   NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(cfg.daemon.db_path).parent_path()));
 
-  NEXUS_ASSIGN_OR_RETURN(auto db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
-  Health health(*db);
-
-  // Storage. The MetadataStore serialises its own use of its connection, so
-  // it gets one nobody else touches (WAL lets both coexist).
+  // Outlives the daemon, which stamps files, trees and node metrics with it.
   SystemClock clock;
-  NEXUS_ASSIGN_OR_RETURN(auto metadata_db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
-  storage::MetadataStore metadata(
-      *metadata_db, clock,
-      {.max_entries = cfg.storage.max_tree_entries < 0 ? storage::kUnlimitedEntries
-                                                       : cfg.storage.max_tree_entries});
-  NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(cfg.storage.chunks_dir).parent_path()));
-  NEXUS_ASSIGN_OR_RETURN(auto chunks, storage::FsChunkStore::Open(cfg.storage.chunks_dir));
-  NEXUS_ASSIGN_OR_RETURN(storage::ChunkerParams chunker,
-                         storage::ChunkerParamsFromConfig(cfg.storage));
-  const int64_t quota =
-      cfg.storage.quota_bytes < 0 ? storage::kUnlimitedQuota : cfg.storage.quota_bytes;
-  storage::FileService files(
-      *chunks, metadata,
-      {.chunker = chunker, .quota_for = [quota](const std::string&) { return quota; }});
-  // Before serving: nothing may be uploading while crash leftovers go.
-  Result<storage::SweepStats> swept = files.StartupSweep();
-  if (!swept.ok()) return swept.status().WithContext("storage start-up sweep");
-  storage::TreeStore tree_store(metadata);
-  storage::TreeService tree(files, tree_store);
-
-  // Without root or runc this is a runner that answers kUnavailable, so
-  // nexusd still serves files.
-  NEXUS_ASSIGN_OR_RETURN(auto lambda, runtime::LambdaRunner::ForHost(cfg));
-
-  // Nodes: the NodeStore serialises use of its connection, so it gets its
-  // own too. ForHost reconciles the host with the table (nodes that should
-  // run are running again) and starts the metrics sampler before we serve;
-  // without root, runc or CNI every node RPC answers UNAVAILABLE instead.
-  NEXUS_ASSIGN_OR_RETURN(auto nodes_db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
-  NEXUS_ASSIGN_OR_RETURN(auto nodes, runtime::NodeManager::ForHost(cfg, *nodes_db, clock));
-
-  NEXUS_ASSIGN_OR_RETURN(CallLimits limits,
-                         CallLimitsFromConfig(cfg, lambda->options().max_concurrent));
+  // Storage, lambda and nodes, ready to serve (wiring.h).
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Daemon> daemon, WireDaemon(cfg, clock));
+  // The names the service below is registered with.
+  Health& health = *daemon->health;
+  storage::FileService& files = *daemon->files;
+  storage::TreeService& tree = *daemon->tree;
+  std::unique_ptr<runtime::LambdaRunner>& lambda = daemon->lambda;
+  std::unique_ptr<runtime::NodeManager>& nodes = daemon->nodes;
+  const CallLimits& limits = daemon->limits;
   DaemonService service({.health = &health,
                          .files = &files,
                          .tree = &tree,

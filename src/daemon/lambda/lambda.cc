@@ -5,150 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <system_error>
 #include <utility>
 
-#include "daemon/runtime/process.h"
+#include "daemon/lambda/lambda_dirs.h"
 #include "daemon/runtime/seccomp_bpf.h"
 
 namespace nexus::daemon::runtime {
-namespace {
-
-const char kUnavailableMessage[] = "lambda needs root and runc";
-// How long a pool sandbox may take to come up before it counts as broken.
-constexpr int64_t kPoolStartTimeoutMs = 10000;
-
-// Stands in for the host's cgroups when they cannot be used; never reached,
-// since such a runner is unavailable.
-class NoCgroupFs final : public CgroupFs {
- public:
-  Result<bool> OomKilled(const std::string&) override { return UnavailableError("no cgroups"); }
-  bool Exists(const std::string&) override { return false; }
-  Status Remove(const std::string&) override { return Status::Ok(); }
-};
-
-// Makes `path` a directory of ours, mode 0700, creating it (and missing
-// parents) if needed: not a symlink, not someone else's, whatever it was.
-Status MakePrivateDir(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return InternalError("create the parent of '" + path + "': " + ec.message());
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-    return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
-  }
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    return ErrnoError(StatusCode::kInternal, "stat '" + path + "'", errno);
-  }
-  if (!S_ISDIR(st.st_mode)) return InternalError("'" + path + "' is not a directory");
-  if (st.st_uid != ::geteuid()) {
-    return InternalError("'" + path + "' belongs to uid " + std::to_string(st.st_uid));
-  }
-  if ((st.st_mode & 07777) != 0700 && ::chmod(path.c_str(), 0700) != 0) {
-    return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", errno);
-  }
-  return Status::Ok();
-}
-
-// Removes the directory `path` if it is empty; anything else stays, quietly
-// when it is still in use (ENOTEMPTY) or already gone.
-void RemoveIfEmpty(const std::string& path) {
-  if (::rmdir(path.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST) {
-    spdlog::warn("lambda: remove '{}': {}", path, std::strerror(errno));
-  }
-}
-
-Status RuntimeDirUsable(const std::string& dir) {
-  if (dir.empty() || dir[0] != '/' || dir == "/") {
-    return InternalError("lambda runtime_dir '" + dir + "' is not an absolute directory");
-  }
-  return Status::Ok();
-}
-
-std::string RandomHex64() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
-  return buf;
-}
-
-}  // namespace
-
-struct LambdaRunner::Owned {
-  std::unique_ptr<ProcessRunner> processes;
-  std::unique_ptr<OciRuntime> runtime;
-  std::unique_ptr<CgroupFs> cgroups;
-};
-
-// A held concurrency slot; releases it when destroyed.
-class LambdaRunner::Slot {
- public:
-  explicit Slot(LambdaRunner* runner) : runner_(runner) {}
-  Slot(Slot&& o) noexcept : runner_(std::exchange(o.runner_, nullptr)) {}
-  Slot& operator=(Slot&&) = delete;
-  ~Slot() {
-    if (runner_) runner_->ReleaseSlot();
-  }
-  // The reaper releases it instead, once the sandbox is gone.
-  void Disarm() { runner_ = nullptr; }
-
- private:
-  LambdaRunner* runner_;
-};
-
-Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config) {
-  const LambdaConfig& c = config.lambda;
-  LambdaOptions o;
-  std::error_code ec;
-  o.runtime_dir = config.runtime_dir.empty() ? "/run/nexus-" + config.instance : config.runtime_dir;
-  auto runtime = std::filesystem::absolute(o.runtime_dir, ec);
-  if (ec) return InvalidArgumentError("runtime_dir '" + o.runtime_dir + "': " + ec.message());
-  o.runtime_dir = runtime.lexically_normal().string();
-  while (o.runtime_dir.size() > 1 && o.runtime_dir.back() == '/') o.runtime_dir.pop_back();
-  if (o.runtime_dir == "/") return InvalidArgumentError("runtime_dir must not be /");
-  o.instance = config.instance;
-  o.timeout_ms_default = c.timeout_ms_default;
-  o.timeout_ms_max = c.timeout_ms_max;
-  o.memory_mb_default = c.memory_mb_default;
-  o.memory_mb_max = c.memory_mb_max;
-  o.max_concurrent = c.max_concurrent;
-  if (o.max_concurrent == 0) {
-    long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
-    o.max_concurrent = 2 * (cores > 0 ? cores : 1);
-  }
-  o.pool_size = c.pool_size;
-  o.output_limit_bytes = c.output_limit_bytes;
-  o.init_path = c.init_path;
-  if (o.init_path.empty()) {
-    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) o.init_path = (self.parent_path() / kLambdaInitName).string();
-  } else {
-    auto init = std::filesystem::absolute(o.init_path, ec);
-    if (ec) return InvalidArgumentError("lambda.init_path '" + o.init_path + "': " + ec.message());
-    o.init_path = init.lexically_normal().string();
-  }
-
-  if (o.timeout_ms_max <= 0 || o.timeout_ms_default <= 0 ||
-      o.timeout_ms_default > o.timeout_ms_max) {
-    return InvalidArgumentError(
-        "lambda timeouts must satisfy 0 < timeout_ms_default <= timeout_ms_max");
-  }
-  if (o.memory_mb_default < kMinLambdaMemoryMb || o.memory_mb_default > o.memory_mb_max) {
-    return InvalidArgumentError("lambda memory must satisfy " + std::to_string(kMinLambdaMemoryMb) +
-                                " <= memory_mb_default <= memory_mb_max");
-  }
-  if (o.max_concurrent < 0) return InvalidArgumentError("lambda.max_concurrent must be >= 0");
-  if (o.pool_size < 0) return InvalidArgumentError("lambda.pool_size must be >= 0");
-  if (o.output_limit_bytes <= 0) {
-    return InvalidArgumentError("lambda.output_limit_bytes must be > 0");
-  }
-  return o;
-}
 
 LambdaRunner::LambdaRunner(LambdaOptions options, OciRuntime& runtime, CgroupFs& cgroups,
                            Status availability)
@@ -216,67 +81,6 @@ LambdaRunner::~LambdaRunner() {
   }
 }
 
-Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config) {
-  NEXUS_ASSIGN_OR_RETURN(LambdaOptions options, LambdaOptionsFromConfig(config));
-  auto owned = std::make_unique<Owned>();
-  owned->processes = NewPosixProcessRunner();
-  Status availability;
-
-  std::string runc =
-      FindExecutable(config.lambda.runc_path.empty() ? "runc" : config.lambda.runc_path);
-  if (::geteuid() != 0) {
-    availability = UnavailableError(std::string(kUnavailableMessage) + " (nexusd is not root)");
-  } else if (runc.empty() || runc[0] != '/') {
-    availability = UnavailableError(std::string(kUnavailableMessage) + " (runc not found)");
-  } else if (::access(kSandboxPython, X_OK) != 0) {
-    availability = UnavailableError("lambda needs " + std::string(kSandboxPython));
-  } else if (options.init_path.empty() || ::access(options.init_path.c_str(), X_OK) != 0) {
-    availability = UnavailableError("lambda needs " + std::string(kLambdaInitName) +
-                                    " (beside nexusd, or lambda.init_path)");
-  }
-  if (availability.ok()) {
-    auto cgroups = HostCgroupFs::Detect();
-    auto layout = ProbeHostLayout("/");
-    if (!cgroups.ok()) {
-      availability = UnavailableError(std::string(kUnavailableMessage) + " (" +
-                                      cgroups.status().message() + ")");
-    } else if (!layout.ok()) {
-      availability = UnavailableError(layout.status().message());
-    } else {
-      options.host = std::move(layout).value();
-      options.host.swap_limit = (*cgroups)->swap_limit_supported();
-      owned->cgroups = std::move(cgroups).value();
-    }
-  }
-  if (!owned->cgroups) owned->cgroups = std::make_unique<NoCgroupFs>();
-  RuncOptions runc_options;
-  runc_options.runc_path = runc;
-  runc_options.root = options.runtime_dir + "/lambda/runc";
-  owned->runtime = std::make_unique<RuncRuntime>(runc_options, *owned->processes);
-
-  auto runner = std::make_unique<LambdaRunner>(std::move(options), *owned->runtime, *owned->cgroups,
-                                               availability);
-  runner->owned_ = std::move(owned);
-  if (availability.ok()) {
-    Status prepared = runner->PrepareRuntimeDir();
-    if (!prepared.ok()) {
-      runner->availability_ =
-          UnavailableError("lambda needs its runtime directory: " + prepared.message());
-    }
-  }
-  if (!runner->availability_.ok()) {
-    spdlog::warn("lambda disabled: {}", runner->availability_.message());
-    return runner;
-  }
-  Status cleaned = runner->CleanUpLeftovers();
-  if (!cleaned.ok()) spdlog::warn("lambda: clean up leftovers: {}", cleaned.ToString());
-  Status etc = runner->PrepareSharedEtc();
-  if (!etc.ok())
-    spdlog::warn("lambda: shared /etc (each sandbox gets its own): {}", etc.ToString());
-  runner->StartPool();
-  return runner;
-}
-
 std::string LambdaRunner::cgroup_parent() const {
   return "/nexus-" + options_.instance + "-lambda";
 }
@@ -285,8 +89,8 @@ std::string LambdaRunner::lambda_dir() const { return options_.runtime_dir + "/l
 
 Status LambdaRunner::PrepareRuntimeDir() {
   NEXUS_RETURN_IF_ERROR(RuntimeDirUsable(options_.runtime_dir));
-  NEXUS_RETURN_IF_ERROR(MakePrivateDir(options_.runtime_dir));
-  NEXUS_RETURN_IF_ERROR(MakePrivateDir(lambda_dir()));
+  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(options_.runtime_dir));
+  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(lambda_dir()));
   // Sandboxes mount a copy of the init, not the installed one: a mount's
   // source shows in the sandbox's mountinfo, and the installation's path
   // (a build tree, a home directory) is no business of the code it runs.
@@ -338,98 +142,6 @@ Result<LambdaRunner::Resolved> LambdaRunner::Validate(const LambdaRequest& reque
                                 " and " + std::to_string(options_.memory_mb_max));
   }
   return r;
-}
-
-Result<LambdaRunner::Slot> LambdaRunner::AcquireSlot() {
-  std::unique_lock<std::mutex> lock(mu_);
-  bool got = slot_freed_.wait_for(lock, std::chrono::milliseconds(options_.queue_wait_ms),
-                                  [this] { return active_ < options_.max_concurrent; });
-  if (!got) {
-    return RateLimitedError("too many lambda runs at once; try again shortly", 1);
-  }
-  ++active_;
-  return Slot(this);
-}
-
-void LambdaRunner::ReleaseSlot() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    --active_;
-  }
-  slot_freed_.notify_one();
-  pool_changed_.notify_all();  // the refill waits for an idle moment
-}
-
-void LambdaRunner::Retire(std::unique_ptr<Sandbox> sandbox, Slot slot) {
-  slot.Disarm();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    retired_.push_back(std::move(sandbox));
-  }
-  retired_changed_.notify_all();
-}
-
-void LambdaRunner::ReaperLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    retired_changed_.wait(lock, [this] { return !retired_.empty() || reaper_stopping_; });
-    if (retired_.empty()) return;  // stopping, and nothing left to tear down
-    std::unique_ptr<Sandbox> sandbox = std::move(retired_.front());
-    retired_.pop_front();
-    ++tearing_down_;
-    lock.unlock();
-    Status s = sandbox->Destroy();
-    if (!s.ok()) spdlog::warn("lambda sandbox {}: teardown: {}", sandbox->id(), s.ToString());
-    sandbox.reset();
-    ReleaseSlot();
-    lock.lock();
-    --tearing_down_;
-    retired_changed_.notify_all();
-  }
-}
-
-void LambdaRunner::WaitForTeardown() {
-  std::unique_lock<std::mutex> lock(mu_);
-  retired_changed_.wait(lock, [this] { return retired_.empty() && tearing_down_ == 0; });
-}
-
-std::unique_ptr<Sandbox> LambdaRunner::NewSandbox(int64_t memory_mb, bool pool) {
-  SandboxOptions o;
-  o.id = options_.instance + "-l-" + RandomHex64();
-  o.bundle_dir = lambda_dir() + "/" + o.id;
-  o.cgroups_path = cgroup_parent() + "/" + o.id;
-  o.memory_bytes = memory_mb << 20;
-  o.host = options_.host;
-  o.init_path = options_.init_path;
-  o.seccomp_fd = seccomp_fd_;
-  o.etc_dir = shared_etc_;
-  o.pool = pool;
-  return std::make_unique<Sandbox>(std::move(o), runtime_, cgroups_);
-}
-
-Result<std::unique_ptr<Sandbox>> LambdaRunner::TakeSandbox(int64_t memory_mb) {
-  std::deque<std::unique_ptr<Sandbox>> dead;
-  std::unique_ptr<Sandbox> warm;
-  if (memory_mb == options_.memory_mb_default) {
-    std::lock_guard<std::mutex> lock(mu_);
-    while (!pool_.empty() && !warm) {
-      auto s = std::move(pool_.front());
-      pool_.pop_front();
-      if (s->Alive()) {
-        warm = std::move(s);
-      } else {
-        dead.push_back(std::move(s));
-      }
-    }
-  }
-  if (warm || !dead.empty()) pool_changed_.notify_all();
-  dead.clear();
-  if (warm) return warm;
-
-  NEXUS_RETURN_IF_ERROR(MakePrivateDir(lambda_dir()));
-  auto sandbox = NewSandbox(memory_mb, /*pool=*/false);
-  NEXUS_RETURN_IF_ERROR(sandbox->Start());
-  return sandbox;
 }
 
 Result<LambdaResult> LambdaRunner::Run(const LambdaRequest& request) {
@@ -496,7 +208,7 @@ Status LambdaRunner::CleanUpLeftovers() {
 
 Status LambdaRunner::PrepareSharedEtc() {
   NEXUS_RETURN_IF_ERROR(RuntimeDirUsable(options_.runtime_dir));
-  NEXUS_RETURN_IF_ERROR(MakePrivateDir(lambda_dir()));
+  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(lambda_dir()));
   const std::string dir = lambda_dir() + "/etc";
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
@@ -508,58 +220,6 @@ Status LambdaRunner::PrepareSharedEtc() {
   }
   shared_etc_ = dir;
   return Status::Ok();
-}
-
-void LambdaRunner::StartPool() {
-  if (options_.pool_size <= 0 || !availability_.ok() || refill_.joinable()) return;
-  refill_ = std::thread([this] { RefillLoop(); });
-}
-
-size_t LambdaRunner::idle_sandboxes() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return pool_.size();
-}
-
-bool LambdaRunner::WaitForPool(size_t n, int64_t timeout_ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return pool_changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                                [&] { return pool_.size() >= n; });
-}
-
-void LambdaRunner::RefillLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  int failures = 0;
-  while (!stopping_) {
-    const bool want =
-        pool_.size() < static_cast<size_t>(options_.pool_size) && (active_ == 0 || pool_.empty());
-    if (!want) {
-      pool_changed_.wait(lock);
-      continue;
-    }
-    lock.unlock();
-    auto sandbox = NewSandbox(options_.memory_mb_default, /*pool=*/true);
-    Status started = MakePrivateDir(lambda_dir());
-    if (started.ok()) started = sandbox->Start();
-    if (started.ok()) started = sandbox->WaitReady(kPoolStartTimeoutMs);
-    lock.lock();
-    if (!started.ok()) {
-      spdlog::warn("lambda pool: start sandbox: {}", started.ToString());
-      lock.unlock();
-      sandbox.reset();
-      lock.lock();
-      // Back off so a broken host does not spin; retried on the next change.
-      ++failures;
-      pool_changed_.wait_for(
-          lock, std::chrono::milliseconds(std::min(100 << std::min(failures, 6), 5000)));
-      continue;
-    }
-    failures = 0;
-    if (stopping_) break;
-    pool_.push_back(std::move(sandbox));
-    pool_changed_.notify_all();
-  }
-  // A sandbox started while stopping is destroyed outside the lock.
-  lock.unlock();
 }
 
 }  // namespace nexus::daemon::runtime

@@ -26,6 +26,10 @@
 // said "ready", and refills while no run is in flight (or when it is empty)
 // so that starting a spare never competes with a snippet for the CPU.
 //
+// Code: validation, Run and the runner's directories in lambda.cc, the warm
+// pool and the reaper in lambda_pool.cc, ForHost in lambda_host.cc, options
+// in lambda_options.h.
+//
 // Thread-safe: Run() may be called from many threads at once. The runner
 // owns the warm pool, its refill thread and the reaper; the destructor (call
 // it when no Run() is in flight) stops them, destroys idle sandboxes and
@@ -39,9 +43,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
-#include "common/config.h"
 #include "common/result.h"
+#include "daemon/lambda/lambda_options.h"
 #include "daemon/lambda/sandbox.h"
 #include "daemon/runtime/cgroups.h"
 #include "daemon/runtime/oci_runtime.h"
@@ -60,30 +65,6 @@ struct LambdaRequest {
 
 inline constexpr size_t kMaxLambdaCodeBytes = 1 << 20;
 inline constexpr size_t kMaxLambdaStdinBytes = 1 << 20;
-inline constexpr int64_t kMinLambdaMemoryMb = 32;  // the interpreter alone needs ~10 MiB
-
-struct LambdaOptions {
-  std::string runtime_dir;  // absolute; the runner's files are in <runtime_dir>/lambda
-  std::string instance;
-  int64_t timeout_ms_default = 10000;
-  int64_t timeout_ms_max = 60000;
-  int64_t memory_mb_default = 128;
-  int64_t memory_mb_max = 1024;
-  int64_t max_concurrent = 4;
-  int64_t pool_size = 0;
-  int64_t output_limit_bytes = 1 << 20;
-  // How long a run waits for a free slot before it is refused.
-  int64_t queue_wait_ms = 1000;
-  HostLayout host;
-  std::string init_path;  // nexus-lambda-init on the host, absolute
-};
-
-// Resolves the [lambda] config (max_concurrent 0 → 2 × cores, runtime_dir
-// made absolute, runtime_dir empty → /run/nexus-<instance>,
-// init_path empty → nexus-lambda-init beside the running binary) and checks
-// that its bounds are consistent.
-Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config);
-
 class LambdaRunner {
  public:
   // `runtime` and `cgroups` must outlive the runner. A non-ok `availability`
@@ -135,8 +116,27 @@ class LambdaRunner {
     int64_t timeout_ms;
     int64_t memory_mb;
   };
-  class Slot;
-  struct Owned;
+  // A held concurrency slot; releases it when destroyed.
+  class Slot {
+   public:
+    explicit Slot(LambdaRunner* runner) : runner_(runner) {}
+    Slot(Slot&& o) noexcept : runner_(std::exchange(o.runner_, nullptr)) {}
+    Slot& operator=(Slot&&) = delete;
+    ~Slot() {
+      if (runner_) runner_->ReleaseSlot();
+    }
+    // The reaper releases it instead, once the sandbox is gone.
+    void Disarm() { runner_ = nullptr; }
+
+   private:
+    LambdaRunner* runner_;
+  };
+  // What ForHost made for the runner; tests hand in their own instead.
+  struct Owned {
+    std::unique_ptr<ProcessRunner> processes;
+    std::unique_ptr<OciRuntime> runtime;
+    std::unique_ptr<CgroupFs> cgroups;
+  };
 
   Result<Resolved> Validate(const LambdaRequest& request) const;
   Result<Slot> AcquireSlot();

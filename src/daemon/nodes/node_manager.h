@@ -59,6 +59,10 @@
 // Without root, runc or the CNI plugins (`availability`), every operation
 // answers kUnavailable and the rest of nexusd works.
 //
+// Code: lifecycle and locking in node_manager.cc, Create in node_create.cc,
+// Exec in node_exec.cc, isolation and Reconcile in node_reconcile.cc,
+// ForHost in node_host.cc; options and validation in node_options.h.
+//
 // Thread-safe. Operations on one node are serialised by a per-node mutex;
 // different nodes proceed in parallel. Exec holds the node's mutex only
 // while checking that it runs, so a long command does not block Stop/Delete.
@@ -72,6 +76,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -79,7 +84,9 @@
 #include "common/result.h"
 #include "daemon/nodes/metrics_sampler.h"
 #include "daemon/nodes/network.h"
+#include "daemon/nodes/node_api.h"
 #include "daemon/nodes/node_firewall.h"
+#include "daemon/nodes/node_options.h"
 #include "daemon/nodes/node_spec.h"
 #include "daemon/nodes/node_store.h"
 #include "daemon/nodes/volume.h"
@@ -87,116 +94,6 @@
 #include "daemon/runtime/oci_runtime.h"
 
 namespace nexus::daemon::runtime {
-
-// ---- What the API speaks (the fields of nexus.daemon.v1 messages) ----
-
-struct CreateNodeRequest {
-  std::string owner;
-  std::string name;
-  int64_t memory_mb = 0;     // 0: the default
-  int64_t cpu_shares = 0;    // 0: the default
-  std::string storage_size;  // "": the default
-};
-
-inline constexpr const char* kNodeStatusRunning = "Running";
-inline constexpr const char* kNodeStatusStopped = "Stopped";
-inline constexpr const char* kNodeStatusCreating = "Creating";
-
-struct NodeInfo {
-  std::string id;  // the name
-  std::string ip;
-  std::string status;  // kNodeStatus*
-  int64_t memory_mb = 0;
-  int64_t cpu_shares = 0;
-  std::string storage_size;
-  int64_t created_at = 0;  // unix seconds
-};
-
-struct ExecNodeRequest {
-  std::string owner;
-  std::string id;
-  std::vector<std::string> command;  // argv; argv[0] is looked up on the node's PATH
-  int64_t timeout_ms = 0;            // 0: the default
-};
-
-struct ExecNodeResult {
-  std::string stdout_data;
-  std::string stderr_data;
-  int exit_code = 0;  // shell convention: 128+n when signal n killed it (137 on timeout)
-  bool stdout_truncated = false;
-  bool stderr_truncated = false;
-  bool timed_out = false;
-};
-
-struct NodeMetrics {
-  std::string node_id;
-  int64_t memory_usage = 0;
-  int64_t memory_limit = 0;
-  double cpu_percent = 0;
-  std::vector<MetricsPoint> history;  // oldest first; only when asked for
-};
-
-struct ReconcileReport {
-  std::vector<std::string> restarted;  // "<owner>/<name>"
-  std::vector<std::string> removed;    // half-created nodes and strays, described
-  std::vector<std::string> failures;   // what could not be repaired, with why
-};
-
-// ---- Configuration ----
-
-inline constexpr int64_t kMinNodeMemoryMb = 16;
-inline constexpr int64_t kMinNodeCpuShares = 2;
-inline constexpr int64_t kMaxNodeCpuShares = 262144;
-inline constexpr int64_t kMinNodeStorageBytes = 64LL << 20;
-
-struct NodeOptions {
-  std::string data_dir;  // absolute
-  std::string instance;
-  int64_t max_memory_mb = 4096;
-  int64_t max_storage_bytes = 10LL << 30;
-  int64_t pids_limit = 1024;
-  int64_t default_memory_mb = 256;
-  int64_t default_cpu_shares = 1024;
-  std::string default_storage_size = "1G";
-  int64_t exec_timeout_ms_default = 30000;
-  int64_t exec_timeout_ms_max = 300000;
-  int64_t exec_output_limit_bytes = 1 << 20;
-  int64_t stop_timeout_ms = 10000;
-  std::string base_root = "/";  // where /usr, /bin, ... come from
-  HostLayout base;              // ProbeHostLayout(base_root)
-  std::string resolv_conf;      // the nodes' /etc/resolv.conf
-  // What all nodes of one user may hold together.
-  int64_t user_max_nodes = 10;
-  int64_t user_max_memory_mb = 8192;
-  int64_t user_max_storage_bytes = 50LL << 30;
-  // Host disk (of <data_dir>/nodes) that node disks, grown to full size, leave free.
-  int64_t disk_reserve_bytes = 1LL << 30;
-  // How Stop() waits between state polls; injectable so tests need not sleep.
-  std::function<void(int64_t ms)> sleep_ms;
-};
-
-// Resolves [nodes] (data_dir made absolute, defaults clamped to the maxima)
-// and checks its bounds. Host facts (base, resolv_conf) are left to ForHost.
-Result<NodeOptions> NodeOptionsFromConfig(const Config& config);
-// Resolves [network] for the instance: network "nexus-<instance>", leases
-// under <data_dir>/nodes/ipam. Checks bridge name and subnet.
-Result<NetworkOptions> NetworkOptionsFromConfig(const Config& config);
-// The firewall of the instance: tables "nexus-<instance>" on its bridge,
-// network.host_ports parsed, outbound traffic as network.ip_masq says.
-Result<FirewallOptions> FirewallOptionsFromConfig(const Config& config);
-
-// kInvalidArgument naming the field unless `name` is [a-z0-9][a-z0-9-]{0,31}.
-Status ValidateNodeName(const std::string& name);
-
-// A create request with defaults applied and every field checked.
-struct ValidatedNode {
-  int64_t memory_mb = 0;
-  int64_t cpu_shares = 0;
-  std::string storage_size;
-  int64_t storage_bytes = 0;
-};
-Result<ValidatedNode> ValidateCreateNode(const CreateNodeRequest& request,
-                                         const NodeOptions& options);
 
 class NodeManager {
  public:
@@ -256,8 +153,31 @@ class NodeManager {
   NodeSpec SpecFor(const NodeRecord& record) const;
 
  private:
-  struct Owned;
-  class Locked;
+  // What ForHost made for the manager; tests hand in their own instead.
+  struct Owned {
+    std::unique_ptr<ProcessRunner> processes;
+    std::unique_ptr<OciRuntime> runtime;
+    std::unique_ptr<CniNetwork> network;
+    std::unique_ptr<NftFirewall> firewall;
+    std::unique_ptr<VolumeManager> volumes;
+    std::unique_ptr<CgroupFs> cgroups;
+    std::unique_ptr<CgroupStatsReader> reader;
+    std::unique_ptr<MetricsSampler> metrics;
+    std::unique_ptr<NodeStore> store;
+  };
+
+  // The node's record with its mutex held. The mutex is shared so that a
+  // Delete that drops it from the map cannot free it under a waiter.
+  class Locked {
+   public:
+    Locked(NodeRecord record, std::shared_ptr<std::mutex> mu)
+        : record(std::move(record)), mu_(std::move(mu)), lock_(*mu_) {}
+    NodeRecord record;
+
+   private:
+    std::shared_ptr<std::mutex> mu_;
+    std::unique_lock<std::mutex> lock_;
+  };
 
   // The node's record with its mutex held; kNotFound as the API says it.
   Result<Locked> Lock(const std::string& owner, const std::string& id);

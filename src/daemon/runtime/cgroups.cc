@@ -10,7 +10,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -115,16 +117,22 @@ int64_t ParseOomKillCount(const std::string& text) {
   return -1;
 }
 
-Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::Detect() {
-  std::unique_ptr<HostCgroupFs> fs(new HostCgroupFs());
+bool HostCgroupFs::HostIsUnified() {
   struct statfs sfs;
-  if (::statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == kCgroup2SuperMagic) {
-    fs->unified_ = true;
-    fs->memory_root_ = "/sys/fs/cgroup";
-    fs->hierarchies_ = {"/sys/fs/cgroup"};
-    fs->swap_limit_ = true;
-    return fs;
-  }
+  return ::statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == kCgroup2SuperMagic;
+}
+
+std::unique_ptr<HostCgroupFs> HostCgroupFs::Unified() {
+  std::unique_ptr<HostCgroupFs> fs(new HostCgroupFs());
+  fs->unified_ = true;
+  fs->memory_root_ = "/sys/fs/cgroup";
+  fs->hierarchies_ = {"/sys/fs/cgroup"};
+  fs->swap_limit_ = true;
+  return fs;
+}
+
+Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::FromMountinfo() {
+  std::unique_ptr<HostCgroupFs> fs(new HostCgroupFs());
   std::ifstream mountinfo("/proc/self/mountinfo");
   if (!mountinfo) return ErrnoError(StatusCode::kUnavailable, "open /proc/self/mountinfo", errno);
   std::string line;
@@ -220,6 +228,43 @@ Status HostCgroupFs::RemoveTree(const std::string& cgroups_path) {
     }
   }
   return first_error;
+}
+
+namespace {
+
+struct CgroupBackEnd {
+  std::string_view name;
+  Result<std::unique_ptr<CgroupFs>> (*make)();
+};
+
+constexpr CgroupBackEnd kCgroupBackEnds[] = {
+    {"v2",
+     []() -> Result<std::unique_ptr<CgroupFs>> {
+       return std::unique_ptr<CgroupFs>(HostCgroupFs::Unified());
+     }},
+    {"v1",
+     []() -> Result<std::unique_ptr<CgroupFs>> {
+       NEXUS_ASSIGN_OR_RETURN(auto fs, HostCgroupFs::FromMountinfo());
+       return std::unique_ptr<CgroupFs>(std::move(fs));
+     }},
+    {"none",
+     []() -> Result<std::unique_ptr<CgroupFs>> {
+       return std::unique_ptr<CgroupFs>(std::make_unique<NoCgroupFs>());
+     }},
+};
+
+}  // namespace
+
+Result<std::unique_ptr<CgroupFs>> MakeCgroupFs(std::string_view name) {
+  if (name == kCgroupAuto) name = HostCgroupFs::HostIsUnified() ? "v2" : "v1";
+  for (const CgroupBackEnd& b : kCgroupBackEnds) {
+    if (b.name == name) return b.make();
+  }
+  std::string known;
+  for (const CgroupBackEnd& b : kCgroupBackEnds)
+    known += (known.empty() ? "" : ", ") + std::string(b.name);
+  return InvalidArgumentError("unknown cgroup back-end '" + std::string(name) +
+                              "' (known: " + known + ", " + std::string(kCgroupAuto) + ")");
 }
 
 }  // namespace nexus::daemon::runtime

@@ -123,7 +123,7 @@ class LambdaRuncTest : public ::testing::Test {
       (void)runc.Destroy(c.id);
     }
     EXPECT_TRUE(left.empty()) << "containers left in the runc root: " << left.size();
-    auto cgroups = HostCgroupFs::Detect();
+    auto cgroups = MakeCgroupFs(kCgroupAuto);
     ASSERT_TRUE(cgroups.ok());
     const std::string parent = "/nexus-" + config_.instance + "-lambda";
     EXPECT_FALSE((*cgroups)->Exists(parent)) << "cgroup " << parent << " left behind";
@@ -523,7 +523,7 @@ TEST_F(LambdaRuncTest, RuncRuntimeDrivesADetachedContainerThroughItsLife) {
   RuncRuntime runc({runc_, data_dir_ + "/runc", 10000, nullptr}, *processes);
   auto layout = ProbeHostLayout("/");
   ASSERT_TRUE(layout.ok()) << layout.status().ToString();
-  auto cgroups = HostCgroupFs::Detect();
+  auto cgroups = MakeCgroupFs(kCgroupAuto);
   ASSERT_TRUE(cgroups.ok());
   SandboxSpec spec;
   spec.args = {"/bin/sleep", "30"};
@@ -605,7 +605,7 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
   // interpreter, the code and the OOM read; the teardown.
   auto runc = std::make_unique<RuncRuntime>(RuncOptions{runc_, data_dir_ + "/runc", 10000, nullptr},
                                             *processes);
-  auto cgroups = HostCgroupFs::Detect();
+  auto cgroups = MakeCgroupFs(kCgroupAuto);
   ASSERT_TRUE(cgroups.ok());
   auto micros = [](Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();

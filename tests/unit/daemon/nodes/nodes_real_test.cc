@@ -218,7 +218,7 @@ class NodesRealTest : public ::testing::Test {
       ADD_FAILURE() << "loop device left: " << line;
       if (force) Host({"/usr/sbin/losetup", "-d", line.substr(0, line.find(':'))});
     }
-    auto cgroups = HostCgroupFs::Detect();
+    auto cgroups = MakeCgroupFs(kCgroupAuto);
     ASSERT_TRUE(cgroups.ok());
     const std::string parent = "/nexus-" + config_.instance + "-nodes";
     for (const auto& uid : uids_) {
@@ -289,7 +289,7 @@ TEST_F(NodesRealTest, CreatedNodeRunsWithItsIpMemoryLimitAndDisk) {
   EXPECT_EQ(hostname.exit_code, 0);
 
   // The memory limit, as the node itself sees it.
-  auto cgroups = HostCgroupFs::Detect();
+  auto cgroups = MakeCgroupFs(kCgroupAuto);
   ASSERT_TRUE(cgroups.ok());
   const std::string limit_file = (*cgroups)->unified()
                                      ? "/sys/fs/cgroup/memory.max"

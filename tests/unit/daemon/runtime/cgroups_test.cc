@@ -22,8 +22,37 @@ TEST(ParseOomKillCountTest, ReadsTheCounterOfV1AndV2Files) {
   for (const auto& tc : cases) EXPECT_EQ(ParseOomKillCount(tc.text), tc.count) << tc.text;
 }
 
+TEST(MakeCgroupFsTest, PicksTheBackEndOfTheTableByName) {
+  auto v2 = MakeCgroupFs("v2");
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  EXPECT_TRUE((*v2)->unified());
+  EXPECT_TRUE((*v2)->swap_limit_supported());
+  EXPECT_EQ((*v2)->controller_root("memory"), "/sys/fs/cgroup");
+
+  auto none = MakeCgroupFs("none");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE((*none)->unified());
+  EXPECT_FALSE((*none)->Exists("/"));
+  EXPECT_TRUE((*none)->Remove("/nexus-x").ok()) << "nothing to remove";
+  EXPECT_EQ((*none)->OomKilled("/nexus-x").status().code(), StatusCode::kUnavailable)
+      << "no verdict without cgroups";
+  EXPECT_EQ((*none)->controller_root("memory"), "");
+}
+
+TEST(MakeCgroupFsTest, AutoTakesV2OnAPureV2HostAndV1Otherwise) {
+  auto fs = MakeCgroupFs(kCgroupAuto);
+  if (!fs.ok()) GTEST_SKIP() << "no cgroup filesystem here: " << fs.status().ToString();
+  EXPECT_EQ((*fs)->unified(), HostCgroupFs::HostIsUnified());
+}
+
+TEST(MakeCgroupFsTest, RefusesAnUnknownBackEndNamingTheKnownOnes) {
+  auto fs = MakeCgroupFs("systemd");
+  ASSERT_EQ(fs.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(fs.status().message(), "unknown cgroup back-end 'systemd' (known: v2, v1, none, auto)");
+}
+
 TEST(HostCgroupFsTest, FindsTheHostsHierarchiesAndRefusesToRemoveTheRoot) {
-  auto fs = HostCgroupFs::Detect();
+  auto fs = MakeCgroupFs(kCgroupAuto);
   if (!fs.ok()) GTEST_SKIP() << "no cgroup filesystem here: " << fs.status().ToString();
   EXPECT_TRUE((*fs)->Exists("/"));
   EXPECT_FALSE((*fs)->Exists("/nexus-no-such-cgroup-for-tests"));
@@ -32,7 +61,7 @@ TEST(HostCgroupFsTest, FindsTheHostsHierarchiesAndRefusesToRemoveTheRoot) {
 }
 
 TEST(HostCgroupFsTest, RefusesPathsThatCouldLeaveTheCgroupTree) {
-  auto fs = HostCgroupFs::Detect();
+  auto fs = MakeCgroupFs(kCgroupAuto);
   if (!fs.ok()) GTEST_SKIP() << "no cgroup filesystem here: " << fs.status().ToString();
   const char* cases[] = {"", "/", "//", "relative", "/nexus-x/../..", "/nexus-x/./y"};
   for (const char* path : cases) {
@@ -44,7 +73,7 @@ TEST(HostCgroupFsTest, RefusesPathsThatCouldLeaveTheCgroupTree) {
 // Needs root (creating cgroups); a leftover tree like a crashed nexusd's: a
 // parent with empty children and grandchildren in several hierarchies.
 TEST(HostCgroupFsTest, RemoveTreeRemovesEmptyDescendantsInEveryHierarchy) {
-  auto fs = HostCgroupFs::Detect();
+  auto fs = MakeCgroupFs(kCgroupAuto);
   if (!fs.ok()) GTEST_SKIP() << "no cgroup filesystem here: " << fs.status().ToString();
   if (::geteuid() != 0) GTEST_SKIP() << "creating cgroups needs root";
   const std::string parent = "/nexus-cgtest" + std::to_string(::getpid()) + "-lambda";

@@ -1,0 +1,61 @@
+#include "daemon/lambda/lambda_options.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "daemon/lambda/sandbox.h"
+
+namespace nexus::daemon::runtime {
+
+Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config) {
+  const LambdaConfig& c = config.lambda;
+  LambdaOptions o;
+  std::error_code ec;
+  o.runtime_dir = config.runtime_dir.empty() ? "/run/nexus-" + config.instance : config.runtime_dir;
+  auto runtime = std::filesystem::absolute(o.runtime_dir, ec);
+  if (ec) return InvalidArgumentError("runtime_dir '" + o.runtime_dir + "': " + ec.message());
+  o.runtime_dir = runtime.lexically_normal().string();
+  while (o.runtime_dir.size() > 1 && o.runtime_dir.back() == '/') o.runtime_dir.pop_back();
+  if (o.runtime_dir == "/") return InvalidArgumentError("runtime_dir must not be /");
+  o.instance = config.instance;
+  o.timeout_ms_default = c.timeout_ms_default;
+  o.timeout_ms_max = c.timeout_ms_max;
+  o.memory_mb_default = c.memory_mb_default;
+  o.memory_mb_max = c.memory_mb_max;
+  o.max_concurrent = c.max_concurrent;
+  if (o.max_concurrent == 0) {
+    long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+    o.max_concurrent = 2 * (cores > 0 ? cores : 1);
+  }
+  o.pool_size = c.pool_size;
+  o.output_limit_bytes = c.output_limit_bytes;
+  o.init_path = c.init_path;
+  if (o.init_path.empty()) {
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) o.init_path = (self.parent_path() / kLambdaInitName).string();
+  } else {
+    auto init = std::filesystem::absolute(o.init_path, ec);
+    if (ec) return InvalidArgumentError("lambda.init_path '" + o.init_path + "': " + ec.message());
+    o.init_path = init.lexically_normal().string();
+  }
+
+  if (o.timeout_ms_max <= 0 || o.timeout_ms_default <= 0 ||
+      o.timeout_ms_default > o.timeout_ms_max) {
+    return InvalidArgumentError(
+        "lambda timeouts must satisfy 0 < timeout_ms_default <= timeout_ms_max");
+  }
+  if (o.memory_mb_default < kMinLambdaMemoryMb || o.memory_mb_default > o.memory_mb_max) {
+    return InvalidArgumentError("lambda memory must satisfy " + std::to_string(kMinLambdaMemoryMb) +
+                                " <= memory_mb_default <= memory_mb_max");
+  }
+  if (o.max_concurrent < 0) return InvalidArgumentError("lambda.max_concurrent must be >= 0");
+  if (o.pool_size < 0) return InvalidArgumentError("lambda.pool_size must be >= 0");
+  if (o.output_limit_bytes <= 0) {
+    return InvalidArgumentError("lambda.output_limit_bytes must be > 0");
+  }
+  return o;
+}
+
+}  // namespace nexus::daemon::runtime

@@ -1,0 +1,54 @@
+// MakeChunkStore and MakeMetadataStore: the storage back-ends nexusd can run
+// on, one row each of a table (name, how to open it), chosen by the
+// composition root (daemon/wiring.h). Today each table has one row: chunks
+// in the local filesystem ("fs") and metadata in SQLite ("sqlite").
+//
+// Functions only; thread-safe. What they return is as thread-safe as the
+// back-end says.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/result.h"
+#include "daemon/database.h"
+#include "daemon/storage/chunk_store.h"
+#include "daemon/storage/metadata_store.h"
+
+namespace nexus::daemon::storage {
+
+inline constexpr std::string_view kFsChunkStore = "fs";
+inline constexpr std::string_view kSqliteMetadataStore = "sqlite";
+
+// Opens the chunk store `backend` as [storage] configures it ("fs": under
+// chunks_dir, made private). kInvalidArgument naming the known back-ends for
+// an unknown one.
+Result<std::unique_ptr<ChunkStore>> MakeChunkStore(std::string_view backend,
+                                                   const StorageConfig& config);
+
+// What a metadata back-end is opened with.
+struct MetadataStoreParams {
+  std::string db_path;                // "sqlite": the database file
+  std::vector<Migration> migrations;  // the schema of that whole database
+  const Clock* clock = nullptr;       // required; must outlive the store
+  MetadataLimits limits;
+};
+
+// A metadata store with the connection it alone uses (it serialises its own
+// use of it; WAL lets other connections to the same file coexist).
+struct OpenMetadataStore {
+  std::unique_ptr<SQLite::Database> db;  // first: outlives the store
+  std::unique_ptr<MetadataStore> store;
+};
+
+// Opens the metadata store `backend`. kInvalidArgument naming the known
+// back-ends for an unknown one.
+Result<OpenMetadataStore> MakeMetadataStore(std::string_view backend, MetadataStoreParams params);
+
+}  // namespace nexus::daemon::storage

@@ -1,0 +1,58 @@
+#include "daemon/wiring.h"
+
+#include <string>
+#include <utility>
+
+#include "daemon/database.h"
+#include "daemon/migrations.h"
+#include "daemon/storage/chunker.h"
+
+namespace nexus::daemon {
+
+Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock) {
+  auto d = std::make_unique<Daemon>();
+  NEXUS_ASSIGN_OR_RETURN(d->db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
+  d->health = std::make_unique<Health>(*d->db);
+
+  // Storage. The MetadataStore serialises its own use of its connection, so
+  // it gets one nobody else touches (WAL lets both coexist).
+  NEXUS_ASSIGN_OR_RETURN(
+      d->metadata,
+      storage::MakeMetadataStore(storage::kSqliteMetadataStore,
+                                 {.db_path = cfg.daemon.db_path,
+                                  .migrations = DaemonMigrations(),
+                                  .clock = &clock,
+                                  .limits = {.max_entries = cfg.storage.max_tree_entries < 0
+                                                                ? storage::kUnlimitedEntries
+                                                                : cfg.storage.max_tree_entries}}));
+  NEXUS_ASSIGN_OR_RETURN(d->chunks, storage::MakeChunkStore(storage::kFsChunkStore, cfg.storage));
+  NEXUS_ASSIGN_OR_RETURN(storage::ChunkerParams chunker,
+                         storage::ChunkerParamsFromConfig(cfg.storage));
+  const int64_t quota =
+      cfg.storage.quota_bytes < 0 ? storage::kUnlimitedQuota : cfg.storage.quota_bytes;
+  d->files = std::make_unique<storage::FileService>(
+      *d->chunks, *d->metadata.store,
+      storage::FileServiceOptions{.chunker = chunker,
+                                  .quota_for = [quota](const std::string&) { return quota; }});
+  // Before serving: nothing may be uploading while crash leftovers go.
+  Result<storage::SweepStats> swept = d->files->StartupSweep();
+  if (!swept.ok()) return swept.status().WithContext("storage start-up sweep");
+  d->tree_store = std::make_unique<storage::TreeStore>(*d->metadata.store);
+  d->tree = std::make_unique<storage::TreeService>(*d->files, *d->tree_store);
+
+  // Without root or runc this is a runner that answers kUnavailable, so
+  // nexusd still serves files.
+  NEXUS_ASSIGN_OR_RETURN(d->lambda, runtime::LambdaRunner::ForHost(cfg));
+
+  // Nodes: the NodeStore serialises use of its connection, so it gets its
+  // own too. ForHost reconciles the host with the table (nodes that should
+  // run are running again) and starts the metrics sampler before we serve;
+  // without root, runc or CNI every node RPC answers UNAVAILABLE instead.
+  NEXUS_ASSIGN_OR_RETURN(d->nodes_db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
+  NEXUS_ASSIGN_OR_RETURN(d->nodes, runtime::NodeManager::ForHost(cfg, *d->nodes_db, clock));
+
+  NEXUS_ASSIGN_OR_RETURN(d->limits, CallLimitsFromConfig(cfg, d->lambda->options().max_concurrent));
+  return d;
+}
+
+}  // namespace nexus::daemon

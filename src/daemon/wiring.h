@@ -1,0 +1,63 @@
+// The composition root of nexusd: WireDaemon builds every domain object of
+// the daemon from the Config, choosing each back-end through its factory
+// (storage/store_factories.h for chunks and metadata; NodeManager::ForHost and
+// LambdaRunner::ForHost, which probe the host and pick the OCI runtime and
+// cgroup back-end from runtime/oci_runtime_factory.h and runtime/cgroups.h).
+// main.cc serves what it returns; tests wire their own from fakes.
+//
+// Before it returns, the storage start-up sweep has removed crash leftovers,
+// the node manager has reconciled the host with its table and the lambda
+// pool is filling: the daemon is ready to serve.
+//
+// Daemon owns everything and is neither copied nor moved (its members refer
+// to each other); its members are declared in creation order, so they are
+// destroyed in reverse: nodes and lambda (their threads and host state)
+// first, the databases last. Its objects are thread-safe as their headers say.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <memory>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/result.h"
+#include "daemon/lambda/lambda.h"
+#include "daemon/nodes/node_manager.h"
+#include "daemon/rpc/call_admission.h"
+#include "daemon/rpc/health.h"
+#include "daemon/storage/chunk_store.h"
+#include "daemon/storage/file_service.h"
+#include "daemon/storage/store_factories.h"
+#include "daemon/tree/tree_service.h"
+#include "daemon/tree/tree_store.h"
+
+namespace nexus::daemon {
+
+struct Daemon {
+  Daemon() = default;
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Health checks run on a connection of their own.
+  std::unique_ptr<SQLite::Database> db;
+  std::unique_ptr<Health> health;
+  // Storage.
+  storage::OpenMetadataStore metadata;
+  std::unique_ptr<storage::ChunkStore> chunks;
+  std::unique_ptr<storage::FileService> files;
+  std::unique_ptr<storage::TreeStore> tree_store;
+  std::unique_ptr<storage::TreeService> tree;
+  // Lambda and nodes; without root, runc or CNI they answer kUnavailable.
+  std::unique_ptr<runtime::LambdaRunner> lambda;
+  std::unique_ptr<SQLite::Database> nodes_db;
+  std::unique_ptr<runtime::NodeManager> nodes;
+  // The shares of the long calls, sized to the lambda runner.
+  CallLimits limits;
+};
+
+// Expects data_dir and the database's directory to exist. `clock` must
+// outlive the Daemon.
+Result<std::unique_ptr<Daemon>> WireDaemon(const Config& config, const Clock& clock);
+
+}  // namespace nexus::daemon

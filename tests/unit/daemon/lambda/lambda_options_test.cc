@@ -1,0 +1,61 @@
+// LambdaOptionsFromConfig: defaults resolved, paths made absolute, bounds
+// checked.
+#include "daemon/lambda/lambda_options.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace nexus::daemon::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(LambdaOptionsTest, ResolvesTheConfig) {
+  Config c;
+  c.data_dir = "relative/data/";
+  c.instance = "abc";
+  auto o = LambdaOptionsFromConfig(c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->runtime_dir, "/run/nexus-abc") << "named after the instance, not the data dir";
+  EXPECT_EQ(o->max_concurrent, 2 * ::sysconf(_SC_NPROCESSORS_ONLN));
+  EXPECT_EQ(o->timeout_ms_default, 10000);
+  EXPECT_EQ(o->memory_mb_default, 128);
+  EXPECT_EQ(o->output_limit_bytes, 1 << 20);
+  // By default the init is looked for beside the running binary.
+  EXPECT_EQ(o->init_path,
+            (fs::read_symlink("/proc/self/exe").parent_path() / "nexus-lambda-init").string());
+
+  c.lambda.init_path = "bin/../tools/nexus-lambda-init";
+  c.runtime_dir = "run/here/";
+  o = LambdaOptionsFromConfig(c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->init_path, (fs::current_path() / "tools/nexus-lambda-init").string());
+  EXPECT_EQ(o->runtime_dir, (fs::current_path() / "run/here").string());
+}
+
+TEST(LambdaOptionsTest, RejectsInconsistentBounds) {
+  struct Case {
+    const char* name;
+    void (*edit)(LambdaConfig&);
+  } cases[] = {
+      {"default timeout above max",
+       [](LambdaConfig& l) { l.timeout_ms_default = l.timeout_ms_max + 1; }},
+      {"zero timeout", [](LambdaConfig& l) { l.timeout_ms_default = 0; }},
+      {"default memory above max",
+       [](LambdaConfig& l) { l.memory_mb_default = l.memory_mb_max + 1; }},
+      {"tiny memory", [](LambdaConfig& l) { l.memory_mb_default = 4; }},
+      {"negative concurrency", [](LambdaConfig& l) { l.max_concurrent = -1; }},
+      {"negative pool", [](LambdaConfig& l) { l.pool_size = -1; }},
+      {"no output", [](LambdaConfig& l) { l.output_limit_bytes = 0; }},
+  };
+  for (const auto& tc : cases) {
+    Config c;
+    tc.edit(c.lambda);
+    EXPECT_EQ(LambdaOptionsFromConfig(c).status().code(), StatusCode::kInvalidArgument) << tc.name;
+  }
+}
+
+}  // namespace
+}  // namespace nexus::daemon::runtime
