@@ -15,7 +15,7 @@ namespace nexus {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result built from an ok Status has no value");
   }
@@ -55,3 +55,17 @@ class [[nodiscard]] Result {
   auto tmp = (expr);                                 \
   if (!tmp.ok()) return tmp.status();                \
   lhs = std::move(tmp).value()
+
+// The same pair for coroutines (asio::awaitable<Result<T>> or
+// awaitable<Status>), which must co_return: `expr` may co_await.
+#define NEXUS_CO_ASSIGN_OR_RETURN(lhs, expr) \
+  NEXUS_CO_ASSIGN_OR_RETURN_IMPL_(NEXUS_STATUS_CONCAT_(_nexus_result_, __LINE__), lhs, expr)
+#define NEXUS_CO_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                    \
+  if (!tmp.ok()) co_return tmp.status();                \
+  lhs = std::move(tmp).value()
+#define NEXUS_CO_RETURN_IF_ERROR(expr)                \
+  do {                                                \
+    ::nexus::Status _nexus_status = (expr);           \
+    if (!_nexus_status.ok()) co_return _nexus_status; \
+  } while (0)

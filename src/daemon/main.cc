@@ -28,7 +28,8 @@
 #include "daemon/private_files.h"
 #include "daemon/rpc/call_admission.h"
 #include "daemon/rpc/grpc_unix_listener.h"
-#include "daemon/rpc/service.h"
+#include "daemon/rpc/health.h"
+#include "daemon/rpc/services.h"
 #include "daemon/rpc/unix_socket.h"
 #include "daemon/wiring.h"
 
@@ -73,27 +74,20 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   SystemClock clock;
   // Storage, lambda and nodes, ready to serve (wiring.h).
   NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Daemon> daemon, WireDaemon(cfg, clock));
-  // The names the service below is registered with.
-  Health& health = *daemon->health;
-  storage::FileService& files = *daemon->files;
-  storage::TreeService& tree = *daemon->tree;
-  std::unique_ptr<runtime::LambdaRunner>& lambda = daemon->lambda;
-  std::unique_ptr<runtime::NodeManager>& nodes = daemon->nodes;
   const CallLimits& limits = daemon->limits;
-  DaemonService service({.health = &health,
-                         .files = &files,
-                         .tree = &tree,
-                         .lambda = lambda.get(),
-                         .nodes = nodes.get()},
-                        limits);
+  DaemonServices services({.health = daemon->health.get(),
+                           .files = daemon->files.get(),
+                           .tree = daemon->tree.get(),
+                           .lambda = daemon->lambda.get(),
+                           .nodes = daemon->nodes.get()},
+                          limits);
 
   NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
   // No listening port: the listener accepts and hands each connection over
   // (see grpc_unix_listener.h for why).
   NEXUS_ASSIGN_OR_RETURN(auto listener, GrpcUnixListener::Bind(socket_path, kSocketMode));
   grpc::ServerBuilder builder;
-  builder.RegisterService(&service);
-  ConfigureServer(builder, limits);
+  services.RegisterOn(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return UnavailableError("the gRPC server did not start");
   if (Status s = listener->Start(server.get()); !s.ok()) {

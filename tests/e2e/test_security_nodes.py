@@ -304,6 +304,9 @@ def _limited(module_nexus_factory):
         "NEXUS_NODES_USER_MAX_NODES": "2",
         "NEXUS_NODES_USER_MAX_MEMORY_MB": "160",
         "NEXUS_NODES_USER_MAX_STORAGE_BYTES": str(200 * MiB),
+        # Room for every create of the concurrent test at once: it is about
+        # the node count, which the share of changes (429) must not hide.
+        "NEXUS_NODES_MAX_CONCURRENT_CHANGES_PER_USER": "8",
     })
     inst.carol = new_user("nodec")
     register(inst, inst.carol)

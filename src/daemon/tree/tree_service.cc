@@ -27,16 +27,6 @@ Result<std::string> PrepareNew(std::string_view op, const std::string& owner,
 
 }  // namespace
 
-Status LatePath::Set(std::string_view path) {
-  if (has_value()) return InvalidArgumentError("upload: a second path");
-  Result<std::string> normalized = NormalizeVfsPath(path);
-  if (!normalized.ok()) return normalized.status().WithContext("upload");
-  if (*normalized == "/") return InvalidArgumentError("upload: the path is the root folder");
-  NEXUS_RETURN_IF_ERROR(RefuseBidiControls("upload: the path", *normalized));
-  path_ = std::move(normalized).value();
-  return Status::Ok();
-}
-
 Result<std::string> TreeService::MakeDirectory(const std::string& owner, std::string_view path) {
   NEXUS_ASSIGN_OR_RETURN(std::string p, PrepareNew("mkdir", owner, path));
   NEXUS_RETURN_IF_ERROR(tree_.MakeDirectory(owner, p));
@@ -110,7 +100,7 @@ Result<std::string> TreeService::Move(const std::string& owner, std::string_view
 }
 
 Result<FileRecord> TreeService::Resolve(const std::string& owner, std::string_view path) {
-  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("open", owner, path));
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("download", owner, path));
   return tree_.FileAt(owner, p);
 }
 

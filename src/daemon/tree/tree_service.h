@@ -52,6 +52,7 @@
 
 #include "common/result.h"
 #include "daemon/storage/file_service.h"
+#include "daemon/storage/upload_session.h"
 #include "daemon/tree/tree_store.h"
 
 namespace nexus::daemon::storage {
@@ -68,21 +69,7 @@ struct TreeUsage {
   int64_t folders = 0;
 };
 
-// The destination of an upload whose path arrives after its bytes (a form
-// whose `file` part precedes its `path` part). Not thread-safe: the one
-// thread driving the upload sets it before Commit.
-class LatePath {
- public:
-  // Normalises and keeps `path`; a bad path is kInvalidArgument. Once only.
-  Status Set(std::string_view path);
-  bool has_value() const { return !path_.empty(); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;  // normalised; empty until Set
-};
-
-class TreeService {
+class TreeService final : public UploadPlacement {
  public:
   TreeService(FileService& files, TreeStore& tree) : files_(files), tree_(tree) {}
 
@@ -100,17 +87,16 @@ class TreeService {
   // place of a parent is kAlreadyExists, at Begin and again at Commit. The
   // file's name in the Files API is the last path segment (SafeBaseName).
   Result<std::unique_ptr<Upload>> BeginUpload(const std::string& owner, std::string_view path,
-                                              int64_t declared_size = -1);
+                                              int64_t declared_size = -1) override;
 
   // An upload to a path that `destination` receives later, before Commit
   // (which is kInvalidArgument without it). Commit then does what
   // BeginUpload's Commit does. Until the path is known, the bytes a
   // replacement frees are unknown too, so the early quota checks count the
   // owner's largest file with a path as freed; the commit checks exactly.
-  Result<std::unique_ptr<Upload>> BeginUploadPathLater(const std::string& owner,
-                                                       std::string_view file_name,
-                                                       int64_t declared_size,
-                                                       std::shared_ptr<const LatePath> destination);
+  Result<std::unique_ptr<Upload>> BeginUploadPathLater(
+      const std::string& owner, std::string_view file_name, int64_t declared_size,
+      std::shared_ptr<const LatePath> destination) override;
 
   // Recursive for folders; releases every deleted file's chunks (chunk files
   // nothing else references are removed after the commit).

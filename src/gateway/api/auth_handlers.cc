@@ -52,44 +52,34 @@ Response TokenAnswer(const authpb::TokenResponse& t) {
 }  // namespace
 
 asio::awaitable<Result<Response>> RegisterInitHandler(AuthClient& auth, Request& req) {
-  Result<authpb::RegisterInitRequest> call = DecodeRegisterInit(req);
-  if (!call.ok()) co_return call.status();
-  auto answer = co_await auth.RegisterInit(std::move(call).value());
-  if (!answer.ok()) co_return answer.status();
+  NEXUS_CO_ASSIGN_OR_RETURN(authpb::RegisterInitRequest call, DecodeRegisterInit(req));
+  NEXUS_CO_ASSIGN_OR_RETURN(auto answer, co_await auth.RegisterInit(std::move(call)));
   co_return MessageResponse("OTP sent to email");
 }
 
 asio::awaitable<Result<Response>> RegisterVerifyHandler(AuthClient& auth, Request& req) {
-  Result<authpb::VerifyRequest> call = DecodeVerify(req);
-  if (!call.ok()) co_return call.status();
-  auto answer = co_await auth.RegisterVerify(std::move(call).value());
-  if (!answer.ok()) co_return answer.status();
-  co_return TokenAnswer(*answer);
+  NEXUS_CO_ASSIGN_OR_RETURN(authpb::VerifyRequest call, DecodeVerify(req));
+  NEXUS_CO_ASSIGN_OR_RETURN(auto answer, co_await auth.RegisterVerify(std::move(call)));
+  co_return TokenAnswer(answer);
 }
 
 asio::awaitable<Result<Response>> LoginInitHandler(AuthClient& auth, Request& req) {
-  Result<authpb::LoginInitRequest> call = DecodeLoginInit(req);
-  if (!call.ok()) co_return call.status();
-  auto answer = co_await auth.LoginInit(std::move(call).value());
-  if (!answer.ok()) co_return answer.status();
-  co_return MessageResponse("OTP sent to " + answer->email());
+  NEXUS_CO_ASSIGN_OR_RETURN(authpb::LoginInitRequest call, DecodeLoginInit(req));
+  NEXUS_CO_ASSIGN_OR_RETURN(auto answer, co_await auth.LoginInit(std::move(call)));
+  co_return MessageResponse("OTP sent to " + answer.email());
 }
 
 asio::awaitable<Result<Response>> LoginVerifyHandler(AuthClient& auth, Request& req) {
-  Result<authpb::VerifyRequest> call = DecodeVerify(req);
-  if (!call.ok()) co_return call.status();
-  auto answer = co_await auth.LoginVerify(std::move(call).value());
-  if (!answer.ok()) co_return answer.status();
-  co_return TokenAnswer(*answer);
+  NEXUS_CO_ASSIGN_OR_RETURN(authpb::VerifyRequest call, DecodeVerify(req));
+  NEXUS_CO_ASSIGN_OR_RETURN(auto answer, co_await auth.LoginVerify(std::move(call)));
+  co_return TokenAnswer(answer);
 }
 
 asio::awaitable<Result<Response>> LogoutHandler(AuthClient& auth, Request& req) {
-  Result<std::string> token = ParseBearerToken(req.headers);
-  if (!token.ok()) co_return token.status();
+  NEXUS_CO_ASSIGN_OR_RETURN(std::string token, ParseBearerToken(req.headers));
   authpb::LogoutRequest call;
-  call.set_token(std::move(token).value());
-  auto answer = co_await auth.Logout(std::move(call));
-  if (!answer.ok()) co_return answer.status();
+  call.set_token(std::move(token));
+  NEXUS_CO_ASSIGN_OR_RETURN(auto answer, co_await auth.Logout(std::move(call)));
   co_return MessageResponse("Logged out");
 }
 

@@ -8,7 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "nexus/daemon/v1/daemon.pb.h"
+#include "nexus/daemon/v1/common.pb.h"
+#include "nexus/daemon/v1/tree.pb.h"
 
 namespace nexus::gateway {
 

@@ -23,28 +23,26 @@ asio::awaitable<Result<int64_t>> FileSize(DaemonClient* daemon, std::string owne
   daemonpb::GetFileRequest get;
   get.set_owner(std::move(owner));
   get.set_id(std::move(id));
-  Result<daemonpb::FileInfo> file = co_await daemon->GetFile(std::move(get));
-  if (!file.ok()) co_return file.status();
-  co_return file->size();
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::FileInfo file, co_await daemon->GetFile(std::move(get)));
+  co_return file.size();
 }
 
 }  // namespace
 
 asio::awaitable<Result<Response>> UploadFileHandler(DaemonClient& daemon, Request& req) {
-  Result<daemonpb::FileInfo> file = co_await StreamUpload(daemon, req, UploadOptions{});
-  if (!file.ok()) co_return file.status();
-  co_return JsonValueResponse(200, FileInfoJson(*file));
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::FileInfo file,
+                            co_await StreamUpload(daemon, req, UploadOptions{}));
+  co_return JsonValueResponse(200, FileInfoJson(file));
 }
 
 asio::awaitable<Result<Response>> ListFilesHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = AuthenticatedOwner(req);
-  if (!owner.ok()) co_return owner.status();
+  NEXUS_CO_ASSIGN_OR_RETURN(std::string owner, AuthenticatedOwner(req));
   daemonpb::ListFilesRequest call;
-  call.set_owner(*owner);
-  Result<daemonpb::ListFilesResponse> answer = co_await daemon.ListFiles(std::move(call));
-  if (!answer.ok()) co_return answer.status();
+  call.set_owner(owner);
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::ListFilesResponse answer,
+                            co_await daemon.ListFiles(std::move(call)));
   std::vector<const daemonpb::FileInfo*> files;
-  for (const auto& f : answer->files()) files.push_back(&f);
+  for (const auto& f : answer.files()) files.push_back(&f);
   // nexusd lists newest first, breaking ties of a second by insertion order;
   // the contract's order is kept here even if a backend listed otherwise.
   std::stable_sort(files.begin(), files.end(),
@@ -55,45 +53,38 @@ asio::awaitable<Result<Response>> ListFilesHandler(DaemonClient& daemon, Request
 }
 
 asio::awaitable<Result<Response>> GetFileHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = AuthenticatedOwner(req);
-  if (!owner.ok()) co_return owner.status();
-  Result<std::string> id = FileId(req);
-  if (!id.ok()) co_return id.status();
+  NEXUS_CO_ASSIGN_OR_RETURN(std::string owner, AuthenticatedOwner(req));
+  NEXUS_CO_ASSIGN_OR_RETURN(std::string id, FileId(req));
   daemonpb::GetFileRequest call;
-  call.set_owner(*owner);
-  call.set_id(*id);
-  Result<daemonpb::FileInfo> file = co_await daemon.GetFile(std::move(call));
-  if (!file.ok()) co_return file.status();
-  co_return JsonValueResponse(200, FileInfoJson(*file));
+  call.set_owner(owner);
+  call.set_id(id);
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::FileInfo file, co_await daemon.GetFile(std::move(call)));
+  co_return JsonValueResponse(200, FileInfoJson(file));
 }
 
 asio::awaitable<Result<Response>> DownloadFileHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = AuthenticatedOwner(req);
-  if (!owner.ok()) co_return owner.status();
-  Result<std::string> id = FileId(req);
-  if (!id.ok()) co_return id.status();
+  NEXUS_CO_ASSIGN_OR_RETURN(std::string owner, AuthenticatedOwner(req));
+  NEXUS_CO_ASSIGN_OR_RETURN(std::string id, FileId(req));
   daemonpb::DownloadFileRequest call;
-  call.set_owner(*owner);
-  call.set_id(*id);
+  call.set_owner(owner);
+  call.set_id(id);
   if (auto range = RangeOfRequest(req)) SetByteRange(*range, call.mutable_range());
   DaemonClient* d = &daemon;
-  SizeLookup size_of = [d, o = *owner, i = *id]() { return FileSize(d, o, i); };
+  SizeLookup size_of = [d, o = owner, i = id]() { return FileSize(d, o, i); };
   co_return co_await ServeDownload(daemon.DownloadFile(std::move(call)), req, std::move(size_of));
 }
 
 asio::awaitable<Result<Response>> DeleteFileHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = AuthenticatedOwner(req);
-  if (!owner.ok()) co_return owner.status();
-  Result<std::string> id = FileId(req);
-  if (!id.ok()) co_return id.status();
+  NEXUS_CO_ASSIGN_OR_RETURN(std::string owner, AuthenticatedOwner(req));
+  NEXUS_CO_ASSIGN_OR_RETURN(std::string id, FileId(req));
   daemonpb::DeleteFileRequest call;
-  call.set_owner(*owner);
-  call.set_id(*id);
-  Result<daemonpb::DeleteFileResponse> answer = co_await daemon.DeleteFile(std::move(call));
-  if (!answer.ok()) co_return answer.status();
+  call.set_owner(owner);
+  call.set_id(id);
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::DeleteFileResponse answer,
+                            co_await daemon.DeleteFile(std::move(call)));
   nlohmann::json j;
   j["message"] = "File deleted";
-  j["id"] = *id;
+  j["id"] = id;
   co_return JsonValueResponse(200, j);
 }
 

@@ -49,9 +49,8 @@ asio::awaitable<Result<Response>> LambdaRunHandler(DaemonClient& daemon, Request
   if (req.principal.username.empty()) {
     co_return InternalError("/api/lambda/run reached without authentication");
   }
-  Result<daemonpb::RunLambdaRequest> call = DecodeRun(req);
-  if (!call.ok()) co_return call.status();
-  Result<daemonpb::RunLambdaResponse> run = co_await daemon.RunLambda(std::move(call).value());
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::RunLambdaRequest call, DecodeRun(req));
+  Result<daemonpb::RunLambdaResponse> run = co_await daemon.RunLambda(std::move(call));
   if (!run.ok()) co_return ForClient(run.status());
   nlohmann::json j;
   j["stdout"] = ToValidUtf8(run->stdout());

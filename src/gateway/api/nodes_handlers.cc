@@ -136,9 +136,8 @@ using NodeRefCall = asio::awaitable<Result<daemonpb::Node>> (DaemonClient::*)(da
 
 asio::awaitable<Result<Response>> NodeRefHandler(DaemonClient& daemon, Request& req,
                                                  NodeRefCall call) {
-  Result<daemonpb::NodeRef> ref = NodeRefOf(req);
-  if (!ref.ok()) co_return ref.status();
-  Result<daemonpb::Node> node = co_await (daemon.*call)(std::move(ref).value());
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::NodeRef ref, NodeRefOf(req));
+  Result<daemonpb::Node> node = co_await (daemon.*call)(std::move(ref));
   if (!node.ok()) co_return node.status();
   co_return JsonValueResponse(200, NodeJson(*node));
 }
@@ -146,18 +145,16 @@ asio::awaitable<Result<Response>> NodeRefHandler(DaemonClient& daemon, Request& 
 }  // namespace
 
 asio::awaitable<Result<Response>> CreateNodeHandler(DaemonClient& daemon, Request& req) {
-  Result<daemonpb::CreateNodeRequest> call = DecodeCreate(req);
-  if (!call.ok()) co_return call.status();
-  Result<daemonpb::Node> node = co_await daemon.CreateNode(std::move(call).value());
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::CreateNodeRequest call, DecodeCreate(req));
+  Result<daemonpb::Node> node = co_await daemon.CreateNode(std::move(call));
   if (!node.ok()) co_return node.status();
   co_return JsonValueResponse(201, NodeJson(*node));
 }
 
 asio::awaitable<Result<Response>> ListNodesHandler(DaemonClient& daemon, Request& req) {
-  Result<std::string> owner = AuthenticatedOwner(req);
-  if (!owner.ok()) co_return owner.status();
+  NEXUS_CO_ASSIGN_OR_RETURN(std::string owner, AuthenticatedOwner(req));
   daemonpb::ListNodesRequest call;
-  call.set_owner(*owner);
+  call.set_owner(owner);
   Result<daemonpb::ListNodesResponse> answer = co_await daemon.ListNodes(std::move(call));
   if (!answer.ok()) co_return answer.status();
   std::vector<const daemonpb::Node*> nodes;
@@ -185,18 +182,16 @@ asio::awaitable<Result<Response>> StopNodeHandler(DaemonClient& daemon, Request&
 }
 
 asio::awaitable<Result<Response>> DeleteNodeHandler(DaemonClient& daemon, Request& req) {
-  Result<daemonpb::NodeRef> ref = NodeRefOf(req);
-  if (!ref.ok()) co_return ref.status();
-  const std::string id = ref->id();
-  Result<daemonpb::DeleteNodeResponse> done = co_await daemon.DeleteNode(std::move(ref).value());
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::NodeRef ref, NodeRefOf(req));
+  const std::string id = ref.id();
+  Result<daemonpb::DeleteNodeResponse> done = co_await daemon.DeleteNode(std::move(ref));
   if (!done.ok()) co_return done.status();
   co_return JsonValueResponse(200, {{"message", "Node deleted"}, {"id", id}});
 }
 
 asio::awaitable<Result<Response>> ExecNodeHandler(DaemonClient& daemon, Request& req) {
-  Result<daemonpb::ExecNodeRequest> call = DecodeExec(req);
-  if (!call.ok()) co_return call.status();
-  Result<daemonpb::ExecNodeResponse> run = co_await daemon.ExecNode(std::move(call).value());
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::ExecNodeRequest call, DecodeExec(req));
+  Result<daemonpb::ExecNodeResponse> run = co_await daemon.ExecNode(std::move(call));
   if (!run.ok()) co_return run.status();
   nlohmann::json j;
   j["stdout"] = ToValidUtf8(run->stdout());
@@ -209,14 +204,12 @@ asio::awaitable<Result<Response>> ExecNodeHandler(DaemonClient& daemon, Request&
 }
 
 asio::awaitable<Result<Response>> NodeMetricsHandler(DaemonClient& daemon, Request& req) {
-  Result<daemonpb::NodeRef> ref = NodeRefOf(req);
-  if (!ref.ok()) co_return ref.status();
-  Result<bool> history = HistoryWanted(req);
-  if (!history.ok()) co_return history.status();
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::NodeRef ref, NodeRefOf(req));
+  NEXUS_CO_ASSIGN_OR_RETURN(bool history, HistoryWanted(req));
   daemonpb::GetNodeMetricsRequest call;
-  call.set_owner(ref->owner());
-  call.set_id(ref->id());
-  call.set_history(*history);
+  call.set_owner(ref.owner());
+  call.set_id(ref.id());
+  call.set_history(history);
   Result<daemonpb::NodeMetrics> m = co_await daemon.GetNodeMetrics(std::move(call));
   if (!m.ok()) co_return m.status();
   nlohmann::json j;
@@ -224,7 +217,7 @@ asio::awaitable<Result<Response>> NodeMetricsHandler(DaemonClient& daemon, Reque
   j["memory_usage"] = m->memory_usage();
   j["memory_limit"] = m->memory_limit();
   j["cpu_percent"] = m->cpu_percent();
-  if (*history) {
+  if (history) {
     nlohmann::json samples = nlohmann::json::array();
     for (const auto& s : m->history()) {
       samples.push_back({{"timestamp_ms", s.timestamp_ms()},

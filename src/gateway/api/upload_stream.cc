@@ -112,10 +112,9 @@ asio::awaitable<Result<daemonpb::FileInfo>> StreamUpload(DaemonClient& daemon, R
           // The multipart Content-Length is not the file's size; nexusd
           // counts what arrives.
           header.set_declared_size(-1);
-          Result<std::unique_ptr<UploadCall>> started =
-              co_await daemon.StartUpload(std::move(header));
-          if (!started.ok()) co_return started.status();
-          call = std::move(started).value();
+          NEXUS_CO_ASSIGN_OR_RETURN(std::unique_ptr<UploadCall> started,
+                                    co_await daemon.StartUpload(std::move(header)));
+          call = std::move(started);
           last_sent = std::chrono::steady_clock::now();
         } else if (part.name == "path" && options.needs_path) {
           if (path_part_seen) co_return InvalidArgumentError("upload: more than one 'path' part");

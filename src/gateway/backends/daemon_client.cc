@@ -11,10 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/proto_wire.h"
 #include "gateway/backends/completion_queue_threads.h"
 #include "gateway/backends/download_frame.h"
 #include "gateway/backends/grpc_call.h"
-#include "nexus/daemon/v1/daemon.grpc.pb.h"
+#include "nexus/daemon/v1/files.grpc.pb.h"
+#include "nexus/daemon/v1/health.grpc.pb.h"
+#include "nexus/daemon/v1/lambda.grpc.pb.h"
+#include "nexus/daemon/v1/nodes.grpc.pb.h"
+#include "nexus/daemon/v1/tree.grpc.pb.h"
 
 namespace nexus::gateway {
 namespace {
@@ -59,7 +64,7 @@ constexpr int64_t kNodeExecLimitClampMs = 24LL * 3600 * 1000;
 class UploadStream final : public std::enable_shared_from_this<UploadStream> {
  public:
   // Starts the call with the header message; HeaderSent() tells how it went.
-  void Start(daemonpb::Daemon::Stub& stub, grpc::CompletionQueue* queue,
+  void Start(daemonpb::Files::Stub& stub, grpc::CompletionQueue* queue,
              daemonpb::UploadHeader header) {
     context_.set_initial_metadata_corked(true);
     writer_ = stub.PrepareAsyncUploadFile(&context_, &response_, queue);
@@ -273,7 +278,7 @@ class GrpcDownloadCall final : public DownloadCall {
         // resize only changes anything for a message of another size (the
         // last one, usually): the buffer is reused, not zeroed again.
         data->resize(payload->length);
-        CopyFromPieces(pieces_, payload->offset, payload->length, data->data());
+        proto_wire::CopyFromPieces(pieces_, payload->offset, payload->length, data->data());
         co_return true;
       }
     }
@@ -317,26 +322,26 @@ class GrpcDownloadCall final : public DownloadCall {
   std::vector<std::string_view> pieces_;
 };
 
-// Starts a download of `request` through the generic stub.
+// Starts a download of `request` (method `method` of service `service`, a
+// full name) through the generic stub.
 template <typename Req>
 std::unique_ptr<DownloadCall> BeginDownload(grpc::GenericStub& stub, grpc::CompletionQueue* queue,
-                                            const char* method, const Req& request) {
+                                            const char* service, const char* method,
+                                            const Req& request) {
   grpc::ByteBuffer serialized;
   bool own_buffer = false;
   grpc::Status s = grpc::SerializationTraits<Req>::Serialize(request, &serialized, &own_buffer);
   // Serializing a message we just built fails only on a bug (or a 2 GiB request).
   assert(s.ok());
   auto stream = std::make_shared<DownloadStream>();
-  stream->Start(stub, queue,
-                std::string("/") + daemonpb::Daemon::service_full_name() + "/" + method,
-                std::move(serialized));
+  stream->Start(stub, queue, std::string("/") + service + "/" + method, std::move(serialized));
   return std::make_unique<GrpcDownloadCall>(std::move(stream), method);
 }
 
 // Starts an upload and waits for its header to be taken; a named coroutine
 // (not a lambda: GCC 12, see STACK.md).
 asio::awaitable<Result<std::unique_ptr<UploadCall>>> BeginUpload(
-    std::shared_ptr<daemonpb::Daemon::Stub> stub, grpc::CompletionQueue* queue,
+    std::shared_ptr<daemonpb::Files::Stub> stub, grpc::CompletionQueue* queue,
     daemonpb::UploadHeader header) {
   auto stream = std::make_shared<UploadStream>();
   stream->Start(*stub, queue, std::move(header));
@@ -349,206 +354,133 @@ asio::awaitable<Result<std::unique_ptr<UploadCall>>> BeginUpload(
 class GrpcDaemonClient final : public DaemonClient {
  public:
   GrpcDaemonClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)
-      : stub_(daemonpb::Daemon::NewStub(channel)), generic_(channel), timeout_(timeout) {}
+      : health_(daemonpb::Health::NewStub(channel)),
+        files_(daemonpb::Files::NewStub(channel)),
+        tree_(daemonpb::Tree::NewStub(channel)),
+        nodes_(daemonpb::Nodes::NewStub(channel)),
+        lambda_(daemonpb::Lambda::NewStub(channel)),
+        generic_(channel),
+        timeout_(timeout) {}
 
-  asio::awaitable<Result<daemonpb::HealthResponse>> Health(
-      daemonpb::HealthRequest request) override {
-    return UnaryCall<daemonpb::HealthResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncHealth(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "Health");
+  asio::awaitable<Result<daemonpb::HealthResponse>> Health(daemonpb::HealthRequest r) override {
+    return Call(*health_, &daemonpb::Health::Stub::PrepareAsyncCheck, std::move(r), "Health");
   }
 
+  // ---- Files ----
   asio::awaitable<Result<std::unique_ptr<UploadCall>>> StartUpload(
       daemonpb::UploadHeader header) override {
-    return BeginUpload(stub_, queue_.queue(), std::move(header));
+    return BeginUpload(files_, queue_.queue(), std::move(header));
   }
-
   asio::awaitable<Result<daemonpb::ListFilesResponse>> ListFiles(
-      daemonpb::ListFilesRequest request) override {
-    return UnaryCall<daemonpb::ListFilesResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncListFiles(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "ListFiles");
+      daemonpb::ListFilesRequest r) override {
+    return Call(*files_, &daemonpb::Files::Stub::PrepareAsyncListFiles, std::move(r), "ListFiles");
   }
-
-  asio::awaitable<Result<daemonpb::FileInfo>> GetFile(daemonpb::GetFileRequest request) override {
-    return UnaryCall<daemonpb::FileInfo>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncGetFile(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "GetFile");
+  asio::awaitable<Result<daemonpb::FileInfo>> GetFile(daemonpb::GetFileRequest r) override {
+    return Call(*files_, &daemonpb::Files::Stub::PrepareAsyncGetFile, std::move(r), "GetFile");
   }
-
-  std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest request) override {
-    return BeginDownload(generic_, queue_.queue(), "DownloadFile", request);
+  std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest r) override {
+    return BeginDownload(generic_, queue_.queue(), daemonpb::Files::service_full_name(),
+                         "DownloadFile", r);
   }
-
   asio::awaitable<Result<daemonpb::DeleteFileResponse>> DeleteFile(
-      daemonpb::DeleteFileRequest request) override {
-    return UnaryCall<daemonpb::DeleteFileResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncDeleteFile(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "DeleteFile");
+      daemonpb::DeleteFileRequest r) override {
+    return Call(*files_, &daemonpb::Files::Stub::PrepareAsyncDeleteFile, std::move(r),
+                "DeleteFile");
   }
 
+  // ---- Tree ----
   asio::awaitable<Result<daemonpb::MakeDirectoryResponse>> MakeDirectory(
-      daemonpb::MakeDirectoryRequest request) override {
-    return UnaryCall<daemonpb::MakeDirectoryResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncMakeDirectory(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "MakeDirectory");
+      daemonpb::MakeDirectoryRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncMakeDirectory, std::move(r),
+                "MakeDirectory");
   }
-
   asio::awaitable<Result<daemonpb::ListDirectoryResponse>> ListDirectory(
-      daemonpb::ListDirectoryRequest request) override {
-    return UnaryCall<daemonpb::ListDirectoryResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncListDirectory(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "ListDirectory");
+      daemonpb::ListDirectoryRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncListDirectory, std::move(r),
+                "ListDirectory");
   }
-
   asio::awaitable<Result<daemonpb::DeletePathResponse>> DeletePath(
-      daemonpb::DeletePathRequest request) override {
-    return UnaryCall<daemonpb::DeletePathResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncDeletePath(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "DeletePath");
+      daemonpb::DeletePathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncDeletePath, std::move(r), "DeletePath");
   }
-
   asio::awaitable<Result<daemonpb::MovePathResponse>> MovePath(
-      daemonpb::MovePathRequest request) override {
-    return UnaryCall<daemonpb::MovePathResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncMovePath(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "MovePath");
+      daemonpb::MovePathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncMovePath, std::move(r), "MovePath");
+  }
+  std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest r) override {
+    return BeginDownload(generic_, queue_.queue(), daemonpb::Tree::service_full_name(),
+                         "DownloadPath", r);
+  }
+  asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncGetUsage, std::move(r), "GetUsage");
   }
 
-  std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest request) override {
-    return BeginDownload(generic_, queue_.queue(), "DownloadPath", request);
-  }
-
-  asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest request) override {
-    return UnaryCall<daemonpb::Usage>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncGetUsage(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "GetUsage");
-  }
-
+  // ---- Lambda ----
   asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
-      daemonpb::RunLambdaRequest request) override {
-    const auto limit = request.timeout_ms() > 0 ? std::chrono::milliseconds(request.timeout_ms())
-                                                : kLambdaUnknownLimit;
-    return UnaryCall<daemonpb::RunLambdaResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncRunLambda(ctx, req, cq);
-        },
-        std::move(request), timeout_ + limit + kLambdaStartMargin, "daemon", "RunLambda");
-  }
-
-  asio::awaitable<Result<daemonpb::Node>> CreateNode(daemonpb::CreateNodeRequest request) override {
-    return UnaryCall<daemonpb::Node>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncCreateNode(ctx, req, cq);
-        },
-        std::move(request), kNodeChangeTimeout, "daemon", "CreateNode");
-  }
-
-  asio::awaitable<Result<daemonpb::ListNodesResponse>> ListNodes(
-      daemonpb::ListNodesRequest request) override {
-    return UnaryCall<daemonpb::ListNodesResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncListNodes(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "ListNodes");
-  }
-
-  asio::awaitable<Result<daemonpb::Node>> GetNode(daemonpb::NodeRef request) override {
-    return UnaryCall<daemonpb::Node>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncGetNode(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "GetNode");
-  }
-
-  asio::awaitable<Result<daemonpb::Node>> StartNode(daemonpb::NodeRef request) override {
-    return UnaryCall<daemonpb::Node>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncStartNode(ctx, req, cq);
-        },
-        std::move(request), kNodeChangeTimeout, "daemon", "StartNode");
-  }
-
-  asio::awaitable<Result<daemonpb::Node>> StopNode(daemonpb::NodeRef request) override {
-    return UnaryCall<daemonpb::Node>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncStopNode(ctx, req, cq);
-        },
-        std::move(request), kNodeChangeTimeout, "daemon", "StopNode");
-  }
-
-  asio::awaitable<Result<daemonpb::DeleteNodeResponse>> DeleteNode(
-      daemonpb::NodeRef request) override {
-    return UnaryCall<daemonpb::DeleteNodeResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncDeleteNode(ctx, req, cq);
-        },
-        std::move(request), kNodeChangeTimeout, "daemon", "DeleteNode");
-  }
-
-  asio::awaitable<Result<daemonpb::NodeMetrics>> GetNodeMetrics(
-      daemonpb::GetNodeMetricsRequest request) override {
-    return UnaryCall<daemonpb::NodeMetrics>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncGetNodeMetrics(ctx, req, cq);
-        },
-        std::move(request), timeout_, "daemon", "GetNodeMetrics");
-  }
-
-  asio::awaitable<Result<daemonpb::ExecNodeResponse>> ExecNode(
-      daemonpb::ExecNodeRequest request) override {
+      daemonpb::RunLambdaRequest r) override {
     const auto limit =
-        request.timeout_ms() > 0
-            ? std::chrono::milliseconds(std::min(request.timeout_ms(), kNodeExecLimitClampMs))
+        r.timeout_ms() > 0 ? std::chrono::milliseconds(r.timeout_ms()) : kLambdaUnknownLimit;
+    return Call(*lambda_, &daemonpb::Lambda::Stub::PrepareAsyncRunLambda, std::move(r), "RunLambda",
+                timeout_ + limit + kLambdaStartMargin);
+  }
+
+  // ---- Nodes ----
+  asio::awaitable<Result<daemonpb::Node>> CreateNode(daemonpb::CreateNodeRequest r) override {
+    return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncCreateNode, std::move(r), "CreateNode",
+                kNodeChangeTimeout);
+  }
+  asio::awaitable<Result<daemonpb::ListNodesResponse>> ListNodes(
+      daemonpb::ListNodesRequest r) override {
+    return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncListNodes, std::move(r), "ListNodes");
+  }
+  asio::awaitable<Result<daemonpb::Node>> GetNode(daemonpb::NodeRef r) override {
+    return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncGetNode, std::move(r), "GetNode");
+  }
+  asio::awaitable<Result<daemonpb::Node>> StartNode(daemonpb::NodeRef r) override {
+    return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncStartNode, std::move(r), "StartNode",
+                kNodeChangeTimeout);
+  }
+  asio::awaitable<Result<daemonpb::Node>> StopNode(daemonpb::NodeRef r) override {
+    return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncStopNode, std::move(r), "StopNode",
+                kNodeChangeTimeout);
+  }
+  asio::awaitable<Result<daemonpb::DeleteNodeResponse>> DeleteNode(daemonpb::NodeRef r) override {
+    return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncDeleteNode, std::move(r), "DeleteNode",
+                kNodeChangeTimeout);
+  }
+  asio::awaitable<Result<daemonpb::NodeMetrics>> GetNodeMetrics(
+      daemonpb::GetNodeMetricsRequest r) override {
+    return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncGetNodeMetrics, std::move(r),
+                "GetNodeMetrics");
+  }
+  asio::awaitable<Result<daemonpb::ExecNodeResponse>> ExecNode(
+      daemonpb::ExecNodeRequest r) override {
+    const auto limit =
+        r.timeout_ms() > 0
+            ? std::chrono::milliseconds(std::min(r.timeout_ms(), kNodeExecLimitClampMs))
             : kNodeExecUnknownLimit;
-    return UnaryCall<daemonpb::ExecNodeResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncExecNode(ctx, req, cq);
-        },
-        std::move(request), timeout_ + limit + kNodeExecMargin, "daemon", "ExecNode");
+    return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncExecNode, std::move(r), "ExecNode",
+                timeout_ + limit + kNodeExecMargin);
   }
 
  private:
+  // One unary call on `stub` with the backend deadline, or `timeout`.
+  template <typename Stub, typename Req, typename Resp>
+  asio::awaitable<Result<Resp>> Call(Stub& stub, PrepareUnary<Stub, Req, Resp> prepare, Req request,
+                                     const char* method,
+                                     std::optional<std::chrono::milliseconds> timeout = {}) {
+    return StubCall(stub, prepare, queue_.queue(), std::move(request), timeout.value_or(timeout_),
+                    "daemon", method);
+  }
+
   // Declared first, destroyed last: its threads drain every operation of the
   // stubs' calls.
   CompletionQueueThreads queue_{kQueueThreads};
-  std::shared_ptr<daemonpb::Daemon::Stub> stub_;
+  std::unique_ptr<daemonpb::Health::Stub> health_;
+  std::shared_ptr<daemonpb::Files::Stub> files_;  // shared with the upload streams
+  std::unique_ptr<daemonpb::Tree::Stub> tree_;
+  std::unique_ptr<daemonpb::Nodes::Stub> nodes_;
+  std::unique_ptr<daemonpb::Lambda::Stub> lambda_;
   grpc::GenericStub generic_;  // downloads (raw messages)
   std::chrono::milliseconds timeout_;
 };

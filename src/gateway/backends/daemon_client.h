@@ -1,15 +1,14 @@
-// DaemonClient: what the gateway asks of nexusd (nexus.daemon.v1.Daemon).
+// DaemonClient: what the gateway asks of nexusd (the services of package
+// nexus.daemon.v1: Health, Files, Tree, Nodes, Lambda), one method per RPC.
 //
-// Same conventions as AuthClient (auth_client.h): an interface with a fake in
-// tests/support/gateway_fake_daemon_client.h, coroutine calls that never block
-// an I/O thread, kUnavailable when nexusd is down. Calls other than Health
-// have a default body answering kUnimplemented, so a fake overrides only what
-// its test uses. Unary calls carry the gateway's backend deadline (RunLambda:
-// that plus the run's own time limit); the streaming transfers (UploadCall,
-// DownloadCall) carry none, since a large file may take minutes: the HTTP
-// side's read and write timeouts bound them instead. Implementations are
-// thread-safe; one UploadCall or DownloadCall is driven by one coroutine at a
-// time.
+// Same conventions as AuthClient (auth_client.h): an interface with one fake
+// (tests/support/gateway_recording_daemon_client.h), coroutine calls that
+// never block an I/O thread, kUnavailable when nexusd is down. Unary calls
+// carry the gateway's backend deadline (RunLambda: that plus the run's own
+// time limit); the streaming transfers (UploadCall, DownloadCall) carry none,
+// since a large file may take minutes: the HTTP side's read and write
+// timeouts bound them instead. Implementations are thread-safe; one
+// UploadCall or DownloadCall is driven by one coroutine at a time.
 #pragma once
 
 #include <chrono>
@@ -17,7 +16,12 @@
 #include <string>
 
 #include "gateway/http/http_types.h"
-#include "nexus/daemon/v1/daemon.pb.h"
+#include "nexus/daemon/v1/common.pb.h"
+#include "nexus/daemon/v1/files.pb.h"
+#include "nexus/daemon/v1/health.pb.h"
+#include "nexus/daemon/v1/lambda.pb.h"
+#include "nexus/daemon/v1/nodes.pb.h"
+#include "nexus/daemon/v1/tree.pb.h"
 
 namespace grpc {
 class Channel;
@@ -91,46 +95,47 @@ class DaemonClient {
   // Starts an upload and sends `header`; kUnavailable etc. when nexusd
   // refused it at once.
   virtual asio::awaitable<Result<std::unique_ptr<UploadCall>>> StartUpload(
-      daemonpb::UploadHeader header);
+      daemonpb::UploadHeader header) = 0;
   virtual asio::awaitable<Result<daemonpb::ListFilesResponse>> ListFiles(
-      daemonpb::ListFilesRequest request);
-  virtual asio::awaitable<Result<daemonpb::FileInfo>> GetFile(daemonpb::GetFileRequest request);
-  virtual std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest request);
+      daemonpb::ListFilesRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::FileInfo>> GetFile(daemonpb::GetFileRequest request) = 0;
+  virtual std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest request) = 0;
   virtual asio::awaitable<Result<daemonpb::DeleteFileResponse>> DeleteFile(
-      daemonpb::DeleteFileRequest request);
+      daemonpb::DeleteFileRequest request) = 0;
 
   // ---- Virtual file system ----
   virtual asio::awaitable<Result<daemonpb::MakeDirectoryResponse>> MakeDirectory(
-      daemonpb::MakeDirectoryRequest request);
+      daemonpb::MakeDirectoryRequest request) = 0;
   virtual asio::awaitable<Result<daemonpb::ListDirectoryResponse>> ListDirectory(
-      daemonpb::ListDirectoryRequest request);
+      daemonpb::ListDirectoryRequest request) = 0;
   virtual asio::awaitable<Result<daemonpb::DeletePathResponse>> DeletePath(
-      daemonpb::DeletePathRequest request);
+      daemonpb::DeletePathRequest request) = 0;
   virtual asio::awaitable<Result<daemonpb::MovePathResponse>> MovePath(
-      daemonpb::MovePathRequest request);
-  virtual std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest request);
-  virtual asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest request);
+      daemonpb::MovePathRequest request) = 0;
+  virtual std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest request) = 0;
 
   // ---- Lambda ----
   virtual asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
-      daemonpb::RunLambdaRequest request);
+      daemonpb::RunLambdaRequest request) = 0;
 
   // ---- Nodes ----
   // Create, Start, Stop and Delete drive runc, CNI and loop mounts (up to a
   // stop timeout): they get kNodeChangeTimeout instead of the backend
   // deadline; ExecNode gets the backend deadline plus the command's limit.
-  virtual asio::awaitable<Result<daemonpb::Node>> CreateNode(daemonpb::CreateNodeRequest request);
+  virtual asio::awaitable<Result<daemonpb::Node>> CreateNode(
+      daemonpb::CreateNodeRequest request) = 0;
   virtual asio::awaitable<Result<daemonpb::ListNodesResponse>> ListNodes(
-      daemonpb::ListNodesRequest request);
-  virtual asio::awaitable<Result<daemonpb::Node>> GetNode(daemonpb::NodeRef request);
-  virtual asio::awaitable<Result<daemonpb::Node>> StartNode(daemonpb::NodeRef request);
-  virtual asio::awaitable<Result<daemonpb::Node>> StopNode(daemonpb::NodeRef request);
+      daemonpb::ListNodesRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::Node>> GetNode(daemonpb::NodeRef request) = 0;
+  virtual asio::awaitable<Result<daemonpb::Node>> StartNode(daemonpb::NodeRef request) = 0;
+  virtual asio::awaitable<Result<daemonpb::Node>> StopNode(daemonpb::NodeRef request) = 0;
   virtual asio::awaitable<Result<daemonpb::DeleteNodeResponse>> DeleteNode(
-      daemonpb::NodeRef request);
+      daemonpb::NodeRef request) = 0;
   virtual asio::awaitable<Result<daemonpb::ExecNodeResponse>> ExecNode(
-      daemonpb::ExecNodeRequest request);
+      daemonpb::ExecNodeRequest request) = 0;
   virtual asio::awaitable<Result<daemonpb::NodeMetrics>> GetNodeMetrics(
-      daemonpb::GetNodeMetricsRequest request);
+      daemonpb::GetNodeMetricsRequest request) = 0;
 };
 
 // The deadline of the node calls that change a node (see DaemonClient).

@@ -10,11 +10,11 @@
 // type LEN) whose length covers the rest of the message. Anything else — the
 // header, an empty message, unknown or repeated fields, a malformed varint —
 // answers nullopt, and the caller parses the message the ordinary way: the
-// shortcut never decides what a message means. Pure functions; thread-safe.
+// shortcut never decides what a message means. The wire reading is
+// common/proto_wire.h, shared with nexusd. Pure functions; thread-safe.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -31,10 +31,5 @@ struct DataPayload {
 // length (the sum of the pieces' sizes).
 std::optional<DataPayload> DownloadDataPayload(std::span<const std::string_view> pieces,
                                                size_t total);
-
-// Copies bytes [offset, offset + length) of the concatenated `pieces` to
-// `out`; the range must lie within them.
-void CopyFromPieces(std::span<const std::string_view> pieces, size_t offset, size_t length,
-                    char* out);
 
 }  // namespace nexus::gateway

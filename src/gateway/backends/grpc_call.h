@@ -77,4 +77,25 @@ asio::awaitable<Result<Resp>> UnaryCall(grpc::CompletionQueue* queue, Prepare pr
   co_return std::move(state->response);
 }
 
+// A generated stub's completion-queue preparer of one unary method, e.g.
+// &Files::Stub::PrepareAsyncListFiles.
+template <typename Stub, typename Req, typename Resp>
+using PrepareUnary = std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> (Stub::*)(
+    grpc::ClientContext*, const Req&, grpc::CompletionQueue*);
+
+// UnaryCall of `prepare` on `stub` (which must outlive the call): one line
+// per RPC in a client.
+template <typename Stub, typename Req, typename Resp>
+asio::awaitable<Result<Resp>> StubCall(Stub& stub, PrepareUnary<Stub, Req, Resp> prepare,
+                                       grpc::CompletionQueue* queue, Req request,
+                                       std::chrono::milliseconds timeout, const char* service,
+                                       const char* method) {
+  return UnaryCall<Resp>(
+      queue,
+      [&stub, prepare](grpc::ClientContext* ctx, const Req& req, grpc::CompletionQueue* cq) {
+        return (stub.*prepare)(ctx, req, cq);
+      },
+      std::move(request), timeout, service, method);
+}
+
 }  // namespace nexus::gateway

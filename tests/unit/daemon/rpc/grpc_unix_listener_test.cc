@@ -17,7 +17,7 @@
 #include <string>
 
 #include "daemon/rpc/health.h"
-#include "daemon/rpc/service.h"
+#include "daemon/rpc/services.h"
 #include "unit/daemon/temp_dir.h"
 #include "unit/daemon/test_database.h"
 
@@ -111,10 +111,9 @@ class GrpcUnixListenerTest : public ::testing::Test {
     db_ = testing::OpenTestDatabase(dir_);
     ASSERT_TRUE(db_);
     health_ = std::make_unique<Health>(*db_);
-    service_ = std::make_unique<DaemonService>(DaemonService::Deps{.health = health_.get()});
+    services_ = std::make_unique<DaemonServices>(DomainObjects{.health = health_.get()});
     grpc::ServerBuilder builder;
-    builder.RegisterService(service_.get());
-    ConfigureServer(builder);
+    services_->RegisterOn(builder);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
   }
@@ -125,19 +124,19 @@ class GrpcUnixListenerTest : public ::testing::Test {
     }
   }
 
-  grpc::Status CallHealth(v1::Daemon::Stub& stub) {
+  grpc::Status CallHealth(v1::Health::Stub& stub) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     v1::HealthResponse resp;
-    grpc::Status s = stub.Health(&ctx, v1::HealthRequest(), &resp);
+    grpc::Status s = stub.Check(&ctx, v1::HealthRequest(), &resp);
     if (s.ok()) {
       EXPECT_EQ(resp.status(), "ok");
     }
     return s;
   }
 
-  std::unique_ptr<v1::Daemon::Stub> Stub() {
-    return v1::Daemon::NewStub(
+  std::unique_ptr<v1::Health::Stub> Stub() {
+    return v1::Health::NewStub(
         grpc::CreateChannel("unix:" + socket_path(), grpc::InsecureChannelCredentials()));
   }
   std::string socket_path() const { return dir_.File("d.sock"); }
@@ -145,7 +144,7 @@ class GrpcUnixListenerTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<Health> health_;
-  std::unique_ptr<DaemonService> service_;
+  std::unique_ptr<DaemonServices> services_;
   std::unique_ptr<grpc::Server> server_;
 };
 

@@ -16,6 +16,7 @@
 #include "gateway/api/upload_stream.h"
 #include "gateway/http/pipeline.h"
 #include "support/gateway_fake_auth_client.h"
+#include "support/gateway_recording_daemon_client.h"
 #include "support/gateway_test_util.h"
 
 namespace nexus::gateway {
@@ -24,171 +25,6 @@ namespace {
 using testing::BearerHeaders;
 using testing::MakeRequest;
 using testing::RunAwaitable;
-
-// What one UploadFile call received.
-struct UploadRecord {
-  daemonpb::UploadHeader header;
-  std::vector<size_t> message_sizes;
-  std::string data;
-  std::optional<std::string> sent_path;  // SendPath's argument
-  bool finished = false;
-  bool cancelled = false;
-};
-
-// A scripted nexusd: unary answers are members; uploads are recorded;
-// downloads replay `download_script`.
-class ScriptedDaemon final : public DaemonClient {
- public:
-  Result<daemonpb::FileInfo> upload_answer = daemonpb::FileInfo();
-  Status upload_start_error;  // StartUpload fails with this
-  Status upload_write_error;  // every Write fails with this
-  Result<daemonpb::ListFilesResponse> list_files_answer = daemonpb::ListFilesResponse();
-  Result<daemonpb::FileInfo> get_file_answer = daemonpb::FileInfo();
-  Result<daemonpb::DeleteFileResponse> delete_file_answer = daemonpb::DeleteFileResponse();
-  Result<daemonpb::MakeDirectoryResponse> mkdir_answer = daemonpb::MakeDirectoryResponse();
-  Result<daemonpb::ListDirectoryResponse> ls_answer = daemonpb::ListDirectoryResponse();
-  Result<daemonpb::DeletePathResponse> delete_path_answer = daemonpb::DeletePathResponse();
-  Result<daemonpb::MovePathResponse> move_answer = daemonpb::MovePathResponse();
-  Result<daemonpb::Usage> usage_answer = daemonpb::Usage();
-  Result<daemonpb::RunLambdaResponse> lambda_answer = daemonpb::RunLambdaResponse();
-  // Messages a download replays; a Status ends it with that error.
-  std::vector<Result<daemonpb::DownloadResponse>> download_script;
-
-  std::vector<UploadRecord> uploads;
-  std::vector<daemonpb::DownloadFileRequest> download_file_calls;
-  std::vector<daemonpb::DownloadPathRequest> download_path_calls;
-  std::vector<daemonpb::GetFileRequest> get_file_calls;
-  std::vector<daemonpb::ListDirectoryRequest> ls_calls;
-  std::vector<daemonpb::DeletePathRequest> delete_path_calls;
-  std::vector<daemonpb::MovePathRequest> move_calls;
-  std::vector<daemonpb::MakeDirectoryRequest> mkdir_calls;
-  std::vector<daemonpb::RunLambdaRequest> lambda_calls;
-  int usage_calls = 0;
-  int downloads_abandoned = 0;
-
-  asio::awaitable<Result<daemonpb::HealthResponse>> Health(daemonpb::HealthRequest) override {
-    co_return daemonpb::HealthResponse();
-  }
-
-  class FakeUpload final : public UploadCall {
-   public:
-    FakeUpload(ScriptedDaemon* d, size_t i) : d_(d), i_(i) {}
-    ~FakeUpload() override {
-      if (!over_) Cancel();
-    }
-    asio::awaitable<Status> Write(std::string* data) override {
-      if (!d_->upload_write_error.ok()) {
-        over_ = true;
-        co_return d_->upload_write_error;
-      }
-      rec().message_sizes.push_back(data->size());
-      rec().data += *data;
-      data->clear();
-      co_return Status::Ok();
-    }
-    asio::awaitable<Status> SendPath(std::string path) override {
-      rec().sent_path = std::move(path);
-      co_return Status::Ok();
-    }
-    asio::awaitable<Result<daemonpb::FileInfo>> Finish() override {
-      over_ = true;
-      rec().finished = true;
-      co_return d_->upload_answer;
-    }
-    void Cancel() override {
-      over_ = true;
-      rec().cancelled = true;
-    }
-
-   private:
-    UploadRecord& rec() { return d_->uploads[i_]; }
-    ScriptedDaemon* d_;
-    size_t i_;
-    bool over_ = false;
-  };
-
-  class FakeDownload final : public DownloadCall {
-   public:
-    explicit FakeDownload(ScriptedDaemon* d)
-        : d_(d), script_(d->download_script.begin(), d->download_script.end()) {}
-    ~FakeDownload() override {
-      if (!script_.empty()) ++d_->downloads_abandoned;
-    }
-    asio::awaitable<Result<bool>> Read(daemonpb::DownloadResponse* msg) override {
-      if (script_.empty()) co_return false;
-      Result<daemonpb::DownloadResponse> next = std::move(script_.front());
-      script_.pop_front();
-      if (!next.ok()) {
-        script_.clear();
-        co_return next.status();
-      }
-      *msg = *next;
-      co_return true;
-    }
-
-   private:
-    ScriptedDaemon* d_;
-    std::deque<Result<daemonpb::DownloadResponse>> script_;
-  };
-
-  asio::awaitable<Result<std::unique_ptr<UploadCall>>> StartUpload(
-      daemonpb::UploadHeader header) override {
-    if (!upload_start_error.ok()) co_return upload_start_error;
-    UploadRecord record;
-    record.header = std::move(header);
-    uploads.push_back(std::move(record));
-    co_return std::unique_ptr<UploadCall>(std::make_unique<FakeUpload>(this, uploads.size() - 1));
-  }
-  asio::awaitable<Result<daemonpb::ListFilesResponse>> ListFiles(
-      daemonpb::ListFilesRequest) override {
-    co_return list_files_answer;
-  }
-  asio::awaitable<Result<daemonpb::FileInfo>> GetFile(daemonpb::GetFileRequest r) override {
-    get_file_calls.push_back(r);
-    co_return get_file_answer;
-  }
-  std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest r) override {
-    download_file_calls.push_back(r);
-    return std::make_unique<FakeDownload>(this);
-  }
-  asio::awaitable<Result<daemonpb::DeleteFileResponse>> DeleteFile(
-      daemonpb::DeleteFileRequest) override {
-    co_return delete_file_answer;
-  }
-  asio::awaitable<Result<daemonpb::MakeDirectoryResponse>> MakeDirectory(
-      daemonpb::MakeDirectoryRequest r) override {
-    mkdir_calls.push_back(r);
-    co_return mkdir_answer;
-  }
-  asio::awaitable<Result<daemonpb::ListDirectoryResponse>> ListDirectory(
-      daemonpb::ListDirectoryRequest r) override {
-    ls_calls.push_back(r);
-    co_return ls_answer;
-  }
-  asio::awaitable<Result<daemonpb::DeletePathResponse>> DeletePath(
-      daemonpb::DeletePathRequest r) override {
-    delete_path_calls.push_back(r);
-    co_return delete_path_answer;
-  }
-  asio::awaitable<Result<daemonpb::MovePathResponse>> MovePath(
-      daemonpb::MovePathRequest r) override {
-    move_calls.push_back(r);
-    co_return move_answer;
-  }
-  std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest r) override {
-    download_path_calls.push_back(r);
-    return std::make_unique<FakeDownload>(this);
-  }
-  asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest) override {
-    ++usage_calls;
-    co_return usage_answer;
-  }
-  asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
-      daemonpb::RunLambdaRequest r) override {
-    lambda_calls.push_back(r);
-    co_return lambda_answer;
-  }
-};
 
 // Collects a streamed body.
 class StringWriter final : public BodyWriter {
@@ -278,7 +114,7 @@ class FilesRoutesTest : public ::testing::Test {
   }
 
   testing::FakeAuthClient auth_;
-  ScriptedDaemon daemon_;
+  testing::RecordingDaemonClient daemon_;
   Router router_;
   Pipeline pipeline_;
   Request last_;
@@ -296,7 +132,7 @@ TEST_F(FilesRoutesTest, UploadStreamsTheFilePartInMessagesAndAnswersTheContractS
                     R"("created_at":1700000000,"id":"f1","name":"report.pdf","sha256":"ab12",)"
                     R"("size":2109497,"status":"Uploaded"})");
   ASSERT_EQ(daemon_.uploads.size(), 1u);
-  const UploadRecord& u = daemon_.uploads[0];
+  const testing::UploadRecord& u = daemon_.uploads[0];
   EXPECT_EQ(u.header.owner(), "alice");
   EXPECT_EQ(u.header.file_name(), "report.pdf");
   EXPECT_EQ(u.header.vfs_path(), "");
@@ -467,7 +303,7 @@ TEST_F(FilesRoutesTest, TreeUploadTakesItsPathFromTheQueryOrAPartBeforeOrAfterTh
       continue;
     }
     ASSERT_EQ(daemon_.uploads.size(), 1u);
-    const UploadRecord& u = daemon_.uploads[0];
+    const testing::UploadRecord& u = daemon_.uploads[0];
     EXPECT_EQ(u.header.vfs_path(), c.vfs_path);
     EXPECT_EQ(u.header.path_follows(), std::string(c.vfs_path).empty());
     EXPECT_EQ(u.finished, c.upload == kCommitted);
@@ -493,7 +329,7 @@ TEST_F(FilesRoutesTest, ListFilesIsNewestFirst) {
   *list.add_files() = SampleFile("old", 1, 1600000000);
   *list.add_files() = SampleFile("new", 2, 1700000000);
   *list.add_files() = SampleFile("new2", 3, 1700000000);
-  daemon_.list_files_answer = list;
+  daemon_.list_files.answer = list;
   Response r = Send("GET", "/api/files");
   ASSERT_EQ(r.status, 200);
   auto j = nlohmann::json::parse(r.body);
@@ -505,7 +341,7 @@ TEST_F(FilesRoutesTest, ListFilesIsNewestFirst) {
 }
 
 TEST_F(FilesRoutesTest, GetAndDeleteAnswerTheContractShapes) {
-  daemon_.get_file_answer = SampleFile("f1", 5, 1700000000);
+  daemon_.get_file.answer = SampleFile("f1", 5, 1700000000);
   Response got = Send("GET", "/api/files/f1");
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(nlohmann::json::parse(got.body)["size"], 5);
@@ -514,7 +350,7 @@ TEST_F(FilesRoutesTest, GetAndDeleteAnswerTheContractShapes) {
   EXPECT_EQ(del.status, 200);
   EXPECT_EQ(del.body, R"({"id":"f1","message":"File deleted"})");
 
-  daemon_.get_file_answer = NotFoundError("file f2 not found");
+  daemon_.get_file.answer = NotFoundError("file f2 not found");
   Response missing = Send("GET", "/api/files/f2");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.body, R"({"error":"file f2 not found"})");
@@ -568,15 +404,15 @@ TEST_F(FilesRoutesTest, SeveralRangesAreServedAsTheWholeFile) {
 
 TEST_F(FilesRoutesTest, UnsatisfiableRangeIs416WithTheFileSize) {
   daemon_.download_script = {Status(StatusCode::kRangeNotSatisfiable, "range outside file")};
-  daemon_.get_file_answer = SampleFile("f1", 1000, 1700000000);
+  daemon_.get_file.answer = SampleFile("f1", 1000, 1700000000);
   Headers h;
   h.Add("Range", "bytes=5000-");
   Response r = Send("GET", "/api/files/f1/download", "", h);
   EXPECT_EQ(r.status, 416);
   EXPECT_EQ(r.headers.Get("Content-Range"), "bytes */1000");
   EXPECT_EQ(r.body, R"({"error":"requested range not satisfiable"})");
-  ASSERT_EQ(daemon_.get_file_calls.size(), 1u);
-  EXPECT_EQ(daemon_.get_file_calls[0].id(), "f1");
+  ASSERT_EQ(daemon_.get_file.calls.size(), 1u);
+  EXPECT_EQ(daemon_.get_file.calls[0].id(), "f1");
 }
 
 TEST_F(FilesRoutesTest, MatchingIfNoneMatchIs304WithoutABody) {
@@ -626,13 +462,13 @@ TEST_F(FilesRoutesTest, TreeDownloadUsesThePathAndItsSizeFor416) {
   e->set_name("a.txt");
   e->set_type("file");
   e->set_size(3);
-  daemon_.ls_answer = one;
+  daemon_.list_directory.answer = one;
   Headers h;
   h.Add("Range", "bytes=10-");
   Response r = Send("GET", "/api/fs/download?path=/docs/a.txt", "", h);
   EXPECT_EQ(r.status, 416);
   EXPECT_EQ(r.headers.Get("Content-Range"), "bytes */3");
-  EXPECT_EQ(daemon_.ls_calls.back().path(), "/docs/a.txt");
+  EXPECT_EQ(daemon_.list_directory.calls.back().path(), "/docs/a.txt");
 
   Response missing = Send("GET", "/api/fs/download");
   EXPECT_EQ(missing.status, 400);
@@ -643,16 +479,16 @@ TEST_F(FilesRoutesTest, TreeDownloadUsesThePathAndItsSizeFor416) {
 TEST_F(FilesRoutesTest, TreeRoutesAnswerTheContractShapes) {
   daemonpb::MakeDirectoryResponse made;
   made.set_path("/documents/projects");
-  daemon_.mkdir_answer = made;
+  daemon_.make_directory.answer = made;
   Response mk = PostJson("/api/fs/mkdir", R"({"Path":"/documents//projects/"})");
   EXPECT_EQ(mk.status, 200);
   EXPECT_EQ(mk.body, R"({"message":"Directory created","path":"/documents/projects"})");
-  EXPECT_EQ(daemon_.mkdir_calls[0].path(), "/documents//projects/");
+  EXPECT_EQ(daemon_.make_directory.calls[0].path(), "/documents//projects/");
 
   daemonpb::DeletePathResponse counts;
   counts.set_files_deleted(3);
   counts.set_folders_deleted(2);
-  daemon_.delete_path_answer = counts;
+  daemon_.delete_path.answer = counts;
   Response del = Send("DELETE", "/api/fs/delete?path=%2Fold");
   EXPECT_EQ(del.status, 200);
   EXPECT_EQ(del.body,
@@ -661,7 +497,7 @@ TEST_F(FilesRoutesTest, TreeRoutesAnswerTheContractShapes) {
   daemonpb::MovePathResponse moved;
   moved.set_old_path("/a.txt");
   moved.set_new_path("/b/a.txt");
-  daemon_.move_answer = moved;
+  daemon_.move_path.answer = moved;
   Response mv = PostJson("/api/fs/move", R"({"old_path":"/a.txt","New_Path":"/b/a.txt"})");
   EXPECT_EQ(mv.status, 200);
   EXPECT_EQ(mv.body, R"({"message":"Moved","new_path":"/b/a.txt","old_path":"/a.txt"})");
@@ -671,7 +507,7 @@ TEST_F(FilesRoutesTest, TreeRoutesAnswerTheContractShapes) {
   usage.set_quota_bytes(100);
   usage.set_files(2);
   usage.set_folders(1);
-  daemon_.usage_answer = usage;
+  daemon_.get_usage.answer = usage;
   Response u = Send("GET", "/api/fs/usage");
   EXPECT_EQ(u.status, 200);
   EXPECT_EQ(u.body, R"({"files":2,"folders":1,"quota_bytes":100,"used_bytes":10})");
@@ -689,39 +525,39 @@ TEST_F(FilesRoutesTest, ListingDefaultsToTheRootAndDecodesThePathOnce) {
   f->set_size(3);
   f->set_modified(1700000000);
   f->set_id("f1");
-  daemon_.ls_answer = ls;
+  daemon_.list_directory.answer = ls;
   Response r = Send("GET", "/api/fs/ls");
   ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(daemon_.ls_calls[0].path(), "/");
+  EXPECT_EQ(daemon_.list_directory.calls[0].path(), "/");
   EXPECT_EQ(r.body, R"([{"modified":"2023-11-14T22:13:20Z","modified_at":1700000000,"name":"docs",)"
                     R"("size":0,"type":"folder"},{"id":"f1","modified":"2023-11-14T22:13:20Z",)"
                     R"("modified_at":1700000000,"name":"a.txt","size":3,"type":"file"}])");
 
   Send("GET", "/api/fs/ls?path=%2Fa%2F%2e%2e%2Fb%2525");
-  EXPECT_EQ(daemon_.ls_calls[1].path(), "/a/../b%25");
+  EXPECT_EQ(daemon_.list_directory.calls[1].path(), "/a/../b%25");
 }
 
 TEST_F(FilesRoutesTest, TreeRoutesRefuseMissingFields) {
   EXPECT_EQ(PostJson("/api/fs/mkdir", "{}").status, 400);
   EXPECT_EQ(PostJson("/api/fs/move", R"({"old_path":"/a"})").status, 400);
   EXPECT_EQ(Send("DELETE", "/api/fs/delete").status, 400);
-  EXPECT_TRUE(daemon_.mkdir_calls.empty());
-  EXPECT_TRUE(daemon_.move_calls.empty());
-  EXPECT_TRUE(daemon_.delete_path_calls.empty());
+  EXPECT_TRUE(daemon_.make_directory.calls.empty());
+  EXPECT_TRUE(daemon_.move_path.calls.empty());
+  EXPECT_TRUE(daemon_.delete_path.calls.empty());
 }
 
 TEST_F(FilesRoutesTest, MeIncludesUsageAndStillAnswersWhenNexusdIsDown) {
   daemonpb::Usage usage;
   usage.set_used_bytes(7);
   usage.set_quota_bytes(-1);
-  daemon_.usage_answer = usage;
+  daemon_.get_usage.answer = usage;
   Response up = Send("GET", "/api/me");
   EXPECT_EQ(up.status, 200);
   EXPECT_EQ(up.body, R"({"created":"2023-11-14T22:13:20Z","created_at":1700000000,)"
                      R"("email":"alice@example.com","usage":{"files":0,"folders":0,)"
                      R"("quota_bytes":-1,"used_bytes":7},"username":"alice"})");
 
-  daemon_.usage_answer = UnavailableError("daemon service unavailable");
+  daemon_.get_usage.answer = UnavailableError("daemon service unavailable");
   Response down = Send("GET", "/api/me");
   EXPECT_EQ(down.status, 200);
   EXPECT_EQ(down.body, R"({"created":"2023-11-14T22:13:20Z","created_at":1700000000,)"
@@ -736,7 +572,7 @@ TEST_F(FilesRoutesTest, LambdaPassesFieldsAndAnswersEveryOutcomeField) {
   run.set_stderr("bad \xff byte");
   run.set_exit_code(0);
   run.set_execution_time_ms(31);
-  daemon_.lambda_answer = run;
+  daemon_.run_lambda.answer = run;
   Response r =
       PostJson("/api/lambda/run", R"j({"code":"print('hello from nexus')","RUNTIME":"python3",)j"
                                   R"("Stdin":"in","timeoutms":5000,"MemoryMb":64})");
@@ -744,7 +580,7 @@ TEST_F(FilesRoutesTest, LambdaPassesFieldsAndAnswersEveryOutcomeField) {
   EXPECT_EQ(r.body, R"({"execution_time_ms":31,"exit_code":0,"oom_killed":false,"signal":null,)"
                     "\"stderr\":\"bad \xEF\xBF\xBD byte\",\"stderr_truncated\":false,"
                     R"("stdout":"hello from nexus\n","stdout_truncated":false,"timed_out":false})");
-  const auto& call = daemon_.lambda_calls.at(0);
+  const auto& call = daemon_.run_lambda.calls.at(0);
   EXPECT_EQ(call.owner(), "alice");
   EXPECT_EQ(call.code(), "print('hello from nexus')");
   EXPECT_EQ(call.runtime(), "python3");
@@ -755,13 +591,13 @@ TEST_F(FilesRoutesTest, LambdaPassesFieldsAndAnswersEveryOutcomeField) {
   run.set_signal("SIGKILL");
   run.set_exit_code(137);
   run.set_timed_out(true);
-  daemon_.lambda_answer = run;
+  daemon_.run_lambda.answer = run;
   Response killed = PostJson("/api/lambda/run", R"({"Code":"while 1: pass","Runtime":"python3"})");
   auto j = nlohmann::json::parse(killed.body);
   EXPECT_EQ(j["signal"], "SIGKILL");
   EXPECT_EQ(j["exit_code"], 137);
   EXPECT_EQ(j["timed_out"], true);
-  EXPECT_EQ(daemon_.lambda_calls.at(1).timeout_ms(), 0);
+  EXPECT_EQ(daemon_.run_lambda.calls.at(1).timeout_ms(), 0);
 }
 
 TEST_F(FilesRoutesTest, LambdaRefusesBadInputBeforeCallingNexusd) {
@@ -777,7 +613,7 @@ TEST_F(FilesRoutesTest, LambdaRefusesBadInputBeforeCallingNexusd) {
   for (const char* b : bodies) {
     EXPECT_EQ(PostJson("/api/lambda/run", b).status, 400) << b;
   }
-  EXPECT_TRUE(daemon_.lambda_calls.empty());
+  EXPECT_TRUE(daemon_.run_lambda.calls.empty());
 }
 
 TEST_F(FilesRoutesTest, LambdaRefusesLimitsBeyondInt64OrNotWholeNamingTheField) {
@@ -800,14 +636,14 @@ TEST_F(FilesRoutesTest, LambdaRefusesLimitsBeyondInt64OrNotWholeNamingTheField) 
           << body << " -> " << r.body;
     }
   }
-  EXPECT_TRUE(daemon_.lambda_calls.empty());
+  EXPECT_TRUE(daemon_.run_lambda.calls.empty());
 }
 
 TEST_F(FilesRoutesTest, LambdaAcceptsBodiesLargerThanOtherJsonRoutes) {
   const std::string code(8000, '#');  // the fixture's JSON limit is 1024
   Response big = PostJson("/api/lambda/run", R"({"Code":")" + code + R"(","Runtime":"sh"})");
   EXPECT_EQ(big.status, 200);
-  EXPECT_EQ(daemon_.lambda_calls.at(0).code(), code);
+  EXPECT_EQ(daemon_.run_lambda.calls.at(0).code(), code);
   Response other = PostJson("/api/fs/mkdir", R"({"path":")" + code + R"("})");
   EXPECT_EQ(other.status, 413);
   const std::string huge(kLambdaMaxBodyBytes, '#');
@@ -815,13 +651,13 @@ TEST_F(FilesRoutesTest, LambdaAcceptsBodiesLargerThanOtherJsonRoutes) {
 }
 
 TEST_F(FilesRoutesTest, LambdaUnavailableHidesTheRunnersMessage) {
-  daemon_.lambda_answer =
+  daemon_.run_lambda.answer =
       UnavailableError("runc not found at /usr/sbin/runc (running as uid 1000)");
   Response r = PostJson("/api/lambda/run", R"({"Code":"x","Runtime":"sh"})");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.body, R"j({"error":"lambda is unavailable on this host (needs root and runc)"})j");
 
-  daemon_.lambda_answer =
+  daemon_.run_lambda.answer =
       UnavailableError("daemon service unavailable").set_reason(Reason::kBackendDown);
   Response down = PostJson("/api/lambda/run", R"({"Code":"x","Runtime":"sh"})");
   EXPECT_EQ(down.body, R"({"error":"daemon service unavailable"})");

@@ -5,7 +5,7 @@
 #include "gateway/api/routes.h"
 #include "gateway/http/pipeline.h"
 #include "support/gateway_fake_auth_client.h"
-#include "support/gateway_fake_daemon_client.h"
+#include "support/gateway_recording_daemon_client.h"
 #include "support/gateway_test_util.h"
 
 namespace nexus::gateway {
@@ -33,7 +33,7 @@ class GatewayTest : public ::testing::Test {
   }
 
   testing::FakeAuthClient auth_;
-  testing::FakeDaemonClient daemon_;
+  testing::RecordingDaemonClient daemon_;
   Router router_;
   Pipeline pipeline_;
   Request last_;
@@ -170,8 +170,12 @@ TEST_F(GatewayTest, MeAnswersTheProfileFromValidateToken) {
   Response r = Send("GET", "/api/me", "", BearerHeaders("tok"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"created":"2023-11-14T22:13:20Z","created_at":1700000000,)"
-                    R"("email":"alice@example.com","username":"alice"})");
+                    R"("email":"alice@example.com",)"
+                    R"("usage":{"files":0,"folders":0,"quota_bytes":0,"used_bytes":0},)"
+                    R"("username":"alice"})");
   EXPECT_EQ(auth_.validate_calls.size(), 1u);
+  ASSERT_EQ(daemon_.get_usage.calls.size(), 1u);
+  EXPECT_EQ(daemon_.get_usage.calls[0].owner(), "alice");
   EXPECT_EQ(last_.principal.username, "alice");
 }
 
@@ -204,7 +208,7 @@ TEST_F(GatewayTest, HealthIsOkWhenBothBackendsAnswer) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"auth":"ok","daemon":"ok","status":"ok"})");
   EXPECT_EQ(auth_.health_calls, 1);
-  EXPECT_EQ(daemon_.health_calls, 1);
+  EXPECT_EQ(daemon_.health.calls.size(), 1u);
 }
 
 TEST_F(GatewayTest, HealthNamesEveryBackendThatIsDown) {
@@ -226,7 +230,7 @@ TEST_F(GatewayTest, HealthNamesEveryBackendThatIsDown) {
   for (const auto& c : cases) {
     auth_.health_answer = c.auth_up ? Result<authpb::HealthResponse>(authpb::HealthResponse())
                                     : Result<authpb::HealthResponse>(UnavailableError("down"));
-    daemon_.health_answer = c.daemon_up
+    daemon_.health.answer = c.daemon_up
                                 ? Result<daemonpb::HealthResponse>(daemonpb::HealthResponse())
                                 : Result<daemonpb::HealthResponse>(UnavailableError("down"));
     Response r = Send("GET", "/healthz");

@@ -11,7 +11,7 @@
 
 #include "common/grpc_status.h"
 #include "gateway/backends/daemon_client.h"
-#include "nexus/daemon/v1/daemon.grpc.pb.h"
+#include "nexus/daemon/v1/files.grpc.pb.h"
 #include "support/gateway_test_util.h"
 
 namespace nexus::gateway {
@@ -26,7 +26,7 @@ struct Ending {
   int64_t bytes = 0;
 };
 
-class StreamingDaemon final : public daemonpb::Daemon::Service {
+class StreamingDaemon final : public daemonpb::Files::Service {
  public:
   grpc::Status UploadFile(grpc::ServerContext* ctx,
                           grpc::ServerReader<daemonpb::UploadFileRequest>* in,

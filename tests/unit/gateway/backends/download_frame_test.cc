@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "nexus/daemon/v1/daemon.pb.h"
+#include "common/proto_wire.h"
+#include "nexus/daemon/v1/common.pb.h"
 
 namespace nexus::gateway {
 namespace {
@@ -58,7 +59,7 @@ TEST(DownloadFrameTest, FindsThePayloadOfDataMessagesOfEverySizeClass) {
     EXPECT_EQ(found->length, n);
     EXPECT_EQ(found->offset + found->length, wire.size());
     std::string copy(n, 'x');
-    CopyFromPieces(pieces, found->offset, found->length, copy.data());
+    proto_wire::CopyFromPieces(pieces, found->offset, found->length, copy.data());
     EXPECT_EQ(copy, payload) << n;
   }
 }
@@ -73,7 +74,7 @@ TEST(DownloadFrameTest, PiecesMayBeSplitAnywhereEvenInsideTheLengthVarint) {
       ASSERT_TRUE(found.has_value()) << a << "," << b;
       ASSERT_EQ(found->length, payload.size());
       std::string copy(payload.size(), 'x');
-      CopyFromPieces(pieces, found->offset, found->length, copy.data());
+      proto_wire::CopyFromPieces(pieces, found->offset, found->length, copy.data());
       ASSERT_EQ(copy, payload) << a << "," << b;
     }
   }

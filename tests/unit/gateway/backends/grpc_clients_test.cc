@@ -18,7 +18,7 @@
 #include "gateway/backends/auth_client.h"
 #include "gateway/backends/daemon_client.h"
 #include "nexus/auth/v1/auth.grpc.pb.h"
-#include "nexus/daemon/v1/daemon.grpc.pb.h"
+#include "nexus/daemon/v1/health.grpc.pb.h"
 #include "support/gateway_test_util.h"
 #include "support/thread_names.h"
 
@@ -59,10 +59,10 @@ class ScriptedAuthService final : public authpb::AuthService::Service {
   std::shared_future<void> release_ = release_promise_.get_future().share();
 };
 
-class ScriptedDaemonService final : public daemonpb::Daemon::Service {
+class ScriptedDaemonService final : public daemonpb::Health::Service {
  public:
-  grpc::Status Health(grpc::ServerContext*, const daemonpb::HealthRequest*,
-                      daemonpb::HealthResponse* resp) override {
+  grpc::Status Check(grpc::ServerContext*, const daemonpb::HealthRequest*,
+                     daemonpb::HealthResponse* resp) override {
     resp->set_status("ok");
     return grpc::Status::OK;
   }

@@ -1,0 +1,91 @@
+#include "daemon/rpc/tree_rpc.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/vfs_path.h"
+#include "daemon/rpc/reply.h"
+
+namespace nexus::daemon {
+
+TreeRpc::TreeRpc(storage::TreeService& tree, CallControl& calls) : tree_(tree), calls_(calls) {
+  MarkMethodStreamed(
+      MethodIndex(v1::Tree::service_full_name(), "DownloadPath"),
+      RawDownloadHandler([this](grpc::ServerContext* ctx, RawDownloadStream* stream) {
+        return DownloadPathRaw(ctx, stream);
+      }));
+}
+
+grpc::Status TreeRpc::MakeDirectory(grpc::ServerContext*, const v1::MakeDirectoryRequest* req,
+                                    v1::MakeDirectoryResponse* resp) {
+  Result<std::string> path = tree_.MakeDirectory(req->owner(), req->path());
+  if (!path.ok()) return Reply("make directory", path.status());
+  resp->set_path(*path);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::ListDirectory(grpc::ServerContext*, const v1::ListDirectoryRequest* req,
+                                    v1::ListDirectoryResponse* resp) {
+  Result<std::vector<storage::TreeEntry>> entries = tree_.List(req->owner(), req->path());
+  if (!entries.ok()) return Reply("list directory", entries.status());
+  for (const storage::TreeEntry& e : *entries) {
+    v1::DirEntry* out = resp->add_entries();
+    out->set_name(e.name);
+    out->set_type(std::string(storage::EntryKindName(e.kind)));
+    out->set_size(e.size);
+    out->set_modified(e.modified);
+    out->set_id(e.file_id);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::DeletePath(grpc::ServerContext*, const v1::DeletePathRequest* req,
+                                 v1::DeletePathResponse* resp) {
+  Result<storage::TreeDeleteCounts> counts = tree_.Delete(req->owner(), req->path());
+  if (!counts.ok()) return Reply("delete path", counts.status());
+  resp->set_files_deleted(counts->files);
+  resp->set_folders_deleted(counts->folders);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::MovePath(grpc::ServerContext*, const v1::MovePathRequest* req,
+                               v1::MovePathResponse* resp) {
+  Result<std::string> to = tree_.Move(req->owner(), req->old_path(), req->new_path());
+  if (!to.ok()) return Reply("move path", to.status());
+  // The answer echoes the old path in its normal form: Move succeeded, so it
+  // normalises.
+  Result<std::string> from = NormalizeVfsPath(req->old_path());
+  resp->set_old_path(from.ok() ? *from : req->old_path());
+  resp->set_new_path(*to);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::DownloadPathRaw(grpc::ServerContext* ctx, RawDownloadStream* stream) {
+  constexpr std::string_view kRpc = "download path";
+  StreamWatchdog::Watch watch = calls_.watchdog.Register([ctx] { ctx->TryCancel(); });
+  Result<v1::DownloadPathRequest> req = ReadDownloadRequest<v1::DownloadPathRequest>(stream, watch);
+  if (!req.ok()) return ctx->IsCancelled() ? Cancelled(kRpc) : Reply(kRpc, req.status());
+  Result<std::unique_ptr<storage::FileReader>> reader =
+      tree_.Open(req->owner(), req->path(), RangeOf(req->has_range(), req->range()));
+  if (!reader.ok()) return Reply(kRpc, reader.status());
+  // The header names the file's path in its normal form: Open succeeded, so
+  // it normalises.
+  Result<std::string> path = NormalizeVfsPath(req->path());
+  return ServeDownload(ctx, stream, watch, calls_, kRpc, std::move(*reader), req->has_range(),
+                       path.ok() ? *path : req->path());
+}
+
+grpc::Status TreeRpc::GetUsage(grpc::ServerContext*, const v1::GetUsageRequest* req,
+                               v1::Usage* resp) {
+  Result<storage::TreeUsage> usage = tree_.Usage(req->owner());
+  if (!usage.ok()) return Reply("usage", usage.status());
+  resp->set_used_bytes(usage->used_bytes);
+  resp->set_quota_bytes(usage->quota_bytes);
+  resp->set_files(usage->files);
+  resp->set_folders(usage->folders);
+  return grpc::Status::OK;
+}
+
+}  // namespace nexus::daemon

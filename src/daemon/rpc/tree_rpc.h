@@ -1,0 +1,40 @@
+// TreeRpc: the gRPC adapter for nexus.daemon.v1.Tree over the tree domain
+// (storage::TreeService). Each method unpacks the request, calls the domain
+// and converts the Status (reply.h); the domain checks the owner and
+// normalises every path, so the adapter does neither. DownloadPath is a raw
+// download (raw_download.h) and takes a download slot (call_admission.h).
+//
+// Thread-safe as long as the TreeService is. The TreeService and the
+// CallControl must outlive the service.
+#pragma once
+
+#include "daemon/rpc/call_control.h"
+#include "daemon/rpc/raw_download.h"
+#include "daemon/tree/tree_service.h"
+#include "nexus/daemon/v1/tree.grpc.pb.h"
+
+namespace nexus::daemon {
+
+class TreeRpc final : public v1::Tree::Service {
+ public:
+  TreeRpc(storage::TreeService& tree, CallControl& calls);
+
+  grpc::Status MakeDirectory(grpc::ServerContext* ctx, const v1::MakeDirectoryRequest* req,
+                             v1::MakeDirectoryResponse* resp) override;
+  grpc::Status ListDirectory(grpc::ServerContext* ctx, const v1::ListDirectoryRequest* req,
+                             v1::ListDirectoryResponse* resp) override;
+  grpc::Status DeletePath(grpc::ServerContext* ctx, const v1::DeletePathRequest* req,
+                          v1::DeletePathResponse* resp) override;
+  grpc::Status MovePath(grpc::ServerContext* ctx, const v1::MovePathRequest* req,
+                        v1::MovePathResponse* resp) override;
+  // DownloadPath, served on raw messages (raw_download.h).
+  grpc::Status DownloadPathRaw(grpc::ServerContext* ctx, RawDownloadStream* stream);
+  grpc::Status GetUsage(grpc::ServerContext* ctx, const v1::GetUsageRequest* req,
+                        v1::Usage* resp) override;
+
+ private:
+  storage::TreeService& tree_;
+  CallControl& calls_;
+};
+
+}  // namespace nexus::daemon

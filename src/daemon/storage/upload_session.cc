@@ -1,0 +1,94 @@
+#include "daemon/storage/upload_session.h"
+
+#include <utility>
+
+#include "common/vfs_path.h"
+#include "daemon/storage/safe_name.h"
+
+namespace nexus::daemon::storage {
+
+Status LatePath::Set(std::string_view path) {
+  if (has_value()) return InvalidArgumentError("upload: a second path");
+  Result<std::string> normalized = NormalizeVfsPath(path);
+  if (!normalized.ok()) return normalized.status().WithContext("upload");
+  if (*normalized == "/") return InvalidArgumentError("upload: the path is the root folder");
+  NEXUS_RETURN_IF_ERROR(RefuseBidiControls("upload: the path", *normalized));
+  path_ = std::move(normalized).value();
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<UploadSession>> UploadSession::Begin(FileService& files,
+                                                            UploadPlacement* placement,
+                                                            const UploadHeader& header) {
+  if (header.declared_size < -1) {
+    return InvalidArgumentError("upload: declared_size must be -1 or a size");
+  }
+  if (!header.vfs_path.empty() && header.path_follows) {
+    return InvalidArgumentError("upload: a vfs_path and path_follows together");
+  }
+  const bool to_tree = !header.vfs_path.empty() || header.path_follows;
+  if (to_tree && placement == nullptr) {
+    return UnimplementedError("upload to a path is not served here");
+  }
+  if (header.path_follows) {
+    auto late_path = std::make_shared<LatePath>();
+    NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Upload> upload,
+                           placement->BeginUploadPathLater(header.owner, header.file_name,
+                                                           header.declared_size, late_path));
+    return std::unique_ptr<UploadSession>(
+        new UploadSession(std::move(upload), "", std::move(late_path), header.declared_size));
+  }
+  if (header.vfs_path.empty()) {
+    NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Upload> upload,
+                           files.Begin(header.owner, header.file_name, header.declared_size));
+    return std::unique_ptr<UploadSession>(
+        new UploadSession(std::move(upload), "", nullptr, header.declared_size));
+  }
+  // Normalised here once for the answer; the tree checks the path it gets.
+  Result<std::string> path = NormalizeVfsPath(header.vfs_path);
+  if (!path.ok()) return path.status().WithContext("upload");
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Upload> upload,
+                         placement->BeginUpload(header.owner, *path, header.declared_size));
+  return std::unique_ptr<UploadSession>(
+      new UploadSession(std::move(upload), std::move(path).value(), nullptr, header.declared_size));
+}
+
+Status UploadSession::Refuse(std::string_view why) const {
+  return InvalidArgumentError("upload '" + name() + "': " + std::string(why));
+}
+
+Status UploadSession::Write(std::string_view data) {
+  if (late_path_ && late_path_->has_value()) return Refuse("data after the path");
+  return upload_->Write(data);
+}
+
+Status UploadSession::WriteShared(std::span<const std::string_view> pieces,
+                                  const std::shared_ptr<const void>& owner) {
+  if (late_path_ && late_path_->has_value()) return Refuse("data after the path");
+  for (std::string_view piece : pieces) {
+    if (!piece.empty()) NEXUS_RETURN_IF_ERROR(upload_->WriteShared(piece, owner));
+  }
+  return Status::Ok();
+}
+
+Status UploadSession::SetPath(std::string_view path) {
+  if (!late_path_) return Refuse("a path message, but the header did not say path_follows");
+  return late_path_->Set(path);
+}
+
+Result<FileRecord> UploadSession::Commit() {
+  if (declared_size_ >= 0 && bytes_written() != declared_size_) {
+    return Refuse("received " + std::to_string(bytes_written()) + " bytes, the header declared " +
+                  std::to_string(declared_size_));
+  }
+  if (late_path_ && !late_path_->has_value()) return Refuse("the path never arrived");
+  return upload_->Commit();
+}
+
+void UploadSession::Abort() { upload_->Abort(); }
+
+const std::string& UploadSession::vfs_path() const {
+  return late_path_ ? late_path_->path() : vfs_path_;
+}
+
+}  // namespace nexus::daemon::storage

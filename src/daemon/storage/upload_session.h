@@ -1,0 +1,117 @@
+// UploadSession: one upload as the client drives it — a header, then the
+// file's bytes, then (for a form whose `file` part precedes its `path` part)
+// the tree path, then the commit. It checks the order of those steps and
+// that the bytes match the declared size, and hands the work to an Upload
+// (file_service.h): a plain Files API file, or one placed at a tree path.
+//
+// Placing at a path is the tree's job (tree/tree_service.h implements
+// UploadPlacement); storage only knows that interface, so the dependency
+// runs one way: the tree depends on storage, never the reverse.
+//
+// Error messages name the upload ("upload 'a.txt': data after the path");
+// every error is kInvalidArgument unless the Upload's own (quota, disk,
+// path conflicts) passes through. After an error the caller calls Abort (or
+// destroys the session): nothing of the file is kept.
+//
+// Not thread-safe: one thread drives a session. The FileService and the
+// UploadPlacement must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "daemon/storage/file_service.h"
+
+namespace nexus::daemon::storage {
+
+// The destination of an upload whose path arrives after its bytes (a form
+// whose `file` part precedes its `path` part). Not thread-safe: the one
+// thread driving the upload sets it before Commit.
+class LatePath {
+ public:
+  // Normalises and keeps `path`; a bad path is kInvalidArgument. Once only.
+  Status Set(std::string_view path);
+  bool has_value() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;  // normalised; empty until Set
+};
+
+// Starting uploads that end at a tree path; see TreeService for what each
+// does. `path` and `file_name` are what the client sent.
+class UploadPlacement {
+ public:
+  virtual ~UploadPlacement() = default;
+  virtual Result<std::unique_ptr<Upload>> BeginUpload(const std::string& owner,
+                                                      std::string_view path,
+                                                      int64_t declared_size) = 0;
+  virtual Result<std::unique_ptr<Upload>> BeginUploadPathLater(
+      const std::string& owner, std::string_view file_name, int64_t declared_size,
+      std::shared_ptr<const LatePath> destination) = 0;
+};
+
+// What the client announces before the bytes.
+struct UploadHeader {
+  std::string owner;
+  std::string file_name;       // as the client sent it; reduced to a safe base name
+  std::string vfs_path;        // empty: a Files API upload; else the tree path
+  int64_t declared_size = -1;  // -1 when unknown
+  // The tree path arrives after the bytes (SetPath); excludes vfs_path.
+  bool path_follows = false;
+};
+
+class UploadSession {
+ public:
+  // Checks `header` and starts the upload: in `files` when it names no
+  // path, through `placement` otherwise (null: kUnimplemented, this server
+  // keeps no tree).
+  static Result<std::unique_ptr<UploadSession>> Begin(FileService& files,
+                                                      UploadPlacement* placement,
+                                                      const UploadHeader& header);
+
+  UploadSession(const UploadSession&) = delete;
+  UploadSession& operator=(const UploadSession&) = delete;
+
+  // The next bytes of the file; refused once the late path arrived.
+  Status Write(std::string_view data);
+  // The same without a copy, for bytes received as a list of slices (one
+  // message's payload, in order): see Upload::WriteShared for how long
+  // `owner` is kept.
+  Status WriteShared(std::span<const std::string_view> pieces,
+                     const std::shared_ptr<const void>& owner);
+  // The tree path of a path_follows upload, after its last bytes.
+  Status SetPath(std::string_view path);
+  // Checks that every declared byte and the late path arrived, then stores
+  // the file. On error nothing is kept.
+  Result<FileRecord> Commit();
+  // Gives up; idempotent; a no-op after Commit.
+  void Abort();
+
+  const std::string& name() const { return upload_->name(); }
+  int64_t bytes_written() const { return upload_->bytes_written(); }
+  // The normalised tree path of the file ("" for a Files API upload); for a
+  // path_follows upload, known once SetPath succeeded.
+  const std::string& vfs_path() const;
+
+ private:
+  UploadSession(std::unique_ptr<Upload> upload, std::string vfs_path,
+                std::shared_ptr<LatePath> late_path, int64_t declared_size)
+      : upload_(std::move(upload)),
+        vfs_path_(std::move(vfs_path)),
+        late_path_(std::move(late_path)),
+        declared_size_(declared_size) {}
+
+  Status Refuse(std::string_view why) const;
+
+  std::unique_ptr<Upload> upload_;
+  const std::string vfs_path_;                 // normalised; empty for a late or no path
+  const std::shared_ptr<LatePath> late_path_;  // set for a path_follows upload
+  const int64_t declared_size_;
+};
+
+}  // namespace nexus::daemon::storage

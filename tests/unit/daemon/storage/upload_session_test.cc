@@ -1,0 +1,189 @@
+// UploadSession over a real FileService on an in-memory database: the order
+// of header, bytes, late path and commit, the declared size, and what it
+// hands to the tree (a recording UploadPlacement that stores plain files).
+#include "daemon/storage/upload_session.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/database.h"
+#include "daemon/storage/fs_chunk_store.h"
+#include "support/fake_clock.h"
+#include "unit/daemon/storage/storage_test_util.h"
+
+namespace nexus::daemon::storage {
+namespace {
+
+using testing::TempDir;
+
+// Records what the session asks of the tree; the uploads it starts are plain
+// Files API uploads.
+class RecordingPlacement final : public UploadPlacement {
+ public:
+  explicit RecordingPlacement(FileService& files) : files_(files) {}
+
+  Result<std::unique_ptr<Upload>> BeginUpload(const std::string& owner, std::string_view path,
+                                              int64_t declared_size) override {
+    paths.emplace_back(path);
+    return files_.Begin(owner, "placed", declared_size);
+  }
+  Result<std::unique_ptr<Upload>> BeginUploadPathLater(
+      const std::string& owner, std::string_view file_name, int64_t declared_size,
+      std::shared_ptr<const LatePath> destination) override {
+    late = destination;
+    return files_.Begin(owner, file_name, declared_size);
+  }
+
+  std::vector<std::string> paths;
+  std::shared_ptr<const LatePath> late;
+
+ private:
+  FileService& files_;
+};
+
+class UploadSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = FsChunkStore::Open(dir_.path() + "/chunks");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    chunks_ = std::move(*store);
+    auto db = OpenDatabase(":memory:", StorageMigrations());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    metadata_ = std::make_unique<MetadataStore>(*db_, clock_);
+    files_ = std::make_unique<FileService>(*chunks_, *metadata_,
+                                           FileServiceOptions{.chunker = {256, 1024, 4096}});
+    placement_ = std::make_unique<RecordingPlacement>(*files_);
+  }
+
+  Result<std::unique_ptr<UploadSession>> Begin(UploadHeader header) {
+    return UploadSession::Begin(*files_, placement_.get(), header);
+  }
+
+  TempDir dir_;
+  nexus::testing::FakeClock clock_;
+  std::unique_ptr<FsChunkStore> chunks_;
+  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<MetadataStore> metadata_;
+  std::unique_ptr<FileService> files_;
+  std::unique_ptr<RecordingPlacement> placement_;
+};
+
+TEST_F(UploadSessionTest, AnUploadWithoutAPathIsAPlainFile) {
+  auto session = Begin({.owner = "alice", .file_name = "a.txt", .declared_size = 5});
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  ASSERT_TRUE((*session)->Write("hello").ok());
+  Result<FileRecord> file = (*session)->Commit();
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->name, "a.txt");
+  EXPECT_EQ(file->size, 5);
+  EXPECT_EQ((*session)->vfs_path(), "");
+  EXPECT_TRUE(placement_->paths.empty());
+}
+
+TEST_F(UploadSessionTest, SharedPiecesArriveInOrder) {
+  auto session = Begin({.owner = "alice", .file_name = "a.txt"});
+  ASSERT_TRUE(session.ok());
+  auto owner = std::make_shared<std::string>("hello, world");
+  const std::string_view whole(*owner);
+  const std::string_view pieces[] = {whole.substr(0, 5), "", whole.substr(5)};
+  ASSERT_TRUE((*session)->WriteShared(pieces, owner).ok());
+  Result<FileRecord> file = (*session)->Commit();
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->size, 12);
+}
+
+TEST_F(UploadSessionTest, APathIsNormalisedOnceAndHandedToTheTree) {
+  auto session = Begin({.owner = "alice", .file_name = "x", .vfs_path = "/docs//./a.txt/"});
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  EXPECT_EQ(placement_->paths, std::vector<std::string>{"/docs/a.txt"});
+  EXPECT_EQ((*session)->vfs_path(), "/docs/a.txt");
+}
+
+TEST_F(UploadSessionTest, RefusesBadHeadersBeforeAnythingBegins) {
+  struct Case {
+    const char* name;
+    UploadHeader header;
+    StatusCode code;
+  } cases[] = {
+      {"a declared size below -1",
+       {.owner = "alice", .file_name = "a", .declared_size = -2},
+       StatusCode::kInvalidArgument},
+      {"a path and path_follows",
+       {.owner = "alice", .file_name = "a", .vfs_path = "/a", .path_follows = true},
+       StatusCode::kInvalidArgument},
+      {"a path that does not normalise",
+       {.owner = "alice", .file_name = "a", .vfs_path = "a/b"},
+       StatusCode::kInvalidArgument},
+      {"an empty owner", {.owner = "", .file_name = "a"}, StatusCode::kInvalidArgument},
+  };
+  for (const Case& c : cases) {
+    auto session = Begin(c.header);
+    EXPECT_EQ(session.status().code(), c.code) << c.name;
+  }
+  EXPECT_TRUE(placement_->paths.empty());
+}
+
+TEST_F(UploadSessionTest, AServerWithoutATreeRefusesPathsAsUnimplemented) {
+  auto to_path = UploadSession::Begin(*files_, nullptr, {.owner = "alice", .vfs_path = "/a"});
+  EXPECT_EQ(to_path.status().code(), StatusCode::kUnimplemented);
+  auto later = UploadSession::Begin(*files_, nullptr, {.owner = "alice", .path_follows = true});
+  EXPECT_EQ(later.status().code(), StatusCode::kUnimplemented);
+  EXPECT_TRUE(UploadSession::Begin(*files_, nullptr, {.owner = "alice", .file_name = "a"}).ok());
+}
+
+TEST_F(UploadSessionTest, ALatePathComesAfterTheBytesAndBeforeTheCommit) {
+  auto session = Begin({.owner = "alice", .file_name = "a.txt", .path_follows = true});
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  ASSERT_TRUE((*session)->Write("abc").ok());
+  ASSERT_TRUE((*session)->SetPath("/in//here.txt").ok());
+  EXPECT_EQ((*session)->vfs_path(), "/in/here.txt");
+  ASSERT_NE(placement_->late, nullptr);
+  EXPECT_EQ(placement_->late->path(), "/in/here.txt");
+  Status more = (*session)->Write("d");
+  EXPECT_EQ(more.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(more.message(), "upload 'a.txt': data after the path");
+}
+
+TEST_F(UploadSessionTest, CommitRefusesAMissingLatePathOrAShortBody) {
+  auto late = Begin({.owner = "alice", .file_name = "a.txt", .path_follows = true});
+  ASSERT_TRUE(late.ok());
+  Result<FileRecord> no_path = (*late)->Commit();
+  EXPECT_EQ(no_path.status().message(), "upload 'a.txt': the path never arrived");
+  (*late)->Abort();
+
+  auto sized = Begin({.owner = "alice", .file_name = "b.txt", .declared_size = 4});
+  ASSERT_TRUE(sized.ok());
+  ASSERT_TRUE((*sized)->Write("abc").ok());
+  Result<FileRecord> short_body = (*sized)->Commit();
+  EXPECT_EQ(short_body.status().message(),
+            "upload 'b.txt': received 3 bytes, the header declared 4");
+  (*sized)->Abort();
+  auto list = files_->List("alice");
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
+TEST_F(UploadSessionTest, APathWithoutPathFollowsIsRefused) {
+  auto session = Begin({.owner = "alice", .file_name = "a.txt"});
+  ASSERT_TRUE(session.ok());
+  EXPECT_EQ((*session)->SetPath("/a").message(),
+            "upload 'a.txt': a path message, but the header did not say path_follows");
+}
+
+TEST(LatePathTest, TakesOneNormalisedPathThatIsNotTheRoot) {
+  LatePath root;
+  EXPECT_EQ(root.Set("/").code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(root.has_value());
+  LatePath p;
+  ASSERT_TRUE(p.Set("/a/./b").ok());
+  EXPECT_EQ(p.path(), "/a/b");
+  EXPECT_EQ(p.Set("/c").code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace nexus::daemon::storage
