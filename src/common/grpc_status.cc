@@ -1,5 +1,7 @@
 #include "common/grpc_status.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -90,7 +92,16 @@ StatusCode CodeForBareGrpc(grpc::StatusCode code) {
   }
 }
 
-constexpr std::string_view kRetryAfter = ";retry_after=";
+constexpr std::string_view kRetryAfterKey = "retry_after";
+constexpr std::string_view kReasonKey = "reason";
+
+// Splits "<head>;<rest>" at the first ';' into head (returned) and rest.
+std::string_view NextField(std::string_view& rest) {
+  size_t semi = rest.find(';');
+  std::string_view head = rest.substr(0, semi);
+  rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+  return head;
+}
 
 }  // namespace
 
@@ -98,9 +109,31 @@ grpc::Status ToGrpcStatus(const Status& status) {
   if (status.ok()) return grpc::Status::OK;
   std::string details(StatusCodeName(status.code()));
   if (status.retry_after_seconds() > 0) {
-    details += std::string(kRetryAfter) + std::to_string(status.retry_after_seconds());
+    details += ';';
+    details += kRetryAfterKey;
+    details += '=';
+    details += std::to_string(status.retry_after_seconds());
   }
-  return grpc::Status(GrpcCodeFor(status.code()), status.message(), details);
+  if (status.reason() != Reason::kNone) {
+    details += ';';
+    details += kReasonKey;
+    details += '=';
+    details += ReasonName(status.reason());
+  }
+  std::string_view safe = ReasonClientMessage(status.reason());
+  return grpc::Status(GrpcCodeFor(status.code()),
+                      safe.empty() ? status.message() : std::string(safe), details);
+}
+
+grpc::Status ToGrpcStatusForClient(std::string_view what, const Status& status) {
+  if (status.code() == StatusCode::kInternal) {
+    spdlog::error("{}: {}", what, status.message());
+    return ToGrpcStatus(InternalError("internal error"));
+  }
+  if (!status.ok() && !ReasonClientMessage(status.reason()).empty()) {
+    spdlog::warn("{}: {}", what, status.message());
+  }
+  return ToGrpcStatus(status);
 }
 
 Status FromGrpcStatus(const grpc::Status& status) {
@@ -109,14 +142,20 @@ Status FromGrpcStatus(const grpc::Status& status) {
   if (details.empty()) {
     return Status(CodeForBareGrpc(status.error_code()), status.error_message());
   }
-  std::string_view d = details;
-  int retry_after = 0;
-  if (auto pos = d.find(kRetryAfter); pos != std::string_view::npos) {
-    retry_after = ParseRetryAfter(d.substr(pos + kRetryAfter.size()));
-    d = d.substr(0, pos);
+  std::string_view rest = details;
+  Status s(StatusCodeFromName(NextField(rest)), status.error_message());
+  while (!rest.empty()) {
+    std::string_view field = NextField(rest);
+    size_t eq = field.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = field.substr(0, eq);
+    std::string_view value = field.substr(eq + 1);
+    if (key == kRetryAfterKey) {
+      s.set_retry_after_seconds(ParseRetryAfter(value));
+    } else if (key == kReasonKey) {
+      s.set_reason(ReasonFromName(value));
+    }
   }
-  Status s(StatusCodeFromName(d), status.error_message());
-  s.set_retry_after_seconds(retry_after);
   return s;
 }
 

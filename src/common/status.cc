@@ -29,7 +29,43 @@ constexpr CodeName kCodeNames[] = {
     {StatusCode::kQuotaExceeded, "quota_exceeded"},
 };
 
+struct ReasonInfo {
+  Reason reason;
+  std::string_view name;
+  std::string_view client_message;
+};
+
+constexpr ReasonInfo kReasons[] = {
+    {Reason::kNone, "", ""},
+    {Reason::kBackendDown, "backend_down", ""},
+    {Reason::kNodesUnsupportedHere, "nodes_unsupported_here",
+     "nodes need root and runc with the CNI plugins; they are unavailable on this host"},
+    {Reason::kLambdaUnsupportedHere, "lambda_unsupported_here",
+     "lambda is unavailable on this host (needs root and runc)"},
+};
+
 }  // namespace
+
+std::string_view ReasonName(Reason reason) {
+  for (const auto& r : kReasons) {
+    if (r.reason == reason) return r.name;
+  }
+  return "";
+}
+
+Reason ReasonFromName(std::string_view name) {
+  for (const auto& r : kReasons) {
+    if (r.name == name) return r.reason;
+  }
+  return Reason::kNone;
+}
+
+std::string_view ReasonClientMessage(Reason reason) {
+  for (const auto& r : kReasons) {
+    if (r.reason == reason) return r.client_message;
+  }
+  return "";
+}
 
 std::string_view StatusCodeName(StatusCode code) {
   for (const auto& c : kCodeNames) {
@@ -49,6 +85,7 @@ Status Status::WithContext(std::string_view context) const {
   if (ok()) return *this;
   Status s(code_, std::string(context) + ": " + message_);
   s.retry_after_seconds_ = retry_after_seconds_;
+  s.reason_ = reason_;
   return s;
 }
 

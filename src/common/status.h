@@ -5,7 +5,9 @@
 // message; the message names the operation and the object and is safe to show
 // a client only after the edge (service adapter, gateway) has decided so.
 // Codes are the HTTP-visible categories of ARCHITECTURE.md "Errors"; each edge
-// converts them in exactly one place. Value type, thread-compatible.
+// converts them in exactly one place. A Reason refines a code where an edge
+// must tell cases apart (a dead backend vs. a capability this host lacks), so
+// no edge ever matches message text. Value type, thread-compatible.
 #pragma once
 
 #include <string>
@@ -16,21 +18,21 @@ namespace nexus {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,      // 400
-  kUnauthenticated,      // 401
-  kPermissionDenied,     // 403
-  kNotFound,             // 404
-  kAlreadyExists,        // 409
-  kPayloadTooLarge,      // 413
-  kUnsupportedMediaType, // 415
-  kRangeNotSatisfiable,  // 416
-  kRateLimited,          // 429 (retry_after_seconds says when)
-  kInternal,             // 500: a bug or a broken invariant; message never shown
-  kUnimplemented,        // 501
-  kUpstreamFailed,       // 502: a dependency we called answered badly (SMTP, S3)
-  kUnavailable,          // 503: a backend service is down or not usable here
-  kDeadlineExceeded,     // 504
-  kQuotaExceeded,        // 507
+  kInvalidArgument,       // 400
+  kUnauthenticated,       // 401
+  kPermissionDenied,      // 403
+  kNotFound,              // 404
+  kAlreadyExists,         // 409
+  kPayloadTooLarge,       // 413
+  kUnsupportedMediaType,  // 415
+  kRangeNotSatisfiable,   // 416
+  kRateLimited,           // 429 (retry_after_seconds says when)
+  kInternal,              // 500: a bug or a broken invariant; message never shown
+  kUnimplemented,         // 501
+  kUpstreamFailed,        // 502: a dependency we called answered badly (SMTP, S3)
+  kUnavailable,           // 503: a backend service is down or not usable here
+  kDeadlineExceeded,      // 504
+  kQuotaExceeded,         // 507
 };
 
 // Stable lowercase name of a code ("invalid_argument"); used on the wire
@@ -38,6 +40,25 @@ enum class StatusCode {
 std::string_view StatusCodeName(StatusCode code);
 // Inverse of StatusCodeName; unknown names map to kInternal.
 StatusCode StatusCodeFromName(std::string_view name);
+
+// Why a status happened, where the code alone does not say enough for an edge
+// to decide what a client reads. Travels between services with the code.
+enum class Reason {
+  kNone = 0,
+  kBackendDown,            // the call to another service failed in transport
+  kNodesUnsupportedHere,   // this host cannot run nodes (no root, runc or CNI)
+  kLambdaUnsupportedHere,  // this host cannot run lambda (no root, runc, ...)
+};
+
+// Stable lowercase name of a reason ("backend_down"); "" for kNone. Used on
+// the wire between services and in logs.
+std::string_view ReasonName(Reason reason);
+// Inverse of ReasonName; unknown names (a newer peer's) map to kNone.
+Reason ReasonFromName(std::string_view name);
+// The fixed text a client reads for a status with this reason, for reasons
+// whose messages name host details (paths, uids, missing programs); empty
+// when the message itself is meant for the client.
+std::string_view ReasonClientMessage(Reason reason);
 
 class [[nodiscard]] Status {
  public:
@@ -57,6 +78,12 @@ class [[nodiscard]] Status {
     return *this;
   }
 
+  Reason reason() const { return reason_; }
+  Status& set_reason(Reason r) {
+    reason_ = r;
+    return *this;
+  }
+
   // Returns a copy whose message is "<context>: <message>".
   Status WithContext(std::string_view context) const;
 
@@ -66,6 +93,7 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
   int retry_after_seconds_ = 0;
+  Reason reason_ = Reason::kNone;
 };
 
 inline Status InvalidArgumentError(std::string m) {
@@ -82,7 +110,8 @@ inline Status AlreadyExistsError(std::string m) {
   return Status(StatusCode::kAlreadyExists, std::move(m));
 }
 inline Status RateLimitedError(std::string m, int retry_after_seconds) {
-  return Status(StatusCode::kRateLimited, std::move(m)).set_retry_after_seconds(retry_after_seconds);
+  return Status(StatusCode::kRateLimited, std::move(m))
+      .set_retry_after_seconds(retry_after_seconds);
 }
 inline Status InternalError(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 inline Status UnimplementedError(std::string m) {
@@ -107,8 +136,8 @@ Status ErrnoError(StatusCode code, std::string_view what, int errno_value);
 #define NEXUS_STATUS_CONCAT_(a, b) NEXUS_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not ok.
-#define NEXUS_RETURN_IF_ERROR(expr)        \
-  do {                                     \
-    ::nexus::Status _nexus_status = (expr); \
+#define NEXUS_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::nexus::Status _nexus_status = (expr);        \
     if (!_nexus_status.ok()) return _nexus_status; \
   } while (0)

@@ -12,14 +12,8 @@
 #include "common/config.h"
 #include "common/grpc_lifetime.h"
 #include "common/logging.h"
-#include "gateway/api/routes.h"
-#include "gateway/backends/auth_client.h"
-#include "gateway/backends/coalescing_auth_client.h"
-#include "gateway/backends/daemon_client.h"
 #include "gateway/http/access_log.h"
-#include "gateway/http/pipeline.h"
-#include "gateway/http/router.h"
-#include "gateway/http/server.h"
+#include "gateway/wiring.h"
 
 int main(int argc, char** argv) {
   // Downloads pass ~1 MiB buffers through here all the time (gRPC's socket
@@ -52,26 +46,11 @@ int main(int argc, char** argv) {
   // percent of each backend call.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
-  using namespace nexus::gateway;
   // Held until exit, so leaving never waits on gRPC's own shutdown; see
   // grpc_lifetime.h.
   nexus::GrpcLibraryHold grpc_hold;
-  const std::chrono::milliseconds timeout(cfg.gateway.backend_timeout_ms);
-  std::unique_ptr<AuthClient> auth_rpc = MakeGrpcAuthClient(cfg.auth.listen, timeout);
-  CoalescingAuthClient coalescing_auth(*auth_rpc);
-  AuthClient* auth = &coalescing_auth;
-  std::unique_ptr<DaemonClient> daemon = MakeGrpcDaemonClient(cfg.daemon.listen, timeout);
-
-  Router router;
-  RegisterRoutes(router, *auth, *daemon);
-  Pipeline pipeline(router, *auth, PipelineOptions{cfg.gateway.max_json_bytes});
-
-  ServerOptions options;
-  options.listen = cfg.gateway.listen;
-  options.threads = static_cast<int>(cfg.gateway.threads);
-  options.min_transfer_bytes_per_second = cfg.gateway.min_transfer_bytes_per_second;
-  options.min_transfer_window = std::chrono::seconds(cfg.gateway.min_transfer_window_seconds);
-  Server server(pipeline, options);
+  nexus::gateway::Gateway gateway(cfg);
+  nexus::gateway::Server& server = gateway.server();
   auto bound = server.Listen();
   if (!bound.ok()) {
     spdlog::error("nexus-api: {}", bound.status().message());

@@ -146,7 +146,7 @@ Result<LambdaRunner::Resolved> LambdaRunner::Validate(const LambdaRequest& reque
 
 Result<LambdaResult> LambdaRunner::Run(const LambdaRequest& request) {
   NEXUS_ASSIGN_OR_RETURN(Resolved resolved, Validate(request));
-  if (!availability_.ok()) return availability_;
+  if (!availability_.ok()) return Status(availability_).set_reason(Reason::kLambdaUnsupportedHere);
   NEXUS_ASSIGN_OR_RETURN(Slot slot, AcquireSlot());
 
   NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Sandbox> sandbox, TakeSandbox(resolved.memory_mb));

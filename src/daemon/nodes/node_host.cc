@@ -96,7 +96,8 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
   if (!missing.empty()) {
     std::string detail;
     for (const auto& m : missing) detail += (detail.empty() ? "" : "; ") + m;
-    availability = UnavailableError(std::string(kUnavailableMessage) + " (" + detail + ")");
+    availability = UnavailableError(std::string(kUnavailableMessage) + " (" + detail + ")")
+                       .set_reason(Reason::kNodesUnsupportedHere);
   }
 
   if (host_cgroups) {

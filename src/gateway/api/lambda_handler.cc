@@ -32,13 +32,15 @@ Result<daemonpb::RunLambdaRequest> DecodeRun(const Request& req) {
   return call;
 }
 
-// nexusd's own kUnavailable texts for lambda describe the host (runc paths,
-// missing privileges); a transport failure already reads "daemon service
-// unavailable".
+// nexusd's own kUnavailable answers for lambda describe the host (runc
+// paths, missing privileges, a sandbox that would not start): all of them are
+// "this host cannot run lambda" to a client. Only a transport failure
+// (Reason::kBackendDown) is told as it is.
 Status ForClient(const Status& status) {
   if (status.code() != StatusCode::kUnavailable) return status;
-  if (status.message().starts_with("daemon service unavailable")) return status;
-  return UnavailableError("lambda is unavailable on this host (needs root and runc)");
+  if (status.reason() == Reason::kBackendDown) return status;
+  const Reason reason = Reason::kLambdaUnsupportedHere;
+  return UnavailableError(std::string(ReasonClientMessage(reason))).set_reason(reason);
 }
 
 }  // namespace

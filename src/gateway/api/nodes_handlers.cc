@@ -14,20 +14,6 @@
 namespace nexus::gateway {
 namespace {
 
-// nexusd's kUnavailable for a host without root, runc or CNI starts with
-// this (node_manager.cc); the rest names what is missing, host paths included.
-constexpr std::string_view kEngineUnavailablePrefix = "nodes need root";
-constexpr std::string_view kEngineUnavailableMessage =
-    "nodes need root and runc with the CNI plugins; they are unavailable on this host";
-
-Status ForClient(const Status& status) {
-  if (status.code() == StatusCode::kUnavailable &&
-      status.message().starts_with(kEngineUnavailablePrefix)) {
-    return UnavailableError(std::string(kEngineUnavailableMessage));
-  }
-  return status;
-}
-
 Result<daemonpb::NodeRef> NodeRefOf(const Request& req) {
   NEXUS_ASSIGN_OR_RETURN(std::string owner, AuthenticatedOwner(req));
   const std::string* id = req.Param("id");
@@ -152,7 +138,7 @@ asio::awaitable<Result<Response>> NodeRefHandler(DaemonClient& daemon, Request& 
                                                  NodeRefCall call) {
   NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::NodeRef ref, NodeRefOf(req));
   Result<daemonpb::Node> node = co_await (daemon.*call)(std::move(ref));
-  if (!node.ok()) co_return ForClient(node.status());
+  if (!node.ok()) co_return node.status();
   co_return JsonValueResponse(200, NodeJson(*node));
 }
 
@@ -161,7 +147,7 @@ asio::awaitable<Result<Response>> NodeRefHandler(DaemonClient& daemon, Request& 
 asio::awaitable<Result<Response>> CreateNodeHandler(DaemonClient& daemon, Request& req) {
   NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::CreateNodeRequest call, DecodeCreate(req));
   Result<daemonpb::Node> node = co_await daemon.CreateNode(std::move(call));
-  if (!node.ok()) co_return ForClient(node.status());
+  if (!node.ok()) co_return node.status();
   co_return JsonValueResponse(201, NodeJson(*node));
 }
 
@@ -170,7 +156,7 @@ asio::awaitable<Result<Response>> ListNodesHandler(DaemonClient& daemon, Request
   daemonpb::ListNodesRequest call;
   call.set_owner(owner);
   Result<daemonpb::ListNodesResponse> answer = co_await daemon.ListNodes(std::move(call));
-  if (!answer.ok()) co_return ForClient(answer.status());
+  if (!answer.ok()) co_return answer.status();
   std::vector<const daemonpb::Node*> nodes;
   for (const auto& n : answer->nodes()) nodes.push_back(&n);
   // Oldest first whatever order nexusd used; ties by id, for a stable order.
@@ -199,14 +185,14 @@ asio::awaitable<Result<Response>> DeleteNodeHandler(DaemonClient& daemon, Reques
   NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::NodeRef ref, NodeRefOf(req));
   const std::string id = ref.id();
   Result<daemonpb::DeleteNodeResponse> done = co_await daemon.DeleteNode(std::move(ref));
-  if (!done.ok()) co_return ForClient(done.status());
+  if (!done.ok()) co_return done.status();
   co_return JsonValueResponse(200, {{"message", "Node deleted"}, {"id", id}});
 }
 
 asio::awaitable<Result<Response>> ExecNodeHandler(DaemonClient& daemon, Request& req) {
   NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::ExecNodeRequest call, DecodeExec(req));
   Result<daemonpb::ExecNodeResponse> run = co_await daemon.ExecNode(std::move(call));
-  if (!run.ok()) co_return ForClient(run.status());
+  if (!run.ok()) co_return run.status();
   nlohmann::json j;
   j["stdout"] = ToValidUtf8(run->stdout());
   j["stderr"] = ToValidUtf8(run->stderr());
@@ -225,7 +211,7 @@ asio::awaitable<Result<Response>> NodeMetricsHandler(DaemonClient& daemon, Reque
   call.set_id(ref.id());
   call.set_history(history);
   Result<daemonpb::NodeMetrics> m = co_await daemon.GetNodeMetrics(std::move(call));
-  if (!m.ok()) co_return ForClient(m.status());
+  if (!m.ok()) co_return m.status();
   nlohmann::json j;
   j["node_id"] = m->node_id();
   j["memory_usage"] = m->memory_usage();

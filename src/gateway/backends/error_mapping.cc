@@ -64,7 +64,9 @@ Response ErrorResponse(const Status& status, std::string_view request_id) {
                   status.ok() ? "error response for an ok status" : status.message());
     return ErrorJson(500, "internal error");
   }
-  Response r = ErrorJson(http, status.message());
+  // A reason whose messages may name host details has a fixed client text.
+  std::string_view client_message = ReasonClientMessage(status.reason());
+  Response r = ErrorJson(http, client_message.empty() ? status.message() : client_message);
   if (status.code() == StatusCode::kUnauthenticated) {
     // RFC 9110: a 401 names the scheme that would be accepted.
     r.headers.Add("WWW-Authenticate", "Bearer");

@@ -2,7 +2,8 @@
 // and an {"error": "..."} body.
 //
 // A 500 never shows its message to the client: it is logged with the request
-// id and the client reads "internal error". 429 carries Retry-After from
+// id and the client reads "internal error". A status whose Reason has a
+// ReasonClientMessage shows that text instead of its own message. 429 carries Retry-After from
 // Status::retry_after_seconds(); 401 carries "WWW-Authenticate: Bearer".
 // Stateless; thread-safe.
 #pragma once

@@ -44,15 +44,18 @@ Status BackendError(const char* service, const char* method, const grpc::Status&
   switch (s.code()) {
     case StatusCode::kUnavailable:
       if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-        return UnavailableError(std::string(service) + " service unavailable (timed out)");
+        return UnavailableError(std::string(service) + " service unavailable (timed out)")
+            .set_reason(Reason::kBackendDown);
       }
-      return UnavailableError(std::string(service) + " service unavailable");
+      return UnavailableError(std::string(service) + " service unavailable")
+          .set_reason(Reason::kBackendDown);
     case StatusCode::kRateLimited:
       // A bare RESOURCE_EXHAUSTED is gRPC's own refusal when a server has
       // no thread left for the call ("Server Threadpool Exhausted"): the
       // service is busy, which is not the caller's rate.
       return UnavailableError(std::string(service) + " service is busy; retry shortly")
-          .set_retry_after_seconds(1);
+          .set_retry_after_seconds(1)
+          .set_reason(Reason::kBackendDown);
     case StatusCode::kUnimplemented:
       return UnimplementedError(std::string(service) + " service does not implement " + method);
     case StatusCode::kInternal:

@@ -40,7 +40,7 @@ std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target,
 // The Status for a failed call. A status the service sent on purpose (with
 // Nexus details) passes through; a bare transport or library failure is
 // logged and reduced to a message without internals: "<service> service
-// unavailable" for kUnavailable.
+// unavailable" for kUnavailable, with Reason::kBackendDown.
 Status BackendError(const char* service, const char* method, const grpc::Status& status);
 
 namespace internal {

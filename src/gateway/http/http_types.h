@@ -1,6 +1,6 @@
 // Plain HTTP request/response values of the gateway.
 //
-// The session (server.cc) turns Beast messages into these and back, so the
+// The session (session.cc) turns Beast messages into these and back, so the
 // router, middleware and handlers are functions of plain values: they need no
 // socket and no Beast headers, and unit tests build requests by hand. Also
 // holds the interfaces for streaming bodies (BodyReader/BodyWriter), which

@@ -1,7 +1,7 @@
 // Pipeline: everything between "a request head arrived" and "this is the
 // response", as plain functions of a Request — no socket, no Beast.
 //
-// The session (server.cc) calls Admit on the head, reads the body within the
+// The session (session.cc) calls Admit on the head, reads the body within the
 // limit Admit returned, then calls Run. Admit assigns the request id, parses
 // the target, routes (404/405), checks body headers (413/415) and
 // authenticates /api routes (401) before any body byte is read. Run calls the

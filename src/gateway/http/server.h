@@ -1,25 +1,23 @@
-// Server: the HTTP/1.1 listener and its sessions (Boost.Beast, Asio C++20
-// coroutines, keep-alive). The only place that owns sockets.
+// Server: the HTTP/1.1 server of the gateway (Boost.Beast, Asio C++20
+// coroutines, keep-alive); the only owner of sockets. A small facade over its
+// parts, in the shape of Beast's own examples:
+//   listener.h     accept loop, I/O threads, graceful shutdown
+//   session.h      one connection's request loop
+//   connection.h   the socket and the watchdog of its streamed bodies
+//   body_reader.h  request bodies of streaming routes (uploads)
+//   body_writer.h  streamed response bodies (downloads)
 //
-// A session reads a request head, lets the Pipeline admit it (route, limits,
-// auth), reads the body within the admitted limit (or hands a streaming
-// route a BodyReader over the connection), runs the handler and writes the
-// response (whole, or through a BodyWriter when Response::stream is set);
-// then waits for the next request on the same connection. Each I/O thread
-// has its own io_context; a connection lives on one of them.
+// Each I/O thread has its own io_context; a connection lives on one of them.
 // Every read and write has a timeout, so a silent client cannot hold a
 // connection forever, and streamed bodies (uploads, downloads) have a floor
 // on their average rate, so a trickling one cannot either. A streamed body
 // with a Content-Length (uploads) is read from the socket straight into the
 // handler's buffer, and a streamed response with one (downloads) written
-// straight from the handler's bytes; the reads and writes of streamed bodies
-// are timed by one watchdog timer per connection rather than a timer armed
-// per socket operation, and a write times out when it has moved no byte for
-// the timeout (a large one the client drains slowly but steadily does not). On SIGINT/SIGTERM (or
-// Stop) the server stops accepting, closes idle connections, lets in-flight requests finish (each
-// answered with "Connection: close") and Run returns; connections still busy
-// after the grace period are abandoned.
-// Beast and Asio stay inside server.cc: this header is cheap to include.
+// straight from the handler's bytes. On SIGINT/SIGTERM (or Stop) the server
+// stops accepting, closes idle connections, lets in-flight requests finish
+// and Run returns; connections still busy after the grace period are
+// abandoned.
+// Beast and Asio stay inside those files: this header is cheap to include.
 // Listen and Run are called once, from one thread; Stop is thread-safe.
 #pragma once
 
@@ -52,6 +50,8 @@ struct ServerOptions {
   bool handle_signals = true;  // stop on SIGINT / SIGTERM
 };
 
+class Listener;
+
 class Server {
  public:
   // `pipeline` must outlive the server.
@@ -73,8 +73,7 @@ class Server {
   void Stop();
 
  private:
-  class Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Listener> listener_;
 };
 
 }  // namespace nexus::gateway

@@ -46,6 +46,77 @@ TEST(GrpcStatusTest, RetryAfterFromTheDetailsIsBoundedAndNeverWraps) {
   }
 }
 
+TEST(GrpcStatusTest, TheReasonSurvivesTheRoundTripBesideRetryAfter) {
+  Status sent =
+      UnavailableError("busy").set_retry_after_seconds(2).set_reason(Reason::kBackendDown);
+  grpc::Status wire = ToGrpcStatus(sent);
+  EXPECT_EQ(wire.error_details(), "unavailable;retry_after=2;reason=backend_down");
+  Status back = FromGrpcStatus(wire);
+  EXPECT_EQ(back.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(back.retry_after_seconds(), 2);
+  EXPECT_EQ(back.reason(), Reason::kBackendDown);
+  EXPECT_EQ(back.message(), "busy");
+  EXPECT_EQ(ToGrpcStatus(NotFoundError("x")).error_details(), "not_found");
+}
+
+TEST(GrpcStatusTest, DetailsAreReadLenientlyWhateverThePeersVersion) {
+  struct Case {
+    const char* details;
+    StatusCode code;
+    int retry_after;
+    Reason reason;
+  } cases[] = {
+      {"unavailable", StatusCode::kUnavailable, 0, Reason::kNone},
+      {"rate_limited;retry_after=5", StatusCode::kRateLimited, 5, Reason::kNone},
+      {"unavailable;reason=backend_down", StatusCode::kUnavailable, 0, Reason::kBackendDown},
+      {"unavailable;reason=backend_down;retry_after=4", StatusCode::kUnavailable, 4,
+       Reason::kBackendDown},
+      {"unavailable;reason=from_the_future", StatusCode::kUnavailable, 0, Reason::kNone},
+      {"unavailable;color=blue;reason=nodes_unsupported_here", StatusCode::kUnavailable, 0,
+       Reason::kNodesUnsupportedHere},
+      {"unavailable;;junk;=;retry_after=1", StatusCode::kUnavailable, 1, Reason::kNone},
+  };
+  for (const auto& c : cases) {
+    Status s = FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "m", c.details));
+    EXPECT_EQ(s.code(), c.code) << c.details;
+    EXPECT_EQ(s.retry_after_seconds(), c.retry_after) << c.details;
+    EXPECT_EQ(s.reason(), c.reason) << c.details;
+    EXPECT_EQ(s.message(), "m") << c.details;
+  }
+}
+
+TEST(GrpcStatusTest, HostDetailsNeverCrossTheWire) {
+  Status nodes = UnavailableError("nodes need root, runc and the CNI plugins (no /opt/cni/bin)")
+                     .set_reason(Reason::kNodesUnsupportedHere);
+  grpc::Status wire = ToGrpcStatus(nodes);
+  EXPECT_EQ(wire.error_message(), ReasonClientMessage(Reason::kNodesUnsupportedHere));
+  EXPECT_EQ(FromGrpcStatus(wire).reason(), Reason::kNodesUnsupportedHere);
+
+  Status lambda = UnavailableError("lambda needs root and runc (runc not found)")
+                      .set_reason(Reason::kLambdaUnsupportedHere);
+  EXPECT_EQ(ToGrpcStatus(lambda).error_message(),
+            ReasonClientMessage(Reason::kLambdaUnsupportedHere));
+  // A message without such a reason is the sender's to show.
+  EXPECT_EQ(ToGrpcStatus(UnavailableError("node 'w' is being created")).error_message(),
+            "node 'w' is being created");
+}
+
+TEST(GrpcStatusTest, ForAClientAnInternalMessageBecomesInternalError) {
+  grpc::Status s = ToGrpcStatusForClient("upload", InternalError("open '/srv/data/x': EIO"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(s.error_message(), "internal error");
+  EXPECT_EQ(FromGrpcStatus(s).code(), StatusCode::kInternal);
+
+  grpc::Status lambda = ToGrpcStatusForClient(
+      "run",
+      UnavailableError("lambda needs /usr/bin/python3").set_reason(Reason::kLambdaUnsupportedHere));
+  EXPECT_EQ(lambda.error_message(), ReasonClientMessage(Reason::kLambdaUnsupportedHere));
+
+  grpc::Status mine = ToGrpcStatusForClient("get", NotFoundError("file 'a.txt' not found"));
+  EXPECT_EQ(mine.error_message(), "file 'a.txt' not found");
+  EXPECT_TRUE(ToGrpcStatusForClient("get", Status::Ok()).ok());
+}
+
 TEST(GrpcStatusTest, TransportFailuresMeanBackendUnavailable) {
   EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed")).code(),
             StatusCode::kUnavailable);

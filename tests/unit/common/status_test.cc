@@ -43,6 +43,29 @@ TEST(StatusTest, CodeNamesRoundTrip) {
   EXPECT_EQ(StatusCodeFromName("no such code"), StatusCode::kInternal);
 }
 
+TEST(StatusTest, ReasonNamesRoundTripAndUnknownNamesMeanNone) {
+  Reason reasons[] = {Reason::kNone, Reason::kBackendDown, Reason::kNodesUnsupportedHere,
+                      Reason::kLambdaUnsupportedHere};
+  for (Reason r : reasons) EXPECT_EQ(ReasonFromName(ReasonName(r)), r) << ReasonName(r);
+  EXPECT_EQ(ReasonName(Reason::kNone), "");
+  EXPECT_EQ(ReasonFromName("a_reason_from_a_newer_peer"), Reason::kNone);
+}
+
+TEST(StatusTest, OnlyHostDetailReasonsHaveAClientMessage) {
+  EXPECT_EQ(ReasonClientMessage(Reason::kNone), "");
+  EXPECT_EQ(ReasonClientMessage(Reason::kBackendDown), "");
+  EXPECT_NE(ReasonClientMessage(Reason::kNodesUnsupportedHere), "");
+  EXPECT_NE(ReasonClientMessage(Reason::kLambdaUnsupportedHere), "");
+}
+
+TEST(StatusTest, WithContextKeepsTheReasonAndRetryAfter) {
+  Status s = UnavailableError("busy").set_retry_after_seconds(3).set_reason(Reason::kBackendDown);
+  Status c = s.WithContext("upload");
+  EXPECT_EQ(c.reason(), Reason::kBackendDown);
+  EXPECT_EQ(c.retry_after_seconds(), 3);
+  EXPECT_EQ(c.message(), "upload: busy");
+}
+
 TEST(StatusTest, ErrnoErrorKeepsStrerror) {
   Status s = ErrnoError(StatusCode::kInternal, "open 'x'", ENOENT);
   EXPECT_EQ(s.message(), "open 'x': No such file or directory");

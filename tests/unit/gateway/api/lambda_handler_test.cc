@@ -105,7 +105,8 @@ TEST_F(FilesRoutesTest, LambdaUnavailableHidesTheRunnersMessage) {
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.body, R"j({"error":"lambda is unavailable on this host (needs root and runc)"})j");
 
-  daemon_.run_lambda.answer = UnavailableError("daemon service unavailable");
+  daemon_.run_lambda.answer =
+      UnavailableError("daemon service unavailable").set_reason(Reason::kBackendDown);
   Response down = PostJson("/api/lambda/run", R"({"Code":"x","Runtime":"sh"})");
   EXPECT_EQ(down.body, R"({"error":"daemon service unavailable"})");
 }

@@ -192,6 +192,9 @@ TEST_F(NodesRoutesTest, NexusdAnswersBecomeTheirHttpStatusesWithTheirMessages) {
        R"({"error":"node 'worker1' already exists"})"},
       {UnavailableError("daemon service unavailable"), 503,
        R"({"error":"daemon service unavailable"})"},
+      // Without the reason, an unavailable answer is about this node, not the host.
+      {UnavailableError("node 'worker1' is being created"), 503,
+       R"({"error":"node 'worker1' is being created"})"},
   };
   for (const auto& c : cases) {
     daemon_.create_node.answer = c.answer;
@@ -202,9 +205,11 @@ TEST_F(NodesRoutesTest, NexusdAnswersBecomeTheirHttpStatusesWithTheirMessages) {
 }
 
 TEST_F(NodesRoutesTest, AnUnavailableEngineIs503OnEveryRouteWithoutHostDetails) {
-  const Status down = UnavailableError(
-      "nodes need root, runc and the CNI plugins (nexusd is not root; no CNI plugin "
-      "/usr/lib/cni/bridge)");
+  const Status down =
+      UnavailableError(
+          "nodes need root, runc and the CNI plugins (nexusd is not root; no CNI plugin "
+          "/usr/lib/cni/bridge)")
+          .set_reason(Reason::kNodesUnsupportedHere);
   AnswerNodeCalls(daemon_, down);
   daemon_.list_nodes.answer = down;
   daemon_.delete_node.answer = down;

@@ -59,6 +59,26 @@ TEST(ErrorMappingTest, OtherErrorsHaveNoRetryAfter) {
   EXPECT_FALSE(ErrorResponse(UnavailableError("down"), "rid").headers.Has("Retry-After"));
 }
 
+TEST(ErrorMappingTest, AReasonWithAClientTextShowsItInsteadOfTheMessage) {
+  struct Case {
+    Reason reason;
+    const char* body;
+  } cases[] = {
+      {Reason::kNodesUnsupportedHere,
+       R"({"error":"nodes need root and runc with the CNI plugins; they are unavailable on this host"})"},
+      {Reason::kLambdaUnsupportedHere,
+       R"j({"error":"lambda is unavailable on this host (needs root and runc)"})j"},
+      {Reason::kBackendDown, R"({"error":"runc missing at /opt/x/runc"})"},
+      {Reason::kNone, R"({"error":"runc missing at /opt/x/runc"})"},
+  };
+  for (const auto& c : cases) {
+    Response r =
+        ErrorResponse(UnavailableError("runc missing at /opt/x/runc").set_reason(c.reason), "rid");
+    EXPECT_EQ(r.status, 503) << ReasonName(c.reason);
+    EXPECT_EQ(r.body, c.body) << ReasonName(c.reason);
+  }
+}
+
 TEST(ErrorMappingTest, InternalErrorNeverShowsItsMessage) {
   Response r = ErrorResponse(InternalError("open '/var/lib/secret.db': Permission denied"), "rid");
   EXPECT_EQ(r.status, 500);

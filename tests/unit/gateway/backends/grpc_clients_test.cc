@@ -129,6 +129,7 @@ TEST_F(GrpcClientsTest, BareTransportStatusesLoseTheirInternalDetail) {
   auto r = Validate("bare");
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(r.status().message(), "auth service unavailable");
+  EXPECT_EQ(r.status().reason(), Reason::kBackendDown);
 }
 
 // gRPC's own refusal of a call for want of a server thread is the service

@@ -1,0 +1,50 @@
+// Wiring: the composition root of nexus-api. Each back-end choice is made in
+// one factory here (which auth service, which daemon, how the server
+// listens), and Gateway puts the parts together in the order they depend on
+// each other: back-end clients, routes, pipeline, server. main.cc only reads
+// the flags and the config, builds a Gateway and runs its server.
+// The gRPC library must be initialised (a GrpcLibraryHold alive) before a
+// Gateway is built. Gateway is built and run from one thread.
+#pragma once
+
+#include <memory>
+
+#include "common/config.h"
+#include "gateway/backends/auth_client.h"
+#include "gateway/backends/coalescing_auth_client.h"
+#include "gateway/backends/daemon_client.h"
+#include "gateway/http/pipeline.h"
+#include "gateway/http/router.h"
+#include "gateway/http/server.h"
+
+namespace nexus::gateway {
+
+// The client of nexus-auth at cfg.auth.listen, with the backend deadline.
+std::unique_ptr<AuthClient> MakeAuthClient(const Config& cfg);
+// The client of nexusd at cfg.daemon.listen, with the backend deadline.
+std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg);
+PipelineOptions PipelineOptionsFrom(const Config& cfg);
+ServerOptions ServerOptionsFrom(const Config& cfg);
+
+// The whole gateway, wired from a config. Members are declared in the order
+// they depend on each other, so each outlives what holds a reference to it.
+class Gateway {
+ public:
+  explicit Gateway(const Config& cfg);
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  Server& server() { return server_; }
+
+ private:
+  std::unique_ptr<AuthClient> auth_rpc_;
+  // Every /api request validates its token: concurrent validations of one
+  // token share a backend call.
+  CoalescingAuthClient auth_;
+  std::unique_ptr<DaemonClient> daemon_;
+  Router router_;
+  Pipeline pipeline_;
+  Server server_;
+};
+
+}  // namespace nexus::gateway
