@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -113,30 +112,19 @@ std::unique_ptr<HostCgroupFs> HostCgroupFs::Unified() {
 
 Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::FromMountinfo() {
   std::unique_ptr<HostCgroupFs> fs(new HostCgroupFs());
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  if (!mountinfo) return ErrnoError(StatusCode::kUnavailable, "open /proc/self/mountinfo", errno);
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    // <id> <parent> <major:minor> <root> <mount point> <options> [optional...] - <fstype> <source>
-    // <super options>
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, mount_point;
-    fields >> id >> parent >> dev >> root >> mount_point;
-    std::string token;
-    while (fields >> token && token != "-") {
-    }
-    std::string fstype, source, super_options;
-    fields >> fstype >> source >> super_options;
-    if (fstype != "cgroup" && fstype != "cgroup2") continue;
-    mount_point = UnescapeMountinfoField(mount_point);
-    fs->hierarchies_.push_back(mount_point);
-    if (fstype == "cgroup") {
-      std::stringstream opts(super_options);
+  PosixEnv env;
+  Result<std::string> mountinfo = env.ReadFile("/proc/self/mountinfo", 4 << 20);
+  if (!mountinfo.ok()) return UnavailableError(mountinfo.status().message());
+  for (const MountinfoEntry& mount : ParseMountinfo(*mountinfo)) {
+    if (mount.fstype != "cgroup" && mount.fstype != "cgroup2") continue;
+    fs->hierarchies_.push_back(mount.mount_point);
+    if (mount.fstype == "cgroup") {
+      std::stringstream opts(mount.super_options);
       std::string opt;
       while (std::getline(opts, opt, ',')) {
-        if (opt == "memory") fs->memory_root_ = mount_point;
+        if (opt == "memory") fs->memory_root_ = mount.mount_point;
         if (opt != "rw" && opt != "ro" && opt.find('=') == std::string::npos) {
-          fs->controller_roots_.emplace(opt, mount_point);
+          fs->controller_roots_.emplace(opt, mount.mount_point);
         }
       }
     }
