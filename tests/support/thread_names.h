@@ -2,10 +2,12 @@
 // check which threads a component starts (or never starts).
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace nexus::testing {
@@ -25,6 +27,22 @@ inline std::vector<std::string> ThreadNames() {
 inline int ThreadsNamed(const std::string& name) {
   int n = 0;
   for (const std::string& t : ThreadNames()) n += t == name.substr(0, 15) ? 1 : 0;
+  return n;
+}
+
+// Threads named `name` once those that were joined have left
+// /proc/self/task. pthread_join returns when the exiting thread clears its
+// tid, which the kernel does before it removes the thread's /proc entry, so
+// a thread joined a moment ago can still be listed for a short while. Polls
+// for up to `within`; returns the last count seen.
+inline int ThreadsNamedAfterJoins(const std::string& name,
+                                  std::chrono::milliseconds within = std::chrono::seconds(1)) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  int n = ThreadsNamed(name);
+  while (n != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    n = ThreadsNamed(name);
+  }
   return n;
 }
 

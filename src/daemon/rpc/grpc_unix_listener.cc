@@ -2,7 +2,6 @@
 
 #include <grpcpp/server.h>
 #include <grpcpp/server_posix.h>
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +12,8 @@
 #include <chrono>
 #include <cstring>
 #include <system_error>
+
+#include "common/named_thread.h"
 
 namespace nexus::daemon {
 
@@ -64,11 +65,10 @@ GrpcUnixListener::~GrpcUnixListener() {
 
 Status GrpcUnixListener::Start(grpc::Server* server) {
   try {
-    thread_ = std::thread([this, server] { AcceptLoop(server); });
+    thread_ = StartNamedThread("accept", [this, server] { AcceptLoop(server); });
   } catch (const std::system_error& e) {
     return UnavailableError(std::string("no thread to accept connections: ") + e.what());
   }
-  pthread_setname_np(thread_.native_handle(), "accept");
   return Status::Ok();
 }
 

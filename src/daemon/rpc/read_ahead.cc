@@ -1,6 +1,5 @@
 #include "daemon/rpc/read_ahead.h"
 
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <memory>
 #include <utility>
 
+#include "common/named_thread.h"
 #include "common/proto_wire.h"
 #include "daemon/rpc/reply.h"
 
@@ -23,12 +23,11 @@ using storage::FileReader;
 
 Status ReadAhead::Start() {
   try {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = StartNamedThread("download", [this] { Run(); });
   } catch (const std::exception& e) {
     return UnavailableError("download of file " + reader_.file().id +
                             ": no thread to read it: " + e.what());
   }
-  pthread_setname_np(thread_.native_handle(), "download");
   return Status::Ok();
 }
 

@@ -1,9 +1,9 @@
 #include "daemon/rpc/stream_watchdog.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <utility>
+
+#include "common/named_thread.h"
 
 namespace nexus::daemon {
 
@@ -22,8 +22,7 @@ StreamWatchdog::Watch::~Watch() {
 StreamWatchdog::StreamWatchdog(std::chrono::milliseconds idle_timeout, bool start_thread)
     : idle_timeout_(idle_timeout) {
   if (start_thread) {
-    thread_ = std::thread([this] { Loop(); });
-    pthread_setname_np(thread_.native_handle(), "stream-watch");
+    thread_ = StartNamedThread("stream-watch", [this] { Loop(); });
   }
 }
 

@@ -1,9 +1,9 @@
 #include "daemon/storage/background_chunk_writer.h"
 
-#include <pthread.h>
-
 #include <exception>
 #include <utility>
+
+#include "common/named_thread.h"
 
 namespace nexus::daemon::storage {
 namespace {
@@ -41,8 +41,7 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
 
 bool BackgroundChunkWriter::StartThread() {
   try {
-    thread_ = std::thread([this] { Run(); });
-    pthread_setname_np(thread_.native_handle(), "chunk-writer");
+    thread_ = StartNamedThread("chunk-writer", [this] { Run(); });
   } catch (const std::exception&) {
     return false;  // written inline from now on: slower, same result
   }
@@ -51,8 +50,7 @@ bool BackgroundChunkWriter::StartThread() {
 
 void BackgroundChunkWriter::StartSyncer() {
   try {
-    syncer_ = std::thread([this] { RunSyncs(); });
-    pthread_setname_np(syncer_.native_handle(), "chunk-syncer");
+    syncer_ = StartNamedThread("chunk-syncer", [this] { RunSyncs(); });
   } catch (const std::exception&) {
     // No sync-behind: the caller's Sync does all of it, as it would anyway.
     std::lock_guard lock(mu_);

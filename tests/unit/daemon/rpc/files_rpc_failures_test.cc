@@ -134,7 +134,7 @@ TEST_F(DaemonRpcTest, AnExceptionWhileReadingFailsTheDownloadNotTheDaemon) {
   EXPECT_EQ(down.headers, 0);
   EXPECT_EQ(down.status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_EQ(down.status.error_message(), "internal error");
-  EXPECT_EQ(nexus::testing::ThreadsNamed("download"), 0);
+  EXPECT_EQ(nexus::testing::ThreadsNamedAfterJoins("download"), 0);
 }
 
 TEST_F(DaemonRpcTest, DataLossAfterSomeMessagesSendsThoseMessagesThenTheError) {
@@ -154,7 +154,7 @@ TEST_F(DaemonRpcTest, DataLossAfterSomeMessagesSendsThoseMessagesThenTheError) {
   EXPECT_EQ(down.status.error_message(), "internal error");
   // The status came after the server let go of everything: no reading
   // thread is left, and no lease holds back the chunks' removal.
-  EXPECT_EQ(nexus::testing::ThreadsNamed("download"), 0);
+  EXPECT_EQ(nexus::testing::ThreadsNamedAfterJoins("download"), 0);
   ASSERT_TRUE(files_->Delete("alice", info.id()).ok());
   EXPECT_EQ(CountFiles(chunks_dir_), 0u);
 }
@@ -189,7 +189,7 @@ TEST_F(DaemonRpcTest, ADownloadCancelledMidStreamStopsReadingAndReleasesEverythi
   ASSERT_TRUE(files_->Delete("alice", info.id()).ok());
   ASSERT_TRUE(chunks_->WaitForRemoves(chunk_files)) << "the cancelled download kept its chunks";
   EXPECT_EQ(CountFiles(chunks_dir_), 0u);
-  EXPECT_EQ(nexus::testing::ThreadsNamed("download"), 0);
+  EXPECT_EQ(nexus::testing::ThreadsNamedAfterJoins("download"), 0);
   // It stopped reading ahead: 1 MiB sent, about 3 more read, not the 8.
   EXPECT_LT(chunks_->reads(), static_cast<int>(chunk_files));
 }

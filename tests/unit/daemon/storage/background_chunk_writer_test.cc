@@ -157,7 +157,7 @@ TEST(BackgroundChunkWriterTest, ALoneLastChunkIsWrittenAtOnceWithoutAThread) {
   ASSERT_TRUE(writer.PutLast("only", std::vector<std::string_view>{"tiny"}, nullptr).ok());
   EXPECT_EQ(*store.Get("only"), "tiny");
   EXPECT_EQ(writer.created(), std::vector<std::string>{"only"});
-  EXPECT_EQ(nexus::testing::ThreadsNamed("chunk-writer"), 0);
+  EXPECT_EQ(nexus::testing::ThreadsNamedAfterJoins("chunk-writer"), 0);
 }
 
 TEST(BackgroundChunkWriterTest, ALastChunkAfterQueuedOnesIsWrittenAfterThem) {
@@ -257,7 +257,7 @@ TEST(BackgroundChunkWriterTest, CreatedChunksAreSyncedBehindInBatches) {
   EXPECT_EQ(store.synced(), std::vector<std::vector<std::string>>{batch})
       << "only chunks this writer created, a full batch at a time";
   writer.Stop();
-  EXPECT_EQ(nexus::testing::ThreadsNamed("chunk-syncer"), 0);
+  EXPECT_EQ(nexus::testing::ThreadsNamedAfterJoins("chunk-syncer"), 0);
 }
 
 // Opens the store's sync gate when it goes out of scope, so that a failed
