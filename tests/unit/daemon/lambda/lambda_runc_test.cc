@@ -572,6 +572,7 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
   const int n = std::getenv("NEXUS_BENCH_RUNS") ? std::atoi(std::getenv("NEXUS_BENCH_RUNS")) : 20;
   const char kHello[] = "print('hello from nexus')";
   auto processes = NewPosixProcessRunner();
+  PosixEnv files;
   Runner();
 
   // A bundle like LambdaRunner's, run directly with runc.
@@ -623,7 +624,7 @@ TEST_F(LambdaRuncTest, DISABLED_MeasureHelloWorldLatency) {
       o.init_path = NEXUS_LAMBDA_INIT_PATH;
       o.seccomp_fd = *seccomp_fd;
       fs::create_directories(data_dir_ + "/lambda");
-      Sandbox sandbox(o, *runc, **cgroups);
+      Sandbox sandbox(o, *runc, **cgroups, files);
       auto t = Clock::now();
       ASSERT_TRUE(sandbox.Start().ok());
       step_start.push_back(micros(t));
