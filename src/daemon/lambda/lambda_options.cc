@@ -31,9 +31,11 @@ Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config, Env& env) {
   o.output_limit_bytes = c.output_limit_bytes;
   o.init_path = c.init_path;
   if (o.init_path.empty()) {
-    auto self = env.ReadLink("/proc/self/exe");
-    const std::string dir = self.ok() ? DirName(*self) : "";
-    if (self.ok()) o.init_path = (dir == "/" ? "" : dir) + "/" + kLambdaInitName;
+    // Left empty without it: ForHost then says the init is missing.
+    if (auto self = env.ReadLink("/proc/self/exe"); self.ok()) {
+      const std::string dir = DirName(*self);
+      o.init_path = (dir == "/" ? "" : dir) + "/" + kLambdaInitName;
+    }
   } else {
     auto init = AbsolutePath(env, o.init_path);
     if (!init.ok()) {
