@@ -43,6 +43,8 @@ FileInfo InfoFrom(const struct stat& st) {
   FileInfo info;
   info.size = static_cast<uint64_t>(st.st_size);
   info.mode = st.st_mode & 07777;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
   if (S_ISREG(st.st_mode)) {
     info.type = FileType::kRegular;
   } else if (S_ISDIR(st.st_mode)) {
@@ -64,6 +66,22 @@ struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
 };
 
+// WriteNewFile, handing the file to `owner` (when given) while it is still
+// empty.
+Status CreateFileWith(const std::string& path, std::string_view data, mode_t mode,
+                      const FileOwner* owner) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd.valid()) return PathError("create", path, errno);
+  if (owner != nullptr && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
+    return PathError("chown", path, errno);
+  }
+  NEXUS_RETURN_IF_ERROR(WriteAll(fd.get(), data, path));
+  // The umask must not narrow what the caller asked for.
+  if (::fchmod(fd.get(), mode) != 0) return PathError("chmod", path, errno);
+  if (fd.Close() != 0) return PathError("close", path, errno);
+  return Status::Ok();
+}
+
 }  // namespace
 
 // ENOENT and EEXIST are answers callers act on (create if missing, lost a
@@ -78,6 +96,29 @@ Status PathError(std::string_view operation, const std::string& path, int errno_
     default:
       return ErrnoError(StatusCode::kInternal, what, errno_value);
   }
+}
+
+Result<std::string> AbsolutePath(Env& env, const std::string& path) {
+  std::string joined = path;
+  if (path.empty() || path[0] != '/') {
+    NEXUS_ASSIGN_OR_RETURN(std::string cwd, env.CurrentDir());
+    joined = cwd + "/" + path;
+  }
+  std::vector<std::string> names;
+  for (size_t begin = 0; begin <= joined.size();) {
+    size_t end = joined.find('/', begin);
+    if (end == std::string::npos) end = joined.size();
+    std::string name = joined.substr(begin, end - begin);
+    if (name == "..") {
+      if (!names.empty()) names.pop_back();
+    } else if (!name.empty() && name != ".") {
+      names.push_back(std::move(name));
+    }
+    begin = end + 1;
+  }
+  std::string out;
+  for (const auto& name : names) out += "/" + name;
+  return out.empty() ? "/" : out;
 }
 
 std::string DirName(const std::string& path) {
@@ -146,13 +187,12 @@ Status PosixEnv::WriteFileAtomically(const std::string& path, std::string_view d
 }
 
 Status PosixEnv::WriteNewFile(const std::string& path, std::string_view data, mode_t mode) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd.valid()) return PathError("create", path, errno);
-  NEXUS_RETURN_IF_ERROR(WriteAll(fd.get(), data, path));
-  // The umask must not narrow what the caller asked for.
-  if (::fchmod(fd.get(), mode) != 0) return PathError("chmod", path, errno);
-  if (fd.Close() != 0) return PathError("close", path, errno);
-  return Status::Ok();
+  return CreateFileWith(path, data, mode, nullptr);
+}
+
+Status PosixEnv::WriteNewFileAs(const std::string& path, std::string_view data, mode_t mode,
+                                FileOwner owner) {
+  return CreateFileWith(path, data, mode, &owner);
 }
 
 Status PosixEnv::MakeDir(const std::string& path, mode_t mode) {
@@ -177,6 +217,11 @@ Status PosixEnv::MakeDirs(const std::string& path, mode_t mode) {
 
 Status PosixEnv::Chmod(const std::string& path, mode_t mode) {
   if (::chmod(path.c_str(), mode) != 0) return PathError("chmod", path, errno);
+  return Status::Ok();
+}
+
+Status PosixEnv::Chown(const std::string& path, FileOwner owner) {
+  if (::lchown(path.c_str(), owner.uid, owner.gid) != 0) return PathError("chown", path, errno);
   return Status::Ok();
 }
 
@@ -267,6 +312,12 @@ Result<FileInfo> PosixEnv::LinkStat(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return PathError("stat", path, errno);
   return InfoFrom(st);
+}
+
+Result<std::string> PosixEnv::CurrentDir() {
+  char dir[PATH_MAX];
+  if (::getcwd(dir, sizeof dir) == nullptr) return PathError("getcwd", ".", errno);
+  return std::string(dir);
 }
 
 void PosixEnv::SleepFor(std::chrono::milliseconds duration) {

@@ -33,6 +33,14 @@ struct FileInfo {
   FileType type = FileType::kOther;
   uint64_t size = 0;
   mode_t mode = 0;  // permission bits (st_mode & 07777)
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Who a file belongs to.
+struct FileOwner {
+  uid_t uid = 0;
+  gid_t gid = 0;
 };
 
 enum class WriteMode {
@@ -57,6 +65,12 @@ class Env {
   // `mode` (the umask does not narrow it). Not synced: for scratch files that
   // are rebuilt after a crash anyway (container bundles).
   virtual Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) = 0;
+  // The same, but the file belongs to `owner` before its first byte is
+  // written, so a file meant for one user alone is never anyone else's to
+  // read. Giving a file away takes root (else kInternal, "Operation not
+  // permitted").
+  virtual Status WriteNewFileAs(const std::string& path, std::string_view data, mode_t mode,
+                                FileOwner owner) = 0;
 
   // Creates one directory with exactly `mode`; kAlreadyExists if `path`
   // exists.
@@ -66,6 +80,10 @@ class Env {
   virtual Status MakeDirs(const std::string& path, mode_t mode) = 0;
   // Sets the permission bits of `path` (following symlinks).
   virtual Status Chmod(const std::string& path, mode_t mode) = 0;
+  // Sets the owner of `path` itself: a symlink is not followed, so handing
+  // a path away never reaches through a link to somewhere else. Giving a
+  // path away takes root.
+  virtual Status Chown(const std::string& path, FileOwner owner) = 0;
 
   // Removes a file or symlink, or an empty directory. kNotFound if absent.
   virtual Status Remove(const std::string& path) = 0;
@@ -86,6 +104,9 @@ class Env {
   // Describes a symlink itself.
   virtual Result<FileInfo> LinkStat(const std::string& path) = 0;
 
+  // The process's working directory, which relative paths start from.
+  virtual Result<std::string> CurrentDir() = 0;
+
   virtual void SleepFor(std::chrono::milliseconds duration) = 0;
 
   bool Exists(const std::string& path) { return Stat(path).ok(); }
@@ -102,9 +123,12 @@ class PosixEnv final : public Env {
   Status WriteFileAtomically(const std::string& path, std::string_view data, mode_t mode,
                              WriteMode write_mode) override;
   Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) override;
+  Status WriteNewFileAs(const std::string& path, std::string_view data, mode_t mode,
+                        FileOwner owner) override;
   Status MakeDir(const std::string& path, mode_t mode) override;
   Status MakeDirs(const std::string& path, mode_t mode) override;
   Status Chmod(const std::string& path, mode_t mode) override;
+  Status Chown(const std::string& path, FileOwner owner) override;
   Status Remove(const std::string& path) override;
   Status RemoveTree(const std::string& path) override;
   Status Rename(const std::string& from, const std::string& to) override;
@@ -114,6 +138,7 @@ class PosixEnv final : public Env {
   Result<std::vector<std::string>> ListDir(const std::string& path) override;
   Result<FileInfo> Stat(const std::string& path) override;
   Result<FileInfo> LinkStat(const std::string& path) override;
+  Result<std::string> CurrentDir() override;
   void SleepFor(std::chrono::milliseconds duration) override;
 };
 
@@ -123,5 +148,11 @@ std::string DirName(const std::string& path);
 // "<operation> '<path>': <strerror>", coded the way Env errors are: ENOENT is
 // kNotFound, EEXIST kAlreadyExists, anything else kInternal.
 Status PathError(std::string_view operation, const std::string& path, int errno_value);
+
+// `path` made absolute against env's CurrentDir() (when it is relative) and
+// normalised by its spelling alone: "." and repeated or trailing slashes
+// go, ".." takes the name before it away (never above "/"). Symlinks are not
+// resolved. "" is the current directory.
+Result<std::string> AbsolutePath(Env& env, const std::string& path);
 
 }  // namespace nexus

@@ -1,5 +1,7 @@
 #include "common/memory_env.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 
 namespace nexus {
@@ -33,18 +35,26 @@ bool IsDirectChild(const std::string& key, const std::string& prefix) {
          key.find('/', prefix.size()) == std::string::npos;
 }
 
-FileInfo InfoOf(FileType type, const std::string& data, mode_t mode) {
+}  // namespace
+
+MemoryEnv::MemoryEnv() : process_{::geteuid(), ::getegid()} {}
+
+MemoryEnv::Node MemoryEnv::NewNode(FileType type, std::string data, mode_t mode) const {
+  return Node{type, std::move(data), mode & 07777, process_};
+}
+
+FileInfo MemoryEnv::InfoOf(const Node& node) {
   FileInfo info;
-  info.type = type;
-  info.size = type == FileType::kDirectory ? 0 : data.size();
-  info.mode = mode & 07777;
+  info.type = node.type;
+  info.size = node.type == FileType::kDirectory ? 0 : node.data.size();
+  info.mode = node.mode & 07777;
+  info.uid = node.owner.uid;
+  info.gid = node.owner.gid;
   return info;
 }
 
-}  // namespace
-
 const MemoryEnv::Node* MemoryEnv::Find(const std::string& path) const {
-  static const Node kRoot{FileType::kDirectory, "", 0755};
+  static const Node kRoot{FileType::kDirectory, "", 0755, FileOwner{0, 0}};
   if (IsRoot(path)) return &kRoot;
   auto it = nodes_.find(path);
   return it == nodes_.end() ? nullptr : &it->second;
@@ -109,23 +119,36 @@ Status MemoryEnv::WriteFileAtomically(const std::string& path, std::string_view 
     if (write_mode == WriteMode::kNoReplace) return PathError("link", p, EEXIST);
     if (existing->type == FileType::kDirectory) return PathError("rename", p, EISDIR);
   }
-  nodes_[p] = Node{FileType::kRegular, std::string(data), mode & 07777};
+  nodes_[p] = NewNode(FileType::kRegular, std::string(data), mode);
+  return Status::Ok();
+}
+
+Status MemoryEnv::WriteNewFileLocked(const std::string& path, std::string_view data, mode_t mode,
+                                     FileOwner owner) {
+  const std::string p = Normalize(path);
+  NEXUS_RETURN_IF_ERROR(CheckParentIsDir("create", p));
+  if (Find(p) != nullptr) return PathError("create", p, EEXIST);
+  Node node = NewNode(FileType::kRegular, std::string(data), mode);
+  node.owner = owner;
+  nodes_[p] = std::move(node);
   return Status::Ok();
 }
 
 Status MemoryEnv::WriteNewFile(const std::string& path, std::string_view data, mode_t mode) {
   std::lock_guard<std::mutex> lock(mu_);
-  const std::string p = Normalize(path);
-  NEXUS_RETURN_IF_ERROR(CheckParentIsDir("create", p));
-  if (Find(p) != nullptr) return PathError("create", p, EEXIST);
-  nodes_[p] = Node{FileType::kRegular, std::string(data), mode & 07777};
-  return Status::Ok();
+  return WriteNewFileLocked(path, data, mode, process_);
+}
+
+Status MemoryEnv::WriteNewFileAs(const std::string& path, std::string_view data, mode_t mode,
+                                 FileOwner owner) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return WriteNewFileLocked(path, data, mode, owner);
 }
 
 Status MemoryEnv::MakeDirLocked(const std::string& path, mode_t mode) {
   NEXUS_RETURN_IF_ERROR(CheckParentIsDir("create directory", path));
   if (Find(path) != nullptr) return PathError("create directory", path, EEXIST);
-  nodes_[path] = Node{FileType::kDirectory, "", mode & 07777};
+  nodes_[path] = NewNode(FileType::kDirectory, "", mode);
   return Status::Ok();
 }
 
@@ -157,6 +180,16 @@ Status MemoryEnv::Chmod(const std::string& path, mode_t mode) {
   auto it = nodes_.find(p);
   if (it == nodes_.end()) return PathError("chmod", path, ENOENT);
   it->second.mode = mode & 07777;
+  return Status::Ok();
+}
+
+Status MemoryEnv::Chown(const std::string& path, FileOwner owner) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string p = Normalize(path);
+  if (IsRoot(p)) return Status::Ok();
+  auto it = nodes_.find(p);
+  if (it == nodes_.end()) return PathError("chown", path, ENOENT);
+  it->second.owner = owner;
   return Status::Ok();
 }
 
@@ -220,7 +253,7 @@ Status MemoryEnv::Symlink(const std::string& target, const std::string& link) {
   const std::string p = Normalize(link);
   NEXUS_RETURN_IF_ERROR(CheckParentIsDir("symlink", p));
   if (Find(p) != nullptr) return PathError("symlink", p, EEXIST);
-  nodes_[p] = Node{FileType::kSymlink, target, 0777};
+  nodes_[p] = NewNode(FileType::kSymlink, target, 0777);
   return Status::Ok();
 }
 
@@ -260,14 +293,24 @@ Result<FileInfo> MemoryEnv::Stat(const std::string& path) {
   NEXUS_ASSIGN_OR_RETURN(std::string p, Resolve(path));
   const Node* node = Find(p);
   if (node == nullptr) return PathError("stat", path, ENOENT);
-  return InfoOf(node->type, node->data, node->mode);
+  return InfoOf(*node);
 }
 
 Result<FileInfo> MemoryEnv::LinkStat(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   const Node* node = Find(Normalize(path));
   if (node == nullptr) return PathError("stat", path, ENOENT);
-  return InfoOf(node->type, node->data, node->mode);
+  return InfoOf(*node);
+}
+
+Result<std::string> MemoryEnv::CurrentDir() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_dir_;
+}
+
+void MemoryEnv::SetCurrentDir(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  current_dir_ = Normalize(dir);
 }
 
 void MemoryEnv::SleepFor(std::chrono::milliseconds duration) {
@@ -279,7 +322,7 @@ void MemoryEnv::PutFile(const std::string& path, std::string_view data, mode_t m
   const std::string p = Normalize(path);
   if (DirName(p) != p) (void)MakeDirs(DirName(p), 0755);
   std::lock_guard<std::mutex> lock(mu_);
-  nodes_[p] = Node{FileType::kRegular, std::string(data), mode & 07777};
+  nodes_[p] = NewNode(FileType::kRegular, std::string(data), mode);
 }
 
 std::vector<std::string> MemoryEnv::Paths() const {

@@ -1,25 +1,27 @@
 #include "daemon/lambda/lambda.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <system_error>
 #include <utility>
 
 #include "daemon/lambda/lambda_dirs.h"
 #include "daemon/runtime/seccomp_bpf.h"
 
 namespace nexus::daemon::runtime {
+namespace {
+
+// nexus-lambda-init is a small static binary; anything this large is not it.
+constexpr size_t kMaxInitBytes = 64 << 20;
+
+}  // namespace
 
 LambdaRunner::LambdaRunner(LambdaOptions options, OciRuntime& runtime, CgroupFs& cgroups,
-                           Status availability)
+                           Status availability, Env* files)
     : options_(std::move(options)),
       runtime_(runtime),
       cgroups_(cgroups),
+      files_(files != nullptr ? *files : host_files_),
       availability_(std::move(availability)) {
   // Everything a sandbox writes goes below runtime_dir: never relative to
   // wherever nexusd runs, nor to the root.
@@ -65,19 +67,17 @@ LambdaRunner::~LambdaRunner() {
   }
   if (seccomp_fd_ >= 0) ::close(seccomp_fd_);
   if (!shared_etc_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(shared_etc_, ec);
-    if (ec) spdlog::warn("lambda: remove '{}': {}", shared_etc_, ec.message());
+    Status s = files_.RemoveTree(shared_etc_);
+    if (!s.ok()) spdlog::warn("lambda: {}", s.message());
   }
   if (!init_copy_.empty()) {
-    if (::unlink(init_copy_.c_str()) != 0 && errno != ENOENT) {
-      spdlog::warn("lambda: remove '{}': {}", init_copy_, std::strerror(errno));
-    }
+    Status s = files_.Remove(init_copy_);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) spdlog::warn("lambda: {}", s.message());
     // Every sandbox is gone, so runc's root holds no container; a bundle or
     // a container whose teardown failed keeps its directory (and was logged).
-    RemoveIfEmpty(lambda_dir() + "/runc");
-    RemoveIfEmpty(lambda_dir());
-    RemoveIfEmpty(options_.runtime_dir);  // unless something else of the instance uses it
+    RemoveIfEmpty(files_, lambda_dir() + "/runc");
+    RemoveIfEmpty(files_, lambda_dir());
+    RemoveIfEmpty(files_, options_.runtime_dir);  // unless something else of the instance uses it
   }
 }
 
@@ -89,24 +89,22 @@ std::string LambdaRunner::lambda_dir() const { return options_.runtime_dir + "/l
 
 Status LambdaRunner::PrepareRuntimeDir() {
   NEXUS_RETURN_IF_ERROR(RuntimeDirUsable(options_.runtime_dir));
-  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(options_.runtime_dir));
-  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(lambda_dir()));
+  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(files_, options_.runtime_dir));
+  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(files_, lambda_dir()));
   // Sandboxes mount a copy of the init, not the installed one: a mount's
   // source shows in the sandbox's mountinfo, and the installation's path
   // (a build tree, a home directory) is no business of the code it runs.
+  // Written beside and renamed into place, so a sandbox never mounts half
+  // of it.
   const std::string copy = lambda_dir() + "/init";
   const std::string tmp = copy + ".tmp";
-  std::error_code ec;
-  std::filesystem::copy_file(options_.init_path, tmp,
-                             std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return InternalError("copy '" + options_.init_path + "' to '" + tmp + "': " + ec.message());
-  }
-  if (::chmod(tmp.c_str(), 0555) != 0 || ::rename(tmp.c_str(), copy.c_str()) != 0) {
-    Status failed = ErrnoError(StatusCode::kInternal, "install '" + copy + "'", errno);
-    ::unlink(tmp.c_str());
-    return failed;
+  auto init = files_.ReadFile(options_.init_path, kMaxInitBytes);
+  Status installed = init.ok() ? files_.RemoveTree(tmp) : init.status();  // a crash's leftover
+  if (installed.ok()) installed = files_.WriteNewFile(tmp, *init, 0555);
+  if (installed.ok()) installed = files_.Rename(tmp, copy);
+  if (!installed.ok()) {
+    (void)files_.RemoveTree(tmp);
+    return AsInternal(installed.WithContext("install '" + copy + "'"));
   }
   init_copy_ = copy;
   options_.init_path = copy;
@@ -185,16 +183,13 @@ Status LambdaRunner::CleanUpLeftovers() {
       spdlog::info("lambda: removed leftover container {}", c.id);
     }
   }
-  std::error_code ec;
-  const std::filesystem::path bundles = lambda_dir();
-  if (std::filesystem::is_directory(bundles, ec)) {
-    for (const auto& entry : std::filesystem::directory_iterator(bundles, ec)) {
-      std::string name = entry.path().filename().string();
+  if (files_.IsDir(lambda_dir())) {
+    auto names = files_.ListDir(lambda_dir());
+    if (!names.ok() && first.ok()) first = AsInternal(names.status());
+    for (const auto& name : names.ok() ? *names : std::vector<std::string>{}) {
       if (name.rfind(prefix, 0) != 0) continue;
-      std::error_code rm;
-      std::filesystem::remove_all(entry.path(), rm);
-      if (rm && first.ok())
-        first = InternalError("remove '" + entry.path().string() + "': " + rm.message());
+      Status removed = files_.RemoveTree(lambda_dir() + "/" + name);
+      if (!removed.ok() && first.ok()) first = AsInternal(removed);
     }
   }
   // The containers are gone, so whatever remains under the parent is empty.
@@ -208,15 +203,14 @@ Status LambdaRunner::CleanUpLeftovers() {
 
 Status LambdaRunner::PrepareSharedEtc() {
   NEXUS_RETURN_IF_ERROR(RuntimeDirUsable(options_.runtime_dir));
-  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(lambda_dir()));
+  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(files_, lambda_dir()));
   const std::string dir = lambda_dir() + "/etc";
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (ec) return InternalError("remove stale '" + dir + "': " + ec.message());
-  Status written = WriteEtcDir(dir, SandboxSpec{}.hostname, options_.host.ld_so_cache);
+  Status stale = files_.RemoveTree(dir);
+  if (!stale.ok()) return AsInternal(stale.WithContext("remove the stale /etc"));
+  Status written = WriteEtcDir(files_, dir, SandboxSpec{}.hostname, options_.host.ld_so_cache);
   if (!written.ok()) {
-    std::filesystem::remove_all(dir, ec);
-    return written;
+    (void)files_.RemoveTree(dir);
+    return AsInternal(written);
   }
   shared_etc_ = dir;
   return Status::Ok();

@@ -45,6 +45,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/env.h"
 #include "common/result.h"
 #include "daemon/lambda/lambda_options.h"
 #include "daemon/lambda/sandbox.h"
@@ -67,10 +68,12 @@ inline constexpr size_t kMaxLambdaCodeBytes = 1 << 20;
 inline constexpr size_t kMaxLambdaStdinBytes = 1 << 20;
 class LambdaRunner {
  public:
-  // `runtime` and `cgroups` must outlive the runner. A non-ok `availability`
-  // (no root, no runc) is what every Run() answers after validation.
+  // `runtime`, `cgroups` and `files` must outlive the runner. A non-ok
+  // `availability` (no root, no runc) is what every Run() answers after
+  // validation. `files` is where the runner's directories, the init's copy
+  // and the bundles are; the real file system when null.
   LambdaRunner(LambdaOptions options, OciRuntime& runtime, CgroupFs& cgroups,
-               Status availability = Status::Ok());
+               Status availability = Status::Ok(), Env* files = nullptr);
   ~LambdaRunner();
   LambdaRunner(const LambdaRunner&) = delete;
   LambdaRunner& operator=(const LambdaRunner&) = delete;
@@ -153,6 +156,8 @@ class LambdaRunner {
   LambdaOptions options_;
   OciRuntime& runtime_;
   CgroupFs& cgroups_;
+  PosixEnv host_files_;  // what files_ is when the constructor is given none
+  Env& files_;
   Status availability_;
   // The sandbox's seccomp program (SeccompProgramFd), compiled once; every
   // sandbox's init reads it. Closed by the destructor, after the last sandbox.

@@ -1,40 +1,36 @@
 #include "daemon/lambda/lambda_dirs.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <system_error>
 
 namespace nexus::daemon::runtime {
 
-Status MakeOwnPrivateDir(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return InternalError("create the parent of '" + path + "': " + ec.message());
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-    return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
+Status MakeOwnPrivateDir(Env& env, const std::string& path) {
+  // Parents as `mkdir -p` makes them: what the umask leaves of 0777.
+  Status parents = env.MakeDirs(DirName(path), 0777);
+  if (!parents.ok()) return AsInternal(parents.WithContext("create the parent of '" + path + "'"));
+  Status made = env.MakeDir(path, 0700);
+  if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return AsInternal(made);
+  auto info = env.LinkStat(path);
+  if (!info.ok()) return AsInternal(info.status());
+  if (info->type != FileType::kDirectory) return InternalError("'" + path + "' is not a directory");
+  if (info->uid != ::geteuid()) {
+    return InternalError("'" + path + "' belongs to uid " + std::to_string(info->uid));
   }
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    return ErrnoError(StatusCode::kInternal, "stat '" + path + "'", errno);
-  }
-  if (!S_ISDIR(st.st_mode)) return InternalError("'" + path + "' is not a directory");
-  if (st.st_uid != ::geteuid()) {
-    return InternalError("'" + path + "' belongs to uid " + std::to_string(st.st_uid));
-  }
-  if ((st.st_mode & 07777) != 0700 && ::chmod(path.c_str(), 0700) != 0) {
-    return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", errno);
+  if (info->mode != 0700) {
+    if (Status narrowed = env.Chmod(path, 0700); !narrowed.ok()) return AsInternal(narrowed);
   }
   return Status::Ok();
 }
 
-void RemoveIfEmpty(const std::string& path) {
-  if (::rmdir(path.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST) {
-    spdlog::warn("lambda: remove '{}': {}", path, std::strerror(errno));
+void RemoveIfEmpty(Env& env, const std::string& path) {
+  auto info = env.LinkStat(path);
+  if (!info.ok() || info->type != FileType::kDirectory) return;  // gone, or no directory of ours
+  auto names = env.ListDir(path);
+  if (!names.ok() || !names->empty()) return;  // still in use
+  Status removed = env.Remove(path);
+  if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
+    spdlog::warn("lambda: {}", removed.message());
   }
 }
 
@@ -43,6 +39,11 @@ Status RuntimeDirUsable(const std::string& dir) {
     return InternalError("lambda runtime_dir '" + dir + "' is not an absolute directory");
   }
   return Status::Ok();
+}
+
+Status AsInternal(const Status& failure) {
+  if (failure.ok() || failure.code() == StatusCode::kInternal) return failure;
+  return Status(StatusCode::kInternal, failure.message());
 }
 
 }  // namespace nexus::daemon::runtime

@@ -16,10 +16,18 @@ namespace {
 
 const char kUnavailableMessage[] = "lambda needs root and runc";
 
+// As root (the only case asked about), access(X_OK) says yes to a file with
+// any execute bit: the same question, through Env.
+bool IsExecutableFile(Env& env, const std::string& path) {
+  auto info = env.Stat(path);
+  return info.ok() && info->type == FileType::kRegular && (info->mode & 0111) != 0;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config) {
-  NEXUS_ASSIGN_OR_RETURN(LambdaOptions options, LambdaOptionsFromConfig(config));
+  PosixEnv host;  // probing the host is what this function is for
+  NEXUS_ASSIGN_OR_RETURN(LambdaOptions options, LambdaOptionsFromConfig(config, host));
   auto owned = std::make_unique<Owned>();
   owned->processes = NewPosixProcessRunner();
   Status availability;
@@ -30,15 +38,15 @@ Result<std::unique_ptr<LambdaRunner>> LambdaRunner::ForHost(const Config& config
     availability = UnavailableError(std::string(kUnavailableMessage) + " (nexusd is not root)");
   } else if (runc.empty() || runc[0] != '/') {
     availability = UnavailableError(std::string(kUnavailableMessage) + " (runc not found)");
-  } else if (::access(kSandboxPython, X_OK) != 0) {
+  } else if (!IsExecutableFile(host, kSandboxPython)) {
     availability = UnavailableError("lambda needs " + std::string(kSandboxPython));
-  } else if (options.init_path.empty() || ::access(options.init_path.c_str(), X_OK) != 0) {
+  } else if (options.init_path.empty() || !IsExecutableFile(host, options.init_path)) {
     availability = UnavailableError("lambda needs " + std::string(kLambdaInitName) +
                                     " (beside nexusd, or lambda.init_path)");
   }
   if (availability.ok()) {
     auto cgroups = MakeCgroupFs(kCgroupAuto);
-    auto layout = ProbeHostLayout("/");
+    auto layout = ProbeHostLayout(host, "/");
     if (!cgroups.ok()) {
       availability = UnavailableError(std::string(kUnavailableMessage) + " (" +
                                       cgroups.status().message() + ")");

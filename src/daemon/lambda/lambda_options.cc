@@ -2,22 +2,20 @@
 
 #include <unistd.h>
 
-#include <filesystem>
-#include <system_error>
-
 #include "daemon/lambda/sandbox.h"
 
 namespace nexus::daemon::runtime {
 
-Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config) {
+Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config, Env& env) {
   const LambdaConfig& c = config.lambda;
   LambdaOptions o;
-  std::error_code ec;
   o.runtime_dir = config.runtime_dir.empty() ? "/run/nexus-" + config.instance : config.runtime_dir;
-  auto runtime = std::filesystem::absolute(o.runtime_dir, ec);
-  if (ec) return InvalidArgumentError("runtime_dir '" + o.runtime_dir + "': " + ec.message());
-  o.runtime_dir = runtime.lexically_normal().string();
-  while (o.runtime_dir.size() > 1 && o.runtime_dir.back() == '/') o.runtime_dir.pop_back();
+  auto runtime = AbsolutePath(env, o.runtime_dir);
+  if (!runtime.ok()) {
+    return InvalidArgumentError("runtime_dir '" + o.runtime_dir +
+                                "': " + runtime.status().message());
+  }
+  o.runtime_dir = *runtime;
   if (o.runtime_dir == "/") return InvalidArgumentError("runtime_dir must not be /");
   o.instance = config.instance;
   o.timeout_ms_default = c.timeout_ms_default;
@@ -33,12 +31,18 @@ Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config) {
   o.output_limit_bytes = c.output_limit_bytes;
   o.init_path = c.init_path;
   if (o.init_path.empty()) {
-    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) o.init_path = (self.parent_path() / kLambdaInitName).string();
+    // Left empty without it: ForHost then says the init is missing.
+    if (auto self = env.ReadLink("/proc/self/exe"); self.ok()) {
+      const std::string dir = DirName(*self);
+      o.init_path = (dir == "/" ? "" : dir) + "/" + kLambdaInitName;
+    }
   } else {
-    auto init = std::filesystem::absolute(o.init_path, ec);
-    if (ec) return InvalidArgumentError("lambda.init_path '" + o.init_path + "': " + ec.message());
-    o.init_path = init.lexically_normal().string();
+    auto init = AbsolutePath(env, o.init_path);
+    if (!init.ok()) {
+      return InvalidArgumentError("lambda.init_path '" + o.init_path +
+                                  "': " + init.status().message());
+    }
+    o.init_path = *init;
   }
 
   if (o.timeout_ms_max <= 0 || o.timeout_ms_default <= 0 ||

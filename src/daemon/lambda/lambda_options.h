@@ -1,12 +1,14 @@
 // The lambda runner's configuration: [lambda] (and runtime_dir, instance)
 // resolved from the Config into LambdaOptions and checked for consistency.
-// Pure apart from reading the core count and /proc/self/exe; thread-safe.
+// Pure apart from reading the core count, and the working directory and
+// /proc/self/exe through the Env it is given; thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "common/config.h"
+#include "common/env.h"
 #include "common/result.h"
 #include "daemon/runtime/oci_spec.h"
 
@@ -33,7 +35,8 @@ struct LambdaOptions {
 // Resolves the [lambda] config (max_concurrent 0 → 2 × cores, runtime_dir
 // made absolute, runtime_dir empty → /run/nexus-<instance>,
 // init_path empty → nexus-lambda-init beside the running binary) and checks
-// that its bounds are consistent.
-Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config);
+// that its bounds are consistent. Paths are made absolute by their spelling
+// (AbsolutePath), without resolving symlinks.
+Result<LambdaOptions> LambdaOptionsFromConfig(const Config& config, Env& env);
 
 }  // namespace nexus::daemon::runtime

@@ -90,7 +90,7 @@ std::unique_ptr<Sandbox> LambdaRunner::NewSandbox(int64_t memory_mb, bool pool) 
   o.seccomp_fd = seccomp_fd_;
   o.etc_dir = shared_etc_;
   o.pool = pool;
-  return std::make_unique<Sandbox>(std::move(o), runtime_, cgroups_);
+  return std::make_unique<Sandbox>(std::move(o), runtime_, cgroups_, files_);
 }
 
 Result<std::unique_ptr<Sandbox>> LambdaRunner::TakeSandbox(int64_t memory_mb) {
@@ -112,7 +112,7 @@ Result<std::unique_ptr<Sandbox>> LambdaRunner::TakeSandbox(int64_t memory_mb) {
   dead.clear();
   if (warm) return warm;
 
-  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(lambda_dir()));
+  NEXUS_RETURN_IF_ERROR(MakeOwnPrivateDir(files_, lambda_dir()));
   auto sandbox = NewSandbox(memory_mb, /*pool=*/false);
   NEXUS_RETURN_IF_ERROR(sandbox->Start());
   return sandbox;
@@ -146,7 +146,7 @@ void LambdaRunner::RefillLoop() {
     }
     lock.unlock();
     auto sandbox = NewSandbox(options_.memory_mb_default, /*pool=*/true);
-    Status started = MakeOwnPrivateDir(lambda_dir());
+    Status started = MakeOwnPrivateDir(files_, lambda_dir());
     if (started.ok()) started = sandbox->Start();
     if (started.ok()) started = sandbox->WaitReady(kPoolStartTimeoutMs);
     lock.lock();

@@ -1,16 +1,13 @@
 #include "daemon/lambda/sandbox.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <filesystem>
 #include <sstream>
-#include <system_error>
+
+#include "daemon/lambda/lambda_dirs.h"
 
 namespace nexus::daemon::runtime {
 
@@ -26,47 +23,28 @@ constexpr int64_t kDiscardTimeoutMs = 2000;
 // The highest signal number Linux delivers (SIGRTMAX).
 constexpr int kMaxSignal = 64;
 
-Status WriteReadOnlyFile(const std::string& path, const std::string& content) {
-  return WriteWholeFile(path, content, O_CREAT | O_TRUNC, 0444);
+// As root, the sandbox user (who runs the code) owns what holds it.
+bool GiveToSandboxUser() { return ::geteuid() == 0; }
+
+FileOwner SandboxUser() {
+  const SandboxSpec spec;
+  return {spec.uid, spec.gid};
 }
 
 // Makes `path` (must not exist) mode 0700 and, as root, the sandbox user's
 // own: it will hold a user's code, which only that user reads.
-Status MakeSandboxUsersDir(const std::string& path) {
-  const SandboxSpec spec;
-  if (::mkdir(path.c_str(), 0700) != 0 || ::chmod(path.c_str(), 0700) != 0) {
-    return ErrnoError(StatusCode::kInternal, "mkdir '" + path + "'", errno);
-  }
-  if (::geteuid() == 0 && ::chown(path.c_str(), spec.uid, spec.gid) != 0) {
-    return ErrnoError(StatusCode::kInternal, "chown '" + path + "'", errno);
-  }
+Status MakeSandboxUsersDir(Env& env, const std::string& path) {
+  NEXUS_RETURN_IF_ERROR(env.MakeDir(path, 0700));
+  if (GiveToSandboxUser()) NEXUS_RETURN_IF_ERROR(env.Chown(path, SandboxUser()));
   return Status::Ok();
 }
 
 // Writes a user's code to `path` (must not exist), readable by the sandbox
 // user only from its first byte: created 0400, handed to that user (as
 // root) before anything is written.
-Status WriteUserCode(const std::string& path, std::string_view code) {
-  const SandboxSpec spec;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
-  if (fd < 0) return ErrnoError(StatusCode::kInternal, "create '" + path + "'", errno);
-  Status status;
-  if (::geteuid() == 0 && ::fchown(fd, spec.uid, spec.gid) != 0) {
-    status = ErrnoError(StatusCode::kInternal, "chown '" + path + "'", errno);
-  }
-  for (size_t done = 0; status.ok() && done < code.size();) {
-    ssize_t n = ::write(fd, code.data() + done, code.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      status = ErrnoError(StatusCode::kInternal, "write '" + path + "'", errno);
-      break;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0 && status.ok()) {
-    status = ErrnoError(StatusCode::kInternal, "close '" + path + "'", errno);
-  }
-  return status;
+Status WriteUserCode(Env& env, const std::string& path, std::string_view code) {
+  if (GiveToSandboxUser()) return env.WriteNewFileAs(path, code, 0400, SandboxUser());
+  return env.WriteNewFile(path, code, 0400);
 }
 
 }  // namespace
@@ -118,8 +96,8 @@ SupervisorReport ParseSupervisorReport(std::string_view control) {
   return report;
 }
 
-Sandbox::Sandbox(SandboxOptions options, OciRuntime& runtime, CgroupFs& cgroups)
-    : options_(std::move(options)), runtime_(runtime), cgroups_(cgroups) {}
+Sandbox::Sandbox(SandboxOptions options, OciRuntime& runtime, CgroupFs& cgroups, Env& files)
+    : options_(std::move(options)), runtime_(runtime), cgroups_(cgroups), files_(files) {}
 
 Sandbox::~Sandbox() {
   Status s = Destroy();
@@ -142,7 +120,7 @@ Status Sandbox::Start() {
   if (options_.seccomp_fd < 0) {
     return InternalError("lambda sandbox " + options_.id + ": no seccomp program");
   }
-  if (::access(options_.bundle_dir.c_str(), F_OK) == 0) {
+  if (files_.LinkStat(options_.bundle_dir).ok()) {
     return InternalError("lambda sandbox " + options_.id + ": bundle directory already exists");
   }
   // The init is bind-mounted from the host rather than copied into every
@@ -153,16 +131,20 @@ Status Sandbox::Start() {
   // not compile it again.
   spec.runtime_seccomp = false;
   bundle_written_ = true;  // from here on Destroy() removes whatever exists
-  NEXUS_RETURN_IF_ERROR(WriteBundle(options_.bundle_dir, spec));
-  NEXUS_RETURN_IF_ERROR(MakeSandboxUsersDir(options_.bundle_dir + "/rootfs/sandbox"));
-  // The init's mount point exists before runc makes the root read-only.
-  NEXUS_RETURN_IF_ERROR(WriteReadOnlyFile(options_.bundle_dir + "/rootfs" + kSandboxInit, ""));
+  if (Status written = WriteSandboxBundle(spec); !written.ok()) return AsInternal(written);
   using Kind = SpawnOptions::ExtraFd::Kind;
   RunIo io;
   io.control_pipe = true;
   io.extra_fds = {{Kind::kStdoutPipe}, {Kind::kStderrPipe}, {Kind::kCallers, options_.seccomp_fd}};
   NEXUS_ASSIGN_OR_RETURN(child_, runtime_.Run(options_.id, options_.bundle_dir, io));
   return Status::Ok();
+}
+
+Status Sandbox::WriteSandboxBundle(const SandboxSpec& spec) {
+  NEXUS_RETURN_IF_ERROR(WriteBundle(files_, options_.bundle_dir, spec));
+  NEXUS_RETURN_IF_ERROR(MakeSandboxUsersDir(files_, options_.bundle_dir + "/rootfs/sandbox"));
+  // The init's mount point exists before runc makes the root read-only.
+  return files_.WriteNewFile(options_.bundle_dir + "/rootfs" + kSandboxInit, "", 0444);
 }
 
 Status Sandbox::WaitReady(int64_t timeout_ms) {
@@ -187,8 +169,9 @@ Result<LambdaResult> Sandbox::RunCode(const SandboxRun& run) {
   used_ = true;
   const LambdaRuntimeInfo* info = FindLambdaRuntime(run.runtime);
   if (!info) return InvalidArgumentError("unknown runtime '" + run.runtime + "'");
-  NEXUS_RETURN_IF_ERROR(
-      WriteUserCode(options_.bundle_dir + "/rootfs/sandbox/" + std::string(info->file), run.code));
+  Status written = WriteUserCode(
+      files_, options_.bundle_dir + "/rootfs/sandbox/" + std::string(info->file), run.code);
+  if (!written.ok()) return AsInternal(written);
 
   CommunicateOptions io;
   io.stdin_data = run.runtime + " " + std::to_string(run.timeout_ms) + "\n" + run.stdin_data;
@@ -287,13 +270,7 @@ Status Sandbox::Destroy() {
   // runc removed the cgroup with the container; this catches the cases where
   // the container never got that far but its cgroup did.
   if (cgroups_.Exists(options_.cgroups_path)) note(cgroups_.Remove(options_.cgroups_path));
-  if (bundle_written_) {
-    std::error_code ec;
-    std::filesystem::remove_all(options_.bundle_dir, ec);
-    if (ec) {
-      note(InternalError("remove bundle '" + options_.bundle_dir + "': " + ec.message()));
-    }
-  }
+  if (bundle_written_) note(AsInternal(files_.RemoveTree(options_.bundle_dir)));
   return first;
 }
 

@@ -41,6 +41,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/env.h"
 #include "common/result.h"
 #include "daemon/runtime/cgroups.h"
 #include "daemon/runtime/oci_runtime.h"
@@ -122,8 +123,9 @@ struct SandboxRun {
 
 class Sandbox {
  public:
-  // `runtime` and `cgroups` must outlive the sandbox.
-  Sandbox(SandboxOptions options, OciRuntime& runtime, CgroupFs& cgroups);
+  // `runtime`, `cgroups` and `files` (where the bundle is written) must
+  // outlive the sandbox.
+  Sandbox(SandboxOptions options, OciRuntime& runtime, CgroupFs& cgroups, Env& files);
   ~Sandbox();
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
@@ -147,11 +149,15 @@ class Sandbox {
   Status Destroy();
 
  private:
+  // The bundle, the sandbox user's directory for the code and the init's
+  // mount point.
+  Status WriteSandboxBundle(const SandboxSpec& spec);
   Result<LambdaResult> Finish(const SandboxRun& run, const ProcessOutcome& outcome);
 
   SandboxOptions options_;
   OciRuntime& runtime_;
   CgroupFs& cgroups_;
+  Env& files_;
   std::unique_ptr<Child> child_;  // `runc run`
   bool bundle_written_ = false;
   bool used_ = false;

@@ -4,6 +4,7 @@
 #include "common/env.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -94,6 +95,58 @@ TYPED_TEST(EnvContractTest, WriteNewFileTakesTheExactModeAndRefusesToOverwrite) 
   ASSERT_TRUE(this->env().WriteNewFile(path, "127.0.0.1\n", 0444).ok());
   EXPECT_EQ(this->env().Stat(path)->mode, 0444u);
   EXPECT_EQ(this->env().WriteNewFile(path, "x", 0444).code(), StatusCode::kAlreadyExists);
+}
+
+// What root hands to the sandbox user; anyone may "give" a file to themself.
+FileOwner SomeoneToGiveTo() {
+  return ::geteuid() == 0 ? FileOwner{65534, 65534} : FileOwner{::geteuid(), ::getegid()};
+}
+
+TYPED_TEST(EnvContractTest, WhatTheProcessCreatesIsItsOwn) {
+  ASSERT_TRUE(this->env().WriteNewFile(this->Path("f"), "x", 0600).ok());
+  ASSERT_TRUE(this->env().MakeDir(this->Path("d"), 0700).ok());
+  for (const char* name : {"f", "d"}) {
+    auto info = this->env().Stat(this->Path(name));
+    ASSERT_TRUE(info.ok()) << name;
+    EXPECT_EQ(info->uid, ::geteuid()) << name;
+    EXPECT_EQ(info->gid, ::getegid()) << name;
+  }
+}
+
+TYPED_TEST(EnvContractTest, WriteNewFileAsHandsTheFileToItsOwner) {
+  const FileOwner owner = SomeoneToGiveTo();
+  const std::string path = this->Path("main.py");
+  ASSERT_TRUE(this->env().WriteNewFileAs(path, "secret = 42", 0400, owner).ok());
+  auto info = this->env().Stat(path);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->uid, owner.uid);
+  EXPECT_EQ(info->gid, owner.gid);
+  EXPECT_EQ(info->mode, 0400u);
+  EXPECT_EQ(*this->env().ReadFile(path, 100), "secret = 42");
+  EXPECT_EQ(this->env().WriteNewFileAs(path, "x", 0400, owner).code(), StatusCode::kAlreadyExists);
+}
+
+TYPED_TEST(EnvContractTest, ChownSetsTheOwnerOfThePathItselfNotOfALinksTarget) {
+  const FileOwner owner = SomeoneToGiveTo();
+  ASSERT_TRUE(this->env().MakeDir(this->Path("d"), 0700).ok());
+  ASSERT_TRUE(this->env().Chown(this->Path("d"), owner).ok());
+  EXPECT_EQ(this->env().Stat(this->Path("d"))->uid, owner.uid);
+  EXPECT_EQ(this->env().Stat(this->Path("d"))->gid, owner.gid);
+
+  ASSERT_TRUE(this->env().WriteNewFile(this->Path("target"), "", 0600).ok());
+  ASSERT_TRUE(this->env().Symlink("target", this->Path("link")).ok());
+  ASSERT_TRUE(this->env().Chown(this->Path("link"), owner).ok());
+  EXPECT_EQ(this->env().LinkStat(this->Path("link"))->uid, owner.uid);
+  EXPECT_EQ(this->env().Stat(this->Path("target"))->uid, ::geteuid());
+  EXPECT_EQ(this->env().Chown(this->Path("none"), owner).code(), StatusCode::kNotFound);
+}
+
+TYPED_TEST(EnvContractTest, TheCurrentDirectoryIsAnAbsoluteDirectory) {
+  auto dir = this->env().CurrentDir();
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  ASSERT_FALSE(dir->empty());
+  EXPECT_EQ((*dir)[0], '/');
+  EXPECT_TRUE(this->env().IsDir(*dir));
 }
 
 TYPED_TEST(EnvContractTest, MakeDirTakesTheExactModeAndRefusesAnExistingOne) {
@@ -210,6 +263,37 @@ TEST(MemoryEnvTest, PutFileCreatesItsParents) {
   EXPECT_TRUE(env.IsDir("/proc/self"));
   EXPECT_EQ(*env.ReadFile("/proc/self/mountinfo", 100), "text");
   EXPECT_EQ(env.Paths(), (std::vector<std::string>{"/proc", "/proc/self", "/proc/self/mountinfo"}));
+}
+
+TEST(AbsolutePathTest, StartsRelativePathsAtTheCurrentDirectoryAndFoldsTheSpelling) {
+  MemoryEnv env;
+  env.SetCurrentDir("/srv/nexus");
+  struct Case {
+    const char* path;
+    const char* absolute;
+  } cases[] = {
+      {"run/here/", "/srv/nexus/run/here"},
+      {"bin/../tools/nexus-lambda-init", "/srv/nexus/tools/nexus-lambda-init"},
+      {"./a//b/./c", "/srv/nexus/a/b/c"},
+      {"", "/srv/nexus"},
+      {"../../../..", "/"},
+      {"/run/nexus-abc", "/run/nexus-abc"},
+      {"/run/../x/", "/x"},
+      {"/", "/"},
+      {"//a", "/a"},
+  };
+  for (const auto& tc : cases) {
+    auto got = AbsolutePath(env, tc.path);
+    ASSERT_TRUE(got.ok()) << tc.path;
+    EXPECT_EQ(*got, tc.absolute) << "'" << tc.path << "'";
+  }
+}
+
+TEST(AbsolutePathTest, OnTheRealFileSystemStartsAtTheWorkingDirectory) {
+  PosixEnv env;
+  char cwd[4096];
+  ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+  EXPECT_EQ(*AbsolutePath(env, "x"), std::string(cwd) == "/" ? "/x" : std::string(cwd) + "/x");
 }
 
 TEST(DirNameTest, KeepsTheDirectoryPart) {

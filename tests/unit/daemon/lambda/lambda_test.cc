@@ -1,56 +1,39 @@
-// LambdaRunner with a fake runc and fake cgroups: validation, defaults,
-// availability, the concurrency limit, cleanup, leftovers and the warm pool.
+// LambdaRunner with a fake runc, fake cgroups and an in-memory file system:
+// validation, defaults, availability, the concurrency limit, its
+// directories, cleanup, leftovers and the warm pool.
 #include "daemon/lambda/lambda.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "support/read_file.h"
+#include "common/memory_env.h"
 #include "support/runtime_fake_oci.h"
+#include "unit/daemon/lambda/lambda_request.h"
 
 namespace nexus::daemon::runtime {
 namespace {
 
-namespace fs = std::filesystem;
 using ::nexus::testing::FakeCgroupFs;
 using ::nexus::testing::FakeOciRuntime;
 using ::nexus::testing::FakeProcessScript;
-
-using ::nexus::testing::ReadFileToString;
 
 size_t CountStartingWith(const std::vector<std::string>& v, const std::string& prefix) {
   return std::count_if(v.begin(), v.end(),
                        [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
 }
 
-LambdaRequest Req(std::string code, std::string runtime, std::string stdin_data = "",
-                  int64_t timeout_ms = 0, int64_t memory_mb = 0) {
-  LambdaRequest r;
-  r.code = std::move(code);
-  r.runtime = std::move(runtime);
-  r.stdin_data = std::move(stdin_data);
-  r.timeout_ms = timeout_ms;
-  r.memory_mb = memory_mb;
-  r.owner = "tester";
-  return r;
-}
-
 class LambdaRunnerTest : public ::testing::Test {
  protected:
+  static constexpr char kRun[] = "/run/nexus-test";
+  static constexpr char kLambdaDir[] = "/run/nexus-test/lambda";
+
   void SetUp() override {
-    char tmpl[] = "/tmp/nexus-lambda-unit-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    options_.runtime_dir = (dir_ / "run").string();
+    options_.runtime_dir = kRun;
     options_.instance = "test";
     options_.timeout_ms_default = 4000;
     options_.timeout_ms_max = 8000;
@@ -62,14 +45,22 @@ class LambdaRunnerTest : public ::testing::Test {
     options_.host.entries = {{"usr", ""}};
     options_.init_path = "/opt/nexus/bin/nexus-lambda-init";
   }
-  void TearDown() override {
-    runner_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { runner_.reset(); }
 
   LambdaRunner& Runner(Status availability = Status::Ok()) {
-    runner_ = std::make_unique<LambdaRunner>(options_, runtime_, cgroups_, availability);
+    runner_ = std::make_unique<LambdaRunner>(options_, runtime_, cgroups_, availability, &files_);
     return *runner_;
+  }
+
+  nlohmann::json BundleConfig(const std::string& bundle) {
+    auto text = files_.ReadFile(bundle + "/config.json", 1 << 20);
+    EXPECT_TRUE(text.ok()) << text.status().ToString();
+    return nlohmann::json::parse(text.ok() ? *text : "null");
+  }
+
+  bool LambdaDirIsEmpty() {
+    auto names = files_.ListDir(kLambdaDir);
+    return names.ok() && names->empty();
   }
 
   static LambdaRequest Request(std::string code = "print(1)", std::string runtime = "python3") {
@@ -79,7 +70,7 @@ class LambdaRunnerTest : public ::testing::Test {
     return r;
   }
 
-  fs::path dir_;
+  MemoryEnv files_;
   LambdaOptions options_;
   FakeOciRuntime runtime_;
   FakeCgroupFs cgroups_;
@@ -112,29 +103,28 @@ TEST_F(LambdaRunnerTest, RejectsInvalidRequestsBeforeTouchingRunc) {
 
 TEST_F(LambdaRunnerTest, SandboxesMountTheSharedEtcWhichGoesWithTheRunner) {
   options_.host.ld_so_cache = "cache-bytes";
-  const fs::path shared = dir_ / "run" / "lambda" / "etc";
-  fs::create_directories(shared / "stale");
+  const std::string shared = std::string(kLambdaDir) + "/etc";
+  ASSERT_TRUE(files_.MakeDirs(shared + "/stale", 0700).ok());
   std::string etc_source;
   bool bundle_has_etc = true;
   runtime_.run_script = [&](const std::string&, const std::string& bundle) {
-    auto config = nlohmann::json::parse(std::ifstream(fs::path(bundle) / "config.json"));
+    const nlohmann::json config = BundleConfig(bundle);
     for (const auto& m : config["mounts"]) {
       if (m["destination"] == "/etc") etc_source = m["source"];
     }
-    bundle_has_etc = fs::exists(fs::path(bundle) / "etc");
+    bundle_has_etc = files_.Exists(bundle + "/etc");
     FakeProcessScript script;
     script.outcome.control_data = "ready\nexit 0 1\n";
     return script;
   };
   ASSERT_TRUE(Runner().PrepareSharedEtc().ok());
-  EXPECT_FALSE(fs::exists(shared / "stale")) << "a stale one is replaced";
+  EXPECT_FALSE(files_.Exists(shared + "/stale")) << "a stale one is replaced";
   ASSERT_TRUE(runner_->Run(Request()).ok());
-  EXPECT_EQ(etc_source, shared.string());
+  EXPECT_EQ(etc_source, shared);
   EXPECT_FALSE(bundle_has_etc);
-  std::ifstream cache(shared / "ld.so.cache");
-  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(cache), {}), "cache-bytes");
+  EXPECT_EQ(*files_.ReadFile(shared + "/ld.so.cache", 100), "cache-bytes");
   runner_.reset();
-  EXPECT_FALSE(fs::exists(shared));
+  EXPECT_FALSE(files_.Exists(shared));
 }
 
 TEST_F(LambdaRunnerTest, AcceptsTheBoundaries) {
@@ -163,7 +153,7 @@ TEST_F(LambdaRunnerTest, AppliesDefaultTimeoutAndMemory) {
     s.outcome.control_data = "ready\nexit 0 1\n";
     s.on_communicate = [&, bundle](const CommunicateOptions& io) {
       order = io.stdin_data.substr(0, io.stdin_data.find('\n'));
-      auto config = nlohmann::json::parse(ReadFileToString(bundle + "/config.json"));
+      auto config = BundleConfig(bundle);
       memory = config["linux"]["resources"]["memory"]["limit"].get<int64_t>();
     };
     return s;
@@ -220,7 +210,7 @@ TEST_F(LambdaRunnerTest, TimeoutPathKillsTheContainerAndStillCleansUp) {
   EXPECT_EQ(CountStartingWith(calls, "kill test-l-"), 1u);
   EXPECT_EQ(CountStartingWith(calls, "delete test-l-"), 1u);
   EXPECT_EQ(runtime_.container_count(), 0u);
-  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
+  EXPECT_TRUE(LambdaDirIsEmpty());
 }
 
 TEST_F(LambdaRunnerTest, EveryRunGetsAFreshUniqueContainerThatIsRemovedAfterwards) {
@@ -236,7 +226,7 @@ TEST_F(LambdaRunnerTest, EveryRunGetsAFreshUniqueContainerThatIsRemovedAfterward
   std::sort(runs.begin(), runs.end());
   EXPECT_EQ(std::unique(runs.begin(), runs.end()), runs.end());
   EXPECT_EQ(runtime_.container_count(), 0u);
-  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
+  EXPECT_TRUE(LambdaDirIsEmpty());
 }
 
 TEST_F(LambdaRunnerTest, FailedStartIsAnErrorAndLeavesNothing) {
@@ -247,7 +237,7 @@ TEST_F(LambdaRunnerTest, FailedStartIsAnErrorAndLeavesNothing) {
   };
   auto r = Runner().Run(Request());
   EXPECT_EQ(r.status().code(), StatusCode::kInternal);
-  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
+  EXPECT_TRUE(LambdaDirIsEmpty());
 }
 
 TEST_F(LambdaRunnerTest, UnavailableRunnerSaysWhyAfterValidation) {
@@ -309,16 +299,14 @@ TEST_F(LambdaRunnerTest, TeardownHappensAfterTheResultAndKeepsTheSlot) {
 // what a sandbox's mountinfo shows names neither the data dir nor the
 // installation. All of it goes with the runner.
 TEST_F(LambdaRunnerTest, PrepareRuntimeDirMakesAPrivateDirWithACopyOfTheInitAndRemovesItAfter) {
-  const fs::path installed = dir_ / "install" / "nexus-lambda-init";
-  fs::create_directories(installed.parent_path());
-  std::ofstream(installed) << "the init's bytes";
-  options_.init_path = installed.string();
-  const fs::path run = dir_ / "run";
-  fs::create_directories(run);
-  fs::permissions(run, fs::perms::all);  // a looser directory is narrowed
+  const std::string installed = "/opt/nexus/bin/nexus-lambda-init";
+  files_.PutFile(installed, "the init's bytes", 0755);
+  options_.init_path = installed;
+  const std::string run = kRun;
+  ASSERT_TRUE(files_.MakeDirs(run, 0777).ok());  // a looser directory is narrowed
   std::string init_source;
   runtime_.run_script = [&](const std::string&, const std::string& bundle) {
-    auto config = nlohmann::json::parse(std::ifstream(fs::path(bundle) / "config.json"));
+    const nlohmann::json config = BundleConfig(bundle);
     for (const auto& m : config["mounts"]) {
       if (m["destination"] == "/sandbox/init") init_source = m["source"];
     }
@@ -327,21 +315,37 @@ TEST_F(LambdaRunnerTest, PrepareRuntimeDirMakesAPrivateDirWithACopyOfTheInitAndR
     return script;
   };
   ASSERT_TRUE(Runner().PrepareRuntimeDir().ok());
-  auto perms = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::mask; };
-  EXPECT_EQ(perms(run), fs::perms::owner_all);
-  EXPECT_EQ(perms(run / "lambda"), fs::perms::owner_all);
-  const fs::path copy = run / "lambda" / "init";
-  EXPECT_EQ(ReadFileToString(copy), "the init's bytes");
-  EXPECT_EQ(perms(copy), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
-                             fs::perms::group_exec | fs::perms::others_read |
-                             fs::perms::others_exec);
-  EXPECT_EQ(runner_->options().init_path, copy.string());
+  EXPECT_EQ(files_.Stat(run)->mode, 0700u);
+  EXPECT_EQ(files_.Stat(kLambdaDir)->mode, 0700u);
+  const std::string copy = std::string(kLambdaDir) + "/init";
+  EXPECT_EQ(*files_.ReadFile(copy, 100), "the init's bytes");
+  EXPECT_EQ(files_.Stat(copy)->mode, 0555u);
+  EXPECT_FALSE(files_.Exists(copy + ".tmp"));
+  EXPECT_EQ(runner_->options().init_path, copy);
   ASSERT_TRUE(runner_->Run(Request()).ok());
-  EXPECT_EQ(init_source, copy.string());
+  EXPECT_EQ(init_source, copy);
   runner_->WaitForTeardown();
   runner_.reset();
-  EXPECT_FALSE(fs::exists(run)) << "the runtime directory goes with the runner";
-  EXPECT_TRUE(fs::exists(installed));
+  EXPECT_FALSE(files_.Exists(run)) << "the runtime directory goes with the runner";
+  EXPECT_TRUE(files_.Exists(installed));
+}
+
+TEST_F(LambdaRunnerTest, PrepareRuntimeDirReplacesTheCopyACrashLeftHalfWritten) {
+  options_.init_path = "/opt/nexus/bin/nexus-lambda-init";
+  files_.PutFile(options_.init_path, "the init's bytes", 0755);
+  files_.PutFile(std::string(kLambdaDir) + "/init.tmp", "half", 0600);
+  files_.PutFile(std::string(kLambdaDir) + "/init", "an older init", 0555);
+  ASSERT_TRUE(Runner().PrepareRuntimeDir().ok());
+  EXPECT_EQ(*files_.ReadFile(std::string(kLambdaDir) + "/init", 100), "the init's bytes");
+  EXPECT_FALSE(files_.Exists(std::string(kLambdaDir) + "/init.tmp"));
+}
+
+TEST_F(LambdaRunnerTest, PrepareRuntimeDirWithoutTheInstalledInitIsAnInternalError) {
+  options_.init_path = "/opt/nexus/bin/nexus-lambda-init";
+  Status s = Runner().PrepareRuntimeDir();
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_NE(s.message().find(options_.init_path), std::string::npos) << s.ToString();
+  EXPECT_FALSE(files_.Exists(std::string(kLambdaDir) + "/init.tmp"));
 }
 
 TEST_F(LambdaRunnerTest, ARunnerWithoutAnAbsoluteRuntimeDirRunsNothing) {
@@ -355,23 +359,33 @@ TEST_F(LambdaRunnerTest, ARunnerWithoutAnAbsoluteRuntimeDirRunsNothing) {
 }
 
 TEST_F(LambdaRunnerTest, PrepareRuntimeDirRefusesADirectoryThatIsNotItsOwn) {
-  const fs::path installed = dir_ / "nexus-lambda-init";
-  std::ofstream(installed) << "init";
-  options_.init_path = installed.string();
-  fs::create_directories(dir_ / "elsewhere");
-  fs::create_directory_symlink(dir_ / "elsewhere", dir_ / "run");
+  options_.init_path = "/opt/nexus/bin/nexus-lambda-init";
+  files_.PutFile(options_.init_path, "init", 0755);
+  ASSERT_TRUE(files_.MakeDirs("/elsewhere", 0700).ok());
+  ASSERT_TRUE(files_.MakeDirs(DirName(kRun), 0755).ok());
+  ASSERT_TRUE(files_.Symlink("/elsewhere", kRun).ok());
   Status s = Runner().PrepareRuntimeDir();
   EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
   EXPECT_NE(s.message().find("is not a directory"), std::string::npos) << s.ToString();
-  EXPECT_FALSE(fs::exists(dir_ / "elsewhere" / "lambda"));
+  EXPECT_FALSE(files_.Exists("/elsewhere/lambda"));
+  runner_.reset();
+
+  ASSERT_TRUE(files_.Remove(kRun).ok());
+  ASSERT_TRUE(files_.MakeDir(kRun, 0700).ok());
+  ASSERT_TRUE(files_.Chown(kRun, FileOwner{::geteuid() + 1, ::getegid()}).ok());
+  s = Runner().PrepareRuntimeDir();
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_NE(s.message().find("belongs to uid"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(files_.Exists(std::string(kLambdaDir)));
 }
 
 TEST_F(LambdaRunnerTest, CleanUpLeftoversRemovesOnlyThisInstancesLambdas) {
   runtime_.AddContainer("test-l-0123456789abcdef", ContainerStatus::kRunning);
   runtime_.AddContainer("other-l-0123456789abcdef", ContainerStatus::kRunning);
   runtime_.AddContainer("test-n-node1", ContainerStatus::kRunning);
-  fs::create_directories(dir_ / "run" / "lambda/test-l-0123456789abcdef/rootfs");
-  fs::create_directories(dir_ / "run" / "lambda/other-l-1");
+  ASSERT_TRUE(
+      files_.MakeDirs(std::string(kLambdaDir) + "/test-l-0123456789abcdef/rootfs", 0700).ok());
+  ASSERT_TRUE(files_.MakeDirs(std::string(kLambdaDir) + "/other-l-1", 0700).ok());
   cgroups_.AddExisting("/nexus-test-lambda/test-l-0123456789abcdef");
   cgroups_.AddExisting("/nexus-test-lambda");
   cgroups_.AddExisting("/nexus-other-lambda");
@@ -381,8 +395,8 @@ TEST_F(LambdaRunnerTest, CleanUpLeftoversRemovesOnlyThisInstancesLambdas) {
   EXPECT_EQ(CountStartingWith(calls, "destroy "), 1u);
   EXPECT_EQ(CountStartingWith(calls, "destroy test-l-0123456789abcdef"), 1u);
   EXPECT_EQ(runtime_.container_count(), 2u);
-  EXPECT_FALSE(fs::exists(dir_ / "run" / "lambda/test-l-0123456789abcdef"));
-  EXPECT_TRUE(fs::exists(dir_ / "run" / "lambda/other-l-1"));
+  EXPECT_FALSE(files_.Exists(std::string(kLambdaDir) + "/test-l-0123456789abcdef"));
+  EXPECT_TRUE(files_.Exists(std::string(kLambdaDir) + "/other-l-1"));
   // The parent goes with everything below it (RemoveTree), the other
   // instance's stays.
   EXPECT_FALSE(cgroups_.Exists("/nexus-test-lambda"));
@@ -419,14 +433,14 @@ TEST_F(LambdaRunnerTest, WarmPoolServesDefaultMemoryRunsWithPreStartedSandboxes)
 
   runner_.reset();
   EXPECT_EQ(runtime_.container_count(), 0u) << "idle sandboxes are destroyed on shutdown";
-  EXPECT_TRUE(fs::is_empty(dir_ / "run" / "lambda"));
+  EXPECT_TRUE(LambdaDirIsEmpty());
 }
 
 TEST_F(LambdaRunnerTest, OnlyPoolSandboxesStartTheirInterpreterAhead) {
   std::mutex mu;
   std::vector<std::string> args;  // the init's arguments, one entry per sandbox
   runtime_.run_script = [&](const std::string&, const std::string& bundle) {
-    auto config = nlohmann::json::parse(ReadFileToString(fs::path(bundle) / "config.json"));
+    auto config = BundleConfig(bundle);
     std::lock_guard<std::mutex> lock(mu);
     args.push_back(config["process"]["args"].dump());
     FakeProcessScript s;

@@ -6,29 +6,21 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <mutex>
-#include <sstream>
 
-#include "support/read_file.h"
+#include "common/memory_env.h"
 #include "support/runtime_fake_oci.h"
 
 namespace nexus::daemon::runtime {
 namespace {
 
-namespace fs = std::filesystem;
 using ::nexus::testing::FakeCgroupFs;
 using ::nexus::testing::FakeOciRuntime;
 using ::nexus::testing::FakeProcessScript;
-
-using ::nexus::testing::ReadFileToString;
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -49,15 +41,18 @@ FakeProcessScript Container(std::string control, std::string out = "", std::stri
 
 class SandboxTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/nexus-sandbox-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+  // Where the runner keeps its bundles.
+  static constexpr char kDir[] = "/run/nexus-t/lambda";
+
+  void SetUp() override { ASSERT_TRUE(files_.MakeDirs(kDir, 0700).ok()); }
+  void TearDown() override { ::close(seccomp_fd_); }
+
+  // What the sandbox wrote at `path` inside its bundle ("" when nothing is).
+  std::string Read(const std::string& path) {
+    auto text = files_.ReadFile(std::string(kDir) + "/" + path, 1 << 20);
+    return text.ok() ? *text : "";
   }
-  void TearDown() override {
-    fs::remove_all(dir_);
-    ::close(seccomp_fd_);
-  }
+  bool Exists(const std::string& path) { return files_.Exists(std::string(kDir) + "/" + path); }
 
   std::unique_ptr<Sandbox> Make(bool pool = false) {
     SandboxOptions o;
@@ -65,11 +60,11 @@ class SandboxTest : public ::testing::Test {
     o.seccomp_fd = seccomp_fd_;
     o.pool = pool;
     o.id = "t-l-1";
-    o.bundle_dir = (dir_ / o.id).string();
+    o.bundle_dir = std::string(kDir) + "/" + o.id;
     o.cgroups_path = "/nexus-t-lambda/t-l-1";
     o.memory_bytes = 64 << 20;
     o.host.entries = {{"usr", ""}, {"bin", "usr/bin"}};
-    return std::make_unique<Sandbox>(o, runtime_, cgroups_);
+    return std::make_unique<Sandbox>(o, runtime_, cgroups_, files_);
   }
 
   Result<LambdaResult> RunOnce(FakeProcessScript script, SandboxRun run = Python("print(1)")) {
@@ -88,7 +83,7 @@ class SandboxTest : public ::testing::Test {
     return run;
   }
 
-  fs::path dir_;
+  MemoryEnv files_;
   // Stands for the runner's seccomp program; the fakes only pass it on.
   int seccomp_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   FakeOciRuntime runtime_;
@@ -97,31 +92,28 @@ class SandboxTest : public ::testing::Test {
 
 // A user's code is no other local user's to read: the bundle is root's
 // alone, the code file and its directory the sandbox user's alone, from the
-// moment they exist (the umask cannot loosen that, and it is not narrowed
-// after the fact either).
+// moment they exist (Env takes modes exactly, whatever the umask, and
+// WriteNewFileAs gives the file away before its first byte).
 TEST_F(SandboxTest, TheCodeIsTheSandboxUsersAloneInsideAPrivateBundle) {
-  struct stat bundle {
-  }, dir{}, code{};
+  FileInfo bundle, dir, code;
   FakeProcessScript script = Container("ready\nexit 0 5\n");
   script.on_communicate = [&](const CommunicateOptions&) {
-    ::stat((dir_ / "t-l-1").c_str(), &bundle);
-    ::stat((dir_ / "t-l-1/rootfs/sandbox").c_str(), &dir);
-    ::stat((dir_ / "t-l-1/rootfs/sandbox/main.py").c_str(), &code);
+    bundle = *files_.Stat(std::string(kDir) + "/t-l-1");
+    dir = *files_.Stat(std::string(kDir) + "/t-l-1/rootfs/sandbox");
+    code = *files_.Stat(std::string(kDir) + "/t-l-1/rootfs/sandbox/main.py");
   };
-  const mode_t old = ::umask(0);
   auto r = RunOnce(script, Python("secret = 42"));
-  ::umask(old);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(bundle.st_mode & 07777, 0700u);
-  EXPECT_EQ(bundle.st_uid, ::geteuid());
-  EXPECT_EQ(dir.st_mode & 07777, 0700u);
-  EXPECT_EQ(code.st_mode & 07777, 0400u);
-  if (::geteuid() == 0) {
-    const SandboxSpec spec;  // the user the sandbox runs as
-    EXPECT_EQ(dir.st_uid, spec.uid);
-    EXPECT_EQ(code.st_uid, spec.uid);
-    EXPECT_EQ(code.st_gid, spec.gid);
-  }
+  EXPECT_EQ(bundle.mode, 0700u);
+  EXPECT_EQ(bundle.uid, ::geteuid());
+  EXPECT_EQ(dir.mode, 0700u);
+  EXPECT_EQ(code.mode, 0400u);
+  // As root the sandbox user owns them; otherwise nobody can give them away.
+  const SandboxSpec spec;  // the user the sandbox runs as
+  const bool root = ::geteuid() == 0;
+  EXPECT_EQ(dir.uid, root ? spec.uid : ::geteuid());
+  EXPECT_EQ(code.uid, root ? spec.uid : ::geteuid());
+  EXPECT_EQ(code.gid, root ? spec.gid : ::getegid());
 }
 
 TEST_F(SandboxTest, MountsTheInitWritesTheCodeAndOrdersTheRunOnStdin) {
@@ -129,9 +121,10 @@ TEST_F(SandboxTest, MountsTheInitWritesTheCodeAndOrdersTheRunOnStdin) {
   bool init_mount_point = false;
   FakeProcessScript script = Container("ready\nexit 0 5\n");
   script.on_communicate = [&](const CommunicateOptions& io) {
-    seen_code = ReadFileToString(dir_ / "t-l-1/rootfs/sandbox/main.py");
-    init_mount_point = fs::is_regular_file(dir_ / "t-l-1/rootfs/sandbox/init");
-    seen_config = ReadFileToString(dir_ / "t-l-1/config.json");
+    seen_code = Read("t-l-1/rootfs/sandbox/main.py");
+    auto init = files_.Stat(std::string(kDir) + "/t-l-1/rootfs/sandbox/init");
+    init_mount_point = init.ok() && init->type == FileType::kRegular;
+    seen_config = Read("t-l-1/config.json");
     seen_stdin = io.stdin_data;
   };
   SandboxRun run = Python("print('hi')");
@@ -204,7 +197,7 @@ TEST_F(SandboxTest, AnswersOnTheInitsEndReportAndWaitsForRuncAtTeardown) {
 TEST_F(SandboxTest, APoolSandboxTellsItsInitToStartTheInterpreterAhead) {
   std::string seen_config;
   runtime_.run_script = [&](const std::string&, const std::string& bundle) {
-    seen_config = ReadFileToString(fs::path(bundle) / "config.json");
+    seen_config = *files_.ReadFile(bundle + "/config.json", 1 << 20);
     return Container("ready\n");
   };
   auto sandbox = Make(/*pool=*/true);
@@ -224,14 +217,14 @@ TEST_F(SandboxTest, RefusesToStartWithoutWhatTheInitNeeds) {
   for (const auto& c : cases) {
     SandboxOptions o;
     o.id = "t-l-2";
-    o.bundle_dir = (dir_ / o.id).string();
+    o.bundle_dir = std::string(kDir) + "/" + o.id;
     o.cgroups_path = "/nexus-t-lambda/t-l-2";
     o.init_path = "/opt/nexus/bin/nexus-lambda-init";
     o.seccomp_fd = seccomp_fd_;
     c.edit(o);
-    Sandbox sandbox(o, runtime_, cgroups_);
+    Sandbox sandbox(o, runtime_, cgroups_, files_);
     EXPECT_EQ(sandbox.Start().code(), StatusCode::kInternal) << c.what;
-    EXPECT_FALSE(fs::exists(dir_ / "t-l-2")) << c.what;
+    EXPECT_FALSE(Exists("t-l-2")) << c.what;
     EXPECT_EQ(runtime_.container_count(), 0u) << c.what;
   }
 }
@@ -240,7 +233,7 @@ TEST_F(SandboxTest, ShellCodeGoesToMainSh) {
   std::string seen;
   FakeProcessScript script = Container("ready\nexit 0 1\n");
   script.on_communicate = [&](const CommunicateOptions&) {
-    seen = ReadFileToString(dir_ / "t-l-1/rootfs/sandbox/main.sh");
+    seen = Read("t-l-1/rootfs/sandbox/main.sh");
   };
   SandboxRun run = Python("echo hi");
   run.runtime = "sh";
@@ -349,9 +342,9 @@ TEST_F(SandboxTest, DestroyRemovesContainerBundleAndIsIdempotent) {
   auto sandbox = Make();
   ASSERT_TRUE(sandbox->Start().ok());
   ASSERT_TRUE(sandbox->RunCode(Python("1")).ok());
-  EXPECT_TRUE(fs::exists(dir_ / "t-l-1"));
+  EXPECT_TRUE(Exists("t-l-1"));
   ASSERT_TRUE(sandbox->Destroy().ok());
-  EXPECT_FALSE(fs::exists(dir_ / "t-l-1"));
+  EXPECT_FALSE(Exists("t-l-1"));
   EXPECT_EQ(runtime_.container_count(), 0u);
   EXPECT_TRUE(Contains(runtime_.calls(), "delete t-l-1"));
   auto calls = runtime_.calls().size();
@@ -379,7 +372,7 @@ TEST_F(SandboxTest, UnusedSandboxIsDismissedByClosingItsStdin) {
   ASSERT_EQ(comm.size(), 1u);
   EXPECT_EQ(comm[0].stdin_data, "");
   EXPECT_TRUE(Contains(runtime_.calls(), "delete t-l-1"));
-  EXPECT_FALSE(fs::exists(dir_ / "t-l-1"));
+  EXPECT_FALSE(Exists("t-l-1"));
 }
 
 TEST_F(SandboxTest, FailedStartStillRemovesTheBundleAndCgroup) {
@@ -391,20 +384,28 @@ TEST_F(SandboxTest, FailedStartStillRemovesTheBundleAndCgroup) {
   cgroups_.AddExisting("/nexus-t-lambda/t-l-1");
   auto sandbox = Make();
   EXPECT_FALSE(sandbox->Start().ok());
-  EXPECT_TRUE(fs::exists(dir_ / "t-l-1"));
+  EXPECT_TRUE(Exists("t-l-1"));
   sandbox.reset();
-  EXPECT_FALSE(fs::exists(dir_ / "t-l-1"));
+  EXPECT_FALSE(Exists("t-l-1"));
   auto removed = cgroups_.removed();
   EXPECT_TRUE(Contains(removed, "/nexus-t-lambda/t-l-1"));
 }
 
 TEST_F(SandboxTest, DoesNotTouchABundleDirectoryItDidNotCreate) {
-  fs::create_directories(dir_ / "t-l-1");
-  std::ofstream(dir_ / "t-l-1/precious") << "keep";
+  files_.PutFile(std::string(kDir) + "/t-l-1/precious", "keep");
   auto sandbox = Make();
   EXPECT_FALSE(sandbox->Start().ok());
   sandbox.reset();
-  EXPECT_TRUE(fs::exists(dir_ / "t-l-1/precious"));
+  EXPECT_EQ(Read("t-l-1/precious"), "keep");
+}
+
+TEST_F(SandboxTest, DoesNotFollowASymlinkWhereItsBundleShouldGo) {
+  ASSERT_TRUE(files_.Symlink("/nowhere", std::string(kDir) + "/t-l-1").ok());
+  auto sandbox = Make();
+  EXPECT_EQ(sandbox->Start().code(), StatusCode::kInternal);
+  sandbox.reset();
+  EXPECT_TRUE(files_.LinkStat(std::string(kDir) + "/t-l-1").ok()) << "not ours to remove";
+  EXPECT_FALSE(files_.Exists("/nowhere"));
 }
 
 TEST(SupervisorReportTest, ParsesEveryLineKind) {
