@@ -62,13 +62,7 @@ class TreeServiceTest : public FileServiceTest {
 
   Result<std::string> Download(const std::string& owner, const std::string& path) {
     NEXUS_ASSIGN_OR_RETURN(auto reader, tree_->Open(owner, path));
-    std::string out;
-    while (true) {
-      NEXUS_ASSIGN_OR_RETURN(std::string_view piece, reader->Next());
-      if (piece.empty()) break;
-      out += piece;
-    }
-    return out;
+    return ReadToEnd(*reader);
   }
 
   // "name/" for folders, "name" for files, in listing order.
