@@ -58,16 +58,18 @@ def nexus(request, _shared_instance):
     return _shared_instance
 
 
-@pytest.fixture
-def nexus_factory(request, smtp_sink):
-    """Starts a private instance: nexus_factory(env={...}, name="...", start=True)."""
+def _instance_factory(smtp_sink, default_name, on_start=None):
+    """A generator fixture's body: yields make(env=None, name=..., start=True),
+    which starts an instance (on_start(inst) first), and stops and removes
+    every instance it made when the fixture ends."""
     _require_binaries()
     started = []
 
-    def make(env=None, name="private", start=True):
+    def make(env=None, name=default_name, start=True):
         inst = Instance(_build_dir(), smtp_sink, env=env, name=name)
         started.append(inst)
-        _instances_of(request.node).append(inst)
+        if on_start is not None:
+            on_start(inst)
         return inst.start() if start else inst
 
     try:
@@ -76,6 +78,13 @@ def nexus_factory(request, smtp_sink):
         for inst in started:
             inst.stop()
             inst.cleanup()
+
+
+@pytest.fixture
+def nexus_factory(request, smtp_sink):
+    """Starts a private instance: nexus_factory(env={...}, name="...", start=True)."""
+    yield from _instance_factory(smtp_sink, "private",
+                                 lambda inst: _instances_of(request.node).append(inst))
 
 
 @pytest.fixture(scope="module")
@@ -83,20 +92,7 @@ def module_nexus_factory(smtp_sink):
     """Like nexus_factory, but its instances live until the module's last test
     has run (for suites that share one instance with special settings).
     Tests pass the instance to attach_logs so a failure shows its logs."""
-    _require_binaries()
-    started = []
-
-    def make(env=None, name="module", start=True):
-        inst = Instance(_build_dir(), smtp_sink, env=env, name=name)
-        started.append(inst)
-        return inst.start() if start else inst
-
-    try:
-        yield make
-    finally:
-        for inst in started:
-            inst.stop()
-            inst.cleanup()
+    yield from _instance_factory(smtp_sink, "module")
 
 
 @pytest.fixture(scope="module")
