@@ -1,5 +1,5 @@
 // Bridging gRPC unary calls into Asio coroutines, for the backend clients
-// (auth_client.cc, daemon_client.cc) only.
+// (auth_client.cc, daemon_client.cc, daemon_streams.cc) only.
 //
 // The one way the gateway calls a backend: gRPC's completion-queue API on a
 // queue drained by threads of the client's own (completion_queue_threads.h
