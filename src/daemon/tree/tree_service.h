@@ -97,10 +97,11 @@ class TreeService final : public UploadPlacement {
                                                 int64_t declared_size) override;
 
   // An upload to a path that `destination` receives later (through
-  // UploadPath), before Commit (which is kInvalidArgument without it). Commit then does what
-  // BeginUpload's Commit does. Until the path is known, the bytes a
-  // replacement frees are unknown too, so the early quota checks count the
-  // owner's largest file with a path as freed; the commit checks exactly.
+  // UploadPath), before Commit (which is kInvalidArgument without it).
+  // Commit then does what BeginUpload's Commit does. Until the path is
+  // known, the bytes a replacement frees are unknown too, so the early quota
+  // checks count the owner's largest file with a path as freed; the commit
+  // checks exactly.
   Result<std::unique_ptr<Upload>> BeginUploadPathLater(
       const std::string& owner, std::string_view file_name, int64_t declared_size,
       std::shared_ptr<const LatePath> destination) override;
