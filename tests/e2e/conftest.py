@@ -1,6 +1,7 @@
 """pytest fixtures of the end-to-end suite: an SMTP sink, a shared Nexus
 instance for the session, and a factory for tests that need their own
-(different settings, or services they stop on purpose).
+(different settings, or services they stop on purpose), and the instance
+of a test_lambda*.py module.
 
 Run: NEXUS_BUILD_DIR=<abs build dir> /usr/bin/python3 -m pytest tests/e2e -q -rs
 Under CI=true a test that would skip (e.g. binaries not built) fails instead.
@@ -10,7 +11,8 @@ import os
 
 import pytest
 
-from harness import Instance, SmtpSink, registered_user, skip_or_fail
+from harness import Instance, SmtpSink, new_user, register, registered_user, skip_or_fail
+from lambda_runs import MARKER, MARKER_VAR, runc_path
 
 
 def _build_dir():
@@ -56,16 +58,18 @@ def nexus(request, _shared_instance):
     return _shared_instance
 
 
-@pytest.fixture
-def nexus_factory(request, smtp_sink):
-    """Starts a private instance: nexus_factory(env={...}, name="...", start=True)."""
+def _instance_factory(smtp_sink, default_name, on_start=None):
+    """A generator fixture's body: yields make(env=None, name=..., start=True),
+    which starts an instance (on_start(inst) first), and stops and removes
+    every instance it made when the fixture ends."""
     _require_binaries()
     started = []
 
-    def make(env=None, name="private", start=True):
+    def make(env=None, name=default_name, start=True):
         inst = Instance(_build_dir(), smtp_sink, env=env, name=name)
         started.append(inst)
-        _instances_of(request.node).append(inst)
+        if on_start is not None:
+            on_start(inst)
         return inst.start() if start else inst
 
     try:
@@ -74,6 +78,13 @@ def nexus_factory(request, smtp_sink):
         for inst in started:
             inst.stop()
             inst.cleanup()
+
+
+@pytest.fixture
+def nexus_factory(request, smtp_sink):
+    """Starts a private instance: nexus_factory(env={...}, name="...", start=True)."""
+    yield from _instance_factory(smtp_sink, "private",
+                                 lambda inst: _instances_of(request.node).append(inst))
 
 
 @pytest.fixture(scope="module")
@@ -81,20 +92,31 @@ def module_nexus_factory(smtp_sink):
     """Like nexus_factory, but its instances live until the module's last test
     has run (for suites that share one instance with special settings).
     Tests pass the instance to attach_logs so a failure shows its logs."""
-    _require_binaries()
-    started = []
+    yield from _instance_factory(smtp_sink, "module")
 
-    def make(env=None, name="module", start=True):
-        inst = Instance(_build_dir(), smtp_sink, env=env, name=name)
-        started.append(inst)
-        return inst.start() if start else inst
 
-    try:
-        yield make
-    finally:
-        for inst in started:
-            inst.stop()
-            inst.cleanup()
+@pytest.fixture(scope="module")
+def lambda_instance(module_nexus_factory):
+    """One instance for a test_lambda*.py module; its services carry MARKER."""
+    if os.geteuid() != 0:
+        skip_or_fail("lambda needs root (nexusd starts runc containers)")
+    if runc_path() is None:
+        skip_or_fail("lambda needs runc (apt-get install runc)")
+    inst = module_nexus_factory(env={MARKER_VAR: MARKER}, name="lambda")
+    user = new_user("lambda")
+    register(inst, user)
+    inst.user = user
+    return inst
+
+
+@pytest.fixture
+def lam(lambda_instance, attach_logs):
+    """The module's lambda instance, checked alive."""
+    attach_logs(lambda_instance)
+    dead = {n: p.returncode for n, p in lambda_instance.procs.items() if p.poll() is not None}
+    if dead:
+        pytest.fail(f"lambda instance services exited: {dead}", pytrace=False)
+    return lambda_instance
 
 
 @pytest.fixture

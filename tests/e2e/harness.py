@@ -2,14 +2,14 @@
 
 Starts the three real services (nexus-auth, nexusd, nexus-api) in a fresh
 data directory, runs a real SMTP server for their mail, and offers an HTTP
-client that only ever talks to 127.0.0.1. conftest.py turns these into pytest
-fixtures; the tests use the public HTTP API the way a user does.
+client that only ever talks to 127.0.0.1 (http_client.py) and helpers for
+uploads and the chunk store (uploads.py); the tests import all of it from
+here. conftest.py turns these into pytest fixtures; the tests use the public
+HTTP API the way a user does.
 """
 
 import email
 import email.policy
-import hashlib
-import http.client
 import os
 import re
 import secrets
@@ -26,7 +26,11 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 from aiosmtpd.controller import Controller
-from requests.adapters import HTTPAdapter
+
+# Re-exported: the tests import the whole harness from here.
+from http_client import Api, assert_json_error, raw_request  # noqa: F401
+from uploads import (MultipartBody, chunk_count, chunk_paths, download_sha256,  # noqa: F401
+                     random_file, upload)
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -180,66 +184,6 @@ class SmtpSink:
         found = self.CODE_RE.findall(mail.text)
         assert len(found) == 1, f"expected one 6-digit code in the mail, got {found!r}"
         return found[0]
-
-
-# ---------------------------------------------------------------- HTTP client
-
-
-class _SourceAddressAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connections leave from one local address, so the
-    gateway sees that address as the client (the peer of the TCP connection)."""
-
-    def __init__(self, source_address, **kwargs):
-        self._source_address = source_address
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
-        pool_kwargs["source_address"] = (self._source_address, 0)
-        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
-
-
-class Api:
-    """requests against one gateway; ignores proxy settings so traffic stays local.
-
-    source_address (e.g. "127.0.0.7") binds the client's end of every
-    connection, to play a distinct client: any 127.0.0.x is a local address.
-    """
-
-    def __init__(self, base_url, source_address=None):
-        assert base_url.startswith("http://127.0.0.1:"), base_url
-        self.base_url = base_url
-        self.source_address = source_address
-        self.session = requests.Session()
-        self.session.trust_env = False
-        if source_address is not None:
-            assert source_address.startswith("127."), source_address
-            self.session.mount("http://", _SourceAddressAdapter(source_address))
-
-    def request(self, method, path, token=None, headers=None, timeout=10, **kwargs):
-        h = dict(headers or {})
-        if token is not None:
-            h["Authorization"] = f"Bearer {token}"
-        return self.session.request(method, self.base_url + path, headers=h, timeout=timeout,
-                                    **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.request("POST", path, **kwargs)
-
-
-def assert_json_error(resp, status):
-    """Asserts `resp` is `status` with a JSON body {"error": "<non-empty string>"}; returns it."""
-    assert resp.status_code == status, (
-        f"{resp.request.method} {resp.request.path_url}: expected {status}, "
-        f"got {resp.status_code} {resp.text[:300]!r}")
-    ctype = resp.headers.get("Content-Type", "")
-    assert ctype.startswith("application/json"), f"error Content-Type is {ctype!r}"
-    body = resp.json()
-    assert isinstance(body, dict), body
-    assert isinstance(body.get("error"), str) and body["error"], body
-    return body
 
 
 # ---------------------------------------------------------------- services
@@ -422,137 +366,6 @@ def other_code(code):
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-# ---------------------------------------------------------------- uploads and disk
-
-
-class MultipartBody:
-    """A multipart/form-data body streamed from its parts, never held whole.
-
-    parts: (name, filename or None, source) in order; source is bytes, or a
-    path whose file is read as the body streams out. filename_star, when given
-    for a part as a 4th element, adds an RFC 5987 filename*= parameter (the
-    raw bytes of a name such as "a\\r\\nb" cannot travel in filename="...").
-    requests sends it with a Content-Length (it has __len__) and reads it with
-    read(n), so even a 200 MiB file costs one block of memory.
-    """
-
-    def __init__(self, parts, boundary=None):
-        self.boundary = boundary or "e2e-" + secrets.token_hex(12)
-        self._segments = []
-        for part in parts:
-            name, filename, source = part[:3]
-            filename_star = part[3] if len(part) > 3 else None
-            disp = f'form-data; name="{name}"'
-            if filename is not None:
-                disp += f'; filename="{filename}"'
-            if filename_star is not None:
-                disp += "; filename*=UTF-8''" + _rfc5987_quote(filename_star)
-            head = f"--{self.boundary}\r\nContent-Disposition: {disp}\r\n"
-            if filename is not None or filename_star is not None:
-                head += "Content-Type: application/octet-stream\r\n"
-            self._segments.append(head.encode() + b"\r\n")
-            self._segments.append(source)
-            self._segments.append(b"\r\n")
-        self._segments.append(f"--{self.boundary}--\r\n".encode())
-        self._length = sum(len(s) if isinstance(s, bytes) else os.path.getsize(s)
-                           for s in self._segments)
-        self._index = 0
-        self._file = None
-
-    @property
-    def content_type(self):
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    def __len__(self):
-        return self._length
-
-    def read(self, n=-1):
-        n = 1 << 20 if n is None or n < 0 else n
-        while self._index < len(self._segments):
-            seg = self._segments[self._index]
-            if isinstance(seg, bytes):
-                self._index += 1
-                if seg:
-                    return seg
-                continue
-            if self._file is None:
-                self._file = open(seg, "rb")
-            data = self._file.read(n)
-            if data:
-                return data
-            self._file.close()
-            self._file = None
-            self._index += 1
-        return b""
-
-    def to_bytes(self):
-        """The whole body (small bodies only)."""
-        return b"".join(self.chunks())
-
-    def chunks(self, size=1 << 20):
-        """The same bytes as a generator (requests then sends them chunked)."""
-        while True:
-            data = self.read(size)
-            if not data:
-                return
-            yield data
-
-
-def _rfc5987_quote(text):
-    out = []
-    for b in text.encode("utf-8"):
-        c = chr(b)
-        out.append(c if c.isascii() and (c.isalnum() or c in "!#$&+-.^_`|~") else f"%{b:02X}")
-    return "".join(out)
-
-
-def upload(api, token, route, parts, timeout=60):
-    """POSTs a MultipartBody of `parts` to `route` (e.g. /api/files/upload)."""
-    body = MultipartBody(parts)
-    return api.post(route, token=token, data=body, timeout=timeout,
-                    headers={"Content-Type": body.content_type})
-
-
-def random_file(directory, size, name="blob"):
-    """Writes `size` random bytes to directory/name in 1 MiB steps; returns (path, sha256 hex)."""
-    path = os.path.join(directory, name)
-    digest = hashlib.sha256()
-    with open(path, "wb") as f:
-        left = size
-        while left > 0:
-            block = os.urandom(min(left, 1 << 20))
-            digest.update(block)
-            f.write(block)
-            left -= len(block)
-    return path, digest.hexdigest()
-
-
-def download_sha256(api, token, path, timeout=120):
-    """Streams GET `path` and returns (response, sha256 hex of the body, byte count)."""
-    digest = hashlib.sha256()
-    count = 0
-    with api.get(path, token=token, stream=True, timeout=timeout) as r:
-        if r.status_code == 200:
-            for block in r.iter_content(1 << 20):
-                digest.update(block)
-                count += len(block)
-        else:
-            r.content  # noqa: B018 - reads the error body while the connection is open
-    return r, digest.hexdigest(), count
-
-
-def chunk_paths(inst):
-    """Paths of the files in the instance's chunk store (<data_dir>/chunks),
-    temp files included (an empty set when it does not exist)."""
-    root = os.path.join(inst.data_dir, "chunks")
-    return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
-
-
-def chunk_count(inst):
-    """Files in the instance's chunk store, temp files included."""
-    return len(chunk_paths(inst))
-
-
 def wait_until(predicate, timeout, what, interval=0.05):
     """Polls `predicate` until it returns a truthy value (returned) or fails the test after `timeout` s."""
     deadline = time.monotonic() + timeout
@@ -565,18 +378,12 @@ def wait_until(predicate, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
-def raw_request(port, method, target, headers=None, body=b"", timeout=10):
-    """Sends the request target exactly as given (no re-quoting of %2e and the
-    like, which requests does) and returns (status, headers dict, body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.putrequest(method, target, skip_accept_encoding=True)
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        if body or method in ("POST", "PUT"):
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body or None)
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
+# How long a released chunk may take to disappear from disk (removal runs
+# after the commit, possibly on another thread).
+SETTLE_S = 10
+
+
+def settled_chunk_count(inst, expected, what):
+    """Waits (bounded) until the chunk store holds `expected` files."""
+    wait_until(lambda: chunk_count(inst) == expected, SETTLE_S,
+               f"{what}: chunk files {chunk_count(inst)} != {expected}")

@@ -1,25 +1,18 @@
 #include "daemon/storage/fs_chunk_store.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <spdlog/spdlog.h>
-#include <stdio.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <memory>
 #include <set>
-#include <system_error>
-#include <thread>
 #include <vector>
 
 #include "common/fd.h"
 #include "daemon/private_files.h"
+#include "daemon/storage/chunk_file_io.h"
 #include "daemon/storage/sha256.h"
 
 namespace nexus::daemon::storage {
@@ -27,110 +20,9 @@ namespace {
 
 constexpr std::string_view kTempPrefix = ".tmp-";
 
-// How many fsyncs a Sync keeps in flight. The journal commits concurrent
-// fsyncs together, so a batch costs about one commit instead of one each;
-// beyond a handful of threads there was no further gain.
-constexpr size_t kSyncThreads = 8;
-
-struct DirCloser {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using DirPtr = std::unique_ptr<DIR, DirCloser>;
-
-// A full disk is an environmental condition, not a bug: the client gets 507
-// "insufficient storage" and nothing else, the log gets what and where.
-Status Errno(std::string_view what, const std::string& path, int e) {
-  if (e == ENOSPC || e == EDQUOT) {
-    spdlog::warn("chunk store full: {} '{}': {}", what, path, std::strerror(e));
-    return InsufficientStorageError();
-  }
-  return ErrnoError(StatusCode::kInternal, std::string(what) + " '" + path + "'", e);
-}
-
 Status CheckHash(const std::string& hash) {
   if (!IsSha256Hex(hash)) return InvalidArgumentError("invalid chunk hash '" + hash + "'");
   return Status::Ok();
-}
-
-// mkdir that tells whether it created the directory (so the parent needs an fsync).
-Result<bool> MakeDir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) == 0) return true;
-  if (errno == EEXIST) return false;
-  return Errno("create directory", dir, errno);
-}
-
-// Writes the concatenation of `pieces`, IOV_MAX of them per writev, resuming
-// after short writes.
-Status WriteAll(int fd, std::span<const std::string_view> pieces, const std::string& path) {
-  iovec iov[IOV_MAX];
-  size_t next = 0;  // first piece not yet (fully) written
-  size_t done = 0;  // bytes of pieces[next] already written
-  while (next < pieces.size()) {
-    int count = 0;
-    for (size_t i = next; i < pieces.size() && count < IOV_MAX; ++i) {
-      const size_t skip = i == next ? done : 0;
-      if (pieces[i].size() == skip) continue;
-      iov[count].iov_base = const_cast<char*>(pieces[i].data() + skip);
-      iov[count].iov_len = pieces[i].size() - skip;
-      ++count;
-    }
-    if (count == 0) break;
-    ssize_t n = ::writev(fd, iov, count);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("write", path, errno);
-    }
-    if (n == 0) return Errno("write", path, EIO);
-    // Advance past what was written.
-    auto left = static_cast<size_t>(n);
-    while (next < pieces.size() && left >= pieces[next].size() - done) {
-      left -= pieces[next].size() - done;
-      done = 0;
-      ++next;
-    }
-    done += left;
-  }
-  return Status::Ok();
-}
-
-// fsync through a fresh descriptor: the inode's data and metadata (for a
-// directory, its entries) reach the disk whichever descriptor wrote them.
-Status FsyncPath(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return Errno("open for fsync", path, errno);
-  if (::fsync(fd.get()) != 0) return Errno("fsync", path, errno);
-  return Status::Ok();
-}
-
-// fsyncs every path from up to kSyncThreads threads; returns the first error
-// and sets (*failed)[i] for each path that failed.
-Status FsyncAll(const std::vector<std::string>& paths, std::vector<char>* failed) {
-  failed->assign(paths.size(), 0);
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  Status first;
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < paths.size();) {
-      Status s = FsyncPath(paths[i]);
-      if (!s.ok()) {
-        std::lock_guard lock(mu);
-        (*failed)[i] = 1;
-        if (first.ok()) first = std::move(s);
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  const size_t helpers = std::min(kSyncThreads, paths.size()) - 1;
-  for (size_t i = 0; i < helpers; ++i) {
-    try {
-      threads.emplace_back(work);
-    } catch (const std::system_error&) {
-      break;  // no thread to spare: the threads we have (at least this one) do it all
-    }
-  }
-  work();
-  for (auto& t : threads) t.join();
-  return first;
 }
 
 uint32_t HexValue(std::string_view hex) {
@@ -142,20 +34,6 @@ uint32_t HexValue(std::string_view hex) {
 // The directory of a chunk's path.
 std::string DirOf(const std::string& path, const std::string& hash) {
   return path.substr(0, path.size() - hash.size() - 1);
-}
-
-// Renames without replacing an existing target. Returns false when the target
-// already exists (the temp file is then left for the caller to remove).
-Result<bool> RenameNoReplace(const std::string& from, const std::string& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
-    return true;
-  }
-  if (errno == EEXIST) return false;
-  if (errno != EINVAL && errno != ENOSYS) return Errno("rename to", to, errno);
-  // The filesystem cannot refuse to replace; the target holds the same bytes
-  // anyway (same hash), so a plain rename is correct, merely not minimal.
-  if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename to", to, errno);
-  return true;
 }
 
 }  // namespace
@@ -193,14 +71,14 @@ Result<bool> FsChunkStore::PutPieces(const std::string& hash,
   const std::string path = PathOf(hash);
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) return false;
-  if (errno != ENOENT) return Errno("stat", path, errno);
+  if (errno != ENOENT) return DiskError("stat", path, errno);
   NEXUS_RETURN_IF_ERROR(EnsureDirs(hash));
 
   const std::string dir = path.substr(0, path.size() - hash.size() - 1);
   const std::string temp = dir + "/" + std::string(kTempPrefix) + hash + "-" +
                            std::to_string(::getpid()) + "-" + std::to_string(++temp_counter_);
   Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return Errno("open for writing", temp, errno);
+  if (fd.get() < 0) return DiskError("open for writing", temp, errno);
   auto fail = [&](Status s) {
     ::unlink(temp.c_str());
     return s;
@@ -210,7 +88,7 @@ Result<bool> FsChunkStore::PutPieces(const std::string& hash,
   // upload goes on and Sync finds little left to write. Only a hint: Sync's
   // fsync reports any write error.
   (void)::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
-  if (fd.Close() != 0) return fail(Errno("close", temp, errno));
+  if (fd.Close() != 0) return fail(DiskError("close", temp, errno));
   {
     // Marked before the rename: from the moment another Put can find the
     // chunk present, a Sync naming it must still fsync it. A mark left by a
@@ -364,26 +242,10 @@ Result<bool> FsChunkStore::Has(const std::string& hash) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) return true;
   if (errno == ENOENT) return false;
-  return Errno("stat", path, errno);
+  return DiskError("stat", path, errno);
 }
 
 namespace {
-
-// Reads up to out.size() bytes from the start of `fd`; returns how many
-// there were (fewer only at the end of the file).
-Result<size_t> ReadFull(int fd, std::span<char> out, const std::string& path) {
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::read(fd, out.data() + done, out.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("read", path, errno);
-    }
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  return done;
-}
 
 Status Verify(const std::string& hash, std::string_view bytes) {
   const std::string actual = Sha256::HexDigest(bytes);
@@ -399,13 +261,13 @@ Result<int> OpenChunk(const std::string& hash, const std::string& path, uint64_t
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return NotFoundError("chunk " + hash + " not found");
-    return Errno("open for reading", path, errno);
+    return DiskError("open for reading", path, errno);
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     const int e = errno;
     ::close(fd);
-    return Errno("stat", path, e);
+    return DiskError("stat", path, e);
   }
   *size = static_cast<uint64_t>(st.st_size);
   return fd;
@@ -442,7 +304,7 @@ Status FsChunkStore::ReadInto(const std::string& hash, std::span<char> out) {
 Status FsChunkStore::Remove(const std::string& hash) {
   NEXUS_RETURN_IF_ERROR(CheckHash(hash));
   const std::string path = PathOf(hash);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("remove", path, errno);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return DiskError("remove", path, errno);
   std::lock_guard lock(unsynced_mu_);
   unsynced_.erase(hash);
   failed_.erase(hash);
@@ -451,32 +313,21 @@ Status FsChunkStore::Remove(const std::string& hash) {
 
 Status FsChunkStore::Walk(
     const std::function<Status(const std::string& dir, const std::string& name)>& fn) {
-  auto list = [](const std::string& dir, std::vector<std::string>* names) -> Status {
-    DirPtr d(::opendir(dir.c_str()));
-    if (!d) return Errno("open directory", dir, errno);
-    errno = 0;
-    while (dirent* e = ::readdir(d.get())) {
-      std::string name = e->d_name;
-      if (name != "." && name != "..") names->push_back(std::move(name));
-    }
-    if (errno != 0) return Errno("read directory", dir, errno);
-    return Status::Ok();
-  };
   auto is_hex2 = [](const std::string& s) {
     auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
     return s.size() == 2 && hex(s[0]) && hex(s[1]);
   };
   std::vector<std::string> tops;
-  NEXUS_RETURN_IF_ERROR(list(root_, &tops));
+  NEXUS_RETURN_IF_ERROR(ListDirectory(root_, &tops));
   for (const auto& top : tops) {
     if (!is_hex2(top)) continue;
     std::vector<std::string> leaves;
-    NEXUS_RETURN_IF_ERROR(list(root_ + "/" + top, &leaves));
+    NEXUS_RETURN_IF_ERROR(ListDirectory(root_ + "/" + top, &leaves));
     for (const auto& leaf : leaves) {
       if (!is_hex2(leaf)) continue;
       const std::string dir = root_ + "/" + top + "/" + leaf;
       std::vector<std::string> files;
-      NEXUS_RETURN_IF_ERROR(list(dir, &files));
+      NEXUS_RETURN_IF_ERROR(ListDirectory(dir, &files));
       for (const auto& name : files) {
         // A hash-named file in the wrong directory is not a chunk Get could find.
         if (IsSha256Hex(name) && (name.compare(0, 2, top) != 0 || name.compare(2, 2, leaf) != 0)) {
@@ -501,7 +352,7 @@ Result<SweepStats> FsChunkStore::Sweep(const std::function<bool(const std::strin
   Status s = Walk([&](const std::string& dir, const std::string& name) -> Status {
     const std::string path = dir + "/" + name;
     if (std::string_view(name).starts_with(kTempPrefix)) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("remove", path, errno);
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) return DiskError("remove", path, errno);
       ++stats.temp_files_removed;
       return Status::Ok();
     }
@@ -510,7 +361,7 @@ Result<SweepStats> FsChunkStore::Sweep(const std::function<bool(const std::strin
       ++stats.chunks_kept;
       return Status::Ok();
     }
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("remove", path, errno);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return DiskError("remove", path, errno);
     {
       std::lock_guard lock(unsynced_mu_);
       unsynced_.erase(name);

@@ -2,18 +2,12 @@
 
 #include <utility>
 
-#include "common/vfs_path.h"
-#include "daemon/storage/safe_name.h"
-
 namespace nexus::daemon::storage {
 
-Status LatePath::Set(std::string_view path) {
+Status LatePath::Set(std::string path) {
   if (has_value()) return InvalidArgumentError("upload: a second path");
-  Result<std::string> normalized = NormalizeVfsPath(path);
-  if (!normalized.ok()) return normalized.status().WithContext("upload");
-  if (*normalized == "/") return InvalidArgumentError("upload: the path is the root folder");
-  NEXUS_RETURN_IF_ERROR(RefuseBidiControls("upload: the path", *normalized));
-  path_ = std::move(normalized).value();
+  if (path == "/") return InvalidArgumentError("upload: the path is the root folder");
+  path_ = std::move(path);
   return Status::Ok();
 }
 
@@ -36,21 +30,19 @@ Result<std::unique_ptr<UploadSession>> UploadSession::Begin(FileService& files,
                            placement->BeginUploadPathLater(header.owner, header.file_name,
                                                            header.declared_size, late_path));
     return std::unique_ptr<UploadSession>(
-        new UploadSession(std::move(upload), "", std::move(late_path), header.declared_size));
+        new UploadSession(std::move(upload), "", std::move(late_path), placement, header));
   }
   if (header.vfs_path.empty()) {
     NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Upload> upload,
                            files.Begin(header.owner, header.file_name, header.declared_size));
     return std::unique_ptr<UploadSession>(
-        new UploadSession(std::move(upload), "", nullptr, header.declared_size));
+        new UploadSession(std::move(upload), "", nullptr, nullptr, header));
   }
-  // Normalised here once for the answer; the tree checks the path it gets.
-  Result<std::string> path = NormalizeVfsPath(header.vfs_path);
-  if (!path.ok()) return path.status().WithContext("upload");
+  NEXUS_ASSIGN_OR_RETURN(std::string path, placement->UploadPath(header.owner, header.vfs_path));
   NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<Upload> upload,
-                         placement->BeginUpload(header.owner, *path, header.declared_size));
+                         placement->BeginUploadAt(header.owner, path, header.declared_size));
   return std::unique_ptr<UploadSession>(
-      new UploadSession(std::move(upload), std::move(path).value(), nullptr, header.declared_size));
+      new UploadSession(std::move(upload), std::move(path), nullptr, nullptr, header));
 }
 
 Status UploadSession::Refuse(std::string_view why) const {
@@ -73,7 +65,8 @@ Status UploadSession::WriteShared(std::span<const std::string_view> pieces,
 
 Status UploadSession::SetPath(std::string_view path) {
   if (!late_path_) return Refuse("a path message, but the header did not say path_follows");
-  return late_path_->Set(path);
+  NEXUS_ASSIGN_OR_RETURN(std::string normalized, placement_->UploadPath(owner_, path));
+  return late_path_->Set(std::move(normalized));
 }
 
 Result<FileRecord> UploadSession::Commit() {

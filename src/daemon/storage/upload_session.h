@@ -6,7 +6,9 @@
 //
 // Placing at a path is the tree's job (tree/tree_service.h implements
 // UploadPlacement); storage only knows that interface, so the dependency
-// runs one way: the tree depends on storage, never the reverse.
+// runs one way: the tree depends on storage, never the reverse. The tree
+// also checks and normalises the path (UploadPlacement::UploadPath), once
+// per upload; the session keeps what it answers.
 //
 // Error messages name the upload ("upload 'a.txt': data after the path");
 // every error is kInvalidArgument unless the Upload's own (quota, disk,
@@ -33,8 +35,9 @@ namespace nexus::daemon::storage {
 // thread driving the upload sets it before Commit.
 class LatePath {
  public:
-  // Normalises and keeps `path`; a bad path is kInvalidArgument. Once only.
-  Status Set(std::string_view path);
+  // Keeps `path`, as UploadPlacement::UploadPath returned it; the root
+  // folder is kInvalidArgument (a file cannot replace it). Once only.
+  Status Set(std::string path);
   bool has_value() const { return !path_.empty(); }
   const std::string& path() const { return path_; }
 
@@ -43,13 +46,17 @@ class LatePath {
 };
 
 // Starting uploads that end at a tree path; see TreeService for what each
-// does. `path` and `file_name` are what the client sent.
+// does. `file_name` is what the client sent.
 class UploadPlacement {
  public:
   virtual ~UploadPlacement() = default;
-  virtual Result<std::unique_ptr<Upload>> BeginUpload(const std::string& owner,
-                                                      std::string_view path,
-                                                      int64_t declared_size) = 0;
+  // The normal form of `path` (what the client sent) as the destination of
+  // an upload of `owner`'s, or why it cannot be one (kInvalidArgument).
+  virtual Result<std::string> UploadPath(const std::string& owner, std::string_view path) = 0;
+  // Starts an upload to `path`, which UploadPath returned.
+  virtual Result<std::unique_ptr<Upload>> BeginUploadAt(const std::string& owner,
+                                                        const std::string& path,
+                                                        int64_t declared_size) = 0;
   virtual Result<std::unique_ptr<Upload>> BeginUploadPathLater(
       const std::string& owner, std::string_view file_name, int64_t declared_size,
       std::shared_ptr<const LatePath> destination) = 0;
@@ -99,18 +106,24 @@ class UploadSession {
   const std::string& vfs_path() const;
 
  private:
+  // `placement` checks the late path: set with `late_path` only.
   UploadSession(std::unique_ptr<Upload> upload, std::string vfs_path,
-                std::shared_ptr<LatePath> late_path, int64_t declared_size)
+                std::shared_ptr<LatePath> late_path, UploadPlacement* placement,
+                const UploadHeader& header)
       : upload_(std::move(upload)),
         vfs_path_(std::move(vfs_path)),
         late_path_(std::move(late_path)),
-        declared_size_(declared_size) {}
+        placement_(placement),
+        owner_(header.owner),
+        declared_size_(header.declared_size) {}
 
   Status Refuse(std::string_view why) const;
 
   std::unique_ptr<Upload> upload_;
   const std::string vfs_path_;                 // normalised; empty for a late or no path
   const std::shared_ptr<LatePath> late_path_;  // set for a path_follows upload
+  UploadPlacement* const placement_;           // set for a path_follows upload
+  const std::string owner_;
   const int64_t declared_size_;
 };
 

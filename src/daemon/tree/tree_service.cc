@@ -41,7 +41,17 @@ Result<std::vector<TreeEntry>> TreeService::List(const std::string& owner, std::
 Result<std::unique_ptr<Upload>> TreeService::BeginUpload(const std::string& owner,
                                                          std::string_view path,
                                                          int64_t declared_size) {
-  NEXUS_ASSIGN_OR_RETURN(std::string p, PrepareNew("upload", owner, path));
+  NEXUS_ASSIGN_OR_RETURN(std::string p, UploadPath(owner, path));
+  return BeginUploadAt(owner, p, declared_size);
+}
+
+Result<std::string> TreeService::UploadPath(const std::string& owner, std::string_view path) {
+  return PrepareNew("upload", owner, path);
+}
+
+Result<std::unique_ptr<Upload>> TreeService::BeginUploadAt(const std::string& owner,
+                                                           const std::string& p,
+                                                           int64_t declared_size) {
   // Fails early (before any byte is stored) on a folder in the way, and
   // lets the early quota checks count the bytes a replaced file frees.
   NEXUS_ASSIGN_OR_RETURN(ReplacedFile replaced, tree_.ReplaceableFile(owner, p));

@@ -87,13 +87,21 @@ class TreeService final : public UploadPlacement {
   // place of a parent is kAlreadyExists, at Begin and again at Commit. The
   // file's name in the Files API is the last path segment (SafeBaseName).
   Result<std::unique_ptr<Upload>> BeginUpload(const std::string& owner, std::string_view path,
-                                              int64_t declared_size = -1) override;
+                                              int64_t declared_size = -1);
 
-  // An upload to a path that `destination` receives later, before Commit
-  // (which is kInvalidArgument without it). Commit then does what
-  // BeginUpload's Commit does. Until the path is known, the bytes a
-  // replacement frees are unknown too, so the early quota checks count the
-  // owner's largest file with a path as freed; the commit checks exactly.
+  // BeginUpload in two steps, for UploadSession: the path's checks (owner,
+  // normal form, no bidirectional controls), then the upload to the path
+  // they returned.
+  Result<std::string> UploadPath(const std::string& owner, std::string_view path) override;
+  Result<std::unique_ptr<Upload>> BeginUploadAt(const std::string& owner, const std::string& path,
+                                                int64_t declared_size) override;
+
+  // An upload to a path that `destination` receives later (through
+  // UploadPath), before Commit (which is kInvalidArgument without it).
+  // Commit then does what BeginUpload's Commit does. Until the path is
+  // known, the bytes a replacement frees are unknown too, so the early quota
+  // checks count the owner's largest file with a path as freed; the commit
+  // checks exactly.
   Result<std::unique_ptr<Upload>> BeginUploadPathLater(
       const std::string& owner, std::string_view file_name, int64_t declared_size,
       std::shared_ptr<const LatePath> destination) override;

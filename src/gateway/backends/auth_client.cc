@@ -13,73 +13,49 @@ class GrpcAuthClient final : public AuthClient {
 
   asio::awaitable<Result<authpb::RegisterInitResponse>> RegisterInit(
       authpb::RegisterInitRequest request) override {
-    return UnaryCall<authpb::RegisterInitResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncRegisterInit(ctx, req, cq);
-        },
-        std::move(request), timeout_, "auth", "RegisterInit");
+    return Call(&authpb::AuthService::Stub::PrepareAsyncRegisterInit, std::move(request),
+                "RegisterInit");
   }
 
   asio::awaitable<Result<authpb::TokenResponse>> RegisterVerify(
       authpb::VerifyRequest request) override {
-    return UnaryCall<authpb::TokenResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncRegisterVerify(ctx, req, cq);
-        },
-        std::move(request), timeout_, "auth", "RegisterVerify");
+    return Call(&authpb::AuthService::Stub::PrepareAsyncRegisterVerify, std::move(request),
+                "RegisterVerify");
   }
 
   asio::awaitable<Result<authpb::LoginInitResponse>> LoginInit(
       authpb::LoginInitRequest request) override {
-    return UnaryCall<authpb::LoginInitResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncLoginInit(ctx, req, cq);
-        },
-        std::move(request), timeout_, "auth", "LoginInit");
+    return Call(&authpb::AuthService::Stub::PrepareAsyncLoginInit, std::move(request), "LoginInit");
   }
 
   asio::awaitable<Result<authpb::TokenResponse>> LoginVerify(
       authpb::VerifyRequest request) override {
-    return UnaryCall<authpb::TokenResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncLoginVerify(ctx, req, cq);
-        },
-        std::move(request), timeout_, "auth", "LoginVerify");
+    return Call(&authpb::AuthService::Stub::PrepareAsyncLoginVerify, std::move(request),
+                "LoginVerify");
   }
 
   asio::awaitable<Result<authpb::ValidateTokenResponse>> ValidateToken(
       authpb::ValidateTokenRequest request) override {
-    return UnaryCall<authpb::ValidateTokenResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncValidateToken(ctx, req, cq);
-        },
-        std::move(request), timeout_, "auth", "ValidateToken");
+    return Call(&authpb::AuthService::Stub::PrepareAsyncValidateToken, std::move(request),
+                "ValidateToken");
   }
 
   asio::awaitable<Result<authpb::LogoutResponse>> Logout(authpb::LogoutRequest request) override {
-    return UnaryCall<authpb::LogoutResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncLogout(ctx, req, cq);
-        },
-        std::move(request), timeout_, "auth", "Logout");
+    return Call(&authpb::AuthService::Stub::PrepareAsyncLogout, std::move(request), "Logout");
   }
 
   asio::awaitable<Result<authpb::HealthResponse>> Health(authpb::HealthRequest request) override {
-    return UnaryCall<authpb::HealthResponse>(
-        queue_.queue(),
-        [stub = stub_.get()](auto* ctx, const auto& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncHealth(ctx, req, cq);
-        },
-        std::move(request), timeout_, "auth", "Health");
+    return Call(&authpb::AuthService::Stub::PrepareAsyncHealth, std::move(request), "Health");
   }
 
  private:
+  // One unary call on the stub with the backend deadline.
+  template <typename Req, typename Resp>
+  asio::awaitable<Result<Resp>> Call(PrepareUnary<authpb::AuthService::Stub, Req, Resp> prepare,
+                                     Req request, const char* method) {
+    return StubCall(*stub_, prepare, queue_.queue(), std::move(request), timeout_, "auth", method);
+  }
+
   // Declared first, destroyed last: its thread drains every operation of the
   // stub's calls. One is plenty: a completion only posts to the caller.
   CompletionQueueThreads queue_{1};

@@ -1,14 +1,13 @@
 #include "gateway/backends/coalescing_auth_client.h"
 
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <vector>
+
+#include "gateway/http/posting_resumer.h"
 
 namespace nexus::gateway {
 
@@ -22,27 +21,9 @@ namespace {
 
 using Flight = CoalescingAuthClient::Flight;
 
-// Wraps a coroutine's handler into a copyable callable that posts it to the
-// coroutine's own executor (the flight completes on the leader's thread).
-template <typename Handler>
-std::function<void()> PostingResumer(Handler handler) {
-  auto executor = asio::get_associated_executor(handler);
-  struct Pending {
-    Handler handler;
-    asio::executor_work_guard<decltype(executor)> work;
-  };
-  auto pending =
-      std::make_shared<Pending>(Pending{std::move(handler), asio::make_work_guard(executor)});
-  return [pending] {
-    auto ex = pending->work.get_executor();
-    asio::post(ex, [pending]() mutable {
-      pending->work.reset();
-      std::move(pending->handler)();
-    });
-  };
-}
-
 // async_initiate initiation: waits for `flight` to land (at once if it has).
+// The flight completes on the leader's thread; each waiter resumes on its
+// own executor.
 struct JoinFlight {
   std::shared_ptr<Flight> flight;
 

@@ -1,5 +1,5 @@
 // Bridging gRPC unary calls into Asio coroutines, for the backend clients
-// (auth_client.cc, daemon_client.cc) only.
+// (auth_client.cc, daemon_client.cc, daemon_streams.cc) only.
 //
 // The one way the gateway calls a backend: gRPC's completion-queue API on a
 // queue drained by threads of the client's own (completion_queue_threads.h
@@ -57,45 +57,30 @@ struct UnaryCallState {
 
 }  // namespace internal
 
-// Runs one unary call on `queue`. `prepare(context, request, queue)` must
-// prepare it with the stub's completion-queue API, e.g.
-//   stub->PrepareAsyncHealth(ctx, req, queue);
-// `service` and `method` are literals naming the call in errors and logs.
-template <typename Resp, typename Req, typename Prepare>
-asio::awaitable<Result<Resp>> UnaryCall(grpc::CompletionQueue* queue, Prepare prepare, Req request,
-                                        std::chrono::milliseconds timeout, const char* service,
-                                        const char* method) {
-  auto state = std::make_shared<internal::UnaryCallState<Req, Resp>>();
-  state->request = std::move(request);
-  state->context.set_deadline(std::chrono::system_clock::now() + timeout);
-  state->reader = prepare(&state->context, state->request, queue);
-  state->reader->StartCall();
-  state->reader->Finish(&state->response, &state->status, state->finished.Arm(state));
-  // A unary call's Finish always completes with ok: the status tells.
-  co_await state->finished.Wait();
-  if (!state->status.ok()) co_return BackendError(service, method, state->status);
-  co_return std::move(state->response);
-}
-
 // A generated stub's completion-queue preparer of one unary method, e.g.
 // &Files::Stub::PrepareAsyncListFiles.
 template <typename Stub, typename Req, typename Resp>
 using PrepareUnary = std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> (Stub::*)(
     grpc::ClientContext*, const Req&, grpc::CompletionQueue*);
 
-// UnaryCall of `prepare` on `stub` (which must outlive the call): one line
-// per RPC in a client.
+// Runs one unary call of `prepare` on `stub` (which must outlive the call)
+// on `queue`: one line per RPC in a client. `service` and `method` are
+// literals naming the call in errors and logs.
 template <typename Stub, typename Req, typename Resp>
 asio::awaitable<Result<Resp>> StubCall(Stub& stub, PrepareUnary<Stub, Req, Resp> prepare,
                                        grpc::CompletionQueue* queue, Req request,
                                        std::chrono::milliseconds timeout, const char* service,
                                        const char* method) {
-  return UnaryCall<Resp>(
-      queue,
-      [&stub, prepare](grpc::ClientContext* ctx, const Req& req, grpc::CompletionQueue* cq) {
-        return (stub.*prepare)(ctx, req, cq);
-      },
-      std::move(request), timeout, service, method);
+  auto state = std::make_shared<internal::UnaryCallState<Req, Resp>>();
+  state->request = std::move(request);
+  state->context.set_deadline(std::chrono::system_clock::now() + timeout);
+  state->reader = (stub.*prepare)(&state->context, state->request, queue);
+  state->reader->StartCall();
+  state->reader->Finish(&state->response, &state->status, state->finished.Arm(state));
+  // A unary call's Finish always completes with ok: the status tells.
+  co_await state->finished.Wait();
+  if (!state->status.ok()) co_return BackendError(service, method, state->status);
+  co_return std::move(state->response);
 }
 
 }  // namespace nexus::gateway

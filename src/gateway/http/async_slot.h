@@ -3,17 +3,15 @@
 // completion_queue_threads.h) to turn an operation's completion, which
 // arrives on a completion-queue thread, into a co_await-able result: the
 // waiter's handler is posted back to its own executor, with a work guard
-// keeping that executor's io_context alive meanwhile; no thread blocks.
+// keeping that executor's io_context alive meanwhile (posting_resumer.h);
+// no thread blocks.
 //
 // One producer value at a time and at most one waiter: Set, then Take (in
 // either order), then the slot is empty again and reusable. Set and Take are
 // safe to call from different threads.
 #pragma once
 
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cassert>
 #include <functional>
@@ -23,6 +21,7 @@
 #include <utility>
 
 #include "gateway/http/http_types.h"
+#include "gateway/http/posting_resumer.h"
 
 namespace nexus::gateway {
 
@@ -62,20 +61,7 @@ class AsyncSlot {
 
     template <typename Handler>
     void operator()(Handler handler) {
-      auto executor = asio::get_associated_executor(handler);
-      struct Pending {
-        Handler handler;
-        asio::executor_work_guard<decltype(executor)> work;
-      };
-      auto pending =
-          std::make_shared<Pending>(Pending{std::move(handler), asio::make_work_guard(executor)});
-      std::function<void()> resume = [pending] {
-        auto ex = pending->work.get_executor();
-        asio::post(ex, [pending]() mutable {
-          pending->work.reset();
-          std::move(pending->handler)();
-        });
-      };
+      std::function<void()> resume = PostingResumer(std::move(handler));
       {
         std::lock_guard lock(slot->mu_);
         if (!slot->value_.has_value()) {

@@ -218,14 +218,9 @@ TEST_F(FileServiceTest, DeleteWhileDownloadingKeepsChunksUntilTheReaderCloses) {
   ASSERT_TRUE(reader.ok());
   ASSERT_TRUE(files_->Delete("alice", file->id).ok());
   EXPECT_GT(ChunkFiles(), 0);
-  std::string got;
-  while (true) {
-    auto piece = (*reader)->Next();
-    ASSERT_TRUE(piece.ok()) << piece.status().ToString();
-    if (piece->empty()) break;
-    got += *piece;
-  }
-  EXPECT_TRUE(got == data);
+  Result<std::string> got = ReadToEnd(**reader);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data);
   EXPECT_EQ(ChunkFiles(), 0) << "the reader's end released the last lease";
 }
 

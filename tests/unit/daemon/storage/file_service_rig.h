@@ -86,15 +86,21 @@ class FileServiceTest : public ::testing::Test {
     return (*upload)->Commit();
   }
 
-  Result<std::string> Download(const std::string& owner, const std::string& id,
-                               std::optional<ByteRange> range = std::nullopt) {
-    NEXUS_ASSIGN_OR_RETURN(auto reader, files_->Open(owner, id, range));
+  // Every byte `reader` yields, to its end.
+  static Result<std::string> ReadToEnd(FileReader& reader) {
     std::string out;
     while (true) {
-      NEXUS_ASSIGN_OR_RETURN(std::string_view piece, reader->Next());
+      NEXUS_ASSIGN_OR_RETURN(std::string_view piece, reader.Next());
       if (piece.empty()) break;
       out += piece;
     }
+    return out;
+  }
+
+  Result<std::string> Download(const std::string& owner, const std::string& id,
+                               std::optional<ByteRange> range = std::nullopt) {
+    NEXUS_ASSIGN_OR_RETURN(auto reader, files_->Open(owner, id, range));
+    NEXUS_ASSIGN_OR_RETURN(std::string out, ReadToEnd(*reader));
     if (static_cast<int64_t>(out.size()) != reader->length()) {
       return InternalError("reader yielded " + std::to_string(out.size()) + " bytes, announced " +
                            std::to_string(reader->length()));

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/vfs_path.h"
 #include "daemon/database.h"
 #include "daemon/storage/fs_chunk_store.h"
 #include "support/fake_clock.h"
@@ -21,13 +22,19 @@ namespace {
 using testing::TempDir;
 
 // Records what the session asks of the tree; the uploads it starts are plain
-// Files API uploads.
+// Files API uploads. Paths are checked as the tree does (only NormalizeVfsPath).
 class RecordingPlacement final : public UploadPlacement {
  public:
   explicit RecordingPlacement(FileService& files) : files_(files) {}
 
-  Result<std::unique_ptr<Upload>> BeginUpload(const std::string& owner, std::string_view path,
-                                              int64_t declared_size) override {
+  Result<std::string> UploadPath(const std::string& owner, std::string_view path) override {
+    checked.emplace_back(owner + ":" + std::string(path));
+    Result<std::string> normalized = NormalizeVfsPath(path);
+    if (!normalized.ok()) return normalized.status().WithContext("upload");
+    return normalized;
+  }
+  Result<std::unique_ptr<Upload>> BeginUploadAt(const std::string& owner, const std::string& path,
+                                                int64_t declared_size) override {
     paths.emplace_back(path);
     return files_.Begin(owner, "placed", declared_size);
   }
@@ -38,6 +45,7 @@ class RecordingPlacement final : public UploadPlacement {
     return files_.Begin(owner, file_name, declared_size);
   }
 
+  std::vector<std::string> checked;  // "owner:path" as the client sent it
   std::vector<std::string> paths;
   std::shared_ptr<const LatePath> late;
 
@@ -97,9 +105,10 @@ TEST_F(UploadSessionTest, SharedPiecesArriveInOrder) {
   EXPECT_EQ(file->size, 12);
 }
 
-TEST_F(UploadSessionTest, APathIsNormalisedOnceAndHandedToTheTree) {
+TEST_F(UploadSessionTest, ThePathIsCheckedOnceByTheTreeAndItsNormalFormKept) {
   auto session = Begin({.owner = "alice", .file_name = "x", .vfs_path = "/docs//./a.txt/"});
   ASSERT_TRUE(session.ok()) << session.status().ToString();
+  EXPECT_EQ(placement_->checked, std::vector<std::string>{"alice:/docs//./a.txt/"});
   EXPECT_EQ(placement_->paths, std::vector<std::string>{"/docs/a.txt"});
   EXPECT_EQ((*session)->vfs_path(), "/docs/a.txt");
 }
@@ -141,6 +150,7 @@ TEST_F(UploadSessionTest, ALatePathComesAfterTheBytesAndBeforeTheCommit) {
   ASSERT_TRUE(session.ok()) << session.status().ToString();
   ASSERT_TRUE((*session)->Write("abc").ok());
   ASSERT_TRUE((*session)->SetPath("/in//here.txt").ok());
+  EXPECT_EQ(placement_->checked, std::vector<std::string>{"alice:/in//here.txt"});
   EXPECT_EQ((*session)->vfs_path(), "/in/here.txt");
   ASSERT_NE(placement_->late, nullptr);
   EXPECT_EQ(placement_->late->path(), "/in/here.txt");
@@ -175,12 +185,22 @@ TEST_F(UploadSessionTest, APathWithoutPathFollowsIsRefused) {
             "upload 'a.txt': a path message, but the header did not say path_follows");
 }
 
-TEST(LatePathTest, TakesOneNormalisedPathThatIsNotTheRoot) {
+TEST_F(UploadSessionTest, ABadLatePathIsRefusedAndTheUploadStillWaitsForOne) {
+  auto session = Begin({.owner = "alice", .file_name = "a.txt", .path_follows = true});
+  ASSERT_TRUE(session.ok());
+  EXPECT_EQ((*session)->SetPath("a/../b").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*session)->SetPath("/").message(), "upload: the path is the root folder");
+  ASSERT_NE(placement_->late, nullptr);
+  EXPECT_FALSE(placement_->late->has_value());
+  EXPECT_TRUE((*session)->SetPath("/b").ok());
+}
+
+TEST(LatePathTest, TakesOnePathThatIsNotTheRoot) {
   LatePath root;
   EXPECT_EQ(root.Set("/").code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(root.has_value());
   LatePath p;
-  ASSERT_TRUE(p.Set("/a/./b").ok());
+  ASSERT_TRUE(p.Set("/a/b").ok());
   EXPECT_EQ(p.path(), "/a/b");
   EXPECT_EQ(p.Set("/c").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(p.path(), "/a/b") << "a refused second path leaves the first";

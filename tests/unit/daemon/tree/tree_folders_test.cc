@@ -201,14 +201,9 @@ TEST_F(TreeServiceTest, DeleteWhileDownloadingKeepsChunksUntilTheReaderEnds) {
   ASSERT_TRUE(reader.ok());
   ASSERT_TRUE(tree_->Delete("alice", "/d").ok());
   EXPECT_GT(ChunkFiles(), 0);
-  std::string got;
-  while (true) {
-    auto piece = (*reader)->Next();
-    ASSERT_TRUE(piece.ok()) << piece.status().ToString();
-    if (piece->empty()) break;
-    got += *piece;
-  }
-  EXPECT_TRUE(got == data);
+  Result<std::string> got = ReadToEnd(**reader);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data);
   EXPECT_EQ(ChunkFiles(), 0);
 }
 

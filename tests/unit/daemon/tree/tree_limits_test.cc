@@ -26,7 +26,7 @@ TEST_F(TreeServiceTest, NamesWithBidirectionalControlsAreRefusedWhereverTheyAreC
                 .code(),
             StatusCode::kInvalidArgument);
   LatePath late;
-  EXPECT_EQ(late.Set("/x" + lri).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(SetLatePath(late, "alice", "/x" + lri).code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(late.has_value());
   EXPECT_EQ(Names("alice", "/"), Strings{"ok.txt"}) << "nothing was created";
   EXPECT_EQ(ChunksOnDisk(), ReferencedChunks());

@@ -53,15 +53,16 @@ class TreeServiceTest : public FileServiceTest {
     return upload->Commit();
   }
 
+  // What UploadSession does with a late path: the tree's checks, then the
+  // destination keeps the normal form.
+  Status SetLatePath(LatePath& destination, const std::string& owner, std::string_view path) {
+    NEXUS_ASSIGN_OR_RETURN(std::string normalized, tree_->UploadPath(owner, path));
+    return destination.Set(std::move(normalized));
+  }
+
   Result<std::string> Download(const std::string& owner, const std::string& path) {
     NEXUS_ASSIGN_OR_RETURN(auto reader, tree_->Open(owner, path));
-    std::string out;
-    while (true) {
-      NEXUS_ASSIGN_OR_RETURN(std::string_view piece, reader->Next());
-      if (piece.empty()) break;
-      out += piece;
-    }
-    return out;
+    return ReadToEnd(*reader);
   }
 
   // "name/" for folders, "name" for files, in listing order.

@@ -116,7 +116,7 @@ TEST_F(TreeServiceTest, UploadWithALatePathLandsAtThatPathNamedByItsLastSegment)
   ASSERT_TRUE(upload.ok()) << upload.status().ToString();
   const std::string data = PseudoRandomBytes(9000, 20);
   ASSERT_TRUE((*upload)->Write(data).ok());
-  ASSERT_TRUE(destination->Set("/docs//late.txt/").ok());
+  ASSERT_TRUE(SetLatePath(*destination, "alice", "/docs//late.txt/").ok());
   auto file = (*upload)->Commit();
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   EXPECT_EQ(file->name, "late.txt");
@@ -139,7 +139,7 @@ TEST_F(TreeServiceTest, UploadWhosePathNeverArrivesOrIsBadKeepsNothing) {
     auto upload = tree_->BeginUploadPathLater("alice", "x", -1, destination);
     ASSERT_TRUE(upload.ok());
     ASSERT_TRUE((*upload)->Write(PseudoRandomBytes(5000, 21)).ok());
-    Status set = c.path ? destination->Set(c.path) : Status::Ok();
+    Status set = c.path ? SetLatePath(*destination, "alice", c.path) : Status::Ok();
     Result<FileRecord> file = set.ok() ? (*upload)->Commit() : Result<FileRecord>(set);
     EXPECT_EQ(file.status().code(), c.code);
     (*upload)->Abort();

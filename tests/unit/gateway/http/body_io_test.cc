@@ -1,7 +1,8 @@
 // The body reader and writer of a Content-Length body over a real loopback
 // connection: what the session relies on to keep a pipelined next request
 // and never send past a declared length. Chunked bodies, 100-continue and
-// the watchdog are driven through the whole server in server_test.cc.
+// the watchdog are driven through the whole server in
+// server_request_body_test.cc.
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,5 +1,5 @@
 // The listen address parsing of the listener; accepting and shutdown are
-// driven over real sockets in server_test.cc.
+// driven over real sockets in server_connection_test.cc.
 #include "gateway/http/listener.h"
 
 #include <gtest/gtest.h>

@@ -1,0 +1,46 @@
+// The daemon client's streaming calls (daemon_client.h): UploadFile as a
+// client stream on the completion queue, and DownloadFile / DownloadPath as
+// server streams read as raw bytes through the generic stub. Each stream
+// outlives the call object that drives it for as long as gRPC still has an
+// operation of it in flight (daemon_streams.cc says how).
+#pragma once
+
+#include <grpcpp/completion_queue.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
+#include <cassert>
+#include <memory>
+
+#include "gateway/backends/daemon_client.h"
+#include "nexus/daemon/v1/files.grpc.pb.h"
+
+namespace nexus::gateway {
+
+// Starts an upload on `stub` and waits for its header to be taken (a
+// failure there is the call's Status).
+asio::awaitable<Result<std::unique_ptr<UploadCall>>> BeginUpload(
+    std::shared_ptr<daemonpb::Files::Stub> stub, grpc::CompletionQueue* queue,
+    daemonpb::UploadHeader header);
+
+// Starts a download: method `method` of service `service` (a full name)
+// with the serialized `request`.
+std::unique_ptr<DownloadCall> BeginRawDownload(grpc::GenericStub& stub,
+                                               grpc::CompletionQueue* queue, const char* service,
+                                               const char* method, grpc::ByteBuffer request);
+
+// BeginRawDownload of `request`.
+template <typename Req>
+std::unique_ptr<DownloadCall> BeginDownload(grpc::GenericStub& stub, grpc::CompletionQueue* queue,
+                                            const char* service, const char* method,
+                                            const Req& request) {
+  grpc::ByteBuffer serialized;
+  bool own_buffer = false;
+  grpc::Status s = grpc::SerializationTraits<Req>::Serialize(request, &serialized, &own_buffer);
+  // Serializing a message we just built fails only on a bug (or a 2 GiB request).
+  assert(s.ok());
+  return BeginRawDownload(stub, queue, service, method, std::move(serialized));
+}
+
+}  // namespace nexus::gateway
