@@ -1,0 +1,54 @@
+#include "cli/parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cli/errors.h"
+#include "cli/interrupt.h"
+
+namespace nexus::cli {
+
+Status RunParallel(size_t job_count, int workers, const ClientFactory& make_client, const Job& job,
+                   const std::function<void(size_t index, const Status&)>& on_failure) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first_failure;  // guarded by mu
+  size_t failures = 0;   // guarded by mu
+
+  auto work = [&] {
+    std::unique_ptr<HttpClient> client = make_client();
+    while (!InterruptRequested()) {
+      const size_t i = next.fetch_add(1);
+      if (i >= job_count) return;
+      Status s = job(i, *client);
+      if (s.ok()) continue;
+      on_failure(i, s);
+      std::lock_guard lock(mu);
+      ++failures;
+      if (first_failure.ok() || IsInterrupted(s)) first_failure = s;
+    }
+  };
+
+  const size_t n = std::clamp<size_t>(static_cast<size_t>(std::max(workers, 1)), 1,
+                                      std::max<size_t>(job_count, 1));
+  if (n == 1) {
+    work();
+  } else {
+    std::vector<std::jthread> threads;
+    threads.reserve(n);
+    for (size_t t = 0; t < n; ++t) threads.emplace_back(work);
+  }
+  if (InterruptRequested() && (first_failure.ok() || !IsInterrupted(first_failure))) {
+    return InterruptedError("transfers stopped");
+  }
+  if (failures > 1) {
+    return Status(first_failure.code(), std::to_string(failures) + " of " +
+                                            std::to_string(job_count) + " transfers failed");
+  }
+  return first_failure;
+}
+
+}  // namespace nexus::cli
