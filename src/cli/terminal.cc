@@ -67,15 +67,25 @@ bool ColorWanted(bool stream_is_terminal) {
   return stream_is_terminal && (no_color == nullptr || *no_color == '\0');
 }
 
-Result<std::string> PromptLine(const std::string& prompt) {
+namespace {
+
+// A prompt only makes sense to someone typing: with input from a pipe it
+// would only clutter stderr before the real message.
+void ShowPrompt(const std::string& prompt) {
+  if (!StdinIsTerminal()) return;
   std::fputs(prompt.c_str(), stderr);
   std::fflush(stderr);
+}
+
+}  // namespace
+
+Result<std::string> PromptLine(const std::string& prompt) {
+  ShowPrompt(prompt);
   return ReadLineFromStdin();
 }
 
 Result<std::string> PromptHidden(const std::string& prompt) {
-  std::fputs(prompt.c_str(), stderr);
-  std::fflush(stderr);
+  ShowPrompt(prompt);
   if (!StdinIsTerminal()) return ReadLineFromStdin();
   EchoOff echo_off;
   return ReadLineFromStdin();

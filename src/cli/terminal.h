@@ -17,8 +17,9 @@ bool StdoutIsTerminal();
 // Colour only on a terminal and only when NO_COLOR is unset or empty.
 bool ColorWanted(bool stream_is_terminal);
 
-// Writes `prompt` to stderr and reads one line from stdin (without its
-// newline). End of input before any character is an error.
+// Writes `prompt` to stderr (when stdin is a terminal) and reads one line
+// from stdin (without its newline). End of input before any character is an
+// error.
 Result<std::string> PromptLine(const std::string& prompt);
 
 // The same with echo turned off while the line is typed, when stdin is a
