@@ -46,7 +46,7 @@ class EchoOff {
     active_ = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
   }
   ~EchoOff() {
-    if (active_) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+    if (active_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
   }
   EchoOff(const EchoOff&) = delete;
   EchoOff& operator=(const EchoOff&) = delete;
@@ -85,9 +85,11 @@ Result<std::string> PromptLine(const std::string& prompt) {
 }
 
 Result<std::string> PromptHidden(const std::string& prompt) {
-  ShowPrompt(prompt);
   if (!StdinIsTerminal()) return ReadLineFromStdin();
+  // Echo goes off before the prompt shows: whatever is typed after seeing it
+  // is never echoed (and never flushed away by the change of settings).
   EchoOff echo_off;
+  ShowPrompt(prompt);
   return ReadLineFromStdin();
 }
 
