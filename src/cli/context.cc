@@ -24,6 +24,7 @@ Result<Context> Context::Load(const GlobalOptions& options, const GetEnv& env) {
   NEXUS_ASSIGN_OR_RETURN(c.file_, LoadConfig(c.config_path_));
   c.server_ = ResolveServer(options.server, env, c.file_);
   c.token_ = ResolveToken(env, c.file_);
+  c.after_double_dash_ = options.after_double_dash;
   return c;
 }
 

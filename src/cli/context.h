@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/config_file.h"
 #include "cli/http_client.h"
@@ -20,6 +21,9 @@ inline constexpr const char* kDefaultServer = "http://127.0.0.1:8080";
 struct GlobalOptions {
   std::string server;       // --server; empty: not given
   std::string config_path;  // --config; empty: the default path
+  // Everything after the first `--` (node exec's command), kept from the flag
+  // parser so that its own flags (`sh -c ...`) are never taken for ours.
+  std::vector<std::string> after_double_dash;
 };
 
 // The server URL from (flag, environment, config file) in that order.
@@ -35,6 +39,7 @@ class Context {
   const std::string& token() const { return token_; }
   const std::string& config_path() const { return config_path_; }
   const CliConfig& file() const { return file_; }
+  const std::vector<std::string>& after_double_dash() const { return after_double_dash_; }
 
   // A client without a token, for the /auth routes.
   std::unique_ptr<HttpClient> AnonymousClient() const;
@@ -46,6 +51,7 @@ class Context {
   std::string token_;
   std::string config_path_;
   CliConfig file_;
+  std::vector<std::string> after_double_dash_;
 };
 
 }  // namespace nexus::cli

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands/commands.h"
@@ -44,8 +45,16 @@ int main(int argc, char** argv) {
   Action chosen;
   for (RegisterCommands add : kCommandGroups) add(app, chosen);
 
+  // CLI11 would hand the words after `--` to the positionals before it.
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (auto dash = std::find(words.begin(), words.end(), "--"); dash != words.end()) {
+    global.after_double_dash.assign(dash + 1, words.end());
+    words.erase(dash, words.end());
+  }
+  // CLI11 takes the words in reverse order.
+  std::reverse(words.begin(), words.end());
   try {
-    app.parse(argc, argv);
+    app.parse(words);
   } catch (const CLI::ParseError& e) {
     // --help and --version end here too, with exit code 0.
     return app.exit(e) == 0 ? 0 : 2;

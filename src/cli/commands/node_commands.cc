@@ -19,12 +19,12 @@ namespace nexus::cli {
 namespace {
 
 struct NodeOptions {
-  std::vector<std::string> names;
+  std::string name;                // commands on one node
+  std::vector<std::string> names;  // start, stop, rm; also holds `name` once parsed
   std::string memory = "256M";
   int64_t cpu_shares = 512;
   std::string disk = "1G";
   std::string timeout;  // exec
-  std::vector<std::string> command;
   bool json = false;
   bool watch = false;
   std::string interval = "2s";
@@ -96,9 +96,10 @@ Result<int> Each(const Context& ctx, const NodeOptions& opts, const char* method
 }
 
 Result<int> Exec(const Context& ctx, const NodeOptions& opts) {
+  const std::vector<std::string>& command = ctx.after_double_dash();
+  if (command.empty()) return UsageError("node exec: give a command after --");
   NEXUS_ASSIGN_OR_RETURN(auto client, ctx.UserClient());
-  if (opts.command.empty()) return UsageError("node exec: give a command after --");
-  nlohmann::json body = {{"command", opts.command}};
+  nlohmann::json body = {{"command", command}};
   if (!opts.timeout.empty()) {
     NEXUS_ASSIGN_OR_RETURN(int64_t ms, ParseDurationMs(opts.timeout));
     body["timeout_ms"] = ms;
@@ -223,7 +224,6 @@ void RegisterNodeCommands(CLI::App& app, Action& chosen) {
   CLI::App* e = AddNodeCommand(
       *node, chosen, "exec",
       "Run a command in a node: exec NAME -- CMD ARGS... (exits with its code)", exec, &Exec);
-  e->add_option("command", exec->command, "The command and its arguments, after --");
   e->add_option("--timeout", exec->timeout, "Time limit (e.g. 30s)");
 
   auto metrics = std::make_shared<NodeOptions>();
