@@ -297,3 +297,28 @@ def test_bash_completion_is_registered_and_completes_commands():
                                              "exec", "metrics"}
     assert "--sync" in _complete("nexus put --s")
     assert set(_complete("nexus files ")) == {"ls", "put", "get", "rm", "info"}
+
+
+# ---------------------------------------------------------------- memory
+
+
+def _peak_rss_mib(cli, *args):
+    """Runs `nexus args...` to the end; returns (exit code, its own peak RSS in MiB)."""
+    p = cli.popen(*args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    return p.returncode, usage.ru_maxrss / 1024
+
+
+def test_transfers_stream_in_bounded_memory(cli, tmp_path):
+    size = 512 * MiB
+    src = tmp_path / "large.bin"
+    with open(src, "wb") as f:
+        f.truncate(size)  # sparse: cheap to make and to read
+    rc, up_mib = _peak_rss_mib(cli, "put", str(src), "/large.bin")
+    assert rc == 0
+    rc, down_mib = _peak_rss_mib(cli, "get", "/large.bin", str(tmp_path / "copy.bin"))
+    assert rc == 0
+    assert os.path.getsize(tmp_path / "copy.bin") == size
+    # A few MiB of curl buffers over the binary itself; a body held whole would be 512.
+    assert up_mib < 64 and down_mib < 64, (up_mib, down_mib)

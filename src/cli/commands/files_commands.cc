@@ -157,6 +157,11 @@ void AddFilesCommand(CLI::App& files, Action& chosen, const char* name, const ch
         ->required(min_args > 0);
   }
   if (json) sub->add_flag("--json", opts->json, "Print JSON for scripts");
+  if (run == &FilesPut) {
+    sub->add_option("-j,--jobs", opts->jobs, "Transfers at once")
+        ->default_val(4)
+        ->check(CLI::Range(1, 64));
+  }
   sub->callback(
       [opts, &chosen, run] { chosen = [opts, run](const Context& c) { return run(c, *opts); }; });
 }

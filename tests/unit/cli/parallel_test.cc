@@ -1,0 +1,67 @@
+#include "cli/parallel.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace nexus::cli {
+namespace {
+
+// Clients that are never used to send anything: the jobs here do no I/O.
+std::unique_ptr<HttpClient> IdleClient() {
+  return std::make_unique<HttpClient>("http://127.0.0.1:9", "");
+}
+
+TEST(ParallelTest, RunsEveryJobOnceOnAtMostTheGivenWorkers) {
+  std::mutex mu;
+  std::multiset<size_t> ran;
+  std::set<std::thread::id> threads;
+  Status s = RunParallel(
+      50, 4, &IdleClient,
+      [&](size_t i, HttpClient&) {
+        std::lock_guard lock(mu);
+        ran.insert(i);
+        threads.insert(std::this_thread::get_id());
+        return Status::Ok();
+      },
+      [](size_t, const Status&) { FAIL() << "no job fails"; });
+  EXPECT_TRUE(s.ok());
+  ASSERT_EQ(ran.size(), 50u);
+  for (size_t i = 0; i < 50; ++i) EXPECT_EQ(ran.count(i), 1u) << i;
+  EXPECT_LE(threads.size(), 4u);
+}
+
+TEST(ParallelTest, FailuresAreReportedAndTheOthersStillRun) {
+  std::atomic<int> ok{0};
+  std::vector<size_t> failed;
+  std::mutex mu;
+  Status s = RunParallel(
+      10, 3, &IdleClient,
+      [&](size_t i, HttpClient&) {
+        if (i % 5 == 0) return NotFoundError("job " + std::to_string(i));
+        ++ok;
+        return Status::Ok();
+      },
+      [&](size_t i, const Status&) {
+        std::lock_guard lock(mu);
+        failed.push_back(i);
+      });
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(failed.size(), 2u);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "2 of 10 transfers failed");
+}
+
+TEST(ParallelTest, OneFailureKeepsItsOwnMessage) {
+  Status s = RunParallel(
+      3, 1, &IdleClient,
+      [](size_t i, HttpClient&) { return i == 1 ? NotFoundError("no such file") : Status::Ok(); },
+      [](size_t, const Status&) {});
+  EXPECT_EQ(s.message(), "no such file");
+}
+
+}  // namespace
+}  // namespace nexus::cli
