@@ -8,6 +8,12 @@ namespace nexus::cli {
 
 void PrintJson(const nlohmann::json& value) { std::cout << value.dump(2) << "\n" << std::flush; }
 
+void PrintFields(const nlohmann::json& object) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [key, value] : object.items()) rows.push_back({key, Cell(value)});
+  std::cout << FormatTable(rows);
+}
+
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
                         const std::vector<bool>& right_aligned) {
   std::vector<size_t> widths;

@@ -11,6 +11,9 @@ namespace nexus::cli {
 
 void PrintJson(const nlohmann::json& value);
 
+// An object's members as "key  value" lines (`files info`, `node info`).
+void PrintFields(const nlohmann::json& object);
+
 // Rows of cells, columns padded to their widest cell; the last column is not
 // padded. `right_aligned[i]` aligns column i to the right (numbers).
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows,

@@ -9,18 +9,12 @@ failed without them under CI=true (as the nodes and lambda suites).
 
 import json
 import os
-import shutil
 
 import pytest
 
 from cli_support import Cli
 from harness import new_user, register, skip_or_fail
-from nodes_host import SLOW, delete_all_nodes, start_nodes_instance
-
-
-def runc_path():
-    return shutil.which("runc") or ("/usr/sbin/runc" if os.access("/usr/sbin/runc", os.X_OK)
-                                    else None)
+from nodes_host import SLOW, delete_all_nodes, start_nodes_instance, tool
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +81,7 @@ def test_bad_sizes_are_refused_before_any_request(node_cli):
 def _lambda_instance(module_nexus_factory):
     if os.geteuid() != 0:
         skip_or_fail("lambda needs root (nexusd starts runc containers)")
-    if runc_path() is None:
+    if tool("runc") is None:
         skip_or_fail("lambda needs runc (apt-get install runc)")
     inst = module_nexus_factory(name="clilambda")
     inst.user = new_user("clilam")

@@ -92,7 +92,7 @@ Result<int> Logout(const Context& ctx) {
   return 0;
 }
 
-Result<int> Whoami(const Context& ctx, bool json) {
+Result<int> Whoami(const Context& ctx, const bool& json) {
   NEXUS_ASSIGN_OR_RETURN(auto client, ctx.UserClient());
   NEXUS_ASSIGN_OR_RETURN(nlohmann::json me, client->Call("GET", "/api/me"));
   if (json) {
@@ -114,19 +114,12 @@ void RegisterAuthCommands(CLI::App& app, Action& chosen) {
   login->add_option("-u,--username", login_opts->username, "Username (prompted if not given)");
   login->add_option("--email", login_opts->email,
                     "Email address (prompted when registering if not given)");
-  login->callback([login_opts, &chosen] {
-    chosen = [login_opts](const Context& c) { return Login(c, *login_opts); };
-  });
+  OnChosen(login, chosen, login_opts, &Login);
 
   CLI::App* logout = app.add_subcommand("logout", "Revoke the token and forget it");
   logout->callback([&chosen] { chosen = [](const Context& c) { return Logout(c); }; });
 
-  auto whoami_json = std::make_shared<bool>(false);
-  CLI::App* whoami = app.add_subcommand("whoami", "Show who the token belongs to");
-  whoami->add_flag("--json", *whoami_json, "Print the server's JSON");
-  whoami->callback([whoami_json, &chosen] {
-    chosen = [whoami_json](const Context& c) { return Whoami(c, *whoami_json); };
-  });
+  AddJsonCommand(app, chosen, "whoami", "Show who the token belongs to", &Whoami);
 }
 
 }  // namespace nexus::cli

@@ -53,9 +53,7 @@ Result<int> FilesInfo(const Context& ctx, const FilesOptions& opts) {
     PrintJson(info);
     return 0;
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& [key, value] : info.items()) rows.push_back({key, Cell(value)});
-  std::cout << FormatTable(rows);
+  PrintFields(info);
   return 0;
 }
 

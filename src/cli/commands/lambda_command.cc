@@ -86,7 +86,7 @@ void RegisterLambdaCommand(CLI::App& app, Action& chosen) {
   run->add_option("--memory", opts->memory, "Memory limit (e.g. 128M)");
   run->add_option("--runtime", opts->runtime, "Interpreter")->capture_default_str();
   run->add_flag("--json", opts->json, "Print the server's JSON instead of the streams");
-  run->callback([opts, &chosen] { chosen = [opts](const Context& c) { return Run(c, *opts); }; });
+  OnChosen(run, chosen, opts, &Run);
 }
 
 }  // namespace nexus::cli

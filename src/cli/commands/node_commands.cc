@@ -65,10 +65,10 @@ Result<int> Create(const Context& ctx, const NodeOptions& opts) {
   return PrintNodes(node, opts.json);
 }
 
-Result<int> Ls(const Context& ctx, const NodeOptions& opts) {
+Result<int> Ls(const Context& ctx, const bool& json) {
   NEXUS_ASSIGN_OR_RETURN(auto client, ctx.UserClient());
   NEXUS_ASSIGN_OR_RETURN(nlohmann::json nodes, client->Call("GET", "/api/nodes"));
-  return PrintNodes(nodes, opts.json);
+  return PrintNodes(nodes, json);
 }
 
 Result<int> Info(const Context& ctx, const NodeOptions& opts) {
@@ -78,9 +78,7 @@ Result<int> Info(const Context& ctx, const NodeOptions& opts) {
     PrintJson(node);
     return 0;
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& [key, value] : node.items()) rows.push_back({key, Cell(value)});
-  std::cout << FormatTable(rows);
+  PrintFields(node);
   return 0;
 }
 
@@ -199,10 +197,7 @@ void RegisterNodeCommands(CLI::App& app, Action& chosen) {
   c->add_option("--disk", create->disk, "Disk size (e.g. 1G)")->capture_default_str();
   c->add_flag("--json", create->json, "Print JSON for scripts");
 
-  auto ls = std::make_shared<NodeOptions>();
-  CLI::App* l = node->add_subcommand("ls", "List your nodes");
-  l->add_flag("--json", ls->json, "Print JSON for scripts");
-  l->callback([ls, &chosen] { chosen = [ls](const Context& ctx) { return Ls(ctx, *ls); }; });
+  AddJsonCommand(*node, chosen, "ls", "List your nodes", &Ls);
 
   auto info = std::make_shared<NodeOptions>();
   AddNodeCommand(*node, chosen, "info", "A node's settings and state", info, &Info)

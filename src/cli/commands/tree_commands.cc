@@ -138,7 +138,7 @@ Result<int> Du(const Context& ctx, const PathsOptions& opts) {
   return 0;
 }
 
-Result<int> Usage(const Context& ctx, bool json) {
+Result<int> Usage(const Context& ctx, const bool& json) {
   NEXUS_ASSIGN_OR_RETURN(auto client, ctx.UserClient());
   NEXUS_ASSIGN_OR_RETURN(nlohmann::json usage, client->Call("GET", "/api/fs/usage"));
   if (json) {
@@ -193,16 +193,11 @@ void RegisterTreeCommands(CLI::App& app, Action& chosen) {
   auto mv_paths = std::make_shared<std::vector<std::string>>();
   CLI::App* mv = app.add_subcommand("mv", "Move or rename a remote file or folder");
   mv->add_option("paths", *mv_paths, "SOURCE DESTINATION")->required()->expected(2);
-  mv->callback([mv_paths, &chosen] {
-    chosen = [mv_paths](const Context& c) { return Mv(c, (*mv_paths)[0], (*mv_paths)[1]); };
+  OnChosen(mv, chosen, mv_paths, [](const Context& c, const std::vector<std::string>& paths) {
+    return Mv(c, paths[0], paths[1]);
   });
 
-  auto usage_json = std::make_shared<bool>(false);
-  CLI::App* usage = app.add_subcommand("usage", "Bytes stored and the quota");
-  usage->add_flag("--json", *usage_json, "Print JSON for scripts");
-  usage->callback([usage_json, &chosen] {
-    chosen = [usage_json](const Context& c) { return Usage(c, *usage_json); };
-  });
+  AddJsonCommand(app, chosen, "usage", "Bytes stored and the quota", &Usage);
 }
 
 }  // namespace nexus::cli

@@ -5,18 +5,11 @@
 
 #include <fstream>
 
+#include "fake_env.h"
 #include "support/temp_dir.h"
 
 namespace nexus::cli {
 namespace {
-
-GetEnv FakeEnv(std::map<std::string, std::string> vars) {
-  return [vars](const char* name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
 
 TEST(ConfigFileTest, DefaultPathFollowsXdgConfigHomeThenHome) {
   EXPECT_EQ(*DefaultConfigPath(FakeEnv({{"HOME", "/home/a"}})),

@@ -4,16 +4,10 @@
 
 #include <map>
 
+#include "fake_env.h"
+
 namespace nexus::cli {
 namespace {
-
-GetEnv FakeEnv(std::map<std::string, std::string> vars) {
-  return [vars](const char* name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
 
 TEST(ContextTest, ServerFlagBeatsEnvironmentBeatsFileBeatsDefault) {
   CliConfig file{"http://127.0.0.1:3", "", ""};
