@@ -8,7 +8,11 @@ namespace nexus::cli {
 
 void PrintJson(const nlohmann::json& value) { std::cout << value.dump(2) << "\n" << std::flush; }
 
-void PrintFields(const nlohmann::json& object) {
+void PrintObject(const nlohmann::json& object, bool json) {
+  if (json) {
+    PrintJson(object);
+    return;
+  }
   std::vector<std::vector<std::string>> rows;
   for (const auto& [key, value] : object.items()) rows.push_back({key, Cell(value)});
   std::cout << FormatTable(rows);

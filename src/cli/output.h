@@ -11,8 +11,9 @@ namespace nexus::cli {
 
 void PrintJson(const nlohmann::json& value);
 
-// An object's members as "key  value" lines (`files info`, `node info`).
-void PrintFields(const nlohmann::json& object);
+// An object as JSON (`json`), else its members as "key  value" lines
+// (`files info`, `node info`).
+void PrintObject(const nlohmann::json& object, bool json);
 
 // Rows of cells, columns padded to their widest cell; the last column is not
 // padded. `right_aligned[i]` aligns column i to the right (numbers).

@@ -49,11 +49,7 @@ Result<int> FilesLs(const Context& ctx, const FilesOptions& opts) {
 Result<int> FilesInfo(const Context& ctx, const FilesOptions& opts) {
   NEXUS_ASSIGN_OR_RETURN(auto client, ctx.UserClient());
   NEXUS_ASSIGN_OR_RETURN(nlohmann::json info, client->Call("GET", FileTarget(opts.args[0])));
-  if (opts.json) {
-    PrintJson(info);
-    return 0;
-  }
-  PrintFields(info);
+  PrintObject(info, opts.json);
   return 0;
 }
 

@@ -74,11 +74,7 @@ Result<int> Ls(const Context& ctx, const bool& json) {
 Result<int> Info(const Context& ctx, const NodeOptions& opts) {
   NEXUS_ASSIGN_OR_RETURN(auto client, ctx.UserClient());
   NEXUS_ASSIGN_OR_RETURN(nlohmann::json node, client->Call("GET", NodeTarget(opts.names[0])));
-  if (opts.json) {
-    PrintJson(node);
-    return 0;
-  }
-  PrintFields(node);
+  PrintObject(node, opts.json);
   return 0;
 }
 
