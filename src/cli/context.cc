@@ -18,14 +18,25 @@ Result<Context> Context::Load(const GlobalOptions& options, const GetEnv& env) {
   Context c;
   if (!options.config_path.empty()) {
     c.config_path_ = options.config_path;
-  } else {
-    NEXUS_ASSIGN_OR_RETURN(c.config_path_, DefaultConfigPath(env));
+  } else if (Result<std::string> path = DefaultConfigPath(env); path.ok()) {
+    c.config_path_ = *path;
   }
-  NEXUS_ASSIGN_OR_RETURN(c.file_, LoadConfig(c.config_path_));
+  // Without HOME (a service account, a container) the environment alone can
+  // still say where to go and with which token; only login needs a file.
+  if (!c.config_path_.empty()) {
+    NEXUS_ASSIGN_OR_RETURN(c.file_, LoadConfig(c.config_path_));
+  }
   c.server_ = ResolveServer(options.server, env, c.file_);
   c.token_ = ResolveToken(env, c.file_);
   c.after_double_dash_ = options.after_double_dash;
   return c;
+}
+
+Result<std::string> Context::WritableConfigPath() const {
+  if (config_path_.empty()) {
+    return InvalidArgumentError("no place for the config file: set HOME or pass --config");
+  }
+  return config_path_;
 }
 
 std::unique_ptr<HttpClient> Context::AnonymousClient() const {

@@ -37,7 +37,9 @@ class Context {
 
   const std::string& server() const { return server_; }
   const std::string& token() const { return token_; }
-  const std::string& config_path() const { return config_path_; }
+  // Where `login` writes the token; an error when there is no such place
+  // (neither HOME nor --config).
+  Result<std::string> WritableConfigPath() const;
   const CliConfig& file() const { return file_; }
   const std::vector<std::string>& after_double_dash() const { return after_double_dash_; }
 

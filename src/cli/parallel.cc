@@ -10,9 +10,28 @@
 #include "cli/interrupt.h"
 
 namespace nexus::cli {
+namespace {
+
+Status RunWithRetry(const Job& job, size_t index, HttpClient& client, const RetryPolicy& retry) {
+  std::chrono::milliseconds wait = retry.first_wait;
+  for (int attempt = 0;; ++attempt) {
+    Status s = job(index, client);
+    if (s.code() != StatusCode::kRateLimited || attempt >= retry.max_retries) return s;
+    const auto until = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < until) {
+      if (InterruptRequested()) return InterruptedError("waiting to retry");
+      std::this_thread::sleep_for(
+          std::min<std::chrono::milliseconds>(std::chrono::milliseconds(50), retry.first_wait));
+    }
+    wait = std::min(wait * 2, retry.max_wait);
+  }
+}
+
+}  // namespace
 
 Status RunParallel(size_t job_count, int workers, const ClientFactory& make_client, const Job& job,
-                   const std::function<void(size_t index, const Status&)>& on_failure) {
+                   const std::function<void(size_t index, const Status&)>& on_failure,
+                   const RetryPolicy& retry) {
   std::atomic<size_t> next{0};
   std::mutex mu;
   Status first_failure;  // guarded by mu
@@ -23,7 +42,7 @@ Status RunParallel(size_t job_count, int workers, const ClientFactory& make_clie
     while (!InterruptRequested()) {
       const size_t i = next.fetch_add(1);
       if (i >= job_count) return;
-      Status s = job(i, *client);
+      Status s = RunWithRetry(job, i, *client, retry);
       if (s.ok()) continue;
       on_failure(i, s);
       std::lock_guard lock(mu);

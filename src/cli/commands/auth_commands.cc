@@ -34,6 +34,8 @@ Result<std::string> Ask(const std::string& given, const std::string& prompt) {
 }
 
 Result<int> Login(const Context& ctx, const LoginOptions& opts) {
+  // Known before any prompt: a code is not mailed for a token with nowhere to go.
+  NEXUS_ASSIGN_OR_RETURN(std::string config_path, ctx.WritableConfigPath());
   std::unique_ptr<HttpClient> client = ctx.AnonymousClient();
   NEXUS_ASSIGN_OR_RETURN(std::string username, Ask(opts.username, "Username: "));
   std::string email = opts.email;
@@ -67,7 +69,7 @@ Result<int> Login(const Context& ctx, const LoginOptions& opts) {
   saved.token = answer["token"].get<std::string>();
   saved.username =
       Field(answer, "username").is_string() ? answer["username"].get<std::string>() : username;
-  NEXUS_RETURN_IF_ERROR(SaveConfig(ctx.config_path(), saved));
+  NEXUS_RETURN_IF_ERROR(SaveConfig(config_path, saved));
   std::cerr << "Logged in to " << ctx.server() << " as " << saved.username << "\n";
   return 0;
 }
@@ -86,7 +88,8 @@ Result<int> Logout(const Context& ctx) {
     CliConfig saved = ctx.file();
     saved.token.clear();
     saved.username.clear();
-    NEXUS_RETURN_IF_ERROR(SaveConfig(ctx.config_path(), saved));
+    NEXUS_ASSIGN_OR_RETURN(std::string config_path, ctx.WritableConfigPath());
+    NEXUS_RETURN_IF_ERROR(SaveConfig(config_path, saved));
   }
   std::cerr << "Logged out\n";
   return 0;

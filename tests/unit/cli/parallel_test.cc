@@ -65,3 +65,36 @@ TEST(ParallelTest, OneFailureKeepsItsOwnMessage) {
 
 }  // namespace
 }  // namespace nexus::cli
+
+namespace nexus::cli {
+namespace {
+
+TEST(ParallelTest, RateLimitedJobsAreRunAgainUntilTheyPass) {
+  std::atomic<int> calls{0};
+  RetryPolicy no_wait{8, std::chrono::milliseconds(0), std::chrono::milliseconds(0)};
+  Status s = RunParallel(
+      1, 1, &IdleClient,
+      [&](size_t, HttpClient&) {
+        return ++calls < 3 ? RateLimitedError("too many uploads at once", 1) : Status::Ok();
+      },
+      [](size_t, const Status&) { FAIL() << "retried into success"; }, no_wait);
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(calls.load(), 3);
+}
+
+TEST(ParallelTest, RateLimitedJobsGiveUpAfterTheRetries) {
+  std::atomic<int> calls{0};
+  RetryPolicy no_wait{2, std::chrono::milliseconds(0), std::chrono::milliseconds(0)};
+  Status s = RunParallel(
+      1, 1, &IdleClient,
+      [&](size_t, HttpClient&) {
+        ++calls;
+        return RateLimitedError("too many uploads at once", 1);
+      },
+      [](size_t, const Status&) {}, no_wait);
+  EXPECT_EQ(s.code(), StatusCode::kRateLimited);
+  EXPECT_EQ(calls.load(), 3);
+}
+
+}  // namespace
+}  // namespace nexus::cli
