@@ -157,6 +157,17 @@ def test_put_and_get_of_folders_with_parallel_transfers(cli, tmp_path):
     assert os.path.isdir(dst / "nothing-inside")
 
 
+def test_more_jobs_than_the_servers_share_still_all_arrive(cli, tmp_path):
+    # 16 at once against a share of 8 uploads per user: the refused ones wait and retry.
+    src = tmp_path / "wide"
+    write_tree(str(src), {f"w{i:02d}.bin": os.urandom(200_000) for i in range(24)})
+    cli.ok("put", "-r", "-j", "16", str(src), "/wide")
+    assert len(ls_json(cli, "/wide")) == 24
+    dst = tmp_path / "wide-back"
+    cli.ok("get", "-r", "-j", "16", "/wide", str(dst))
+    assert tree_hashes(str(dst)) == tree_hashes(str(src))
+
+
 def test_put_of_a_folder_without_r_is_refused(cli, tmp_path):
     p = cli.run("put", str(tmp_path), "/x")
     assert p.returncode == 1
@@ -199,6 +210,8 @@ def test_ls_mkdir_rm_mv_cat_du(cli, tmp_path):
     assert cli.ok("ls", "/a").stdout.decode().split() == ["b/", "c/"]
     long = cli.ok("ls", "-l", "/a/b").stdout.decode()
     assert "note.txt" in long and "14 B" in long
+    assert cli.ok("ls", "/a/b/note.txt").stdout == b"note.txt\n"
+    assert cli.run("ls", "/a/nothing").returncode == 1
     du = json.loads(cli.ok("du", "--json", "/a").stdout)
     assert du == [{"path": "/a", "bytes": 14, "files": 1, "folders": 2}]
     cli.ok("mv", "/a/b/note.txt", "/a/c")

@@ -9,10 +9,11 @@ failed without them under CI=true (as the nodes and lambda suites).
 
 import json
 import os
+import signal
 
 import pytest
 
-from cli_support import Cli
+from cli_support import Cli, spawn
 from harness import new_user, register, skip_or_fail
 from nodes_host import SLOW, delete_all_nodes, start_nodes_instance, tool
 
@@ -55,6 +56,13 @@ def test_node_lifecycle_through_the_cli(node_cli):
     m = json.loads(c.ok("node", "metrics", "--json", "clin1").stdout)
     assert m["node_id"] == "clin1" and "memory_usage" in m
     assert "memory" in c.ok("node", "metrics", "clin1").stdout.decode()
+
+    # --watch redraws one line on a terminal until Ctrl-C, which ends it normally.
+    watch = spawn(c, "node", "metrics", "clin1", "--watch", "--interval", "200ms")
+    watch.read_until(b"cpu", timeout=15, count=3)
+    os.kill(watch.pid, signal.SIGINT)
+    assert watch.wait() == 0, watch.transcript
+    assert b"\r" in watch.transcript, "redrawn in place"
 
     c.ok("node", "stop", "clin1", timeout=SLOW)
     assert json.loads(c.ok("node", "info", "--json", "clin1").stdout)["status"] != "Running"

@@ -4,81 +4,16 @@ on stderr (and nothing when stderr is not a terminal), and Ctrl-C stops a
 transfer cleanly: exit 130, no partial remote file, no local temp file.
 """
 
-import errno
 import json
 import os
-import pty
-import select
 import signal
-import time
 
 import pytest
 
-from cli_support import Cli
+from cli_support import Cli, spawn
 from harness import new_user, registered_user
 
 MiB = 1 << 20
-
-
-class PtyProcess:
-    """A child process whose stdin, stdout and stderr are one pseudo-terminal."""
-
-    def __init__(self, argv, env, cwd):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child
-            try:
-                os.chdir(cwd)
-                os.execve(argv[0], argv, env)
-            finally:
-                os._exit(127)
-        self.transcript = b""
-
-    def read_until(self, needle, timeout=30):
-        """Reads the terminal until `needle` (bytes) shows up; returns the transcript."""
-        deadline = time.monotonic() + timeout
-        while needle not in self.transcript:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{needle!r} not seen within {timeout} s: "
-                                     f"{self.transcript[-2000:]!r}")
-            if not self._read_some(left):
-                raise AssertionError(f"terminal closed before {needle!r}: "
-                                     f"{self.transcript[-2000:]!r}")
-        return self.transcript
-
-    def _read_some(self, timeout):
-        ready, _, _ = select.select([self.fd], [], [], min(timeout, 0.5))
-        if not ready:
-            return True
-        try:
-            data = os.read(self.fd, 65536)
-        except OSError as e:  # EIO: the child closed its end
-            if e.errno != errno.EIO:
-                raise
-            return False
-        self.transcript += data
-        return bool(data)
-
-    def write(self, data):
-        os.write(self.fd, data)
-
-    def wait(self, timeout=60):
-        """Drains the terminal until the child exits; returns its exit code."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid == self.pid:
-                while self._read_some(0.05):
-                    pass
-                os.close(self.fd)
-                return os.waitstatus_to_exitcode(status)
-            self._read_some(0.1)
-        os.kill(self.pid, signal.SIGKILL)
-        raise AssertionError(f"still running after {timeout} s: {self.transcript[-2000:]!r}")
-
-
-def spawn(cli, *args, **env):
-    return PtyProcess([cli.binary, *args], cli.env(**env), cli.home)
 
 
 @pytest.fixture

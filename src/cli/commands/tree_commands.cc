@@ -25,8 +25,14 @@ struct PathsOptions {
 Result<int> Ls(const Context& ctx, const PathsOptions& opts) {
   NEXUS_ASSIGN_OR_RETURN(auto client, ctx.UserClient());
   const std::string path = NormalizeRemote(opts.paths.empty() ? "/" : opts.paths[0]);
-  NEXUS_ASSIGN_OR_RETURN(nlohmann::json listing,
-                         client->Call("GET", WithQuery("/api/fs/ls", {{"path", path}})));
+  Result<nlohmann::json> listed = client->Call("GET", WithQuery("/api/fs/ls", {{"path", path}}));
+  if (!listed.ok()) {
+    // `ls FILE` lists that one file, as ls(1) does; the API lists folders only.
+    Result<std::optional<RemoteEntry>> entry = StatRemote(*client, path);
+    if (!entry.ok() || !entry->has_value() || (*entry)->folder) return listed.status();
+    listed = nlohmann::json::array({(*entry)->raw});
+  }
+  const nlohmann::json& listing = *listed;
   if (opts.json) {
     PrintJson(listing);
     return 0;
