@@ -70,4 +70,13 @@ Status RunParallel(size_t job_count, int workers, const ClientFactory& make_clie
   return first_failure;
 }
 
+Status SummarizeFailures(const Status& first_failure, size_t failures, size_t job_count,
+                         const std::string& lone_context) {
+  if (first_failure.ok() || IsInterrupted(first_failure)) return first_failure;
+  if (job_count == 1) return first_failure.WithContext(lone_context);
+  return Status(first_failure.code(), std::to_string(failures) + " of " +
+                                          std::to_string(job_count) +
+                                          " transfers failed (see above)");
+}
+
 }  // namespace nexus::cli

@@ -33,4 +33,10 @@ Status RunParallel(size_t job_count, int workers, const ClientFactory& make_clie
                    const std::function<void(size_t index, const Status&)>& on_failure,
                    const RetryPolicy& retry = RetryPolicy());
 
+// What the user reads at the end of a run whose `failures` were each shown
+// as they happened: a lone job's failure with `lone_context` in front, else
+// only how many failed. Ok and Ctrl-C pass through.
+Status SummarizeFailures(const Status& first_failure, size_t failures, size_t job_count,
+                         const std::string& lone_context);
+
 }  // namespace nexus::cli

@@ -238,6 +238,7 @@ def test_missing_local_file_names_it_and_exits_1(cli, tmp_path):
     p = cli.run("put", str(tmp_path / "no-such-file"), "/x")
     assert p.returncode == 1
     assert "no-such-file" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, "one message, said once"
     p = cli.run("get", "/no/such/remote", str(tmp_path / "x"))
     assert p.returncode == 1
     assert "no such remote" in p.stderr

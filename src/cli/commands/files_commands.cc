@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -73,6 +74,7 @@ Result<int> FilesPut(const Context& ctx, const FilesOptions& opts) {
   const bool tty = StderrIsTerminal();
   ProgressBoard board(stderr, tty, ColorWanted(tty), total, opts.args.size());
   std::vector<nlohmann::json> answers(opts.args.size());
+  std::atomic<size_t> failures{0};
   Status done = RunParallel(
       opts.args.size(), opts.jobs,
       [&ctx] { return std::make_unique<HttpClient>(ctx.server(), ctx.token()); },
@@ -86,7 +88,8 @@ Result<int> FilesPut(const Context& ctx, const FilesOptions& opts) {
         return Status::Ok();
       },
       [&](size_t i, const Status& failed) {
-        if (!IsInterrupted(failed)) {
+        ++failures;
+        if (!IsInterrupted(failed) && opts.args.size() > 1) {
           board.Message("nexus: files put '" + opts.args[i] + "': " + failed.message());
         }
       });
@@ -104,7 +107,8 @@ Result<int> FilesPut(const Context& ctx, const FilesOptions& opts) {
     }
     std::cout << FormatTable(rows, {false, true, false, false});
   }
-  if (!done.ok()) return done;
+  NEXUS_RETURN_IF_ERROR(SummarizeFailures(done, failures.load(), opts.args.size(),
+                                          "files put '" + opts.args[0] + "'"));
   return 0;
 }
 

@@ -8,6 +8,7 @@
 // so only the local side is read, never a byte downloaded. Same size and hash
 // means same bytes; mtimes are not compared (uploads do not carry them).
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -59,20 +60,24 @@ std::unique_ptr<ProgressBoard> MakeBoard(const TransferPlan& plan) {
 Status RunPlan(const Context& ctx, const TransferOptions& opts, const TransferPlan& plan,
                const char* verb,
                const std::function<Status(const FileTransfer&, HttpClient&, ProgressBoard&)>& one) {
+  const bool is_put = std::string_view(verb) == "put";
+  auto name = [is_put](const FileTransfer& f) { return is_put ? f.local : f.remote; };
   std::unique_ptr<ProgressBoard> board = MakeBoard(plan);
+  std::atomic<size_t> failures{0};
   Status s = RunParallel(
       plan.files.size(), opts.jobs,
       [&ctx] { return std::make_unique<HttpClient>(ctx.server(), ctx.token()); },
       [&](size_t i, HttpClient& client) { return one(plan.files[i], client, *board); },
       [&](size_t i, const Status& failed) {
-        if (IsInterrupted(failed)) return;
-        const FileTransfer& f = plan.files[i];
-        board->Message(std::string("nexus: ") + verb + " '" +
-                       (std::string(verb) == "put" ? f.local : f.remote) +
+        ++failures;
+        if (IsInterrupted(failed) || plan.files.size() == 1) return;
+        board->Message(std::string("nexus: ") + verb + " '" + name(plan.files[i]) +
                        "': " + failed.message());
       });
   board->Finish();
-  return s;
+  return SummarizeFailures(
+      s, failures.load(), plan.files.size(),
+      std::string(verb) + " '" + (plan.files.empty() ? "" : name(plan.files[0])) + "'");
 }
 
 Result<int> Put(const Context& ctx, const TransferOptions& opts) {

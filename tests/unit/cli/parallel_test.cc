@@ -7,6 +7,8 @@
 #include <set>
 #include <thread>
 
+#include "cli/errors.h"
+
 namespace nexus::cli {
 namespace {
 
@@ -94,6 +96,21 @@ TEST(ParallelTest, RateLimitedJobsGiveUpAfterTheRetries) {
       [](size_t, const Status&) {}, no_wait);
   EXPECT_EQ(s.code(), StatusCode::kRateLimited);
   EXPECT_EQ(calls.load(), 3);
+}
+
+}  // namespace
+}  // namespace nexus::cli
+
+namespace nexus::cli {
+namespace {
+
+TEST(ParallelTest, SummaryNamesALoneFailureAndCountsSeveral) {
+  EXPECT_EQ(SummarizeFailures(NotFoundError("gone"), 1, 1, "get '/a'").message(), "get '/a': gone");
+  Status several = SummarizeFailures(NotFoundError("gone"), 2, 5, "get '/a'");
+  EXPECT_EQ(several.code(), StatusCode::kNotFound);
+  EXPECT_EQ(several.message(), "2 of 5 transfers failed (see above)");
+  EXPECT_TRUE(SummarizeFailures(Status::Ok(), 0, 5, "x").ok());
+  EXPECT_TRUE(IsInterrupted(SummarizeFailures(InterruptedError("put"), 1, 5, "x")));
 }
 
 }  // namespace
