@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       ".\nToken: NEXUS_TOKEN, else the config file (written by `nexus login`)."};
   app.name("nexus");
   app.require_subcommand(1, 1);
+  app.set_version_flag("--version", "nexus " NEXUS_VERSION);
   GlobalOptions global;
   app.add_option("--server", global.server, "Gateway URL, e.g. http://127.0.0.1:8080");
   app.add_option("--config", global.config_path,
