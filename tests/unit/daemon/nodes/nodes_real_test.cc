@@ -150,7 +150,8 @@ class NodesRealTest : public ::testing::Test {
     auto net = NetworkOptionsFromConfig(config_);
     if (net.ok()) {
       auto processes = NewPosixProcessRunner();
-      CniNetwork network(*net, *processes);
+      PosixEnv files;
+      CniNetwork network(*net, *processes, files);
       EXPECT_TRUE(network.RemoveBridge().ok());
     }
     EXPECT_FALSE(fs::exists("/sys/class/net/" + config_.network.bridge)) << "bridge left";
