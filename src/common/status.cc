@@ -42,6 +42,7 @@ constexpr ReasonInfo kReasons[] = {
      "nodes need root and runc with the CNI plugins; they are unavailable on this host"},
     {Reason::kLambdaUnsupportedHere, "lambda_unsupported_here",
      "lambda is unavailable on this host (needs root and runc)"},
+    {Reason::kInsufficientStorage, "insufficient_storage", "insufficient storage"},
 };
 
 }  // namespace

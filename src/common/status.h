@@ -48,6 +48,7 @@ enum class Reason {
   kBackendDown,            // the call to another service failed in transport
   kNodesUnsupportedHere,   // this host cannot run nodes (no root, runc or CNI)
   kLambdaUnsupportedHere,  // this host cannot run lambda (no root, runc, ...)
+  kInsufficientStorage,    // the disk under nexusd is full (common/insufficient_storage.h)
 };
 
 // Stable lowercase name of a reason ("backend_down"); "" for kNone. Used on

@@ -9,13 +9,12 @@
 // "veth-<name>".
 // FakeNodeFirewall keeps the ports of its last Apply(). FakeVolumeManager
 // makes the mount point a plain directory (so the manager can write the
-// rootfs into it) and an empty image file; images hold `allocated_bytes`
-// each and the disk has `free_bytes`. All are thread-safe (one mutex each)
+// rootfs into it) and a one-byte image file, in the Env it is given (the
+// real file system by default); images hold `allocated_bytes` each and the
+// disk has `free_bytes`. All are thread-safe (one mutex each)
 // and log their calls.
 #pragma once
 
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -23,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "daemon/nodes/network.h"
 #include "daemon/nodes/node_firewall.h"
 #include "daemon/nodes/volume.h"
@@ -177,6 +177,10 @@ class FakeNodeFirewall final : public NodeFirewall {
 
 class FakeVolumeManager final : public VolumeManager {
  public:
+  FakeVolumeManager() : files_(host_files_) {}
+  // `files` must outlive the fake.
+  explicit FakeVolumeManager(Env& files) : files_(files) {}
+
   Status fail_create;  // non-ok: Create() fails, leaving nothing
   // Called at the end of a successful Create(), e.g. to plant an obstacle.
   std::function<void(const VolumePaths&)> on_create;
@@ -187,8 +191,9 @@ class FakeVolumeManager final : public VolumeManager {
       calls_.push_back("create " + paths.image + " " + std::to_string(bytes));
       if (!fail_create.ok()) return fail_create;
       if (volumes_.count(paths.image)) return AlreadyExistsError(paths.image + " exists");
-      std::filesystem::create_directories(paths.mount_dir);
-      std::ofstream(paths.image).put('\0');
+      NEXUS_RETURN_IF_ERROR(files_.MakeDirs(paths.mount_dir, 0755));
+      NEXUS_RETURN_IF_ERROR(
+          files_.WriteFileAtomically(paths.image, std::string(1, '\0'), 0600, WriteMode::kReplace));
       volumes_[paths.image] = {paths.mount_dir, true, bytes};
     }
     if (on_create) on_create(paths);
@@ -216,9 +221,8 @@ class FakeVolumeManager final : public VolumeManager {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back("remove " + paths.image);
     volumes_.erase(paths.image);
-    std::error_code ec;
-    std::filesystem::remove_all(paths.mount_dir, ec);
-    std::filesystem::remove(paths.image, ec);
+    (void)files_.RemoveTree(paths.mount_dir);
+    (void)files_.RemoveTree(paths.image);
     return Status::Ok();
   }
 
@@ -273,6 +277,8 @@ class FakeVolumeManager final : public VolumeManager {
     bool mounted = false;
     int64_t bytes = 0;
   };
+  PosixEnv host_files_;
+  Env& files_;
   std::mutex mu_;
   std::map<std::string, Volume> volumes_;
   std::vector<std::string> calls_;

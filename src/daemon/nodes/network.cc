@@ -1,15 +1,11 @@
 #include "daemon/nodes/network.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <set>
 
 namespace nexus::daemon::runtime {
@@ -23,6 +19,11 @@ constexpr const char* kIfName = "eth0";
 constexpr const char* kToolPath =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
+// A lease file is the container id and the interface name; an ifindex file
+// is one number, but sysfs gives every attribute a page as its size, which
+// ReadFile checks first. The bounds only guard against a surprise.
+constexpr size_t kMaxLeaseFileBytes = 4096;
+constexpr size_t kMaxIfindexFileBytes = 4096;
 
 std::string Ipv4ToString(uint32_t host_order) {
   in_addr a;
@@ -51,11 +52,6 @@ bool ValidName(const std::string& name) {
     }
   }
   return true;
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
 }
 
 }  // namespace
@@ -197,37 +193,36 @@ Result<int> ParsePeerIndex(const std::string& text) {
   return static_cast<int>(index);
 }
 
-std::vector<std::string> ReadLeaseHolders(const std::string& dir) {
+std::vector<std::string> ReadLeaseHolders(Env& files, const std::string& dir) {
   std::set<std::string> holders;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return {};
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
+  auto names = files.ListDir(dir);
+  if (!names.ok()) return {};
+  for (const auto& name : *names) {
     uint32_t unused = 0;
     if (!ParseIpv4(name, &unused)) continue;  // lock, last_reserved_ip.0, ...
-    std::ifstream in(dir + "/" + name);
-    std::string id;
-    std::getline(in, id);
+    auto text = files.ReadFile(dir + "/" + name, kMaxLeaseFileBytes);
+    if (!text.ok()) continue;  // released between the listing and the read
+    std::string id = text->substr(0, text->find('\n'));
     while (!id.empty() &&
            (id.back() == '\r' || std::isspace(static_cast<unsigned char>(id.back())))) {
       id.pop_back();
     }
     if (!id.empty()) holders.insert(id);
   }
-  ::closedir(d);
   return {holders.begin(), holders.end()};
 }
 
-CniNetwork::CniNetwork(NetworkOptions options, ProcessRunner& processes)
+CniNetwork::CniNetwork(NetworkOptions options, ProcessRunner& processes, Env& files)
     : options_(std::move(options)),
       config_text_(CniNetworkConfig(options_).dump()),
-      processes_(processes) {}
+      processes_(processes),
+      files_(files) {}
 
 std::string CniNetwork::NetnsPath(const std::string& name) const {
   return options_.netns_dir + "/" + name;
 }
 
-bool CniNetwork::Attached(const std::string& name) { return Exists(NetnsPath(name)); }
+bool CniNetwork::Attached(const std::string& name) { return files_.LinkStat(NetnsPath(name)).ok(); }
 
 Result<std::string> CniNetwork::HostInterface(const std::string& name) {
   const std::string what = "find the host end of the network of '" + name + "'";
@@ -238,23 +233,14 @@ Result<std::string> CniNetwork::HostInterface(const std::string& name) {
   if (!peer.ok()) return peer.status().WithContext(what);
   // The peer is one of the bridge's ports; ifindexes are per namespace, so
   // only the host's own interfaces are compared.
-  const std::string ports = options_.sys_class_net + "/" + options_.bridge + "/brif";
-  DIR* d = ::opendir(ports.c_str());
-  if (!d) return NotFoundError(what + ": bridge '" + options_.bridge + "' has no ports");
-  std::string found;
-  while (dirent* e = ::readdir(d)) {
-    std::string port = e->d_name;
-    if (port == "." || port == "..") continue;
-    std::ifstream in(options_.sys_class_net + "/" + port + "/ifindex");
-    int index = 0;
-    if (in >> index && index == *peer) {
-      found = port;
-      break;
-    }
+  auto ports = files_.ListDir(options_.sys_class_net + "/" + options_.bridge + "/brif");
+  if (!ports.ok()) return NotFoundError(what + ": bridge '" + options_.bridge + "' has no ports");
+  for (const auto& port : *ports) {
+    auto index =
+        files_.ReadFile(options_.sys_class_net + "/" + port + "/ifindex", kMaxIfindexFileBytes);
+    if (index.ok() && std::atoi(index->c_str()) == *peer) return port;
   }
-  ::closedir(d);
-  if (found.empty()) return NotFoundError(what + ": its veth is not on the bridge");
-  return found;
+  return NotFoundError(what + ": its veth is not on the bridge");
 }
 
 Result<ProcessOutcome> CniNetwork::Ip(const std::string& what, std::vector<std::string> args) {
@@ -353,21 +339,19 @@ Status CniNetwork::Detach(const std::string& name) {
 
 Result<std::vector<std::string>> CniNetwork::ListNames(const std::string& prefix) {
   std::set<std::string> names;
-  if (DIR* d = ::opendir(options_.netns_dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
+  if (auto namespaces = files_.ListDir(options_.netns_dir); namespaces.ok()) {
+    for (const auto& n : *namespaces) {
       if (n.rfind(prefix, 0) == 0) names.insert(n);
     }
-    ::closedir(d);
   }
-  for (const auto& holder : ReadLeaseHolders(options_.ipam_dir + "/" + options_.name)) {
+  for (const auto& holder : ReadLeaseHolders(files_, options_.ipam_dir + "/" + options_.name)) {
     if (holder.rfind(prefix, 0) == 0) names.insert(holder);
   }
   return std::vector<std::string>(names.begin(), names.end());
 }
 
 Status CniNetwork::RemoveBridge() {
-  if (!Exists("/sys/class/net/" + options_.bridge)) return Status::Ok();
+  if (!files_.LinkStat(options_.sys_class_net + "/" + options_.bridge).ok()) return Status::Ok();
   return Ip("delete bridge '" + options_.bridge + "'", {"link", "delete", options_.bridge})
       .status();
 }

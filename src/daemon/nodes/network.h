@@ -28,8 +28,9 @@
 //
 // CniNetwork holds no state of its own (the netns names and host-local's
 // files are the state) and is thread-safe for different names; host-local
-// serialises allocations with its own lock file. Tests use
-// FakeNodeNetwork (tests/support/nodes_fakes.h).
+// serialises allocations with its own lock file. It reads those files (and
+// the bridge's ports under /sys/class/net) through an Env, so its tests run
+// on a MemoryEnv; other code uses FakeNodeNetwork (tests/support/nodes_fakes.h).
 #pragma once
 
 #include <cstdint>
@@ -37,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "common/result.h"
 #include "daemon/runtime/process.h"
 
@@ -120,12 +122,12 @@ Result<int> ParsePeerIndex(const std::string& ip_link_output);
 
 // The container ids that hold leases among host-local's files in `dir` (one
 // file per leased address whose first line is the id).
-std::vector<std::string> ReadLeaseHolders(const std::string& dir);
+std::vector<std::string> ReadLeaseHolders(Env& files, const std::string& dir);
 
 class CniNetwork final : public NodeNetwork {
  public:
-  // `processes` must outlive the network.
-  CniNetwork(NetworkOptions options, ProcessRunner& processes);
+  // `processes` and `files` must outlive the network.
+  CniNetwork(NetworkOptions options, ProcessRunner& processes, Env& files);
 
   Result<NetworkAttachment> Attach(const std::string& name,
                                    const std::string& requested_ip) override;
@@ -149,6 +151,7 @@ class CniNetwork final : public NodeNetwork {
   NetworkOptions options_;
   std::string config_text_;  // CniNetworkConfig, serialised once
   ProcessRunner& processes_;
+  Env& files_;
 };
 
 }  // namespace nexus::daemon::runtime

@@ -2,10 +2,8 @@
 // then every step of making a node, each undone in reverse if a later one
 // fails.
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <functional>
 #include <string>
 #include <utility>
@@ -134,9 +132,7 @@ Result<NodeInfo> NodeManager::CreateLocked(NodeRecord r) {
     Status made = MakeRootOnlyDir(files_, parent);
     if (!made.ok()) return made.WithContext(what);
   }
-  if (::mkdir(dir.c_str(), 0700) != 0) {
-    return ErrnoError(StatusCode::kInternal, what + ": mkdir '" + dir + "'", errno);
-  }
+  if (Status made = files_.MakeDir(dir, 0700); !made.ok()) return made.WithContext(what);
   undo.Add("node directory", [this, dir, volume]() -> Status {
     // Never recurse into a volume that is still mounted.
     if (volumes_.Mounted(volume))

@@ -70,7 +70,7 @@ Result<ExecNodeResult> NodeManager::Exec(const ExecNodeRequest& request) {
   io.on_timeout = kill_command;
   auto outcome = (*child)->Communicate(io);
   if (outcome.ok() && outcome->timed_out) kill_command();
-  ::unlink(pid_file.c_str());
+  (void)files_.Remove(pid_file);
   if (!outcome.ok()) return outcome.status().WithContext(what);
   ExecNodeResult result;
   result.stdout_data = std::move(outcome->stdout_data);

@@ -17,14 +17,20 @@ namespace {
 
 const char kUnavailableMessage[] = "nodes need root, runc and the CNI plugins";
 
+// A file root may run (nexusd probes as root: any execute bit will do).
+bool IsExecutable(Env& host, const std::string& path) {
+  auto info = host.Stat(path);
+  return info.ok() && info->type == FileType::kRegular && (info->mode & 0111) != 0;
+}
+
 // Finds a host tool: on PATH, else in the system directories (nexusd's PATH
 // may lack the sbin ones).
-std::string FindTool(const std::string& name) {
+std::string FindTool(Env& host, const std::string& name) {
   std::string found = FindExecutable(name);
   if (!found.empty() && found[0] == '/') return found;
   for (const char* dir : {"/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/"}) {
     std::string path = dir + name;
-    if (::access(path.c_str(), X_OK) == 0) return path;
+    if (IsExecutable(host, path)) return path;
   }
   return "";
 }
@@ -32,22 +38,22 @@ std::string FindTool(const std::string& name) {
 }  // namespace
 
 Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
-                                                          SQLite::Database& db,
-                                                          const Clock& clock) {
+                                                          SQLite::Database& db, const Clock& clock,
+                                                          Env* files) {
   NEXUS_ASSIGN_OR_RETURN(NodeOptions options, NodeOptionsFromConfig(config));
   NEXUS_ASSIGN_OR_RETURN(NetworkOptions net, NetworkOptionsFromConfig(config));
   NEXUS_ASSIGN_OR_RETURN(FirewallOptions firewall, FirewallOptionsFromConfig(config));
   auto owned = std::make_unique<Owned>();
   owned->processes = NewPosixProcessRunner();
-  PosixEnv host;  // probing the host is what this function is for
+  Env& host = files != nullptr ? *files : owned->files;
 
   std::vector<std::string> missing;
   if (::geteuid() != 0) missing.push_back("nexusd is not root");
-  std::string runtime_path = FindTool(config.nodes.runtime);
+  std::string runtime_path = FindTool(host, config.nodes.runtime);
   if (runtime_path.empty()) missing.push_back(config.nodes.runtime + " not found");
   for (const char* plugin : {"bridge", "host-local"}) {
     std::string path = net.cni_path + "/" + plugin;
-    if (::access(path.c_str(), X_OK) != 0) missing.push_back("no CNI plugin " + path);
+    if (!IsExecutable(host, path)) missing.push_back("no CNI plugin " + path);
   }
   VolumeTools tools;
   std::string ip_tool;
@@ -57,7 +63,7 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
                             {"umount", &tools.umount},
                             {"ip", &ip_tool},
                             {"nft", &firewall.nft_tool}}) {
-    *slot = FindTool(name);
+    *slot = FindTool(host, name);
     if (slot->empty()) missing.push_back(std::string(name) + " not found");
   }
   net.ip_tool = ip_tool;
@@ -113,17 +119,18 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
   runc.runc_path = runtime_path;
   runc.root = options.data_dir + "/nodes/runc";
   NEXUS_ASSIGN_OR_RETURN(owned->runtime, MakeOciRuntime(engine, runc, *owned->processes));
-  owned->network = std::make_unique<CniNetwork>(net, *owned->processes);
+  owned->network = std::make_unique<CniNetwork>(net, *owned->processes, host);
   owned->firewall = std::make_unique<NftFirewall>(firewall, *owned->processes);
-  owned->volumes = std::make_unique<LoopVolumeManager>(tools, *owned->processes);
-  owned->reader = std::make_unique<CgroupStatsReader>(roots);
+  owned->volumes = std::make_unique<LoopVolumeManager>(tools, *owned->processes, host);
+  owned->reader = std::make_unique<CgroupStatsReader>(roots, &host);
   owned->metrics = std::make_unique<MetricsSampler>(
       *owned->reader, clock,
       MetricsOptions{config.nodes.metrics_interval_seconds, config.nodes.metrics_history_seconds});
   owned->store = std::make_unique<NodeStore>(db);
 
-  Deps deps{*owned->runtime, *owned->network, *owned->firewall, *owned->volumes,
-            *owned->cgroups, *owned->store,   *owned->metrics,  clock};
+  Deps deps{*owned->runtime, *owned->network, *owned->firewall,
+            *owned->volumes, *owned->cgroups, *owned->store,
+            *owned->metrics, clock,           &host};
   auto manager = std::make_unique<NodeManager>(std::move(options), deps, availability);
   MetricsSampler& sampler = *owned->metrics;
   manager->owned_ = std::move(owned);

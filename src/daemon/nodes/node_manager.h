@@ -126,9 +126,11 @@ class NodeManager {
   // must outlive the manager. Fails only on an inconsistent config; without
   // root, the runtime, the CNI plugins, nft or the disk tools it returns a manager
   // whose every operation answers kUnavailable. Runs Reconcile() (logging
-  // its report) and starts the sampler.
+  // its report) and starts the sampler. Files (probes, node directories,
+  // netns and lease listings, cgroup counters) go through `files`, which
+  // must outlive the manager; the real file system when null.
   static Result<std::unique_ptr<NodeManager>> ForHost(const Config& config, SQLite::Database& db,
-                                                      const Clock& clock);
+                                                      const Clock& clock, Env* files = nullptr);
 
   Result<NodeInfo> Create(const CreateNodeRequest& request);
   Result<std::vector<NodeInfo>> List(const std::string& owner);
@@ -158,6 +160,7 @@ class NodeManager {
  private:
   // What ForHost made for the manager; tests hand in their own instead.
   struct Owned {
+    PosixEnv files;
     std::unique_ptr<ProcessRunner> processes;
     std::unique_ptr<OciRuntime> runtime;
     std::unique_ptr<CniNetwork> network;

@@ -1,18 +1,14 @@
 // NodeManager's isolation (each node's port in the firewall) and Reconcile
 // (the host made to match the database at start).
-#include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "daemon/nodes/node_files.h"
 #include "daemon/nodes/node_manager.h"
 
 namespace nexus::daemon::runtime {
-
-namespace fs = std::filesystem;
 
 Status NodeManager::Isolate(const NodeRecord& r, std::string host_interface) {
   if (host_interface.empty()) {
@@ -148,12 +144,9 @@ Result<ReconcileReport> NodeManager::Reconcile() {
       }
     }
   }
-  std::error_code ec;
-  const fs::path by_uid = options_.data_dir + "/nodes/by-uid";
-  if (fs::is_directory(by_uid, ec)) {
+  if (auto by_uid = files_.ListDir(options_.data_dir + "/nodes/by-uid"); by_uid.ok()) {
     std::vector<std::string> stray_dirs;
-    for (const auto& entry : fs::directory_iterator(by_uid, ec)) {
-      std::string uid = entry.path().filename().string();
+    for (const auto& uid : *by_uid) {
       if (!known_uids.count(uid)) stray_dirs.push_back(uid);
     }
     for (const auto& uid : stray_dirs) {

@@ -24,11 +24,16 @@ std::string Trim(std::string s) {
   return s.substr(i);
 }
 
-std::string ReadMountinfo() {
-  // The kernel's view of this process's mounts: the real file system.
-  PosixEnv host;
-  auto text = host.ReadFile("/proc/self/mountinfo", 16 << 20);
-  return text.ok() ? std::move(text).value() : std::string();
+// A remove that tolerates what is gone already.
+Status RemoveIfPresent(Env& files, const std::string& path) {
+  Status removed = files.Remove(path);
+  return removed.code() == StatusCode::kNotFound ? Status::Ok() : removed;
+}
+
+// The mount point, made if missing (it outlives unmounts, not Remove()).
+Status MakeMountDir(Env& files, const std::string& dir) {
+  Status made = files.MakeDir(dir, 0755);
+  return made.code() == StatusCode::kAlreadyExists ? Status::Ok() : made;
 }
 
 }  // namespace
@@ -52,8 +57,8 @@ std::vector<std::string> ParseLosetupAssociations(const std::string& text) {
   return devices;
 }
 
-LoopVolumeManager::LoopVolumeManager(VolumeTools tools, ProcessRunner& processes)
-    : tools_(std::move(tools)), processes_(processes) {}
+LoopVolumeManager::LoopVolumeManager(VolumeTools tools, ProcessRunner& processes, Env& files)
+    : tools_(std::move(tools)), processes_(processes), files_(files) {}
 
 Result<ProcessOutcome> LoopVolumeManager::Tool(const std::string& what,
                                                std::vector<std::string> argv) {
@@ -76,9 +81,13 @@ Result<ProcessOutcome> LoopVolumeManager::Tool(const std::string& what,
 }
 
 bool LoopVolumeManager::Mounted(const VolumePaths& paths) {
-  return IsMountPoint(ReadMountinfo(), paths.mount_dir);
+  // The kernel's view of this process's mounts.
+  auto mountinfo = files_.ReadFile("/proc/self/mountinfo", 16 << 20);
+  return mountinfo.ok() && IsMountPoint(*mountinfo, paths.mount_dir);
 }
 
+// This and FreeBytes ask the kernel about blocks (allocated, available),
+// which an Env does not describe: they stay plain calls on the real image.
 Result<int64_t> LoopVolumeManager::AllocatedBytes(const VolumePaths& paths) {
   struct stat st;
   if (::stat(paths.image.c_str(), &st) != 0) {
@@ -113,18 +122,20 @@ Status LoopVolumeManager::AttachAndMount(const VolumePaths& paths) {
 }
 
 Status LoopVolumeManager::Create(const VolumePaths& paths, int64_t bytes) {
+  // The image is the loop device's data, sized by the kernel (a sparse
+  // ftruncate): plain calls, not Env's whole-file writes.
   int fd = ::open(paths.image.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError(StatusCode::kInternal, "create '" + paths.image + "'", errno);
   if (::ftruncate(fd, bytes) != 0) {
     int e = errno;
     ::close(fd);
-    ::unlink(paths.image.c_str());
+    (void)files_.Remove(paths.image);
     return ErrnoError(StatusCode::kInternal, "size '" + paths.image + "'", e);
   }
   ::close(fd);
   auto undo = [&](Status failed) {
-    ::unlink(paths.image.c_str());
-    ::rmdir(paths.mount_dir.c_str());
+    (void)files_.Remove(paths.image);
+    (void)files_.Remove(paths.mount_dir);
     return failed;
   };
   Status formatted =
@@ -132,9 +143,7 @@ Status LoopVolumeManager::Create(const VolumePaths& paths, int64_t bytes) {
                                             "lazy_itable_init=1,lazy_journal_init=1", paths.image})
           .status();
   if (!formatted.ok()) return undo(formatted);
-  if (::mkdir(paths.mount_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return undo(ErrnoError(StatusCode::kInternal, "mkdir '" + paths.mount_dir + "'", errno));
-  }
+  if (Status made = MakeMountDir(files_, paths.mount_dir); !made.ok()) return undo(made);
   Status mounted = AttachAndMount(paths);
   if (!mounted.ok()) return undo(mounted);
   return Status::Ok();
@@ -142,13 +151,10 @@ Status LoopVolumeManager::Create(const VolumePaths& paths, int64_t bytes) {
 
 Status LoopVolumeManager::Mount(const VolumePaths& paths) {
   if (Mounted(paths)) return Status::Ok();
-  struct stat st;
-  if (::stat(paths.image.c_str(), &st) != 0) {
-    return ErrnoError(StatusCode::kInternal, "mount volume '" + paths.image + "'", errno);
+  if (auto image = files_.Stat(paths.image); !image.ok()) {
+    return InternalError("mount volume '" + paths.image + "': " + image.status().message());
   }
-  if (::mkdir(paths.mount_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return ErrnoError(StatusCode::kInternal, "mkdir '" + paths.mount_dir + "'", errno);
-  }
+  NEXUS_RETURN_IF_ERROR(MakeMountDir(files_, paths.mount_dir));
   // A loop device left attached (nexusd stopped between the steps) is
   // detached first, so the image is never attached twice.
   NEXUS_RETURN_IF_ERROR(DetachLoops(paths));
@@ -156,8 +162,7 @@ Status LoopVolumeManager::Mount(const VolumePaths& paths) {
 }
 
 Status LoopVolumeManager::DetachLoops(const VolumePaths& paths) {
-  struct stat st;
-  if (::stat(paths.image.c_str(), &st) != 0) return Status::Ok();  // no image, no loop
+  if (!files_.Exists(paths.image)) return Status::Ok();  // no image, no loop
   NEXUS_ASSIGN_OR_RETURN(ProcessOutcome listed, Tool("list loop devices of '" + paths.image + "'",
                                                      {tools_.losetup, "-j", paths.image}));
   Status first;
@@ -178,13 +183,8 @@ Status LoopVolumeManager::Unmount(const VolumePaths& paths) {
 
 Status LoopVolumeManager::Remove(const VolumePaths& paths) {
   NEXUS_RETURN_IF_ERROR(Unmount(paths));
-  if (::unlink(paths.image.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError(StatusCode::kInternal, "remove '" + paths.image + "'", errno);
-  }
-  if (::rmdir(paths.mount_dir.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError(StatusCode::kInternal, "remove '" + paths.mount_dir + "'", errno);
-  }
-  return Status::Ok();
+  NEXUS_RETURN_IF_ERROR(RemoveIfPresent(files_, paths.image));
+  return RemoveIfPresent(files_, paths.mount_dir);
 }
 
 }  // namespace nexus::daemon::runtime

@@ -13,14 +13,18 @@
 // Remove() are idempotent.
 //
 // LoopVolumeManager holds no state (the mount table and the loop devices are
-// the state) and is thread-safe for different volumes. Tests use
-// FakeVolumeManager (tests/support/nodes_fakes.h).
+// the state) and is thread-safe for different volumes. Its bookkeeping (the
+// mount point, removing files, reading the mount table) goes through an Env;
+// the image itself (creating and sizing it, its allocated and free blocks)
+// is the kernel's. Other code's tests use FakeVolumeManager
+// (tests/support/nodes_fakes.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "common/result.h"
 #include "daemon/runtime/process.h"
 
@@ -62,8 +66,8 @@ struct VolumeTools {
 
 class LoopVolumeManager final : public VolumeManager {
  public:
-  // `processes` must outlive the manager.
-  LoopVolumeManager(VolumeTools tools, ProcessRunner& processes);
+  // `processes` and `files` must outlive the manager.
+  LoopVolumeManager(VolumeTools tools, ProcessRunner& processes, Env& files);
 
   Status Create(const VolumePaths& paths, int64_t bytes) override;
   Status Mount(const VolumePaths& paths) override;
@@ -80,6 +84,7 @@ class LoopVolumeManager final : public VolumeManager {
 
   VolumeTools tools_;
   ProcessRunner& processes_;
+  Env& files_;
 };
 
 // Whether `path` is a mount point according to `mountinfo` (the text of

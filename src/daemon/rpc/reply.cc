@@ -3,18 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include "common/grpc_status.h"
-#include "daemon/storage/chunk_store.h"
+#include "common/insufficient_storage.h"
 
 namespace nexus::daemon {
 
 // kInternal messages can name host paths, chunk hashes or runc output: the
 // client gets a fixed text instead (ARCHITECTURE.md "Errors": a 500 never
-// leaks internals). Callers log the real message.
+// leaks internals). Callers log the real message. A full disk needs nothing
+// here: its reason fixes the client's text in ToGrpcStatus.
 grpc::Status ToClient(const Status& status) {
   if (status.code() == StatusCode::kInternal) return ToGrpcStatus(InternalError("internal error"));
-  if (IsInsufficientStorage(status)) {
-    return ToGrpcStatus(InsufficientStorageError());
-  }
   return ToGrpcStatus(status);
 }
 

@@ -1,16 +1,11 @@
 #include "daemon/runtime/cgroups.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
 #include <sys/vfs.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 #include "common/env.h"
@@ -23,17 +18,8 @@ constexpr long kCgroup2SuperMagic = 0x63677270;
 
 // Control files are a few lines; the bound only guards against a surprise.
 constexpr size_t kMaxControlFileBytes = 64 * 1024;
-
-// The host's own cgroup tree: nothing to fake, so the real file system.
-Result<std::string> ReadControlFile(const std::string& path) {
-  PosixEnv env;
-  return env.ReadFile(path, kMaxControlFileBytes);
-}
-
-bool IsDir(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
+// How long one wait for a busy cgroup lasts.
+constexpr std::chrono::milliseconds kBusyRetryStep{5};
 
 // A cgroup path nexusd may remove: absolute, not the root, no "." or "..".
 Status CheckRemovable(const std::string& cgroups_path) {
@@ -52,35 +38,35 @@ Status CheckRemovable(const std::string& cgroups_path) {
   return Status::Ok();
 }
 
-// rmdir of one cgroup directory; absent is success. A busy cgroup (tasks
-// still exiting) is retried until `deadline`.
-Status RmdirCgroup(const std::string& dir, std::chrono::steady_clock::time_point deadline) {
+// Removes one cgroup directory; absent is success. A cgroup whose last tasks
+// are still exiting is busy for a moment, so a failure is retried while
+// `budget` (shared by one Remove/RemoveTree call) lasts; Env keeps no errno
+// to tell busy apart, and any other failure only comes back later.
+Status RmdirCgroup(Env& files, const std::string& dir, std::chrono::milliseconds& budget) {
   for (;;) {
-    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return Status::Ok();
-    int e = errno;
-    if (e != EBUSY || std::chrono::steady_clock::now() >= deadline) {
-      return ErrnoError(StatusCode::kInternal, "rmdir cgroup '" + dir + "'", e);
+    Status removed = files.Remove(dir);
+    if (removed.ok() || removed.code() == StatusCode::kNotFound) return Status::Ok();
+    if (budget <= std::chrono::milliseconds::zero()) {
+      return removed.WithContext("remove cgroup '" + dir + "'");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    files.SleepFor(kBusyRetryStep);
+    budget -= kBusyRetryStep;
   }
 }
 
 // Every directory below `dir`, children after their parents.
-void CollectSubdirs(const std::string& dir, std::vector<std::string>* out) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return;
+void CollectSubdirs(Env& files, const std::string& dir, std::vector<std::string>* out) {
+  auto names = files.ListDir(dir);
+  if (!names.ok()) return;
   std::vector<std::string> children;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
+  for (const auto& name : *names) {
     const std::string path = dir + "/" + name;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) children.push_back(path);
+    auto info = files.LinkStat(path);
+    if (info.ok() && info->type == FileType::kDirectory) children.push_back(path);
   }
-  ::closedir(d);
   for (auto& child : children) {
     out->push_back(child);
-    CollectSubdirs(child, out);
+    CollectSubdirs(files, child, out);
   }
 }
 
@@ -101,8 +87,10 @@ bool HostCgroupFs::HostIsUnified() {
   return ::statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == kCgroup2SuperMagic;
 }
 
-std::unique_ptr<HostCgroupFs> HostCgroupFs::Unified() {
-  std::unique_ptr<HostCgroupFs> fs(new HostCgroupFs());
+HostCgroupFs::HostCgroupFs(Env* files) : files_(files != nullptr ? *files : host_files_) {}
+
+std::unique_ptr<HostCgroupFs> HostCgroupFs::Unified(Env* files) {
+  std::unique_ptr<HostCgroupFs> fs(new HostCgroupFs(files));
   fs->unified_ = true;
   fs->memory_root_ = "/sys/fs/cgroup";
   fs->hierarchies_ = {"/sys/fs/cgroup"};
@@ -110,10 +98,9 @@ std::unique_ptr<HostCgroupFs> HostCgroupFs::Unified() {
   return fs;
 }
 
-Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::FromMountinfo() {
-  std::unique_ptr<HostCgroupFs> fs(new HostCgroupFs());
-  PosixEnv env;
-  Result<std::string> mountinfo = env.ReadFile("/proc/self/mountinfo", 4 << 20);
+Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::FromMountinfo(Env* files) {
+  std::unique_ptr<HostCgroupFs> fs(new HostCgroupFs(files));
+  Result<std::string> mountinfo = fs->files_.ReadFile("/proc/self/mountinfo", 4 << 20);
   if (!mountinfo.ok()) return UnavailableError(mountinfo.status().message());
   for (const MountinfoEntry& mount : ParseMountinfo(*mountinfo)) {
     if (mount.fstype != "cgroup" && mount.fstype != "cgroup2") continue;
@@ -130,9 +117,8 @@ Result<std::unique_ptr<HostCgroupFs>> HostCgroupFs::FromMountinfo() {
     }
   }
   if (fs->hierarchies_.empty()) return UnavailableError("no cgroup filesystem is mounted");
-  fs->swap_limit_ =
-      !fs->memory_root_.empty() &&
-      ::access((fs->memory_root_ + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0;
+  fs->swap_limit_ = !fs->memory_root_.empty() &&
+                    fs->files_.Exists(fs->memory_root_ + "/memory.memsw.limit_in_bytes");
   return fs;
 }
 
@@ -140,14 +126,16 @@ Result<bool> HostCgroupFs::OomKilled(const std::string& cgroups_path) {
   if (memory_root_.empty()) return UnavailableError("no memory cgroup controller");
   const std::string dir = memory_root_ + cgroups_path;
   if (unified_) {
-    NEXUS_ASSIGN_OR_RETURN(std::string events, ReadControlFile(dir + "/memory.events"));
+    NEXUS_ASSIGN_OR_RETURN(std::string events,
+                           files_.ReadFile(dir + "/memory.events", kMaxControlFileBytes));
     return ParseOomKillCount(events) > 0;
   }
-  NEXUS_ASSIGN_OR_RETURN(std::string oom_control, ReadControlFile(dir + "/memory.oom_control"));
+  NEXUS_ASSIGN_OR_RETURN(std::string oom_control,
+                         files_.ReadFile(dir + "/memory.oom_control", kMaxControlFileBytes));
   int64_t kills = ParseOomKillCount(oom_control);
   if (kills >= 0) return kills > 0;
   // Kernels without the counter: hitting the limit is the best evidence left.
-  auto failcnt = ReadControlFile(dir + "/memory.failcnt");
+  auto failcnt = files_.ReadFile(dir + "/memory.failcnt", kMaxControlFileBytes);
   if (failcnt.ok()) return std::strtoll(failcnt->c_str(), nullptr, 10) > 0;
   return false;
 }
@@ -160,17 +148,17 @@ std::string HostCgroupFs::controller_root(const std::string& controller) const {
 
 bool HostCgroupFs::Exists(const std::string& cgroups_path) {
   for (const auto& h : hierarchies_) {
-    if (IsDir(h + cgroups_path)) return true;
+    if (files_.IsDir(h + cgroups_path)) return true;
   }
   return false;
 }
 
 Status HostCgroupFs::Remove(const std::string& cgroups_path) {
   NEXUS_RETURN_IF_ERROR(CheckRemovable(cgroups_path));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyRetryMs);
+  std::chrono::milliseconds budget(kBusyRetryMs);
   Status first_error;
   for (const auto& h : hierarchies_) {
-    Status s = RmdirCgroup(h + cgroups_path, deadline);
+    Status s = RmdirCgroup(files_, h + cgroups_path, budget);
     if (!s.ok() && first_error.ok()) first_error = std::move(s);
   }
   return first_error;
@@ -178,14 +166,14 @@ Status HostCgroupFs::Remove(const std::string& cgroups_path) {
 
 Status HostCgroupFs::RemoveTree(const std::string& cgroups_path) {
   NEXUS_RETURN_IF_ERROR(CheckRemovable(cgroups_path));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyRetryMs);
+  std::chrono::milliseconds budget(kBusyRetryMs);
   Status first_error;
   for (const auto& h : hierarchies_) {
     const std::string root = h + cgroups_path;
     std::vector<std::string> dirs = {root};
-    CollectSubdirs(root, &dirs);
+    CollectSubdirs(files_, root, &dirs);
     for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
-      Status s = RmdirCgroup(*it, deadline);
+      Status s = RmdirCgroup(files_, *it, budget);
       if (!s.ok() && first_error.ok()) first_error = std::move(s);
     }
   }

@@ -6,10 +6,11 @@
 // exists once per hierarchy (memory, pids, ...; runc also creates it in the
 // named and unified ones), on a pure v2 host once under /sys/fs/cgroup.
 // HostCgroupFs finds the hierarchies when it is made; it is immutable
-// afterwards and thread-safe. NoCgroupFs stands in on a host whose cgroups
-// nexusd cannot use (not root): nothing exists, nothing needs removing.
-// MakeCgroupFs picks one from a table (v2, v1, none) as crun picks its
-// cgroup manager. Tests use FakeCgroupFs.
+// afterwards and thread-safe. It reads and removes through an Env (the real
+// file system unless a test gives a MemoryEnv holding a fake tree); only
+// HostIsUnified asks the kernel directly (the filesystem type). NoCgroupFs stands in on a host
+// whose cgroups nexusd cannot use (not root): nothing exists, nothing needs removing. MakeCgroupFs
+// picks one from a table (v2, v1, none) as crun picks its cgroup manager. Tests use FakeCgroupFs.
 //
 // Cgroup paths given to Remove()/RemoveTree() must be absolute and free of
 // "." and ".." components; the root cgroup is refused.
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env.h"
 #include "common/result.h"
 
 namespace nexus::daemon::runtime {
@@ -69,17 +71,18 @@ Result<std::unique_ptr<CgroupFs>> MakeCgroupFs(std::string_view name);
 class HostCgroupFs final : public CgroupFs {
  public:
   // Pure cgroup v2: the one hierarchy at /sys/fs/cgroup.
-  static std::unique_ptr<HostCgroupFs> Unified();
+  static std::unique_ptr<HostCgroupFs> Unified(Env* files = nullptr);
   // Every cgroup hierarchy /proc/self/mountinfo lists (v1 or hybrid); fails
   // when none is mounted.
-  static Result<std::unique_ptr<HostCgroupFs>> FromMountinfo();
+  static Result<std::unique_ptr<HostCgroupFs>> FromMountinfo(Env* files = nullptr);
   // Whether /sys/fs/cgroup is a cgroup2 filesystem.
   static bool HostIsUnified();
 
   Result<bool> OomKilled(const std::string& cgroups_path) override;
   bool Exists(const std::string& cgroups_path) override;
   // Both retry a directory that is briefly busy (EBUSY: the last tasks of a
-  // just-killed container are still exiting) for up to kBusyRetryMs.
+  // just-killed container are still exiting) for up to kBusyRetryMs of
+  // Env::SleepFor in all.
   Status Remove(const std::string& cgroups_path) override;
   Status RemoveTree(const std::string& cgroups_path) override;
 
@@ -90,8 +93,11 @@ class HostCgroupFs final : public CgroupFs {
   std::string controller_root(const std::string& controller) const override;
 
  private:
-  HostCgroupFs() = default;
+  // Reads through `files` (which must outlive this); the real file system when null.
+  explicit HostCgroupFs(Env* files);
 
+  PosixEnv host_files_;  // what files_ is when none is given
+  Env& files_;
   bool unified_ = false;                                 // pure cgroup v2 at /sys/fs/cgroup
   std::string memory_root_;                              // mount point of the memory controller
   std::vector<std::string> hierarchies_;                 // every cgroup mount point

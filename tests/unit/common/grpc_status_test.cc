@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/insufficient_storage.h"
+
 namespace nexus {
 namespace {
 
@@ -99,6 +101,22 @@ TEST(GrpcStatusTest, HostDetailsNeverCrossTheWire) {
   // A message without such a reason is the sender's to show.
   EXPECT_EQ(ToGrpcStatus(UnavailableError("node 'w' is being created")).error_message(),
             "node 'w' is being created");
+}
+
+TEST(GrpcStatusTest, AFullDiskCrossesTheWireAsInsufficientStorageAlone) {
+  Status full = InsufficientStorageError().WithContext("upload 'docs/a.txt'");
+  ASSERT_TRUE(IsInsufficientStorage(full));
+  grpc::Status wire = ToGrpcStatus(full);
+  EXPECT_EQ(wire.error_message(), "insufficient storage");
+  Status received = FromGrpcStatus(wire);
+  EXPECT_EQ(received.code(), StatusCode::kQuotaExceeded);
+  EXPECT_TRUE(IsInsufficientStorage(received));
+}
+
+TEST(GrpcStatusTest, AQuotaErrorIsNeverInsufficientStorageWhateverItsText) {
+  Status quota = QuotaExceededError("quota of 'bob' is full, not insufficient storage");
+  EXPECT_FALSE(IsInsufficientStorage(quota));
+  EXPECT_EQ(ToGrpcStatus(quota).error_message(), quota.message());
 }
 
 TEST(GrpcStatusTest, ForAClientAnInternalMessageBecomesInternalError) {

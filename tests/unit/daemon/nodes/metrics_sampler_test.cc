@@ -2,57 +2,55 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-
+#include "common/memory_env.h"
 #include "support/fake_clock.h"
-#include "support/temp_dir.h"
 
 namespace nexus::daemon::runtime {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::FakeClock;
-using testing::TempDir;
 
 const char kPath[] = "/nexus-test-nodes/abc";
+const std::string kCgroupRoot = "/sys/fs/cgroup";
 
-void WriteFile(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
-}
-
-// A fake cgroup tree in a temp dir, v1 (memory and cpuacct hierarchies) or
+// A fake cgroup tree in a MemoryEnv, v1 (memory and cpuacct hierarchies) or
 // v2 (one unified hierarchy), with setters in the files' own formats.
 class FakeCgroupTree {
  public:
   explicit FakeCgroupTree(bool unified) : unified_(unified) {}
 
   CgroupRoots Roots() const {
-    if (unified_) return {true, dir_ / "unified", dir_ / "unified"};
-    return {false, dir_ / "memory", dir_ / "cpuacct"};
+    if (unified_) return {true, kCgroupRoot, kCgroupRoot};
+    return {false, kCgroupRoot + "/memory", kCgroupRoot + "/cpuacct"};
   }
+  // What a reader of the tree reads through.
+  Env* files() { return &files_; }
 
   void Set(int64_t memory, int64_t limit, int64_t cpu_ns) {
     if (unified_) {
-      const std::string d = dir_ / "unified" + kPath;
-      WriteFile(d + "/memory.current", std::to_string(memory) + "\n");
-      WriteFile(d + "/memory.max", limit ? std::to_string(limit) + "\n" : "max\n");
-      WriteFile(d + "/cpu.stat", "usage_usec " + std::to_string(cpu_ns / 1000) +
-                                     "\nuser_usec 1\nsystem_usec 2\nnr_periods 0\n");
+      const std::string d = kCgroupRoot + kPath;
+      files_.PutFile(d + "/memory.current", std::to_string(memory) + "\n");
+      files_.PutFile(d + "/memory.max", limit ? std::to_string(limit) + "\n" : "max\n");
+      files_.PutFile(d + "/cpu.stat", "usage_usec " + std::to_string(cpu_ns / 1000) +
+                                          "\nuser_usec 1\nsystem_usec 2\nnr_periods 0\n");
     } else {
-      WriteFile(dir_ / "memory" + kPath + "/memory.usage_in_bytes", std::to_string(memory) + "\n");
-      WriteFile(dir_ / "memory" + kPath + "/memory.limit_in_bytes",
-                std::to_string(limit ? limit : 9223372036854771712) + "\n");
-      WriteFile(dir_ / "cpuacct" + kPath + "/cpuacct.usage", std::to_string(cpu_ns) + "\n");
+      const std::string memory_dir = kCgroupRoot + "/memory" + kPath;
+      files_.PutFile(memory_dir + "/memory.usage_in_bytes", std::to_string(memory) + "\n");
+      files_.PutFile(memory_dir + "/memory.limit_in_bytes",
+                     std::to_string(limit ? limit : 9223372036854771712) + "\n");
+      files_.PutFile(kCgroupRoot + "/cpuacct" + kPath + "/cpuacct.usage",
+                     std::to_string(cpu_ns) + "\n");
     }
   }
 
-  void Remove() { fs::remove_all(dir_ / (unified_ ? "unified" : "memory") + kPath); }
+  void Remove() {
+    ASSERT_TRUE(
+        files_.RemoveTree(unified_ ? kCgroupRoot + kPath : kCgroupRoot + "/memory" + kPath).ok());
+  }
 
  private:
   bool unified_;
-  TempDir dir_;
+  MemoryEnv files_;
 };
 
 class CgroupStatsReaderTest : public ::testing::TestWithParam<bool> {};
@@ -60,7 +58,7 @@ class CgroupStatsReaderTest : public ::testing::TestWithParam<bool> {};
 TEST_P(CgroupStatsReaderTest, ReadsMemoryAndCpuCounters) {
   FakeCgroupTree tree(GetParam());
   tree.Set(50 << 20, 256 << 20, 7'000'000'000);
-  CgroupStatsReader reader(tree.Roots());
+  CgroupStatsReader reader(tree.Roots(), tree.files());
   auto c = reader.Read(kPath);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->memory_usage, 50 << 20);
@@ -75,7 +73,7 @@ INSTANTIATE_TEST_SUITE_P(V1AndV2, CgroupStatsReaderTest, ::testing::Values(false
 TEST(CgroupStatsReaderV2Test, MaxMeansNoLimit) {
   FakeCgroupTree tree(true);
   tree.Set(1, 0, 0);
-  auto c = CgroupStatsReader(tree.Roots()).Read(kPath);
+  auto c = CgroupStatsReader(tree.Roots(), tree.files()).Read(kPath);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->memory_limit, 0);
 }
@@ -89,7 +87,7 @@ TEST(ParseCpuStatUsageUsecTest, FindsTheField) {
 class MetricsSamplerTest : public ::testing::TestWithParam<bool> {
  protected:
   FakeCgroupTree tree_{GetParam()};
-  CgroupStatsReader reader_{tree_.Roots()};
+  CgroupStatsReader reader_{tree_.Roots(), tree_.files()};
   FakeClock clock_;
   MetricsSampler sampler_{reader_, clock_, {5, 60}};
 };

@@ -3,16 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 
+#include "common/memory_env.h"
 #include "support/runtime_fake_process.h"
-#include "support/temp_dir.h"
 
 namespace nexus::daemon::runtime {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::FakeProcessRunner;
 using testing::FakeProcessScript;
@@ -194,27 +191,28 @@ TEST(ParsePeerIndexTest, ReadsTheHostIndexOfTheVethPeer) {
 }
 
 TEST(ReadLeaseHoldersTest, ListsTheContainerOfEachLeasedAddress) {
-  testing::TempDir dir;
-  std::ofstream(dir / "10.0.42.2") << "test-n-aaaa\r\neth0";
-  std::ofstream(dir / "10.0.42.3") << "test-n-bbbb\neth0";
-  std::ofstream(dir / "last_reserved_ip.0") << "10.0.42.3";
-  std::ofstream(dir / "lock") << "";
-  EXPECT_EQ(ReadLeaseHolders(dir.path()), (std::vector<std::string>{"test-n-aaaa", "test-n-bbbb"}));
-  EXPECT_TRUE(ReadLeaseHolders(dir / "missing").empty());
+  MemoryEnv files;
+  files.PutFile("/ipam/10.0.42.2", "test-n-aaaa\r\neth0");
+  files.PutFile("/ipam/10.0.42.3", "test-n-bbbb\neth0");
+  files.PutFile("/ipam/last_reserved_ip.0", "10.0.42.3");
+  files.PutFile("/ipam/lock", "");
+  EXPECT_EQ(ReadLeaseHolders(files, "/ipam"),
+            (std::vector<std::string>{"test-n-aaaa", "test-n-bbbb"}));
+  EXPECT_TRUE(ReadLeaseHolders(files, "/ipam/missing").empty());
 }
 
-// CniNetwork driving fake `ip` and plugin processes; `ip netns add/delete`
-// create and remove the namespace file as the real one does.
+// CniNetwork driving fake `ip` and plugin processes over a MemoryEnv; `ip
+// netns add/delete` create and remove the namespace file as the real one does.
 class CniNetworkTest : public ::testing::Test {
  protected:
   CniNetworkTest() {
-    fs::create_directories(dir_ / "netns");
+    EXPECT_TRUE(files_.MakeDirs(dir_ + "/netns", 0755).ok());
     processes_.script = [this](const SpawnOptions& o) {
       FakeProcessScript s;
       s.outcome.exit_code = 0;
       if (o.argv[0] == "/usr/sbin/ip" && o.argv.size() == 4 && o.argv[1] == "netns") {
-        if (o.argv[2] == "add") std::ofstream(dir_ / "netns/" + o.argv[3]) << "";
-        if (o.argv[2] == "delete") fs::remove(dir_ / "netns/" + o.argv[3]);
+        if (o.argv[2] == "add") files_.PutFile(dir_ + "/netns/" + o.argv[3], "");
+        if (o.argv[2] == "delete") (void)files_.Remove(dir_ + "/netns/" + o.argv[3]);
       }
       if (o.argv[0] == "/usr/sbin/ip" && o.argv.size() > 4 && o.argv[3] == "-o") {
         s.outcome.stdout_data = link_output_;
@@ -245,12 +243,13 @@ class CniNetworkTest : public ::testing::Test {
     return out;
   }
 
-  testing::TempDir dir_;
+  const std::string dir_ = "/var/lib/nexus";
+  MemoryEnv files_;
   FakeProcessRunner processes_;
   int add_exit_ = 0;
   std::string add_output_ = kBridgeResult;
   std::string link_output_;  // of `ip -n <ns> -o link show dev eth0`
-  CniNetwork network_{Options(dir_.path()), processes_};
+  CniNetwork network_{Options(dir_), processes_, files_};
 };
 
 TEST_F(CniNetworkTest, AttachMakesTheNamespaceAndCallsTheBridgePluginPerTheSpec) {
@@ -265,7 +264,7 @@ TEST_F(CniNetworkTest, AttachMakesTheNamespaceAndCallsTheBridgePluginPerTheSpec)
                         }));
   auto add = processes_.Spawned()[2];
   EXPECT_EQ(Env(add, "CNI_CONTAINERID"), "test-n-1");
-  EXPECT_EQ(Env(add, "CNI_NETNS"), dir_.path() + "/netns/test-n-1");
+  EXPECT_EQ(Env(add, "CNI_NETNS"), dir_ + "/netns/test-n-1");
   EXPECT_EQ(Env(add, "CNI_IFNAME"), "eth0");
   EXPECT_EQ(Env(add, "CNI_PATH"), "/usr/lib/cni");
   EXPECT_EQ(Env(add, "CNI_ARGS"), "<unset>");
@@ -308,7 +307,7 @@ TEST_F(CniNetworkTest, DetachIsIdempotentAndReleasesTheLeaseEvenWithoutANamespac
   auto spawned = processes_.Spawned();
   ASSERT_EQ(spawned.size(), 6u);
   EXPECT_EQ(Env(spawned[3], "CNI_COMMAND"), "DEL");
-  EXPECT_EQ(Env(spawned[3], "CNI_NETNS"), dir_.path() + "/netns/test-n-1");
+  EXPECT_EQ(Env(spawned[3], "CNI_NETNS"), dir_ + "/netns/test-n-1");
   EXPECT_EQ(spawned[4].argv,
             (std::vector<std::string>{"/usr/sbin/ip", "netns", "delete", "test-n-1"}));
   EXPECT_EQ(Env(spawned[5], "CNI_COMMAND"), "DEL");
@@ -316,18 +315,16 @@ TEST_F(CniNetworkTest, DetachIsIdempotentAndReleasesTheLeaseEvenWithoutANamespac
 }
 
 TEST_F(CniNetworkTest, HostInterfaceIsTheBridgePortWhoseIndexTheNodesEth0Names) {
-  const fs::path net = dir_ / "sys/class/net";
-  for (auto [port, index] : {std::pair<const char*, int>{"veth1111", 7}, {"veth2222", 9}}) {
-    fs::create_directories(net / "nx-test/brif" / port);
-    fs::create_directories(net / port);
-    std::ofstream(net / port / "ifindex") << index << "\n";
+  const std::string net = dir_ + "/sys/class/net/";
+  for (auto [port, index] : {std::pair<std::string, int>{"veth1111", 7}, {"veth2222", 9}}) {
+    ASSERT_TRUE(files_.MakeDirs(net + "nx-test/brif/" + port, 0755).ok());
+    files_.PutFile(net + port + "/ifindex", std::to_string(index) + "\n");
   }
-  fs::create_directories(net / "eth0");
-  std::ofstream(net / "eth0/ifindex") << "2\n";  // the host's own, not on the bridge
+  files_.PutFile(net + "eth0/ifindex", "2\n");  // the host's own, not on the bridge
 
   EXPECT_EQ(network_.HostInterface("test-n-1").status().code(), StatusCode::kNotFound)
       << "no namespace yet";
-  std::ofstream(dir_ / "netns/test-n-1") << "";
+  files_.PutFile(dir_ + "/netns/test-n-1", "");
   link_output_ = "2: eth0@if9: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue\n";
   auto port = network_.HostInterface("test-n-1");
   ASSERT_TRUE(port.ok()) << port.status().ToString();
@@ -341,10 +338,9 @@ TEST_F(CniNetworkTest, HostInterfaceIsTheBridgePortWhoseIndexTheNodesEth0Names) 
 }
 
 TEST_F(CniNetworkTest, ListNamesFindsNamespacesAndLeaseHoldersWithThePrefix) {
-  std::ofstream(dir_ / "netns/test-n-aaa") << "";
-  std::ofstream(dir_ / "netns/other-n-zzz") << "";
-  fs::create_directories(dir_ / "ipam/nexus-test");
-  std::ofstream(dir_ / "ipam/nexus-test/10.0.42.9") << "test-n-bbb\neth0";
+  files_.PutFile(dir_ + "/netns/test-n-aaa", "");
+  files_.PutFile(dir_ + "/netns/other-n-zzz", "");
+  files_.PutFile(dir_ + "/ipam/nexus-test/10.0.42.9", "test-n-bbb\neth0");
   auto names = network_.ListNames("test-n-");
   ASSERT_TRUE(names.ok());
   EXPECT_EQ(*names, (std::vector<std::string>{"test-n-aaa", "test-n-bbb"}));

@@ -69,11 +69,13 @@ TEST_F(NodeManagerTest, ExecKillsATimedOutCommandWhosePidArrivesAfterTheTimeout)
     ::_exit(0);
   }
   // runc, slow on a loaded host, writes the pid file only after the timeout.
-  runtime_.exec_script = [command](const std::string&, const ExecOptions& o) {
+  runtime_.exec_script = [this, command](const std::string&, const ExecOptions& o) {
     FakeProcessScript s;
     s.runs_until_killed = true;
     s.outcome.term_signal = SIGKILL;
-    s.after_timeout = [command, pid_file = o.pid_file] { std::ofstream(pid_file) << command; };
+    s.after_timeout = [this, command, pid_file = o.pid_file] {
+      files_.PutFile(pid_file, std::to_string(command));
+    };
     return s;
   };
   auto r = manager_->Exec({"alice", "worker1", {"sleep", "30"}, 500});

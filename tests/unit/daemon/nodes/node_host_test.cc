@@ -1,4 +1,5 @@
-// NodeManager::ForHost on a host without the runtime or the CNI plugins.
+// NodeManager::ForHost on a host without the runtime or the CNI plugins, its
+// files in a MemoryEnv.
 #include <gtest/gtest.h>
 
 #include "node_manager_rig.h"
@@ -7,25 +8,25 @@ namespace nexus::daemon::runtime {
 namespace {
 
 TEST(NodeManagerForHostTest, MissingPluginsOrRuntimeMakeNodesUnavailableNotNexusd) {
-  TempDir dir;
+  MemoryEnv files;
   Config config;
-  config.data_dir = dir.path();
+  config.data_dir = "/var/lib/nexus";
   config.instance = "unit";
   config.nodes.runtime = "no-such-oci-runtime";
-  config.network.cni_path = dir / "cni";  // no plugins there
+  config.network.cni_path = "/var/lib/nexus/cni";  // no plugins there
   auto db = OpenDatabase(":memory:", NodeMigrations());
   ASSERT_TRUE(db.ok());
   FakeClock clock;
-  auto manager = NodeManager::ForHost(config, **db, clock);
+  auto manager = NodeManager::ForHost(config, **db, clock, &files);
   ASSERT_TRUE(manager.ok()) << "nexusd starts anyway: " << manager.status().ToString();
   const Status& why = (*manager)->availability();
   EXPECT_EQ(why.code(), StatusCode::kUnavailable);
   EXPECT_EQ(why.message().rfind("nodes need root, runc and the CNI plugins (", 0), 0u)
       << why.message();
   EXPECT_NE(why.message().find("no-such-oci-runtime not found"), std::string::npos);
-  EXPECT_NE(why.message().find("no CNI plugin " + dir / "cni/bridge"), std::string::npos);
+  EXPECT_NE(why.message().find("no CNI plugin /var/lib/nexus/cni/bridge"), std::string::npos);
   EXPECT_EQ((*manager)->Create({"alice", "n", 0, 0, ""}).status().code(), StatusCode::kUnavailable);
-  EXPECT_FALSE(fs::exists(dir / "nodes")) << "an unavailable engine touches nothing";
+  EXPECT_TRUE(files.Paths().empty()) << "an unavailable engine touches nothing";
 }
 
 }  // namespace

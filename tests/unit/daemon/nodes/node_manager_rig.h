@@ -1,27 +1,23 @@
 // The NodeManager test rig: a manager over fakes for runc, CNI, the firewall
 // and volumes (tests/support/nodes_fakes.h), a real SQLite table in memory,
-// a fake cgroup tree in a temp dir for metrics, and a FakeClock. Shared by
-// the node_*_test.cc files.
+// its data dir (node directories, rootfs, bundles, and a fake cgroup tree for
+// metrics) in a MemoryEnv, and a FakeClock. Shared by the node_*_test.cc
+// files.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
+#include "common/memory_env.h"
 #include "daemon/database.h"
 #include "daemon/nodes/node_manager.h"
 #include "support/fake_clock.h"
 #include "support/nodes_fakes.h"
-#include "support/read_file.h"
-#include "support/temp_dir.h"
 
 namespace nexus::daemon::runtime {
 
-namespace fs = std::filesystem;
 using testing::FakeCgroupFs;
 using testing::FakeClock;
 using testing::FakeNodeFirewall;
@@ -29,14 +25,6 @@ using testing::FakeNodeNetwork;
 using testing::FakeOciRuntime;
 using testing::FakeProcessScript;
 using testing::FakeVolumeManager;
-using testing::TempDir;
-
-using ::nexus::testing::ReadFileToString;
-
-inline void WriteFile(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
-}
 
 inline NodeOptions TestOptions(const std::string& data_dir) {
   NodeOptions o;
@@ -57,17 +45,18 @@ inline NodeOptions TestOptions(const std::string& data_dir) {
 // for table cases that need a fresh one per row.
 struct NodesRig {
   NodesRig() {
+    EXPECT_TRUE(files_.MakeDirs(data_dir_, 0755).ok());  // as nexusd's data dir exists
     auto db = OpenDatabase(":memory:", NodeMigrations());
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     store_ = std::make_unique<NodeStore>(*db_);
-    NodeOptions options = TestOptions(dir_.path());
+    NodeOptions options = TestOptions(data_dir_);
     options.sleep_ms = [this](int64_t ms) { slept_ms_ += ms; };
     manager_ = std::make_unique<NodeManager>(options, Deps());
   }
 
   NodeManager::Deps Deps() {
-    return {runtime_, network_, firewall_, volumes_, cgroups_, *store_, metrics_, clock_};
+    return {runtime_, network_, firewall_, volumes_, cgroups_, *store_, metrics_, clock_, &files_};
   }
 
   Result<NodeInfo> Create(const std::string& owner, const std::string& name,
@@ -92,36 +81,44 @@ struct NodesRig {
     EXPECT_TRUE(network_.leases().empty());
     EXPECT_TRUE(network_.netns().empty());
     EXPECT_EQ(volumes_.count(), 0u);
-    std::error_code ec;
-    const fs::path by_uid = dir_.path() + "/nodes/by-uid";
-    if (fs::exists(by_uid)) {
-      EXPECT_TRUE(fs::is_empty(by_uid, ec)) << "node directories left";
+    auto node_dirs = files_.ListDir(data_dir_ + "/nodes/by-uid");
+    if (node_dirs.ok()) {
+      EXPECT_TRUE(node_dirs->empty()) << "node directories left";
     }
     for (const auto& removed : cgroups_.removed()) EXPECT_FALSE(cgroups_.Exists(removed));
+  }
+
+  // A file in the rig's file system; "" when there is none.
+  std::string Read(const std::string& path) {
+    auto text = files_.ReadFile(path, 1 << 20);
+    return text.ok() ? *text : "";
   }
 
   // The fake cgroup tree (v1 layout) the metrics reader looks at.
   std::string CgroupFile(const std::string& controller, const std::string& uid,
                          const std::string& file) {
-    return dir_.path() + "/cgroup/" + controller + manager_->CgroupPath(uid) + "/" + file;
+    return data_dir_ + "/cgroup/" + controller + manager_->CgroupPath(uid) + "/" + file;
   }
   void SetCounters(const std::string& uid, int64_t memory, int64_t limit, int64_t cpu_ns) {
-    WriteFile(CgroupFile("memory", uid, "memory.usage_in_bytes"), std::to_string(memory) + "\n");
-    WriteFile(CgroupFile("memory", uid, "memory.limit_in_bytes"), std::to_string(limit) + "\n");
-    WriteFile(CgroupFile("cpuacct", uid, "cpuacct.usage"), std::to_string(cpu_ns) + "\n");
+    files_.PutFile(CgroupFile("memory", uid, "memory.usage_in_bytes"),
+                   std::to_string(memory) + "\n");
+    files_.PutFile(CgroupFile("memory", uid, "memory.limit_in_bytes"),
+                   std::to_string(limit) + "\n");
+    files_.PutFile(CgroupFile("cpuacct", uid, "cpuacct.usage"), std::to_string(cpu_ns) + "\n");
   }
 
-  TempDir dir_;
+  const std::string data_dir_ = "/var/lib/nexus";
+  MemoryEnv files_;
   FakeClock clock_;
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<NodeStore> store_;
   FakeCgroupFs cgroups_;
-  FakeOciRuntime runtime_{cgroups_};
+  FakeOciRuntime runtime_{cgroups_, &files_};
   FakeNodeNetwork network_;
   FakeNodeFirewall firewall_;
-  FakeVolumeManager volumes_;
-  CgroupStatsReader reader_{
-      {false, dir_.path() + "/cgroup/memory", dir_.path() + "/cgroup/cpuacct"}};
+  FakeVolumeManager volumes_{files_};
+  CgroupStatsReader reader_{{false, data_dir_ + "/cgroup/memory", data_dir_ + "/cgroup/cpuacct"},
+                            &files_};
   MetricsSampler metrics_{reader_, clock_, {5, 3600}};
   int64_t slept_ms_ = 0;
   std::unique_ptr<NodeManager> manager_;

@@ -1,6 +1,6 @@
 // NodeManager with fakes for runc, CNI and volumes (tests/support/nodes_fakes.h),
-// a real SQLite table in memory, a fake cgroup tree in a temp dir for
-// metrics, and a FakeClock: the create rollback at every step,
+// a real SQLite table in memory, its files (and a fake cgroup tree for
+// metrics) in a MemoryEnv, and a FakeClock: the create rollback at every step,
 // ownership, stop/start, delete, metrics, limits and files.
 #include "daemon/nodes/node_manager.h"
 
@@ -10,8 +10,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <thread>
@@ -49,14 +47,14 @@ TEST_F(NodeManagerTest, CreateStartsARunningNodeWithTheFirstAddress) {
 
   // The rootfs on the volume and the bundle beside it.
   const std::string rootfs = manager_->NodeDir(r.uid) + "/volume/rootfs";
-  EXPECT_EQ(ReadFileToString(rootfs + "/etc/hostname"), "worker1\n");
-  EXPECT_NE(ReadFileToString(rootfs + "/etc/hosts").find("10.0.42.2\tworker1\n"),
-            std::string::npos);
-  EXPECT_EQ(ReadFileToString(rootfs + "/etc/resolv.conf"), "nameserver 192.0.2.53\n");
-  EXPECT_EQ(fs::read_symlink(rootfs + "/bin"), "usr/bin");
-  EXPECT_TRUE(fs::is_directory(rootfs + "/usr"));
-  auto config =
-      nlohmann::json::parse(ReadFileToString(manager_->NodeDir(r.uid) + "/bundle/config.json"));
+  EXPECT_EQ(Read(rootfs + "/etc/hostname"), "worker1\n");
+  EXPECT_NE(Read(rootfs + "/etc/hosts").find("10.0.42.2\tworker1\n"), std::string::npos);
+  EXPECT_EQ(Read(rootfs + "/etc/resolv.conf"), "nameserver 192.0.2.53\n");
+  auto bin = files_.ReadLink(rootfs + "/bin");
+  ASSERT_TRUE(bin.ok()) << bin.status().ToString();
+  EXPECT_EQ(*bin, "usr/bin");
+  EXPECT_TRUE(files_.IsDir(rootfs + "/usr"));
+  auto config = nlohmann::json::parse(Read(manager_->NodeDir(r.uid) + "/bundle/config.json"));
   EXPECT_EQ(config["root"]["path"], rootfs);
   EXPECT_EQ(config["linux"]["resources"]["memory"]["limit"], 256LL << 20);
   EXPECT_EQ(config["linux"]["resources"]["cpu"]["shares"], 512);
@@ -91,15 +89,15 @@ TEST_F(NodeManagerTest, FailingCreateUndoesEveryEarlierStep) {
        "CNI ADD failed"},
       {"rootfs",
        [](NodesRig& t) {
-         t.volumes_.on_create = [](const VolumePaths& p) {
-           WriteFile(p.mount_dir + "/rootfs", "");
+         t.volumes_.on_create = [&t](const VolumePaths& p) {
+           t.files_.PutFile(p.mount_dir + "/rootfs", "");
          };
        },
        "create directory"},
       {"bundle",
        [](NodesRig& t) {
-         t.volumes_.on_create = [](const VolumePaths& p) {
-           WriteFile(fs::path(p.mount_dir).parent_path().string() + "/bundle", "");
+         t.volumes_.on_create = [&t](const VolumePaths& p) {
+           t.files_.PutFile(DirName(p.mount_dir) + "/bundle", "");
          };
        },
        "bundle"},
@@ -271,7 +269,7 @@ TEST_F(NodeManagerTest, MetricsComeFromTheNodesCgroup) {
 // ---- Availability -------------------------------------------------------------------
 
 TEST_F(NodeManagerTest, WithoutRootRuncOrCniEveryOperationIsUnavailable) {
-  NodeManager off(TestOptions(dir_.path()), Deps(),
+  NodeManager off(TestOptions(data_dir_), Deps(),
                   UnavailableError("nodes need root, runc and the CNI plugins (not root)"));
   std::vector<Status> answers = {
       off.Create({"alice", "n", 0, 0, ""}).status(),
@@ -303,7 +301,7 @@ TEST_F(NodeManagerTest, WithoutRootRuncOrCniEveryOperationIsUnavailable) {
 class NodeLimitsTest : public NodeManagerTest {
  protected:
   NodeLimitsTest() {
-    NodeOptions o = TestOptions(dir_.path());
+    NodeOptions o = TestOptions(data_dir_);
     o.sleep_ms = [](int64_t) {};
     o.user_max_nodes = 2;
     o.user_max_memory_mb = 512;
@@ -390,17 +388,18 @@ TEST_F(NodeLimitsTest, EveryDiskMustBeAbleToGrowToItsSizeBesideTheReserve) {
 
 TEST_F(NodeManagerTest, NodeDirectoriesAreClosedToOtherUsersEvenWhenMadeOpenBefore) {
   // An older version left them 0755.
-  fs::create_directories(dir_.path() + "/nodes/by-uid");
-  fs::permissions(dir_.path() + "/nodes", fs::perms(0755));
-  fs::permissions(dir_.path() + "/nodes/by-uid", fs::perms(0755));
+  ASSERT_TRUE(files_.MakeDirs(data_dir_ + "/nodes/by-uid", 0755).ok());
   ASSERT_TRUE(Create("alice", "a1").ok());
   const std::string node = manager_->NodeDir(Record("alice", "a1").uid);
-  auto mode = [](const std::string& p) { return fs::status(p).permissions() & fs::perms::all; };
-  EXPECT_EQ(mode(dir_.path() + "/nodes"), fs::perms(0700));
-  EXPECT_EQ(mode(dir_.path() + "/nodes/by-uid"), fs::perms(0700));
-  EXPECT_EQ(mode(node), fs::perms(0700));
-  EXPECT_EQ(mode(node + "/bundle"), fs::perms(0700));
-  EXPECT_EQ(mode(node + "/bundle/config.json"), fs::perms(0600));
+  auto mode = [this](const std::string& p) {
+    auto info = files_.Stat(p);
+    return info.ok() ? info->mode : mode_t{07777};
+  };
+  EXPECT_EQ(mode(data_dir_ + "/nodes"), 0700u);
+  EXPECT_EQ(mode(data_dir_ + "/nodes/by-uid"), 0700u);
+  EXPECT_EQ(mode(node), 0700u);
+  EXPECT_EQ(mode(node + "/bundle"), 0700u);
+  EXPECT_EQ(mode(node + "/bundle/config.json"), 0600u);
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ TEST_F(NodeManagerTest, ReconcileRemovesHalfCreatedNodesAndStrays) {
   network_.AddNetns("test-n-strayns000");
   network_.AddLease("test-n-straylease", "10.0.42.99");
   network_.AddNetns("other-n-notours00");  // another instance's: left alone
-  fs::create_directories(dir_.path() + "/nodes/by-uid/straydir00");
+  ASSERT_TRUE(files_.MakeDirs(data_dir_ + "/nodes/by-uid/straydir00", 0700).ok());
 
   auto report = manager_->Reconcile();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -61,8 +61,8 @@ TEST_F(NodeManagerTest, ReconcileRemovesHalfCreatedNodesAndStrays) {
   EXPECT_EQ(manager_->Get("alice", "half").status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(runtime_.Has(manager_->ContainerId(half.uid)));
   EXPECT_FALSE(runtime_.Has("test-n-strayctr00"));
-  EXPECT_FALSE(fs::exists(manager_->NodeDir(half.uid)));
-  EXPECT_FALSE(fs::exists(dir_.path() + "/nodes/by-uid/straydir00"));
+  EXPECT_FALSE(files_.Exists(manager_->NodeDir(half.uid)));
+  EXPECT_FALSE(files_.Exists(data_dir_ + "/nodes/by-uid/straydir00"));
   EXPECT_EQ(network_.netns(), (std::set<std::string>{Cid("alice", "keeper"), "other-n-notours00"}));
   EXPECT_EQ(network_.leases().size(), 1u);
   EXPECT_EQ(manager_->Get("alice", "keeper")->status, "Running");
@@ -145,7 +145,7 @@ TEST_F(NodeManagerTest, ReconcileRebuildsLostRulesBeforeRestartingAnyNode) {
   ASSERT_TRUE(runtime_.Destroy(Cid("bob", "phoenix")).ok());
   std::map<std::string, std::string> rules_at_restart;
   runtime_.on_create = [&](const std::string&) { rules_at_restart = firewall_.rules(); };
-  NodeOptions o = TestOptions(dir_.path());
+  NodeOptions o = TestOptions(data_dir_);
   o.sleep_ms = [](int64_t) {};
   manager_ = std::make_unique<NodeManager>(o, Deps());
 

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+
+#include "common/memory_env.h"
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -91,6 +94,85 @@ TEST(HostCgroupFsTest, RemoveTreeRemovesEmptyDescendantsInEveryHierarchy) {
   EXPECT_TRUE((*fs)->RemoveTree(parent).ok());
   EXPECT_FALSE((*fs)->Exists(parent));
   EXPECT_TRUE((*fs)->RemoveTree(parent).ok()) << "absent is fine";
+}
+
+// A v1 host's cgroup hierarchies as a MemoryEnv holds them: what HostCgroupFs
+// reads and removes, without root and without the host's tree.
+class FakeV1HostTest : public ::testing::Test {
+ protected:
+  FakeV1HostTest() {
+    files_.PutFile("/proc/self/mountinfo",
+                   "22 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+                   "30 25 0:26 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
+                   "31 25 0:27 / /sys/fs/cgroup/pids rw,nosuid - cgroup cgroup rw,pids\n"
+                   "32 25 0:28 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n");
+    for (const char* root : {kMemory, kPids, kCpu}) {
+      EXPECT_TRUE(files_.MakeDirs(root, 0555).ok());
+    }
+  }
+
+  std::unique_ptr<HostCgroupFs> Open() {
+    auto fs = HostCgroupFs::FromMountinfo(&files_);
+    EXPECT_TRUE(fs.ok()) << fs.status().ToString();
+    return fs.ok() ? std::move(fs).value() : nullptr;
+  }
+
+  static constexpr const char* kMemory = "/sys/fs/cgroup/memory";
+  static constexpr const char* kPids = "/sys/fs/cgroup/pids";
+  static constexpr const char* kCpu = "/sys/fs/cgroup/cpu,cpuacct";
+  MemoryEnv files_;
+};
+
+TEST_F(FakeV1HostTest, FindsEachControllersHierarchyAndWhetherSwapIsAccounted) {
+  auto fs = Open();
+  ASSERT_NE(fs, nullptr);
+  EXPECT_FALSE(fs->unified());
+  EXPECT_EQ(fs->controller_root("memory"), kMemory);
+  EXPECT_EQ(fs->controller_root("cpuacct"), kCpu);
+  EXPECT_EQ(fs->controller_root("blkio"), "");
+  EXPECT_FALSE(fs->swap_limit_supported());
+
+  files_.PutFile(std::string(kMemory) + "/memory.memsw.limit_in_bytes", "9223372036854771712\n");
+  EXPECT_TRUE(Open()->swap_limit_supported());
+}
+
+TEST_F(FakeV1HostTest, WithoutACgroupMountTheHostHasNoCgroups) {
+  files_.PutFile("/proc/self/mountinfo", "22 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n");
+  EXPECT_EQ(HostCgroupFs::FromMountinfo(&files_).status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(FakeV1HostTest, OomKilledReadsTheCounterOrFallsBackToTheFailureCount) {
+  auto fs = Open();
+  ASSERT_NE(fs, nullptr);
+  const std::string dir = std::string(kMemory) + "/nexus-x-lambda/a";
+  files_.PutFile(dir + "/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+  EXPECT_EQ(fs->OomKilled("/nexus-x-lambda/a").value(), true);
+
+  files_.PutFile(dir + "/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n");  // < 4.13
+  files_.PutFile(dir + "/memory.failcnt", "0\n");
+  EXPECT_EQ(fs->OomKilled("/nexus-x-lambda/a").value(), false);
+  files_.PutFile(dir + "/memory.failcnt", "3\n");
+  EXPECT_EQ(fs->OomKilled("/nexus-x-lambda/a").value(), true);
+  EXPECT_FALSE(fs->OomKilled("/nexus-x-lambda/gone").ok());
+}
+
+TEST_F(FakeV1HostTest, RemoveTreeRemovesDescendantsInEveryHierarchyAndRemoveWaitsForABusyOne) {
+  auto fs = Open();
+  ASSERT_NE(fs, nullptr);
+  const std::string parent = "/nexus-x-lambda";
+  ASSERT_TRUE(files_.MakeDirs(kPids + parent + "/a/b", 0755).ok());
+  ASSERT_TRUE(files_.MakeDirs(kMemory + parent + "/c", 0755).ok());
+  ASSERT_TRUE(fs->Exists(parent));
+
+  EXPECT_FALSE(fs->Remove(parent).ok()) << "Remove() alone keeps a cgroup with children";
+  EXPECT_EQ(files_.slept(), std::chrono::milliseconds(HostCgroupFs::kBusyRetryMs))
+      << "it waited for the children to go, once for the whole call";
+  EXPECT_FALSE(files_.Exists(std::string(kCpu) + parent)) << "absent there already";
+
+  EXPECT_TRUE(fs->RemoveTree(parent).ok());
+  EXPECT_FALSE(fs->Exists(parent));
+  EXPECT_TRUE(files_.IsDir(kPids)) << "the hierarchy itself stays";
+  EXPECT_TRUE(fs->RemoveTree(parent).ok()) << "absent is fine";
 }
 
 }  // namespace
