@@ -1,10 +1,7 @@
 #include "daemon/runtime/oci_spec.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <set>
 
 namespace nexus::daemon::runtime {
@@ -420,29 +417,6 @@ std::map<std::string, std::string> GeneratedEtcFiles(const std::string& hostname
        "passwd: files\ngroup: files\nshadow: files\nhosts: files\nnetworks: files\n"
        "protocols: files\nservices: files\n"},
   };
-}
-
-Status WriteWholeFile(const std::string& path, std::string_view content, int flags, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | flags, mode);
-  if (fd < 0) return ErrnoError(StatusCode::kInternal, "open '" + path + "' for writing", errno);
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return ErrnoError(StatusCode::kInternal, "write '" + path + "'", e);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (mode != 0 && ::fchmod(fd, mode) != 0) {
-    int e = errno;
-    ::close(fd);
-    return ErrnoError(StatusCode::kInternal, "chmod '" + path + "'", e);
-  }
-  if (::close(fd) != 0) return ErrnoError(StatusCode::kInternal, "close '" + path + "'", errno);
-  return Status::Ok();
 }
 
 Status WriteBundle(Env& env, const std::string& bundle_dir, const SandboxSpec& spec) {

@@ -122,11 +122,6 @@ nlohmann::json OciTmpfs(const std::string& destination, const std::string& sourc
 // The generated /etc: file name → content.
 std::map<std::string, std::string> GeneratedEtcFiles(const std::string& hostname);
 
-// Writes all of `content` to `path`, opened write-only with `flags` added
-// (e.g. O_CREAT | O_EXCL, O_TRUNC) and, when `mode` is not 0, set to `mode`
-// whatever the umask or an existing file's mode. Errors name the file.
-Status WriteWholeFile(const std::string& path, std::string_view content, int flags, mode_t mode);
-
 // Creates `bundle_dir` (must not exist) with config.json, an empty rootfs/
 // holding the host's root symlinks, and etc/ unless spec.etc_dir names a
 // shared one. The bundle directory is 0700 from its creation: only root (runc)
