@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const nexus::Config& cfg = *config;
-  nexus::InitLogging("nexus-api", cfg.log_level);
+  nexus::InitLogging("nexus-api", cfg.log_level, cfg.log_format);
   nexus::gateway::InitAccessLog("nexus-api", cfg.log_level);
 
   // Debian's Abseil tracks lock order for deadlock detection on every
