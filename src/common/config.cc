@@ -55,6 +55,8 @@ std::vector<Binding> Bindings(Config& c) {
        kGiB},
       {"gateway", "min_transfer_window_seconds", &c.gateway.min_transfer_window_seconds, 1,
        kDaySeconds},
+      {"gateway", "tls_cert", &c.gateway.tls_cert},
+      {"gateway", "tls_key", &c.gateway.tls_key},
       {"auth", "listen", &c.auth.listen},
       {"auth", "db_path", &c.auth.db_path},
       {"auth", "jwt_key_path", &c.auth.jwt_key_path},
@@ -281,6 +283,9 @@ Status Validate(const Config& c) {
   }
   if (c.log_format != "text" && c.log_format != "json") {
     return InvalidArgumentError("log_format must be \"text\" or \"json\"");
+  }
+  if (c.gateway.tls_cert.empty() != c.gateway.tls_key.empty()) {
+    return InvalidArgumentError("gateway.tls_cert and gateway.tls_key must be set together");
   }
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("gateway.listen", c.gateway.listen));
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("auth.listen", c.auth.listen));

@@ -28,6 +28,10 @@ struct GatewayConfig {
   // (0: no floor).
   int64_t min_transfer_bytes_per_second = 4096;
   int64_t min_transfer_window_seconds = 30;
+  // PEM files. Both set: HTTPS only (TLS 1.2+), re-read on SIGHUP. Both
+  // empty: plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 struct AuthConfig {

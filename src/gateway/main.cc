@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
     spdlog::error("nexus-api: {}", bound.status().message());
     return 1;
   }
-  spdlog::info("nexus-api listening on http://{} (auth {}, daemon {})", *bound, cfg.auth.listen,
+  spdlog::info("nexus-api listening on {}://{} (auth {}, daemon {})",
+               cfg.gateway.tls_cert.empty() ? "http" : "https", *bound, cfg.auth.listen,
                cfg.daemon.listen);
 
   if (!server.Run()) {
