@@ -33,6 +33,7 @@
 #include "common/config.h"
 #include "common/env.h"
 #include "common/grpc_lifetime.h"
+#include "common/grpc_request_log.h"
 #include "common/logging.h"
 
 namespace nexus::auth {
@@ -42,7 +43,6 @@ namespace {
 // at one per core by PasswordHasher.
 constexpr size_t kWorkerThreads = 4;
 constexpr size_t kMaxQueuedRequests = 256;
-constexpr auto kShutdownGrace = std::chrono::seconds(5);
 
 // The path of a "unix:<path>" address, or "" for a TCP "host:port".
 std::string UnixSocketPath(const std::string& listen) {
@@ -134,6 +134,7 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   builder.AddListeningPort(cfg.auth.listen, grpc::InsecureServerCredentials(),
                            socket_path.empty() ? &selected_port : nullptr);
   builder.RegisterService(&service);
+  builder.experimental().SetInterceptorCreators(RequestLogInterceptors());
   ConfigureServer(builder, pool);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return fail(UnavailableError("cannot listen on '" + cfg.auth.listen + "'"));
@@ -158,7 +159,8 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   // the deadline gRPC cancels the calls still open, so their queued tasks are
   // skipped and only those already running (argon2, a mail with its own
   // timeout) are waited for.
-  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::seconds(cfg.shutdown_grace_seconds));
   server->Wait();
   pool.Shutdown();
   if (!socket_path.empty()) ::unlink(socket_path.c_str());
@@ -192,7 +194,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nexus-auth: %s\n", cfg.status().ToString().c_str());
     return 2;
   }
-  nexus::InitLogging("nexus-auth", cfg->log_level);
+  nexus::InitLogging("nexus-auth", cfg->log_level, cfg->log_format);
   // Outlives everything Run owns; see grpc_lifetime.h.
   nexus::GrpcLibraryHold grpc_hold;
   nexus::ExitWithoutGrpcShutdown(nexus::auth::Run(*cfg, stop_signals));

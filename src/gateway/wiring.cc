@@ -31,6 +31,9 @@ ServerOptions ServerOptionsFrom(const Config& cfg) {
   options.threads = static_cast<int>(cfg.gateway.threads);
   options.min_transfer_bytes_per_second = cfg.gateway.min_transfer_bytes_per_second;
   options.min_transfer_window = std::chrono::seconds(cfg.gateway.min_transfer_window_seconds);
+  options.shutdown_grace = std::chrono::seconds(cfg.shutdown_grace_seconds);
+  options.tls_cert = cfg.gateway.tls_cert;
+  options.tls_key = cfg.gateway.tls_key;
   return options;
 }
 

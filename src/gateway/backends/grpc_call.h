@@ -21,6 +21,7 @@
 #include <string>
 #include <utility>
 
+#include "common/logging.h"
 #include "common/result.h"
 #include "gateway/backends/completion_queue_threads.h"
 #include "gateway/http/http_types.h"
@@ -74,6 +75,9 @@ asio::awaitable<Result<Resp>> StubCall(Stub& stub, PrepareUnary<Stub, Req, Resp>
   auto state = std::make_shared<internal::UnaryCallState<Req, Resp>>();
   state->request = std::move(request);
   state->context.set_deadline(std::chrono::system_clock::now() + timeout);
+  if (const std::string& id = CurrentRequestId(); !id.empty()) {
+    state->context.AddMetadata(kRequestIdMetadataKey, id);
+  }
   state->reader = (stub.*prepare)(&state->context, state->request, queue);
   state->reader->StartCall();
   state->reader->Finish(&state->response, &state->status, state->finished.Arm(state));

@@ -4,6 +4,7 @@
 
 #include <exception>
 
+#include "common/logging.h"
 #include "gateway/backends/error_mapping.h"
 #include "gateway/http/middleware.h"
 #include "gateway/http/request_target.h"
@@ -16,6 +17,8 @@ Pipeline::Pipeline(const Router& router, AuthClient& auth, PipelineOptions optio
 asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_view target) const {
   Admission a;
   AssignRequestId(req);
+  // Backend calls send it along (grpc_call.h), and this thread's lines carry it.
+  SetCurrentRequestId(req.request_id);
   if (Status s = ParseRequestTarget(target, req); !s.ok()) {
     a.response = ErrorResponse(s, req.request_id);
     co_return a;
@@ -27,6 +30,7 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
   }
   const Route& route = *match.route;
   req.params = std::move(match.params);
+  req.route = route.pattern;
   const int64_t body_limit =
       route.options.max_body_bytes > 0 ? route.options.max_body_bytes : options_.max_json_bytes;
   if (Status s = CheckBodyHeaders(req, route.options.body, body_limit); !s.ok()) {
