@@ -52,6 +52,7 @@ std::vector<Binding> Bindings(Config& c) {
        kGiB},
       {"gateway", "min_transfer_window_seconds", &c.gateway.min_transfer_window_seconds, 1,
        kDaySeconds},
+      {"metrics", "scrape_token", &c.metrics.scrape_token},
       {"auth", "listen", &c.auth.listen},
       {"auth", "db_path", &c.auth.db_path},
       {"auth", "jwt_key_path", &c.auth.jwt_key_path},
