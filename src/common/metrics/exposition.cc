@@ -20,13 +20,31 @@ const char* TypeName(Type t) {
   return "untyped";
 }
 
-// The family a line of an exposition belongs to: the name after "# HELP " or
-// "# TYPE ", else the sample's metric name without a histogram's suffix.
+// The family a "# HELP " or "# TYPE " line names.
 std::string_view CommentFamily(std::string_view line) {
   std::string_view rest = line.substr(7);
   return rest.substr(0, rest.find(' '));
 }
 
+// Label values escape \, " and newline; help texts only \ and newline.
+std::string Escape(std::string_view v, bool quotes) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// A sample line's metric name (with a histogram's suffix, if any).
 std::string_view SampleName(std::string_view line) {
   return line.substr(0, line.find_first_of("{ "));
 }
@@ -44,37 +62,9 @@ std::string FormatValue(double v) {
   return fmt::format("{}", v);
 }
 
-std::string EscapeLabelValue(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string EscapeLabelValue(std::string_view v) { return Escape(v, /*quotes=*/true); }
 
-std::string EscapeHelp(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string EscapeHelp(std::string_view v) { return Escape(v, /*quotes=*/false); }
 
 void TextWriter::Family(std::string_view name, std::string_view help, Type type) {
   fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, EscapeHelp(help),
