@@ -35,6 +35,7 @@
 #include "common/grpc_lifetime.h"
 #include "common/grpc_request_log.h"
 #include "common/logging.h"
+#include "common/metrics/process_metrics.h"
 
 namespace nexus::auth {
 namespace {
@@ -125,7 +126,10 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   AuthService auth(cfg.auth, {clock, **store, *mailer, passwords, otp, jwt, ip_limiter,
                               verify_limiter, account_limiter, login_backoff});
   WorkerPool pool(kWorkerThreads, kMaxQueuedRequests);
-  AuthGrpcService service(auth, pool);
+  metrics::Registry registry;
+  metrics::AddProcessMetrics(registry, env, "nexus-auth");
+  AuthMetrics auth_metrics(registry);
+  AuthGrpcService service(auth, pool, &auth_metrics);
 
   grpc::ServerBuilder builder;
   int selected_port = 0;

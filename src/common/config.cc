@@ -57,6 +57,7 @@ std::vector<Binding> Bindings(Config& c) {
        kDaySeconds},
       {"gateway", "tls_cert", &c.gateway.tls_cert},
       {"gateway", "tls_key", &c.gateway.tls_key},
+      {"metrics", "scrape_token", &c.metrics.scrape_token},
       {"auth", "listen", &c.auth.listen},
       {"auth", "db_path", &c.auth.db_path},
       {"auth", "jwt_key_path", &c.auth.jwt_key_path},

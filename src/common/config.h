@@ -147,6 +147,12 @@ struct NodesConfig {
   int64_t max_concurrent_changes_per_user = 4;
 };
 
+// Who may read the gateway's /metrics: requests from the loopback address
+// always; from elsewhere, those bearing this token (empty: nobody else).
+struct MetricsConfig {
+  std::string scrape_token;
+};
+
 struct Config {
   std::string data_dir = "./var";
   std::string instance = "nexus";
@@ -167,6 +173,7 @@ struct Config {
   LambdaConfig lambda;
   NetworkConfig network;
   NodesConfig nodes;
+  MetricsConfig metrics;
 };
 
 // Looks up an environment variable; injectable so tests need not touch the

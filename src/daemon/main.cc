@@ -79,7 +79,9 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
                            .files = daemon->files.get(),
                            .tree = daemon->tree.get(),
                            .lambda = daemon->lambda.get(),
-                           .nodes = daemon->nodes.get()},
+                           .nodes = daemon->nodes.get(),
+                           .metrics = daemon->metrics.get(),
+                           .lambda_metrics = daemon->lambda_metrics.get()},
                           limits);
 
   NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));

@@ -10,6 +10,25 @@
 #include "gateway/http/request_target.h"
 
 namespace nexus::gateway {
+namespace {
+
+// Counts the bytes a streaming route's handler reads.
+class CountingBodyReader final : public BodyReader {
+ public:
+  explicit CountingBodyReader(BodyReader& inner) : inner_(inner) {}
+  asio::awaitable<Result<std::size_t>> Read(std::span<char> buf) override {
+    Result<std::size_t> n = co_await inner_.Read(buf);
+    if (n.ok()) bytes_ += *n;
+    co_return n;
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  BodyReader& inner_;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace
 
 Pipeline::Pipeline(const Router& router, AuthClient& auth, PipelineOptions options)
     : router_(router), auth_(auth), options_(options) {}
@@ -55,14 +74,29 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
 }
 
 asio::awaitable<Response> Pipeline::Run(Request& req, const Route& route) const {
+  std::optional<CountingBodyReader> counting;
+  if (options_.metrics) {
+    if (req.body_reader) {
+      counting.emplace(*req.body_reader);
+      req.body_reader = &*counting;
+    } else {
+      options_.metrics->BodyReceived(req.body.size());
+    }
+  }
+  std::optional<Response> answer;
   Status failure;
   try {
     Result<Response> r = co_await route.handler(req);
-    if (r.ok()) co_return std::move(r).value();
-    failure = r.status();
+    if (r.ok()) {
+      answer = std::move(r).value();
+    } else {
+      failure = r.status();
+    }
   } catch (const std::exception& e) {
     failure = InternalError(route.method + " " + route.pattern + ": " + e.what());
   }
+  if (counting) options_.metrics->BodyReceived(counting->bytes());
+  if (answer) co_return std::move(*answer);
   co_return ErrorResponse(failure, req.request_id);
 }
 
@@ -78,6 +112,7 @@ asio::awaitable<Response> Pipeline::Handle(Request& req, std::string_view target
     resp = co_await Run(req, *a.route);
   }
   Finish(req, resp);
+  Record(a.route, resp.status, resp.body.size(), 0.0);
   co_return resp;
 }
 

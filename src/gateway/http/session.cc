@@ -211,6 +211,7 @@ asio::awaitable<void> ServeConnection(const SessionContext& ctx, std::shared_ptr
     }
 
     const auto started = std::chrono::steady_clock::now();
+    const Pipeline::InFlight in_flight = ctx.pipeline.TrackInFlight();
     const unsigned version = parser.get().version();
     const bool client_keep_alive = parser.get().keep_alive();
     Request req = RequestFromHead(parser.get(), client_ip);
@@ -251,7 +252,9 @@ asio::awaitable<void> ServeConnection(const SessionContext& ctx, std::shared_ptr
       written = !write_ec;
       bytes = out.body().size();
     }
-    LogAccess(req, resp.status, bytes, MillisecondsSince(started));
+    const double duration_ms = MillisecondsSince(started);
+    LogAccess(req, resp.status, bytes, duration_ms);
+    ctx.pipeline.Record(admission.route, resp.status, bytes, duration_ms / 1000);
     if (!written) break;
     if (!keep_alive) {
       linger = handled.body_unread;

@@ -64,6 +64,16 @@ TEST(ConfigTest, LoadsTheFileAndNamesOneItCannotRead) {
   EXPECT_NE(c.status().message().find("/etc/nexus/missing.toml"), std::string::npos);
 }
 
+TEST(ConfigTest, ScrapeTokenIsEmptyByDefaultAndSetByFileOrEnvironment) {
+  auto c = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->metrics.scrape_token, "");
+  c = ParseConfig("[metrics]\nscrape_token = \"from-file\"\n",
+                  EnvFrom({{"NEXUS_METRICS_SCRAPE_TOKEN", "from-env"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->metrics.scrape_token, "from-env");
+}
+
 TEST(ConfigTest, TreeEntriesPerUserDefaultToAMillionAndAreConfigurable) {
   auto c = ParseConfig("", EnvFrom({}));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
