@@ -23,6 +23,8 @@ install(TARGETS nexusd nexus-auth nexus-api nexus-lambda-init
         RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
 if(TARGET nexus)
   install(TARGETS nexus RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(FILES src/cli/completion/nexus.bash
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME nexus)
 endif()
 if(IS_DIRECTORY ${PROJECT_SOURCE_DIR}/web)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/nexus/web)

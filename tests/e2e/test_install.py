@@ -46,6 +46,12 @@ def test_the_services_are_installed_executable(root):
         assert os.access(path, os.X_OK), path
 
 
+def test_the_cli_and_its_completion_are_installed(root):
+    assert os.access(os.path.join(str(root), f"{PREFIX}/bin/nexus".lstrip("/")), os.X_OK)
+    completion = read(root, f"{PREFIX}/share/bash-completion/completions/nexus")
+    assert "complete" in completion and "nexus" in completion
+
+
 def test_the_config_and_the_account_are_installed(root):
     config = read(root, "/etc/nexus/nexus.toml")
     assert 'data_dir = "/var/lib/nexus"' in config
