@@ -15,12 +15,14 @@
 // logs. Thread-local: each thread has its own.
 //
 // Known gap, in the gateway: many requests' coroutines share a thread, and
-// the id is set only when a request is admitted and when a backend call
-// resumes it (completion_queue_threads.h). After any other wait (the socket,
-// a timer, a transfer slot) the thread may still hold the id of the request
-// that ran on it last, until the next backend call resumes this one. Lines
-// logged, and calls made, in that window can carry the wrong id. Closing it
-// means carrying the id with the request's executor rather than the thread.
+// the id is set only when a request is admitted, when its handler starts
+// (pipeline.cc) and when a backend call resumes it
+// (completion_queue_threads.h). After any other wait inside a handler (the
+// socket, a timer, a transfer slot) the thread may still hold the id of the
+// request that ran on it last, until the next backend call resumes this
+// one. Lines logged, and calls made, in that window can carry the wrong id.
+// Closing it means carrying the id with the request's executor rather than
+// the thread.
 #pragma once
 
 #include <string>

@@ -83,6 +83,9 @@ asio::awaitable<Response> Pipeline::Run(Request& req, const Route& route) const 
       options_.metrics->BodyReceived(req.body.size());
     }
   }
+  // The session read the body since Admit: other requests may have run on
+  // this thread meanwhile (logging.h, the request id).
+  SetCurrentRequestId(req.request_id);
   std::optional<Response> answer;
   Status failure;
   try {
