@@ -5,8 +5,12 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
+# `make install`: under PREFIX (binaries, units), /etc/nexus for the config;
+# DESTDIR stages the whole tree elsewhere (packages, tests).
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps configure build run test unit e2e fuzz bench format clean
+.PHONY: all deps configure build install run test unit e2e fuzz bench format clean
 
 all: build
 
@@ -20,6 +24,10 @@ configure: $(BUILD_DIR)/CMakeCache.txt
 
 build: deps configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# cmake --install with the prefix given here; the units name it.
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 run: build
 	@BUILD_DIR=$(BUILD_DIR) scripts/run.sh

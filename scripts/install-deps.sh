@@ -17,6 +17,8 @@ PACKAGES=(
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables nftables
   # benchmarks
   wrk nginx-light hyperfine curl bubblewrap
+  # metrics: promtool and the prometheus server the e2e suite scrapes with
+  prometheus
 )
 
 missing=()

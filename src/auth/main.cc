@@ -33,7 +33,9 @@
 #include "common/config.h"
 #include "common/env.h"
 #include "common/grpc_lifetime.h"
+#include "common/grpc_request_log.h"
 #include "common/logging.h"
+#include "common/metrics/process_metrics.h"
 
 namespace nexus::auth {
 namespace {
@@ -42,7 +44,6 @@ namespace {
 // at one per core by PasswordHasher.
 constexpr size_t kWorkerThreads = 4;
 constexpr size_t kMaxQueuedRequests = 256;
-constexpr auto kShutdownGrace = std::chrono::seconds(5);
 
 // The path of a "unix:<path>" address, or "" for a TCP "host:port".
 std::string UnixSocketPath(const std::string& listen) {
@@ -125,7 +126,10 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   AuthService auth(cfg.auth, {clock, **store, *mailer, passwords, otp, jwt, ip_limiter,
                               verify_limiter, account_limiter, login_backoff});
   WorkerPool pool(kWorkerThreads, kMaxQueuedRequests);
-  AuthGrpcService service(auth, pool);
+  metrics::Registry registry;
+  metrics::AddProcessMetrics(registry, env, "nexus-auth");
+  AuthMetrics auth_metrics(registry);
+  AuthGrpcService service(auth, pool, &auth_metrics);
 
   grpc::ServerBuilder builder;
   int selected_port = 0;
@@ -134,6 +138,7 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   builder.AddListeningPort(cfg.auth.listen, grpc::InsecureServerCredentials(),
                            socket_path.empty() ? &selected_port : nullptr);
   builder.RegisterService(&service);
+  builder.experimental().SetInterceptorCreators(RequestLogInterceptors());
   ConfigureServer(builder, pool);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return fail(UnavailableError("cannot listen on '" + cfg.auth.listen + "'"));
@@ -158,7 +163,8 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   // the deadline gRPC cancels the calls still open, so their queued tasks are
   // skipped and only those already running (argon2, a mail with its own
   // timeout) are waited for.
-  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::seconds(cfg.shutdown_grace_seconds));
   server->Wait();
   pool.Shutdown();
   if (!socket_path.empty()) ::unlink(socket_path.c_str());
@@ -192,7 +198,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nexus-auth: %s\n", cfg.status().ToString().c_str());
     return 2;
   }
-  nexus::InitLogging("nexus-auth", cfg->log_level);
+  nexus::InitLogging("nexus-auth", cfg->log_level, cfg->log_format);
   // Outlives everything Run owns; see grpc_lifetime.h.
   nexus::GrpcLibraryHold grpc_hold;
   nexus::ExitWithoutGrpcShutdown(nexus::auth::Run(*cfg, stop_signals));

@@ -51,13 +51,19 @@ grpc::Status AuthGrpcService::Offload(grpc::ServerContext* ctx, Work work) {
   }
 }
 
+template <typename Note>
+const Status& AuthGrpcService::Counted(const Status& s, Note note) const {
+  if (metrics_) (metrics_->*note)(s);
+  return s;
+}
+
 grpc::Status AuthGrpcService::RegisterInit(grpc::ServerContext* ctx,
                                            const v1::RegisterInitRequest* req,
                                            v1::RegisterInitResponse* resp) {
   return Offload(ctx, [this, req, resp] {
     auto r = auth_.RegisterInit(req->username(), req->password(), req->email(), req->client_ip());
     if (r.ok()) resp->set_message(*r);
-    return r.status();
+    return Counted(r.status(), &AuthMetrics::InitAnswered);
   });
 }
 
@@ -66,7 +72,7 @@ grpc::Status AuthGrpcService::RegisterVerify(grpc::ServerContext* ctx, const v1:
   return Offload(ctx, [this, req, resp] {
     auto r = auth_.RegisterVerify(req->email(), req->code(), req->client_ip());
     if (r.ok()) FillToken(*r, resp);
-    return r.status();
+    return Counted(r.status(), &AuthMetrics::Answered);
   });
 }
 
@@ -78,7 +84,7 @@ grpc::Status AuthGrpcService::LoginInit(grpc::ServerContext* ctx, const v1::Logi
       resp->set_message(r->message);
       resp->set_email(r->email);
     }
-    return r.status();
+    return Counted(r.status(), &AuthMetrics::LoginInitAnswered);
   });
 }
 
@@ -87,7 +93,7 @@ grpc::Status AuthGrpcService::LoginVerify(grpc::ServerContext* ctx, const v1::Ve
   return Offload(ctx, [this, req, resp] {
     auto r = auth_.LoginVerify(req->email(), req->code(), req->client_ip());
     if (r.ok()) FillToken(*r, resp);
-    return r.status();
+    return Counted(r.status(), &AuthMetrics::LoginVerifyAnswered);
   });
 }
 
@@ -133,6 +139,14 @@ grpc::Status AuthGrpcService::Health(grpc::ServerContext* /*ctx*/, const v1::Hea
     s = UnavailableError("auth database unavailable");
   }
   return ToGrpcStatus(s);
+}
+
+grpc::Status AuthGrpcService::Metrics(grpc::ServerContext* /*ctx*/,
+                                      const v1::MetricsRequest* /*req*/,
+                                      v1::MetricsResponse* resp) {
+  if (!metrics_) return ToGrpcStatus(Status(StatusCode::kUnimplemented, "no metrics here"));
+  resp->set_exposition(metrics_->registry().Expose());
+  return grpc::Status::OK;
 }
 
 }  // namespace nexus::auth

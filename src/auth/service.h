@@ -15,13 +15,17 @@
 // enough threads for every call the pool can hold plus the cheap ones, so a
 // burst of logins can never delay token validation.
 //
-// Owns nothing: `auth` and `pool` must outlive the server, and the pool must
+// Outcomes are counted in AuthMetrics when one is given, and Metrics answers
+// with its registry's exposition (UNIMPLEMENTED without one).
+//
+// Owns nothing: `auth`, `pool` and `metrics` must outlive the server, and the pool must
 // keep running tasks until the server has shut down (a waiting call ends only
 // when its task has run). Thread-safe.
 #pragma once
 
 #include <grpcpp/server_builder.h>
 
+#include "auth/auth_metrics.h"
 #include "auth/auth_service.h"
 #include "auth/worker_pool.h"
 #include "nexus/auth/v1/auth.grpc.pb.h"
@@ -49,7 +53,8 @@ void ConfigureServer(grpc::ServerBuilder& builder, const WorkerPool& pool);
 
 class AuthGrpcService final : public v1::AuthService::Service {
  public:
-  AuthGrpcService(AuthService& auth, WorkerPool& pool) : auth_(auth), pool_(pool) {}
+  AuthGrpcService(AuthService& auth, WorkerPool& pool, AuthMetrics* metrics = nullptr)
+      : auth_(auth), pool_(pool), metrics_(metrics) {}
 
   grpc::Status RegisterInit(grpc::ServerContext* ctx, const v1::RegisterInitRequest* req,
                             v1::RegisterInitResponse* resp) override;
@@ -67,14 +72,21 @@ class AuthGrpcService final : public v1::AuthService::Service {
                        v1::User* resp) override;
   grpc::Status Health(grpc::ServerContext* ctx, const v1::HealthRequest* req,
                       v1::HealthResponse* resp) override;
+  grpc::Status Metrics(grpc::ServerContext* ctx, const v1::MetricsRequest* req,
+                       v1::MetricsResponse* resp) override;
 
  private:
   // Runs `work` (returning a Status) on the pool and waits for its outcome.
   template <typename Work>
   grpc::Status Offload(grpc::ServerContext* ctx, Work work);
 
+  // Counts an answer in metrics_, when there is one; returns `s`.
+  template <typename Note>
+  const Status& Counted(const Status& s, Note note) const;
+
   AuthService& auth_;
   WorkerPool& pool_;
+  AuthMetrics* metrics_;
 };
 
 }  // namespace nexus::auth

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <set>
@@ -43,6 +44,8 @@ std::vector<Binding> Bindings(Config& c) {
       {"", "instance", &c.instance},
       {"", "runtime_dir", &c.runtime_dir},
       {"", "log_level", &c.log_level},
+      {"", "log_format", &c.log_format},
+      {"", "shutdown_grace_seconds", &c.shutdown_grace_seconds, 1, kDaySeconds},
       {"gateway", "listen", &c.gateway.listen},
       {"gateway", "max_json_bytes", &c.gateway.max_json_bytes, 1, kGiB},
       {"gateway", "threads", &c.gateway.threads, 0, 1024},
@@ -52,6 +55,9 @@ std::vector<Binding> Bindings(Config& c) {
        kGiB},
       {"gateway", "min_transfer_window_seconds", &c.gateway.min_transfer_window_seconds, 1,
        kDaySeconds},
+      {"gateway", "tls_cert", &c.gateway.tls_cert},
+      {"gateway", "tls_key", &c.gateway.tls_key},
+      {"metrics", "scrape_token", &c.metrics.scrape_token},
       {"auth", "listen", &c.auth.listen},
       {"auth", "db_path", &c.auth.db_path},
       {"auth", "jwt_key_path", &c.auth.jwt_key_path},
@@ -276,6 +282,12 @@ Status Validate(const Config& c) {
   if (c.daemon.stream_idle_timeout_seconds <= 0) {
     return InvalidArgumentError("daemon.stream_idle_timeout_seconds must be > 0");
   }
+  if (c.log_format != "text" && c.log_format != "json") {
+    return InvalidArgumentError("log_format must be \"text\" or \"json\"");
+  }
+  if (c.gateway.tls_cert.empty() != c.gateway.tls_key.empty()) {
+    return InvalidArgumentError("gateway.tls_cert and gateway.tls_key must be set together");
+  }
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("gateway.listen", c.gateway.listen));
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("auth.listen", c.auth.listen));
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("daemon.listen", c.daemon.listen));
@@ -290,7 +302,38 @@ Status Validate(const Config& c) {
   return Status::Ok();
 }
 
+// A TOML basic string: quotes, and escapes for what may not appear bare.
+std::string TomlString(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned char>(ch));
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
+
+std::vector<ConfigSetting> ListSettings(const Config& config) {
+  Config copy = config;
+  std::vector<ConfigSetting> out;
+  for (const auto& b : Bindings(copy)) {
+    if (auto* s = std::get_if<std::string*>(&b.target)) {
+      out.push_back({Dotted(b), TomlString(**s)});
+    } else {
+      out.push_back({Dotted(b), std::to_string(*std::get<int64_t*>(b.target))});
+    }
+  }
+  return out;
+}
 
 Result<Config> ParseConfig(const std::string& toml_text, const EnvLookup& env) {
   Config c;

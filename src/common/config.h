@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/env.h"
 #include "common/result.h"
@@ -27,6 +28,10 @@ struct GatewayConfig {
   // (0: no floor).
   int64_t min_transfer_bytes_per_second = 4096;
   int64_t min_transfer_window_seconds = 30;
+  // PEM files. Both set: HTTPS only (TLS 1.2+), re-read on SIGHUP. Both
+  // empty: plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 struct AuthConfig {
@@ -142,6 +147,12 @@ struct NodesConfig {
   int64_t max_concurrent_changes_per_user = 4;
 };
 
+// Who may read the gateway's /metrics: requests from the loopback address
+// always; from elsewhere, those bearing this token (empty: nobody else).
+struct MetricsConfig {
+  std::string scrape_token;
+};
+
 struct Config {
   std::string data_dir = "./var";
   std::string instance = "nexus";
@@ -150,6 +161,10 @@ struct Config {
   // mounts name no path of the data dir.
   std::string runtime_dir;
   std::string log_level = "info";
+  std::string log_format = "text";  // "text" or "json" (one object a line)
+  // On SIGTERM/SIGINT a service stops taking new work and gives the work
+  // under way this long to finish before it exits.
+  int64_t shutdown_grace_seconds = 30;
   GatewayConfig gateway;
   AuthConfig auth;
   MailConfig mail;
@@ -158,11 +173,22 @@ struct Config {
   LambdaConfig lambda;
   NetworkConfig network;
   NodesConfig nodes;
+  MetricsConfig metrics;
 };
 
 // Looks up an environment variable; injectable so tests need not touch the
 // process environment. Returns nullptr when unset.
 using EnvLookup = std::function<const char*(const char*)>;
+
+// One setting as it would be written in nexus.toml: its dotted key
+// ("gateway.listen", "data_dir") and its value as TOML text ("\"x\"", "30").
+struct ConfigSetting {
+  std::string key;
+  std::string toml_value;
+};
+
+// Every setting of `config`, in the order of the config file's sections.
+std::vector<ConfigSetting> ListSettings(const Config& config);
 
 // Parses TOML text (may be empty), applies env overrides, then derives paths.
 // Unknown keys and ill-typed values are errors naming the key.

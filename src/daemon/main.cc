@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/grpc_lifetime.h"
+#include "common/grpc_request_log.h"
 #include "common/logging.h"
 #include "daemon/private_files.h"
 #include "daemon/rpc/call_admission.h"
@@ -41,7 +42,6 @@ namespace fs = std::filesystem;
 // Owner and group may connect; the socket's permissions are the access
 // control between services (ARCHITECTURE.md "Processes").
 constexpr mode_t kSocketMode = 0660;
-constexpr auto kShutdownGrace = std::chrono::seconds(5);
 
 Status MakeDirs(const fs::path& dir) {
   if (dir.empty()) return Status::Ok();
@@ -79,7 +79,9 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
                            .files = daemon->files.get(),
                            .tree = daemon->tree.get(),
                            .lambda = daemon->lambda.get(),
-                           .nodes = daemon->nodes.get()},
+                           .nodes = daemon->nodes.get(),
+                           .metrics = daemon->metrics.get(),
+                           .lambda_metrics = daemon->lambda_metrics.get()},
                           limits);
 
   NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
@@ -88,6 +90,7 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   NEXUS_ASSIGN_OR_RETURN(auto listener, GrpcUnixListener::Bind(socket_path, kSocketMode));
   grpc::ServerBuilder builder;
   services.RegisterOn(builder);
+  builder.experimental().SetInterceptorCreators(RequestLogInterceptors());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return UnavailableError("the gRPC server did not start");
   if (Status s = listener->Start(server.get()); !s.ok()) {
@@ -109,7 +112,10 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   sigwait(&shutdown_signals, &sig);
   spdlog::info("nexusd: {} received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   listener->Stop();
-  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  // Calls still open at the deadline are cancelled; a cancelled upload keeps
+  // nothing (files_rpc.cc).
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::seconds(cfg.shutdown_grace_seconds));
   server->Wait();
   if (::unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
     spdlog::warn("remove socket '{}': {}", socket_path, std::strerror(errno));
@@ -144,7 +150,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nexusd: %s\n", cfg.status().ToString().c_str());
     return 2;
   }
-  nexus::InitLogging("nexusd", cfg->log_level);
+  nexus::InitLogging("nexusd", cfg->log_level, cfg->log_format);
   // Outlives everything Run owns, so its teardown (lambda sandboxes, nodes'
   // host state, the database) never waits on gRPC's; see grpc_lifetime.h.
   nexus::GrpcLibraryHold grpc_hold;

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "common/metrics/process_metrics.h"
 #include "daemon/database.h"
 #include "daemon/migrations.h"
 #include "daemon/storage/chunker.h"
@@ -11,6 +12,8 @@ namespace nexus::daemon {
 
 Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock) {
   auto d = std::make_unique<Daemon>();
+  d->metrics = std::make_unique<metrics::Registry>();
+  metrics::AddProcessMetrics(*d->metrics, d->proc_env, "nexusd");
   NEXUS_ASSIGN_OR_RETURN(d->db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
   d->health = std::make_unique<Health>(*d->db);
 
@@ -52,6 +55,10 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   NEXUS_ASSIGN_OR_RETURN(d->nodes, runtime::NodeManager::ForHost(cfg, *d->nodes_db, clock));
 
   NEXUS_ASSIGN_OR_RETURN(d->limits, CallLimitsFromConfig(cfg, d->lambda->options().max_concurrent));
+
+  AddStorageMetrics(*d->metrics, *d->db, *d->chunks);
+  AddNodeMetrics(*d->metrics, *d->nodes);
+  d->lambda_metrics = std::make_unique<LambdaMetrics>(*d->metrics, *d->lambda);
   return d;
 }
 

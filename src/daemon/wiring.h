@@ -21,10 +21,13 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/env.h"
+#include "common/metrics/metrics.h"
 #include "common/result.h"
 #include "daemon/lambda/lambda.h"
 #include "daemon/nodes/node_manager.h"
 #include "daemon/rpc/call_admission.h"
+#include "daemon/rpc/daemon_metrics.h"
 #include "daemon/rpc/health.h"
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/file_service.h"
@@ -39,6 +42,10 @@ struct Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
+  // The figures the gateway's /metrics shows for nexusd; /proc is read
+  // through proc_env.
+  PosixEnv proc_env;
+  std::unique_ptr<metrics::Registry> metrics;
   // Health checks run on a connection of their own.
   std::unique_ptr<SQLite::Database> db;
   std::unique_ptr<Health> health;
@@ -54,6 +61,7 @@ struct Daemon {
   std::unique_ptr<runtime::NodeManager> nodes;
   // The shares of the long calls, sized to the lambda runner.
   CallLimits limits;
+  std::unique_ptr<LambdaMetrics> lambda_metrics;
 };
 
 // Expects data_dir and the database's directory to exist. `clock` must

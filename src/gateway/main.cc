@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const nexus::Config& cfg = *config;
-  nexus::InitLogging("nexus-api", cfg.log_level);
+  nexus::InitLogging("nexus-api", cfg.log_level, cfg.log_format);
   nexus::gateway::InitAccessLog("nexus-api", cfg.log_level);
 
   // Debian's Abseil tracks lock order for deadlock detection on every
@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
     spdlog::error("nexus-api: {}", bound.status().message());
     return 1;
   }
-  spdlog::info("nexus-api listening on http://{} (auth {}, daemon {})", *bound, cfg.auth.listen,
+  spdlog::info("nexus-api listening on {}://{} (auth {}, daemon {})",
+               cfg.gateway.tls_cert.empty() ? "http" : "https", *bound, cfg.auth.listen,
                cfg.daemon.listen);
 
   if (!server.Run()) {

@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "common/metrics/process_metrics.h"
 #include "gateway/api/routes.h"
+#include "gateway/metrics/metrics_handler.h"
 
 namespace nexus::gateway {
 namespace {
@@ -13,16 +15,16 @@ std::chrono::milliseconds BackendTimeout(const Config& cfg) {
 
 }  // namespace
 
-std::unique_ptr<AuthClient> MakeAuthClient(const Config& cfg) {
-  return MakeGrpcAuthClient(cfg.auth.listen, BackendTimeout(cfg));
+std::unique_ptr<AuthClient> MakeAuthClient(const Config& cfg, BackendMetrics* metrics) {
+  return MakeGrpcAuthClient(cfg.auth.listen, BackendTimeout(cfg), metrics);
 }
 
-std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg) {
-  return MakeGrpcDaemonClient(cfg.daemon.listen, BackendTimeout(cfg));
+std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg, BackendMetrics* metrics) {
+  return MakeGrpcDaemonClient(cfg.daemon.listen, BackendTimeout(cfg), metrics);
 }
 
-PipelineOptions PipelineOptionsFrom(const Config& cfg) {
-  return PipelineOptions{cfg.gateway.max_json_bytes};
+PipelineOptions PipelineOptionsFrom(const Config& cfg, HttpMetrics* metrics) {
+  return PipelineOptions{cfg.gateway.max_json_bytes, metrics};
 }
 
 ServerOptions ServerOptionsFrom(const Config& cfg) {
@@ -31,16 +33,31 @@ ServerOptions ServerOptionsFrom(const Config& cfg) {
   options.threads = static_cast<int>(cfg.gateway.threads);
   options.min_transfer_bytes_per_second = cfg.gateway.min_transfer_bytes_per_second;
   options.min_transfer_window = std::chrono::seconds(cfg.gateway.min_transfer_window_seconds);
+  options.shutdown_grace = std::chrono::seconds(cfg.shutdown_grace_seconds);
+  options.tls_cert = cfg.gateway.tls_cert;
+  options.tls_key = cfg.gateway.tls_key;
   return options;
 }
 
 Gateway::Gateway(const Config& cfg)
-    : auth_rpc_(MakeAuthClient(cfg)),
+    : http_metrics_(metrics_),
+      auth_metrics_(metrics_, "auth",
+                    {"RegisterInit", "RegisterVerify", "LoginInit", "LoginVerify", "ValidateToken",
+                     "Logout", "Health", "Metrics"}),
+      daemon_metrics_(metrics_, "daemon",
+                      {"Health", "CollectMetrics", "ListFiles", "GetFile", "DeleteFile", "GetUsage",
+                       "MakeDirectory", "ListDirectory", "DeletePath", "MovePath", "RunLambda",
+                       "CreateNode", "ListNodes", "GetNode", "StartNode", "StopNode", "DeleteNode",
+                       "ExecNode", "GetNodeMetrics"}),
+      auth_rpc_(MakeAuthClient(cfg, &auth_metrics_)),
       auth_(*auth_rpc_),
-      daemon_(MakeDaemonClient(cfg)),
-      pipeline_(router_, auth_, PipelineOptionsFrom(cfg)),
+      daemon_(MakeDaemonClient(cfg, &daemon_metrics_)),
+      pipeline_(router_, auth_, PipelineOptionsFrom(cfg, &http_metrics_)),
       server_(pipeline_, ServerOptionsFrom(cfg)) {
+  metrics::AddProcessMetrics(metrics_, proc_env_, "nexus-api");
   RegisterRoutes(router_, auth_, *daemon_);
+  RegisterMetricsRoute(router_, metrics_, auth_, *daemon_, cfg.metrics.scrape_token);
+  http_metrics_.AddRoutes(router_);
 }
 
 }  // namespace nexus::gateway

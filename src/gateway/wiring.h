@@ -10,20 +10,25 @@
 #include <memory>
 
 #include "common/config.h"
+#include "common/env.h"
+#include "common/metrics/metrics.h"
 #include "gateway/backends/auth_client.h"
 #include "gateway/backends/coalescing_auth_client.h"
 #include "gateway/backends/daemon_client.h"
 #include "gateway/http/pipeline.h"
 #include "gateway/http/router.h"
 #include "gateway/http/server.h"
+#include "gateway/metrics/http_metrics.h"
 
 namespace nexus::gateway {
 
-// The client of nexus-auth at cfg.auth.listen, with the backend deadline.
-std::unique_ptr<AuthClient> MakeAuthClient(const Config& cfg);
+// The client of nexus-auth at cfg.auth.listen, with the backend deadline;
+// `metrics` (may be null) gets its calls' figures.
+std::unique_ptr<AuthClient> MakeAuthClient(const Config& cfg, BackendMetrics* metrics = nullptr);
 // The client of nexusd at cfg.daemon.listen, with the backend deadline.
-std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg);
-PipelineOptions PipelineOptionsFrom(const Config& cfg);
+std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg,
+                                               BackendMetrics* metrics = nullptr);
+PipelineOptions PipelineOptionsFrom(const Config& cfg, HttpMetrics* metrics = nullptr);
 ServerOptions ServerOptionsFrom(const Config& cfg);
 
 // The whole gateway, wired from a config. Members are declared in the order
@@ -37,6 +42,13 @@ class Gateway {
   Server& server() { return server_; }
 
  private:
+  // The gateway's figures, first: the clients and the pipeline count into
+  // them. /proc is read through proc_env_.
+  PosixEnv proc_env_;
+  metrics::Registry metrics_;
+  HttpMetrics http_metrics_;
+  BackendMetrics auth_metrics_;
+  BackendMetrics daemon_metrics_;
   std::unique_ptr<AuthClient> auth_rpc_;
   // Every /api request validates its token: concurrent validations of one
   // token share a backend call.

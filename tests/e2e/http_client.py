@@ -27,14 +27,17 @@ class Api:
 
     source_address (e.g. "127.0.0.7") binds the client's end of every
     connection, to play a distinct client: any 127.0.0.x is a local address.
+    ca_file: for an https:// base_url, the CA certificate to verify the gateway's with.
     """
 
-    def __init__(self, base_url, source_address=None):
-        assert base_url.startswith("http://127.0.0.1:"), base_url
+    def __init__(self, base_url, source_address=None, ca_file=None):
+        assert base_url.startswith(("http://127.0.0.1:", "https://127.0.0.1:")), base_url
         self.base_url = base_url
         self.source_address = source_address
         self.session = requests.Session()
         self.session.trust_env = False
+        if ca_file is not None:
+            self.session.verify = ca_file
         if source_address is not None:
             assert source_address.startswith("127."), source_address
             self.session.mount("http://", _SourceAddressAdapter(source_address))

@@ -126,6 +126,14 @@ void MetricsSampler::SampleAll() {
   }
 }
 
+std::optional<CgroupCounters> MetricsSampler::Latest(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = series_.find(key);
+  if (it == series_.end() || !it->second.active || it->second.ring.empty()) return std::nullopt;
+  const Series& s = it->second;
+  return CgroupCounters{s.ring.back().memory_usage, s.memory_limit, s.prev_cpu_ns};
+}
+
 Result<MetricsSnapshot> MetricsSampler::Snapshot(const std::string& key, bool history) {
   std::string unsampled_path;
   {

@@ -25,6 +25,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,6 +105,9 @@ class MetricsSampler {
   // that has no sample yet is read now. kNotFound for an unknown key; a
   // paused key reports zero usage and its history.
   Result<MetricsSnapshot> Snapshot(const std::string& key, bool history);
+  // The counters of `key`'s last sample (cumulative CPU time, memory), for
+  // /metrics; nullopt when it is paused or not sampled yet.
+  std::optional<CgroupCounters> Latest(const std::string& key);
 
   // A thread that calls SampleAll() every interval until Stop().
   void Start();

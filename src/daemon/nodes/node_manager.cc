@@ -285,6 +285,18 @@ Status NodeManager::Delete(const std::string& owner, const std::string& id) {
   return Status::Ok();
 }
 
+Result<std::vector<NodeManager::NodeFigures>> NodeManager::AllFigures() {
+  NEXUS_RETURN_IF_ERROR(availability_);
+  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> records, store_.ListAll());
+  std::vector<NodeFigures> out;
+  out.reserve(records.size());
+  for (NodeRecord& r : records) {
+    std::optional<CgroupCounters> counters = metrics_.Latest(r.uid);
+    out.push_back({std::move(r), counters});
+  }
+  return out;
+}
+
 Result<NodeMetrics> NodeManager::GetMetrics(const std::string& owner, const std::string& id,
                                             bool history) {
   NEXUS_RETURN_IF_ERROR(availability_);

@@ -75,6 +75,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -143,6 +144,12 @@ class NodeManager {
   // kInvalidArgument when the node is not running.
   Result<ExecNodeResult> Exec(const ExecNodeRequest& request);
   Result<NodeMetrics> GetMetrics(const std::string& owner, const std::string& id, bool history);
+  // Every node of every owner with its last sampled counters, for /metrics.
+  struct NodeFigures {
+    NodeRecord record;
+    std::optional<CgroupCounters> counters;  // none: not running or not sampled yet
+  };
+  Result<std::vector<NodeFigures>> AllFigures();
 
   Result<ReconcileReport> Reconcile();
 

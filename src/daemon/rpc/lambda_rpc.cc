@@ -1,5 +1,6 @@
 #include "daemon/rpc/lambda_rpc.h"
 
+#include <chrono>
 #include <string_view>
 #include <utility>
 
@@ -20,7 +21,12 @@ grpc::Status LambdaRpc::RunLambda(grpc::ServerContext*, const v1::RunLambdaReque
   run.timeout_ms = req->timeout_ms();
   run.memory_mb = req->memory_mb();
   run.owner = req->owner();
+  const auto started = std::chrono::steady_clock::now();
   Result<runtime::LambdaResult> result = runner_.Run(run);
+  if (metrics_) {
+    metrics_->RunFinished(
+        result, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
   if (!result.ok()) return Reply(kRpc, result.status());
   resp->set_stdout(std::move(result->stdout_data));
   resp->set_stderr(std::move(result->stderr_data));

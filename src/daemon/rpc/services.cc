@@ -29,7 +29,10 @@ DaemonServices::DaemonServices(DomainObjects domain, const CallLimits& limits)
   if (domain.files) files_ = std::make_unique<FilesRpc>(*domain.files, domain.tree, calls_);
   if (domain.tree) tree_ = std::make_unique<TreeRpc>(*domain.tree, calls_);
   if (domain.nodes) nodes_ = std::make_unique<NodesRpc>(*domain.nodes, calls_.admission);
-  if (domain.lambda) lambda_ = std::make_unique<LambdaRpc>(*domain.lambda, calls_.admission);
+  if (domain.lambda) {
+    lambda_ = std::make_unique<LambdaRpc>(*domain.lambda, calls_.admission, domain.lambda_metrics);
+  }
+  if (domain.metrics) metrics_ = std::make_unique<MetricsRpc>(*domain.metrics);
 }
 
 void DaemonServices::RegisterOn(grpc::ServerBuilder& builder) {
@@ -38,6 +41,7 @@ void DaemonServices::RegisterOn(grpc::ServerBuilder& builder) {
   if (tree_) builder.RegisterService(tree_.get());
   if (nodes_) builder.RegisterService(nodes_.get());
   if (lambda_) builder.RegisterService(lambda_.get());
+  if (metrics_) builder.RegisterService(metrics_.get());
   ConfigureServer(builder, limits_);
 }
 

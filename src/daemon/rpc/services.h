@@ -1,5 +1,5 @@
 // DaemonServices: nexusd's gRPC services, one per capability — Health,
-// Files, Tree, Nodes, Lambda (proto/nexus/daemon/v1/) — built over the
+// Files, Tree, Nodes, Lambda, Metrics (proto/nexus/daemon/v1/) — built over the
 // domain objects nexusd has and registered on one server. A service whose
 // domain object is absent is not registered, so gRPC itself answers its
 // methods UNIMPLEMENTED (the gateway's 501). The services share one
@@ -26,6 +26,7 @@
 #include "daemon/rpc/files_rpc.h"
 #include "daemon/rpc/health_rpc.h"
 #include "daemon/rpc/lambda_rpc.h"
+#include "daemon/rpc/metrics_rpc.h"
 #include "daemon/rpc/nodes_rpc.h"
 #include "daemon/rpc/tree_rpc.h"
 
@@ -61,11 +62,13 @@ inline constexpr int kMaxIdleServerThreads = 64;
 void ConfigureServer(grpc::ServerBuilder& builder, const CallLimits& limits = CallLimits{});
 
 struct DomainObjects {
-  const Health* health = nullptr;           // required
-  storage::FileService* files = nullptr;    // Files
-  storage::TreeService* tree = nullptr;     // Tree, and Files' uploads to a path
-  runtime::LambdaRunner* lambda = nullptr;  // Lambda
-  runtime::NodeManager* nodes = nullptr;    // Nodes
+  const Health* health = nullptr;              // required
+  storage::FileService* files = nullptr;       // Files
+  storage::TreeService* tree = nullptr;        // Tree, and Files' uploads to a path
+  runtime::LambdaRunner* lambda = nullptr;     // Lambda
+  runtime::NodeManager* nodes = nullptr;       // Nodes
+  const metrics::Registry* metrics = nullptr;  // Metrics
+  LambdaMetrics* lambda_metrics = nullptr;     // counts Lambda's runs when set
 };
 
 class DaemonServices {
@@ -89,6 +92,7 @@ class DaemonServices {
   std::unique_ptr<TreeRpc> tree_;
   std::unique_ptr<NodesRpc> nodes_;
   std::unique_ptr<LambdaRpc> lambda_;
+  std::unique_ptr<MetricsRpc> metrics_;
 };
 
 }  // namespace nexus::daemon

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/insufficient_storage.h"
+#include "common/metrics/metrics.h"
 #include "common/result.h"
 #include "common/status.h"
 
@@ -108,6 +109,11 @@ class ChunkStore {
   // Crash cleanup: removes unfinished writes and every chunk for which
   // `keep(hash)` is false.
   virtual Result<SweepStats> Sweep(const std::function<bool(const std::string& hash)>& keep) = 0;
+
+  // From now on, the time each Sync spends making chunks durable (its
+  // fsyncs) goes into `latency`, which must outlive the store. Call before
+  // serving. Stores with nothing to sync ignore it.
+  virtual void ObserveSyncs(metrics::Histogram* /*latency*/) {}
 };
 
 }  // namespace nexus::daemon::storage

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <vector>
@@ -185,7 +186,13 @@ Status FsChunkStore::Sync(const std::vector<std::string>& hashes) {
   }
   paths.insert(paths.end(), dirs.begin(), dirs.end());
   std::vector<char> failed;
-  if (Status s = FsyncAll(paths, &failed); !s.ok()) {
+  const auto fsync_started = std::chrono::steady_clock::now();
+  Status synced = FsyncAll(paths, &failed);
+  if (sync_latency_) {
+    sync_latency_->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - fsync_started).count());
+  }
+  if (Status s = std::move(synced); !s.ok()) {
     // Linux reports a write-back error to one fsync only: a later fsync of
     // the same file may succeed although its bytes never reached the disk.
     // So a chunk whose fsync (or one of its directories') failed fails every

@@ -46,6 +46,7 @@ class FsChunkStore final : public ChunkStore {
   Result<bool> PutPieces(const std::string& hash,
                          std::span<const std::string_view> pieces) override;
   Status Sync(const std::vector<std::string>& hashes) override;
+  void ObserveSyncs(metrics::Histogram* latency) override { sync_latency_ = latency; }
   Result<bool> Has(const std::string& hash) override;
   Result<std::string> Get(const std::string& hash) override;
   // Reads straight into `out` and verifies it there.
@@ -64,6 +65,8 @@ class FsChunkStore final : public ChunkStore {
 
  private:
   explicit FsChunkStore(std::string root) : root_(std::move(root)) {}
+
+  metrics::Histogram* sync_latency_ = nullptr;  // set before serving
 
   // Creates <root>/ab/cd; Sync makes the new entries durable.
   Status EnsureDirs(const std::string& hash);

@@ -8,8 +8,9 @@ namespace {
 
 class GrpcAuthClient final : public AuthClient {
  public:
-  GrpcAuthClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)
-      : stub_(authpb::AuthService::NewStub(channel)), timeout_(timeout) {}
+  GrpcAuthClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout,
+                 BackendMetrics* metrics)
+      : stub_(authpb::AuthService::NewStub(channel)), timeout_(timeout), metrics_(metrics) {}
 
   asio::awaitable<Result<authpb::RegisterInitResponse>> RegisterInit(
       authpb::RegisterInitRequest request) override {
@@ -48,12 +49,18 @@ class GrpcAuthClient final : public AuthClient {
     return Call(&authpb::AuthService::Stub::PrepareAsyncHealth, std::move(request), "Health");
   }
 
+  asio::awaitable<Result<authpb::MetricsResponse>> Metrics(
+      authpb::MetricsRequest request) override {
+    return Call(&authpb::AuthService::Stub::PrepareAsyncMetrics, std::move(request), "Metrics");
+  }
+
  private:
   // One unary call on the stub with the backend deadline.
   template <typename Req, typename Resp>
   asio::awaitable<Result<Resp>> Call(PrepareUnary<authpb::AuthService::Stub, Req, Resp> prepare,
                                      Req request, const char* method) {
-    return StubCall(*stub_, prepare, queue_.queue(), std::move(request), timeout_, "auth", method);
+    return StubCall(*stub_, prepare, queue_.queue(), std::move(request), timeout_, "auth", method,
+                    metrics_ ? &metrics_->For(method) : nullptr);
   }
 
   // Declared first, destroyed last: its thread drains every operation of the
@@ -61,18 +68,21 @@ class GrpcAuthClient final : public AuthClient {
   CompletionQueueThreads queue_{1};
   std::unique_ptr<authpb::AuthService::Stub> stub_;
   std::chrono::milliseconds timeout_;
+  BackendMetrics* metrics_;
 };
 
 }  // namespace
 
 std::unique_ptr<AuthClient> MakeGrpcAuthClient(const std::string& target,
-                                               std::chrono::milliseconds timeout) {
-  return std::make_unique<GrpcAuthClient>(MakeBackendChannel(target), timeout);
+                                               std::chrono::milliseconds timeout,
+                                               BackendMetrics* metrics) {
+  return std::make_unique<GrpcAuthClient>(MakeBackendChannel(target), timeout, metrics);
 }
 
 std::unique_ptr<AuthClient> MakeGrpcAuthClient(std::shared_ptr<grpc::Channel> channel,
-                                               std::chrono::milliseconds timeout) {
-  return std::make_unique<GrpcAuthClient>(std::move(channel), timeout);
+                                               std::chrono::milliseconds timeout,
+                                               BackendMetrics* metrics) {
+  return std::make_unique<GrpcAuthClient>(std::move(channel), timeout, metrics);
 }
 
 }  // namespace nexus::gateway

@@ -21,6 +21,8 @@ class Channel;
 
 namespace nexus::gateway {
 
+class BackendMetrics;
+
 namespace authpb = ::nexus::auth::v1;
 
 class AuthClient {
@@ -39,16 +41,25 @@ class AuthClient {
       authpb::ValidateTokenRequest request) = 0;
   virtual asio::awaitable<Result<authpb::LogoutResponse>> Logout(authpb::LogoutRequest request) = 0;
   virtual asio::awaitable<Result<authpb::HealthResponse>> Health(authpb::HealthRequest request) = 0;
+  // nexus-auth's figures in the Prometheus text format. Fakes need not
+  // serve them: by default the call answers kUnimplemented.
+  virtual asio::awaitable<Result<authpb::MetricsResponse>> Metrics(authpb::MetricsRequest) {
+    co_return Status(StatusCode::kUnimplemented, "auth metrics not served");
+  }
 };
 
 // A client on one shared gRPC channel to `target` ("unix:/path" or
 // "host:port"); every call has deadline `timeout` and fails fast when the
 // service is down (no wait-for-ready).
+// `metrics`, when set, gets each unary call's latency and failures; it must
+// outlive the client.
 std::unique_ptr<AuthClient> MakeGrpcAuthClient(const std::string& target,
-                                               std::chrono::milliseconds timeout);
+                                               std::chrono::milliseconds timeout,
+                                               BackendMetrics* metrics = nullptr);
 
 // The same on an existing channel (tests use an in-process one).
 std::unique_ptr<AuthClient> MakeGrpcAuthClient(std::shared_ptr<grpc::Channel> channel,
-                                               std::chrono::milliseconds timeout);
+                                               std::chrono::milliseconds timeout,
+                                               BackendMetrics* metrics = nullptr);
 
 }  // namespace nexus::gateway

@@ -51,6 +51,10 @@ class CoalescingAuthClient final : public AuthClient {
   asio::awaitable<Result<authpb::HealthResponse>> Health(authpb::HealthRequest request) override {
     return inner_.Health(std::move(request));
   }
+  asio::awaitable<Result<authpb::MetricsResponse>> Metrics(
+      authpb::MetricsRequest request) override {
+    return inner_.Metrics(std::move(request));
+  }
 
   struct Flight;  // one backend call and the requests waiting for it
 

@@ -23,10 +23,12 @@
 #include <grpcpp/completion_queue.h>
 
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "common/logging.h"
 #include "gateway/http/async_slot.h"
 
 namespace nexus::gateway {
@@ -48,9 +50,16 @@ class AwaitedTag final : public CompletionTag {
  public:
   void* Arm(std::shared_ptr<void> owner) {
     owner_ = std::move(owner);
+    request_id_ = CurrentRequestId();
     return this;
   }
-  asio::awaitable<bool> Wait() { return outcome_.Take(); }
+  // Resumed, the waiter is again the request it was: other requests' work
+  // ran on this thread meanwhile (logging.h, the request id).
+  asio::awaitable<bool> Wait() {
+    const bool ok = co_await outcome_.Take();
+    SetCurrentRequestId(request_id_);
+    co_return ok;
+  }
 
   void Complete(bool ok) override {
     // The waiter may destroy the owner (and this tag) once it resumed:
@@ -61,6 +70,7 @@ class AwaitedTag final : public CompletionTag {
 
  private:
   std::shared_ptr<void> owner_;
+  std::string request_id_;
   AsyncSlot<bool> outcome_;
 };
 

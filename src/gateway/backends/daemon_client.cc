@@ -11,6 +11,7 @@
 #include "nexus/daemon/v1/files.grpc.pb.h"
 #include "nexus/daemon/v1/health.grpc.pb.h"
 #include "nexus/daemon/v1/lambda.grpc.pb.h"
+#include "nexus/daemon/v1/metrics.grpc.pb.h"
 #include "nexus/daemon/v1/nodes.grpc.pb.h"
 #include "nexus/daemon/v1/tree.grpc.pb.h"
 
@@ -46,17 +47,26 @@ constexpr int64_t kNodeExecLimitClampMs = 24LL * 3600 * 1000;
 
 class GrpcDaemonClient final : public DaemonClient {
  public:
-  GrpcDaemonClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)
+  GrpcDaemonClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout,
+                   BackendMetrics* metrics)
       : health_(daemonpb::Health::NewStub(channel)),
+        metrics_stub_(daemonpb::Metrics::NewStub(channel)),
         files_(daemonpb::Files::NewStub(channel)),
         tree_(daemonpb::Tree::NewStub(channel)),
         nodes_(daemonpb::Nodes::NewStub(channel)),
         lambda_(daemonpb::Lambda::NewStub(channel)),
         generic_(channel),
-        timeout_(timeout) {}
+        timeout_(timeout),
+        metrics_(metrics) {}
 
   asio::awaitable<Result<daemonpb::HealthResponse>> Health(daemonpb::HealthRequest r) override {
     return Call(*health_, &daemonpb::Health::Stub::PrepareAsyncCheck, std::move(r), "Health");
+  }
+
+  asio::awaitable<Result<daemonpb::CollectMetricsResponse>> CollectMetrics(
+      daemonpb::CollectMetricsRequest r) override {
+    return Call(*metrics_stub_, &daemonpb::Metrics::Stub::PrepareAsyncCollect, std::move(r),
+                "CollectMetrics");
   }
 
   // ---- Files ----
@@ -163,32 +173,36 @@ class GrpcDaemonClient final : public DaemonClient {
                                      const char* method,
                                      std::optional<std::chrono::milliseconds> timeout = {}) {
     return StubCall(stub, prepare, queue_.queue(), std::move(request), timeout.value_or(timeout_),
-                    "daemon", method);
+                    "daemon", method, metrics_ ? &metrics_->For(method) : nullptr);
   }
 
   // Declared first, destroyed last: its threads drain every operation of the
   // stubs' calls.
   CompletionQueueThreads queue_{kQueueThreads};
   std::unique_ptr<daemonpb::Health::Stub> health_;
+  std::unique_ptr<daemonpb::Metrics::Stub> metrics_stub_;
   std::shared_ptr<daemonpb::Files::Stub> files_;  // shared with the upload streams
   std::unique_ptr<daemonpb::Tree::Stub> tree_;
   std::unique_ptr<daemonpb::Nodes::Stub> nodes_;
   std::unique_ptr<daemonpb::Lambda::Stub> lambda_;
   grpc::GenericStub generic_;  // downloads (raw messages)
   std::chrono::milliseconds timeout_;
+  BackendMetrics* metrics_;
 };
 
 }  // namespace
 
 std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(const std::string& target,
-                                                   std::chrono::milliseconds timeout) {
+                                                   std::chrono::milliseconds timeout,
+                                                   BackendMetrics* metrics) {
   return std::make_unique<GrpcDaemonClient>(MakeBackendChannel(target, kMaxReceiveMessageBytes),
-                                            timeout);
+                                            timeout, metrics);
 }
 
 std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(std::shared_ptr<grpc::Channel> channel,
-                                                   std::chrono::milliseconds timeout) {
-  return std::make_unique<GrpcDaemonClient>(std::move(channel), timeout);
+                                                   std::chrono::milliseconds timeout,
+                                                   BackendMetrics* metrics) {
+  return std::make_unique<GrpcDaemonClient>(std::move(channel), timeout, metrics);
 }
 
 }  // namespace nexus::gateway

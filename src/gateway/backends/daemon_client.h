@@ -20,6 +20,7 @@
 #include "nexus/daemon/v1/files.pb.h"
 #include "nexus/daemon/v1/health.pb.h"
 #include "nexus/daemon/v1/lambda.pb.h"
+#include "nexus/daemon/v1/metrics.pb.h"
 #include "nexus/daemon/v1/nodes.pb.h"
 #include "nexus/daemon/v1/tree.pb.h"
 
@@ -28,6 +29,8 @@ class Channel;
 }  // namespace grpc
 
 namespace nexus::gateway {
+
+class BackendMetrics;
 
 namespace daemonpb = ::nexus::daemon::v1;
 
@@ -90,6 +93,12 @@ class DaemonClient {
 
   virtual asio::awaitable<Result<daemonpb::HealthResponse>> Health(
       daemonpb::HealthRequest request) = 0;
+  // nexusd's figures in the Prometheus text format. Fakes need not serve
+  // them: by default the call answers kUnimplemented.
+  virtual asio::awaitable<Result<daemonpb::CollectMetricsResponse>> CollectMetrics(
+      daemonpb::CollectMetricsRequest) {
+    co_return Status(StatusCode::kUnimplemented, "daemon metrics not served");
+  }
 
   // ---- Files (raw) ----
   // Starts an upload and sends `header`; kUnavailable etc. when nexusd
@@ -143,11 +152,15 @@ inline constexpr std::chrono::milliseconds kNodeChangeTimeout(60000);
 
 // A client on one shared gRPC channel to `target` ("unix:/path" or
 // "host:port"); every call has deadline `timeout`.
+// `metrics`, when set, gets each unary call's latency and failures; it must
+// outlive the client.
 std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(const std::string& target,
-                                                   std::chrono::milliseconds timeout);
+                                                   std::chrono::milliseconds timeout,
+                                                   BackendMetrics* metrics = nullptr);
 
 // The same on an existing channel (tests use an in-process one).
 std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(std::shared_ptr<grpc::Channel> channel,
-                                                   std::chrono::milliseconds timeout);
+                                                   std::chrono::milliseconds timeout,
+                                                   BackendMetrics* metrics = nullptr);
 
 }  // namespace nexus::gateway

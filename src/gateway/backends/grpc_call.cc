@@ -68,3 +68,25 @@ Status BackendError(const char* service, const char* method, const grpc::Status&
 }
 
 }  // namespace nexus::gateway
+
+namespace nexus::gateway {
+
+void RecordBackendCall(BackendCallSeries& series, std::chrono::steady_clock::time_point started,
+                       const grpc::Status& status) {
+  series.latency->Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::DATA_LOSS:
+    case grpc::StatusCode::CANCELLED:
+      series.errors->Inc();
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace nexus::gateway

@@ -21,9 +21,11 @@
 #include <string>
 #include <utility>
 
+#include "common/logging.h"
 #include "common/result.h"
 #include "gateway/backends/completion_queue_threads.h"
 #include "gateway/http/http_types.h"
+#include "gateway/metrics/http_metrics.h"
 
 namespace nexus::gateway {
 
@@ -42,6 +44,11 @@ std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target,
 // logged and reduced to a message without internals: "<service> service
 // unavailable" for kUnavailable, with Reason::kBackendDown.
 Status BackendError(const char* service, const char* method, const grpc::Status& status);
+
+// Observes a finished call's latency, and counts it as an error when it
+// failed for a reason other than its request (unavailable, deadline, internal).
+void RecordBackendCall(BackendCallSeries& series, std::chrono::steady_clock::time_point started,
+                       const grpc::Status& status);
 
 namespace internal {
 
@@ -65,20 +72,26 @@ using PrepareUnary = std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> (Stu
 
 // Runs one unary call of `prepare` on `stub` (which must outlive the call)
 // on `queue`: one line per RPC in a client. `service` and `method` are
-// literals naming the call in errors and logs.
+// literals naming the call in errors and logs. `series`, when set, gets
+// the call's latency and, when it failed, an error.
 template <typename Stub, typename Req, typename Resp>
 asio::awaitable<Result<Resp>> StubCall(Stub& stub, PrepareUnary<Stub, Req, Resp> prepare,
                                        grpc::CompletionQueue* queue, Req request,
                                        std::chrono::milliseconds timeout, const char* service,
-                                       const char* method) {
+                                       const char* method, BackendCallSeries* series = nullptr) {
+  const auto started = std::chrono::steady_clock::now();
   auto state = std::make_shared<internal::UnaryCallState<Req, Resp>>();
   state->request = std::move(request);
   state->context.set_deadline(std::chrono::system_clock::now() + timeout);
+  if (const std::string& id = CurrentRequestId(); !id.empty()) {
+    state->context.AddMetadata(kRequestIdMetadataKey, id);
+  }
   state->reader = (stub.*prepare)(&state->context, state->request, queue);
   state->reader->StartCall();
   state->reader->Finish(&state->response, &state->status, state->finished.Arm(state));
   // A unary call's Finish always completes with ok: the status tells.
   co_await state->finished.Wait();
+  if (series) RecordBackendCall(*series, started, state->status);
   if (!state->status.ok()) co_return BackendError(service, method, state->status);
   co_return std::move(state->response);
 }

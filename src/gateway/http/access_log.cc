@@ -10,6 +10,8 @@
 #include <memory>
 #include <mutex>
 
+#include "common/logging.h"
+
 namespace nexus::gateway {
 namespace {
 
@@ -64,7 +66,9 @@ std::shared_ptr<spdlog::logger>& AccessLogger() {
 void InitAccessLog(std::string_view service, std::string_view level) {
   auto logger = std::make_shared<spdlog::logger>(std::string(service) + ".access",
                                                  std::make_shared<BatchingFdSink>(STDERR_FILENO));
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l [%n] %v");
+  // A JSON line is whole as LogAccess formats it.
+  logger->set_pattern(CurrentLogFormat() == LogFormat::kJson ? "%v"
+                                                             : "%Y-%m-%dT%H:%M:%S.%e %l [%n] %v");
   logger->set_level(spdlog::level::from_str(std::string(level)));
   spdlog::register_logger(logger);
   spdlog::flush_every(std::chrono::seconds(1));
@@ -97,10 +101,34 @@ std::string FormatAccessLine(const Request& req, int status, uint64_t bytes, dou
   return line;
 }
 
+std::string FormatAccessJson(const Request& req, int status, uint64_t bytes, double duration_ms) {
+  std::string line = JsonLogLineStart("info");
+  line.reserve(256);
+  auto field = [&line](std::string_view name, std::string_view value) {
+    line += ",\"";
+    line += name;
+    line += "\":\"";
+    AppendJsonEscaped(line, value);
+    line += '"';
+  };
+  field("request_id", req.request_id);
+  field("method", req.method);
+  // The pattern, not the path: paths name users' files.
+  field("route", req.route);
+  if (!req.principal.username.empty()) field("user", req.principal.username);
+  fmt::format_to(std::back_inserter(line), ",\"status\":{},\"bytes\":{},\"duration_ms\":{:.2f}}}",
+                 status, bytes, duration_ms);
+  return line;
+}
+
 void LogAccess(const Request& req, int status, uint64_t bytes, double duration_ms) {
   spdlog::logger* logger = AccessLogger() ? AccessLogger().get() : spdlog::default_logger_raw();
   if (!logger->should_log(spdlog::level::info)) return;
-  logger->info("{}", FormatAccessLine(req, status, bytes, duration_ms));
+  if (CurrentLogFormat() == LogFormat::kJson && AccessLogger()) {
+    logger->info("{}", FormatAccessJson(req, status, bytes, duration_ms));
+  } else {
+    logger->info("{}", FormatAccessLine(req, status, bytes, duration_ms));
+  }
 }
 
 }  // namespace nexus::gateway

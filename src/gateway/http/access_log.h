@@ -21,6 +21,9 @@
 namespace nexus::gateway {
 
 std::string FormatAccessLine(const Request& req, int status, uint64_t bytes, double duration_ms);
+// The same as one JSON object (log_format = "json"): time, level, service,
+// request_id, method, route (the pattern), user, status, bytes, duration_ms.
+std::string FormatAccessJson(const Request& req, int status, uint64_t bytes, double duration_ms);
 
 // Call once in main, after InitLogging and before serving.
 void InitAccessLog(std::string_view service, std::string_view level);

@@ -8,11 +8,12 @@
 
 namespace nexus::gateway {
 
-asio::awaitable<Status> SendContinue(beast::tcp_stream& stream, unsigned version,
+asio::awaitable<Status> SendContinue(Connection& conn, unsigned version,
                                      std::chrono::milliseconds timeout) {
   http::response<http::empty_body> go_on{http::status::continue_, version};
-  stream.expires_after(timeout);
-  auto [ec, n] = co_await http::async_write(stream, go_on, kTupleAwaitable);
+  conn.stream.expires_after(timeout);
+  auto [ec, n] =
+      co_await conn.OnStream([&](auto& s) { return http::async_write(s, go_on, kTupleAwaitable); });
   if (ec) co_return InvalidArgumentError("request body: connection lost: " + ec.message());
   co_return Status::Ok();
 }
@@ -21,7 +22,7 @@ asio::awaitable<Result<std::size_t>> ParserBodyReader::Read(std::span<char> buf)
   if (parser_.is_done() || buf.empty()) co_return std::size_t(0);
   if (send_continue_) {
     send_continue_ = false;
-    Status sent = co_await SendContinue(stream_, version_, options_.write_timeout);
+    Status sent = co_await SendContinue(conn_, version_, options_.write_timeout);
     if (!sent.ok()) co_return sent;
   }
   // Beast sizes each socket read by the buffer's free capacity (at least
@@ -35,10 +36,11 @@ asio::awaitable<Result<std::size_t>> ParserBodyReader::Read(std::span<char> buf)
   for (;;) {
     // Timed by the connection's watch (a floor on the rate, too), not by
     // the stream's own timer.
-    stream_.expires_never();
+    conn_.stream.expires_never();
     conn_.BeginWatch(options_.body_timeout);
     conn_.OpStarted();
-    auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser_, kTupleAwaitable);
+    auto [ec, n] = co_await conn_.OnStream(
+        [&](auto& s) { return http::async_read_some(s, buffer_, parser_, kTupleAwaitable); });
     conn_.OpEnded(n);
     if (conn_.too_slow) co_return InvalidArgumentError("request body: " + conn_.TooSlowMessage());
     if (conn_.timed_out) co_return InvalidArgumentError("request body: timed out");
@@ -54,7 +56,7 @@ asio::awaitable<Result<std::size_t>> LengthBodyReader::Read(std::span<char> buf)
   if (remaining_ == 0 || buf.empty()) co_return std::size_t(0);
   if (send_continue_) {
     send_continue_ = false;
-    Status sent = co_await SendContinue(conn_.stream, version_, options_.write_timeout);
+    Status sent = co_await SendContinue(conn_, version_, options_.write_timeout);
     if (!sent.ok()) co_return sent;
   }
   const std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(buf.size(), remaining_));
@@ -66,8 +68,8 @@ asio::awaitable<Result<std::size_t>> LengthBodyReader::Read(std::span<char> buf)
   }
   conn_.BeginWatch(options_.body_timeout);
   conn_.OpStarted();
-  auto [ec, n] = co_await conn_.stream.socket().async_read_some(asio::buffer(buf.data(), want),
-                                                                kTupleAwaitable);
+  auto [ec, n] = co_await conn_.OnRawStream(
+      [&](auto& s) { return s.async_read_some(asio::buffer(buf.data(), want), kTupleAwaitable); });
   conn_.OpEnded(n);
   if (conn_.too_slow) co_return InvalidArgumentError("request body: " + conn_.TooSlowMessage());
   if (conn_.timed_out) co_return InvalidArgumentError("request body: timed out");

@@ -24,7 +24,7 @@ namespace nexus::gateway {
 namespace http = beast::http;
 
 // Answers "Expect: 100-continue" once the body is first asked for.
-asio::awaitable<Status> SendContinue(beast::tcp_stream& stream, unsigned version,
+asio::awaitable<Status> SendContinue(Connection& conn, unsigned version,
                                      std::chrono::milliseconds timeout);
 
 // A body Beast decodes (chunked, or with no length): pulled from the
@@ -35,7 +35,6 @@ class ParserBodyReader final : public BodyReader {
                    http::request_parser<http::buffer_body>& parser, unsigned version,
                    bool send_continue, const ServerOptions& options)
       : conn_(conn),
-        stream_(conn.stream),
         buffer_(buffer),
         parser_(parser),
         version_(version),
@@ -49,7 +48,6 @@ class ParserBodyReader final : public BodyReader {
 
  private:
   Connection& conn_;
-  beast::tcp_stream& stream_;
   beast::flat_buffer& buffer_;
   http::request_parser<http::buffer_body>& parser_;
   const unsigned version_;

@@ -52,9 +52,10 @@ asio::awaitable<Status> RawBodyWriter::Write(std::string_view data) {
   }
   conn_.BeginWatch(timeout_);
   conn_.OpStarted();
-  auto [ec, n] =
-      co_await asio::async_write(conn_.stream.socket(), asio::buffer(data.data(), data.size()),
-                                 TransferAllReporting{&conn_}, kTupleAwaitable);
+  auto [ec, n] = co_await conn_.OnRawStream([&](auto& s) {
+    return asio::async_write(s, asio::buffer(data.data(), data.size()),
+                             TransferAllReporting{&conn_}, kTupleAwaitable);
+  });
   conn_.OpEnded(n);
   bytes_ += n;
   if (conn_.too_slow) {
@@ -71,8 +72,9 @@ asio::awaitable<Status> SerializerBodyWriter::Write(std::string_view data) {
   res_.body().data = const_cast<char*>(data.data());
   res_.body().size = data.size();
   res_.body().more = true;
-  stream_.expires_after(timeout_);
-  auto [ec, n] = co_await http::async_write(stream_, serializer_, kTupleAwaitable);
+  conn_.stream.expires_after(timeout_);
+  auto [ec, n] = co_await conn_.OnStream(
+      [&](auto& s) { return http::async_write(s, serializer_, kTupleAwaitable); });
   if (ec && ec != http::error::need_buffer) {
     co_return UnavailableError("response body: connection lost: " + ec.message());
   }
@@ -83,7 +85,6 @@ asio::awaitable<Status> SerializerBodyWriter::Write(std::string_view data) {
 asio::awaitable<bool> WriteStreamed(Connection& conn, Response& resp, unsigned version,
                                     bool keep_alive, std::chrono::milliseconds timeout,
                                     std::string request_id, uint64_t* bytes) {
-  beast::tcp_stream& stream = conn.stream;
   http::response<http::buffer_body> res{static_cast<http::status>(resp.status), version};
   res.set(http::field::server, "nexus-api");
   for (auto& [name, value] : resp.headers.fields()) res.insert(name, value);
@@ -93,8 +94,9 @@ asio::awaitable<bool> WriteStreamed(Connection& conn, Response& resp, unsigned v
   res.body().data = nullptr;
   res.body().more = true;
   http::response_serializer<http::buffer_body> serializer{res};
-  stream.expires_after(timeout);
-  auto [head_ec, head_n] = co_await http::async_write_header(stream, serializer, kTupleAwaitable);
+  conn.stream.expires_after(timeout);
+  auto [head_ec, head_n] = co_await conn.OnStream(
+      [&](auto& s) { return http::async_write_header(s, serializer, kTupleAwaitable); });
   if (head_ec) co_return false;
 
   if (sized) {
@@ -121,7 +123,7 @@ asio::awaitable<bool> WriteStreamed(Connection& conn, Response& resp, unsigned v
     co_return true;
   }
 
-  SerializerBodyWriter writer(stream, res, serializer, timeout);
+  SerializerBodyWriter writer(conn, res, serializer, timeout);
   Status body = co_await ProduceBody(resp, writer);
   *bytes = writer.bytes();
   if (!body.ok()) {
@@ -132,7 +134,8 @@ asio::awaitable<bool> WriteStreamed(Connection& conn, Response& resp, unsigned v
   res.body().data = nullptr;
   res.body().size = 0;
   res.body().more = false;
-  auto [end_ec, end_n] = co_await http::async_write(stream, serializer, kTupleAwaitable);
+  auto [end_ec, end_n] = co_await conn.OnStream(
+      [&](auto& s) { return http::async_write(s, serializer, kTupleAwaitable); });
   co_return !end_ec;
 }
 

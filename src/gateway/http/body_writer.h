@@ -50,17 +50,17 @@ class RawBodyWriter final : public BodyWriter {
 // chunked) through Beast's serializer.
 class SerializerBodyWriter final : public BodyWriter {
  public:
-  SerializerBodyWriter(beast::tcp_stream& stream, http::response<http::buffer_body>& res,
+  SerializerBodyWriter(Connection& conn, http::response<http::buffer_body>& res,
                        http::response_serializer<http::buffer_body>& serializer,
                        std::chrono::milliseconds timeout)
-      : stream_(stream), res_(res), serializer_(serializer), timeout_(timeout) {}
+      : conn_(conn), res_(res), serializer_(serializer), timeout_(timeout) {}
 
   asio::awaitable<Status> Write(std::string_view data) override;
 
   uint64_t bytes() const { return bytes_; }
 
  private:
-  beast::tcp_stream& stream_;
+  Connection& conn_;
   http::response<http::buffer_body>& res_;
   http::response_serializer<http::buffer_body>& serializer_;
   std::chrono::milliseconds timeout_;

@@ -8,10 +8,14 @@ namespace nexus::gateway {
 
 using namespace std::chrono_literals;
 
-Connection::Connection(tcp::socket socket, const ServerOptions& options)
+Connection::Connection(tcp::socket socket, const ServerOptions& options,
+                       std::shared_ptr<asio::ssl::context> tls_context)
     : stream(std::move(socket)),
+      tls_context(std::move(tls_context)),
       floor(options.min_transfer_bytes_per_second, options.min_transfer_window),
-      watchdog(stream.get_executor()) {}
+      watchdog(stream.get_executor()) {
+  if (this->tls_context) tls = std::make_unique<TlsStream>(stream, *this->tls_context);
+}
 
 void Connection::BeginWatch(std::chrono::milliseconds timeout) {
   if (watching || timed_out) return;

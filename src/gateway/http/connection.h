@@ -14,12 +14,19 @@
 // (transfer_floor.h: a client trickling a byte now and then passes the
 // timeout forever, holding its backend call and that call's slot). The timer
 // wakes about once per timeout period, or four times per floor window.
+//
+// TLS: a connection of an HTTPS listener has a TLS stream layered on its TCP
+// stream (`tls`); requests and responses go through OnStream / OnRawStream,
+// which hand the TLS stream when there is one. Timeouts stay on the TCP
+// stream below it, so they work the same.
 // Beast and Asio appear here: include this only from the server's own files.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -42,12 +49,34 @@ using tcp = asio::ip::tcp;
 // values ([ec, n]), never as exceptions.
 inline constexpr auto kTupleAwaitable = asio::as_tuple(asio::use_awaitable);
 
+// TLS over the connection's own TCP stream (held by reference).
+using TlsStream = asio::ssl::stream<beast::tcp_stream&>;
+
 // One accepted connection. `idle` is true while the session waits for the
-// next request head.
+// next request head (or the TLS handshake).
 struct Connection : std::enable_shared_from_this<Connection> {
   using Clock = std::chrono::steady_clock;
 
-  Connection(tcp::socket socket, const ServerOptions& options);
+  // `tls_context`: null for plain HTTP; else the connection speaks TLS with
+  // it, and keeps it alive for as long as the connection lives.
+  Connection(tcp::socket socket, const ServerOptions& options,
+             std::shared_ptr<asio::ssl::context> tls_context = nullptr);
+
+  // Calls `op` with the stream HTTP travels on, timed by the TCP stream's
+  // expiry: the TLS stream if any, else the TCP stream. `op` must return the
+  // same type for both (an awaitable of one async operation).
+  template <typename Op>
+  auto OnStream(Op&& op) {
+    return tls ? op(*tls) : op(stream);
+  }
+  // The same for I/O timed by the watch: the TLS stream (its TCP stream's
+  // own timer off), else the bare socket.
+  template <typename Op>
+  auto OnRawStream(Op&& op) {
+    if (!tls) return op(stream.socket());
+    stream.expires_never();
+    return op(*tls);
+  }
 
   // Starts timing operations with `timeout` (and a new body against the
   // floor), unless a watch is running already or one has closed the
@@ -67,6 +96,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
   std::string TooSlowMessage() const;
 
   beast::tcp_stream stream;
+  const std::shared_ptr<asio::ssl::context> tls_context;
+  std::unique_ptr<TlsStream> tls;  // set when tls_context is
   bool idle = false;
   bool timed_out = false;  // the watch closed the connection
   bool too_slow = false;   // the body fell below the transfer floor

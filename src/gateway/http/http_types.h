@@ -93,6 +93,7 @@ struct Request {
   std::string body;  // whole body, for non-streaming routes
   std::string client_ip;
   std::string request_id;
+  std::string route;                  // the matched route's pattern, once routed
   Principal principal;                // username empty unless authenticated
   BodyReader* body_reader = nullptr;  // streaming routes only
 

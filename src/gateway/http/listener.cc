@@ -78,6 +78,11 @@ void Listener::Stop() {
 }
 
 Result<std::string> Listener::Listen() {
+  if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    auto tls = TlsCredentials::Load(options_.tls_cert, options_.tls_key);
+    if (!tls.ok()) return tls.status();
+    tls_ = std::move(tls).value();
+  }
   auto hp = SplitHostPort(options_.listen);
   if (!hp.ok()) return hp.status();
   const auto& [host, port] = *hp;
@@ -109,11 +114,9 @@ bool Listener::Run() {
   if (options_.handle_signals) {
     signals_.add(SIGINT);
     signals_.add(SIGTERM);
-    signals_.async_wait([this](const beast::error_code& ec, int signo) {
-      if (ec) return;
-      spdlog::info("signal {}: shutting down", signo);
-      BeginShutdown();
-    });
+    // Caught even without TLS: `systemctl reload` must not end the gateway.
+    signals_.add(SIGHUP);
+    WaitForSignal();
   }
   // The acceptor is already bound (Listen), so nothing in the loop's start
   // can fail silently; its own failures are logged here.
@@ -134,6 +137,25 @@ bool Listener::Run() {
   run(*contexts_[0]);
   for (auto& t : extra) t.join();
   return !abandoned_.load();
+}
+
+void Listener::WaitForSignal() {
+  signals_.async_wait([this](const beast::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo != SIGHUP) {
+      spdlog::info("signal {}: shutting down", signo);
+      BeginShutdown();
+      return;
+    }
+    if (!tls_) {
+      spdlog::info("SIGHUP: no TLS files to re-read");
+    } else if (Status s = tls_->Reload(); !s.ok()) {
+      spdlog::error("SIGHUP: keeping the current TLS certificate: {}", s.ToString());
+    } else {
+      spdlog::info("SIGHUP: TLS certificate and key re-read; new connections use them");
+    }
+    WaitForSignal();
+  });
 }
 
 uint64_t Listener::Register(const std::shared_ptr<Connection>& conn) {
@@ -209,7 +231,8 @@ asio::awaitable<void> Listener::AcceptLoop(Listener* self) {
     if (self->stopping_.load()) co_return;
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto conn = std::make_shared<Connection>(tcp::socket(std::move(socket)), self->options_);
+    auto conn = std::make_shared<Connection>(tcp::socket(std::move(socket)), self->options_,
+                                             self->tls_ ? self->tls_->Current() : nullptr);
     uint64_t id = self->Register(conn);
     asio::co_spawn(conn->stream.get_executor(), ServeConnection(self->sessions_, conn, id),
                    LogIfThrown("session ended by exception"));

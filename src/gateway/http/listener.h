@@ -8,7 +8,8 @@
 // SIGINT/SIGTERM (or Stop) the listener stops accepting, closes idle
 // connections, lets in-flight requests finish (each answered with
 // "Connection: close") and Run returns; connections still busy after the
-// grace period are abandoned.
+// grace period are abandoned. With TLS files set, every connection speaks
+// TLS, and SIGHUP re-reads the files for the connections accepted after it.
 // Listen and Run are called once, from one thread; Stop is thread-safe.
 #pragma once
 
@@ -28,6 +29,7 @@
 #include "gateway/http/pipeline.h"
 #include "gateway/http/server.h"
 #include "gateway/http/session.h"
+#include "gateway/http/tls_credentials.h"
 
 namespace nexus::gateway {
 
@@ -50,6 +52,7 @@ class Listener final : private SessionObserver {
  private:
   static asio::awaitable<void> AcceptLoop(Listener* self);
 
+  void WaitForSignal();  // on control_
   uint64_t Register(const std::shared_ptr<Connection>& conn);
   void SessionEnded(uint64_t id) override;  // unregisters
   void BeginShutdown();                     // on control_
@@ -63,6 +66,7 @@ class Listener final : private SessionObserver {
   asio::io_context& control_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
+  std::unique_ptr<TlsCredentials> tls_;  // set by Listen when TLS is on
   asio::steady_timer grace_timer_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> abandoned_{false};

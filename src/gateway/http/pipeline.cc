@@ -4,11 +4,31 @@
 
 #include <exception>
 
+#include "common/logging.h"
 #include "gateway/backends/error_mapping.h"
 #include "gateway/http/middleware.h"
 #include "gateway/http/request_target.h"
 
 namespace nexus::gateway {
+namespace {
+
+// Counts the bytes a streaming route's handler reads.
+class CountingBodyReader final : public BodyReader {
+ public:
+  explicit CountingBodyReader(BodyReader& inner) : inner_(inner) {}
+  asio::awaitable<Result<std::size_t>> Read(std::span<char> buf) override {
+    Result<std::size_t> n = co_await inner_.Read(buf);
+    if (n.ok()) bytes_ += *n;
+    co_return n;
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  BodyReader& inner_;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace
 
 Pipeline::Pipeline(const Router& router, AuthClient& auth, PipelineOptions options)
     : router_(router), auth_(auth), options_(options) {}
@@ -16,6 +36,8 @@ Pipeline::Pipeline(const Router& router, AuthClient& auth, PipelineOptions optio
 asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_view target) const {
   Admission a;
   AssignRequestId(req);
+  // Backend calls send it along (grpc_call.h), and this thread's lines carry it.
+  SetCurrentRequestId(req.request_id);
   if (Status s = ParseRequestTarget(target, req); !s.ok()) {
     a.response = ErrorResponse(s, req.request_id);
     co_return a;
@@ -27,6 +49,7 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
   }
   const Route& route = *match.route;
   req.params = std::move(match.params);
+  req.route = route.pattern;
   const int64_t body_limit =
       route.options.max_body_bytes > 0 ? route.options.max_body_bytes : options_.max_json_bytes;
   if (Status s = CheckBodyHeaders(req, route.options.body, body_limit); !s.ok()) {
@@ -51,14 +74,32 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
 }
 
 asio::awaitable<Response> Pipeline::Run(Request& req, const Route& route) const {
+  std::optional<CountingBodyReader> counting;
+  if (options_.metrics) {
+    if (req.body_reader) {
+      counting.emplace(*req.body_reader);
+      req.body_reader = &*counting;
+    } else {
+      options_.metrics->BodyReceived(req.body.size());
+    }
+  }
+  // The session read the body since Admit: other requests may have run on
+  // this thread meanwhile (logging.h, the request id).
+  SetCurrentRequestId(req.request_id);
+  std::optional<Response> answer;
   Status failure;
   try {
     Result<Response> r = co_await route.handler(req);
-    if (r.ok()) co_return std::move(r).value();
-    failure = r.status();
+    if (r.ok()) {
+      answer = std::move(r).value();
+    } else {
+      failure = r.status();
+    }
   } catch (const std::exception& e) {
     failure = InternalError(route.method + " " + route.pattern + ": " + e.what());
   }
+  if (counting) options_.metrics->BodyReceived(counting->bytes());
+  if (answer) co_return std::move(*answer);
   co_return ErrorResponse(failure, req.request_id);
 }
 
@@ -74,6 +115,7 @@ asio::awaitable<Response> Pipeline::Handle(Request& req, std::string_view target
     resp = co_await Run(req, *a.route);
   }
   Finish(req, resp);
+  Record(a.route, resp.status, resp.body.size(), 0.0);
   co_return resp;
 }
 

@@ -7,7 +7,11 @@
 // authenticates /api routes (401) before any body byte is read. Run calls the
 // handler and maps a failed Status to its error response (error_mapping.h); a
 // handler that throws becomes a logged 500. Handle does both for a request
-// already in memory: how unit tests drive the whole gateway.
+// already in memory: how unit tests drive the whole gateway. With
+// PipelineOptions::metrics set, the pipeline also counts what it sees
+// (http_metrics.h): request body bytes in Run; in-flight requests, and each
+// finished request, through TrackInFlight and Record, which the session
+// calls because only it knows when a response's last byte went out.
 // Holds references to the router and the auth client, which must outlive it.
 // Const after construction; safe to call from many threads at once.
 #pragma once
@@ -18,11 +22,13 @@
 #include "gateway/backends/auth_client.h"
 #include "gateway/http/http_types.h"
 #include "gateway/http/router.h"
+#include "gateway/metrics/http_metrics.h"
 
 namespace nexus::gateway {
 
 struct PipelineOptions {
   int64_t max_json_bytes = 64 * 1024;  // buffered body limit, unless the route sets its own
+  HttpMetrics* metrics = nullptr;      // where requests are counted; none: not counted
 };
 
 class Pipeline {
@@ -48,6 +54,29 @@ class Pipeline {
 
   // Stamps what every response carries (X-Request-Id).
   static void Finish(const Request& req, Response& resp);
+
+  // Counts a request as in flight while it lives.
+  class InFlight {
+   public:
+    explicit InFlight(HttpMetrics* m) : m_(m) {
+      if (m_) m_->RequestStarted();
+    }
+    ~InFlight() {
+      if (m_) m_->RequestEnded();
+    }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+   private:
+    HttpMetrics* m_;
+  };
+  InFlight TrackInFlight() const { return InFlight(options_.metrics); }
+
+  // Counts a request whose response has been sent: its admitted route
+  // (nullptr when none was), status, response body bytes and duration.
+  void Record(const Route* route, int status, uint64_t bytes_sent, double seconds) const {
+    if (options_.metrics) options_.metrics->RequestFinished(route, status, bytes_sent, seconds);
+  }
 
   const PipelineOptions& options() const { return options_; }
 

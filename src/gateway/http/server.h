@@ -47,7 +47,10 @@ struct ServerOptions {
   int64_t min_transfer_bytes_per_second = 4096;
   std::chrono::milliseconds min_transfer_window{30'000};
   std::chrono::milliseconds shutdown_grace{10'000};
-  bool handle_signals = true;  // stop on SIGINT / SIGTERM
+  bool handle_signals = true;  // stop on SIGINT / SIGTERM; SIGHUP re-reads the TLS files
+  // PEM certificate (chain) and private key: both set, HTTPS only.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class Listener;

@@ -73,7 +73,7 @@ bool WantsContinue(const Request& req) {
 
 // An unparseable or oversized head is answered once; the connection then
 // closes.
-asio::awaitable<void> AnswerBadHead(beast::tcp_stream& stream, const beast::error_code& read_ec,
+asio::awaitable<void> AnswerBadHead(Connection& conn, const beast::error_code& read_ec,
                                     const ServerOptions& opt) {
   Request bad;
   AssignRequestId(bad);
@@ -82,8 +82,8 @@ asio::awaitable<void> AnswerBadHead(beast::tcp_stream& stream, const beast::erro
                           : ErrorJson(400, "malformed HTTP request");
   Pipeline::Finish(bad, resp);
   auto out = ToBeast(resp, 11, false);
-  stream.expires_after(opt.write_timeout);
-  co_await http::async_write(stream, out, kTupleAwaitable);
+  conn.stream.expires_after(opt.write_timeout);
+  co_await conn.OnStream([&](auto& s) { return http::async_write(s, out, kTupleAwaitable); });
   LogAccess(bad, resp.status, out.body().size(), 0.0);
 }
 
@@ -123,16 +123,17 @@ enum class BodyRead { kComplete, kTooLarge, kBroken };
 
 // Reads a buffered route's whole body into the parser, within `limit`.
 // kBroken: the connection failed and must close without an answer.
-asio::awaitable<BodyRead> ReadWholeBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+asio::awaitable<BodyRead> ReadWholeBody(Connection& conn, beast::flat_buffer& buffer,
                                         HeadParser& parser, const Request& req, int64_t limit,
                                         unsigned version, const ServerOptions& opt) {
   if (WantsContinue(req)) {
-    Status sent = co_await SendContinue(stream, version, opt.write_timeout);
+    Status sent = co_await SendContinue(conn, version, opt.write_timeout);
     if (!sent.ok()) co_return BodyRead::kBroken;
   }
   parser.body_limit(static_cast<std::uint64_t>(limit));
-  stream.expires_after(opt.body_timeout);
-  auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, kTupleAwaitable);
+  conn.stream.expires_after(opt.body_timeout);
+  auto [body_ec, body_bytes] = co_await conn.OnStream(
+      [&](auto& s) { return http::async_read(s, buffer, parser, kTupleAwaitable); });
   if (body_ec == http::error::body_limit) co_return BodyRead::kTooLarge;
   if (body_ec) {
     spdlog::debug("request {}: reading body: {}", req.request_id, body_ec.message());
@@ -152,6 +153,19 @@ bool TakeBufferedBody(BodyRead read, HeadParser& parser, int64_t limit, Request&
   }
   req.body = std::move(parser.get().body());
   return true;
+}
+
+// The TLS handshake of a connection that has TLS (true when done or none is
+// needed), within the header timeout; shutdown cancels it as it does an
+// idle connection's wait.
+asio::awaitable<bool> Handshake(Connection& conn, const ServerOptions& opt) {
+  if (!conn.tls) co_return true;
+  conn.idle = true;
+  conn.stream.expires_after(opt.header_timeout);
+  auto [ec] = co_await conn.tls->async_handshake(asio::ssl::stream_base::server, kTupleAwaitable);
+  conn.idle = false;
+  if (ec) spdlog::debug("TLS handshake: {}", ec.message());
+  co_return !ec;
 }
 
 // Tells the listener that a session ended when its frame goes, however.
@@ -177,22 +191,27 @@ asio::awaitable<void> ServeConnection(const SessionContext& ctx, std::shared_ptr
   beast::flat_buffer buffer;
   const std::string client_ip = ClientIp(stream);
   bool linger = false;
+  if (!co_await Handshake(*conn, opt)) {
+    CloseStream(stream);
+    co_return;
+  }
 
   while (!ctx.stopping.load()) {
     HeadParser parser;
     LimitHead(parser, opt);
     conn->idle = true;
     stream.expires_after(opt.header_timeout);
-    auto [read_ec, head_bytes] =
-        co_await http::async_read_header(stream, buffer, parser, kTupleAwaitable);
+    auto [read_ec, head_bytes] = co_await conn->OnStream(
+        [&](auto& s) { return http::async_read_header(s, buffer, parser, kTupleAwaitable); });
     conn->idle = false;
     if (read_ec) {
       linger = read_ec == http::error::header_limit || IsHttpParseError(read_ec);
-      if (linger) co_await AnswerBadHead(stream, read_ec, opt);
+      if (linger) co_await AnswerBadHead(*conn, read_ec, opt);
       break;
     }
 
     const auto started = std::chrono::steady_clock::now();
+    const Pipeline::InFlight in_flight = ctx.pipeline.TrackInFlight();
     const unsigned version = parser.get().version();
     const bool client_keep_alive = parser.get().keep_alive();
     Request req = RequestFromHead(parser.get(), client_ip);
@@ -208,7 +227,7 @@ asio::awaitable<void> ServeConnection(const SessionContext& ctx, std::shared_ptr
       BodyRead read = BodyRead::kComplete;
       if (!parser.is_done()) {
         read =
-            co_await ReadWholeBody(stream, buffer, parser, req, admission.body_limit, version, opt);
+            co_await ReadWholeBody(*conn, buffer, parser, req, admission.body_limit, version, opt);
       }
       if (read == BodyRead::kBroken) break;
       if (TakeBufferedBody(read, parser, admission.body_limit, req, handled)) {
@@ -228,11 +247,14 @@ asio::awaitable<void> ServeConnection(const SessionContext& ctx, std::shared_ptr
     } else {
       auto out = ToBeast(resp, version, keep_alive);
       stream.expires_after(opt.write_timeout);
-      auto [write_ec, write_n] = co_await http::async_write(stream, out, kTupleAwaitable);
+      auto [write_ec, write_n] = co_await conn->OnStream(
+          [&](auto& s) { return http::async_write(s, out, kTupleAwaitable); });
       written = !write_ec;
       bytes = out.body().size();
     }
-    LogAccess(req, resp.status, bytes, MillisecondsSince(started));
+    const double duration_ms = MillisecondsSince(started);
+    LogAccess(req, resp.status, bytes, duration_ms);
+    ctx.pipeline.Record(admission.route, resp.status, bytes, duration_ms / 1000);
     if (!written) break;
     if (!keep_alive) {
       linger = handled.body_unread;

@@ -30,6 +30,28 @@ TEST(ConfigTest, EmbeddedDefaultsNeedNoFile) {
   EXPECT_EQ(c->runtime_dir, "/run/nexus-nexus");
 }
 
+TEST(ConfigTest, LogFormatIsTextOrJson) {
+  EXPECT_EQ(ParseConfig("", EnvFrom({}))->log_format, "text");
+  EXPECT_EQ(ParseConfig("log_format = \"json\"", EnvFrom({}))->log_format, "json");
+  auto bad = ParseConfig("", EnvFrom({{"NEXUS_LOG_FORMAT", "xml"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("log_format"), std::string::npos);
+}
+
+TEST(ConfigTest, TlsCertAndKeyComeTogether) {
+  auto both = ParseConfig("[gateway]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n", EnvFrom({}));
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(both->gateway.tls_cert, "c.pem");
+  auto one = ParseConfig("[gateway]\ntls_cert = \"c.pem\"\n", EnvFrom({}));
+  ASSERT_FALSE(one.ok());
+  EXPECT_NE(one.status().message().find("tls_key"), std::string::npos);
+}
+
+TEST(ConfigTest, ShutdownGraceIsBounded) {
+  EXPECT_EQ(ParseConfig("", EnvFrom({}))->shutdown_grace_seconds, 30);
+  EXPECT_FALSE(ParseConfig("shutdown_grace_seconds = 0", EnvFrom({})).ok());
+}
+
 TEST(ConfigTest, LoadsTheFileAndNamesOneItCannotRead) {
   MemoryEnv files;
   files.PutFile("/etc/nexus/nexus.toml", "data_dir = \"/srv/nexus\"\n");
@@ -40,6 +62,16 @@ TEST(ConfigTest, LoadsTheFileAndNamesOneItCannotRead) {
   c = LoadConfig(files, "/etc/nexus/missing.toml");
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(c.status().message().find("/etc/nexus/missing.toml"), std::string::npos);
+}
+
+TEST(ConfigTest, ScrapeTokenIsEmptyByDefaultAndSetByFileOrEnvironment) {
+  auto c = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->metrics.scrape_token, "");
+  c = ParseConfig("[metrics]\nscrape_token = \"from-file\"\n",
+                  EnvFrom({{"NEXUS_METRICS_SCRAPE_TOKEN", "from-env"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->metrics.scrape_token, "from-env");
 }
 
 TEST(ConfigTest, TreeEntriesPerUserDefaultToAMillionAndAreConfigurable) {
