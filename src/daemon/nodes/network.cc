@@ -20,10 +20,9 @@ constexpr const char* kToolPath =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
 // A lease file is the container id and the interface name; an ifindex file
-// is one number, but sysfs gives every attribute a page as its size, which
-// ReadFile checks first. The bounds only guard against a surprise.
+// is one number. The bounds only guard against a surprise.
 constexpr size_t kMaxLeaseFileBytes = 4096;
-constexpr size_t kMaxIfindexFileBytes = 4096;
+constexpr size_t kMaxIfindexFileBytes = 64;
 
 std::string Ipv4ToString(uint32_t host_order) {
   in_addr a;

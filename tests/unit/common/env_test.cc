@@ -296,6 +296,16 @@ TEST(AbsolutePathTest, OnTheRealFileSystemStartsAtTheWorkingDirectory) {
   EXPECT_EQ(*AbsolutePath(env, "x"), std::string(cwd) == "/" ? "/x" : std::string(cwd) + "/x");
 }
 
+// sysfs gives every attribute a page as its size, whatever it holds: the
+// bound is on what is read. (/sys/class/net/lo exists in every network
+// namespace.)
+TEST(PosixEnvTest, BoundsWhatAPseudoFileHoldsNotTheSizeItClaims) {
+  PosixEnv env;
+  auto ifindex = env.ReadFile("/sys/class/net/lo/ifindex", 64);
+  ASSERT_TRUE(ifindex.ok()) << ifindex.status().ToString();
+  EXPECT_EQ(*ifindex, "1\n");
+}
+
 TEST(DirNameTest, KeepsTheDirectoryPart) {
   EXPECT_EQ(DirName("/a/b"), "/a");
   EXPECT_EQ(DirName("/a"), "/");
