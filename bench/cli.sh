@@ -7,6 +7,10 @@
 # uploads, so neither is deduplicated against the other; the two small-file
 # trees hold different bytes for the same reason.
 #
+# Every figure is the median of CLI_RUNS rounds (default 3). Within a round
+# the subject and its anchor run back to back, and the order flips from one
+# round to the next, so neither always runs on a warmer or colder cache.
+#
 # Sizes can be made small to try the script: CLI_BIG_MIB (default 1024),
 # CLI_SMALL_COUNT (2000), CLI_SMALL_BYTES (4096).
 set -euo pipefail
@@ -18,6 +22,7 @@ MiB=$((1 << 20))
 BIG=$((${CLI_BIG_MIB:-1024} * MiB))
 SMALL_COUNT=${CLI_SMALL_COUNT:-2000}
 SMALL_BYTES=${CLI_SMALL_BYTES:-4096}
+RUNS=${CLI_RUNS:-3}
 NEXUS_CLI="$BUILD_DIR/src/cli/nexus"
 [ -x "$NEXUS_CLI" ] || die "$NEXUS_CLI is not built (make build)"
 
@@ -60,11 +65,16 @@ curl_download() {
   [ "$code" = 200 ] || die "curl -o download: HTTP $code"
 }
 
-log "writing a $((BIG / MiB)) MiB random file and 2 x $SMALL_COUNT files of $SMALL_BYTES bytes"
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# One tree of small files per upload: trees of the same bytes would be
+# deduplicated against each other and cost the second upload less.
+log "writing a $((BIG / MiB)) MiB random file and $((2 * RUNS)) x $SMALL_COUNT files of $SMALL_BYTES bytes"
 random_file "$work/big.bin" "$BIG" "big-$RANDOM"
-for tree in one eight; do
-  mkdir -p "$work/$tree"
-  "$PY" - "$work/$tree" "$SMALL_COUNT" "$SMALL_BYTES" <<'PY'
+for ((r = 1; r <= RUNS; r++)); do
+  for jobs in 1 8; do
+    mkdir -p "$work/tree-$r-j$jobs"
+    "$PY" - "$work/tree-$r-j$jobs" "$SMALL_COUNT" "$SMALL_BYTES" <<'PY'
 import os, sys
 root, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(count):
@@ -73,33 +83,73 @@ for i in range(count):
     with open(os.path.join(d, f"f{i:05d}.bin"), "wb") as f:
         f.write(os.urandom(size))
 PY
+  done
 done
 
-log "upload: curl -F, then nexus put (the file deleted in between)"
-t_curl_up=$(seconds_of curl_upload "$work/big.bin" /big.bin)
-remove_remote /big.bin
-t_nexus_up=$(seconds_of "$NEXUS_CLI" put "$work/big.bin" /big.bin)
+# Each upload starts with the file absent (deleted after the one before), so
+# no upload is deduplicated against another.
+nexus_upload() { seconds_of "$NEXUS_CLI" put "$work/big.bin" /big.bin; }
+nexus_download() {
+  seconds_of "$NEXUS_CLI" get /big.bin "$work/copy.bin"
+  cmp -s "$work/big.bin" "$work/copy.bin" || die "nexus get's download differs"
+  rm -f "$work/copy.bin"
+}
+curl_upload_timed() { seconds_of curl_upload "$work/big.bin" /big.bin; }
+curl_download_timed() {
+  seconds_of curl_download /big.bin "$work/copy.bin"
+  cmp -s "$work/big.bin" "$work/copy.bin" || die "curl's download differs"
+  rm -f "$work/copy.bin"
+}
 
-log "download: curl -o, then nexus get"
-t_curl_down=$(seconds_of curl_download /big.bin "$work/curl-copy.bin")
-cmp -s "$work/big.bin" "$work/curl-copy.bin" || die "curl's download differs"
-rm -f "$work/curl-copy.bin"
-t_nexus_down=$(seconds_of "$NEXUS_CLI" get /big.bin "$work/nexus-copy.bin")
-cmp -s "$work/big.bin" "$work/nexus-copy.bin" || die "nexus get's download differs"
-rm -f "$work/nexus-copy.bin"
-remove_remote /big.bin
+declare -a up_nexus_s up_curl_s down_nexus_s down_curl_s j1_s j8_s
+for ((r = 1; r <= RUNS; r++)); do
+  log "round $r of $RUNS: $((BIG / MiB)) MiB up and down (nexus and curl), then -j 1 and -j 8"
+  if ((r % 2)); then
+    up_curl_s+=("$(curl_upload_timed)")
+    down_curl_s+=("$(curl_download_timed)")
+    remove_remote /big.bin
+    up_nexus_s+=("$(nexus_upload)")
+    down_nexus_s+=("$(nexus_download)")
+    remove_remote /big.bin
+    j1_s+=("$(seconds_of "$NEXUS_CLI" put -r -j 1 "$work/tree-$r-j1" "/small-$r-j1/")")
+    j8_s+=("$(seconds_of "$NEXUS_CLI" put -r -j 8 "$work/tree-$r-j8" "/small-$r-j8/")")
+  else
+    up_nexus_s+=("$(nexus_upload)")
+    down_nexus_s+=("$(nexus_download)")
+    remove_remote /big.bin
+    up_curl_s+=("$(curl_upload_timed)")
+    down_curl_s+=("$(curl_download_timed)")
+    remove_remote /big.bin
+    j8_s+=("$(seconds_of "$NEXUS_CLI" put -r -j 8 "$work/tree-$r-j8" "/small-$r-j8/")")
+    j1_s+=("$(seconds_of "$NEXUS_CLI" put -r -j 1 "$work/tree-$r-j1" "/small-$r-j1/")")
+  fi
+done
 
-log "$SMALL_COUNT small files: nexus put -r -j 1, then -j 8"
-t_j1=$(seconds_of "$NEXUS_CLI" put -r -j 1 "$work/one" /small-j1/)
-t_j8=$(seconds_of "$NEXUS_CLI" put -r -j 8 "$work/eight" /small-j8/)
+rates() { # bytes-or-count, unit (mb|n), seconds...
+  local amount=$1 kind=$2 t
+  shift 2
+  for t in "$@"; do
+    if [ "$kind" = mb ]; then mbps "$amount" "$t"; else awk -v n="$amount" -v s="$t" 'BEGIN { printf "%.1f", n / s }'; fi
+    echo
+  done
+}
+all_runs() { tr '\n' ' ' | sed 's/ $//'; }
+up_nexus_all=$(rates "$BIG" mb "${up_nexus_s[@]}" | all_runs)
+up_curl_all=$(rates "$BIG" mb "${up_curl_s[@]}" | all_runs)
+down_nexus_all=$(rates "$BIG" mb "${down_nexus_s[@]}" | all_runs)
+down_curl_all=$(rates "$BIG" mb "${down_curl_s[@]}" | all_runs)
+j1_all=$(rates "$SMALL_COUNT" n "${j1_s[@]}" | all_runs)
+j8_all=$(rates "$SMALL_COUNT" n "${j8_s[@]}" | all_runs)
+log "per round, in order: nexus put [$up_nexus_all] curl -F [$up_curl_all]" \
+  "nexus get [$down_nexus_all] curl -o [$down_curl_all] -j 1 [$j1_all] -j 8 [$j8_all]"
 
-up_nexus=$(mbps "$BIG" "$t_nexus_up")
-up_curl=$(mbps "$BIG" "$t_curl_up")
-down_nexus=$(mbps "$BIG" "$t_nexus_down")
-down_curl=$(mbps "$BIG" "$t_curl_down")
-rate_j1=$(awk -v n="$SMALL_COUNT" -v s="$t_j1" 'BEGIN { printf "%.1f", n / s }')
-rate_j8=$(awk -v n="$SMALL_COUNT" -v s="$t_j8" 'BEGIN { printf "%.1f", n / s }')
-big_label="$((BIG / MiB)) MiB"
+up_nexus=$(tr ' ' '\n' <<<"$up_nexus_all" | median)
+up_curl=$(tr ' ' '\n' <<<"$up_curl_all" | median)
+down_nexus=$(tr ' ' '\n' <<<"$down_nexus_all" | median)
+down_curl=$(tr ' ' '\n' <<<"$down_curl_all" | median)
+rate_j1=$(tr ' ' '\n' <<<"$j1_all" | median)
+rate_j8=$(tr ' ' '\n' <<<"$j8_all" | median)
+big_label="$((BIG / MiB)) MiB, median of $RUNS"
 
 bench_row_unit cli subject "nexus put $big_label" "$up_nexus" - - MB/s \
   "$(ratio "$up_nexus" "$up_curl")x curl -F (target >= 0.95)"
@@ -107,6 +157,6 @@ bench_row_unit cli anchor "curl -F $big_label" "$up_curl" - - MB/s anchor
 bench_row_unit cli subject "nexus get $big_label" "$down_nexus" - - MB/s \
   "$(ratio "$down_nexus" "$down_curl")x curl -o (target >= 0.95)"
 bench_row_unit cli anchor "curl -o $big_label" "$down_curl" - - MB/s anchor
-bench_row_unit cli subject "nexus put -r -j 8, $SMALL_COUNT files" "$rate_j8" - - files/s \
+bench_row_unit cli subject "nexus put -r -j 8, $SMALL_COUNT files, median of $RUNS" "$rate_j8" - - files/s \
   "$(ratio "$rate_j8" "$rate_j1")x -j 1 (target >= 3)"
-bench_row_unit cli anchor "nexus put -r -j 1, $SMALL_COUNT files" "$rate_j1" - - files/s anchor
+bench_row_unit cli anchor "nexus put -r -j 1, $SMALL_COUNT files, median of $RUNS" "$rate_j1" - - files/s anchor
