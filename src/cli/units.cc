@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <limits>
 
+#include "common/storage_size.h"
+
 namespace nexus::cli {
 namespace {
 
-// Splits "256M" into 256 and "M". The number must be a whole, non-negative
-// decimal: sizes and times in the API are integers, so "1.5G" would have to be
-// rounded somewhere, and silently rounding a limit surprises people.
+// Splits "30s" into 30 and "s". The number must be a whole, non-negative
+// decimal: times in the API are integers, so "1.5s" would have to be rounded
+// somewhere, and silently rounding a limit surprises people.
 Result<std::pair<uint64_t, std::string_view>> SplitNumber(std::string_view text,
                                                           std::string_view what) {
   uint64_t value = 0;
@@ -30,61 +32,22 @@ Result<uint64_t> Multiply(uint64_t value, uint64_t unit, std::string_view text) 
 
 }  // namespace
 
-Result<uint64_t> ParseSize(std::string_view text) {
-  NEXUS_ASSIGN_OR_RETURN(auto split, SplitNumber(text, "size (such as 256M or 1G)"));
-  auto [value, suffix] = split;
-  if (suffix.ends_with("iB")) {
-    suffix.remove_suffix(2);
-  } else if (suffix.size() > 1 && suffix.ends_with("B")) {
-    suffix.remove_suffix(1);
-  }
-  uint64_t unit = 0;
-  if (suffix.empty() || suffix == "B") {
-    unit = 1;
-  } else if (suffix.size() == 1) {
-    switch (suffix[0]) {
-      case 'k':
-      case 'K':
-        unit = uint64_t{1} << 10;
-        break;
-      case 'm':
-      case 'M':
-        unit = uint64_t{1} << 20;
-        break;
-      case 'g':
-      case 'G':
-        unit = uint64_t{1} << 30;
-        break;
-      case 't':
-      case 'T':
-        unit = uint64_t{1} << 40;
-        break;
-      default:
-        break;
-    }
-  }
-  if (unit == 0) {
-    return InvalidArgumentError("'" + std::string(text) + "' is not a size (such as 256M or 1G)");
-  }
-  return Multiply(value, unit, text);
-}
-
 Result<int64_t> ParseMebibytes(std::string_view text) {
-  constexpr uint64_t kMiB = uint64_t{1} << 20;
-  NEXUS_ASSIGN_OR_RETURN(auto split, SplitNumber(text, "size (such as 256M or 1G)"));
-  uint64_t bytes = 0;
-  if (split.second.empty()) {
-    NEXUS_ASSIGN_OR_RETURN(bytes, Multiply(split.first, kMiB, text));
-  } else {
-    NEXUS_ASSIGN_OR_RETURN(bytes, ParseSize(text));
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  const bool bare_number =
+      !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (bare_number) {
+    NEXUS_ASSIGN_OR_RETURN(auto split, SplitNumber(text, "size (such as 256M or 1G)"));
+    if (split.first > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return InvalidArgumentError("'" + std::string(text) + "' is too large");
+    }
+    return static_cast<int64_t>(split.first);
   }
+  NEXUS_ASSIGN_OR_RETURN(int64_t bytes, ParseStorageSize(text));
   if (bytes % kMiB != 0) {
     return InvalidArgumentError("'" + std::string(text) + "' is not a whole number of MiB");
   }
-  if (bytes / kMiB > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    return InvalidArgumentError("'" + std::string(text) + "' is too large");
-  }
-  return static_cast<int64_t>(bytes / kMiB);
+  return bytes / kMiB;
 }
 
 Result<int64_t> ParseDurationMs(std::string_view text) {

@@ -11,12 +11,10 @@
 
 namespace nexus::cli {
 
-// "1024", "256K", "256M", "1G", "2T" (binary multiples; an optional trailing
-// "B" or "iB" is accepted) as bytes. Whole numbers only.
-Result<uint64_t> ParseSize(std::string_view text);
-
 // A size given in whole MiB, as the API's memory fields want: "256M" -> 256,
-// "1G" -> 1024, a bare number is MiB already. Not a multiple of 1 MiB: error.
+// "1G" -> 1024, "1.5G" -> 1536, a bare number is MiB already. Sizes are
+// spelled as the server spells them (common/storage_size.h). Not a whole
+// number of MiB: error, never rounded.
 Result<int64_t> ParseMebibytes(std::string_view text);
 
 // "500ms", "30s", "2m", "1h" or a bare number of seconds, as milliseconds.

@@ -1,6 +1,6 @@
 // libFuzzer target for the number parsers that see client text: storage
-// sizes (src/daemon/nodes/size_parse.h, a node's storage_size) and the
-// Range header (src/gateway/range_header.h).
+// sizes (src/common/storage_size.h, a node's storage_size) and the
+// Range header (src/gateway/formats/range_header.h).
 //
 // Input layout: byte 0 chooses the parser, the rest is the text. Besides the
 // sanitizers, the oracles are a reference computed in 128 bits for sizes
@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/nodes/size_parse.h"
+#include "common/storage_size.h"
 #include "gateway/formats/range_header.h"
 
 namespace {
@@ -48,7 +48,7 @@ std::optional<unsigned __int128> ReferenceSize(std::string_view text) {
 }
 
 void CheckSize(std::string_view text) {
-  auto parsed = nexus::daemon::runtime::ParseStorageSize(text);
+  auto parsed = nexus::ParseStorageSize(text);
   if (parsed.ok() && *parsed < 0) std::abort();
   if (auto want = ReferenceSize(text)) {
     const bool fits = *want <= static_cast<unsigned __int128>(kMax);

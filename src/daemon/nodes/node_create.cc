@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/storage_size.h"
 #include "daemon/nodes/node_files.h"
 #include "daemon/nodes/node_manager.h"
-#include "daemon/nodes/size_parse.h"
 
 namespace nexus::daemon::runtime {
 namespace {

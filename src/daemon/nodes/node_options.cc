@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "daemon/nodes/size_parse.h"
+#include "common/storage_size.h"
 
 namespace nexus::daemon::runtime {
 namespace {

@@ -5,33 +5,26 @@
 namespace nexus::cli {
 namespace {
 
-TEST(UnitsTest, ParsesSizesWithBinarySuffixes) {
-  struct Case {
-    const char* text;
-    uint64_t bytes;
-  } cases[] = {
-      {"0", 0},           {"1024", 1024},     {"1K", 1024},         {"256M", 256ull << 20},
-      {"1G", 1ull << 30}, {"2T", 2ull << 40}, {"1GiB", 1ull << 30}, {"3MB", 3ull << 20},
-      {"5B", 5},
-  };
-  for (const auto& c : cases) {
-    Result<uint64_t> r = ParseSize(c.text);
-    ASSERT_TRUE(r.ok()) << c.text << ": " << r.status().ToString();
-    EXPECT_EQ(*r, c.bytes) << c.text;
-  }
-}
-
-TEST(UnitsTest, RejectsMalformedAndOverflowingSizes) {
-  for (const char* text : {"", "M", "1.5G", "-1", "1X", "99999999999T", "1 G"}) {
-    EXPECT_FALSE(ParseSize(text).ok()) << text;
-  }
-}
-
-TEST(UnitsTest, MebibytesTakeBareNumbersAsMiBAndRefuseFractions) {
+TEST(UnitsTest, MebibytesTakeBareNumbersAsMiB) {
   EXPECT_EQ(*ParseMebibytes("256"), 256);
+  EXPECT_EQ(*ParseMebibytes("0"), 0);
+}
+
+// The spellings are the server's (common/storage_size.h): units, "iB"/"B"
+// suffixes, fractions that come to whole MiB.
+TEST(UnitsTest, MebibytesReadTheServersSizeSpellings) {
   EXPECT_EQ(*ParseMebibytes("256M"), 256);
+  EXPECT_EQ(*ParseMebibytes("256MiB"), 256);
   EXPECT_EQ(*ParseMebibytes("1G"), 1024);
-  EXPECT_FALSE(ParseMebibytes("1500K").ok());
+  EXPECT_EQ(*ParseMebibytes("1.5G"), 1536);
+  EXPECT_EQ(*ParseMebibytes("2048K"), 2);
+}
+
+TEST(UnitsTest, MebibytesRefuseWhatIsNotWholeMiB) {
+  for (const char* text :
+       {"", "M", "1500K", "1.5M", "-1", "1X", "99999999999T", "1 G", "99999999999999999999"}) {
+    EXPECT_FALSE(ParseMebibytes(text).ok()) << text;
+  }
 }
 
 TEST(UnitsTest, ParsesDurationsAsMilliseconds) {

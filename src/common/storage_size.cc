@@ -1,9 +1,9 @@
-#include "daemon/nodes/size_parse.h"
+#include "common/storage_size.h"
 
 #include <cctype>
 #include <limits>
 
-namespace nexus::daemon::runtime {
+namespace nexus {
 namespace {
 
 struct Unit {
@@ -93,4 +93,4 @@ std::string FormatStorageSize(int64_t bytes) {
   return std::to_string(bytes);
 }
 
-}  // namespace nexus::daemon::runtime
+}  // namespace nexus

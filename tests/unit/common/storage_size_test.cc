@@ -1,10 +1,10 @@
-#include "daemon/nodes/size_parse.h"
+#include "common/storage_size.h"
 
 #include <gtest/gtest.h>
 
 #include <limits>
 
-namespace nexus::daemon::runtime {
+namespace nexus {
 namespace {
 
 TEST(ParseStorageSizeTest, ReadsTheSpellingsUsersWrite) {
@@ -154,4 +154,4 @@ TEST(FormatStorageSizeTest, PicksTheLargestExactUnit) {
 }
 
 }  // namespace
-}  // namespace nexus::daemon::runtime
+}  // namespace nexus
