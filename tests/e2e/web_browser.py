@@ -7,6 +7,7 @@ causes is collected; check_console() fails the test on any that the test
 did not declare expected. Screenshots go to <build>/ui-screenshots/.
 """
 
+import base64
 import hashlib
 import os
 import shutil
@@ -156,15 +157,24 @@ class Browser:
     # ---- screenshots
 
     def screenshots(self, name):
-        """<name>-desktop.png and <name>-360.png of the page as it is."""
-        self.driver.save_screenshot(os.path.join(self.screenshot_dir, f"{name}-desktop.png"))
+        """<name>-desktop.png and <name>-360.png: the whole page as it is."""
+        self._capture(f"{name}-desktop.png")
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": 360, "height": 780, "deviceScaleFactor": 1, "mobile": True})
         try:
             time.sleep(0.3)  # a layout pass at the new width before the capture
-            self.driver.save_screenshot(os.path.join(self.screenshot_dir, f"{name}-360.png"))
+            self._capture(f"{name}-360.png")
         finally:
             self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+    def _capture(self, file_name):
+        size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
+                     "scale": 1}})
+        with open(os.path.join(self.screenshot_dir, file_name), "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
 
     # ---- downloads
 
