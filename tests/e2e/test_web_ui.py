@@ -286,3 +286,22 @@ def test_account_page_then_sign_out_revokes_the_token(inst, ui):
     assert ui.driver.execute_script("return sessionStorage.getItem('nexus.session')") is None
     assert inst.api.get("/api/me", token=inst.user.token).status_code == 401
     ui.screenshots("signin")
+
+
+def test_sign_in_again_with_the_mailed_code(inst, ui):
+    ui.driver.get(base(inst) + "/")
+    ui.fill("Username", inst.user.username)
+    ui.fill("Password", "not-" + inst.user.password)
+    ui.expect_error("401")
+    ui.button("Sign in").click()
+    assert ui.visible("form .error").text
+    ui.fill("Password", inst.user.password)
+    mark = inst.sink.mark()
+    ui.button("Sign in").click()
+    code = inst.sink.wait_for_code(inst.user.email, since=mark)
+    # The code step names the address the login's answer gave.
+    assert inst.user.email in ui.visible(".field .hint").text
+    ui.fill("6-digit code", code).send_keys(Keys.ENTER)
+    row(ui, "archived")
+    ui.find("#logout").click()
+    ui.button("Sign in")

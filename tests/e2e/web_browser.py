@@ -8,13 +8,13 @@ did not declare expected. Screenshots go to <build>/ui-screenshots/.
 """
 
 import base64
-import hashlib
 import os
 import shutil
 import time
 
 import pytest
 
+from cli_support import sha256_of  # noqa: F401 - the suites' one file hash
 from harness import skip_or_fail
 
 CHROMIUM = "/usr/bin/chromium"
@@ -186,14 +186,6 @@ class Browser:
             return (os.path.exists(path) and not partial and os.path.getsize(path) == size)
         self.wait(done, f"the download {name} complete", timeout)
         return path
-
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def screenshot_dir():

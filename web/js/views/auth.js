@@ -40,73 +40,71 @@ function submitting(form, busy) {
   for (const b of form.querySelectorAll('button')) b.disabled = busy;
 }
 
-function signInStep(card, onSignedIn) {
+// A step that sends credentials: `fields` in a form whose submit calls
+// init() and, when the server has mailed a code, next(init, answer).
+function credentialsStep(card, {title, fields, submitLabel, init, next, other}) {
   clear(card);
-  const username = h('input', {type: 'text', name: 'username', autocomplete: 'username',
-    required: true, autocapitalize: 'none'});
-  const password = h('input', {type: 'password', name: 'password',
-    autocomplete: 'current-password', required: true});
   const err = errorBox();
   const form = h('form', {onsubmit: async (e) => {
     e.preventDefault();
     err.hidden = true;
     submitting(form, true);
-    const init = () => api.post('/auth/login/init',
-      {Username: username.value.trim(), Password: password.value});
     try {
-      const answer = await init();
-      const email = String(answer.message || '').replace(/^OTP sent to /, '');
-      codeStep(card, {email, verifyPath: '/auth/login/verify', resend: init, onSignedIn,
-        back: () => signInStep(card, onSignedIn)});
+      next(init, await init());
     } catch (ex) {
       showError(err, ex);
       submitting(form, false);
     }
   }},
-  field('Username', username),
-  field('Password', password),
-  err,
-  h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, 'Sign in')));
-  card.append(h('h1', {id: 'auth-title'}, 'Sign in to Nexus'), form,
-    h('p', {class: 'muted'}, 'No account yet? ',
-      h('button', {type: 'button', class: 'link', onclick: () => registerStep(card, onSignedIn)},
-        'Create one')));
-  username.focus();
+  fields, err,
+  h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, submitLabel)));
+  card.append(h('h1', {id: 'auth-title'}, title), form,
+    h('p', {class: 'muted'}, other.prompt,
+      h('button', {type: 'button', class: 'link', onclick: other.go}, other.label)));
+  form.querySelector('input').focus();
+}
+
+function signInStep(card, onSignedIn) {
+  const username = h('input', {type: 'text', name: 'username', autocomplete: 'username',
+    required: true, autocapitalize: 'none'});
+  const password = h('input', {type: 'password', name: 'password',
+    autocomplete: 'current-password', required: true});
+  credentialsStep(card, {
+    title: 'Sign in to Nexus',
+    fields: [field('Username', username), field('Password', password)],
+    submitLabel: 'Sign in',
+    init: () => api.post('/auth/login/init',
+      {Username: username.value.trim(), Password: password.value}),
+    // "OTP sent to alice@example.com": the address the code went to.
+    next: (init, answer) => codeStep(card, {
+      email: String(answer.message || '').replace(/^OTP sent to /, ''),
+      verifyPath: '/auth/login/verify', resend: init, onSignedIn,
+      back: () => signInStep(card, onSignedIn)}),
+    other: {prompt: 'No account yet? ', label: 'Create one',
+      go: () => registerStep(card, onSignedIn)},
+  });
 }
 
 function registerStep(card, onSignedIn) {
-  clear(card);
   const username = h('input', {type: 'text', name: 'username', autocomplete: 'username',
     required: true, autocapitalize: 'none'});
   const email = h('input', {type: 'email', name: 'email', autocomplete: 'email', required: true});
   const password = h('input', {type: 'password', name: 'password',
     autocomplete: 'new-password', required: true});
-  const err = errorBox();
-  const form = h('form', {onsubmit: async (e) => {
-    e.preventDefault();
-    err.hidden = true;
-    submitting(form, true);
-    const init = () => api.post('/auth/register/init', {Username: username.value.trim(),
-      Email: email.value.trim(), Password: password.value});
-    try {
-      await init();
-      codeStep(card, {email: email.value.trim(), verifyPath: '/auth/register/verify',
-        resend: init, onSignedIn, back: () => registerStep(card, onSignedIn)});
-    } catch (ex) {
-      showError(err, ex);
-      submitting(form, false);
-    }
-  }},
-  field('Username', username),
-  field('Email', email, 'The confirmation code is sent here.'),
-  field('Password', password),
-  err,
-  h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, 'Create account')));
-  card.append(h('h1', {id: 'auth-title'}, 'Create an account'), form,
-    h('p', {class: 'muted'}, 'Have an account? ',
-      h('button', {type: 'button', class: 'link', onclick: () => signInStep(card, onSignedIn)},
-        'Sign in')));
-  username.focus();
+  credentialsStep(card, {
+    title: 'Create an account',
+    fields: [field('Username', username),
+      field('Email', email, 'The confirmation code is sent here.'),
+      field('Password', password)],
+    submitLabel: 'Create account',
+    init: () => api.post('/auth/register/init', {Username: username.value.trim(),
+      Email: email.value.trim(), Password: password.value}),
+    next: (init) => codeStep(card, {email: email.value.trim(),
+      verifyPath: '/auth/register/verify', resend: init, onSignedIn,
+      back: () => registerStep(card, onSignedIn)}),
+    other: {prompt: 'Have an account? ', label: 'Sign in',
+      go: () => signInStep(card, onSignedIn)},
+  });
 }
 
 function codeStep(card, {email, verifyPath, resend, onSignedIn, back}) {
