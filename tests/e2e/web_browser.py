@@ -157,8 +157,15 @@ class Browser:
     # ---- screenshots
 
     def screenshots(self, name):
-        """<name>-desktop.png and <name>-360.png: the whole page as it is."""
+        """<name>-desktop.png, <name>-dark.png (prefers-color-scheme: dark) and
+        <name>-360.png: the whole page as it is."""
         self._capture(f"{name}-desktop.png")
+        self.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+            "features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        try:
+            self._capture(f"{name}-dark.png")
+        finally:
+            self.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": 360, "height": 780, "deviceScaleFactor": 1, "mobile": True})
         try:

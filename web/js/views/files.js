@@ -153,7 +153,9 @@ function refreshShown() {
     b.setAttribute('aria-sort', on ? (state.sort.dir > 0 ? 'ascending' : 'descending') : 'none');
   }
   const n = state.shown.length;
-  ui.count.textContent = f ? `${n} of ${state.entries.length} entries` : `${n} entries`;
+  const total = state.entries.length;
+  ui.count.textContent = f ? `${n} of ${total} ${total === 1 ? 'entry' : 'entries'}`
+    : `${n} ${n === 1 ? 'entry' : 'entries'}`;
   ui.spacer.style.height = `${n * ROW}px`;
   ui.spacer.textContent = '';
   ui.list.scrollTop = Math.min(ui.list.scrollTop, n * ROW);
