@@ -1,12 +1,14 @@
 """The web UI in a real headless Chromium against the three real services:
 register through the page with the code from the SMTP sink, upload a
 50 MiB file and a folder by the file inputs and see their progress,
-download the file byte-identical (a signed link, streamed to disk), make,
-rename, move and delete folders, hit the quota, page through a big folder,
-run a lambda snippet, create/stop/delete a node and see its charts draw,
-read the account page and sign out. Any console error or failed request
-the test did not expect fails it. Screenshots of each page (desktop and
-360 px wide) go to <build>/ui-screenshots/.
+download the file byte-identical (a signed link, streamed to disk), cancel
+a throttled upload mid-way, drag a row onto a folder and drop files from
+the desktop, make, rename, move and delete folders, hit the quota, scroll,
+filter and sort a folder of 10,000 entries, run a lambda snippet,
+create/stop/delete a node and see its charts draw, read the account page,
+sign out and in again. Any console error or failed request the test did
+not expect fails it. Screenshots of each page (desktop, dark and 360 px
+wide) go to <build>/ui-screenshots/.
 """
 
 import concurrent.futures
@@ -170,6 +172,75 @@ def test_upload_a_folder_then_make_rename_move_and_delete_folders(inst, ui):
     row(ui, "archived")
 
 
+def test_an_upload_shows_its_progress_and_can_be_cancelled(inst, ui):
+    name = f"slow-{secrets.token_hex(3)}.bin"
+    local = os.path.join(inst.local, name)
+    with open(local, "wb") as f:
+        f.write(os.urandom(4 * MiB))
+    # Throttled to 256 KiB/s so the transfer is still under way when looked at.
+    ui.driver.execute_cdp_cmd("Network.enable", {})
+    ui.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1,
+        "uploadThroughput": 256 * 1024})
+    try:
+        ui.find("#upload-files").send_keys(local)
+        job = f'li.upload[data-path="/{name}"]'
+        ui.wait(lambda: 0 < int(ui.find(f"{job} progress").get_attribute("value")) < 4 * MiB,
+                "the upload part-way")
+        assert "/s" in ui.text_of(f"{job} .upload-status")
+        ui.find(f'{job} button[aria-label="Cancel upload of /{name}"]').click()
+        ui.find(f"{job}.cancelled")
+    finally:
+        ui.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        ui.driver.execute_cdp_cmd("Network.disable", {})
+    assert name not in ls(inst, "/")
+
+
+DRAG_ROW_ONTO_ROW = """
+const [from, to] = arguments;
+const row = (n) => document.querySelector(`#files-list .row[data-name="${n}"]`);
+const dt = new DataTransfer();
+const fire = (el, type) => el.dispatchEvent(
+    new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: dt}));
+fire(row(from), 'dragstart');
+fire(row(to), 'dragover');
+fire(row(to), 'drop');
+"""
+
+DROP_FILE_ONTO = """
+const [selector, name, text] = arguments;
+const dt = new DataTransfer();
+dt.items.add(new File([text], name, {type: 'text/plain'}));
+const el = document.querySelector(selector);
+for (const type of ['dragover', 'drop']) {
+  el.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: dt}));
+}
+"""
+
+
+def test_drag_a_row_onto_a_folder_and_drop_files_from_the_desktop(inst, ui):
+    token = inst.user.token
+    assert inst.api.post("/api/fs/mkdir", json={"path": "/dragdest"},
+                         token=token).status_code == 200
+    ui.go(base(inst), "files/dragdest")
+    ui.wait(lambda: "This folder is empty." in ui.text_of("#files-list"), "an empty folder")
+    ui.go(base(inst), "files")
+    ui.driver.execute_script(DROP_FILE_ONTO, "section.files", "dropped.txt", "dropped here")
+    ui.find('li.upload.done[data-path="/dropped.txt"]')
+    row(ui, "dropped.txt")
+    ui.driver.execute_script(DRAG_ROW_ONTO_ROW, "dropped.txt", "dragdest")
+    ui.wait(lambda: "dropped.txt" not in rows(ui), "the row moved away")
+    ui.driver.execute_script(DROP_FILE_ONTO, '#files-list .row[data-name="dragdest"]',
+                             "second.txt", "dropped on the folder")
+    ui.find('li.upload.done[data-path="/dragdest/second.txt"]')
+    assert ls(inst, "/dragdest") == ["dropped.txt", "second.txt"]
+    r = inst.api.get("/api/fs/download", params={"path": "/dragdest/dropped.txt"}, token=token)
+    assert r.content == b"dropped here"
+    assert inst.api.request("DELETE", "/api/fs/delete", params={"path": "/dragdest"},
+                            token=token).status_code == 200
+
+
 def test_an_upload_over_quota_fails_on_its_own_row(inst, ui):
     name = f"over-{secrets.token_hex(3)}.bin"
     local = os.path.join(inst.local, name)
@@ -183,7 +254,7 @@ def test_an_upload_over_quota_fails_on_its_own_row(inst, ui):
 
 
 def test_a_folder_of_many_entries_is_paged_by_the_virtual_list(inst, ui):
-    count = 1500
+    count = 10_000
     token = inst.user.token
 
     def mk(i):
@@ -192,14 +263,17 @@ def test_a_folder_of_many_entries_is_paged_by_the_virtual_list(inst, ui):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(mk, range(count)))
     ui.go(base(inst), "files/many")
-    ui.wait(lambda: ui.text_of("#files-count") == f"{count} entries", "the entry count")
+    ui.wait(lambda: ui.text_of("#files-count") == f"{count} entries", "the entry count",
+            timeout=60)
     drawn = len(rows(ui))
     assert 0 < drawn < 100, drawn
     ui.driver.execute_script("document.getElementById('files-list').scrollTop = 44 * 1000")
     ui.wait(lambda: "d01000" in rows(ui), "the rows around entry 1000")
-    ui.fill_filter = ui.find("#files-filter")
-    ui.fill_filter.send_keys("d0142")
+    ui.find("#files-filter").send_keys("d0142")
     ui.wait(lambda: ui.text_of("#files-count") == f"10 of {count} entries", "the filter")
+    ui.find('button.sort[data-key="name"]').click()
+    ui.driver.execute_script("document.getElementById('files-list').scrollTop = 0")
+    ui.wait(lambda: rows(ui)[:1] == ["d01429"], "the filtered rows sorted descending")
     ui.screenshots("files-many")
     ui.go(base(inst), "files")
     row(ui, "many")
