@@ -99,6 +99,8 @@ function scheduleReload() {
 }
 
 async function load() {
+  // A reload scheduled by an upload may fire after the page was left.
+  if (!ui) return;
   const path = state.cwd;
   drawCrumbs();
   try {
