@@ -6,11 +6,11 @@
 namespace nexus::gateway {
 namespace {
 
-// connect-src 'self': the page talks to this gateway only. img-src data:
-// lets CSS draw small inline icons. form-action and base-uri close the two
-// ways injected markup could send data elsewhere without script.
+// connect-src 'self': the page talks to this gateway only. form-action and
+// base-uri close the two ways injected markup could send data elsewhere
+// without script.
 constexpr const char* kContentSecurityPolicy =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; font-src 'self'; manifest-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'";
 
