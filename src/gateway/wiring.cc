@@ -3,8 +3,11 @@
 #include <chrono>
 
 #include "common/metrics/process_metrics.h"
+#include "gateway/api/download_link_handlers.h"
 #include "gateway/api/routes.h"
 #include "gateway/metrics/metrics_handler.h"
+#include "gateway/static/static_routes.h"
+#include "gateway/static/web_root.h"
 
 namespace nexus::gateway {
 namespace {
@@ -52,11 +55,17 @@ Gateway::Gateway(const Config& cfg)
       auth_rpc_(MakeAuthClient(cfg, &auth_metrics_)),
       auth_(*auth_rpc_),
       daemon_(MakeDaemonClient(cfg, &daemon_metrics_)),
+      download_links_(clock_, DownloadLinks::RandomKey()),
+      web_assets_(LoadWebUi(proc_env_, cfg.gateway.static_dir,
+                            UiSettings{.mail_outbox = cfg.mail.smtp_url.empty()})),
       pipeline_(router_, auth_, PipelineOptionsFrom(cfg, &http_metrics_)),
       server_(pipeline_, ServerOptionsFrom(cfg)) {
   metrics::AddProcessMetrics(metrics_, proc_env_, "nexus-api");
   RegisterRoutes(router_, auth_, *daemon_);
   RegisterMetricsRoute(router_, metrics_, auth_, *daemon_, cfg.metrics.scrape_token);
+  RegisterDownloadLinkRoutes(router_, *daemon_, download_links_);
+  // Last: a file never takes a path an API route has.
+  RegisterStaticRoutes(router_, web_assets_);
   http_metrics_.AddRoutes(router_);
 }
 

@@ -9,9 +9,11 @@
 
 #include <memory>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/env.h"
 #include "common/metrics/metrics.h"
+#include "gateway/api/download_link.h"
 #include "gateway/backends/auth_client.h"
 #include "gateway/backends/coalescing_auth_client.h"
 #include "gateway/backends/daemon_client.h"
@@ -19,6 +21,7 @@
 #include "gateway/http/router.h"
 #include "gateway/http/server.h"
 #include "gateway/metrics/http_metrics.h"
+#include "gateway/static/static_assets.h"
 
 namespace nexus::gateway {
 
@@ -54,6 +57,10 @@ class Gateway {
   // token share a backend call.
   CoalescingAuthClient auth_;
   std::unique_ptr<DaemonClient> daemon_;
+  // The web UI: signed download links and its files, both read by routes.
+  SystemClock clock_;
+  DownloadLinks download_links_;
+  StaticAssets web_assets_;
   Router router_;
   Pipeline pipeline_;
   Server server_;

@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from harness import skip_or_fail
+from harness import free_port, instance_name, skip_or_fail, wait_until
+from http_client import Api
 
 PREFIX = "/usr/local"
 SERVICES = ("nexusd", "nexus-auth", "nexus-api")
@@ -50,6 +51,30 @@ def test_the_cli_and_its_completion_are_installed(root):
     assert os.access(os.path.join(str(root), f"{PREFIX}/bin/nexus".lstrip("/")), os.X_OK)
     completion = read(root, f"{PREFIX}/share/bash-completion/completions/nexus")
     assert "complete" in completion and "nexus" in completion
+
+
+def test_the_installed_gateway_serves_the_installed_web_ui(root, tmp_path):
+    index = read(root, f"{PREFIX}/share/nexus/web/index.html")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
+    env.update(NEXUS_DATA_DIR=str(tmp_path), NEXUS_INSTANCE=instance_name(),
+               NEXUS_GATEWAY_LISTEN=f"127.0.0.1:{port}")
+    with open(tmp_path / "nexus-api.log", "wb") as log:
+        api = subprocess.Popen([os.path.join(str(root), f"{PREFIX}/sbin/nexus-api".lstrip("/"))],
+                               env=env, cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        client = Api(f"http://127.0.0.1:{port}")
+
+        def answers():
+            try:
+                return client.get("/", timeout=2)
+            except OSError:
+                return None
+        r = wait_until(answers, 20, "the installed nexus-api answering", interval=0.1)
+        assert r.status_code == 200 and r.text == index
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
 
 
 def test_the_config_and_the_account_are_installed(root):
