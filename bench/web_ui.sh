@@ -41,27 +41,6 @@ username=$(ncurl -f "$NEXUS_URL/api/me" | "$PY" -c 'import json,sys; print(json.
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-seconds_of() {
-  local t0 t1
-  t0=$(now_s)
-  "$@" >/dev/null || die "failed: $*"
-  t1=$(now_s)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }'
-}
-
-remove_remote() {
-  local code
-  code=$(ncurl -o /dev/null -w '%{http_code}' -X DELETE "$NEXUS_URL/api/fs/delete?path=$1")
-  case $code in 200 | 204) ;; *) die "DELETE $1: HTTP $code" ;; esac
-}
-
-curl_upload() {
-  local code
-  code=$(ncurl -o /dev/null -w '%{http_code}' -F "file=@$1;filename=$(basename "$1")" \
-    "$NEXUS_URL/api/fs/upload?path=$2")
-  [ "$code" = 200 ] || die "curl -F upload: HTTP $code"
-}
-
 log "first load of /: $RUNS fresh browsers"
 transfers=() bodies=() interactives=()
 while read -r transfer body interactive; do
