@@ -1,5 +1,7 @@
 #include "gateway/api/download_link_key.h"
 
+#include <cstdio>
+
 #include "gateway/api/download_link.h"
 
 namespace nexus::gateway {
@@ -7,6 +9,12 @@ namespace {
 
 // Enough to tell a wrong file (a PEM, a log) from a key without reading it all.
 constexpr size_t kMaxKeyFileBytes = 4096;
+
+std::string ModeText(mode_t mode) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
+  return text;
+}
 
 }  // namespace
 
@@ -32,9 +40,11 @@ Result<std::string> LoadOrCreateDownloadLinkKey(Env& env, const std::string& pat
   }
   auto info = env.Stat(path);
   if (!info.ok()) return info.status().WithContext("read download link key");
-  if (info->mode & 077) {
-    return InvalidArgumentError("download link key '" + path +
-                                "' is accessible by group or others; chmod 600 it");
+  // Any bit beyond 0600 (group, others, execute, set-id) is refused: the
+  // file was not left as this code writes it.
+  if (info->mode & ~mode_t{0600}) {
+    return InvalidArgumentError("download link key '" + path + "' has mode " +
+                                ModeText(info->mode) + ", wider than 0600; chmod 600 it");
   }
   if (key->size() != DownloadLinks::kKeyBytes) {
     return InvalidArgumentError("download link key '" + path + "' holds " +

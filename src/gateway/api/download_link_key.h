@@ -5,7 +5,7 @@
 //
 // The first process that finds the file missing creates it with a fresh
 // random key, mode 0600; one that loses that race reads the winner's key.
-// A file that group or others may access, or that does not hold exactly
+// A file whose mode is wider than 0600, or that does not hold exactly
 // DownloadLinks::kKeyBytes, is refused: the gateway does not start with a
 // key someone else may have read or one it did not write.
 #pragma once
@@ -18,7 +18,8 @@
 namespace nexus::gateway {
 
 // The key in `path`, created first if missing (its parent directories too,
-// mode 0700). kInvalidArgument when the file is too open or the wrong size.
+// mode 0700). kInvalidArgument when its mode is wider than 0600 or its size
+// wrong.
 Result<std::string> LoadOrCreateDownloadLinkKey(Env& env, const std::string& path);
 
 }  // namespace nexus::gateway

@@ -88,15 +88,18 @@ TEST_F(DownloadLinkKeyTest, AKeyWrittenByAnotherGatewayIsUsedAsItIs) {
   EXPECT_TRUE(LoadOrCreateDownloadLinkKey(env_, path).ok());
 }
 
-TEST_F(DownloadLinkKeyTest, RefusesAKeyGroupOrOthersMayRead) {
+TEST_F(DownloadLinkKeyTest, RefusesAKeyWhoseModeIsWiderThan0600) {
   const std::string path = dir_ / "download-link.key";
-  for (mode_t mode : {0640, 0604, 0660, 0644}) {
+  for (mode_t mode : {0640, 0604, 0660, 0644, 0700, 04600}) {
     WriteKeyFile(path, std::string(DownloadLinks::kKeyBytes, 'k'), mode);
     auto key = LoadOrCreateDownloadLinkKey(env_, path);
     ASSERT_FALSE(key.ok()) << std::oct << mode;
     EXPECT_EQ(key.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(key.status().message().find("chmod 600"), std::string::npos);
   }
+  WriteKeyFile(path, std::string(DownloadLinks::kKeyBytes, 'k'), 0644);
+  EXPECT_NE(LoadOrCreateDownloadLinkKey(env_, path).status().message().find("mode 0644"),
+            std::string::npos);
 }
 
 TEST_F(DownloadLinkKeyTest, RefusesAKeyOfTheWrongLength) {
