@@ -38,27 +38,6 @@ export NEXUS_TOKEN
 export NEXUS_SERVER="$NEXUS_URL" HOME="$work/home"
 mkdir -p "$HOME"
 
-seconds_of() {
-  local t0 t1
-  t0=$(now_s)
-  "$@" >/dev/null || die "failed: $*"
-  t1=$(now_s)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }'
-}
-
-remove_remote() {
-  local code
-  code=$(ncurl -o /dev/null -w '%{http_code}' -X DELETE "$NEXUS_URL/api/fs/delete?path=$1")
-  case $code in 200 | 204) ;; *) die "DELETE $1: HTTP $code" ;; esac
-}
-
-curl_upload() {
-  local code
-  code=$(ncurl -o /dev/null -w '%{http_code}' -F "file=@$1;filename=big.bin" \
-    "$NEXUS_URL/api/fs/upload?path=$2")
-  [ "$code" = 200 ] || die "curl -F upload: HTTP $code"
-}
-
 curl_download() {
   local code
   code=$(ncurl -o "$2" -w '%{http_code}' "$NEXUS_URL/api/fs/download?path=$1")

@@ -242,6 +242,32 @@ random_file() {
 # The authorised curl of the scenarios: never a proxy, token from $NEXUS_TOKEN.
 ncurl() { curl -s --noproxy '*' -H "Authorization: Bearer $NEXUS_TOKEN" "$@"; }
 
+# Runs a command (its output dropped; its failure fatal) and prints the
+# seconds it took.
+seconds_of() {
+  local t0 t1
+  t0=$(now_s)
+  "$@" >/dev/null || die "failed: $*"
+  t1=$(now_s)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }'
+}
+
+# Deletes $1 from the user's tree (DELETE /api/fs/delete).
+remove_remote() {
+  local code
+  code=$(ncurl -o /dev/null -w '%{http_code}' -X DELETE "$NEXUS_URL/api/fs/delete?path=$1")
+  case $code in 200 | 204) ;; *) die "DELETE $1: HTTP $code" ;; esac
+}
+
+# Uploads local file $1 to path $2 as `curl -F` does (POST /api/fs/upload,
+# the part named after the file).
+curl_upload() {
+  local code
+  code=$(ncurl -o /dev/null -w '%{http_code}' -F "file=@$1;filename=$(basename "$1")" \
+    "$NEXUS_URL/api/fs/upload?path=$2")
+  [ "$code" = 200 ] || die "curl -F upload: HTTP $code"
+}
+
 # Regular files under $1 and their total size in bytes: "<files> <bytes>".
 dir_usage() {
   find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }'

@@ -51,6 +51,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"gateway", "threads", &c.gateway.threads, 0, 1024},
       {"gateway", "backend_timeout_ms", &c.gateway.backend_timeout_ms, 1, kDayMs},
       {"gateway", "static_dir", &c.gateway.static_dir},
+      {"gateway", "download_link_key_file", &c.gateway.download_link_key_file},
       {"gateway", "min_transfer_bytes_per_second", &c.gateway.min_transfer_bytes_per_second, 0,
        kGiB},
       {"gateway", "min_transfer_window_seconds", &c.gateway.min_transfer_window_seconds, 1,
@@ -210,6 +211,9 @@ Status CheckUnknownKeys(const toml::table& root, const std::vector<Binding>& bin
 void DeriveDefaults(Config& c) {
   const std::string& d = c.data_dir;
   if (c.runtime_dir.empty()) c.runtime_dir = "/run/nexus-" + c.instance;
+  if (c.gateway.download_link_key_file.empty()) {
+    c.gateway.download_link_key_file = d + "/download-link.key";
+  }
   if (c.auth.listen.empty()) c.auth.listen = "unix:" + d + "/run/auth.sock";
   if (c.auth.db_path.empty()) c.auth.db_path = d + "/auth.db";
   if (c.auth.jwt_key_path.empty()) c.auth.jwt_key_path = d + "/jwt.key";

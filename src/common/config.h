@@ -23,6 +23,9 @@ struct GatewayConfig {
   int64_t threads = 0;                // 0 = number of cores
   int64_t backend_timeout_ms = 2000;  // deadline of each gRPC call
   std::string static_dir;             // web UI files, when present
+  // The key download links are signed with, shared by every gateway that
+  // reads this file; default <data_dir>/download-link.key.
+  std::string download_link_key_file;
   // An upload or download body whose average rate, over each window of this
   // many seconds spent waiting on the client, stays below this is cut off
   // (0: no floor).

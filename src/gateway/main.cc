@@ -10,8 +10,10 @@
 #include <iostream>
 
 #include "common/config.h"
+#include "common/env.h"
 #include "common/grpc_lifetime.h"
 #include "common/logging.h"
+#include "gateway/api/download_link_key.h"
 #include "gateway/http/access_log.h"
 #include "gateway/wiring.h"
 
@@ -46,10 +48,18 @@ int main(int argc, char** argv) {
   // percent of each backend call.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
+  nexus::PosixEnv env;
+  auto link_key =
+      nexus::gateway::LoadOrCreateDownloadLinkKey(env, cfg.gateway.download_link_key_file);
+  if (!link_key.ok()) {
+    spdlog::error("nexus-api: {}", link_key.status().message());
+    return 1;
+  }
+
   // Held until exit, so leaving never waits on gRPC's own shutdown; see
   // grpc_lifetime.h.
   nexus::GrpcLibraryHold grpc_hold;
-  nexus::gateway::Gateway gateway(cfg);
+  nexus::gateway::Gateway gateway(cfg, std::move(link_key).value());
   nexus::gateway::Server& server = gateway.server();
   auto bound = server.Listen();
   if (!bound.ok()) {

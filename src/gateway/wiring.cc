@@ -42,7 +42,7 @@ ServerOptions ServerOptionsFrom(const Config& cfg) {
   return options;
 }
 
-Gateway::Gateway(const Config& cfg)
+Gateway::Gateway(const Config& cfg, std::string download_link_key)
     : http_metrics_(metrics_),
       auth_metrics_(metrics_, "auth",
                     {"RegisterInit", "RegisterVerify", "LoginInit", "LoginVerify", "ValidateToken",
@@ -55,7 +55,7 @@ Gateway::Gateway(const Config& cfg)
       auth_rpc_(MakeAuthClient(cfg, &auth_metrics_)),
       auth_(*auth_rpc_),
       daemon_(MakeDaemonClient(cfg, &daemon_metrics_)),
-      download_links_(clock_, DownloadLinks::RandomKey()),
+      download_links_(clock_, std::move(download_link_key)),
       web_assets_(LoadWebUi(proc_env_, cfg.gateway.static_dir,
                             UiSettings{.mail_outbox = cfg.mail.smtp_url.empty()})),
       pipeline_(router_, auth_, PipelineOptionsFrom(cfg, &http_metrics_)),

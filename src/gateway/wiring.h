@@ -38,7 +38,9 @@ ServerOptions ServerOptionsFrom(const Config& cfg);
 // they depend on each other, so each outlives what holds a reference to it.
 class Gateway {
  public:
-  explicit Gateway(const Config& cfg);
+  // `download_link_key` is DownloadLinks::kKeyBytes of secret (see
+  // download_link_key.h).
+  Gateway(const Config& cfg, std::string download_link_key);
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 

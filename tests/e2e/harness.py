@@ -311,6 +311,38 @@ class Instance:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def start_second_gateway(inst, env=None, label="nexus-api-2"):
+    """Another nexus-api on the instance's backends and data dir (the gateway
+    is stateless: several run side by side), its log beside the others;
+    `env` adds to the instance's. Returns (process, port) once it is healthy;
+    the caller stops the process."""
+    port = free_port()
+    env = dict(inst.env, NEXUS_GATEWAY_LISTEN=f"127.0.0.1:{port}", **(env or {}))
+    log = open(os.path.join(inst.log_dir, f"{label}.log"), "ab")
+    try:
+        proc = subprocess.Popen([os.path.join(inst.build_dir, "src/gateway/nexus-api")], env=env,
+                                cwd=inst.data_dir, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        log.close()
+    api = Api(f"http://127.0.0.1:{port}")
+
+    def healthy():
+        if proc.poll() is not None:
+            pytest.fail(f"{label} exited with {proc.returncode} during start-up", pytrace=False)
+        try:
+            return api.get("/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+    try:
+        wait_until(healthy, 10, f"{label} did not become healthy")
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, port
+
+
 # ---------------------------------------------------------------- user flows
 
 

@@ -22,10 +22,9 @@ import subprocess
 import time
 
 import pytest
-import requests
 
-from harness import (Api, MultipartBody, assert_json_error, chunk_paths, free_port, random_file,
-                     registered_user, skip_or_fail, upload, wait_until)
+from harness import (Api, MultipartBody, assert_json_error, chunk_paths, random_file,
+                     registered_user, skip_or_fail, start_second_gateway, upload, wait_until)
 from nodes_host import delete_all_nodes, start_nodes_instance
 
 KiB = 1 << 10
@@ -419,33 +418,6 @@ def test_a_download_read_below_the_floor_is_cut_off(floor, tmp_path):
 
 
 # ---------------------------------------------------------------- a stalled gateway
-
-
-def start_second_gateway(inst):
-    """Another nexus-api on the same backends (the gateway is stateless)."""
-    port = free_port()
-    env = dict(inst.env, NEXUS_GATEWAY_LISTEN=f"127.0.0.1:{port}")
-    log = open(os.path.join(inst.log_dir, "nexus-api-2.log"), "ab")
-    try:
-        proc = subprocess.Popen([os.path.join(inst.build_dir, "src/gateway/nexus-api")], env=env,
-                                cwd=inst.data_dir, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    finally:
-        log.close()
-    api = Api(f"http://127.0.0.1:{port}")
-
-    def healthy():
-        try:
-            return api.get("/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-    try:
-        wait_until(healthy, 10, "the second gateway did not become healthy")
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    return proc, port
 
 
 def test_a_stalled_gateway_cannot_hold_nexusds_slots(nexus_factory, attach_logs, tmp_path):

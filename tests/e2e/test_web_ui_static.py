@@ -1,12 +1,15 @@
 """How nexus-api serves the web UI's files, seen over HTTP: index.html at
 "/", types, ETag/304, gzip, the security headers, nothing outside the
 files, the API's own answers unchanged; and the signed download links the
-UI uses (no Authorization header, one path, expiring, unforgeable).
+UI uses (no Authorization header, one path, expiring, unforgeable, and
+honoured by every gateway that shares the link key).
 """
 
 import hashlib
 import os
+import subprocess
 
+from harness import STOP_TIMEOUT_S, Api, free_port, start_second_gateway
 from http_client import assert_json_error, raw_request
 
 WEB = os.path.join(os.path.dirname(__file__), "..", "..", "web")
@@ -82,3 +85,60 @@ def test_a_signed_link_downloads_one_path_without_a_token(nexus, alice, bob):
     token = link["url"][len("/dl/"):]
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert_json_error(nexus.api.get("/dl/" + forged), 401)
+
+
+def _stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_link_minted_by_one_gateway_downloads_through_another(nexus, alice):
+    data = os.urandom(200_000)
+    r = nexus.api.post("/api/fs/upload", params={"path": "/docs/shared.bin"}, token=alice.token,
+                       files={"file": ("shared.bin", data)})
+    assert r.status_code == 200, r.text
+    link = nexus.api.post("/api/fs/download-link", json={"path": "/docs/shared.bin"},
+                          token=alice.token).json()
+    # A second gateway on the same data dir reads the key the first wrote.
+    proc, port = start_second_gateway(nexus)
+    try:
+        other = Api(f"http://127.0.0.1:{port}")
+        got = other.get(link["url"])
+        assert got.status_code == 200 and got.content == data
+        # And the other way round.
+        back = other.post("/api/fs/download-link", json={"path": "/docs/shared.bin"},
+                          token=alice.token).json()
+        assert nexus.api.get(back["url"]).content == data
+    finally:
+        _stop(proc)
+    # A restarted gateway keeps honouring the links minted before.
+    proc, port = start_second_gateway(nexus, label="nexus-api-3")
+    try:
+        assert Api(f"http://127.0.0.1:{port}").get(back["url"]).content == data
+    finally:
+        _stop(proc)
+
+
+def test_a_gateway_refuses_a_link_key_others_may_read(nexus, tmp_path):
+    key = tmp_path / "download-link.key"
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o644)
+    env = dict(nexus.env, NEXUS_GATEWAY_LISTEN=f"127.0.0.1:{free_port()}",
+               NEXUS_GATEWAY_DOWNLOAD_LINK_KEY_FILE=str(key))
+    r = subprocess.run([os.path.join(nexus.build_dir, "src/gateway/nexus-api")], env=env,
+                       cwd=str(tmp_path), stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=STOP_TIMEOUT_S * 2)
+    assert r.returncode != 0
+    assert b"chmod 600" in r.stdout + r.stderr
+    # Mode 0600 but not 32 bytes: refused too.
+    key.write_bytes(b"short")
+    key.chmod(0o600)
+    r = subprocess.run([os.path.join(nexus.build_dir, "src/gateway/nexus-api")], env=env,
+                       cwd=str(tmp_path), stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=STOP_TIMEOUT_S * 2)
+    assert r.returncode != 0
+    assert b"not 32" in r.stdout + r.stderr

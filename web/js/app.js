@@ -5,6 +5,7 @@
 
 import * as api from './api.js';
 import {clear, toast} from './dom.js';
+import * as marks from './marks.js';
 import * as session from './session.js';
 import * as auth from './views/auth.js';
 import * as files from './views/files.js';
@@ -31,6 +32,7 @@ function showSignIn() {
     if (!location.hash.startsWith('#/')) location.hash = '#/files';
     route();
   });
+  marks.interactive();
 }
 
 function route() {
@@ -55,6 +57,9 @@ function route() {
   }
   document.title = `${section[0].toUpperCase()}${section.slice(1)} · Nexus`;
   mod.render(main, rest);
+  // Files marks itself once its first listing is drawn; the other sections
+  // are usable as soon as they are rendered.
+  if (mod !== files) marks.interactive();
 }
 
 async function signOut() {

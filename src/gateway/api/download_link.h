@@ -5,12 +5,14 @@
 // Authorization header, and fetching the file with one would hold all of it
 // in the page's memory. So the web UI asks (with its bearer token, through
 // the usual API) for a link: a token naming the owner, one path and an
-// expiry, signed with HMAC-SHA256 under a key drawn at start-up. The link
+// expiry, signed with HMAC-SHA256 under the installation's link key. The link
 // grants exactly that download, to whoever holds it, until it expires
 // (a minute: long enough to start, short enough that one copied from a
 // log or the history is useless). No cookie is involved, so no other site
 // can make the browser use the grant (no CSRF), and the bearer token itself
-// never appears in a URL. A restart draws a new key and voids every link.
+// never appears in a URL. The key comes from a file every gateway shares
+// (download_link_key.h), so any of them honours a link another minted, and
+// links outlive a restart (for their minute).
 // Token: base64url("v1\n<expires>\n<owner>\n<path>") "." base64url(mac).
 // Immutable after construction; thread-safe.
 #pragma once

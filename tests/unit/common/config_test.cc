@@ -25,6 +25,7 @@ TEST(ConfigTest, EmbeddedDefaultsNeedNoFile) {
   EXPECT_EQ(c->gateway.listen, "127.0.0.1:8080");
   EXPECT_EQ(c->auth.listen, "unix:./var/run/auth.sock");
   EXPECT_EQ(c->mail.outbox_dir, "./var/mail/outbox");
+  EXPECT_EQ(c->gateway.download_link_key_file, "./var/download-link.key");
   EXPECT_EQ(c->auth.otp_ttl_seconds, 300);
   EXPECT_EQ(c->storage.quota_bytes, 10LL << 30);
   EXPECT_EQ(c->runtime_dir, "/run/nexus-nexus");

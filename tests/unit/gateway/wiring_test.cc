@@ -32,7 +32,7 @@ TEST(WiringTest, AGatewayBuildsAndListensWhileItsBackendsAreDown) {
   cfg.gateway.threads = 1;
   cfg.auth.listen = "unix:/nonexistent/auth.sock";
   cfg.daemon.listen = "unix:/nonexistent/nexusd.sock";
-  Gateway gateway(cfg);
+  Gateway gateway(cfg, DownloadLinks::RandomKey());
   Result<std::string> bound = gateway.server().Listen();
   ASSERT_TRUE(bound.ok()) << bound.status().ToString();
   EXPECT_EQ(bound->rfind("127.0.0.1:", 0), 0u) << *bound;

@@ -7,6 +7,7 @@
 import * as api from '../api.js';
 import {clear, confirmDialog, h, promptDialog, toast} from '../dom.js';
 import {baseName, bytes, dateTime, joinPath, parentOf} from '../format.js';
+import * as marks from '../marks.js';
 import * as uploads from './uploads.js';
 import {usageBar} from './usage.js';
 
@@ -14,7 +15,9 @@ const ROW = 44; // px, as .row in app.css
 const OVERSCAN = 8;
 const DRAG_TYPE = 'application/x-nexus-path';
 
-const state = {cwd: null, entries: [], shown: [], sort: {key: 'name', dir: 1}, filter: ''};
+// navigatedAt: when the folder now shown was asked for, until its list is drawn.
+const state = {cwd: null, entries: [], shown: [], sort: {key: 'name', dir: 1}, filter: '',
+  navigatedAt: null};
 let ui = null;
 
 export function render(root, rest) {
@@ -22,6 +25,7 @@ export function render(root, rest) {
   if (!ui || !ui.page.isConnected) build(root);
   if (path !== state.cwd) {
     state.cwd = path;
+    state.navigatedAt = performance.now();
     state.filter = '';
     ui.filter.value = '';
     load();
@@ -113,6 +117,10 @@ async function load() {
     clear(ui.usage);
     if (usage) ui.usage.append(usageBar(usage));
     refreshShown();
+    // Only the first drawing after navigation: not a reload after an upload.
+    if (state.navigatedAt !== null) marks.listingPainted(path, state.navigatedAt);
+    state.navigatedAt = null;
+    marks.interactive();
   } catch (err) {
     if (!ui || path !== state.cwd) return;
     state.entries = [];

@@ -5,6 +5,7 @@
 import * as api from '../api.js';
 import {h} from '../dom.js';
 import {bytes, rate} from '../format.js';
+import * as marks from '../marks.js';
 
 const PARALLEL = 3;
 const queue = [];
@@ -88,6 +89,7 @@ async function run(job) {
   job.status.textContent = 'starting';
   try {
     await promise;
+    marks.uploadDone(job.path, started);
     job.bar.value = job.bar.max;
     const secs = (performance.now() - started) / 1000;
     finish(job, 'done', `done · ${bytes(job.file.size)} · ${rate(job.file.size / Math.max(secs, 0.001))}`);
