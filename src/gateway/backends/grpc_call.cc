@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/grpc_status.h"
+#include "common/logging.h"
 
 namespace nexus::gateway {
 
@@ -86,6 +87,12 @@ void RecordBackendCall(BackendCallSeries& series, std::chrono::steady_clock::tim
       break;
     default:
       break;
+  }
+}
+
+void AddRequestIdMetadata(grpc::ClientContext& context) {
+  if (const std::string& id = CurrentRequestId(); !id.empty()) {
+    context.AddMetadata(kRequestIdMetadataKey, id);
   }
 }
 

@@ -71,6 +71,21 @@ bool WantsContinue(const Request& req) {
   return EqualsIgnoreCase(req.headers.Get("Expect"), "100-continue");
 }
 
+// Marks the connection's work as a request's from its naming to the end of
+// its loop iteration, however that ends (request_executor.h).
+class ServingRequest {
+ public:
+  ServingRequest(Connection& conn, const Request& req) : cell_(conn.request_id) {
+    cell_.Set(req.request_id);
+  }
+  ~ServingRequest() { cell_.Clear(); }
+  ServingRequest(const ServingRequest&) = delete;
+  ServingRequest& operator=(const ServingRequest&) = delete;
+
+ private:
+  RequestIdCell& cell_;
+};
+
 // An unparseable or oversized head is answered once; the connection then
 // closes.
 asio::awaitable<void> AnswerBadHead(Connection& conn, const beast::error_code& read_ec,
@@ -215,6 +230,8 @@ asio::awaitable<void> ServeConnection(const SessionContext& ctx, std::shared_ptr
     const unsigned version = parser.get().version();
     const bool client_keep_alive = parser.get().keep_alive();
     Request req = RequestFromHead(parser.get(), client_ip);
+    AssignRequestId(req);
+    const ServingRequest serving(*conn, req);
     Pipeline::Admission admission = co_await ctx.pipeline.Admit(req, parser.get().target());
     Handled handled;
     handled.body_unread = !parser.is_done();
