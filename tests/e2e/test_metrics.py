@@ -5,6 +5,7 @@ promtool, and scraped by Debian's real prometheus server."""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -144,3 +145,26 @@ def test_prometheus_scrapes_the_gateway_and_sees_the_traffic_made(nexus, alice, 
                interval=0.5)
     up = prometheus_api(port, "query", query='up{job="nexus"}')["result"]
     assert up and up[0]["value"][1] == "1", up
+
+
+def send_raw(port, data):
+    """Sends `data` on a new connection; returns what the gateway answered
+    before it closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+
+
+def test_heads_refused_before_routing_are_counted_as_invalid(nexus):
+    series = 'nexus_http_requests_total{method="other",route="invalid",code="4xx"}'
+    before = sample(scrape(nexus), series) or 0
+    assert send_raw(nexus.port, b"THIS IS NOT HTTP\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    big = b"GET /e2e-oversized HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (64 << 10) + b"\r\n\r\n"
+    assert send_raw(nexus.port, big).startswith(b"HTTP/1.1 431 ")
+    text = scrape(nexus)
+    assert sample(text, series) == before + 2, text
+    assert "e2e-oversized" not in text

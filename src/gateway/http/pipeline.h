@@ -78,6 +78,11 @@ class Pipeline {
   void Record(const Route* route, int status, uint64_t bytes_sent, double seconds) const {
     if (options_.metrics) options_.metrics->RequestFinished(route, status, bytes_sent, seconds);
   }
+  // Counts a request refused before it could be admitted (its head was
+  // malformed or too large), once the refusal was sent.
+  void RecordRefused(int status, uint64_t bytes_sent, double seconds) const {
+    if (options_.metrics) options_.metrics->RequestRefused(status, bytes_sent, seconds);
+  }
 
   const PipelineOptions& options() const { return options_; }
 
