@@ -4,6 +4,7 @@ promtool, and scraped by Debian's real prometheus server."""
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -14,7 +15,8 @@ import urllib.request
 
 import pytest
 
-from harness import free_port, skip_or_fail, wait_until
+from files_api import UPLOAD
+from harness import MultipartBody, free_port, registered_user, skip_or_fail, wait_until
 from http_client import assert_json_error
 
 PROMTOOL = "/usr/bin/promtool"
@@ -168,3 +170,36 @@ def test_heads_refused_before_routing_are_counted_as_invalid(nexus):
     text = scrape(nexus)
     assert sample(text, series) == before + 2, text
     assert "e2e-oversized" not in text
+
+
+def daemon_calls(text, method):
+    labels = f'{{backend="daemon",method="{method}"}}'
+    return (sample(text, "nexus_backend_call_duration_seconds_count" + labels),
+            sample(text, "nexus_backend_call_errors_total" + labels))
+
+
+def test_upload_and_download_streams_are_backend_calls_with_the_request_id(nexus_factory):
+    inst = nexus_factory(name="streamcalls", env={"NEXUS_LOG_FORMAT": "json"})
+    user = registered_user(inst, "streams")
+    up_id = "up-" + secrets.token_hex(8)
+    down_id = "down-" + secrets.token_hex(8)
+    body = MultipartBody([("file", "streamed.bin", secrets.token_bytes(300 << 10))])
+    r = inst.api.post(UPLOAD, token=user.token, data=body.to_bytes(),
+                      headers={"Content-Type": body.content_type, "X-Request-Id": up_id})
+    assert r.status_code == 200, r.text
+    r = inst.api.get(f"/api/files/{r.json()['id']}/download", token=user.token,
+                     headers={"X-Request-Id": down_id})
+    assert r.status_code == 200 and len(r.content) == 300 << 10, r.text[:300]
+
+    text = scrape(inst)
+    assert daemon_calls(text, "UploadFile") == (1, 0), text
+    assert daemon_calls(text, "DownloadFile") == (1, 0), text
+
+    def rpc_lines(request_id, method):
+        lines = [json.loads(line) for line in inst.logs()["nexusd"].splitlines()
+                 if line.startswith("{")]
+        return [o for o in lines
+                if o.get("request_id") == request_id and f"/{method} " in o["message"]]
+
+    wait_until(lambda: rpc_lines(up_id, "UploadFile"), 5, "nexusd logs the upload's call")
+    wait_until(lambda: rpc_lines(down_id, "DownloadFile"), 5, "nexusd logs the download's call")

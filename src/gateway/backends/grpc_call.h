@@ -49,6 +49,25 @@ Status BackendError(const char* service, const char* method, const grpc::Status&
 void RecordBackendCall(BackendCallSeries& series, std::chrono::steady_clock::time_point started,
                        const grpc::Status& status);
 
+// The figures of one streaming call: one observation, from its start to its
+// final status, counted as RecordBackendCall counts a unary call. A stream
+// the gateway cancels itself (its client went away or broke its body) ends
+// when it is cancelled, and is no backend error. Only the first Finished or
+// Cancelled counts. Without a series it records nothing. Driven by the
+// call's coroutine: not thread-safe.
+class StreamCallRecord {
+ public:
+  explicit StreamCallRecord(BackendCallSeries* series)
+      : series_(series), started_(std::chrono::steady_clock::now()) {}
+  void Finished(const grpc::Status& status);
+  void Cancelled();
+
+ private:
+  BackendCallSeries* series_;
+  std::chrono::steady_clock::time_point started_;
+  bool recorded_ = false;
+};
+
 // Sends the thread's request id (logging.h), if it has one, with the call
 // of `context`: what lets nexus-auth and nexusd log a call under the HTTP
 // request it serves. Call before the call starts.

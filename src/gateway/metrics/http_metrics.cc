@@ -76,11 +76,13 @@ BackendMetrics::BackendMetrics(metrics::Registry& registry, std::string_view bac
   auto make = [&](std::string_view method) {
     metrics::Labels labels{{"backend", std::string(backend)}, {"method", std::string(method)}};
     BackendCallSeries s;
-    s.latency = &registry.AddHistogram("nexus_backend_call_duration_seconds",
-                                       "Unary gRPC calls from the gateway to a backend service.",
-                                       metrics::FastLatencyBuckets(), labels);
+    s.latency = &registry.AddHistogram(
+        "nexus_backend_call_duration_seconds",
+        "gRPC calls from the gateway to a backend service (a stream: from its start to its "
+        "final status).",
+        metrics::FastLatencyBuckets(), labels);
     s.errors = &registry.AddCounter("nexus_backend_call_errors_total",
-                                    "Unary gRPC calls to a backend service that failed.", labels);
+                                    "gRPC calls to a backend service that failed.", labels);
     return s;
   };
   for (std::string_view m : methods) methods_.emplace_back(m, make(m));
