@@ -19,7 +19,12 @@ std::string& ServiceName() {
   return name;
 }
 
-thread_local std::string t_request_id;
+// The thread's request id: `t_request_id` points at the string bound by a
+// RequestIdScope, at `t_own_request_id` after SetCurrentRequestId, or at
+// the empty `kNoRequestId`.
+const std::string kNoRequestId;
+thread_local std::string t_own_request_id;
+thread_local const std::string* t_request_id = &kNoRequestId;
 
 void AppendTime(std::string& out, std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
@@ -40,9 +45,9 @@ class JsonFormatter final : public spdlog::formatter {
     line += "\",\"service\":\"";
     AppendJsonEscaped(line, ServiceName());
     line += '"';
-    if (!t_request_id.empty()) {
+    if (const std::string& id = *t_request_id; !id.empty()) {
       line += ",\"request_id\":\"";
-      AppendJsonEscaped(line, t_request_id);
+      AppendJsonEscaped(line, id);
       line += '"';
     }
     line += ",\"message\":\"";
@@ -99,14 +104,17 @@ std::string JsonLogLineStart(std::string_view level) {
   return line;
 }
 
-const std::string& CurrentRequestId() { return t_request_id; }
+const std::string& CurrentRequestId() { return *t_request_id; }
 
-void SetCurrentRequestId(std::string_view id) { t_request_id.assign(id); }
-
-RequestIdScope::RequestIdScope(std::string_view id) : previous_(std::move(t_request_id)) {
-  t_request_id.assign(id);
+void SetCurrentRequestId(std::string_view id) {
+  t_own_request_id.assign(id);
+  t_request_id = &t_own_request_id;
 }
 
-RequestIdScope::~RequestIdScope() { t_request_id = std::move(previous_); }
+RequestIdScope::RequestIdScope(const std::string& id) : previous_(t_request_id) {
+  t_request_id = &id;
+}
+
+RequestIdScope::~RequestIdScope() { t_request_id = previous_; }
 
 }  // namespace nexus

@@ -9,20 +9,16 @@
 // route, status and duration_ms as fields of their own (access_log.h).
 //
 // The request id: the gateway names each request (X-Request-Id) and sends
-// the name to nexus-auth and nexusd with each call. A thread serving a
-// request's work sets it with RequestIdScope, and every line that thread
-// logs meanwhile carries it, so one request is traceable across the three
-// logs. Thread-local: each thread has its own.
-//
-// Known gap, in the gateway: many requests' coroutines share a thread, and
-// the id is set only when a request is admitted, when its handler starts
-// (pipeline.cc) and when a backend call resumes it
-// (completion_queue_threads.h). After any other wait inside a handler (the
-// socket, a timer, a transfer slot) the thread may still hold the id of the
-// request that ran on it last, until the next backend call resumes this
-// one. Lines logged, and calls made, in that window can carry the wrong id.
-// Closing it means carrying the id with the request's executor rather than
-// the thread.
+// the name to nexus-auth and nexusd with each call. Work done for a request
+// runs with its id as the thread's current request id, and every line the
+// thread logs meanwhile carries it, so one request is traceable across the
+// three logs. Thread-local: each thread has its own. In nexus-auth and
+// nexusd a call's id is set as the serving thread takes the call
+// (grpc_request_log.h). In the gateway many requests' coroutines share a
+// thread and take turns at every wait, so the id is not set per request but
+// per turn: each connection's coroutine runs on an executor that binds the
+// id of the request it serves around every handler it runs
+// (gateway/http/request_executor.h).
 #pragma once
 
 #include <string>
@@ -53,18 +49,23 @@ inline constexpr char kRequestIdMetadataKey[] = "x-request-id";
 
 // The request id of the work this thread is doing ("" when none).
 const std::string& CurrentRequestId();
+// Makes a copy of `id` this thread's request id, until it is set again.
 void SetCurrentRequestId(std::string_view id);
 
-// Sets this thread's request id for its lifetime, then restores the one before.
+// Makes `id` this thread's request id for the scope's lifetime, then
+// restores the one before. `id` is referenced, not copied (binding one costs
+// two pointer writes, and the gateway binds one per resumption of a
+// coroutine): it must outlive the scope, and may change meanwhile.
 class RequestIdScope {
  public:
-  explicit RequestIdScope(std::string_view id);
+  explicit RequestIdScope(const std::string& id);
+  explicit RequestIdScope(std::string&&) = delete;  // would outlive its string
   ~RequestIdScope();
   RequestIdScope(const RequestIdScope&) = delete;
   RequestIdScope& operator=(const RequestIdScope&) = delete;
 
  private:
-  std::string previous_;
+  const std::string* previous_;
 };
 
 }  // namespace nexus

@@ -4,7 +4,9 @@ promtool, and scraped by Debian's real prometheus server."""
 
 import json
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -13,7 +15,8 @@ import urllib.request
 
 import pytest
 
-from harness import free_port, skip_or_fail, wait_until
+from files_api import UPLOAD
+from harness import MultipartBody, free_port, registered_user, skip_or_fail, wait_until
 from http_client import assert_json_error
 
 PROMTOOL = "/usr/bin/promtool"
@@ -144,3 +147,59 @@ def test_prometheus_scrapes_the_gateway_and_sees_the_traffic_made(nexus, alice, 
                interval=0.5)
     up = prometheus_api(port, "query", query='up{job="nexus"}')["result"]
     assert up and up[0]["value"][1] == "1", up
+
+
+def send_raw(port, data):
+    """Sends `data` on a new connection; returns what the gateway answered
+    before it closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+
+
+def test_heads_refused_before_routing_are_counted_as_invalid(nexus):
+    series = 'nexus_http_requests_total{method="other",route="invalid",code="4xx"}'
+    before = sample(scrape(nexus), series) or 0
+    assert send_raw(nexus.port, b"THIS IS NOT HTTP\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    big = b"GET /e2e-oversized HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (64 << 10) + b"\r\n\r\n"
+    assert send_raw(nexus.port, big).startswith(b"HTTP/1.1 431 ")
+    text = scrape(nexus)
+    assert sample(text, series) == before + 2, text
+    assert "e2e-oversized" not in text
+
+
+def daemon_calls(text, method):
+    labels = f'{{backend="daemon",method="{method}"}}'
+    return (sample(text, "nexus_backend_call_duration_seconds_count" + labels),
+            sample(text, "nexus_backend_call_errors_total" + labels))
+
+
+def test_upload_and_download_streams_are_backend_calls_with_the_request_id(nexus_factory):
+    inst = nexus_factory(name="streamcalls", env={"NEXUS_LOG_FORMAT": "json"})
+    user = registered_user(inst, "streams")
+    up_id = "up-" + secrets.token_hex(8)
+    down_id = "down-" + secrets.token_hex(8)
+    body = MultipartBody([("file", "streamed.bin", secrets.token_bytes(300 << 10))])
+    r = inst.api.post(UPLOAD, token=user.token, data=body.to_bytes(),
+                      headers={"Content-Type": body.content_type, "X-Request-Id": up_id})
+    assert r.status_code == 200, r.text
+    r = inst.api.get(f"/api/files/{r.json()['id']}/download", token=user.token,
+                     headers={"X-Request-Id": down_id})
+    assert r.status_code == 200 and len(r.content) == 300 << 10, r.text[:300]
+
+    text = scrape(inst)
+    assert daemon_calls(text, "UploadFile") == (1, 0), text
+    assert daemon_calls(text, "DownloadFile") == (1, 0), text
+
+    def rpc_lines(request_id, method):
+        lines = [json.loads(line) for line in inst.logs()["nexusd"].splitlines()
+                 if line.startswith("{")]
+        return [o for o in lines
+                if o.get("request_id") == request_id and f"/{method} " in o["message"]]
+
+    wait_until(lambda: rpc_lines(up_id, "UploadFile"), 5, "nexusd logs the upload's call")
+    wait_until(lambda: rpc_lines(down_id, "DownloadFile"), 5, "nexusd logs the download's call")

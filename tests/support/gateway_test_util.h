@@ -7,9 +7,11 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "gateway/http/http_types.h"
+#include "gateway/http/request_executor.h"
 #include "gateway/http/router.h"
 
 namespace nexus::gateway::testing {
@@ -22,13 +24,17 @@ asio::awaitable<void> StoreResult(asio::awaitable<T> task, std::optional<T>* out
 }
 
 // Runs `task` until it completes and returns its value; rethrows what it
-// throws. The io_context runs on the calling thread.
+// throws. The io_context runs on the calling thread. With a `request_id`,
+// the task works for that request, as a session's coroutine does
+// (request_executor.h).
 template <typename T>
-T RunAwaitable(asio::awaitable<T> task) {
+T RunAwaitable(asio::awaitable<T> task, std::string_view request_id = "") {
   asio::io_context io;
+  RequestIdCell cell;
+  cell.Set(request_id);
   std::optional<T> result;
   std::exception_ptr error;
-  asio::co_spawn(io, StoreResult(std::move(task), &result),
+  asio::co_spawn(RequestIdExecutor(io.get_executor(), &cell), StoreResult(std::move(task), &result),
                  [&](std::exception_ptr e) { error = e; });
   io.run();
   if (error) std::rethrow_exception(error);

@@ -23,12 +23,10 @@
 #include <grpcpp/completion_queue.h>
 
 #include <memory>
-#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "common/logging.h"
 #include "gateway/http/async_slot.h"
 
 namespace nexus::gateway {
@@ -50,16 +48,11 @@ class AwaitedTag final : public CompletionTag {
  public:
   void* Arm(std::shared_ptr<void> owner) {
     owner_ = std::move(owner);
-    request_id_ = CurrentRequestId();
     return this;
   }
-  // Resumed, the waiter is again the request it was: other requests' work
-  // ran on this thread meanwhile (logging.h, the request id).
-  asio::awaitable<bool> Wait() {
-    const bool ok = co_await outcome_.Take();
-    SetCurrentRequestId(request_id_);
-    co_return ok;
-  }
+  // The waiter resumes on its own executor (async_slot.h), which also
+  // brings back its request id (gateway/http/request_executor.h).
+  asio::awaitable<bool> Wait() { return outcome_.Take(); }
 
   void Complete(bool ok) override {
     // The waiter may destroy the owner (and this tag) once it resumed:
@@ -70,7 +63,6 @@ class AwaitedTag final : public CompletionTag {
 
  private:
   std::shared_ptr<void> owner_;
-  std::string request_id_;
   AsyncSlot<bool> outcome_;
 };
 

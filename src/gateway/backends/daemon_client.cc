@@ -72,7 +72,7 @@ class GrpcDaemonClient final : public DaemonClient {
   // ---- Files ----
   asio::awaitable<Result<std::unique_ptr<UploadCall>>> StartUpload(
       daemonpb::UploadHeader header) override {
-    return BeginUpload(files_, queue_.queue(), std::move(header));
+    return BeginUpload(files_, queue_.queue(), std::move(header), Series("UploadFile"));
   }
   asio::awaitable<Result<daemonpb::ListFilesResponse>> ListFiles(
       daemonpb::ListFilesRequest r) override {
@@ -83,7 +83,7 @@ class GrpcDaemonClient final : public DaemonClient {
   }
   std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest r) override {
     return BeginDownload(generic_, queue_.queue(), daemonpb::Files::service_full_name(),
-                         "DownloadFile", r);
+                         "DownloadFile", r, Series("DownloadFile"));
   }
   asio::awaitable<Result<daemonpb::DeleteFileResponse>> DeleteFile(
       daemonpb::DeleteFileRequest r) override {
@@ -112,7 +112,7 @@ class GrpcDaemonClient final : public DaemonClient {
   }
   std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest r) override {
     return BeginDownload(generic_, queue_.queue(), daemonpb::Tree::service_full_name(),
-                         "DownloadPath", r);
+                         "DownloadPath", r, Series("DownloadPath"));
   }
   asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest r) override {
     return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncGetUsage, std::move(r), "GetUsage");
@@ -167,13 +167,18 @@ class GrpcDaemonClient final : public DaemonClient {
   }
 
  private:
+  // Where the calls of `method` are counted, if anywhere.
+  BackendCallSeries* Series(const char* method) {
+    return metrics_ ? &metrics_->For(method) : nullptr;
+  }
+
   // One unary call on `stub` with the backend deadline, or `timeout`.
   template <typename Stub, typename Req, typename Resp>
   asio::awaitable<Result<Resp>> Call(Stub& stub, PrepareUnary<Stub, Req, Resp> prepare, Req request,
                                      const char* method,
                                      std::optional<std::chrono::milliseconds> timeout = {}) {
     return StubCall(stub, prepare, queue_.queue(), std::move(request), timeout.value_or(timeout_),
-                    "daemon", method, metrics_ ? &metrics_->For(method) : nullptr);
+                    "daemon", method, Series(method));
   }
 
   // Declared first, destroyed last: its threads drain every operation of the

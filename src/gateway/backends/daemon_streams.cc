@@ -31,6 +31,7 @@ class UploadStream final : public std::enable_shared_from_this<UploadStream> {
   void Start(daemonpb::Files::Stub& stub, grpc::CompletionQueue* queue,
              daemonpb::UploadHeader header) {
     context_.set_initial_metadata_corked(true);
+    AddRequestIdMetadata(context_);
     writer_ = stub.PrepareAsyncUploadFile(&context_, &response_, queue);
     writer_->StartCall(nullptr);  // corked: no operation, no tag
     *message_.mutable_header() = std::move(header);
@@ -110,10 +111,9 @@ class UploadStream final : public std::enable_shared_from_this<UploadStream> {
 
 class GrpcUploadCall final : public UploadCall {
  public:
-  explicit GrpcUploadCall(std::shared_ptr<UploadStream> stream) : stream_(std::move(stream)) {}
-  ~GrpcUploadCall() override {
-    if (!over_) stream_->Cancel();
-  }
+  GrpcUploadCall(std::shared_ptr<UploadStream> stream, BackendCallSeries* series)
+      : stream_(std::move(stream)), record_(series) {}
+  ~GrpcUploadCall() override { Cancel(); }
 
   asio::awaitable<Status> Write(std::string* data) override {
     if (over_) co_return InternalError("upload: write after the call ended");
@@ -133,6 +133,7 @@ class GrpcUploadCall final : public UploadCall {
     if (over_) co_return InternalError("upload: finish after the call ended");
     over_ = true;
     grpc::Status status = co_await stream_->Close();
+    record_.Finished(status);
     if (!status.ok()) co_return BackendError("daemon", "UploadFile", status);
     co_return std::move(stream_->response());
   }
@@ -141,18 +142,21 @@ class GrpcUploadCall final : public UploadCall {
     if (over_) return;
     over_ = true;
     stream_->Cancel();
+    record_.Cancelled();
   }
 
   // The call broke while writing: nexusd's status says why.
   asio::awaitable<Status> Failed() {
     over_ = true;
     grpc::Status status = co_await stream_->Status();
+    record_.Finished(status);
     if (status.ok()) co_return UnavailableError("daemon service ended the upload early");
     co_return BackendError("daemon", "UploadFile", status);
   }
 
  private:
   std::shared_ptr<UploadStream> stream_;
+  StreamCallRecord record_;
   bool over_ = false;
 };
 
@@ -172,6 +176,7 @@ class DownloadStream final : public std::enable_shared_from_this<DownloadStream>
   void Start(grpc::GenericStub& stub, grpc::CompletionQueue* queue, const std::string& method,
              grpc::ByteBuffer request) {
     context_.set_initial_metadata_corked(true);
+    AddRequestIdMetadata(context_);
     stream_ = stub.PrepareCall(&context_, method, queue);
     stream_->StartCall(nullptr);  // corked: no operation, no tag
     request_ = std::move(request);
@@ -217,10 +222,13 @@ class DownloadStream final : public std::enable_shared_from_this<DownloadStream>
 
 class GrpcDownloadCall final : public DownloadCall {
  public:
-  GrpcDownloadCall(std::shared_ptr<DownloadStream> stream, const char* method)
-      : stream_(std::move(stream)), method_(method) {}
+  GrpcDownloadCall(std::shared_ptr<DownloadStream> stream, const char* method,
+                   BackendCallSeries* series)
+      : stream_(std::move(stream)), method_(method), record_(series) {}
   ~GrpcDownloadCall() override {
-    if (!over_) stream_->Cancel();
+    if (over_) return;
+    stream_->Cancel();
+    record_.Cancelled();
   }
 
   asio::awaitable<Result<bool>> Read(daemonpb::DownloadResponse* msg) override {
@@ -250,7 +258,10 @@ class GrpcDownloadCall final : public DownloadCall {
     daemonpb::DownloadResponse msg;
     Result<bool> parsed = Parse(&msg);
     if (!parsed.ok()) co_return parsed;
-    if (!msg.has_data()) co_return InternalError("a second header message");
+    if (!msg.has_data()) {
+      record_.Finished(grpc::Status(grpc::StatusCode::INTERNAL, "a second header message"));
+      co_return InternalError("a second header message");
+    }
     data->swap(*msg.mutable_data());
     co_return true;
   }
@@ -263,6 +274,7 @@ class GrpcDownloadCall final : public DownloadCall {
     if (ok) co_return true;
     over_ = true;
     grpc::Status status = co_await stream_->Finished();
+    record_.Finished(status);
     if (!status.ok()) co_return BackendError("daemon", method_, status);
     co_return false;
   }
@@ -271,15 +283,17 @@ class GrpcDownloadCall final : public DownloadCall {
     grpc::Status s =
         grpc::SerializationTraits<daemonpb::DownloadResponse>::Deserialize(&message_, msg);
     if (!s.ok()) {
-      return BackendError(
-          "daemon", method_,
-          grpc::Status(grpc::StatusCode::INTERNAL, "malformed message: " + s.error_message()));
+      const grpc::Status malformed(grpc::StatusCode::INTERNAL,
+                                   "malformed message: " + s.error_message());
+      record_.Finished(malformed);
+      return BackendError("daemon", method_, malformed);
     }
     return true;
   }
 
   std::shared_ptr<DownloadStream> stream_;
   const char* method_;
+  StreamCallRecord record_;
   bool over_ = false;
   grpc::ByteBuffer message_;         // the message being looked at
   std::vector<grpc::Slice> slices_;  // its slices (references, not copies)
@@ -290,19 +304,20 @@ class GrpcDownloadCall final : public DownloadCall {
 
 std::unique_ptr<DownloadCall> BeginRawDownload(grpc::GenericStub& stub,
                                                grpc::CompletionQueue* queue, const char* service,
-                                               const char* method, grpc::ByteBuffer request) {
+                                               const char* method, grpc::ByteBuffer request,
+                                               BackendCallSeries* series) {
   auto stream = std::make_shared<DownloadStream>();
   stream->Start(stub, queue, std::string("/") + service + "/" + method, std::move(request));
-  return std::make_unique<GrpcDownloadCall>(std::move(stream), method);
+  return std::make_unique<GrpcDownloadCall>(std::move(stream), method, series);
 }
 
 // A named coroutine (not a lambda: GCC 12, see STACK.md).
 asio::awaitable<Result<std::unique_ptr<UploadCall>>> BeginUpload(
     std::shared_ptr<daemonpb::Files::Stub> stub, grpc::CompletionQueue* queue,
-    daemonpb::UploadHeader header) {
+    daemonpb::UploadHeader header, BackendCallSeries* series) {
   auto stream = std::make_shared<UploadStream>();
   stream->Start(*stub, queue, std::move(header));
-  auto call = std::make_unique<GrpcUploadCall>(stream);
+  auto call = std::make_unique<GrpcUploadCall>(stream, series);
   bool sent = co_await stream->HeaderSent();
   if (!sent) co_return co_await call->Failed();
   co_return std::unique_ptr<UploadCall>(std::move(call));

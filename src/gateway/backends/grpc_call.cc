@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/grpc_status.h"
+#include "common/logging.h"
 
 namespace nexus::gateway {
 
@@ -86,6 +87,25 @@ void RecordBackendCall(BackendCallSeries& series, std::chrono::steady_clock::tim
       break;
     default:
       break;
+  }
+}
+
+void StreamCallRecord::Finished(const grpc::Status& status) {
+  if (recorded_ || !series_) return;
+  recorded_ = true;
+  RecordBackendCall(*series_, started_, status);
+}
+
+void StreamCallRecord::Cancelled() {
+  if (recorded_ || !series_) return;
+  recorded_ = true;
+  series_->latency->Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+}
+
+void AddRequestIdMetadata(grpc::ClientContext& context) {
+  if (const std::string& id = CurrentRequestId(); !id.empty()) {
+    context.AddMetadata(kRequestIdMetadataKey, id);
   }
 }
 

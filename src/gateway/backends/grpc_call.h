@@ -21,7 +21,6 @@
 #include <string>
 #include <utility>
 
-#include "common/logging.h"
 #include "common/result.h"
 #include "gateway/backends/completion_queue_threads.h"
 #include "gateway/http/http_types.h"
@@ -49,6 +48,30 @@ Status BackendError(const char* service, const char* method, const grpc::Status&
 // failed for a reason other than its request (unavailable, deadline, internal).
 void RecordBackendCall(BackendCallSeries& series, std::chrono::steady_clock::time_point started,
                        const grpc::Status& status);
+
+// The figures of one streaming call: one observation, from its start to its
+// final status, counted as RecordBackendCall counts a unary call. A stream
+// the gateway cancels itself (its client went away or broke its body) ends
+// when it is cancelled, and is no backend error. Only the first Finished or
+// Cancelled counts. Without a series it records nothing. Driven by the
+// call's coroutine: not thread-safe.
+class StreamCallRecord {
+ public:
+  explicit StreamCallRecord(BackendCallSeries* series)
+      : series_(series), started_(std::chrono::steady_clock::now()) {}
+  void Finished(const grpc::Status& status);
+  void Cancelled();
+
+ private:
+  BackendCallSeries* series_;
+  std::chrono::steady_clock::time_point started_;
+  bool recorded_ = false;
+};
+
+// Sends the thread's request id (logging.h), if it has one, with the call
+// of `context`: what lets nexus-auth and nexusd log a call under the HTTP
+// request it serves. Call before the call starts.
+void AddRequestIdMetadata(grpc::ClientContext& context);
 
 namespace internal {
 
@@ -83,9 +106,7 @@ asio::awaitable<Result<Resp>> StubCall(Stub& stub, PrepareUnary<Stub, Req, Resp>
   auto state = std::make_shared<internal::UnaryCallState<Req, Resp>>();
   state->request = std::move(request);
   state->context.set_deadline(std::chrono::system_clock::now() + timeout);
-  if (const std::string& id = CurrentRequestId(); !id.empty()) {
-    state->context.AddMetadata(kRequestIdMetadataKey, id);
-  }
+  AddRequestIdMetadata(state->context);
   state->reader = (stub.*prepare)(&state->context, state->request, queue);
   state->reader->StartCall();
   state->reader->Finish(&state->response, &state->status, state->finished.Arm(state));

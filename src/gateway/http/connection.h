@@ -15,6 +15,11 @@
 // timeout forever, holding its backend call and that call's slot). The timer
 // wakes about once per timeout period, or four times per floor window.
 //
+// The connection's coroutine runs on a RequestIdExecutor bound to
+// `request_id` (request_executor.h): set by the session while it serves a
+// request, so that request's id marks every line logged and every backend
+// call made on its behalf.
+//
 // TLS: a connection of an HTTPS listener has a TLS stream layered on its TCP
 // stream (`tls`); requests and responses go through OnStream / OnRawStream,
 // which hand the TLS stream when there is one. Timeouts stay on the TCP
@@ -36,6 +41,7 @@
 #include <memory>
 #include <string>
 
+#include "gateway/http/request_executor.h"
 #include "gateway/http/server.h"
 #include "gateway/http/transfer_floor.h"
 
@@ -98,6 +104,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   beast::tcp_stream stream;
   const std::shared_ptr<asio::ssl::context> tls_context;
   std::unique_ptr<TlsStream> tls;  // set when tls_context is
+  RequestIdCell request_id;        // of the request being served, "" between requests
   bool idle = false;
   bool timed_out = false;  // the watch closed the connection
   bool too_slow = false;   // the body fell below the transfer floor

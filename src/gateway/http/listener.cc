@@ -234,8 +234,13 @@ asio::awaitable<void> Listener::AcceptLoop(Listener* self) {
     auto conn = std::make_shared<Connection>(tcp::socket(std::move(socket)), self->options_,
                                              self->tls_ ? self->tls_->Current() : nullptr);
     uint64_t id = self->Register(conn);
-    asio::co_spawn(conn->stream.get_executor(), ServeConnection(self->sessions_, conn, id),
-                   LogIfThrown("session ended by exception"));
+    // The completion handler holds the connection, and so its request id
+    // cell, until the last function the executor runs (request_executor.h).
+    RequestIdExecutor<asio::io_context::executor_type> executor(home.get_executor(),
+                                                                &conn->request_id);
+    asio::co_spawn(
+        executor, ServeConnection(self->sessions_, conn, id),
+        [conn, log = LogIfThrown("session ended by exception")](std::exception_ptr e) { log(e); });
   }
 }
 

@@ -4,7 +4,6 @@
 
 #include <exception>
 
-#include "common/logging.h"
 #include "gateway/backends/error_mapping.h"
 #include "gateway/http/middleware.h"
 #include "gateway/http/request_target.h"
@@ -35,9 +34,7 @@ Pipeline::Pipeline(const Router& router, AuthClient& auth, PipelineOptions optio
 
 asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_view target) const {
   Admission a;
-  AssignRequestId(req);
-  // Backend calls send it along (grpc_call.h), and this thread's lines carry it.
-  SetCurrentRequestId(req.request_id);
+  if (req.request_id.empty()) AssignRequestId(req);
   if (Status s = ParseRequestTarget(target, req); !s.ok()) {
     a.response = ErrorResponse(s, req.request_id);
     co_return a;
@@ -83,9 +80,6 @@ asio::awaitable<Response> Pipeline::Run(Request& req, const Route& route) const 
       options_.metrics->BodyReceived(req.body.size());
     }
   }
-  // The session read the body since Admit: other requests may have run on
-  // this thread meanwhile (logging.h, the request id).
-  SetCurrentRequestId(req.request_id);
   std::optional<Response> answer;
   Status failure;
   try {

@@ -2,7 +2,8 @@
 // response", as plain functions of a Request — no socket, no Beast.
 //
 // The session (session.cc) calls Admit on the head, reads the body within the
-// limit Admit returned, then calls Run. Admit assigns the request id, parses
+// limit Admit returned, then calls Run. Admit assigns the request id (unless
+// the session did, to bind it to the connection first), parses
 // the target, routes (404/405), checks body headers (413/415) and
 // authenticates /api routes (401) before any body byte is read. Run calls the
 // handler and maps a failed Status to its error response (error_mapping.h); a
@@ -42,7 +43,7 @@ class Pipeline {
   };
 
   // Phase one. req.method, headers, client_ip must be set; `target` is the
-  // request target as received.
+  // request target as received. An empty req.request_id is assigned here.
   asio::awaitable<Admission> Admit(Request& req, std::string_view target) const;
 
   // Phase two: req.body holds the body (or req.body_reader is set for a
@@ -76,6 +77,11 @@ class Pipeline {
   // (nullptr when none was), status, response body bytes and duration.
   void Record(const Route* route, int status, uint64_t bytes_sent, double seconds) const {
     if (options_.metrics) options_.metrics->RequestFinished(route, status, bytes_sent, seconds);
+  }
+  // Counts a request refused before it could be admitted (its head was
+  // malformed or too large), once the refusal was sent.
+  void RecordRefused(int status, uint64_t bytes_sent, double seconds) const {
+    if (options_.metrics) options_.metrics->RequestRefused(status, bytes_sent, seconds);
   }
 
   const PipelineOptions& options() const { return options_; }

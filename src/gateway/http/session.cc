@@ -71,20 +71,40 @@ bool WantsContinue(const Request& req) {
   return EqualsIgnoreCase(req.headers.Get("Expect"), "100-continue");
 }
 
-// An unparseable or oversized head is answered once; the connection then
-// closes.
-asio::awaitable<void> AnswerBadHead(Connection& conn, const beast::error_code& read_ec,
-                                    const ServerOptions& opt) {
+// Marks the connection's work as a request's from its naming to the end of
+// its loop iteration, however that ends (request_executor.h).
+class ServingRequest {
+ public:
+  ServingRequest(Connection& conn, const Request& req) : cell_(conn.request_id) {
+    cell_.Set(req.request_id);
+  }
+  ~ServingRequest() { cell_.Clear(); }
+  ServingRequest(const ServingRequest&) = delete;
+  ServingRequest& operator=(const ServingRequest&) = delete;
+
+ private:
+  RequestIdCell& cell_;
+};
+
+// An unparseable or oversized head is answered once, and counted as a
+// request of route "invalid" (taking as long as its answer took); the
+// connection then closes.
+asio::awaitable<void> AnswerBadHead(const SessionContext& ctx, Connection& conn,
+                                    const beast::error_code& read_ec) {
+  const auto started = std::chrono::steady_clock::now();
   Request bad;
   AssignRequestId(bad);
+  const ServingRequest serving(conn, bad);
   const bool too_big = read_ec == http::error::header_limit;
   Response resp = too_big ? ErrorJson(431, "request header too large")
                           : ErrorJson(400, "malformed HTTP request");
   Pipeline::Finish(bad, resp);
   auto out = ToBeast(resp, 11, false);
-  conn.stream.expires_after(opt.write_timeout);
+  conn.stream.expires_after(ctx.options.write_timeout);
   co_await conn.OnStream([&](auto& s) { return http::async_write(s, out, kTupleAwaitable); });
-  LogAccess(bad, resp.status, out.body().size(), 0.0);
+  const double duration_ms = MillisecondsSince(started);
+  LogAccess(bad, resp.status, out.body().size(), duration_ms);
+  ctx.pipeline.RecordRefused(resp.status, out.body().size(), duration_ms / 1000);
 }
 
 // A response and whether the request's body was left (partly) unread.
@@ -206,7 +226,7 @@ asio::awaitable<void> ServeConnection(const SessionContext& ctx, std::shared_ptr
     conn->idle = false;
     if (read_ec) {
       linger = read_ec == http::error::header_limit || IsHttpParseError(read_ec);
-      if (linger) co_await AnswerBadHead(*conn, read_ec, opt);
+      if (linger) co_await AnswerBadHead(ctx, *conn, read_ec);
       break;
     }
 
@@ -215,6 +235,8 @@ asio::awaitable<void> ServeConnection(const SessionContext& ctx, std::shared_ptr
     const unsigned version = parser.get().version();
     const bool client_keep_alive = parser.get().keep_alive();
     Request req = RequestFromHead(parser.get(), client_ip);
+    AssignRequestId(req);
+    const ServingRequest serving(*conn, req);
     Pipeline::Admission admission = co_await ctx.pipeline.Admit(req, parser.get().target());
     Handled handled;
     handled.body_unread = !parser.is_done();

@@ -22,7 +22,8 @@ HttpMetrics::HttpMetrics(metrics::Registry& registry)
                                           "Request body bytes received (uploads included).")),
       sent_bytes_(registry.AddCounter("nexus_http_response_body_bytes_total",
                                       "Response body bytes sent (downloads included).")),
-      unmatched_(MakeSeries("other", "unmatched")) {}
+      unmatched_(MakeSeries("other", "unmatched")),
+      invalid_(MakeSeries("other", "invalid")) {}
 
 HttpMetrics::RouteSeries HttpMetrics::MakeSeries(const std::string& method,
                                                  const std::string& pattern) {
@@ -55,10 +56,18 @@ void HttpMetrics::RequestFinished(const Route* route, int status, uint64_t bytes
       static_cast<size_t>(route - first_route_) < routes_.size()) {
     s = &routes_[static_cast<size_t>(route - first_route_)];
   }
+  Count(*s, status, bytes_sent, seconds);
+}
+
+void HttpMetrics::RequestRefused(int status, uint64_t bytes_sent, double seconds) {
+  Count(invalid_, status, bytes_sent, seconds);
+}
+
+void HttpMetrics::Count(const RouteSeries& s, int status, uint64_t bytes_sent, double seconds) {
   int cls = status / 100 - 1;
   if (cls < 0 || cls > 4) cls = 4;
-  s->by_class[static_cast<size_t>(cls)]->Inc();
-  s->latency->Observe(seconds);
+  s.by_class[static_cast<size_t>(cls)]->Inc();
+  s.latency->Observe(seconds);
   sent_bytes_.Inc(bytes_sent);
 }
 
@@ -67,11 +76,13 @@ BackendMetrics::BackendMetrics(metrics::Registry& registry, std::string_view bac
   auto make = [&](std::string_view method) {
     metrics::Labels labels{{"backend", std::string(backend)}, {"method", std::string(method)}};
     BackendCallSeries s;
-    s.latency = &registry.AddHistogram("nexus_backend_call_duration_seconds",
-                                       "Unary gRPC calls from the gateway to a backend service.",
-                                       metrics::FastLatencyBuckets(), labels);
+    s.latency = &registry.AddHistogram(
+        "nexus_backend_call_duration_seconds",
+        "gRPC calls from the gateway to a backend service (a stream: from its start to its "
+        "final status).",
+        metrics::FastLatencyBuckets(), labels);
     s.errors = &registry.AddCounter("nexus_backend_call_errors_total",
-                                    "Unary gRPC calls to a backend service that failed.", labels);
+                                    "gRPC calls to a backend service that failed.", labels);
     return s;
   };
   for (std::string_view m : methods) methods_.emplace_back(m, make(m));

@@ -7,7 +7,9 @@
 // known, at start-up; recording a request is then an index into a vector and
 // relaxed atomic adds: no lock, no allocation, no string built. Paths and
 // ids never become labels: a request is counted under its route's pattern
-// ("/api/files/:id"), or under route="unmatched" when no route took it.
+// ("/api/files/:id"), under route="unmatched" when no route took it, or
+// under route="invalid" when it was refused before routing, its head
+// malformed or too large.
 // Thread-safe once AddRoutes has run (before serving).
 #pragma once
 
@@ -37,6 +39,8 @@ class HttpMetrics {
   void BodyReceived(uint64_t bytes) { received_bytes_.Inc(bytes); }
   // `route`: the admitted route, or nullptr when none was (404, 405, 400).
   void RequestFinished(const Route* route, int status, uint64_t bytes_sent, double seconds);
+  // A request refused before routing (400, 431): no method or route to tell.
+  void RequestRefused(int status, uint64_t bytes_sent, double seconds);
 
  private:
   struct RouteSeries {
@@ -44,6 +48,7 @@ class HttpMetrics {
     metrics::Histogram* latency = nullptr;
   };
   RouteSeries MakeSeries(const std::string& method, const std::string& pattern);
+  void Count(const RouteSeries& s, int status, uint64_t bytes_sent, double seconds);
 
   metrics::Registry& registry_;
   metrics::Gauge& in_flight_;
@@ -52,6 +57,7 @@ class HttpMetrics {
   const Route* first_route_ = nullptr;
   std::vector<RouteSeries> routes_;  // parallel to the router's routes
   RouteSeries unmatched_;
+  RouteSeries invalid_;
 };
 
 // One backend call's series.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 
 namespace nexus {
 namespace {
@@ -28,12 +29,33 @@ TEST(LoggingTest, JsonEscapingKeepsALineOneValidString) {
 
 TEST(LoggingTest, ARequestIdScopeSetsThenRestoresTheThreadsId) {
   SetCurrentRequestId("outer");
+  const std::string inner = "inner";
   {
-    RequestIdScope scope("inner");
+    RequestIdScope scope(inner);
+    EXPECT_EQ(CurrentRequestId(), "inner");
+    const std::string innermost = "innermost";
+    {
+      RequestIdScope nested(innermost);
+      EXPECT_EQ(CurrentRequestId(), "innermost");
+    }
     EXPECT_EQ(CurrentRequestId(), "inner");
   }
   EXPECT_EQ(CurrentRequestId(), "outer");
   SetCurrentRequestId("");
+}
+
+// The scope binds the string itself: who owns it may change the id.
+TEST(LoggingTest, ARequestIdScopeFollowsItsStringsChanges) {
+  std::string id = "first";
+  RequestIdScope scope(id);
+  id = "second";
+  EXPECT_EQ(CurrentRequestId(), "second");
+}
+
+TEST(LoggingTest, AThreadStartsWithoutARequestId) {
+  std::string seen = "unset";
+  std::thread([&] { seen = CurrentRequestId(); }).join();
+  EXPECT_EQ(seen, "");
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // The streaming daemon calls (UploadCall, DownloadCall) against an
 // in-process Daemon service: an upload commits only when finished and is
 // cancelled when dropped; a download delivers header, data and end, turns
-// nexusd's errors into statuses, and is cancelled when dropped early.
+// nexusd's errors into statuses, and is cancelled when dropped early. Each
+// carries the request id it was started for and is counted once in the
+// backend call figures.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -10,7 +12,9 @@
 #include <mutex>
 
 #include "common/grpc_status.h"
+#include "common/logging.h"
 #include "gateway/backends/daemon_client.h"
+#include "gateway/metrics/http_metrics.h"
 #include "nexus/daemon/v1/files.grpc.pb.h"
 #include "support/gateway_test_util.h"
 
@@ -31,19 +35,20 @@ class StreamingDaemon final : public daemonpb::Files::Service {
   grpc::Status UploadFile(grpc::ServerContext* ctx,
                           grpc::ServerReader<daemonpb::UploadFileRequest>* in,
                           daemonpb::FileInfo* resp) override {
+    NoteRequestId(*ctx);
     daemonpb::UploadFileRequest msg;
     if (!in->Read(&msg) || !msg.has_header()) {
       return ToGrpcStatus(InvalidArgumentError("no header"));
     }
     if (msg.header().file_name() == "refuse") {
-      upload_done_.set_value(Ending{});
+      Ended(upload_done_, upload_ended_, Ending{});
       return ToGrpcStatus(Status(StatusCode::kQuotaExceeded, "quota exceeded"));
     }
     const std::string name = msg.header().file_name();
     Ending end;
     while (in->Read(&msg)) end.bytes += static_cast<int64_t>(msg.data().size());
     end.cancelled = ctx->IsCancelled();
-    upload_done_.set_value(end);
+    Ended(upload_done_, upload_ended_, end);
     if (end.cancelled) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
     resp->set_name(name);
     resp->set_size(end.bytes);
@@ -53,6 +58,7 @@ class StreamingDaemon final : public daemonpb::Files::Service {
 
   grpc::Status DownloadFile(grpc::ServerContext* ctx, const daemonpb::DownloadFileRequest* req,
                             grpc::ServerWriter<daemonpb::DownloadResponse>* out) override {
+    NoteRequestId(*ctx);
     if (req->id() == "missing") return ToGrpcStatus(NotFoundError("file missing not found"));
     if (req->id() == "shapes") return SendShapes(out);
     daemonpb::DownloadResponse header;
@@ -109,16 +115,42 @@ class StreamingDaemon final : public daemonpb::Files::Service {
   std::future<Ending> upload_done() { return upload_done_.get_future(); }
   std::future<Ending> download_done() { return download_done_.get_future(); }
 
+  // The request ids the calls came with ("-" for none), in arrival order.
+  std::vector<std::string> request_ids() {
+    std::lock_guard lock(mu_);
+    return request_ids_;
+  }
+
  private:
+  // The first call of a kind to end tells its future; later ones do not.
+  void Ended(std::promise<Ending>& done, bool& ended, Ending end) {
+    std::lock_guard lock(mu_);
+    if (ended) return;
+    ended = true;
+    done.set_value(end);
+  }
+
+  void NoteRequestId(const grpc::ServerContext& ctx) {
+    auto it = ctx.client_metadata().find(kRequestIdMetadataKey);
+    std::lock_guard lock(mu_);
+    request_ids_.push_back(it == ctx.client_metadata().end()
+                               ? "-"
+                               : std::string(it->second.data(), it->second.size()));
+  }
+
   // A failed Write means the client went away (IsCancelled may not say so
   // yet at that moment).
   grpc::Status Done(grpc::ServerContext* ctx, int64_t sent, bool write_failed) {
-    download_done_.set_value(Ending{write_failed || ctx->IsCancelled(), sent});
+    Ended(download_done_, download_ended_, Ending{write_failed || ctx->IsCancelled(), sent});
     return grpc::Status::OK;
   }
 
   std::promise<Ending> upload_done_;
   std::promise<Ending> download_done_;
+  std::mutex mu_;
+  bool upload_ended_ = false;             // guarded by mu_
+  bool download_ended_ = false;           // guarded by mu_
+  std::vector<std::string> request_ids_;  // guarded by mu_
 };
 
 daemonpb::UploadHeader Header(std::string name) {
@@ -183,10 +215,28 @@ class DaemonStreamsTest : public ::testing::Test {
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    daemon_ = MakeGrpcDaemonClient(server_->InProcessChannel(grpc::ChannelArguments()), 2000ms);
+    daemon_ = MakeGrpcDaemonClient(server_->InProcessChannel(grpc::ChannelArguments()), 2000ms,
+                                   &metrics_);
   }
   void TearDown() override { server_->Shutdown(); }
 
+  // The exposition's value of `series` of method `method`, or -1.
+  double Figure(const std::string& series, const std::string& method) {
+    const std::string text = registry_.Expose();
+    const std::string prefix = series + "{backend=\"daemon\",method=\"" + method + "\"} ";
+    size_t at = text.find(prefix);
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + prefix.size()));
+  }
+  double Calls(const std::string& method) {
+    return Figure("nexus_backend_call_duration_seconds_count", method);
+  }
+  double Errors(const std::string& method) {
+    return Figure("nexus_backend_call_errors_total", method);
+  }
+
+  metrics::Registry registry_;
+  BackendMetrics metrics_{registry_, "daemon", {"UploadFile", "DownloadFile"}};
   StreamingDaemon service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<DaemonClient> daemon_;
@@ -276,6 +326,48 @@ TEST_F(DaemonStreamsTest, ReadDataDeliversEachPayloadAndRefusesASecondHeader) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(payloads[i], want[i]) << "message " << i;
   EXPECT_EQ(status.code(), StatusCode::kInternal);
   EXPECT_NE(status.message().find("header"), std::string::npos) << status.ToString();
+}
+
+TEST_F(DaemonStreamsTest, StreamsCarryTheRequestIdTheyWereStartedFor) {
+  Result<daemonpb::FileInfo> info =
+      RunAwaitable(Upload(daemon_.get(), "a.bin", 2, true), "request-up");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  Received got = RunAwaitable(Download(daemon_.get(), "f1", false), "request-down");
+  EXPECT_TRUE(got.ended);
+  RunAwaitable(Download(daemon_.get(), "f1", false));
+  EXPECT_EQ(service_.request_ids(), (std::vector<std::string>{"request-up", "request-down", "-"}));
+}
+
+TEST_F(DaemonStreamsTest, EachStreamIsCountedOnceFromStartToItsFinalStatus) {
+  ASSERT_TRUE(RunAwaitable(Upload(daemon_.get(), "a.bin", 3, true)).ok());
+  EXPECT_EQ(Calls("UploadFile"), 1);
+  EXPECT_EQ(Errors("UploadFile"), 0);
+  // nexusd's refusal answers the request: no backend error.
+  EXPECT_FALSE(RunAwaitable(Upload(daemon_.get(), "refuse", 8, true)).ok());
+  EXPECT_EQ(Calls("UploadFile"), 2);
+  EXPECT_EQ(Errors("UploadFile"), 0);
+
+  EXPECT_TRUE(RunAwaitable(Download(daemon_.get(), "f1", false)).ended);
+  EXPECT_EQ(Calls("DownloadFile"), 1);
+  EXPECT_EQ(RunAwaitable(Download(daemon_.get(), "missing", false)).status.code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(Calls("DownloadFile"), 2);
+  EXPECT_EQ(Errors("DownloadFile"), 0);
+  EXPECT_EQ(RunAwaitable(Download(daemon_.get(), "broken", false)).status.code(),
+            StatusCode::kInternal);
+  EXPECT_EQ(Calls("DownloadFile"), 3);
+  EXPECT_EQ(Errors("DownloadFile"), 1);
+}
+
+// A stream the gateway gives up itself (its client went away) ends there,
+// and is no failure of nexusd's.
+TEST_F(DaemonStreamsTest, AStreamDroppedByTheGatewayIsCountedButNotAsAnError) {
+  EXPECT_FALSE(RunAwaitable(Upload(daemon_.get(), "a.bin", 2, false)).ok());
+  EXPECT_EQ(Calls("UploadFile"), 1);
+  EXPECT_EQ(Errors("UploadFile"), 0);
+  EXPECT_TRUE(RunAwaitable(Download(daemon_.get(), "endless", true)).header);
+  EXPECT_EQ(Calls("DownloadFile"), 1);
+  EXPECT_EQ(Errors("DownloadFile"), 0);
 }
 
 }  // namespace

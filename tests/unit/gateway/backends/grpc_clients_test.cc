@@ -1,11 +1,14 @@
 // The gRPC clients against an in-process AuthService / Daemon (no socket):
 // values and Nexus statuses pass through, transport failures and missed
-// deadlines become a plain 503-class error, and a call resumes on the
-// awaiting coroutine's thread.
+// deadlines become a plain 503-class error, a call resumes on the awaiting
+// coroutine's thread, and carries the id of the request it was made for.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -15,8 +18,10 @@
 #include <vector>
 
 #include "common/grpc_status.h"
+#include "common/logging.h"
 #include "gateway/backends/auth_client.h"
 #include "gateway/backends/daemon_client.h"
+#include "gateway/http/request_executor.h"
 #include "nexus/auth/v1/auth.grpc.pb.h"
 #include "nexus/daemon/v1/health.grpc.pb.h"
 #include "support/gateway_test_util.h"
@@ -59,11 +64,16 @@ class ScriptedAuthService final : public authpb::AuthService::Service {
   std::shared_future<void> release_ = release_promise_.get_future().share();
 };
 
+// Answers "ok", followed by the request id the call came with, if any.
 class ScriptedDaemonService final : public daemonpb::Health::Service {
  public:
-  grpc::Status Check(grpc::ServerContext*, const daemonpb::HealthRequest*,
+  grpc::Status Check(grpc::ServerContext* ctx, const daemonpb::HealthRequest*,
                      daemonpb::HealthResponse* resp) override {
-    resp->set_status("ok");
+    std::string status = "ok";
+    auto id = ctx->client_metadata().find(kRequestIdMetadataKey);
+    if (id != ctx->client_metadata().end())
+      status += " " + std::string(id->second.data(), id->second.size());
+    resp->set_status(status);
     return grpc::Status::OK;
   }
 };
@@ -161,6 +171,40 @@ asio::awaitable<std::thread::id> ThreadAfterCall(AuthClient& auth) {
 
 TEST_F(GrpcClientsTest, ResumesOnTheAwaitingCoroutinesThread) {
   EXPECT_EQ(RunAwaitable(ThreadAfterCall(*auth_)), std::this_thread::get_id());
+}
+
+// Two calls, each after a wait that is not a backend call; notes what the
+// service answered.
+asio::awaitable<void> CallAfterWaits(DaemonClient& daemon, std::vector<std::string>* answers) {
+  for (int i = 0; i < 2; ++i) {
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    auto r = co_await daemon.Health(daemonpb::HealthRequest());
+    answers->push_back(r.ok() ? r->status() : r.status().ToString());
+  }
+}
+
+TEST_F(GrpcClientsTest, TwoRequestsTakingTurnsOnOneThreadEachSendTheirOwnId) {
+  asio::io_context io(1);
+  RequestIdCell a;
+  a.Set("request-a");
+  RequestIdCell b;
+  b.Set("request-b");
+  std::vector<std::string> answers_a;
+  std::vector<std::string> answers_b;
+  using Executor = RequestIdExecutor<asio::io_context::executor_type>;
+  asio::co_spawn(Executor(io.get_executor(), &a), CallAfterWaits(*daemon_, &answers_a),
+                 asio::detached);
+  asio::co_spawn(Executor(io.get_executor(), &b), CallAfterWaits(*daemon_, &answers_b),
+                 asio::detached);
+  io.run();
+  EXPECT_EQ(answers_a, (std::vector<std::string>{"ok request-a", "ok request-a"}));
+  EXPECT_EQ(answers_b, (std::vector<std::string>{"ok request-b", "ok request-b"}));
+}
+
+TEST_F(GrpcClientsTest, ACallOutsideAnyRequestSendsNoId) {
+  auto d = RunAwaitable(daemon_->Health(daemonpb::HealthRequest()));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->status(), "ok");
 }
 
 // gRPC's callback API runs on "nexting_thread"s that sleep 100 ms after each

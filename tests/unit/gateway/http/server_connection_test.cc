@@ -122,6 +122,36 @@ TEST_F(ServerTest, OversizedHeadIsRefused) {
   EXPECT_EQ(r.rfind("HTTP/1.1 431 ", 0), 0u) << r;
 }
 
+// Refused before routing, they are still requests answered: counted, under
+// the fixed route "invalid", never under anything the client sent.
+TEST_F(ServerTest, MalformedAndOversizedHeadsAreCountedAsInvalidRequests) {
+  ServerOptions options;
+  options.header_limit = 1024;
+  Start(options);
+  {
+    Client c(port_);
+    c.Send("THIS IS NOT HTTP\r\n\r\n");
+    EXPECT_EQ(c.ReadResponse().rfind("HTTP/1.1 400 ", 0), 0u);
+    EXPECT_TRUE(c.ClosedByServer());  // after the request was counted
+  }
+  {
+    Client c(port_);
+    c.Send("GET /secret-path HTTP/1.1\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n");
+    EXPECT_EQ(c.ReadResponse().rfind("HTTP/1.1 431 ", 0), 0u);
+    EXPECT_TRUE(c.ClosedByServer());
+  }
+  const std::string text = registry_.Expose();
+  EXPECT_NE(text.find("nexus_http_requests_total{method=\"other\",route=\"invalid\",code=\"4xx\"} "
+                      "2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find(
+          "nexus_http_request_duration_seconds_count{method=\"other\",route=\"invalid\"} 2\n"),
+      std::string::npos);
+  EXPECT_EQ(text.find("secret-path"), std::string::npos);
+}
+
 TEST_F(ServerTest, SilentClientIsDisconnectedAfterTheHeaderTimeout) {
   ServerOptions options;
   options.header_timeout = 200ms;

@@ -28,6 +28,7 @@
 
 #include "gateway/formats/multipart.h"
 #include "gateway/http/server.h"
+#include "gateway/metrics/http_metrics.h"
 #include "support/gateway_fake_auth_client.h"
 #include "support/gateway_test_util.h"
 
@@ -326,7 +327,9 @@ class ServerTest : public ::testing::Test {
     });
   }
 
+  // Serves the routes added so far (tests may add their own first).
   void Start(ServerOptions options = ServerOptions()) {
+    http_metrics_.AddRoutes(router_);
     options.listen = "127.0.0.1:0";
     if (options.threads == 0) options.threads = 1;
     options.handle_signals = false;
@@ -346,7 +349,9 @@ class ServerTest : public ::testing::Test {
 
   testing::FakeAuthClient auth_;
   Router router_;
-  Pipeline pipeline_{router_, auth_, PipelineOptions{100}};
+  metrics::Registry registry_;
+  HttpMetrics http_metrics_{registry_};
+  Pipeline pipeline_{router_, auth_, PipelineOptions{100, &http_metrics_}};
   std::promise<void> slow_entered_;
   std::promise<Status> endless_result_;
   std::unique_ptr<Server> server_;
