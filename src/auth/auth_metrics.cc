@@ -11,11 +11,19 @@ AuthMetrics::AuthMetrics(metrics::Registry& registry)
       login_failures_(registry.AddCounter(
           "nexus_auth_login_failures_total",
           "Login steps refused for a wrong password or a wrong or expired code.")),
+      app_password_failures_(registry.AddCounter(
+          "nexus_auth_app_password_failures_total",
+          "App password sign-ins refused for a wrong, revoked or malformed password.")),
       rate_limited_(registry.AddCounter("nexus_auth_rate_limited_total",
                                         "Requests refused by a rate limit or cooldown.")) {}
 
 void AuthMetrics::Answered(const Status& s) {
   if (s.code() == StatusCode::kRateLimited) rate_limited_.Inc();
+}
+
+void AuthMetrics::AppPasswordValidated(const Status& s) {
+  Answered(s);
+  if (s.code() == StatusCode::kUnauthenticated) app_password_failures_.Inc();
 }
 
 void AuthMetrics::InitAnswered(const Status& s) {

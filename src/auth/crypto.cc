@@ -54,4 +54,14 @@ std::string DeriveSubkey(std::string_view key, std::string_view context) {
   return out;
 }
 
+std::string KeyedHashHex(std::string_view key, std::string_view data) {
+  EnsureSodium();
+  assert(key.size() >= crypto_generichash_KEYBYTES_MIN &&
+         key.size() <= crypto_generichash_KEYBYTES_MAX);
+  unsigned char out[crypto_generichash_BYTES];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size(), reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  return ToHex(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
+}
+
 }  // namespace nexus::auth

@@ -1,5 +1,5 @@
 // Small crypto helpers shared by the auth modules: randomness, hex, ids,
-// key derivation.
+// key derivation, keyed hashing.
 //
 // All randomness comes from libsodium's CSPRNG (getrandom(2) underneath).
 // EnsureSodium() initialises libsodium once per process; every function here
@@ -29,5 +29,9 @@ std::string NewUuid();
 // `context`), so one secret on disk can serve several uses without the uses
 // being able to stand in for each other. `key` must be 16..64 bytes.
 std::string DeriveSubkey(std::string_view key, std::string_view context);
+
+// Lower-case hex of BLAKE2b-256 over `data` keyed with `key` (16..64 bytes):
+// the stored form of a secret that must not be checkable without the key.
+std::string KeyedHashHex(std::string_view key, std::string_view data);
 
 }  // namespace nexus::auth

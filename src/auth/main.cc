@@ -19,6 +19,9 @@
 #include <memory>
 #include <string>
 
+#include "auth/app_password_secret.h"
+#include "auth/app_password_store.h"
+#include "auth/app_passwords.h"
 #include "auth/auth_service.h"
 #include "auth/crypto.h"
 #include "auth/failure_backoff.h"
@@ -125,11 +128,17 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   std::unique_ptr<Mailer> mailer = MakeMailer(cfg.mail, clock, env);
   AuthService auth(cfg.auth, {clock, **store, *mailer, passwords, otp, jwt, ip_limiter,
                               verify_limiter, account_limiter, login_backoff});
+  // After UserStore::Open, which created and migrated the file.
+  auto app_store = AppPasswordStore::Open(cfg.auth.db_path);
+  if (!app_store.ok()) return fail(app_store.status());
+  AppPasswordHasher app_hasher(DeriveSubkey(*key, "nexus-auth app-password v1"));
+  RateLimiter app_password_failures(clock, kAppPasswordFailurePolicy);
+  AppPasswords app_passwords({}, {clock, **store, **app_store, app_hasher, app_password_failures});
   WorkerPool pool(kWorkerThreads, kMaxQueuedRequests);
   metrics::Registry registry;
   metrics::AddProcessMetrics(registry, env, "nexus-auth");
   AuthMetrics auth_metrics(registry);
-  AuthGrpcService service(auth, pool, &auth_metrics);
+  AuthGrpcService service(auth, pool, &auth_metrics, &app_passwords);
 
   grpc::ServerBuilder builder;
   int selected_port = 0;

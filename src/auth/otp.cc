@@ -24,12 +24,7 @@ OtpHasher::OtpHasher(std::string_view secret) {
   key_ = std::string(secret.substr(0, crypto_generichash_KEYBYTES_MAX));
 }
 
-std::string OtpHasher::Hash(std::string_view code) const {
-  unsigned char out[crypto_generichash_BYTES];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(code.data()),
-                     code.size(), reinterpret_cast<const unsigned char*>(key_.data()), key_.size());
-  return ToHex(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
-}
+std::string OtpHasher::Hash(std::string_view code) const { return KeyedHashHex(key_, code); }
 
 bool OtpHasher::Matches(std::string_view stored_hash, std::string_view code) const {
   std::string h = Hash(code);

@@ -38,6 +38,17 @@ int64_t RateLimiter::Acquire(const std::string& key) {
   return (wait_ms + 999) / 1000;
 }
 
+int64_t RateLimiter::SecondsUntilAvailable(const std::string& key) const {
+  if (cost_ms_ == 0) return 0;
+  const int64_t now = clock_.NowMillis();
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) return 0;
+  const int64_t credit = Refilled(it->second, now);
+  if (credit >= cost_ms_) return 0;
+  return (cost_ms_ - credit + 999) / 1000;
+}
+
 void RateLimiter::EvictLocked(int64_t now_ms) {
   std::erase_if(buckets_,
                 [&](const auto& kv) { return Refilled(kv.second, now_ms) >= capacity_ms_; });

@@ -32,6 +32,9 @@ class RateLimiter {
   // 0 when a token was taken; otherwise the whole seconds (>= 1) until one
   // will be available. A refused request takes nothing.
   int64_t Acquire(const std::string& key);
+  // What Acquire would answer, taking nothing: for limits that charge only
+  // some requests (failures) yet must refuse every request once spent.
+  int64_t SecondsUntilAvailable(const std::string& key) const;
 
   size_t size_for_test() const;
 

@@ -17,6 +17,17 @@ void FillToken(const TokenResult& t, v1::TokenResponse* resp) {
   resp->set_expires_at(t.expires_at);
 }
 
+void FillAppPassword(const AppPasswordInfo& info, v1::AppPassword* out) {
+  out->set_id(info.id);
+  out->set_name(info.name);
+  out->set_created_at(info.created_at);
+  out->set_last_used_at(info.last_used_at);
+}
+
+grpc::Status NoAppPasswords() {
+  return ToGrpcStatus(Status(StatusCode::kUnimplemented, "no app passwords here"));
+}
+
 }  // namespace
 
 void ConfigureServer(grpc::ServerBuilder& builder, const WorkerPool& pool) {
@@ -147,6 +158,54 @@ grpc::Status AuthGrpcService::Metrics(grpc::ServerContext* /*ctx*/,
   if (!metrics_) return ToGrpcStatus(Status(StatusCode::kUnimplemented, "no metrics here"));
   resp->set_exposition(metrics_->registry().Expose());
   return grpc::Status::OK;
+}
+
+grpc::Status AuthGrpcService::CreateAppPassword(grpc::ServerContext* ctx,
+                                                const v1::CreateAppPasswordRequest* req,
+                                                v1::CreatedAppPassword* resp) {
+  if (!app_passwords_) return NoAppPasswords();
+  // A database write with an fsync: off the server thread.
+  return Offload(ctx, [this, req, resp] {
+    auto r = app_passwords_->Create(req->username(), req->name());
+    if (r.ok()) {
+      FillAppPassword(r->info, resp->mutable_app_password());
+      resp->set_password(r->password);
+    }
+    return r.status();
+  });
+}
+
+grpc::Status AuthGrpcService::ListAppPasswords(grpc::ServerContext* /*ctx*/,
+                                               const v1::ListAppPasswordsRequest* req,
+                                               v1::ListAppPasswordsResponse* resp) {
+  if (!app_passwords_) return NoAppPasswords();
+  auto r = app_passwords_->List(req->username());
+  if (r.ok()) {
+    for (const AppPasswordInfo& info : *r) FillAppPassword(info, resp->add_app_passwords());
+  }
+  return ToGrpcStatus(r.status());
+}
+
+grpc::Status AuthGrpcService::DeleteAppPassword(grpc::ServerContext* ctx,
+                                                const v1::DeleteAppPasswordRequest* req,
+                                                v1::DeleteAppPasswordResponse* /*resp*/) {
+  if (!app_passwords_) return NoAppPasswords();
+  return Offload(ctx, [this, req] { return app_passwords_->Delete(req->username(), req->id()); });
+}
+
+grpc::Status AuthGrpcService::ValidateAppPassword(grpc::ServerContext* /*ctx*/,
+                                                  const v1::ValidateAppPasswordRequest* req,
+                                                  v1::ValidateAppPasswordResponse* resp) {
+  if (!app_passwords_) return NoAppPasswords();
+  auto r = app_passwords_->Validate(req->username(), req->password(), req->client_address());
+  if (r.ok()) {
+    resp->set_username(r->username);
+    resp->set_user_id(r->user_id);
+    resp->set_email(r->email);
+    resp->set_created_at(r->created_at);
+    resp->set_app_password_id(r->app_password_id);
+  }
+  return ToGrpcStatus(Counted(r.status(), &AuthMetrics::AppPasswordValidated));
 }
 
 }  // namespace nexus::auth

@@ -6,25 +6,28 @@
 // would run it on gRPC's completion-queue threads, which in this gRPC sleep
 // 100 ms after every idle second and so stall whatever call arrives then.)
 //
-// Cheap calls (ValidateToken, GetUser, Health) are answered on the server
-// thread. Calls that may block on argon2, SMTP or a database write run on a
-// WorkerPool while their server thread waits for the result: the pool bounds
-// how many run at once, a call that finds its queue full fails fast with
-// kUnavailable, and a call whose caller gave up while it was queued is
-// answered CANCELLED without doing the work. ConfigureServer gives gRPC
-// enough threads for every call the pool can hold plus the cheap ones, so a
-// burst of logins can never delay token validation.
+// Cheap calls (ValidateToken, ValidateAppPassword, ListAppPasswords,
+// GetUser, Health) are answered on the server thread. Calls that may block on argon2, SMTP or a
+// database write run on a WorkerPool while their server thread waits for the result: the pool
+// bounds how many run at once, a call that finds its queue full fails fast with kUnavailable, and a
+// call whose caller gave up while it was queued is answered CANCELLED without doing the work.
+// ConfigureServer gives gRPC enough threads for every call the pool can hold plus the cheap ones,
+// so a burst of logins can never delay token validation.
 //
 // Outcomes are counted in AuthMetrics when one is given, and Metrics answers
-// with its registry's exposition (UNIMPLEMENTED without one).
+// with its registry's exposition (UNIMPLEMENTED without one). The app
+// password calls are served by the AppPasswords given (UNIMPLEMENTED
+// without one).
 //
-// Owns nothing: `auth`, `pool` and `metrics` must outlive the server, and the pool must
+// Owns nothing: `auth`, `pool`, `metrics` and `app_passwords` must outlive
+// the server, and the pool must
 // keep running tasks until the server has shut down (a waiting call ends only
 // when its task has run). Thread-safe.
 #pragma once
 
 #include <grpcpp/server_builder.h>
 
+#include "auth/app_passwords.h"
 #include "auth/auth_metrics.h"
 #include "auth/auth_service.h"
 #include "auth/worker_pool.h"
@@ -53,8 +56,9 @@ void ConfigureServer(grpc::ServerBuilder& builder, const WorkerPool& pool);
 
 class AuthGrpcService final : public v1::AuthService::Service {
  public:
-  AuthGrpcService(AuthService& auth, WorkerPool& pool, AuthMetrics* metrics = nullptr)
-      : auth_(auth), pool_(pool), metrics_(metrics) {}
+  AuthGrpcService(AuthService& auth, WorkerPool& pool, AuthMetrics* metrics = nullptr,
+                  AppPasswords* app_passwords = nullptr)
+      : auth_(auth), pool_(pool), metrics_(metrics), app_passwords_(app_passwords) {}
 
   grpc::Status RegisterInit(grpc::ServerContext* ctx, const v1::RegisterInitRequest* req,
                             v1::RegisterInitResponse* resp) override;
@@ -74,6 +78,15 @@ class AuthGrpcService final : public v1::AuthService::Service {
                       v1::HealthResponse* resp) override;
   grpc::Status Metrics(grpc::ServerContext* ctx, const v1::MetricsRequest* req,
                        v1::MetricsResponse* resp) override;
+  grpc::Status CreateAppPassword(grpc::ServerContext* ctx, const v1::CreateAppPasswordRequest* req,
+                                 v1::CreatedAppPassword* resp) override;
+  grpc::Status ListAppPasswords(grpc::ServerContext* ctx, const v1::ListAppPasswordsRequest* req,
+                                v1::ListAppPasswordsResponse* resp) override;
+  grpc::Status DeleteAppPassword(grpc::ServerContext* ctx, const v1::DeleteAppPasswordRequest* req,
+                                 v1::DeleteAppPasswordResponse* resp) override;
+  grpc::Status ValidateAppPassword(grpc::ServerContext* ctx,
+                                   const v1::ValidateAppPasswordRequest* req,
+                                   v1::ValidateAppPasswordResponse* resp) override;
 
  private:
   // Runs `work` (returning a Status) on the pool and waits for its outcome.
@@ -87,6 +100,7 @@ class AuthGrpcService final : public v1::AuthService::Service {
   AuthService& auth_;
   WorkerPool& pool_;
   AuthMetrics* metrics_;
+  AppPasswords* app_passwords_;
 };
 
 }  // namespace nexus::auth

@@ -64,6 +64,19 @@ CREATE TABLE code_attempts (
   PRIMARY KEY (purpose, email, address)
 );
 )sql",
+    // App passwords (read and written by AppPasswordStore): the keyed hash
+    // of each secret, looked up by that hash on every use.
+    R"sql(
+CREATE TABLE app_passwords (
+  id           TEXT PRIMARY KEY,
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name         TEXT NOT NULL,
+  secret_hash  TEXT NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX app_passwords_by_user ON app_passwords(user_id, created_at);
+)sql",
 };
 static_assert(std::size(kMigrations) == UserStore::kSchemaVersion);
 

@@ -4,8 +4,9 @@
 // confirmed), login_challenges (one per email, until the code is confirmed),
 // code_attempts (wrong tries at the current code of a registration or login,
 // per client address), revoked_tokens (jti until the token would have
-// expired anyway). The schema is versioned with PRAGMA user_version and
-// migrated forward on Open.
+// expired anyway), and app_passwords (whose rows AppPasswordStore reads and
+// writes on connections of its own). The schema of the whole file is
+// versioned with PRAGMA user_version and migrated forward here, on Open.
 //
 // The database runs in WAL mode with synchronous=FULL: a commit is on disk
 // when the call returns, so an account, a logout's revocation or a counted
@@ -21,8 +22,8 @@
 // reads share one connection behind a mutex; FindUserById (the token hot
 // path) uses a second, read-only connection with a prepared statement, and
 // IsRevoked reads an in-memory copy of revoked_tokens, so neither waits for a
-// write. The store is the only writer of the file, which keeps that copy
-// exact. SQLite errors come back as kInternal naming the operation.
+// write. The store is the only writer of revoked_tokens, which keeps that
+// copy exact. SQLite errors come back as kInternal naming the operation.
 #pragma once
 
 #include <cstdint>
@@ -75,7 +76,7 @@ struct LoginChallenge {
 
 class UserStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates the database file at `path` (its directory must exist)
   // and migrates it. A file from a newer nexus-auth is refused.

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 namespace nexus::auth {
 namespace {
@@ -43,6 +45,44 @@ bool ValidDomain(std::string_view s) {
   return true;
 }
 
+// The code points of well-formed UTF-8 (no overlong forms, surrogates or
+// values above U+10FFFF), or nullopt.
+std::optional<std::vector<char32_t>> DecodeUtf8(std::string_view s) {
+  std::vector<char32_t> out;
+  for (size_t i = 0; i < s.size();) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    char32_t cp = 0;
+    char32_t min = 0;
+    if (b0 < 0x80) {
+      len = 1, cp = b0;
+    } else if ((b0 & 0xE0) == 0xC0) {
+      len = 2, cp = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3, cp = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4, cp = b0 & 0x07, min = 0x10000;
+    } else {
+      return std::nullopt;
+    }
+    if (i + len > s.size()) return std::nullopt;
+    for (size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+    out.push_back(cp);
+    i += len;
+  }
+  return out;
+}
+
+bool IsControlOrBidi(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
 }  // namespace
 
 Status ValidateUsername(std::string_view username) {
@@ -77,6 +117,19 @@ Status ValidatePassword(std::string_view password, int64_t min_length) {
   if (password.size() > kPasswordMaxLength) {
     return InvalidArgumentError("password must be at most " + std::to_string(kPasswordMaxLength) +
                                 " characters");
+  }
+  return Status::Ok();
+}
+
+Status ValidateAppPasswordName(std::string_view name) {
+  if (name.empty()) return InvalidArgumentError("name is required");
+  const Status wrong =
+      InvalidArgumentError("name must be 1-" + std::to_string(kAppPasswordNameMaxChars) +
+                           " characters of UTF-8 text without control characters");
+  std::optional<std::vector<char32_t>> chars = DecodeUtf8(name);
+  if (!chars || chars->size() > kAppPasswordNameMaxChars) return wrong;
+  for (char32_t cp : *chars) {
+    if (IsControlOrBidi(cp)) return wrong;
   }
   return Status::Ok();
 }

@@ -17,6 +17,7 @@ inline constexpr size_t kUsernameMinLength = 3;
 inline constexpr size_t kUsernameMaxLength = 32;
 inline constexpr size_t kEmailMaxLength = 254;  // RFC 5321 path limit
 inline constexpr size_t kPasswordMaxLength = 1024;
+inline constexpr size_t kAppPasswordNameMaxChars = 64;
 
 // 3-32 characters of [A-Za-z0-9_.-].
 Status ValidateUsername(std::string_view username);
@@ -27,5 +28,11 @@ Result<std::string> NormalizeEmail(std::string_view email);
 
 // Between `min_length` and kPasswordMaxLength bytes.
 Status ValidatePassword(std::string_view password, int64_t min_length);
+
+// The name of an app password: well-formed UTF-8 of 1-64 characters (code
+// points), none of them a control character (C0, DEL, C1) or a bidirectional
+// embedding, override or isolate (which would make the name display other
+// than it reads, as in file names).
+Status ValidateAppPasswordName(std::string_view name);
 
 }  // namespace nexus::auth

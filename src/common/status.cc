@@ -43,6 +43,7 @@ constexpr ReasonInfo kReasons[] = {
     {Reason::kLambdaUnsupportedHere, "lambda_unsupported_here",
      "lambda is unavailable on this host (needs root and runc)"},
     {Reason::kInsufficientStorage, "insufficient_storage", "insufficient storage"},
+    {Reason::kBasicAuthChallenge, "basic_auth_challenge", ""},
 };
 
 }  // namespace

@@ -49,6 +49,7 @@ enum class Reason {
   kNodesUnsupportedHere,   // this host cannot run nodes (no root, runc or CNI)
   kLambdaUnsupportedHere,  // this host cannot run lambda (no root, runc, ...)
   kInsufficientStorage,    // the disk under nexusd is full (common/insufficient_storage.h)
+  kBasicAuthChallenge,     // a 401 whose client must answer with HTTP Basic credentials
 };
 
 // Stable lowercase name of a reason ("backend_down"); "" for kNone. Used on

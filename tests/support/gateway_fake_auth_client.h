@@ -4,11 +4,14 @@
 // member. ValidateToken accepts exactly the tokens in `valid_tokens`
 // (anything else is kUnauthenticated "token rejected"), unless
 // `validate_error` is set, which every ValidateToken then returns.
+// ValidateAppPassword works the same way with `valid_app_passwords` (keyed
+// by username and password) and `validate_app_password_error`.
 // Not thread-safe: drive it from one test thread.
 #pragma once
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gateway/backends/auth_client.h"
@@ -23,8 +26,16 @@ class FakeAuthClient final : public AuthClient {
   Result<authpb::TokenResponse> login_verify_answer = authpb::TokenResponse();
   Result<authpb::LogoutResponse> logout_answer = authpb::LogoutResponse();
   Result<authpb::HealthResponse> health_answer = authpb::HealthResponse();
+  Result<authpb::CreatedAppPassword> create_app_password_answer = authpb::CreatedAppPassword();
+  Result<authpb::ListAppPasswordsResponse> list_app_passwords_answer =
+      authpb::ListAppPasswordsResponse();
+  Result<authpb::DeleteAppPasswordResponse> delete_app_password_answer =
+      authpb::DeleteAppPasswordResponse();
   std::map<std::string, authpb::ValidateTokenResponse> valid_tokens;
   Status validate_error;
+  std::map<std::pair<std::string, std::string>, authpb::ValidateAppPasswordResponse>
+      valid_app_passwords;
+  Status validate_app_password_error;
 
   std::vector<authpb::RegisterInitRequest> register_init_calls;
   std::vector<authpb::VerifyRequest> register_verify_calls;
@@ -32,6 +43,10 @@ class FakeAuthClient final : public AuthClient {
   std::vector<authpb::VerifyRequest> login_verify_calls;
   std::vector<authpb::ValidateTokenRequest> validate_calls;
   std::vector<authpb::LogoutRequest> logout_calls;
+  std::vector<authpb::CreateAppPasswordRequest> create_app_password_calls;
+  std::vector<authpb::ListAppPasswordsRequest> list_app_passwords_calls;
+  std::vector<authpb::DeleteAppPasswordRequest> delete_app_password_calls;
+  std::vector<authpb::ValidateAppPasswordRequest> validate_app_password_calls;
   int health_calls = 0;
 
   // Makes `token` valid for `username` with a profile.
@@ -43,6 +58,18 @@ class FakeAuthClient final : public AuthClient {
     r.set_email(email);
     r.set_created_at(created_at);
     valid_tokens[token] = r;
+  }
+
+  // Makes `password` valid for `username` with a profile.
+  void AcceptAppPassword(const std::string& username, const std::string& password,
+                         const std::string& email = "", int64_t created_at = 0) {
+    authpb::ValidateAppPasswordResponse r;
+    r.set_username(username);
+    r.set_user_id("id-" + username);
+    r.set_email(email);
+    r.set_created_at(created_at);
+    r.set_app_password_id("ap-" + username);
+    valid_app_passwords[{username, password}] = r;
   }
 
   asio::awaitable<Result<authpb::RegisterInitResponse>> RegisterInit(
@@ -80,6 +107,31 @@ class FakeAuthClient final : public AuthClient {
   asio::awaitable<Result<authpb::HealthResponse>> Health(authpb::HealthRequest request) override {
     ++health_calls;
     co_return health_answer;
+  }
+  asio::awaitable<Result<authpb::CreatedAppPassword>> CreateAppPassword(
+      authpb::CreateAppPasswordRequest request) override {
+    create_app_password_calls.push_back(std::move(request));
+    co_return create_app_password_answer;
+  }
+  asio::awaitable<Result<authpb::ListAppPasswordsResponse>> ListAppPasswords(
+      authpb::ListAppPasswordsRequest request) override {
+    list_app_passwords_calls.push_back(std::move(request));
+    co_return list_app_passwords_answer;
+  }
+  asio::awaitable<Result<authpb::DeleteAppPasswordResponse>> DeleteAppPassword(
+      authpb::DeleteAppPasswordRequest request) override {
+    delete_app_password_calls.push_back(std::move(request));
+    co_return delete_app_password_answer;
+  }
+  asio::awaitable<Result<authpb::ValidateAppPasswordResponse>> ValidateAppPassword(
+      authpb::ValidateAppPasswordRequest request) override {
+    validate_app_password_calls.push_back(request);
+    if (!validate_app_password_error.ok()) co_return validate_app_password_error;
+    auto it = valid_app_passwords.find({request.username(), request.password()});
+    if (it == valid_app_passwords.end()) {
+      co_return UnauthenticatedError("invalid username or app password");
+    }
+    co_return it->second;
   }
 };
 

@@ -1,9 +1,11 @@
 // Helpers for gateway unit tests: run a coroutine to completion on a private
-// io_context, and build plain requests without a socket.
+// io_context, and build plain requests (and their auth headers) without a
+// socket.
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <string>
@@ -60,6 +62,30 @@ inline Headers JsonHeaders() {
 inline Headers BearerHeaders(const std::string& token) {
   Headers h;
   h.Add("Authorization", "Bearer " + token);
+  return h;
+}
+
+// Standard base64 with padding, as a client writes it.
+inline std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << 16;
+    if (i + 1 < in.size()) n |= static_cast<uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+// "Authorization: Basic base64(username:password)".
+inline Headers BasicHeaders(const std::string& username, const std::string& password) {
+  Headers h;
+  h.Add("Authorization", "Basic " + Base64(username + ":" + password));
   return h;
 }
 

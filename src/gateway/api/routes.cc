@@ -1,5 +1,6 @@
 #include "gateway/api/routes.h"
 
+#include "gateway/api/app_password_handlers.h"
 #include "gateway/api/auth_handlers.h"
 #include "gateway/api/files_handlers.h"
 #include "gateway/api/fs_handlers.h"
@@ -37,6 +38,9 @@ constexpr AuthRoute kAuthRoutes[] = {
     // The token travels in the Authorization header; the handler revokes it
     // rather than the middleware validating it first.
     {"POST", "/auth/logout", kPublicNoBody, &LogoutHandler},
+    {"POST", "/api/app-passwords", kUserJson, &CreateAppPasswordHandler},
+    {"GET", "/api/app-passwords", kUserNoBody, &ListAppPasswordsHandler},
+    {"DELETE", "/api/app-passwords/:id", kUserNoBody, &DeleteAppPasswordHandler},
 };
 
 struct DaemonRoute {

@@ -49,6 +49,30 @@ class GrpcAuthClient final : public AuthClient {
     return Call(&authpb::AuthService::Stub::PrepareAsyncHealth, std::move(request), "Health");
   }
 
+  asio::awaitable<Result<authpb::CreatedAppPassword>> CreateAppPassword(
+      authpb::CreateAppPasswordRequest request) override {
+    return Call(&authpb::AuthService::Stub::PrepareAsyncCreateAppPassword, std::move(request),
+                "CreateAppPassword");
+  }
+
+  asio::awaitable<Result<authpb::ListAppPasswordsResponse>> ListAppPasswords(
+      authpb::ListAppPasswordsRequest request) override {
+    return Call(&authpb::AuthService::Stub::PrepareAsyncListAppPasswords, std::move(request),
+                "ListAppPasswords");
+  }
+
+  asio::awaitable<Result<authpb::DeleteAppPasswordResponse>> DeleteAppPassword(
+      authpb::DeleteAppPasswordRequest request) override {
+    return Call(&authpb::AuthService::Stub::PrepareAsyncDeleteAppPassword, std::move(request),
+                "DeleteAppPassword");
+  }
+
+  asio::awaitable<Result<authpb::ValidateAppPasswordResponse>> ValidateAppPassword(
+      authpb::ValidateAppPasswordRequest request) override {
+    return Call(&authpb::AuthService::Stub::PrepareAsyncValidateAppPassword, std::move(request),
+                "ValidateAppPassword");
+  }
+
   asio::awaitable<Result<authpb::MetricsResponse>> Metrics(
       authpb::MetricsRequest request) override {
     return Call(&authpb::AuthService::Stub::PrepareAsyncMetrics, std::move(request), "Metrics");

@@ -41,6 +41,16 @@ class AuthClient {
       authpb::ValidateTokenRequest request) = 0;
   virtual asio::awaitable<Result<authpb::LogoutResponse>> Logout(authpb::LogoutRequest request) = 0;
   virtual asio::awaitable<Result<authpb::HealthResponse>> Health(authpb::HealthRequest request) = 0;
+  virtual asio::awaitable<Result<authpb::CreatedAppPassword>> CreateAppPassword(
+      authpb::CreateAppPasswordRequest request) = 0;
+  virtual asio::awaitable<Result<authpb::ListAppPasswordsResponse>> ListAppPasswords(
+      authpb::ListAppPasswordsRequest request) = 0;
+  virtual asio::awaitable<Result<authpb::DeleteAppPasswordResponse>> DeleteAppPassword(
+      authpb::DeleteAppPasswordRequest request) = 0;
+  // Never coalesced or cached by a decorator: every failure must reach the
+  // rate limit, and a revoked password must fail on its next use.
+  virtual asio::awaitable<Result<authpb::ValidateAppPasswordResponse>> ValidateAppPassword(
+      authpb::ValidateAppPasswordRequest request) = 0;
   // nexus-auth's figures in the Prometheus text format. Fakes need not
   // serve them: by default the call answers kUnimplemented.
   virtual asio::awaitable<Result<authpb::MetricsResponse>> Metrics(authpb::MetricsRequest) {

@@ -11,7 +11,9 @@
 //
 // Logout through this client detaches the token's in-flight call, before and
 // after revoking, so no request that arrives after a logout has completed can
-// join a validation that began before it. Other calls pass straight through.
+// join a validation that began before it. Other calls pass straight through,
+// ValidateAppPassword included: each of its failures must be counted by the
+// auth service's rate limit, and a deleted app password must fail at once.
 // Holds a reference to `inner`, which must outlive it. Thread-safe.
 #pragma once
 
@@ -50,6 +52,22 @@ class CoalescingAuthClient final : public AuthClient {
   }
   asio::awaitable<Result<authpb::HealthResponse>> Health(authpb::HealthRequest request) override {
     return inner_.Health(std::move(request));
+  }
+  asio::awaitable<Result<authpb::CreatedAppPassword>> CreateAppPassword(
+      authpb::CreateAppPasswordRequest request) override {
+    return inner_.CreateAppPassword(std::move(request));
+  }
+  asio::awaitable<Result<authpb::ListAppPasswordsResponse>> ListAppPasswords(
+      authpb::ListAppPasswordsRequest request) override {
+    return inner_.ListAppPasswords(std::move(request));
+  }
+  asio::awaitable<Result<authpb::DeleteAppPasswordResponse>> DeleteAppPassword(
+      authpb::DeleteAppPasswordRequest request) override {
+    return inner_.DeleteAppPassword(std::move(request));
+  }
+  asio::awaitable<Result<authpb::ValidateAppPasswordResponse>> ValidateAppPassword(
+      authpb::ValidateAppPasswordRequest request) override {
+    return inner_.ValidateAppPassword(std::move(request));
   }
   asio::awaitable<Result<authpb::MetricsResponse>> Metrics(
       authpb::MetricsRequest request) override {

@@ -69,7 +69,9 @@ Response ErrorResponse(const Status& status, std::string_view request_id) {
   Response r = ErrorJson(http, client_message.empty() ? status.message() : client_message);
   if (status.code() == StatusCode::kUnauthenticated) {
     // RFC 9110: a 401 names the scheme that would be accepted.
-    r.headers.Add("WWW-Authenticate", "Bearer");
+    r.headers.Add("WWW-Authenticate", status.reason() == Reason::kBasicAuthChallenge
+                                          ? std::string(kBasicAuthChallenge)
+                                          : std::string("Bearer"));
   }
   if (status.code() == StatusCode::kRateLimited) {
     r.headers.Add("Retry-After", std::to_string(std::max(1, status.retry_after_seconds())));

@@ -4,7 +4,9 @@
 // A 500 never shows its message to the client: it is logged with the request
 // id and the client reads "internal error". A status whose Reason has a
 // ReasonClientMessage shows that text instead of its own message. 429 carries Retry-After from
-// Status::retry_after_seconds(); 401 carries "WWW-Authenticate: Bearer".
+// Status::retry_after_seconds(); 401 carries "WWW-Authenticate: Bearer", or
+// kBasicAuthChallenge when its Reason is kBasicAuthChallenge (routes signed
+// into with HTTP Basic, see basic_auth.h).
 // Stateless; thread-safe.
 #pragma once
 
@@ -14,6 +16,10 @@
 #include "gateway/http/http_types.h"
 
 namespace nexus::gateway {
+
+// The challenge of a 401 on a route signed into with HTTP Basic (RFC 7617):
+// clients are to send UTF-8 usernames and passwords.
+inline constexpr std::string_view kBasicAuthChallenge = R"(Basic realm="Nexus", charset="UTF-8")";
 
 // The HTTP status for a non-ok code (kOk maps to 200).
 int HttpStatusFor(StatusCode code);

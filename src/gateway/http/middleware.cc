@@ -92,24 +92,24 @@ asio::awaitable<Status> Authenticate(AuthClient& auth, Request& req) {
   call.set_token(std::move(token).value());
   Result<authpb::ValidateTokenResponse> answer = co_await auth.ValidateToken(std::move(call));
   if (!answer.ok()) {
-    Status s = answer.status();
-    switch (s.code()) {
-      case StatusCode::kUnauthenticated:
-      case StatusCode::kInvalidArgument:
-      case StatusCode::kNotFound:
-      case StatusCode::kPermissionDenied:
-        co_return UnauthenticatedError("invalid or expired token");
-      default:
-        co_return s;
+    if (RejectsCredentials(answer.status().code())) {
+      co_return UnauthenticatedError("invalid or expired token");
     }
+    co_return answer.status();
   }
-  if (answer->username().empty()) co_return InternalError("ValidateToken answered no username");
-  Principal& p = req.principal;
-  p.username = answer->username();
-  p.user_id = answer->user_id();
-  p.email = answer->email();
-  p.created_at = answer->created_at();
-  co_return Status::Ok();
+  co_return FillPrincipal(*answer, "ValidateToken", req);
+}
+
+bool RejectsCredentials(StatusCode code) {
+  switch (code) {
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kPermissionDenied:
+      return true;
+    default:
+      return false;
+  }
 }
 
 Result<std::string> AuthenticatedOwner(const Request& req) {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "gateway/backends/auth_client.h"
@@ -37,6 +38,27 @@ Status CheckBodyHeaders(const Request& req, BodyMode mode, int64_t max_body_byte
 
 // The Status the session answers when a body outgrows the limit mid-read.
 Status BodyTooLargeError(int64_t max_body_bytes);
+
+// Whether a failed validation means the credentials are not accepted (a
+// 401), rather than a backend failure that keeps its own status.
+bool RejectsCredentials(StatusCode code);
+
+// Fills req.principal from a validation answer: ValidateToken's and
+// ValidateAppPassword's carry the same identity fields, so a handler reads
+// the same principal behind either. An answer without a username is
+// kInternal naming `method`.
+template <typename Answer>
+Status FillPrincipal(const Answer& answer, std::string_view method, Request& req) {
+  if (answer.username().empty()) {
+    return InternalError(std::string(method) + " answered no username");
+  }
+  Principal& p = req.principal;
+  p.username = answer.username();
+  p.user_id = answer.user_id();
+  p.email = answer.email();
+  p.created_at = answer.created_at();
+  return Status::Ok();
+}
 
 // Validates the bearer token with `auth` and fills req.principal. A token the
 // auth service rejects is 401 "invalid or expired token"; a dead auth service

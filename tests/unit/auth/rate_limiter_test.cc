@@ -15,6 +15,21 @@ class RateLimiterTest : public ::testing::Test {
   nexus::testing::FakeClock clock_;
 };
 
+TEST_F(RateLimiterTest, SecondsUntilAvailableTellsWithoutTakingATokenFromTheBucket) {
+  RateLimiter limiter(clock_, {2, 30});
+  EXPECT_EQ(limiter.SecondsUntilAvailable("k"), 0);  // unknown key: a full bucket
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(limiter.SecondsUntilAvailable("k"), 0) << i;
+  EXPECT_EQ(limiter.Acquire("k"), 0);
+  EXPECT_EQ(limiter.Acquire("k"), 0);
+  EXPECT_EQ(limiter.SecondsUntilAvailable("k"), 30);
+  clock_.AdvanceSeconds(29);
+  EXPECT_EQ(limiter.SecondsUntilAvailable("k"), 1);
+  clock_.AdvanceSeconds(1);
+  EXPECT_EQ(limiter.SecondsUntilAvailable("k"), 0);
+  EXPECT_EQ(limiter.Acquire("k"), 0);  // the peeks took nothing
+  EXPECT_EQ(limiter.SecondsUntilAvailable("k"), 30);
+}
+
 TEST_F(RateLimiterTest, AllowsBurstThenSaysHowLongToWait) {
   RateLimiter limiter(clock_, {3, 30});
   for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Acquire("k"), 0) << i;

@@ -31,6 +31,12 @@ class AuthGrpcServiceTest : public ::testing::Test {
     auth_ = std::make_unique<AuthService>(
         config_, AuthService::Deps{clock_, *store_, mailer_, passwords_, otp_, jwt_, ip_limiter_,
                                    verify_limiter_, account_limiter_, login_backoff_});
+    auto a = AppPasswordStore::Open(dir_ / "auth.db");
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    app_store_ = std::move(a).value();
+    app_passwords_ = std::make_unique<AppPasswords>(
+        AppPasswords::Policy{},
+        AppPasswords::Deps{clock_, *store_, *app_store_, app_hasher_, app_failures_});
   }
   void TearDown() override {
     // Calls waiting for the pool end only when it runs their tasks, and the
@@ -43,7 +49,7 @@ class AuthGrpcServiceTest : public ::testing::Test {
 
   void Start(size_t workers = 2, size_t max_queued = 16) {
     pool_ = std::make_unique<WorkerPool>(workers, max_queued);
-    service_ = std::make_unique<AuthGrpcService>(*auth_, *pool_);
+    service_ = std::make_unique<AuthGrpcService>(*auth_, *pool_, &metrics_, app_passwords_.get());
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -140,6 +146,12 @@ class AuthGrpcServiceTest : public ::testing::Test {
   FailureBackoff login_backoff_{clock_, {5, 1, 900}};
   std::unique_ptr<UserStore> store_;
   std::unique_ptr<AuthService> auth_;
+  AppPasswordHasher app_hasher_{std::string(32, 'a')};
+  RateLimiter app_failures_{clock_, {2, 6}};
+  std::unique_ptr<AppPasswordStore> app_store_;
+  std::unique_ptr<AppPasswords> app_passwords_;
+  metrics::Registry registry_;
+  AuthMetrics metrics_{registry_};
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<AuthGrpcService> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -324,6 +336,65 @@ TEST_F(AuthGrpcServiceTest, CallsWaitingForThePoolLeaveThreadsForTokenValidation
   clients_.clear();
   for (const PendingCall& call : calls_)
     EXPECT_TRUE(call.status.ok()) << call.status.error_message();
+}
+
+TEST_F(AuthGrpcServiceTest, AppPasswordsOverGrpcAndFailuresCounted) {
+  Start();
+  RegisterAlice();
+  grpc::ClientContext c1;
+  pb::CreateAppPasswordRequest create;
+  create.set_username("alice");
+  create.set_name("Finder");
+  pb::CreatedAppPassword created;
+  grpc::Status s = stub_->CreateAppPassword(&c1, create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(created.app_password().name(), "Finder");
+  EXPECT_EQ(created.app_password().created_at(), clock_.NowSeconds());
+  EXPECT_FALSE(created.password().empty());
+
+  const auto validate = [&](const std::string& password, pb::ValidateAppPasswordResponse* out) {
+    grpc::ClientContext c;
+    pb::ValidateAppPasswordRequest req;
+    req.set_username("alice");
+    req.set_password(password);
+    req.set_client_address("10.0.0.5");
+    return FromGrpcStatus(stub_->ValidateAppPassword(&c, req, out));
+  };
+  pb::ValidateAppPasswordResponse id;
+  ASSERT_TRUE(validate(created.password(), &id).ok());
+  EXPECT_EQ(id.username(), "alice");
+  EXPECT_EQ(id.email(), "alice@example.com");
+  EXPECT_EQ(id.app_password_id(), created.app_password().id());
+  EXPECT_FALSE(id.user_id().empty());
+
+  grpc::ClientContext c2;
+  pb::ListAppPasswordsRequest list_req;
+  list_req.set_username("alice");
+  pb::ListAppPasswordsResponse list;
+  ASSERT_TRUE(stub_->ListAppPasswords(&c2, list_req, &list).ok());
+  ASSERT_EQ(list.app_passwords_size(), 1);
+  EXPECT_EQ(list.app_passwords(0).id(), created.app_password().id());
+  EXPECT_EQ(list.app_passwords(0).last_used_at(), clock_.NowSeconds());
+
+  grpc::ClientContext c3;
+  pb::DeleteAppPasswordRequest del;
+  del.set_username("alice");
+  del.set_id(created.app_password().id());
+  pb::DeleteAppPasswordResponse deleted;
+  ASSERT_TRUE(stub_->DeleteAppPassword(&c3, del, &deleted).ok());
+  grpc::ClientContext c4;
+  EXPECT_EQ(FromGrpcStatus(stub_->DeleteAppPassword(&c4, del, &deleted)).code(),
+            StatusCode::kNotFound);
+
+  EXPECT_EQ(validate(created.password(), &id).code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(validate("wrong", &id).code(), StatusCode::kUnauthenticated);
+  Status limited = validate("wrong", &id);
+  EXPECT_EQ(limited.code(), StatusCode::kRateLimited);
+  EXPECT_EQ(limited.retry_after_seconds(), 6);
+  const std::string exposition = registry_.Expose();
+  EXPECT_NE(exposition.find("nexus_auth_app_password_failures_total 2"), std::string::npos)
+      << exposition;
+  EXPECT_NE(exposition.find("nexus_auth_rate_limited_total 1"), std::string::npos) << exposition;
 }
 
 }  // namespace

@@ -92,5 +92,44 @@ TEST(ValidatePasswordTest, EnforcesLengthBounds) {
   }
 }
 
+TEST(ValidateAppPasswordNameTest, AcceptsOneToSixtyFourCharactersOfTextWithoutControls) {
+  const std::string ok[] = {
+      "a",
+      "Laptop (Finder)",
+      "rclone on nas-01",
+      "Büro-PC",
+      "日本のマック",
+      "🙂 phone",
+      std::string(64, 'x'),
+      // 64 characters of 2 bytes each: the limit counts characters.
+      [] {
+        std::string s;
+        for (int i = 0; i < 64; ++i) s += "\xC3\xA9";
+        return s;
+      }(),
+  };
+  for (const std::string& name : ok) EXPECT_TRUE(ValidateAppPasswordName(name).ok()) << name;
+
+  const std::string bad[] = {
+      "",
+      std::string(65, 'x'),
+      "tab\there",
+      "new\nline",
+      std::string("nul\0byte", 8),
+      "del\x7F",
+      "c1\xC2\x85",              // U+0085 NEXT LINE
+      "invoice\xE2\x80\xAEtxt",  // U+202E RIGHT-TO-LEFT OVERRIDE
+      "iso\xE2\x81\xA6late",     // U+2066 LEFT-TO-RIGHT ISOLATE
+      "\xFF\xFE",                // not UTF-8
+      "\xC0\xAF",                // overlong '/'
+      "\xED\xA0\x80",            // a surrogate
+      "cut\xE6\x97",             // truncated sequence
+  };
+  for (const std::string& name : bad) {
+    Status s = ValidateAppPasswordName(name);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << name;
+  }
+}
+
 }  // namespace
 }  // namespace nexus::auth

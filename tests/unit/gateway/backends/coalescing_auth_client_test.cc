@@ -60,6 +60,22 @@ class GatedAuthClient final : public AuthClient {
   asio::awaitable<Result<authpb::HealthResponse>> Health(authpb::HealthRequest r) override {
     return fake.Health(std::move(r));
   }
+  asio::awaitable<Result<authpb::CreatedAppPassword>> CreateAppPassword(
+      authpb::CreateAppPasswordRequest r) override {
+    return fake.CreateAppPassword(std::move(r));
+  }
+  asio::awaitable<Result<authpb::ListAppPasswordsResponse>> ListAppPasswords(
+      authpb::ListAppPasswordsRequest r) override {
+    return fake.ListAppPasswords(std::move(r));
+  }
+  asio::awaitable<Result<authpb::DeleteAppPasswordResponse>> DeleteAppPassword(
+      authpb::DeleteAppPasswordRequest r) override {
+    return fake.DeleteAppPassword(std::move(r));
+  }
+  asio::awaitable<Result<authpb::ValidateAppPasswordResponse>> ValidateAppPassword(
+      authpb::ValidateAppPasswordRequest r) override {
+    return fake.ValidateAppPassword(std::move(r));
+  }
 
  private:
   asio::steady_timer gate_;

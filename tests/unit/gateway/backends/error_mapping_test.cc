@@ -49,6 +49,15 @@ TEST(ErrorMappingTest, UnauthorizedNamesTheBearerScheme) {
   EXPECT_FALSE(ErrorResponse(NotFoundError("x"), "rid").headers.Has("WWW-Authenticate"));
 }
 
+TEST(ErrorMappingTest, UnauthorizedWithTheBasicReasonNamesTheBasicScheme) {
+  Response r = ErrorResponse(UnauthenticatedError("invalid username or app password")
+                                 .set_reason(Reason::kBasicAuthChallenge),
+                             "rid");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.headers.Get("WWW-Authenticate"), R"(Basic realm="Nexus", charset="UTF-8")");
+  EXPECT_EQ(r.body, R"({"error":"invalid username or app password"})");
+}
+
 TEST(ErrorMappingTest, ABusyServiceSaysWhenToRetry) {
   Response r = ErrorResponse(UnavailableError("busy").set_retry_after_seconds(1), "rid");
   EXPECT_EQ(r.status, 503);

@@ -1,0 +1,87 @@
+// AppPasswordStore: the app_passwords table of auth.db.
+//
+// Each row is one app password of one user: an id, the name its owner gave
+// it, the keyed hash of its secret (app_password_secret.h; the secret itself
+// is never stored), when it was created and, to the minute, last used.
+// UserStore owns the file's schema: open this store on a path UserStore::Open
+// has already migrated.
+//
+// The validation path (FindBySecretHash) runs on every WebDAV request: it is
+// one indexed read on a read-only connection of its own with a prepared
+// statement, joined with the owner's account, so it never waits for a write.
+// Nothing is cached: a delete is seen by the next lookup. Writes go through
+// a second connection (WAL, synchronous=FULL, as UserStore's: a revocation
+// survives a power cut); SQLite serialises them with UserStore's writes.
+//
+// Thread-safety: every method may be called from any thread; each connection
+// is behind its own mutex. SQLite errors come back as kInternal naming the
+// operation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace SQLite {
+class Database;
+class Statement;
+}  // namespace SQLite
+
+namespace nexus::auth {
+
+struct AppPasswordRecord {
+  std::string id;
+  std::string user_id;
+  std::string name;
+  std::string secret_hash;  // empty in listings
+  int64_t created_at = 0;
+  int64_t last_used_at = 0;  // 0: never used
+};
+
+// A secret's row and the account it opens.
+struct AppPasswordOwner {
+  std::string app_password_id;
+  int64_t last_used_at = 0;
+  std::string user_id;
+  std::string username;
+  std::string email;
+  int64_t user_created_at = 0;
+};
+
+class AppPasswordStore {
+ public:
+  static Result<std::unique_ptr<AppPasswordStore>> Open(const std::string& path);
+  ~AppPasswordStore();
+
+  // Inserts `record` if its user has fewer than `max_per_user` app passwords
+  // (checked and inserted in one transaction, so concurrent creates cannot
+  // pass the cap together). False when the cap is reached.
+  Result<bool> InsertIfUnderCap(const AppPasswordRecord& record, int64_t max_per_user);
+  // The user's app passwords, oldest first, secret_hash left empty.
+  Result<std::vector<AppPasswordRecord>> ListForUser(std::string_view user_id);
+  // Deletes app password `id` if it belongs to `user_id`; kNotFound otherwise
+  // (an id of another user's reads as unknown).
+  Status Delete(std::string_view user_id, std::string_view id);
+  // The app password whose secret hashes to `secret_hash`, with its owner.
+  Result<std::optional<AppPasswordOwner>> FindBySecretHash(std::string_view secret_hash);
+  // Records a use at `now` (unix seconds).
+  Status NoteUsed(std::string_view id, int64_t now);
+
+ private:
+  AppPasswordStore(std::unique_ptr<SQLite::Database> db, std::unique_ptr<SQLite::Database> reader);
+
+  std::mutex mu_;
+  std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+
+  std::mutex read_mu_;
+  std::unique_ptr<SQLite::Database> reader_;         // guarded by read_mu_
+  std::unique_ptr<SQLite::Statement> find_by_hash_;  // guarded by read_mu_
+};
+
+}  // namespace nexus::auth
