@@ -65,6 +65,9 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
     }
     if (!s.ok()) {
       a.response = ErrorResponse(s, req.request_id);
+      if (a.response->status == 401 && route.options.challenge == AuthChallenge::kWebDavBasic) {
+        a.response->headers.Set("WWW-Authenticate", "Basic realm=\"Nexus\", charset=\"UTF-8\"");
+      }
       co_return a;
     }
   }
