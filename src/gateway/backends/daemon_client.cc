@@ -117,6 +117,26 @@ class GrpcDaemonClient final : public DaemonClient {
   asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest r) override {
     return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncGetUsage, std::move(r), "GetUsage");
   }
+  asio::awaitable<Result<daemonpb::DirEntry>> StatPath(daemonpb::StatPathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncStatPath, std::move(r), "StatPath");
+  }
+  asio::awaitable<Result<daemonpb::CopyPathResponse>> CopyPath(
+      daemonpb::CopyPathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncCopyPath, std::move(r), "CopyPath");
+  }
+  asio::awaitable<Result<daemonpb::SetModifiedResponse>> SetModified(
+      daemonpb::SetModifiedRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncSetModified, std::move(r),
+                "SetModified");
+  }
+  asio::awaitable<Result<daemonpb::PatchPropsResponse>> PatchProps(
+      daemonpb::PatchPropsRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncPatchProps, std::move(r), "PatchProps");
+  }
+  asio::awaitable<Result<daemonpb::ListPropsResponse>> ListProps(
+      daemonpb::ListPropsRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncListProps, std::move(r), "ListProps");
+  }
 
   // ---- Lambda ----
   asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(

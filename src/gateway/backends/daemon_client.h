@@ -123,6 +123,18 @@ class DaemonClient {
       daemonpb::MovePathRequest request) = 0;
   virtual std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest request) = 0;
   virtual asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest request) = 0;
+  // For WebDAV: one entry by path, a copy on shared chunks, an entry's
+  // time, dead properties.
+  virtual asio::awaitable<Result<daemonpb::DirEntry>> StatPath(
+      daemonpb::StatPathRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::CopyPathResponse>> CopyPath(
+      daemonpb::CopyPathRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::SetModifiedResponse>> SetModified(
+      daemonpb::SetModifiedRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::PatchPropsResponse>> PatchProps(
+      daemonpb::PatchPropsRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::ListPropsResponse>> ListProps(
+      daemonpb::ListPropsRequest request) = 0;
 
   // ---- Lambda ----
   virtual asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
