@@ -10,7 +10,7 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libcli11-dev libsodium-dev libjwt-dev libcurl4-openssl-dev
-  libssl-dev uuid-dev libseccomp-dev
+  libssl-dev uuid-dev libseccomp-dev libxml2-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd strace
   # containers (nodes, lambda)

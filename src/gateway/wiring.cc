@@ -4,6 +4,7 @@
 
 #include "common/metrics/process_metrics.h"
 #include "gateway/api/routes.h"
+#include "gateway/dav/dav_handler.h"
 #include "gateway/metrics/metrics_handler.h"
 
 namespace nexus::gateway {
@@ -58,6 +59,7 @@ Gateway::Gateway(const Config& cfg)
       server_(pipeline_, ServerOptionsFrom(cfg)) {
   metrics::AddProcessMetrics(metrics_, proc_env_, "nexus-api");
   RegisterRoutes(router_, auth_, *daemon_);
+  dav::RegisterDavRoutes(router_, *daemon_);
   RegisterMetricsRoute(router_, metrics_, auth_, *daemon_, cfg.metrics.scrape_token);
   http_metrics_.AddRoutes(router_);
 }
