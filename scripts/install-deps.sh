@@ -13,6 +13,8 @@ PACKAGES=(
   libssl-dev uuid-dev libseccomp-dev libxml2-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd strace
+  # WebDAV clients of the e2e suite
+  litmus rclone
   # containers (nodes, lambda)
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables nftables
   # benchmarks
