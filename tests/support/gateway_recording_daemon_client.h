@@ -50,6 +50,10 @@ class RecordingDaemonClient final : public DaemonClient {
   RecordedRpc<daemonpb::SetModifiedRequest, daemonpb::SetModifiedResponse> set_modified;
   RecordedRpc<daemonpb::PatchPropsRequest, daemonpb::PatchPropsResponse> patch_props;
   RecordedRpc<daemonpb::ListPropsRequest, daemonpb::ListPropsResponse> list_props;
+  RecordedRpc<daemonpb::LockPathRequest, daemonpb::ActiveLock> lock_path;
+  RecordedRpc<daemonpb::RefreshLockRequest, daemonpb::ActiveLock> refresh_lock;
+  RecordedRpc<daemonpb::UnlockPathRequest, daemonpb::UnlockPathResponse> unlock_path;
+  RecordedRpc<daemonpb::ListLocksRequest, daemonpb::ListLocksResponse> list_locks;
   RecordedRpc<daemonpb::RunLambdaRequest, daemonpb::RunLambdaResponse> run_lambda;
   RecordedRpc<daemonpb::CreateNodeRequest, daemonpb::Node> create_node;
   RecordedRpc<daemonpb::ListNodesRequest, daemonpb::ListNodesResponse> list_nodes;
@@ -148,6 +152,21 @@ class RecordingDaemonClient final : public DaemonClient {
   asio::awaitable<Result<daemonpb::ListPropsResponse>> ListProps(
       daemonpb::ListPropsRequest r) override {
     return Answer("ListProps", list_props, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::ActiveLock>> LockPath(daemonpb::LockPathRequest r) override {
+    return Answer("LockPath", lock_path, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::ActiveLock>> RefreshLock(
+      daemonpb::RefreshLockRequest r) override {
+    return Answer("RefreshLock", refresh_lock, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::UnlockPathResponse>> UnlockPath(
+      daemonpb::UnlockPathRequest r) override {
+    return Answer("UnlockPath", unlock_path, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::ListLocksResponse>> ListLocks(
+      daemonpb::ListLocksRequest r) override {
+    return Answer("ListLocks", list_locks, std::move(r));
   }
 
   asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(

@@ -20,6 +20,16 @@ void FillEntry(const storage::TreeEntry& e, v1::DirEntry* out) {
   out->set_sha256(e.sha256);
 }
 
+void FillLock(const storage::PathLock& l, v1::ActiveLock* out) {
+  out->set_token(l.token);
+  out->set_path(l.path);
+  out->set_deep(l.deep);
+  out->set_shared(l.shared);
+  out->set_holder(l.holder);
+  out->set_timeout_seconds(l.timeout_seconds);
+  out->set_expires(l.expires);
+}
+
 }  // namespace
 
 TreeRpc::TreeRpc(storage::TreeService& tree, CallControl& calls) : tree_(tree), calls_(calls) {
@@ -151,6 +161,38 @@ grpc::Status TreeRpc::ListProps(grpc::ServerContext*, const v1::ListPropsRequest
       d->set_value(p.value);
     }
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::LockPath(grpc::ServerContext*, const v1::LockPathRequest* req,
+                               v1::ActiveLock* resp) {
+  Result<storage::PathLock> lock = tree_.Lock(req->owner(), req->path(), req->deep(), req->shared(),
+                                              req->holder(), req->timeout_seconds());
+  if (!lock.ok()) return Reply("lock path", lock.status());
+  FillLock(*lock, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::RefreshLock(grpc::ServerContext*, const v1::RefreshLockRequest* req,
+                                  v1::ActiveLock* resp) {
+  Result<storage::PathLock> lock =
+      tree_.RefreshLock(req->owner(), req->path(), req->token(), req->timeout_seconds());
+  if (!lock.ok()) return Reply("refresh lock", lock.status());
+  FillLock(*lock, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::UnlockPath(grpc::ServerContext*, const v1::UnlockPathRequest* req,
+                                 v1::UnlockPathResponse*) {
+  return Reply("unlock path", tree_.Unlock(req->owner(), req->path(), req->token()));
+}
+
+grpc::Status TreeRpc::ListLocks(grpc::ServerContext*, const v1::ListLocksRequest* req,
+                                v1::ListLocksResponse* resp) {
+  Result<std::vector<storage::PathLock>> locks =
+      tree_.LocksAt(req->owner(), req->path(), req->below());
+  if (!locks.ok()) return Reply("list locks", locks.status());
+  for (const storage::PathLock& l : *locks) FillLock(l, resp->add_locks());
   return grpc::Status::OK;
 }
 

@@ -41,6 +41,14 @@ class TreeRpc final : public v1::Tree::Service {
                           v1::PatchPropsResponse* resp) override;
   grpc::Status ListProps(grpc::ServerContext* ctx, const v1::ListPropsRequest* req,
                          v1::ListPropsResponse* resp) override;
+  grpc::Status LockPath(grpc::ServerContext* ctx, const v1::LockPathRequest* req,
+                        v1::ActiveLock* resp) override;
+  grpc::Status RefreshLock(grpc::ServerContext* ctx, const v1::RefreshLockRequest* req,
+                           v1::ActiveLock* resp) override;
+  grpc::Status UnlockPath(grpc::ServerContext* ctx, const v1::UnlockPathRequest* req,
+                          v1::UnlockPathResponse* resp) override;
+  grpc::Status ListLocks(grpc::ServerContext* ctx, const v1::ListLocksRequest* req,
+                         v1::ListLocksResponse* resp) override;
 
  private:
   storage::TreeService& tree_;

@@ -112,6 +112,7 @@ Result<TreeCopy> TreeStore::Copy(const std::string& owner, const std::string& fr
         return InvalidArgumentError(op + ": the target holds the source");
       }
       tree_rows::DeleteNode(tx, owner, nodes.back(), &deleted);
+      tree_rows::DropLocksAt(tx, owner, to);
       out.replaced = true;
     }
     const int64_t used_before = tx.UsedBytes(owner);

@@ -39,7 +39,7 @@ std::vector<DeadProperty> PropsOf(SQLite::Database& db, int64_t entry_id) {
 }  // namespace
 
 std::vector<Migration> TreeMigrations() {
-  return {{110, "tree: vfs_props (WebDAV dead properties)", kSchemaV110}};
+  return {{110, "tree: vfs_props (WebDAV dead properties)", kSchemaV110}, TreeLockMigration()};
 }
 
 Status TreeStore::SetModified(const std::string& owner, const std::string& path, int64_t modified) {

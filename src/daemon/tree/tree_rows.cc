@@ -140,4 +140,13 @@ void DeleteNode(MetadataTx& tx, const std::string& owner, const Node& node,
   deletion->folders += static_cast<int64_t>(folders.size());
 }
 
+void DropLocksAt(MetadataTx& tx, const std::string& owner, const std::string& path) {
+  SQLite::Statement q(tx.db(),
+                      "DELETE FROM vfs_locks WHERE owner = ?1 AND (path = ?2 OR"
+                      " substr(path, 1, length(?2) + 1) = ?2 || '/')");
+  q.bind(1, owner);
+  q.bind(2, path);
+  q.exec();
+}
+
 }  // namespace nexus::daemon::storage::tree_rows

@@ -61,4 +61,7 @@ Result<int64_t> EnsureFolders(MetadataTx& tx, const std::string& owner,
 // rows of every file below it. Counts what went into `*deletion`.
 void DeleteNode(MetadataTx& tx, const std::string& owner, const Node& node, TreeDeletion* deletion);
 
+// Drops the WebDAV locks at `path` and below it (its entry went or moved).
+void DropLocksAt(MetadataTx& tx, const std::string& owner, const std::string& path);
+
 }  // namespace nexus::daemon::storage::tree_rows

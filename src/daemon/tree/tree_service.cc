@@ -146,6 +146,34 @@ Result<std::vector<EntryProperties>> TreeService::ListProps(const std::string& o
   return tree_.ListProps(owner, p, children);
 }
 
+Result<PathLock> TreeService::Lock(const std::string& owner, std::string_view path, bool deep,
+                                   bool shared, std::string holder, int64_t timeout_seconds) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("lock", owner, path));
+  if (timeout_seconds <= 0) return InvalidArgumentError("lock: the timeout must be positive");
+  NEXUS_ASSIGN_OR_RETURN(std::string id, NewFileId());
+  PathLock want{"opaquelocktoken:" + id, p, deep, shared, std::move(holder), timeout_seconds, 0};
+  return tree_.Lock(owner, want);
+}
+
+Result<PathLock> TreeService::RefreshLock(const std::string& owner, std::string_view path,
+                                          const std::string& token, int64_t timeout_seconds) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("refresh lock", owner, path));
+  if (timeout_seconds <= 0) return InvalidArgumentError("lock: the timeout must be positive");
+  return tree_.RefreshLock(owner, p, token, timeout_seconds);
+}
+
+Status TreeService::Unlock(const std::string& owner, std::string_view path,
+                           const std::string& token) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("unlock", owner, path));
+  return tree_.Unlock(owner, p, token);
+}
+
+Result<std::vector<PathLock>> TreeService::LocksAt(const std::string& owner, std::string_view path,
+                                                   bool below) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("list locks", owner, path));
+  return tree_.LocksAt(owner, p, below);
+}
+
 Result<TreeEntry> TreeService::Stat(const std::string& owner, std::string_view path) {
   NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("stat", owner, path));
   return tree_.Stat(owner, p);

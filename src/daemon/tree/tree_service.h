@@ -139,6 +139,15 @@ class TreeService final : public UploadPlacement {
   Result<std::vector<EntryProperties>> ListProps(const std::string& owner, std::string_view path,
                                                  bool children);
 
+  // Write locks, as TreeStore has them; Lock chooses the token.
+  Result<PathLock> Lock(const std::string& owner, std::string_view path, bool deep, bool shared,
+                        std::string holder, int64_t timeout_seconds);
+  Result<PathLock> RefreshLock(const std::string& owner, std::string_view path,
+                               const std::string& token, int64_t timeout_seconds);
+  Status Unlock(const std::string& owner, std::string_view path, const std::string& token);
+  Result<std::vector<PathLock>> LocksAt(const std::string& owner, std::string_view path,
+                                        bool below);
+
   // The entry at `path` ("/" is the root folder, named "").
   Result<TreeEntry> Stat(const std::string& owner, std::string_view path);
 

@@ -198,6 +198,7 @@ Result<TreeDeletion> TreeStore::Delete(const std::string& owner, const std::stri
     std::optional<Node> node = Find(tx.db(), owner, path);
     if (!node) return NotFoundError(op + ": not found");
     tree_rows::DeleteNode(tx, owner, *node, &out);
+    tree_rows::DropLocksAt(tx, owner, path);
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -223,7 +224,9 @@ Status TreeStore::Move(const std::string& owner, const std::string& from, const 
         return InvalidArgumentError(op + ": the target holds the source");
       }
       tree_rows::DeleteNode(tx, owner, nodes.back(), replaced);
+      tree_rows::DropLocksAt(tx, owner, to);
     }
+    tree_rows::DropLocksAt(tx, owner, from);
     int64_t created = 0;
     NEXUS_ASSIGN_OR_RETURN(int64_t parent,
                            EnsureFolders(tx, owner, names, names.size() - 1, op, &created));

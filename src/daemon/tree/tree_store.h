@@ -79,8 +79,21 @@ struct EntryProperties {
 inline constexpr int64_t kMaxPropsPerEntry = 256;
 inline constexpr size_t kMaxPropValueBytes = 64 * 1024;
 
-// The tree's own tables beyond vfs_entries (versions 110..119): vfs_props.
+// A WebDAV write lock on a path (tree_locks.cc).
+struct PathLock {
+  std::string token;
+  std::string path;
+  bool deep = false;  // covers the paths below too
+  bool shared = false;
+  std::string holder;  // the client's owner element, as XML
+  int64_t timeout_seconds = 0;
+  int64_t expires = 0;  // unix seconds
+};
+
+// The tree's own tables beyond vfs_entries (versions 110..119): vfs_props,
+// vfs_locks.
 std::vector<Migration> TreeMigrations();
+Migration TreeLockMigration();  // tree_locks.cc
 
 // A fresh files row id (FileService's NewFileId in nexusd).
 using NewFileIdFn = std::function<Result<std::string>()>;
@@ -179,6 +192,20 @@ class TreeStore {
                     const std::vector<DeadPropertyChange>& changes);
   Result<std::vector<EntryProperties>> ListProps(const std::string& owner, const std::string& path,
                                                  bool children);
+
+  // Write locks (tree_locks.cc). Lock takes `want` (token chosen by the
+  // caller) on an existing entry's path; a lock it conflicts with (an
+  // exclusive one either way, covering its path or, deep, below it) is
+  // kAlreadyExists. RefreshLock and Unlock need the token of a lock that
+  // covers `path` (else kNotFound). LocksAt: the live locks covering `path`
+  // and, when `below`, those under it. Deleting or moving a path drops the
+  // locks at and below it.
+  Result<PathLock> Lock(const std::string& owner, const PathLock& want);
+  Result<PathLock> RefreshLock(const std::string& owner, const std::string& path,
+                               const std::string& token, int64_t timeout_seconds);
+  Status Unlock(const std::string& owner, const std::string& path, const std::string& token);
+  Result<std::vector<PathLock>> LocksAt(const std::string& owner, const std::string& path,
+                                        bool below);
 
  private:
   MetadataStore& metadata_;

@@ -137,6 +137,22 @@ class GrpcDaemonClient final : public DaemonClient {
       daemonpb::ListPropsRequest r) override {
     return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncListProps, std::move(r), "ListProps");
   }
+  asio::awaitable<Result<daemonpb::ActiveLock>> LockPath(daemonpb::LockPathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncLockPath, std::move(r), "LockPath");
+  }
+  asio::awaitable<Result<daemonpb::ActiveLock>> RefreshLock(
+      daemonpb::RefreshLockRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncRefreshLock, std::move(r),
+                "RefreshLock");
+  }
+  asio::awaitable<Result<daemonpb::UnlockPathResponse>> UnlockPath(
+      daemonpb::UnlockPathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncUnlockPath, std::move(r), "UnlockPath");
+  }
+  asio::awaitable<Result<daemonpb::ListLocksResponse>> ListLocks(
+      daemonpb::ListLocksRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncListLocks, std::move(r), "ListLocks");
+  }
 
   // ---- Lambda ----
   asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
