@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "gateway/backends/error_mapping.h"
+#include "gateway/dav/dav_locks.h"
 #include "gateway/dav/dav_methods.h"
 #include "gateway/dav/dav_path.h"
 #include "gateway/dav/dav_props.h"
@@ -22,7 +23,7 @@ struct DavMethod {
 constexpr DavMethod kMethods[] = {
     {"OPTIONS", &Options}, {"PROPFIND", &Propfind}, {"PROPPATCH", &Proppatch}, {"GET", &Get},
     {"HEAD", &Head},       {"PUT", &Put},           {"MKCOL", &Mkcol},         {"DELETE", &Delete},
-    {"COPY", &Copy},       {"MOVE", &Move},
+    {"COPY", &Copy},       {"MOVE", &Move},         {"LOCK", &Lock},           {"UNLOCK", &Unlock},
 };
 
 // Body of every request: PROPFIND's and PUT's come unbuffered, so the route
@@ -57,9 +58,7 @@ std::string ChildPath(std::string_view parent, std::string_view name) {
 asio::awaitable<Result<Response>> Options(DavRequest&) {
   Response r;
   r.status = 200;
-  // Class 1: locking (class 2) is not served, so clients that need it mount
-  // read-only rather than trusting locks that do nothing.
-  r.headers.Set("DAV", "1");
+  r.headers.Set("DAV", "1, 2");
   r.headers.Set("Allow", kAllowedMethods);
   r.headers.Set("MS-Author-Via", "DAV");
   co_return r;
@@ -88,6 +87,16 @@ asio::awaitable<Result<Response>> Propfind(DavRequest& r) {
   props_call.set_children(children);
   NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::ListPropsResponse props,
                             co_await r.daemon.ListProps(std::move(props_call)));
+  std::vector<daemonpb::ActiveLock> locks;
+  if (WantsLocks(query)) {
+    daemonpb::ListLocksRequest locks_call;
+    locks_call.set_owner(r.owner);
+    locks_call.set_path(r.path);
+    locks_call.set_below(children);
+    NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::ListLocksResponse listed_locks,
+                              co_await r.daemon.ListLocks(std::move(locks_call)));
+    locks.assign(listed_locks.locks().begin(), listed_locks.locks().end());
+  }
   std::optional<daemonpb::Usage> usage;
   if (WantsQuota(query)) {
     daemonpb::GetUsageRequest usage_call;
@@ -98,7 +107,8 @@ asio::awaitable<Result<Response>> Propfind(DavRequest& r) {
 
   XmlWriter w;
   w.Open(Dav("multistatus"));
-  DavResource self{HrefOf(r.prefix, r.path, IsFolder(*entry)), *entry, DeadPropsOf(props, "")};
+  DavResource self{HrefOf(r.prefix, r.path, IsFolder(*entry)), *entry, DeadPropsOf(props, ""),
+                   LocksCovering(locks, r.path), r.prefix};
   WritePropResponse(w, self, query, usage);
   if (children) {
     daemonpb::ListDirectoryRequest ls;
@@ -107,8 +117,9 @@ asio::awaitable<Result<Response>> Propfind(DavRequest& r) {
     NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::ListDirectoryResponse listed,
                               co_await r.daemon.ListDirectory(std::move(ls)));
     for (const daemonpb::DirEntry& e : listed.entries()) {
-      DavResource child{HrefOf(r.prefix, ChildPath(r.path, e.name()), IsFolder(e)), e,
-                        DeadPropsOf(props, e.name())};
+      const std::string path = ChildPath(r.path, e.name());
+      DavResource child{HrefOf(r.prefix, path, IsFolder(e)), e, DeadPropsOf(props, e.name()),
+                        LocksCovering(locks, path), r.prefix};
       WritePropResponse(w, child, query, usage);
     }
   }
@@ -121,6 +132,9 @@ asio::awaitable<Result<Response>> Proppatch(DavRequest& r) {
   NEXUS_CO_ASSIGN_OR_RETURN(std::optional<daemonpb::DirEntry> entry,
                             co_await StatEntry(r.daemon, r.owner, r.path));
   if (!entry) co_return DavError(404, "not found");
+  NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked,
+                            co_await CheckWrite(r, OneScope(r.path, false)));
+  if (locked) co_return std::move(*locked);
   // Live properties are computed, never stored: setting one fails, and the
   // whole PROPPATCH with it (RFC 4918 §9.2: all or nothing).
   bool refused = false;

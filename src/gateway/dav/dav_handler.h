@@ -18,7 +18,7 @@ namespace nexus::gateway::dav {
 
 // The methods the endpoint serves, as OPTIONS and a 405 list them.
 inline constexpr char kAllowedMethods[] =
-    "OPTIONS, PROPFIND, PROPPATCH, GET, HEAD, PUT, MKCOL, DELETE, COPY, MOVE";
+    "OPTIONS, PROPFIND, PROPPATCH, GET, HEAD, PUT, MKCOL, DELETE, COPY, MOVE, LOCK, UNLOCK";
 
 asio::awaitable<Result<Response>> ServeDav(DaemonClient& daemon, std::string prefix,
                                            size_t prefix_segments, Request& req);

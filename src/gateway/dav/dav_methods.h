@@ -2,7 +2,7 @@
 // DavRequest (dav_request.h). dav_handler.cc routes to them; each file
 // serves a group: dav_handler.cc OPTIONS, PROPFIND and PROPPATCH;
 // dav_transfer.cc GET, HEAD and PUT; dav_tree_ops.cc MKCOL, DELETE, COPY
-// and MOVE. Stateless; the DavRequest outlives the call.
+// and MOVE; dav_lock_methods.cc LOCK and UNLOCK. Stateless; the DavRequest outlives the call.
 #pragma once
 
 #include "common/result.h"
@@ -20,6 +20,8 @@ asio::awaitable<Result<Response>> Mkcol(DavRequest& r);
 asio::awaitable<Result<Response>> Delete(DavRequest& r);
 asio::awaitable<Result<Response>> Copy(DavRequest& r);
 asio::awaitable<Result<Response>> Move(DavRequest& r);
+asio::awaitable<Result<Response>> Lock(DavRequest& r);
+asio::awaitable<Result<Response>> Unlock(DavRequest& r);
 
 // True when an If-Match / If-None-Match value ("*" or a list of entity
 // tags) names `etag` ("" when the resource does not exist: only "*" would

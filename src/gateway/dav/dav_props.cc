@@ -5,15 +5,16 @@
 #include <cstdint>
 #include <ctime>
 
+#include "gateway/dav/dav_locks.h"
 #include "gateway/dav/dav_request.h"
 
 namespace nexus::gateway::dav {
 namespace {
 
 // The live properties allprop and propname list, in that order.
-constexpr std::array<std::string_view, 7> kLiveNames = {
-    "resourcetype", "getcontentlength", "getlastmodified", "creationdate",
-    "getetag",      "getcontenttype",   "displayname"};
+constexpr std::array<std::string_view, 9> kLiveNames = {
+    "resourcetype",   "getcontentlength", "getlastmodified", "creationdate", "getetag",
+    "getcontenttype", "displayname",      "lockdiscovery",   "supportedlock"};
 constexpr std::array<std::string_view, 2> kQuotaNames = {"quota-available-bytes",
                                                          "quota-used-bytes"};
 
@@ -37,6 +38,27 @@ bool WriteLive(XmlWriter* w, std::string_view name, const DavResource& r,
   const daemonpb::DirEntry& e = r.entry;
   const bool folder = IsFolder(e);
   std::string text;
+  if (name == "lockdiscovery" || name == "supportedlock") {
+    if (w) {
+      w->Open(Dav(name));
+      if (name == "lockdiscovery") {
+        for (const auto& l : r.locks) WriteActiveLock(*w, l, r.prefix);
+      } else {
+        for (std::string_view scope : {"exclusive", "shared"}) {
+          w->Open(Dav("lockentry"));
+          w->Open(Dav("lockscope"));
+          w->Empty(Dav(scope));
+          w->Close();
+          w->Open(Dav("locktype"));
+          w->Empty(Dav("write"));
+          w->Close();
+          w->Close();
+        }
+      }
+      w->Close();
+    }
+    return true;
+  }
   if (name == "resourcetype") {
     if (w) {
       w->Open(Dav(name));
@@ -116,6 +138,13 @@ std::string_view ContentTypeOf(std::string_view name) {
     }
   }
   return "application/octet-stream";
+}
+
+bool WantsLocks(const PropfindBody& query) {
+  if (query.kind == PropfindKind::kAllProp) return true;
+  if (query.kind != PropfindKind::kProp) return false;
+  return std::any_of(query.props.begin(), query.props.end(),
+                     [](const QName& q) { return q == Dav("lockdiscovery"); });
 }
 
 bool WantsQuota(const PropfindBody& query) {

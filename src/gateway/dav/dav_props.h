@@ -1,6 +1,7 @@
 // The properties of a WebDAV resource as PROPFIND reports them: the live
 // ones computed from a tree entry (resourcetype, getcontentlength,
-// getlastmodified, creationdate, getetag, getcontenttype, displayname, and
+// getlastmodified, creationdate, getetag, getcontenttype, displayname,
+// lockdiscovery, supportedlock, and
 // RFC 4331's quota-available-bytes / quota-used-bytes, which allprop leaves
 // out as that RFC says) and the dead ones PROPPATCH stored. Writes one
 // DAV:response element per resource. Stateless; thread-safe.
@@ -21,12 +22,17 @@ struct DavResource {
   std::string href;
   daemonpb::DirEntry entry;
   std::vector<daemonpb::DeadProp> dead;
+  std::vector<daemonpb::ActiveLock> locks;  // those covering it
+  std::string prefix;                       // where the tree is mounted, for lock roots
 };
 
 // Writes the DAV:response of `resource` for `query`. `usage` serves the
 // quota properties (absent: they are reported not found).
 void WritePropResponse(XmlWriter& w, const DavResource& resource, const PropfindBody& query,
                        const std::optional<daemonpb::Usage>& usage);
+
+// True when `query` needs the locks (allprop, or lockdiscovery by name).
+bool WantsLocks(const PropfindBody& query);
 
 // True when `query` names a quota property (the caller then fetches usage).
 bool WantsQuota(const PropfindBody& query);

@@ -59,7 +59,11 @@ Result<bool> ParseOverwrite(const Request& req) {
   return InvalidArgumentError("bad Overwrite header (T or F)");
 }
 
-std::string EtagOf(const daemonpb::DirEntry& entry) { return "\"" + entry.sha256() + "\""; }
+std::string EtagOfHash(std::string_view sha256) {
+  return "\"" + std::string(sha256.substr(0, kEtagHexDigits)) + "\"";
+}
+
+std::string EtagOf(const daemonpb::DirEntry& entry) { return EtagOfHash(entry.sha256()); }
 
 bool IsFolder(const daemonpb::DirEntry& entry) { return entry.type() == "folder"; }
 

@@ -47,8 +47,13 @@ Result<Depth> ParseDepth(const Request& req, Depth absent);
 // Overwrite: "T" (the default) or "F"; anything else is kInvalidArgument.
 Result<bool> ParseOverwrite(const Request& req);
 
-// The ETag of a file entry: its content hash, quoted (as downloads send it).
+// The ETag of a file entry: the first 128 bits of its content hash, quoted.
+// Shorter than the whole hash /api/fs/download sends because clients
+// repeat it in If headers, and some (litmus, with a 200-byte buffer) cut
+// long ones; 128 bits still tell contents apart.
+inline constexpr size_t kEtagHexDigits = 32;
 std::string EtagOf(const daemonpb::DirEntry& entry);
+std::string EtagOfHash(std::string_view sha256);
 
 bool IsFolder(const daemonpb::DirEntry& entry);
 

@@ -8,6 +8,7 @@
 #include "common/vfs_path.h"
 #include "gateway/api/download_stream.h"
 #include "gateway/api/upload_stream.h"
+#include "gateway/dav/dav_locks.h"
 #include "gateway/dav/dav_methods.h"
 #include "gateway/dav/dav_props.h"
 
@@ -98,6 +99,15 @@ asio::awaitable<Result<Response>> Get(DavRequest& r) {
   if (!entry) co_return DavError(404, "not found");
   if (IsFolder(*entry)) co_return co_await Head(r);
   if (std::optional<Response> failed = CheckPreconditions(r.req, entry)) co_return *failed;
+  const std::string etag = EtagOf(*entry);
+  if (const std::string* inm = r.req.headers.Find("If-None-Match")) {
+    if (EtagListMatches(*inm, etag)) {
+      Response unchanged;
+      unchanged.status = 304;
+      unchanged.headers.Set("ETag", etag);
+      co_return unchanged;
+    }
+  }
   daemonpb::DownloadPathRequest call;
   call.set_owner(r.owner);
   call.set_path(r.path);
@@ -108,6 +118,7 @@ asio::awaitable<Result<Response>> Get(DavRequest& r) {
       Response resp,
       co_await ServeDownload(r.daemon.DownloadPath(std::move(call)), r.req, size_of));
   resp.headers.Set("Last-Modified", HttpDate(entry->modified()));
+  if (resp.headers.Has("ETag")) resp.headers.Set("ETag", etag);
   if (resp.status == 200 || resp.status == 206) {
     resp.headers.Set("Content-Type", std::string(ContentTypeOf(entry->name())));
   }
@@ -151,6 +162,9 @@ asio::awaitable<Result<Response>> Put(DavRequest& r) {
                             co_await StatEntry(r.daemon, r.owner, VfsParent(r.path)));
   if (!parent || !IsFolder(*parent)) co_return DavError(409, "the parent folder does not exist");
   if (std::optional<Response> failed = CheckPreconditions(r.req, entry)) co_return *failed;
+  NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked,
+                            co_await CheckWrite(r, OneScope(r.path, false)));
+  if (locked) co_return std::move(*locked);
   if (r.req.headers.Has("Content-Range")) {
     co_return DavError(400, "a PUT with Content-Range is not supported");
   }
@@ -168,7 +182,7 @@ asio::awaitable<Result<Response>> Put(DavRequest& r) {
 
   Response resp;
   resp.status = entry ? 204 : 201;
-  resp.headers.Set("ETag", "\"" + file.sha256() + "\"");
+  resp.headers.Set("ETag", EtagOfHash(file.sha256()));
   if (std::optional<int64_t> mtime = HeaderNumber(r.req, "X-OC-Mtime"); mtime && *mtime > 0) {
     daemonpb::SetModifiedRequest set;
     set.set_owner(r.owner);

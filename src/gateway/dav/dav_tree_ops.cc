@@ -5,6 +5,7 @@
 // operation on shared chunks, never a byte copy. A replaced target goes in
 // the same nexusd transaction as the copy or move.
 #include "common/vfs_path.h"
+#include "gateway/dav/dav_locks.h"
 #include "gateway/dav/dav_methods.h"
 #include "gateway/dav/dav_path.h"
 
@@ -61,6 +62,11 @@ asio::awaitable<Result<std::variant<Transfer, Response>>> PrepareTransfer(DavReq
   if (t.target_exists && VfsIsSelfOrDescendant(*from, *to)) {
     co_return Out(DavError(403, "the destination holds the source"));
   }
+  // A move changes its source; both change their destination.
+  std::vector<WriteScope> scopes = {{*to, true}};
+  if (move) scopes.push_back({*from, true});
+  NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked, co_await CheckWrite(r, scopes));
+  if (locked) co_return Out(std::move(*locked));
   t.to = *to;
   co_return Out(std::move(t));
 }
@@ -86,6 +92,9 @@ asio::awaitable<Result<Response>> Mkcol(DavRequest& r) {
   NEXUS_CO_ASSIGN_OR_RETURN(std::optional<daemonpb::DirEntry> parent,
                             co_await StatEntry(r.daemon, r.owner, VfsParent(r.path)));
   if (!parent || !IsFolder(*parent)) co_return DavError(409, "the parent folder does not exist");
+  NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked,
+                            co_await CheckWrite(r, OneScope(r.path, false)));
+  if (locked) co_return std::move(*locked);
   daemonpb::MakeDirectoryRequest call;
   call.set_owner(r.owner);
   call.set_path(r.path);
@@ -109,6 +118,9 @@ asio::awaitable<Result<Response>> Delete(DavRequest& r) {
       co_return DavError(412, "precondition failed: If-Match");
     }
   }
+  NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked,
+                            co_await CheckWrite(r, OneScope(r.path, true)));
+  if (locked) co_return std::move(*locked);
   daemonpb::DeletePathRequest call;
   call.set_owner(r.owner);
   call.set_path(r.path);
@@ -122,31 +134,39 @@ asio::awaitable<Result<Response>> Delete(DavRequest& r) {
   co_return resp;
 }
 
-asio::awaitable<Result<Response>> Copy(DavRequest& r) {
-  NEXUS_CO_ASSIGN_OR_RETURN(auto prepared, co_await PrepareTransfer(r, false));
+namespace {
+
+// COPY or MOVE, once the checks passed: one nexusd call, which replaces an
+// existing target in its own transaction.
+asio::awaitable<Result<Response>> CopyOrMove(DavRequest& r, bool move) {
+  NEXUS_CO_ASSIGN_OR_RETURN(auto prepared, co_await PrepareTransfer(r, move));
   if (Response* answer = std::get_if<Response>(&prepared)) co_return std::move(*answer);
   const Transfer& t = std::get<Transfer>(prepared);
-  daemonpb::CopyPathRequest call;
-  call.set_owner(r.owner);
-  call.set_from_path(r.path);
-  call.set_to_path(t.to);
-  call.set_recursive(t.recursive);
-  call.set_overwrite(t.target_exists && t.overwrite);
-  Result<daemonpb::CopyPathResponse> made = co_await r.daemon.CopyPath(std::move(call));
-  co_return Finished(made.status(), t.target_exists);
+  const bool overwrite = t.target_exists && t.overwrite;
+  Status done;
+  if (move) {
+    daemonpb::MovePathRequest call;
+    call.set_owner(r.owner);
+    call.set_old_path(r.path);
+    call.set_new_path(t.to);
+    call.set_overwrite(overwrite);
+    done = (co_await r.daemon.MovePath(std::move(call))).status();
+  } else {
+    daemonpb::CopyPathRequest call;
+    call.set_owner(r.owner);
+    call.set_from_path(r.path);
+    call.set_to_path(t.to);
+    call.set_recursive(t.recursive);
+    call.set_overwrite(overwrite);
+    done = (co_await r.daemon.CopyPath(std::move(call))).status();
+  }
+  co_return Finished(done, t.target_exists);
 }
 
-asio::awaitable<Result<Response>> Move(DavRequest& r) {
-  NEXUS_CO_ASSIGN_OR_RETURN(auto prepared, co_await PrepareTransfer(r, true));
-  if (Response* answer = std::get_if<Response>(&prepared)) co_return std::move(*answer);
-  const Transfer& t = std::get<Transfer>(prepared);
-  daemonpb::MovePathRequest call;
-  call.set_owner(r.owner);
-  call.set_old_path(r.path);
-  call.set_new_path(t.to);
-  call.set_overwrite(t.target_exists && t.overwrite);
-  Result<daemonpb::MovePathResponse> moved = co_await r.daemon.MovePath(std::move(call));
-  co_return Finished(moved.status(), t.target_exists);
-}
+}  // namespace
+
+asio::awaitable<Result<Response>> Copy(DavRequest& r) { co_return co_await CopyOrMove(r, false); }
+
+asio::awaitable<Result<Response>> Move(DavRequest& r) { co_return co_await CopyOrMove(r, true); }
 
 }  // namespace nexus::gateway::dav

@@ -28,8 +28,16 @@ Result<Doc> ParseDocument(std::string_view body, std::string_view what) {
     return InvalidArgumentError(std::string(what) + ": body too large");
   }
   const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
-  Doc doc(xmlReadMemory(body.data(), static_cast<int>(body.size()), nullptr, nullptr, options));
-  if (!doc) return InvalidArgumentError(std::string(what) + ": malformed XML");
+  std::unique_ptr<xmlParserCtxt, decltype(&xmlFreeParserCtxt)> ctxt(xmlNewParserCtxt(),
+                                                                    &xmlFreeParserCtxt);
+  if (!ctxt) return InternalError(std::string(what) + ": no XML parser context");
+  Doc doc(xmlCtxtReadMemory(ctxt.get(), body.data(), static_cast<int>(body.size()), nullptr,
+                            nullptr, options));
+  // A namespace error (xmlns:p="") leaves a document but is not well-formed
+  // XML with namespaces.
+  if (!doc || !ctxt->wellFormed || !ctxt->nsWellFormed) {
+    return InvalidArgumentError(std::string(what) + ": malformed XML");
+  }
   if (doc->intSubset || doc->extSubset) {
     return InvalidArgumentError(std::string(what) + ": a DTD is not accepted");
   }

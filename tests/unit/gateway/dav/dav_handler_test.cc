@@ -21,7 +21,7 @@ daemonpb::DirEntry Entry(std::string name, std::string type, int64_t size = 0) {
   e.set_type(std::move(type));
   e.set_size(size);
   e.set_modified(1700000000);
-  if (e.type() == "file") e.set_sha256("ab12");
+  if (e.type() == "file") e.set_sha256("ab12" + std::string(60, '0'));
   return e;
 }
 
@@ -49,7 +49,7 @@ class DavHandlerTest : public ::testing::Test {
 TEST_F(DavHandlerTest, OptionsAdvertisesTheDavClassAndMethods) {
   Response r = Send("OPTIONS", "/dav/");
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.headers.Get("DAV"), "1");
+  EXPECT_EQ(r.headers.Get("DAV"), "1, 2");
   EXPECT_NE(r.headers.Get("Allow").find("PROPFIND"), std::string_view::npos);
 }
 
@@ -89,7 +89,8 @@ TEST_F(DavHandlerTest, PropfindDepthOneListsTheFolderAndItsEntries) {
   EXPECT_NE(r.body.find("<D:href>/dav/docs/r%C3%A9sum%C3%A9.txt</D:href>"), std::string::npos);
   EXPECT_NE(r.body.find("<D:getcontentlength>42</D:getcontentlength>"), std::string::npos);
   // The quotes of the entity tag, escaped as the XML writer does.
-  EXPECT_NE(r.body.find("<D:getetag>&quot;ab12&quot;</D:getetag>"), std::string::npos);
+  EXPECT_NE(r.body.find("<D:getetag>&quot;ab12" + std::string(28, '0') + "&quot;</D:getetag>"),
+            std::string::npos);
   EXPECT_NE(r.body.find("<D:collection/>"), std::string::npos);
   EXPECT_NE(r.body.find("Tue, 14 Nov 2023 22:13:20 GMT"), std::string::npos);
 }

@@ -30,6 +30,7 @@ TEST(DavXmlTest, RefusesMalformedXmlDtdsAndTheWrongRoot) {
       "<D:propfind xmlns:D=\"DAV:\"><D:prop><b>&b;</b></D:prop></D:propfind>",
       "<!DOCTYPE r SYSTEM \"http://127.0.0.1:1/x.dtd\"><D:propfind xmlns:D=\"DAV:\"/>",
       "<propfind><prop/></propfind>",
+      "<D:propfind xmlns:D=\"DAV:\"><D:prop><b:x xmlns:b=\"\"/></D:prop></D:propfind>",
       "<D:propfind xmlns:D=\"DAV:\"/>",
   };
   for (const char* body : bad) {
