@@ -10,9 +10,11 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libcli11-dev libsodium-dev libjwt-dev libcurl4-openssl-dev
-  libssl-dev uuid-dev libseccomp-dev zlib1g-dev
+  libssl-dev uuid-dev libseccomp-dev zlib1g-dev libxml2-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd strace
+  # WebDAV clients of the e2e suite
+  litmus rclone
   # containers (nodes, lambda)
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables nftables
   # benchmarks

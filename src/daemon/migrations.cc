@@ -2,12 +2,14 @@
 
 #include "daemon/nodes/node_store.h"
 #include "daemon/storage/metadata_store.h"
+#include "daemon/tree/tree_store.h"
 
 namespace nexus::daemon {
 
 std::vector<Migration> DaemonMigrations() {
   // nexusd's top level owns no tables; each module brings its own list.
   std::vector<Migration> all = storage::StorageMigrations();
+  for (Migration& m : storage::TreeMigrations()) all.push_back(std::move(m));
   for (Migration& m : runtime::NodeMigrations()) all.push_back(std::move(m));
   return all;
 }

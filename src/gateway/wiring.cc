@@ -5,6 +5,7 @@
 #include "common/metrics/process_metrics.h"
 #include "gateway/api/download_link_handlers.h"
 #include "gateway/api/routes.h"
+#include "gateway/dav/dav_handler.h"
 #include "gateway/metrics/metrics_handler.h"
 #include "gateway/static/static_routes.h"
 #include "gateway/static/web_root.h"
@@ -51,9 +52,11 @@ Gateway::Gateway(const Config& cfg, std::string download_link_key)
           metrics_, "daemon",
           {"Health",       "CollectMetrics", "UploadFile",   "ListFiles",     "GetFile",
            "DownloadFile", "DeleteFile",     "GetUsage",     "MakeDirectory", "ListDirectory",
-           "DeletePath",   "MovePath",       "DownloadPath", "RunLambda",     "CreateNode",
+           "DeletePath",   "MovePath",       "DownloadPath", "StatPath",      "CopyPath",
+           "SetModified",  "PatchProps",     "ListProps",    "RunLambda",     "CreateNode",
            "ListNodes",    "GetNode",        "StartNode",    "StopNode",      "DeleteNode",
-           "ExecNode",     "GetNodeMetrics"}),
+           "ExecNode",     "GetNodeMetrics", "LockPath",     "RefreshLock",   "UnlockPath",
+           "ListLocks"}),
       auth_rpc_(MakeAuthClient(cfg, &auth_metrics_)),
       auth_(*auth_rpc_),
       daemon_(MakeDaemonClient(cfg, &daemon_metrics_)),
@@ -64,6 +67,7 @@ Gateway::Gateway(const Config& cfg, std::string download_link_key)
       server_(pipeline_, ServerOptionsFrom(cfg)) {
   metrics::AddProcessMetrics(metrics_, proc_env_, "nexus-api");
   RegisterRoutes(router_, auth_, *daemon_);
+  dav::RegisterDavRoutes(router_, *daemon_);
   RegisterMetricsRoute(router_, metrics_, auth_, *daemon_, cfg.metrics.scrape_token);
   RegisterDownloadLinkRoutes(router_, *daemon_, download_links_);
   // Last: a file never takes a path an API route has.

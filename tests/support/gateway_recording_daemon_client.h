@@ -45,6 +45,15 @@ class RecordingDaemonClient final : public DaemonClient {
   RecordedRpc<daemonpb::DeletePathRequest, daemonpb::DeletePathResponse> delete_path;
   RecordedRpc<daemonpb::MovePathRequest, daemonpb::MovePathResponse> move_path;
   RecordedRpc<daemonpb::GetUsageRequest, daemonpb::Usage> get_usage;
+  RecordedRpc<daemonpb::StatPathRequest, daemonpb::DirEntry> stat_path;
+  RecordedRpc<daemonpb::CopyPathRequest, daemonpb::CopyPathResponse> copy_path;
+  RecordedRpc<daemonpb::SetModifiedRequest, daemonpb::SetModifiedResponse> set_modified;
+  RecordedRpc<daemonpb::PatchPropsRequest, daemonpb::PatchPropsResponse> patch_props;
+  RecordedRpc<daemonpb::ListPropsRequest, daemonpb::ListPropsResponse> list_props;
+  RecordedRpc<daemonpb::LockPathRequest, daemonpb::ActiveLock> lock_path;
+  RecordedRpc<daemonpb::RefreshLockRequest, daemonpb::ActiveLock> refresh_lock;
+  RecordedRpc<daemonpb::UnlockPathRequest, daemonpb::UnlockPathResponse> unlock_path;
+  RecordedRpc<daemonpb::ListLocksRequest, daemonpb::ListLocksResponse> list_locks;
   RecordedRpc<daemonpb::RunLambdaRequest, daemonpb::RunLambdaResponse> run_lambda;
   RecordedRpc<daemonpb::CreateNodeRequest, daemonpb::Node> create_node;
   RecordedRpc<daemonpb::ListNodesRequest, daemonpb::ListNodesResponse> list_nodes;
@@ -124,6 +133,40 @@ class RecordingDaemonClient final : public DaemonClient {
   }
   asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest r) override {
     return Answer("GetUsage", get_usage, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::DirEntry>> StatPath(daemonpb::StatPathRequest r) override {
+    return Answer("StatPath", stat_path, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::CopyPathResponse>> CopyPath(
+      daemonpb::CopyPathRequest r) override {
+    return Answer("CopyPath", copy_path, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::SetModifiedResponse>> SetModified(
+      daemonpb::SetModifiedRequest r) override {
+    return Answer("SetModified", set_modified, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::PatchPropsResponse>> PatchProps(
+      daemonpb::PatchPropsRequest r) override {
+    return Answer("PatchProps", patch_props, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::ListPropsResponse>> ListProps(
+      daemonpb::ListPropsRequest r) override {
+    return Answer("ListProps", list_props, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::ActiveLock>> LockPath(daemonpb::LockPathRequest r) override {
+    return Answer("LockPath", lock_path, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::ActiveLock>> RefreshLock(
+      daemonpb::RefreshLockRequest r) override {
+    return Answer("RefreshLock", refresh_lock, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::UnlockPathResponse>> UnlockPath(
+      daemonpb::UnlockPathRequest r) override {
+    return Answer("UnlockPath", unlock_path, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::ListLocksResponse>> ListLocks(
+      daemonpb::ListLocksRequest r) override {
+    return Answer("ListLocks", list_locks, std::move(r));
   }
 
   asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(

@@ -9,6 +9,28 @@
 #include "daemon/rpc/reply.h"
 
 namespace nexus::daemon {
+namespace {
+
+void FillEntry(const storage::TreeEntry& e, v1::DirEntry* out) {
+  out->set_name(e.name);
+  out->set_type(std::string(storage::EntryKindName(e.kind)));
+  out->set_size(e.size);
+  out->set_modified(e.modified);
+  out->set_id(e.file_id);
+  out->set_sha256(e.sha256);
+}
+
+void FillLock(const storage::PathLock& l, v1::ActiveLock* out) {
+  out->set_token(l.token);
+  out->set_path(l.path);
+  out->set_deep(l.deep);
+  out->set_shared(l.shared);
+  out->set_holder(l.holder);
+  out->set_timeout_seconds(l.timeout_seconds);
+  out->set_expires(l.expires);
+}
+
+}  // namespace
 
 TreeRpc::TreeRpc(storage::TreeService& tree, CallControl& calls) : tree_(tree), calls_(calls) {
   MarkMethodStreamed(
@@ -31,12 +53,7 @@ grpc::Status TreeRpc::ListDirectory(grpc::ServerContext*, const v1::ListDirector
   Result<std::vector<storage::TreeEntry>> entries = tree_.List(req->owner(), req->path());
   if (!entries.ok()) return Reply("list directory", entries.status());
   for (const storage::TreeEntry& e : *entries) {
-    v1::DirEntry* out = resp->add_entries();
-    out->set_name(e.name);
-    out->set_type(std::string(storage::EntryKindName(e.kind)));
-    out->set_size(e.size);
-    out->set_modified(e.modified);
-    out->set_id(e.file_id);
+    FillEntry(e, resp->add_entries());
   }
   return grpc::Status::OK;
 }
@@ -52,13 +69,20 @@ grpc::Status TreeRpc::DeletePath(grpc::ServerContext*, const v1::DeletePathReque
 
 grpc::Status TreeRpc::MovePath(grpc::ServerContext*, const v1::MovePathRequest* req,
                                v1::MovePathResponse* resp) {
-  Result<std::string> to = tree_.Move(req->owner(), req->old_path(), req->new_path());
-  if (!to.ok()) return Reply("move path", to.status());
+  Result<std::string> to = NormalizeVfsPath(req->new_path());
+  if (req->overwrite()) {
+    Result<bool> replaced = tree_.MoveReplacing(req->owner(), req->old_path(), req->new_path());
+    if (!replaced.ok()) return Reply("move path", replaced.status());
+    resp->set_replaced(*replaced);
+  } else {
+    to = tree_.Move(req->owner(), req->old_path(), req->new_path());
+    if (!to.ok()) return Reply("move path", to.status());
+  }
   // The answer echoes the old path in its normal form: Move succeeded, so it
   // normalises.
   Result<std::string> from = NormalizeVfsPath(req->old_path());
   resp->set_old_path(from.ok() ? *from : req->old_path());
-  resp->set_new_path(*to);
+  resp->set_new_path(to.ok() ? *to : req->new_path());
   return grpc::Status::OK;
 }
 
@@ -85,6 +109,90 @@ grpc::Status TreeRpc::GetUsage(grpc::ServerContext*, const v1::GetUsageRequest* 
   resp->set_quota_bytes(usage->quota_bytes);
   resp->set_files(usage->files);
   resp->set_folders(usage->folders);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::StatPath(grpc::ServerContext*, const v1::StatPathRequest* req,
+                               v1::DirEntry* resp) {
+  Result<storage::TreeEntry> entry = tree_.Stat(req->owner(), req->path());
+  if (!entry.ok()) return Reply("stat path", entry.status());
+  FillEntry(*entry, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::CopyPath(grpc::ServerContext*, const v1::CopyPathRequest* req,
+                               v1::CopyPathResponse* resp) {
+  Result<storage::TreeCopyCounts> made = tree_.Copy(req->owner(), req->from_path(), req->to_path(),
+                                                    req->recursive(), req->overwrite());
+  if (!made.ok()) return Reply("copy path", made.status());
+  resp->set_files_copied(made->files);
+  resp->set_folders_copied(made->folders);
+  resp->set_replaced(made->replaced);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::SetModified(grpc::ServerContext*, const v1::SetModifiedRequest* req,
+                                  v1::SetModifiedResponse*) {
+  return Reply("set modified", tree_.SetModified(req->owner(), req->path(), req->modified()));
+}
+
+grpc::Status TreeRpc::PatchProps(grpc::ServerContext*, const v1::PatchPropsRequest* req,
+                                 v1::PatchPropsResponse*) {
+  std::vector<storage::DeadPropertyChange> changes;
+  changes.reserve(static_cast<size_t>(req->changes_size()));
+  for (const v1::PropChange& c : req->changes()) {
+    changes.push_back({{c.prop().ns(), c.prop().name(), c.prop().value()}, c.remove()});
+  }
+  return Reply("patch properties", tree_.PatchProps(req->owner(), req->path(), changes));
+}
+
+grpc::Status TreeRpc::ListProps(grpc::ServerContext*, const v1::ListPropsRequest* req,
+                                v1::ListPropsResponse* resp) {
+  Result<std::vector<storage::EntryProperties>> listed =
+      tree_.ListProps(req->owner(), req->path(), req->children());
+  if (!listed.ok()) return Reply("list properties", listed.status());
+  for (const storage::EntryProperties& e : *listed) {
+    v1::EntryProps* out = resp->add_entries();
+    out->set_name(e.name);
+    for (const storage::DeadProperty& p : e.props) {
+      v1::DeadProp* d = out->add_props();
+      d->set_ns(p.ns);
+      d->set_name(p.name);
+      d->set_value(p.value);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::LockPath(grpc::ServerContext*, const v1::LockPathRequest* req,
+                               v1::ActiveLock* resp) {
+  Result<storage::PathLock> lock = tree_.Lock(req->owner(), req->path(), req->deep(), req->shared(),
+                                              req->holder(), req->timeout_seconds());
+  if (!lock.ok()) return Reply("lock path", lock.status());
+  FillLock(*lock, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::RefreshLock(grpc::ServerContext*, const v1::RefreshLockRequest* req,
+                                  v1::ActiveLock* resp) {
+  Result<storage::PathLock> lock =
+      tree_.RefreshLock(req->owner(), req->path(), req->token(), req->timeout_seconds());
+  if (!lock.ok()) return Reply("refresh lock", lock.status());
+  FillLock(*lock, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::UnlockPath(grpc::ServerContext*, const v1::UnlockPathRequest* req,
+                                 v1::UnlockPathResponse*) {
+  return Reply("unlock path", tree_.Unlock(req->owner(), req->path(), req->token()));
+}
+
+grpc::Status TreeRpc::ListLocks(grpc::ServerContext*, const v1::ListLocksRequest* req,
+                                v1::ListLocksResponse* resp) {
+  Result<std::vector<storage::PathLock>> locks =
+      tree_.LocksAt(req->owner(), req->path(), req->below());
+  if (!locks.ok()) return Reply("list locks", locks.status());
+  for (const storage::PathLock& l : *locks) FillLock(l, resp->add_locks());
   return grpc::Status::OK;
 }
 

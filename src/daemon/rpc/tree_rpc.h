@@ -31,6 +31,24 @@ class TreeRpc final : public v1::Tree::Service {
   grpc::Status DownloadPathRaw(grpc::ServerContext* ctx, RawDownloadStream* stream);
   grpc::Status GetUsage(grpc::ServerContext* ctx, const v1::GetUsageRequest* req,
                         v1::Usage* resp) override;
+  grpc::Status StatPath(grpc::ServerContext* ctx, const v1::StatPathRequest* req,
+                        v1::DirEntry* resp) override;
+  grpc::Status CopyPath(grpc::ServerContext* ctx, const v1::CopyPathRequest* req,
+                        v1::CopyPathResponse* resp) override;
+  grpc::Status SetModified(grpc::ServerContext* ctx, const v1::SetModifiedRequest* req,
+                           v1::SetModifiedResponse* resp) override;
+  grpc::Status PatchProps(grpc::ServerContext* ctx, const v1::PatchPropsRequest* req,
+                          v1::PatchPropsResponse* resp) override;
+  grpc::Status ListProps(grpc::ServerContext* ctx, const v1::ListPropsRequest* req,
+                         v1::ListPropsResponse* resp) override;
+  grpc::Status LockPath(grpc::ServerContext* ctx, const v1::LockPathRequest* req,
+                        v1::ActiveLock* resp) override;
+  grpc::Status RefreshLock(grpc::ServerContext* ctx, const v1::RefreshLockRequest* req,
+                           v1::ActiveLock* resp) override;
+  grpc::Status UnlockPath(grpc::ServerContext* ctx, const v1::UnlockPathRequest* req,
+                          v1::UnlockPathResponse* resp) override;
+  grpc::Status ListLocks(grpc::ServerContext* ctx, const v1::ListLocksRequest* req,
+                         v1::ListLocksResponse* resp) override;
 
  private:
   storage::TreeService& tree_;

@@ -12,7 +12,10 @@
 namespace nexus::daemon::storage {
 namespace {
 
-// A random (version 4) UUID in its lowercase text form.
+Status UploadClosed() { return InternalError("upload is already committed or aborted"); }
+
+}  // namespace
+
 Result<std::string> NewFileId() {
   unsigned char b[16];
   if (RAND_bytes(b, sizeof b) != 1) return InternalError("generate file id: RAND_bytes failed");
@@ -25,10 +28,6 @@ Result<std::string> NewFileId() {
                 b[15]);
   return std::string(out);
 }
-
-Status UploadClosed() { return InternalError("upload is already committed or aborted"); }
-
-}  // namespace
 
 // ---- Upload ------------------------------------------------------------------
 

@@ -101,6 +101,10 @@ struct UploadOptions {
 
 class FileService;
 
+// A fresh file id: a random (version 4) UUID in its lowercase text form.
+// Also what a copy in the tree names its new files rows with.
+Result<std::string> NewFileId();
+
 class Upload {
  public:
   ~Upload();

@@ -109,6 +109,76 @@ Result<std::string> TreeService::Move(const std::string& owner, std::string_view
   return to;
 }
 
+Result<bool> TreeService::MoveReplacing(const std::string& owner, std::string_view old_path,
+                                        std::string_view new_path) {
+  NEXUS_ASSIGN_OR_RETURN(std::string from, Prepare("move: old path", owner, old_path));
+  NEXUS_ASSIGN_OR_RETURN(std::string to, PrepareNew("move: new path", owner, new_path));
+  TreeDeletion replaced;
+  NEXUS_RETURN_IF_ERROR(tree_.Move(owner, from, to, &replaced));
+  files_.RemoveReleasedChunks(replaced.released);
+  return replaced.files + replaced.folders > 0;
+}
+
+Result<TreeCopyCounts> TreeService::Copy(const std::string& owner, std::string_view from,
+                                         std::string_view to, bool recursive, bool replace) {
+  NEXUS_ASSIGN_OR_RETURN(std::string src, Prepare("copy: source", owner, from));
+  NEXUS_ASSIGN_OR_RETURN(std::string dst, PrepareNew("copy: target", owner, to));
+  NEXUS_ASSIGN_OR_RETURN(TreeCopy made, tree_.Copy(owner, src, dst, recursive, replace,
+                                                   files_.QuotaFor(owner), &NewFileId));
+  files_.RemoveReleasedChunks(made.released);
+  return TreeCopyCounts{made.files, made.folders, made.replaced};
+}
+
+Status TreeService::SetModified(const std::string& owner, std::string_view path, int64_t modified) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("set time", owner, path));
+  return tree_.SetModified(owner, p, modified);
+}
+
+Status TreeService::PatchProps(const std::string& owner, std::string_view path,
+                               const std::vector<DeadPropertyChange>& changes) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("set properties", owner, path));
+  return tree_.PatchProps(owner, p, changes);
+}
+
+Result<std::vector<EntryProperties>> TreeService::ListProps(const std::string& owner,
+                                                            std::string_view path, bool children) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("list properties", owner, path));
+  return tree_.ListProps(owner, p, children);
+}
+
+Result<PathLock> TreeService::Lock(const std::string& owner, std::string_view path, bool deep,
+                                   bool shared, std::string holder, int64_t timeout_seconds) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("lock", owner, path));
+  if (timeout_seconds <= 0) return InvalidArgumentError("lock: the timeout must be positive");
+  NEXUS_ASSIGN_OR_RETURN(std::string id, NewFileId());
+  PathLock want{"opaquelocktoken:" + id, p, deep, shared, std::move(holder), timeout_seconds, 0};
+  return tree_.Lock(owner, want);
+}
+
+Result<PathLock> TreeService::RefreshLock(const std::string& owner, std::string_view path,
+                                          const std::string& token, int64_t timeout_seconds) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("refresh lock", owner, path));
+  if (timeout_seconds <= 0) return InvalidArgumentError("lock: the timeout must be positive");
+  return tree_.RefreshLock(owner, p, token, timeout_seconds);
+}
+
+Status TreeService::Unlock(const std::string& owner, std::string_view path,
+                           const std::string& token) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("unlock", owner, path));
+  return tree_.Unlock(owner, p, token);
+}
+
+Result<std::vector<PathLock>> TreeService::LocksAt(const std::string& owner, std::string_view path,
+                                                   bool below) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("list locks", owner, path));
+  return tree_.LocksAt(owner, p, below);
+}
+
+Result<TreeEntry> TreeService::Stat(const std::string& owner, std::string_view path) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("stat", owner, path));
+  return tree_.Stat(owner, p);
+}
+
 Result<FileRecord> TreeService::Resolve(const std::string& owner, std::string_view path) {
   NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("download", owner, path));
   return tree_.FileAt(owner, p);

@@ -62,6 +62,12 @@ struct TreeDeleteCounts {
   int64_t folders = 0;  // including the deleted folder itself
 };
 
+struct TreeCopyCounts {
+  int64_t files = 0;
+  int64_t folders = 0;
+  bool replaced = false;  // something was at the target and is gone
+};
+
 struct TreeUsage {
   int64_t used_bytes = 0;
   int64_t quota_bytes = kUnlimitedQuota;  // kUnlimitedQuota (-1): no limit
@@ -113,6 +119,37 @@ class TreeService final : public UploadPlacement {
   // Rename or move a file or folder; returns the normalised new path.
   Result<std::string> Move(const std::string& owner, std::string_view old_path,
                            std::string_view new_path);
+
+  // Move that replaces an existing `new_path` (deleted first, in the same
+  // transaction, its chunks released); true when there was one.
+  Result<bool> MoveReplacing(const std::string& owner, std::string_view old_path,
+                             std::string_view new_path);
+
+  // Copies a file or folder (a folder with its entries when `recursive`) as
+  // TreeStore::Copy does: no byte copied, the quota checked. `replace`: an
+  // existing target is deleted first, else it is kAlreadyExists.
+  Result<TreeCopyCounts> Copy(const std::string& owner, std::string_view from, std::string_view to,
+                              bool recursive, bool replace);
+
+  // WebDAV's additions, as TreeStore has them: an entry's time, its dead
+  // properties.
+  Status SetModified(const std::string& owner, std::string_view path, int64_t modified);
+  Status PatchProps(const std::string& owner, std::string_view path,
+                    const std::vector<DeadPropertyChange>& changes);
+  Result<std::vector<EntryProperties>> ListProps(const std::string& owner, std::string_view path,
+                                                 bool children);
+
+  // Write locks, as TreeStore has them; Lock chooses the token.
+  Result<PathLock> Lock(const std::string& owner, std::string_view path, bool deep, bool shared,
+                        std::string holder, int64_t timeout_seconds);
+  Result<PathLock> RefreshLock(const std::string& owner, std::string_view path,
+                               const std::string& token, int64_t timeout_seconds);
+  Status Unlock(const std::string& owner, std::string_view path, const std::string& token);
+  Result<std::vector<PathLock>> LocksAt(const std::string& owner, std::string_view path,
+                                        bool below);
+
+  // The entry at `path` ("/" is the root folder, named "").
+  Result<TreeEntry> Stat(const std::string& owner, std::string_view path);
 
   // The file at `path`, for a download by id (FileService::Open) — or use
   // Open below, which does both.

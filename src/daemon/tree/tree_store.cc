@@ -6,118 +6,21 @@
 
 #include "common/vfs_path.h"
 #include "daemon/storage/safe_name.h"
+#include "daemon/tree/tree_rows.h"
 
 namespace nexus::daemon::storage {
 namespace {
 
-constexpr int64_t kRootId = 0;
-constexpr char kFolder[] = "folder";
-constexpr char kFile[] = "file";
-
-struct Node {
-  int64_t id = kRootId;
-  bool folder = true;
-  std::string file_id;
-  int64_t modified = 0;
-};
-
-std::string Quoted(std::string_view path) { return "'" + std::string(path) + "'"; }
-
-// "/" followed by the first `n` names.
-std::string Prefix(const std::vector<std::string>& names, size_t n) {
-  if (n == 0) return "/";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += "/" + names[i];
-  return out;
-}
-
-std::optional<Node> FindChild(SQLite::Database& db, const std::string& owner, int64_t parent,
-                              const std::string& name) {
-  SQLite::Statement q(db,
-                      "SELECT id, kind, file_id, modified FROM vfs_entries"
-                      " WHERE owner = ? AND parent = ? AND name = ?");
-  q.bind(1, owner);
-  q.bind(2, parent);
-  q.bind(3, name);
-  if (!q.executeStep()) return std::nullopt;
-  Node n;
-  n.id = q.getColumn(0).getInt64();
-  n.folder = q.getColumn(1).getString() == kFolder;
-  n.file_id = q.getColumn(2).isNull() ? "" : q.getColumn(2).getString();
-  n.modified = q.getColumn(3).getInt64();
-  return n;
-}
-
-// The entries along `names` from the root, as far as they exist; a file ends
-// the walk (nothing can be below it).
-std::vector<Node> Walk(SQLite::Database& db, const std::string& owner,
-                       const std::vector<std::string>& names) {
-  std::vector<Node> nodes;
-  int64_t parent = kRootId;
-  for (const auto& name : names) {
-    std::optional<Node> child = FindChild(db, owner, parent, name);
-    if (!child) break;
-    nodes.push_back(*child);
-    if (!child->folder) break;
-    parent = child->id;
-  }
-  return nodes;
-}
-
-// The entry at a normalised path (the root is a folder with id 0), or none.
-std::optional<Node> Find(SQLite::Database& db, const std::string& owner, const std::string& path) {
-  const std::vector<std::string> names = SplitVfsPath(path);
-  if (names.empty()) return Node{};
-  std::vector<Node> nodes = Walk(db, owner, names);
-  if (nodes.size() != names.size()) return std::nullopt;
-  return nodes.back();
-}
-
-int64_t InsertEntry(SQLite::Database& db, const std::string& owner, int64_t parent,
-                    const std::string& name, const std::string& file_id, int64_t modified) {
-  SQLite::Statement ins(db,
-                        "INSERT INTO vfs_entries(owner, parent, name, kind, file_id, modified)"
-                        " VALUES(?, ?, ?, ?, ?, ?)");
-  ins.bind(1, owner);
-  ins.bind(2, parent);
-  ins.bind(3, name);
-  ins.bind(4, file_id.empty() ? kFolder : kFile);
-  if (file_id.empty()) {
-    ins.bind(5);
-  } else {
-    ins.bind(5, file_id);
-  }
-  ins.bind(6, modified);
-  ins.exec();
-  return db.getLastInsertRowid();
-}
-
-// Makes sure the folder made of the first `n` names exists, creating what is
-// missing (mkdir -p); a file in the way is kAlreadyExists. Returns its id;
-// adds the number of folders it created to `*created`.
-Result<int64_t> EnsureFolders(MetadataTx& tx, const std::string& owner,
-                              const std::vector<std::string>& names, size_t n, std::string_view op,
-                              int64_t* created) {
-  int64_t parent = kRootId;
-  bool creating = false;  // below a folder just created, nothing exists yet
-  for (size_t i = 0; i < n; ++i) {
-    if (!creating) {
-      std::optional<Node> child = FindChild(tx.db(), owner, parent, names[i]);
-      if (child && !child->folder) {
-        return AlreadyExistsError(std::string(op) + ": " + Quoted(Prefix(names, i + 1)) +
-                                  " is a file");
-      }
-      if (child) {
-        parent = child->id;
-        continue;
-      }
-      creating = true;
-    }
-    parent = InsertEntry(tx.db(), owner, parent, names[i], "", tx.NowSeconds());
-    ++*created;
-  }
-  return parent;
-}
+using tree_rows::EnsureFolders;
+using tree_rows::Find;
+using tree_rows::InsertEntry;
+using tree_rows::kFile;
+using tree_rows::kFolder;
+using tree_rows::kRootId;
+using tree_rows::Node;
+using tree_rows::Prefix;
+using tree_rows::Quoted;
+using tree_rows::Walk;
 
 // Where an upload to `path` would land: the file entry it replaces, if any.
 struct UploadTarget {
@@ -153,11 +56,13 @@ TreeEntry ReadEntry(SQLite::Statement& q) {
   e.size = q.getColumn(2).getInt64();
   e.modified = q.getColumn(3).getInt64();
   e.file_id = q.getColumn(4).getString();
+  e.sha256 = q.getColumn(5).getString();
   return e;
 }
 
 constexpr char kEntrySelect[] =
-    "SELECT e.name, e.kind, COALESCE(f.size, 0), e.modified, COALESCE(e.file_id, '')"
+    "SELECT e.name, e.kind, COALESCE(f.size, 0), e.modified, COALESCE(e.file_id, ''),"
+    " COALESCE(f.sha256, '')"
     " FROM vfs_entries e LEFT JOIN files f ON f.id = e.file_id";
 
 TreeEntry EntryById(SQLite::Database& db, int64_t id) {
@@ -292,50 +197,16 @@ Result<TreeDeletion> TreeStore::Delete(const std::string& owner, const std::stri
   Status s = metadata_.Transact(op, true, [&](MetadataTx& tx) -> Status {
     std::optional<Node> node = Find(tx.db(), owner, path);
     if (!node) return NotFoundError(op + ": not found");
-    if (!node->folder) {
-      out.files = 1;
-      out.released = tx.DeleteFiles({node->file_id});  // its entry goes by cascade
-      return Status::Ok();
-    }
-    // The whole subtree in one recursive query; each step probes the
-    // (owner, parent, name) index, so this is O(entries) lookups.
-    std::vector<int64_t> folders;
-    std::vector<std::string> files;
-    {
-      SQLite::Statement q(tx.db(),
-                          "WITH RECURSIVE sub(id, kind, file_id) AS ("
-                          "  SELECT id, kind, file_id FROM vfs_entries WHERE id = ?1"
-                          "  UNION ALL"
-                          "  SELECT e.id, e.kind, e.file_id FROM sub"
-                          "  JOIN vfs_entries e ON e.owner = ?2 AND e.parent = sub.id"
-                          "  WHERE sub.kind = 'folder'"
-                          ") SELECT id, kind, file_id FROM sub");
-      q.bind(1, node->id);
-      q.bind(2, owner);
-      while (q.executeStep()) {
-        if (q.getColumn(1).getString() == kFolder) {
-          folders.push_back(q.getColumn(0).getInt64());
-        } else {
-          files.push_back(q.getColumn(2).getString());
-        }
-      }
-    }
-    out.released = tx.DeleteFiles(files);
-    SQLite::Statement del(tx.db(), "DELETE FROM vfs_entries WHERE id = ?");
-    for (int64_t id : folders) {
-      del.bind(1, id);
-      del.exec();
-      del.reset();
-    }
-    out.files = static_cast<int64_t>(files.size());
-    out.folders = static_cast<int64_t>(folders.size());
+    tree_rows::DeleteNode(tx, owner, *node, &out);
+    tree_rows::DropLocksAt(tx, owner, path);
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return out;
 }
 
-Status TreeStore::Move(const std::string& owner, const std::string& from, const std::string& to) {
+Status TreeStore::Move(const std::string& owner, const std::string& from, const std::string& to,
+                       TreeDeletion* replaced) {
   const std::string op = "move " + Quoted(from) + " to " + Quoted(to);
   if (from == "/") return InvalidArgumentError(op + ": the root cannot be moved");
   return metadata_.Transact(op, true, [&](MetadataTx& tx) -> Status {
@@ -347,7 +218,15 @@ Status TreeStore::Move(const std::string& owner, const std::string& from, const 
     const std::vector<std::string> names = SplitVfsPath(to);
     if (names.empty()) return AlreadyExistsError(op + ": the target exists");
     std::vector<Node> nodes = Walk(tx.db(), owner, names);
-    if (nodes.size() == names.size()) return AlreadyExistsError(op + ": the target exists");
+    if (nodes.size() == names.size()) {
+      if (!replaced) return AlreadyExistsError(op + ": the target exists");
+      if (VfsIsSelfOrDescendant(from, to)) {
+        return InvalidArgumentError(op + ": the target holds the source");
+      }
+      tree_rows::DeleteNode(tx, owner, nodes.back(), replaced);
+      tree_rows::DropLocksAt(tx, owner, to);
+    }
+    tree_rows::DropLocksAt(tx, owner, from);
     int64_t created = 0;
     NEXUS_ASSIGN_OR_RETURN(int64_t parent,
                            EnsureFolders(tx, owner, names, names.size() - 1, op, &created));

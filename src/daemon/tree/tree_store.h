@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,7 @@ struct TreeEntry {
   // keeps it). Folders: when they were created. The root: 0.
   int64_t modified = 0;
   std::string file_id;  // files only: the id the Files API knows them by
+  std::string sha256;   // files only: lowercase hex of the content
 };
 
 struct TreeDeletion {
@@ -48,6 +50,53 @@ struct TreeDeletion {
   int64_t folders = 0;
   std::vector<std::string> released;  // chunk hashes whose last reference went
 };
+
+// What a copy made.
+struct TreeCopy {
+  int64_t files = 0;
+  int64_t folders = 0;
+  bool replaced = false;              // an entry at the target was deleted first
+  std::vector<std::string> released;  // chunks the replaced entry's files held last
+};
+
+// A WebDAV dead property of an entry (table vfs_props, TreeMigrations).
+struct DeadProperty {
+  std::string ns;     // namespace URI, "" for none
+  std::string name;   // local name
+  std::string value;  // the property element as XML
+};
+struct DeadPropertyChange {
+  DeadProperty prop;
+  bool remove = false;
+};
+// The properties of one entry: "" names the entry listed, else its child.
+struct EntryProperties {
+  std::string name;
+  std::vector<DeadProperty> props;
+};
+
+// Limits on dead properties: per entry, and per value.
+inline constexpr int64_t kMaxPropsPerEntry = 256;
+inline constexpr size_t kMaxPropValueBytes = 64 * 1024;
+
+// A WebDAV write lock on a path (tree_locks.cc).
+struct PathLock {
+  std::string token;
+  std::string path;
+  bool deep = false;  // covers the paths below too
+  bool shared = false;
+  std::string holder;  // the client's owner element, as XML
+  int64_t timeout_seconds = 0;
+  int64_t expires = 0;  // unix seconds
+};
+
+// The tree's own tables beyond vfs_entries (versions 110..119): vfs_props,
+// vfs_locks.
+std::vector<Migration> TreeMigrations();
+Migration TreeLockMigration();  // tree_locks.cc
+
+// A fresh files row id (FileService's NewFileId in nexusd).
+using NewFileIdFn = std::function<Result<std::string>()>;
 
 struct TreeCounts {
   int64_t used_bytes = 0;  // all the owner's files, with or without a path
@@ -108,9 +157,55 @@ class TreeStore {
   // "/" as source, or `to` equal to or below `from`: kInvalidArgument.
   // Missing source: kNotFound. `to` exists (or a file is in the way of its
   // parents): kAlreadyExists.
-  Status Move(const std::string& owner, const std::string& from, const std::string& to);
+  //
+  // With `replaced` set, an existing `to` is not an error: it is deleted
+  // (recursively) in the same transaction and what went is counted there;
+  // `to` may then not be a parent of `from` (kInvalidArgument).
+  Status Move(const std::string& owner, const std::string& from, const std::string& to,
+              TreeDeletion* replaced = nullptr);
+
+  // Copies the file or folder at `from` to `to` in one transaction
+  // (tree_copy.cc), creating missing parents of `to`. Bytes are never
+  // copied: each copied file is a new files row (id from `new_id`) listing
+  // the same chunks, whose refcounts go up. A folder's entries come along
+  // when `recursive`, else the copy is an empty folder. An existing `to` is
+  // kAlreadyExists unless `replace`, which deletes it first (as Move does).
+  // The owner's bytes after the copy must fit in `quota_bytes`
+  // (kQuotaExceeded) and the entries in the limit. `to` equal to or below
+  // `from`, or (replacing) above it: kInvalidArgument. Missing source:
+  // kNotFound.
+  Result<TreeCopy> Copy(const std::string& owner, const std::string& from, const std::string& to,
+                        bool recursive, bool replace, int64_t quota_bytes,
+                        const NewFileIdFn& new_id);
 
   Result<TreeCounts> Counts(const std::string& owner);
+
+  // Sets the modification time of the entry at `path` (not the root).
+  Status SetModified(const std::string& owner, const std::string& path, int64_t modified);
+
+  // Dead properties (tree_props.cc). PatchProps applies `changes` in order
+  // in one transaction (removing an absent property is fine); the root holds
+  // none (kPermissionDenied); too many or too large is kQuotaExceeded /
+  // kInvalidArgument. ListProps returns the entry's properties and, for a
+  // folder when `children`, its entries' — only entries that have any.
+  Status PatchProps(const std::string& owner, const std::string& path,
+                    const std::vector<DeadPropertyChange>& changes);
+  Result<std::vector<EntryProperties>> ListProps(const std::string& owner, const std::string& path,
+                                                 bool children);
+
+  // Write locks (tree_locks.cc). Lock takes `want` (token chosen by the
+  // caller) on an existing entry's path; a lock it conflicts with (an
+  // exclusive one either way, covering its path or, deep, below it) is
+  // kAlreadyExists. RefreshLock and Unlock need the token of a lock that
+  // covers `path` (else kNotFound). LocksAt: the live locks covering `path`
+  // and, when `below`, those under it. Deleting or moving a path drops the
+  // locks at and below it.
+  Result<PathLock> Lock(const std::string& owner, const PathLock& want);
+  Result<PathLock> RefreshLock(const std::string& owner, const std::string& path,
+                               const std::string& token, int64_t timeout_seconds);
+  Status Unlock(const std::string& owner, const std::string& path, const std::string& token);
+  Result<std::vector<PathLock>> LocksAt(const std::string& owner, const std::string& path,
+                                        bool below);
 
  private:
   MetadataStore& metadata_;

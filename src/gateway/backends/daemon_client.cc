@@ -117,6 +117,42 @@ class GrpcDaemonClient final : public DaemonClient {
   asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest r) override {
     return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncGetUsage, std::move(r), "GetUsage");
   }
+  asio::awaitable<Result<daemonpb::DirEntry>> StatPath(daemonpb::StatPathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncStatPath, std::move(r), "StatPath");
+  }
+  asio::awaitable<Result<daemonpb::CopyPathResponse>> CopyPath(
+      daemonpb::CopyPathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncCopyPath, std::move(r), "CopyPath");
+  }
+  asio::awaitable<Result<daemonpb::SetModifiedResponse>> SetModified(
+      daemonpb::SetModifiedRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncSetModified, std::move(r),
+                "SetModified");
+  }
+  asio::awaitable<Result<daemonpb::PatchPropsResponse>> PatchProps(
+      daemonpb::PatchPropsRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncPatchProps, std::move(r), "PatchProps");
+  }
+  asio::awaitable<Result<daemonpb::ListPropsResponse>> ListProps(
+      daemonpb::ListPropsRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncListProps, std::move(r), "ListProps");
+  }
+  asio::awaitable<Result<daemonpb::ActiveLock>> LockPath(daemonpb::LockPathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncLockPath, std::move(r), "LockPath");
+  }
+  asio::awaitable<Result<daemonpb::ActiveLock>> RefreshLock(
+      daemonpb::RefreshLockRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncRefreshLock, std::move(r),
+                "RefreshLock");
+  }
+  asio::awaitable<Result<daemonpb::UnlockPathResponse>> UnlockPath(
+      daemonpb::UnlockPathRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncUnlockPath, std::move(r), "UnlockPath");
+  }
+  asio::awaitable<Result<daemonpb::ListLocksResponse>> ListLocks(
+      daemonpb::ListLocksRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncListLocks, std::move(r), "ListLocks");
+  }
 
   // ---- Lambda ----
   asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(

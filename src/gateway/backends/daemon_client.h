@@ -123,6 +123,26 @@ class DaemonClient {
       daemonpb::MovePathRequest request) = 0;
   virtual std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest request) = 0;
   virtual asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest request) = 0;
+  // For WebDAV: one entry by path, a copy on shared chunks, an entry's
+  // time, dead properties, write locks.
+  virtual asio::awaitable<Result<daemonpb::DirEntry>> StatPath(
+      daemonpb::StatPathRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::CopyPathResponse>> CopyPath(
+      daemonpb::CopyPathRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::SetModifiedResponse>> SetModified(
+      daemonpb::SetModifiedRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::PatchPropsResponse>> PatchProps(
+      daemonpb::PatchPropsRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::ListPropsResponse>> ListProps(
+      daemonpb::ListPropsRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::ActiveLock>> LockPath(
+      daemonpb::LockPathRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::ActiveLock>> RefreshLock(
+      daemonpb::RefreshLockRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::UnlockPathResponse>> UnlockPath(
+      daemonpb::UnlockPathRequest request) = 0;
+  virtual asio::awaitable<Result<daemonpb::ListLocksResponse>> ListLocks(
+      daemonpb::ListLocksRequest request) = 0;
 
   // ---- Lambda ----
   virtual asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(

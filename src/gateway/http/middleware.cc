@@ -58,6 +58,15 @@ Result<std::string> ParseBearerToken(const Headers& headers) {
   return std::string(token);
 }
 
+bool HasBearerScheme(const Headers& headers) {
+  const std::string* value = headers.Find("Authorization");
+  if (!value) return false;
+  std::string_view v = Trim(*value);
+  constexpr std::string_view kScheme = "bearer";
+  return v.size() >= kScheme.size() && EqualsIgnoreCase(v.substr(0, kScheme.size()), kScheme) &&
+         (v.size() == kScheme.size() || v[kScheme.size()] == ' ');
+}
+
 Status BodyTooLargeError(int64_t max_body_bytes) {
   return Status(StatusCode::kPayloadTooLarge,
                 "request body too large (limit " + std::to_string(max_body_bytes) + " bytes)");

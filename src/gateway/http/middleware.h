@@ -31,6 +31,10 @@ void AssignRequestId(Request& req);
 // case-insensitive). Missing or malformed → kUnauthenticated.
 Result<std::string> ParseBearerToken(const Headers& headers);
 
+// Whether the Authorization header names the Bearer scheme (any case),
+// well-formed or not: routes that take Basic too pick the check by it.
+bool HasBearerScheme(const Headers& headers);
+
 // 413 when Content-Length exceeds `max_body_bytes` (not for kStream routes),
 // 415 when a kJson route gets a non-JSON Content-Type, 400 when
 // Content-Length is not a number.

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "gateway/backends/error_mapping.h"
+#include "gateway/http/basic_auth.h"
 #include "gateway/http/middleware.h"
 #include "gateway/http/request_target.h"
 
@@ -54,14 +55,21 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
     co_return a;
   }
   if (route.options.authenticated) {
+    const bool dav = route.options.challenge == AuthChallenge::kWebDavBasic;
     Status s;
     try {
-      s = co_await Authenticate(auth_, req);
+      // WebDAV clients sign in with an app password over Basic; a bearer
+      // token works there too (rclone's bearer_token, scripts).
+      s = dav && !HasBearerScheme(req.headers) ? co_await AuthenticateBasic(auth_, req)
+                                               : co_await Authenticate(auth_, req);
     } catch (const std::exception& e) {
       s = InternalError(std::string("authenticate: ") + e.what());
     }
     if (!s.ok()) {
       a.response = ErrorResponse(s, req.request_id);
+      if (a.response->status == 401 && dav) {
+        a.response->headers.Set("WWW-Authenticate", std::string(kBasicAuthChallenge));
+      }
       co_return a;
     }
   }

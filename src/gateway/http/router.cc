@@ -23,7 +23,16 @@ std::vector<std::string> SplitPattern(std::string_view pattern) {
 
 bool IsParam(const std::string& seg) { return seg.size() > 1 && seg.front() == ':'; }
 
+bool PrefixMatches(const Route& route, const std::vector<std::string>& segments) {
+  if (segments.size() < route.segments.size()) return false;
+  for (std::size_t i = 0; i < route.segments.size(); ++i) {
+    if (route.segments[i] != segments[i]) return false;
+  }
+  return true;
+}
+
 bool SegmentsMatch(const Route& route, const std::vector<std::string>& segments) {
+  if (route.prefix) return false;  // matched after the exact routes
   if (route.segments.size() != segments.size()) return false;
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const std::string& want = route.segments[i];
@@ -44,6 +53,20 @@ void Router::Add(std::string method, std::string_view pattern, RouteOptions opti
               SplitPattern(pattern)};
   for (const auto& r : routes_) {
     assert(!(r.method == route.method && r.segments == route.segments) && "duplicate route");
+    (void)r;
+  }
+  routes_.push_back(std::move(route));
+}
+
+void Router::AddPrefix(std::string_view prefix, RouteOptions options, Handler handler) {
+  Route route{kAnyMethod,         std::string(prefix),  options,
+              std::move(handler), SplitPattern(prefix), true};
+  for (const auto& seg : route.segments) {
+    assert(!IsParam(seg) && "a prefix route has no parameters");
+    (void)seg;
+  }
+  for (const auto& r : routes_) {
+    assert(!(r.prefix && r.segments == route.segments) && "duplicate prefix route");
     (void)r;
   }
   routes_.push_back(std::move(route));
@@ -79,6 +102,14 @@ RouteMatch Router::Match(std::string_view method, const std::vector<std::string>
       m.allow += route.method;
     }
     m.kind = RouteMatch::Kind::kMethodNotAllowed;
+  }
+  if (m.kind == RouteMatch::Kind::kMethodNotAllowed) return m;
+  for (const auto& route : routes_) {
+    if (route.prefix && PrefixMatches(route, segments)) {
+      m.kind = RouteMatch::Kind::kFound;
+      m.route = &route;
+      return m;
+    }
   }
   return m;
 }

@@ -3,7 +3,11 @@
 // Patterns are literal segments and ":name" parameters
 // ("/api/files/:id/download"). A path that matches no pattern is 404; a path
 // that matches only under other methods is 405 with an Allow header listing
-// them. Routes are added at start-up, then the router is read-only:
+// them. A prefix route (AddPrefix) takes every method and every path at or
+// below its prefix ("/dav" matches "/dav", "/dav/" and "/dav/a/b"): the
+// handler sees the whole path in Request::segments and answers unknown
+// methods itself (WebDAV has more than HTTP's). Exact routes are matched
+// first. Routes are added at start-up, then the router is read-only:
 // concurrent Match calls are safe once registration is over.
 #pragma once
 
@@ -25,11 +29,18 @@ enum class BodyMode {
   kStream,  // left unread; the handler reads it via Request::body_reader
 };
 
+// How an authenticated route tells its caller to authenticate.
+enum class AuthChallenge {
+  kNone,         // the JSON API: a 401 says nothing more
+  kWebDavBasic,  // WebDAV: a 401 carries WWW-Authenticate, so clients ask for credentials
+};
+
 struct RouteOptions {
   BodyMode body = BodyMode::kNone;
   bool authenticated = false;  // needs "Authorization: Bearer <token>"
   // Buffered body limit of this route; 0: PipelineOptions::max_json_bytes.
   int64_t max_body_bytes = 0;
+  AuthChallenge challenge = AuthChallenge::kNone;
 };
 
 // A handler answers with a Response or with a Status that the pipeline turns
@@ -37,12 +48,16 @@ struct RouteOptions {
 // until it completes.
 using Handler = std::function<asio::awaitable<Result<Response>>(Request& req)>;
 
+// The method of a prefix route: it takes them all.
+inline constexpr char kAnyMethod[] = "*";
+
 struct Route {
-  std::string method;
+  std::string method;  // kAnyMethod for a prefix route
   std::string pattern;
   RouteOptions options;
   Handler handler;
   std::vector<std::string> segments;  // pattern split at '/'
+  bool prefix = false;                // AddPrefix: matches paths below the pattern too
 };
 
 struct RouteMatch {
@@ -58,6 +73,10 @@ class Router {
   // `pattern` starts with "/". Registering the same method and pattern twice
   // is a programming error (asserted).
   void Add(std::string method, std::string_view pattern, RouteOptions options, Handler handler);
+
+  // A route for every method on `prefix` and every path below it; `prefix`
+  // is literal segments only (no ":name").
+  void AddPrefix(std::string_view prefix, RouteOptions options, Handler handler);
 
   RouteMatch Match(std::string_view method, const std::vector<std::string>& segments) const;
 

@@ -34,13 +34,16 @@ bool IsHttpParseError(const beast::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
-http::response<http::string_body> ToBeast(Response& resp, unsigned version, bool keep_alive) {
+// A HEAD answer that states its Content-Length keeps it (the length of the
+// GET it stands for); its empty body is not the length.
+http::response<http::string_body> ToBeast(Response& resp, unsigned version, bool keep_alive,
+                                          bool head = false) {
   http::response<http::string_body> out{static_cast<http::status>(resp.status), version};
   out.set(http::field::server, "nexus-api");
   for (auto& [name, value] : resp.headers.fields()) out.insert(name, value);
   out.body() = std::move(resp.body);
   out.keep_alive(keep_alive);
-  out.prepare_payload();
+  if (!(head && out.body().empty() && resp.headers.Has("Content-Length"))) out.prepare_payload();
   return out;
 }
 
@@ -267,7 +270,7 @@ asio::awaitable<void> ServeConnection(const SessionContext& ctx, std::shared_ptr
                                 &bytes);
       written = co_await std::move(send);
     } else {
-      auto out = ToBeast(resp, version, keep_alive);
+      auto out = ToBeast(resp, version, keep_alive, req.method == "HEAD");
       stream.expires_after(opt.write_timeout);
       auto [write_ec, write_n] = co_await conn->OnStream(
           [&](auto& s) { return http::async_write(s, out, kTupleAwaitable); });

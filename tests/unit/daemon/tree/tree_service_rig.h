@@ -22,6 +22,8 @@ class TreeServiceTest : public FileServiceTest {
   void SetUp() override {
     FileServiceTest::SetUp();
     if (HasFatalFailure()) return;
+    // The tree's own tables, as DaemonMigrations adds them after storage's.
+    for (const Migration& m : TreeMigrations()) db_->exec(m.sql);
     store_ = std::make_unique<TreeStore>(*metadata_);
     tree_ = std::make_unique<TreeService>(*files_, *store_);
   }

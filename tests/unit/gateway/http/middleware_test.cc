@@ -39,6 +39,16 @@ TEST(ParseBearerTokenTest, MissingOrMalformedHeaderIsUnauthenticated) {
   }
 }
 
+TEST(HasBearerSchemeTest, NamesTheSchemeWhateverFollows) {
+  for (const char* value : {"Bearer abc", "bearer abc", " BEARER abc", "Bearer", "Bearer a b"}) {
+    EXPECT_TRUE(HasBearerScheme(With({{"Authorization", value}}))) << value;
+  }
+  for (const char* value : {"Basic YWxpY2U6cHc=", "Bearertoken", "", "Token abc"}) {
+    EXPECT_FALSE(HasBearerScheme(With({{"Authorization", value}}))) << value;
+  }
+  EXPECT_FALSE(HasBearerScheme(Headers()));
+}
+
 TEST(CheckBodyHeadersTest, DeclaredBodyOverTheLimitIsPayloadTooLarge) {
   struct Case {
     const char* content_length;

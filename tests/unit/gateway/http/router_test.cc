@@ -103,5 +103,39 @@ TEST(RouterAllowTest, ListsEachMethodOnceWhenTwoPatternsMatch) {
   EXPECT_EQ(m.allow, "GET, POST");
 }
 
+TEST_F(RouterTest, PrefixRouteTakesEveryMethodAtAndBelowItsPrefix) {
+  router_.AddPrefix("/remote.php/webdav", {BodyMode::kStream, true}, testing::Answer(207, "dav"));
+  struct Case {
+    const char* method;
+    const char* target;
+  } cases[] = {
+      {"PROPFIND", "/remote.php/webdav"},
+      {"PROPFIND", "/remote.php/webdav/"},
+      {"MKCOL", "/remote.php/webdav/a/b"},
+      {"GET", "/remote.php/webdav/a%2Fb"},
+  };
+  for (const auto& c : cases) {
+    RouteMatch m = router_.Match(c.method, Segments(c.target));
+    ASSERT_EQ(m.kind, RouteMatch::Kind::kFound) << c.method << " " << c.target;
+    EXPECT_TRUE(m.route->prefix);
+    EXPECT_EQ(m.route->method, kAnyMethod);
+  }
+  EXPECT_EQ(router_.Match("GET", Segments("/remote.php")).kind, RouteMatch::Kind::kNotFound);
+  EXPECT_EQ(router_.Match("GET", Segments("/remote.php/webdavx")).kind,
+            RouteMatch::Kind::kNotFound);
+}
+
+TEST_F(RouterTest, ExactRoutesWinOverAPrefixRoute) {
+  router_.AddPrefix("/api", {}, testing::Answer(200, "prefix"));
+  RouteMatch exact = router_.Match("GET", Segments("/api/files"));
+  ASSERT_EQ(exact.kind, RouteMatch::Kind::kFound);
+  EXPECT_EQ(exact.route->pattern, "/api/files");
+  // A path the exact routes know under other methods stays a 405.
+  EXPECT_EQ(router_.Match("PUT", Segments("/api/files")).kind, RouteMatch::Kind::kMethodNotAllowed);
+  RouteMatch other = router_.Match("GET", Segments("/api/other"));
+  ASSERT_EQ(other.kind, RouteMatch::Kind::kFound);
+  EXPECT_TRUE(other.route->prefix);
+}
+
 }  // namespace
 }  // namespace nexus::gateway
