@@ -59,9 +59,14 @@ asio::awaitable<Pipeline::Admission> Pipeline::Admit(Request& req, std::string_v
     Status s;
     try {
       // WebDAV clients sign in with an app password over Basic; a bearer
-      // token works there too (rclone's bearer_token, scripts).
-      s = dav && !HasBearerScheme(req.headers) ? co_await AuthenticateBasic(auth_, req)
-                                               : co_await Authenticate(auth_, req);
+      // token works there too (rclone's bearer_token, scripts). An if, not
+      // a conditional expression: GCC 12 destroys the result of a co_await
+      // in a ?: arm twice.
+      if (dav && !HasBearerScheme(req.headers)) {
+        s = co_await AuthenticateBasic(auth_, req);
+      } else {
+        s = co_await Authenticate(auth_, req);
+      }
     } catch (const std::exception& e) {
       s = InternalError(std::string("authenticate: ") + e.what());
     }
