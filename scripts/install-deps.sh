@@ -14,7 +14,7 @@ PACKAGES=(
   # tests
   libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd strace
   # WebDAV clients of the e2e suite
-  litmus rclone
+  litmus rclone davfs2
   # containers (nodes, lambda)
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables nftables
   # benchmarks
