@@ -249,3 +249,35 @@ def test_locks_guard_writes_until_unlocked(nexus, alice):
 
 def ET_text(element):
     return "".join(element.itertext())
+
+
+def test_a_depth_0_folder_lock_guards_its_members_not_their_content(nexus, alice):
+    """RFC 4918 §7.4: a depth-0 lock on a collection protects its member
+    list (adding, removing, renaming members) but not the members' content."""
+    assert dav(nexus, alice, "MKCOL", "/d0").status_code == 201
+    assert dav(nexus, alice, "PUT", "/d0/kept.txt", body=b"v1").status_code == 201
+    r = dav(nexus, alice, "LOCK", "/d0", body=LOCKINFO.format(scope="exclusive"),
+            headers={"Depth": "0"})
+    assert r.status_code == 200, r.text
+    token = r.headers["Lock-Token"].strip("<>")
+    held = {"If": f"</dav/d0> (<{token}>)"}
+    # A member's content may change without the folder's token...
+    assert dav(nexus, alice, "PUT", "/d0/kept.txt", body=b"v2").status_code == 204
+    # ...but a new member, a removed one or a renamed one may not.
+    assert dav(nexus, alice, "PUT", "/d0/new.txt", body=b"n").status_code == 423
+    assert dav(nexus, alice, "MKCOL", "/d0/sub").status_code == 423
+    assert dav(nexus, alice, "DELETE", "/d0/kept.txt").status_code == 423
+    assert dav(nexus, alice, "MOVE", "/d0/kept.txt",
+               headers={"Destination": destination(nexus, "/moved.txt")}).status_code == 423
+    assert dav(nexus, alice, "COPY", "/d0/kept.txt",
+               headers={"Destination": destination(nexus, "/d0/copy.txt")}).status_code == 423
+    assert dav(nexus, alice, "GET", "/d0/new.txt").status_code == 404
+    assert dav(nexus, alice, "GET", "/d0/kept.txt").content == b"v2"
+    # With the token every one of them goes through.
+    assert dav(nexus, alice, "PUT", "/d0/new.txt", body=b"n", headers=held).status_code == 201
+    assert dav(nexus, alice, "MKCOL", "/d0/sub", headers=held).status_code == 201
+    assert dav(nexus, alice, "DELETE", "/d0/new.txt", headers=held).status_code == 204
+    assert dav(nexus, alice, "UNLOCK", "/d0",
+               headers={"Lock-Token": f"<{token}>"}).status_code == 204
+    assert dav(nexus, alice, "PUT", "/d0/new.txt", body=b"n").status_code == 201
+    assert dav(nexus, alice, "DELETE", "/d0").status_code == 204

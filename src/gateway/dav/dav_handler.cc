@@ -133,7 +133,7 @@ asio::awaitable<Result<Response>> Proppatch(DavRequest& r) {
                             co_await StatEntry(r.daemon, r.owner, r.path));
   if (!entry) co_return DavError(404, "not found");
   NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked,
-                            co_await CheckWrite(r, OneScope(r.path, false)));
+                            co_await CheckWrite(r, OneScope(r.path, false, false)));
   if (locked) co_return std::move(*locked);
   // Live properties are computed, never stored: setting one fails, and the
   // whole PROPPATCH with it (RFC 4918 §9.2: all or nothing).

@@ -73,7 +73,7 @@ asio::awaitable<Result<Response>> Lock(DavRequest& r) {
     if (!parent || !IsFolder(*parent)) co_return DavError(409, "the parent folder does not exist");
     // Creating a file is a write under whatever locks cover the path.
     NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> refused,
-                              co_await CheckWrite(r, OneScope(r.path, false)));
+                              co_await CheckWrite(r, OneScope(r.path, false, true)));
     if (refused) co_return std::move(*refused);
     NEXUS_CO_RETURN_IF_ERROR(co_await CreateEmptyFile(r.daemon, r.owner, r.path));
     created = true;

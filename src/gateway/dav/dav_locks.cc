@@ -105,12 +105,22 @@ asio::awaitable<Result<std::optional<Response>>> CheckWrite(DavRequest& r,
     if (!holds) co_return Out(DavError(412, "precondition failed: If"));
   }
   const std::vector<std::string> submitted = SubmittedTokens(lists);
+  auto unsubmitted = [&submitted](const daemonpb::ActiveLock& l) {
+    return std::find(submitted.begin(), submitted.end(), l.token()) == submitted.end();
+  };
   for (const WriteScope& scope : scopes) {
     NEXUS_CO_ASSIGN_OR_RETURN(std::vector<daemonpb::ActiveLock> locks,
                               co_await ListLocks(r.daemon, r.owner, scope.path, scope.below));
     for (const auto& l : locks) {
-      if (std::find(submitted.begin(), submitted.end(), l.token()) == submitted.end()) {
-        co_return Out(Locked(HrefOf(r.prefix, l.path(), false)));
+      if (unsubmitted(l)) co_return Out(Locked(HrefOf(r.prefix, l.path(), false)));
+    }
+    if (!scope.member || scope.path == "/") continue;
+    // The parent's own locks: a deep one above it already covered the path.
+    const std::string parent = VfsParent(scope.path);
+    NEXUS_CO_ASSIGN_OR_RETURN(locks, co_await ListLocks(r.daemon, r.owner, parent, false));
+    for (const auto& l : locks) {
+      if (l.path() == parent && unsubmitted(l)) {
+        co_return Out(Locked(HrefOf(r.prefix, l.path(), true)));
       }
     }
   }

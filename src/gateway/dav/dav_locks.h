@@ -22,16 +22,20 @@ inline constexpr int64_t kMaxLockSeconds = 3600;
 inline constexpr int64_t kDefaultLockSeconds = 600;
 
 // What a modifying request changes: a path, and everything below it when
-// `below` (DELETE and MOVE of a folder, a COPY or MOVE target).
+// `below` (DELETE and MOVE of a folder, a COPY or MOVE target). `member`
+// when it adds or removes the path in its parent folder: the parent's
+// membership is then changed too, which a depth-0 lock on the parent
+// protects (RFC 4918 §7.4); replacing an existing file's content does not.
 struct WriteScope {
   std::string path;
   bool below = false;
+  bool member = false;
 };
 
 // The scopes of a request that changes one path. (A named function: GCC 12
 // rejects a braced list as a coroutine's argument inside co_await.)
-inline std::vector<WriteScope> OneScope(std::string path, bool below) {
-  return {WriteScope{std::move(path), below}};
+inline std::vector<WriteScope> OneScope(std::string path, bool below, bool member) {
+  return {WriteScope{std::move(path), below, member}};
 }
 
 // nullopt when the request may go ahead; else the 400, 412 or 423 to send.

@@ -163,7 +163,7 @@ asio::awaitable<Result<Response>> Put(DavRequest& r) {
   if (!parent || !IsFolder(*parent)) co_return DavError(409, "the parent folder does not exist");
   if (std::optional<Response> failed = CheckPreconditions(r.req, entry)) co_return *failed;
   NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked,
-                            co_await CheckWrite(r, OneScope(r.path, false)));
+                            co_await CheckWrite(r, OneScope(r.path, false, !entry)));
   if (locked) co_return std::move(*locked);
   if (r.req.headers.Has("Content-Range")) {
     co_return DavError(400, "a PUT with Content-Range is not supported");

@@ -62,9 +62,10 @@ asio::awaitable<Result<std::variant<Transfer, Response>>> PrepareTransfer(DavReq
   if (t.target_exists && VfsIsSelfOrDescendant(*from, *to)) {
     co_return Out(DavError(403, "the destination holds the source"));
   }
-  // A move changes its source; both change their destination.
-  std::vector<WriteScope> scopes = {{*to, true}};
-  if (move) scopes.push_back({*from, true});
+  // A move changes its source; both change their destination. A new
+  // destination, and a moved-away source, change their folders' members.
+  std::vector<WriteScope> scopes = {{*to, true, !t.target_exists}};
+  if (move) scopes.push_back({*from, true, true});
   NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked, co_await CheckWrite(r, scopes));
   if (locked) co_return Out(std::move(*locked));
   t.to = *to;
@@ -93,7 +94,7 @@ asio::awaitable<Result<Response>> Mkcol(DavRequest& r) {
                             co_await StatEntry(r.daemon, r.owner, VfsParent(r.path)));
   if (!parent || !IsFolder(*parent)) co_return DavError(409, "the parent folder does not exist");
   NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked,
-                            co_await CheckWrite(r, OneScope(r.path, false)));
+                            co_await CheckWrite(r, OneScope(r.path, false, true)));
   if (locked) co_return std::move(*locked);
   daemonpb::MakeDirectoryRequest call;
   call.set_owner(r.owner);
@@ -119,7 +120,7 @@ asio::awaitable<Result<Response>> Delete(DavRequest& r) {
     }
   }
   NEXUS_CO_ASSIGN_OR_RETURN(std::optional<Response> locked,
-                            co_await CheckWrite(r, OneScope(r.path, true)));
+                            co_await CheckWrite(r, OneScope(r.path, true, true)));
   if (locked) co_return std::move(*locked);
   daemonpb::DeletePathRequest call;
   call.set_owner(r.owner);
