@@ -281,3 +281,21 @@ def test_a_depth_0_folder_lock_guards_its_members_not_their_content(nexus, alice
                headers={"Lock-Token": f"<{token}>"}).status_code == 204
     assert dav(nexus, alice, "PUT", "/d0/new.txt", body=b"n").status_code == 201
     assert dav(nexus, alice, "DELETE", "/d0").status_code == 204
+
+
+def test_get_of_a_folder_is_an_index_page_a_browser_can_walk(nexus, alice):
+    assert dav(nexus, alice, "MKCOL", "/idx").status_code == 201
+    assert dav(nexus, alice, "MKCOL", "/idx/sub dir").status_code == 201
+    assert dav(nexus, alice, "PUT", "/idx/<x>&y.txt", body=b"12345").status_code == 201
+    r = dav(nexus, alice, "GET", "/idx/")
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert r.headers["Content-Security-Policy"] == "default-src 'none'"
+    assert '<a href="/dav/idx/sub%20dir/">sub dir/</a>' in r.text
+    assert '<a href="/dav/idx/%3Cx%3E%26y.txt">&lt;x&gt;&amp;y.txt</a>' in r.text
+    assert "<td>5</td>" in r.text and '<a href="/dav/">../</a>' in r.text
+    # The links lead where they say.
+    assert dav(nexus, alice, "GET", "/idx/<x>&y.txt").content == b"12345"
+    r = dav(nexus, alice, "HEAD", "/idx")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert dav(nexus, alice, "DELETE", "/idx").status_code == 204

@@ -46,13 +46,6 @@ std::vector<daemonpb::DeadProp> DeadPropsOf(const daemonpb::ListPropsResponse& p
   return {};
 }
 
-std::string ChildPath(std::string_view parent, std::string_view name) {
-  std::string out(parent);
-  if (out != "/") out += '/';
-  out += name;
-  return out;
-}
-
 }  // namespace
 
 asio::awaitable<Result<Response>> Options(DavRequest&) {

@@ -100,4 +100,11 @@ std::string HrefOf(std::string_view prefix, std::string_view tree_path, bool fol
   return out;
 }
 
+std::string ChildPath(std::string_view parent, std::string_view name) {
+  std::string out(parent);
+  if (out != "/") out += '/';
+  out += name;
+  return out;
+}
+
 }  // namespace nexus::gateway::dav

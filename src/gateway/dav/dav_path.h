@@ -38,6 +38,9 @@ Result<std::string> DestinationTreePath(std::string_view destination);
 // in '/'.
 std::string HrefOf(std::string_view prefix, std::string_view tree_path, bool folder);
 
+// The tree path of `name` inside the folder at `parent`.
+std::string ChildPath(std::string_view parent, std::string_view name);
+
 // `name` percent-encoded as one path segment.
 std::string EncodeSegment(std::string_view name);
 

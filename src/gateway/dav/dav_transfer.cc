@@ -1,4 +1,5 @@
-// GET, HEAD and PUT on the DAV tree: downloads through the same streamed
+// GET, HEAD and PUT on the DAV tree (a folder's GET is its index page,
+// dav_folder_page.h): downloads through the same streamed
 // DownloadPath as /api/fs/download, uploads straight into an UploadFile
 // call as the body arrives (no multipart, no temp file; nexusd's commit
 // replaces an existing file atomically), with the conditional headers of
@@ -8,6 +9,7 @@
 #include "common/vfs_path.h"
 #include "gateway/api/download_stream.h"
 #include "gateway/api/upload_stream.h"
+#include "gateway/dav/dav_folder_page.h"
 #include "gateway/dav/dav_locks.h"
 #include "gateway/dav/dav_methods.h"
 #include "gateway/dav/dav_props.h"
@@ -72,6 +74,24 @@ asio::awaitable<Status> StreamBody(Request& req, UploadCall& call) {
   co_return Status::Ok();
 }
 
+// GET of a folder: an HTML index of its entries (dav_folder_page.h).
+asio::awaitable<Result<Response>> GetFolder(DavRequest& r) {
+  daemonpb::ListDirectoryRequest call;
+  call.set_owner(r.owner);
+  call.set_path(r.path);
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::ListDirectoryResponse listed,
+                            co_await r.daemon.ListDirectory(std::move(call)));
+  const std::vector<daemonpb::DirEntry> entries(listed.entries().begin(), listed.entries().end());
+  Response resp;
+  resp.status = 200;
+  resp.headers.Set("Content-Type", "text/html; charset=utf-8");
+  resp.headers.Set("Content-Security-Policy", "default-src 'none'");
+  resp.headers.Set("X-Content-Type-Options", "nosniff");
+  resp.headers.Set("Cache-Control", "no-store");
+  resp.body = FolderPage(r.prefix, r.path, entries);
+  co_return resp;
+}
+
 // For a 416 answer. A named coroutine (GCC 12, STACK.md).
 asio::awaitable<Result<int64_t>> KnownSize(int64_t size) { co_return size; }
 
@@ -97,7 +117,7 @@ asio::awaitable<Result<Response>> Get(DavRequest& r) {
   NEXUS_CO_ASSIGN_OR_RETURN(std::optional<daemonpb::DirEntry> entry,
                             co_await StatEntry(r.daemon, r.owner, r.path));
   if (!entry) co_return DavError(404, "not found");
-  if (IsFolder(*entry)) co_return co_await Head(r);
+  if (IsFolder(*entry)) co_return co_await GetFolder(r);
   if (std::optional<Response> failed = CheckPreconditions(r.req, entry)) co_return *failed;
   const std::string etag = EtagOf(*entry);
   if (const std::string* inm = r.req.headers.Find("If-None-Match")) {
@@ -134,8 +154,8 @@ asio::awaitable<Result<Response>> Head(DavRequest& r) {
   resp.status = 200;
   resp.headers.Set("Last-Modified", HttpDate(entry->modified()));
   if (IsFolder(*entry)) {
-    // A folder has no content to GET: an empty body says it exists.
-    resp.headers.Set("Content-Type", "text/plain; charset=utf-8");
+    // A GET of a folder answers its index page (GetFolder).
+    resp.headers.Set("Content-Type", "text/html; charset=utf-8");
     co_return resp;
   }
   const std::string etag = EtagOf(*entry);
