@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "auth/crypto.h"
+#include "common/key_file.h"
 
 namespace nexus::auth {
 namespace {
@@ -140,34 +141,9 @@ Result<TokenClaims> JwtSigner::Verify(std::string_view token) const {
 }
 
 Result<std::string> LoadOrCreateJwtKey(Env& env, const std::string& path) {
-  constexpr size_t kMaxKeyFileBytes = 4096;
-  auto existing = env.ReadFile(path, kMaxKeyFileBytes);
-  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) {
-    return existing.status().WithContext("read JWT key");
-  }
-  if (!existing.ok()) {
-    const std::string parent = DirName(path);
-    if (parent != ".") NEXUS_RETURN_IF_ERROR(env.MakeDirs(parent, 0700));
-    Status s =
-        env.WriteFileAtomically(path, RandomBytes(kJwtKeyBytes), 0600, WriteMode::kNoReplace);
-    // kAlreadyExists: another process created it first; use theirs.
-    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) {
-      return s.WithContext("create JWT key");
-    }
-    existing = env.ReadFile(path, kMaxKeyFileBytes);
-    if (!existing.ok()) return existing.status().WithContext("read JWT key");
-  }
-  auto info = env.Stat(path);
-  if (!info.ok()) return info.status().WithContext("read JWT key");
-  if (info->mode & 077) {
-    return InvalidArgumentError("JWT key '" + path +
-                                "' is accessible by group or others; chmod 600 it");
-  }
-  if (existing->size() < kJwtKeyBytes) {
-    return InvalidArgumentError("JWT key '" + path + "' is shorter than " +
-                                std::to_string(kJwtKeyBytes) + " bytes");
-  }
-  return std::move(existing).value();
+  // Longer keys are fine for HMAC-SHA256; the file holds a few KiB at most.
+  const KeyFileRules rules{"JWT key", kJwtKeyBytes, 4096};
+  return LoadOrCreateKeyFile(env, path, rules, [] { return RandomBytes(kJwtKeyBytes); });
 }
 
 }  // namespace nexus::auth

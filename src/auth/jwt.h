@@ -50,10 +50,10 @@ class JwtSigner {
   int64_t ttl_seconds_;
 };
 
-// Reads the key at `path`, or creates it (parent directories 0700, file
-// 0600, written to a temp file then linked into place so a crash never leaves
-// a short key and two racing starts agree on one key). Refuses a key file that
-// is shorter than kJwtKeyBytes or readable by group or others.
+// Reads the key at `path`, or creates it (common/key_file.h: parent
+// directories 0700, file 0600, linked into place whole so a crash never
+// leaves a short key and two racing starts agree on one key). Refuses a key
+// file shorter than kJwtKeyBytes or with a mode wider than 0600.
 Result<std::string> LoadOrCreateJwtKey(Env& env, const std::string& path);
 
 }  // namespace nexus::auth
