@@ -19,6 +19,8 @@ PACKAGES=(
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables nftables
   # benchmarks
   wrk nginx-light hyperfine curl bubblewrap
+  # the WebDAV benchmark's anchor: Apache httpd with mod_dav, run on its own config
+  apache2
   # metrics: promtool and the prometheus server the e2e suite scrapes with
   prometheus
   # web UI tests: a real headless Chromium driven from pytest
@@ -42,3 +44,15 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# apache2's postinst starts the system service on port 80 wherever
+# policy-rc.d allows it. The benchmark starts its own instance on a free
+# 127.0.0.1 port, so a service installed just now is stopped and disabled.
+if [[ " ${missing[*]} " == *" apache2 "* ]]; then
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now apache2 || true
+  elif [ -x /etc/init.d/apache2 ]; then
+    $SUDO /etc/init.d/apache2 stop || true
+    $SUDO update-rc.d apache2 disable || true
+  fi
+fi

@@ -268,6 +268,19 @@ curl_upload() {
   [ "$code" = 200 ] || die "curl -F upload: HTTP $code"
 }
 
+# Waits (at most $1 seconds, default 30) until nexus's chunk store is empty:
+# a big file's chunks beyond the first few hundred are removed in the
+# background after its delete answers. Warns when some are left.
+wait_chunks_removed() {
+  local limit=${1:-30} i nchunks=0
+  for ((i = 0; i < limit * 10; i++)); do
+    read -r nchunks _ < <(dir_usage "$NEXUS_DATA_DIR_BENCH/chunks")
+    [ "$nchunks" = 0 ] && return 0
+    sleep 0.1
+  done
+  log "warning: $nchunks chunk files left $limit s after deleting every file"
+}
+
 # Regular files under $1 and their total size in bytes: "<files> <bytes>".
 dir_usage() {
   find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }'
@@ -335,6 +348,9 @@ sample_peak_rss() {
     sleep 0.05
   done
 }
+
+# The median of the numbers on stdin, one a line.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # Median and 99th percentile (nearest rank) of the numbers in file $1, one a line: "<p50> <p99>".
 percentiles() {
