@@ -31,8 +31,8 @@ std::vector<ChunkRef> ChunksOf(SQLite::Database& db, const std::string& file_id)
 // The dead properties (tree_props.cc) go with the copy.
 void CopyProps(SQLite::Database& db, int64_t from_entry, int64_t to_entry) {
   SQLite::Statement q(db,
-                      "INSERT INTO vfs_props(entry_id, ns, name, value)"
-                      " SELECT ?, ns, name, value FROM vfs_props WHERE entry_id = ?");
+                      "INSERT INTO vfs_props(entry_id, ns, name, value, owner)"
+                      " SELECT ?, ns, name, value, owner FROM vfs_props WHERE entry_id = ?");
   q.bind(1, to_entry);
   q.bind(2, from_entry);
   q.exec();
@@ -126,6 +126,7 @@ Result<TreeCopy> TreeStore::Copy(const std::string& owner, const std::string& fr
         return QuotaError(used_before, quota_bytes, used_after - used_before);
       }
     }
+    NEXUS_RETURN_IF_ERROR(CheckPropBytes(tx, owner, op));
     out.released = std::move(deleted.released);
     return tx.CheckEntryLimit(owner);
   });

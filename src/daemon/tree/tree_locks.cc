@@ -85,6 +85,13 @@ Result<PathLock> TreeStore::Lock(const std::string& owner, const PathLock& want)
         return AlreadyExistsError(op + ": a conflicting lock is held on " + Quoted(l.path));
       }
     }
+    SQLite::Statement count(tx.db(), "SELECT COUNT(*) FROM vfs_locks WHERE owner = ?");
+    count.bind(1, owner);
+    count.executeStep();
+    if (count.getColumn(0).getInt64() >= kMaxLocksPerOwner) {
+      return QuotaExceededError(op + ": " + std::to_string(kMaxLocksPerOwner) +
+                                " locks are held already");
+    }
     out.expires = tx.NowSeconds() + want.timeout_seconds;
     SQLite::Statement ins(tx.db(),
                           "INSERT INTO vfs_locks(token, owner, path, deep, shared, holder,"

@@ -2,7 +2,9 @@
 // in vfs_props. The foreign key to vfs_entries makes them follow their
 // entry: a move keeps the entry's id and so its properties, a delete (of a
 // folder, or of a file by the cascade from its files row) removes them, and
-// a copy duplicates them (tree_copy.cc).
+// a copy duplicates them (tree_copy.cc). Triggers keep each owner's total
+// in vfs_prop_usage (cascaded deletes fire them too), so the per-owner
+// limit is one row read, whatever removed or added the properties.
 #include <SQLiteCpp/Statement.h>
 
 #include "daemon/tree/tree_rows.h"
@@ -24,6 +26,30 @@ CREATE TABLE vfs_props (
 ) WITHOUT ROWID;
 )sql";
 
+// Each row carries its owner, so the delete trigger knows whom to credit
+// when the entry is already gone (a cascade).
+#define NEXUS_PROP_BYTES(row)                              \
+  "(length(CAST(" #row ".ns AS BLOB)) + length(CAST(" #row \
+  ".name AS BLOB)) + "                                     \
+  "length(CAST(" #row ".value AS BLOB)))"
+constexpr char kSchemaV112[] =
+    "ALTER TABLE vfs_props ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+    "UPDATE vfs_props SET owner = (SELECT owner FROM vfs_entries WHERE id = entry_id);"
+    "CREATE TABLE vfs_prop_usage (owner TEXT PRIMARY KEY, bytes INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO vfs_prop_usage(owner, bytes) SELECT owner, SUM(" NEXUS_PROP_BYTES(
+        vfs_props) ") FROM vfs_props GROUP BY owner;"
+    "CREATE TRIGGER vfs_props_added AFTER INSERT ON vfs_props BEGIN"
+    " INSERT INTO vfs_prop_usage(owner, bytes) VALUES(NEW.owner, " NEXUS_PROP_BYTES(NEW) ")"
+    " ON CONFLICT(owner) DO UPDATE SET bytes = bytes + excluded.bytes; END;"
+    "CREATE TRIGGER vfs_props_removed AFTER DELETE ON vfs_props BEGIN"
+    " UPDATE vfs_prop_usage SET bytes = bytes - " NEXUS_PROP_BYTES(OLD) " WHERE owner = OLD.owner;"
+    " END;"
+    "CREATE TRIGGER vfs_props_changed AFTER UPDATE ON vfs_props BEGIN"
+    " UPDATE vfs_prop_usage SET bytes = bytes - " NEXUS_PROP_BYTES(OLD) " WHERE owner = OLD.owner;"
+    " UPDATE vfs_prop_usage SET bytes = bytes + " NEXUS_PROP_BYTES(NEW) " WHERE owner = NEW.owner;"
+    " END;";
+#undef NEXUS_PROP_BYTES
+
 std::vector<DeadProperty> PropsOf(SQLite::Database& db, int64_t entry_id) {
   SQLite::Statement q(db,
                       "SELECT ns, name, value FROM vfs_props WHERE entry_id = ? ORDER BY ns, name");
@@ -38,8 +64,20 @@ std::vector<DeadProperty> PropsOf(SQLite::Database& db, int64_t entry_id) {
 
 }  // namespace
 
+Status CheckPropBytes(MetadataTx& tx, const std::string& owner, const std::string& op) {
+  SQLite::Statement q(tx.db(), "SELECT bytes FROM vfs_prop_usage WHERE owner = ?");
+  q.bind(1, owner);
+  if (q.executeStep() && q.getColumn(0).getInt64() > kMaxPropBytesPerOwner) {
+    return QuotaExceededError(op + ": the owner's properties would take more than " +
+                              std::to_string(kMaxPropBytesPerOwner) + " bytes");
+  }
+  return Status::Ok();
+}
+
 std::vector<Migration> TreeMigrations() {
-  return {{110, "tree: vfs_props (WebDAV dead properties)", kSchemaV110}, TreeLockMigration()};
+  return {{110, "tree: vfs_props (WebDAV dead properties)", kSchemaV110},
+          TreeLockMigration(),
+          {112, "tree: dead property bytes per owner (vfs_prop_usage)", kSchemaV112}};
 }
 
 Status TreeStore::SetModified(const std::string& owner, const std::string& path, int64_t modified) {
@@ -72,7 +110,8 @@ Status TreeStore::PatchProps(const std::string& owner, const std::string& path,
     if (!node) return NotFoundError(op + ": not found");
     if (node->id == tree_rows::kRootId) return PermissionDeniedError(op + ": the root has none");
     SQLite::Statement set(tx.db(),
-                          "INSERT INTO vfs_props(entry_id, ns, name, value) VALUES(?, ?, ?, ?)"
+                          "INSERT INTO vfs_props(entry_id, ns, name, value, owner)"
+                          " VALUES(?, ?, ?, ?, ?)"
                           " ON CONFLICT(entry_id, ns, name) DO UPDATE SET value = excluded.value");
     SQLite::Statement del(tx.db(),
                           "DELETE FROM vfs_props WHERE entry_id = ? AND ns = ? AND name = ?");
@@ -81,18 +120,28 @@ Status TreeStore::PatchProps(const std::string& owner, const std::string& path,
       q.bind(1, node->id);
       q.bind(2, c.prop.ns);
       q.bind(3, c.prop.name);
-      if (!c.remove) q.bind(4, c.prop.value);
+      if (!c.remove) {
+        q.bind(4, c.prop.value);
+        q.bind(5, owner);
+      }
       q.exec();
       q.reset();
     }
-    SQLite::Statement count(tx.db(), "SELECT COUNT(*) FROM vfs_props WHERE entry_id = ?");
+    SQLite::Statement count(tx.db(),
+                            "SELECT COUNT(*), COALESCE(SUM(length(CAST(ns AS BLOB)) +"
+                            " length(CAST(name AS BLOB)) + length(CAST(value AS BLOB))), 0)"
+                            " FROM vfs_props WHERE entry_id = ?");
     count.bind(1, node->id);
     count.executeStep();
     if (count.getColumn(0).getInt64() > kMaxPropsPerEntry) {
       return QuotaExceededError(op + ": more than " + std::to_string(kMaxPropsPerEntry) +
                                 " properties");
     }
-    return Status::Ok();
+    if (count.getColumn(1).getInt64() > kMaxPropBytesPerEntry) {
+      return QuotaExceededError(op + ": its properties would take more than " +
+                                std::to_string(kMaxPropBytesPerEntry) + " bytes");
+    }
+    return CheckPropBytes(tx, owner, op);
   });
 }
 
@@ -107,6 +156,7 @@ Result<std::vector<EntryProperties>> TreeStore::ListProps(const std::string& own
       std::vector<DeadProperty> own = PropsOf(tx.db(), node->id);
       if (!own.empty()) out.push_back({"", std::move(own)});
     }
+    int64_t listed = 0;
     if (!children || !node->folder) return Status::Ok();
     SQLite::Statement q(tx.db(),
                         "SELECT e.name, p.ns, p.name, p.value FROM vfs_entries e"
@@ -116,9 +166,15 @@ Result<std::vector<EntryProperties>> TreeStore::ListProps(const std::string& own
     q.bind(2, node->id);
     while (q.executeStep()) {
       std::string name = q.getColumn(0).getString();
+      DeadProperty prop{q.getColumn(1).getString(), q.getColumn(2).getString(),
+                        q.getColumn(3).getString()};
+      listed += static_cast<int64_t>(prop.ns.size() + prop.name.size() + prop.value.size());
+      if (listed > kMaxListedPropBytes) {
+        return QuotaExceededError(op + ": the entries' properties take more than " +
+                                  std::to_string(kMaxListedPropBytes) + " bytes");
+      }
       if (out.empty() || out.back().name != name) out.push_back({name, {}});
-      out.back().props.push_back(
-          {q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString()});
+      out.back().props.push_back(std::move(prop));
     }
     return Status::Ok();
   });

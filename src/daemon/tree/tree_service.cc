@@ -150,6 +150,11 @@ Result<PathLock> TreeService::Lock(const std::string& owner, std::string_view pa
                                    bool shared, std::string holder, int64_t timeout_seconds) {
   NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("lock", owner, path));
   if (timeout_seconds <= 0) return InvalidArgumentError("lock: the timeout must be positive");
+  if (p == "/") return PermissionDeniedError("lock: the root folder cannot be locked");
+  if (holder.size() > kMaxLockHolderBytes) {
+    return InvalidArgumentError("lock: the owner element is larger than " +
+                                std::to_string(kMaxLockHolderBytes) + " bytes");
+  }
   NEXUS_ASSIGN_OR_RETURN(std::string id, NewFileId());
   PathLock want{"opaquelocktoken:" + id, p, deep, shared, std::move(holder), timeout_seconds, 0};
   return tree_.Lock(owner, want);

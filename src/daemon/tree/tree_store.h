@@ -75,9 +75,20 @@ struct EntryProperties {
   std::vector<DeadProperty> props;
 };
 
-// Limits on dead properties: per entry, and per value.
+// Limits on dead properties. They live in nexus.db, outside the storage
+// quota, so each owner's total is bounded too (a COPY duplicates them), and
+// one listing returns at most kMaxListedPropBytes of them. Bytes count the
+// namespace, name and value.
 inline constexpr int64_t kMaxPropsPerEntry = 256;
 inline constexpr size_t kMaxPropValueBytes = 64 * 1024;
+inline constexpr int64_t kMaxPropBytesPerEntry = 64 * 1024;
+inline constexpr int64_t kMaxPropBytesPerOwner = 256LL * 1024 * 1024;
+inline constexpr int64_t kMaxListedPropBytes = 8LL * 1024 * 1024;
+
+// Limits on WebDAV locks: every lock check reads all of an owner's live
+// locks, so their number and their holders' size are bounded.
+inline constexpr int64_t kMaxLocksPerOwner = 1024;
+inline constexpr size_t kMaxLockHolderBytes = 4096;
 
 // A WebDAV write lock on a path (tree_locks.cc).
 struct PathLock {
@@ -94,6 +105,10 @@ struct PathLock {
 // vfs_locks.
 std::vector<Migration> TreeMigrations();
 Migration TreeLockMigration();  // tree_locks.cc
+
+// kQuotaExceeded when the owner's dead properties, as vfs_prop_usage counts
+// them in this transaction, pass kMaxPropBytesPerOwner (tree_props.cc).
+Status CheckPropBytes(MetadataTx& tx, const std::string& owner, const std::string& op);
 
 // A fresh files row id (FileService's NewFileId in nexusd).
 using NewFileIdFn = std::function<Result<std::string>()>;

@@ -29,8 +29,7 @@ TEST_F(TreeServiceTest, SharedLocksCoexistAndEachUnlocksByItsToken) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->token, b->token);
   EXPECT_EQ(tree_->LocksAt("alice", "/s.txt", false)->size(), 2u);
-  EXPECT_EQ(tree_->Unlock("alice", "/s.txt", "opaquelocktoken:nope").code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(tree_->Unlock("alice", "/s.txt", "opaquelocktoken:nope").code(), StatusCode::kNotFound);
   ASSERT_TRUE(tree_->Unlock("alice", "/s.txt", a->token).ok());
   EXPECT_EQ(tree_->LocksAt("alice", "/s.txt", false)->size(), 1u);
 }
@@ -61,6 +60,29 @@ TEST_F(TreeServiceTest, LocksGoWithTheirPathWhenItIsDeletedOrMoved) {
   EXPECT_TRUE(tree_->LocksAt("alice", "/", true)->empty());
   EXPECT_EQ(tree_->Lock("alice", "/missing", false, false, "", 60).status().code(),
             StatusCode::kNotFound);
+}
+
+TEST_F(TreeServiceTest, LocksAreBoundedInNumberAndHolderSizeAndTheRootIsNeverLocked) {
+  ASSERT_TRUE(UploadAt("alice", "/s.txt", "s").ok());
+  EXPECT_EQ(tree_->Lock("alice", "/", true, false, "", 60).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(tree_->Lock("alice", "/./", true, false, "", 60).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      tree_->Lock("alice", "/s.txt", false, true, std::string(kMaxLockHolderBytes + 1, 'o'), 60)
+          .status()
+          .code(),
+      StatusCode::kInvalidArgument);
+  for (int64_t i = 0; i < kMaxLocksPerOwner; ++i) {
+    ASSERT_TRUE(tree_->Lock("alice", "/s.txt", false, true, "", 60).ok()) << i;
+  }
+  EXPECT_EQ(tree_->Lock("alice", "/s.txt", false, true, "", 60).status().code(),
+            StatusCode::kQuotaExceeded);
+  // Expired locks make room again; another owner has room of his own.
+  ASSERT_TRUE(UploadAt("bob", "/s.txt", "s").ok());
+  EXPECT_TRUE(tree_->Lock("bob", "/s.txt", false, true, "", 60).ok());
+  clock_.AdvanceSeconds(61);
+  EXPECT_TRUE(tree_->Lock("alice", "/s.txt", false, true, "", 60).ok());
 }
 
 }  // namespace
