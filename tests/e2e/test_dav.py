@@ -180,7 +180,7 @@ def test_bad_input_is_a_clear_4xx_and_leaves_nothing_behind(nexus):
          b"<!DOCTYPE a [<!ENTITY e 'e'>]><D:propfind xmlns:D='DAV:'><D:allprop/></D:propfind>",
          400),
         ("COPY", "/", {}, None, 400),
-        ("MOVE", "/x", {"Destination": "http://example.com/elsewhere"}, None, 403),
+        ("MOVE", "/x", {"Destination": "/elsewhere"}, None, 403),
         ("PATCH", "/x", {}, None, 405),
     ]
     for method, path, headers, body, want in cases:
@@ -299,3 +299,53 @@ def test_get_of_a_folder_is_an_index_page_a_browser_can_walk(nexus, alice):
     r = dav(nexus, alice, "HEAD", "/idx")
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
     assert dav(nexus, alice, "DELETE", "/idx").status_code == 204
+
+
+def test_limits_and_path_forms_that_must_not_slip_past_the_checks(nexus, alice):
+    """Dot segments name the same folder (so its locks hold), the root is
+    never locked, a lock's owner element and an If header are bounded, a
+    failed LOCK keeps no file it made, a Destination on another server is
+    502, and an entry's dead properties are bounded in bytes."""
+    auth = {"Authorization": f"Bearer {alice.token}"}
+    assert dav(nexus, alice, "MKCOL", "/lim").status_code == 201
+    r = dav(nexus, alice, "LOCK", "/lim", body=LOCKINFO.format(scope="exclusive"),
+            headers={"Depth": "0"})
+    assert r.status_code == 200, r.text
+    token = r.headers["Lock-Token"].strip("<>")
+    status, _, _ = raw_request(nexus.port, "PUT", "/dav/lim/./new.txt", headers=auth, body=b"x")
+    assert status == 423
+    status, _, _ = raw_request(nexus.port, "LOCK", "/dav/./", headers=auth,
+                               body=LOCKINFO.format(scope="exclusive").encode())
+    assert status == 403
+    big_owner = LOCKINFO.format(scope="shared").replace("nexus-e2e", "o" * 5000)
+    assert dav(nexus, alice, "LOCK", "/lim", body=big_owner).status_code == 400
+    tags = " ".join(f"</dav/lim/f{i}> (<{token}>)" for i in range(20))
+    assert dav(nexus, alice, "PUT", "/lim/new.txt", body=b"x",
+               headers={"If": tags}).status_code == 400
+    # Under a deep exclusive lock, a LOCK of a new path that carries the
+    # token makes the file, then conflicts: the file goes again.
+    assert dav(nexus, alice, "UNLOCK", "/lim",
+               headers={"Lock-Token": f"<{token}>"}).status_code == 204
+    r = dav(nexus, alice, "LOCK", "/lim", body=LOCKINFO.format(scope="exclusive"),
+            headers={"Depth": "infinity"})
+    token = r.headers["Lock-Token"].strip("<>")
+    r = dav(nexus, alice, "LOCK", "/lim/made.txt", body=LOCKINFO.format(scope="exclusive"),
+            headers={"If": f"</dav/lim> (<{token}>)"})
+    assert r.status_code == 423, r.text
+    assert dav(nexus, alice, "GET", "/lim/made.txt").status_code == 404
+    assert dav(nexus, alice, "UNLOCK", "/lim",
+               headers={"Lock-Token": f"<{token}>"}).status_code == 204
+    # COPY and MOVE stay on this server.
+    assert dav(nexus, alice, "PUT", "/lim/a.txt", body=b"a").status_code == 201
+    r = dav(nexus, alice, "COPY", "/lim/a.txt",
+            headers={"Destination": "http://other.example/dav/lim/b.txt"})
+    assert r.status_code == 502, r.text
+    assert dav(nexus, alice, "GET", "/lim/b.txt").status_code == 404
+    # 2 x 40 KB of dead properties on one entry is past its 64 KiB.
+    value = "v" * 40000
+    body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set>'
+            f'<D:prop><Z:one>{value}</Z:one><Z:two>{value}</Z:two></D:prop>'
+            '</D:set></D:propertyupdate>')
+    r = dav(nexus, alice, "PROPPATCH", "/lim/a.txt", body=body)
+    assert r.status_code == 507, r.text
+    assert dav(nexus, alice, "DELETE", "/lim").status_code == 204

@@ -74,12 +74,16 @@ asio::awaitable<Result<Response>> Propfind(DavRequest& r) {
   if (!entry) co_return DavError(404, "not found");
   const bool children = depth == Depth::kOne && IsFolder(*entry);
 
-  daemonpb::ListPropsRequest props_call;
-  props_call.set_owner(r.owner);
-  props_call.set_path(r.path);
-  props_call.set_children(children);
-  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::ListPropsResponse props,
-                            co_await r.daemon.ListProps(std::move(props_call)));
+  // Dead properties are read only when the query can show them: most
+  // clients ask for a handful of live ones.
+  daemonpb::ListPropsResponse props;
+  if (WantsDeadProps(query)) {
+    daemonpb::ListPropsRequest props_call;
+    props_call.set_owner(r.owner);
+    props_call.set_path(r.path);
+    props_call.set_children(children);
+    NEXUS_CO_ASSIGN_OR_RETURN(props, co_await r.daemon.ListProps(std::move(props_call)));
+  }
   std::vector<daemonpb::ActiveLock> locks;
   if (WantsLocks(query)) {
     daemonpb::ListLocksRequest locks_call;

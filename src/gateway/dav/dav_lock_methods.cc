@@ -61,6 +61,10 @@ asio::awaitable<Result<Response>> Lock(DavRequest& r) {
   NEXUS_CO_ASSIGN_OR_RETURN(std::string body, co_await ReadSmallBody(r.req, kMaxXmlBodyBytes));
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) co_return co_await Refresh(r);
   NEXUS_CO_ASSIGN_OR_RETURN(LockInfo info, ParseLockInfo(body));
+  if (info.owner.size() > kMaxLockOwnerBytes) {
+    co_return DavError(400, "the lock's owner element is larger than " +
+                                std::to_string(kMaxLockOwnerBytes) + " bytes");
+  }
   NEXUS_CO_ASSIGN_OR_RETURN(Depth depth, ParseDepth(r.req, Depth::kInfinity));
   if (depth == Depth::kOne) co_return DavError(400, "LOCK takes Depth: 0 or infinity");
   if (r.path == "/") co_return DavError(403, "the root folder cannot be locked");
@@ -86,6 +90,13 @@ asio::awaitable<Result<Response>> Lock(DavRequest& r) {
   call.set_holder(info.owner);
   call.set_timeout_seconds(LockTimeout(r.req));
   Result<daemonpb::ActiveLock> lock = co_await r.daemon.LockPath(std::move(call));
+  if (!lock.ok() && created) {
+    // The empty file was made for this lock only: it goes with the failure.
+    daemonpb::DeletePathRequest undo;
+    undo.set_owner(r.owner);
+    undo.set_path(r.path);
+    (void)co_await r.daemon.DeletePath(std::move(undo));
+  }
   if (!lock.ok() && lock.status().code() == StatusCode::kAlreadyExists) {
     co_return DavError(423, "a conflicting lock is held");
   }

@@ -89,12 +89,17 @@ asio::awaitable<Result<std::optional<Response>>> CheckWrite(DavRequest& r,
     for (const IfList& list : lists) {
       std::string path = r.path;
       if (!list.resource.empty()) {
-        Result<std::string> tagged = DestinationTreePath(list.resource);
+        const std::string* host = r.req.headers.Find("Host");
+        Result<std::string> tagged = DestinationTreePath(list.resource, host ? *host : "");
         if (!tagged.ok()) continue;  // another server's resource: this list is false
         path = *tagged;
       }
       auto it = states.find(path);
       if (it == states.end()) {
+        if (states.size() == kMaxIfResources) {
+          co_return Out(DavError(400, "the If header names more than " +
+                                          std::to_string(kMaxIfResources) + " resources"));
+        }
         NEXUS_CO_ASSIGN_OR_RETURN(ResourceState s, co_await StateOf(r.daemon, r.owner, path));
         it = states.emplace(path, std::move(s)).first;
       }

@@ -21,6 +21,13 @@ namespace nexus::gateway::dav {
 inline constexpr int64_t kMaxLockSeconds = 3600;
 inline constexpr int64_t kDefaultLockSeconds = 600;
 
+// The largest DAV:owner element a LOCK may carry (nexusd stores it with the
+// lock and reads it on every lock check; it holds the same limit).
+inline constexpr size_t kMaxLockOwnerBytes = 4096;
+
+// The most resources one If header may name: each costs nexusd calls.
+inline constexpr size_t kMaxIfResources = 16;
+
 // What a modifying request changes: a path, and everything below it when
 // `below` (DELETE and MOVE of a folder, a COPY or MOVE target). `member`
 // when it adds or removes the path in its parent folder: the parent's

@@ -2,6 +2,7 @@
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
+#include <cctype>
 
 namespace nexus::gateway::dav {
 namespace {
@@ -9,6 +10,17 @@ namespace {
 bool IsUnreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // The number of segments of `prefix` ("/remote.php/webdav" → 2).
@@ -38,7 +50,9 @@ Result<std::string> TreePathOf(const std::vector<std::string>& segments, size_t 
   std::string out;
   for (size_t i = prefix_segments; i < segments.size(); ++i) {
     const std::string& seg = segments[i];
-    if (seg.empty()) continue;
+    // An empty segment (a trailing '/') and "." name the folder they are in.
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") return InvalidArgumentError("a path segment is '..'");
     if (seg.find('/') != std::string::npos) {
       return InvalidArgumentError("a path segment holds an encoded '/'");
     }
@@ -52,10 +66,14 @@ Result<std::string> TreePathOf(const std::vector<std::string>& segments, size_t 
   return out;
 }
 
-Result<std::string> DestinationTreePath(std::string_view destination) {
+Result<std::string> DestinationTreePath(std::string_view destination, std::string_view host) {
   auto parsed = boost::urls::parse_uri_reference(destination);
   if (!parsed) return InvalidArgumentError("malformed Destination header");
   const boost::urls::url_view& url = *parsed;
+  if (url.has_authority() && !host.empty() &&
+      !EqualsIgnoringCase(url.encoded_host_and_port(), host)) {
+    return UpstreamFailedError("the Destination names another server");
+  }
   if (url.encoded_path().empty() || url.encoded_path().front() != '/') {
     return InvalidArgumentError("the Destination header names no absolute path");
   }

@@ -25,14 +25,16 @@ inline constexpr std::string_view kDavPrefix = "/dav";
 inline constexpr std::string_view kNextcloudPrefix = "/remote.php/webdav";
 
 // The tree path of the request segments after the first `prefix_segments`
-// ones: "/" for none, empty segments (a trailing '/') skipped. A segment with
-// '/' or NUL in it is kInvalidArgument.
+// ones: "/" for none, empty segments (a trailing '/') and "." skipped. A
+// segment with '/' or NUL in it, or "..", is kInvalidArgument.
 Result<std::string> TreePathOf(const std::vector<std::string>& segments, size_t prefix_segments);
 
-// The tree path a Destination header names: an absolute URI or an absolute
-// path whose path lies under one of the DAV prefixes (else
-// kPermissionDenied: another server or outside the tree).
-Result<std::string> DestinationTreePath(std::string_view destination);
+// The tree path a Destination header (or a tagged If list) names: an
+// absolute URI or an absolute path whose path lies under one of the DAV
+// prefixes (else kPermissionDenied). An absolute URI whose host and port
+// are not `host` (the request's Host header; "" skips the check) names
+// another server: kUpstreamFailed, answered 502 (RFC 4918 §9.8.5).
+Result<std::string> DestinationTreePath(std::string_view destination, std::string_view host);
 
 // The href of `tree_path` under `prefix`, percent-encoded; a folder's ends
 // in '/'.

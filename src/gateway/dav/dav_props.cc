@@ -147,6 +147,13 @@ bool WantsLocks(const PropfindBody& query) {
                      [](const QName& q) { return q == Dav("lockdiscovery"); });
 }
 
+bool WantsDeadProps(const PropfindBody& query) {
+  if (query.kind != PropfindKind::kProp) return true;
+  // Dead properties never live in DAV: (PROPPATCH refuses to set those).
+  return std::any_of(query.props.begin(), query.props.end(),
+                     [](const QName& q) { return q.ns != kDavNs; });
+}
+
 bool WantsQuota(const PropfindBody& query) {
   if (query.kind != PropfindKind::kProp) return false;
   return std::any_of(query.props.begin(), query.props.end(),

@@ -34,6 +34,10 @@ void WritePropResponse(XmlWriter& w, const DavResource& resource, const Propfind
 // True when `query` needs the locks (allprop, or lockdiscovery by name).
 bool WantsLocks(const PropfindBody& query);
 
+// True when `query` can show dead properties (allprop, propname, or one
+// named outside the DAV: namespace).
+bool WantsDeadProps(const PropfindBody& query);
+
 // True when `query` names a quota property (the caller then fetches usage).
 bool WantsQuota(const PropfindBody& query);
 

@@ -28,7 +28,8 @@ asio::awaitable<Result<std::variant<Transfer, Response>>> PrepareTransfer(DavReq
   const std::string* destination = r.req.headers.Find("Destination");
   if (!destination) co_return Out(DavError(400, "missing Destination header"));
   Transfer t;
-  NEXUS_CO_ASSIGN_OR_RETURN(t.to, DestinationTreePath(*destination));
+  const std::string* host = r.req.headers.Find("Host");
+  NEXUS_CO_ASSIGN_OR_RETURN(t.to, DestinationTreePath(*destination, host ? *host : ""));
   NEXUS_CO_ASSIGN_OR_RETURN(t.overwrite, ParseOverwrite(r.req));
   NEXUS_CO_ASSIGN_OR_RETURN(Depth depth, ParseDepth(r.req, Depth::kInfinity));
   if (depth == Depth::kOne || (move && depth != Depth::kInfinity)) {
