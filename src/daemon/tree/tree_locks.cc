@@ -1,10 +1,13 @@
 // WebDAV write locks on tree paths (RFC 4918 §6–7), one row per lock in
 // vfs_locks. Locks live in nexusd because the gateway keeps no state: any
-// gateway of several sees the same locks. A lock names a path, not an
-// entry, so it also covers what is created under a deep lock; deleting or
-// moving a path drops the locks at and below it (tree_store.cc). Expired
-// locks are dropped by the next lock operation of their owner; until then
-// every query ignores them.
+// gateway of several sees the same locks. A lock names a path, so a deep
+// one also covers what is created under it; deleting or moving a path
+// drops the locks at and below it (tree_store.cc). Each lock also points
+// at the entry it was taken on (migration 113), so when that entry goes by
+// another road (DELETE /api/files/:id, whose files row takes the entry
+// with it) its locks go by the same cascade. Expired locks are dropped by
+// the next lock operation of their owner; until then every query ignores
+// them.
 #include <SQLiteCpp/Statement.h>
 
 #include "common/vfs_path.h"
@@ -29,6 +32,12 @@ CREATE TABLE vfs_locks (
 );
 CREATE INDEX vfs_locks_by_path ON vfs_locks(owner, path);
 )sql";
+
+// Rows from before 113 keep a NULL entry and follow their path only.
+constexpr char kSchemaV113[] =
+    "ALTER TABLE vfs_locks ADD COLUMN entry_id INTEGER"
+    " REFERENCES vfs_entries(id) ON DELETE CASCADE;"
+    "CREATE INDEX vfs_locks_by_entry ON vfs_locks(entry_id);";
 
 constexpr char kLockColumns[] = "token, path, deep, shared, holder, timeout, expires";
 
@@ -74,12 +83,17 @@ std::vector<PathLock> LocksFor(MetadataTx& tx, const std::string& owner, const s
 
 Migration TreeLockMigration() { return {111, "tree: vfs_locks (WebDAV write locks)", kSchemaV111}; }
 
+Migration TreeLockEntryMigration() {
+  return {113, "tree: vfs_locks.entry_id, locks go with their entry", kSchemaV113};
+}
+
 Result<PathLock> TreeStore::Lock(const std::string& owner, const PathLock& want) {
   PathLock out = want;
   const std::string op = "lock " + Quoted(want.path);
   Status s = metadata_.Transact(op, true, [&](MetadataTx& tx) -> Status {
     DropExpired(tx, owner);
-    if (!tree_rows::Find(tx.db(), owner, want.path)) return NotFoundError(op + ": not found");
+    std::optional<tree_rows::Node> node = tree_rows::Find(tx.db(), owner, want.path);
+    if (!node) return NotFoundError(op + ": not found");
     for (const PathLock& l : LocksFor(tx, owner, want.path, want.deep)) {
       if (!l.shared || !want.shared) {
         return AlreadyExistsError(op + ": a conflicting lock is held on " + Quoted(l.path));
@@ -95,7 +109,7 @@ Result<PathLock> TreeStore::Lock(const std::string& owner, const PathLock& want)
     out.expires = tx.NowSeconds() + want.timeout_seconds;
     SQLite::Statement ins(tx.db(),
                           "INSERT INTO vfs_locks(token, owner, path, deep, shared, holder,"
-                          " timeout, expires) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+                          " timeout, expires, entry_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     ins.bind(1, out.token);
     ins.bind(2, owner);
     ins.bind(3, out.path);
@@ -104,6 +118,7 @@ Result<PathLock> TreeStore::Lock(const std::string& owner, const PathLock& want)
     ins.bind(6, out.holder);
     ins.bind(7, out.timeout_seconds);
     ins.bind(8, out.expires);
+    ins.bind(9, node->id);
     ins.exec();
     return Status::Ok();
   });

@@ -104,7 +104,8 @@ struct PathLock {
 // The tree's own tables beyond vfs_entries (versions 110..119): vfs_props,
 // vfs_locks.
 std::vector<Migration> TreeMigrations();
-Migration TreeLockMigration();  // tree_locks.cc
+Migration TreeLockMigration();       // tree_locks.cc
+Migration TreeLockEntryMigration();  // tree_locks.cc
 
 // kQuotaExceeded when the owner's dead properties, as vfs_prop_usage counts
 // them in this transaction, pass kMaxPropBytesPerOwner (tree_props.cc).

@@ -85,5 +85,16 @@ TEST_F(TreeServiceTest, LocksAreBoundedInNumberAndHolderSizeAndTheRootIsNeverLoc
   EXPECT_TRUE(tree_->Lock("alice", "/s.txt", false, true, "", 60).ok());
 }
 
+TEST_F(TreeServiceTest, ALockGoesWithItsFileWhenTheFilesApiDeletesIt) {
+  Result<FileRecord> file = UploadAt("alice", "/f.txt", "f");
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE(tree_->Lock("alice", "/f.txt", false, false, "", 600).ok());
+  ASSERT_TRUE(files_->Delete("alice", file->id).ok());
+  EXPECT_TRUE(tree_->LocksAt("alice", "/", true)->empty());
+  // The path is free again: a new file there takes a lock of its own.
+  ASSERT_TRUE(UploadAt("alice", "/f.txt", "g").ok());
+  EXPECT_TRUE(tree_->Lock("alice", "/f.txt", false, false, "", 600).ok());
+}
+
 }  // namespace
 }  // namespace nexus::daemon::storage
