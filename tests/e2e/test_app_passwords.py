@@ -17,6 +17,7 @@ SECRET_SHAPE = re.compile(r"([a-z2-7]{4}-){7}[a-z2-7]{4}")
 def create(nexus, user, name):
     r = nexus.api.post("/api/app-passwords", token=user.token, json={"name": name})
     assert r.status_code == 201, r.text
+    assert r.headers["Cache-Control"] == "no-store"
     return r.json()
 
 

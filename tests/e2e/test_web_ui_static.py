@@ -67,12 +67,16 @@ def test_a_signed_link_downloads_one_path_without_a_token(nexus, alice, bob):
                        files={"file": ("a.bin", data)})
     assert r.status_code == 200, r.text
     assert_json_error(nexus.api.post("/api/fs/download-link", json={"path": "/docs/a.bin"}), 401)
-    link = nexus.api.post("/api/fs/download-link", json={"path": "/docs/a.bin"},
-                          token=alice.token).json()
+    minted = nexus.api.post("/api/fs/download-link", json={"path": "/docs/a.bin"},
+                            token=alice.token)
+    assert minted.headers["Cache-Control"] == "no-store"
+    link = minted.json()
     assert link["url"].startswith("/dl/")
 
     got = nexus.api.get(link["url"])
     assert got.status_code == 200
+    # No Authorization header on the request: the answer says not to cache it.
+    assert got.headers["Cache-Control"] == "private, no-store"
     assert hashlib.sha256(got.content).hexdigest() == hashlib.sha256(data).hexdigest()
     assert "a.bin" in got.headers["Content-Disposition"]
     part = nexus.api.get(link["url"], headers={"Range": "bytes=10-19"})

@@ -37,7 +37,9 @@ asio::awaitable<Result<Response>> CreateAppPasswordHandler(AuthClient& auth, Req
                             co_await auth.CreateAppPassword(std::move(call)));
   nlohmann::json j = AppPasswordJson(created.app_password());
   j["password"] = created.password();
-  co_return JsonValueResponse(201, j);
+  Response resp = JsonValueResponse(201, j);
+  resp.headers.Set("Cache-Control", "no-store");  // the secret, shown once
+  co_return resp;
 }
 
 asio::awaitable<Result<Response>> ListAppPasswordsHandler(AuthClient& auth, Request& req) {

@@ -16,7 +16,9 @@ asio::awaitable<Result<Response>> DownloadLinkHandler(const DownloadLinks& links
   nlohmann::json j;
   j["url"] = "/dl/" + link.token;
   j["expires_at"] = link.expires_at;
-  co_return JsonValueResponse(200, j);
+  Response resp = JsonValueResponse(200, j);
+  resp.headers.Set("Cache-Control", "no-store");
+  co_return resp;
 }
 
 asio::awaitable<Result<Response>> SignedDownloadHandler(DaemonClient& daemon,
@@ -29,7 +31,11 @@ asio::awaitable<Result<Response>> SignedDownloadHandler(DaemonClient& daemon,
   req.principal.username = std::move(grant.owner);
   req.query.clear();
   req.query.emplace_back("path", std::move(grant.path));
-  co_return co_await FsDownloadHandler(daemon, req);
+  NEXUS_CO_ASSIGN_OR_RETURN(Response resp, co_await FsDownloadHandler(daemon, req));
+  // The request carries no Authorization header, so nothing else would keep
+  // a shared cache from storing a user's file under its URL.
+  resp.headers.Set("Cache-Control", "private, no-store");
+  co_return resp;
 }
 
 void RegisterDownloadLinkRoutes(Router& router, DaemonClient& daemon, const DownloadLinks& links) {
