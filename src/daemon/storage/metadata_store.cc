@@ -67,6 +67,43 @@ constexpr char kSchemaV102[] = R"sql(
 CREATE INDEX vfs_folders_by_owner ON vfs_entries(owner) WHERE kind = 'folder';
 )sql";
 
+// Each owner's bytes, files and folders, kept by triggers in the same
+// transaction as the rows they count (cascaded deletes fire them too): the
+// quota check of every commit, the entry limit and /api/me read one row
+// instead of summing all of an owner's files.
+constexpr char kSchemaV103[] = R"sql(
+CREATE TABLE owner_usage (
+  owner TEXT PRIMARY KEY,
+  bytes INTEGER NOT NULL,
+  files INTEGER NOT NULL,
+  folders INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO owner_usage(owner, bytes, files, folders)
+  SELECT owner, SUM(bytes), SUM(files), SUM(folders) FROM (
+    SELECT owner, size AS bytes, 1 AS files, 0 AS folders FROM files
+    UNION ALL SELECT owner, 0, 0, 1 FROM vfs_entries WHERE kind = 'folder')
+  GROUP BY owner;
+CREATE TRIGGER files_counted AFTER INSERT ON files BEGIN
+  INSERT INTO owner_usage(owner, bytes, files, folders) VALUES(NEW.owner, NEW.size, 1, 0)
+    ON CONFLICT(owner) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + 1;
+END;
+CREATE TRIGGER files_uncounted AFTER DELETE ON files BEGIN
+  UPDATE owner_usage SET bytes = bytes - OLD.size, files = files - 1 WHERE owner = OLD.owner;
+END;
+CREATE TRIGGER files_recounted AFTER UPDATE OF owner, size ON files BEGIN
+  UPDATE owner_usage SET bytes = bytes - OLD.size, files = files - 1 WHERE owner = OLD.owner;
+  INSERT INTO owner_usage(owner, bytes, files, folders) VALUES(NEW.owner, NEW.size, 1, 0)
+    ON CONFLICT(owner) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + 1;
+END;
+CREATE TRIGGER folders_counted AFTER INSERT ON vfs_entries WHEN NEW.kind = 'folder' BEGIN
+  INSERT INTO owner_usage(owner, bytes, files, folders) VALUES(NEW.owner, 0, 0, 1)
+    ON CONFLICT(owner) DO UPDATE SET folders = folders + 1;
+END;
+CREATE TRIGGER folders_uncounted AFTER DELETE ON vfs_entries WHEN OLD.kind = 'folder' BEGIN
+  UPDATE owner_usage SET folders = folders - 1 WHERE owner = OLD.owner;
+END;
+)sql";
+
 constexpr char kFileColumns[] = "id, owner, name, size, sha256, chunks_count, status, created_at";
 
 FileRecord ReadFile(SQLite::Statement& q) {
@@ -103,10 +140,9 @@ Status CheckChunkList(const FileRecord& file, const std::vector<ChunkRef>& chunk
 }
 
 int64_t SumSizes(SQLite::Database& db, const std::string& owner) {
-  SQLite::Statement q(db, "SELECT COALESCE(SUM(size), 0) FROM files WHERE owner = ?");
+  SQLite::Statement q(db, "SELECT bytes FROM owner_usage WHERE owner = ?");
   q.bind(1, owner);
-  q.executeStep();
-  return q.getColumn(0).getInt64();
+  return q.executeStep() ? q.getColumn(0).getInt64() : 0;
 }
 
 }  // namespace
@@ -114,7 +150,8 @@ int64_t SumSizes(SQLite::Database& db, const std::string& owner) {
 std::vector<Migration> StorageMigrations() {
   return {{100, "storage: files, file_chunks, chunks", kSchemaV100},
           {101, "storage: vfs_entries (per-user file tree)", kSchemaV101},
-          {102, "storage: index of each owner's folders (entry limit)", kSchemaV102}};
+          {102, "storage: index of each owner's folders (entry limit)", kSchemaV102},
+          {103, "storage: each owner's bytes, files and folders (owner_usage)", kSchemaV103}};
 }
 
 Status QuotaError(int64_t used, int64_t quota, int64_t needed) {
@@ -133,12 +170,21 @@ Status EntryLimitError(int64_t max_entries) {
 int64_t MetadataTx::UsedBytes(const std::string& owner) { return SumSizes(db_, owner); }
 
 int64_t MetadataTx::EntryCount(const std::string& owner) {
-  SQLite::Statement q(db_,
-                      "SELECT (SELECT COUNT(*) FROM files WHERE owner = ?1)"
-                      " + (SELECT COUNT(*) FROM vfs_entries WHERE owner = ?1 AND kind = 'folder')");
+  SQLite::Statement q(db_, "SELECT files + folders FROM owner_usage WHERE owner = ?");
   q.bind(1, owner);
-  q.executeStep();
-  return q.getColumn(0).getInt64();
+  return q.executeStep() ? q.getColumn(0).getInt64() : 0;
+}
+
+OwnerUsage MetadataTx::Usage(const std::string& owner) {
+  SQLite::Statement q(db_, "SELECT bytes, files, folders FROM owner_usage WHERE owner = ?");
+  q.bind(1, owner);
+  OwnerUsage out;
+  if (q.executeStep()) {
+    out.bytes = q.getColumn(0).getInt64();
+    out.files = q.getColumn(1).getInt64();
+    out.folders = q.getColumn(2).getInt64();
+  }
+  return out;
 }
 
 Status MetadataTx::CheckEntryLimit(const std::string& owner) {

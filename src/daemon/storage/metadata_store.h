@@ -93,6 +93,14 @@ Status QuotaError(int64_t used, int64_t quota, int64_t needed);
 // The file-table operations available inside MetadataStore::Transact. They
 // throw SQLite::Exception on database errors (Transact turns those into a
 // Status and rolls back). Lives only for the duration of one transaction.
+// What an owner has: the sum of its files' sizes, its files (with or
+// without a path) and its folders.
+struct OwnerUsage {
+  int64_t bytes = 0;
+  int64_t files = 0;
+  int64_t folders = 0;
+};
+
 class MetadataTx {
  public:
   SQLite::Database& db() { return db_; }
@@ -103,6 +111,9 @@ class MetadataTx {
 
   // The owner's files (with or without a path) plus folders.
   int64_t EntryCount(const std::string& owner);
+
+  // The owner's bytes, files and folders, as table owner_usage keeps them.
+  OwnerUsage Usage(const std::string& owner);
   // For a transaction that added entries, before it commits: the owner's
   // entries within the limit, else EntryLimitError (the caller rolls back).
   Status CheckEntryLimit(const std::string& owner);

@@ -75,7 +75,7 @@ Result<std::unique_ptr<Upload>> TreeService::BeginUploadPathLater(
   if (!destination) return InvalidArgumentError("upload: no destination for the path");
   // Until the path arrives, the file it replaces is unknown: the early
   // checks count the largest file that could be replaced as freed.
-  NEXUS_ASSIGN_OR_RETURN(TreeCounts counts, tree_.Counts(owner));
+  NEXUS_ASSIGN_OR_RETURN(TreeCounts counts, tree_.Counts(owner, true));
   UploadOptions options;
   options.declared_size = declared_size;
   options.replaced_bytes = counts.largest_file_bytes;
@@ -199,7 +199,7 @@ Result<std::unique_ptr<FileReader>> TreeService::Open(const std::string& owner,
 
 Result<TreeUsage> TreeService::Usage(const std::string& owner) {
   if (owner.empty()) return InvalidArgumentError("usage: owner is empty");
-  NEXUS_ASSIGN_OR_RETURN(TreeCounts counts, tree_.Counts(owner));
+  NEXUS_ASSIGN_OR_RETURN(TreeCounts counts, tree_.Counts(owner, false));
   return TreeUsage{counts.used_bytes, files_.QuotaFor(owner), counts.files, counts.folders};
 }
 

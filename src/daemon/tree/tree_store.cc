@@ -247,19 +247,14 @@ Status TreeStore::Move(const std::string& owner, const std::string& from, const 
   });
 }
 
-Result<TreeCounts> TreeStore::Counts(const std::string& owner) {
+Result<TreeCounts> TreeStore::Counts(const std::string& owner, bool with_largest) {
   TreeCounts out;
   Status s = metadata_.Transact("usage of " + owner, false, [&](MetadataTx& tx) -> Status {
-    out.used_bytes = tx.UsedBytes(owner);
-    SQLite::Statement files(tx.db(), "SELECT COUNT(*) FROM files WHERE owner = ?");
-    files.bind(1, owner);
-    files.executeStep();
-    out.files = files.getColumn(0).getInt64();
-    SQLite::Statement folders(
-        tx.db(), "SELECT COUNT(*) FROM vfs_entries WHERE owner = ? AND kind = 'folder'");
-    folders.bind(1, owner);
-    folders.executeStep();
-    out.folders = folders.getColumn(0).getInt64();
+    const OwnerUsage usage = tx.Usage(owner);
+    out.used_bytes = usage.bytes;
+    out.files = usage.files;
+    out.folders = usage.folders;
+    if (!with_largest) return Status::Ok();
     SQLite::Statement largest(tx.db(),
                               "SELECT f.size, f.id FROM vfs_entries e JOIN files f "
                               "ON f.id = e.file_id WHERE e.owner = ? ORDER BY f.size DESC LIMIT 1");

@@ -194,7 +194,9 @@ class TreeStore {
                         bool recursive, bool replace, int64_t quota_bytes,
                         const NewFileIdFn& new_id);
 
-  Result<TreeCounts> Counts(const std::string& owner);
+  // The owner's usage (one row of owner_usage) and, when `with_largest`,
+  // its largest file with a path (a scan of the owner's file entries).
+  Result<TreeCounts> Counts(const std::string& owner, bool with_largest);
 
   // Sets the modification time of the entry at `path` (not the root).
   Status SetModified(const std::string& owner, const std::string& path, int64_t modified);
