@@ -43,6 +43,35 @@ bench_row api_me anchor "nginx return 200" "$rps" "$p50" "$p99"
 
 work=$(mktemp -d /tmp/nexus-bench-me-XXXXXX)
 bench_cleanup_add "rm -rf '$work'"
+
+# The same request for a user who holds ME_FILES files (default 10000; 0
+# skips it): the usage it answers must not cost more with more files.
+files=${ME_FILES:-10000}
+if [ "$files" -gt 0 ]; then
+  log "$files small files for the user (WebDAV PUTs, 8 at once)"
+  mkdir -p "$work/files"
+  "$PY" - "$work/files" "$files" "$NEXUS_URL/dav/many" >"$work/puts.curlrc" <<'PY'
+import os, sys
+root, count, url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for i in range(count):
+    path = os.path.join(root, f"f{i:05d}")
+    with open(path, "w") as f:
+        f.write(f"{i}\n")
+    print(f'upload-file = "{path}"\nurl = "{url}/f{i:05d}"\noutput = "/dev/null"')
+PY
+  [ "$(ncurl -o /dev/null -w '%{http_code}' -X MKCOL "$NEXUS_URL/dav/many/")" = 201 ] ||
+    die "MKCOL /dav/many/ failed"
+  made=$(ncurl --no-progress-meter --retry 5 --parallel --parallel-max 8 -w '%{http_code}\n' \
+    -K "$work/puts.curlrc" | grep -cx 201 || true)
+  [ "$made" = "$files" ] || die "$made of $files PUTs answered 201"
+  log "wrk GET /api/me on nexus-api, the user holding $files files"
+  before=$(cpu_seconds "${NEXUS_PIDS[nexusd]}")
+  read -r rps p50 p99 <<<"$(run_wrk "$NEXUS_URL/api/me" -s "$BENCH_DIR/me.lua")"
+  log "nexusd: $(awk -v a="$before" -v b="$(cpu_seconds "${NEXUS_PIDS[nexusd]}")" -v r="$rps" \
+    -v d="${WRK_DURATION%s}" 'BEGIN { printf "%.0f us CPU per request", (b - a) * 1e6 / (r * d) }')"
+  bench_row api_me subject "GET /api/me, user with $files files" "$rps" "$p50" "$p99"
+fi
+
 runs=${ME_PACED_RUNS:-200}
 pause=${ME_PACED_PAUSE_S:-0.1}
 log "paced: $runs rounds, one request at a time, $pause s apart"
