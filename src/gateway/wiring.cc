@@ -43,11 +43,17 @@ ServerOptions ServerOptionsFrom(const Config& cfg) {
   return options;
 }
 
+ServerOptions S3ServerOptionsFrom(const Config& cfg) {
+  ServerOptions options = ServerOptionsFrom(cfg);
+  options.listen = cfg.s3.listen;
+  return options;
+}
+
 Gateway::Gateway(const Config& cfg, std::string download_link_key)
     : http_metrics_(metrics_),
       auth_metrics_(metrics_, "auth",
                     {"RegisterInit", "RegisterVerify", "LoginInit", "LoginVerify", "ValidateToken",
-                     "Logout", "Health", "Metrics"}),
+                     "Logout", "Health", "Metrics", "GetS3KeySecret"}),
       daemon_metrics_(
           metrics_, "daemon",
           {"Health",       "CollectMetrics", "UploadFile",   "ListFiles",     "GetFile",
