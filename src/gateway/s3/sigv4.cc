@@ -19,8 +19,8 @@ int HexValue(char c) {
   return -1;
 }
 
-// Percent-decoding as S3 does it: a malformed escape stays as it was, and
-// '+' is a plus (SDKs send a space as %20).
+}  // namespace
+
 std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -38,6 +38,8 @@ std::string PercentDecode(std::string_view s) {
   }
   return out;
 }
+
+namespace {
 
 // The query's parameters, decoded, in order; "a" without '=' is ("a", "").
 Pairs DecodeQuery(std::string_view raw) {

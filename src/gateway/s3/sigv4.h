@@ -94,6 +94,9 @@ std::string SigningKey(std::string_view secret_key, std::string_view date, std::
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
 std::string Sha256Hex(std::string_view data);
 std::string HexOf(std::string_view bytes);
+// Percent-decoding as S3 does it: a malformed escape stays as it was, and
+// '+' is a plus.
+std::string PercentDecode(std::string_view s);
 // "%XX"-encodes every byte but A-Z a-z 0-9 - . _ ~ (and '/' when kept).
 std::string UriEncode(std::string_view s, bool keep_slash);
 
