@@ -303,3 +303,23 @@ def test_awscli_lists_and_copies_a_small_file(nexus, s3user, tmp_path):
     back = tmp_path / "back.txt"
     aws_run("s3", "cp", f"s3://{name}/cli/small.txt", str(back))
     assert back.read_bytes() == src.read_bytes()
+    aws_run("s3", "cp", str(src), f"s3://{name}/cli/other.txt")
+    aws_run("s3", "rm", "--recursive", f"s3://{name}/cli/")
+    assert s3user.s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+
+
+def test_delete_objects_removes_many_keys_in_one_request(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    for k in ("d/1", "d/2", "keep"):
+        s3.put_object(Bucket=name, Key=k, Body=b"x")
+    r = s3.delete_objects(Bucket=name, Delete={"Objects": [
+        {"Key": "d/1"}, {"Key": "d/2"}, {"Key": "never-there"}]})
+    # A key that is not there is deleted all the same, as on S3.
+    assert sorted(d["Key"] for d in r["Deleted"]) == ["d/1", "d/2", "never-there"]
+    assert "Errors" not in r
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]] == ["keep"]
+    r = s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "keep"}], "Quiet": True})
+    assert "Deleted" not in r and "Errors" not in r
+    assert s3.list_objects_v2(Bucket=name)["KeyCount"] == 0

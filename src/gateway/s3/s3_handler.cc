@@ -32,6 +32,7 @@ asio::awaitable<Response> Dispatch(S3Call& call) {
   const bool uploads = req.QueryParam("uploads") || req.QueryParam("uploadId");
   if (uploads) co_return Fail(call, NotImplemented("Multipart upload"));
   if (call.key.empty()) {
+    if (m == "POST" && req.QueryParam("delete")) co_return co_await DeleteObjects(call);
     if (m == "PUT" && req.query.empty()) co_return co_await CreateBucket(call);
     if (m == "HEAD") co_return co_await HeadBucket(call);
     if (m == "DELETE" && req.query.empty()) co_return co_await DeleteBucket(call);

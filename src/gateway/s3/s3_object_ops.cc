@@ -21,15 +21,6 @@ namespace {
 
 constexpr size_t kReadBytes = 256 * 1024;
 
-std::string HttpDate(int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
-
 // A key the tree can hold as a file path below its bucket.
 bool ValidKey(std::string_view key) {
   if (key.empty() || key.size() > 1024 || key.back() == '/') return false;
@@ -87,6 +78,18 @@ asio::awaitable<std::optional<S3Error>> EnsureParents(S3Call& call, const std::s
   co_return std::nullopt;
 }
 
+// Readies the object's path for a write: no folder there, its parents made.
+asio::awaitable<std::optional<S3Error>> PrepareWrite(S3Call& call) {
+  Result<std::optional<daemonpb::DirEntry>> existing =
+      co_await StatEntry(call.daemon, call.owner, ObjectPath(call));
+  if (!existing.ok()) co_return ErrorOf(existing.status(), NoSuchKey());
+  if (*existing && IsFolder(**existing)) {
+    co_return MakeS3Error(409, "XNexusObjectIsFolder",
+                          "Other keys are below this key: it is a folder.");
+  }
+  co_return co_await EnsureParents(call, call.key);
+}
+
 // The bucket exists and the key is one the tree can hold; else the error.
 asio::awaitable<std::optional<S3Error>> CheckTarget(S3Call& call) {
   Result<std::optional<daemonpb::DirEntry>> b =
@@ -97,7 +100,8 @@ asio::awaitable<std::optional<S3Error>> CheckTarget(S3Call& call) {
   co_return std::nullopt;
 }
 
-// The base64 MD5 a Content-MD5 header carries, decoded; "" when malformed.
+}  // namespace
+
 std::string DecodeBase64(std::string_view b64) {
   std::string out(b64.size(), '\0');
   size_t len = 0;
@@ -108,6 +112,8 @@ std::string DecodeBase64(std::string_view b64) {
   out.resize(len);
   return out;
 }
+
+namespace {
 
 struct Md5Deleter {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
@@ -180,7 +186,7 @@ asio::awaitable<std::variant<daemonpb::DirEntry, S3Error>> StatObject(S3Call& ca
 
 void SetObjectHeaders(const daemonpb::DirEntry& e, Response& r) {
   r.headers.Set("ETag", EtagOf(e.sha256()));
-  r.headers.Set("Last-Modified", HttpDate(e.modified()));
+  r.headers.Set("Last-Modified", FormatUtc(e.modified(), "%a, %d %b %Y %H:%M:%S GMT"));
   r.headers.Set("Content-Type", "binary/octet-stream");
   r.headers.Set("Accept-Ranges", "bytes");
 }
@@ -202,16 +208,7 @@ asio::awaitable<Response> PutObject(S3Call& call) {
           call, MakeS3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid."));
     }
   }
-  Result<std::optional<daemonpb::DirEntry>> existing =
-      co_await StatEntry(call.daemon, call.owner, ObjectPath(call));
-  if (!existing.ok()) co_return Fail(call, ErrorOf(existing.status(), NoSuchKey()));
-  if (*existing && IsFolder(**existing)) {
-    co_return Fail(call, MakeS3Error(409, "XNexusObjectIsFolder",
-                                     "Other keys are below this key: it is a folder."));
-  }
-  if (std::optional<S3Error> bad = co_await EnsureParents(call, call.key)) {
-    co_return Fail(call, *bad);
-  }
+  if (std::optional<S3Error> bad = co_await PrepareWrite(call)) co_return Fail(call, *bad);
 
   daemonpb::UploadHeader header;
   header.set_owner(call.owner);
@@ -258,16 +255,7 @@ asio::awaitable<Response> CopyObject(S3Call& call) {
               call.region};
   std::variant<daemonpb::DirEntry, S3Error> src = co_await StatObject(from);
   if (auto* e = std::get_if<S3Error>(&src)) co_return Fail(call, *e);
-  Result<std::optional<daemonpb::DirEntry>> existing =
-      co_await StatEntry(call.daemon, call.owner, ObjectPath(call));
-  if (!existing.ok()) co_return Fail(call, ErrorOf(existing.status(), NoSuchKey()));
-  if (*existing && IsFolder(**existing)) {
-    co_return Fail(call, MakeS3Error(409, "XNexusObjectIsFolder",
-                                     "Other keys are below this key: it is a folder."));
-  }
-  if (std::optional<S3Error> bad = co_await EnsureParents(call, call.key)) {
-    co_return Fail(call, *bad);
-  }
+  if (std::optional<S3Error> bad = co_await PrepareWrite(call)) co_return Fail(call, *bad);
   if (ObjectPath(from) != ObjectPath(call)) {
     daemonpb::CopyPathRequest copy;
     copy.set_owner(call.owner);
@@ -323,21 +311,19 @@ asio::awaitable<Response> HeadObject(S3Call& call) {
   co_return r;
 }
 
-asio::awaitable<Response> DeleteObject(S3Call& call) {
-  Response done;
-  done.status = 204;
+asio::awaitable<std::optional<S3Error>> DeleteKey(S3Call& call) {
   std::variant<daemonpb::DirEntry, S3Error> entry = co_await StatObject(call);
   if (auto* e = std::get_if<S3Error>(&entry)) {
     // Deleting a key that is not there succeeds, as on S3.
-    if (e->code == "NoSuchKey") co_return done;
-    co_return Fail(call, *e);
+    if (e->code == "NoSuchKey") co_return std::nullopt;
+    co_return *e;
   }
   daemonpb::DeletePathRequest del;
   del.set_owner(call.owner);
   del.set_path(ObjectPath(call));
   Result<daemonpb::DeletePathResponse> deleted = co_await call.daemon.DeletePath(del);
   if (!deleted.ok() && deleted.status().code() != StatusCode::kNotFound) {
-    co_return Fail(call, ErrorOf(deleted.status(), NoSuchKey()));
+    co_return ErrorOf(deleted.status(), NoSuchKey());
   }
   // The folders the key alone kept alive go with it: S3 has no folders.
   std::string key = call.key;
@@ -354,6 +340,13 @@ asio::awaitable<Response> DeleteObject(S3Call& call) {
     rm.set_path(folder);
     if (!(co_await call.daemon.DeletePath(rm)).ok()) break;
   }
+  co_return std::nullopt;
+}
+
+asio::awaitable<Response> DeleteObject(S3Call& call) {
+  if (std::optional<S3Error> bad = co_await DeleteKey(call)) co_return Fail(call, *bad);
+  Response done;
+  done.status = 204;
   co_return done;
 }
 

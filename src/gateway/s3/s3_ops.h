@@ -65,5 +65,13 @@ asio::awaitable<Response> CopyObject(S3Call& call);
 asio::awaitable<Response> GetObject(S3Call& call);
 asio::awaitable<Response> HeadObject(S3Call& call);
 asio::awaitable<Response> DeleteObject(S3Call& call);
+// POST /bucket?delete: up to 1000 keys in one request.
+asio::awaitable<Response> DeleteObjects(S3Call& call);
+
+// Deletes the object (and the folders it leaves empty); a key that is not
+// there is no error.
+asio::awaitable<std::optional<S3Error>> DeleteKey(S3Call& call);
+// A Content-MD5 header's base64, decoded; "" when malformed.
+std::string DecodeBase64(std::string_view b64);
 
 }  // namespace nexus::gateway::s3

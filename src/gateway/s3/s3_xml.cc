@@ -49,13 +49,17 @@ std::string XmlEscape(std::string_view s) {
   return out;
 }
 
-std::string Iso8601(int64_t unix_seconds) {
+std::string FormatUtc(int64_t unix_seconds, const char* format) {
   const std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
+}
+
+std::string Iso8601(int64_t unix_seconds) {
+  return FormatUtc(unix_seconds, "%Y-%m-%dT%H:%M:%S.000Z");
 }
 
 Response XmlResponse(std::string body) {

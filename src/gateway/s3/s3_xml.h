@@ -16,6 +16,8 @@ namespace nexus::gateway::s3 {
 
 // &, <, >, " and ' as entities.
 std::string XmlEscape(std::string_view s);
+// `unix_seconds` in UTC through strftime's `format`.
+std::string FormatUtc(int64_t unix_seconds, const char* format);
 // "2013-05-24T00:00:00.000Z".
 std::string Iso8601(int64_t unix_seconds);
 
