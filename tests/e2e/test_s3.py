@@ -100,6 +100,18 @@ def test_objects_round_trip_with_range_etag_and_errors(nexus, s3user):
     assert got["ContentLength"] == len(data)
     head = s3.head_object(Bucket=name, Key="dir/sub/obj.bin")
     assert head["ContentLength"] == len(data) and head["ETag"] == put["ETag"]
+    # Conditions on the ETag and the time.
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=name, Key="dir/sub/obj.bin", IfNoneMatch=put["ETag"])
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=name, Key="dir/sub/obj.bin", IfMatch='"0123"')
+    assert error_code(e) == "PreconditionFailed"
+    assert s3.get_object(Bucket=name, Key="dir/sub/obj.bin",
+                         IfMatch=put["ETag"])["Body"].read() == data
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket=name, Key="dir/sub/obj.bin", IfModifiedSince=head["LastModified"])
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
     part = s3.get_object(Bucket=name, Key="dir/sub/obj.bin", Range="bytes=10-19")
     assert part["Body"].read() == data[10:20]
     assert part["ResponseMetadata"]["HTTPStatusCode"] == 206

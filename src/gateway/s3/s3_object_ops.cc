@@ -193,6 +193,53 @@ void SetObjectHeaders(const daemonpb::DirEntry& e, Response& r) {
 
 asio::awaitable<Result<int64_t>> KnownSize(int64_t size) { co_return size; }
 
+// An HTTP date as unix seconds; nullopt when malformed.
+std::optional<int64_t> ParseHttpDate(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+bool EtagListHas(std::string_view list, std::string_view etag) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view tag = list.substr(0, comma);
+    while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+    if (tag == "*" || tag == etag) return true;
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return false;
+}
+
+// GET and HEAD's conditions (RFC 9110 §13 as S3 applies them): a failed
+// If-Match or If-Unmodified-Since is 412, a matching If-None-Match or an
+// unchanged If-Modified-Since is 304.
+std::optional<std::variant<Response, S3Error>> CheckConditions(const Request& req,
+                                                               const daemonpb::DirEntry& e) {
+  const std::string etag = EtagOf(e.sha256());
+  const S3Error failed = MakeS3Error(412, "PreconditionFailed",
+                                     "At least one of the pre-conditions you specified did not "
+                                     "hold");
+  const std::string* im = req.headers.Find("If-Match");
+  if (im && !EtagListHas(*im, etag)) return failed;
+  if (const std::string* ius = req.headers.Find("If-Unmodified-Since"); ius && !im) {
+    std::optional<int64_t> t = ParseHttpDate(*ius);
+    if (t && e.modified() > *t) return failed;
+  }
+  Response unchanged;
+  unchanged.status = 304;
+  unchanged.headers.Set("ETag", etag);
+  const std::string* inm = req.headers.Find("If-None-Match");
+  if (inm && EtagListHas(*inm, etag)) return unchanged;
+  if (const std::string* ims = req.headers.Find("If-Modified-Since"); ims && !inm) {
+    std::optional<int64_t> t = ParseHttpDate(*ims);
+    if (t && e.modified() <= *t) return unchanged;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 asio::awaitable<Response> PutObject(S3Call& call) {
@@ -275,6 +322,10 @@ asio::awaitable<Response> GetObject(S3Call& call) {
   std::variant<daemonpb::DirEntry, S3Error> entry = co_await StatObject(call);
   if (auto* e = std::get_if<S3Error>(&entry)) co_return Fail(call, *e);
   const daemonpb::DirEntry& file = std::get<daemonpb::DirEntry>(entry);
+  if (auto cond = CheckConditions(call.req, file)) {
+    if (auto* e = std::get_if<S3Error>(&*cond)) co_return Fail(call, *e);
+    co_return std::get<Response>(std::move(*cond));
+  }
   daemonpb::DownloadPathRequest dl;
   dl.set_owner(call.owner);
   dl.set_path(ObjectPath(call));
@@ -304,6 +355,10 @@ asio::awaitable<Response> HeadObject(S3Call& call) {
   std::variant<daemonpb::DirEntry, S3Error> entry = co_await StatObject(call);
   if (auto* e = std::get_if<S3Error>(&entry)) co_return Fail(call, *e);
   const daemonpb::DirEntry& file = std::get<daemonpb::DirEntry>(entry);
+  if (auto cond = CheckConditions(call.req, file)) {
+    if (auto* e = std::get_if<S3Error>(&*cond)) co_return Fail(call, *e);
+    co_return std::get<Response>(std::move(*cond));
+  }
   Response r;
   SetObjectHeaders(file, r);
   // The session keeps this Content-Length on a HEAD answer with no body.
