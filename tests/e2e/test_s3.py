@@ -4,9 +4,11 @@ them, so what S3 puts the tree shows and the other way round. Every request
 is signed with an access key from /api/s3-keys; a bad signature, an unknown
 key, or another user's bucket gets S3's XML errors."""
 
+import base64
+import datetime
 import hashlib
+import hmac
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -120,7 +122,6 @@ def test_objects_round_trip_with_range_etag_and_errors(nexus, s3user):
     assert error_code(e) == "InvalidRange"
 
     # Content-MD5 checked: right passes, wrong is BadDigest and keeps nothing.
-    import base64
     md5 = base64.b64encode(hashlib.md5(b"hello").digest()).decode()
     s3.put_object(Bucket=name, Key="md5ok", Body=b"hello", ContentMD5=md5)
     with pytest.raises(ClientError) as e:
@@ -335,3 +336,59 @@ def test_delete_objects_removes_many_keys_in_one_request(nexus, s3user):
     r = s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "keep"}], "Quiet": True})
     assert "Deleted" not in r and "Errors" not in r
     assert s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+
+
+def _hmac(key, text):
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def _chunked_put(port, access_key, secret, path, data, chunk=65536, tamper=False):
+    """A PUT with an aws-chunked body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD),
+    signed the way AWS's SDKs do it; no Debian client sends one over HTTP."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    scope = f"{day}/us-east-1/s3/aws4_request"
+    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
+    framed_len = sum(len(f"{len(c):x};chunk-signature=") + 64 + 2 + len(c) + 2 for c in chunks)
+    headers = {
+        "host": f"127.0.0.1:{port}", "x-amz-date": amz_date,
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+        "content-length": str(framed_len)}
+    names = sorted(headers)
+    creq = "\n".join(["PUT", path, ""] + [f"{n}:{headers[n]}" for n in names] +
+                     ["", ";".join(names), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"])
+    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + secret).encode(), day), "us-east-1"), "s3"),
+                "aws4_request")
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    seed = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    body, prev = b"", seed
+    empty = hashlib.sha256(b"").hexdigest()
+    for c in chunks:
+        to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev, empty,
+                             hashlib.sha256(c).hexdigest()])
+        prev = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        body += f"{len(c):x};chunk-signature={prev}\r\n".encode() + c + b"\r\n"
+    assert len(body) == framed_len
+    if tamper:
+        body = body.replace(b"A", b"B", 1)
+    headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
+                                f"SignedHeaders={';'.join(names)}, Signature={seed}")
+    headers.pop("host")
+    return requests.put(f"http://127.0.0.1:{port}{path}", data=body, headers=headers, timeout=30)
+
+
+def test_an_aws_chunked_upload_is_decoded_and_each_chunk_verified(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    key = s3user.s3_key
+    data = os.urandom(200_000) + b"A" * 1000
+    r = _chunked_put(nexus.s3_port, key["access_key"], key["secret_key"], f"/{name}/ch.bin", data)
+    assert r.status_code == 200, r.text
+    assert s3.get_object(Bucket=name, Key="ch.bin")["Body"].read() == data
+    r = _chunked_put(nexus.s3_port, key["access_key"], key["secret_key"], f"/{name}/bad.bin",
+                     data, tamper=True)
+    assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content, r.text
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=name, Key="bad.bin")

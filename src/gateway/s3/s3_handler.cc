@@ -93,9 +93,13 @@ asio::awaitable<Result<Response>> Handle(AuthClient& auth, DaemonClient& daemon,
                                      "signature you provided. Check your key and signing "
                                      "method."));
   }
+  if (sig.payload_hash.starts_with("STREAMING-") && sig.payload_hash != kStreamingPayload) {
+    co_return Fail(call, NotImplemented("An aws-chunked body of kind " + sig.payload_hash));
+  }
   if (sig.payload_hash == kStreamingPayload) {
-    co_return Fail(call,
-                   NotImplemented("An aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) body"));
+    call.chunk_signing = ChunkSigning{
+        SigningKey(key->secret_key(), sig.date, sig.region, sig.service), sig.amz_date,
+        sig.date + "/" + sig.region + "/" + sig.service + "/aws4_request", sig.signature};
   }
   call.owner = key->username();
   call.owner_id = key->user_id();

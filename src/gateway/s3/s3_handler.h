@@ -7,7 +7,7 @@
 // dispatched to its operation (s3_ops.h) acting as that owner. Nothing
 // answers without a valid signature, and an owner sees only their own tree.
 // Errors are S3's XML documents. Operations not implemented (multipart
-// uploads, aws-chunked bodies, versioning, ACLs, ...) answer
+// uploads, versioning, ACLs, ...) answer
 // 501 NotImplemented.
 // `auth`, `daemon` and `clock` must outlive the router. Thread-safe.
 #pragma once

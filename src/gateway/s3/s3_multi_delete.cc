@@ -81,6 +81,11 @@ asio::awaitable<Response> DeleteObjects(S3Call& call) {
                                         "The XML you provided was not well-formed or did not "
                                         "validate against our published schema.");
   if (!body.ok()) co_return Fail(call, malformed);
+  if (call.payload_hash != kUnsignedPayload && call.payload_hash != Sha256Hex(*body)) {
+    co_return Fail(call, MakeS3Error(400, "XAmzContentSHA256Mismatch",
+                                     "The provided 'x-amz-content-sha256' header does not match "
+                                     "what was computed."));
+  }
   if (const std::string* md5 = call.req.headers.Find("Content-MD5")) {
     if (DecodeBase64(*md5) != Md5Of(*body)) {
       co_return Fail(call, MakeS3Error(400, "BadDigest",

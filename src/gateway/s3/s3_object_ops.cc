@@ -13,6 +13,7 @@
 
 #include "gateway/api/download_stream.h"
 #include "gateway/api/upload_stream.h"
+#include "gateway/s3/aws_chunked.h"
 #include "gateway/s3/s3_ops.h"
 #include "gateway/s3/s3_xml.h"
 
@@ -122,7 +123,9 @@ struct Md5Deleter {
 // Streams the body into `upload`, checking what the client vouched for.
 asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upload,
                                                    const std::string& want_md5) {
-  const bool check_sha = call.payload_hash != kUnsignedPayload;
+  // An aws-chunked body is checked chunk by chunk instead.
+  const bool check_sha =
+      call.payload_hash != kUnsignedPayload && call.payload_hash != kStreamingPayload;
   crypto_hash_sha256_state sha;
   crypto_hash_sha256_init(&sha);
   std::unique_ptr<EVP_MD_CTX, Md5Deleter> md5(want_md5.empty() ? nullptr : EVP_MD_CTX_new());
@@ -131,20 +134,37 @@ asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upl
   std::string pending;
   pending.reserve(kUploadMessageBytes + kReadBytes);
   auto last_sent = std::chrono::steady_clock::now();
+  std::optional<AwsChunkedDecoder> chunked;
+  if (call.chunk_signing) {
+    const ChunkSigning& c = *call.chunk_signing;
+    chunked.emplace(c.signing_key, c.amz_date, c.scope, c.seed_signature);
+  }
+  std::string decoded;
   for (;;) {
     Result<size_t> n = co_await call.req.body_reader->Read(std::span<char>(buf));
     if (!n.ok()) co_return MakeS3Error(400, "IncompleteBody", "The request body ended early.");
     if (*n == 0) break;
-    if (check_sha) {
-      crypto_hash_sha256_update(&sha, reinterpret_cast<const unsigned char*>(buf.data()), *n);
+    std::string_view got(buf.data(), *n);
+    if (chunked) {
+      decoded.clear();
+      if (std::optional<S3Error> bad = chunked->Feed(got, &decoded)) co_return bad;
+      got = decoded;
     }
-    if (md5) EVP_DigestUpdate(md5.get(), buf.data(), *n);
-    pending.append(buf.data(), *n);
+    if (check_sha) {
+      crypto_hash_sha256_update(&sha, reinterpret_cast<const unsigned char*>(got.data()),
+                                got.size());
+    }
+    if (md5) EVP_DigestUpdate(md5.get(), got.data(), got.size());
+    pending.append(got);
     const auto now = std::chrono::steady_clock::now();
     if (pending.size() >= kUploadMessageBytes || now - last_sent >= kUploadFlushAfter) {
       if (Status s = co_await upload.Write(&pending); !s.ok()) co_return ErrorOf(s, NoSuchKey());
       last_sent = now;
     }
+  }
+  if (chunked && !chunked->done()) {
+    co_return MakeS3Error(400, "IncompleteBody",
+                          "The aws-chunked body ended before its last chunk.");
   }
   if (check_sha) {
     unsigned char digest[crypto_hash_sha256_BYTES];
@@ -262,7 +282,9 @@ asio::awaitable<Response> PutObject(S3Call& call) {
   header.set_file_name(call.key.substr(call.key.rfind('/') + 1));
   header.set_vfs_path(ObjectPath(call));
   int64_t declared = -1;
-  if (const std::string* cl = call.req.headers.Find("Content-Length")) {
+  // An aws-chunked body's Content-Length counts its framing too.
+  if (const std::string* cl = call.req.headers.Find(
+          call.chunk_signing ? "x-amz-decoded-content-length" : "Content-Length")) {
     std::from_chars(cl->data(), cl->data() + cl->size(), declared);
   }
   header.set_declared_size(declared);

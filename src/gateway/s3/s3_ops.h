@@ -22,6 +22,14 @@
 
 namespace nexus::gateway::s3 {
 
+// What the chunks of an aws-chunked body are signed with (aws_chunked.h).
+struct ChunkSigning {
+  std::string signing_key;
+  std::string amz_date;
+  std::string scope;
+  std::string seed_signature;
+};
+
 // One verified S3 request.
 struct S3Call {
   Request& req;
@@ -32,6 +40,7 @@ struct S3Call {
   std::string key;           // "" for a bucket
   std::string payload_hash;  // as signed: a hex SHA-256 or UNSIGNED-PAYLOAD
   std::string region;
+  std::optional<ChunkSigning> chunk_signing;  // set for an aws-chunked body
 };
 
 // The answer for `error` on this request.

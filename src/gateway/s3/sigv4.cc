@@ -417,12 +417,12 @@ std::variant<SigV4Auth, S3Error> ParseSigV4(const SigV4Request& req, std::string
       return MakeS3Error(400, "InvalidRequest",
                          "Missing required header for this request: x-amz-content-sha256");
     }
-    if (*payload != kUnsignedPayload && *payload != kStreamingPayload &&
+    // Other STREAMING-* variants (trailers) parse, for the caller to refuse.
+    if (*payload != kUnsignedPayload && !payload->starts_with("STREAMING-") &&
         !IsLowerHex(*payload, 64)) {
       return MakeS3Error(400, "InvalidArgument",
-                         "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
-                         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD or a "
-                         "SHA-256 in hex");
+                         "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* marker or "
+                         "a SHA-256 in hex");
     }
     auth.payload_hash = *payload;
   }
