@@ -96,20 +96,18 @@ asio::awaitable<Response> CreateBucket(S3Call& call) {
 }
 
 asio::awaitable<Response> HeadBucket(S3Call& call) {
-  Result<std::optional<daemonpb::DirEntry>> entry =
-      co_await StatEntry(call.daemon, call.owner, BucketPath(call));
-  if (!entry.ok()) co_return Fail(call, ErrorOf(entry.status(), NoSuchBucket()));
-  if (!*entry || !IsFolder(**entry)) co_return Fail(call, NoSuchBucket());
+  if (std::optional<S3Error> missing = co_await CheckBucket(call)) {
+    co_return Fail(call, *missing);
+  }
   Response r;
   r.headers.Set("x-amz-bucket-region", call.region);
   co_return r;
 }
 
 asio::awaitable<Response> GetBucketLocation(S3Call& call) {
-  Result<std::optional<daemonpb::DirEntry>> entry =
-      co_await StatEntry(call.daemon, call.owner, BucketPath(call));
-  if (!entry.ok()) co_return Fail(call, ErrorOf(entry.status(), NoSuchBucket()));
-  if (!*entry || !IsFolder(**entry)) co_return Fail(call, NoSuchBucket());
+  if (std::optional<S3Error> missing = co_await CheckBucket(call)) {
+    co_return Fail(call, *missing);
+  }
   co_return XmlResponse(LocationXml(call.region));
 }
 
@@ -169,10 +167,9 @@ asio::awaitable<Response> ListObjects(S3Call& call, bool v2) {
     params.after = echo.marker = *m;
   }
 
-  Result<std::optional<daemonpb::DirEntry>> bucket =
-      co_await StatEntry(call.daemon, call.owner, BucketPath(call));
-  if (!bucket.ok()) co_return Fail(call, ErrorOf(bucket.status(), NoSuchBucket()));
-  if (!*bucket || !IsFolder(**bucket)) co_return Fail(call, NoSuchBucket());
+  if (std::optional<S3Error> missing = co_await CheckBucket(call)) {
+    co_return Fail(call, *missing);
+  }
   // Only the folder the prefix is certainly inside is walked.
   const std::size_t slash = params.prefix.rfind('/');
   std::string start = slash == std::string::npos ? "" : params.prefix.substr(0, slash);

@@ -161,6 +161,14 @@ asio::awaitable<Result<std::optional<daemonpb::DirEntry>>> StatEntry(DaemonClien
 
 bool IsFolder(const daemonpb::DirEntry& e) { return e.type() == "folder"; }
 
+asio::awaitable<std::optional<S3Error>> CheckBucket(S3Call& call) {
+  Result<std::optional<daemonpb::DirEntry>> b =
+      co_await StatEntry(call.daemon, call.owner, BucketPath(call));
+  if (!b.ok()) co_return ErrorOf(b.status(), NoSuchBucket());
+  if (!*b || !IsFolder(**b)) co_return NoSuchBucket();
+  co_return std::nullopt;
+}
+
 std::string EtagOf(std::string_view sha256) {
   return "\"" + std::string(sha256.substr(0, 32)) + "\"";
 }

@@ -98,10 +98,9 @@ asio::awaitable<Response> DeleteObjects(S3Call& call) {
   if (!ParseDelete(*body, &keys, &quiet) || keys.empty() || keys.size() > kMaxKeys) {
     co_return Fail(call, malformed);
   }
-  Result<std::optional<daemonpb::DirEntry>> bucket =
-      co_await StatEntry(call.daemon, call.owner, BucketPath(call));
-  if (!bucket.ok()) co_return Fail(call, ErrorOf(bucket.status(), NoSuchBucket()));
-  if (!*bucket || !IsFolder(**bucket)) co_return Fail(call, NoSuchBucket());
+  if (std::optional<S3Error> missing = co_await CheckBucket(call)) {
+    co_return Fail(call, *missing);
+  }
 
   std::string out =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeleteResult "

@@ -93,10 +93,7 @@ asio::awaitable<std::optional<S3Error>> PrepareWrite(S3Call& call) {
 
 // The bucket exists and the key is one the tree can hold; else the error.
 asio::awaitable<std::optional<S3Error>> CheckTarget(S3Call& call) {
-  Result<std::optional<daemonpb::DirEntry>> b =
-      co_await StatEntry(call.daemon, call.owner, BucketPath(call));
-  if (!b.ok()) co_return ErrorOf(b.status(), NoSuchBucket());
-  if (!*b || !IsFolder(**b)) co_return NoSuchBucket();
+  if (std::optional<S3Error> missing = co_await CheckBucket(call)) co_return missing;
   if (!ValidKey(call.key)) co_return InvalidKey();
   co_return std::nullopt;
 }
@@ -236,17 +233,17 @@ bool EtagListHas(std::string_view list, std::string_view etag) {
 // GET and HEAD's conditions (RFC 9110 §13 as S3 applies them): a failed
 // If-Match or If-Unmodified-Since is 412, a matching If-None-Match or an
 // unchanged If-Modified-Since is 304.
-std::optional<std::variant<Response, S3Error>> CheckConditions(const Request& req,
-                                                               const daemonpb::DirEntry& e) {
+std::optional<Response> CheckConditions(const S3Call& call, const daemonpb::DirEntry& e) {
+  const Request& req = call.req;
   const std::string etag = EtagOf(e.sha256());
   const S3Error failed = MakeS3Error(412, "PreconditionFailed",
                                      "At least one of the pre-conditions you specified did not "
                                      "hold");
   const std::string* im = req.headers.Find("If-Match");
-  if (im && !EtagListHas(*im, etag)) return failed;
+  if (im && !EtagListHas(*im, etag)) return Fail(call, failed);
   if (const std::string* ius = req.headers.Find("If-Unmodified-Since"); ius && !im) {
     std::optional<int64_t> t = ParseHttpDate(*ius);
-    if (t && e.modified() > *t) return failed;
+    if (t && e.modified() > *t) return Fail(call, failed);
   }
   Response unchanged;
   unchanged.status = 304;
@@ -344,10 +341,7 @@ asio::awaitable<Response> GetObject(S3Call& call) {
   std::variant<daemonpb::DirEntry, S3Error> entry = co_await StatObject(call);
   if (auto* e = std::get_if<S3Error>(&entry)) co_return Fail(call, *e);
   const daemonpb::DirEntry& file = std::get<daemonpb::DirEntry>(entry);
-  if (auto cond = CheckConditions(call.req, file)) {
-    if (auto* e = std::get_if<S3Error>(&*cond)) co_return Fail(call, *e);
-    co_return std::get<Response>(std::move(*cond));
-  }
+  if (std::optional<Response> cond = CheckConditions(call, file)) co_return std::move(*cond);
   daemonpb::DownloadPathRequest dl;
   dl.set_owner(call.owner);
   dl.set_path(ObjectPath(call));
@@ -377,10 +371,7 @@ asio::awaitable<Response> HeadObject(S3Call& call) {
   std::variant<daemonpb::DirEntry, S3Error> entry = co_await StatObject(call);
   if (auto* e = std::get_if<S3Error>(&entry)) co_return Fail(call, *e);
   const daemonpb::DirEntry& file = std::get<daemonpb::DirEntry>(entry);
-  if (auto cond = CheckConditions(call.req, file)) {
-    if (auto* e = std::get_if<S3Error>(&*cond)) co_return Fail(call, *e);
-    co_return std::get<Response>(std::move(*cond));
-  }
+  if (std::optional<Response> cond = CheckConditions(call, file)) co_return std::move(*cond);
   Response r;
   SetObjectHeaders(file, r);
   // The session keeps this Content-Length on a HEAD answer with no body.

@@ -58,6 +58,8 @@ asio::awaitable<Result<std::optional<daemonpb::DirEntry>>> StatEntry(DaemonClien
                                                                      const std::string& owner,
                                                                      const std::string& path);
 bool IsFolder(const daemonpb::DirEntry& e);
+// NoSuchBucket unless the call's bucket is one of the owner's folders.
+asio::awaitable<std::optional<S3Error>> CheckBucket(S3Call& call);
 // The quoted ETag of a file: its content hash cut to 128 bits.
 std::string EtagOf(std::string_view sha256);
 
