@@ -17,14 +17,6 @@ import requests
 from fs_routes import get as fs_get, mkdir, put_ok as fs_put_ok
 from harness import registered_user, skip_or_fail, unique
 
-try:
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import ClientError
-except ImportError:  # pragma: no cover - reported by the fixture
-    boto3 = None
-
-
 def s3_key(nexus, user):
     r = nexus.api.post("/api/s3-keys", token=user.token)
     assert r.status_code == 201, r.text
@@ -32,7 +24,12 @@ def s3_key(nexus, user):
 
 
 def client(nexus, access_key, secret_key):
-    if boto3 is None:
+    # Imported here, not at collection: boto3 adds tens of MiB to the pytest
+    # process, which every test's forked children would then start from.
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
         skip_or_fail("python3-boto3 is not installed (scripts/install-deps.sh)")
     # s3v4 said outright: botocore 1.29 presigns with SigV2 otherwise.
     return boto3.client(
@@ -55,6 +52,11 @@ def s3user(nexus):
                           params={"path": "/" + b["Name"]})
 
 
+def client_error():
+    from botocore.exceptions import ClientError
+    return ClientError
+
+
 def bucket_name(prefix="b"):
     return unique(prefix).lower().replace("_", "-")[:63]
 
@@ -71,21 +73,21 @@ def test_buckets_are_top_level_folders(nexus, s3user):
     s3.head_bucket(Bucket=name)
     entries = nexus.api.get("/api/fs/ls", token=s3user.token, params={"path": "/"}).json()
     assert (name, "folder") in [(e["name"], e["type"]) for e in entries]
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.create_bucket(Bucket=name)
     assert error_code(e) == "BucketAlreadyOwnedByYou"
 
     s3.put_object(Bucket=name, Key="x", Body=b"1")
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.delete_bucket(Bucket=name)
     assert error_code(e) == "BucketNotEmpty"
     s3.delete_object(Bucket=name, Key="x")
     s3.delete_bucket(Bucket=name)
     assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.head_bucket(Bucket=name)
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.list_objects_v2(Bucket=name)
     assert error_code(e) == "NoSuchBucket"
 
@@ -103,52 +105,52 @@ def test_objects_round_trip_with_range_etag_and_errors(nexus, s3user):
     head = s3.head_object(Bucket=name, Key="dir/sub/obj.bin")
     assert head["ContentLength"] == len(data) and head["ETag"] == put["ETag"]
     # Conditions on the ETag and the time.
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.get_object(Bucket=name, Key="dir/sub/obj.bin", IfNoneMatch=put["ETag"])
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.get_object(Bucket=name, Key="dir/sub/obj.bin", IfMatch='"0123"')
     assert error_code(e) == "PreconditionFailed"
     assert s3.get_object(Bucket=name, Key="dir/sub/obj.bin",
                          IfMatch=put["ETag"])["Body"].read() == data
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.head_object(Bucket=name, Key="dir/sub/obj.bin", IfModifiedSince=head["LastModified"])
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
     part = s3.get_object(Bucket=name, Key="dir/sub/obj.bin", Range="bytes=10-19")
     assert part["Body"].read() == data[10:20]
     assert part["ResponseMetadata"]["HTTPStatusCode"] == 206
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.get_object(Bucket=name, Key="dir/sub/obj.bin", Range=f"bytes={len(data)}-")
     assert error_code(e) == "InvalidRange"
 
     # Content-MD5 checked: right passes, wrong is BadDigest and keeps nothing.
     md5 = base64.b64encode(hashlib.md5(b"hello").digest()).decode()
     s3.put_object(Bucket=name, Key="md5ok", Body=b"hello", ContentMD5=md5)
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.put_object(Bucket=name, Key="md5bad", Body=b"hellO", ContentMD5=md5)
     assert error_code(e) == "BadDigest"
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.head_object(Bucket=name, Key="md5bad")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.get_object(Bucket=name, Key="nope")
     assert error_code(e) == "NoSuchKey"
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.get_object(Bucket=bucket_name("missing"), Key="nope")
     assert error_code(e) == "NoSuchBucket"
 
     # A key below an object, or ending in '/', is refused, not half-done.
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.put_object(Bucket=name, Key="md5ok/below", Body=b"x")
     assert error_code(e) == "XNexusParentIsObject"
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.put_object(Bucket=name, Key="folder/", Body=b"")
     assert error_code(e) == "XNexusInvalidKey"
 
     s3.delete_object(Bucket=name, Key="dir/sub/obj.bin")
     s3.delete_object(Bucket=name, Key="dir/sub/obj.bin")  # absent: still 204
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.head_object(Bucket=name, Key="dir/sub/obj.bin")
     # The folders the key alone kept are gone too.
     entries = nexus.api.get("/api/fs/ls", token=s3user.token, params={"path": "/" + name}).json()
@@ -164,12 +166,12 @@ def test_a_tampered_payload_fails_its_signed_hash(nexus, s3user):
         request.body = b"changed!"
     s3.meta.events.register_first("before-send.s3.PutObject", tamper)
     try:
-        with pytest.raises(ClientError) as e:
+        with pytest.raises(client_error()) as e:
             s3.put_object(Bucket=name, Key="t", Body=b"original")
         assert error_code(e) == "XAmzContentSHA256Mismatch"
     finally:
         s3.meta.events.unregister("before-send.s3.PutObject", tamper)
-    with pytest.raises(ClientError):
+    with pytest.raises(client_error()):
         s3.head_object(Bucket=name, Key="t")
 
 
@@ -213,7 +215,7 @@ def test_copy_is_metadata_only_and_both_faces_see_the_same_files(nexus, s3user):
     s3.put_object(Bucket=name, Key="src/a.bin", Body=data)
     s3.copy_object(Bucket=name, Key="dst/b.bin", CopySource={"Bucket": name, "Key": "src/a.bin"})
     assert s3.get_object(Bucket=name, Key="dst/b.bin")["Body"].read() == data
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         s3.copy_object(Bucket=name, Key="x", CopySource={"Bucket": name, "Key": "none"})
     assert error_code(e) == "NoSuchKey"
 
@@ -242,12 +244,12 @@ def test_presigned_get_works_until_it_expires(nexus, s3user):
 def test_bad_signature_unknown_key_and_deleted_key_are_refused(nexus, s3user):
     key = s3user.s3_key
     bad = client(nexus, key["access_key"], key["secret_key"][:-1] + "x")
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         bad.list_buckets()
     assert error_code(e) == "SignatureDoesNotMatch"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     unknown = client(nexus, "NXAAAAAAAAAAAAAAAAAA", key["secret_key"])
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         unknown.list_buckets()
     assert error_code(e) == "InvalidAccessKeyId"
     r = requests.get(f"http://127.0.0.1:{nexus.s3_port}/", timeout=10)
@@ -258,7 +260,7 @@ def test_bad_signature_unknown_key_and_deleted_key_are_refused(nexus, s3user):
     c.list_buckets()
     r = nexus.api.request("DELETE", f"/api/s3-keys/{other['id']}", token=s3user.token)
     assert r.status_code == 204
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         c.list_buckets()
     assert error_code(e) == "InvalidAccessKeyId"
 
@@ -271,13 +273,13 @@ def test_one_users_key_never_sees_anothers_buckets(nexus, s3user):
     bk = s3_key(nexus, bob)
     bob_s3 = client(nexus, bk["access_key"], bk["secret_key"])
     assert name not in [b["Name"] for b in bob_s3.list_buckets()["Buckets"]]
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         bob_s3.get_object(Bucket=name, Key="secret.txt")
     assert error_code(e) == "NoSuchBucket"
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         bob_s3.list_objects_v2(Bucket=name)
     assert error_code(e) == "NoSuchBucket"
-    with pytest.raises(ClientError) as e:
+    with pytest.raises(client_error()) as e:
         bob_s3.copy_object(Bucket=name, Key="x",
                            CopySource={"Bucket": name, "Key": "secret.txt"})
     assert error_code(e) == "NoSuchBucket"
@@ -390,5 +392,5 @@ def test_an_aws_chunked_upload_is_decoded_and_each_chunk_verified(nexus, s3user)
     r = _chunked_put(nexus.s3_port, key["access_key"], key["secret_key"], f"/{name}/bad.bin",
                      data, tamper=True)
     assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content, r.text
-    with pytest.raises(ClientError):
+    with pytest.raises(client_error()):
         s3.head_object(Bucket=name, Key="bad.bin")
