@@ -15,6 +15,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd strace
   # WebDAV clients of the e2e suite
   litmus rclone davfs2
+  # S3 clients of the e2e suite
+  python3-boto3 awscli
   # containers (nodes, lambda)
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables nftables
   # benchmarks

@@ -30,6 +30,9 @@
 #include "auth/otp.h"
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
+#include "auth/s3_key_store.h"
+#include "auth/s3_keys.h"
+#include "auth/s3_secret_box.h"
 #include "auth/service.h"
 #include "auth/user_store.h"
 #include "auth/worker_pool.h"
@@ -134,11 +137,17 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   AppPasswordHasher app_hasher(DeriveSubkey(*key, "nexus-auth app-password v1"));
   RateLimiter app_password_failures(clock, kAppPasswordFailurePolicy);
   AppPasswords app_passwords({}, {clock, **store, **app_store, app_hasher, app_password_failures});
+  auto s3_box_key = LoadOrCreateS3SecretBoxKey(env, cfg.s3.key_path);
+  if (!s3_box_key.ok()) return fail(s3_box_key.status());
+  S3SecretBox s3_box(*s3_box_key);
+  auto s3_store = S3KeyStore::Open(cfg.auth.db_path);
+  if (!s3_store.ok()) return fail(s3_store.status());
+  S3Keys s3_keys({}, {clock, **store, **s3_store, s3_box});
   WorkerPool pool(kWorkerThreads, kMaxQueuedRequests);
   metrics::Registry registry;
   metrics::AddProcessMetrics(registry, env, "nexus-auth");
   AuthMetrics auth_metrics(registry);
-  AuthGrpcService service(auth, pool, &auth_metrics, &app_passwords);
+  AuthGrpcService service(auth, pool, &auth_metrics, &app_passwords, &s3_keys);
 
   grpc::ServerBuilder builder;
   int selected_port = 0;

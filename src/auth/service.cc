@@ -28,6 +28,16 @@ grpc::Status NoAppPasswords() {
   return ToGrpcStatus(Status(StatusCode::kUnimplemented, "no app passwords here"));
 }
 
+void FillS3Key(const S3KeyInfo& info, v1::S3Key* out) {
+  out->set_id(info.id);
+  out->set_access_key(info.access_key);
+  out->set_created_at(info.created_at);
+}
+
+grpc::Status NoS3Keys() {
+  return ToGrpcStatus(Status(StatusCode::kUnimplemented, "no S3 keys here"));
+}
+
 }  // namespace
 
 void ConfigureServer(grpc::ServerBuilder& builder, const WorkerPool& pool) {
@@ -206,6 +216,53 @@ grpc::Status AuthGrpcService::ValidateAppPassword(grpc::ServerContext* /*ctx*/,
     resp->set_app_password_id(r->app_password_id);
   }
   return ToGrpcStatus(Counted(r.status(), &AuthMetrics::AppPasswordValidated));
+}
+
+grpc::Status AuthGrpcService::CreateS3Key(grpc::ServerContext* ctx,
+                                          const v1::CreateS3KeyRequest* req,
+                                          v1::CreatedS3Key* resp) {
+  if (!s3_keys_) return NoS3Keys();
+  return Offload(ctx, [this, req, resp] {
+    auto r = s3_keys_->Create(req->username());
+    if (r.ok()) {
+      FillS3Key(r->info, resp->mutable_s3_key());
+      resp->set_secret_key(r->secret_key);
+    }
+    return r.status();
+  });
+}
+
+grpc::Status AuthGrpcService::ListS3Keys(grpc::ServerContext* /*ctx*/,
+                                         const v1::ListS3KeysRequest* req,
+                                         v1::ListS3KeysResponse* resp) {
+  if (!s3_keys_) return NoS3Keys();
+  auto r = s3_keys_->List(req->username());
+  if (r.ok()) {
+    for (const S3KeyInfo& info : *r) FillS3Key(info, resp->add_s3_keys());
+  }
+  return ToGrpcStatus(r.status());
+}
+
+grpc::Status AuthGrpcService::DeleteS3Key(grpc::ServerContext* ctx,
+                                          const v1::DeleteS3KeyRequest* req,
+                                          v1::DeleteS3KeyResponse* /*resp*/) {
+  if (!s3_keys_) return NoS3Keys();
+  return Offload(ctx, [this, req] { return s3_keys_->Delete(req->username(), req->id()); });
+}
+
+grpc::Status AuthGrpcService::GetS3KeySecret(grpc::ServerContext* /*ctx*/,
+                                             const v1::GetS3KeySecretRequest* req,
+                                             v1::S3KeySecret* resp) {
+  if (!s3_keys_) return NoS3Keys();
+  auto r = s3_keys_->Lookup(req->access_key());
+  if (r.ok()) {
+    resp->set_username(r->username);
+    resp->set_user_id(r->user_id);
+    resp->set_email(r->email);
+    resp->set_created_at(r->created_at);
+    resp->set_secret_key(r->secret_key);
+  }
+  return ToGrpcStatus(r.status());
 }
 
 }  // namespace nexus::auth

@@ -7,17 +7,18 @@
 // 100 ms after every idle second and so stall whatever call arrives then.)
 //
 // Cheap calls (ValidateToken, ValidateAppPassword, ListAppPasswords,
-// GetUser, Health) are answered on the server thread. Calls that may block on argon2, SMTP or a
-// database write run on a WorkerPool while their server thread waits for the result: the pool
-// bounds how many run at once, a call that finds its queue full fails fast with kUnavailable, and a
-// call whose caller gave up while it was queued is answered CANCELLED without doing the work.
-// ConfigureServer gives gRPC enough threads for every call the pool can hold plus the cheap ones,
-// so a burst of logins can never delay token validation.
+// ListS3Keys, GetS3KeySecret, GetUser, Health) are answered on the server thread. Calls that may
+// block on argon2, SMTP or a database write run on a WorkerPool while their server thread waits for
+// the result: the pool bounds how many run at once, a call that finds its queue full fails fast
+// with kUnavailable, and a call whose caller gave up while it was queued is answered CANCELLED
+// without doing the work. ConfigureServer gives gRPC enough threads for every call the pool can
+// hold plus the cheap ones, so a burst of logins can never delay token validation.
 //
 // Outcomes are counted in AuthMetrics when one is given, and Metrics answers
 // with its registry's exposition (UNIMPLEMENTED without one). The app
-// password calls are served by the AppPasswords given (UNIMPLEMENTED
-// without one).
+// password calls are served by the AppPasswords given, the S3 key calls by
+// the S3Keys given (UNIMPLEMENTED without them). GetS3KeySecret answers a
+// secret: its answers are never logged.
 //
 // Owns nothing: `auth`, `pool`, `metrics` and `app_passwords` must outlive
 // the server, and the pool must
@@ -30,6 +31,7 @@
 #include "auth/app_passwords.h"
 #include "auth/auth_metrics.h"
 #include "auth/auth_service.h"
+#include "auth/s3_keys.h"
 #include "auth/worker_pool.h"
 #include "nexus/auth/v1/auth.grpc.pb.h"
 
@@ -57,8 +59,12 @@ void ConfigureServer(grpc::ServerBuilder& builder, const WorkerPool& pool);
 class AuthGrpcService final : public v1::AuthService::Service {
  public:
   AuthGrpcService(AuthService& auth, WorkerPool& pool, AuthMetrics* metrics = nullptr,
-                  AppPasswords* app_passwords = nullptr)
-      : auth_(auth), pool_(pool), metrics_(metrics), app_passwords_(app_passwords) {}
+                  AppPasswords* app_passwords = nullptr, S3Keys* s3_keys = nullptr)
+      : auth_(auth),
+        pool_(pool),
+        metrics_(metrics),
+        app_passwords_(app_passwords),
+        s3_keys_(s3_keys) {}
 
   grpc::Status RegisterInit(grpc::ServerContext* ctx, const v1::RegisterInitRequest* req,
                             v1::RegisterInitResponse* resp) override;
@@ -87,6 +93,14 @@ class AuthGrpcService final : public v1::AuthService::Service {
   grpc::Status ValidateAppPassword(grpc::ServerContext* ctx,
                                    const v1::ValidateAppPasswordRequest* req,
                                    v1::ValidateAppPasswordResponse* resp) override;
+  grpc::Status CreateS3Key(grpc::ServerContext* ctx, const v1::CreateS3KeyRequest* req,
+                           v1::CreatedS3Key* resp) override;
+  grpc::Status ListS3Keys(grpc::ServerContext* ctx, const v1::ListS3KeysRequest* req,
+                          v1::ListS3KeysResponse* resp) override;
+  grpc::Status DeleteS3Key(grpc::ServerContext* ctx, const v1::DeleteS3KeyRequest* req,
+                           v1::DeleteS3KeyResponse* resp) override;
+  grpc::Status GetS3KeySecret(grpc::ServerContext* ctx, const v1::GetS3KeySecretRequest* req,
+                              v1::S3KeySecret* resp) override;
 
  private:
   // Runs `work` (returning a Status) on the pool and waits for its outcome.
@@ -101,6 +115,7 @@ class AuthGrpcService final : public v1::AuthService::Service {
   WorkerPool& pool_;
   AuthMetrics* metrics_;
   AppPasswords* app_passwords_;
+  S3Keys* s3_keys_;
 };
 
 }  // namespace nexus::auth

@@ -77,6 +77,19 @@ CREATE TABLE app_passwords (
 );
 CREATE INDEX app_passwords_by_user ON app_passwords(user_id, created_at);
 )sql",
+    // S3 access keys (read and written by S3KeyStore): each secret sealed
+    // under the server's S3 key file, looked up by its access key on every
+    // S3 request.
+    R"sql(
+CREATE TABLE s3_keys (
+  id            TEXT PRIMARY KEY,
+  user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  access_key    TEXT NOT NULL UNIQUE,
+  sealed_secret TEXT NOT NULL,
+  created_at    INTEGER NOT NULL
+);
+CREATE INDEX s3_keys_by_user ON s3_keys(user_id, created_at);
+)sql",
 };
 static_assert(std::size(kMigrations) == UserStore::kSchemaVersion);
 

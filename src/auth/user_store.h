@@ -76,7 +76,7 @@ struct LoginChallenge {
 
 class UserStore {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens or creates the database file at `path` (its directory must exist)
   // and migrates it. A file from a newer nexus-auth is refused.

@@ -59,6 +59,9 @@ std::vector<Binding> Bindings(Config& c) {
       {"gateway", "tls_cert", &c.gateway.tls_cert},
       {"gateway", "tls_key", &c.gateway.tls_key},
       {"metrics", "scrape_token", &c.metrics.scrape_token},
+      {"s3", "listen", &c.s3.listen},
+      {"s3", "region", &c.s3.region},
+      {"s3", "key_path", &c.s3.key_path},
       {"auth", "listen", &c.auth.listen},
       {"auth", "db_path", &c.auth.db_path},
       {"auth", "jwt_key_path", &c.auth.jwt_key_path},
@@ -217,6 +220,7 @@ void DeriveDefaults(Config& c) {
   if (c.auth.listen.empty()) c.auth.listen = "unix:" + d + "/run/auth.sock";
   if (c.auth.db_path.empty()) c.auth.db_path = d + "/auth.db";
   if (c.auth.jwt_key_path.empty()) c.auth.jwt_key_path = d + "/jwt.key";
+  if (c.s3.key_path.empty()) c.s3.key_path = d + "/s3.key";
   if (c.mail.outbox_dir.empty()) c.mail.outbox_dir = d + "/mail/outbox";
   if (c.daemon.listen.empty()) c.daemon.listen = "unix:" + d + "/run/nexusd.sock";
   if (c.daemon.db_path.empty()) c.daemon.db_path = d + "/nexus.db";
@@ -295,6 +299,8 @@ Status Validate(const Config& c) {
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("gateway.listen", c.gateway.listen));
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("auth.listen", c.auth.listen));
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("daemon.listen", c.daemon.listen));
+  if (!c.s3.listen.empty()) NEXUS_RETURN_IF_ERROR(CheckListenAddress("s3.listen", c.s3.listen));
+  if (c.s3.region.empty()) return InvalidArgumentError("s3.region must not be empty");
   const auto& s = c.storage;
   // The chunker's own bounds (ValidateChunkerParams): caught here, a bad
   // value fails the config load with its name instead of nexusd's start.

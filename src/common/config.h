@@ -156,6 +156,15 @@ struct MetricsConfig {
   std::string scrape_token;
 };
 
+// The S3 API of nexus-api: its own listener (path-style buckets and keys over
+// each user's tree) and the region clients sign for. nexus-auth seals the
+// S3 secret keys under the key in key_path.
+struct S3Config {
+  std::string listen = "127.0.0.1:9000";  // host:port; empty: no S3 listener
+  std::string region = "us-east-1";
+  std::string key_path;  // default <data_dir>/s3.key
+};
+
 struct Config {
   std::string data_dir = "./var";
   std::string instance = "nexus";
@@ -177,6 +186,7 @@ struct Config {
   NetworkConfig network;
   NodesConfig nodes;
   MetricsConfig metrics;
+  S3Config s3;
 };
 
 // Looks up an environment variable; injectable so tests need not touch the

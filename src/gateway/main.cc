@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "common/config.h"
 #include "common/env.h"
@@ -70,7 +71,28 @@ int main(int argc, char** argv) {
                cfg.gateway.tls_cert.empty() ? "http" : "https", *bound, cfg.auth.listen,
                cfg.daemon.listen);
 
-  if (!server.Run()) {
+  // The S3 API on its own listener and threads; it stops on the same
+  // signals. One that cannot listen leaves the rest of the gateway serving.
+  std::thread s3_thread;
+  if (nexus::gateway::Server* s3 = gateway.s3_server()) {
+    auto s3_bound = s3->Listen();
+    if (s3_bound.ok()) {
+      spdlog::info("nexus-api: S3 API listening on {}://{} (region {})",
+                   cfg.gateway.tls_cert.empty() ? "http" : "https", *s3_bound, cfg.s3.region);
+      s3_thread = std::thread([s3] {
+        if (!s3->Run()) spdlog::warn("the S3 API stopped with requests still in flight");
+      });
+    } else {
+      spdlog::error("nexus-api: no S3 API: {}", s3_bound.status().message());
+    }
+  }
+
+  const bool clean = server.Run();
+  if (s3_thread.joinable()) {
+    gateway.s3_server()->Stop();
+    s3_thread.join();
+  }
+  if (!clean) {
     // Some request still waits on a backend call whose completion would
     // touch the stopped I/O loop: leaving without destructors (as below)
     // is what makes that safe.

@@ -7,6 +7,7 @@
 #include "gateway/api/routes.h"
 #include "gateway/dav/dav_handler.h"
 #include "gateway/metrics/metrics_handler.h"
+#include "gateway/s3/s3_handler.h"
 #include "gateway/static/static_routes.h"
 #include "gateway/static/web_root.h"
 
@@ -43,11 +44,17 @@ ServerOptions ServerOptionsFrom(const Config& cfg) {
   return options;
 }
 
+ServerOptions S3ServerOptionsFrom(const Config& cfg) {
+  ServerOptions options = ServerOptionsFrom(cfg);
+  options.listen = cfg.s3.listen;
+  return options;
+}
+
 Gateway::Gateway(const Config& cfg, std::string download_link_key)
     : http_metrics_(metrics_),
       auth_metrics_(metrics_, "auth",
                     {"RegisterInit", "RegisterVerify", "LoginInit", "LoginVerify", "ValidateToken",
-                     "Logout", "Health", "Metrics"}),
+                     "Logout", "Health", "Metrics", "GetS3KeySecret"}),
       daemon_metrics_(
           metrics_, "daemon",
           {"Health",       "CollectMetrics", "UploadFile",   "ListFiles",     "GetFile",
@@ -64,7 +71,9 @@ Gateway::Gateway(const Config& cfg, std::string download_link_key)
       web_assets_(LoadWebUi(proc_env_, cfg.gateway.static_dir,
                             UiSettings{.mail_outbox = cfg.mail.smtp_url.empty()})),
       pipeline_(router_, auth_, PipelineOptionsFrom(cfg, &http_metrics_)),
-      server_(pipeline_, ServerOptionsFrom(cfg)) {
+      server_(pipeline_, ServerOptionsFrom(cfg)),
+      // Not counted in the gateway's HTTP figures: its routes are the API's.
+      s3_pipeline_(s3_router_, auth_, PipelineOptionsFrom(cfg)) {
   metrics::AddProcessMetrics(metrics_, proc_env_, "nexus-api");
   RegisterRoutes(router_, auth_, *daemon_);
   dav::RegisterDavRoutes(router_, *daemon_);
@@ -73,6 +82,10 @@ Gateway::Gateway(const Config& cfg, std::string download_link_key)
   // Last: a file never takes a path an API route has.
   RegisterStaticRoutes(router_, web_assets_);
   http_metrics_.AddRoutes(router_);
+  if (!cfg.s3.listen.empty()) {
+    s3::RegisterS3Routes(s3_router_, auth_, *daemon_, clock_, s3::S3Settings{cfg.s3.region});
+    s3_server_ = std::make_unique<Server>(s3_pipeline_, S3ServerOptionsFrom(cfg));
+  }
 }
 
 }  // namespace nexus::gateway

@@ -33,6 +33,8 @@ std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg,
                                                BackendMetrics* metrics = nullptr);
 PipelineOptions PipelineOptionsFrom(const Config& cfg, HttpMetrics* metrics = nullptr);
 ServerOptions ServerOptionsFrom(const Config& cfg);
+// The S3 listener's: the gateway's, on s3.listen.
+ServerOptions S3ServerOptionsFrom(const Config& cfg);
 
 // The whole gateway, wired from a config. Members are declared in the order
 // they depend on each other, so each outlives what holds a reference to it.
@@ -45,6 +47,8 @@ class Gateway {
   Gateway& operator=(const Gateway&) = delete;
 
   Server& server() { return server_; }
+  // The S3 API's server; nullptr when s3.listen is empty.
+  Server* s3_server() { return s3_server_.get(); }
 
  private:
   // The gateway's figures, first: the clients and the pipeline count into
@@ -66,6 +70,10 @@ class Gateway {
   Router router_;
   Pipeline pipeline_;
   Server server_;
+  // The S3 API: a router, pipeline and server of its own on s3.listen.
+  Router s3_router_;
+  Pipeline s3_pipeline_;
+  std::unique_ptr<Server> s3_server_;
 };
 
 }  // namespace nexus::gateway

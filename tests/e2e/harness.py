@@ -200,11 +200,13 @@ class Instance:
         self.log_dir = os.path.join(self.data_dir, "logs")
         os.makedirs(self.log_dir)
         self.port = free_port()
+        self.s3_port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
         self.env.update({
             "NEXUS_DATA_DIR": self.data_dir,
             "NEXUS_INSTANCE": instance_name(),
             "NEXUS_GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
+            "NEXUS_S3_LISTEN": f"127.0.0.1:{self.s3_port}",
             "NEXUS_LOG_LEVEL": "debug",
             # Never the default 10.0.42.0/24 of a running instance on this host,
             # should a test start a node (test_nodes.py picks its own).

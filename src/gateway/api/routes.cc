@@ -8,6 +8,7 @@
 #include "gateway/api/lambda_handler.h"
 #include "gateway/api/me_handler.h"
 #include "gateway/api/nodes_handlers.h"
+#include "gateway/api/s3_key_handlers.h"
 
 namespace nexus::gateway {
 namespace {
@@ -41,6 +42,9 @@ constexpr AuthRoute kAuthRoutes[] = {
     {"POST", "/api/app-passwords", kUserJson, &CreateAppPasswordHandler},
     {"GET", "/api/app-passwords", kUserNoBody, &ListAppPasswordsHandler},
     {"DELETE", "/api/app-passwords/:id", kUserNoBody, &DeleteAppPasswordHandler},
+    {"POST", "/api/s3-keys", kUserNoBody, &CreateS3KeyHandler},
+    {"GET", "/api/s3-keys", kUserNoBody, &ListS3KeysHandler},
+    {"DELETE", "/api/s3-keys/:id", kUserNoBody, &DeleteS3KeyHandler},
 };
 
 struct DaemonRoute {

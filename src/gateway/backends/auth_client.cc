@@ -73,6 +73,30 @@ class GrpcAuthClient final : public AuthClient {
                 "ValidateAppPassword");
   }
 
+  asio::awaitable<Result<authpb::CreatedS3Key>> CreateS3Key(
+      authpb::CreateS3KeyRequest request) override {
+    return Call(&authpb::AuthService::Stub::PrepareAsyncCreateS3Key, std::move(request),
+                "CreateS3Key");
+  }
+
+  asio::awaitable<Result<authpb::ListS3KeysResponse>> ListS3Keys(
+      authpb::ListS3KeysRequest request) override {
+    return Call(&authpb::AuthService::Stub::PrepareAsyncListS3Keys, std::move(request),
+                "ListS3Keys");
+  }
+
+  asio::awaitable<Result<authpb::DeleteS3KeyResponse>> DeleteS3Key(
+      authpb::DeleteS3KeyRequest request) override {
+    return Call(&authpb::AuthService::Stub::PrepareAsyncDeleteS3Key, std::move(request),
+                "DeleteS3Key");
+  }
+
+  asio::awaitable<Result<authpb::S3KeySecret>> GetS3KeySecret(
+      authpb::GetS3KeySecretRequest request) override {
+    return Call(&authpb::AuthService::Stub::PrepareAsyncGetS3KeySecret, std::move(request),
+                "GetS3KeySecret");
+  }
+
   asio::awaitable<Result<authpb::MetricsResponse>> Metrics(
       authpb::MetricsRequest request) override {
     return Call(&authpb::AuthService::Stub::PrepareAsyncMetrics, std::move(request), "Metrics");

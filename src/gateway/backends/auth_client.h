@@ -51,6 +51,24 @@ class AuthClient {
   // rate limit, and a revoked password must fail on its next use.
   virtual asio::awaitable<Result<authpb::ValidateAppPasswordResponse>> ValidateAppPassword(
       authpb::ValidateAppPasswordRequest request) = 0;
+  // S3 access keys. Fakes need not serve them: by default each call answers
+  // kUnimplemented. GetS3KeySecret's answer holds a secret: never logged,
+  // never cached by a decorator (a deleted key must fail its next request).
+  virtual asio::awaitable<Result<authpb::CreatedS3Key>> CreateS3Key(authpb::CreateS3KeyRequest) {
+    co_return Status(StatusCode::kUnimplemented, "S3 keys not served");
+  }
+  virtual asio::awaitable<Result<authpb::ListS3KeysResponse>> ListS3Keys(
+      authpb::ListS3KeysRequest) {
+    co_return Status(StatusCode::kUnimplemented, "S3 keys not served");
+  }
+  virtual asio::awaitable<Result<authpb::DeleteS3KeyResponse>> DeleteS3Key(
+      authpb::DeleteS3KeyRequest) {
+    co_return Status(StatusCode::kUnimplemented, "S3 keys not served");
+  }
+  virtual asio::awaitable<Result<authpb::S3KeySecret>> GetS3KeySecret(
+      authpb::GetS3KeySecretRequest) {
+    co_return Status(StatusCode::kUnimplemented, "S3 keys not served");
+  }
   // nexus-auth's figures in the Prometheus text format. Fakes need not
   // serve them: by default the call answers kUnimplemented.
   virtual asio::awaitable<Result<authpb::MetricsResponse>> Metrics(authpb::MetricsRequest) {

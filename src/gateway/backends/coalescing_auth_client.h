@@ -73,6 +73,22 @@ class CoalescingAuthClient final : public AuthClient {
       authpb::MetricsRequest request) override {
     return inner_.Metrics(std::move(request));
   }
+  asio::awaitable<Result<authpb::CreatedS3Key>> CreateS3Key(
+      authpb::CreateS3KeyRequest request) override {
+    return inner_.CreateS3Key(std::move(request));
+  }
+  asio::awaitable<Result<authpb::ListS3KeysResponse>> ListS3Keys(
+      authpb::ListS3KeysRequest request) override {
+    return inner_.ListS3Keys(std::move(request));
+  }
+  asio::awaitable<Result<authpb::DeleteS3KeyResponse>> DeleteS3Key(
+      authpb::DeleteS3KeyRequest request) override {
+    return inner_.DeleteS3Key(std::move(request));
+  }
+  asio::awaitable<Result<authpb::S3KeySecret>> GetS3KeySecret(
+      authpb::GetS3KeySecretRequest request) override {
+    return inner_.GetS3KeySecret(std::move(request));
+  }
 
   struct Flight;  // one backend call and the requests waiting for it
 

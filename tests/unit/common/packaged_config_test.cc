@@ -28,7 +28,7 @@ PackagedConfig ReadPackagedConfig() {
   std::stringstream all;
   all << in.rdbuf();
   out.text = all.str();
-  const std::regex section(R"(^\[([a-z_]+)\]$)");
+  const std::regex section(R"(^\[([a-z0-9_]+)\]$)");
   const std::regex setting(R"(^(# )?([a-z_]+) = (.*)$)");
   std::string prefix;
   std::istringstream lines(out.text);

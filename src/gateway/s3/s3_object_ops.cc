@@ -1,0 +1,421 @@
+// The object operations. A PUT streams its body straight into an UploadFile
+// call, hashing it on the way when the client signed the payload's SHA-256
+// or sent a Content-MD5: a mismatch drops the call unfinished, so nexusd
+// keeps nothing. A GET streams through the same download path as
+// /api/fs/download. A copy is CopyPath: metadata only, on shared chunks.
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <charconv>
+#include <ctime>
+#include <memory>
+#include <vector>
+
+#include "gateway/api/download_stream.h"
+#include "gateway/api/upload_stream.h"
+#include "gateway/s3/aws_chunked.h"
+#include "gateway/s3/s3_ops.h"
+#include "gateway/s3/s3_xml.h"
+
+namespace nexus::gateway::s3 {
+namespace {
+
+constexpr size_t kReadBytes = 256 * 1024;
+
+// A key the tree can hold as a file path below its bucket.
+bool ValidKey(std::string_view key) {
+  if (key.empty() || key.size() > 1024 || key.back() == '/') return false;
+  size_t pos = 0;
+  while (pos <= key.size()) {
+    size_t slash = key.find('/', pos);
+    if (slash == std::string_view::npos) slash = key.size();
+    std::string_view seg = key.substr(pos, slash - pos);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    pos = slash + 1;
+  }
+  return key.find('\0') == std::string_view::npos;
+}
+
+S3Error InvalidKey() {
+  return MakeS3Error(400, "XNexusInvalidKey",
+                     "Keys ending in '/' or with empty, '.' or '..' segments are not supported.");
+}
+
+S3Error ParentIsObject() {
+  return MakeS3Error(409, "XNexusParentIsObject",
+                     "Object-prefix is already an object, please choose a different "
+                     "object-prefix name.");
+}
+
+// Makes the folders between the bucket and the object's key.
+asio::awaitable<std::optional<S3Error>> EnsureParents(S3Call& call, const std::string& key) {
+  const size_t last = key.rfind('/');
+  if (last == std::string::npos) co_return std::nullopt;
+  const std::string parent = BucketPath(call) + "/" + key.substr(0, last);
+  Result<std::optional<daemonpb::DirEntry>> p = co_await StatEntry(call.daemon, call.owner, parent);
+  if (!p.ok()) co_return ErrorOf(p.status(), NoSuchBucket());
+  if (*p) {
+    if (IsFolder(**p)) co_return std::nullopt;
+    co_return ParentIsObject();
+  }
+  std::string path = BucketPath(call);
+  size_t pos = 0;
+  while (pos < last) {
+    size_t slash = key.find('/', pos);
+    path += "/" + key.substr(pos, slash - pos);
+    pos = slash + 1;
+    Result<std::optional<daemonpb::DirEntry>> e = co_await StatEntry(call.daemon, call.owner, path);
+    if (!e.ok()) co_return ErrorOf(e.status(), NoSuchBucket());
+    if (*e && !IsFolder(**e)) co_return ParentIsObject();
+    if (*e) continue;
+    daemonpb::MakeDirectoryRequest mk;
+    mk.set_owner(call.owner);
+    mk.set_path(path);
+    Result<daemonpb::MakeDirectoryResponse> made = co_await call.daemon.MakeDirectory(mk);
+    if (!made.ok() && made.status().code() != StatusCode::kAlreadyExists) {
+      co_return ErrorOf(made.status(), NoSuchBucket());
+    }
+  }
+  co_return std::nullopt;
+}
+
+// Readies the object's path for a write: no folder there, its parents made.
+asio::awaitable<std::optional<S3Error>> PrepareWrite(S3Call& call) {
+  Result<std::optional<daemonpb::DirEntry>> existing =
+      co_await StatEntry(call.daemon, call.owner, ObjectPath(call));
+  if (!existing.ok()) co_return ErrorOf(existing.status(), NoSuchKey());
+  if (*existing && IsFolder(**existing)) {
+    co_return MakeS3Error(409, "XNexusObjectIsFolder",
+                          "Other keys are below this key: it is a folder.");
+  }
+  co_return co_await EnsureParents(call, call.key);
+}
+
+// The bucket exists and the key is one the tree can hold; else the error.
+asio::awaitable<std::optional<S3Error>> CheckTarget(S3Call& call) {
+  if (std::optional<S3Error> missing = co_await CheckBucket(call)) co_return missing;
+  if (!ValidKey(call.key)) co_return InvalidKey();
+  co_return std::nullopt;
+}
+
+}  // namespace
+
+std::string DecodeBase64(std::string_view b64) {
+  std::string out(b64.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(),
+                        b64.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return "";
+  }
+  out.resize(len);
+  return out;
+}
+
+namespace {
+
+struct Md5Deleter {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+// Streams the body into `upload`, checking what the client vouched for.
+asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upload,
+                                                   const std::string& want_md5) {
+  // An aws-chunked body is checked chunk by chunk instead.
+  const bool check_sha =
+      call.payload_hash != kUnsignedPayload && call.payload_hash != kStreamingPayload;
+  crypto_hash_sha256_state sha;
+  crypto_hash_sha256_init(&sha);
+  std::unique_ptr<EVP_MD_CTX, Md5Deleter> md5(want_md5.empty() ? nullptr : EVP_MD_CTX_new());
+  if (md5) EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr);
+  std::vector<char> buf(kReadBytes);
+  std::string pending;
+  pending.reserve(kUploadMessageBytes + kReadBytes);
+  auto last_sent = std::chrono::steady_clock::now();
+  std::optional<AwsChunkedDecoder> chunked;
+  if (call.chunk_signing) {
+    const ChunkSigning& c = *call.chunk_signing;
+    chunked.emplace(c.signing_key, c.amz_date, c.scope, c.seed_signature);
+  }
+  std::string decoded;
+  for (;;) {
+    Result<size_t> n = co_await call.req.body_reader->Read(std::span<char>(buf));
+    if (!n.ok()) co_return MakeS3Error(400, "IncompleteBody", "The request body ended early.");
+    if (*n == 0) break;
+    std::string_view got(buf.data(), *n);
+    if (chunked) {
+      decoded.clear();
+      if (std::optional<S3Error> bad = chunked->Feed(got, &decoded)) co_return bad;
+      got = decoded;
+    }
+    if (check_sha) {
+      crypto_hash_sha256_update(&sha, reinterpret_cast<const unsigned char*>(got.data()),
+                                got.size());
+    }
+    if (md5) EVP_DigestUpdate(md5.get(), got.data(), got.size());
+    pending.append(got);
+    const auto now = std::chrono::steady_clock::now();
+    if (pending.size() >= kUploadMessageBytes || now - last_sent >= kUploadFlushAfter) {
+      if (Status s = co_await upload.Write(&pending); !s.ok()) co_return ErrorOf(s, NoSuchKey());
+      last_sent = now;
+    }
+  }
+  if (chunked && !chunked->done()) {
+    co_return MakeS3Error(400, "IncompleteBody",
+                          "The aws-chunked body ended before its last chunk.");
+  }
+  if (check_sha) {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&sha, digest);
+    if (HexOf(std::string_view(reinterpret_cast<char*>(digest), sizeof digest)) !=
+        call.payload_hash) {
+      co_return MakeS3Error(400, "XAmzContentSHA256Mismatch",
+                            "The provided 'x-amz-content-sha256' header does not match what was "
+                            "computed.");
+    }
+  }
+  if (md5) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(md5.get(), digest, &len);
+    if (std::string(reinterpret_cast<char*>(digest), len) != want_md5) {
+      co_return MakeS3Error(400, "BadDigest",
+                            "The Content-MD5 you specified did not match what we received.");
+    }
+  }
+  if (!pending.empty()) {
+    if (Status s = co_await upload.Write(&pending); !s.ok()) co_return ErrorOf(s, NoSuchKey());
+  }
+  co_return std::nullopt;
+}
+
+// The object's entry, or the error answering its absence.
+asio::awaitable<std::variant<daemonpb::DirEntry, S3Error>> StatObject(S3Call& call) {
+  if (!ValidKey(call.key)) co_return NoSuchKey();
+  Result<std::optional<daemonpb::DirEntry>> e =
+      co_await StatEntry(call.daemon, call.owner, ObjectPath(call));
+  if (!e.ok()) co_return ErrorOf(e.status(), NoSuchKey());
+  if (*e && !IsFolder(**e)) co_return std::move(**e);
+  Result<std::optional<daemonpb::DirEntry>> b =
+      co_await StatEntry(call.daemon, call.owner, BucketPath(call));
+  if (b.ok() && (!*b || !IsFolder(**b))) co_return NoSuchBucket();
+  co_return NoSuchKey();
+}
+
+void SetObjectHeaders(const daemonpb::DirEntry& e, Response& r) {
+  r.headers.Set("ETag", EtagOf(e.sha256()));
+  r.headers.Set("Last-Modified", FormatUtc(e.modified(), "%a, %d %b %Y %H:%M:%S GMT"));
+  r.headers.Set("Content-Type", "binary/octet-stream");
+  r.headers.Set("Accept-Ranges", "bytes");
+}
+
+asio::awaitable<Result<int64_t>> KnownSize(int64_t size) { co_return size; }
+
+// An HTTP date as unix seconds; nullopt when malformed.
+std::optional<int64_t> ParseHttpDate(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+bool EtagListHas(std::string_view list, std::string_view etag) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view tag = list.substr(0, comma);
+    while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+    if (tag == "*" || tag == etag) return true;
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return false;
+}
+
+// GET and HEAD's conditions (RFC 9110 §13 as S3 applies them): a failed
+// If-Match or If-Unmodified-Since is 412, a matching If-None-Match or an
+// unchanged If-Modified-Since is 304.
+std::optional<Response> CheckConditions(const S3Call& call, const daemonpb::DirEntry& e) {
+  const Request& req = call.req;
+  const std::string etag = EtagOf(e.sha256());
+  const S3Error failed = MakeS3Error(412, "PreconditionFailed",
+                                     "At least one of the pre-conditions you specified did not "
+                                     "hold");
+  const std::string* im = req.headers.Find("If-Match");
+  if (im && !EtagListHas(*im, etag)) return Fail(call, failed);
+  if (const std::string* ius = req.headers.Find("If-Unmodified-Since"); ius && !im) {
+    std::optional<int64_t> t = ParseHttpDate(*ius);
+    if (t && e.modified() > *t) return Fail(call, failed);
+  }
+  Response unchanged;
+  unchanged.status = 304;
+  unchanged.headers.Set("ETag", etag);
+  const std::string* inm = req.headers.Find("If-None-Match");
+  if (inm && EtagListHas(*inm, etag)) return unchanged;
+  if (const std::string* ims = req.headers.Find("If-Modified-Since"); ims && !inm) {
+    std::optional<int64_t> t = ParseHttpDate(*ims);
+    if (t && e.modified() <= *t) return unchanged;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<Response> PutObject(S3Call& call) {
+  if (std::optional<S3Error> bad = co_await CheckTarget(call)) co_return Fail(call, *bad);
+  if (call.req.headers.Has("Content-Range")) {
+    co_return Fail(call, MakeS3Error(501, "NotImplemented", "Content-Range is not supported."));
+  }
+  std::string want_md5;
+  if (const std::string* md5 = call.req.headers.Find("Content-MD5")) {
+    want_md5 = DecodeBase64(*md5);
+    if (want_md5.size() != 16) {
+      co_return Fail(
+          call, MakeS3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid."));
+    }
+  }
+  if (std::optional<S3Error> bad = co_await PrepareWrite(call)) co_return Fail(call, *bad);
+
+  daemonpb::UploadHeader header;
+  header.set_owner(call.owner);
+  header.set_file_name(call.key.substr(call.key.rfind('/') + 1));
+  header.set_vfs_path(ObjectPath(call));
+  int64_t declared = -1;
+  // An aws-chunked body's Content-Length counts its framing too.
+  if (const std::string* cl = call.req.headers.Find(
+          call.chunk_signing ? "x-amz-decoded-content-length" : "Content-Length")) {
+    std::from_chars(cl->data(), cl->data() + cl->size(), declared);
+  }
+  header.set_declared_size(declared);
+  Result<std::unique_ptr<UploadCall>> upload = co_await call.daemon.StartUpload(header);
+  if (!upload.ok()) co_return Fail(call, ErrorOf(upload.status(), NoSuchKey()));
+  // A failure drops the call unfinished: nexusd keeps nothing.
+  if (std::optional<S3Error> bad = co_await StreamBody(call, **upload, want_md5)) {
+    (*upload)->Cancel();
+    co_return Fail(call, *bad);
+  }
+  Result<daemonpb::FileInfo> file = co_await (*upload)->Finish();
+  if (!file.ok()) co_return Fail(call, ErrorOf(file.status(), NoSuchKey()));
+  Response r;
+  r.headers.Set("ETag", EtagOf(file->sha256()));
+  co_return r;
+}
+
+asio::awaitable<Response> CopyObject(S3Call& call) {
+  if (std::optional<S3Error> bad = co_await CheckTarget(call)) co_return Fail(call, *bad);
+  // "/bucket/key" or "bucket/key", percent-encoded, maybe with ?versionId=.
+  std::string source = PercentDecode(call.req.headers.Get("x-amz-copy-source"));
+  if (size_t q = source.find("?versionId="); q != std::string::npos) source.resize(q);
+  if (source.starts_with("/")) source.erase(0, 1);
+  const size_t slash = source.find('/');
+  if (slash == std::string::npos) {
+    co_return Fail(call, MakeS3Error(400, "InvalidArgument",
+                                     "Copy Source must mention the source bucket and key: "
+                                     "sourcebucket/sourcekey"));
+  }
+  S3Call from{call.req,
+              call.daemon,
+              call.owner,
+              call.owner_id,
+              source.substr(0, slash),
+              source.substr(slash + 1),
+              call.payload_hash,
+              call.region};
+  std::variant<daemonpb::DirEntry, S3Error> src = co_await StatObject(from);
+  if (auto* e = std::get_if<S3Error>(&src)) co_return Fail(call, *e);
+  if (std::optional<S3Error> bad = co_await PrepareWrite(call)) co_return Fail(call, *bad);
+  if (ObjectPath(from) != ObjectPath(call)) {
+    daemonpb::CopyPathRequest copy;
+    copy.set_owner(call.owner);
+    copy.set_from_path(ObjectPath(from));
+    copy.set_to_path(ObjectPath(call));
+    copy.set_overwrite(true);
+    Result<daemonpb::CopyPathResponse> done = co_await call.daemon.CopyPath(copy);
+    if (!done.ok()) co_return Fail(call, ErrorOf(done.status(), NoSuchKey()));
+  }
+  Result<std::optional<daemonpb::DirEntry>> copied =
+      co_await StatEntry(call.daemon, call.owner, ObjectPath(call));
+  if (!copied.ok() || !*copied) co_return Fail(call, NoSuchKey());
+  co_return XmlResponse(CopyObjectXml(EtagOf((*copied)->sha256()), (*copied)->modified()));
+}
+
+asio::awaitable<Response> GetObject(S3Call& call) {
+  std::variant<daemonpb::DirEntry, S3Error> entry = co_await StatObject(call);
+  if (auto* e = std::get_if<S3Error>(&entry)) co_return Fail(call, *e);
+  const daemonpb::DirEntry& file = std::get<daemonpb::DirEntry>(entry);
+  if (std::optional<Response> cond = CheckConditions(call, file)) co_return std::move(*cond);
+  daemonpb::DownloadPathRequest dl;
+  dl.set_owner(call.owner);
+  dl.set_path(ObjectPath(call));
+  if (auto range = RangeOfRequest(call.req)) SetByteRange(*range, dl.mutable_range());
+  const int64_t size = file.size();
+  SizeLookup size_of = [size]() { return KnownSize(size); };
+  Result<Response> served =
+      co_await ServeDownload(call.daemon.DownloadPath(std::move(dl)), call.req, size_of);
+  if (!served.ok()) co_return Fail(call, ErrorOf(served.status(), NoSuchKey()));
+  Response r = std::move(served).value();
+  if (r.status == 416) {
+    co_return Fail(call,
+                   MakeS3Error(416, "InvalidRange", "The requested range is not satisfiable"));
+  }
+  if (r.status >= 400)
+    co_return Fail(call, ErrorOf(Status(StatusCode::kInternal, ""), NoSuchKey()));
+  Headers headers;
+  for (const auto& [k, v] : r.headers.fields()) {
+    if (!EqualsIgnoreCase(k, "Content-Disposition")) headers.Add(k, v);
+  }
+  r.headers = std::move(headers);
+  SetObjectHeaders(file, r);
+  co_return r;
+}
+
+asio::awaitable<Response> HeadObject(S3Call& call) {
+  std::variant<daemonpb::DirEntry, S3Error> entry = co_await StatObject(call);
+  if (auto* e = std::get_if<S3Error>(&entry)) co_return Fail(call, *e);
+  const daemonpb::DirEntry& file = std::get<daemonpb::DirEntry>(entry);
+  if (std::optional<Response> cond = CheckConditions(call, file)) co_return std::move(*cond);
+  Response r;
+  SetObjectHeaders(file, r);
+  // The session keeps this Content-Length on a HEAD answer with no body.
+  r.headers.Set("Content-Length", std::to_string(file.size()));
+  co_return r;
+}
+
+asio::awaitable<std::optional<S3Error>> DeleteKey(S3Call& call) {
+  std::variant<daemonpb::DirEntry, S3Error> entry = co_await StatObject(call);
+  if (auto* e = std::get_if<S3Error>(&entry)) {
+    // Deleting a key that is not there succeeds, as on S3.
+    if (e->code == "NoSuchKey") co_return std::nullopt;
+    co_return *e;
+  }
+  daemonpb::DeletePathRequest del;
+  del.set_owner(call.owner);
+  del.set_path(ObjectPath(call));
+  Result<daemonpb::DeletePathResponse> deleted = co_await call.daemon.DeletePath(del);
+  if (!deleted.ok() && deleted.status().code() != StatusCode::kNotFound) {
+    co_return ErrorOf(deleted.status(), NoSuchKey());
+  }
+  // The folders the key alone kept alive go with it: S3 has no folders.
+  std::string key = call.key;
+  for (size_t slash = key.rfind('/'); slash != std::string::npos; slash = key.rfind('/')) {
+    key.resize(slash);
+    const std::string folder = BucketPath(call) + "/" + key;
+    daemonpb::ListDirectoryRequest list;
+    list.set_owner(call.owner);
+    list.set_path(folder);
+    Result<daemonpb::ListDirectoryResponse> listed = co_await call.daemon.ListDirectory(list);
+    if (!listed.ok() || listed->entries_size() > 0) break;
+    daemonpb::DeletePathRequest rm;
+    rm.set_owner(call.owner);
+    rm.set_path(folder);
+    if (!(co_await call.daemon.DeletePath(rm)).ok()) break;
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<Response> DeleteObject(S3Call& call) {
+  if (std::optional<S3Error> bad = co_await DeleteKey(call)) co_return Fail(call, *bad);
+  Response done;
+  done.status = 204;
+  co_return done;
+}
+
+}  // namespace nexus::gateway::s3

@@ -1,0 +1,88 @@
+// The S3 operations over a user's tree, called by the S3 handler
+// (s3_handler.h) once a request's signature is verified: buckets are the
+// user's top-level folders, an object's key is its path below its bucket's
+// folder. Each answers a Response, an S3 error document when it fails.
+//
+// Where S3 and a tree disagree, the request is refused with a clear error
+// rather than half-done: a key ending in '/', or with an empty, "." or ".."
+// segment, names no file (400 XNexusInvalidKey); a key below a key ("a/b"
+// when "a" is an object) is 409 XNexusParentIsObject; a key that is a
+// folder holding other keys is 409 XNexusObjectIsFolder. Folders a PUT
+// needs are made; a DELETE removes the folders it leaves empty. Private to
+// the S3 handler; stateless.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "gateway/backends/daemon_client.h"
+#include "gateway/http/http_types.h"
+#include "gateway/s3/s3_error.h"
+#include "gateway/s3/sigv4.h"
+
+namespace nexus::gateway::s3 {
+
+// What the chunks of an aws-chunked body are signed with (aws_chunked.h).
+struct ChunkSigning {
+  std::string signing_key;
+  std::string amz_date;
+  std::string scope;
+  std::string seed_signature;
+};
+
+// One verified S3 request.
+struct S3Call {
+  Request& req;
+  DaemonClient& daemon;
+  std::string owner;         // username: the owner of every tree call
+  std::string owner_id;      // user id, shown as the buckets' owner
+  std::string bucket;        // "" for the service (ListBuckets)
+  std::string key;           // "" for a bucket
+  std::string payload_hash;  // as signed: a hex SHA-256 or UNSIGNED-PAYLOAD
+  std::string region;
+  std::optional<ChunkSigning> chunk_signing;  // set for an aws-chunked body
+};
+
+// The answer for `error` on this request.
+Response Fail(const S3Call& call, const S3Error& error);
+// A failed tree call as an S3 error; kNotFound becomes `not_found`.
+S3Error ErrorOf(const Status& status, const S3Error& not_found);
+S3Error NoSuchBucket();
+S3Error NoSuchKey();
+
+// The tree paths of a bucket and of an object.
+std::string BucketPath(const S3Call& call);
+std::string ObjectPath(const S3Call& call);
+// The entry at `path`, nullopt when there is none.
+asio::awaitable<Result<std::optional<daemonpb::DirEntry>>> StatEntry(DaemonClient& daemon,
+                                                                     const std::string& owner,
+                                                                     const std::string& path);
+bool IsFolder(const daemonpb::DirEntry& e);
+// NoSuchBucket unless the call's bucket is one of the owner's folders.
+asio::awaitable<std::optional<S3Error>> CheckBucket(S3Call& call);
+// The quoted ETag of a file: its content hash cut to 128 bits.
+std::string EtagOf(std::string_view sha256);
+
+asio::awaitable<Response> ListBuckets(S3Call& call);
+asio::awaitable<Response> CreateBucket(S3Call& call);
+asio::awaitable<Response> HeadBucket(S3Call& call);
+asio::awaitable<Response> DeleteBucket(S3Call& call);
+asio::awaitable<Response> GetBucketLocation(S3Call& call);
+// v2: list-type=2.
+asio::awaitable<Response> ListObjects(S3Call& call, bool v2);
+
+asio::awaitable<Response> PutObject(S3Call& call);
+asio::awaitable<Response> CopyObject(S3Call& call);
+asio::awaitable<Response> GetObject(S3Call& call);
+asio::awaitable<Response> HeadObject(S3Call& call);
+asio::awaitable<Response> DeleteObject(S3Call& call);
+// POST /bucket?delete: up to 1000 keys in one request.
+asio::awaitable<Response> DeleteObjects(S3Call& call);
+
+// Deletes the object (and the folders it leaves empty); a key that is not
+// there is no error.
+asio::awaitable<std::optional<S3Error>> DeleteKey(S3Call& call);
+// A Content-MD5 header's base64, decoded; "" when malformed.
+std::string DecodeBase64(std::string_view b64);
+
+}  // namespace nexus::gateway::s3

@@ -1,0 +1,396 @@
+"""The S3 API on its own listener, driven with boto3 (Debian's python3-boto3)
+and awscli: buckets are a user's top-level folders and keys the paths below
+them, so what S3 puts the tree shows and the other way round. Every request
+is signed with an access key from /api/s3-keys; a bad signature, an unknown
+key, or another user's bucket gets S3's XML errors."""
+
+import base64
+import datetime
+import hashlib
+import hmac
+import os
+import subprocess
+
+import pytest
+import requests
+
+from fs_routes import get as fs_get, mkdir, put_ok as fs_put_ok
+from harness import registered_user, skip_or_fail, unique
+
+def s3_key(nexus, user):
+    r = nexus.api.post("/api/s3-keys", token=user.token)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def client(nexus, access_key, secret_key):
+    # Imported here, not at collection: boto3 adds tens of MiB to the pytest
+    # process, which every test's forked children would then start from.
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        skip_or_fail("python3-boto3 is not installed (scripts/install-deps.sh)")
+    # s3v4 said outright: botocore 1.29 presigns with SigV2 otherwise.
+    return boto3.client(
+        "s3", endpoint_url=f"http://127.0.0.1:{nexus.s3_port}", region_name="us-east-1",
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                      retries={"max_attempts": 1}))
+
+
+@pytest.fixture
+def s3user(nexus):
+    user = registered_user(nexus, "s3")
+    key = s3_key(nexus, user)
+    user.s3 = client(nexus, key["access_key"], key["secret_key"])
+    user.s3_key = key
+    yield user
+    # Everything the test made goes with the user's buckets.
+    for b in user.s3.list_buckets()["Buckets"]:
+        nexus.api.request("DELETE", "/api/fs/delete", token=user.token,
+                          params={"path": "/" + b["Name"]})
+
+
+def client_error():
+    from botocore.exceptions import ClientError
+    return ClientError
+
+
+def bucket_name(prefix="b"):
+    return unique(prefix).lower().replace("_", "-")[:63]
+
+
+def error_code(excinfo):
+    return excinfo.value.response["Error"]["Code"]
+
+
+def test_buckets_are_top_level_folders(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.head_bucket(Bucket=name)
+    entries = nexus.api.get("/api/fs/ls", token=s3user.token, params={"path": "/"}).json()
+    assert (name, "folder") in [(e["name"], e["type"]) for e in entries]
+    with pytest.raises(client_error()) as e:
+        s3.create_bucket(Bucket=name)
+    assert error_code(e) == "BucketAlreadyOwnedByYou"
+
+    s3.put_object(Bucket=name, Key="x", Body=b"1")
+    with pytest.raises(client_error()) as e:
+        s3.delete_bucket(Bucket=name)
+    assert error_code(e) == "BucketNotEmpty"
+    s3.delete_object(Bucket=name, Key="x")
+    s3.delete_bucket(Bucket=name)
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    with pytest.raises(client_error()) as e:
+        s3.head_bucket(Bucket=name)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(client_error()) as e:
+        s3.list_objects_v2(Bucket=name)
+    assert error_code(e) == "NoSuchBucket"
+
+
+def test_objects_round_trip_with_range_etag_and_errors(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    data = os.urandom(300_000)
+    put = s3.put_object(Bucket=name, Key="dir/sub/obj.bin", Body=data)
+    got = s3.get_object(Bucket=name, Key="dir/sub/obj.bin")
+    assert got["Body"].read() == data
+    assert got["ETag"] == put["ETag"]
+    assert got["ContentLength"] == len(data)
+    head = s3.head_object(Bucket=name, Key="dir/sub/obj.bin")
+    assert head["ContentLength"] == len(data) and head["ETag"] == put["ETag"]
+    # Conditions on the ETag and the time.
+    with pytest.raises(client_error()) as e:
+        s3.get_object(Bucket=name, Key="dir/sub/obj.bin", IfNoneMatch=put["ETag"])
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    with pytest.raises(client_error()) as e:
+        s3.get_object(Bucket=name, Key="dir/sub/obj.bin", IfMatch='"0123"')
+    assert error_code(e) == "PreconditionFailed"
+    assert s3.get_object(Bucket=name, Key="dir/sub/obj.bin",
+                         IfMatch=put["ETag"])["Body"].read() == data
+    with pytest.raises(client_error()) as e:
+        s3.head_object(Bucket=name, Key="dir/sub/obj.bin", IfModifiedSince=head["LastModified"])
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    part = s3.get_object(Bucket=name, Key="dir/sub/obj.bin", Range="bytes=10-19")
+    assert part["Body"].read() == data[10:20]
+    assert part["ResponseMetadata"]["HTTPStatusCode"] == 206
+    with pytest.raises(client_error()) as e:
+        s3.get_object(Bucket=name, Key="dir/sub/obj.bin", Range=f"bytes={len(data)}-")
+    assert error_code(e) == "InvalidRange"
+
+    # Content-MD5 checked: right passes, wrong is BadDigest and keeps nothing.
+    md5 = base64.b64encode(hashlib.md5(b"hello").digest()).decode()
+    s3.put_object(Bucket=name, Key="md5ok", Body=b"hello", ContentMD5=md5)
+    with pytest.raises(client_error()) as e:
+        s3.put_object(Bucket=name, Key="md5bad", Body=b"hellO", ContentMD5=md5)
+    assert error_code(e) == "BadDigest"
+    with pytest.raises(client_error()) as e:
+        s3.head_object(Bucket=name, Key="md5bad")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+    with pytest.raises(client_error()) as e:
+        s3.get_object(Bucket=name, Key="nope")
+    assert error_code(e) == "NoSuchKey"
+    with pytest.raises(client_error()) as e:
+        s3.get_object(Bucket=bucket_name("missing"), Key="nope")
+    assert error_code(e) == "NoSuchBucket"
+
+    # A key below an object, or ending in '/', is refused, not half-done.
+    with pytest.raises(client_error()) as e:
+        s3.put_object(Bucket=name, Key="md5ok/below", Body=b"x")
+    assert error_code(e) == "XNexusParentIsObject"
+    with pytest.raises(client_error()) as e:
+        s3.put_object(Bucket=name, Key="folder/", Body=b"")
+    assert error_code(e) == "XNexusInvalidKey"
+
+    s3.delete_object(Bucket=name, Key="dir/sub/obj.bin")
+    s3.delete_object(Bucket=name, Key="dir/sub/obj.bin")  # absent: still 204
+    with pytest.raises(client_error()) as e:
+        s3.head_object(Bucket=name, Key="dir/sub/obj.bin")
+    # The folders the key alone kept are gone too.
+    entries = nexus.api.get("/api/fs/ls", token=s3user.token, params={"path": "/" + name}).json()
+    assert [e["name"] for e in entries] == ["md5ok"]
+
+
+def test_a_tampered_payload_fails_its_signed_hash(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+
+    def tamper(request, **kwargs):
+        request.body = b"changed!"
+    s3.meta.events.register_first("before-send.s3.PutObject", tamper)
+    try:
+        with pytest.raises(client_error()) as e:
+            s3.put_object(Bucket=name, Key="t", Body=b"original")
+        assert error_code(e) == "XAmzContentSHA256Mismatch"
+    finally:
+        s3.meta.events.unregister("before-send.s3.PutObject", tamper)
+    with pytest.raises(client_error()):
+        s3.head_object(Bucket=name, Key="t")
+
+
+def test_list_objects_v2_pages_in_byte_order_with_prefix_and_delimiter(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    keys = ["a", "b/1", "b/2", "b/c/3", "c", "\u00e9t\u00e9", "Z", "b0"]
+    for k in keys:
+        s3.put_object(Bucket=name, Key=k, Body=k.encode())
+    want = sorted(keys, key=lambda k: k.encode())
+
+    got, token = [], None
+    while True:
+        kw = {"ContinuationToken": token} if token else {}
+        page = s3.list_objects_v2(Bucket=name, MaxKeys=3, **kw)
+        got += [o["Key"] for o in page.get("Contents", [])]
+        if not page["IsTruncated"]:
+            break
+        token = page["NextContinuationToken"]
+    assert got == want
+
+    page = s3.list_objects_v2(Bucket=name, Delimiter="/")
+    assert [o["Key"] for o in page["Contents"]] == ["Z", "a", "b0", "c", "\u00e9t\u00e9"]
+    assert [p["Prefix"] for p in page["CommonPrefixes"]] == ["b/"]
+    page = s3.list_objects_v2(Bucket=name, Prefix="b/", Delimiter="/")
+    assert [o["Key"] for o in page["Contents"]] == ["b/1", "b/2"]
+    assert [p["Prefix"] for p in page["CommonPrefixes"]] == ["b/c/"]
+    page = s3.list_objects_v2(Bucket=name, StartAfter="b/2")
+    assert [o["Key"] for o in page["Contents"]] == [k for k in want if k.encode() > b"b/2"]
+    page = s3.list_objects(Bucket=name, Prefix="b")
+    assert [o["Key"] for o in page["Contents"]] == ["b/1", "b/2", "b/c/3", "b0"]
+    assert s3.list_objects_v2(Bucket=name, Prefix="nothing")["KeyCount"] == 0
+
+
+def test_copy_is_metadata_only_and_both_faces_see_the_same_files(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    data = os.urandom(70_000)
+    s3.put_object(Bucket=name, Key="src/a.bin", Body=data)
+    s3.copy_object(Bucket=name, Key="dst/b.bin", CopySource={"Bucket": name, "Key": "src/a.bin"})
+    assert s3.get_object(Bucket=name, Key="dst/b.bin")["Body"].read() == data
+    with pytest.raises(client_error()) as e:
+        s3.copy_object(Bucket=name, Key="x", CopySource={"Bucket": name, "Key": "none"})
+    assert error_code(e) == "NoSuchKey"
+
+    # S3 -> /api/fs/download
+    r = fs_get(nexus, s3user, f"/{name}/dst/b.bin")
+    assert r.status_code == 200 and r.content == data
+    # /api/fs/upload -> S3
+    mkdir(nexus, s3user, f"/{name}/web")
+    fs_put_ok(nexus, s3user, f"/{name}/web/up.txt", b"from the web")
+    assert s3.get_object(Bucket=name, Key="web/up.txt")["Body"].read() == b"from the web"
+
+
+def test_presigned_get_works_until_it_expires(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="p.txt", Body=b"presigned")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": name, "Key": "p.txt"},
+                                    ExpiresIn=60)
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 200 and r.content == b"presigned"
+    r = requests.get(url.replace("p.txt", "q.txt"), timeout=10)
+    assert r.status_code == 403 and b"<Code>SignatureDoesNotMatch</Code>" in r.content
+
+
+def test_bad_signature_unknown_key_and_deleted_key_are_refused(nexus, s3user):
+    key = s3user.s3_key
+    bad = client(nexus, key["access_key"], key["secret_key"][:-1] + "x")
+    with pytest.raises(client_error()) as e:
+        bad.list_buckets()
+    assert error_code(e) == "SignatureDoesNotMatch"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    unknown = client(nexus, "NXAAAAAAAAAAAAAAAAAA", key["secret_key"])
+    with pytest.raises(client_error()) as e:
+        unknown.list_buckets()
+    assert error_code(e) == "InvalidAccessKeyId"
+    r = requests.get(f"http://127.0.0.1:{nexus.s3_port}/", timeout=10)
+    assert r.status_code == 403 and b"<Code>AccessDenied</Code>" in r.content
+
+    other = s3_key(nexus, s3user)
+    c = client(nexus, other["access_key"], other["secret_key"])
+    c.list_buckets()
+    r = nexus.api.request("DELETE", f"/api/s3-keys/{other['id']}", token=s3user.token)
+    assert r.status_code == 204
+    with pytest.raises(client_error()) as e:
+        c.list_buckets()
+    assert error_code(e) == "InvalidAccessKeyId"
+
+
+def test_one_users_key_never_sees_anothers_buckets(nexus, s3user):
+    name = bucket_name()
+    s3user.s3.create_bucket(Bucket=name)
+    s3user.s3.put_object(Bucket=name, Key="secret.txt", Body=b"mine")
+    bob = registered_user(nexus, "s3bob")
+    bk = s3_key(nexus, bob)
+    bob_s3 = client(nexus, bk["access_key"], bk["secret_key"])
+    assert name not in [b["Name"] for b in bob_s3.list_buckets()["Buckets"]]
+    with pytest.raises(client_error()) as e:
+        bob_s3.get_object(Bucket=name, Key="secret.txt")
+    assert error_code(e) == "NoSuchBucket"
+    with pytest.raises(client_error()) as e:
+        bob_s3.list_objects_v2(Bucket=name)
+    assert error_code(e) == "NoSuchBucket"
+    with pytest.raises(client_error()) as e:
+        bob_s3.copy_object(Bucket=name, Key="x",
+                           CopySource={"Bucket": name, "Key": "secret.txt"})
+    assert error_code(e) == "NoSuchBucket"
+    # Bob's bucket of the same name is his own folder.
+    bob_s3.create_bucket(Bucket=name)
+    assert bob_s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+    bob_s3.delete_bucket(Bucket=name)
+    assert s3user.s3.get_object(Bucket=name, Key="secret.txt")["Body"].read() == b"mine"
+
+
+def test_awscli_lists_and_copies_a_small_file(nexus, s3user, tmp_path):
+    aws = "/usr/bin/aws"
+    if not os.access(aws, os.X_OK):
+        skip_or_fail("awscli is not installed (scripts/install-deps.sh)")
+    name = bucket_name()
+    s3user.s3.create_bucket(Bucket=name)
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+               AWS_ACCESS_KEY_ID=s3user.s3_key["access_key"],
+               AWS_SECRET_ACCESS_KEY=s3user.s3_key["secret_key"], AWS_PAGER="")
+    endpoint = f"http://127.0.0.1:{nexus.s3_port}"
+    src = tmp_path / "small.txt"
+    src.write_bytes(b"a small file\n" * 100)
+
+    def aws_run(*args):
+        r = subprocess.run([aws, "--endpoint-url", endpoint, *args], env=env,
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr.decode()
+        return r.stdout.decode()
+
+    aws_run("s3", "cp", str(src), f"s3://{name}/cli/small.txt")
+    assert "small.txt" in aws_run("s3", "ls", f"s3://{name}/cli/")
+    assert name in aws_run("s3", "ls")
+    back = tmp_path / "back.txt"
+    aws_run("s3", "cp", f"s3://{name}/cli/small.txt", str(back))
+    assert back.read_bytes() == src.read_bytes()
+    aws_run("s3", "cp", str(src), f"s3://{name}/cli/other.txt")
+    aws_run("s3", "rm", "--recursive", f"s3://{name}/cli/")
+    assert s3user.s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+
+
+def test_delete_objects_removes_many_keys_in_one_request(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    for k in ("d/1", "d/2", "keep"):
+        s3.put_object(Bucket=name, Key=k, Body=b"x")
+    r = s3.delete_objects(Bucket=name, Delete={"Objects": [
+        {"Key": "d/1"}, {"Key": "d/2"}, {"Key": "never-there"}]})
+    # A key that is not there is deleted all the same, as on S3.
+    assert sorted(d["Key"] for d in r["Deleted"]) == ["d/1", "d/2", "never-there"]
+    assert "Errors" not in r
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]] == ["keep"]
+    r = s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "keep"}], "Quiet": True})
+    assert "Deleted" not in r and "Errors" not in r
+    assert s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+
+
+def _hmac(key, text):
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def _chunked_put(port, access_key, secret, path, data, chunk=65536, tamper=False):
+    """A PUT with an aws-chunked body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD),
+    signed the way AWS's SDKs do it; no Debian client sends one over HTTP."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    scope = f"{day}/us-east-1/s3/aws4_request"
+    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
+    framed_len = sum(len(f"{len(c):x};chunk-signature=") + 64 + 2 + len(c) + 2 for c in chunks)
+    headers = {
+        "host": f"127.0.0.1:{port}", "x-amz-date": amz_date,
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+        "content-length": str(framed_len)}
+    names = sorted(headers)
+    creq = "\n".join(["PUT", path, ""] + [f"{n}:{headers[n]}" for n in names] +
+                     ["", ";".join(names), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"])
+    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + secret).encode(), day), "us-east-1"), "s3"),
+                "aws4_request")
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    seed = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    body, prev = b"", seed
+    empty = hashlib.sha256(b"").hexdigest()
+    for c in chunks:
+        to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev, empty,
+                             hashlib.sha256(c).hexdigest()])
+        prev = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        body += f"{len(c):x};chunk-signature={prev}\r\n".encode() + c + b"\r\n"
+    assert len(body) == framed_len
+    if tamper:
+        body = body.replace(b"A", b"B", 1)
+    headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
+                                f"SignedHeaders={';'.join(names)}, Signature={seed}")
+    headers.pop("host")
+    return requests.put(f"http://127.0.0.1:{port}{path}", data=body, headers=headers, timeout=30)
+
+
+def test_an_aws_chunked_upload_is_decoded_and_each_chunk_verified(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    key = s3user.s3_key
+    data = os.urandom(200_000) + b"A" * 1000
+    r = _chunked_put(nexus.s3_port, key["access_key"], key["secret_key"], f"/{name}/ch.bin", data)
+    assert r.status_code == 200, r.text
+    assert s3.get_object(Bucket=name, Key="ch.bin")["Body"].read() == data
+    r = _chunked_put(nexus.s3_port, key["access_key"], key["secret_key"], f"/{name}/bad.bin",
+                     data, tamper=True)
+    assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content, r.text
+    with pytest.raises(client_error()):
+        s3.head_object(Bucket=name, Key="bad.bin")
