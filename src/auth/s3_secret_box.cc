@@ -5,42 +5,16 @@
 #include <cassert>
 
 #include "auth/crypto.h"
+#include "common/key_file.h"
 
 namespace nexus::auth {
-namespace {
-
-constexpr size_t kMaxKeyFileBytes = 4096;
-
-}  // namespace
 
 Result<std::string> LoadOrCreateS3SecretBoxKey(Env& env, const std::string& path) {
-  auto existing = env.ReadFile(path, kMaxKeyFileBytes);
-  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) {
-    return existing.status().WithContext("read S3 secret key file");
-  }
-  if (!existing.ok()) {
-    const std::string parent = DirName(path);
-    if (parent != ".") NEXUS_RETURN_IF_ERROR(env.MakeDirs(parent, 0700));
-    Status s = env.WriteFileAtomically(path, RandomBytes(S3SecretBox::kKeyBytes), 0600,
-                                       WriteMode::kNoReplace);
-    // kAlreadyExists: another process created it first; use theirs.
-    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) {
-      return s.WithContext("create S3 secret key file");
-    }
-    existing = env.ReadFile(path, kMaxKeyFileBytes);
-    if (!existing.ok()) return existing.status().WithContext("read S3 secret key file");
-  }
-  auto info = env.Stat(path);
-  if (!info.ok()) return info.status().WithContext("read S3 secret key file");
-  if (info->mode & 077) {
-    return InvalidArgumentError("S3 secret key file '" + path +
-                                "' is accessible by group or others; chmod 600 it");
-  }
-  if (existing->size() < S3SecretBox::kKeyBytes) {
-    return InvalidArgumentError("S3 secret key file '" + path + "' is shorter than " +
-                                std::to_string(S3SecretBox::kKeyBytes) + " bytes");
-  }
-  return std::move(existing).value();
+  return LoadOrCreateKeyFile(env, path,
+                             KeyFileRules{.what = "S3 secret key file",
+                                          .min_bytes = S3SecretBox::kKeyBytes,
+                                          .max_bytes = S3SecretBox::kKeyBytes},
+                             [] { return RandomBytes(S3SecretBox::kKeyBytes); });
 }
 
 S3SecretBox::S3SecretBox(std::string_view key) : key_(key.substr(0, kKeyBytes)) {

@@ -20,7 +20,8 @@
 namespace nexus::auth {
 
 // Reads the key file at `path`, creating it (0600, random) when absent. A
-// file readable by group or others, or too short, is refused.
+// file readable by group or others, or not exactly kKeyBytes long, is
+// refused (see common/key_file.h).
 Result<std::string> LoadOrCreateS3SecretBoxKey(Env& env, const std::string& path);
 
 class S3SecretBox {

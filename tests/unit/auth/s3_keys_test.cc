@@ -113,5 +113,15 @@ TEST(S3SecretBoxKeyTest, RefusesAKeyFileOthersCanRead) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(S3SecretBoxKeyTest, RefusesAKeyFileOfTheWrongSize) {
+  MemoryEnv env;
+  ASSERT_TRUE(env.MakeDirs("/data", 0700).ok());
+  ASSERT_TRUE(
+      env.WriteFileAtomically("/data/s3.key", std::string(31, 'k'), 0600, WriteMode::kNoReplace)
+          .ok());
+  EXPECT_EQ(LoadOrCreateS3SecretBoxKey(env, "/data/s3.key").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace nexus::auth
