@@ -157,6 +157,66 @@ def test_objects_round_trip_with_range_etag_and_errors(nexus, s3user):
     assert [e["name"] for e in entries] == ["md5ok"]
 
 
+def test_etag_is_the_md5_and_metadata_comes_back_as_it_was_put(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    data = os.urandom(200_000)
+    put = s3.put_object(Bucket=name, Key="m/doc.txt", Body=data, ContentType="text/plain",
+                        CacheControl="max-age=60", ContentDisposition='attachment; filename="d.txt"',
+                        Metadata={"Colour": "blue", "note": "a & <b>"})
+    assert put["ETag"] == '"' + hashlib.md5(data).hexdigest() + '"'
+    for answer in (s3.head_object(Bucket=name, Key="m/doc.txt"),
+                   s3.get_object(Bucket=name, Key="m/doc.txt")):
+        assert answer["ETag"] == put["ETag"]
+        assert answer["ContentType"] == "text/plain"
+        assert answer["CacheControl"] == "max-age=60"
+        assert answer["ContentDisposition"] == 'attachment; filename="d.txt"'
+        assert answer["Metadata"] == {"colour": "blue", "note": "a & <b>"}
+    listed = s3.list_objects_v2(Bucket=name)["Contents"]
+    assert [(o["Key"], o["ETag"]) for o in listed] == [("m/doc.txt", put["ETag"])]
+    # A presigned GET may ask for other response headers.
+    url = s3.generate_presigned_url(
+        "get_object", ExpiresIn=60,
+        Params={"Bucket": name, "Key": "m/doc.txt", "ResponseContentType": "text/csv"})
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "text/csv"
+
+    # A copy takes the metadata along; REPLACE sets new metadata; a copy onto
+    # itself must change something.
+    s3.copy_object(Bucket=name, Key="m/copy.txt", CopySource={"Bucket": name, "Key": "m/doc.txt"})
+    copy = s3.head_object(Bucket=name, Key="m/copy.txt")
+    assert copy["ContentType"] == "text/plain" and copy["Metadata"]["colour"] == "blue"
+    assert copy["ETag"] == put["ETag"]
+    s3.copy_object(Bucket=name, Key="m/copy.txt", CopySource={"Bucket": name, "Key": "m/copy.txt"},
+                   MetadataDirective="REPLACE", ContentType="image/png", Metadata={"k": "v"})
+    copy = s3.head_object(Bucket=name, Key="m/copy.txt")
+    assert copy["ContentType"] == "image/png" and copy["Metadata"] == {"k": "v"}
+    with pytest.raises(client_error()) as e:
+        s3.copy_object(Bucket=name, Key="m/copy.txt",
+                       CopySource={"Bucket": name, "Key": "m/copy.txt"})
+    assert error_code(e) == "InvalidRequest"
+
+    # A new PUT replaces the metadata; without any it has none.
+    again = s3.put_object(Bucket=name, Key="m/doc.txt", Body=b"plain")
+    head = s3.head_object(Bucket=name, Key="m/doc.txt")
+    assert head["ETag"] == again["ETag"] == '"' + hashlib.md5(b"plain").hexdigest() + '"'
+    assert head["ContentType"] == "binary/octet-stream" and head["Metadata"] == {}
+
+    # Too much user metadata is refused and keeps nothing.
+    with pytest.raises(client_error()) as e:
+        s3.put_object(Bucket=name, Key="m/big", Body=b"x", Metadata={"a": "v" * 2048})
+    assert error_code(e) == "MetadataTooLarge"
+    with pytest.raises(client_error()):
+        s3.head_object(Bucket=name, Key="m/big")
+
+    # A file written through /api/fs has no MD5: its ETag says so ("-1", as
+    # a multipart object's does) instead of posing as one.
+    fs_put_ok(nexus, s3user, f"/{name}/m/web.txt", b"from the web")
+    web = s3.head_object(Bucket=name, Key="m/web.txt")
+    assert web["ETag"].endswith('-1"') and len(web["ETag"]) == 36
+
+
 def test_a_tampered_payload_fails_its_signed_hash(nexus, s3user):
     s3 = s3user.s3
     name = bucket_name()

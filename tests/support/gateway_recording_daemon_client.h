@@ -29,7 +29,8 @@ struct UploadRecord {
   daemonpb::UploadHeader header;
   std::vector<size_t> message_sizes;
   std::string data;
-  std::optional<std::string> sent_path;  // SendPath's argument
+  std::optional<std::string> sent_path;     // SendPath's argument
+  std::optional<std::string> sent_s3_etag;  // SendS3Etag's argument
   bool finished = false;
   bool cancelled = false;
 };
@@ -234,6 +235,10 @@ class RecordingDaemonClient final : public DaemonClient {
     }
     asio::awaitable<Status> SendPath(std::string path) override {
       rec().sent_path = std::move(path);
+      co_return Status::Ok();
+    }
+    asio::awaitable<Status> SendS3Etag(std::string etag) override {
+      rec().sent_s3_etag = std::move(etag);
       co_return Status::Ok();
     }
     asio::awaitable<Result<daemonpb::FileInfo>> Finish() override {

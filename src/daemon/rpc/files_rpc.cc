@@ -80,6 +80,9 @@ Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx, grpc::ServerReader<gr
       case v1::UploadFileRequest::kVfsPath:
         NEXUS_RETURN_IF_ERROR(session.SetPath(msg.vfs_path()));
         break;
+      case v1::UploadFileRequest::kS3Etag:
+        NEXUS_RETURN_IF_ERROR(session.SetS3Etag(msg.s3_etag()));
+        break;
       case v1::UploadFileRequest::kHeader:
         return InvalidArgumentError("upload '" + session.name() + "': a second header message");
       case v1::UploadFileRequest::PART_NOT_SET:

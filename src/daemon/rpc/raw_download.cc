@@ -40,6 +40,7 @@ void FillFileInfo(const storage::FileRecord& file, std::string_view vfs_path, v1
   out->set_sha256(file.sha256);
   out->set_created_at(file.created_at);
   out->set_vfs_path(std::string(vfs_path));
+  out->set_s3_etag(file.s3_etag);
 }
 
 std::optional<storage::ByteRange> RangeOf(bool has_range, const v1::ByteRange& range) {

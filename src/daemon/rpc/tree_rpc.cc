@@ -18,6 +18,7 @@ void FillEntry(const storage::TreeEntry& e, v1::DirEntry* out) {
   out->set_modified(e.modified);
   out->set_id(e.file_id);
   out->set_sha256(e.sha256);
+  out->set_s3_etag(e.s3_etag);
 }
 
 void FillLock(const storage::PathLock& l, v1::ActiveLock* out) {

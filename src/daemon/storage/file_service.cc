@@ -111,6 +111,7 @@ Result<FileRecord> Upload::Commit() {
   record.sha256 = ToHex(content_hash_.Finish());
   record.chunks_count = static_cast<int64_t>(chunks_.size());
   record.status = kStatusUploaded;
+  record.s3_etag = s3_etag_;
   // The reservation turns into committed bytes in the same step.
   Result<CommitOutcome> outcome = InternalError("upload '" + name_ + "': not committed");
   s = reservation_->Commit([&] {

@@ -121,6 +121,8 @@ class Upload {
   // for writing (BackgroundChunkWriter: 4 MiB, or one larger chunk). For a received message whose
   // payload is a list of slices: one call per slice, all with the message as owner.
   Status WriteShared(std::string_view data, const std::shared_ptr<const void>& owner);
+  // The S3 ETag to record with the file (FileRecord::s3_etag).
+  void SetS3Etag(std::string etag) { s3_etag_ = std::move(etag); }
   // Flushes the last chunk and commits. On error the upload is cleaned up.
   Result<FileRecord> Commit();
   // Gives up; idempotent; a no-op after Commit.
@@ -157,6 +159,7 @@ class Upload {
   // Stores the chunks while the next ones arrive; knows which it created.
   BackgroundChunkWriter writer_;
   int64_t size_ = 0;
+  std::string s3_etag_;
   std::vector<ChunkRef> chunks_;
   std::unordered_set<std::string> leased_;
   State state_ = State::kOpen;

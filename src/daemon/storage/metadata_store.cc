@@ -104,7 +104,14 @@ CREATE TRIGGER folders_uncounted AFTER DELETE ON vfs_entries WHEN OLD.kind = 'fo
 END;
 )sql";
 
-constexpr char kFileColumns[] = "id, owner, name, size, sha256, chunks_count, status, created_at";
+// An S3 ETag is an MD5, which nothing else here computes: the gateway
+// hashes what S3 clients upload and nexusd keeps the answer with the file.
+constexpr char kSchemaV104[] = R"sql(
+ALTER TABLE files ADD COLUMN s3_etag TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr char kFileColumns[] =
+    "id, owner, name, size, sha256, chunks_count, status, created_at, s3_etag";
 
 FileRecord ReadFile(SQLite::Statement& q) {
   FileRecord f;
@@ -116,6 +123,7 @@ FileRecord ReadFile(SQLite::Statement& q) {
   f.chunks_count = q.getColumn(5).getInt64();
   f.status = q.getColumn(6).getString();
   f.created_at = q.getColumn(7).getInt64();
+  f.s3_etag = q.getColumn(8).getString();
   return f;
 }
 
@@ -151,7 +159,26 @@ std::vector<Migration> StorageMigrations() {
   return {{100, "storage: files, file_chunks, chunks", kSchemaV100},
           {101, "storage: vfs_entries (per-user file tree)", kSchemaV101},
           {102, "storage: index of each owner's folders (entry limit)", kSchemaV102},
-          {103, "storage: each owner's bytes, files and folders (owner_usage)", kSchemaV103}};
+          {103, "storage: each owner's bytes, files and folders (owner_usage)", kSchemaV103},
+          {104, "storage: the S3 ETag of files S3 clients wrote", kSchemaV104}};
+}
+
+bool ValidS3Etag(std::string_view etag) {
+  if (etag.size() < 32) return false;
+  for (char c : etag.substr(0, 32)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  std::string_view parts = etag.substr(32);
+  if (parts.empty()) return true;
+  if (parts.front() != '-' || parts.size() < 2 || parts.size() > 6 || parts[1] == '0') {
+    return false;
+  }
+  int n = 0;
+  for (char c : parts.substr(1)) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  return n <= 10000;
 }
 
 Status QuotaError(int64_t used, int64_t quota, int64_t needed) {
@@ -198,8 +225,8 @@ Result<FileRecord> MetadataTx::InsertFile(const FileRecord& file,
   NEXUS_RETURN_IF_ERROR(CheckChunkList(file, chunks));
   FileRecord stored = file;
   stored.created_at = clock_.NowSeconds();
-  SQLite::Statement ins(
-      db_, std::string("INSERT INTO files(") + kFileColumns + ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+  SQLite::Statement ins(db_, std::string("INSERT INTO files(") + kFileColumns +
+                                 ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.bind(1, stored.id);
   ins.bind(2, stored.owner);
   ins.bind(3, stored.name);
@@ -208,6 +235,7 @@ Result<FileRecord> MetadataTx::InsertFile(const FileRecord& file,
   ins.bind(6, stored.chunks_count);
   ins.bind(7, stored.status);
   ins.bind(8, stored.created_at);
+  ins.bind(9, stored.s3_etag);
   try {
     ins.exec();
   } catch (const SQLite::Exception& e) {

@@ -58,7 +58,15 @@ struct FileRecord {
   int64_t chunks_count = 0;
   std::string status;      // "Uploaded"
   int64_t created_at = 0;  // unix seconds
+  // The ETag S3 clients see (hex, no quotes): the content's MD5, or for an
+  // object assembled from multipart parts the MD5 of the parts' MD5s and
+  // "-N". Kept only for files an S3 client wrote: other uploads do not pay
+  // for an MD5 pass; "" for them.
+  std::string s3_etag;
 };
+
+// 32 lowercase hex digits, then optionally "-N" with N in 1..10000.
+bool ValidS3Etag(std::string_view etag);
 
 struct ChunkRef {
   std::string hash;

@@ -51,12 +51,14 @@ Status UploadSession::Refuse(std::string_view why) const {
 
 Status UploadSession::Write(std::string_view data) {
   if (late_path_ && late_path_->has_value()) return Refuse("data after the path");
+  if (etag_set_) return Refuse("data after the S3 ETag");
   return upload_->Write(data);
 }
 
 Status UploadSession::WriteShared(std::span<const std::string_view> pieces,
                                   const std::shared_ptr<const void>& owner) {
   if (late_path_ && late_path_->has_value()) return Refuse("data after the path");
+  if (etag_set_) return Refuse("data after the S3 ETag");
   for (std::string_view piece : pieces) {
     if (!piece.empty()) NEXUS_RETURN_IF_ERROR(upload_->WriteShared(piece, owner));
   }
@@ -67,6 +69,14 @@ Status UploadSession::SetPath(std::string_view path) {
   if (!late_path_) return Refuse("a path message, but the header did not say path_follows");
   NEXUS_ASSIGN_OR_RETURN(std::string normalized, placement_->UploadPath(owner_, path));
   return late_path_->Set(std::move(normalized));
+}
+
+Status UploadSession::SetS3Etag(std::string_view etag) {
+  if (etag_set_) return Refuse("a second S3 ETag");
+  if (!ValidS3Etag(etag)) return Refuse("a malformed S3 ETag");
+  etag_set_ = true;
+  upload_->SetS3Etag(std::string(etag));
+  return Status::Ok();
 }
 
 Result<FileRecord> UploadSession::Commit() {

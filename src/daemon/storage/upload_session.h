@@ -93,6 +93,9 @@ class UploadSession {
                      const std::shared_ptr<const void>& owner);
   // The tree path of a path_follows upload, after its last bytes.
   Status SetPath(std::string_view path);
+  // The S3 ETag to keep with the file, after its last bytes: 32 lowercase
+  // hex digits, maybe with "-N" (a multipart object's part count).
+  Status SetS3Etag(std::string_view etag);
   // Checks that every declared byte and the late path arrived, then stores
   // the file. On error nothing is kept.
   Result<FileRecord> Commit();
@@ -125,6 +128,7 @@ class UploadSession {
   UploadPlacement* const placement_;           // set for a path_follows upload
   const std::string owner_;
   const int64_t declared_size_;
+  bool etag_set_ = false;  // no data may follow it
 };
 
 }  // namespace nexus::daemon::storage

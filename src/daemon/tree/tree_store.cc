@@ -57,12 +57,13 @@ TreeEntry ReadEntry(SQLite::Statement& q) {
   e.modified = q.getColumn(3).getInt64();
   e.file_id = q.getColumn(4).getString();
   e.sha256 = q.getColumn(5).getString();
+  e.s3_etag = q.getColumn(6).getString();
   return e;
 }
 
 constexpr char kEntrySelect[] =
     "SELECT e.name, e.kind, COALESCE(f.size, 0), e.modified, COALESCE(e.file_id, ''),"
-    " COALESCE(f.sha256, '')"
+    " COALESCE(f.sha256, ''), COALESCE(f.s3_etag, '')"
     " FROM vfs_entries e LEFT JOIN files f ON f.id = e.file_id";
 
 TreeEntry EntryById(SQLite::Database& db, int64_t id) {

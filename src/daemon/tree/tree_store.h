@@ -43,6 +43,7 @@ struct TreeEntry {
   int64_t modified = 0;
   std::string file_id;  // files only: the id the Files API knows them by
   std::string sha256;   // files only: lowercase hex of the content
+  std::string s3_etag;  // files only: FileRecord::s3_etag
 };
 
 struct TreeDeletion {

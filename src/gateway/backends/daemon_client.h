@@ -52,6 +52,9 @@ class UploadCall {
   // Sends the tree path of an upload whose header said path_follows, after
   // its last data message. Failures as for Write.
   virtual asio::awaitable<Status> SendPath(std::string path) = 0;
+  // Sends the S3 ETag to keep with the file, after its last data message
+  // (and path). Failures as for Write.
+  virtual asio::awaitable<Status> SendS3Etag(std::string etag) = 0;
   // Ends the stream and waits for nexusd's answer: the committed file.
   virtual asio::awaitable<Result<daemonpb::FileInfo>> Finish() = 0;
   virtual void Cancel() = 0;

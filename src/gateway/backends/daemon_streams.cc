@@ -54,11 +54,12 @@ class UploadStream final : public std::enable_shared_from_this<UploadStream> {
     co_return true;
   }
 
-  // Sends the trailing path message; see UploadCall::SendPath.
-  asio::awaitable<bool> WritePath(std::string path) {
+  // Sends a message that follows the data (UploadCall::SendPath,
+  // SendS3Etag), and waits for it to be taken.
+  asio::awaitable<bool> WriteTrailer(daemonpb::UploadFileRequest message) {
     const bool settled = co_await Settle();
     if (!settled) co_return false;
-    message_.set_vfs_path(std::move(path));
+    message_ = std::move(message);
     writer_->Write(message_, written_.Arm(shared_from_this()));
     co_return co_await written_.Wait();
   }
@@ -124,7 +125,18 @@ class GrpcUploadCall final : public UploadCall {
 
   asio::awaitable<Status> SendPath(std::string path) override {
     if (over_) co_return InternalError("upload: path after the call ended");
-    bool ok = co_await stream_->WritePath(std::move(path));
+    daemonpb::UploadFileRequest message;
+    message.set_vfs_path(std::move(path));
+    bool ok = co_await stream_->WriteTrailer(std::move(message));
+    if (ok) co_return Status::Ok();
+    co_return co_await Failed();
+  }
+
+  asio::awaitable<Status> SendS3Etag(std::string etag) override {
+    if (over_) co_return InternalError("upload: S3 ETag after the call ended");
+    daemonpb::UploadFileRequest message;
+    message.set_s3_etag(std::move(etag));
+    bool ok = co_await stream_->WriteTrailer(std::move(message));
     if (ok) co_return Status::Ok();
     co_return co_await Failed();
   }

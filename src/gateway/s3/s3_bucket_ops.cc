@@ -42,7 +42,7 @@ asio::awaitable<Result<std::vector<ObjectEntry>>> WalkKeys(S3Call& call, std::st
       if (IsFolder(e)) {
         pending.push_back(std::move(key));
       } else {
-        out.push_back(ObjectEntry{std::move(key), e.size(), e.modified(), EtagOf(e.sha256())});
+        out.push_back(ObjectEntry{std::move(key), e.size(), e.modified(), EtagOf(e)});
       }
     }
   }

@@ -169,9 +169,12 @@ asio::awaitable<std::optional<S3Error>> CheckBucket(S3Call& call) {
   co_return std::nullopt;
 }
 
-std::string EtagOf(std::string_view sha256) {
-  return "\"" + std::string(sha256.substr(0, 32)) + "\"";
+std::string EtagOf(std::string_view s3_etag, std::string_view sha256) {
+  if (!s3_etag.empty()) return "\"" + std::string(s3_etag) + "\"";
+  return "\"" + std::string(sha256.substr(0, 32)) + "-1\"";
 }
+
+std::string EtagOf(const daemonpb::DirEntry& e) { return EtagOf(e.s3_etag(), e.sha256()); }
 
 void RegisterS3Routes(Router& router, AuthClient& auth, DaemonClient& daemon, const Clock& clock,
                       S3Settings settings) {

@@ -1,8 +1,10 @@
 // The object operations. A PUT streams its body straight into an UploadFile
-// call, hashing it on the way when the client signed the payload's SHA-256
-// or sent a Content-MD5: a mismatch drops the call unfinished, so nexusd
-// keeps nothing. A GET streams through the same download path as
+// call, hashing it on the way: MD5 always (the object's ETag, sent to nexusd
+// after the bytes; checked against a Content-MD5), SHA-256 when the client
+// signed the payload's hash. A mismatch drops the call unfinished, so
+// nexusd keeps nothing. A GET streams through the same download path as
 // /api/fs/download. A copy is CopyPath: metadata only, on shared chunks.
+// Content-Type and x-amz-meta-* live in a dead property (s3_metadata.h).
 #include <openssl/evp.h>
 #include <sodium.h>
 
@@ -14,6 +16,7 @@
 #include "gateway/api/download_stream.h"
 #include "gateway/api/upload_stream.h"
 #include "gateway/s3/aws_chunked.h"
+#include "gateway/s3/s3_metadata.h"
 #include "gateway/s3/s3_ops.h"
 #include "gateway/s3/s3_xml.h"
 
@@ -80,7 +83,8 @@ asio::awaitable<std::optional<S3Error>> EnsureParents(S3Call& call, const std::s
 }
 
 // Readies the object's path for a write: no folder there, its parents made.
-asio::awaitable<std::optional<S3Error>> PrepareWrite(S3Call& call) {
+// `*replaces`: an object is there now.
+asio::awaitable<std::optional<S3Error>> PrepareWrite(S3Call& call, bool* replaces) {
   Result<std::optional<daemonpb::DirEntry>> existing =
       co_await StatEntry(call.daemon, call.owner, ObjectPath(call));
   if (!existing.ok()) co_return ErrorOf(existing.status(), NoSuchKey());
@@ -88,6 +92,7 @@ asio::awaitable<std::optional<S3Error>> PrepareWrite(S3Call& call) {
     co_return MakeS3Error(409, "XNexusObjectIsFolder",
                           "Other keys are below this key: it is a folder.");
   }
+  *replaces = existing->has_value();
   co_return co_await EnsureParents(call, call.key);
 }
 
@@ -117,16 +122,20 @@ struct Md5Deleter {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
-// Streams the body into `upload`, checking what the client vouched for.
+// Streams the body into `upload`, checking what the client vouched for;
+// `*md5` gets the body's MD5 (16 bytes).
 asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upload,
-                                                   const std::string& want_md5) {
+                                                   const std::string& want_md5,
+                                                   std::string* md5_out) {
   // An aws-chunked body is checked chunk by chunk instead.
   const bool check_sha =
       call.payload_hash != kUnsignedPayload && call.payload_hash != kStreamingPayload;
   crypto_hash_sha256_state sha;
   crypto_hash_sha256_init(&sha);
-  std::unique_ptr<EVP_MD_CTX, Md5Deleter> md5(want_md5.empty() ? nullptr : EVP_MD_CTX_new());
-  if (md5) EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr);
+  std::unique_ptr<EVP_MD_CTX, Md5Deleter> md5(EVP_MD_CTX_new());
+  if (!md5 || EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1) {
+    co_return ErrorOf(InternalError("s3: no MD5"), NoSuchKey());
+  }
   std::vector<char> buf(kReadBytes);
   std::string pending;
   pending.reserve(kUploadMessageBytes + kReadBytes);
@@ -151,7 +160,7 @@ asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upl
       crypto_hash_sha256_update(&sha, reinterpret_cast<const unsigned char*>(got.data()),
                                 got.size());
     }
-    if (md5) EVP_DigestUpdate(md5.get(), got.data(), got.size());
+    EVP_DigestUpdate(md5.get(), got.data(), got.size());
     pending.append(got);
     const auto now = std::chrono::steady_clock::now();
     if (pending.size() >= kUploadMessageBytes || now - last_sent >= kUploadFlushAfter) {
@@ -173,14 +182,13 @@ asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upl
                             "computed.");
     }
   }
-  if (md5) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(md5.get(), digest, &len);
-    if (std::string(reinterpret_cast<char*>(digest), len) != want_md5) {
-      co_return MakeS3Error(400, "BadDigest",
-                            "The Content-MD5 you specified did not match what we received.");
-    }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(md5.get(), digest, &len);
+  md5_out->assign(reinterpret_cast<char*>(digest), len);
+  if (!want_md5.empty() && *md5_out != want_md5) {
+    co_return MakeS3Error(400, "BadDigest",
+                          "The Content-MD5 you specified did not match what we received.");
   }
   if (!pending.empty()) {
     if (Status s = co_await upload.Write(&pending); !s.ok()) co_return ErrorOf(s, NoSuchKey());
@@ -201,10 +209,11 @@ asio::awaitable<std::variant<daemonpb::DirEntry, S3Error>> StatObject(S3Call& ca
   co_return NoSuchKey();
 }
 
-void SetObjectHeaders(const daemonpb::DirEntry& e, Response& r) {
-  r.headers.Set("ETag", EtagOf(e.sha256()));
+void SetObjectHeaders(const daemonpb::DirEntry& e, const ObjectMetadata& metadata,
+                      const Request& req, Response& r) {
+  r.headers.Set("ETag", EtagOf(e));
   r.headers.Set("Last-Modified", FormatUtc(e.modified(), "%a, %d %b %Y %H:%M:%S GMT"));
-  r.headers.Set("Content-Type", "binary/octet-stream");
+  ApplyMetadata(metadata, req, r);
   r.headers.Set("Accept-Ranges", "bytes");
 }
 
@@ -235,7 +244,7 @@ bool EtagListHas(std::string_view list, std::string_view etag) {
 // unchanged If-Modified-Since is 304.
 std::optional<Response> CheckConditions(const S3Call& call, const daemonpb::DirEntry& e) {
   const Request& req = call.req;
-  const std::string etag = EtagOf(e.sha256());
+  const std::string etag = EtagOf(e);
   const S3Error failed = MakeS3Error(412, "PreconditionFailed",
                                      "At least one of the pre-conditions you specified did not "
                                      "hold");
@@ -272,7 +281,12 @@ asio::awaitable<Response> PutObject(S3Call& call) {
           call, MakeS3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid."));
     }
   }
-  if (std::optional<S3Error> bad = co_await PrepareWrite(call)) co_return Fail(call, *bad);
+  std::variant<ObjectMetadata, S3Error> metadata = MetadataOfRequest(call.req.headers);
+  if (auto* e = std::get_if<S3Error>(&metadata)) co_return Fail(call, *e);
+  bool replaces = false;
+  if (std::optional<S3Error> bad = co_await PrepareWrite(call, &replaces)) {
+    co_return Fail(call, *bad);
+  }
 
   daemonpb::UploadHeader header;
   header.set_owner(call.owner);
@@ -288,14 +302,24 @@ asio::awaitable<Response> PutObject(S3Call& call) {
   Result<std::unique_ptr<UploadCall>> upload = co_await call.daemon.StartUpload(header);
   if (!upload.ok()) co_return Fail(call, ErrorOf(upload.status(), NoSuchKey()));
   // A failure drops the call unfinished: nexusd keeps nothing.
-  if (std::optional<S3Error> bad = co_await StreamBody(call, **upload, want_md5)) {
+  std::string md5;
+  if (std::optional<S3Error> bad = co_await StreamBody(call, **upload, want_md5, &md5)) {
     (*upload)->Cancel();
     co_return Fail(call, *bad);
   }
+  if (Status s = co_await (*upload)->SendS3Etag(HexOf(md5)); !s.ok()) {
+    co_return Fail(call, ErrorOf(s, NoSuchKey()));
+  }
   Result<daemonpb::FileInfo> file = co_await (*upload)->Finish();
   if (!file.ok()) co_return Fail(call, ErrorOf(file.status(), NoSuchKey()));
+  // A replaced object's entry keeps its properties: the new metadata (or
+  // none) replaces what the old object had.
+  if (std::optional<S3Error> bad = co_await StoreMetadata(
+          call, ObjectPath(call), std::get<ObjectMetadata>(metadata), replaces)) {
+    co_return Fail(call, *bad);
+  }
   Response r;
-  r.headers.Set("ETag", EtagOf(file->sha256()));
+  r.headers.Set("ETag", EtagOf(file->s3_etag(), file->sha256()));
   co_return r;
 }
 
@@ -321,7 +345,26 @@ asio::awaitable<Response> CopyObject(S3Call& call) {
               call.region};
   std::variant<daemonpb::DirEntry, S3Error> src = co_await StatObject(from);
   if (auto* e = std::get_if<S3Error>(&src)) co_return Fail(call, *e);
-  if (std::optional<S3Error> bad = co_await PrepareWrite(call)) co_return Fail(call, *bad);
+  // COPY (the default) takes the source's metadata with the entry's
+  // properties; REPLACE sets the request's instead.
+  const std::string directive(call.req.headers.Get("x-amz-metadata-directive"));
+  if (!directive.empty() && directive != "COPY" && directive != "REPLACE") {
+    co_return Fail(call, MakeS3Error(400, "InvalidArgument", "Unknown metadata directive."));
+  }
+  const bool replace_metadata = directive == "REPLACE";
+  std::variant<ObjectMetadata, S3Error> metadata = MetadataOfRequest(call.req.headers);
+  if (auto* e = std::get_if<S3Error>(&metadata)) co_return Fail(call, *e);
+  if (ObjectPath(from) == ObjectPath(call) && !replace_metadata) {
+    co_return Fail(call, MakeS3Error(400, "InvalidRequest",
+                                     "This copy request is illegal because it is trying to copy "
+                                     "an object to itself without changing the object's "
+                                     "metadata, storage class, website redirect location or "
+                                     "encryption attributes."));
+  }
+  bool replaces = false;
+  if (std::optional<S3Error> bad = co_await PrepareWrite(call, &replaces)) {
+    co_return Fail(call, *bad);
+  }
   if (ObjectPath(from) != ObjectPath(call)) {
     daemonpb::CopyPathRequest copy;
     copy.set_owner(call.owner);
@@ -331,10 +374,16 @@ asio::awaitable<Response> CopyObject(S3Call& call) {
     Result<daemonpb::CopyPathResponse> done = co_await call.daemon.CopyPath(copy);
     if (!done.ok()) co_return Fail(call, ErrorOf(done.status(), NoSuchKey()));
   }
+  if (replace_metadata) {
+    if (std::optional<S3Error> bad = co_await StoreMetadata(
+            call, ObjectPath(call), std::get<ObjectMetadata>(metadata), true)) {
+      co_return Fail(call, *bad);
+    }
+  }
   Result<std::optional<daemonpb::DirEntry>> copied =
       co_await StatEntry(call.daemon, call.owner, ObjectPath(call));
   if (!copied.ok() || !*copied) co_return Fail(call, NoSuchKey());
-  co_return XmlResponse(CopyObjectXml(EtagOf((*copied)->sha256()), (*copied)->modified()));
+  co_return XmlResponse(CopyObjectXml(EtagOf(**copied), (*copied)->modified()));
 }
 
 asio::awaitable<Response> GetObject(S3Call& call) {
@@ -342,6 +391,8 @@ asio::awaitable<Response> GetObject(S3Call& call) {
   if (auto* e = std::get_if<S3Error>(&entry)) co_return Fail(call, *e);
   const daemonpb::DirEntry& file = std::get<daemonpb::DirEntry>(entry);
   if (std::optional<Response> cond = CheckConditions(call, file)) co_return std::move(*cond);
+  Result<ObjectMetadata> metadata = co_await LoadMetadata(call, ObjectPath(call));
+  if (!metadata.ok()) co_return Fail(call, ErrorOf(metadata.status(), NoSuchKey()));
   daemonpb::DownloadPathRequest dl;
   dl.set_owner(call.owner);
   dl.set_path(ObjectPath(call));
@@ -363,7 +414,7 @@ asio::awaitable<Response> GetObject(S3Call& call) {
     if (!EqualsIgnoreCase(k, "Content-Disposition")) headers.Add(k, v);
   }
   r.headers = std::move(headers);
-  SetObjectHeaders(file, r);
+  SetObjectHeaders(file, *metadata, call.req, r);
   co_return r;
 }
 
@@ -372,11 +423,50 @@ asio::awaitable<Response> HeadObject(S3Call& call) {
   if (auto* e = std::get_if<S3Error>(&entry)) co_return Fail(call, *e);
   const daemonpb::DirEntry& file = std::get<daemonpb::DirEntry>(entry);
   if (std::optional<Response> cond = CheckConditions(call, file)) co_return std::move(*cond);
+  Result<ObjectMetadata> metadata = co_await LoadMetadata(call, ObjectPath(call));
+  if (!metadata.ok()) co_return Fail(call, ErrorOf(metadata.status(), NoSuchKey()));
   Response r;
-  SetObjectHeaders(file, r);
+  SetObjectHeaders(file, *metadata, call.req, r);
   // The session keeps this Content-Length on a HEAD answer with no body.
   r.headers.Set("Content-Length", std::to_string(file.size()));
   co_return r;
+}
+
+asio::awaitable<Result<ObjectMetadata>> LoadMetadata(S3Call& call, const std::string& path) {
+  daemonpb::ListPropsRequest list;
+  list.set_owner(call.owner);
+  list.set_path(path);
+  NEXUS_CO_ASSIGN_OR_RETURN(daemonpb::ListPropsResponse props,
+                            co_await call.daemon.ListProps(std::move(list)));
+  for (const daemonpb::EntryProps& entry : props.entries()) {
+    if (!entry.name().empty()) continue;
+    for (const daemonpb::DeadProp& p : entry.props()) {
+      if (p.ns() != kMetadataNamespace || p.name() != kMetadataProperty) continue;
+      // A value some WebDAV client wrote in our place means no metadata.
+      if (std::optional<ObjectMetadata> m = DecodeMetadata(p.value())) co_return std::move(*m);
+    }
+  }
+  co_return ObjectMetadata{};
+}
+
+asio::awaitable<std::optional<S3Error>> StoreMetadata(S3Call& call, const std::string& path,
+                                                      const ObjectMetadata& metadata,
+                                                      bool may_have_some) {
+  if (metadata.empty() && !may_have_some) co_return std::nullopt;
+  daemonpb::PatchPropsRequest patch;
+  patch.set_owner(call.owner);
+  patch.set_path(path);
+  daemonpb::PropChange* change = patch.add_changes();
+  change->mutable_prop()->set_ns(std::string(kMetadataNamespace));
+  change->mutable_prop()->set_name(std::string(kMetadataProperty));
+  if (metadata.empty()) {
+    change->set_remove(true);
+  } else {
+    change->mutable_prop()->set_value(EncodeMetadata(metadata));
+  }
+  Result<daemonpb::PatchPropsResponse> patched = co_await call.daemon.PatchProps(std::move(patch));
+  if (!patched.ok()) co_return ErrorOf(patched.status(), NoSuchKey());
+  co_return std::nullopt;
 }
 
 asio::awaitable<std::optional<S3Error>> DeleteKey(S3Call& call) {

@@ -18,6 +18,7 @@
 #include "gateway/backends/daemon_client.h"
 #include "gateway/http/http_types.h"
 #include "gateway/s3/s3_error.h"
+#include "gateway/s3/s3_metadata.h"
 #include "gateway/s3/sigv4.h"
 
 namespace nexus::gateway::s3 {
@@ -60,8 +61,12 @@ asio::awaitable<Result<std::optional<daemonpb::DirEntry>>> StatEntry(DaemonClien
 bool IsFolder(const daemonpb::DirEntry& e);
 // NoSuchBucket unless the call's bucket is one of the owner's folders.
 asio::awaitable<std::optional<S3Error>> CheckBucket(S3Call& call);
-// The quoted ETag of a file: its content hash cut to 128 bits.
-std::string EtagOf(std::string_view sha256);
+// The quoted ETag of a file: the one kept when an S3 client wrote it (its
+// MD5, FileRecord::s3_etag); else the first 128 bits of its SHA-256 with
+// "-1", which S3 tools read as "not an MD5 of the content" (as for a
+// multipart object) instead of comparing it with their own MD5.
+std::string EtagOf(std::string_view s3_etag, std::string_view sha256);
+std::string EtagOf(const daemonpb::DirEntry& e);
 
 asio::awaitable<Response> ListBuckets(S3Call& call);
 asio::awaitable<Response> CreateBucket(S3Call& call);
@@ -82,6 +87,13 @@ asio::awaitable<Response> DeleteObjects(S3Call& call);
 // Deletes the object (and the folders it leaves empty); a key that is not
 // there is no error.
 asio::awaitable<std::optional<S3Error>> DeleteKey(S3Call& call);
+// The object metadata at `path` (s3_metadata.h); empty when it has none.
+asio::awaitable<Result<ObjectMetadata>> LoadMetadata(S3Call& call, const std::string& path);
+// Makes `metadata` the metadata of the object at `path`. Without
+// `may_have_some` (a new object) empty metadata costs no call.
+asio::awaitable<std::optional<S3Error>> StoreMetadata(S3Call& call, const std::string& path,
+                                                      const ObjectMetadata& metadata,
+                                                      bool may_have_some);
 // A Content-MD5 header's base64, decoded; "" when malformed.
 std::string DecodeBase64(std::string_view b64);
 

@@ -195,6 +195,46 @@ TEST_F(UploadSessionTest, ABadLatePathIsRefusedAndTheUploadStillWaitsForOne) {
   EXPECT_TRUE((*session)->SetPath("/b").ok());
 }
 
+TEST_F(UploadSessionTest, AnS3EtagAfterTheBytesIsKeptWithTheFile) {
+  const std::string etag = "5d41402abc4b2a76b9719d911017c592";
+  auto session = Begin({.owner = "alice", .file_name = "a.txt", .declared_size = 5});
+  ASSERT_TRUE(session.ok());
+  ASSERT_TRUE((*session)->Write("hello").ok());
+  ASSERT_TRUE((*session)->SetS3Etag(etag).ok());
+  EXPECT_EQ((*session)->Write("more").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*session)->SetS3Etag(etag).code(), StatusCode::kInvalidArgument);
+  Result<FileRecord> file = (*session)->Commit();
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->s3_etag, etag);
+  Result<FileRecord> stored = files_->Get("alice", file->id);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->s3_etag, etag);
+}
+
+TEST_F(UploadSessionTest, AMalformedS3EtagIsRefusedAndAnUploadWithoutOneKeepsNone) {
+  auto session = Begin({.owner = "alice", .file_name = "a.txt"});
+  ASSERT_TRUE(session.ok());
+  ASSERT_TRUE((*session)->Write("x").ok());
+  EXPECT_EQ((*session)->SetS3Etag("\"5d41402abc4b2a76b9719d911017c592\"").code(),
+            StatusCode::kInvalidArgument);
+  Result<FileRecord> file = (*session)->Commit();
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->s3_etag, "");
+}
+
+TEST(ValidS3EtagTest, IsAnMd5InHexWithAnOptionalPartCount) {
+  EXPECT_TRUE(ValidS3Etag("5d41402abc4b2a76b9719d911017c592"));
+  EXPECT_TRUE(ValidS3Etag("5d41402abc4b2a76b9719d911017c592-1"));
+  EXPECT_TRUE(ValidS3Etag("5d41402abc4b2a76b9719d911017c592-10000"));
+  EXPECT_FALSE(ValidS3Etag("5d41402abc4b2a76b9719d911017c592-10001"));
+  EXPECT_FALSE(ValidS3Etag("5d41402abc4b2a76b9719d911017c592-0"));
+  EXPECT_FALSE(ValidS3Etag("5d41402abc4b2a76b9719d911017c592-"));
+  EXPECT_FALSE(ValidS3Etag("5D41402ABC4B2A76B9719D911017C592"));
+  EXPECT_FALSE(ValidS3Etag("5d41402abc4b2a76b9719d911017c59"));
+  EXPECT_FALSE(ValidS3Etag("5d41402abc4b2a76b9719d911017c5920"));
+  EXPECT_FALSE(ValidS3Etag(""));
+}
+
 TEST(LatePathTest, TakesOnePathThatIsNotTheRoot) {
   LatePath root;
   EXPECT_EQ(root.Set("/").code(), StatusCode::kInvalidArgument);

@@ -114,7 +114,7 @@ void MeasureRows(int n) {
   for (int i = 0; i < n; ++i) {
     const std::string id = "file-" + std::to_string(i);
     const std::string hash = Sha256::HexDigest(id);
-    FileRecord f{id, "alice", id, 10, hash, 1, "Uploaded", 0};
+    FileRecord f{id, "alice", id, 10, hash, 1, "Uploaded", 0, ""};
     const std::string path = "/tree/a" + std::to_string(i / 1000) + "/b" +
                              std::to_string(i / 100 % 10) + "/f" + std::to_string(i);
     ASSERT_TRUE(store.CommitFileAt(path, f, {{hash, 0, 10}}, kUnlimitedQuota).ok());

@@ -150,7 +150,7 @@ TEST(TreeStoreAcrossConnectionsTest, CommitsOnTwoConnectionsCannotTogetherExceed
     threads.emplace_back([&, t] {
       for (int i = 0; i < kCommitsPerThread; ++i) {
         const std::string id = "f" + std::to_string(t) + "-" + std::to_string(i);
-        FileRecord f{id, "alice", id, 100, Sha256::HexDigest(id), 1, "Uploaded", 0};
+        FileRecord f{id, "alice", id, 100, Sha256::HexDigest(id), 1, "Uploaded", 0, ""};
         auto out =
             trees[t % 2]->CommitFileAt("/d/" + id, f, {{Sha256::HexDigest(id), 0, 100}}, kQuota);
         if (out.ok()) {

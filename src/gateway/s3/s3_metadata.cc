@@ -1,0 +1,128 @@
+#include "gateway/s3/s3_metadata.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include <climits>
+#include <memory>
+
+#include "gateway/formats/utf8.h"
+#include "gateway/s3/s3_xml.h"
+
+namespace nexus::gateway::s3 {
+namespace {
+
+// The representation headers S3 stores as sent and answers again.
+constexpr std::string_view kStoredHeaders[] = {"Content-Type",        "Content-Encoding",
+                                               "Content-Disposition", "Content-Language",
+                                               "Cache-Control",       "Expires"};
+constexpr std::string_view kUserPrefix = "x-amz-meta-";
+
+struct DocFree {
+  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Text a header value and an XML document can both carry.
+bool StorableValue(std::string_view v) {
+  for (unsigned char c : v) {
+    if (c < 0x20 && c != '\t') return false;
+  }
+  return ToValidUtf8(v) == v;
+}
+
+S3Error InvalidValue(std::string_view name) {
+  return MakeS3Error(400, "InvalidArgument",
+                     "The value of " + std::string(name) + " is not valid UTF-8 text.");
+}
+
+}  // namespace
+
+const std::string* ObjectMetadata::content_type() const {
+  for (const auto& [name, value] : headers) {
+    if (name == "Content-Type") return &value;
+  }
+  return nullptr;
+}
+
+std::variant<ObjectMetadata, S3Error> MetadataOfRequest(const Headers& headers) {
+  ObjectMetadata out;
+  size_t user_bytes = 0;
+  for (std::string_view name : kStoredHeaders) {
+    const std::string* value = headers.Find(name);
+    if (!value) continue;
+    if (!StorableValue(*value)) return InvalidValue(name);
+    out.headers.emplace_back(std::string(name), *value);
+  }
+  for (const auto& [name, value] : headers.fields()) {
+    std::string lower = Lower(name);
+    if (!lower.starts_with(kUserPrefix) || lower.size() == kUserPrefix.size()) continue;
+    if (!StorableValue(value)) return InvalidValue(name);
+    user_bytes += lower.size() - kUserPrefix.size() + value.size();
+    out.headers.emplace_back(std::move(lower), value);
+  }
+  if (user_bytes > kMaxUserMetadataBytes) {
+    return MakeS3Error(400, "MetadataTooLarge",
+                       "Your metadata headers exceed the maximum allowed metadata size.");
+  }
+  return out;
+}
+
+std::string EncodeMetadata(const ObjectMetadata& metadata) {
+  std::string out = "<s3:" + std::string(kMetadataProperty) + " xmlns:s3=\"" +
+                    std::string(kMetadataNamespace) + "\">";
+  for (const auto& [name, value] : metadata.headers) {
+    out += "<s3:header name=\"" + XmlEscape(name) + "\">" + XmlEscape(value) + "</s3:header>";
+  }
+  out += "</s3:" + std::string(kMetadataProperty) + ">";
+  return out;
+}
+
+std::optional<ObjectMetadata> DecodeMetadata(std::string_view value) {
+  if (value.size() > INT_MAX) return std::nullopt;
+  std::unique_ptr<xmlDoc, DocFree> doc(
+      xmlReadMemory(value.data(), static_cast<int>(value.size()), nullptr, nullptr,
+                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  if (!doc || doc->intSubset || doc->extSubset) return std::nullopt;
+  const xmlNode* root = xmlDocGetRootElement(doc.get());
+  auto named = [](const xmlNode* n, std::string_view local) {
+    return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+           reinterpret_cast<const char*>(n->ns->href) == kMetadataNamespace &&
+           reinterpret_cast<const char*>(n->name) == local;
+  };
+  if (!root || !named(root, kMetadataProperty)) return std::nullopt;
+  ObjectMetadata out;
+  for (const xmlNode* n = root->children; n; n = n->next) {
+    if (!named(n, "header")) continue;
+    xmlChar* name = xmlGetProp(n, reinterpret_cast<const xmlChar*>("name"));
+    xmlChar* text = xmlNodeGetContent(n);
+    if (name && text) {
+      out.headers.emplace_back(reinterpret_cast<const char*>(name),
+                               reinterpret_cast<const char*>(text));
+    }
+    xmlFree(name);
+    xmlFree(text);
+  }
+  return out;
+}
+
+void ApplyMetadata(const ObjectMetadata& metadata, const Request& req, Response& r) {
+  r.headers.Set("Content-Type", "binary/octet-stream");
+  for (const auto& [name, value] : metadata.headers) r.headers.Set(name, value);
+  // A GET's response-* parameters (signed with the request, so the key's
+  // owner chose them) override what is stored.
+  if (req.method != "GET") return;
+  for (std::string_view name : kStoredHeaders) {
+    const std::string* asked = req.QueryParam("response-" + Lower(name));
+    if (asked && StorableValue(*asked)) r.headers.Set(name, *asked);
+  }
+}
+
+}  // namespace nexus::gateway::s3

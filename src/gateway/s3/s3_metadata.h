@@ -1,0 +1,55 @@
+// What an S3 object keeps beside its bytes: the representation headers a
+// PUT may set (Content-Type, Content-Encoding, Content-Disposition,
+// Content-Language, Cache-Control, Expires) and its x-amz-meta-* user
+// metadata, answered again by GET and HEAD.
+//
+// They are kept as one WebDAV dead property of the object's tree entry
+// ({urn:nexus:s3}metadata), so they move, copy and disappear with the entry
+// in every face of the tree, and WebDAV clients see them as a property.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "gateway/http/http_types.h"
+#include "gateway/s3/s3_error.h"
+
+namespace nexus::gateway::s3 {
+
+inline constexpr std::string_view kMetadataNamespace = "urn:nexus:s3";
+inline constexpr std::string_view kMetadataProperty = "metadata";
+// S3's limit on the user metadata of one object (names and values).
+inline constexpr size_t kMaxUserMetadataBytes = 2048;
+
+struct ObjectMetadata {
+  // Names as GET answers them: "Content-Type", ..., "x-amz-meta-<lowercase
+  // name>"; in the order the request sent them.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  bool empty() const { return headers.empty(); }
+  // The stored Content-Type; nullptr when none was set.
+  const std::string* content_type() const;
+};
+
+// The metadata a PUT (or a copy with x-amz-metadata-directive REPLACE)
+// sets. User metadata over kMaxUserMetadataBytes is 400 MetadataTooLarge; a
+// value that is not valid UTF-8 text is 400 InvalidArgument.
+std::variant<ObjectMetadata, S3Error> MetadataOfRequest(const Headers& headers);
+
+// The dead property's value: a self-contained XML element.
+std::string EncodeMetadata(const ObjectMetadata& metadata);
+// The metadata in a value EncodeMetadata wrote; nullopt when it is not one.
+std::optional<ObjectMetadata> DecodeMetadata(std::string_view value);
+
+// Sets the stored headers on a GET or HEAD answer, then the overrides a
+// (presigned) GET asked for with response-content-type,
+// response-content-disposition, ... query parameters. Without a stored or
+// asked Content-Type the answer says binary/octet-stream, as S3 does.
+void ApplyMetadata(const ObjectMetadata& metadata, const Request& req, Response& r);
+
+}  // namespace nexus::gateway::s3
