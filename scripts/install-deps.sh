@@ -16,7 +16,7 @@ PACKAGES=(
   # WebDAV clients of the e2e suite
   litmus rclone davfs2
   # S3 clients of the e2e suite
-  python3-boto3 awscli
+  python3-boto3 awscli s3cmd
   # containers (nodes, lambda)
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables nftables
   # benchmarks
