@@ -162,8 +162,10 @@ ok=$(grep -cx 200 "$work/put_codes" || true)
 list_all() {
   local out=$1 token="" total=0 page=0 t code
   while :; do
-    local url="$S3_URL/$bucket?list-type=2&max-keys=$PAGE&prefix=many%2F"
-    [ -n "$token" ] && url+="&continuation-token=$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$token")"
+    # Parameters in sorted order: curl 7.88 signs the query as written.
+    local url="$S3_URL/$bucket?"
+    [ -n "$token" ] && url+="continuation-token=$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$token")&"
+    url+="list-type=2&max-keys=$PAGE&prefix=many%2F"
     read -r code t < <(scurl -o "$work/page.xml" -w '%{http_code} %{time_total}\n' "$url")
     [ "$code" = 200 ] || die "ListObjectsV2 page $page: HTTP $code"
     awk -v s="$t" 'BEGIN { printf "%.3f\n", s * 1000 }' >>"$out"
