@@ -217,6 +217,34 @@ def test_etag_is_the_md5_and_metadata_comes_back_as_it_was_put(nexus, s3user):
     assert web["ETag"].endswith('-1"') and len(web["ETag"]) == 36
 
 
+def test_an_unversioned_bucket_lists_each_object_as_its_one_version(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    assert "Status" not in s3.get_bucket_versioning(Bucket=name)
+    for key in ("a.txt", "d/b.txt", "d/c.txt", "e.txt"):
+        s3.put_object(Bucket=name, Key=key, Body=key.encode())
+    listed = s3.list_object_versions(Bucket=name)
+    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in listed["Versions"]] == [
+        ("a.txt", "null", True), ("d/b.txt", "null", True), ("d/c.txt", "null", True),
+        ("e.txt", "null", True)]
+    assert listed["Versions"][0]["ETag"] == '"' + hashlib.md5(b"a.txt").hexdigest() + '"'
+    assert "DeleteMarkers" not in listed
+    page = s3.list_object_versions(Bucket=name, Delimiter="/", MaxKeys=2)
+    assert [v["Key"] for v in page["Versions"]] == ["a.txt"]
+    assert [p["Prefix"] for p in page["CommonPrefixes"]] == ["d/"]
+    assert page["IsTruncated"] and page["NextKeyMarker"] == "d/"
+    rest = s3.list_object_versions(Bucket=name, Delimiter="/", KeyMarker=page["NextKeyMarker"])
+    assert [v["Key"] for v in rest["Versions"]] == ["e.txt"] and not rest["IsTruncated"]
+    # What a paginator does, all the way through.
+    keys = [v["Key"] for p in s3.get_paginator("list_object_versions").paginate(
+        Bucket=name, PaginationConfig={"PageSize": 1}) for v in p.get("Versions", [])]
+    assert keys == ["a.txt", "d/b.txt", "d/c.txt", "e.txt"]
+    with pytest.raises(client_error()) as e:
+        s3.list_object_versions(Bucket=bucket_name("none"))
+    assert error_code(e) == "NoSuchBucket"
+
+
 def test_a_tampered_payload_fails_its_signed_hash(nexus, s3user):
     s3 = s3user.s3
     name = bucket_name()

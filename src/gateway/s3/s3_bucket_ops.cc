@@ -53,6 +53,13 @@ const std::string* Query(const Request& req, std::string_view name) { return req
 
 }  // namespace
 
+asio::awaitable<Response> GetBucketVersioning(S3Call& call) {
+  if (std::optional<S3Error> missing = co_await CheckBucket(call)) {
+    co_return Fail(call, *missing);
+  }
+  co_return XmlResponse(VersioningXml());
+}
+
 asio::awaitable<Response> ListBuckets(S3Call& call) {
   daemonpb::ListDirectoryRequest list;
   list.set_owner(call.owner);
@@ -131,10 +138,11 @@ asio::awaitable<Response> DeleteBucket(S3Call& call) {
   co_return r;
 }
 
-asio::awaitable<Response> ListObjects(S3Call& call, bool v2) {
+asio::awaitable<Response> ListObjects(S3Call& call, ListKind kind) {
   const Request& req = call.req;
+  const bool v2 = kind == ListKind::kV2;
   ListEcho echo;
-  echo.v2 = v2;
+  echo.kind = kind;
   echo.bucket = call.bucket;
   ListParams params;
   if (const std::string* p = Query(req, "prefix")) params.prefix = echo.prefix = *p;
@@ -163,7 +171,8 @@ asio::awaitable<Response> ListObjects(S3Call& call, bool v2) {
                                          "The continuation token provided is incorrect"));
       }
     }
-  } else if (const std::string* m = Query(req, "marker")) {
+  } else if (const std::string* m =
+                 Query(req, kind == ListKind::kVersions ? "key-marker" : "marker")) {
     params.after = echo.marker = *m;
   }
 
@@ -179,6 +188,9 @@ asio::awaitable<Response> ListObjects(S3Call& call, bool v2) {
             [](const ObjectEntry& a, const ObjectEntry& b) { return a.key < b.key; });
   ListPage page = ListKeys(*keys, params);
   if (v2 && page.truncated) echo.next_continuation = EncodeContinuationToken(page.last);
+  if (kind == ListKind::kVersions) {
+    co_return XmlResponse(ListVersionsXml(echo, page, call.owner_id, call.owner));
+  }
   co_return XmlResponse(ListObjectsXml(echo, page));
 }
 

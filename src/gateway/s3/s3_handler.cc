@@ -38,18 +38,24 @@ asio::awaitable<Response> Dispatch(S3Call& call) {
     if (m == "DELETE" && req.query.empty()) co_return co_await DeleteBucket(call);
     if (m == "GET") {
       if (req.QueryParam("location")) co_return co_await GetBucketLocation(call);
+      if (req.QueryParam("versioning")) co_return co_await GetBucketVersioning(call);
+      const bool versions = req.QueryParam("versions") != nullptr;
       const std::string* type = req.QueryParam("list-type");
-      if (type && *type == "2") co_return co_await ListObjects(call, true);
-      // Any other sub-resource (?versioning, ?acl, ?policy, ...).
+      const ListKind kind = versions                 ? ListKind::kVersions
+                            : (type && *type == "2") ? ListKind::kV2
+                                                     : ListKind::kV1;
+      // Any other sub-resource (?acl, ?policy, ...).
       for (const auto& [name, value] : req.query) {
-        static constexpr std::string_view kListParams[] = {"prefix", "delimiter",     "max-keys",
-                                                           "marker", "encoding-type", "list-type"};
+        static constexpr std::string_view kListParams[] = {
+            "prefix",        "delimiter", "max-keys",           "marker",
+            "encoding-type", "list-type", "continuation-token", "start-after",
+            "fetch-owner",   "versions",  "key-marker",         "version-id-marker"};
         if (std::find(std::begin(kListParams), std::end(kListParams), name) ==
             std::end(kListParams)) {
           co_return Fail(call, NotImplemented("The bucket sub-resource '" + name + "'"));
         }
       }
-      co_return co_await ListObjects(call, false);
+      co_return co_await ListObjects(call, kind);
     }
     co_return Fail(call, NotImplemented(m + " on a bucket"));
   }

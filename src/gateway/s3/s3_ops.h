@@ -19,6 +19,7 @@
 #include "gateway/http/http_types.h"
 #include "gateway/s3/s3_error.h"
 #include "gateway/s3/s3_metadata.h"
+#include "gateway/s3/s3_xml.h"
 #include "gateway/s3/sigv4.h"
 
 namespace nexus::gateway::s3 {
@@ -73,8 +74,11 @@ asio::awaitable<Response> CreateBucket(S3Call& call);
 asio::awaitable<Response> HeadBucket(S3Call& call);
 asio::awaitable<Response> DeleteBucket(S3Call& call);
 asio::awaitable<Response> GetBucketLocation(S3Call& call);
-// v2: list-type=2.
-asio::awaitable<Response> ListObjects(S3Call& call, bool v2);
+// v1, v2 (list-type=2), or ListObjectVersions (?versions) of an
+// unversioned bucket.
+asio::awaitable<Response> ListObjects(S3Call& call, ListKind kind);
+// ?versioning: never enabled.
+asio::awaitable<Response> GetBucketVersioning(S3Call& call);
 
 asio::awaitable<Response> PutObject(S3Call& call);
 asio::awaitable<Response> CopyObject(S3Call& call);

@@ -113,7 +113,7 @@ std::string ListObjectsXml(const ListEcho& e, const ListPage& page) {
   Element(out, "MaxKeys", std::to_string(e.max_keys));
   if (e.url_encoded) Element(out, "EncodingType", "url");
   Element(out, "IsTruncated", page.truncated ? "true" : "false");
-  if (e.v2) {
+  if (e.kind == ListKind::kV2) {
     Element(out, "KeyCount", std::to_string(page.contents.size() + page.common_prefixes.size()));
     if (!e.continuation.empty()) Element(out, "ContinuationToken", e.continuation);
     if (!e.next_continuation.empty()) Element(out, "NextContinuationToken", e.next_continuation);
@@ -140,6 +140,50 @@ std::string ListObjectsXml(const ListEcho& e, const ListPage& page) {
   }
   out += "</ListBucketResult>";
   return out;
+}
+
+std::string ListVersionsXml(const ListEcho& e, const ListPage& page, std::string_view owner_id,
+                            std::string_view owner_name) {
+  auto text = [&](const std::string& s) { return e.url_encoded ? UriEncode(s, true) : s; };
+  std::string out = std::string(kHead) + "<ListVersionsResult" + std::string(kNamespace) + ">";
+  Element(out, "Name", e.bucket);
+  Element(out, "Prefix", text(e.prefix));
+  Element(out, "KeyMarker", text(e.marker));
+  Element(out, "VersionIdMarker", "");
+  if (page.truncated) {
+    Element(out, "NextKeyMarker", text(page.last));
+    Element(out, "NextVersionIdMarker", "null");
+  }
+  if (!e.delimiter.empty()) Element(out, "Delimiter", text(e.delimiter));
+  Element(out, "MaxKeys", std::to_string(e.max_keys));
+  if (e.url_encoded) Element(out, "EncodingType", "url");
+  Element(out, "IsTruncated", page.truncated ? "true" : "false");
+  for (const ObjectEntry& o : page.contents) {
+    out += "<Version>";
+    Element(out, "Key", text(o.key));
+    Element(out, "VersionId", "null");
+    Element(out, "IsLatest", "true");
+    Element(out, "LastModified", Iso8601(o.modified));
+    Element(out, "ETag", o.etag);
+    Element(out, "Size", std::to_string(o.size));
+    out += "<Owner>";
+    Element(out, "ID", owner_id);
+    Element(out, "DisplayName", owner_name);
+    out += "</Owner>";
+    Element(out, "StorageClass", "STANDARD");
+    out += "</Version>";
+  }
+  for (const std::string& p : page.common_prefixes) {
+    out += "<CommonPrefixes>";
+    Element(out, "Prefix", text(p));
+    out += "</CommonPrefixes>";
+  }
+  out += "</ListVersionsResult>";
+  return out;
+}
+
+std::string VersioningXml() {
+  return std::string(kHead) + "<VersioningConfiguration" + std::string(kNamespace) + "/>";
 }
 
 std::string CopyObjectXml(std::string_view etag, int64_t modified) {

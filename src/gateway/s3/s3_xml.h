@@ -34,20 +34,29 @@ struct BucketInfo {
 std::string ListBucketsXml(std::string_view owner_id, std::string_view owner_name,
                            const std::vector<BucketInfo>& buckets);
 
+// Which listing a request asked for.
+enum class ListKind { kV1, kV2, kVersions };
+
 // What a ListObjects request asked, echoed in its answer.
 struct ListEcho {
-  bool v2 = true;
+  ListKind kind = ListKind::kV2;
   std::string bucket;
   std::string prefix;
   std::string delimiter;
   int64_t max_keys = 1000;
   bool url_encoded = false;       // encoding-type=url
-  std::string marker;             // v1
+  std::string marker;             // v1; key-marker of a versions listing
   std::string start_after;        // v2
   std::string continuation;       // v2, as sent
   std::string next_continuation;  // v2, when truncated
 };
 std::string ListObjectsXml(const ListEcho& echo, const ListPage& page);
+// ListObjectVersions of an unversioned bucket: each object is its one
+// version, "null", the latest; there are no delete markers.
+std::string ListVersionsXml(const ListEcho& echo, const ListPage& page, std::string_view owner_id,
+                            std::string_view owner_name);
+// GetBucketVersioning of a bucket versioning was never enabled on.
+std::string VersioningXml();
 
 std::string CopyObjectXml(std::string_view etag, int64_t modified);
 std::string LocationXml(std::string_view region);
