@@ -80,6 +80,9 @@ Result<FileRecord> ReceiveUpload(grpc::ServerContext* ctx, grpc::ServerReader<gr
       case v1::UploadFileRequest::kVfsPath:
         NEXUS_RETURN_IF_ERROR(session.SetPath(msg.vfs_path()));
         break;
+      case v1::UploadFileRequest::kPartMd5:
+        NEXUS_RETURN_IF_ERROR(session.SetPartMd5(msg.part_md5()));
+        break;
       case v1::UploadFileRequest::kHeader:
         return InvalidArgumentError("upload '" + session.name() + "': a second header message");
       case v1::UploadFileRequest::PART_NOT_SET:
@@ -96,7 +99,9 @@ storage::UploadHeader FromProto(const v1::UploadHeader& h) {
                                .file_name = h.file_name(),
                                .vfs_path = h.vfs_path(),
                                .declared_size = h.declared_size(),
-                               .path_follows = h.path_follows()};
+                               .path_follows = h.path_follows(),
+                               .multipart_upload_id = h.multipart_upload_id(),
+                               .part_number = h.part_number()};
 }
 
 }  // namespace

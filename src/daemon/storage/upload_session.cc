@@ -1,5 +1,6 @@
 #include "daemon/storage/upload_session.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace nexus::daemon::storage {
@@ -8,6 +9,18 @@ Status LatePath::Set(std::string path) {
   if (has_value()) return InvalidArgumentError("upload: a second path");
   if (path == "/") return InvalidArgumentError("upload: the path is the root folder");
   path_ = std::move(path);
+  return Status::Ok();
+}
+
+Status PartMd5::Set(std::string hex) {
+  if (has_value()) return InvalidArgumentError("upload: a second part MD5");
+  const bool hex_digits = std::all_of(hex.begin(), hex.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (hex.size() != 32 || !hex_digits) {
+    return InvalidArgumentError("upload: the part MD5 is not 32 lowercase hex digits");
+  }
+  hex_ = std::move(hex);
   return Status::Ok();
 }
 
@@ -23,6 +36,19 @@ Result<std::unique_ptr<UploadSession>> UploadSession::Begin(FileService& files,
   const bool to_tree = !header.vfs_path.empty() || header.path_follows;
   if (to_tree && placement == nullptr) {
     return UnimplementedError("upload to a path is not served here");
+  }
+  if (!header.multipart_upload_id.empty()) {
+    if (header.vfs_path.empty()) {
+      return InvalidArgumentError("upload: a multipart part without the upload's vfs_path");
+    }
+    NEXUS_ASSIGN_OR_RETURN(std::string path, placement->UploadPath(header.owner, header.vfs_path));
+    auto md5 = std::make_shared<PartMd5>();
+    NEXUS_ASSIGN_OR_RETURN(
+        std::unique_ptr<Upload> upload,
+        placement->BeginPartUpload(header.owner, path, header.multipart_upload_id,
+                                   header.part_number, header.declared_size, md5));
+    return std::unique_ptr<UploadSession>(new UploadSession(
+        std::move(upload), std::move(path), nullptr, nullptr, header, std::move(md5)));
   }
   if (header.path_follows) {
     auto late_path = std::make_shared<LatePath>();
@@ -51,12 +77,14 @@ Status UploadSession::Refuse(std::string_view why) const {
 
 Status UploadSession::Write(std::string_view data) {
   if (late_path_ && late_path_->has_value()) return Refuse("data after the path");
+  if (part_md5_ && part_md5_->has_value()) return Refuse("data after the part MD5");
   return upload_->Write(data);
 }
 
 Status UploadSession::WriteShared(std::span<const std::string_view> pieces,
                                   const std::shared_ptr<const void>& owner) {
   if (late_path_ && late_path_->has_value()) return Refuse("data after the path");
+  if (part_md5_ && part_md5_->has_value()) return Refuse("data after the part MD5");
   for (std::string_view piece : pieces) {
     if (!piece.empty()) NEXUS_RETURN_IF_ERROR(upload_->WriteShared(piece, owner));
   }
@@ -69,12 +97,18 @@ Status UploadSession::SetPath(std::string_view path) {
   return late_path_->Set(std::move(normalized));
 }
 
+Status UploadSession::SetPartMd5(std::string hex) {
+  if (!part_md5_) return Refuse("a part MD5, but the header names no multipart upload");
+  return part_md5_->Set(std::move(hex));
+}
+
 Result<FileRecord> UploadSession::Commit() {
   if (declared_size_ >= 0 && bytes_written() != declared_size_) {
     return Refuse("received " + std::to_string(bytes_written()) + " bytes, the header declared " +
                   std::to_string(declared_size_));
   }
   if (late_path_ && !late_path_->has_value()) return Refuse("the path never arrived");
+  if (part_md5_ && !part_md5_->has_value()) return Refuse("the part MD5 never arrived");
   return upload_->Commit();
 }
 
