@@ -63,6 +63,15 @@ class UploadStream final : public std::enable_shared_from_this<UploadStream> {
     co_return co_await written_.Wait();
   }
 
+  // Sends the trailing part MD5 message; see UploadCall::SendPartMd5.
+  asio::awaitable<bool> WritePartMd5(std::string hex) {
+    const bool settled = co_await Settle();
+    if (!settled) co_return false;
+    message_.set_part_md5(std::move(hex));
+    writer_->Write(message_, written_.Arm(shared_from_this()));
+    co_return co_await written_.Wait();
+  }
+
   // Half-closes the stream, then waits for nexusd's answer. A last data
   // message that failed is never an answer, even if nexusd's status is OK.
   asio::awaitable<grpc::Status> Close() {
@@ -125,6 +134,13 @@ class GrpcUploadCall final : public UploadCall {
   asio::awaitable<Status> SendPath(std::string path) override {
     if (over_) co_return InternalError("upload: path after the call ended");
     bool ok = co_await stream_->WritePath(std::move(path));
+    if (ok) co_return Status::Ok();
+    co_return co_await Failed();
+  }
+
+  asio::awaitable<Status> SendPartMd5(std::string hex) override {
+    if (over_) co_return InternalError("upload: part MD5 after the call ended");
+    bool ok = co_await stream_->WritePartMd5(std::move(hex));
     if (ok) co_return Status::Ok();
     co_return co_await Failed();
   }
