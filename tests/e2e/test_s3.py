@@ -643,3 +643,18 @@ def test_another_users_keys_cannot_touch_my_upload(nexus, s3user):
     assert [p["ETag"] for p in s3.list_parts(Bucket=name, Key="mine", UploadId=uid)["Parts"]] \
         == [etag]
     s3.abort_multipart_upload(Bucket=name, Key="mine", UploadId=uid)
+
+
+def test_complete_does_not_bring_back_a_deleted_bucket(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    uid = s3.create_multipart_upload(Bucket=name, Key="a/b")["UploadId"]
+    etag = s3.upload_part(Bucket=name, Key="a/b", UploadId=uid, PartNumber=1, Body=b"x")["ETag"]
+    s3.delete_bucket(Bucket=name)
+    with pytest.raises(client_error()) as e:
+        s3.complete_multipart_upload(
+            Bucket=name, Key="a/b", UploadId=uid,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert error_code(e) == "NoSuchBucket"
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

@@ -450,6 +450,9 @@ asio::awaitable<Response> CompleteMultipartUpload(S3Call& call) {
   std::vector<daemonpb::CompletePart> parts;
   if (!ParseComplete(*body, &parts)) co_return Fail(call, Malformed());
   if (!ValidKey(call.key)) co_return Fail(call, InvalidKey());
+  // The commit makes the folders the key needs: it must not bring back a
+  // bucket deleted since the upload began.
+  if (std::optional<S3Error> missing = co_await CheckBucket(call)) co_return Fail(call, *missing);
   daemonpb::CompleteMultipartUploadRequest complete;
   complete.set_owner(call.owner);
   complete.set_upload_id(*call.req.QueryParam("uploadId"));
