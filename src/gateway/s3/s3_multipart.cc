@@ -35,6 +35,9 @@ constexpr size_t kReadBytes = 256 * 1024;
 // Every part but the last is at least this big (S3's limit).
 constexpr int64_t kMinPartBytes = 5LL << 20;
 constexpr int kMaxParts = 10000;
+// And none is bigger than this (S3's limit; a part sent without its length
+// is bounded by the quota alone).
+constexpr int64_t kMaxPartBytes = 5LL << 30;
 // A Complete document lists up to 10000 parts of ~100 bytes.
 constexpr size_t kMaxCompleteBodyBytes = 4 << 20;
 constexpr char kXmlHead[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -368,6 +371,10 @@ asio::awaitable<Response> UploadPart(S3Call& call) {
   if (const std::string* cl = call.req.headers.Find(
           call.chunk_signing ? "x-amz-decoded-content-length" : "Content-Length")) {
     std::from_chars(cl->data(), cl->data() + cl->size(), declared);
+  }
+  if (declared > kMaxPartBytes) {
+    co_return Fail(call, MakeS3Error(400, "EntityTooLarge",
+                                     "Your proposed upload exceeds the maximum allowed size"));
   }
   header.set_declared_size(declared);
   Result<std::unique_ptr<UploadCall>> upload = co_await call.daemon.StartUpload(header);
