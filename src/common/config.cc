@@ -103,6 +103,8 @@ std::vector<Binding> Bindings(Config& c) {
       {"storage", "chunk_max_bytes", &c.storage.chunk_max_bytes, 1, kGiB},
       {"storage", "chunks_dir", &c.storage.chunks_dir},
       {"storage", "max_tree_entries", &c.storage.max_tree_entries, -1, kEiB},
+      {"storage", "multipart_expiry_seconds", &c.storage.multipart_expiry_seconds, 0,
+       365 * kDaySeconds},
       {"lambda", "runc_path", &c.lambda.runc_path},
       {"lambda", "init_path", &c.lambda.init_path},
       {"lambda", "timeout_ms_default", &c.lambda.timeout_ms_default, 1, kDayMs},

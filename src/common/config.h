@@ -98,6 +98,9 @@ struct StorageConfig {
   std::string chunks_dir;               // default <data_dir>/chunks
   // Files (with or without a path) plus folders per user; negative: no limit.
   int64_t max_tree_entries = 1000000;
+  // S3 multipart uploads neither completed nor aborted are dropped, with
+  // their parts, this long after they started (MinIO's default); 0: never.
+  int64_t multipart_expiry_seconds = 24 * 3600;
 };
 
 struct LambdaConfig {

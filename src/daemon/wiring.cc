@@ -42,6 +42,9 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   if (!swept.ok()) return swept.status().WithContext("storage start-up sweep");
   d->tree_store = std::make_unique<storage::TreeStore>(*d->metadata.store);
   d->tree = std::make_unique<storage::TreeService>(*d->files, *d->tree_store);
+  d->multipart_janitor = std::make_unique<storage::MultipartJanitor>(
+      *d->tree, clock, cfg.storage.multipart_expiry_seconds);
+  d->multipart_janitor->Start();
 
   // Without root or runc this is a runner that answers kUnavailable, so
   // nexusd still serves files.

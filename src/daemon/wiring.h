@@ -32,6 +32,7 @@
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/file_service.h"
 #include "daemon/storage/store_factories.h"
+#include "daemon/tree/multipart_janitor.h"
 #include "daemon/tree/tree_service.h"
 #include "daemon/tree/tree_store.h"
 
@@ -55,6 +56,8 @@ struct Daemon {
   std::unique_ptr<storage::FileService> files;
   std::unique_ptr<storage::TreeStore> tree_store;
   std::unique_ptr<storage::TreeService> tree;
+  // Drops stale S3 multipart uploads (storage.multipart_expiry_seconds).
+  std::unique_ptr<storage::MultipartJanitor> multipart_janitor;
   // Lambda and nodes; without root, runc or CNI they answer kUnavailable.
   std::unique_ptr<runtime::LambdaRunner> lambda;
   std::unique_ptr<SQLite::Database> nodes_db;

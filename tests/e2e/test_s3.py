@@ -482,3 +482,274 @@ def test_an_aws_chunked_upload_is_decoded_and_each_chunk_verified(nexus, s3user)
     assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content, r.text
     with pytest.raises(client_error()):
         s3.head_object(Bucket=name, Key="bad.bin")
+
+
+# ---- multipart uploads ---------------------------------------------------------
+
+MIB = 1 << 20
+
+
+def aws_cli(s3user, tmp_path, nexus):
+    aws = "/usr/bin/aws"
+    if not os.access(aws, os.X_OK):
+        skip_or_fail("awscli is not installed (scripts/install-deps.sh)")
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+               AWS_ACCESS_KEY_ID=s3user.s3_key["access_key"],
+               AWS_SECRET_ACCESS_KEY=s3user.s3_key["secret_key"], AWS_PAGER="")
+    endpoint = f"http://127.0.0.1:{nexus.s3_port}"
+
+    def run(*args):
+        r = subprocess.run([aws, "--endpoint-url", endpoint, *args], env=env,
+                           capture_output=True, timeout=300)
+        assert r.returncode == 0, r.stderr.decode()
+        return r.stdout.decode()
+    return run
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(MIB), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def multipart_etag(parts):
+    digests = b"".join(hashlib.md5(p).digest() for p in parts)
+    return '"%s-%d"' % (hashlib.md5(digests).hexdigest(), len(parts))
+
+
+def test_awscli_copies_100_mib_up_and_down_in_parts(nexus, s3user, tmp_path):
+    run = aws_cli(s3user, tmp_path, nexus)
+    name = bucket_name()
+    s3user.s3.create_bucket(Bucket=name)
+    src = tmp_path / "big.bin"
+    with open(src, "wb") as f:
+        for _ in range(100):
+            f.write(os.urandom(MIB))
+    before = fs_usage(nexus, s3user)["used_bytes"]
+    run("s3", "cp", str(src), f"s3://{name}/big/big.bin")  # 8 MiB parts: 13 of them
+    head = s3user.s3.head_object(Bucket=name, Key="big/big.bin")
+    assert head["ContentLength"] == 100 * MIB
+    after = fs_usage(nexus, s3user)
+    assert after["used_bytes"] - before == 100 * MIB, "the object counts once, parts are gone"
+    assert s3user.s3.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+    back = tmp_path / "back.bin"
+    run("s3", "cp", f"s3://{name}/big/big.bin", str(back))
+    assert sha256_file(back) == sha256_file(src)
+    # The tree shows it too, with the whole content's SHA-256.
+    entries = nexus.api.get("/api/fs/ls", token=s3user.token,
+                            params={"path": f"/{name}/big"}).json()
+    assert [(e["name"], e["size"]) for e in entries] == [("big.bin", 100 * MIB)]
+
+
+def test_boto3_upload_file_with_a_small_threshold_goes_in_parts(nexus, s3user, tmp_path):
+    from boto3.s3.transfer import TransferConfig
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    src = tmp_path / "f.bin"
+    data = os.urandom(12 * MIB + 12345)
+    src.write_bytes(data)
+    cfg = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB,
+                         max_concurrency=3)
+    s3.upload_file(str(src), name, "up/f.bin", Config=cfg)
+    assert s3.get_object(Bucket=name, Key="up/f.bin")["Body"].read() == data
+    back = tmp_path / "back.bin"
+    s3.download_file(name, "up/f.bin", str(back), Config=cfg)
+    assert back.read_bytes() == data
+
+
+def test_explicit_parts_complete_with_s3s_etag(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    parts = [os.urandom(5 * MIB), os.urandom(5 * MIB), os.urandom(1000)]
+    up = s3.create_multipart_upload(Bucket=name, Key="k/obj", ContentType="video/mp4",
+                                    Metadata={"camera": "front"})
+    uid = up["UploadId"]
+    etags = []
+    for i, p in enumerate(parts, 1):
+        r = s3.upload_part(Bucket=name, Key="k/obj", UploadId=uid, PartNumber=i, Body=p)
+        assert r["ETag"] == '"%s"' % hashlib.md5(p).hexdigest()
+        etags.append(r["ETag"])
+    listed = s3.list_parts(Bucket=name, Key="k/obj", UploadId=uid)
+    assert [(p["PartNumber"], p["Size"], p["ETag"]) for p in listed["Parts"]] == \
+        [(i, len(p), e) for i, (p, e) in enumerate(zip(parts, etags), 1)]
+    page = s3.list_parts(Bucket=name, Key="k/obj", UploadId=uid, MaxParts=2)
+    assert page["IsTruncated"] and [p["PartNumber"] for p in page["Parts"]] == [1, 2]
+    uploads = s3.list_multipart_uploads(Bucket=name, Prefix="k/")
+    assert [(u["Key"], u["UploadId"]) for u in uploads["Uploads"]] == [("k/obj", uid)]
+    assert s3.list_multipart_uploads(Bucket=name, Prefix="other").get("Uploads", []) == []
+    done = s3.complete_multipart_upload(
+        Bucket=name, Key="k/obj", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": i, "ETag": e}
+                                   for i, e in enumerate(etags, 1)]})
+    assert done["ETag"] == multipart_etag(parts)
+    # The object keeps that ETag and the metadata its Create carried.
+    head = s3.head_object(Bucket=name, Key="k/obj")
+    assert head["ETag"] == done["ETag"] and head["ContentLength"] == sum(map(len, parts))
+    assert head["ContentType"] == "video/mp4" and head["Metadata"] == {"camera": "front"}
+    listed = s3.list_objects_v2(Bucket=name, Prefix="k/")["Contents"]
+    assert [(o["Key"], o["ETag"]) for o in listed] == [("k/obj", done["ETag"])]
+    got = s3.get_object(Bucket=name, Key="k/obj")["Body"].read()
+    assert hashlib.sha256(got).digest() == hashlib.sha256(b"".join(parts)).digest()
+    with pytest.raises(client_error()) as e:
+        s3.list_parts(Bucket=name, Key="k/obj", UploadId=uid)
+    assert error_code(e) == "NoSuchUpload"
+
+
+def test_list_multipart_uploads_pages_with_key_and_upload_id_markers(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    ids = {}
+    for key in ("a", "b", "b", "c"):
+        ids.setdefault(key, []).append(
+            s3.create_multipart_upload(Bucket=name, Key=key)["UploadId"])
+    first = s3.list_multipart_uploads(Bucket=name, MaxUploads=2)
+    assert first["IsTruncated"]
+    assert [u["Key"] for u in first["Uploads"]] == ["a", "b"]
+    rest = s3.list_multipart_uploads(Bucket=name, KeyMarker=first["NextKeyMarker"],
+                                     UploadIdMarker=first["NextUploadIdMarker"])
+    assert [u["Key"] for u in rest["Uploads"]] == ["b", "c"]
+    assert not rest["IsTruncated"]
+    after_b = s3.list_multipart_uploads(Bucket=name, KeyMarker="b")
+    assert [u["Key"] for u in after_b["Uploads"]] == ["c"]
+    for key, uploads in ids.items():
+        for uid in uploads:
+            s3.abort_multipart_upload(Bucket=name, Key=key, UploadId=uid)
+    assert s3.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+
+
+def fs_usage(nexus, user):
+    r = nexus.api.get("/api/fs/usage", token=user.token)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_abort_gives_the_quota_back_and_leaves_no_key(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    before = fs_usage(nexus, s3user)
+    uid = s3.create_multipart_upload(Bucket=name, Key="gone")["UploadId"]
+    s3.upload_part(Bucket=name, Key="gone", UploadId=uid, PartNumber=1, Body=os.urandom(6 * MIB))
+    s3.upload_part(Bucket=name, Key="gone", UploadId=uid, PartNumber=2, Body=os.urandom(10))
+    during = fs_usage(nexus, s3user)
+    assert during["used_bytes"] - before["used_bytes"] == 6 * MIB + 10, "parts hold quota"
+    s3.abort_multipart_upload(Bucket=name, Key="gone", UploadId=uid)
+    assert fs_usage(nexus, s3user) == before
+    assert s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+    with pytest.raises(client_error()) as e:
+        s3.upload_part(Bucket=name, Key="gone", UploadId=uid, PartNumber=3, Body=b"x")
+    assert error_code(e) == "NoSuchUpload"
+    with pytest.raises(client_error()) as e:
+        s3.abort_multipart_upload(Bucket=name, Key="gone", UploadId=uid)
+    assert error_code(e) == "NoSuchUpload"
+
+
+def test_complete_refuses_small_parts_wrong_etags_and_bad_order(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    uid = s3.create_multipart_upload(Bucket=name, Key="o")["UploadId"]
+    small = os.urandom(1 * MIB)
+    big = os.urandom(5 * MIB)
+    e1 = s3.upload_part(Bucket=name, Key="o", UploadId=uid, PartNumber=1, Body=small)["ETag"]
+    e2 = s3.upload_part(Bucket=name, Key="o", UploadId=uid, PartNumber=2, Body=big)["ETag"]
+
+    def complete(parts):
+        with pytest.raises(client_error()) as e:
+            s3.complete_multipart_upload(
+                Bucket=name, Key="o", UploadId=uid,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": t} for n, t in parts]})
+        return error_code(e), e.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+    assert complete([(1, e1), (2, e2)]) == ("EntityTooSmall", 400)
+    assert complete([(2, e2), (1, e1)]) == ("InvalidPartOrder", 400)
+    assert complete([(1, e2)]) == ("InvalidPart", 400)
+    assert complete([(3, e2)]) == ("InvalidPart", 400)
+    with pytest.raises(client_error()) as e:
+        s3.upload_part(Bucket=name, Key="o", UploadId=uid, PartNumber=10001, Body=b"x")
+    assert error_code(e) == "InvalidArgument"
+    # Nothing was made; a valid list still completes (the last part may be small).
+    assert s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+    s3.complete_multipart_upload(
+        Bucket=name, Key="o", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}]})
+    assert s3.get_object(Bucket=name, Key="o")["Body"].read() == big
+
+
+def test_upload_part_copy_takes_an_object_or_a_range(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    src = os.urandom(6 * MIB)
+    s3.put_object(Bucket=name, Key="src", Body=src)
+    uid = s3.create_multipart_upload(Bucket=name, Key="dst")["UploadId"]
+    p1 = s3.upload_part_copy(Bucket=name, Key="dst", UploadId=uid, PartNumber=1,
+                             CopySource={"Bucket": name, "Key": "src"})
+    assert p1["CopyPartResult"]["ETag"] == '"%s"' % hashlib.md5(src).hexdigest()
+    p2 = s3.upload_part_copy(Bucket=name, Key="dst", UploadId=uid, PartNumber=2,
+                             CopySource={"Bucket": name, "Key": "src"},
+                             CopySourceRange="bytes=100-199")
+    assert p2["CopyPartResult"]["ETag"] == '"%s"' % hashlib.md5(src[100:200]).hexdigest()
+    with pytest.raises(client_error()) as e:
+        s3.upload_part_copy(Bucket=name, Key="dst", UploadId=uid, PartNumber=3,
+                            CopySource={"Bucket": name, "Key": "missing"})
+    assert error_code(e) == "NoSuchKey"
+    s3.complete_multipart_upload(
+        Bucket=name, Key="dst", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]},
+                                   {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket=name, Key="dst")["Body"].read() == src + src[100:200]
+
+
+def test_another_users_keys_cannot_touch_my_upload(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    uid = s3.create_multipart_upload(Bucket=name, Key="mine")["UploadId"]
+    etag = s3.upload_part(Bucket=name, Key="mine", UploadId=uid, PartNumber=1,
+                          Body=b"secret")["ETag"]
+    bob = registered_user(nexus, "s3bob")
+    bk = s3_key(nexus, bob)
+    bob_s3 = client(nexus, bk["access_key"], bk["secret_key"])
+    bob_s3.create_bucket(Bucket=name)  # his own folder of that name
+    for call in (
+        lambda: bob_s3.list_parts(Bucket=name, Key="mine", UploadId=uid),
+        lambda: bob_s3.upload_part(Bucket=name, Key="mine", UploadId=uid, PartNumber=2,
+                                   Body=b"x"),
+        lambda: bob_s3.complete_multipart_upload(
+            Bucket=name, Key="mine", UploadId=uid,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}),
+        lambda: bob_s3.abort_multipart_upload(Bucket=name, Key="mine", UploadId=uid),
+    ):
+        with pytest.raises(client_error()) as e:
+            call()
+        assert error_code(e) in ("NoSuchUpload", "AccessDenied")
+    assert bob_s3.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+    bob_s3.delete_bucket(Bucket=name)
+    # Still whole for its owner.
+    assert [p["ETag"] for p in s3.list_parts(Bucket=name, Key="mine", UploadId=uid)["Parts"]] \
+        == [etag]
+    s3.abort_multipart_upload(Bucket=name, Key="mine", UploadId=uid)
+
+
+def test_complete_does_not_bring_back_a_deleted_bucket(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    uid = s3.create_multipart_upload(Bucket=name, Key="a/b")["UploadId"]
+    etag = s3.upload_part(Bucket=name, Key="a/b", UploadId=uid, PartNumber=1, Body=b"x")["ETag"]
+    s3.delete_bucket(Bucket=name)
+    with pytest.raises(client_error()) as e:
+        s3.complete_multipart_upload(
+            Bucket=name, Key="a/b", UploadId=uid,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert error_code(e) == "NoSuchBucket"
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

@@ -99,7 +99,9 @@ storage::UploadHeader FromProto(const v1::UploadHeader& h) {
                                .file_name = h.file_name(),
                                .vfs_path = h.vfs_path(),
                                .declared_size = h.declared_size(),
-                               .path_follows = h.path_follows()};
+                               .path_follows = h.path_follows(),
+                               .multipart_upload_id = h.multipart_upload_id(),
+                               .part_number = h.part_number()};
 }
 
 }  // namespace

@@ -21,6 +21,19 @@ void FillEntry(const storage::TreeEntry& e, v1::DirEntry* out) {
   out->set_s3_etag(e.s3_etag);
 }
 
+void FillUpload(const storage::MultipartUploadRow& u, v1::MultipartUpload* out) {
+  out->set_upload_id(u.id);
+  out->set_path(u.path);
+  out->set_created(u.created);
+}
+
+void FillPart(const storage::MultipartPartRow& p, v1::MultipartPart* out) {
+  out->set_number(p.number);
+  out->set_size(p.size);
+  out->set_md5(p.md5);
+  out->set_modified(p.modified);
+}
+
 void FillLock(const storage::PathLock& l, v1::ActiveLock* out) {
   out->set_token(l.token);
   out->set_path(l.path);
@@ -195,6 +208,71 @@ grpc::Status TreeRpc::ListLocks(grpc::ServerContext*, const v1::ListLocksRequest
   if (!locks.ok()) return Reply("list locks", locks.status());
   for (const storage::PathLock& l : *locks) FillLock(l, resp->add_locks());
   return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::CreateMultipartUpload(grpc::ServerContext*,
+                                            const v1::CreateMultipartUploadRequest* req,
+                                            v1::MultipartUpload* resp) {
+  storage::DeadProperty on_complete;
+  if (req->has_on_complete()) {
+    on_complete = {req->on_complete().ns(), req->on_complete().name(), req->on_complete().value()};
+  }
+  Result<storage::MultipartUploadRow> u =
+      tree_.CreateMultipartUpload(req->owner(), req->path(), on_complete);
+  if (!u.ok()) return Reply("create multipart upload", u.status());
+  FillUpload(*u, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::UploadPartCopy(grpc::ServerContext*, const v1::UploadPartCopyRequest* req,
+                                     v1::MultipartPart* resp) {
+  std::optional<storage::ByteRange> range;
+  if (req->has_range()) range = storage::ByteRange{req->range().offset(), req->range().length()};
+  Result<storage::MultipartPartRow> part = tree_.UploadPartCopy(
+      req->owner(), req->path(), req->upload_id(), req->part_number(), req->from_path(), range);
+  if (!part.ok()) return Reply("upload part copy", part.status());
+  FillPart(*part, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::ListParts(grpc::ServerContext*, const v1::ListPartsRequest* req,
+                                v1::ListPartsResponse* resp) {
+  storage::MultipartUploadRow upload;
+  Result<std::vector<storage::MultipartPartRow>> parts =
+      tree_.ListParts(req->owner(), req->upload_id(), req->path(), &upload);
+  if (!parts.ok()) return Reply("list parts", parts.status());
+  FillUpload(upload, resp->mutable_upload());
+  for (const storage::MultipartPartRow& p : *parts) FillPart(p, resp->add_parts());
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::ListMultipartUploads(grpc::ServerContext*,
+                                           const v1::ListMultipartUploadsRequest* req,
+                                           v1::ListMultipartUploadsResponse* resp) {
+  Result<std::vector<storage::MultipartUploadRow>> uploads =
+      tree_.ListMultipartUploads(req->owner(), req->path_prefix());
+  if (!uploads.ok()) return Reply("list multipart uploads", uploads.status());
+  for (const storage::MultipartUploadRow& u : *uploads) FillUpload(u, resp->add_uploads());
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::CompleteMultipartUpload(grpc::ServerContext*,
+                                              const v1::CompleteMultipartUploadRequest* req,
+                                              v1::DirEntry* resp) {
+  std::vector<storage::PartChoice> choices;
+  for (const v1::CompletePart& p : req->parts()) choices.push_back({p.number(), p.md5()});
+  Result<storage::TreeEntry> entry = tree_.CompleteMultipartUpload(
+      req->owner(), req->upload_id(), req->path(), choices, req->min_part_size());
+  if (!entry.ok()) return Reply("complete multipart upload", entry.status());
+  FillEntry(*entry, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status TreeRpc::AbortMultipartUpload(grpc::ServerContext*,
+                                           const v1::AbortMultipartUploadRequest* req,
+                                           v1::AbortMultipartUploadResponse*) {
+  return Reply("abort multipart upload",
+               tree_.AbortMultipartUpload(req->owner(), req->upload_id(), req->path()));
 }
 
 }  // namespace nexus::daemon

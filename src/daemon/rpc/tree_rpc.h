@@ -49,6 +49,22 @@ class TreeRpc final : public v1::Tree::Service {
                           v1::UnlockPathResponse* resp) override;
   grpc::Status ListLocks(grpc::ServerContext* ctx, const v1::ListLocksRequest* req,
                          v1::ListLocksResponse* resp) override;
+  grpc::Status CreateMultipartUpload(grpc::ServerContext* ctx,
+                                     const v1::CreateMultipartUploadRequest* req,
+                                     v1::MultipartUpload* resp) override;
+  grpc::Status UploadPartCopy(grpc::ServerContext* ctx, const v1::UploadPartCopyRequest* req,
+                              v1::MultipartPart* resp) override;
+  grpc::Status ListParts(grpc::ServerContext* ctx, const v1::ListPartsRequest* req,
+                         v1::ListPartsResponse* resp) override;
+  grpc::Status ListMultipartUploads(grpc::ServerContext* ctx,
+                                    const v1::ListMultipartUploadsRequest* req,
+                                    v1::ListMultipartUploadsResponse* resp) override;
+  grpc::Status CompleteMultipartUpload(grpc::ServerContext* ctx,
+                                       const v1::CompleteMultipartUploadRequest* req,
+                                       v1::DirEntry* resp) override;
+  grpc::Status AbortMultipartUpload(grpc::ServerContext* ctx,
+                                    const v1::AbortMultipartUploadRequest* req,
+                                    v1::AbortMultipartUploadResponse* resp) override;
 
  private:
   storage::TreeService& tree_;

@@ -372,7 +372,7 @@ Result<std::vector<FileRecord>> MetadataStore::ListFiles(const std::string& owne
   std::lock_guard lock(mu_);
   try {
     SQLite::Statement q(db_, std::string("SELECT ") + kFileColumns +
-                                 " FROM files WHERE owner = ?"
+                                 " FROM files WHERE owner = ? AND status = 'Uploaded'"
                                  " ORDER BY created_at DESC, rowid DESC");
     q.bind(1, owner);
     std::vector<FileRecord> out;

@@ -1,5 +1,6 @@
 #include "daemon/storage/upload_session.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace nexus::daemon::storage {
@@ -8,6 +9,18 @@ Status LatePath::Set(std::string path) {
   if (has_value()) return InvalidArgumentError("upload: a second path");
   if (path == "/") return InvalidArgumentError("upload: the path is the root folder");
   path_ = std::move(path);
+  return Status::Ok();
+}
+
+Status PartMd5::Set(std::string hex) {
+  if (has_value()) return InvalidArgumentError("upload: a second part MD5");
+  const bool hex_digits = std::all_of(hex.begin(), hex.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (hex.size() != 32 || !hex_digits) {
+    return InvalidArgumentError("upload: the part MD5 is not 32 lowercase hex digits");
+  }
+  hex_ = std::move(hex);
   return Status::Ok();
 }
 
@@ -23,6 +36,19 @@ Result<std::unique_ptr<UploadSession>> UploadSession::Begin(FileService& files,
   const bool to_tree = !header.vfs_path.empty() || header.path_follows;
   if (to_tree && placement == nullptr) {
     return UnimplementedError("upload to a path is not served here");
+  }
+  if (!header.multipart_upload_id.empty()) {
+    if (header.vfs_path.empty()) {
+      return InvalidArgumentError("upload: a multipart part without the upload's vfs_path");
+    }
+    NEXUS_ASSIGN_OR_RETURN(std::string path, placement->UploadPath(header.owner, header.vfs_path));
+    auto md5 = std::make_shared<PartMd5>();
+    NEXUS_ASSIGN_OR_RETURN(
+        std::unique_ptr<Upload> upload,
+        placement->BeginPartUpload(header.owner, path, header.multipart_upload_id,
+                                   header.part_number, header.declared_size, md5));
+    return std::unique_ptr<UploadSession>(new UploadSession(
+        std::move(upload), std::move(path), nullptr, nullptr, header, std::move(md5)));
   }
   if (header.path_follows) {
     auto late_path = std::make_shared<LatePath>();
@@ -74,6 +100,8 @@ Status UploadSession::SetPath(std::string_view path) {
 Status UploadSession::SetS3Etag(std::string_view etag) {
   if (etag_set_) return Refuse("a second S3 ETag");
   if (!ValidS3Etag(etag)) return Refuse("a malformed S3 ETag");
+  // A part's ETag is its MD5, which Complete combines.
+  if (part_md5_) NEXUS_RETURN_IF_ERROR(part_md5_->Set(std::string(etag)));
   etag_set_ = true;
   upload_->SetS3Etag(std::string(etag));
   return Status::Ok();
@@ -85,6 +113,7 @@ Result<FileRecord> UploadSession::Commit() {
                   std::to_string(declared_size_));
   }
   if (late_path_ && !late_path_->has_value()) return Refuse("the path never arrived");
+  if (part_md5_ && !part_md5_->has_value()) return Refuse("the part MD5 never arrived");
   return upload_->Commit();
 }
 

@@ -45,6 +45,19 @@ class LatePath {
   std::string path_;  // normalised; empty until Set
 };
 
+// The MD5 of an S3 multipart part, which the gateway computed while the
+// bytes went by and sends after them. Not thread-safe, as LatePath.
+class PartMd5 {
+ public:
+  // Keeps `hex` (32 lowercase hex digits, else kInvalidArgument). Once only.
+  Status Set(std::string hex);
+  bool has_value() const { return !hex_.empty(); }
+  const std::string& hex() const { return hex_; }
+
+ private:
+  std::string hex_;
+};
+
 // Starting uploads that end at a tree path; see TreeService for what each
 // does. `file_name` is what the client sent.
 class UploadPlacement {
@@ -60,6 +73,13 @@ class UploadPlacement {
   virtual Result<std::unique_ptr<Upload>> BeginUploadPathLater(
       const std::string& owner, std::string_view file_name, int64_t declared_size,
       std::shared_ptr<const LatePath> destination) = 0;
+  // Starts part `part_number` of multipart upload `upload_id` to `path`
+  // (which UploadPath returned); its commit needs `md5` set.
+  virtual Result<std::unique_ptr<Upload>> BeginPartUpload(const std::string& owner,
+                                                          const std::string& path,
+                                                          const std::string& upload_id,
+                                                          int part_number, int64_t declared_size,
+                                                          std::shared_ptr<const PartMd5> md5) = 0;
 };
 
 // What the client announces before the bytes.
@@ -70,6 +90,10 @@ struct UploadHeader {
   int64_t declared_size = -1;  // -1 when unknown
   // The tree path arrives after the bytes (SetPath); excludes vfs_path.
   bool path_follows = false;
+  // A part of this multipart upload to vfs_path (then part_number is 1 to
+  // 10000); its MD5 follows the bytes (SetPartMd5). Excludes path_follows.
+  std::string multipart_upload_id;
+  int part_number = 0;
 };
 
 class UploadSession {
@@ -94,7 +118,8 @@ class UploadSession {
   // The tree path of a path_follows upload, after its last bytes.
   Status SetPath(std::string_view path);
   // The S3 ETag to keep with the file, after its last bytes: 32 lowercase
-  // hex digits, maybe with "-N" (a multipart object's part count).
+  // hex digits, maybe with "-N" (a multipart object's part count). A
+  // multipart part needs one, its MD5 (no "-N").
   Status SetS3Etag(std::string_view etag);
   // Checks that every declared byte and the late path arrived, then stores
   // the file. On error nothing is kept.
@@ -112,10 +137,11 @@ class UploadSession {
   // `placement` checks the late path: set with `late_path` only.
   UploadSession(std::unique_ptr<Upload> upload, std::string vfs_path,
                 std::shared_ptr<LatePath> late_path, UploadPlacement* placement,
-                const UploadHeader& header)
+                const UploadHeader& header, std::shared_ptr<PartMd5> part_md5 = nullptr)
       : upload_(std::move(upload)),
         vfs_path_(std::move(vfs_path)),
         late_path_(std::move(late_path)),
+        part_md5_(std::move(part_md5)),
         placement_(placement),
         owner_(header.owner),
         declared_size_(header.declared_size) {}
@@ -125,6 +151,7 @@ class UploadSession {
   std::unique_ptr<Upload> upload_;
   const std::string vfs_path_;                 // normalised; empty for a late or no path
   const std::shared_ptr<LatePath> late_path_;  // set for a path_follows upload
+  const std::shared_ptr<PartMd5> part_md5_;    // set for a multipart part
   UploadPlacement* const placement_;           // set for a path_follows upload
   const std::string owner_;
   const int64_t declared_size_;

@@ -78,7 +78,8 @@ std::vector<Migration> TreeMigrations() {
   return {{110, "tree: vfs_props (WebDAV dead properties)", kSchemaV110},
           TreeLockMigration(),
           {112, "tree: dead property bytes per owner (vfs_prop_usage)", kSchemaV112},
-          TreeLockEntryMigration()};
+          TreeLockEntryMigration(),
+          TreeMultipartMigration()};
 }
 
 Status TreeStore::SetModified(const std::string& owner, const std::string& path, int64_t modified) {

@@ -61,6 +61,15 @@ Result<int64_t> EnsureFolders(MetadataTx& tx, const std::string& owner,
 // rows of every file below it. Counts what went into `*deletion`.
 void DeleteNode(MetadataTx& tx, const std::string& owner, const Node& node, TreeDeletion* deletion);
 
+// The body of TreeStore::CommitFileAt, for a transaction that does more
+// (completing a multipart upload): checks the target, the quota (counting
+// the replaced file and `freed_bytes`, which the caller's transaction
+// deletes, as free), inserts the file and its entry (replacing a file at
+// `path`) into `*out`.
+Status PlaceFile(MetadataTx& tx, const std::string& path, const FileRecord& file,
+                 const std::vector<ChunkRef>& chunks, int64_t quota_bytes, int64_t freed_bytes,
+                 CommitOutcome* out);
+
 // Drops the WebDAV locks at `path` and below it (its entry went or moved).
 void DropLocksAt(MetadataTx& tx, const std::string& owner, const std::string& path);
 

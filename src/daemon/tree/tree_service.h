@@ -159,6 +159,43 @@ class TreeService final : public UploadPlacement {
 
   Result<TreeUsage> Usage(const std::string& owner);
 
+  // ---- S3 multipart uploads (tree_multipart_service.cc) ----
+  // TreeStore's multipart calls with the paths checked as for an upload.
+  // Complete also reads the chosen parts back once to compute the object's
+  // SHA-256 (files.sha256 is the whole content's hash everywhere else, and
+  // no hash of parts composes into it), outside any transaction; the
+  // commit then checks that the parts are still those it read
+  // (kUnavailable otherwise: try again).
+  Result<MultipartUploadRow> CreateMultipartUpload(const std::string& owner, std::string_view path,
+                                                   const DeadProperty& on_complete = {});
+  Result<std::unique_ptr<Upload>> BeginPartUpload(const std::string& owner, const std::string& path,
+                                                  const std::string& upload_id, int part_number,
+                                                  int64_t declared_size,
+                                                  std::shared_ptr<const PartMd5> md5) override;
+  // A part made of the file at `from` (or `range` of it): its bytes are read
+  // once and go through the upload path (the chunker finds the source's
+  // chunks again, so a copy of whole files stores no new chunk), computing
+  // the part's MD5 on the way.
+  Result<MultipartPartRow> UploadPartCopy(const std::string& owner, std::string_view path,
+                                          const std::string& upload_id, int part_number,
+                                          std::string_view from, std::optional<ByteRange> range);
+  Result<std::vector<MultipartPartRow>> ListParts(const std::string& owner,
+                                                  const std::string& upload_id,
+                                                  std::string_view path,
+                                                  MultipartUploadRow* upload);
+  // `path_prefix` is a raw prefix of normalised paths ("/bucket/ph").
+  Result<std::vector<MultipartUploadRow>> ListMultipartUploads(const std::string& owner,
+                                                               const std::string& path_prefix);
+  Result<TreeEntry> CompleteMultipartUpload(const std::string& owner, const std::string& upload_id,
+                                            std::string_view path,
+                                            const std::vector<PartChoice>& parts,
+                                            int64_t min_part_size);
+  Status AbortMultipartUpload(const std::string& owner, const std::string& upload_id,
+                              std::string_view path);
+  // Drops every upload started more than `max_age_seconds` ago, with its
+  // parts; returns how many went.
+  Result<int64_t> ExpireMultipartUploads(int64_t now_seconds, int64_t max_age_seconds);
+
  private:
   FileService& files_;
   TreeStore& tree_;

@@ -155,37 +155,42 @@ Result<ReplacedFile> TreeStore::ReplaceableFile(const std::string& owner, const 
   return out;
 }
 
+Status tree_rows::PlaceFile(MetadataTx& tx, const std::string& path, const FileRecord& file,
+                            const std::vector<ChunkRef>& chunks, int64_t quota_bytes,
+                            int64_t freed_bytes, CommitOutcome* out) {
+  const std::string op = "upload to " + Quoted(path);
+  const std::string& owner = file.owner;
+  NEXUS_ASSIGN_OR_RETURN(UploadTarget target, CheckUploadTarget(tx, owner, path));
+  if (quota_bytes != kUnlimitedQuota) {
+    const int64_t counted = tx.UsedBytes(owner) - target.replaced_bytes - freed_bytes;
+    if (counted + file.size > quota_bytes) return QuotaError(counted, quota_bytes, file.size);
+  }
+  NEXUS_ASSIGN_OR_RETURN(out->file, tx.InsertFile(file, chunks));
+  if (target.replaced) {
+    // Repoint the entry first: deleting the old files row cascades to
+    // whatever entry still points at it.
+    SQLite::Statement up(tx.db(), "UPDATE vfs_entries SET file_id = ?, modified = ? WHERE id = ?");
+    up.bind(1, out->file.id);
+    up.bind(2, out->file.created_at);
+    up.bind(3, target.replaced->id);
+    up.exec();
+    out->released = tx.DeleteFiles({target.replaced->file_id});
+    return Status::Ok();
+  }
+  const std::vector<std::string> names = SplitVfsPath(path);
+  int64_t created = 0;
+  NEXUS_ASSIGN_OR_RETURN(int64_t parent,
+                         EnsureFolders(tx, owner, names, names.size() - 1, op, &created));
+  InsertEntry(tx.db(), owner, parent, names.back(), out->file.id, out->file.created_at);
+  return tx.CheckEntryLimit(owner);
+}
+
 Result<CommitOutcome> TreeStore::CommitFileAt(const std::string& path, const FileRecord& file,
                                               const std::vector<ChunkRef>& chunks,
                                               int64_t quota_bytes) {
   CommitOutcome out;
-  const std::string op = "upload to " + Quoted(path);
-  Status s = metadata_.Transact(op, true, [&](MetadataTx& tx) -> Status {
-    const std::string& owner = file.owner;
-    NEXUS_ASSIGN_OR_RETURN(UploadTarget target, CheckUploadTarget(tx, owner, path));
-    if (quota_bytes != kUnlimitedQuota) {
-      const int64_t counted = tx.UsedBytes(owner) - target.replaced_bytes;
-      if (counted + file.size > quota_bytes) return QuotaError(counted, quota_bytes, file.size);
-    }
-    NEXUS_ASSIGN_OR_RETURN(out.file, tx.InsertFile(file, chunks));
-    if (target.replaced) {
-      // Repoint the entry first: deleting the old files row cascades to
-      // whatever entry still points at it.
-      SQLite::Statement up(tx.db(),
-                           "UPDATE vfs_entries SET file_id = ?, modified = ? WHERE id = ?");
-      up.bind(1, out.file.id);
-      up.bind(2, out.file.created_at);
-      up.bind(3, target.replaced->id);
-      up.exec();
-      out.released = tx.DeleteFiles({target.replaced->file_id});
-      return Status::Ok();
-    }
-    const std::vector<std::string> names = SplitVfsPath(path);
-    int64_t created = 0;
-    NEXUS_ASSIGN_OR_RETURN(int64_t parent,
-                           EnsureFolders(tx, owner, names, names.size() - 1, op, &created));
-    InsertEntry(tx.db(), owner, parent, names.back(), out.file.id, out.file.created_at);
-    return tx.CheckEntryLimit(owner);
+  Status s = metadata_.Transact("upload to " + Quoted(path), true, [&](MetadataTx& tx) -> Status {
+    return tree_rows::PlaceFile(tx, path, file, chunks, quota_bytes, 0, &out);
   });
   if (!s.ok()) return s;
   return out;

@@ -115,6 +115,57 @@ Status CheckPropBytes(MetadataTx& tx, const std::string& owner, const std::strin
 // A fresh files row id (FileService's NewFileId in nexusd).
 using NewFileIdFn = std::function<Result<std::string>()>;
 
+// ---- S3 multipart uploads (tree_multipart.cc, migration 114) ----
+//
+// An upload is a row of mp_uploads (id, owner, path, created); each part is
+// a files row with status kStatusPart (the Files API lists only uploaded
+// files) tied to its upload by a row of mp_parts (number, md5). A part's
+// files row counts in the owner's bytes and entries like any file, so parts
+// hold quota while they exist. Complete inserts one new files row whose
+// chunk list is the chosen parts' lists concatenated (offsets rebased,
+// refcounts up: no byte copied), places it at the path as an upload does,
+// and deletes every part's files row and the upload in the same
+// transaction, so the object never counts twice.
+inline constexpr char kStatusPart[] = "Part";
+inline constexpr int kMaxPartNumber = 10000;
+
+struct MultipartUploadRow {
+  std::string id;
+  std::string path;
+  int64_t created = 0;
+};
+
+struct MultipartPartRow {
+  int number = 0;
+  int64_t size = 0;
+  std::string md5;  // lowercase hex
+  int64_t modified = 0;
+  std::string file_id;
+};
+
+// One part as a Complete request names it.
+struct PartChoice {
+  int number = 0;
+  std::string md5;  // lowercase hex
+};
+
+// Why a Complete request is refused; the message starts with the S3 code
+// ("InvalidPart: ...") so the gateway can answer it as S3 does.
+inline constexpr char kInvalidPart[] = "InvalidPart";
+inline constexpr char kInvalidPartOrder[] = "InvalidPartOrder";
+inline constexpr char kEntityTooSmall[] = "EntityTooSmall";
+
+// The parts of `parts` (all of an upload's, by number) that `choices`
+// selects, in order — or kInvalidArgument: no choice, numbers not strictly
+// ascending (InvalidPartOrder), a number without a part or with another MD5
+// (InvalidPart), a part but the last smaller than `min_part_size`
+// (EntityTooSmall).
+Result<std::vector<MultipartPartRow>> ChooseParts(const std::vector<MultipartPartRow>& parts,
+                                                  const std::vector<PartChoice>& choices,
+                                                  int64_t min_part_size);
+
+Migration TreeMultipartMigration();
+
 struct TreeCounts {
   int64_t used_bytes = 0;  // all the owner's files, with or without a path
   int64_t files = 0;       // likewise
@@ -225,6 +276,50 @@ class TreeStore {
   Status Unlock(const std::string& owner, const std::string& path, const std::string& token);
   Result<std::vector<PathLock>> LocksAt(const std::string& owner, const std::string& path,
                                         bool below);
+
+  // Multipart uploads (tree_multipart.cc); see kStatusPart above. An upload
+  // is found by owner, id and path together: anything else is kNotFound.
+  // Starts an upload to `path` (kAlreadyExists, as for an upload, when a
+  // folder is there or a file is in place of a parent). Complete sets
+  // `on_complete` on the object (an empty value: removes the entry's
+  // property of that ns and name; an empty name: nothing).
+  Result<MultipartUploadRow> CreateMultipartUpload(const std::string& owner,
+                                                   const std::string& path, const std::string& id,
+                                                   const DeadProperty& on_complete = {});
+  // In one transaction: the upload exists; the quota (counting the part it
+  // replaces as freed); the part's files row (status kStatusPart) and chunk
+  // references; the part row, replacing an older part of that number, whose
+  // files row goes (its released chunks in the outcome).
+  Result<CommitOutcome> CommitPart(const std::string& upload_id, const std::string& path,
+                                   int number, const std::string& md5, const FileRecord& file,
+                                   const std::vector<ChunkRef>& chunks, int64_t quota_bytes);
+  // The upload and its parts by number.
+  Result<std::vector<MultipartPartRow>> ListParts(const std::string& owner,
+                                                  const std::string& upload_id,
+                                                  const std::string& path,
+                                                  MultipartUploadRow* upload);
+  // The owner's uploads whose path starts with `path_prefix`, by path,
+  // then creation, then id.
+  Result<std::vector<MultipartUploadRow>> ListMultipartUploads(const std::string& owner,
+                                                               const std::string& path_prefix);
+  // Completes the upload in one transaction (see kStatusPart): ChooseParts
+  // again, the chosen parts must still be the files rows `expected_files`
+  // (kAborted otherwise: a part was replaced meanwhile), `file` (id, owner,
+  // name, sha256) gets their chunks, and is placed at the path as
+  // CommitFileAt places an upload (replacing a file there).
+  Result<CommitOutcome> CompleteMultipartUpload(const std::string& upload_id,
+                                                const std::string& path,
+                                                const std::vector<PartChoice>& choices,
+                                                int64_t min_part_size,
+                                                const std::vector<std::string>& expected_files,
+                                                const FileRecord& file, int64_t quota_bytes);
+  // Deletes the upload with its parts; returns the released chunks.
+  Result<std::vector<std::string>> AbortMultipartUpload(const std::string& owner,
+                                                        const std::string& upload_id,
+                                                        const std::string& path);
+  // Deletes every upload created before `created_before` (unix seconds),
+  // any owner's; counts them into `*uploads`; returns the released chunks.
+  Result<std::vector<std::string>> ExpireMultipartUploads(int64_t created_before, int64_t* uploads);
 
  private:
   MetadataStore& metadata_;

@@ -154,6 +154,37 @@ class GrpcDaemonClient final : public DaemonClient {
     return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncListLocks, std::move(r), "ListLocks");
   }
 
+  // ---- S3 multipart uploads ----
+  asio::awaitable<Result<daemonpb::MultipartUpload>> CreateMultipartUpload(
+      daemonpb::CreateMultipartUploadRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncCreateMultipartUpload, std::move(r),
+                "CreateMultipartUpload");
+  }
+  asio::awaitable<Result<daemonpb::MultipartPart>> UploadPartCopy(
+      daemonpb::UploadPartCopyRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncUploadPartCopy, std::move(r),
+                "UploadPartCopy", kMultipartTimeout);
+  }
+  asio::awaitable<Result<daemonpb::ListPartsResponse>> ListParts(
+      daemonpb::ListPartsRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncListParts, std::move(r), "ListParts");
+  }
+  asio::awaitable<Result<daemonpb::ListMultipartUploadsResponse>> ListMultipartUploads(
+      daemonpb::ListMultipartUploadsRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncListMultipartUploads, std::move(r),
+                "ListMultipartUploads");
+  }
+  asio::awaitable<Result<daemonpb::DirEntry>> CompleteMultipartUpload(
+      daemonpb::CompleteMultipartUploadRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncCompleteMultipartUpload, std::move(r),
+                "CompleteMultipartUpload", kMultipartTimeout);
+  }
+  asio::awaitable<Result<daemonpb::AbortMultipartUploadResponse>> AbortMultipartUpload(
+      daemonpb::AbortMultipartUploadRequest r) override {
+    return Call(*tree_, &daemonpb::Tree::Stub::PrepareAsyncAbortMultipartUpload, std::move(r),
+                "AbortMultipartUpload");
+  }
+
   // ---- Lambda ----
   asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
       daemonpb::RunLambdaRequest r) override {

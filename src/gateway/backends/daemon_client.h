@@ -53,7 +53,8 @@ class UploadCall {
   // its last data message. Failures as for Write.
   virtual asio::awaitable<Status> SendPath(std::string path) = 0;
   // Sends the S3 ETag to keep with the file, after its last data message
-  // (and path). Failures as for Write.
+  // (and path): the MD5 of a multipart part (UploadHeader.
+  // multipart_upload_id), which nexusd requires. Failures as for Write.
   virtual asio::awaitable<Status> SendS3Etag(std::string etag) = 0;
   // Ends the stream and waits for nexusd's answer: the committed file.
   virtual asio::awaitable<Result<daemonpb::FileInfo>> Finish() = 0;
@@ -147,6 +148,35 @@ class DaemonClient {
   virtual asio::awaitable<Result<daemonpb::ListLocksResponse>> ListLocks(
       daemonpb::ListLocksRequest request) = 0;
 
+  // ---- S3 multipart uploads (parts go through StartUpload) ----
+  // Fakes need not serve them: by default they answer kUnimplemented.
+  // UploadPartCopy and Complete read the bytes they copy or hash, so they
+  // get kMultipartTimeout instead of the backend deadline.
+  virtual asio::awaitable<Result<daemonpb::MultipartUpload>> CreateMultipartUpload(
+      daemonpb::CreateMultipartUploadRequest) {
+    co_return Status(StatusCode::kUnimplemented, "multipart uploads not served");
+  }
+  virtual asio::awaitable<Result<daemonpb::MultipartPart>> UploadPartCopy(
+      daemonpb::UploadPartCopyRequest) {
+    co_return Status(StatusCode::kUnimplemented, "multipart uploads not served");
+  }
+  virtual asio::awaitable<Result<daemonpb::ListPartsResponse>> ListParts(
+      daemonpb::ListPartsRequest) {
+    co_return Status(StatusCode::kUnimplemented, "multipart uploads not served");
+  }
+  virtual asio::awaitable<Result<daemonpb::ListMultipartUploadsResponse>> ListMultipartUploads(
+      daemonpb::ListMultipartUploadsRequest) {
+    co_return Status(StatusCode::kUnimplemented, "multipart uploads not served");
+  }
+  virtual asio::awaitable<Result<daemonpb::DirEntry>> CompleteMultipartUpload(
+      daemonpb::CompleteMultipartUploadRequest) {
+    co_return Status(StatusCode::kUnimplemented, "multipart uploads not served");
+  }
+  virtual asio::awaitable<Result<daemonpb::AbortMultipartUploadResponse>> AbortMultipartUpload(
+      daemonpb::AbortMultipartUploadRequest) {
+    co_return Status(StatusCode::kUnimplemented, "multipart uploads not served");
+  }
+
   // ---- Lambda ----
   virtual asio::awaitable<Result<daemonpb::RunLambdaResponse>> RunLambda(
       daemonpb::RunLambdaRequest request) = 0;
@@ -172,6 +202,9 @@ class DaemonClient {
 
 // The deadline of the node calls that change a node (see DaemonClient).
 inline constexpr std::chrono::milliseconds kNodeChangeTimeout(60000);
+// The deadline of the multipart calls that read an object's bytes (a 5 GiB
+// part or object at a few hundred MB/s).
+inline constexpr std::chrono::milliseconds kMultipartTimeout(600000);
 
 // A client on one shared gRPC channel to `target` ("unix:/path" or
 // "host:port"); every call has deadline `timeout`.

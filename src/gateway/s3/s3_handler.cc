@@ -30,7 +30,21 @@ asio::awaitable<Response> Dispatch(S3Call& call) {
                                      "The specified method is not allowed against this resource."));
   }
   const bool uploads = req.QueryParam("uploads") || req.QueryParam("uploadId");
-  if (uploads) co_return Fail(call, NotImplemented("Multipart upload"));
+  if (uploads) {
+    const bool id = req.QueryParam("uploadId") != nullptr;
+    if (call.key.empty() && m == "GET" && !id) co_return co_await ListMultipartUploads(call);
+    if (!call.key.empty() && m == "POST" && !id) co_return co_await CreateMultipartUpload(call);
+    if (!call.key.empty() && m == "PUT" && id) {
+      if (req.headers.Has("x-amz-copy-source")) co_return co_await UploadPartCopy(call);
+      co_return co_await UploadPart(call);
+    }
+    if (!call.key.empty() && m == "POST" && id) co_return co_await CompleteMultipartUpload(call);
+    if (!call.key.empty() && m == "DELETE" && id) co_return co_await AbortMultipartUpload(call);
+    if (!call.key.empty() && m == "GET" && id) co_return co_await ListParts(call);
+    co_return Fail(call, MakeS3Error(405, "MethodNotAllowed",
+                                     "The specified method is not allowed against this "
+                                     "resource."));
+  }
   if (call.key.empty()) {
     if (m == "POST" && req.QueryParam("delete")) co_return co_await DeleteObjects(call);
     if (m == "PUT" && req.query.empty()) co_return co_await CreateBucket(call);

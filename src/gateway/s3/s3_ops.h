@@ -88,6 +88,17 @@ asio::awaitable<Response> DeleteObject(S3Call& call);
 // POST /bucket?delete: up to 1000 keys in one request.
 asio::awaitable<Response> DeleteObjects(S3Call& call);
 
+// Multipart uploads (s3_multipart.cc): POST ?uploads, PUT ?partNumber&
+// uploadId (with x-amz-copy-source: UploadPartCopy), POST ?uploadId,
+// DELETE ?uploadId, GET ?uploadId on an object; GET ?uploads on a bucket.
+asio::awaitable<Response> CreateMultipartUpload(S3Call& call);
+asio::awaitable<Response> UploadPart(S3Call& call);
+asio::awaitable<Response> UploadPartCopy(S3Call& call);
+asio::awaitable<Response> CompleteMultipartUpload(S3Call& call);
+asio::awaitable<Response> AbortMultipartUpload(S3Call& call);
+asio::awaitable<Response> ListParts(S3Call& call);
+asio::awaitable<Response> ListMultipartUploads(S3Call& call);
+
 // Deletes the object (and the folders it leaves empty); a key that is not
 // there is no error.
 asio::awaitable<std::optional<S3Error>> DeleteKey(S3Call& call);

@@ -44,10 +44,20 @@ class RecordingPlacement final : public UploadPlacement {
     late = destination;
     return files_.Begin(owner, file_name, declared_size);
   }
+  Result<std::unique_ptr<Upload>> BeginPartUpload(const std::string& owner, const std::string& path,
+                                                  const std::string& upload_id, int part_number,
+                                                  int64_t declared_size,
+                                                  std::shared_ptr<const PartMd5> md5) override {
+    parts.push_back(path + "#" + upload_id + "." + std::to_string(part_number));
+    part_md5 = md5;
+    return files_.Begin(owner, "part", declared_size);
+  }
 
   std::vector<std::string> checked;  // "owner:path" as the client sent it
   std::vector<std::string> paths;
   std::shared_ptr<const LatePath> late;
+  std::vector<std::string> parts;  // "path#upload.number"
+  std::shared_ptr<const PartMd5> part_md5;
 
  private:
   FileService& files_;
@@ -176,6 +186,37 @@ TEST_F(UploadSessionTest, CommitRefusesAMissingLatePathOrAShortBody) {
   auto list = files_->List("alice");
   ASSERT_TRUE(list.ok());
   EXPECT_TRUE(list->empty());
+}
+
+TEST_F(UploadSessionTest, APartNeedsItsUploadsPathAndItsMd5AfterTheBytes) {
+  auto no_path =
+      Begin({.owner = "alice", .file_name = "p", .multipart_upload_id = "u1", .part_number = 1});
+  EXPECT_EQ(no_path.status().code(), StatusCode::kInvalidArgument);
+
+  auto part = Begin({.owner = "alice",
+                     .file_name = "p",
+                     .vfs_path = "/b//k",
+                     .multipart_upload_id = "u1",
+                     .part_number = 2});
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
+  EXPECT_EQ(placement_->parts, std::vector<std::string>{"/b/k#u1.2"});
+  ASSERT_TRUE((*part)->Write("abc").ok());
+  EXPECT_EQ((*part)->Commit().status().message(), "upload 'part': the part MD5 never arrived");
+
+  auto again = Begin({.owner = "alice",
+                      .file_name = "p",
+                      .vfs_path = "/b/k",
+                      .multipart_upload_id = "u1",
+                      .part_number = 3});
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE((*again)->Write("abc").ok());
+  EXPECT_EQ((*again)->SetS3Etag("not hex").code(), StatusCode::kInvalidArgument);
+  // A multipart ETag is no part's MD5.
+  EXPECT_EQ((*again)->SetS3Etag("900150983cd24fb0d6963f7d28e17f72-2").code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE((*again)->SetS3Etag("900150983cd24fb0d6963f7d28e17f72").ok());
+  EXPECT_EQ(placement_->part_md5->hex(), "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_EQ((*again)->Write("d").message(), "upload 'part': data after the S3 ETag");
 }
 
 TEST_F(UploadSessionTest, APathWithoutPathFollowsIsRefused) {
