@@ -163,6 +163,19 @@ S3Error ErrorOf(const Status& status, const S3Error& not_found) {
   }
 }
 
+asio::awaitable<Result<std::string>> ReadSmallBody(Request& req, size_t max) {
+  std::string body = req.body;
+  if (!req.body_reader) co_return body;
+  std::vector<char> buf(64 * 1024);
+  for (;;) {
+    NEXUS_CO_ASSIGN_OR_RETURN(size_t n, co_await req.body_reader->Read(std::span<char>(buf)));
+    if (n == 0) break;
+    body.append(buf.data(), n);
+    if (body.size() > max) co_return InvalidArgumentError("body too large");
+  }
+  co_return body;
+}
+
 std::string BucketPath(const S3Call& call) { return "/" + call.bucket; }
 
 std::string ObjectPath(const S3Call& call) { return "/" + call.bucket + "/" + call.key; }

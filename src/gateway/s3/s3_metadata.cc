@@ -1,13 +1,8 @@
 #include "gateway/s3/s3_metadata.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
-#include <climits>
-#include <memory>
-
 #include "gateway/formats/utf8.h"
 #include "gateway/s3/s3_xml.h"
+#include "gateway/s3/s3_xml_read.h"
 
 namespace nexus::gateway::s3 {
 namespace {
@@ -17,10 +12,6 @@ constexpr std::string_view kStoredHeaders[] = {"Content-Type",        "Content-E
                                                "Content-Disposition", "Content-Language",
                                                "Cache-Control",       "Expires"};
 constexpr std::string_view kUserPrefix = "x-amz-meta-";
-
-struct DocFree {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -86,11 +77,8 @@ std::string EncodeMetadata(const ObjectMetadata& metadata) {
 }
 
 std::optional<ObjectMetadata> DecodeMetadata(std::string_view value) {
-  if (value.size() > INT_MAX) return std::nullopt;
-  std::unique_ptr<xmlDoc, DocFree> doc(
-      xmlReadMemory(value.data(), static_cast<int>(value.size()), nullptr, nullptr,
-                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
-  if (!doc || doc->intSubset || doc->extSubset) return std::nullopt;
+  XmlDoc doc = ReadXml(value);
+  if (!doc) return std::nullopt;
   const xmlNode* root = xmlDocGetRootElement(doc.get());
   auto named = [](const xmlNode* n, std::string_view local) {
     return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&

@@ -13,6 +13,7 @@
 
 #include "gateway/s3/s3_ops.h"
 #include "gateway/s3/s3_xml.h"
+#include "gateway/s3/s3_xml_read.h"
 
 namespace nexus::gateway::s3 {
 namespace {
@@ -20,26 +21,10 @@ namespace {
 constexpr size_t kMaxBodyBytes = 2 << 20;
 constexpr size_t kMaxKeys = 1000;
 
-struct DocFree {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
-
-std::string_view NameOf(const xmlNode* n) { return reinterpret_cast<const char*>(n->name); }
-
-std::string TextOf(const xmlNode* n) {
-  xmlChar* text = xmlNodeGetContent(n);
-  std::string out = text ? reinterpret_cast<const char*>(text) : "";
-  xmlFree(text);
-  return out;
-}
-
 // The keys of a <Delete> document and its Quiet flag; false when malformed.
 bool ParseDelete(const std::string& body, std::vector<std::string>* keys, bool* quiet) {
-  if (body.size() > INT_MAX) return false;
-  std::unique_ptr<xmlDoc, DocFree> doc(
-      xmlReadMemory(body.data(), static_cast<int>(body.size()), nullptr, nullptr,
-                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
-  if (!doc || doc->intSubset || doc->extSubset) return false;
+  XmlDoc doc = ReadXml(body);
+  if (!doc) return false;
   const xmlNode* root = xmlDocGetRootElement(doc.get());
   if (!root || NameOf(root) != "Delete") return false;
   for (const xmlNode* n = root->children; n; n = n->next) {
@@ -53,19 +38,6 @@ bool ParseDelete(const std::string& body, std::vector<std::string>* keys, bool* 
   return true;
 }
 
-asio::awaitable<Result<std::string>> ReadBody(Request& req) {
-  std::string body = req.body;
-  if (!req.body_reader) co_return body;
-  std::vector<char> buf(64 * 1024);
-  for (;;) {
-    NEXUS_CO_ASSIGN_OR_RETURN(size_t n, co_await req.body_reader->Read(std::span<char>(buf)));
-    if (n == 0) break;
-    body.append(buf.data(), n);
-    if (body.size() > kMaxBodyBytes) co_return InvalidArgumentError("body too large");
-  }
-  co_return body;
-}
-
 std::string Md5Of(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -76,7 +48,7 @@ std::string Md5Of(const std::string& data) {
 }  // namespace
 
 asio::awaitable<Response> DeleteObjects(S3Call& call) {
-  Result<std::string> body = co_await ReadBody(call.req);
+  Result<std::string> body = co_await ReadSmallBody(call.req, kMaxBodyBytes);
   const S3Error malformed = MakeS3Error(400, "MalformedXML",
                                         "The XML you provided was not well-formed or did not "
                                         "validate against our published schema.");

@@ -6,8 +6,9 @@
 // computed on the way (the part's ETag, which nexusd stores and Complete
 // compares with the ETags the client lists) and sent after the bytes. The
 // object's ETag is S3's: the MD5 of the parts' binary MD5s, "-" and their
-// number. It is answered by Complete; the object itself keeps nexusd's
-// content hash (HEAD and GET show the same ETag as for any object).
+// number, which nexusd computes and keeps with the object. The metadata of
+// the Create request (Content-Type, x-amz-meta-*) goes with the upload and
+// nexusd sets it on the object in Complete's transaction.
 // UploadPartCopy is nexusd's: the source's bytes (or range) are read once
 // and go through the upload path, so the part's MD5 is real and the
 // chunker finds the source's chunks again (no new chunk for a copy of
@@ -27,6 +28,7 @@
 #include "gateway/s3/aws_chunked.h"
 #include "gateway/s3/s3_ops.h"
 #include "gateway/s3/s3_xml.h"
+#include "gateway/s3/s3_xml_read.h"
 
 namespace nexus::gateway::s3 {
 namespace {
@@ -42,25 +44,6 @@ constexpr int64_t kMaxPartBytes = 5LL << 30;
 constexpr size_t kMaxCompleteBodyBytes = 4 << 20;
 constexpr char kXmlHead[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 constexpr char kXmlNs[] = " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"";
-
-// The same rule as a PUT's (s3_object_ops.cc): a key the tree can hold.
-bool ValidKey(std::string_view key) {
-  if (key.empty() || key.size() > 1024 || key.back() == '/') return false;
-  size_t pos = 0;
-  while (pos <= key.size()) {
-    size_t slash = key.find('/', pos);
-    if (slash == std::string_view::npos) slash = key.size();
-    std::string_view seg = key.substr(pos, slash - pos);
-    if (seg.empty() || seg == "." || seg == "..") return false;
-    pos = slash + 1;
-  }
-  return key.find('\0') == std::string_view::npos;
-}
-
-S3Error InvalidKey() {
-  return MakeS3Error(400, "XNexusInvalidKey",
-                     "Keys ending in '/' or with empty, '.' or '..' segments are not supported.");
-}
 
 S3Error NoSuchUpload() {
   return MakeS3Error(404, "NoSuchUpload",
@@ -102,28 +85,6 @@ S3Error MultipartError(const Status& s, const S3Error& not_found = NoSuchUpload(
   return ErrorOf(s, not_found);
 }
 
-std::string Hex(const unsigned char* d, size_t n) {
-  return HexOf(std::string_view(reinterpret_cast<const char*>(d), n));
-}
-
-struct Md5Free {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using Md5Ctx = std::unique_ptr<EVP_MD_CTX, Md5Free>;
-
-Md5Ctx NewMd5() {
-  Md5Ctx c(EVP_MD_CTX_new());
-  EVP_DigestInit_ex(c.get(), EVP_md5(), nullptr);
-  return c;
-}
-
-std::string FinishMd5(EVP_MD_CTX* c) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(c, d, &n);
-  return std::string(reinterpret_cast<char*>(d), n);
-}
-
 // A whole-number query parameter in [lo, hi]; nullopt when absent, `bad`
 // set when present but not such a number.
 std::optional<int64_t> IntParam(const Request& req, std::string_view name, int64_t lo, int64_t hi,
@@ -150,93 +111,6 @@ std::string OwnerXml(const S3Call& call, const char* element) {
          XmlEscape(call.owner) + "</DisplayName></" + element + ">";
 }
 
-// Streams the part's body into `upload`; its MD5 (binary) into `*md5`.
-// Checks what the client vouched for, as a PUT does.
-asio::awaitable<std::optional<S3Error>> StreamPart(S3Call& call, UploadCall& upload,
-                                                   std::string* md5) {
-  const bool check_sha =
-      call.payload_hash != kUnsignedPayload && call.payload_hash != kStreamingPayload;
-  crypto_hash_sha256_state sha;
-  crypto_hash_sha256_init(&sha);
-  Md5Ctx md5_ctx = NewMd5();
-  std::vector<char> buf(kReadBytes);
-  std::string pending;
-  pending.reserve(kUploadMessageBytes + kReadBytes);
-  auto last_sent = std::chrono::steady_clock::now();
-  std::optional<AwsChunkedDecoder> chunked;
-  if (call.chunk_signing) {
-    const ChunkSigning& c = *call.chunk_signing;
-    chunked.emplace(c.signing_key, c.amz_date, c.scope, c.seed_signature);
-  }
-  std::string decoded;
-  for (;;) {
-    Result<size_t> n = co_await call.req.body_reader->Read(std::span<char>(buf));
-    if (!n.ok()) co_return MakeS3Error(400, "IncompleteBody", "The request body ended early.");
-    if (*n == 0) break;
-    std::string_view got(buf.data(), *n);
-    if (chunked) {
-      decoded.clear();
-      if (std::optional<S3Error> bad = chunked->Feed(got, &decoded)) co_return bad;
-      got = decoded;
-    }
-    if (check_sha) {
-      crypto_hash_sha256_update(&sha, reinterpret_cast<const unsigned char*>(got.data()),
-                                got.size());
-    }
-    EVP_DigestUpdate(md5_ctx.get(), got.data(), got.size());
-    pending.append(got);
-    const auto now = std::chrono::steady_clock::now();
-    if (pending.size() >= kUploadMessageBytes || now - last_sent >= kUploadFlushAfter) {
-      if (Status s = co_await upload.Write(&pending); !s.ok()) co_return MultipartError(s);
-      last_sent = now;
-    }
-  }
-  if (chunked && !chunked->done()) {
-    co_return MakeS3Error(400, "IncompleteBody",
-                          "The aws-chunked body ended before its last chunk.");
-  }
-  if (check_sha) {
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&sha, digest);
-    if (Hex(digest, sizeof digest) != call.payload_hash) {
-      co_return MakeS3Error(400, "XAmzContentSHA256Mismatch",
-                            "The provided 'x-amz-content-sha256' header does not match what was "
-                            "computed.");
-    }
-  }
-  *md5 = FinishMd5(md5_ctx.get());
-  if (!pending.empty()) {
-    if (Status s = co_await upload.Write(&pending); !s.ok()) co_return MultipartError(s);
-  }
-  co_return std::nullopt;
-}
-
-asio::awaitable<Result<std::string>> ReadSmallBody(Request& req, size_t max) {
-  std::string body = req.body;
-  if (!req.body_reader) co_return body;
-  std::vector<char> buf(64 * 1024);
-  for (;;) {
-    NEXUS_CO_ASSIGN_OR_RETURN(size_t n, co_await req.body_reader->Read(std::span<char>(buf)));
-    if (n == 0) break;
-    body.append(buf.data(), n);
-    if (body.size() > max) co_return InvalidArgumentError("body too large");
-  }
-  co_return body;
-}
-
-struct DocFree {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
-
-std::string_view NameOf(const xmlNode* n) { return reinterpret_cast<const char*>(n->name); }
-
-std::string TextOf(const xmlNode* n) {
-  xmlChar* text = xmlNodeGetContent(n);
-  std::string out = text ? reinterpret_cast<const char*>(text) : "";
-  xmlFree(text);
-  return out;
-}
-
 // An ETag as a client lists it ("\"<32 hex>\"", quotes optional) as
 // lowercase hex; "" when it is not one.
 std::string Md5HexOfEtag(std::string tag) {
@@ -253,11 +127,8 @@ std::string Md5HexOfEtag(std::string tag) {
 // The parts of a <CompleteMultipartUpload> document; false when malformed.
 // A listed ETag that is no MD5 stays "" and fails as InvalidPart.
 bool ParseComplete(const std::string& body, std::vector<daemonpb::CompletePart>* parts) {
-  if (body.size() > INT_MAX) return false;
-  std::unique_ptr<xmlDoc, DocFree> doc(
-      xmlReadMemory(body.data(), static_cast<int>(body.size()), nullptr, nullptr,
-                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
-  if (!doc || doc->intSubset || doc->extSubset) return false;
+  XmlDoc doc = ReadXml(body);
+  if (!doc) return false;
   const xmlNode* root = xmlDocGetRootElement(doc.get());
   if (!root || NameOf(root) != "CompleteMultipartUpload") return false;
   for (const xmlNode* n = root->children; n; n = n->next) {
@@ -374,15 +245,10 @@ asio::awaitable<Response> UploadPart(S3Call& call) {
   if (!upload.ok()) co_return Fail(call, MultipartError(upload.status()));
   std::string md5;
   // A failure drops the call unfinished: nexusd keeps nothing.
-  if (std::optional<S3Error> bad = co_await StreamPart(call, **upload, &md5)) {
+  if (std::optional<S3Error> bad = co_await StreamBody(
+          call, **upload, want_md5, &md5, [](const Status& s) { return MultipartError(s); })) {
     (*upload)->Cancel();
     co_return Fail(call, *bad);
-  }
-  if (!want_md5.empty() && md5 != want_md5) {
-    (*upload)->Cancel();
-    co_return Fail(call, MakeS3Error(400, "BadDigest",
-                                     "The Content-MD5 you specified did not match what we "
-                                     "received."));
   }
   const std::string md5_hex = HexOf(md5);
   if (Status s = co_await (*upload)->SendS3Etag(md5_hex); !s.ok()) {

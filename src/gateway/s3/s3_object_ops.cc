@@ -10,6 +10,7 @@
 
 #include <charconv>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -24,25 +25,6 @@ namespace nexus::gateway::s3 {
 namespace {
 
 constexpr size_t kReadBytes = 256 * 1024;
-
-// A key the tree can hold as a file path below its bucket.
-bool ValidKey(std::string_view key) {
-  if (key.empty() || key.size() > 1024 || key.back() == '/') return false;
-  size_t pos = 0;
-  while (pos <= key.size()) {
-    size_t slash = key.find('/', pos);
-    if (slash == std::string_view::npos) slash = key.size();
-    std::string_view seg = key.substr(pos, slash - pos);
-    if (seg.empty() || seg == "." || seg == "..") return false;
-    pos = slash + 1;
-  }
-  return key.find('\0') == std::string_view::npos;
-}
-
-S3Error InvalidKey() {
-  return MakeS3Error(400, "XNexusInvalidKey",
-                     "Keys ending in '/' or with empty, '.' or '..' segments are not supported.");
-}
 
 S3Error ParentIsObject() {
   return MakeS3Error(409, "XNexusParentIsObject",
@@ -105,6 +87,24 @@ asio::awaitable<std::optional<S3Error>> CheckTarget(S3Call& call) {
 
 }  // namespace
 
+bool ValidKey(std::string_view key) {
+  if (key.empty() || key.size() > 1024 || key.back() == '/') return false;
+  size_t pos = 0;
+  while (pos <= key.size()) {
+    size_t slash = key.find('/', pos);
+    if (slash == std::string_view::npos) slash = key.size();
+    std::string_view seg = key.substr(pos, slash - pos);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    pos = slash + 1;
+  }
+  return key.find('\0') == std::string_view::npos;
+}
+
+S3Error InvalidKey() {
+  return MakeS3Error(400, "XNexusInvalidKey",
+                     "Keys ending in '/' or with empty, '.' or '..' segments are not supported.");
+}
+
 std::string DecodeBase64(std::string_view b64) {
   std::string out(b64.size(), '\0');
   size_t len = 0;
@@ -122,11 +122,11 @@ struct Md5Deleter {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
-// Streams the body into `upload`, checking what the client vouched for;
-// `*md5` gets the body's MD5 (16 bytes).
-asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upload,
-                                                   const std::string& want_md5,
-                                                   std::string* md5_out) {
+}  // namespace
+
+asio::awaitable<std::optional<S3Error>> StreamBody(
+    S3Call& call, UploadCall& upload, const std::string& want_md5, std::string* md5_out,
+    const std::function<S3Error(const Status&)>& upload_error) {
   // An aws-chunked body is checked chunk by chunk instead.
   const bool check_sha =
       call.payload_hash != kUnsignedPayload && call.payload_hash != kStreamingPayload;
@@ -134,7 +134,7 @@ asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upl
   crypto_hash_sha256_init(&sha);
   std::unique_ptr<EVP_MD_CTX, Md5Deleter> md5(EVP_MD_CTX_new());
   if (!md5 || EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1) {
-    co_return ErrorOf(InternalError("s3: no MD5"), NoSuchKey());
+    co_return upload_error(InternalError("s3: no MD5"));
   }
   std::vector<char> buf(kReadBytes);
   std::string pending;
@@ -164,7 +164,7 @@ asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upl
     pending.append(got);
     const auto now = std::chrono::steady_clock::now();
     if (pending.size() >= kUploadMessageBytes || now - last_sent >= kUploadFlushAfter) {
-      if (Status s = co_await upload.Write(&pending); !s.ok()) co_return ErrorOf(s, NoSuchKey());
+      if (Status s = co_await upload.Write(&pending); !s.ok()) co_return upload_error(s);
       last_sent = now;
     }
   }
@@ -191,10 +191,12 @@ asio::awaitable<std::optional<S3Error>> StreamBody(S3Call& call, UploadCall& upl
                           "The Content-MD5 you specified did not match what we received.");
   }
   if (!pending.empty()) {
-    if (Status s = co_await upload.Write(&pending); !s.ok()) co_return ErrorOf(s, NoSuchKey());
+    if (Status s = co_await upload.Write(&pending); !s.ok()) co_return upload_error(s);
   }
   co_return std::nullopt;
 }
+
+namespace {
 
 // The object's entry, or the error answering its absence.
 asio::awaitable<std::variant<daemonpb::DirEntry, S3Error>> StatObject(S3Call& call) {
@@ -303,7 +305,9 @@ asio::awaitable<Response> PutObject(S3Call& call) {
   if (!upload.ok()) co_return Fail(call, ErrorOf(upload.status(), NoSuchKey()));
   // A failure drops the call unfinished: nexusd keeps nothing.
   std::string md5;
-  if (std::optional<S3Error> bad = co_await StreamBody(call, **upload, want_md5, &md5)) {
+  if (std::optional<S3Error> bad =
+          co_await StreamBody(call, **upload, want_md5, &md5,
+                              [](const Status& s) { return ErrorOf(s, NoSuchKey()); })) {
     (*upload)->Cancel();
     co_return Fail(call, *bad);
   }

@@ -12,6 +12,7 @@
 // the S3 handler; stateless.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -109,6 +110,21 @@ asio::awaitable<Result<ObjectMetadata>> LoadMetadata(S3Call& call, const std::st
 asio::awaitable<std::optional<S3Error>> StoreMetadata(S3Call& call, const std::string& path,
                                                       const ObjectMetadata& metadata,
                                                       bool may_have_some);
+// Streams the request body (a PUT's or a part's) into `upload`, checking
+// what the client vouched for: the signed payload SHA-256, each aws-chunked
+// chunk's signature, and `want_md5` (binary; "" for none: BadDigest when it
+// differs). `*md5` gets the body's MD5 (binary), the ETag to send after it.
+// A failed write to nexusd becomes `upload_error(status)`.
+asio::awaitable<std::optional<S3Error>> StreamBody(
+    S3Call& call, UploadCall& upload, const std::string& want_md5, std::string* md5,
+    const std::function<S3Error(const Status&)>& upload_error);
+// A small request body (an XML document) read whole; kInvalidArgument
+// when it is larger than `max`.
+asio::awaitable<Result<std::string>> ReadSmallBody(Request& req, size_t max);
+// A key the tree can hold as a file path below its bucket (see the top of
+// this file), and the error refusing one it cannot.
+bool ValidKey(std::string_view key);
+S3Error InvalidKey();
 // A Content-MD5 header's base64, decoded; "" when malformed.
 std::string DecodeBase64(std::string_view b64);
 
