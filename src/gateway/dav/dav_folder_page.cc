@@ -2,39 +2,13 @@
 
 #include "gateway/dav/dav_path.h"
 #include "gateway/dav/dav_props.h"
+#include "gateway/formats/markup_escape.h"
 
 namespace nexus::gateway::dav {
 
-std::string EscapeHtml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string FolderPage(std::string_view prefix, std::string_view tree_path,
                        const std::vector<daemonpb::DirEntry>& entries) {
-  const std::string title = "Index of " + EscapeHtml(tree_path);
+  const std::string title = "Index of " + EscapeMarkup(tree_path);
   std::string page =
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width\"><title>" +
@@ -49,7 +23,7 @@ std::string FolderPage(std::string_view prefix, std::string_view tree_path,
   for (const daemonpb::DirEntry& e : entries) {
     const bool folder = e.type() == "folder";
     const std::string href = HrefOf(prefix, ChildPath(tree_path, e.name()), folder);
-    page += "<tr><td><a href=\"" + EscapeHtml(href) + "\">" + EscapeHtml(e.name()) +
+    page += "<tr><td><a href=\"" + EscapeMarkup(href) + "\">" + EscapeMarkup(e.name()) +
             (folder ? "/" : "") + "</a></td><td>" + (folder ? "" : std::to_string(e.size())) +
             "</td><td>" + HttpDate(e.modified()) + "</td></tr>\n";
   }

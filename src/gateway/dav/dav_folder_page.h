@@ -24,7 +24,4 @@ namespace nexus::gateway::dav {
 std::string FolderPage(std::string_view prefix, std::string_view tree_path,
                        const std::vector<daemonpb::DirEntry>& entries);
 
-// `text` with &, <, >, " and ' replaced by their character references.
-std::string EscapeHtml(std::string_view text);
-
 }  // namespace nexus::gateway::dav

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "gateway/formats/markup_escape.h"
 #include "gateway/s3/sigv4.h"
 
 namespace nexus::gateway::s3 {
@@ -22,32 +23,7 @@ void Element(std::string& out, std::string_view name, std::string_view text) {
 
 }  // namespace
 
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string XmlEscape(std::string_view s) { return EscapeMarkup(s); }
 
 std::string FormatUtc(int64_t unix_seconds, const char* format) {
   const std::time_t t = static_cast<std::time_t>(unix_seconds);

@@ -14,7 +14,7 @@
 
 namespace nexus::gateway::s3 {
 
-// &, <, >, " and ' as entities.
+// &, <, >, " and ' as character references (formats/markup_escape.h).
 std::string XmlEscape(std::string_view s);
 // `unix_seconds` in UTC through strftime's `format`.
 std::string FormatUtc(int64_t unix_seconds, const char* format);
