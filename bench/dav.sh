@@ -41,7 +41,7 @@ ENTRIES=${DAV_ENTRIES:-10000}
 RUNS=${DAV_RUNS:-3}
 COPIES=${DAV_COPIES:-5}
 PROPFINDS=${DAV_PROPFINDS:-10}
-# nexus takes 8 uploads at once from one user (more are 429).
+# Eight at once, as a sync client does (nexus takes 16 from one user).
 PUT_PARALLEL=8
 started=$(now_s)
 

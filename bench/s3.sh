@@ -6,8 +6,9 @@
 #   parts, 10 at once, once multipart uploads exist; S3_THRESHOLD raises its
 #   multipart threshold to send one PUT) against POST /api/files/upload of
 #   a file of the same size (curl -F).
-# - `aws s3 cp` download of it to stdout (one stream, as curl -o /dev/null)
-#   against nginx serving the same bytes (sendfile).
+# - `aws s3 cp` download of it to stdout (one stream, as curl -o /dev/null),
+#   and to a file (awscli's ranged parts at once), against nginx serving
+#   the same bytes (sendfile).
 # - ListObjectsV2 of a bucket of 10,000 keys, page by page (max-keys=1000,
 #   continuation tokens), signed by curl --aws-sigv4, in ms per page; against
 #   nginx's JSON autoindex of a folder of the same 10,000 files (the whole
@@ -76,10 +77,15 @@ code=$(scurl -o /dev/null -w '%{http_code}' -X PUT "$S3_URL/$bucket")
 
 # ---- timed steps: each prints seconds ------------------------------------------
 
-aws_put() { aws s3 cp --quiet "$1" "s3://$bucket/$2" || die "aws s3 cp upload of $2 failed"; }
+# On failure: awscli's own words and the end of the services' logs.
+aws_failed() {
+  tail -n 20 "$work/aws.err" "$NEXUS_DATA_DIR_BENCH/nexus-api.log" "$NEXUS_DATA_DIR_BENCH/nexusd.log" >&2 || true
+  die "$1"
+}
+aws_put() { aws s3 cp --only-show-errors "$1" "s3://$bucket/$2" 2>"$work/aws.err" || aws_failed "aws s3 cp upload of $2 failed"; }
 aws_get() {
   local n
-  n=$(aws s3 cp --quiet "s3://$bucket/$1" - | wc -c) || die "aws s3 cp download of $1 failed"
+  n=$(aws s3 cp --only-show-errors "s3://$bucket/$1" - 2>"$work/aws.err" | wc -c) || aws_failed "aws s3 cp download of $1 failed"
   [ "$n" = "$BIG" ] || die "aws s3 cp download of $1: $n bytes of $BIG"
 }
 files_upload() {
@@ -87,6 +93,12 @@ files_upload() {
   code=$(ncurl -o /dev/null -w '%{http_code}' -F "file=@$1;filename=$(basename "$1")" \
     "$NEXUS_URL/api/files/upload")
   [ "$code" = 200 ] || [ "$code" = 201 ] || die "POST /api/files/upload: HTTP $code"
+}
+# awscli's usual download: to a file, in ranged parts at once.
+aws_get_file() {
+  aws s3 cp --only-show-errors "s3://$bucket/$1" "$work/down.bin" 2>"$work/aws.err" || aws_failed "aws s3 cp download of $1 to a file failed"
+  [ "$(stat -c %s "$work/down.bin")" = "$BIG" ] || die "aws s3 cp download of $1 to a file: wrong size"
+  rm -f "$work/down.bin"
 }
 nginx_get() {
   local out code n
@@ -98,7 +110,7 @@ nginx_get() {
 # ---- the 1 GiB rounds ----------------------------------------------------------
 
 big_mib=$((BIG / MiB))
-declare -a put_s up_s get_s nginx_get_s
+declare -a put_s up_s get_s file_s nginx_get_s
 for ((r = 1; r <= RUNS; r++)); do
   log "[$(elapsed) s] round $r of $RUNS: $big_mib MiB aws s3 cp up and down, /api/files/upload, nginx GET"
   random_file "$work/src/a.bin" "$BIG" "s3-a$r-$RANDOM"
@@ -108,11 +120,13 @@ for ((r = 1; r <= RUNS; r++)); do
     up_s+=("$(seconds_of files_upload "$work/src/b.bin")")
     put_s+=("$(seconds_of aws_put "$work/src/a.bin" big.bin)")
     get_s+=("$(seconds_of aws_get big.bin)")
+    file_s+=("$(seconds_of aws_get_file big.bin)")
     nginx_get_s+=("$(seconds_of nginx_get big.bin)")
   else
     put_s+=("$(seconds_of aws_put "$work/src/a.bin" big.bin)")
     up_s+=("$(seconds_of files_upload "$work/src/b.bin")")
     nginx_get_s+=("$(seconds_of nginx_get big.bin)")
+    file_s+=("$(seconds_of aws_get_file big.bin)")
     get_s+=("$(seconds_of aws_get big.bin)")
   fi
   if [ "$r" = 1 ]; then
@@ -133,11 +147,12 @@ rates() {
   echo "${out[*]}"
 }
 log "MB/s per round: aws s3 cp up [$(rates "${put_s[@]}")] /api/files/upload [$(rates "${up_s[@]}")]" \
-  "aws s3 cp down [$(rates "${get_s[@]}")] nginx GET [$(rates "${nginx_get_s[@]}")]"
+  "aws s3 cp down [$(rates "${get_s[@]}")] to a file [$(rates "${file_s[@]}")] nginx GET [$(rates "${nginx_get_s[@]}")]"
 median_rate() { mbps "$BIG" "$(printf '%s\n' "$@" | median)"; }
 put=$(median_rate "${put_s[@]}")
 up=$(median_rate "${up_s[@]}")
 get=$(median_rate "${get_s[@]}")
+to_file=$(median_rate "${file_s[@]}")
 nginx_get=$(median_rate "${nginx_get_s[@]}")
 
 # ---- the bucket of KEYS keys ---------------------------------------------------
@@ -213,6 +228,8 @@ bench_row_unit s3 subject "aws s3 cp upload $big_label" "$put" - - MB/s \
 bench_row_unit s3 anchor "POST /api/files/upload $big_label" "$up" - - MB/s anchor
 bench_row_unit s3 subject "aws s3 cp download $big_label" "$get" - - MB/s \
   "$(ratio "$get" "$nginx_get")x nginx GET (>= 0.6 wanted)"
+bench_row_unit s3 subject "aws s3 cp download to a file $big_label" "$to_file" - - MB/s \
+  "$(ratio "$to_file" "$nginx_get")x nginx GET"
 bench_row_unit s3 anchor "nginx GET $big_label" "$nginx_get" - - MB/s anchor
 bench_row_unit s3 subject "ListObjectsV2 page of $PAGE, $KEYS keys" "$page_p50" "$page_p50" "$page_p99" ms \
   "target < 20 ms a page"

@@ -80,11 +80,13 @@ struct DaemonConfig {
   std::string listen;   // default unix:<data_dir>/run/nexusd.sock
   std::string db_path;  // default <data_dir>/nexus.db
   // Shares of the calls that hold a server thread for long: at most this
-  // many at once, and at most `_per_user` of them for one user.
+  // many at once, and at most `_per_user` of them for one user (16: above
+  // the 10 parts awscli and boto3 send at once, so their transfers are
+  // not refused in part).
   int64_t max_concurrent_downloads = 64;
-  int64_t max_concurrent_downloads_per_user = 8;
+  int64_t max_concurrent_downloads_per_user = 16;
   int64_t max_concurrent_uploads = 64;
-  int64_t max_concurrent_uploads_per_user = 8;
+  int64_t max_concurrent_uploads_per_user = 16;
   // A streaming call whose next message has not come (upload) or not been
   // taken (download) for this long is cancelled.
   int64_t stream_idle_timeout_seconds = 600;

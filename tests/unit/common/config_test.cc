@@ -157,9 +157,9 @@ TEST(ConfigTest, SharesOfLongCallsAndTheTransferFloorHaveDefaultsAndOverrides) {
   auto d = ParseConfig("", EnvFrom({}));
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->daemon.max_concurrent_downloads, 64);
-  EXPECT_EQ(d->daemon.max_concurrent_downloads_per_user, 8);
+  EXPECT_EQ(d->daemon.max_concurrent_downloads_per_user, 16);
   EXPECT_EQ(d->daemon.max_concurrent_uploads, 64);
-  EXPECT_EQ(d->daemon.max_concurrent_uploads_per_user, 8);
+  EXPECT_EQ(d->daemon.max_concurrent_uploads_per_user, 16);
   EXPECT_EQ(d->daemon.stream_idle_timeout_seconds, 600);
   EXPECT_EQ(d->lambda.max_concurrent_per_user, 0);
   EXPECT_EQ(d->nodes.max_concurrent_execs, 32);
