@@ -295,6 +295,54 @@ def test_list_objects_v2_pages_in_byte_order_with_prefix_and_delimiter(nexus, s3
     assert s3.list_objects_v2(Bucket=name, Prefix="nothing")["KeyCount"] == 0
 
 
+def test_listings_page_through_folders_in_byte_order_at_every_page_size(nexus, s3user):
+    """Keys whose folders sort differently by name ("a") than by key ("a/"
+    after "a-b" and "a.txt"), listed a page at a time with and without a
+    delimiter, under several prefixes: every combination gives what S3's
+    rules give over the sorted keys."""
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    keys = ["a-b", "a.txt", "a/x", "a/y/z", "a/y-1", "a/y.txt", "a0", "ab/c", "b",
+            "c/d/e/f", "c/d/g"]
+    for k in keys:
+        s3.put_object(Bucket=name, Key=k, Body=b"k")
+
+    def expected(prefix, delimiter):
+        contents, prefixes = [], []
+        for k in sorted(keys, key=lambda k: k.encode()):
+            if not k.startswith(prefix):
+                continue
+            at = k.find(delimiter, len(prefix)) if delimiter else -1
+            if at >= 0:
+                if k[:at + 1] not in prefixes:
+                    prefixes.append(k[:at + 1])
+            else:
+                contents.append(k)
+        return contents, prefixes
+
+    for prefix in ("", "a", "a/", "a/y", "c/d/", "zz"):
+        for delimiter in ("", "/"):
+            for size in (1, 2, 3, 1000):
+                contents, prefixes = [], []
+                for page in s3.get_paginator("list_objects_v2").paginate(
+                        Bucket=name, Prefix=prefix, Delimiter=delimiter,
+                        PaginationConfig={"PageSize": size}):
+                    assert len(page.get("Contents", [])) + \
+                        len(page.get("CommonPrefixes", [])) <= size
+                    contents += [o["Key"] for o in page.get("Contents", [])]
+                    prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+                assert (contents, prefixes) == expected(prefix, delimiter), \
+                    (prefix, delimiter, size)
+            # v1 pages by marker.
+            contents = []
+            for page in s3.get_paginator("list_objects").paginate(
+                    Bucket=name, Prefix=prefix, Delimiter=delimiter,
+                    PaginationConfig={"PageSize": 2}):
+                contents += [o["Key"] for o in page.get("Contents", [])]
+            assert contents == expected(prefix, delimiter)[0], (prefix, delimiter)
+
+
 def test_copy_is_metadata_only_and_both_faces_see_the_same_files(nexus, s3user):
     s3 = s3user.s3
     name = bucket_name()

@@ -64,7 +64,9 @@ grpc::Status TreeRpc::MakeDirectory(grpc::ServerContext*, const v1::MakeDirector
 
 grpc::Status TreeRpc::ListDirectory(grpc::ServerContext*, const v1::ListDirectoryRequest* req,
                                     v1::ListDirectoryResponse* resp) {
-  Result<std::vector<storage::TreeEntry>> entries = tree_.List(req->owner(), req->path());
+  Result<std::vector<storage::TreeEntry>> entries =
+      req->limit() > 0 ? tree_.ListInKeyOrder(req->owner(), req->path(), req->after(), req->limit())
+                       : tree_.List(req->owner(), req->path());
   if (!entries.ok()) return Reply("list directory", entries.status());
   for (const storage::TreeEntry& e : *entries) {
     FillEntry(e, resp->add_entries());

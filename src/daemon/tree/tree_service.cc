@@ -38,6 +38,15 @@ Result<std::vector<TreeEntry>> TreeService::List(const std::string& owner, std::
   return tree_.List(owner, p);
 }
 
+Result<std::vector<TreeEntry>> TreeService::ListInKeyOrder(const std::string& owner,
+                                                           std::string_view path,
+                                                           const std::string& after,
+                                                           int64_t limit) {
+  NEXUS_ASSIGN_OR_RETURN(std::string p, Prepare("list", owner, path));
+  if (limit < 1) return InvalidArgumentError("list: the page limit must be positive");
+  return tree_.ListInKeyOrder(owner, p, after, limit);
+}
+
 Result<std::unique_ptr<Upload>> TreeService::BeginUpload(const std::string& owner,
                                                          std::string_view path,
                                                          int64_t declared_size) {

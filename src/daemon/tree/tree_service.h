@@ -85,6 +85,9 @@ class TreeService final : public UploadPlacement {
   // A folder's entries (folders first, then by name in byte order), or the
   // one entry of a file path. See TreeEntry for size and modified.
   Result<std::vector<TreeEntry>> List(const std::string& owner, std::string_view path);
+  // A page of a folder's children in S3 key order (TreeStore::ListInKeyOrder).
+  Result<std::vector<TreeEntry>> ListInKeyOrder(const std::string& owner, std::string_view path,
+                                                const std::string& after, int64_t limit);
 
   // Starts an upload to `path`; then Write() and Commit() as for the Files
   // API. Commit creates missing parents and atomically replaces a file

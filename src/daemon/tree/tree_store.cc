@@ -111,6 +111,37 @@ Result<std::vector<TreeEntry>> TreeStore::List(const std::string& owner, const s
   return out;
 }
 
+Result<std::vector<TreeEntry>> TreeStore::ListInKeyOrder(const std::string& owner,
+                                                         const std::string& path,
+                                                         const std::string& after, int64_t limit) {
+  std::vector<TreeEntry> out;
+  const std::string op = "list " + Quoted(path);
+  Status s = metadata_.Transact(op, false, [&](MetadataTx& tx) -> Status {
+    std::optional<Node> node = Find(tx.db(), owner, path);
+    if (!node || !node->folder) return NotFoundError(op + ": no such folder");
+    // The key is computed per child and the page picked by a top-N sort:
+    // one pass over the folder's index entries, and only the page's rows
+    // are joined with their files.
+    SQLite::Statement q(tx.db(),
+                        "SELECT e.name, e.kind, COALESCE(f.size, 0), e.modified,"
+                        " COALESCE(e.file_id, ''), COALESCE(f.sha256, ''),"
+                        " COALESCE(f.s3_etag, '')"
+                        " FROM (SELECT id, name || CASE kind WHEN 'folder' THEN '/' ELSE '' END"
+                        " AS k FROM vfs_entries WHERE owner = ? AND parent = ? AND k > ?"
+                        " ORDER BY k LIMIT ?) page"
+                        " JOIN vfs_entries e ON e.id = page.id"
+                        " LEFT JOIN files f ON f.id = e.file_id ORDER BY page.k");
+    q.bind(1, owner);
+    q.bind(2, node->id);
+    q.bind(3, after);
+    q.bind(4, limit);
+    while (q.executeStep()) out.push_back(ReadEntry(q));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 Result<TreeEntry> TreeStore::Stat(const std::string& owner, const std::string& path) {
   TreeEntry out;
   const std::string op = "stat " + Quoted(path);

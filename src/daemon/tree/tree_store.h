@@ -194,6 +194,14 @@ class TreeStore {
   // before "a"); a file path yields that one entry. Missing: kNotFound.
   Result<std::vector<TreeEntry>> List(const std::string& owner, const std::string& path);
 
+  // At most `limit` children of the folder at `path` in key order: by name,
+  // a folder's name taken with "/" after it (so "a/" sorts after "a-b" and
+  // "a.txt"; walking folders in this order yields paths in byte order, as
+  // S3 lists keys); only those whose key is above `after`. A file path or a
+  // missing one: kNotFound.
+  Result<std::vector<TreeEntry>> ListInKeyOrder(const std::string& owner, const std::string& path,
+                                                const std::string& after, int64_t limit);
+
   // The entry at `path` ("/" is the root folder). Missing: kNotFound.
   Result<TreeEntry> Stat(const std::string& owner, const std::string& path);
 

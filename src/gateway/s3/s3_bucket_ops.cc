@@ -1,7 +1,9 @@
 // The bucket operations and the listings: buckets are top-level folders,
-// and a listing walks the bucket's folders below the prefix's deepest one.
+// and a listing walks the bucket's folders below the prefix's deepest one,
+// in key order and only as far as its page needs.
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 
 #include "gateway/s3/s3_listing.h"
 #include "gateway/s3/s3_ops.h"
@@ -20,33 +22,102 @@ bool ValidBucketName(std::string_view name) {
                      [&](char c) { return alnum(c) || c == '-' || c == '.'; });
 }
 
-// Every file below `folder` (a path below the bucket, "" for the bucket
-// itself), with its key, in no particular order.
-asio::awaitable<Result<std::vector<ObjectEntry>>> WalkKeys(S3Call& call, std::string folder) {
-  std::vector<ObjectEntry> out;
-  std::vector<std::string> pending{std::move(folder)};
-  while (!pending.empty()) {
-    std::string dir = std::move(pending.back());
-    pending.pop_back();
-    daemonpb::ListDirectoryRequest list;
-    list.set_owner(call.owner);
-    list.set_path(BucketPath(call) + (dir.empty() ? "" : "/" + dir));
-    Result<daemonpb::ListDirectoryResponse> listed = co_await call.daemon.ListDirectory(list);
-    if (!listed.ok()) {
-      // A prefix naming no folder lists nothing.
-      if (listed.status().code() == StatusCode::kNotFound && !dir.empty()) continue;
-      co_return listed.status();
+// One page of a listing, reading only as much of the tree as it needs.
+// The folders are walked in key order (nexusd's ListInKeyOrder: a folder
+// sorts as its name and "/"), which yields keys in byte order, a page of
+// each folder at a time. The walk starts in the deepest folder the prefix
+// names, resumes inside the folders `after` names, collapses a folder into
+// one common prefix instead of entering it when the delimiter is "/" (a
+// folder with no file below it shows as a prefix too, as a folder marker
+// would), and stops once the page is complete or past the prefix.
+asio::awaitable<Result<ListPage>> ListPageOf(S3Call& call, const ListParams& params) {
+  constexpr int kBatch = 1000;
+  struct Frame {
+    std::string dir;    // below the bucket, "" for the bucket itself
+    std::string after;  // the key order position reached in this folder
+    std::vector<daemonpb::DirEntry> batch;
+    size_t pos = 0;
+    bool done = false;  // no page after `batch`
+  };
+  ListPager pager(params);
+  const std::string& prefix = params.prefix;
+  const std::size_t slash = prefix.rfind('/');
+  std::vector<Frame> stack(1);
+  stack[0].dir = slash == std::string::npos ? "" : prefix.substr(0, slash);
+  const std::string base = stack[0].dir.empty() ? "" : stack[0].dir + "/";
+  const std::string& after = params.after;
+  if (after.starts_with(base)) {
+    // Resume where `after` is: in each folder it names, past that folder.
+    std::string_view rest = std::string_view(after).substr(base.size());
+    for (std::size_t cut = rest.find('/'); cut != std::string_view::npos; cut = rest.find('/')) {
+      const std::string name(rest.substr(0, cut));
+      stack.back().after = name + "/";
+      rest.remove_prefix(cut + 1);
+      if (rest.empty()) break;
+      stack.push_back(Frame{stack.back().dir.empty() ? name : stack.back().dir + "/" + name});
     }
-    for (const daemonpb::DirEntry& e : listed->entries()) {
-      std::string key = dir.empty() ? e.name() : dir + "/" + e.name();
-      if (IsFolder(e)) {
-        pending.push_back(std::move(key));
-      } else {
-        out.push_back(ObjectEntry{std::move(key), e.size(), e.modified(), EtagOf(e)});
+    if (!rest.empty()) stack.back().after = std::string(rest);
+  } else if (after > base) {
+    co_return pager.Finish();  // past every key below the prefix's folder
+  }
+  // Skip the start folder's entries before the prefix's last segment: a
+  // position just before it (the prefix check drops the few in between).
+  const std::string partial = prefix.substr(base.size());
+  if (stack.size() == 1 && !partial.empty() && partial.back() != '\0' && stack[0].after < partial) {
+    std::string before = partial;
+    before.back() = static_cast<char>(before.back() - 1);
+    stack[0].after = std::max(stack[0].after, before);
+  }
+
+  while (!stack.empty() && !pager.complete()) {
+    Frame& f = stack.back();
+    if (f.pos == f.batch.size()) {
+      if (f.done) {
+        stack.pop_back();
+        continue;
+      }
+      daemonpb::ListDirectoryRequest list;
+      list.set_owner(call.owner);
+      list.set_path(BucketPath(call) + (f.dir.empty() ? "" : "/" + f.dir));
+      list.set_after(f.after);
+      list.set_limit(kBatch);
+      Result<daemonpb::ListDirectoryResponse> listed = co_await call.daemon.ListDirectory(list);
+      if (!listed.ok()) {
+        // A prefix naming no folder lists nothing.
+        if (listed.status().code() == StatusCode::kNotFound && !f.dir.empty()) {
+          stack.pop_back();
+          continue;
+        }
+        co_return listed.status();
+      }
+      f.batch.assign(std::make_move_iterator(listed->mutable_entries()->begin()),
+                     std::make_move_iterator(listed->mutable_entries()->end()));
+      f.pos = 0;
+      f.done = f.batch.size() < static_cast<size_t>(kBatch);
+      if (f.batch.empty()) {
+        stack.pop_back();
+        continue;
       }
     }
+    const daemonpb::DirEntry e = std::move(f.batch[f.pos++]);
+    const bool folder = IsFolder(e);
+    f.after = e.name() + (folder ? "/" : "");
+    std::string key = (f.dir.empty() ? "" : f.dir + "/") + e.name() + (folder ? "/" : "");
+    const bool under = key.starts_with(prefix);
+    if (!under && !(folder && prefix.starts_with(key))) {
+      if (key > prefix) break;  // every later key is past the prefix too
+      continue;
+    }
+    if (!folder) {
+      pager.Add(ObjectEntry{std::move(key), e.size(), e.modified(), EtagOf(e)});
+    } else if (under && params.delimiter == "/" && key.size() > prefix.size()) {
+      pager.Add(ObjectEntry{std::move(key), 0, 0, ""});
+    } else {
+      key.pop_back();
+      stack.push_back(Frame{std::move(key)});  // `f` is not used after this
+    }
   }
-  co_return out;
+  co_return pager.Finish();
 }
 
 const std::string* Query(const Request& req, std::string_view name) { return req.QueryParam(name); }
@@ -179,14 +250,9 @@ asio::awaitable<Response> ListObjects(S3Call& call, ListKind kind) {
   if (std::optional<S3Error> missing = co_await CheckBucket(call)) {
     co_return Fail(call, *missing);
   }
-  // Only the folder the prefix is certainly inside is walked.
-  const std::size_t slash = params.prefix.rfind('/');
-  std::string start = slash == std::string::npos ? "" : params.prefix.substr(0, slash);
-  Result<std::vector<ObjectEntry>> keys = co_await WalkKeys(call, std::move(start));
-  if (!keys.ok()) co_return Fail(call, ErrorOf(keys.status(), NoSuchBucket()));
-  std::sort(keys->begin(), keys->end(),
-            [](const ObjectEntry& a, const ObjectEntry& b) { return a.key < b.key; });
-  ListPage page = ListKeys(*keys, params);
+  Result<ListPage> listed = co_await ListPageOf(call, params);
+  if (!listed.ok()) co_return Fail(call, ErrorOf(listed.status(), NoSuchBucket()));
+  ListPage page = std::move(listed).value();
   if (v2 && page.truncated) echo.next_continuation = EncodeContinuationToken(page.last);
   if (kind == ListKind::kVersions) {
     co_return XmlResponse(ListVersionsXml(echo, page, call.owner_id, call.owner));

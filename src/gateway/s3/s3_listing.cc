@@ -4,37 +4,42 @@
 
 namespace nexus::gateway::s3 {
 
-ListPage ListKeys(const std::vector<ObjectEntry>& keys, const ListParams& p) {
-  ListPage page;
-  const bool after_is_prefix = !p.delimiter.empty() && p.after.size() >= p.delimiter.size() &&
-                               p.after.ends_with(p.delimiter);
-  int64_t count = 0;
-  for (const ObjectEntry& e : keys) {
-    if (!e.key.starts_with(p.prefix)) continue;
-    if (!p.after.empty() && e.key <= p.after) continue;
-    if (after_is_prefix && e.key.starts_with(p.after)) continue;
-    std::string common;
-    if (!p.delimiter.empty()) {
-      const std::size_t at = e.key.find(p.delimiter, p.prefix.size());
-      if (at != std::string::npos) common = e.key.substr(0, at + p.delimiter.size());
-    }
-    if (!common.empty() && !page.common_prefixes.empty() && page.common_prefixes.back() == common) {
-      continue;
-    }
-    if (count == p.max_keys) {
-      page.truncated = true;
-      break;
-    }
-    ++count;
-    if (!common.empty()) {
-      page.common_prefixes.push_back(common);
-      page.last = common;
-    } else {
-      page.contents.push_back(e);
-      page.last = e.key;
-    }
+bool ListPager::Add(const ObjectEntry& e) {
+  if (page_.truncated) return false;
+  if (!e.key.starts_with(p_.prefix)) return true;
+  if (!p_.after.empty() && e.key <= p_.after) return true;
+  const bool after_is_prefix = !p_.delimiter.empty() && p_.after.size() >= p_.delimiter.size() &&
+                               p_.after.ends_with(p_.delimiter);
+  if (after_is_prefix && e.key.starts_with(p_.after)) return true;
+  std::string common;
+  if (!p_.delimiter.empty()) {
+    const std::size_t at = e.key.find(p_.delimiter, p_.prefix.size());
+    if (at != std::string::npos) common = e.key.substr(0, at + p_.delimiter.size());
   }
-  return page;
+  if (!common.empty() && !page_.common_prefixes.empty() && page_.common_prefixes.back() == common) {
+    return true;
+  }
+  if (count_ == p_.max_keys) {
+    page_.truncated = true;
+    return false;
+  }
+  ++count_;
+  if (!common.empty()) {
+    page_.common_prefixes.push_back(common);
+    page_.last = common;
+  } else {
+    page_.contents.push_back(e);
+    page_.last = e.key;
+  }
+  return true;
+}
+
+ListPage ListKeys(const std::vector<ObjectEntry>& keys, const ListParams& p) {
+  ListPager pager(p);
+  for (const ObjectEntry& e : keys) {
+    if (!pager.Add(e)) break;
+  }
+  return pager.Finish();
 }
 
 std::string EncodeContinuationToken(const std::string& last) { return HexOf(last); }

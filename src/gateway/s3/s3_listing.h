@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nexus::gateway::s3 {
@@ -34,6 +35,26 @@ struct ListPage {
   std::vector<std::string> common_prefixes;
   bool truncated = false;
   std::string last;  // the page's last entry (key or common prefix); "" when empty
+};
+
+// Builds one page from keys fed in byte order, so a caller can stop
+// producing keys as soon as the page is complete.
+class ListPager {
+ public:
+  explicit ListPager(ListParams params) : p_(std::move(params)) {}
+
+  // Takes the next key (in byte order); false once the page is complete
+  // (max-keys entries and one more seen: truncated), when no later key can
+  // change it.
+  bool Add(const ObjectEntry& e);
+  bool complete() const { return page_.truncated; }
+  const ListParams& params() const { return p_; }
+  ListPage Finish() { return std::move(page_); }
+
+ private:
+  ListParams p_;
+  ListPage page_;
+  int64_t count_ = 0;
 };
 
 // `keys` sorted by key (bytewise).

@@ -2,6 +2,9 @@
 // files, and that one owner never sees another's.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "unit/daemon/tree/tree_service_rig.h"
 
 namespace nexus::daemon::storage {
@@ -337,6 +340,47 @@ TEST_F(TreeServiceTest, AnotherOwnerCannotSeeMoveDeleteOrResolveAnything) {
   EXPECT_TRUE(*Download("alice", "/docs/secret.txt") == data);
   EXPECT_EQ(tree_->Usage("bob")->files, 0);
   EXPECT_EQ(tree_->Usage("alice")->files, 1);
+}
+
+std::vector<std::string> KeyOrderNames(const Result<std::vector<TreeEntry>>& entries) {
+  std::vector<std::string> out;
+  if (!entries.ok()) return {"error: " + entries.status().ToString()};
+  for (const TreeEntry& e : *entries) {
+    out.push_back(e.name + (e.kind == EntryKind::kFolder ? "/" : ""));
+  }
+  return out;
+}
+
+TEST_F(TreeServiceTest, ListInKeyOrderSortsAFolderAsItsNameAndASlashAndPagesAfterAKey) {
+  // "a/" comes after "a-b" and "a.txt" in key order, though "a" comes first
+  // by name: the order in which S3 lists the keys below them.
+  ASSERT_TRUE(tree_->MakeDirectory("alice", "/b/a").ok());
+  for (const char* name : {"/b/a-b", "/b/a.txt", "/b/a0", "/b/a/x", "/b/B", "/b/c"}) {
+    ASSERT_TRUE(UploadAt("alice", name, "x").ok()) << name;
+  }
+  EXPECT_EQ(KeyOrderNames(tree_->ListInKeyOrder("alice", "/b", "", 100)),
+            (std::vector<std::string>{"B", "a-b", "a.txt", "a/", "a0", "c"}));
+  EXPECT_EQ(KeyOrderNames(tree_->ListInKeyOrder("alice", "/b", "", 2)),
+            (std::vector<std::string>{"B", "a-b"}));
+  EXPECT_EQ(KeyOrderNames(tree_->ListInKeyOrder("alice", "/b", "a.txt", 2)),
+            (std::vector<std::string>{"a/", "a0"}));
+  // After a folder's key: past the folder; after its bare name: the folder.
+  EXPECT_EQ(KeyOrderNames(tree_->ListInKeyOrder("alice", "/b", "a/", 100)),
+            (std::vector<std::string>{"a0", "c"}));
+  EXPECT_EQ(KeyOrderNames(tree_->ListInKeyOrder("alice", "/b", "a", 1)),
+            (std::vector<std::string>{"a-b"}));
+  EXPECT_EQ(KeyOrderNames(tree_->ListInKeyOrder("alice", "/b", "c", 100)),
+            std::vector<std::string>{});
+  auto files = tree_->ListInKeyOrder("alice", "/b", "", 100);
+  ASSERT_TRUE(files.ok());
+  EXPECT_EQ((*files)[0].size, 1);
+  EXPECT_FALSE((*files)[0].sha256.empty());
+  // A file, a missing path or another owner's folder is no folder to page.
+  EXPECT_EQ(tree_->ListInKeyOrder("alice", "/b/c", "", 10).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(tree_->ListInKeyOrder("alice", "/none", "", 10).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(tree_->ListInKeyOrder("bob", "/b", "", 10).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(tree_->ListInKeyOrder("alice", "/b", "", 0).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace
