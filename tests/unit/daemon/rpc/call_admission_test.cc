@@ -26,9 +26,9 @@ TEST(CallLimitsTest, DefaultsGiveEveryKindAShareAndTheLambdaShareIsHalfTheRunner
   Result<CallLimits> l = CallLimitsFromConfig(Config{}, 4);
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(l->downloads.global, 64);
-  EXPECT_EQ(l->downloads.per_user, 8);
+  EXPECT_EQ(l->downloads.per_user, 16);
   EXPECT_EQ(l->uploads.global, 64);
-  EXPECT_EQ(l->uploads.per_user, 8);
+  EXPECT_EQ(l->uploads.per_user, 16);
   EXPECT_EQ(l->execs.global, 32);
   EXPECT_EQ(l->execs.per_user, 4);
   EXPECT_EQ(l->node_changes.global, 16);
