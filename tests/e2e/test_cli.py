@@ -158,13 +158,14 @@ def test_put_and_get_of_folders_with_parallel_transfers(cli, tmp_path):
 
 
 def test_more_jobs_than_the_servers_share_still_all_arrive(cli, tmp_path):
-    # 16 at once against a share of 8 uploads per user: the refused ones wait and retry.
+    # 32 at once against a share of 16 uploads (and downloads) per user: the
+    # refused ones wait and retry.
     src = tmp_path / "wide"
-    write_tree(str(src), {f"w{i:02d}.bin": os.urandom(200_000) for i in range(24)})
-    cli.ok("put", "-r", "-j", "16", str(src), "/wide")
-    assert len(ls_json(cli, "/wide")) == 24
+    write_tree(str(src), {f"w{i:02d}.bin": os.urandom(200_000) for i in range(40)})
+    cli.ok("put", "-r", "-j", "32", str(src), "/wide")
+    assert len(ls_json(cli, "/wide")) == 40
     dst = tmp_path / "wide-back"
-    cli.ok("get", "-r", "-j", "16", "/wide", str(dst))
+    cli.ok("get", "-r", "-j", "32", "/wide", str(dst))
     assert tree_hashes(str(dst)) == tree_hashes(str(src))
 
 

@@ -17,7 +17,7 @@ QUOTA = 10 * MiB
 @pytest.fixture(scope="module")
 def quota_nexus(module_nexus_factory):
     """An instance whose users may store 10 MiB each (and run the ten parallel
-    uploads of the quota race, above the default share of 8 at once)."""
+    uploads of the quota race at once, whatever the default share)."""
     return module_nexus_factory(env={"NEXUS_STORAGE_QUOTA_BYTES": str(QUOTA),
                                      "NEXUS_DAEMON_MAX_CONCURRENT_UPLOADS_PER_USER": "16"},
                                 name="quota")
