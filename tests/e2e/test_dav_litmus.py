@@ -39,7 +39,7 @@ def propfind(nexus, path, headers):
     return nexus.api.request("PROPFIND", f"/dav{path}", headers={"Depth": "0", **headers})
 
 
-def test_litmus_passes_every_group_signed_in_with_an_app_password(nexus, alice):
+def test_litmus_passes_every_group_signed_in_with_an_app_password(nexus, alice, tmp_path):
     litmus = shutil.which("litmus")
     if not litmus:
         skip_or_fail("litmus is not installed (scripts/install-deps.sh installs it)")
@@ -49,8 +49,9 @@ def test_litmus_passes_every_group_signed_in_with_an_app_password(nexus, alice):
     url = f"{nexus.api.base_url}/dav/litmus-home/"
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["TESTS"] = " ".join(LITMUS_GROUPS)
+    # litmus writes debug.log and child.log into its working directory.
     r = subprocess.run([litmus, "-k", url, alice.username, secret], capture_output=True,
-                       text=True, timeout=600, env=env)
+                       text=True, timeout=600, env=env, cwd=tmp_path)
     out = r.stdout + r.stderr
     assert secret not in out
     summaries = {m.group(1): m for m in SUMMARY.finditer(out)}
