@@ -801,3 +801,16 @@ def test_complete_does_not_bring_back_a_deleted_bucket(nexus, s3user):
             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
     assert error_code(e) == "NoSuchBucket"
     assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_a_user_may_have_only_so_many_uploads_open(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    ids = [s3.create_multipart_upload(Bucket=name, Key=f"k{i}")["UploadId"] for i in range(1000)]
+    with pytest.raises(client_error()) as e:
+        s3.create_multipart_upload(Bucket=name, Key="one-more")
+    assert error_code(e) == "QuotaExceeded"
+    assert "1000 multipart uploads are open" in e.value.response["Error"]["Message"]
+    s3.abort_multipart_upload(Bucket=name, Key="k0", UploadId=ids[0])
+    s3.create_multipart_upload(Bucket=name, Key="one-more")

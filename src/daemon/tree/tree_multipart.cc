@@ -188,23 +188,31 @@ Result<MultipartUploadRow> TreeStore::CreateMultipartUpload(const std::string& o
   // Fails early, as an upload does, on a folder at the path.
   NEXUS_RETURN_IF_ERROR(ReplaceableFile(owner, path).status());
   MultipartUploadRow out{id, path, 0};
-  Status s = metadata_.Transact("start multipart upload to " + Quoted(path), true,
-                                [&](MetadataTx& tx) -> Status {
-                                  out.created = tx.NowSeconds();
-                                  SQLite::Statement ins(tx.db(),
-                                                        "INSERT INTO mp_uploads(id, owner, path,"
-                                                        " created, prop_ns, prop_name, prop_value)"
-                                                        " VALUES(?, ?, ?, ?, ?, ?, ?)");
-                                  ins.bind(1, id);
-                                  ins.bind(2, owner);
-                                  ins.bind(3, path);
-                                  ins.bind(4, out.created);
-                                  ins.bind(5, on_complete.ns);
-                                  ins.bind(6, on_complete.name);
-                                  ins.bind(7, on_complete.value);
-                                  ins.exec();
-                                  return Status::Ok();
-                                });
+  Status s = metadata_.Transact(
+      "start multipart upload to " + Quoted(path), true, [&](MetadataTx& tx) -> Status {
+        SQLite::Statement open(tx.db(), "SELECT COUNT(*) FROM mp_uploads WHERE owner = ?");
+        open.bind(1, owner);
+        open.executeStep();
+        if (open.getColumn(0).getInt64() >= kMaxOpenUploadsPerOwner) {
+          return QuotaExceededError("TooManyUploads: " + std::to_string(kMaxOpenUploadsPerOwner) +
+                                    " multipart uploads are open already; complete or "
+                                    "abort some first");
+        }
+        out.created = tx.NowSeconds();
+        SQLite::Statement ins(tx.db(),
+                              "INSERT INTO mp_uploads(id, owner, path,"
+                              " created, prop_ns, prop_name, prop_value)"
+                              " VALUES(?, ?, ?, ?, ?, ?, ?)");
+        ins.bind(1, id);
+        ins.bind(2, owner);
+        ins.bind(3, path);
+        ins.bind(4, out.created);
+        ins.bind(5, on_complete.ns);
+        ins.bind(6, on_complete.name);
+        ins.bind(7, on_complete.value);
+        ins.exec();
+        return Status::Ok();
+      });
   if (!s.ok()) return s;
   return out;
 }

@@ -128,6 +128,10 @@ using NewFileIdFn = std::function<Result<std::string>()>;
 // transaction, so the object never counts twice.
 inline constexpr char kStatusPart[] = "Part";
 inline constexpr int kMaxPartNumber = 10000;
+// Uploads one owner may have open at once: each keeps a row (and the
+// metadata its Create carried) until it is completed, aborted or expires,
+// so their number is bounded as the owner's other rows are.
+inline constexpr int64_t kMaxOpenUploadsPerOwner = 1000;
 
 struct MultipartUploadRow {
   std::string id;

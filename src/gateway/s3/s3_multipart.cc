@@ -67,6 +67,9 @@ S3Error MultipartError(const Status& s, const S3Error& not_found = NoSuchUpload(
   if (s.code() == StatusCode::kNotFound) {
     return code_of("NoSuchUpload") ? NoSuchUpload() : not_found;
   }
+  if (s.code() == StatusCode::kQuotaExceeded && code_of("TooManyUploads")) {
+    return MakeS3Error(403, "QuotaExceeded", m.substr(m.find("TooManyUploads: ") + 16));
+  }
   if (s.code() == StatusCode::kInvalidArgument) {
     for (const char* code :
          {"InvalidPartOrder", "InvalidPart", "EntityTooSmall", "MalformedXML", "InvalidArgument"}) {

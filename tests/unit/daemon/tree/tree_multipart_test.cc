@@ -308,6 +308,22 @@ TEST_F(TreeMultipartTest, UploadPartCopyTakesAFileOrARangeOfIt) {
   ExpectRefcountsExact();
 }
 
+TEST_F(TreeMultipartTest, AnOwnerMayHaveOnlySoManyUploadsOpen) {
+  std::string first;
+  for (int64_t i = 0; i < kMaxOpenUploadsPerOwner; ++i) {
+    const std::string id = Create("alice", "/bkt/k" + std::to_string(i));
+    ASSERT_FALSE(id.empty()) << i;
+    if (i == 0) first = id;
+  }
+  auto refused = tree_->CreateMultipartUpload("alice", "/bkt/one-more");
+  EXPECT_EQ(refused.status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_NE(refused.status().message().find("TooManyUploads: "), std::string::npos);
+  // Another owner is not affected; finishing one makes room again.
+  EXPECT_FALSE(Create("bob", "/bkt/k").empty());
+  ASSERT_TRUE(tree_->AbortMultipartUpload("alice", first, "/bkt/k0").ok());
+  EXPECT_FALSE(Create("alice", "/bkt/one-more").empty());
+}
+
 TEST_F(TreeMultipartTest, TheJanitorDropsOnlyUploadsPastTheirAge) {
   const std::string old_id = Create("alice", "/bkt/old");
   ASSERT_TRUE(Part("alice", "/bkt/old", old_id, 1, PseudoRandomBytes(5000, 20)).ok());
