@@ -168,7 +168,6 @@ dav_delete() {
   case $code in 204 | 200) ;; *) die "WebDAV DELETE $1: HTTP $code" ;; esac
 }
 
-elapsed() { awk -v a="$started" -v b="$(now_s)" 'BEGIN { printf "%.0f", b - a }'; }
 
 # ---- the 1 GiB rounds ----------------------------------------------------------
 
@@ -207,20 +206,14 @@ for ((r = 1; r <= RUNS; r++)); do
   wait_chunks_removed 30
 done
 
-rates() { # seconds... -> MB/s of BIG, space-separated
-  local t out=()
-  for t in "$@"; do out+=("$(mbps "$BIG" "$t")"); done
-  echo "${out[*]}"
-}
-log "MB/s per round: WebDAV PUT [$(rates "${put_s[@]}")] /api/fs/upload [$(rates "${up_s[@]}")]" \
-  "nginx PUT+sync [$(rates "${nginx_put_s[@]}")] WebDAV GET [$(rates "${get_s[@]}")]" \
-  "nginx GET [$(rates "${nginx_get_s[@]}")]; COPY ms [$(tr '\n' ' ' <"$work/copy_ms" | sed 's/ $//')]"
-median_rate() { mbps "$BIG" "$(printf '%s\n' "$@" | median)"; }
-put=$(median_rate "${put_s[@]}")
-up=$(median_rate "${up_s[@]}")
-nginx_put=$(median_rate "${nginx_put_s[@]}")
-get=$(median_rate "${get_s[@]}")
-nginx_get=$(median_rate "${nginx_get_s[@]}")
+log "MB/s per round: WebDAV PUT [$(mbps_each "$BIG" "${put_s[@]}")] /api/fs/upload [$(mbps_each "$BIG" "${up_s[@]}")]" \
+  "nginx PUT+sync [$(mbps_each "$BIG" "${nginx_put_s[@]}")] WebDAV GET [$(mbps_each "$BIG" "${get_s[@]}")]" \
+  "nginx GET [$(mbps_each "$BIG" "${nginx_get_s[@]}")]; COPY ms [$(tr '\n' ' ' <"$work/copy_ms" | sed 's/ $//')]"
+put=$(median_mbps "$BIG" "${put_s[@]}")
+up=$(median_mbps "$BIG" "${up_s[@]}")
+nginx_put=$(median_mbps "$BIG" "${nginx_put_s[@]}")
+get=$(median_mbps "$BIG" "${get_s[@]}")
+nginx_get=$(median_mbps "$BIG" "${nginx_get_s[@]}")
 read -r copy_p50 copy_p99 < <(percentiles "$work/copy_ms")
 
 # ---- the folder of ENTRIES files -----------------------------------------------

@@ -34,7 +34,6 @@ NEXUS_TOKEN=$(register_user)
 export NEXUS_TOKEN
 start_nginx_files "$work/www"
 
-elapsed() { awk -v a="$started" -v b="$(now_s)" 'BEGIN { printf "%.0f", b - a }'; }
 log "writing random files"
 for ((i = 1; i <= REPS; i++)); do random_file "$work/src/small$i.bin" "$SMALL" "small$i-$RANDOM"; done
 random_file "$work/src/big.bin" "$BIG" "big-$RANDOM"

@@ -35,7 +35,6 @@ RUNS=${S3_RUNS:-3}
 LISTS=${S3_LISTS:-5}
 PAGE=1000
 started=$(now_s)
-elapsed() { awk -v a="$started" -v b="$(now_s)" 'BEGIN { printf "%.0f", b - a }'; }
 
 work=$(mktemp -d /tmp/nexus-bench-s3-XXXXXX)
 bench_cleanup_add "rm -rf '$work'"
@@ -141,19 +140,13 @@ for ((r = 1; r <= RUNS; r++)); do
   wait_chunks_removed 30
 done
 
-rates() {
-  local t out=()
-  for t in "$@"; do out+=("$(mbps "$BIG" "$t")"); done
-  echo "${out[*]}"
-}
-log "MB/s per round: aws s3 cp up [$(rates "${put_s[@]}")] /api/files/upload [$(rates "${up_s[@]}")]" \
-  "aws s3 cp down [$(rates "${get_s[@]}")] to a file [$(rates "${file_s[@]}")] nginx GET [$(rates "${nginx_get_s[@]}")]"
-median_rate() { mbps "$BIG" "$(printf '%s\n' "$@" | median)"; }
-put=$(median_rate "${put_s[@]}")
-up=$(median_rate "${up_s[@]}")
-get=$(median_rate "${get_s[@]}")
-to_file=$(median_rate "${file_s[@]}")
-nginx_get=$(median_rate "${nginx_get_s[@]}")
+log "MB/s per round: aws s3 cp up [$(mbps_each "$BIG" "${put_s[@]}")] /api/files/upload [$(mbps_each "$BIG" "${up_s[@]}")]" \
+  "aws s3 cp down [$(mbps_each "$BIG" "${get_s[@]}")] to a file [$(mbps_each "$BIG" "${file_s[@]}")] nginx GET [$(mbps_each "$BIG" "${nginx_get_s[@]}")]"
+put=$(median_mbps "$BIG" "${put_s[@]}")
+up=$(median_mbps "$BIG" "${up_s[@]}")
+get=$(median_mbps "$BIG" "${get_s[@]}")
+to_file=$(median_mbps "$BIG" "${file_s[@]}")
+nginx_get=$(median_mbps "$BIG" "${nginx_get_s[@]}")
 
 # ---- the bucket of KEYS keys ---------------------------------------------------
 

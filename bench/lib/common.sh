@@ -218,6 +218,21 @@ now_s() { date +%s.%N; }
 
 # Decimal MB/s of $1 bytes in $2 seconds.
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
+# MB/s of $1 bytes for each time (seconds) after it, space-separated.
+mbps_each() {
+  local bytes=$1 t out=()
+  shift
+  for t in "$@"; do out+=("$(mbps "$bytes" "$t")"); done
+  echo "${out[*]}"
+}
+# MB/s of $1 bytes at the median of the times (seconds) after it.
+median_mbps() {
+  local bytes=$1
+  shift
+  mbps "$bytes" "$(printf '%s\n' "$@" | median)"
+}
+# Whole seconds since the scenario's start ($started, from now_s).
+elapsed() { awk -v a="$started" -v b="$(now_s)" 'BEGIN { printf "%.0f", b - a }'; }
 
 # "a / b" to three significant digits.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "-" }'; }
