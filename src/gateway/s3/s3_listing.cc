@@ -34,14 +34,6 @@ bool ListPager::Add(const ObjectEntry& e) {
   return true;
 }
 
-ListPage ListKeys(const std::vector<ObjectEntry>& keys, const ListParams& p) {
-  ListPager pager(p);
-  for (const ObjectEntry& e : keys) {
-    if (!pager.Add(e)) break;
-  }
-  return pager.Finish();
-}
-
 std::string EncodeContinuationToken(const std::string& last) { return HexOf(last); }
 
 bool DecodeContinuationToken(const std::string& token, std::string* last) {

@@ -1,10 +1,10 @@
-// ListObjects (v1 and v2) over a bucket's keys, as a pure function: the
-// bucket's keys in UTF-8 byte order in, one page out (prefix, delimiter,
-// max-keys, and where to resume: start-after, a continuation token or a
-// marker). A page ends after max-keys entries, a common prefix counting as
-// one, as S3's does. The continuation token is the hex of the last entry of
-// the page before (a key, or a common prefix whose keys are all skipped).
-// Thread-safe (no state).
+// ListObjects (v1 and v2) over a bucket's keys, with no I/O: keys fed in
+// UTF-8 byte order, one page out (prefix, delimiter, max-keys, and where to
+// resume: start-after, a continuation token or a marker). A page ends after
+// max-keys entries, a common prefix counting as one, as S3's does. The
+// continuation token is the hex of the last entry of the page before (a
+// key, or a common prefix whose keys are all skipped). A ListPager is one
+// request's; the functions are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -56,9 +56,6 @@ class ListPager {
   ListPage page_;
   int64_t count_ = 0;
 };
-
-// `keys` sorted by key (bytewise).
-ListPage ListKeys(const std::vector<ObjectEntry>& keys, const ListParams& params);
 
 std::string EncodeContinuationToken(const std::string& last);
 // False when `token` is not one of ours.

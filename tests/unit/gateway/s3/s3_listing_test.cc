@@ -18,6 +18,15 @@ std::vector<ObjectEntry> Keys(std::vector<std::string> names) {
   return out;
 }
 
+// One page over `keys` (sorted bytewise), fed until the pager is complete.
+ListPage ListKeys(const std::vector<ObjectEntry>& keys, const ListParams& params) {
+  ListPager pager(params);
+  for (const ObjectEntry& e : keys) {
+    if (!pager.Add(e)) break;
+  }
+  return pager.Finish();
+}
+
 std::vector<std::string> KeysOf(const ListPage& p) {
   std::vector<std::string> out;
   for (const auto& e : p.contents) out.push_back(e.key);
