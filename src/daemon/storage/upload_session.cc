@@ -1,6 +1,5 @@
 #include "daemon/storage/upload_session.h"
 
-#include <algorithm>
 #include <utility>
 
 namespace nexus::daemon::storage {
@@ -14,10 +13,8 @@ Status LatePath::Set(std::string path) {
 
 Status PartMd5::Set(std::string hex) {
   if (has_value()) return InvalidArgumentError("upload: a second part MD5");
-  const bool hex_digits = std::all_of(hex.begin(), hex.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
-  if (hex.size() != 32 || !hex_digits) {
+  // An MD5 is an S3 ETag without a part count.
+  if (hex.size() != 32 || !ValidS3Etag(hex)) {
     return InvalidArgumentError("upload: the part MD5 is not 32 lowercase hex digits");
   }
   hex_ = std::move(hex);
