@@ -15,8 +15,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd strace
   # WebDAV clients of the e2e suite
   litmus rclone davfs2
-  # S3 clients of the e2e suite
-  python3-boto3 awscli s3cmd
+  # S3 clients of the e2e suite (and node for the AWS SDK for JavaScript,
+  # installed from npm below)
+  python3-boto3 awscli s3cmd nodejs
   # containers (nodes, lambda)
   runc containernetworking-plugins e2fsprogs util-linux iproute2 iptables nftables
   # benchmarks
@@ -36,16 +37,36 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# npm comes with some builds of nodejs; Debian's own is a package of its own.
+if ! command -v npm >/dev/null; then missing+=(npm); fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# The npm libraries the tests use, pinned by their package-lock.json; npm ci
+# runs again only when the lock file changed since the last install.
+install_npm_libraries() {
+  local dir stamp=node_modules/.package-lock.sha256
+  for dir in "$(dirname "$0")/../tests/e2e/s3_sdk"; do
+    if [ -f "$dir/$stamp" ] && (cd "$dir" && sha256sum --status -c "$stamp" 2>/dev/null); then
+      continue
+    fi
+    echo "install-deps: npm ci in ${dir#*/../}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$dir" && sha256sum package-lock.json >"$stamp")
+  done
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_npm_libraries
   exit 0
 fi
 
 echo "install-deps: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm_libraries
 
 # apache2's postinst starts the system service on port 80 wherever
 # policy-rc.d allows it. The benchmark starts its own instance on a free

@@ -10,11 +10,12 @@ import hashlib
 import hmac
 import os
 import subprocess
+import zlib
 
 import pytest
 import requests
 
-from fs_routes import get as fs_get, mkdir, put_ok as fs_put_ok
+from fs_routes import get as fs_get, mkdir, put_ok as fs_put_ok, usage as fs_usage
 from harness import registered_user, skip_or_fail, unique
 
 def s3_key(nexus, user):
@@ -243,6 +244,14 @@ def test_an_unversioned_bucket_lists_each_object_as_its_one_version(nexus, s3use
     with pytest.raises(client_error()) as e:
         s3.list_object_versions(Bucket=bucket_name("none"))
     assert error_code(e) == "NoSuchBucket"
+    # The version a listing names works where a version id is taken; no other does.
+    assert s3.get_object(Bucket=name, Key="a.txt", VersionId="null")["Body"].read() == b"a.txt"
+    with pytest.raises(client_error()) as e:
+        s3.get_object(Bucket=name, Key="a.txt", VersionId="3HL4kqtJlcpXroDTDmJ")
+    assert error_code(e) == "InvalidArgument"
+    s3.delete_object(Bucket=name, Key="a.txt", VersionId="null")
+    with pytest.raises(client_error()):
+        s3.head_object(Bucket=name, Key="a.txt")
 
 
 def test_a_tampered_payload_fails_its_signed_hash(nexus, s3user):
@@ -480,35 +489,62 @@ def _hmac(key, text):
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-def _chunked_put(port, access_key, secret, path, data, chunk=65536, tamper=False):
-    """A PUT with an aws-chunked body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD),
-    signed the way AWS's SDKs do it; no Debian client sends one over HTTP."""
+def _crc32_b64(data):
+    return base64.b64encode((zlib.crc32(data) & 0xffffffff).to_bytes(4, "big")).decode()
+
+
+def _chunked_put(port, access_key, secret, path, data, chunk=65536, mode="signed", bad=None):
+    """A PUT with an aws-chunked body framed and signed the way AWS's SDKs do
+    it (no Debian client sends one over HTTP). `mode`: "signed"
+    (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), "signed-trailer" (the same with a
+    CRC32 trailer and its signature) or "unsigned-trailer"
+    (STREAMING-UNSIGNED-PAYLOAD-TRAILER, as the JavaScript SDK sends).
+    `bad`: "tamper" changes a data byte after signing, "checksum" sends a
+    wrong CRC32, "trailer-signature" a wrong trailer signature."""
     now = datetime.datetime.now(datetime.timezone.utc)
     amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
     scope = f"{day}/us-east-1/s3/aws4_request"
-    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
-    framed_len = sum(len(f"{len(c):x};chunk-signature=") + 64 + 2 + len(c) + 2 for c in chunks)
+    signed, trailer = mode != "unsigned-trailer", mode != "signed"
+    content_sha = {"signed": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                   "signed-trailer": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+                   "unsigned-trailer": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}[mode]
     headers = {
-        "host": f"127.0.0.1:{port}", "x-amz-date": amz_date,
-        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
-        "content-length": str(framed_len)}
+        "host": f"127.0.0.1:{port}", "x-amz-date": amz_date, "x-amz-content-sha256": content_sha,
+        "content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))}
+    if trailer:
+        headers["x-amz-trailer"] = "x-amz-checksum-crc32"
     names = sorted(headers)
     creq = "\n".join(["PUT", path, ""] + [f"{n}:{headers[n]}" for n in names] +
-                     ["", ";".join(names), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"])
+                     ["", ";".join(names), content_sha])
     key = _hmac(_hmac(_hmac(_hmac(("AWS4" + secret).encode(), day), "us-east-1"), "s3"),
                 "aws4_request")
     sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(creq.encode()).hexdigest()])
     seed = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
     body, prev = b"", seed
     empty = hashlib.sha256(b"").hexdigest()
     for c in chunks:
-        to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev, empty,
-                             hashlib.sha256(c).hexdigest()])
-        prev = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-        body += f"{len(c):x};chunk-signature={prev}\r\n".encode() + c + b"\r\n"
-    assert len(body) == framed_len
-    if tamper:
+        if signed:
+            to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev, empty,
+                                 hashlib.sha256(c).hexdigest()])
+            prev = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+            body += f"{len(c):x};chunk-signature={prev}\r\n".encode()
+        else:
+            body += f"{len(c):x}\r\n".encode()
+        body += c + (b"\r\n" if c or not trailer else b"")
+    if trailer:
+        crc = "AAAAAA==" if bad == "checksum" else _crc32_b64(data)
+        line = f"x-amz-checksum-crc32:{crc}"
+        body += (line + "\r\n").encode()
+        if signed:
+            to_sign = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, prev,
+                                 hashlib.sha256((line + "\n").encode()).hexdigest()])
+            sig = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+            if bad == "trailer-signature":
+                sig = ("1" if sig[0] == "0" else "0") + sig[1:]
+            body += f"x-amz-trailer-signature:{sig}\r\n".encode()
+        body += b"\r\n"
+    if bad == "tamper":
         body = body.replace(b"A", b"B", 1)
     headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
                                 f"SignedHeaders={';'.join(names)}, Signature={seed}")
@@ -526,10 +562,59 @@ def test_an_aws_chunked_upload_is_decoded_and_each_chunk_verified(nexus, s3user)
     assert r.status_code == 200, r.text
     assert s3.get_object(Bucket=name, Key="ch.bin")["Body"].read() == data
     r = _chunked_put(nexus.s3_port, key["access_key"], key["secret_key"], f"/{name}/bad.bin",
-                     data, tamper=True)
+                     data, bad="tamper")
     assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content, r.text
     with pytest.raises(client_error()):
         s3.head_object(Bucket=name, Key="bad.bin")
+
+
+@pytest.mark.parametrize("mode", ["signed-trailer", "unsigned-trailer"])
+def test_an_aws_chunked_upload_with_a_checksum_trailer_is_checked(nexus, s3user, mode):
+    """Newer SDKs send a CRC32 in a trailer after the last chunk. A right one
+    is answered back; a wrong checksum, a wrong trailer signature or changed
+    data leave the object as it was and the usage where it was."""
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="t.bin", Body=b"old verified value")
+    key = s3user.s3_key
+    data = os.urandom(150_000) + b"A" * 1000
+    path = f"/{name}/t.bin"
+    used = fs_usage(nexus, s3user)["used_bytes"]
+    bads = {"checksum": (400, b"BadDigest"), "tamper": (400, b"BadDigest")}
+    if mode == "signed-trailer":
+        bads = {"checksum": (400, b"BadDigest"),
+                "tamper": (403, b"SignatureDoesNotMatch"),
+                "trailer-signature": (403, b"SignatureDoesNotMatch")}
+    for bad, (status, code) in bads.items():
+        r = _chunked_put(nexus.s3_port, key["access_key"], key["secret_key"], path, data,
+                         mode=mode, bad=bad)
+        assert r.status_code == status and code in r.content, (bad, r.status_code, r.text)
+        assert s3.get_object(Bucket=name, Key="t.bin")["Body"].read() == b"old verified value"
+        assert fs_usage(nexus, s3user)["used_bytes"] == used
+    r = _chunked_put(nexus.s3_port, key["access_key"], key["secret_key"], path, data, mode=mode)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-amz-checksum-crc32"] == _crc32_b64(data)
+    assert s3.get_object(Bucket=name, Key="t.bin")["Body"].read() == data
+
+
+def test_a_checksum_header_on_a_put_is_checked(nexus, s3user):
+    s3 = s3user.s3
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    r = s3.put_object(Bucket=name, Key="c.txt", Body=b"checked", ChecksumAlgorithm="SHA256")
+    assert r["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"checked").digest()).decode()
+    # botocore computes the header from the body; a wrong one needs a raw request.
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": name, "Key": "w.txt"})
+    r = requests.put(url, data=b"checked", timeout=30,
+                     headers={"x-amz-checksum-crc32": _crc32_b64(b"other")})
+    assert r.status_code == 400 and b"BadDigest" in r.content, r.text
+    with pytest.raises(client_error()):
+        s3.head_object(Bucket=name, Key="w.txt")
+    r = requests.put(url, data=b"checked", timeout=30,
+                     headers={"x-amz-checksum-crc32": _crc32_b64(b"checked")})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-amz-checksum-crc32"] == _crc32_b64(b"checked")
 
 
 # ---- multipart uploads ---------------------------------------------------------

@@ -21,9 +21,27 @@ void SplitPath(std::string_view raw_path, std::string* bucket, std::string* key)
   *key = slash == std::string_view::npos ? "" : PercentDecode(raw_path.substr(slash + 1));
 }
 
+// Query parameters that name no sub-resource: a presigned URL's
+// X-Amz-* (its signature is checked by then), the x-id=<operation> the AWS
+// SDKs add to every request, and versionId=null, the one version each
+// object of an unversioned bucket has (ListObjectVersions names it).
+bool IsBookkeeping(std::string_view name, std::string_view value) {
+  return name == "x-id" || name.starts_with("X-Amz-") || (name == "versionId" && value == "null");
+}
+
+// The first query parameter naming a sub-resource (?acl, ?tagging, ...);
+// nullptr when there is none.
+const std::string* SubResource(const Request& req) {
+  for (const auto& [name, value] : req.query) {
+    if (!IsBookkeeping(name, value)) return &name;
+  }
+  return nullptr;
+}
+
 asio::awaitable<Response> Dispatch(S3Call& call) {
   const Request& req = call.req;
   const std::string& m = req.method;
+  const std::string* sub_resource = SubResource(req);
   if (call.bucket.empty()) {
     if (m == "GET") co_return co_await ListBuckets(call);
     co_return Fail(call, MakeS3Error(405, "MethodNotAllowed",
@@ -47,9 +65,9 @@ asio::awaitable<Response> Dispatch(S3Call& call) {
   }
   if (call.key.empty()) {
     if (m == "POST" && req.QueryParam("delete")) co_return co_await DeleteObjects(call);
-    if (m == "PUT" && req.query.empty()) co_return co_await CreateBucket(call);
+    if (m == "PUT" && !sub_resource) co_return co_await CreateBucket(call);
     if (m == "HEAD") co_return co_await HeadBucket(call);
-    if (m == "DELETE" && req.query.empty()) co_return co_await DeleteBucket(call);
+    if (m == "DELETE" && !sub_resource) co_return co_await DeleteBucket(call);
     if (m == "GET") {
       if (req.QueryParam("location")) co_return co_await GetBucketLocation(call);
       if (req.QueryParam("versioning")) co_return co_await GetBucketVersioning(call);
@@ -60,6 +78,7 @@ asio::awaitable<Response> Dispatch(S3Call& call) {
                                                      : ListKind::kV1;
       // Any other sub-resource (?acl, ?policy, ...).
       for (const auto& [name, value] : req.query) {
+        if (IsBookkeeping(name, value)) continue;
         static constexpr std::string_view kListParams[] = {
             "prefix",        "delimiter", "max-keys",           "marker",
             "encoding-type", "list-type", "continuation-token", "start-after",
@@ -73,9 +92,12 @@ asio::awaitable<Response> Dispatch(S3Call& call) {
     }
     co_return Fail(call, NotImplemented(m + " on a bucket"));
   }
-  if (!req.query.empty() && m != "GET" && m != "HEAD") {
-    co_return Fail(call,
-                   NotImplemented("The object sub-resource '" + req.query.front().first + "'"));
+  if (const std::string* version = req.QueryParam("versionId"); version && *version != "null") {
+    // No bucket keeps versions: no other version id names anything.
+    co_return Fail(call, MakeS3Error(400, "InvalidArgument", "Invalid version id specified"));
+  }
+  if (sub_resource && m != "GET" && m != "HEAD") {
+    co_return Fail(call, NotImplemented("The object sub-resource '" + *sub_resource + "'"));
   }
   if (m == "PUT") {
     if (req.headers.Has("x-amz-copy-source")) co_return co_await CopyObject(call);
@@ -113,13 +135,19 @@ asio::awaitable<Result<Response>> Handle(AuthClient& auth, DaemonClient& daemon,
                                      "signature you provided. Check your key and signing "
                                      "method."));
   }
-  if (sig.payload_hash.starts_with("STREAMING-") && sig.payload_hash != kStreamingPayload) {
-    co_return Fail(call, NotImplemented("An aws-chunked body of kind " + sig.payload_hash));
-  }
-  if (sig.payload_hash == kStreamingPayload) {
-    call.chunk_signing = ChunkSigning{
+  if (sig.payload_hash.starts_with("STREAMING-")) {
+    ChunkSigning signing{
         SigningKey(key->secret_key(), sig.date, sig.region, sig.service), sig.amz_date,
         sig.date + "/" + sig.region + "/" + sig.service + "/aws4_request", sig.signature};
+    if (sig.payload_hash == kStreamingPayload) {
+      call.chunked = ChunkedBody{std::move(signing), false};
+    } else if (sig.payload_hash == kStreamingPayloadTrailer) {
+      call.chunked = ChunkedBody{std::move(signing), true};
+    } else if (sig.payload_hash == kStreamingUnsignedTrailer) {
+      call.chunked = ChunkedBody{std::nullopt, true};
+    } else {
+      co_return Fail(call, NotImplemented("An aws-chunked body of kind " + sig.payload_hash));
+    }
   }
   call.owner = key->username();
   call.owner_id = key->user_id();

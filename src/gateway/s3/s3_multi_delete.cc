@@ -58,6 +58,9 @@ asio::awaitable<Response> DeleteObjects(S3Call& call) {
                                      "The provided 'x-amz-content-sha256' header does not match "
                                      "what was computed."));
   }
+  if (std::optional<S3Error> bad = CheckBodyChecksum(call.req, *body)) {
+    co_return Fail(call, *bad);
+  }
   if (const std::string* md5 = call.req.headers.Find("Content-MD5")) {
     if (DecodeBase64(*md5) != Md5Of(*body)) {
       co_return Fail(call, MakeS3Error(400, "BadDigest",

@@ -235,8 +235,8 @@ asio::awaitable<Response> UploadPart(S3Call& call) {
   header.set_multipart_upload_id(upload_id);
   header.set_part_number(number);
   int64_t declared = -1;
-  if (const std::string* cl = call.req.headers.Find(
-          call.chunk_signing ? "x-amz-decoded-content-length" : "Content-Length")) {
+  if (const std::string* cl =
+          call.req.headers.Find(call.chunked ? "x-amz-decoded-content-length" : "Content-Length")) {
     std::from_chars(cl->data(), cl->data() + cl->size(), declared);
   }
   if (declared > kMaxPartBytes) {
@@ -246,14 +246,14 @@ asio::awaitable<Response> UploadPart(S3Call& call) {
   header.set_declared_size(declared);
   Result<std::unique_ptr<UploadCall>> upload = co_await call.daemon.StartUpload(header);
   if (!upload.ok()) co_return Fail(call, MultipartError(upload.status()));
-  std::string md5;
+  BodyDigests digests;
   // A failure drops the call unfinished: nexusd keeps nothing.
   if (std::optional<S3Error> bad = co_await StreamBody(
-          call, **upload, want_md5, &md5, [](const Status& s) { return MultipartError(s); })) {
+          call, **upload, want_md5, &digests, [](const Status& s) { return MultipartError(s); })) {
     (*upload)->Cancel();
     co_return Fail(call, *bad);
   }
-  const std::string md5_hex = HexOf(md5);
+  const std::string md5_hex = HexOf(digests.md5);
   if (Status s = co_await (*upload)->SendS3Etag(md5_hex); !s.ok()) {
     co_return Fail(call, MultipartError(s));
   }
@@ -261,6 +261,7 @@ asio::awaitable<Response> UploadPart(S3Call& call) {
   if (!file.ok()) co_return Fail(call, MultipartError(file.status()));
   Response r;
   r.headers.Set("ETag", "\"" + md5_hex + "\"");
+  SetChecksumHeader(digests, r);
   co_return r;
 }
 

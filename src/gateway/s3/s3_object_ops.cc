@@ -8,15 +8,18 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <cctype>
 #include <charconv>
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <variant>
 #include <vector>
 
 #include "gateway/api/download_stream.h"
 #include "gateway/api/upload_stream.h"
 #include "gateway/s3/aws_chunked.h"
+#include "gateway/s3/payload_checksum.h"
 #include "gateway/s3/s3_metadata.h"
 #include "gateway/s3/s3_ops.h"
 #include "gateway/s3/s3_xml.h"
@@ -124,12 +127,73 @@ struct Md5Deleter {
 
 }  // namespace
 
+namespace {
+
+S3Error ChecksumMismatch(std::string_view name) {
+  std::string algorithm(name.substr(std::string_view("x-amz-checksum-").size()));
+  for (char& c : algorithm) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return MakeS3Error(400, "BadDigest",
+                     "The " + algorithm + " you specified did not match the calculated checksum.");
+}
+
+// The additional checksum a request announces: by a header carrying its
+// value, or by x-amz-trailer naming the trailer line that will. nullopt
+// for none; an error for one that cannot be checked.
+struct ExpectedChecksum {
+  ChecksumAlgorithm algorithm;
+  std::string name;
+  std::optional<std::string> value;  // nullopt: it comes in the trailer
+};
+
+std::variant<std::optional<ExpectedChecksum>, S3Error> ExpectedChecksumOf(const S3Call& call) {
+  const Headers& headers = call.req.headers;
+  if (const std::string* trailer = headers.Find("x-amz-trailer")) {
+    std::optional<ChecksumAlgorithm> a = ChecksumAlgorithmOfHeader(*trailer);
+    if (!a || !call.chunked || !call.chunked->trailer) {
+      return MakeS3Error(400, "InvalidRequest",
+                         "The value specified in the x-amz-trailer header is not supported");
+    }
+    return ExpectedChecksum{*a, ChecksumHeaderName(*a), std::nullopt};
+  }
+  std::optional<ExpectedChecksum> found;
+  for (const auto& [name, value] : headers.fields()) {
+    std::optional<ChecksumAlgorithm> a = ChecksumAlgorithmOfHeader(name);
+    if (!a) continue;
+    if (found) {
+      return MakeS3Error(400, "InvalidRequest", "Expecting a single x-amz-checksum- header");
+    }
+    found = ExpectedChecksum{*a, ChecksumHeaderName(*a), value};
+  }
+  return found;
+}
+
+}  // namespace
+
+std::optional<S3Error> CheckBodyChecksum(const Request& req, std::string_view body) {
+  for (const auto& [name, value] : req.headers.fields()) {
+    std::optional<ChecksumAlgorithm> a = ChecksumAlgorithmOfHeader(name);
+    if (!a) continue;
+    PayloadChecksum sum(*a);
+    sum.Update(body);
+    if (!SameChecksum(value, sum.FinishBase64())) return ChecksumMismatch(ChecksumHeaderName(*a));
+  }
+  return std::nullopt;
+}
+
+void SetChecksumHeader(const BodyDigests& digests, Response& r) {
+  if (!digests.checksum_name.empty()) r.headers.Set(digests.checksum_name, digests.checksum);
+}
+
 asio::awaitable<std::optional<S3Error>> StreamBody(
-    S3Call& call, UploadCall& upload, const std::string& want_md5, std::string* md5_out,
+    S3Call& call, UploadCall& upload, const std::string& want_md5, BodyDigests* digests,
     const std::function<S3Error(const Status&)>& upload_error) {
   // An aws-chunked body is checked chunk by chunk instead.
-  const bool check_sha =
-      call.payload_hash != kUnsignedPayload && call.payload_hash != kStreamingPayload;
+  const bool check_sha = !call.chunked && call.payload_hash != kUnsignedPayload;
+  auto expected = ExpectedChecksumOf(call);
+  if (auto* e = std::get_if<S3Error>(&expected)) co_return *e;
+  const std::optional<ExpectedChecksum>& want = std::get<std::optional<ExpectedChecksum>>(expected);
+  std::optional<PayloadChecksum> checksum;
+  if (want) checksum.emplace(want->algorithm);
   crypto_hash_sha256_state sha;
   crypto_hash_sha256_init(&sha);
   std::unique_ptr<EVP_MD_CTX, Md5Deleter> md5(EVP_MD_CTX_new());
@@ -141,10 +205,7 @@ asio::awaitable<std::optional<S3Error>> StreamBody(
   pending.reserve(kUploadMessageBytes + kReadBytes);
   auto last_sent = std::chrono::steady_clock::now();
   std::optional<AwsChunkedDecoder> chunked;
-  if (call.chunk_signing) {
-    const ChunkSigning& c = *call.chunk_signing;
-    chunked.emplace(c.signing_key, c.amz_date, c.scope, c.seed_signature);
-  }
+  if (call.chunked) chunked.emplace(*call.chunked);
   std::string decoded;
   for (;;) {
     Result<size_t> n = co_await call.req.body_reader->Read(std::span<char>(buf));
@@ -161,6 +222,7 @@ asio::awaitable<std::optional<S3Error>> StreamBody(
                                 got.size());
     }
     EVP_DigestUpdate(md5.get(), got.data(), got.size());
+    if (checksum) checksum->Update(got);
     pending.append(got);
     const auto now = std::chrono::steady_clock::now();
     if (pending.size() >= kUploadMessageBytes || now - last_sent >= kUploadFlushAfter) {
@@ -168,9 +230,8 @@ asio::awaitable<std::optional<S3Error>> StreamBody(
       last_sent = now;
     }
   }
-  if (chunked && !chunked->done()) {
-    co_return MakeS3Error(400, "IncompleteBody",
-                          "The aws-chunked body ended before its last chunk.");
+  if (chunked) {
+    if (std::optional<S3Error> bad = chunked->Finish()) co_return bad;
   }
   if (check_sha) {
     unsigned char digest[crypto_hash_sha256_BYTES];
@@ -185,10 +246,27 @@ asio::awaitable<std::optional<S3Error>> StreamBody(
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(md5.get(), digest, &len);
-  md5_out->assign(reinterpret_cast<char*>(digest), len);
-  if (!want_md5.empty() && *md5_out != want_md5) {
+  digests->md5.assign(reinterpret_cast<char*>(digest), len);
+  if (!want_md5.empty() && digests->md5 != want_md5) {
     co_return MakeS3Error(400, "BadDigest",
                           "The Content-MD5 you specified did not match what we received.");
+  }
+  if (want) {
+    std::optional<std::string> claimed = want->value;
+    if (!claimed) {
+      for (const auto& [name, value] : chunked->trailers()) {
+        if (name == want->name) claimed = value;
+      }
+      if (!claimed) {
+        co_return MakeS3Error(
+            400, "InvalidRequest",
+            "The trailer did not carry the " + want->name + " that x-amz-trailer named.");
+      }
+    }
+    const std::string computed = checksum->FinishBase64();
+    if (!SameChecksum(*claimed, computed)) co_return ChecksumMismatch(want->name);
+    digests->checksum_name = want->name;
+    digests->checksum = computed;
   }
   if (!pending.empty()) {
     if (Status s = co_await upload.Write(&pending); !s.ok()) co_return upload_error(s);
@@ -296,22 +374,22 @@ asio::awaitable<Response> PutObject(S3Call& call) {
   header.set_vfs_path(ObjectPath(call));
   int64_t declared = -1;
   // An aws-chunked body's Content-Length counts its framing too.
-  if (const std::string* cl = call.req.headers.Find(
-          call.chunk_signing ? "x-amz-decoded-content-length" : "Content-Length")) {
+  if (const std::string* cl =
+          call.req.headers.Find(call.chunked ? "x-amz-decoded-content-length" : "Content-Length")) {
     std::from_chars(cl->data(), cl->data() + cl->size(), declared);
   }
   header.set_declared_size(declared);
   Result<std::unique_ptr<UploadCall>> upload = co_await call.daemon.StartUpload(header);
   if (!upload.ok()) co_return Fail(call, ErrorOf(upload.status(), NoSuchKey()));
   // A failure drops the call unfinished: nexusd keeps nothing.
-  std::string md5;
+  BodyDigests digests;
   if (std::optional<S3Error> bad =
-          co_await StreamBody(call, **upload, want_md5, &md5,
+          co_await StreamBody(call, **upload, want_md5, &digests,
                               [](const Status& s) { return ErrorOf(s, NoSuchKey()); })) {
     (*upload)->Cancel();
     co_return Fail(call, *bad);
   }
-  if (Status s = co_await (*upload)->SendS3Etag(HexOf(md5)); !s.ok()) {
+  if (Status s = co_await (*upload)->SendS3Etag(HexOf(digests.md5)); !s.ok()) {
     co_return Fail(call, ErrorOf(s, NoSuchKey()));
   }
   Result<daemonpb::FileInfo> file = co_await (*upload)->Finish();
@@ -324,6 +402,7 @@ asio::awaitable<Response> PutObject(S3Call& call) {
   }
   Response r;
   r.headers.Set("ETag", EtagOf(file->s3_etag(), file->sha256()));
+  SetChecksumHeader(digests, r);
   co_return r;
 }
 

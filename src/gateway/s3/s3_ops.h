@@ -18,20 +18,13 @@
 
 #include "gateway/backends/daemon_client.h"
 #include "gateway/http/http_types.h"
+#include "gateway/s3/aws_chunked.h"
 #include "gateway/s3/s3_error.h"
 #include "gateway/s3/s3_metadata.h"
 #include "gateway/s3/s3_xml.h"
 #include "gateway/s3/sigv4.h"
 
 namespace nexus::gateway::s3 {
-
-// What the chunks of an aws-chunked body are signed with (aws_chunked.h).
-struct ChunkSigning {
-  std::string signing_key;
-  std::string amz_date;
-  std::string scope;
-  std::string seed_signature;
-};
 
 // One verified S3 request.
 struct S3Call {
@@ -41,9 +34,9 @@ struct S3Call {
   std::string owner_id;      // user id, shown as the buckets' owner
   std::string bucket;        // "" for the service (ListBuckets)
   std::string key;           // "" for a bucket
-  std::string payload_hash;  // as signed: a hex SHA-256 or UNSIGNED-PAYLOAD
+  std::string payload_hash;  // as signed: a hex SHA-256, UNSIGNED-PAYLOAD or STREAMING-*
   std::string region;
-  std::optional<ChunkSigning> chunk_signing;  // set for an aws-chunked body
+  std::optional<ChunkedBody> chunked;  // set for an aws-chunked body
 };
 
 // The answer for `error` on this request.
@@ -110,14 +103,29 @@ asio::awaitable<Result<ObjectMetadata>> LoadMetadata(S3Call& call, const std::st
 asio::awaitable<std::optional<S3Error>> StoreMetadata(S3Call& call, const std::string& path,
                                                       const ObjectMetadata& metadata,
                                                       bool may_have_some);
+// What StreamBody learnt of a body.
+struct BodyDigests {
+  std::string md5;  // binary: the ETag to send
+  // The additional checksum the client sent and StreamBody checked
+  // ("x-amz-checksum-crc32" and its base64 value), answered back as S3
+  // does; empty when it sent none.
+  std::string checksum_name;
+  std::string checksum;
+};
 // Streams the request body (a PUT's or a part's) into `upload`, checking
 // what the client vouched for: the signed payload SHA-256, each aws-chunked
-// chunk's signature, and `want_md5` (binary; "" for none: BadDigest when it
-// differs). `*md5` gets the body's MD5 (binary), the ETag to send after it.
-// A failed write to nexusd becomes `upload_error(status)`.
+// chunk's signature, `want_md5` (binary; "" for none: BadDigest when it
+// differs), and an x-amz-checksum-* sent as a header or named by
+// x-amz-trailer and sent in the aws-chunked trailer (BadDigest when it
+// differs). A failed write to nexusd becomes `upload_error(status)`.
 asio::awaitable<std::optional<S3Error>> StreamBody(
-    S3Call& call, UploadCall& upload, const std::string& want_md5, std::string* md5,
+    S3Call& call, UploadCall& upload, const std::string& want_md5, BodyDigests* digests,
     const std::function<S3Error(const Status&)>& upload_error);
+// The x-amz-checksum-* header of a small body read whole (an XML document),
+// checked; BadDigest when it differs.
+std::optional<S3Error> CheckBodyChecksum(const Request& req, std::string_view body);
+// Echoes the checked checksum on the answer to the upload that sent it.
+void SetChecksumHeader(const BodyDigests& digests, Response& r);
 // A small request body (an XML document) read whole; kInvalidArgument
 // when it is larger than `max`.
 asio::awaitable<Result<std::string>> ReadSmallBody(Request& req, size_t max);

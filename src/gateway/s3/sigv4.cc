@@ -417,7 +417,7 @@ std::variant<SigV4Auth, S3Error> ParseSigV4(const SigV4Request& req, std::string
       return MakeS3Error(400, "InvalidRequest",
                          "Missing required header for this request: x-amz-content-sha256");
     }
-    // Other STREAMING-* variants (trailers) parse, for the caller to refuse.
+    // Every STREAMING-* kind parses; the caller refuses those it cannot read.
     if (*payload != kUnsignedPayload && !payload->starts_with("STREAMING-") &&
         !IsLowerHex(*payload, 64)) {
       return MakeS3Error(400, "InvalidArgument",

@@ -35,7 +35,11 @@
 namespace nexus::gateway::s3 {
 
 inline constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
+// The x-amz-content-sha256 of the aws-chunked bodies (aws_chunked.h).
 inline constexpr std::string_view kStreamingPayload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+inline constexpr std::string_view kStreamingPayloadTrailer =
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+inline constexpr std::string_view kStreamingUnsignedTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
 // How far a request's X-Amz-Date may be from our clock (AWS's figure).
 inline constexpr int64_t kMaxClockSkewSeconds = 15 * 60;
 // The longest a presigned URL may be valid (AWS's figure: 7 days).
