@@ -603,7 +603,21 @@ def test_a_checksum_header_on_a_put_is_checked(nexus, s3user):
     name = bucket_name()
     s3.create_bucket(Bucket=name)
     r = s3.put_object(Bucket=name, Key="c.txt", Body=b"checked", ChecksumAlgorithm="SHA256")
-    assert r["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"checked").digest()).decode()
+    sha = base64.b64encode(hashlib.sha256(b"checked").digest()).decode()
+    assert r["ChecksumSHA256"] == sha
+    # Kept, and answered when asked for, to GET and HEAD of the whole object.
+    assert s3.head_object(Bucket=name, Key="c.txt", ChecksumMode="ENABLED")["ChecksumSHA256"] == sha
+    got = s3.get_object(Bucket=name, Key="c.txt", ChecksumMode="ENABLED")
+    assert got["ChecksumSHA256"] == sha and got["Body"].read() == b"checked"
+    assert "ChecksumSHA256" not in s3.head_object(Bucket=name, Key="c.txt")
+    # A copy keeps it, even with new metadata; new content from another face
+    # of the tree leaves none that would not match.
+    s3.copy_object(Bucket=name, Key="c2.txt", CopySource={"Bucket": name, "Key": "c.txt"},
+                   MetadataDirective="REPLACE", ContentType="text/plain")
+    c2 = s3.head_object(Bucket=name, Key="c2.txt", ChecksumMode="ENABLED")
+    assert c2["ChecksumSHA256"] == sha and c2["ContentType"] == "text/plain"
+    fs_put_ok(nexus, s3user, f"/{name}/c.txt", b"rewritten over the files API")
+    assert "ChecksumSHA256" not in s3.head_object(Bucket=name, Key="c.txt", ChecksumMode="ENABLED")
     # botocore computes the header from the body; a wrong one needs a raw request.
     url = s3.generate_presigned_url("put_object", Params={"Bucket": name, "Key": "w.txt"})
     r = requests.put(url, data=b"checked", timeout=30,

@@ -72,6 +72,10 @@ std::string EncodeMetadata(const ObjectMetadata& metadata) {
   for (const auto& [name, value] : metadata.headers) {
     out += "<s3:header name=\"" + XmlEscape(name) + "\">" + XmlEscape(value) + "</s3:header>";
   }
+  if (const auto& c = metadata.checksum) {
+    out += "<s3:checksum name=\"" + XmlEscape(c->name) + "\" sha256=\"" + XmlEscape(c->sha256) +
+           "\">" + XmlEscape(c->value) + "</s3:checksum>";
+  }
   out += "</s3:" + std::string(kMetadataProperty) + ">";
   return out;
 }
@@ -87,15 +91,26 @@ std::optional<ObjectMetadata> DecodeMetadata(std::string_view value) {
   };
   if (!root || !named(root, kMetadataProperty)) return std::nullopt;
   ObjectMetadata out;
+  auto attribute = [](const xmlNode* n, const char* name) -> std::optional<std::string> {
+    xmlChar* v = xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
+    if (!v) return std::nullopt;
+    std::string s(reinterpret_cast<const char*>(v));
+    xmlFree(v);
+    return s;
+  };
   for (const xmlNode* n = root->children; n; n = n->next) {
-    if (!named(n, "header")) continue;
-    xmlChar* name = xmlGetProp(n, reinterpret_cast<const xmlChar*>("name"));
+    const bool header = named(n, "header");
+    if (!header && !named(n, "checksum")) continue;
+    std::optional<std::string> name = attribute(n, "name");
     xmlChar* text = xmlNodeGetContent(n);
     if (name && text) {
-      out.headers.emplace_back(reinterpret_cast<const char*>(name),
-                               reinterpret_cast<const char*>(text));
+      std::string value(reinterpret_cast<const char*>(text));
+      if (header) {
+        out.headers.emplace_back(std::move(*name), std::move(value));
+      } else if (std::optional<std::string> sha = attribute(n, "sha256")) {
+        out.checksum = StoredChecksum{std::move(*name), std::move(value), std::move(*sha)};
+      }
     }
-    xmlFree(name);
     xmlFree(text);
   }
   return out;
@@ -111,6 +126,16 @@ void ApplyMetadata(const ObjectMetadata& metadata, const Request& req, Response&
     const std::string* asked = req.QueryParam("response-" + Lower(name));
     if (asked && StorableValue(*asked)) r.headers.Set(name, *asked);
   }
+}
+
+void ApplyChecksum(const ObjectMetadata& metadata, std::string_view content_sha256,
+                   const Request& req, Response& r) {
+  const auto& c = metadata.checksum;
+  if (!c || c->sha256 != content_sha256 || req.headers.Has("Range")) return;
+  const std::string* mode = req.headers.Find("x-amz-checksum-mode");
+  if (!mode || Lower(*mode) != "enabled") return;
+  r.headers.Set(c->name, c->value);
+  r.headers.Set("x-amz-checksum-type", "FULL_OBJECT");
 }
 
 }  // namespace nexus::gateway::s3

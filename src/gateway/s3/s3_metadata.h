@@ -26,12 +26,24 @@ inline constexpr std::string_view kMetadataProperty = "metadata";
 // S3's limit on the user metadata of one object (names and values).
 inline constexpr size_t kMaxUserMetadataBytes = 2048;
 
+// The additional checksum (payload_checksum.h) an upload sent and the
+// gateway checked, kept for GETs that ask for it. It names the content
+// it was computed over by that content's SHA-256, so a write through
+// another face of the tree (which keeps the entry's properties) leaves a
+// checksum that no longer applies, and is not answered.
+struct StoredChecksum {
+  std::string name;    // "x-amz-checksum-crc32", ...
+  std::string value;   // base64
+  std::string sha256;  // hex, of the content it belongs to
+};
+
 struct ObjectMetadata {
   // Names as GET answers them: "Content-Type", ..., "x-amz-meta-<lowercase
   // name>"; in the order the request sent them.
   std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<StoredChecksum> checksum;
 
-  bool empty() const { return headers.empty(); }
+  bool empty() const { return headers.empty() && !checksum; }
   // The stored Content-Type; nullptr when none was set.
   const std::string* content_type() const;
 };
@@ -51,5 +63,11 @@ std::optional<ObjectMetadata> DecodeMetadata(std::string_view value);
 // response-content-disposition, ... query parameters. Without a stored or
 // asked Content-Type the answer says binary/octet-stream, as S3 does.
 void ApplyMetadata(const ObjectMetadata& metadata, const Request& req, Response& r);
+
+// Sets the stored checksum on a GET or HEAD answer when the request asked
+// for it (x-amz-checksum-mode: ENABLED), is for the whole object (no Range)
+// and the checksum belongs to the content now there (`content_sha256`).
+void ApplyChecksum(const ObjectMetadata& metadata, std::string_view content_sha256,
+                   const Request& req, Response& r);
 
 }  // namespace nexus::gateway::s3

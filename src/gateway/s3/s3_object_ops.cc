@@ -294,6 +294,7 @@ void SetObjectHeaders(const daemonpb::DirEntry& e, const ObjectMetadata& metadat
   r.headers.Set("ETag", EtagOf(e));
   r.headers.Set("Last-Modified", FormatUtc(e.modified(), "%a, %d %b %Y %H:%M:%S GMT"));
   ApplyMetadata(metadata, req, r);
+  ApplyChecksum(metadata, e.sha256(), req, r);
   r.headers.Set("Accept-Ranges", "bytes");
 }
 
@@ -394,10 +395,13 @@ asio::awaitable<Response> PutObject(S3Call& call) {
   }
   Result<daemonpb::FileInfo> file = co_await (*upload)->Finish();
   if (!file.ok()) co_return Fail(call, ErrorOf(file.status(), NoSuchKey()));
+  ObjectMetadata& kept = std::get<ObjectMetadata>(metadata);
+  if (!digests.checksum_name.empty()) {
+    kept.checksum = StoredChecksum{digests.checksum_name, digests.checksum, file->sha256()};
+  }
   // A replaced object's entry keeps its properties: the new metadata (or
   // none) replaces what the old object had.
-  if (std::optional<S3Error> bad = co_await StoreMetadata(
-          call, ObjectPath(call), std::get<ObjectMetadata>(metadata), replaces)) {
+  if (std::optional<S3Error> bad = co_await StoreMetadata(call, ObjectPath(call), kept, replaces)) {
     co_return Fail(call, *bad);
   }
   Response r;
@@ -458,6 +462,10 @@ asio::awaitable<Response> CopyObject(S3Call& call) {
     if (!done.ok()) co_return Fail(call, ErrorOf(done.status(), NoSuchKey()));
   }
   if (replace_metadata) {
+    // New headers, but the content, and so its checksum, stay.
+    Result<ObjectMetadata> source = co_await LoadMetadata(call, ObjectPath(call));
+    if (!source.ok()) co_return Fail(call, ErrorOf(source.status(), NoSuchKey()));
+    std::get<ObjectMetadata>(metadata).checksum = std::move(source->checksum);
     if (std::optional<S3Error> bad = co_await StoreMetadata(
             call, ObjectPath(call), std::get<ObjectMetadata>(metadata), true)) {
       co_return Fail(call, *bad);

@@ -72,7 +72,7 @@ async function main() {
 
   for (const key of ["small.txt", "streamed.bin", "multi/big.bin"]) {
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }));
-    say("get", { key, ...(await bodySha256(got.Body)) });
+    say("get", { key, crc32: got.ChecksumCRC32 ?? null, ...(await bodySha256(got.Body)) });
   }
 
   const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));

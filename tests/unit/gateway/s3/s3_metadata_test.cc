@@ -103,5 +103,38 @@ TEST(S3MetadataTest, AnswersStoredHeadersAndAGetsResponseOverrides) {
   EXPECT_EQ(plain.headers.Get("Content-Type"), "binary/octet-stream");
 }
 
+TEST(S3MetadataTest, AStoredChecksumRoundTripsAndIsAnsweredOnlyForItsContent) {
+  ObjectMetadata m;
+  m.checksum = StoredChecksum{"x-amz-checksum-crc32", "y/Q5Jg==", std::string(64, 'a')};
+  std::optional<ObjectMetadata> back = DecodeMetadata(EncodeMetadata(m));
+  ASSERT_TRUE(back && back->checksum);
+  EXPECT_EQ(back->checksum->name, "x-amz-checksum-crc32");
+  EXPECT_EQ(back->checksum->value, "y/Q5Jg==");
+  EXPECT_EQ(back->checksum->sha256, std::string(64, 'a'));
+  EXPECT_FALSE(back->empty());
+
+  Request get;
+  get.method = "GET";
+  get.headers.Add("x-amz-checksum-mode", "ENABLED");
+  Response answered;
+  ApplyChecksum(*back, std::string(64, 'a'), get, answered);
+  EXPECT_EQ(answered.headers.Get("x-amz-checksum-crc32"), "y/Q5Jg==");
+
+  // Other content now (written through another face), no mode, or a range.
+  Response other;
+  ApplyChecksum(*back, std::string(64, 'b'), get, other);
+  EXPECT_FALSE(other.headers.Has("x-amz-checksum-crc32"));
+  Request plain;
+  plain.method = "GET";
+  Response unasked;
+  ApplyChecksum(*back, std::string(64, 'a'), plain, unasked);
+  EXPECT_FALSE(unasked.headers.Has("x-amz-checksum-crc32"));
+  Request ranged = get;
+  ranged.headers.Add("Range", "bytes=0-1");
+  Response part;
+  ApplyChecksum(*back, std::string(64, 'a'), ranged, part);
+  EXPECT_FALSE(part.headers.Has("x-amz-checksum-crc32"));
+}
+
 }  // namespace
 }  // namespace nexus::gateway::s3
