@@ -62,6 +62,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"s3", "listen", &c.s3.listen},
       {"s3", "region", &c.s3.region},
       {"s3", "key_path", &c.s3.key_path},
+      {"s3", "domain", &c.s3.domain},
       {"auth", "listen", &c.auth.listen},
       {"auth", "db_path", &c.auth.db_path},
       {"auth", "jwt_key_path", &c.auth.jwt_key_path},

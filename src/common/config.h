@@ -168,6 +168,9 @@ struct S3Config {
   std::string listen = "127.0.0.1:9000";  // host:port; empty: no S3 listener
   std::string region = "us-east-1";
   std::string key_path;  // default <data_dir>/s3.key
+  // Buckets are also addressed as <bucket>.<domain> (virtual-host style)
+  // when set; empty: path-style only.
+  std::string domain;
 };
 
 struct Config {

@@ -83,7 +83,8 @@ Gateway::Gateway(const Config& cfg, std::string download_link_key)
   RegisterStaticRoutes(router_, web_assets_);
   http_metrics_.AddRoutes(router_);
   if (!cfg.s3.listen.empty()) {
-    s3::RegisterS3Routes(s3_router_, auth_, *daemon_, clock_, s3::S3Settings{cfg.s3.region});
+    s3::RegisterS3Routes(s3_router_, auth_, *daemon_, clock_,
+                         s3::S3Settings{cfg.s3.region, cfg.s3.domain});
     s3_server_ = std::make_unique<Server>(s3_pipeline_, S3ServerOptionsFrom(cfg));
   }
 }

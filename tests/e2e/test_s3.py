@@ -913,3 +913,37 @@ def test_a_user_may_have_only_so_many_uploads_open(nexus, s3user):
     assert "1000 multipart uploads are open" in e.value.response["Error"]["Message"]
     s3.abort_multipart_upload(Bucket=name, Key="k0", UploadId=ids[0])
     s3.create_multipart_upload(Bucket=name, Key="one-more")
+
+
+def test_virtual_host_addressing_under_the_configured_domain(nexus_factory, tmp_path):
+    """With [s3] domain set, http://<bucket>.<domain>/<key> names the bucket
+    by its host, as SDKs address a named endpoint by default; path-style
+    keeps working. curl signs the requests (SigV4 over the virtual host)
+    and resolves the made-up names to 127.0.0.1 itself."""
+    domain = "s3.nexus-e2e.test"
+    inst = nexus_factory(name="vhost", env={"NEXUS_S3_DOMAIN": domain})
+    user = registered_user(inst, "vh")
+    key = inst.api.post("/api/s3-keys", token=user.token).json()
+    port = inst.s3_port
+
+    def curl(host, path, *args, ok=True):
+        r = subprocess.run(
+            ["curl", "-sS", "--fail-with-body", "--noproxy", "*",
+             "--resolve", f"{host}:{port}:127.0.0.1", "--aws-sigv4", "aws:amz:us-east-1:s3",
+             "--user", f"{key['access_key']}:{key['secret_key']}",
+             "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", *args, f"http://{host}:{port}{path}"],
+            capture_output=True, timeout=30)
+        assert (r.returncode == 0) == ok, (host, path, r.stdout, r.stderr)
+        return r.stdout
+
+    curl(domain, "/photos", "-X", "PUT")  # path-style on the domain itself
+    src = tmp_path / "a b.txt"
+    src.write_bytes(b"by host name")
+    curl(f"photos.{domain}", "/2024/a%20b.txt", "-T", str(src))
+    assert curl(f"photos.{domain}", "/2024/a%20b.txt") == b"by host name"
+    listed = curl(f"photos.{domain}", "/?list-type=2&prefix=2024%2F")
+    assert b"<Key>2024/a b.txt</Key>" in listed, listed
+    assert fs_get(inst, user, "/photos/2024/a b.txt").content == b"by host name"
+    assert curl("127.0.0.1", "/photos/2024/a%20b.txt") == b"by host name"
+    # A bucket the user does not have is not found, by host as by path.
+    assert b"<Code>NoSuchBucket</Code>" in curl(f"other.{domain}", "/x", ok=False)

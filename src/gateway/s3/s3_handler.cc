@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/s3/s3_address.h"
 #include "gateway/s3/s3_ops.h"
 #include "gateway/s3/s3_xml.h"
 #include "gateway/s3/sigv4.h"
@@ -11,14 +12,6 @@ namespace {
 
 S3Error NotImplemented(std::string what) {
   return MakeS3Error(501, "NotImplemented", what + " is not implemented yet.");
-}
-
-// The bucket and the key of a path-style request path (still encoded).
-void SplitPath(std::string_view raw_path, std::string* bucket, std::string* key) {
-  if (raw_path.starts_with("/")) raw_path.remove_prefix(1);
-  const size_t slash = raw_path.find('/');
-  *bucket = PercentDecode(raw_path.substr(0, slash));
-  *key = slash == std::string_view::npos ? "" : PercentDecode(raw_path.substr(slash + 1));
 }
 
 // Query parameters that name no sub-resource: a presigned URL's
@@ -111,8 +104,9 @@ asio::awaitable<Response> Dispatch(S3Call& call) {
 
 asio::awaitable<Result<Response>> Handle(AuthClient& auth, DaemonClient& daemon, const Clock& clock,
                                          const S3Settings& settings, Request& req) {
-  S3Call call{req, daemon, "", "", "", "", "", settings.region};
-  SplitPath(req.path, &call.bucket, &call.key);
+  S3Address address = AddressOf(req.headers.Get("Host"), req.path, settings.domain);
+  S3Call call{req, daemon,         "", "", std::move(address.bucket), std::move(address.key),
+              "",  settings.region};
   std::variant<SigV4Auth, S3Error> parsed = ParseSigV4(
       SigV4Request{req.method, req.target, req.headers}, settings.region, clock.NowSeconds());
   if (auto* e = std::get_if<S3Error>(&parsed)) co_return Fail(call, *e);

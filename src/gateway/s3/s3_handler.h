@@ -1,5 +1,6 @@
 // The S3 API's one route: every method on every path of the S3 listener
-// (path-style: /bucket/key), registered on a router of its own.
+// (path-style /bucket/key, or virtual-host style: s3_address.h), registered
+// on a router of its own.
 //
 // Each request is authenticated by its SigV4 signature (sigv4.h): the
 // access key's owner and secret come from nexus-auth (GetS3KeySecret, on
@@ -23,6 +24,7 @@ namespace nexus::gateway::s3 {
 
 struct S3Settings {
   std::string region = "us-east-1";
+  std::string domain;  // virtual-host style for buckets below it (s3_address.h); "": off
 };
 
 void RegisterS3Routes(Router& router, AuthClient& auth, DaemonClient& daemon, const Clock& clock,
