@@ -21,7 +21,7 @@
 #include <string_view>
 #include <thread>
 
-#include "daemon/storage/sha256.h"
+#include "common/sha256.h"
 
 namespace nexus::daemon::storage {
 

@@ -51,13 +51,13 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/sha256.h"
 #include "daemon/storage/background_chunk_writer.h"
 #include "daemon/storage/background_sha256.h"
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/chunker.h"
 #include "daemon/storage/metadata_store.h"
 #include "daemon/storage/quota_ledger.h"
-#include "daemon/storage/sha256.h"
 
 namespace nexus::daemon::storage {
 

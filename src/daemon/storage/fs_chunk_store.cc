@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "common/fd.h"
+#include "common/sha256.h"
 #include "daemon/private_files.h"
 #include "daemon/storage/chunk_file_io.h"
-#include "daemon/storage/sha256.h"
 
 namespace nexus::daemon::storage {
 namespace {

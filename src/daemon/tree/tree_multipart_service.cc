@@ -5,9 +5,9 @@
 
 #include <memory>
 
+#include "common/sha256.h"
 #include "common/vfs_path.h"
 #include "daemon/storage/safe_name.h"
-#include "daemon/storage/sha256.h"
 #include "daemon/tree/tree_service.h"
 
 namespace nexus::daemon::storage {

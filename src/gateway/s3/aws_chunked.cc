@@ -1,5 +1,7 @@
 #include "gateway/s3/aws_chunked.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -61,7 +63,6 @@ std::optional<S3Error> AwsChunkedDecoder::StartChunk() {
   if (size > kMaxChunkBytes) return Broken("chunk too large");
   line_.clear();
   remaining_ = size;
-  crypto_hash_sha256_init(&sha_);
   if (size > 0) {
     state_ = State::kData;
   } else if (!trailer_) {
@@ -75,12 +76,9 @@ std::optional<S3Error> AwsChunkedDecoder::StartChunk() {
 }
 
 bool AwsChunkedDecoder::ChunkSignatureHolds() {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&sha_, digest);
-  const std::string to_sign =
-      "AWS4-HMAC-SHA256-PAYLOAD\n" + signing_->amz_date + "\n" + signing_->scope + "\n" +
-      previous_ + "\n" + Sha256Hex("") + "\n" +
-      HexOf(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  const std::string to_sign = "AWS4-HMAC-SHA256-PAYLOAD\n" + signing_->amz_date + "\n" +
+                              signing_->scope + "\n" + previous_ + "\n" + Sha256Hex("") + "\n" +
+                              ToHex(sha_.Finish());
   if (!SameSignature(HexOf(HmacSha256(signing_->signing_key, to_sign)), signature_)) return false;
   previous_ = signature_;
   return true;
@@ -166,9 +164,7 @@ std::optional<S3Error> AwsChunkedDecoder::Feed(std::string_view in, std::string*
       }
       case State::kData: {
         const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
-        if (signing_) {
-          crypto_hash_sha256_update(&sha_, reinterpret_cast<const unsigned char*>(in.data()), n);
-        }
+        if (signing_) sha_.Update(in.substr(0, n));
         out->append(in.data(), n);
         in.remove_prefix(n);
         remaining_ -= n;

@@ -21,8 +21,6 @@
 // thread-safe: one per request.
 #pragma once
 
-#include <sodium.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/sha256.h"
 #include "gateway/s3/s3_error.h"
 
 namespace nexus::gateway::s3 {
@@ -78,7 +77,7 @@ class AwsChunkedDecoder {
   std::string line_;        // the header line or CRLF read so far
   uint64_t remaining_ = 0;  // data bytes of the current chunk still to come
   std::string signature_;   // the current chunk's, as sent
-  crypto_hash_sha256_state sha_;
+  Sha256 sha_;              // of the current chunk's data
   std::vector<std::pair<std::string, std::string>> trailers_;
   std::string trailer_signature_;
   size_t trailer_bytes_ = 0;

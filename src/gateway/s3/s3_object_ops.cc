@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/sha256.h"
 #include "gateway/api/download_stream.h"
 #include "gateway/api/upload_stream.h"
 #include "gateway/s3/aws_chunked.h"
@@ -194,8 +195,7 @@ asio::awaitable<std::optional<S3Error>> StreamBody(
   const std::optional<ExpectedChecksum>& want = std::get<std::optional<ExpectedChecksum>>(expected);
   std::optional<PayloadChecksum> checksum;
   if (want) checksum.emplace(want->algorithm);
-  crypto_hash_sha256_state sha;
-  crypto_hash_sha256_init(&sha);
+  Sha256 sha;
   std::unique_ptr<EVP_MD_CTX, Md5Deleter> md5(EVP_MD_CTX_new());
   if (!md5 || EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1) {
     co_return upload_error(InternalError("s3: no MD5"));
@@ -218,8 +218,7 @@ asio::awaitable<std::optional<S3Error>> StreamBody(
       got = decoded;
     }
     if (check_sha) {
-      crypto_hash_sha256_update(&sha, reinterpret_cast<const unsigned char*>(got.data()),
-                                got.size());
+      sha.Update(got);
     }
     EVP_DigestUpdate(md5.get(), got.data(), got.size());
     if (checksum) checksum->Update(got);
@@ -234,10 +233,7 @@ asio::awaitable<std::optional<S3Error>> StreamBody(
     if (std::optional<S3Error> bad = chunked->Finish()) co_return bad;
   }
   if (check_sha) {
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&sha, digest);
-    if (HexOf(std::string_view(reinterpret_cast<char*>(digest), sizeof digest)) !=
-        call.payload_hash) {
+    if (ToHex(sha.Finish()) != call.payload_hash) {
       co_return MakeS3Error(400, "XAmzContentSHA256Mismatch",
                             "The provided 'x-amz-content-sha256' header does not match what was "
                             "computed.");

@@ -22,7 +22,7 @@ TEST_F(DaemonRpcTest, UploadInSeveralMessagesDownloadsByteIdentical) {
   EXPECT_EQ(up.info.size(), static_cast<int64_t>(data.size()));
   EXPECT_GT(up.info.chunks_count(), 1);
   EXPECT_EQ(up.info.status(), "Uploaded");
-  EXPECT_EQ(up.info.sha256(), storage::Sha256::HexDigest(data));
+  EXPECT_EQ(up.info.sha256(), Sha256::HexDigest(data));
   EXPECT_EQ(up.info.created_at(), clock_.NowSeconds());
   EXPECT_TRUE(up.info.vfs_path().empty());
 
@@ -35,7 +35,7 @@ TEST_F(DaemonRpcTest, UploadInSeveralMessagesDownloadsByteIdentical) {
   EXPECT_EQ(down.header.offset(), 0);
   EXPECT_EQ(down.header.length(), static_cast<int64_t>(data.size()));
   EXPECT_FALSE(down.header.partial());
-  EXPECT_EQ(storage::Sha256::HexDigest(down.data), storage::Sha256::HexDigest(data));
+  EXPECT_EQ(Sha256::HexDigest(down.data), Sha256::HexDigest(data));
   EXPECT_EQ(down.data, data);
 }
 
@@ -54,7 +54,7 @@ TEST_F(DaemonRpcTest, DataMessagesWithExtraFieldsAreParsedTheOrdinaryWay) {
   }
   UploadOutcome up = SendMessages(messages);
   ASSERT_TRUE(up.status.ok()) << up.status.error_message();
-  EXPECT_EQ(up.info.sha256(), storage::Sha256::HexDigest(data));
+  EXPECT_EQ(up.info.sha256(), Sha256::HexDigest(data));
   DownloadOutcome down = DownloadFile("alice", up.info.id());
   ASSERT_TRUE(down.status.ok()) << down.status.error_message();
   EXPECT_EQ(down.data, data);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/grpc_status.h"
+#include "common/sha256.h"
 #include "daemon/lambda/lambda.h"
 #include "daemon/nodes/node_manager.h"
 #include "daemon/rpc/grpc_unix_listener.h"
@@ -34,7 +35,6 @@
 #include "daemon/rpc/unix_socket.h"
 #include "daemon/runtime/process.h"
 #include "daemon/storage/fs_chunk_store.h"
-#include "daemon/storage/sha256.h"
 #include "support/fake_clock.h"
 #include "support/nodes_fakes.h"
 #include "support/runtime_fake_oci.h"

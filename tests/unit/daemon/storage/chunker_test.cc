@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/storage/sha256.h"
+#include "common/sha256.h"
 #include "unit/daemon/storage/storage_test_util.h"
 
 namespace nexus::daemon::storage {

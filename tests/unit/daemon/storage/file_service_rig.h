@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "common/sha256.h"
 #include "daemon/storage/file_service.h"
 #include "daemon/storage/fs_chunk_store.h"
-#include "daemon/storage/sha256.h"
 #include "support/fake_clock.h"
 #include "unit/daemon/storage/storage_test_util.h"
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "daemon/storage/sha256.h"
+#include "common/sha256.h"
 #include "support/fake_clock.h"
 
 namespace nexus::daemon::storage {

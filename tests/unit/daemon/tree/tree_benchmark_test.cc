@@ -9,8 +9,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/sha256.h"
 #include "daemon/storage/fs_chunk_store.h"
-#include "daemon/storage/sha256.h"
 #include "daemon/tree/tree_service.h"
 #include "support/fake_clock.h"
 #include "unit/daemon/storage/storage_test_util.h"

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
-#include "daemon/storage/sha256.h"
+#include "common/sha256.h"
 #include "daemon/tree/multipart_janitor.h"
 #include "unit/daemon/tree/tree_service_rig.h"
 

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-#include "daemon/storage/sha256.h"
+#include "common/sha256.h"
 #include "unit/daemon/tree/tree_service_rig.h"
 
 namespace nexus::daemon::storage {

@@ -1,11 +1,11 @@
-#include "daemon/storage/sha256.h"
+#include "common/sha256.h"
 
 #include <openssl/evp.h>
 
 #include <cstdlib>
 #include <utility>
 
-namespace nexus::daemon::storage {
+namespace nexus {
 
 namespace {
 
@@ -71,4 +71,4 @@ bool IsSha256Hex(std::string_view hex) {
   return true;
 }
 
-}  // namespace nexus::daemon::storage
+}  // namespace nexus

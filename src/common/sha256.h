@@ -12,7 +12,7 @@
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
 
-namespace nexus::daemon::storage {
+namespace nexus {
 
 using Sha256Digest = std::array<uint8_t, 32>;
 
@@ -45,4 +45,4 @@ std::string ToHex(const Sha256Digest& digest);
 // takes on disk and in the database, so it is safe to use in a path.
 bool IsSha256Hex(std::string_view hex);
 
-}  // namespace nexus::daemon::storage
+}  // namespace nexus

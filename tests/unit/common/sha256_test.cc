@@ -1,10 +1,10 @@
-#include "daemon/storage/sha256.h"
+#include "common/sha256.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace nexus::daemon::storage {
+namespace nexus {
 namespace {
 
 TEST(Sha256Test, MatchesKnownVectors) {
@@ -61,4 +61,4 @@ TEST(Sha256Test, RecognisesOnlyLowercaseHexOfTheRightLength) {
 }
 
 }  // namespace
-}  // namespace nexus::daemon::storage
+}  // namespace nexus
