@@ -9,6 +9,12 @@
 # - `aws s3 cp` download of it to stdout (one stream, as curl -o /dev/null),
 #   and to a file (awscli's ranged parts at once), against nginx serving
 #   the same bytes (sendfile).
+# - The client's own ceiling: the same awscli commands against nginx, which
+#   answers a path-style GET (and awscli's ranged GETs) from the file and
+#   takes an upload as one PUT (nginx has no multipart uploads, so awscli's
+#   multipart threshold is raised above the file's size for it). awscli
+#   hashes every byte it sends (SHA-256 and MD5) on the same 2 cores, so
+#   these say how much of the gap to curl and nginx is the client's.
 # - ListObjectsV2 of a bucket of 10,000 keys, page by page (max-keys=1000,
 #   continuation tokens), signed by curl --aws-sigv4, in ms per page; against
 #   nginx's JSON autoindex of a folder of the same 10,000 files (the whole
@@ -38,8 +44,8 @@ started=$(now_s)
 
 work=$(mktemp -d /tmp/nexus-bench-s3-XXXXXX)
 bench_cleanup_add "rm -rf '$work'"
-need_free_gib "$work" $((BIG * 4 / (1024 * MiB) + 1))
-mkdir -p "$work/src" "$work/www/many"
+need_free_gib "$work" $((BIG * 5 / (1024 * MiB) + 1))
+mkdir -p "$work/src" "$work/www/many" "$work/www/ngx"
 
 s3_port=$(free_port)
 BENCH_NEXUS_ENV="NEXUS_S3_LISTEN=127.0.0.1:$s3_port ${BENCH_NEXUS_ENV:-}" start_nexus
@@ -59,11 +65,23 @@ s3 =
   addressing_style = path
 ${S3_THRESHOLD:+  multipart_threshold = $S3_THRESHOLD}
 CONF
-aws() {
-  env -u AWS_PROFILE AWS_CONFIG_FILE="$work/aws-config" AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+# The same against nginx: one PUT for any size.
+cat >"$work/aws-config-nginx" <<CONF
+[default]
+region = us-east-1
+s3 =
+  addressing_style = path
+  multipart_threshold = 64GB
+CONF
+aws_at() {
+  local url=$1 config=$2
+  shift 2
+  env -u AWS_PROFILE AWS_CONFIG_FILE="$config" AWS_SHARED_CREDENTIALS_FILE=/dev/null \
     AWS_ACCESS_KEY_ID="$ACCESS" AWS_SECRET_ACCESS_KEY="$SECRET" AWS_EC2_METADATA_DISABLED=true \
-    AWS_PAGER="" "$AWS" --endpoint-url "$S3_URL" --no-progress "$@"
+    AWS_PAGER="" "$AWS" --endpoint-url "$url" --no-progress "$@"
 }
+aws() { aws_at "$S3_URL" "$work/aws-config" "$@"; }
+aws_nginx() { aws_at "$NGINX_URL" "$work/aws-config-nginx" "$@"; }
 # curl signing as S3 clients do (7.88 does not send the payload hash itself).
 scurl() {
   curl -s --noproxy '*' --aws-sigv4 "aws:amz:us-east-1:s3" --user "$ACCESS:$SECRET" \
@@ -105,26 +123,40 @@ nginx_get() {
   read -r code n <<<"$out"
   [ "$code" = 200 ] && [ "$n" = "$BIG" ] || die "nginx GET: HTTP $code, $n bytes of $BIG"
 }
+# awscli against nginx: ngx/ is the bucket.
+aws_nginx_put() {
+  aws_nginx s3 cp --only-show-errors "$1" "s3://ngx/$2" 2>"$work/aws.err" || aws_failed "aws s3 cp upload to nginx failed"
+  [ "$(stat -c %s "$work/www/ngx/$2")" = "$BIG" ] || die "aws s3 cp upload to nginx: wrong size"
+}
+aws_nginx_get() {
+  local n
+  n=$(aws_nginx s3 cp --only-show-errors "s3://ngx/$1" - 2>"$work/aws.err" | wc -c) || aws_failed "aws s3 cp download from nginx failed"
+  [ "$n" = "$BIG" ] || die "aws s3 cp download from nginx: $n bytes of $BIG"
+}
 
 # ---- the 1 GiB rounds ----------------------------------------------------------
 
 big_mib=$((BIG / MiB))
-declare -a put_s up_s get_s file_s nginx_get_s
+declare -a put_s up_s get_s file_s nginx_get_s ngx_put_s ngx_get_s
 for ((r = 1; r <= RUNS; r++)); do
-  log "[$(elapsed) s] round $r of $RUNS: $big_mib MiB aws s3 cp up and down, /api/files/upload, nginx GET"
+  log "[$(elapsed) s] round $r of $RUNS: $big_mib MiB aws s3 cp up and down (Nexus, nginx), /api/files/upload, nginx GET"
   random_file "$work/src/a.bin" "$BIG" "s3-a$r-$RANDOM"
   random_file "$work/src/b.bin" "$BIG" "s3-b$r-$RANDOM"
-  cp "$work/src/a.bin" "$work/www/big.bin"
+  cp "$work/src/a.bin" "$work/www/ngx/big.bin"
   if ((r % 2)); then
     up_s+=("$(seconds_of files_upload "$work/src/b.bin")")
     put_s+=("$(seconds_of aws_put "$work/src/a.bin" big.bin)")
+    ngx_put_s+=("$(seconds_of aws_nginx_put "$work/src/b.bin" up.bin)")
     get_s+=("$(seconds_of aws_get big.bin)")
+    ngx_get_s+=("$(seconds_of aws_nginx_get big.bin)")
     file_s+=("$(seconds_of aws_get_file big.bin)")
-    nginx_get_s+=("$(seconds_of nginx_get big.bin)")
+    nginx_get_s+=("$(seconds_of nginx_get ngx/big.bin)")
   else
+    ngx_put_s+=("$(seconds_of aws_nginx_put "$work/src/b.bin" up.bin)")
     put_s+=("$(seconds_of aws_put "$work/src/a.bin" big.bin)")
     up_s+=("$(seconds_of files_upload "$work/src/b.bin")")
-    nginx_get_s+=("$(seconds_of nginx_get big.bin)")
+    nginx_get_s+=("$(seconds_of nginx_get ngx/big.bin)")
+    ngx_get_s+=("$(seconds_of aws_nginx_get big.bin)")
     file_s+=("$(seconds_of aws_get_file big.bin)")
     get_s+=("$(seconds_of aws_get big.bin)")
   fi
@@ -136,17 +168,21 @@ for ((r = 1; r <= RUNS; r++)); do
   [ "$code" = 204 ] || die "DeleteObject big.bin: HTTP $code"
   ncurl "$NEXUS_URL/api/files" | "$PY" -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin)]' |
     while read -r id; do ncurl -o /dev/null -X DELETE "$NEXUS_URL/api/files/$id"; done
-  rm -f "$work/www/big.bin" "$work/src/a.bin" "$work/src/b.bin"
+  rm -f "$work/www/ngx/big.bin" "$work/www/ngx/up.bin" "$work/src/a.bin" "$work/src/b.bin"
   wait_chunks_removed 30
 done
 
 log "MB/s per round: aws s3 cp up [$(mbps_each "$BIG" "${put_s[@]}")] /api/files/upload [$(mbps_each "$BIG" "${up_s[@]}")]" \
-  "aws s3 cp down [$(mbps_each "$BIG" "${get_s[@]}")] to a file [$(mbps_each "$BIG" "${file_s[@]}")] nginx GET [$(mbps_each "$BIG" "${nginx_get_s[@]}")]"
+  "aws s3 cp up to nginx [$(mbps_each "$BIG" "${ngx_put_s[@]}")]" \
+  "aws s3 cp down [$(mbps_each "$BIG" "${get_s[@]}")] to a file [$(mbps_each "$BIG" "${file_s[@]}")] nginx GET [$(mbps_each "$BIG" "${nginx_get_s[@]}")]" \
+  "aws s3 cp down from nginx [$(mbps_each "$BIG" "${ngx_get_s[@]}")]"
 put=$(median_mbps "$BIG" "${put_s[@]}")
 up=$(median_mbps "$BIG" "${up_s[@]}")
 get=$(median_mbps "$BIG" "${get_s[@]}")
 to_file=$(median_mbps "$BIG" "${file_s[@]}")
 nginx_get=$(median_mbps "$BIG" "${nginx_get_s[@]}")
+ngx_put=$(median_mbps "$BIG" "${ngx_put_s[@]}")
+ngx_get=$(median_mbps "$BIG" "${ngx_get_s[@]}")
 
 # ---- the bucket of KEYS keys ---------------------------------------------------
 
@@ -217,10 +253,14 @@ log "scenario took $(elapsed) s"
 
 big_label="$big_mib MiB, median of $RUNS"
 bench_row_unit s3 subject "aws s3 cp upload $big_label" "$put" - - MB/s \
-  "$(ratio "$put" "$up")x /api/files/upload (>= 1.0 wanted)"
+  "$(ratio "$put" "$up")x /api/files/upload (>= 1.0 wanted), $(ratio "$put" "$ngx_put")x awscli to nginx"
 bench_row_unit s3 anchor "POST /api/files/upload $big_label" "$up" - - MB/s anchor
+bench_row_unit s3 anchor "aws s3 cp upload to nginx, one PUT, $big_label" "$ngx_put" - - MB/s \
+  "anchor: the client's ceiling"
 bench_row_unit s3 subject "aws s3 cp download $big_label" "$get" - - MB/s \
-  "$(ratio "$get" "$nginx_get")x nginx GET (>= 0.6 wanted)"
+  "$(ratio "$get" "$nginx_get")x nginx GET (>= 0.6 wanted), $(ratio "$get" "$ngx_get")x awscli from nginx"
+bench_row_unit s3 anchor "aws s3 cp download from nginx $big_label" "$ngx_get" - - MB/s \
+  "anchor: the client's ceiling"
 bench_row_unit s3 subject "aws s3 cp download to a file $big_label" "$to_file" - - MB/s \
   "$(ratio "$to_file" "$nginx_get")x nginx GET"
 bench_row_unit s3 anchor "nginx GET $big_label" "$nginx_get" - - MB/s anchor
