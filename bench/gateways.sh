@@ -27,14 +27,7 @@ export NEXUS_TOKEN
 # A second nexus-api on the same data dir (its sockets) and backends, with
 # the S3 listener off so that nothing else binds twice.
 port2=$(free_port)
-env $(env | grep -o '^NEXUS_[A-Z_]*' | sed 's/^/-u /') \
-  NEXUS_DATA_DIR="$NEXUS_DATA_DIR_BENCH" \
-  NEXUS_GATEWAY_LISTEN="127.0.0.1:$port2" \
-  NEXUS_S3_LISTEN="" \
-  NEXUS_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
-  ${BENCH_NEXUS_ENV:-} \
-  "$BUILD_DIR/src/gateway/nexus-api" >"$NEXUS_DATA_DIR_BENCH/nexus-api-2.log" 2>&1 &
-bench_cleanup_add "stop_pid $!"
+spawn_nexus_service nexus-api nexus-api-2 NEXUS_GATEWAY_LISTEN="127.0.0.1:$port2" NEXUS_S3_LISTEN=
 NEXUS_URL2="http://127.0.0.1:$port2"
 wait_http_200 "$NEXUS_URL2/healthz" 10 || {
   tail -n 20 "$NEXUS_DATA_DIR_BENCH/nexus-api-2.log" >&2

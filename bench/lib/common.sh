@@ -116,33 +116,45 @@ start_nexus() {
     [ -x "$BUILD_DIR/$bin" ] || die "$BUILD_DIR/$bin is not built (make build)"
   done
   NEXUS_DATA_DIR_BENCH=$(mktemp -d /tmp/nexus-bench-XXXXXX)
+  NEXUS_INSTANCE_BENCH="b$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
   bench_cleanup_add "rm -rf '$NEXUS_DATA_DIR_BENCH'"
   local port
   port=$(free_port)
   NEXUS_URL="http://127.0.0.1:$port"
   local name
   for name in nexus-auth nexusd nexus-api; do
-    local rel
-    case $name in
-      nexus-auth) rel=src/auth/nexus-auth ;;
-      nexusd) rel=src/daemon/nexusd ;;
-      nexus-api) rel=src/gateway/nexus-api ;;
-    esac
-    env $(env | grep -o '^NEXUS_[A-Z_]*' | sed 's/^/-u /') \
-      NEXUS_DATA_DIR="$NEXUS_DATA_DIR_BENCH" \
-      NEXUS_INSTANCE="b$(tr -dc 'a-z0-9' </dev/urandom | head -c 8)" \
-      NEXUS_GATEWAY_LISTEN="127.0.0.1:$port" \
-      NEXUS_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
-      ${BENCH_NEXUS_ENV:-} \
-      "$BUILD_DIR/$rel" >"$NEXUS_DATA_DIR_BENCH/$name.log" 2>&1 &
-    NEXUS_PIDS[$name]=$!
-    bench_cleanup_add "stop_pid $!"
+    spawn_nexus_service "$name" "$name" NEXUS_GATEWAY_LISTEN="127.0.0.1:$port"
+    NEXUS_PIDS[$name]=$SPAWNED_PID
   done
   wait_http_200 "$NEXUS_URL/healthz" 10 || {
     tail -n 20 "$NEXUS_DATA_DIR_BENCH"/*.log >&2
     die "nexus did not become healthy"
   }
   log "nexus up at $NEXUS_URL (data in $NEXUS_DATA_DIR_BENCH)"
+}
+
+# Starts service $1 (nexus-auth, nexusd or nexus-api) of the instance
+# start_nexus made, logging to $NEXUS_DATA_DIR_BENCH/$2.log, with settings
+# "$3"... after BENCH_NEXUS_ENV (the caller's own NEXUS_* variables are not
+# passed on). Sets SPAWNED_PID; the process is stopped at exit.
+spawn_nexus_service() {
+  local name=$1 log=$2 rel
+  shift 2
+  case $name in
+    nexus-auth) rel=src/auth/nexus-auth ;;
+    nexusd) rel=src/daemon/nexusd ;;
+    nexus-api) rel=src/gateway/nexus-api ;;
+    *) die "no service $name" ;;
+  esac
+  env $(env | grep -o '^NEXUS_[A-Z_]*' | sed 's/^/-u /') \
+    NEXUS_DATA_DIR="$NEXUS_DATA_DIR_BENCH" \
+    NEXUS_INSTANCE="$NEXUS_INSTANCE_BENCH" \
+    NEXUS_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
+    ${BENCH_NEXUS_ENV:-} \
+    "$@" \
+    "$BUILD_DIR/$rel" >"$NEXUS_DATA_DIR_BENCH/$log.log" 2>&1 &
+  SPAWNED_PID=$!
+  bench_cleanup_add "stop_pid $!"
 }
 
 # The 6-digit code of the newest outbox mail to $1 (waits up to 10 s).

@@ -41,11 +41,6 @@ struct BasicCredentials {
   std::string password;
 };
 
-// The bytes of canonical base64 `text`, or nullopt for anything else (other
-// characters, missing or misplaced padding, non-zero bits after the last
-// byte, empty text).
-std::optional<std::string> DecodeBase64Strict(std::string_view text);
-
 // The credentials of an "Authorization: Basic ..." header. Missing or
 // malformed: kUnauthenticated with Reason::kBasicAuthChallenge.
 Result<BasicCredentials> ParseBasicCredentials(const Headers& headers);

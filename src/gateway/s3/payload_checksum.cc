@@ -1,6 +1,5 @@
 #include "gateway/s3/payload_checksum.h"
 
-#include <sodium.h>
 #include <zlib.h>
 
 #include <array>
@@ -9,6 +8,8 @@
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 #endif
+
+#include "gateway/formats/base64.h"
 
 namespace nexus::gateway::s3 {
 namespace {
@@ -74,31 +75,13 @@ uint32_t Crc32cUpdate(uint32_t crc, std::string_view bytes) {
   return TableCrc(kCrc32cTable, crc, bytes);
 }
 
-std::string Base64(const unsigned char* bytes, size_t n) {
-  std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes, n, sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);  // the terminating NUL
-  return out;
-}
-
 template <typename T>
 std::string BigEndianBase64(T value) {
   unsigned char bytes[sizeof(T)];
   for (size_t i = 0; i < sizeof(T); ++i) {
     bytes[i] = static_cast<unsigned char>(value >> (8 * (sizeof(T) - 1 - i)));
   }
-  return Base64(bytes, sizeof bytes);
-}
-
-std::string DecodedBase64(std::string_view b64) {
-  std::string out(b64.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(),
-                        b64.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return "";
-  }
-  out.resize(len);
-  return out;
+  return EncodeBase64(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 }  // namespace
@@ -183,15 +166,15 @@ std::string PayloadChecksum::FinishBase64() {
       unsigned char digest[EVP_MAX_MD_SIZE];
       unsigned int len = 0;
       if (!md_ || EVP_DigestFinal_ex(md_, digest, &len) != 1) return "";
-      return Base64(digest, len);
+      return EncodeBase64(std::string_view(reinterpret_cast<const char*>(digest), len));
     }
   }
   return "";
 }
 
 bool SameChecksum(std::string_view claimed, std::string_view computed) {
-  const std::string a = DecodedBase64(claimed);
-  return !a.empty() && a == DecodedBase64(computed);
+  const std::optional<std::string> a = DecodeBase64Strict(claimed);
+  return a && !a->empty() && a == DecodeBase64Strict(computed);
 }
 
 }  // namespace nexus::gateway::s3

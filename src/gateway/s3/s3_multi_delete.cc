@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "gateway/formats/base64.h"
 #include "gateway/s3/s3_ops.h"
 #include "gateway/s3/s3_xml.h"
 #include "gateway/s3/s3_xml_read.h"
@@ -62,7 +63,7 @@ asio::awaitable<Response> DeleteObjects(S3Call& call) {
     co_return Fail(call, *bad);
   }
   if (const std::string* md5 = call.req.headers.Find("Content-MD5")) {
-    if (DecodeBase64(*md5) != Md5Of(*body)) {
+    if (DecodeBase64Strict(*md5) != Md5Of(*body)) {
       co_return Fail(call, MakeS3Error(400, "BadDigest",
                                        "The Content-MD5 you specified did not match what we "
                                        "received."));

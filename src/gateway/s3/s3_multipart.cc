@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "gateway/api/upload_stream.h"
+#include "gateway/formats/base64.h"
 #include "gateway/s3/aws_chunked.h"
 #include "gateway/s3/s3_ops.h"
 #include "gateway/s3/s3_xml.h"
@@ -222,7 +223,7 @@ asio::awaitable<Response> UploadPart(S3Call& call) {
   const auto& [upload_id, number] = std::get<std::pair<std::string, int>>(target);
   std::string want_md5;
   if (const std::string* md5 = call.req.headers.Find("Content-MD5")) {
-    want_md5 = DecodeBase64(*md5);
+    want_md5 = DecodeBase64Strict(*md5).value_or("");
     if (want_md5.size() != 16) {
       co_return Fail(
           call, MakeS3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid."));

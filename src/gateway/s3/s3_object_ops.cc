@@ -19,6 +19,7 @@
 #include "common/sha256.h"
 #include "gateway/api/download_stream.h"
 #include "gateway/api/upload_stream.h"
+#include "gateway/formats/base64.h"
 #include "gateway/s3/aws_chunked.h"
 #include "gateway/s3/payload_checksum.h"
 #include "gateway/s3/s3_metadata.h"
@@ -107,17 +108,6 @@ bool ValidKey(std::string_view key) {
 S3Error InvalidKey() {
   return MakeS3Error(400, "XNexusInvalidKey",
                      "Keys ending in '/' or with empty, '.' or '..' segments are not supported.");
-}
-
-std::string DecodeBase64(std::string_view b64) {
-  std::string out(b64.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(),
-                        b64.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return "";
-  }
-  out.resize(len);
-  return out;
 }
 
 namespace {
@@ -352,7 +342,7 @@ asio::awaitable<Response> PutObject(S3Call& call) {
   }
   std::string want_md5;
   if (const std::string* md5 = call.req.headers.Find("Content-MD5")) {
-    want_md5 = DecodeBase64(*md5);
+    want_md5 = DecodeBase64Strict(*md5).value_or("");
     if (want_md5.size() != 16) {
       co_return Fail(
           call, MakeS3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid."));

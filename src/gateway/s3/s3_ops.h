@@ -133,7 +133,5 @@ asio::awaitable<Result<std::string>> ReadSmallBody(Request& req, size_t max);
 // this file), and the error refusing one it cannot.
 bool ValidKey(std::string_view key);
 S3Error InvalidKey();
-// A Content-MD5 header's base64, decoded; "" when malformed.
-std::string DecodeBase64(std::string_view b64);
 
 }  // namespace nexus::gateway::s3
