@@ -48,10 +48,12 @@ class Store:
         return out
 
     def chunk_keys(self):
-        keys = self.keys()
-        for k in keys:
+        """The keys of chunk objects (chunks/ab/cd/<abcd...>)."""
+        keys = set()
+        for k in self.keys():
             m = CHUNK_KEY.match(k)
-            assert m and m.group(3).startswith(m.group(1) + m.group(2)), f"not a chunk key: {k}"
+            if m and m.group(3).startswith(m.group(1) + m.group(2)):
+                keys.add(k)
         return keys
 
 
@@ -207,4 +209,44 @@ def test_an_unreachable_store_fails_the_upload_cleanly_and_leaves_nothing(s3pair
     f = upload_bytes(a, user, data, "back.bin")
     r, digest, _ = _download(a, user, f)
     assert r.status_code == 200 and digest == hashlib.sha256(data).hexdigest()
+    _delete(a, user, f)
+
+
+def _restart_nexusd(a, **env):
+    a.env.update(env)
+    a.stop_service("nexusd")
+    a.start_service("nexusd")
+    a.wait_healthy()
+
+
+def test_the_start_up_sweep_takes_only_unreferenced_chunks_older_than_the_grace(s3pair):
+    a, b, store, user = s3pair
+    kept = os.urandom(1 * MiB)
+    f = upload_bytes(a, user, kept, "kept.bin")
+    referenced = store.chunk_keys()
+    # Left over as by a daemon that died mid-upload: a chunk no file
+    # references, and beside it an object that is no chunk of this layout.
+    orphan = os.urandom(4096)
+    h = hashlib.sha256(orphan).hexdigest()
+    orphan_key = f"chunks/{h[:2]}/{h[2:4]}/{h}"
+    store.s3.put_object(Bucket=store.bucket, Key=orphan_key, Body=orphan)
+    store.s3.put_object(Bucket=store.bucket, Key="chunks/notes.txt", Body=b"not a chunk")
+    try:
+        # The default hour of grace: the young orphan may be another daemon's upload.
+        _restart_nexusd(a)
+        assert orphan_key in store.keys()
+        wait_until(lambda: "younger than 3600 s" in a.logs()["nexusd"], SETTLE_S,
+                   "the sweep did not say it kept a young chunk")
+        # No grace: it goes; the referenced chunks and the stranger stay.
+        _restart_nexusd(a, NEXUS_STORAGE_S3_SWEEP_GRACE_SECONDS="0")
+        keys = store.keys()
+        assert orphan_key not in keys
+        assert "chunks/notes.txt" in keys
+        assert referenced <= keys
+    finally:
+        a.env.pop("NEXUS_STORAGE_S3_SWEEP_GRACE_SECONDS", None)
+        _restart_nexusd(a)
+        store.s3.delete_object(Bucket=store.bucket, Key="chunks/notes.txt")
+    r, digest, _ = _download(a, user, f)
+    assert r.status_code == 200 and digest == hashlib.sha256(kept).hexdigest()
     _delete(a, user, f)
