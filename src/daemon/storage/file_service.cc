@@ -328,14 +328,18 @@ int64_t FileService::QuotaFor(const std::string& owner) const {
 }
 
 void FileService::RemoveReleasedChunks(const std::vector<std::string>& hashes) {
-  if (hashes.size() <= kInlineRemovals) {
+  const size_t inline_removals = chunks_.RemoveIsCheap() ? kInlineRemovals : 0;
+  if (hashes.size() <= inline_removals) {
     ReleaseAndRemove({}, hashes);
     return;
   }
-  ReleaseAndRemove({}, std::vector<std::string>(hashes.begin(), hashes.begin() + kInlineRemovals));
+  if (inline_removals > 0) {
+    ReleaseAndRemove({},
+                     std::vector<std::string>(hashes.begin(), hashes.begin() + inline_removals));
+  }
   {
     std::lock_guard lock(remove_mu_);
-    remove_queue_.insert(remove_queue_.end(), hashes.begin() + kInlineRemovals, hashes.end());
+    remove_queue_.insert(remove_queue_.end(), hashes.begin() + inline_removals, hashes.end());
     if (!remover_.joinable()) {
       try {
         remover_ = std::thread([this] { RemoverLoop(); });
@@ -360,9 +364,11 @@ void FileService::RemoverLoop() {
                    remove_queue_.size());
       return;
     }
-    // Small batches, so uploads and readers waiting for lease_mu_ get their turn.
+    // Small batches, so uploads and readers waiting for lease_mu_ get their
+    // turn; smaller still when each removal is a round trip to a server.
+    const size_t batch_size = chunks_.RemoveIsCheap() ? 64 : 4;
     std::vector<std::string> batch;
-    while (!remove_queue_.empty() && batch.size() < 64) {
+    while (!remove_queue_.empty() && batch.size() < batch_size) {
       batch.push_back(std::move(remove_queue_.front()));
       remove_queue_.pop_front();
     }

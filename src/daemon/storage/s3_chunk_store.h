@@ -129,6 +129,7 @@ class S3ChunkStore final : public ChunkStore {
   Result<std::string> Get(const std::string& hash) override;
   Status ReadInto(const std::string& hash, std::span<char> out) override;
   Status Remove(const std::string& hash) override;
+  bool RemoveIsCheap() const override { return false; }
   Status List(const std::function<void(const std::string& hash)>& fn) override;
   Result<SweepStats> Sweep(const std::function<bool(const std::string& hash)>& keep) override;
 
