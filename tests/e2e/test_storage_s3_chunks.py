@@ -187,10 +187,17 @@ def test_a_tampered_chunk_object_is_never_served(s3pair, tamper):
 
 def test_an_unreachable_store_fails_the_upload_cleanly_and_leaves_nothing(s3pair):
     a, b, store, user = s3pair
+    stored = upload_bytes(a, user, os.urandom(1 * MiB), "stored.bin")
     before_keys = store.chunk_keys()
     before_files = [x["id"] for x in list_files(a, user)]
+    losses = a.logs()["nexusd"].count("DATA LOSS")
     b.stop_service("nexus-api")
     try:
+        # A download fails too, and is no data loss: the bytes are still there.
+        r = a.api.get(f"/api/files/{stored['id']}/download", token=user.token, timeout=60)
+        assert 500 <= r.status_code < 600, f"{r.status_code} {r.text[:300]}"
+        assert str(b.s3_port) not in r.text and "chunks/" not in r.text, r.text
+        assert a.logs()["nexusd"].count("DATA LOSS") == losses
         r = a.api.post("/api/files/upload", token=user.token,
                        files={"file": ("lost.bin", os.urandom(2 * MiB))}, timeout=60)
         assert 500 <= r.status_code < 600, f"{r.status_code} {r.text[:300]}"
@@ -205,6 +212,9 @@ def test_an_unreachable_store_fails_the_upload_cleanly_and_leaves_nothing(s3pair
     assert store.chunk_keys() == before_keys
     assert chunk_count(a) == 0
     # And A works again as soon as B is back.
+    r = a.api.get(f"/api/files/{stored['id']}/download", token=user.token)
+    assert r.status_code == 200, r.text
+    _delete(a, user, stored)
     data = os.urandom(1 * MiB)
     f = upload_bytes(a, user, data, "back.bin")
     r, digest, _ = _download(a, user, f)

@@ -195,6 +195,11 @@ Result<FileReader::Piece> FileReader::NextPiece() {
   const auto size = static_cast<size_t>(c.size);
   std::shared_ptr<char[]> buffer(new char[size == 0 ? 1 : size]);
   if (Status s = service_.chunks_.ReadInto(c.hash, std::span<char>(buffer.get(), size)); !s.ok()) {
+    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kUpstreamFailed) {
+      // A remote store out of reach: nothing is lost, a later read may work.
+      spdlog::warn("read file {}: chunk {}: {}", file_.id, c.hash, s.message());
+      return s.WithContext("read file " + file_.id);
+    }
     // Either way a committed file lost data: say so loudly, show no details.
     s = s.code() == StatusCode::kNotFound
             ? InternalError("chunk " + c.hash + " of file " + file_.id + " is missing")
