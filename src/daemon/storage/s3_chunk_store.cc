@@ -381,14 +381,18 @@ struct S3ChunkStore::Exchange {
   std::optional<Sha256> sha;
 
   bool succeeded() const { return curl_code == 0 && http_status >= 200 && http_status < 300; }
-  Status Error() const { return S3ErrorStatus(method, key, http_status, transport_error, body); }
+  // The object, or for a request on the bucket (a listing) its query.
+  std::string target() const { return key.empty() ? "?" + query : key; }
+  Status Error() const {
+    return S3ErrorStatus(method, target(), http_status, transport_error, body);
+  }
   // Error() for the caller, logged with what failed where. A 502 or 503
   // reaches the client with its message, which must name neither the store's
   // address nor the object: those stay in the log.
   Status LoggedError() const {
     Status s = Error();
     if (IsInsufficientStorage(s)) {
-      spdlog::error("s3 chunk store: {} '{}': HTTP 507 {}", method, key,
+      spdlog::error("s3 chunk store: {} '{}': HTTP 507 {}", method, target(),
                     S3XmlText(body, "Code").value_or(""));
     } else {
       spdlog::error("{}", s.message());
@@ -592,7 +596,7 @@ void S3ChunkStore::Perform(Exchange& ex) {
     if (!S3IsRetryable(ex.curl_code, ex.http_status) || attempt >= options_.max_attempts) return;
     const auto wait = Backoff(options_.first_backoff, attempt);
     spdlog::warn("s3 chunk store: {} '{}' attempt {}/{} failed ({}); retrying in {} ms", ex.method,
-                 ex.key, attempt, options_.max_attempts,
+                 ex.target(), attempt, options_.max_attempts,
                  ex.curl_code != 0 ? ex.transport_error : "HTTP " + std::to_string(ex.http_status),
                  wait.count());
     std::this_thread::sleep_for(wait);
