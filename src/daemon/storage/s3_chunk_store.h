@@ -18,19 +18,23 @@
 //
 // Every request is tried up to `max_attempts` times, with exponential
 // backoff and jitter, after a network error, a 5xx or a 429 (SlowDown);
-// never after another 4xx. Errors name the operation and the object key and
-// the server's error code; never the credentials. A store that cannot be
-// reached is kUnavailable (503), a server's refusal kUpstreamFailed (502), a
-// 507 from it InsufficientStorageError().
+// never after another 4xx. Failures are logged naming the operation, the
+// object key and the server's error code, never the credentials. A store
+// that cannot be reached is kUnavailable (503), a server's refusal
+// kUpstreamFailed (502), both with a message that names neither the store
+// nor the object (it reaches the client); a 507 from the server is
+// InsufficientStorageError().
 //
 // Sweep and several daemons: a bucket may be shared by daemons whose
 // uploads are in flight at the same moment, and an object another daemon
 // has just PUT is referenced by nothing this daemon knows of yet. So Sweep
 // deletes an object that keep() rejects only when its LastModified (from the
-// listing, the server's clock) is at least `sweep_grace` old; younger ones
-// are counted as kept and taken by a later sweep. Upload sessions finish (or
-// fail) well within the default hour. Remove deletes at once: FileService
-// calls it only for a chunk its metadata no longer references.
+// listing, the server's clock, against ours: keep the grace far above any
+// skew) is at least `sweep_grace` old; younger ones are counted as kept and
+// taken by a later sweep. Upload sessions finish (or fail) well within the
+// default hour. Remove deletes at once: FileService calls it only for a
+// chunk its metadata no longer references, and, Remove being a round trip
+// (RemoveIsCheap), leaves a deleted file's removals to its background thread.
 //
 // Thread-safe: requests on different threads run in parallel, each on a
 // libcurl handle taken from a small pool, so connections are reused.
