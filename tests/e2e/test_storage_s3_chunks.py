@@ -8,6 +8,7 @@ client would see it. A's own chunks directory stays empty throughout."""
 import hashlib
 import os
 import re
+import threading
 
 import pytest
 
@@ -259,4 +260,37 @@ def test_the_start_up_sweep_takes_only_unreferenced_chunks_older_than_the_grace(
         store.s3.delete_object(Bucket=store.bucket, Key="chunks/notes.txt")
     r, digest, _ = _download(a, user, f)
     assert r.status_code == 200 and digest == hashlib.sha256(kept).hexdigest()
+    _delete(a, user, f)
+
+
+def test_a_store_back_within_the_retries_loses_no_upload(s3pair):
+    a, b, store, user = s3pair
+    data = os.urandom(2 * MiB)
+    result = {}
+
+    def send():
+        result["r"] = a.api.post("/api/files/upload", token=user.token,
+                                 files={"file": ("patient.bin", data)}, timeout=60)
+    try:
+        # Eight tries: about 10 s of backoff in all, time enough for B to come back.
+        _restart_nexusd(a, NEXUS_STORAGE_S3_MAX_ATTEMPTS="8")
+        b.stop_service("nexus-api")
+        sender = threading.Thread(target=send)
+        sender.start()
+        wait_until(lambda: "attempt 2/8 failed" in a.logs()["nexusd"], SETTLE_S,
+                   "A's nexusd did not retry")
+        b.start_service("nexus-api")
+        b.wait_healthy()
+        sender.join(60)
+        r = result["r"]
+        assert r.status_code == 200, f"{r.status_code} {r.text[:300]}"
+    finally:
+        if "nexus-api" not in b.procs:
+            b.start_service("nexus-api")
+            b.wait_healthy()
+        a.env["NEXUS_STORAGE_S3_MAX_ATTEMPTS"] = "3"
+        _restart_nexusd(a)
+    f = r.json()
+    got, digest, n = _download(a, user, f)
+    assert got.status_code == 200 and (digest, n) == (hashlib.sha256(data).hexdigest(), len(data))
     _delete(a, user, f)
