@@ -224,10 +224,12 @@ def test_an_unreachable_store_fails_the_upload_cleanly_and_leaves_nothing(s3pair
 
 
 def _restart_nexusd(a, **env):
+    """Restarts A's nexusd with `env` added; its start-up sweep runs before
+    it serves, one DELETE per orphan."""
     a.env.update(env)
     a.stop_service("nexusd")
     a.start_service("nexusd")
-    a.wait_healthy()
+    a.wait_healthy(timeout=60)
 
 
 def test_the_start_up_sweep_takes_only_unreferenced_chunks_older_than_the_grace(s3pair):
@@ -294,3 +296,24 @@ def test_a_store_back_within_the_retries_loses_no_upload(s3pair):
     got, digest, n = _download(a, user, f)
     assert got.status_code == 200 and (digest, n) == (hashlib.sha256(data).hexdigest(), len(data))
     _delete(a, user, f)
+
+
+def test_the_sweep_pages_through_more_objects_than_one_listing_holds(s3pair):
+    a, b, store, user = s3pair
+    from concurrent.futures import ThreadPoolExecutor
+    # 1,001 orphans: two pages of ListObjectsV2, the second by continuation token.
+    orphans = []
+    for i in range(1001):
+        body = b"orphan %d " % i + os.urandom(16)
+        h = hashlib.sha256(body).hexdigest()
+        orphans.append((f"chunks/{h[:2]}/{h[2:4]}/{h}", body))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda kb: store.s3.put_object(Bucket=store.bucket, Key=kb[0], Body=kb[1]),
+                      orphans))
+    assert {k for k, _ in orphans} <= store.chunk_keys()
+    try:
+        _restart_nexusd(a, NEXUS_STORAGE_S3_SWEEP_GRACE_SECONDS="0")
+    finally:
+        a.env.pop("NEXUS_STORAGE_S3_SWEEP_GRACE_SECONDS", None)
+        _restart_nexusd(a)
+    assert not ({k for k, _ in orphans} & store.chunk_keys())
