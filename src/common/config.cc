@@ -103,6 +103,13 @@ std::vector<Binding> Bindings(Config& c) {
       {"storage", "chunk_avg_bytes", &c.storage.chunk_avg_bytes, 1, kGiB},
       {"storage", "chunk_max_bytes", &c.storage.chunk_max_bytes, 1, kGiB},
       {"storage", "chunks_dir", &c.storage.chunks_dir},
+      {"storage", "chunks", &c.storage.chunks},
+      {"storage", "s3_access_key", &c.storage.s3_access_key},
+      {"storage", "s3_secret_key", &c.storage.s3_secret_key},
+      {"storage", "s3_secret_key_file", &c.storage.s3_secret_key_file},
+      {"storage", "s3_sweep_grace_seconds", &c.storage.s3_sweep_grace_seconds, 0,
+       366 * kDaySeconds},
+      {"storage", "s3_max_attempts", &c.storage.s3_max_attempts, 1, 20},
       {"storage", "max_tree_entries", &c.storage.max_tree_entries, -1, kEiB},
       {"storage", "multipart_expiry_seconds", &c.storage.multipart_expiry_seconds, 0,
        365 * kDaySeconds},
@@ -305,6 +312,10 @@ Status Validate(const Config& c) {
   if (!c.s3.listen.empty()) NEXUS_RETURN_IF_ERROR(CheckListenAddress("s3.listen", c.s3.listen));
   if (c.s3.region.empty()) return InvalidArgumentError("s3.region must not be empty");
   const auto& s = c.storage;
+  if (!s.s3_secret_key.empty() && !s.s3_secret_key_file.empty()) {
+    return InvalidArgumentError(
+        "storage.s3_secret_key and storage.s3_secret_key_file must not both be set");
+  }
   // The chunker's own bounds (ValidateChunkerParams): caught here, a bad
   // value fails the config load with its name instead of nexusd's start.
   if (!(64 <= s.chunk_min_bytes && s.chunk_min_bytes < s.chunk_avg_bytes &&

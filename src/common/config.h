@@ -98,6 +98,17 @@ struct StorageConfig {
   int64_t chunk_avg_bytes = 1 << 20;    // ~1-2 MiB, and an upload holds at most
   int64_t chunk_max_bytes = 8 << 20;    // one max chunk in memory
   std::string chunks_dir;               // default <data_dir>/chunks
+  // Where chunk bytes live: "fs" (under chunks_dir) or an S3-compatible
+  // bucket, "s3://<bucket>[/<prefix>]?endpoint=<http(s)://host:port>&region=<r>"
+  // (daemon/storage/s3_chunk_store.h). The s3_* keys only matter for s3.
+  std::string chunks = "fs";
+  std::string s3_access_key;
+  std::string s3_secret_key;       // or s3_secret_key_file (mode 0600), not both
+  std::string s3_secret_key_file;  // the secret, alone on its first line
+  // Sweep leaves unreferenced chunk objects younger than this alone: another
+  // daemon sharing the bucket may be uploading them.
+  int64_t s3_sweep_grace_seconds = 3600;
+  int64_t s3_max_attempts = 5;  // per request, retried on 5xx, 429 and network errors
   // Files (with or without a path) plus folders per user; negative: no limit.
   int64_t max_tree_entries = 1000000;
   // S3 multipart uploads neither completed nor aborted are dropped, with

@@ -28,7 +28,8 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
                                   .limits = {.max_entries = cfg.storage.max_tree_entries < 0
                                                                 ? storage::kUnlimitedEntries
                                                                 : cfg.storage.max_tree_entries}}));
-  NEXUS_ASSIGN_OR_RETURN(d->chunks, storage::MakeChunkStore(storage::kFsChunkStore, cfg.storage));
+  NEXUS_ASSIGN_OR_RETURN(
+      d->chunks, storage::MakeChunkStore(storage::ChunkBackEndOf(cfg.storage), cfg.storage));
   NEXUS_ASSIGN_OR_RETURN(storage::ChunkerParams chunker,
                          storage::ChunkerParamsFromConfig(cfg.storage));
   const int64_t quota =

@@ -103,6 +103,11 @@ class ChunkStore {
   // Deletes the chunk; a missing chunk is not an error.
   virtual Status Remove(const std::string& hash) = 0;
 
+  // Whether Remove costs about a local unlink (true) or a network round
+  // trip (an S3 DELETE): FileService removes a deleted file's chunks before
+  // answering, and holds its lease lock over each batch, only when cheap.
+  virtual bool RemoveIsCheap() const { return true; }
+
   // Calls `fn` with the hash of every stored chunk (order unspecified).
   virtual Status List(const std::function<void(const std::string& hash)>& fn) = 0;
 

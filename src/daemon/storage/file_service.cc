@@ -195,6 +195,11 @@ Result<FileReader::Piece> FileReader::NextPiece() {
   const auto size = static_cast<size_t>(c.size);
   std::shared_ptr<char[]> buffer(new char[size == 0 ? 1 : size]);
   if (Status s = service_.chunks_.ReadInto(c.hash, std::span<char>(buffer.get(), size)); !s.ok()) {
+    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kUpstreamFailed) {
+      // A remote store out of reach: nothing is lost, a later read may work.
+      spdlog::warn("read file {}: chunk {}: {}", file_.id, c.hash, s.message());
+      return s.WithContext("read file " + file_.id);
+    }
     // Either way a committed file lost data: say so loudly, show no details.
     s = s.code() == StatusCode::kNotFound
             ? InternalError("chunk " + c.hash + " of file " + file_.id + " is missing")
@@ -328,14 +333,18 @@ int64_t FileService::QuotaFor(const std::string& owner) const {
 }
 
 void FileService::RemoveReleasedChunks(const std::vector<std::string>& hashes) {
-  if (hashes.size() <= kInlineRemovals) {
+  const size_t inline_removals = chunks_.RemoveIsCheap() ? kInlineRemovals : 0;
+  if (hashes.size() <= inline_removals) {
     ReleaseAndRemove({}, hashes);
     return;
   }
-  ReleaseAndRemove({}, std::vector<std::string>(hashes.begin(), hashes.begin() + kInlineRemovals));
+  if (inline_removals > 0) {
+    ReleaseAndRemove({},
+                     std::vector<std::string>(hashes.begin(), hashes.begin() + inline_removals));
+  }
   {
     std::lock_guard lock(remove_mu_);
-    remove_queue_.insert(remove_queue_.end(), hashes.begin() + kInlineRemovals, hashes.end());
+    remove_queue_.insert(remove_queue_.end(), hashes.begin() + inline_removals, hashes.end());
     if (!remover_.joinable()) {
       try {
         remover_ = std::thread([this] { RemoverLoop(); });
@@ -360,9 +369,11 @@ void FileService::RemoverLoop() {
                    remove_queue_.size());
       return;
     }
-    // Small batches, so uploads and readers waiting for lease_mu_ get their turn.
+    // Small batches, so uploads and readers waiting for lease_mu_ get their
+    // turn; smaller still when each removal is a round trip to a server.
+    const size_t batch_size = chunks_.RemoveIsCheap() ? 64 : 4;
     std::vector<std::string> batch;
-    while (!remove_queue_.empty() && batch.size() < 64) {
+    while (!remove_queue_.empty() && batch.size() < batch_size) {
       batch.push_back(std::move(remove_queue_.front()));
       remove_queue_.pop_front();
     }

@@ -248,7 +248,9 @@ class FileService {
   // again or leased, in which case removal waits for the last lease. The
   // first kInlineRemovals go before returning; the rest of a big file's
   // chunks are removed by a background thread (a thousand unlinks can take
-  // seconds, longer than a client should wait for a delete).
+  // seconds, longer than a client should wait for a delete). A store whose
+  // Remove is a network round trip (ChunkStore::RemoveIsCheap) has them all
+  // removed in the background.
   void RemoveReleasedChunks(const std::vector<std::string>& hashes);
   static constexpr size_t kInlineRemovals = 256;
   // How long the destructor lets queued removals run before leaving them.

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "daemon/storage/fs_chunk_store.h"
+#include "daemon/storage/s3_chunk_store.h"
 
 namespace nexus::daemon::storage {
 namespace {
@@ -17,6 +18,12 @@ constexpr ChunkBackEnd kChunkBackEnds[] = {
     {kFsChunkStore,
      [](const StorageConfig& c) -> Result<std::unique_ptr<ChunkStore>> {
        NEXUS_ASSIGN_OR_RETURN(auto store, FsChunkStore::Open(c.chunks_dir));
+       return std::unique_ptr<ChunkStore>(std::move(store));
+     }},
+    {kS3ChunkStore,
+     [](const StorageConfig& c) -> Result<std::unique_ptr<ChunkStore>> {
+       NEXUS_ASSIGN_OR_RETURN(S3ChunkStoreOptions options, S3ChunkStoreOptionsFromConfig(c));
+       NEXUS_ASSIGN_OR_RETURN(auto store, S3ChunkStore::Open(std::move(options)));
        return std::unique_ptr<ChunkStore>(std::move(store));
      }},
 };
@@ -49,6 +56,12 @@ Result<const Row*> FindRow(const Row (&table)[N], std::string_view what, std::st
 }
 
 }  // namespace
+
+std::string ChunkBackEndOf(const StorageConfig& config) {
+  const std::string& chunks = config.chunks;
+  const size_t scheme_end = chunks.find("://");
+  return scheme_end == std::string::npos ? chunks : chunks.substr(0, scheme_end);
+}
 
 Result<std::unique_ptr<ChunkStore>> MakeChunkStore(std::string_view backend,
                                                    const StorageConfig& config) {

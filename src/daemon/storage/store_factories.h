@@ -1,7 +1,7 @@
 // MakeChunkStore and MakeMetadataStore: the storage back-ends nexusd can run
 // on, one row each of a table (name, how to open it), chosen by the
-// composition root (daemon/wiring.h). Today each table has one row: chunks
-// in the local filesystem ("fs") and metadata in SQLite ("sqlite").
+// composition root (daemon/wiring.h). Chunks live in the local filesystem
+// ("fs") or an S3-compatible bucket ("s3"), metadata in SQLite ("sqlite").
 //
 // Functions only; thread-safe. What they return is as thread-safe as the
 // back-end says.
@@ -26,9 +26,15 @@ namespace nexus::daemon::storage {
 inline constexpr std::string_view kFsChunkStore = "fs";
 inline constexpr std::string_view kSqliteMetadataStore = "sqlite";
 
+// The chunk back-end [storage] chunks names: "fs" for "fs", else the scheme
+// of its URL ("s3" for "s3://..."), else the whole value (unknown to
+// MakeChunkStore, which then says so).
+std::string ChunkBackEndOf(const StorageConfig& config);
+
 // Opens the chunk store `backend` as [storage] configures it ("fs": under
-// chunks_dir, made private). kInvalidArgument naming the known back-ends for
-// an unknown one.
+// chunks_dir, made private; "s3": the bucket of the chunks URL, see
+// s3_chunk_store.h). kInvalidArgument naming the known back-ends for an
+// unknown one.
 Result<std::unique_ptr<ChunkStore>> MakeChunkStore(std::string_view backend,
                                                    const StorageConfig& config);
 

@@ -31,6 +31,21 @@ TEST(ConfigTest, EmbeddedDefaultsNeedNoFile) {
   EXPECT_EQ(c->runtime_dir, "/run/nexus-nexus");
 }
 
+TEST(ConfigTest, ChunksAreOnTheFilesystemUnlessAnS3UrlIsGiven) {
+  auto defaults = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->storage.chunks, "fs");
+  EXPECT_EQ(defaults->storage.s3_sweep_grace_seconds, 3600);
+  EXPECT_EQ(defaults->storage.s3_max_attempts, 5);
+  auto s3 = ParseConfig("[storage]\nchunks = \"s3://b?endpoint=http://127.0.0.1:9000\"\n",
+                        EnvFrom({{"NEXUS_STORAGE_S3_ACCESS_KEY", "AK"},
+                                 {"NEXUS_STORAGE_S3_SECRET_KEY_FILE", "/etc/nexus/s3.secret"}}));
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  EXPECT_EQ(s3->storage.chunks, "s3://b?endpoint=http://127.0.0.1:9000");
+  EXPECT_EQ(s3->storage.s3_access_key, "AK");
+  EXPECT_EQ(s3->storage.s3_secret_key_file, "/etc/nexus/s3.secret");
+}
+
 TEST(ConfigTest, LogFormatIsTextOrJson) {
   EXPECT_EQ(ParseConfig("", EnvFrom({}))->log_format, "text");
   EXPECT_EQ(ParseConfig("log_format = \"json\"", EnvFrom({}))->log_format, "json");
@@ -143,6 +158,9 @@ TEST(ConfigTest, RejectsBadInput) {
       {"[auth]\nlogin_backoff_seconds = 0\n", {}, "login_backoff_seconds"},
       {"[auth]\nlogin_backoff_seconds = 60\nlogin_backoff_max_seconds = 30\n", {}, "login backoff"},
       {"", {{"NEXUS_AUTH_LOGIN_BACKOFF_MAX_SECONDS", "86401"}}, "LOGIN_BACKOFF_MAX_SECONDS"},
+      {"[storage]\ns3_secret_key = \"s\"\ns3_secret_key_file = \"/k\"\n", {}, "not both"},
+      {"[storage]\ns3_max_attempts = 0\n", {}, "storage.s3_max_attempts"},
+      {"", {{"NEXUS_STORAGE_S3_SWEEP_GRACE_SECONDS", "-1"}}, "S3_SWEEP_GRACE_SECONDS"},
   };
   for (const auto& tc : cases) {
     auto c = ParseConfig(tc.toml, EnvFrom(tc.env));

@@ -29,7 +29,7 @@ PackagedConfig ReadPackagedConfig() {
   all << in.rdbuf();
   out.text = all.str();
   const std::regex section(R"(^\[([a-z0-9_]+)\]$)");
-  const std::regex setting(R"(^(# )?([a-z_]+) = (.*)$)");
+  const std::regex setting(R"(^(# )?([a-z][a-z0-9_]*) = (.*)$)");
   std::string prefix;
   std::istringstream lines(out.text);
   for (std::string line; std::getline(lines, line);) {
@@ -80,7 +80,7 @@ TEST(PackagedConfigTest, ParsesAsIsAndWithEveryDefaultUncommented) {
   // The commented defaults alone, uncommented, make the built-in config.
   std::string defaults;
   std::istringstream lines(file.text);
-  const std::regex setting(R"(^# ([a-z_]+ = .*)$)");
+  const std::regex setting(R"(^# ([a-z][a-z0-9_]* = .*)$)");
   for (std::string line; std::getline(lines, line);) {
     std::smatch m;
     if (line.starts_with("[")) {

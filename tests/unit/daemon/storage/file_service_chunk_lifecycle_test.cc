@@ -157,6 +157,67 @@ TEST_F(FileServiceTest, ABigFilesChunksAreAllRemovedEvenBeyondTheInlineBatch) {
   EXPECT_EQ(ChunkFiles(), 0);
 }
 
+// The fs store's chunks behind a store whose Remove is a network round trip
+// (as S3's): it says so, and counts the removals made on each thread.
+class CostlyRemoveStore final : public ChunkStore {
+ public:
+  explicit CostlyRemoveStore(ChunkStore& inner) : inner_(inner) {}
+  Result<bool> Put(const std::string& hash, std::string_view bytes) override {
+    return inner_.Put(hash, bytes);
+  }
+  Status Sync(const std::vector<std::string>& hashes) override { return inner_.Sync(hashes); }
+  Result<bool> Has(const std::string& hash) override { return inner_.Has(hash); }
+  Result<std::string> Get(const std::string& hash) override { return inner_.Get(hash); }
+  Status Remove(const std::string& hash) override {
+    {
+      std::lock_guard lock(mu_);
+      ++removals_[std::this_thread::get_id()];
+    }
+    return inner_.Remove(hash);
+  }
+  bool RemoveIsCheap() const override { return false; }
+  Status List(const std::function<void(const std::string& hash)>& fn) override {
+    return inner_.List(fn);
+  }
+  Result<SweepStats> Sweep(const std::function<bool(const std::string& hash)>& keep) override {
+    return inner_.Sweep(keep);
+  }
+  int removals_on(std::thread::id thread) {
+    std::lock_guard lock(mu_);
+    return removals_[thread];
+  }
+
+ private:
+  ChunkStore& inner_;
+  std::mutex mu_;
+  std::map<std::thread::id, int> removals_;  // guarded by mu_
+};
+
+class CostlyRemoveTest : public FileServiceTest {
+ protected:
+  void SetUp() override {
+    FileServiceTest::SetUp();
+    store_ = std::make_unique<CostlyRemoveStore>(*chunks_);
+    FileServiceOptions options;
+    options.chunker = kSmall;
+    files_ = std::make_unique<FileService>(*store_, *metadata_, options);
+  }
+  void TearDown() override { files_.reset(); }  // before store_ goes
+  std::unique_ptr<CostlyRemoveStore> store_;
+};
+
+TEST_F(CostlyRemoveTest, DeleteAnswersBeforeAnyRemovalAndTheBackgroundRemovesThemAll) {
+  auto file = UploadAs("alice", "remote.bin", PseudoRandomBytes(12000, 77));
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  ASSERT_GT(file->chunks_count, 1);
+  ASSERT_GT(ChunkFiles(), 0);
+  ASSERT_TRUE(files_->Delete("alice", file->id).ok());
+  EXPECT_EQ(store_->removals_on(std::this_thread::get_id()), 0)
+      << "a delete must not wait for round trips to the store";
+  files_.reset();  // waits for the background removals
+  EXPECT_EQ(ChunkFiles(), 0);
+}
+
 TEST_F(FileServiceTest, DroppingAnUncommittedUploadCleansUp) {
   {
     auto upload = files_->Begin("alice", "dropped.bin");

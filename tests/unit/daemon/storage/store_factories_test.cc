@@ -25,9 +25,9 @@ TEST(MakeChunkStoreTest, OpensTheFsStoreUnderChunksDirMadePrivate) {
 }
 
 TEST(MakeChunkStoreTest, RefusesAnUnknownBackEndNamingTheKnownOnes) {
-  auto store = MakeChunkStore("s3", StorageConfig{});
+  auto store = MakeChunkStore("gs", StorageConfig{});
   ASSERT_EQ(store.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.status().message(), "unknown chunk store 's3' (known: fs)");
+  EXPECT_EQ(store.status().message(), "unknown chunk store 'gs' (known: fs, s3)");
 }
 
 TEST(MakeMetadataStoreTest, OpensSqliteWithTheSchemaOnItsOwnConnection) {
