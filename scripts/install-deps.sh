@@ -11,6 +11,8 @@ PACKAGES=(
   libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libcli11-dev libsodium-dev libjwt-dev libcurl4-openssl-dev
   libssl-dev uuid-dev libseccomp-dev zlib1g-dev libxml2-dev
+  # PostgreSQL metadata back-end (libpq) and the throw-away cluster of its tests
+  libpq-dev postgresql
   # tests
   libgtest-dev libgmock-dev python3 python3-pytest python3-requests python3-aiosmtpd strace
   # WebDAV clients of the e2e suite

@@ -98,6 +98,7 @@ std::vector<Binding> Bindings(Config& c) {
        4096},
       {"daemon", "stream_idle_timeout_seconds", &c.daemon.stream_idle_timeout_seconds, 1,
        kDaySeconds},
+      {"storage", "metadata", &c.storage.metadata},
       {"storage", "quota_bytes", &c.storage.quota_bytes, -1, kEiB},
       {"storage", "chunk_min_bytes", &c.storage.chunk_min_bytes, 1, kGiB},
       {"storage", "chunk_avg_bytes", &c.storage.chunk_avg_bytes, 1, kGiB},
@@ -261,6 +262,13 @@ Status CheckListenAddress(std::string_view key, const std::string& listen) {
 
 Status Validate(const Config& c) {
   if (c.data_dir.empty()) return InvalidArgumentError("data_dir must not be empty");
+  const std::string& metadata = c.storage.metadata;
+  if (metadata != "sqlite" && !metadata.starts_with("postgres://") &&
+      !metadata.starts_with("postgresql://")) {
+    // Not the value: a URI may hold a password.
+    return InvalidArgumentError(
+        "storage.metadata must be \"sqlite\" or a postgres:// or postgresql:// URI");
+  }
   if (c.instance.empty() || c.instance.size() > 12) {
     return InvalidArgumentError("instance must be 1-12 characters (it prefixes host-global names)");
   }

@@ -93,6 +93,10 @@ struct DaemonConfig {
 };
 
 struct StorageConfig {
+  // Where the metadata of storage (files, chunks, the tree, quotas) lives:
+  // "sqlite" (daemon.db_path) or a libpq connection URI, postgres://... or
+  // postgresql://..., for PostgreSQL (the database must use collation "C").
+  std::string metadata = "sqlite";
   int64_t quota_bytes = 10LL * 1024 * 1024 * 1024;
   int64_t chunk_min_bytes = 512 << 10;  // restic-class sizes: a small edit re-stores
   int64_t chunk_avg_bytes = 1 << 20;    // ~1-2 MiB, and an upload holds at most

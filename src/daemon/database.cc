@@ -1,15 +1,16 @@
 #include "daemon/database.h"
 
-#include <SQLiteCpp/Transaction.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <filesystem>
-#include <set>
 
+#include "common/sql/postgres_connection.h"
+#include "common/sql/sqlite_connection.h"
 #include "daemon/private_files.h"
 
 namespace nexus::daemon {
@@ -55,7 +56,84 @@ Status FsyncFile(const std::string& path, bool may_be_missing) {
   return Status::Ok();
 }
 
+Status SortAndCheckVersions(std::vector<Migration>& migrations) {
+  std::sort(migrations.begin(), migrations.end(),
+            [](const Migration& a, const Migration& b) { return a.version < b.version; });
+  for (size_t i = 1; i < migrations.size(); ++i) {
+    if (migrations[i].version == migrations[i - 1].version) {
+      return InternalError("duplicate migration version " + std::to_string(migrations[i].version));
+    }
+  }
+  return Status::Ok();
+}
+
+bool IsApplied(sql::Connection& db, int version) {
+  sql::Statement q = db.Prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
+  q.Bind(1, version);
+  return q.Step();
+}
+
+// Listings are ordered by name: PostgreSQL must compare text as SQLite does,
+// byte by byte, not by a locale's rules.
+Status CheckPostgresCollation(sql::Connection& db) {
+  sql::Statement q =
+      db.Prepare("SELECT datcollate FROM pg_database WHERE datname = current_database()");
+  const std::string collation = q.Step() ? q.Text(0) : "";
+  if (collation == "C" || collation == "POSIX") return Status::Ok();
+  return InternalError("the PostgreSQL database sorts text by collation '" + collation +
+                       "'; nexusd needs \"C\" (CREATE DATABASE ... LC_COLLATE 'C' TEMPLATE "
+                       "template0)");
+}
+
 }  // namespace
+
+Status ApplyMigrations(sql::Connection& db, const std::vector<Migration>& migrations) {
+  const bool postgres = db.dialect() == sql::Dialect::kPostgres;
+  return sql::GuardSql("apply migrations", [&]() -> Status {
+    {
+      // Under the write lock: daemons starting together create it once.
+      sql::Transaction tx(db, sql::TxMode::kWrite);
+      db.ExecScript(
+          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+          " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+      tx.Commit();
+    }
+    for (const auto& m : migrations) {
+      const std::string& text = postgres ? m.postgres_sql : m.sql;
+      sql::Transaction tx(db, sql::TxMode::kWrite);
+      if (IsApplied(db, m.version)) continue;
+      if (text.empty()) {
+        return InternalError("migration " + std::to_string(m.version) + " (" + m.description +
+                             ") has no text for this database");
+      }
+      db.ExecScript(text);
+      sql::Statement ins = db.Prepare(
+          "INSERT INTO schema_migrations(version, description, applied_at) VALUES(?, ?, ?)");
+      ins.Bind(1, m.version);
+      ins.Bind(2, m.description);
+      ins.Bind(3, static_cast<int64_t>(std::time(nullptr)));
+      ins.Exec();
+      tx.Commit();
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::unique_ptr<sql::Connection>> OpenMetadataDatabase(const std::string& target,
+                                                              std::vector<Migration> migrations) {
+  if (!sql::IsPostgresUri(target)) {
+    NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db,
+                           OpenDatabase(target, std::move(migrations)));
+    return std::unique_ptr<sql::Connection>(std::make_unique<sql::SqliteConnection>(std::move(db)));
+  }
+  NEXUS_RETURN_IF_ERROR(SortAndCheckVersions(migrations));
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::PostgresConnection> db,
+                         sql::PostgresConnection::Open(target));
+  NEXUS_RETURN_IF_ERROR(sql::GuardSql("check the PostgreSQL database",
+                                      [&]() -> Status { return CheckPostgresCollation(*db); }));
+  NEXUS_RETURN_IF_ERROR(ApplyMigrations(*db, migrations));
+  return std::unique_ptr<sql::Connection>(std::move(db));
+}
 
 Status SyncDatabaseFiles(SQLite::Database& db) {
   const char* name = sqlite3_db_filename(db.getHandle(), "main");
@@ -67,13 +145,7 @@ Status SyncDatabaseFiles(SQLite::Database& db) {
 
 Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
                                                        std::vector<Migration> migrations) {
-  std::sort(migrations.begin(), migrations.end(),
-            [](const Migration& a, const Migration& b) { return a.version < b.version; });
-  for (size_t i = 1; i < migrations.size(); ++i) {
-    if (migrations[i].version == migrations[i - 1].version) {
-      return InternalError("duplicate migration version " + std::to_string(migrations[i].version));
-    }
-  }
+  NEXUS_RETURN_IF_ERROR(SortAndCheckVersions(migrations));
   NEXUS_RETURN_IF_ERROR(PrepareDatabaseFiles(path));
   try {
     auto db = std::make_unique<SQLite::Database>(
@@ -83,24 +155,9 @@ Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
     // Committed means durable (see database.h).
     db->exec("PRAGMA synchronous=FULL");
     db->exec("PRAGMA foreign_keys=ON");
-    db->exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-    std::set<int> applied;
-    SQLite::Statement q(*db, "SELECT version FROM schema_migrations");
-    while (q.executeStep()) applied.insert(q.getColumn(0).getInt());
-    for (const auto& m : migrations) {
-      if (applied.count(m.version)) continue;
-      SQLite::Transaction tx(*db);
-      db->exec(m.sql);
-      SQLite::Statement ins(*db,
-                            "INSERT INTO schema_migrations(version, description, applied_at)"
-                            " VALUES(?, ?, strftime('%s','now'))");
-      ins.bind(1, m.version);
-      ins.bind(2, m.description);
-      ins.exec();
-      tx.commit();
-    }
+    sql::SqliteConnection conn(*db);
+    Status migrated = ApplyMigrations(conn, migrations);
+    if (!migrated.ok()) return migrated.WithContext("open database '" + path + "'");
     return db;
   } catch (const SQLite::Exception& e) {
     return InternalError("open database '" + path + "': " + e.what());

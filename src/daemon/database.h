@@ -18,6 +18,13 @@
 // unique across modules; they are applied in order, each in its own
 // transaction, and recorded in `schema_migrations`. A SQLite::Database is not
 // safe for concurrent use from several threads: owners serialise access.
+//
+// The metadata of storage may instead live in PostgreSQL
+// (OpenMetadataDatabase with a postgres:// URI): each migration then also
+// carries its text in PostgreSQL's dialect, and each runs under the write
+// lock of the SQL layer (sql::TxMode::kWrite), so daemons starting together
+// apply it once. The database must sort text bytewise (collation "C"), as
+// SQLite does: listings are ordered by name.
 #pragma once
 
 #include <SQLiteCpp/Database.h>
@@ -27,19 +34,34 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/sql/connection.h"
 
 namespace nexus::daemon {
 
 struct Migration {
   int version;
   std::string description;
-  std::string sql;
+  std::string sql;           // SQLite's dialect
+  std::string postgres_sql;  // PostgreSQL's; "" where the module has none yet
 };
 
 // Opens (creating if needed) the database at `path` (":memory:" for tests)
 // and applies every migration not yet recorded.
 Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
                                                        std::vector<Migration> migrations);
+
+// Opens the metadata database `target`: a libpq URI (postgres://... or
+// postgresql://...) opens PostgreSQL, anything else is a SQLite path as for
+// OpenDatabase. Applies every migration not yet recorded, in the target's
+// dialect (kInternal for a migration without a PostgreSQL text, or a
+// PostgreSQL database whose collation is not "C"); kUnavailable when the
+// server cannot be reached.
+Result<std::unique_ptr<sql::Connection>> OpenMetadataDatabase(const std::string& target,
+                                                              std::vector<Migration> migrations);
+
+// Applies to `db` every migration of `migrations` (sorted, versions unique)
+// that `schema_migrations` does not list, in db's dialect.
+Status ApplyMigrations(sql::Connection& db, const std::vector<Migration>& migrations);
 
 // Makes everything a connection can read durable: fsyncs the database file
 // and its WAL. A commit whose log write reached the page cache but whose

@@ -97,8 +97,10 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
     server->Shutdown();
     return s;
   }
-  spdlog::info("nexusd listening on {} (database {}, chunks {})", cfg.daemon.listen,
-               cfg.daemon.db_path, cfg.storage.chunks_dir);
+  // The metadata setting may be a URI with a password: only its kind is logged.
+  spdlog::info("nexusd listening on {} (database {}, metadata {}, chunks {})", cfg.daemon.listen,
+               cfg.daemon.db_path, cfg.storage.metadata == "sqlite" ? "sqlite" : "postgres",
+               cfg.storage.chunks_dir);
   spdlog::info(
       "nexusd: at once (all users / one user): downloads {}/{}, uploads {}/{}, lambda runs {}/{}, "
       "execs {}/{}, node changes {}/{}; {} server threads; idle streams cancelled after {} s",

@@ -8,9 +8,14 @@ namespace nexus::daemon {
 
 std::vector<Migration> DaemonMigrations() {
   // nexusd's top level owns no tables; each module brings its own list.
+  std::vector<Migration> all = StorageMetadataMigrations();
+  for (Migration& m : runtime::NodeMigrations()) all.push_back(std::move(m));
+  return all;
+}
+
+std::vector<Migration> StorageMetadataMigrations() {
   std::vector<Migration> all = storage::StorageMigrations();
   for (Migration& m : storage::TreeMigrations()) all.push_back(std::move(m));
-  for (Migration& m : runtime::NodeMigrations()) all.push_back(std::move(m));
   return all;
 }
 

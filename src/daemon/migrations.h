@@ -14,4 +14,8 @@ namespace nexus::daemon {
 
 std::vector<Migration> DaemonMigrations();
 
+// The tables of storage and the tree alone: the schema of a metadata
+// database apart from nexus.db ([storage] metadata = "postgres://...").
+std::vector<Migration> StorageMetadataMigrations();
+
 }  // namespace nexus::daemon

@@ -18,16 +18,29 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   d->health = std::make_unique<Health>(*d->db);
 
   // Storage. The MetadataStore serialises its own use of its connection, so
-  // it gets one nobody else touches (WAL lets both coexist).
+  // it gets one nobody else touches (WAL lets both coexist). On PostgreSQL
+  // its database holds the storage and tree tables alone; nexus.db keeps
+  // the rest.
+  const bool on_postgres = cfg.storage.metadata != storage::kSqliteMetadataStore;
+  auto metadata_params = [&](std::vector<Migration> migrations) {
+    return storage::MetadataStoreParams{
+        .db_path = cfg.daemon.db_path,
+        .uri = on_postgres ? cfg.storage.metadata : "",
+        .migrations = std::move(migrations),
+        .clock = &clock,
+        .limits = {.max_entries = cfg.storage.max_tree_entries < 0 ? storage::kUnlimitedEntries
+                                                                   : cfg.storage.max_tree_entries}};
+  };
+  const std::string_view metadata_backend =
+      on_postgres ? storage::kPostgresMetadataStore : storage::kSqliteMetadataStore;
   NEXUS_ASSIGN_OR_RETURN(
-      d->metadata,
-      storage::MakeMetadataStore(storage::kSqliteMetadataStore,
-                                 {.db_path = cfg.daemon.db_path,
-                                  .migrations = DaemonMigrations(),
-                                  .clock = &clock,
-                                  .limits = {.max_entries = cfg.storage.max_tree_entries < 0
-                                                                ? storage::kUnlimitedEntries
-                                                                : cfg.storage.max_tree_entries}}));
+      d->metadata, storage::MakeMetadataStore(
+                       metadata_backend, metadata_params(on_postgres ? StorageMetadataMigrations()
+                                                                     : DaemonMigrations())));
+  // The metrics read totals on a connection of their own, so a scrape never
+  // waits for a commit nor holds one up.
+  NEXUS_ASSIGN_OR_RETURN(d->metrics_metadata,
+                         storage::MakeMetadataStore(metadata_backend, metadata_params({})));
   NEXUS_ASSIGN_OR_RETURN(
       d->chunks, storage::MakeChunkStore(storage::ChunkBackEndOf(cfg.storage), cfg.storage));
   NEXUS_ASSIGN_OR_RETURN(storage::ChunkerParams chunker,
@@ -60,7 +73,7 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
 
   NEXUS_ASSIGN_OR_RETURN(d->limits, CallLimitsFromConfig(cfg, d->lambda->options().max_concurrent));
 
-  AddStorageMetrics(*d->metrics, *d->db, *d->chunks);
+  AddStorageMetrics(*d->metrics, *d->metrics_metadata.store, *d->chunks);
   AddNodeMetrics(*d->metrics, *d->nodes);
   d->lambda_metrics = std::make_unique<LambdaMetrics>(*d->metrics, *d->lambda);
   return d;

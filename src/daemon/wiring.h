@@ -52,6 +52,7 @@ struct Daemon {
   std::unique_ptr<Health> health;
   // Storage.
   storage::OpenMetadataStore metadata;
+  storage::OpenMetadataStore metrics_metadata;  // read by the metrics alone
   std::unique_ptr<storage::ChunkStore> chunks;
   std::unique_ptr<storage::FileService> files;
   std::unique_ptr<storage::TreeStore> tree_store;

@@ -1,6 +1,5 @@
 #include "daemon/rpc/daemon_metrics.h"
 
-#include <SQLiteCpp/Statement.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -12,32 +11,6 @@
 namespace nexus::daemon {
 namespace {
 
-struct StorageFigures {
-  int64_t files = 0;
-  int64_t logical_bytes = 0;
-  int64_t chunks = 0;
-  int64_t stored_bytes = 0;
-};
-
-Result<StorageFigures> ReadStorageFigures(SQLite::Database& db) {
-  try {
-    StorageFigures f;
-    SQLite::Statement files(db, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files");
-    if (files.executeStep()) {
-      f.files = files.getColumn(0).getInt64();
-      f.logical_bytes = files.getColumn(1).getInt64();
-    }
-    SQLite::Statement chunks(db, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chunks");
-    if (chunks.executeStep()) {
-      f.chunks = chunks.getColumn(0).getInt64();
-      f.stored_bytes = chunks.getColumn(1).getInt64();
-    }
-    return f;
-  } catch (const std::exception& e) {
-    return InternalError(std::string("read storage figures: ") + e.what());
-  }
-}
-
 void Gauge(metrics::TextWriter& w, const char* name, const char* help, double value) {
   w.Family(name, help, metrics::Type::kGauge);
   w.Sample(name, {}, value);
@@ -45,14 +18,14 @@ void Gauge(metrics::TextWriter& w, const char* name, const char* help, double va
 
 }  // namespace
 
-void AddStorageMetrics(metrics::Registry& registry, SQLite::Database& db,
+void AddStorageMetrics(metrics::Registry& registry, storage::MetadataStore& metadata,
                        storage::ChunkStore& chunks) {
   chunks.ObserveSyncs(&registry.AddHistogram(
       "nexus_storage_fsync_duration_seconds",
       "Time each chunk-store sync spent making new chunks and their directories durable.",
       metrics::FastLatencyBuckets()));
-  registry.AddCollector([&db](metrics::TextWriter& w) {
-    Result<StorageFigures> f = ReadStorageFigures(db);
+  registry.AddCollector([&metadata](metrics::TextWriter& w) {
+    Result<storage::StorageTotals> f = metadata.Totals();
     if (!f.ok()) {
       spdlog::warn("metrics: {}", f.status().ToString());
       return;

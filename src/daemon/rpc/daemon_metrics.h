@@ -15,19 +15,18 @@
 // must outlive the registry.
 #pragma once
 
-#include <SQLiteCpp/Database.h>
-
 #include "common/metrics/metrics.h"
 #include "common/result.h"
 #include "daemon/lambda/lambda.h"
 #include "daemon/nodes/node_manager.h"
 #include "daemon/storage/chunk_store.h"
+#include "daemon/storage/metadata_store.h"
 
 namespace nexus::daemon {
 
-// Registers the storage collector over `db` (a connection of nexus.db) and
-// the Sync latency histogram of `chunks`.
-void AddStorageMetrics(metrics::Registry& registry, SQLite::Database& db,
+// Registers the storage collector over `metadata` (whichever database holds
+// it) and the Sync latency histogram of `chunks`.
+void AddStorageMetrics(metrics::Registry& registry, storage::MetadataStore& metadata,
                        storage::ChunkStore& chunks);
 
 void AddNodeMetrics(metrics::Registry& registry, runtime::NodeManager& nodes);

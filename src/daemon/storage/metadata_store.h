@@ -1,6 +1,8 @@
-// MetadataStore: the storage tables in nexusd's SQLite database — files, the
-// ordered chunk list of each file, and refcounted chunks — and the
-// transactions that keep them consistent.
+// MetadataStore: the storage tables in nexusd's metadata database (SQLite,
+// or PostgreSQL for several daemons) — files, the ordered chunk list of each
+// file, and refcounted chunks — and the transactions that keep them
+// consistent. It talks to the database through the SQL layer
+// (common/sql/connection.h), so every query is written once for both.
 //
 // Schema (StorageMigrations, versions 100..199 belong to storage):
 //   files(id, owner, name, size, sha256, chunks_count, status, created_at)
@@ -15,8 +17,8 @@
 // checks the count before it commits (MetadataTx::CheckEntryLimit), so the
 // limit holds under concurrency too.
 //
-// A full disk under the database (SQLITE_FULL) is InsufficientStorageError()
-// (chunk_store.h), logged with the detail.
+// A full disk under the database (SQLITE_FULL, PostgreSQL 53100) is
+// InsufficientStorageError() (chunk_store.h), logged with the detail.
 //
 // Transact() lends the connection to other storage code (TreeStore) for one
 // transaction, with the file-table primitives of MetadataTx, so that a tree
@@ -25,12 +27,13 @@
 // The store does not own the connection. It serialises its own use with a
 // mutex, so it is thread-safe, but nothing else may use the same connection
 // concurrently (give the store its own connection; WAL lets connections on
-// the same file coexist). Writes run in BEGIN IMMEDIATE transactions, which
-// take SQLite's write lock up front: two commits (even from two connections)
-// are serialised, so a quota check and the insert it guards are atomic.
+// the same file coexist). Writes run in sql::TxMode::kWrite transactions,
+// which take the database's write lock up front (SQLite: BEGIN IMMEDIATE;
+// PostgreSQL: a transaction-scoped advisory lock every writer takes): two
+// commits, even from two connections or two daemons, are serialised, so a
+// quota check and the insert it guards are atomic, and a refcount that
+// reaches zero cannot gain a reference before its row is dropped.
 #pragma once
-
-#include <SQLiteCpp/Database.h>
 
 #include <cstdint>
 #include <functional>
@@ -43,6 +46,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/sql/connection.h"
 #include "daemon/database.h"
 
 namespace nexus::daemon::storage {
@@ -82,6 +86,14 @@ struct CommitOutcome {
   std::vector<std::string> released;
 };
 
+// What all owners store together, for the metrics.
+struct StorageTotals {
+  int64_t files = 0;
+  int64_t logical_bytes = 0;  // sum of file sizes
+  int64_t chunks = 0;         // distinct chunks
+  int64_t stored_bytes = 0;   // their sizes
+};
+
 // No quota: CommitFile skips the check.
 inline constexpr int64_t kUnlimitedQuota = -1;
 // No limit on an owner's files and folders.
@@ -99,7 +111,7 @@ Status EntryLimitError(int64_t max_entries);
 Status QuotaError(int64_t used, int64_t quota, int64_t needed);
 
 // The file-table operations available inside MetadataStore::Transact. They
-// throw SQLite::Exception on database errors (Transact turns those into a
+// throw sql::Error on database errors (Transact turns those into a
 // Status and rolls back). Lives only for the duration of one transaction.
 // What an owner has: the sum of its files' sizes, its files (with or
 // without a path) and its folders.
@@ -111,7 +123,7 @@ struct OwnerUsage {
 
 class MetadataTx {
  public:
-  SQLite::Database& db() { return db_; }
+  sql::Connection& db() { return db_; }
   int64_t NowSeconds() const { return clock_.NowSeconds(); }
 
   // Sum of the sizes of the owner's files.
@@ -142,17 +154,17 @@ class MetadataTx {
 
  private:
   friend class MetadataStore;
-  MetadataTx(SQLite::Database& db, const Clock& clock, const MetadataLimits& limits)
+  MetadataTx(sql::Connection& db, const Clock& clock, const MetadataLimits& limits)
       : db_(db), clock_(clock), limits_(limits) {}
 
-  SQLite::Database& db_;
+  sql::Connection& db_;
   const Clock& clock_;
   const MetadataLimits& limits_;
 };
 
 class MetadataStore {
  public:
-  MetadataStore(SQLite::Database& db, const Clock& clock, MetadataLimits limits = {})
+  MetadataStore(sql::Connection& db, const Clock& clock, MetadataLimits limits = {})
       : db_(db), clock_(clock), limits_(limits) {}
 
   // In one transaction: checks that the owner's files plus this one fit in
@@ -193,20 +205,24 @@ class MetadataStore {
   Status SyncToDisk();
 
   Result<bool> IsChunkReferenced(const std::string& hash);
+
+  // Files and chunks of all owners (two scans: for a metrics scrape).
+  Result<StorageTotals> Totals();
   Result<std::unordered_set<std::string>> AllReferencedHashes();
 
-  // Runs `body` in one transaction under the store's lock: BEGIN IMMEDIATE
-  // when `write` (SQLite's write lock up front, so checks and the writes they
-  // guard are atomic even across connections), else a deferred read
-  // transaction. Commits when `body` returns ok; a non-ok Status rolls back
-  // and is returned as is; a SQLite exception rolls back and becomes a Status
-  // naming `op` (busy: kUnavailable, else kInternal). `body` must not call
+  // Runs `body` in one transaction under the store's lock: sql::TxMode::kWrite
+  // when `write` (the database's write lock up front, so checks and the
+  // writes they guard are atomic even across connections), else a read
+  // transaction on one snapshot. Commits when `body` returns ok; a non-ok
+  // Status rolls back and is returned as is; a sql::Error rolls back and
+  // becomes a Status naming `op` (sql::ToStatus: busy, a lost race or a lost
+  // connection kUnavailable, else kInternal). `body` must not call
   // other MetadataStore methods (the lock is not recursive).
   Status Transact(std::string_view op, bool write,
                   const std::function<Status(MetadataTx& tx)>& body);
 
  private:
-  SQLite::Database& db_;
+  sql::Connection& db_;
   const Clock& clock_;
   const MetadataLimits limits_;
   std::mutex mu_;  // guards every use of db_

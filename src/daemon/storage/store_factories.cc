@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/sql/postgres_connection.h"
 #include "daemon/storage/fs_chunk_store.h"
 #include "daemon/storage/s3_chunk_store.h"
 
@@ -37,7 +38,17 @@ constexpr MetadataBackEnd kMetadataBackEnds[] = {
     {kSqliteMetadataStore,
      [](MetadataStoreParams p) -> Result<OpenMetadataStore> {
        OpenMetadataStore opened;
-       NEXUS_ASSIGN_OR_RETURN(opened.db, OpenDatabase(p.db_path, std::move(p.migrations)));
+       NEXUS_ASSIGN_OR_RETURN(opened.db, OpenMetadataDatabase(p.db_path, std::move(p.migrations)));
+       opened.store = std::make_unique<MetadataStore>(*opened.db, *p.clock, p.limits);
+       return opened;
+     }},
+    {kPostgresMetadataStore,
+     [](MetadataStoreParams p) -> Result<OpenMetadataStore> {
+       if (!sql::IsPostgresUri(p.uri)) {
+         return InvalidArgumentError("metadata store 'postgres' needs a postgres:// URI");
+       }
+       OpenMetadataStore opened;
+       NEXUS_ASSIGN_OR_RETURN(opened.db, OpenMetadataDatabase(p.uri, std::move(p.migrations)));
        opened.store = std::make_unique<MetadataStore>(*opened.db, *p.clock, p.limits);
        return opened;
      }},

@@ -1,13 +1,12 @@
 // MakeChunkStore and MakeMetadataStore: the storage back-ends nexusd can run
 // on, one row each of a table (name, how to open it), chosen by the
 // composition root (daemon/wiring.h). Chunks live in the local filesystem
-// ("fs") or an S3-compatible bucket ("s3"), metadata in SQLite ("sqlite").
+// ("fs") or an S3-compatible bucket ("s3"); metadata in SQLite ("sqlite")
+// or PostgreSQL ("postgres", for several daemons sharing one database).
 //
 // Functions only; thread-safe. What they return is as thread-safe as the
 // back-end says.
 #pragma once
-
-#include <SQLiteCpp/Database.h>
 
 #include <memory>
 #include <string>
@@ -17,6 +16,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/result.h"
+#include "common/sql/connection.h"
 #include "daemon/database.h"
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/metadata_store.h"
@@ -25,6 +25,7 @@ namespace nexus::daemon::storage {
 
 inline constexpr std::string_view kFsChunkStore = "fs";
 inline constexpr std::string_view kSqliteMetadataStore = "sqlite";
+inline constexpr std::string_view kPostgresMetadataStore = "postgres";
 
 // The chunk back-end [storage] chunks names: "fs" for "fs", else the scheme
 // of its URL ("s3" for "s3://..."), else the whole value (unknown to
@@ -41,6 +42,7 @@ Result<std::unique_ptr<ChunkStore>> MakeChunkStore(std::string_view backend,
 // What a metadata back-end is opened with.
 struct MetadataStoreParams {
   std::string db_path;                // "sqlite": the database file
+  std::string uri;                    // "postgres": the libpq connection URI
   std::vector<Migration> migrations;  // the schema of that whole database
   const Clock* clock = nullptr;       // required; must outlive the store
   MetadataLimits limits;
@@ -49,7 +51,7 @@ struct MetadataStoreParams {
 // A metadata store with the connection it alone uses (it serialises its own
 // use of it; WAL lets other connections to the same file coexist).
 struct OpenMetadataStore {
-  std::unique_ptr<SQLite::Database> db;  // first: outlives the store
+  std::unique_ptr<sql::Connection> db;  // first: outlives the store
   std::unique_ptr<MetadataStore> store;
 };
 

@@ -2,7 +2,6 @@
 // source becomes a new files row that lists the same chunks (InsertFile adds
 // one reference per chunk), so copying a file of any size costs a few rows
 // per chunk and no byte of the chunk store is read or written.
-#include <SQLiteCpp/Statement.h>
 
 #include "common/vfs_path.h"
 #include "daemon/storage/safe_name.h"
@@ -15,27 +14,26 @@ namespace {
 using tree_rows::Node;
 using tree_rows::Quoted;
 
-std::vector<ChunkRef> ChunksOf(SQLite::Database& db, const std::string& file_id) {
-  SQLite::Statement q(db,
-                      "SELECT hash, file_offset, size FROM file_chunks WHERE file_id = ?"
-                      " ORDER BY seq");
-  q.bind(1, file_id);
+std::vector<ChunkRef> ChunksOf(sql::Connection& db, const std::string& file_id) {
+  sql::Statement q = db.Prepare(
+      "SELECT hash, file_offset, size FROM file_chunks WHERE file_id = ?"
+      " ORDER BY seq");
+  q.Bind(1, file_id);
   std::vector<ChunkRef> out;
-  while (q.executeStep()) {
-    out.push_back(
-        {q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64()});
+  while (q.Step()) {
+    out.push_back({q.Text(0), q.Int64(1), q.Int64(2)});
   }
   return out;
 }
 
 // The dead properties (tree_props.cc) go with the copy.
-void CopyProps(SQLite::Database& db, int64_t from_entry, int64_t to_entry) {
-  SQLite::Statement q(db,
-                      "INSERT INTO vfs_props(entry_id, ns, name, value, owner)"
-                      " SELECT ?, ns, name, value, owner FROM vfs_props WHERE entry_id = ?");
-  q.bind(1, to_entry);
-  q.bind(2, from_entry);
-  q.exec();
+void CopyProps(sql::Connection& db, int64_t from_entry, int64_t to_entry) {
+  sql::Statement q = db.Prepare(
+      "INSERT INTO vfs_props(entry_id, ns, name, value, owner)"
+      " SELECT ?, ns, name, value, owner FROM vfs_props WHERE entry_id = ?");
+  q.Bind(1, to_entry);
+  q.Bind(2, from_entry);
+  q.Exec();
 }
 
 struct Child {
@@ -43,20 +41,20 @@ struct Child {
   std::string name;
 };
 
-std::vector<Child> ChildrenOf(SQLite::Database& db, const std::string& owner, int64_t parent) {
-  SQLite::Statement q(db,
-                      "SELECT id, kind, COALESCE(file_id, ''), modified, name FROM vfs_entries"
-                      " WHERE owner = ? AND parent = ?");
-  q.bind(1, owner);
-  q.bind(2, parent);
+std::vector<Child> ChildrenOf(sql::Connection& db, const std::string& owner, int64_t parent) {
+  sql::Statement q = db.Prepare(
+      "SELECT id, kind, COALESCE(file_id, ''), modified, name FROM vfs_entries"
+      " WHERE owner = ? AND parent = ?");
+  q.Bind(1, owner);
+  q.Bind(2, parent);
   std::vector<Child> out;
-  while (q.executeStep()) {
+  while (q.Step()) {
     Child c;
-    c.node.id = q.getColumn(0).getInt64();
-    c.node.folder = q.getColumn(1).getString() == tree_rows::kFolder;
-    c.node.file_id = q.getColumn(2).getString();
-    c.node.modified = q.getColumn(3).getInt64();
-    c.name = q.getColumn(4).getString();
+    c.node.id = q.Int64(0);
+    c.node.folder = q.Text(1) == tree_rows::kFolder;
+    c.node.file_id = q.Text(2);
+    c.node.modified = q.Int64(3);
+    c.name = q.Text(4);
     out.push_back(std::move(c));
   }
   return out;

@@ -8,7 +8,6 @@
 // with it) its locks go by the same cascade. Expired locks are dropped by
 // the next lock operation of their owner; until then every query ignores
 // them.
-#include <SQLiteCpp/Statement.h>
 
 #include "common/vfs_path.h"
 #include "daemon/tree/tree_rows.h"
@@ -39,38 +38,58 @@ constexpr char kSchemaV113[] =
     " REFERENCES vfs_entries(id) ON DELETE CASCADE;"
     "CREATE INDEX vfs_locks_by_entry ON vfs_locks(entry_id);";
 
+// PostgreSQL's dialect: BIGINT for SQLite's 64-bit INTEGER.
+constexpr char kPgSchemaV111[] = R"sql(
+CREATE TABLE vfs_locks (
+  token TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  path TEXT NOT NULL,
+  deep BIGINT NOT NULL,
+  shared BIGINT NOT NULL,
+  holder TEXT NOT NULL,
+  timeout BIGINT NOT NULL,
+  expires BIGINT NOT NULL
+);
+CREATE INDEX vfs_locks_by_path ON vfs_locks(owner, path);
+)sql";
+
+constexpr char kPgSchemaV113[] =
+    "ALTER TABLE vfs_locks ADD COLUMN entry_id BIGINT"
+    " REFERENCES vfs_entries(id) ON DELETE CASCADE;"
+    "CREATE INDEX vfs_locks_by_entry ON vfs_locks(entry_id);";
+
 constexpr char kLockColumns[] = "token, path, deep, shared, holder, timeout, expires";
 
-PathLock ReadLock(SQLite::Statement& q) {
+PathLock ReadLock(sql::Statement& q) {
   PathLock l;
-  l.token = q.getColumn(0).getString();
-  l.path = q.getColumn(1).getString();
-  l.deep = q.getColumn(2).getInt() != 0;
-  l.shared = q.getColumn(3).getInt() != 0;
-  l.holder = q.getColumn(4).getString();
-  l.timeout_seconds = q.getColumn(5).getInt64();
-  l.expires = q.getColumn(6).getInt64();
+  l.token = q.Text(0);
+  l.path = q.Text(1);
+  l.deep = q.Int(2) != 0;
+  l.shared = q.Int(3) != 0;
+  l.holder = q.Text(4);
+  l.timeout_seconds = q.Int64(5);
+  l.expires = q.Int64(6);
   return l;
 }
 
 void DropExpired(MetadataTx& tx, const std::string& owner) {
-  SQLite::Statement q(tx.db(), "DELETE FROM vfs_locks WHERE owner = ? AND expires <= ?");
-  q.bind(1, owner);
-  q.bind(2, tx.NowSeconds());
-  q.exec();
+  sql::Statement q = tx.db().Prepare("DELETE FROM vfs_locks WHERE owner = ? AND expires <= ?");
+  q.Bind(1, owner);
+  q.Bind(2, tx.NowSeconds());
+  q.Exec();
 }
 
 // The live locks that cover `path` (at it, or deep at an ancestor) and,
 // when `below`, those at paths under it.
 std::vector<PathLock> LocksFor(MetadataTx& tx, const std::string& owner, const std::string& path,
                                bool below) {
-  SQLite::Statement q(tx.db(), std::string("SELECT ") + kLockColumns +
-                                   " FROM vfs_locks WHERE owner = ? AND expires > ?"
-                                   " ORDER BY path, token");
-  q.bind(1, owner);
-  q.bind(2, tx.NowSeconds());
+  sql::Statement q = tx.db().Prepare(std::string("SELECT ") + kLockColumns +
+                                     " FROM vfs_locks WHERE owner = ? AND expires > ?"
+                                     " ORDER BY path, token");
+  q.Bind(1, owner);
+  q.Bind(2, tx.NowSeconds());
   std::vector<PathLock> out;
-  while (q.executeStep()) {
+  while (q.Step()) {
     PathLock l = ReadLock(q);
     const bool at_or_above = l.path == path || (l.deep && VfsIsSelfOrDescendant(path, l.path));
     const bool under = below && VfsIsSelfOrDescendant(l.path, path);
@@ -81,10 +100,12 @@ std::vector<PathLock> LocksFor(MetadataTx& tx, const std::string& owner, const s
 
 }  // namespace
 
-Migration TreeLockMigration() { return {111, "tree: vfs_locks (WebDAV write locks)", kSchemaV111}; }
+Migration TreeLockMigration() {
+  return {111, "tree: vfs_locks (WebDAV write locks)", kSchemaV111, kPgSchemaV111};
+}
 
 Migration TreeLockEntryMigration() {
-  return {113, "tree: vfs_locks.entry_id, locks go with their entry", kSchemaV113};
+  return {113, "tree: vfs_locks.entry_id, locks go with their entry", kSchemaV113, kPgSchemaV113};
 }
 
 Result<PathLock> TreeStore::Lock(const std::string& owner, const PathLock& want) {
@@ -99,27 +120,27 @@ Result<PathLock> TreeStore::Lock(const std::string& owner, const PathLock& want)
         return AlreadyExistsError(op + ": a conflicting lock is held on " + Quoted(l.path));
       }
     }
-    SQLite::Statement count(tx.db(), "SELECT COUNT(*) FROM vfs_locks WHERE owner = ?");
-    count.bind(1, owner);
-    count.executeStep();
-    if (count.getColumn(0).getInt64() >= kMaxLocksPerOwner) {
+    sql::Statement count = tx.db().Prepare("SELECT COUNT(*) FROM vfs_locks WHERE owner = ?");
+    count.Bind(1, owner);
+    count.Step();
+    if (count.Int64(0) >= kMaxLocksPerOwner) {
       return QuotaExceededError(op + ": " + std::to_string(kMaxLocksPerOwner) +
                                 " locks are held already");
     }
     out.expires = tx.NowSeconds() + want.timeout_seconds;
-    SQLite::Statement ins(tx.db(),
-                          "INSERT INTO vfs_locks(token, owner, path, deep, shared, holder,"
-                          " timeout, expires, entry_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    ins.bind(1, out.token);
-    ins.bind(2, owner);
-    ins.bind(3, out.path);
-    ins.bind(4, out.deep ? 1 : 0);
-    ins.bind(5, out.shared ? 1 : 0);
-    ins.bind(6, out.holder);
-    ins.bind(7, out.timeout_seconds);
-    ins.bind(8, out.expires);
-    ins.bind(9, node->id);
-    ins.exec();
+    sql::Statement ins = tx.db().Prepare(
+        "INSERT INTO vfs_locks(token, owner, path, deep, shared, holder,"
+        " timeout, expires, entry_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    ins.Bind(1, out.token);
+    ins.Bind(2, owner);
+    ins.Bind(3, out.path);
+    ins.Bind(4, out.deep ? 1 : 0);
+    ins.Bind(5, out.shared ? 1 : 0);
+    ins.Bind(6, out.holder);
+    ins.Bind(7, out.timeout_seconds);
+    ins.Bind(8, out.expires);
+    ins.Bind(9, node->id);
+    ins.Exec();
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -136,12 +157,12 @@ Result<PathLock> TreeStore::RefreshLock(const std::string& owner, const std::str
       if (l.token != token) continue;
       l.timeout_seconds = timeout_seconds;
       l.expires = tx.NowSeconds() + timeout_seconds;
-      SQLite::Statement up(tx.db(),
-                           "UPDATE vfs_locks SET timeout = ?, expires = ? WHERE token = ?");
-      up.bind(1, l.timeout_seconds);
-      up.bind(2, l.expires);
-      up.bind(3, l.token);
-      up.exec();
+      sql::Statement up =
+          tx.db().Prepare("UPDATE vfs_locks SET timeout = ?, expires = ? WHERE token = ?");
+      up.Bind(1, l.timeout_seconds);
+      up.Bind(2, l.expires);
+      up.Bind(3, l.token);
+      up.Exec();
       out = std::move(l);
       return Status::Ok();
     }
@@ -158,9 +179,9 @@ Status TreeStore::Unlock(const std::string& owner, const std::string& path,
     DropExpired(tx, owner);
     for (const PathLock& l : LocksFor(tx, owner, path, false)) {
       if (l.token != token) continue;
-      SQLite::Statement del(tx.db(), "DELETE FROM vfs_locks WHERE token = ?");
-      del.bind(1, token);
-      del.exec();
+      sql::Statement del = tx.db().Prepare("DELETE FROM vfs_locks WHERE token = ?");
+      del.Bind(1, token);
+      del.Exec();
       return Status::Ok();
     }
     return NotFoundError(op + ": no such lock covers it");

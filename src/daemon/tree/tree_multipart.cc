@@ -4,7 +4,6 @@
 // nothing new; what is new is the two tables that say which files rows are
 // the parts of which upload, and the one transaction that turns them into
 // the object.
-#include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
 
@@ -41,47 +40,66 @@ CREATE TABLE mp_parts (
 ) WITHOUT ROWID;
 )sql";
 
+// PostgreSQL's dialect: BIGINT for SQLite's 64-bit INTEGER.
+constexpr char kPgSchemaV114[] = R"sql(
+CREATE TABLE mp_uploads (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  path TEXT NOT NULL,
+  created BIGINT NOT NULL,
+  prop_ns TEXT NOT NULL DEFAULT '',
+  prop_name TEXT NOT NULL DEFAULT '',
+  prop_value TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX mp_uploads_by_owner ON mp_uploads(owner, path, created);
+CREATE INDEX mp_uploads_by_age ON mp_uploads(created);
+CREATE TABLE mp_parts (
+  upload_id TEXT NOT NULL REFERENCES mp_uploads(id) ON DELETE CASCADE,
+  number BIGINT NOT NULL CHECK (number BETWEEN 1 AND 10000),
+  file_id TEXT NOT NULL UNIQUE REFERENCES files(id) ON DELETE CASCADE,
+  md5 TEXT NOT NULL,
+  PRIMARY KEY (upload_id, number)
+);
+)sql";
+
 Status NoSuchUpload(const std::string& id) {
   return NotFoundError("NoSuchUpload: multipart upload " + Quoted(id) + " not found");
 }
 
 // The upload `id` of `owner` at `path`, if there is one.
-std::optional<MultipartUploadRow> FindUpload(SQLite::Database& db, const std::string& owner,
+std::optional<MultipartUploadRow> FindUpload(sql::Connection& db, const std::string& owner,
                                              const std::string& id, const std::string& path) {
-  SQLite::Statement q(db,
-                      "SELECT id, path, created FROM mp_uploads"
-                      " WHERE id = ? AND owner = ? AND path = ?");
-  q.bind(1, id);
-  q.bind(2, owner);
-  q.bind(3, path);
-  if (!q.executeStep()) return std::nullopt;
-  return MultipartUploadRow{q.getColumn(0).getString(), q.getColumn(1).getString(),
-                            q.getColumn(2).getInt64()};
+  sql::Statement q = db.Prepare(
+      "SELECT id, path, created FROM mp_uploads"
+      " WHERE id = ? AND owner = ? AND path = ?");
+  q.Bind(1, id);
+  q.Bind(2, owner);
+  q.Bind(3, path);
+  if (!q.Step()) return std::nullopt;
+  return MultipartUploadRow{q.Text(0), q.Text(1), q.Int64(2)};
 }
 
-std::vector<MultipartPartRow> PartsOf(SQLite::Database& db, const std::string& upload_id) {
-  SQLite::Statement q(db,
-                      "SELECT p.number, f.size, p.md5, f.created_at, p.file_id"
-                      " FROM mp_parts p JOIN files f ON f.id = p.file_id"
-                      " WHERE p.upload_id = ? ORDER BY p.number");
-  q.bind(1, upload_id);
+std::vector<MultipartPartRow> PartsOf(sql::Connection& db, const std::string& upload_id) {
+  sql::Statement q = db.Prepare(
+      "SELECT p.number, f.size, p.md5, f.created_at, p.file_id"
+      " FROM mp_parts p JOIN files f ON f.id = p.file_id"
+      " WHERE p.upload_id = ? ORDER BY p.number");
+  q.Bind(1, upload_id);
   std::vector<MultipartPartRow> out;
-  while (q.executeStep()) {
-    out.push_back({q.getColumn(0).getInt(), q.getColumn(1).getInt64(), q.getColumn(2).getString(),
-                   q.getColumn(3).getInt64(), q.getColumn(4).getString()});
+  while (q.Step()) {
+    out.push_back({q.Int(0), q.Int64(1), q.Text(2), q.Int64(3), q.Text(4)});
   }
   return out;
 }
 
-std::vector<ChunkRef> ChunksOf(SQLite::Database& db, const std::string& file_id) {
-  SQLite::Statement q(db,
-                      "SELECT hash, file_offset, size FROM file_chunks WHERE file_id = ?"
-                      " ORDER BY seq");
-  q.bind(1, file_id);
+std::vector<ChunkRef> ChunksOf(sql::Connection& db, const std::string& file_id) {
+  sql::Statement q = db.Prepare(
+      "SELECT hash, file_offset, size FROM file_chunks WHERE file_id = ?"
+      " ORDER BY seq");
+  q.Bind(1, file_id);
   std::vector<ChunkRef> out;
-  while (q.executeStep()) {
-    out.push_back(
-        {q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64()});
+  while (q.Step()) {
+    out.push_back({q.Text(0), q.Int64(1), q.Int64(2)});
   }
   return out;
 }
@@ -91,9 +109,9 @@ std::vector<std::string> DropUpload(MetadataTx& tx, const std::string& upload_id
   std::vector<std::string> files;
   for (const MultipartPartRow& p : PartsOf(tx.db(), upload_id)) files.push_back(p.file_id);
   std::vector<std::string> released = tx.DeleteFiles(files);
-  SQLite::Statement del(tx.db(), "DELETE FROM mp_uploads WHERE id = ?");
-  del.bind(1, upload_id);
-  del.exec();
+  sql::Statement del = tx.db().Prepare("DELETE FROM mp_uploads WHERE id = ?");
+  del.Bind(1, upload_id);
+  del.Exec();
   return released;
 }
 
@@ -104,7 +122,7 @@ Status Refused(const char* code, const std::string& why) {
 }  // namespace
 
 Migration TreeMultipartMigration() {
-  return {114, "tree: mp_uploads, mp_parts (S3 multipart uploads)", kSchemaV114};
+  return {114, "tree: mp_uploads, mp_parts (S3 multipart uploads)", kSchemaV114, kPgSchemaV114};
 }
 
 Result<std::vector<MultipartPartRow>> ChooseParts(const std::vector<MultipartPartRow>& parts,
@@ -145,33 +163,34 @@ namespace {
 // The property the upload's Create asked for, set on (or, with an empty
 // value, removed from) the entry now holding `file_id`. The props triggers
 // keep the owner's property bytes.
-void SetPropOnComplete(SQLite::Database& db, const std::string& upload_id,
+void SetPropOnComplete(sql::Connection& db, const std::string& upload_id,
                        const std::string& file_id, const std::string& owner) {
-  SQLite::Statement q(db,
-                      "SELECT u.prop_ns, u.prop_name, u.prop_value, e.id FROM mp_uploads u,"
-                      " vfs_entries e WHERE u.id = ? AND e.file_id = ? AND u.prop_name != ''");
-  q.bind(1, upload_id);
-  q.bind(2, file_id);
-  if (!q.executeStep()) return;
-  const std::string ns = q.getColumn(0).getString();
-  const std::string name = q.getColumn(1).getString();
-  const std::string value = q.getColumn(2).getString();
-  const int64_t entry = q.getColumn(3).getInt64();
-  SQLite::Statement del(db, "DELETE FROM vfs_props WHERE entry_id = ? AND ns = ? AND name = ?");
-  del.bind(1, entry);
-  del.bind(2, ns);
-  del.bind(3, name);
-  del.exec();
+  sql::Statement q = db.Prepare(
+      "SELECT u.prop_ns, u.prop_name, u.prop_value, e.id FROM mp_uploads u,"
+      " vfs_entries e WHERE u.id = ? AND e.file_id = ? AND u.prop_name != ''");
+  q.Bind(1, upload_id);
+  q.Bind(2, file_id);
+  if (!q.Step()) return;
+  const std::string ns = q.Text(0);
+  const std::string name = q.Text(1);
+  const std::string value = q.Text(2);
+  const int64_t entry = q.Int64(3);
+  sql::Statement del =
+      db.Prepare("DELETE FROM vfs_props WHERE entry_id = ? AND ns = ? AND name = ?");
+  del.Bind(1, entry);
+  del.Bind(2, ns);
+  del.Bind(3, name);
+  del.Exec();
   if (value.empty()) return;
-  SQLite::Statement ins(db,
-                        "INSERT INTO vfs_props(entry_id, ns, name, value, owner)"
-                        " VALUES(?, ?, ?, ?, ?)");
-  ins.bind(1, entry);
-  ins.bind(2, ns);
-  ins.bind(3, name);
-  ins.bind(4, value);
-  ins.bind(5, owner);
-  ins.exec();
+  sql::Statement ins = db.Prepare(
+      "INSERT INTO vfs_props(entry_id, ns, name, value, owner)"
+      " VALUES(?, ?, ?, ?, ?)");
+  ins.Bind(1, entry);
+  ins.Bind(2, ns);
+  ins.Bind(3, name);
+  ins.Bind(4, value);
+  ins.Bind(5, owner);
+  ins.Exec();
 }
 
 }  // namespace
@@ -190,27 +209,27 @@ Result<MultipartUploadRow> TreeStore::CreateMultipartUpload(const std::string& o
   MultipartUploadRow out{id, path, 0};
   Status s = metadata_.Transact(
       "start multipart upload to " + Quoted(path), true, [&](MetadataTx& tx) -> Status {
-        SQLite::Statement open(tx.db(), "SELECT COUNT(*) FROM mp_uploads WHERE owner = ?");
-        open.bind(1, owner);
-        open.executeStep();
-        if (open.getColumn(0).getInt64() >= kMaxOpenUploadsPerOwner) {
+        sql::Statement open = tx.db().Prepare("SELECT COUNT(*) FROM mp_uploads WHERE owner = ?");
+        open.Bind(1, owner);
+        open.Step();
+        if (open.Int64(0) >= kMaxOpenUploadsPerOwner) {
           return QuotaExceededError("TooManyUploads: " + std::to_string(kMaxOpenUploadsPerOwner) +
                                     " multipart uploads are open already; complete or "
                                     "abort some first");
         }
         out.created = tx.NowSeconds();
-        SQLite::Statement ins(tx.db(),
-                              "INSERT INTO mp_uploads(id, owner, path,"
-                              " created, prop_ns, prop_name, prop_value)"
-                              " VALUES(?, ?, ?, ?, ?, ?, ?)");
-        ins.bind(1, id);
-        ins.bind(2, owner);
-        ins.bind(3, path);
-        ins.bind(4, out.created);
-        ins.bind(5, on_complete.ns);
-        ins.bind(6, on_complete.name);
-        ins.bind(7, on_complete.value);
-        ins.exec();
+        sql::Statement ins = tx.db().Prepare(
+            "INSERT INTO mp_uploads(id, owner, path,"
+            " created, prop_ns, prop_name, prop_value)"
+            " VALUES(?, ?, ?, ?, ?, ?, ?)");
+        ins.Bind(1, id);
+        ins.Bind(2, owner);
+        ins.Bind(3, path);
+        ins.Bind(4, out.created);
+        ins.Bind(5, on_complete.ns);
+        ins.Bind(6, on_complete.name);
+        ins.Bind(7, on_complete.value);
+        ins.Exec();
         return Status::Ok();
       });
   if (!s.ok()) return s;
@@ -238,14 +257,14 @@ Result<CommitOutcome> TreeStore::CommitPart(const std::string& upload_id, const 
     part.status = kStatusPart;
     NEXUS_ASSIGN_OR_RETURN(out.file, tx.InsertFile(part, chunks));
     if (old) out.released = tx.DeleteFiles({old->file_id});  // its mp_parts row cascades
-    SQLite::Statement ins(tx.db(),
-                          "INSERT INTO mp_parts(upload_id, number, file_id, md5)"
-                          " VALUES(?, ?, ?, ?)");
-    ins.bind(1, upload_id);
-    ins.bind(2, number);
-    ins.bind(3, out.file.id);
-    ins.bind(4, md5);
-    ins.exec();
+    sql::Statement ins = tx.db().Prepare(
+        "INSERT INTO mp_parts(upload_id, number, file_id, md5)"
+        " VALUES(?, ?, ?, ?)");
+    ins.Bind(1, upload_id);
+    ins.Bind(2, number);
+    ins.Bind(3, out.file.id);
+    ins.Bind(4, md5);
+    ins.Exec();
     return tx.CheckEntryLimit(file.owner);
   });
   if (!s.ok()) return s;
@@ -274,15 +293,14 @@ Result<std::vector<MultipartUploadRow>> TreeStore::ListMultipartUploads(
   std::vector<MultipartUploadRow> out;
   Status s = metadata_.Transact("list multipart uploads", false, [&](MetadataTx& tx) -> Status {
     // substr instead of LIKE: a prefix may hold '%' and '_'.
-    SQLite::Statement q(tx.db(),
-                        "SELECT id, path, created FROM mp_uploads WHERE owner = ?"
-                        " AND substr(path, 1, length(?)) = ? ORDER BY path, created, id");
-    q.bind(1, owner);
-    q.bind(2, path_prefix);
-    q.bind(3, path_prefix);
-    while (q.executeStep()) {
-      out.push_back(
-          {q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64()});
+    sql::Statement q = tx.db().Prepare(
+        "SELECT id, path, created FROM mp_uploads WHERE owner = ?"
+        " AND substr(path, 1, length(?)) = ? ORDER BY path, created, id");
+    q.Bind(1, owner);
+    q.Bind(2, path_prefix);
+    q.Bind(3, path_prefix);
+    while (q.Step()) {
+      out.push_back({q.Text(0), q.Text(1), q.Int64(2)});
     }
     return Status::Ok();
   });
@@ -359,9 +377,9 @@ Result<std::vector<std::string>> TreeStore::ExpireMultipartUploads(int64_t creat
   std::vector<std::string> released;
   Status s = metadata_.Transact("expire multipart uploads", true, [&](MetadataTx& tx) -> Status {
     std::vector<std::string> ids;
-    SQLite::Statement q(tx.db(), "SELECT id FROM mp_uploads WHERE created < ?");
-    q.bind(1, created_before);
-    while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
+    sql::Statement q = tx.db().Prepare("SELECT id FROM mp_uploads WHERE created < ?");
+    q.Bind(1, created_before);
+    while (q.Step()) ids.push_back(q.Text(0));
     for (const std::string& id : ids) {
       std::vector<std::string> r = DropUpload(tx, id);
       released.insert(released.end(), r.begin(), r.end());

@@ -5,7 +5,6 @@
 // a copy duplicates them (tree_copy.cc). Triggers keep each owner's total
 // in vfs_prop_usage (cascaded deletes fire them too), so the per-owner
 // limit is one row read, whatever removed or added the properties.
-#include <SQLiteCpp/Statement.h>
 
 #include "daemon/tree/tree_rows.h"
 #include "daemon/tree/tree_store.h"
@@ -50,14 +49,55 @@ constexpr char kSchemaV112[] =
     " END;";
 #undef NEXUS_PROP_BYTES
 
-std::vector<DeadProperty> PropsOf(SQLite::Database& db, int64_t entry_id) {
-  SQLite::Statement q(db,
-                      "SELECT ns, name, value FROM vfs_props WHERE entry_id = ? ORDER BY ns, name");
-  q.bind(1, entry_id);
+// PostgreSQL's dialect: BIGINT keys, octet_length for the bytes of a text,
+// the triggers as one PL/pgSQL function.
+constexpr char kPgSchemaV110[] = R"sql(
+CREATE TABLE vfs_props (
+  entry_id BIGINT NOT NULL REFERENCES vfs_entries(id) ON DELETE CASCADE,
+  ns TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (entry_id, ns, name)
+);
+)sql";
+
+constexpr char kPgSchemaV112[] = R"sql(
+ALTER TABLE vfs_props ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+CREATE TABLE vfs_prop_usage (owner TEXT PRIMARY KEY, bytes BIGINT NOT NULL);
+CREATE FUNCTION nexus_count_props() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    UPDATE vfs_prop_usage
+      SET bytes = bytes - (octet_length(OLD.ns) + octet_length(OLD.name) + octet_length(OLD.value))
+      WHERE owner = OLD.owner;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    INSERT INTO vfs_prop_usage AS u (owner, bytes)
+      VALUES (NEW.owner, octet_length(NEW.ns) + octet_length(NEW.name) + octet_length(NEW.value))
+      ON CONFLICT (owner) DO UPDATE SET bytes = u.bytes + excluded.bytes;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER vfs_props_counted AFTER INSERT OR DELETE OR UPDATE ON vfs_props
+  FOR EACH ROW EXECUTE FUNCTION nexus_count_props();
+)sql";
+
+// The number and bytes of one entry's properties. Bytes, not characters:
+// SQLite (3.40 here) has no octet_length, PostgreSQL no length of a BLOB cast.
+constexpr char kCountEntryProps[] =
+    "SELECT COUNT(*), COALESCE(SUM(length(CAST(ns AS BLOB)) + length(CAST(name AS BLOB)) +"
+    " length(CAST(value AS BLOB))), 0) FROM vfs_props WHERE entry_id = ?";
+constexpr char kPgCountEntryProps[] =
+    "SELECT COUNT(*), COALESCE(SUM(octet_length(ns) + octet_length(name) + octet_length(value)),"
+    " 0) FROM vfs_props WHERE entry_id = ?";
+
+std::vector<DeadProperty> PropsOf(sql::Connection& db, int64_t entry_id) {
+  sql::Statement q =
+      db.Prepare("SELECT ns, name, value FROM vfs_props WHERE entry_id = ? ORDER BY ns, name");
+  q.Bind(1, entry_id);
   std::vector<DeadProperty> out;
-  while (q.executeStep()) {
-    out.push_back(
-        {q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()});
+  while (q.Step()) {
+    out.push_back({q.Text(0), q.Text(1), q.Text(2)});
   }
   return out;
 }
@@ -65,9 +105,9 @@ std::vector<DeadProperty> PropsOf(SQLite::Database& db, int64_t entry_id) {
 }  // namespace
 
 Status CheckPropBytes(MetadataTx& tx, const std::string& owner, const std::string& op) {
-  SQLite::Statement q(tx.db(), "SELECT bytes FROM vfs_prop_usage WHERE owner = ?");
-  q.bind(1, owner);
-  if (q.executeStep() && q.getColumn(0).getInt64() > kMaxPropBytesPerOwner) {
+  sql::Statement q = tx.db().Prepare("SELECT bytes FROM vfs_prop_usage WHERE owner = ?");
+  q.Bind(1, owner);
+  if (q.Step() && q.Int64(0) > kMaxPropBytesPerOwner) {
     return QuotaExceededError(op + ": the owner's properties would take more than " +
                               std::to_string(kMaxPropBytesPerOwner) + " bytes");
   }
@@ -75,9 +115,9 @@ Status CheckPropBytes(MetadataTx& tx, const std::string& owner, const std::strin
 }
 
 std::vector<Migration> TreeMigrations() {
-  return {{110, "tree: vfs_props (WebDAV dead properties)", kSchemaV110},
+  return {{110, "tree: vfs_props (WebDAV dead properties)", kSchemaV110, kPgSchemaV110},
           TreeLockMigration(),
-          {112, "tree: dead property bytes per owner (vfs_prop_usage)", kSchemaV112},
+          {112, "tree: dead property bytes per owner (vfs_prop_usage)", kSchemaV112, kPgSchemaV112},
           TreeLockEntryMigration(),
           TreeMultipartMigration()};
 }
@@ -88,10 +128,10 @@ Status TreeStore::SetModified(const std::string& owner, const std::string& path,
     std::optional<Node> node = tree_rows::Find(tx.db(), owner, path);
     if (!node) return NotFoundError(op + ": not found");
     if (node->id == tree_rows::kRootId) return PermissionDeniedError(op + ": it is the root");
-    SQLite::Statement up(tx.db(), "UPDATE vfs_entries SET modified = ? WHERE id = ?");
-    up.bind(1, modified);
-    up.bind(2, node->id);
-    up.exec();
+    sql::Statement up = tx.db().Prepare("UPDATE vfs_entries SET modified = ? WHERE id = ?");
+    up.Bind(1, modified);
+    up.Bind(2, node->id);
+    up.Exec();
     return Status::Ok();
   });
 }
@@ -111,35 +151,33 @@ Status TreeStore::PatchProps(const std::string& owner, const std::string& path,
     std::optional<Node> node = tree_rows::Find(tx.db(), owner, path);
     if (!node) return NotFoundError(op + ": not found");
     if (node->id == tree_rows::kRootId) return PermissionDeniedError(op + ": the root has none");
-    SQLite::Statement set(tx.db(),
-                          "INSERT INTO vfs_props(entry_id, ns, name, value, owner)"
-                          " VALUES(?, ?, ?, ?, ?)"
-                          " ON CONFLICT(entry_id, ns, name) DO UPDATE SET value = excluded.value");
-    SQLite::Statement del(tx.db(),
-                          "DELETE FROM vfs_props WHERE entry_id = ? AND ns = ? AND name = ?");
+    sql::Statement set = tx.db().Prepare(
+        "INSERT INTO vfs_props(entry_id, ns, name, value, owner)"
+        " VALUES(?, ?, ?, ?, ?)"
+        " ON CONFLICT(entry_id, ns, name) DO UPDATE SET value = excluded.value");
+    sql::Statement del =
+        tx.db().Prepare("DELETE FROM vfs_props WHERE entry_id = ? AND ns = ? AND name = ?");
     for (const DeadPropertyChange& c : changes) {
-      SQLite::Statement& q = c.remove ? del : set;
-      q.bind(1, node->id);
-      q.bind(2, c.prop.ns);
-      q.bind(3, c.prop.name);
+      sql::Statement& q = c.remove ? del : set;
+      q.Bind(1, node->id);
+      q.Bind(2, c.prop.ns);
+      q.Bind(3, c.prop.name);
       if (!c.remove) {
-        q.bind(4, c.prop.value);
-        q.bind(5, owner);
+        q.Bind(4, c.prop.value);
+        q.Bind(5, owner);
       }
-      q.exec();
-      q.reset();
+      q.Exec();
+      q.Reset();
     }
-    SQLite::Statement count(tx.db(),
-                            "SELECT COUNT(*), COALESCE(SUM(length(CAST(ns AS BLOB)) +"
-                            " length(CAST(name AS BLOB)) + length(CAST(value AS BLOB))), 0)"
-                            " FROM vfs_props WHERE entry_id = ?");
-    count.bind(1, node->id);
-    count.executeStep();
-    if (count.getColumn(0).getInt64() > kMaxPropsPerEntry) {
+    sql::Statement count = tx.db().Prepare(
+        tx.db().dialect() == sql::Dialect::kPostgres ? kPgCountEntryProps : kCountEntryProps);
+    count.Bind(1, node->id);
+    count.Step();
+    if (count.Int64(0) > kMaxPropsPerEntry) {
       return QuotaExceededError(op + ": more than " + std::to_string(kMaxPropsPerEntry) +
                                 " properties");
     }
-    if (count.getColumn(1).getInt64() > kMaxPropBytesPerEntry) {
+    if (count.Int64(1) > kMaxPropBytesPerEntry) {
       return QuotaExceededError(op + ": its properties would take more than " +
                                 std::to_string(kMaxPropBytesPerEntry) + " bytes");
     }
@@ -160,16 +198,15 @@ Result<std::vector<EntryProperties>> TreeStore::ListProps(const std::string& own
     }
     int64_t listed = 0;
     if (!children || !node->folder) return Status::Ok();
-    SQLite::Statement q(tx.db(),
-                        "SELECT e.name, p.ns, p.name, p.value FROM vfs_entries e"
-                        " JOIN vfs_props p ON p.entry_id = e.id"
-                        " WHERE e.owner = ? AND e.parent = ? ORDER BY e.name, p.ns, p.name");
-    q.bind(1, owner);
-    q.bind(2, node->id);
-    while (q.executeStep()) {
-      std::string name = q.getColumn(0).getString();
-      DeadProperty prop{q.getColumn(1).getString(), q.getColumn(2).getString(),
-                        q.getColumn(3).getString()};
+    sql::Statement q = tx.db().Prepare(
+        "SELECT e.name, p.ns, p.name, p.value FROM vfs_entries e"
+        " JOIN vfs_props p ON p.entry_id = e.id"
+        " WHERE e.owner = ? AND e.parent = ? ORDER BY e.name, p.ns, p.name");
+    q.Bind(1, owner);
+    q.Bind(2, node->id);
+    while (q.Step()) {
+      std::string name = q.Text(0);
+      DeadProperty prop{q.Text(1), q.Text(2), q.Text(3)};
       listed += static_cast<int64_t>(prop.ns.size() + prop.name.size() + prop.value.size());
       if (listed > kMaxListedPropBytes) {
         return QuotaExceededError(op + ": the entries' properties take more than " +

@@ -1,7 +1,5 @@
 #include "daemon/tree/tree_rows.h"
 
-#include <SQLiteCpp/Statement.h>
-
 #include "common/vfs_path.h"
 
 namespace nexus::daemon::storage::tree_rows {
@@ -15,24 +13,24 @@ std::string Prefix(const std::vector<std::string>& names, size_t n) {
   return out;
 }
 
-std::optional<Node> FindChild(SQLite::Database& db, const std::string& owner, int64_t parent,
+std::optional<Node> FindChild(sql::Connection& db, const std::string& owner, int64_t parent,
                               const std::string& name) {
-  SQLite::Statement q(db,
-                      "SELECT id, kind, file_id, modified FROM vfs_entries"
-                      " WHERE owner = ? AND parent = ? AND name = ?");
-  q.bind(1, owner);
-  q.bind(2, parent);
-  q.bind(3, name);
-  if (!q.executeStep()) return std::nullopt;
+  sql::Statement q = db.Prepare(
+      "SELECT id, kind, file_id, modified FROM vfs_entries"
+      " WHERE owner = ? AND parent = ? AND name = ?");
+  q.Bind(1, owner);
+  q.Bind(2, parent);
+  q.Bind(3, name);
+  if (!q.Step()) return std::nullopt;
   Node n;
-  n.id = q.getColumn(0).getInt64();
-  n.folder = q.getColumn(1).getString() == kFolder;
-  n.file_id = q.getColumn(2).isNull() ? "" : q.getColumn(2).getString();
-  n.modified = q.getColumn(3).getInt64();
+  n.id = q.Int64(0);
+  n.folder = q.Text(1) == kFolder;
+  n.file_id = q.IsNull(2) ? "" : q.Text(2);
+  n.modified = q.Int64(3);
   return n;
 }
 
-std::vector<Node> Walk(SQLite::Database& db, const std::string& owner,
+std::vector<Node> Walk(sql::Connection& db, const std::string& owner,
                        const std::vector<std::string>& names) {
   std::vector<Node> nodes;
   int64_t parent = kRootId;
@@ -46,7 +44,7 @@ std::vector<Node> Walk(SQLite::Database& db, const std::string& owner,
   return nodes;
 }
 
-std::optional<Node> Find(SQLite::Database& db, const std::string& owner, const std::string& path) {
+std::optional<Node> Find(sql::Connection& db, const std::string& owner, const std::string& path) {
   const std::vector<std::string> names = SplitVfsPath(path);
   if (names.empty()) return Node{};
   std::vector<Node> nodes = Walk(db, owner, names);
@@ -54,23 +52,23 @@ std::optional<Node> Find(SQLite::Database& db, const std::string& owner, const s
   return nodes.back();
 }
 
-int64_t InsertEntry(SQLite::Database& db, const std::string& owner, int64_t parent,
+int64_t InsertEntry(sql::Connection& db, const std::string& owner, int64_t parent,
                     const std::string& name, const std::string& file_id, int64_t modified) {
-  SQLite::Statement ins(db,
-                        "INSERT INTO vfs_entries(owner, parent, name, kind, file_id, modified)"
-                        " VALUES(?, ?, ?, ?, ?, ?)");
-  ins.bind(1, owner);
-  ins.bind(2, parent);
-  ins.bind(3, name);
-  ins.bind(4, file_id.empty() ? kFolder : kFile);
+  sql::Statement ins = db.Prepare(
+      "INSERT INTO vfs_entries(owner, parent, name, kind, file_id, modified)"
+      " VALUES(?, ?, ?, ?, ?, ?) RETURNING id");
+  ins.Bind(1, owner);
+  ins.Bind(2, parent);
+  ins.Bind(3, name);
+  ins.Bind(4, file_id.empty() ? kFolder : kFile);
   if (file_id.empty()) {
-    ins.bind(5);
+    ins.BindNull(5);
   } else {
-    ins.bind(5, file_id);
+    ins.Bind(5, file_id);
   }
-  ins.bind(6, modified);
-  ins.exec();
-  return db.getLastInsertRowid();
+  ins.Bind(6, modified);
+  ins.Step();
+  return ins.Int64(0);
 }
 
 Result<int64_t> EnsureFolders(MetadataTx& tx, const std::string& owner,
@@ -111,42 +109,42 @@ void DeleteNode(MetadataTx& tx, const std::string& owner, const Node& node,
   std::vector<int64_t> folders;
   std::vector<std::string> files;
   {
-    SQLite::Statement q(tx.db(),
-                        "WITH RECURSIVE sub(id, kind, file_id) AS ("
-                        "  SELECT id, kind, file_id FROM vfs_entries WHERE id = ?1"
-                        "  UNION ALL"
-                        "  SELECT e.id, e.kind, e.file_id FROM sub"
-                        "  JOIN vfs_entries e ON e.owner = ?2 AND e.parent = sub.id"
-                        "  WHERE sub.kind = 'folder'"
-                        ") SELECT id, kind, file_id FROM sub");
-    q.bind(1, node.id);
-    q.bind(2, owner);
-    while (q.executeStep()) {
-      if (q.getColumn(1).getString() == kFolder) {
-        folders.push_back(q.getColumn(0).getInt64());
+    sql::Statement q = tx.db().Prepare(
+        "WITH RECURSIVE sub(id, kind, file_id) AS ("
+        "  SELECT id, kind, file_id FROM vfs_entries WHERE id = ?1"
+        "  UNION ALL"
+        "  SELECT e.id, e.kind, e.file_id FROM sub"
+        "  JOIN vfs_entries e ON e.owner = ?2 AND e.parent = sub.id"
+        "  WHERE sub.kind = 'folder'"
+        ") SELECT id, kind, file_id FROM sub");
+    q.Bind(1, node.id);
+    q.Bind(2, owner);
+    while (q.Step()) {
+      if (q.Text(1) == kFolder) {
+        folders.push_back(q.Int64(0));
       } else {
-        files.push_back(q.getColumn(2).getString());
+        files.push_back(q.Text(2));
       }
     }
   }
   for (std::string& h : tx.DeleteFiles(files)) deletion->released.push_back(std::move(h));
-  SQLite::Statement del(tx.db(), "DELETE FROM vfs_entries WHERE id = ?");
+  sql::Statement del = tx.db().Prepare("DELETE FROM vfs_entries WHERE id = ?");
   for (int64_t id : folders) {
-    del.bind(1, id);
-    del.exec();
-    del.reset();
+    del.Bind(1, id);
+    del.Exec();
+    del.Reset();
   }
   deletion->files += static_cast<int64_t>(files.size());
   deletion->folders += static_cast<int64_t>(folders.size());
 }
 
 void DropLocksAt(MetadataTx& tx, const std::string& owner, const std::string& path) {
-  SQLite::Statement q(tx.db(),
-                      "DELETE FROM vfs_locks WHERE owner = ?1 AND (path = ?2 OR"
-                      " substr(path, 1, length(?2) + 1) = ?2 || '/')");
-  q.bind(1, owner);
-  q.bind(2, path);
-  q.exec();
+  sql::Statement q = tx.db().Prepare(
+      "DELETE FROM vfs_locks WHERE owner = ?1 AND (path = ?2 OR"
+      " substr(path, 1, length(?2) + 1) = ?2 || '/')");
+  q.Bind(1, owner);
+  q.Bind(2, path);
+  q.Exec();
 }
 
 }  // namespace nexus::daemon::storage::tree_rows

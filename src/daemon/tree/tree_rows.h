@@ -35,19 +35,19 @@ std::string Quoted(std::string_view path);
 // "/" followed by the first `n` names.
 std::string Prefix(const std::vector<std::string>& names, size_t n);
 
-std::optional<Node> FindChild(SQLite::Database& db, const std::string& owner, int64_t parent,
+std::optional<Node> FindChild(sql::Connection& db, const std::string& owner, int64_t parent,
                               const std::string& name);
 
 // The entries along `names` from the root, as far as they exist; a file ends
 // the walk (nothing can be below it).
-std::vector<Node> Walk(SQLite::Database& db, const std::string& owner,
+std::vector<Node> Walk(sql::Connection& db, const std::string& owner,
                        const std::vector<std::string>& names);
 
 // The entry at a normalised path (the root is a folder with id 0), or none.
-std::optional<Node> Find(SQLite::Database& db, const std::string& owner, const std::string& path);
+std::optional<Node> Find(sql::Connection& db, const std::string& owner, const std::string& path);
 
 // Inserts a folder (empty `file_id`) or a file entry; returns its id.
-int64_t InsertEntry(SQLite::Database& db, const std::string& owner, int64_t parent,
+int64_t InsertEntry(sql::Connection& db, const std::string& owner, int64_t parent,
                     const std::string& name, const std::string& file_id, int64_t modified);
 
 // Makes sure the folder made of the first `n` names exists, creating what is

@@ -1,7 +1,5 @@
 #include "daemon/tree/tree_store.h"
 
-#include <SQLiteCpp/Statement.h>
-
 #include <optional>
 
 #include "common/vfs_path.h"
@@ -49,15 +47,15 @@ Result<UploadTarget> CheckUploadTarget(MetadataTx& tx, const std::string& owner,
   return target;
 }
 
-TreeEntry ReadEntry(SQLite::Statement& q) {
+TreeEntry ReadEntry(sql::Statement& q) {
   TreeEntry e;
-  e.name = q.getColumn(0).getString();
-  e.kind = q.getColumn(1).getString() == kFolder ? EntryKind::kFolder : EntryKind::kFile;
-  e.size = q.getColumn(2).getInt64();
-  e.modified = q.getColumn(3).getInt64();
-  e.file_id = q.getColumn(4).getString();
-  e.sha256 = q.getColumn(5).getString();
-  e.s3_etag = q.getColumn(6).getString();
+  e.name = q.Text(0);
+  e.kind = q.Text(1) == kFolder ? EntryKind::kFolder : EntryKind::kFile;
+  e.size = q.Int64(2);
+  e.modified = q.Int64(3);
+  e.file_id = q.Text(4);
+  e.sha256 = q.Text(5);
+  e.s3_etag = q.Text(6);
   return e;
 }
 
@@ -66,10 +64,10 @@ constexpr char kEntrySelect[] =
     " COALESCE(f.sha256, ''), COALESCE(f.s3_etag, '')"
     " FROM vfs_entries e LEFT JOIN files f ON f.id = e.file_id";
 
-TreeEntry EntryById(SQLite::Database& db, int64_t id) {
-  SQLite::Statement q(db, std::string(kEntrySelect) + " WHERE e.id = ?");
-  q.bind(1, id);
-  q.executeStep();
+TreeEntry EntryById(sql::Connection& db, int64_t id) {
+  sql::Statement q = db.Prepare(std::string(kEntrySelect) + " WHERE e.id = ?");
+  q.Bind(1, id);
+  q.Step();
   return ReadEntry(q);
 }
 
@@ -99,12 +97,12 @@ Result<std::vector<TreeEntry>> TreeStore::List(const std::string& owner, const s
       out.push_back(EntryById(tx.db(), node->id));
       return Status::Ok();
     }
-    SQLite::Statement q(tx.db(), std::string(kEntrySelect) +
-                                     " WHERE e.owner = ? AND e.parent = ?"
-                                     " ORDER BY e.kind = 'file', e.name");
-    q.bind(1, owner);
-    q.bind(2, node->id);
-    while (q.executeStep()) out.push_back(ReadEntry(q));
+    sql::Statement q = tx.db().Prepare(std::string(kEntrySelect) +
+                                       " WHERE e.owner = ? AND e.parent = ?"
+                                       " ORDER BY e.kind = 'file', e.name");
+    q.Bind(1, owner);
+    q.Bind(2, node->id);
+    while (q.Step()) out.push_back(ReadEntry(q));
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -122,20 +120,21 @@ Result<std::vector<TreeEntry>> TreeStore::ListInKeyOrder(const std::string& owne
     // The key is computed per child and the page picked by a top-N sort:
     // one pass over the folder's index entries, and only the page's rows
     // are joined with their files.
-    SQLite::Statement q(tx.db(),
-                        "SELECT e.name, e.kind, COALESCE(f.size, 0), e.modified,"
-                        " COALESCE(e.file_id, ''), COALESCE(f.sha256, ''),"
-                        " COALESCE(f.s3_etag, '')"
-                        " FROM (SELECT id, name || CASE kind WHEN 'folder' THEN '/' ELSE '' END"
-                        " AS k FROM vfs_entries WHERE owner = ? AND parent = ? AND k > ?"
-                        " ORDER BY k LIMIT ?) page"
-                        " JOIN vfs_entries e ON e.id = page.id"
-                        " LEFT JOIN files f ON f.id = e.file_id ORDER BY page.k");
-    q.bind(1, owner);
-    q.bind(2, node->id);
-    q.bind(3, after);
-    q.bind(4, limit);
-    while (q.executeStep()) out.push_back(ReadEntry(q));
+    sql::Statement q = tx.db().Prepare(
+        "SELECT e.name, e.kind, COALESCE(f.size, 0), e.modified,"
+        " COALESCE(e.file_id, ''), COALESCE(f.sha256, ''),"
+        " COALESCE(f.s3_etag, '')"
+        " FROM (SELECT id, k FROM (SELECT id,"
+        " name || CASE kind WHEN 'folder' THEN '/' ELSE '' END AS k"
+        " FROM vfs_entries WHERE owner = ? AND parent = ?) keyed"
+        " WHERE k > ? ORDER BY k LIMIT ?) page"
+        " JOIN vfs_entries e ON e.id = page.id"
+        " LEFT JOIN files f ON f.id = e.file_id ORDER BY page.k");
+    q.Bind(1, owner);
+    q.Bind(2, node->id);
+    q.Bind(3, after);
+    q.Bind(4, limit);
+    while (q.Step()) out.push_back(ReadEntry(q));
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -200,11 +199,12 @@ Status tree_rows::PlaceFile(MetadataTx& tx, const std::string& path, const FileR
   if (target.replaced) {
     // Repoint the entry first: deleting the old files row cascades to
     // whatever entry still points at it.
-    SQLite::Statement up(tx.db(), "UPDATE vfs_entries SET file_id = ?, modified = ? WHERE id = ?");
-    up.bind(1, out->file.id);
-    up.bind(2, out->file.created_at);
-    up.bind(3, target.replaced->id);
-    up.exec();
+    sql::Statement up =
+        tx.db().Prepare("UPDATE vfs_entries SET file_id = ?, modified = ? WHERE id = ?");
+    up.Bind(1, out->file.id);
+    up.Bind(2, out->file.created_at);
+    up.Bind(3, target.replaced->id);
+    up.Exec();
     out->released = tx.DeleteFiles({target.replaced->file_id});
     return Status::Ok();
   }
@@ -268,17 +268,17 @@ Status TreeStore::Move(const std::string& owner, const std::string& from, const 
     NEXUS_ASSIGN_OR_RETURN(int64_t parent,
                            EnsureFolders(tx, owner, names, names.size() - 1, op, &created));
     if (created > 0) NEXUS_RETURN_IF_ERROR(tx.CheckEntryLimit(owner));
-    SQLite::Statement up(tx.db(), "UPDATE vfs_entries SET parent = ?, name = ? WHERE id = ?");
-    up.bind(1, parent);
-    up.bind(2, names.back());
-    up.bind(3, src->id);
-    up.exec();
+    sql::Statement up = tx.db().Prepare("UPDATE vfs_entries SET parent = ?, name = ? WHERE id = ?");
+    up.Bind(1, parent);
+    up.Bind(2, names.back());
+    up.Bind(3, src->id);
+    up.Exec();
     if (!src->folder) {
       // The Files API shows the same file under its new name.
-      SQLite::Statement rename(tx.db(), "UPDATE files SET name = ? WHERE id = ?");
-      rename.bind(1, SafeBaseName(names.back()));
-      rename.bind(2, src->file_id);
-      rename.exec();
+      sql::Statement rename = tx.db().Prepare("UPDATE files SET name = ? WHERE id = ?");
+      rename.Bind(1, SafeBaseName(names.back()));
+      rename.Bind(2, src->file_id);
+      rename.Exec();
     }
     return Status::Ok();
   });
@@ -292,13 +292,13 @@ Result<TreeCounts> TreeStore::Counts(const std::string& owner, bool with_largest
     out.files = usage.files;
     out.folders = usage.folders;
     if (!with_largest) return Status::Ok();
-    SQLite::Statement largest(tx.db(),
-                              "SELECT f.size, f.id FROM vfs_entries e JOIN files f "
-                              "ON f.id = e.file_id WHERE e.owner = ? ORDER BY f.size DESC LIMIT 1");
-    largest.bind(1, owner);
-    if (largest.executeStep()) {
-      out.largest_file_bytes = largest.getColumn(0).getInt64();
-      out.largest_file_id = largest.getColumn(1).getString();
+    sql::Statement largest = tx.db().Prepare(
+        "SELECT f.size, f.id FROM vfs_entries e JOIN files f "
+        "ON f.id = e.file_id WHERE e.owner = ? ORDER BY f.size DESC LIMIT 1");
+    largest.Bind(1, owner);
+    if (largest.Step()) {
+      out.largest_file_bytes = largest.Int64(0);
+      out.largest_file_id = largest.Text(1);
     }
     return Status::Ok();
   });

@@ -102,6 +102,22 @@ TEST(ConfigTest, TreeEntriesPerUserDefaultToAMillionAndAreConfigurable) {
   EXPECT_EQ(c->storage.max_tree_entries, 7);
 }
 
+TEST(ConfigTest, StorageMetadataIsSqliteOrAPostgresUriAndAnErrorNeverEchoesIt) {
+  auto c = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.metadata, "sqlite");
+  c = ParseConfig("[storage]\nmetadata = \"postgresql:///nexus?host=/run/postgresql\"\n",
+                  EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.metadata, "postgresql:///nexus?host=/run/postgresql");
+  c = ParseConfig("", EnvFrom({{"NEXUS_STORAGE_METADATA", "postgres://u:pw@db/nexus"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.metadata, "postgres://u:pw@db/nexus");
+  c = ParseConfig("", EnvFrom({{"NEXUS_STORAGE_METADATA", "mysql://u:secret@db/nexus"}}));
+  ASSERT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message().find("secret"), std::string::npos) << c.status().message();
+}
+
 TEST(ConfigTest, TomlValuesAreRead) {
   auto c = ParseConfig(R"(
 data_dir = "/srv/nexus"

@@ -26,6 +26,7 @@
 
 #include "common/grpc_status.h"
 #include "common/sha256.h"
+#include "common/sql/sqlite_connection.h"
 #include "daemon/lambda/lambda.h"
 #include "daemon/nodes/node_manager.h"
 #include "daemon/rpc/grpc_unix_listener.h"
@@ -230,7 +231,8 @@ class DaemonRpcTest : public ::testing::Test {
     metadata_db_ = testing::OpenTestDatabase(dir_);
     ASSERT_TRUE(metadata_db_);
     health_ = std::make_unique<Health>(*db_);
-    metadata_ = std::make_unique<storage::MetadataStore>(*metadata_db_, clock_);
+    metadata_conn_ = std::make_unique<sql::SqliteConnection>(*metadata_db_);
+    metadata_ = std::make_unique<storage::MetadataStore>(*metadata_conn_, clock_);
     chunks_dir_ = dir_.File("chunks");
     auto chunks = storage::FsChunkStore::Open(chunks_dir_);
     ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
@@ -351,6 +353,7 @@ class DaemonRpcTest : public ::testing::Test {
   std::atomic<int64_t> quota_{storage::kUnlimitedQuota};
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<SQLite::Database> metadata_db_;
+  std::unique_ptr<sql::SqliteConnection> metadata_conn_;  // over metadata_db_
   std::unique_ptr<Health> health_;
   std::unique_ptr<storage::MetadataStore> metadata_;
   std::string chunks_dir_;

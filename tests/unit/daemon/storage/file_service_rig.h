@@ -1,5 +1,6 @@
 // The FileService test rig: a service over a real FsChunkStore in a temp dir
-// and nexus.db's storage tables in SQLite, small chunker parameters, per-owner
+// and nexus.db's storage tables (SQLite, or PostgreSQL as
+// support/metadata_backend.h chooses), small chunker parameters, per-owner
 // quotas and limits a test sets, and helpers to upload, download and count
 // chunks. Shared by the file_service_*_test.cc files of this folder and, as
 // the base of the tree's rig, by the tree tests.
@@ -18,6 +19,7 @@
 #include "daemon/storage/file_service.h"
 #include "daemon/storage/fs_chunk_store.h"
 #include "support/fake_clock.h"
+#include "support/metadata_backend.h"
 #include "unit/daemon/storage/storage_test_util.h"
 
 namespace nexus::daemon::storage {
@@ -35,9 +37,10 @@ class FileServiceTest : public ::testing::Test {
     auto store = FsChunkStore::Open(chunks_dir());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     chunks_ = std::move(*store);
-    auto db = OpenDatabase(":memory:", StorageMigrations());
+    auto db = nexus::testing::TestMetadataDb::Open(StorageMigrations());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(*db);
+    test_db_ = std::move(*db);
+    db_ = &test_db_->conn();
     metadata_ = std::make_unique<MetadataStore>(*db_, clock_, limits_);
     FileServiceOptions options;
     options.chunker = kSmall;
@@ -112,7 +115,8 @@ class FileServiceTest : public ::testing::Test {
   TempDir dir_;
   nexus::testing::FakeClock clock_;
   std::unique_ptr<FsChunkStore> chunks_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<nexus::testing::TestMetadataDb> test_db_;
+  sql::Connection* db_ = nullptr;  // test_db_'s
   std::unique_ptr<MetadataStore> metadata_;
   std::map<std::string, int64_t> quotas_;
   std::unique_ptr<FileService> files_;

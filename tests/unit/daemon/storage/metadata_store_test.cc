@@ -7,6 +7,7 @@
 
 #include "common/sha256.h"
 #include "support/fake_clock.h"
+#include "support/metadata_backend.h"
 
 namespace nexus::daemon::storage {
 namespace {
@@ -40,9 +41,10 @@ Spec MakeFile(const std::string& id, const std::string& owner,
 class MetadataStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = OpenDatabase(":memory:", StorageMigrations());
+    auto db = nexus::testing::TestMetadataDb::Open(StorageMigrations());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(*db);
+    test_db_ = std::move(*db);
+    db_ = &test_db_->conn();
     store_ = std::make_unique<MetadataStore>(*db_, clock_);
   }
 
@@ -51,13 +53,14 @@ class MetadataStoreTest : public ::testing::Test {
   }
 
   int64_t Refcount(const std::string& hash) {
-    SQLite::Statement q(*db_, "SELECT refcount FROM chunks WHERE hash = ?");
-    q.bind(1, hash);
-    return q.executeStep() ? q.getColumn(0).getInt64() : 0;
+    sql::Statement q = db_->Prepare("SELECT refcount FROM chunks WHERE hash = ?");
+    q.Bind(1, hash);
+    return q.Step() ? q.Int64(0) : 0;
   }
 
   nexus::testing::FakeClock clock_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<nexus::testing::TestMetadataDb> test_db_;
+  sql::Connection* db_ = nullptr;  // test_db_'s
   std::unique_ptr<MetadataStore> store_;
 };
 
@@ -203,7 +206,7 @@ TEST_F(MetadataStoreTest, TransactTurnsADatabaseErrorIntoAStatusAndRollsBack) {
   Status s = store_->Transact("broken body", true, [&](MetadataTx& tx) -> Status {
     Spec spec = MakeFile("f", "alice", {{"a", 10}});
     if (!tx.InsertFile(spec.file, spec.chunks).ok()) return InternalError("insert failed");
-    tx.db().exec("INSERT INTO no_such_table VALUES(1)");
+    tx.db().ExecScript("INSERT INTO no_such_table VALUES(1)");
     return Status::Ok();
   });
   EXPECT_EQ(s.code(), StatusCode::kInternal);

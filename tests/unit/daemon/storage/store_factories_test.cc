@@ -49,9 +49,9 @@ TEST(MakeMetadataStoreTest, RefusesAnUnknownBackEndNamingTheKnownOnes) {
   nexus::testing::FakeClock clock;
   MetadataStoreParams params;
   params.clock = &clock;
-  auto opened = MakeMetadataStore("postgres", params);
+  auto opened = MakeMetadataStore("mysql", params);
   ASSERT_EQ(opened.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(opened.status().message(), "unknown metadata store 'postgres' (known: sqlite)");
+  EXPECT_EQ(opened.status().message(), "unknown metadata store 'mysql' (known: sqlite, postgres)");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "daemon/database.h"
 #include "daemon/storage/fs_chunk_store.h"
 #include "support/fake_clock.h"
+#include "support/metadata_backend.h"
 #include "unit/daemon/storage/storage_test_util.h"
 
 namespace nexus::daemon::storage {
@@ -69,9 +70,10 @@ class UploadSessionTest : public ::testing::Test {
     auto store = FsChunkStore::Open(dir_.path() + "/chunks");
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     chunks_ = std::move(*store);
-    auto db = OpenDatabase(":memory:", StorageMigrations());
+    auto db = nexus::testing::TestMetadataDb::Open(StorageMigrations());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(*db);
+    test_db_ = std::move(*db);
+    db_ = &test_db_->conn();
     metadata_ = std::make_unique<MetadataStore>(*db_, clock_);
     files_ = std::make_unique<FileService>(*chunks_, *metadata_,
                                            FileServiceOptions{.chunker = {256, 1024, 4096}});
@@ -85,7 +87,8 @@ class UploadSessionTest : public ::testing::Test {
   TempDir dir_;
   nexus::testing::FakeClock clock_;
   std::unique_ptr<FsChunkStore> chunks_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<nexus::testing::TestMetadataDb> test_db_;
+  sql::Connection* db_ = nullptr;  // test_db_'s
   std::unique_ptr<MetadataStore> metadata_;
   std::unique_ptr<FileService> files_;
   std::unique_ptr<RecordingPlacement> placement_;

@@ -13,6 +13,7 @@
 #include "daemon/storage/fs_chunk_store.h"
 #include "daemon/tree/tree_service.h"
 #include "support/fake_clock.h"
+#include "support/metadata_backend.h"
 #include "unit/daemon/storage/storage_test_util.h"
 
 namespace nexus::daemon::storage {
@@ -30,7 +31,7 @@ struct Stack {
   TempDir dir;
   nexus::testing::FakeClock clock;
   std::unique_ptr<FsChunkStore> chunks;
-  std::unique_ptr<SQLite::Database> db;
+  std::unique_ptr<nexus::testing::TestMetadataDb> db;
   std::unique_ptr<MetadataStore> metadata;
   std::unique_ptr<FileService> files;
   std::unique_ptr<TreeStore> store;
@@ -38,8 +39,9 @@ struct Stack {
 
   Stack() {
     chunks = FsChunkStore::Open(dir.path() + "/chunks").value();
-    db = OpenDatabase(dir.path() + "/nexus.db", StorageMigrations()).value();
-    metadata = std::make_unique<MetadataStore>(*db, clock);
+    db =
+        nexus::testing::TestMetadataDb::Open(StorageMigrations(), dir.path() + "/nexus.db").value();
+    metadata = std::make_unique<MetadataStore>(db->conn(), clock);
     files = std::make_unique<FileService>(*chunks, *metadata, FileServiceOptions{});
     store = std::make_unique<TreeStore>(*metadata);
     tree = std::make_unique<TreeService>(*files, *store);
@@ -107,8 +109,9 @@ TEST(TreeBenchmark, DISABLED_ListAndRecursiveDeleteAtOneAndTenThousandFiles) {
 void MeasureRows(int n) {
   TempDir dir;
   nexus::testing::FakeClock clock;
-  auto db = OpenDatabase(dir.path() + "/nexus.db", StorageMigrations()).value();
-  MetadataStore metadata(*db, clock);
+  auto db =
+      nexus::testing::TestMetadataDb::Open(StorageMigrations(), dir.path() + "/nexus.db").value();
+  MetadataStore metadata(db->conn(), clock);
   TreeStore store(metadata);
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {

@@ -34,14 +34,14 @@ TEST_F(TreeServiceTest, NamesWithBidirectionalControlsAreRefusedWhereverTheyAreC
 
 TEST_F(TreeServiceTest, AnEntryStoredBeforeTheRuleCanStillBeListedMovedAndDeleted) {
   const std::string old_name = "old\xe2\x80\xae";
-  db_->exec(
+  db_->ExecScript(
       "INSERT INTO vfs_entries(owner, parent, name, kind, modified)"
       " VALUES('alice', 0, '" +
       old_name + "', 'folder', 1)");
   EXPECT_TRUE(tree_->List("alice", "/" + old_name).ok());
   ASSERT_TRUE(tree_->Move("alice", "/" + old_name, "/renamed").ok());
   ASSERT_TRUE(tree_->Move("alice", "/renamed", "/renamed2").ok());
-  db_->exec(
+  db_->ExecScript(
       "INSERT INTO vfs_entries(owner, parent, name, kind, modified)"
       " VALUES('alice', 0, '" +
       old_name + "', 'folder', 1)");

@@ -2,7 +2,6 @@
 // a metadata-only concatenation (chunk refcounts, offsets, quota), Abort and
 // expiry leaving nothing behind, the checks of a Complete request, and
 // owners kept apart.
-#include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
@@ -50,18 +49,18 @@ class TreeMultipartTest : public TreeServiceTest {
   }
 
   int64_t Rows(const std::string& table) {
-    SQLite::Statement q(*db_, "SELECT COUNT(*) FROM " + table);
-    q.executeStep();
-    return q.getColumn(0).getInt64();
+    sql::Statement q = db_->Prepare("SELECT COUNT(*) FROM " + table);
+    q.Step();
+    return q.Int64(0);
   }
 
   // Every chunks row's refcount equals the file_chunks rows naming it.
   void ExpectRefcountsExact() {
-    SQLite::Statement q(*db_,
-                        "SELECT COUNT(*) FROM chunks c WHERE c.refcount !="
-                        " (SELECT COUNT(*) FROM file_chunks f WHERE f.hash = c.hash)");
-    q.executeStep();
-    EXPECT_EQ(q.getColumn(0).getInt64(), 0);
+    sql::Statement q = db_->Prepare(
+        "SELECT COUNT(*) FROM chunks c WHERE c.refcount !="
+        " (SELECT COUNT(*) FROM file_chunks f WHERE f.hash = c.hash)");
+    q.Step();
+    EXPECT_EQ(q.Int64(0), 0);
     EXPECT_EQ(ChunksOnDisk(), ReferencedChunks());
   }
 };

@@ -1,7 +1,6 @@
 // The bounds on WebDAV dead properties: bytes per entry, bytes per owner
 // (kept exact in vfs_prop_usage by triggers, whatever adds or removes the
 // rows: PROPPATCH, COPY, a delete's cascade), and bytes per listing.
-#include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
 
 #include "unit/daemon/tree/tree_service_rig.h"
@@ -12,9 +11,9 @@ namespace {
 class TreePropsLimitsTest : public TreeServiceTest {
  protected:
   int64_t PropBytes(const std::string& owner) {
-    SQLite::Statement q(*db_, "SELECT bytes FROM vfs_prop_usage WHERE owner = ?");
-    q.bind(1, owner);
-    return q.executeStep() ? q.getColumn(0).getInt64() : 0;
+    sql::Statement q = db_->Prepare("SELECT bytes FROM vfs_prop_usage WHERE owner = ?");
+    q.Bind(1, owner);
+    return q.Step() ? q.Int64(0) : 0;
   }
   static DeadPropertyChange Set(std::string name, size_t value_bytes) {
     return {{"urn:t", std::move(name), std::string(value_bytes, 'v')}};
@@ -58,8 +57,8 @@ TEST_F(TreePropsLimitsTest, AnOwnerPastTheTotalCanNeitherSetNorCopyProperties) {
   ASSERT_TRUE(UploadAt("alice", "/a.txt", "a").ok());
   ASSERT_TRUE(tree_->PatchProps("alice", "/a.txt", {Set("p", 1000)}).ok());
   // As if the owner's other entries held all but 500 bytes of the total.
-  db_->exec("UPDATE vfs_prop_usage SET bytes = " + std::to_string(kMaxPropBytesPerOwner - 500) +
-            " WHERE owner = 'alice'");
+  db_->ExecScript("UPDATE vfs_prop_usage SET bytes = " +
+                  std::to_string(kMaxPropBytesPerOwner - 500) + " WHERE owner = 'alice'");
   EXPECT_EQ(tree_->PatchProps("alice", "/a.txt", {Set("q", 600)}).code(),
             StatusCode::kQuotaExceeded);
   EXPECT_EQ(tree_->Copy("alice", "/a.txt", "/b.txt", false, false).status().code(),

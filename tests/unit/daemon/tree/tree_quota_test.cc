@@ -125,17 +125,20 @@ TEST_F(TreeServiceTest, ConcurrentReplacementsOfOneFileShareWhatItFrees) {
 
 // ---- two connections ---------------------------------------------------------
 
-// nexusd may open more than one connection to nexus.db; BEGIN IMMEDIATE must
-// keep the quota check and the insert atomic across them too.
+// nexusd may open more than one connection to nexus.db (and several daemons
+// one each to a PostgreSQL database); the write lock must keep the quota
+// check and the insert atomic across them too.
 TEST(TreeStoreAcrossConnectionsTest, CommitsOnTwoConnectionsCannotTogetherExceedTheQuota) {
   TempDir dir;
-  const std::string path = dir.path() + "/nexus.db";
   nexus::testing::FakeClock clock;
-  std::vector<std::unique_ptr<SQLite::Database>> dbs;
+  auto test_db =
+      nexus::testing::TestMetadataDb::Open(StorageMigrations(), dir.path() + "/nexus.db");
+  ASSERT_TRUE(test_db.ok()) << test_db.status().ToString();
+  std::vector<std::unique_ptr<sql::Connection>> dbs;
   std::vector<std::unique_ptr<MetadataStore>> metas;
   std::vector<std::unique_ptr<TreeStore>> trees;
   for (int i = 0; i < 2; ++i) {
-    auto db = OpenDatabase(path, StorageMigrations());
+    auto db = (*test_db)->Connect();
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     dbs.push_back(std::move(*db));
     metas.push_back(std::make_unique<MetadataStore>(*dbs.back(), clock));

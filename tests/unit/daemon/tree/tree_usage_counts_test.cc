@@ -2,7 +2,6 @@
 // after every kind of change that adds or removes files and folders:
 // uploads, a replacing upload, copies, moves, a recursive delete, a delete
 // through the Files API, and several owners at once.
-#include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
 
 #include "unit/daemon/tree/tree_service_rig.h"
@@ -14,13 +13,13 @@ class TreeUsageCountsTest : public TreeServiceTest {
  protected:
   // What owner_usage should hold, counted the slow way.
   OwnerUsage Recount(const std::string& owner) {
-    SQLite::Statement q(*db_,
-                        "SELECT (SELECT COALESCE(SUM(size), 0) FROM files WHERE owner = ?1),"
-                        " (SELECT COUNT(*) FROM files WHERE owner = ?1),"
-                        " (SELECT COUNT(*) FROM vfs_entries WHERE owner = ?1 AND kind = 'folder')");
-    q.bind(1, owner);
-    q.executeStep();
-    return {q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64()};
+    sql::Statement q = db_->Prepare(
+        "SELECT (SELECT COALESCE(SUM(size), 0) FROM files WHERE owner = ?1),"
+        " (SELECT COUNT(*) FROM files WHERE owner = ?1),"
+        " (SELECT COUNT(*) FROM vfs_entries WHERE owner = ?1 AND kind = 'folder')");
+    q.Bind(1, owner);
+    q.Step();
+    return {q.Int64(0), q.Int64(1), q.Int64(2)};
   }
   void ExpectCounted(const std::string& owner) {
     Result<TreeUsage> usage = tree_->Usage(owner);

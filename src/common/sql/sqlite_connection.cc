@@ -1,0 +1,126 @@
+#include "common/sql/sqlite_connection.h"
+
+#include <SQLiteCpp/Statement.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace nexus::sql {
+namespace {
+
+// Runs `f`, turning SQLiteCpp's exception into sql::Error.
+template <typename F>
+auto Translate(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const SQLite::Exception& e) {
+    throw FromSqlite(e);
+  }
+}
+
+class SqliteStatement : public StatementImpl {
+ public:
+  SqliteStatement(SQLite::Database& db, std::string_view sql) : q_(db, std::string(sql)) {}
+
+  void BindInt64(int i, int64_t v) override {
+    Translate([&] { q_.bind(i, static_cast<int64_t>(v)); });
+  }
+  void BindText(int i, std::string_view v) override {
+    Translate([&] { q_.bind(i, std::string(v)); });
+  }
+  void BindBlob(int i, const void* data, size_t size) override {
+    Translate([&] { q_.bind(i, data, static_cast<int>(size)); });
+  }
+  void BindNull(int i) override {
+    Translate([&] { q_.bind(i); });
+  }
+  bool Step() override {
+    return Translate([&] { return q_.executeStep(); });
+  }
+  int64_t Exec() override {
+    return Translate([&] { return static_cast<int64_t>(q_.exec()); });
+  }
+  void Reset() override {
+    Translate([&] { q_.reset(); });
+  }
+  bool IsNull(int c) override {
+    return Translate([&] { return q_.getColumn(c).isNull(); });
+  }
+  int64_t Int64(int c) override {
+    return Translate([&] { return static_cast<int64_t>(q_.getColumn(c).getInt64()); });
+  }
+  std::string Text(int c) override {
+    return Translate([&] { return q_.getColumn(c).getString(); });
+  }
+  std::vector<uint8_t> Blob(int c) override {
+    return Translate([&] {
+      SQLite::Column col = q_.getColumn(c);
+      const auto* p = static_cast<const uint8_t*>(col.getBlob());
+      return std::vector<uint8_t>(p, p + col.getBytes());
+    });
+  }
+
+ private:
+  SQLite::Statement q_;
+};
+
+Status FsyncFile(const std::string& path, bool may_be_missing) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (may_be_missing && errno == ENOENT) return Status::Ok();
+    return ErrnoError(StatusCode::kUnavailable, "open '" + path + "' for fsync", errno);
+  }
+  const int rc = ::fsync(fd);
+  const int e = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoError(StatusCode::kUnavailable, "fsync '" + path + "'", e);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Error FromSqlite(const SQLite::Exception& e) {
+  const int code = e.getErrorCode();
+  const int extended = e.getExtendedErrorCode();
+  ErrorKind kind = ErrorKind::kOther;
+  if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    kind = ErrorKind::kDuplicateKey;
+  } else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+    kind = ErrorKind::kRetry;
+  } else if (code == SQLITE_FULL) {
+    kind = ErrorKind::kFull;
+  }
+  return Error(kind, e.what());
+}
+
+Statement SqliteConnection::Prepare(std::string_view sql) {
+  return Statement(Translate([&] { return std::make_unique<SqliteStatement>(db_, sql); }));
+}
+
+void SqliteConnection::ExecScript(std::string_view script) {
+  Translate([&] { db_.exec(std::string(script)); });
+}
+
+void SqliteConnection::Begin(TxMode mode) {
+  ExecScript(mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+}
+
+void SqliteConnection::Commit() { ExecScript("COMMIT"); }
+
+void SqliteConnection::Rollback() noexcept {
+  // Fails only when no transaction is open (a failed COMMIT already ended
+  // it), which is what a rollback wants.
+  sqlite3_exec(db_.getHandle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Status SqliteConnection::SyncToDisk() {
+  const char* name = sqlite3_db_filename(db_.getHandle(), "main");
+  if (name == nullptr || *name == '\0') return Status::Ok();
+  const std::string path = name;
+  NEXUS_RETURN_IF_ERROR(FsyncFile(path + "-wal", /*may_be_missing=*/true));
+  return FsyncFile(path, /*may_be_missing=*/false);
+}
+
+}  // namespace nexus::sql

@@ -1,0 +1,133 @@
+// The SQL layer: placeholder rewriting, and one connection's statements,
+// errors and transactions on SQLite (and on PostgreSQL when
+// NEXUS_TEST_POSTGRES_URI names a cluster, as tests/support/pg_cluster.sh
+// sets it).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "common/sql/connection.h"
+#include "common/sql/placeholders.h"
+#include "common/sql/postgres_connection.h"
+#include "common/sql/sqlite_connection.h"
+
+namespace nexus::sql {
+namespace {
+
+TEST(ToDollarPlaceholdersTest, NumbersPlaceholdersAndLeavesQuotesAndCommentsAlone) {
+  struct Case {
+    const char* in;
+    const char* out;
+    int params;
+  } cases[] = {
+      {"SELECT 1", "SELECT 1", 0},
+      {"SELECT ? , ?", "SELECT $1 , $2", 2},
+      {"WHERE a = ?1 AND b = ?2 || '/'", "WHERE a = $1 AND b = $2 || '/'", 2},
+      {"WHERE a = ?2 AND b = ?", "WHERE a = $2 AND b = $3", 3},
+      {"WHERE a = '?' AND \"b?\" = ?", "WHERE a = '?' AND \"b?\" = $1", 1},
+      {"WHERE a = 'it''s ?' AND b = ?", "WHERE a = 'it''s ?' AND b = $1", 1},
+      {"SELECT ? -- why?\n, ?", "SELECT $1 -- why?\n, $2", 2},
+  };
+  for (const Case& c : cases) {
+    RewrittenSql r = ToDollarPlaceholders(c.in);
+    EXPECT_EQ(r.text, c.out) << c.in;
+    EXPECT_EQ(r.params, c.params) << c.in;
+  }
+}
+
+// Each back-end the machine has: SQLite always, PostgreSQL with a cluster.
+class ConnectionTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    if (std::string(GetParam()) == "sqlite") {
+      db_ = std::make_unique<SqliteConnection>(std::make_unique<SQLite::Database>(
+          ":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE));
+    } else {
+      const char* uri = std::getenv("NEXUS_TEST_POSTGRES_URI");
+      if (uri == nullptr || *uri == '\0') {
+        GTEST_SKIP() << "no PostgreSQL cluster (the sql_test_postgres entry starts one)";
+      }
+      auto db = PostgresConnection::Open(uri);
+      ASSERT_TRUE(db.ok()) << db.status().ToString();
+      db_ = std::move(*db);
+      db_->ExecScript("DROP TABLE IF EXISTS t");
+    }
+    db_->ExecScript("CREATE TABLE t (k TEXT PRIMARY KEY, n BIGINT, b " +
+                    std::string(db_->dialect() == Dialect::kPostgres ? "BYTEA" : "BLOB") + ")");
+  }
+
+  int64_t Count() {
+    Statement q = db_->Prepare("SELECT COUNT(*) FROM t");
+    EXPECT_TRUE(q.Step());
+    return q.Int64(0);
+  }
+
+  std::unique_ptr<Connection> db_;
+};
+
+TEST_P(ConnectionTest, BindsStepsAndReadsEveryColumnType) {
+  Statement ins = db_->Prepare("INSERT INTO t(k, n, b) VALUES(?, ?, ?)");
+  const std::vector<uint8_t> blob = {0, 1, 0xff, '\\', 'x'};
+  ins.Bind(1, "a").Bind(2, int64_t{1} << 40).BindBlob(3, blob);
+  EXPECT_EQ(ins.Exec(), 1);
+  ins.Reset();
+  ins.Bind(1, "b").BindNull(2).BindNull(3);
+  EXPECT_EQ(ins.Exec(), 1);
+
+  Statement q = db_->Prepare("SELECT k, n, b, n > ? FROM t ORDER BY k");
+  q.Bind(1, 5);
+  ASSERT_TRUE(q.Step());
+  EXPECT_EQ(q.Text(0), "a");
+  EXPECT_EQ(q.Int64(1), int64_t{1} << 40);
+  EXPECT_EQ(q.Blob(2), blob);
+  EXPECT_EQ(q.Int64(3), 1) << "a comparison reads as 0 or 1 on both";
+  ASSERT_TRUE(q.Step());
+  EXPECT_TRUE(q.IsNull(1));
+  EXPECT_FALSE(q.Step());
+}
+
+TEST_P(ConnectionTest, ADuplicateKeyIsItsOwnKindOfError) {
+  db_->ExecScript("INSERT INTO t(k) VALUES('a')");
+  Statement ins = db_->Prepare("INSERT INTO t(k) VALUES(?)");
+  ins.Bind(1, "a");
+  try {
+    ins.Exec();
+    FAIL() << "inserted a duplicate";
+  } catch (const Error& e) {
+    EXPECT_TRUE(IsDuplicateKey(e)) << e.what();
+    EXPECT_EQ(ToStatus("insert", e).code(), StatusCode::kInternal);
+  }
+}
+
+TEST_P(ConnectionTest, ATransactionNotCommittedRollsBack) {
+  {
+    Transaction tx(*db_, TxMode::kWrite);
+    db_->ExecScript("INSERT INTO t(k) VALUES('a')");
+  }
+  EXPECT_EQ(Count(), 0);
+  {
+    Transaction tx(*db_, TxMode::kWrite);
+    db_->ExecScript("INSERT INTO t(k) VALUES('a')");
+    tx.Commit();
+  }
+  EXPECT_EQ(Count(), 1);
+}
+
+TEST_P(ConnectionTest, UpsertAndReturningWorkOnBoth) {
+  Statement up = db_->Prepare(
+      "INSERT INTO t(k, n) VALUES(?, ?) ON CONFLICT(k) DO UPDATE SET n = t.n + excluded.n"
+      " RETURNING n");
+  for (int i = 0; i < 3; ++i) {
+    up.Reset();
+    up.Bind(1, "a").Bind(2, 2);
+    ASSERT_TRUE(up.Step());
+    EXPECT_EQ(up.Int64(0), 2 * (i + 1));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConnectionTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return std::string(info.param); });
+
+}  // namespace
+}  // namespace nexus::sql
