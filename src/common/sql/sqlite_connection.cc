@@ -20,9 +20,23 @@ auto Translate(F&& f) -> decltype(f()) {
   }
 }
 
+}  // namespace
+
 class SqliteStatement : public StatementImpl {
  public:
-  SqliteStatement(SQLite::Database& db, std::string_view sql) : q_(db, std::string(sql)) {}
+  SqliteStatement(SqliteConnection& owner, std::string sql, std::unique_ptr<SQLite::Statement> q)
+      : owner_(owner), sql_(std::move(sql)), q_holder_(std::move(q)), q_(*q_holder_) {}
+  ~SqliteStatement() override {
+    // A statement whose last step failed keeps that error for reset; it is
+    // dropped rather than parked.
+    if (q_.tryReset() != SQLITE_OK) return;
+    try {
+      q_.clearBindings();
+    } catch (const SQLite::Exception&) {
+      return;
+    }
+    owner_.Park(std::move(sql_), std::move(q_holder_));
+  }
 
   void BindInt64(int i, int64_t v) override {
     Translate([&] { q_.bind(i, static_cast<int64_t>(v)); });
@@ -63,8 +77,13 @@ class SqliteStatement : public StatementImpl {
   }
 
  private:
-  SQLite::Statement q_;
+  SqliteConnection& owner_;
+  std::string sql_;
+  std::unique_ptr<SQLite::Statement> q_holder_;
+  SQLite::Statement& q_;
 };
+
+namespace {
 
 Status FsyncFile(const std::string& path, bool may_be_missing) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -95,8 +114,32 @@ Error FromSqlite(const SQLite::Exception& e) {
   return Error(kind, e.what());
 }
 
+namespace {
+// Bounds on what is kept: texts built with a varying number of
+// placeholders must not grow the cache without end.
+constexpr size_t kMaxIdleStatements = 256;
+constexpr size_t kMaxIdlePerText = 4;
+}  // namespace
+
 Statement SqliteConnection::Prepare(std::string_view sql) {
-  return Statement(Translate([&] { return std::make_unique<SqliteStatement>(db_, sql); }));
+  std::string text(sql);
+  std::unique_ptr<SQLite::Statement> q;
+  if (auto it = idle_.find(text); it != idle_.end() && !it->second.empty()) {
+    q = std::move(it->second.back());
+    it->second.pop_back();
+    --idle_count_;
+  } else {
+    q = Translate([&] { return std::make_unique<SQLite::Statement>(db_, text); });
+  }
+  return Statement(std::make_unique<SqliteStatement>(*this, std::move(text), std::move(q)));
+}
+
+void SqliteConnection::Park(std::string sql, std::unique_ptr<SQLite::Statement> q) {
+  if (idle_count_ >= kMaxIdleStatements) return;
+  std::vector<std::unique_ptr<SQLite::Statement>>& parked = idle_[std::move(sql)];
+  if (parked.size() >= kMaxIdlePerText) return;
+  parked.push_back(std::move(q));
+  ++idle_count_;
 }
 
 void SqliteConnection::ExecScript(std::string_view script) {

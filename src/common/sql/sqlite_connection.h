@@ -7,6 +7,9 @@
 #include <SQLiteCpp/Database.h>
 
 #include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "common/sql/connection.h"
 
@@ -29,8 +32,20 @@ class SqliteConnection : public Connection {
   Status SyncToDisk() override;
 
  private:
+  friend class SqliteStatement;
+
+  // Takes back a statement that is done with (reset, bindings cleared), to
+  // hand out again for the same text.
+  void Park(std::string sql, std::unique_ptr<SQLite::Statement> q);
+
   std::unique_ptr<SQLite::Database> owned_;
   SQLite::Database& db_;
+  // Prepared statements by their text, waiting for their next use: the
+  // stores run the same few dozen statements again and again, and SQLite
+  // would parse and plan each one every time (a sixth of nexusd's CPU on
+  // small uploads). After owned_, so they are finalised before it closes.
+  std::unordered_map<std::string, std::vector<std::unique_ptr<SQLite::Statement>>> idle_;
+  size_t idle_count_ = 0;
 };
 
 // The sql::Error of a SQLiteCpp exception.
