@@ -15,7 +15,6 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   d->metrics = std::make_unique<metrics::Registry>();
   metrics::AddProcessMetrics(*d->metrics, d->proc_env, "nexusd");
   NEXUS_ASSIGN_OR_RETURN(d->db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
-  d->health = std::make_unique<Health>(*d->db);
 
   // Storage. The MetadataStore serialises its own use of its connection, so
   // it gets one nobody else touches (WAL lets both coexist). On PostgreSQL
@@ -41,6 +40,10 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   // waits for a commit nor holds one up.
   NEXUS_ASSIGN_OR_RETURN(d->metrics_metadata,
                          storage::MakeMetadataStore(metadata_backend, metadata_params({})));
+  // A store of its own database is probed too, on the metrics' connection
+  // (a probe waits for no upload's commit).
+  d->health =
+      std::make_unique<Health>(*d->db, on_postgres ? d->metrics_metadata.store.get() : nullptr);
   NEXUS_ASSIGN_OR_RETURN(
       d->chunks, storage::MakeChunkStore(storage::ChunkBackEndOf(cfg.storage), cfg.storage));
   NEXUS_ASSIGN_OR_RETURN(storage::ChunkerParams chunker,

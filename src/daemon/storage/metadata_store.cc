@@ -549,6 +549,15 @@ Result<StorageTotals> MetadataStore::Totals() {
   });
 }
 
+Status MetadataStore::Ping() {
+  std::lock_guard lock(mu_);
+  return sql::GuardSql("ping the metadata database", [&]() -> Status {
+    sql::Statement q = db_.Prepare("SELECT COUNT(*) FROM schema_migrations");
+    if (!q.Step()) return UnavailableError("no row from schema_migrations");
+    return Status::Ok();
+  });
+}
+
 Result<std::unordered_set<std::string>> MetadataStore::AllReferencedHashes() {
   std::lock_guard lock(mu_);
   try {

@@ -208,6 +208,8 @@ class MetadataStore {
 
   // Files and chunks of all owners (two scans: for a metrics scrape).
   Result<StorageTotals> Totals();
+  // A query against the migrated schema, for health checks.
+  Status Ping();
   Result<std::unordered_set<std::string>> AllReferencedHashes();
 
   // Runs `body` in one transaction under the store's lock: sql::TxMode::kWrite

@@ -167,5 +167,26 @@ TEST_F(DaemonRpcTest, EveryRpcRefusesAnEmptyOwner) {
   EXPECT_EQ(CountFiles(chunks_dir_), 0u);
 }
 
+TEST(HealthTest, AMetadataStoreOfItsOwnIsProbedToo) {
+  testing::TempDir dir;
+  auto db = testing::OpenTestDatabase(dir);
+  ASSERT_TRUE(db);
+  testing::FakeClock clock;
+  // A store on a migrated database answers; one whose database lost its
+  // schema (or its server) makes nexusd unhealthy, without its error text.
+  auto good_db = testing::OpenTestDatabase(dir);
+  ASSERT_TRUE(good_db);
+  sql::SqliteConnection good_conn(*good_db);
+  storage::MetadataStore good(good_conn, clock);
+  EXPECT_TRUE(Health(*db, &good).Check().ok());
+
+  SQLite::Database bare(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  sql::SqliteConnection bare_conn(bare);
+  storage::MetadataStore broken(bare_conn, clock);
+  Status s = Health(*db, &broken).Check();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "health check: the metadata database does not answer");
+}
+
 }  // namespace
 }  // namespace nexus::daemon
