@@ -108,6 +108,11 @@ class ChunkStore {
   // answering, and holds its lease lock over each batch, only when cheap.
   virtual bool RemoveIsCheap() const { return true; }
 
+  // How many chunk reads of one download pay to have in flight at once: 1
+  // for a local disk (the kernel reads ahead), more for a store a round trip
+  // away, whose reads would otherwise wait for each other (FileReader).
+  virtual int ReadsInFlight() const { return 1; }
+
   // Calls `fn` with the hash of every stored chunk (order unspecified).
   virtual Status List(const std::function<void(const std::string& hash)>& fn) = 0;
 

@@ -167,7 +167,12 @@ FileReader::FileReader(FileService& service, FileRecord file, int64_t offset, in
       chunks_(std::move(chunks)),
       position_(offset) {}
 
-FileReader::~FileReader() { ReleaseLeases(); }
+FileReader::~FileReader() {
+  // Reads still going end before their chunks' leases go (a chunk
+  // released may be removed under them).
+  ahead_.clear();
+  ReleaseLeases();
+}
 
 void FileReader::ReleaseLeases() {
   if (!leased_) return;
@@ -190,22 +195,52 @@ Result<FileReader::Piece> FileReader::NextPiece() {
     return Piece{};
   }
   const ChunkRef& c = chunks_[next_chunk_];
-  // A fresh buffer per chunk (the caller may still hold the last one), not
-  // zero-filled: the store reads into it and verifies it there.
   const auto size = static_cast<size_t>(c.size);
-  std::shared_ptr<char[]> buffer(new char[size == 0 ? 1 : size]);
-  if (Status s = service_.chunks_.ReadInto(c.hash, std::span<char>(buffer.get(), size)); !s.ok()) {
-    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kUpstreamFailed) {
+  std::shared_ptr<char[]> buffer;
+  Status read;
+  const int in_flight = service_.chunks_.ReadsInFlight();
+  if (in_flight <= 1) {
+    // A fresh buffer per chunk (the caller may still hold the last one), not
+    // zero-filled: the store reads into it and verifies it there.
+    buffer.reset(new char[size == 0 ? 1 : size]);
+    read = service_.chunks_.ReadInto(c.hash, std::span<char>(buffer.get(), size));
+  } else {
+    // Keep `in_flight` reads going over the chunks the range still needs.
+    if (next_to_start_ < next_chunk_) next_to_start_ = next_chunk_;
+    while (ahead_.size() < static_cast<size_t>(in_flight) && next_to_start_ < chunks_.size() &&
+           chunks_[next_to_start_].offset < end) {
+      const ChunkRef& n = chunks_[next_to_start_++];
+      const auto n_size = static_cast<size_t>(n.size);
+      std::shared_ptr<char[]> b(new char[n_size == 0 ? 1 : n_size]);
+      ChunkStore& store = service_.chunks_;
+      std::string hash = n.hash;
+      // The lambda holds the buffer too, so a reader dropped mid-read
+      // (its future's destructor waits) never leaves it writing freed memory.
+      // Deferred (read when waited for) if no thread can be made.
+      ahead_.push_back(Pending{
+          b, std::async(std::launch::async | std::launch::deferred, [&store, hash, b, n_size] {
+            return store.ReadInto(hash, std::span<char>(b.get(), n_size));
+          })});
+    }
+    buffer = std::move(ahead_.front().buffer);
+    read = ahead_.front().read.get();
+    ahead_.pop_front();
+  }
+  if (!read.ok()) {
+    // A caller that tries again starts from this chunk, with nothing ahead.
+    ahead_.clear();
+    next_to_start_ = next_chunk_;
+    if (read.code() == StatusCode::kUnavailable || read.code() == StatusCode::kUpstreamFailed) {
       // A remote store out of reach: nothing is lost, a later read may work.
-      spdlog::warn("read file {}: chunk {}: {}", file_.id, c.hash, s.message());
-      return s.WithContext("read file " + file_.id);
+      spdlog::warn("read file {}: chunk {}: {}", file_.id, c.hash, read.message());
+      return read.WithContext("read file " + file_.id);
     }
     // Either way a committed file lost data: say so loudly, show no details.
-    s = s.code() == StatusCode::kNotFound
-            ? InternalError("chunk " + c.hash + " of file " + file_.id + " is missing")
-            : s.WithContext("read file " + file_.id);
-    spdlog::error("DATA LOSS: {}", s.message());
-    return s;
+    read = read.code() == StatusCode::kNotFound
+               ? InternalError("chunk " + c.hash + " of file " + file_.id + " is missing")
+               : read.WithContext("read file " + file_.id);
+    spdlog::error("DATA LOSS: {}", read.message());
+    return read;
   }
   const std::string_view bytes(buffer.get(), size);
   current_ = std::move(buffer);

@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -179,7 +180,10 @@ class FileReader {
 
   // The next verified bytes of the range, in order; an empty view at the
   // end. The view stays valid until the next call. A chunk that is missing
-  // or fails verification is kInternal (and logged as data loss).
+  // or fails verification is kInternal (and logged as data loss). From a
+  // store whose ReadsInFlight() is above 1, the next chunks of the range are
+  // read at the same time, each on a thread of its own (so a download holds
+  // that many chunks at most, plus the one handed out).
   Result<std::string_view> Next();
 
   // The same bytes as Next, for a caller that keeps them past the next call
@@ -204,6 +208,13 @@ class FileReader {
   std::vector<ChunkRef> chunks_;
   size_t next_chunk_ = 0;
   int64_t position_;  // file offset of the next byte to yield
+  // Reads started ahead, in chunk order from next_chunk_ (remote stores).
+  struct Pending {
+    std::shared_ptr<char[]> buffer;
+    std::future<Status> read;
+  };
+  std::deque<Pending> ahead_;
+  size_t next_to_start_ = 0;  // index of the next chunk to start reading
   // The chunk of the last piece.
   std::shared_ptr<const void> current_;
   bool leased_ = true;

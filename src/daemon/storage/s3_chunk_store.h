@@ -134,6 +134,8 @@ class S3ChunkStore final : public ChunkStore {
   Status ReadInto(const std::string& hash, std::span<char> out) override;
   Status Remove(const std::string& hash) override;
   bool RemoveIsCheap() const override { return false; }
+  // A GET waits a round trip: a download keeps this many going.
+  int ReadsInFlight() const override { return 4; }
   Status List(const std::function<void(const std::string& hash)>& fn) override;
   Result<SweepStats> Sweep(const std::function<bool(const std::string& hash)>& keep) override;
 

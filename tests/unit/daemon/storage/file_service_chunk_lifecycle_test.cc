@@ -3,6 +3,8 @@
 // startup sweep, and a mix of all of them at once.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -157,8 +159,9 @@ TEST_F(FileServiceTest, ABigFilesChunksAreAllRemovedEvenBeyondTheInlineBatch) {
   EXPECT_EQ(ChunkFiles(), 0);
 }
 
-// The fs store's chunks behind a store whose Remove is a network round trip
-// (as S3's): it says so, and counts the removals made on each thread.
+// The fs store's chunks behind a store whose Remove and reads are network
+// round trips (as S3's): it says so, counts the removals made on each
+// thread, and the most reads it saw going at once (each takes 2 ms).
 class CostlyRemoveStore final : public ChunkStore {
  public:
   explicit CostlyRemoveStore(ChunkStore& inner) : inner_(inner) {}
@@ -176,6 +179,18 @@ class CostlyRemoveStore final : public ChunkStore {
     return inner_.Remove(hash);
   }
   bool RemoveIsCheap() const override { return false; }
+  Status ReadInto(const std::string& hash, std::span<char> out) override {
+    const int now = ++reading_;
+    int seen = most_reading_.load();
+    while (now > seen && !most_reading_.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    Status s = inner_.ReadInto(hash, out);
+    --reading_;
+    return s;
+  }
+  int ReadsInFlight() const override { return 4; }
+  int most_reading() const { return most_reading_.load(); }
   Status List(const std::function<void(const std::string& hash)>& fn) override {
     return inner_.List(fn);
   }
@@ -191,6 +206,8 @@ class CostlyRemoveStore final : public ChunkStore {
   ChunkStore& inner_;
   std::mutex mu_;
   std::map<std::thread::id, int> removals_;  // guarded by mu_
+  std::atomic<int> reading_{0};
+  std::atomic<int> most_reading_{0};
 };
 
 class CostlyRemoveTest : public FileServiceTest {
@@ -215,6 +232,30 @@ TEST_F(CostlyRemoveTest, DeleteAnswersBeforeAnyRemovalAndTheBackgroundRemovesThe
   EXPECT_EQ(store_->removals_on(std::this_thread::get_id()), 0)
       << "a delete must not wait for round trips to the store";
   files_.reset();  // waits for the background removals
+  EXPECT_EQ(ChunkFiles(), 0);
+}
+
+TEST_F(CostlyRemoveTest, ADownloadKeepsSeveralReadsGoingAndYieldsTheBytesInOrder) {
+  const std::string data = PseudoRandomBytes(60000, 78);
+  auto file = UploadAs("alice", "remote.bin", data);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  ASSERT_GT(file->chunks_count, 4);
+  Result<std::string> whole = Download("alice", file->id);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(*whole, data);
+  EXPECT_GT(store_->most_reading(), 1) << "the reads of one download went one at a time";
+  EXPECT_LE(store_->most_reading(), 4);
+  // A range in the middle, and a reader dropped halfway through.
+  Result<std::string> middle = Download("alice", file->id, ByteRange{20000, 10000});
+  ASSERT_TRUE(middle.ok()) << middle.status().ToString();
+  EXPECT_EQ(*middle, data.substr(20000, 10000));
+  {
+    auto reader = files_->Open("alice", file->id);
+    ASSERT_TRUE(reader.ok());
+    ASSERT_TRUE((*reader)->Next().ok());
+  }  // its reads still going end before it does
+  ASSERT_TRUE(files_->Delete("alice", file->id).ok());
+  files_.reset();
   EXPECT_EQ(ChunkFiles(), 0);
 }
 
