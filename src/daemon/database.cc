@@ -43,19 +43,6 @@ Status PrepareDatabaseFiles(const std::string& path) {
   return Status::Ok();
 }
 
-Status FsyncFile(const std::string& path, bool may_be_missing) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (may_be_missing && errno == ENOENT) return Status::Ok();
-    return ErrnoError(StatusCode::kUnavailable, "open '" + path + "' for fsync", errno);
-  }
-  const int rc = ::fsync(fd);
-  const int e = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoError(StatusCode::kUnavailable, "fsync '" + path + "'", e);
-  return Status::Ok();
-}
-
 Status SortAndCheckVersions(std::vector<Migration>& migrations) {
   std::sort(migrations.begin(), migrations.end(),
             [](const Migration& a, const Migration& b) { return a.version < b.version; });
@@ -136,11 +123,8 @@ Result<std::unique_ptr<sql::Connection>> OpenMetadataDatabase(const std::string&
 }
 
 Status SyncDatabaseFiles(SQLite::Database& db) {
-  const char* name = sqlite3_db_filename(db.getHandle(), "main");
-  if (name == nullptr || *name == '\0') return Status::Ok();
-  const std::string path = name;
-  NEXUS_RETURN_IF_ERROR(FsyncFile(path + "-wal", /*may_be_missing=*/true));
-  return FsyncFile(path, /*may_be_missing=*/false);
+  // The SQL layer's connection knows the files (the database and its WAL).
+  return sql::SqliteConnection(db).SyncToDisk();
 }
 
 Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
