@@ -205,6 +205,7 @@ def test_an_unreachable_store_fails_the_upload_cleanly_and_leaves_nothing(s3pair
         # What failed, not where: B's address and the object key stay in A's log.
         assert "chunk store unavailable" in r.json()["error"], r.text
         assert str(b.s3_port) not in r.text and "chunks/" not in r.text, r.text
+        assert not re.search(r"[0-9a-f]{64}", r.text), r.text  # nor the chunk's hash
         assert [x["id"] for x in list_files(a, user)] == before_files
         assert a.api.get("/healthz").status_code == 200
     finally:

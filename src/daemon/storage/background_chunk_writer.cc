@@ -1,5 +1,7 @@
 #include "daemon/storage/background_chunk_writer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <exception>
 #include <utility>
 
@@ -113,7 +115,12 @@ void BackgroundChunkWriter::Write(const Job& job) {
   {
     std::lock_guard lock(mu_);
     if (!created.ok()) {
-      if (error_.ok()) error_ = created.status().WithContext("store chunk " + job.hash);
+      if (error_.ok()) {
+        // The chunk's hash goes to the log, not into the status: an
+        // unavailable store's message reaches the client.
+        spdlog::warn("store chunk {}: {}", job.hash, created.status().ToString());
+        error_ = created.status();
+      }
     } else if (*created) {
       created_.push_back(job.hash);
       if (!no_syncer_) to_sync_.push_back(job.hash);

@@ -177,7 +177,10 @@ TEST(BackgroundChunkWriterTest, AFailedPutIsReturnedLaterAndNothingMoreIsWritten
   BackgroundChunkWriter writer(store);
   ASSERT_TRUE(PutOne(writer, "good", std::make_shared<const std::string>("1")).ok());
   ASSERT_TRUE(PutOne(writer, "bad", std::make_shared<const std::string>("2")).ok());
-  ExpectFailedFromNowOn(writer, store, "store chunk bad");
+  ExpectFailedFromNowOn(writer, store, "disk full");
+  // The store's words, not the chunk's hash: an unavailable store's
+  // message reaches the client.
+  EXPECT_EQ(writer.Drain().message().find("bad"), std::string::npos);
   EXPECT_EQ(writer.created(), std::vector<std::string>{"good"});
 }
 
