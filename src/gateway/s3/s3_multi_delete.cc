@@ -59,7 +59,7 @@ asio::awaitable<Response> DeleteObjects(S3Call& call) {
                                      "The provided 'x-amz-content-sha256' header does not match "
                                      "what was computed."));
   }
-  if (std::optional<S3Error> bad = CheckBodyChecksum(call.req, *body)) {
+  if (std::optional<S3Error> bad = CheckBodyChecksum(call, *body)) {
     co_return Fail(call, *bad);
   }
   if (const std::string* md5 = call.req.headers.Find("Content-MD5")) {

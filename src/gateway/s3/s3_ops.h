@@ -123,7 +123,7 @@ asio::awaitable<std::optional<S3Error>> StreamBody(
     const std::function<S3Error(const Status&)>& upload_error);
 // The x-amz-checksum-* header of a small body read whole (an XML document),
 // checked; BadDigest when it differs.
-std::optional<S3Error> CheckBodyChecksum(const Request& req, std::string_view body);
+std::optional<S3Error> CheckBodyChecksum(const S3Call& call, std::string_view body);
 // Echoes the checked checksum on the answer to the upload that sent it.
 void SetChecksumHeader(const BodyDigests& digests, Response& r);
 // A small request body (an XML document) read whole; kInvalidArgument
