@@ -15,23 +15,11 @@ import pytest
 from files_api import MiB, list_files, upload_bytes
 from fs_routes import get as fs_get, put_ok as fs_put_ok
 from harness import (SETTLE_S, assert_json_error, chunk_count, download_sha256,
-                     registered_user, skip_or_fail, unique, wait_until)
+                     registered_user, unique, wait_until)
+from test_s3 import client as s3_client
 
 PREFIX = "chunks/"
 CHUNK_KEY = re.compile(r"^chunks/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
-
-
-def _boto3_client(port, access_key, secret_key):
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:
-        skip_or_fail("python3-boto3 is not installed (scripts/install-deps.sh)")
-    return boto3.client(
-        "s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-        aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                      retries={"max_attempts": 1}))
 
 
 class Store:
@@ -68,7 +56,7 @@ def pair(module_nexus_factory):
     assert r.status_code == 201, r.text
     key = r.json()
     bucket = unique("chunks-")
-    s3 = _boto3_client(b.s3_port, key["access_key"], key["secret_key"])
+    s3 = s3_client(b, key["access_key"], key["secret_key"])
     s3.create_bucket(Bucket=bucket)
 
     a = module_nexus_factory(name="s3chunks", start=False)
