@@ -22,6 +22,12 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = Lower(c);
+  return out;
+}
+
 const std::string* Headers::Find(std::string_view name) const {
   for (const auto& [k, v] : fields_) {
     if (EqualsIgnoreCase(k, name)) return &v;

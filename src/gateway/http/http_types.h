@@ -26,6 +26,8 @@ namespace asio = boost::asio;
 
 // ASCII case-insensitive equality, for header and JSON field names.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// `s` with ASCII letters lowercased (header names, host names).
+std::string AsciiLower(std::string_view s);
 
 // Header fields in arrival order; names compare case-insensitively.
 class Headers {

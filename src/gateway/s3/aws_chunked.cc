@@ -3,9 +3,9 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
+#include "gateway/http/http_types.h"
 #include "gateway/s3/sigv4.h"
 
 namespace nexus::gateway::s3 {
@@ -87,9 +87,7 @@ bool AwsChunkedDecoder::ChunkSignatureHolds() {
 std::optional<S3Error> AwsChunkedDecoder::TrailerLine() {
   const size_t colon = line_.find(':');
   if (colon == std::string::npos || colon == 0) return Broken("malformed trailer line");
-  std::string name = line_.substr(0, colon);
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string name = AsciiLower(std::string_view(line_).substr(0, colon));
   std::string value(Trimmed(std::string_view(line_).substr(colon + 1)));
   line_.clear();
   if (name == kTrailerSignature) {

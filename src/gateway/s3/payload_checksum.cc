@@ -3,13 +3,13 @@
 #include <zlib.h>
 
 #include <array>
-#include <cctype>
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 #endif
 
 #include "gateway/formats/base64.h"
+#include "gateway/http/http_types.h"
 
 namespace nexus::gateway::s3 {
 namespace {
@@ -95,12 +95,7 @@ std::string ChecksumHeaderName(ChecksumAlgorithm algorithm) {
 
 std::optional<ChecksumAlgorithm> ChecksumAlgorithmOfHeader(std::string_view name) {
   for (const Named& n : kNames) {
-    if (name.size() == n.header.size() &&
-        std::equal(name.begin(), name.end(), n.header.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == b;
-        })) {
-      return n.algorithm;
-    }
+    if (EqualsIgnoreCase(name, n.header)) return n.algorithm;
   }
   return std::nullopt;
 }

@@ -1,17 +1,10 @@
 #include "gateway/s3/s3_address.h"
 
-#include <cctype>
-
+#include "gateway/http/http_types.h"
 #include "gateway/s3/sigv4.h"
 
 namespace nexus::gateway::s3 {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The host name of a Host header: without its port, lowercase. An IPv6
 // literal ("[::1]:9000") keeps its brackets.
@@ -22,7 +15,7 @@ std::string HostName(std::string_view host) {
     host = host.substr(0, colon);
   }
   if (host.ends_with('.')) host.remove_suffix(1);  // a fully qualified name
-  return Lower(host);
+  return AsciiLower(host);
 }
 
 }  // namespace
@@ -31,7 +24,7 @@ S3Address AddressOf(std::string_view host, std::string_view raw_path, std::strin
   if (raw_path.starts_with("/")) raw_path.remove_prefix(1);
   if (!domain.empty()) {
     const std::string name = HostName(host);
-    const std::string suffix = "." + Lower(domain);
+    const std::string suffix = "." + AsciiLower(domain);
     if (name.size() > suffix.size() && name.ends_with(suffix)) {
       return S3Address{name.substr(0, name.size() - suffix.size()), PercentDecode(raw_path)};
     }

@@ -13,14 +13,6 @@ constexpr std::string_view kStoredHeaders[] = {"Content-Type",        "Content-E
                                                "Cache-Control",       "Expires"};
 constexpr std::string_view kUserPrefix = "x-amz-meta-";
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // Text a header value and an XML document can both carry.
 bool StorableValue(std::string_view v) {
   for (unsigned char c : v) {
@@ -53,7 +45,7 @@ std::variant<ObjectMetadata, S3Error> MetadataOfRequest(const Headers& headers) 
     out.headers.emplace_back(std::string(name), *value);
   }
   for (const auto& [name, value] : headers.fields()) {
-    std::string lower = Lower(name);
+    std::string lower = AsciiLower(name);
     if (!lower.starts_with(kUserPrefix) || lower.size() == kUserPrefix.size()) continue;
     if (!StorableValue(value)) return InvalidValue(name);
     user_bytes += lower.size() - kUserPrefix.size() + value.size();
@@ -123,7 +115,7 @@ void ApplyMetadata(const ObjectMetadata& metadata, const Request& req, Response&
   // owner chose them) override what is stored.
   if (req.method != "GET") return;
   for (std::string_view name : kStoredHeaders) {
-    const std::string* asked = req.QueryParam("response-" + Lower(name));
+    const std::string* asked = req.QueryParam("response-" + AsciiLower(name));
     if (asked && StorableValue(*asked)) r.headers.Set(name, *asked);
   }
 }
@@ -133,7 +125,7 @@ void ApplyChecksum(const ObjectMetadata& metadata, std::string_view content_sha2
   const auto& c = metadata.checksum;
   if (!c || c->sha256 != content_sha256 || req.headers.Has("Range")) return;
   const std::string* mode = req.headers.Find("x-amz-checksum-mode");
-  if (!mode || Lower(*mode) != "enabled") return;
+  if (!mode || !EqualsIgnoreCase(*mode, "enabled")) return;
   r.headers.Set(c->name, c->value);
   r.headers.Set("x-amz-checksum-type", "FULL_OBJECT");
 }

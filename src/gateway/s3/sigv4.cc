@@ -90,14 +90,6 @@ std::string CanonicalValue(std::string_view v) {
   return out;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::vector<std::string> Split(std::string_view s, char sep) {
   std::vector<std::string> out;
   while (true) {
@@ -440,7 +432,7 @@ std::variant<SigV4Auth, S3Error> ParseSigV4(const SigV4Request& req, std::string
   auth.signed_headers = Split(signed_headers, ';');
   const bool host_signed = std::find(auth.signed_headers.begin(), auth.signed_headers.end(),
                                      "host") != auth.signed_headers.end();
-  if (signed_headers.empty() || !host_signed || signed_headers != Lower(signed_headers)) {
+  if (signed_headers.empty() || !host_signed || signed_headers != AsciiLower(signed_headers)) {
     return Malformed(auth.presigned, "SignedHeaders must be lower-case names including host");
   }
   bool missing = false;
