@@ -5,12 +5,16 @@ of a test_lambda*.py module.
 
 Run: NEXUS_BUILD_DIR=<abs build dir> /usr/bin/python3 -m pytest tests/e2e -q -rs
 Under CI=true a test that would skip (e.g. binaries not built) fails instead.
+With NEXUS_E2E_BACKENDS=postgres+s3 every instance keeps its storage metadata
+in PostgreSQL and its chunks in an S3 bucket (backends.py); run that pass
+with -m "not local_store".
 """
 
 import os
 
 import pytest
 
+import backends
 from harness import Instance, SmtpSink, new_user, register, registered_user, skip_or_fail
 from lambda_runs import MARKER, MARKER_VAR, runc_path
 
@@ -26,11 +30,42 @@ def _require_binaries():
         skip_or_fail("Nexus binaries not available: " + ", ".join(missing))
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "local_store: looks at the local chunk directory or nexus.db by hand; "
+        "not run with NEXUS_E2E_BACKENDS=postgres+s3")
+
+
 @pytest.fixture(scope="session")
 def smtp_sink():
     sink = SmtpSink().start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_backends(request):
+    """The back-ends every instance of the session runs on (backends.py)."""
+    if backends.wanted() != backends.POSTGRES_S3:
+        yield None
+        return
+    if request.session.items and any(
+            item.get_closest_marker("local_store") for item in request.session.items):
+        pytest.fail(f"{backends.ENV}={backends.POSTGRES_S3} runs with -m 'not local_store'",
+                    pytrace=False)
+    sink = request.getfixturevalue("smtp_sink")
+    _require_binaries()
+
+    def make_store(env):
+        return Instance(_build_dir(), sink, env=env, name="chunkstore", embedded=True).start()
+
+    profile = backends.PostgresS3(make_store, skip_or_fail)
+    try:
+        backends.active = profile.start()
+        yield profile
+    finally:
+        backends.active = None
+        profile.stop()
 
 
 @pytest.fixture(scope="session")

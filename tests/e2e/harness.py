@@ -27,6 +27,8 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
+import backends
+
 # Re-exported: the tests import the whole harness from here.
 from http_client import Api, assert_json_error, raw_request  # noqa: F401
 from uploads import (MultipartBody, chunk_count, chunk_paths, download_sha256,  # noqa: F401
@@ -192,7 +194,7 @@ class SmtpSink:
 class Instance:
     """The three Nexus services on one data dir, started and stopped as a unit."""
 
-    def __init__(self, build_dir, sink, env=None, name="nexus"):
+    def __init__(self, build_dir, sink, env=None, name="nexus", embedded=False):
         self.build_dir = build_dir
         self.sink = sink
         self.label = name
@@ -215,6 +217,7 @@ class Instance:
         if sink is not None:
             self.env["NEXUS_MAIL_SMTP_URL"] = sink.url
         self.env.update(RELAXED_LIMITS)
+        backends.configure(self, embedded)
         self.env.update(env or {})
         self.procs = {}
         self.exit_codes = {}

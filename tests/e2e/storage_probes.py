@@ -11,6 +11,7 @@ import struct
 import threading
 import time
 
+import backends
 from harness import SETTLE_S, MultipartBody, skip_or_fail, upload
 
 
@@ -21,6 +22,7 @@ FS_UPLOAD = "/api/fs/upload"
 
 
 def chunks_root(inst):
+    backends.require_local_store(inst, "chunks_root")
     return inst.env.get("NEXUS_STORAGE_CHUNKS_DIR") or os.path.join(
         inst.env["NEXUS_DATA_DIR"], "chunks")
 

@@ -18,9 +18,13 @@ import sqlite3
 import threading
 import time
 
+import pytest
 import requests
 
 from harness import registered_user, upload, wait_until
+
+# Reads the local chunk directory and nexus.db by hand (backends.py).
+pytestmark = pytest.mark.local_store
 
 KiB = 1 << 10
 MiB = 1 << 20

@@ -10,6 +10,8 @@ import signal
 import socket
 import struct
 
+import pytest
+
 from files_api import KiB, MiB, UPLOAD, list_files, upload_bytes
 from harness import (MultipartBody, SETTLE_S, assert_json_error, chunk_count, chunk_paths,
                      download_sha256, registered_user, settled_chunk_count, upload, wait_until)
@@ -81,6 +83,7 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_row_and_no_chunk(nexus, 
     assert nexus.api.get("/healthz").status_code == 200
 
 
+@pytest.mark.local_store
 def test_a_corrupt_chunk_is_a_generic_500_and_logged_loudly(nexus, alice):
     before = chunk_paths(nexus)
     data = os.urandom(3 * MiB)
@@ -109,6 +112,7 @@ def test_a_corrupt_chunk_is_a_generic_500_and_logged_loudly(nexus, alice):
                "the corrupt file's chunks were not released")
 
 
+@pytest.mark.local_store
 def test_a_daemon_killed_mid_upload_sweeps_the_leftovers_when_it_starts_again(nexus_factory):
     inst = nexus_factory(name="crash")
     user = registered_user(inst, "crash")

@@ -205,6 +205,7 @@ def test_a_users_stalled_downloads_take_only_their_share(sh, tmp_path):
                "A's download slots were not released after its readers went away")
 
 
+@pytest.mark.local_store
 def test_a_users_stalled_uploads_take_only_their_share(sh):
     before = names_of(sh.a_api, sh.a.token)
     held = []
@@ -346,6 +347,7 @@ def floor(nexus_factory, attach_logs):
     return inst
 
 
+@pytest.mark.local_store
 def test_an_upload_trickled_below_the_floor_is_cut_off_and_keeps_nothing(floor):
     s = start_upload(floor, floor.a.token, "trickle.bin")
     answer = b""
@@ -420,6 +422,7 @@ def test_a_download_read_below_the_floor_is_cut_off(floor, tmp_path):
 # ---------------------------------------------------------------- a stalled gateway
 
 
+@pytest.mark.local_store
 def test_a_stalled_gateway_cannot_hold_nexusds_slots(nexus_factory, attach_logs, tmp_path):
     inst = nexus_factory(name="fairidle", env={
         "NEXUS_DAEMON_STREAM_IDLE_TIMEOUT_SECONDS": "5",

@@ -122,6 +122,7 @@ def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+@pytest.mark.local_store
 def test_the_data_dir_database_and_chunks_are_readable_by_their_owner_only(nexus_factory):
     inst = nexus_factory(name="perms", start=False)
     # An existing data dir as `mkdir` under umask 022 (or an older version)

@@ -8,8 +8,13 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from harness import registered_user, skip_or_fail, upload, wait_until
 from storage_probes import MiB, SETTLE_S, UPLOAD, chunks_root, need_root, put, store_files
+
+# Reads the local chunk directory and nexus.db by hand (backends.py).
+pytestmark = pytest.mark.local_store
 
 
 # ------------------------------------------------- item 9: committed means durable

@@ -14,6 +14,9 @@ from storage_probes import (FS_UPLOAD, KiB, MiB, PeakSampler, SETTLE_S, Streamin
                             chunks_root, files_of, ls_names, need_root, put, store_bytes,
                             store_files, temp_files, usage, wait_store_settled)
 
+# Reads the local chunk directory by hand (backends.py).
+pytestmark = pytest.mark.local_store
+
 
 # ------------------------------------------------ item 10: quota held while streaming
 

@@ -7,6 +7,8 @@ import hashlib
 import os
 import secrets
 
+import backends
+
 
 class MultipartBody:
     """A multipart/form-data body streamed from its parts, never held whole.
@@ -127,10 +129,13 @@ def download_sha256(api, token, path, timeout=120):
 def chunk_paths(inst):
     """Paths of the files in the instance's chunk store (<data_dir>/chunks),
     temp files included (an empty set when it does not exist)."""
+    backends.require_local_store(inst, "chunk_paths")
     root = os.path.join(inst.data_dir, "chunks")
     return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
 
 
 def chunk_count(inst):
-    """Files in the instance's chunk store, temp files included."""
-    return len(chunk_paths(inst))
+    """Files in the instance's chunk store, temp files included (objects in
+    its bucket when its chunks are on S3)."""
+    remote = backends.chunk_count(inst)
+    return remote if remote is not None else len(chunk_paths(inst))
