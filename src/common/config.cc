@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -90,6 +91,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"mail", "timeout_seconds", &c.mail.timeout_seconds, 1, 3600},
       {"daemon", "listen", &c.daemon.listen},
       {"daemon", "db_path", &c.daemon.db_path},
+      {"daemon", "host_name", &c.daemon.host_name},
       {"daemon", "max_concurrent_downloads", &c.daemon.max_concurrent_downloads, 1, 4096},
       {"daemon", "max_concurrent_downloads_per_user", &c.daemon.max_concurrent_downloads_per_user,
        1, 4096},
@@ -222,6 +224,13 @@ Status CheckUnknownKeys(const toml::table& root, const std::vector<Binding>& bin
   return Status::Ok();
 }
 
+// "localhost" when the kernel has no name for the machine.
+std::string MachineHostName() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
 void DeriveDefaults(Config& c) {
   const std::string& d = c.data_dir;
   if (c.runtime_dir.empty()) c.runtime_dir = "/run/nexus-" + c.instance;
@@ -235,6 +244,7 @@ void DeriveDefaults(Config& c) {
   if (c.mail.outbox_dir.empty()) c.mail.outbox_dir = d + "/mail/outbox";
   if (c.daemon.listen.empty()) c.daemon.listen = "unix:" + d + "/run/nexusd.sock";
   if (c.daemon.db_path.empty()) c.daemon.db_path = d + "/nexus.db";
+  if (c.daemon.host_name.empty()) c.daemon.host_name = MachineHostName();
   if (c.storage.chunks_dir.empty()) c.storage.chunks_dir = d + "/chunks";
   if (c.network.bridge.empty()) c.network.bridge = "nx-" + c.instance;
 }

@@ -79,6 +79,10 @@ struct MailConfig {
 struct DaemonConfig {
   std::string listen;   // default unix:<data_dir>/run/nexusd.sock
   std::string db_path;  // default <data_dir>/nexus.db
+  // The name the nodes this daemon runs are recorded under, so daemons
+  // sharing one database each keep to their own; default: the machine's
+  // host name.
+  std::string host_name;
   // Shares of the calls that hold a server thread for long: at most this
   // many at once, and at most `_per_user` of them for one user (16: above
   // the 10 parts awscli and boto3 send at once, so their transfers are

@@ -18,8 +18,7 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
 
   // Storage. The MetadataStore serialises its own use of its connection, so
   // it gets one nobody else touches (WAL lets both coexist). On PostgreSQL
-  // its database holds the storage and tree tables alone; nexus.db keeps
-  // the rest.
+  // its database holds the storage, tree and nodes tables.
   const bool on_postgres = cfg.storage.metadata != storage::kSqliteMetadataStore;
   auto metadata_params = [&](std::vector<Migration> migrations) {
     return storage::MetadataStoreParams{
@@ -32,10 +31,8 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   };
   const std::string_view metadata_backend =
       on_postgres ? storage::kPostgresMetadataStore : storage::kSqliteMetadataStore;
-  NEXUS_ASSIGN_OR_RETURN(
-      d->metadata, storage::MakeMetadataStore(
-                       metadata_backend, metadata_params(on_postgres ? StorageMetadataMigrations()
-                                                                     : DaemonMigrations())));
+  NEXUS_ASSIGN_OR_RETURN(d->metadata, storage::MakeMetadataStore(
+                                          metadata_backend, metadata_params(DaemonMigrations())));
   // The metrics read totals on a connection of their own, so a scrape never
   // waits for a commit nor holds one up.
   NEXUS_ASSIGN_OR_RETURN(d->metrics_metadata,
@@ -68,10 +65,13 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   NEXUS_ASSIGN_OR_RETURN(d->lambda, runtime::LambdaRunner::ForHost(cfg));
 
   // Nodes: the NodeStore serialises use of its connection, so it gets its
-  // own too. ForHost reconciles the host with the table (nodes that should
-  // run are running again) and starts the metrics sampler before we serve;
-  // without root, runc or CNI every node RPC answers UNAVAILABLE instead.
-  NEXUS_ASSIGN_OR_RETURN(d->nodes_db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
+  // own too, in the database of the storage metadata. ForHost reconciles
+  // the host with the table (nodes that should run are running again) and
+  // starts the metrics sampler before we serve; without root, runc or CNI
+  // every node RPC answers UNAVAILABLE instead.
+  NEXUS_ASSIGN_OR_RETURN(
+      d->nodes_db, OpenMetadataDatabase(on_postgres ? cfg.storage.metadata : cfg.daemon.db_path,
+                                        DaemonMigrations()));
   NEXUS_ASSIGN_OR_RETURN(d->nodes, runtime::NodeManager::ForHost(cfg, *d->nodes_db, clock));
 
   NEXUS_ASSIGN_OR_RETURN(d->limits, CallLimitsFromConfig(cfg, d->lambda->options().max_concurrent));

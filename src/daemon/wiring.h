@@ -24,6 +24,7 @@
 #include "common/env.h"
 #include "common/metrics/metrics.h"
 #include "common/result.h"
+#include "common/sql/connection.h"
 #include "daemon/lambda/lambda.h"
 #include "daemon/nodes/node_manager.h"
 #include "daemon/rpc/call_admission.h"
@@ -61,7 +62,7 @@ struct Daemon {
   std::unique_ptr<storage::MultipartJanitor> multipart_janitor;
   // Lambda and nodes; without root, runc or CNI they answer kUnavailable.
   std::unique_ptr<runtime::LambdaRunner> lambda;
-  std::unique_ptr<SQLite::Database> nodes_db;
+  std::unique_ptr<sql::Connection> nodes_db;
   std::unique_ptr<runtime::NodeManager> nodes;
   // The shares of the long calls, sized to the lambda runner.
   CallLimits limits;

@@ -78,19 +78,21 @@ Status NodeManager::Admit(const NodeRecord& r) {
   if (same_name.ok()) return AlreadyExistsError("node '" + r.name + "' already exists");
   if (same_name.status().code() != StatusCode::kNotFound) return same_name.status();
 
-  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> all, store_.ListAll());
+  // A user's limits count their nodes on every host.
+  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> mine, store_.List(r.owner));
   int64_t count = 0;
   int64_t memory_mb = 0;
   int64_t storage = 0;
-  // What the disks could still take from the host's disk if every node
-  // filled its own: the sparse images' sizes less what they hold already.
+  for (const NodeRecord& n : mine) {
+    ++count;
+    memory_mb += n.memory_mb;
+    storage += n.storage_bytes;
+  }
+  // What the disks of this host's nodes could still take from its disk if
+  // each filled its own: the sparse images' sizes less what they hold already.
+  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> here, store_.ListOnHost());
   int64_t owed = r.storage_bytes;
-  for (const NodeRecord& n : all) {
-    if (n.owner == r.owner) {
-      ++count;
-      memory_mb += n.memory_mb;
-      storage += n.storage_bytes;
-    }
+  for (const NodeRecord& n : here) {
     NEXUS_ASSIGN_OR_RETURN(int64_t held, volumes_.AllocatedBytes(VolumeFor(n.uid)));
     owed += std::max<int64_t>(0, n.storage_bytes - held);
   }

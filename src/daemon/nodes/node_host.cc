@@ -37,9 +37,8 @@ std::string FindTool(Env& host, const std::string& name) {
 
 }  // namespace
 
-Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
-                                                          SQLite::Database& db, const Clock& clock,
-                                                          Env* files) {
+Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config, sql::Connection& db,
+                                                          const Clock& clock, Env* files) {
   NEXUS_ASSIGN_OR_RETURN(NodeOptions options, NodeOptionsFromConfig(config));
   NEXUS_ASSIGN_OR_RETURN(NetworkOptions net, NetworkOptionsFromConfig(config));
   NEXUS_ASSIGN_OR_RETURN(FirewallOptions firewall, FirewallOptionsFromConfig(config));
@@ -126,7 +125,7 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config,
   owned->metrics = std::make_unique<MetricsSampler>(
       *owned->reader, clock,
       MetricsOptions{config.nodes.metrics_interval_seconds, config.nodes.metrics_history_seconds});
-  owned->store = std::make_unique<NodeStore>(db);
+  NEXUS_ASSIGN_OR_RETURN(owned->store, NodeStore::Open(db, config.daemon.host_name));
 
   Deps deps{*owned->runtime, *owned->network, *owned->firewall,
             *owned->volumes, *owned->cgroups, *owned->store,

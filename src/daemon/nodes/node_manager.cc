@@ -111,6 +111,11 @@ Result<NodeManager::Locked> NodeManager::Lock(const std::string& owner, const st
     return current.status();
   }
   locked.record = std::move(current).value();
+  if (locked.record.host != store_.host()) {
+    // Until calls are routed to the daemon of the node's host, this one
+    // must not touch a container of the same uid here.
+    return UnavailableError("node '" + id + "' runs on host " + locked.record.host);
+  }
   return locked;
 }
 
@@ -153,8 +158,9 @@ Result<std::vector<NodeInfo>> NodeManager::List(const std::string& owner) {
   }
   std::vector<NodeInfo> out;
   for (const auto& r : records) {
-    // Without runc's answer, trust the database.
-    bool up = known ? running.count(ContainerId(r.uid)) > 0 : r.state == kNodeRunning;
+    // Without runc's answer, and for another host's node, trust the database.
+    bool up = known && r.host == store_.host() ? running.count(ContainerId(r.uid)) > 0
+                                               : r.state == kNodeRunning;
     out.push_back(Info(r, up));
   }
   return out;
@@ -167,7 +173,8 @@ Result<NodeInfo> NodeManager::Get(const std::string& owner, const std::string& i
     return r.status().code() == StatusCode::kNotFound ? NotFoundError(NodeNotFound(id))
                                                       : r.status();
   }
-  return Info(*r, r->state == kNodeRunning && ContainerRunning(r->uid));
+  return Info(*r,
+              r->state == kNodeRunning && (r->host != store_.host() || ContainerRunning(r->uid)));
 }
 
 Status NodeManager::EnsureRunning(NodeRecord& r) {
@@ -287,7 +294,7 @@ Status NodeManager::Delete(const std::string& owner, const std::string& id) {
 
 Result<std::vector<NodeManager::NodeFigures>> NodeManager::AllFigures() {
   NEXUS_RETURN_IF_ERROR(availability_);
-  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> records, store_.ListAll());
+  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> records, store_.ListOnHost());
   std::vector<NodeFigures> out;
   out.reserve(records.size());
   for (NodeRecord& r : records) {

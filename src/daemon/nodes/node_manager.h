@@ -68,8 +68,6 @@
 // while checking that it runs, so a long command does not block Stop/Delete.
 #pragma once
 
-#include <SQLiteCpp/Database.h>
-
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -122,7 +120,8 @@ class NodeManager {
   // The real wiring for nexusd: the configured OCI runtime (runc or crun)
   // with its root under the data dir, the CNI network, loop volumes, the
   // host's cgroups, the `nodes` table in `db` (which must have
-  // NodeMigrations applied; give the manager a connection of its own) and a
+  // NodeMigrations applied; give the manager a connection of its own), its
+  // rows those of host [daemon] host_name, and a
   // metrics sampler thread stamping samples with `clock`; `db` and `clock`
   // must outlive the manager. Fails only on an inconsistent config; without
   // root, the runtime, the CNI plugins, nft or the disk tools it returns a manager
@@ -130,7 +129,7 @@ class NodeManager {
   // its report) and starts the sampler. Files (probes, node directories,
   // netns and lease listings, cgroup counters) go through `files`, which
   // must outlive the manager; the real file system when null.
-  static Result<std::unique_ptr<NodeManager>> ForHost(const Config& config, SQLite::Database& db,
+  static Result<std::unique_ptr<NodeManager>> ForHost(const Config& config, sql::Connection& db,
                                                       const Clock& clock, Env* files = nullptr);
 
   Result<NodeInfo> Create(const CreateNodeRequest& request);

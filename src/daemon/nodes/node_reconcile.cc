@@ -48,7 +48,7 @@ Status NodeManager::ApplyFirewallLocked() {
 Result<ReconcileReport> NodeManager::Reconcile() {
   NEXUS_RETURN_IF_ERROR(availability_);
   ReconcileReport report;
-  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> records, store_.ListAll());
+  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> records, store_.ListOnHost());
   {
     // Rules first, from the database and the kernel's interfaces: they may be
     // gone (a reboot, a flush) or stale, and nodes that still run must not be

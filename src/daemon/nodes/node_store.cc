@@ -1,8 +1,6 @@
 #include "daemon/nodes/node_store.h"
 
-#include <SQLiteCpp/Statement.h>
-
-#include "common/sqlite_errors.h"
+#include "common/sql/error.h"
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -23,131 +21,155 @@ CREATE TABLE nodes (
 );
 )sql";
 
-constexpr const char* kColumns =
-    "uid, owner, name, state, ip, memory_mb, cpu_shares, storage_size, storage_bytes, created_at";
+// PostgreSQL's INTEGER is 32 bits: sizes and times need BIGINT.
+constexpr const char* kPostgresSchemaV200 = R"sql(
+CREATE TABLE nodes (
+  uid TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  name TEXT NOT NULL,
+  state TEXT NOT NULL,
+  ip TEXT NOT NULL DEFAULT '',
+  memory_mb BIGINT NOT NULL,
+  cpu_shares BIGINT NOT NULL,
+  storage_size TEXT NOT NULL,
+  storage_bytes BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (owner, name)
+);
+)sql";
 
-NodeRecord FromRow(SQLite::Statement& q) {
+// '' until a daemon adopts the row (NodeStore::Open).
+constexpr const char* kSchemaV201 = R"sql(
+ALTER TABLE nodes ADD COLUMN host TEXT NOT NULL DEFAULT '';
+CREATE INDEX nodes_by_host ON nodes (host);
+)sql";
+
+constexpr const char* kColumns =
+    "uid, owner, name, state, ip, memory_mb, cpu_shares, storage_size, storage_bytes, created_at, "
+    "host";
+
+NodeRecord FromRow(sql::Statement& q) {
   NodeRecord n;
-  n.uid = q.getColumn(0).getString();
-  n.owner = q.getColumn(1).getString();
-  n.name = q.getColumn(2).getString();
-  n.state = q.getColumn(3).getString();
-  n.ip = q.getColumn(4).getString();
-  n.memory_mb = q.getColumn(5).getInt64();
-  n.cpu_shares = q.getColumn(6).getInt64();
-  n.storage_size = q.getColumn(7).getString();
-  n.storage_bytes = q.getColumn(8).getInt64();
-  n.created_at = q.getColumn(9).getInt64();
+  n.uid = q.Text(0);
+  n.owner = q.Text(1);
+  n.name = q.Text(2);
+  n.state = q.Text(3);
+  n.ip = q.Text(4);
+  n.memory_mb = q.Int64(5);
+  n.cpu_shares = q.Int64(6);
+  n.storage_size = q.Text(7);
+  n.storage_bytes = q.Int64(8);
+  n.created_at = q.Int64(9);
+  n.host = q.Text(10);
   return n;
+}
+
+std::vector<NodeRecord> AllRows(sql::Statement& q) {
+  std::vector<NodeRecord> out;
+  while (q.Step()) out.push_back(FromRow(q));
+  return out;
 }
 
 }  // namespace
 
 std::vector<Migration> NodeMigrations() {
-  return {{200, "nodes: nodes (owner, name, state, ip, limits, storage)", kSchemaV200}};
+  return {{200, "nodes: nodes (owner, name, state, ip, limits, storage)", kSchemaV200,
+           kPostgresSchemaV200},
+          {201, "nodes: the host each node lives on", kSchemaV201, kSchemaV201}};
+}
+
+Result<std::unique_ptr<NodeStore>> NodeStore::Open(sql::Connection& db, std::string host) {
+  if (host.empty()) return InvalidArgumentError("a node store needs the name of its host");
+  NEXUS_RETURN_IF_ERROR(sql::GuardSql("adopt nodes without a host", [&]() -> Status {
+    sql::Transaction tx(db, sql::TxMode::kWrite);
+    db.Prepare("UPDATE nodes SET host = ? WHERE host = ''").Bind(1, host).Exec();
+    tx.Commit();
+    return Status::Ok();
+  }));
+  return std::unique_ptr<NodeStore>(new NodeStore(db, std::move(host)));
 }
 
 Status NodeStore::Insert(const NodeRecord& n) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement ins(db_, std::string("INSERT INTO nodes(") + kColumns +
-                                   ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    ins.bind(1, n.uid);
-    ins.bind(2, n.owner);
-    ins.bind(3, n.name);
-    ins.bind(4, n.state);
-    ins.bind(5, n.ip);
-    ins.bind(6, n.memory_mb);
-    ins.bind(7, n.cpu_shares);
-    ins.bind(8, n.storage_size);
-    ins.bind(9, n.storage_bytes);
-    ins.bind(10, n.created_at);
-    ins.exec();
+    sql::Statement ins = db_.Prepare(std::string("INSERT INTO nodes(") + kColumns +
+                                     ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    ins.Bind(1, n.uid)
+        .Bind(2, n.owner)
+        .Bind(3, n.name)
+        .Bind(4, n.state)
+        .Bind(5, n.ip)
+        .Bind(6, n.memory_mb)
+        .Bind(7, n.cpu_shares)
+        .Bind(8, n.storage_size)
+        .Bind(9, n.storage_bytes)
+        .Bind(10, n.created_at)
+        .Bind(11, host_);
+    ins.Exec();
     return Status::Ok();
-  } catch (const SQLite::Exception& e) {
-    if (IsDuplicateKey(e)) {
-      return AlreadyExistsError("node '" + n.name + "' already exists");
-    }
-    return SqliteError("insert node '" + n.name + "'", e);
+  } catch (const sql::Error& e) {
+    if (sql::IsDuplicateKey(e)) return AlreadyExistsError("node '" + n.name + "' already exists");
+    return sql::ToStatus("insert node '" + n.name + "'", e);
   }
 }
 
 Status NodeStore::Update(const std::string& uid, const std::string& state, const std::string& ip) {
   std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Statement q(db_, "UPDATE nodes SET state = ?, ip = ? WHERE uid = ?");
-    q.bind(1, state);
-    q.bind(2, ip);
-    q.bind(3, uid);
-    if (q.exec() == 0) return NotFoundError("node " + uid + " not found");
+  return sql::GuardSql("update node " + uid, [&]() -> Status {
+    sql::Statement q = db_.Prepare("UPDATE nodes SET state = ?, ip = ? WHERE uid = ?");
+    q.Bind(1, state).Bind(2, ip).Bind(3, uid);
+    if (q.Exec() == 0) return NotFoundError("node " + uid + " not found");
     return Status::Ok();
-  } catch (const SQLite::Exception& e) {
-    return SqliteError("update node " + uid, e);
-  }
+  });
 }
 
 Result<NodeRecord> NodeStore::Get(const std::string& owner, const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Statement q(
-        db_, std::string("SELECT ") + kColumns + " FROM nodes WHERE owner = ? AND name = ?");
-    q.bind(1, owner);
-    q.bind(2, name);
-    if (!q.executeStep()) return NotFoundError("node '" + name + "' not found");
+  return sql::GuardSql("get node '" + name + "'", [&]() -> Result<NodeRecord> {
+    sql::Statement q =
+        db_.Prepare(std::string("SELECT ") + kColumns + " FROM nodes WHERE owner = ? AND name = ?");
+    q.Bind(1, owner).Bind(2, name);
+    if (!q.Step()) return NotFoundError("node '" + name + "' not found");
     return FromRow(q);
-  } catch (const SQLite::Exception& e) {
-    return SqliteError("get node '" + name + "'", e);
-  }
+  });
 }
 
 Result<NodeRecord> NodeStore::GetByUid(const std::string& uid) {
   std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Statement q(db_, std::string("SELECT ") + kColumns + " FROM nodes WHERE uid = ?");
-    q.bind(1, uid);
-    if (!q.executeStep()) return NotFoundError("node " + uid + " not found");
+  return sql::GuardSql("get node " + uid, [&]() -> Result<NodeRecord> {
+    sql::Statement q = db_.Prepare(std::string("SELECT ") + kColumns + " FROM nodes WHERE uid = ?");
+    q.Bind(1, uid);
+    if (!q.Step()) return NotFoundError("node " + uid + " not found");
     return FromRow(q);
-  } catch (const SQLite::Exception& e) {
-    return SqliteError("get node " + uid, e);
-  }
+  });
 }
 
 Result<std::vector<NodeRecord>> NodeStore::List(const std::string& owner) {
   std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Statement q(
-        db_, std::string("SELECT ") + kColumns + " FROM nodes WHERE owner = ? ORDER BY name");
-    q.bind(1, owner);
-    std::vector<NodeRecord> out;
-    while (q.executeStep()) out.push_back(FromRow(q));
-    return out;
-  } catch (const SQLite::Exception& e) {
-    return SqliteError("list nodes of '" + owner + "'", e);
-  }
+  return sql::GuardSql("list nodes of '" + owner + "'", [&]() -> Result<std::vector<NodeRecord>> {
+    sql::Statement q = db_.Prepare(std::string("SELECT ") + kColumns +
+                                   " FROM nodes WHERE owner = ? ORDER BY name");
+    q.Bind(1, owner);
+    return AllRows(q);
+  });
 }
 
-Result<std::vector<NodeRecord>> NodeStore::ListAll() {
+Result<std::vector<NodeRecord>> NodeStore::ListOnHost() {
   std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Statement q(db_, std::string("SELECT ") + kColumns + " FROM nodes ORDER BY uid");
-    std::vector<NodeRecord> out;
-    while (q.executeStep()) out.push_back(FromRow(q));
-    return out;
-  } catch (const SQLite::Exception& e) {
-    return SqliteError("list all nodes", e);
-  }
+  return sql::GuardSql("list the nodes of host " + host_, [&]() -> Result<std::vector<NodeRecord>> {
+    sql::Statement q =
+        db_.Prepare(std::string("SELECT ") + kColumns + " FROM nodes WHERE host = ? ORDER BY uid");
+    q.Bind(1, host_);
+    return AllRows(q);
+  });
 }
 
 Status NodeStore::Delete(const std::string& uid) {
   std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Statement q(db_, "DELETE FROM nodes WHERE uid = ?");
-    q.bind(1, uid);
-    q.exec();
+  return sql::GuardSql("delete node " + uid, [&]() -> Status {
+    db_.Prepare("DELETE FROM nodes WHERE uid = ?").Bind(1, uid).Exec();
     return Status::Ok();
-  } catch (const SQLite::Exception& e) {
-    return SqliteError("delete node " + uid, e);
-  }
+  });
 }
 
 }  // namespace nexus::daemon::runtime

@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <map>
 #include <string>
@@ -149,6 +150,17 @@ TEST(ConfigTest, EnvironmentOverridesFileAndDefaults) {
   EXPECT_EQ(c->gateway.listen, "127.0.0.1:0");
   EXPECT_EQ(c->auth.db_path, "/tmp/x/auth.db");
   EXPECT_EQ(c->runtime_dir, "/run/nexus-t1") << "named after the instance, not the data dir";
+}
+
+TEST(ConfigTest, TheDaemonsHostNameIsTheMachinesUnlessSet) {
+  char name[256] = {};
+  ASSERT_EQ(::gethostname(name, sizeof(name) - 1), 0);
+  auto c = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->daemon.host_name, name);
+  c = ParseConfig("[daemon]\nhost_name = \"rack2-n7\"\n", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->daemon.host_name, "rack2-n7");
 }
 
 TEST(ConfigTest, RejectsBadInput) {

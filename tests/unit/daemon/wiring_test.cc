@@ -19,6 +19,7 @@ Config HostWithoutRuntimes(const testing::TempDir& dir) {
   config.data_dir = dir.path();
   config.runtime_dir = dir.File("run");
   config.daemon.db_path = dir.File("nexus.db");
+  config.daemon.host_name = "wiretest-host";
   config.storage.chunks_dir = dir.File("chunks");
   config.nodes.runtime = "nexus-test-no-such-runtime";
   config.network.cni_path = dir.File("cni");

@@ -14,7 +14,8 @@ TEST(NodeManagerForHostTest, MissingPluginsOrRuntimeMakeNodesUnavailableNotNexus
   config.instance = "unit";
   config.nodes.runtime = "no-such-oci-runtime";
   config.network.cni_path = "/var/lib/nexus/cni";  // no plugins there
-  auto db = OpenDatabase(":memory:", NodeMigrations());
+  config.daemon.host_name = "unit-host";
+  auto db = OpenMetadataDatabase(":memory:", NodeMigrations());
   ASSERT_TRUE(db.ok());
   FakeClock clock;
   auto manager = NodeManager::ForHost(config, **db, clock, &files);

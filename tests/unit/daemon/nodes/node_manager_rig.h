@@ -26,6 +26,9 @@ using testing::FakeOciRuntime;
 using testing::FakeProcessScript;
 using testing::FakeVolumeManager;
 
+// The host the rig's store records its nodes under.
+inline constexpr const char* kTestHost = "unit-host";
+
 inline NodeOptions TestOptions(const std::string& data_dir) {
   NodeOptions o;
   o.data_dir = data_dir;
@@ -46,10 +49,12 @@ inline NodeOptions TestOptions(const std::string& data_dir) {
 struct NodesRig {
   NodesRig() {
     EXPECT_TRUE(files_.MakeDirs(data_dir_, 0755).ok());  // as nexusd's data dir exists
-    auto db = OpenDatabase(":memory:", NodeMigrations());
+    auto db = OpenMetadataDatabase(":memory:", NodeMigrations());
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
-    store_ = std::make_unique<NodeStore>(*db_);
+    auto store = NodeStore::Open(*db_, kTestHost);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
     NodeOptions options = TestOptions(data_dir_);
     options.sleep_ms = [this](int64_t ms) { slept_ms_ += ms; };
     manager_ = std::make_unique<NodeManager>(options, Deps());
@@ -110,7 +115,7 @@ struct NodesRig {
   const std::string data_dir_ = "/var/lib/nexus";
   MemoryEnv files_;
   FakeClock clock_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<sql::Connection> db_;
   std::unique_ptr<NodeStore> store_;
   FakeCgroupFs cgroups_;
   FakeOciRuntime runtime_{cgroups_, &files_};

@@ -172,6 +172,38 @@ TEST_F(NodeManagerTest, ListShowsTheOwnersNodesByNameWithLiveStatus) {
   EXPECT_EQ(manager_->Get("alice", "b-node")->status, "Stopped");
 }
 
+TEST_F(NodeManagerTest, AnotherHostsNodeIsListedFromItsRecordAndNeverTouchedHere) {
+  // Another daemon sharing the table recorded it; its uid means nothing here.
+  auto other = NodeStore::Open(*db_, "other-host");
+  ASSERT_TRUE(other.ok());
+  NodeRecord r{"remote-uid", "alice", "far", kNodeRunning, "10.9.9.2",
+               64,           512,     "1G",  1LL << 30,    1700000000};
+  ASSERT_TRUE((*other)->Insert(r).ok());
+  ASSERT_TRUE(Create("alice", "near").ok());
+
+  auto list = manager_->List("alice");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, "far");
+  EXPECT_EQ((*list)[0].status, "Running") << "as its host recorded it";
+  EXPECT_EQ((*list)[0].ip, "10.9.9.2");
+  EXPECT_EQ(manager_->Get("alice", "far")->status, "Running");
+
+  for (const Status& s :
+       {manager_->Stop("alice", "far").status(), manager_->Start("alice", "far").status(),
+        manager_->Exec({"alice", "far", {"true"}, 0}).status(), manager_->Delete("alice", "far")}) {
+    EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+    EXPECT_EQ(s.message(), "node 'far' runs on host other-host");
+  }
+  EXPECT_EQ(Create("alice", "far").status().code(), StatusCode::kAlreadyExists)
+      << "names are unique across hosts";
+  ASSERT_TRUE(store_->GetByUid("remote-uid").ok()) << "the record is left alone";
+  // Reconcile sees only this host's nodes: the remote one is not a stray.
+  EXPECT_TRUE(manager_->Reconcile().ok());
+  ASSERT_TRUE(store_->GetByUid("remote-uid").ok());
+  EXPECT_EQ(store_->GetByUid("remote-uid")->state, kNodeRunning);
+}
+
 // ---- Stop, start, delete ---------------------------------------------------------
 
 TEST_F(NodeManagerTest, StopKeepsAddressAndDiskAndStartBringsTheSameIpBack) {
@@ -335,7 +367,7 @@ TEST_F(NodeLimitsTest, EachLimitRefusesWith403AndMakesNothing) {
 
   EXPECT_EQ(runtime_.container_count(), containers + 2);
   EXPECT_EQ(volumes_.count(), 4u);
-  EXPECT_EQ(store_->ListAll()->size(), 4u) << "refused creates leave no row";
+  EXPECT_EQ(store_->ListOnHost()->size(), 4u) << "refused creates leave no row";
   EXPECT_EQ(manager_->Get("alice", "a3").status().code(), StatusCode::kNotFound);
 }
 

@@ -68,8 +68,7 @@ TEST_F(NodesRealTest, UsersNodesAreSeparateAndDeleteLeavesNothing) {
 TEST_F(NodesRealTest, RestartedDaemonRestartsItsNodesAndRemovesStrays) {
   NodeInfo a = MustCreate("alice", "phoenix", 32, "64M");
   ASSERT_FALSE(a.ip.empty());
-  NodeStore store(*db_);
-  auto rec = store.Get("alice", "phoenix");
+  auto rec = Record("alice", "phoenix");
   ASSERT_TRUE(rec.ok());
   const std::string id = manager_->ContainerId(rec->uid);
   const std::string dir = manager_->NodeDir(rec->uid);

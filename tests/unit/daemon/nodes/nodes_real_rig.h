@@ -123,10 +123,18 @@ class NodesRealTest : public ::testing::Test {
     config_.network.subnet = subnet_prefix_ + "0/24";
     config_.nodes.metrics_interval_seconds = 1;
     ip_forward_before_ = ReadFileToString("/proc/sys/net/ipv4/ip_forward");
-    auto db = OpenDatabase(data_dir_ + "/nexus.db", NodeMigrations());
+    config_.daemon.host_name = "unit-host";
+    auto db = OpenMetadataDatabase(data_dir_ + "/nexus.db", NodeMigrations());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     OpenManager();
+  }
+
+  // The record of a node, read as the manager's store does.
+  Result<NodeRecord> Record(const std::string& owner, const std::string& name) {
+    NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<NodeStore> store,
+                           NodeStore::Open(*db_, config_.daemon.host_name));
+    return store->Get(owner, name);
   }
 
   void OpenManager() {
@@ -248,8 +256,7 @@ class NodesRealTest : public ::testing::Test {
     auto n = manager_->Create(r);
     EXPECT_TRUE(n.ok()) << n.status().ToString();
     if (!n.ok()) return {};
-    NodeStore store(*db_);
-    auto rec = store.Get(owner, name);
+    auto rec = Record(owner, name);
     if (rec.ok()) uids_.push_back(rec->uid);
     return *n;
   }
@@ -270,7 +277,7 @@ class NodesRealTest : public ::testing::Test {
   std::string ip_forward_before_;
   Config config_;
   SystemClock clock_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<sql::Connection> db_;
   std::unique_ptr<NodeManager> manager_;
   std::set<std::string> owners_;
   std::vector<std::string> uids_;

@@ -23,7 +23,10 @@ class NodeRpcTest : public ::testing::Test {
     health_ = std::make_unique<Health>(*db_);
     nodes_db_ = testing::OpenTestDatabase(dir_);
     ASSERT_TRUE(nodes_db_);
-    store_ = std::make_unique<runtime::NodeStore>(*nodes_db_);
+    nodes_conn_ = std::make_unique<sql::SqliteConnection>(*nodes_db_);
+    auto store = runtime::NodeStore::Open(*nodes_conn_, "unit-host");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
     Serve(Status::Ok());
   }
 
@@ -116,6 +119,7 @@ class NodeRpcTest : public ::testing::Test {
   testing::FakeClock clock_;
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<SQLite::Database> nodes_db_;
+  std::unique_ptr<sql::SqliteConnection> nodes_conn_;
   std::unique_ptr<Health> health_;
   std::unique_ptr<runtime::NodeStore> store_;
   testing::FakeCgroupFs cgroups_;
@@ -392,8 +396,10 @@ TEST(NodeRpcForHostTest, WithoutTheRuntimeNodeRpcsAreUnavailableAndNexusdStillSe
   config.data_dir = dir.path();
   config.instance = "svcnort";
   config.nodes.runtime = "nexus-test-no-such-runtime";
+  config.daemon.host_name = "unit-host";
   testing::FakeClock clock;
-  auto manager = runtime::NodeManager::ForHost(config, *nodes_db, clock);
+  sql::SqliteConnection nodes_conn(*nodes_db);
+  auto manager = runtime::NodeManager::ForHost(config, nodes_conn, clock);
   ASSERT_TRUE(manager.ok()) << manager.status().ToString();
   TestServer server(dir.File("d.sock"), {.health = &health, .nodes = manager->get()});
   ASSERT_TRUE(server.started());
