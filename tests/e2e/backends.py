@@ -21,6 +21,7 @@ test_storage_postgres.py).
 
 import os
 import secrets
+import sqlite3
 import subprocess
 
 ENV = "NEXUS_E2E_BACKENDS"
@@ -161,3 +162,22 @@ def require_local_store(inst, what):
     if inst.chunk_bucket is not None:
         raise AssertionError(f"{what} reads the local chunk directory, but this instance keeps "
                              "its chunks on S3: mark the test local_store")
+
+
+def metadata_value(inst, query):
+    """The first column of the first row `query` answers in the database of
+    `inst`'s metadata: its PostgreSQL database when [storage] metadata names
+    one, else nexus.db (read-only)."""
+    uri = inst.env.get("NEXUS_STORAGE_METADATA", "sqlite")
+    if uri != "sqlite":
+        r = subprocess.run(["psql", uri, "-Atc", query], capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql {query!r}: {r.stderr}")
+        return r.stdout.strip()
+    db = sqlite3.connect(f"file:{os.path.join(inst.data_dir, 'nexus.db')}?mode=ro", uri=True)
+    try:
+        row = db.execute(query).fetchone()
+        return "" if row is None else str(row[0])
+    finally:
+        db.close()

@@ -6,18 +6,10 @@ directory. Without this, a pass on the wrong back-ends would look green."""
 
 import os
 import sqlite3
-import subprocess
 
 import backends
 from fs_routes import mkdir, put_ok
 from harness import chunk_count
-
-
-def _rows_in_postgres(inst, sql):
-    r = subprocess.run(["psql", inst.env["NEXUS_STORAGE_METADATA"], "-Atc", sql],
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    return int(r.stdout.strip())
 
 
 def _rows_in_sqlite(inst, sql):
@@ -49,9 +41,9 @@ def test_the_shared_instance_stores_where_the_session_says(nexus, alice):
 
     assert nexus.env["NEXUS_STORAGE_METADATA"].startswith("postgresql://")
     assert nexus.env["NEXUS_STORAGE_CHUNKS"].startswith(f"s3://{nexus.chunk_bucket}?")
-    before = (_rows_in_postgres(nexus, count), chunk_count(nexus))
+    before = (int(backends.metadata_value(nexus, count)), chunk_count(nexus))
     _upload(nexus, alice, "there.bin")
-    assert _rows_in_postgres(nexus, count) == before[0] + 1
+    assert int(backends.metadata_value(nexus, count)) == before[0] + 1
     assert chunk_count(nexus) > before[1], "no new object in the instance's bucket"
     assert _local_chunk_files(nexus) == 0, "chunks written to the local disk"
     assert _rows_in_sqlite(nexus, "SELECT count(*) FROM files") == 0

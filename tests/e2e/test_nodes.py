@@ -15,10 +15,12 @@ bridge) is removed, even after a failure.
 
 import concurrent.futures
 import ipaddress
+import socket
 import time
 
 import pytest
 
+import backends
 from harness import assert_json_error, wait_until
 from nodes_host import (MiB, NODES, SLOW, cgroup_v2, create, delete_all_nodes, execute, ip_at,
                         start_nodes_instance)
@@ -67,6 +69,13 @@ def test_create_answers_201_with_the_first_address_of_the_subnet(nx):
     assert node["cpu_shares"] == 512
     assert node["storage_size"] == "1G"
     assert abs(node["created_at"] - time.time()) < 120
+
+
+def test_the_node_is_recorded_where_the_storage_metadata_is(nx):
+    # nexus.db on the embedded defaults; the PostgreSQL database with
+    # NEXUS_E2E_BACKENDS=postgres+s3 (backends.py), under this host's name.
+    query = "SELECT host FROM nodes WHERE name = 'worker1'"
+    assert backends.metadata_value(nx, query) == socket.gethostname()
 
 
 def test_list_and_get_show_the_callers_nodes(nx):
