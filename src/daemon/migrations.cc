@@ -1,6 +1,7 @@
 #include "daemon/migrations.h"
 
 #include "daemon/nodes/node_store.h"
+#include "daemon/storage/chunk_lease_table.h"
 #include "daemon/storage/metadata_store.h"
 #include "daemon/tree/tree_store.h"
 
@@ -15,6 +16,7 @@ std::vector<Migration> DaemonMigrations() {
 
 std::vector<Migration> StorageMetadataMigrations() {
   std::vector<Migration> all = storage::StorageMigrations();
+  for (Migration& m : storage::ChunkLeaseMigrations()) all.push_back(std::move(m));
   for (Migration& m : storage::TreeMigrations()) all.push_back(std::move(m));
   return all;
 }

@@ -47,10 +47,15 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
                          storage::ChunkerParamsFromConfig(cfg.storage));
   const int64_t quota =
       cfg.storage.quota_bytes < 0 ? storage::kUnlimitedQuota : cfg.storage.quota_bytes;
+  if (on_postgres) {
+    NEXUS_ASSIGN_OR_RETURN(d->leases_db, OpenMetadataDatabase(cfg.storage.metadata, {}));
+    d->chunk_leases = std::make_unique<storage::ChunkLeaseTable>(*d->leases_db, clock);
+  }
   d->files = std::make_unique<storage::FileService>(
       *d->chunks, *d->metadata.store,
       storage::FileServiceOptions{.chunker = chunker,
-                                  .quota_for = [quota](const std::string&) { return quota; }});
+                                  .quota_for = [quota](const std::string&) { return quota; },
+                                  .shared_leases = d->chunk_leases.get()});
   // Before serving: nothing may be uploading while crash leftovers go.
   Result<storage::SweepStats> swept = d->files->StartupSweep();
   if (!swept.ok()) return swept.status().WithContext("storage start-up sweep");

@@ -55,6 +55,10 @@ struct Daemon {
   storage::OpenMetadataStore metadata;
   storage::OpenMetadataStore metrics_metadata;  // read by the metrics alone
   std::unique_ptr<storage::ChunkStore> chunks;
+  // On PostgreSQL, where other daemons may share the metadata and the
+  // bucket: chunk leases and removals recorded for all (own connection).
+  std::unique_ptr<sql::Connection> leases_db;
+  std::unique_ptr<storage::ChunkLeaseTable> chunk_leases;
   std::unique_ptr<storage::FileService> files;
   std::unique_ptr<storage::TreeStore> tree_store;
   std::unique_ptr<storage::TreeService> tree;

@@ -2,10 +2,12 @@
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <system_error>
+#include <thread>
 
 #include "daemon/storage/safe_name.h"
 
@@ -76,7 +78,11 @@ Status Upload::StoreChunk(std::span<const std::string_view> pieces,
   std::string hash = ToHex(chunk_hash_.Finish());
   // Lease before Put: once Put finds the chunk present, nobody may remove it
   // until this upload has committed its reference or given up.
-  if (leased_.insert(hash).second) service_.Lease(hash);
+  if (leased_.insert(hash).second) {
+    if (Status leased = service_.Lease(hash); !leased.ok()) {
+      return leased.WithContext("upload '" + name_ + "'");
+    }
+  }
   const int64_t offset = chunks_.empty() ? 0 : chunks_.back().offset + chunks_.back().size;
   chunks_.push_back({hash, offset, static_cast<int64_t>(size)});
   // Written while the next chunk is received and hashed; a failure shows up
@@ -253,11 +259,41 @@ Result<FileReader::Piece> FileReader::NextPiece() {
 
 // ---- FileService -------------------------------------------------------------
 
+namespace {
+
+// A name for this process in the shared lease table: host and pid for
+// whoever reads the table, and random bytes so a restart is someone new.
+std::string NewLeaseHolder() {
+  char host[64] = {};
+  (void)::gethostname(host, sizeof(host) - 1);
+  unsigned char b[6] = {};
+  (void)RAND_bytes(b, sizeof b);
+  char tail[16];
+  std::snprintf(tail, sizeof tail, "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + tail;
+}
+
+}  // namespace
+
 FileService::FileService(ChunkStore& chunks, MetadataStore& metadata, FileServiceOptions options)
     : chunks_(chunks),
       metadata_(metadata),
       options_(std::move(options)),
-      quota_ledger_([this](const std::string& owner) { return metadata_.UsedBytes(owner); }) {}
+      quota_ledger_([this](const std::string& owner) { return metadata_.UsedBytes(owner); }),
+      holder_(options_.shared_leases != nullptr ? NewLeaseHolder() : "") {
+  if (options_.shared_leases != nullptr) renewer_ = std::thread([this] { RenewerLoop(); });
+}
+
+void FileService::RenewerLoop() {
+  std::unique_lock lock(remove_mu_);
+  while (!renew_cv_.wait_for(lock, ChunkLeaseTable::kRenewEvery, [this] { return stopping_; })) {
+    lock.unlock();
+    if (Status s = options_.shared_leases->Renew(holder_); !s.ok()) {
+      spdlog::warn("renew chunk leases: {}", s.message());
+    }
+    lock.lock();
+  }
+}
 
 FileService::~FileService() {
   {
@@ -266,7 +302,9 @@ FileService::~FileService() {
     stop_deadline_ = std::chrono::steady_clock::now() + kStopDrainTime;
   }
   remove_cv_.notify_all();
+  renew_cv_.notify_all();
   if (remover_.joinable()) remover_.join();
+  if (renewer_.joinable()) renewer_.join();
 }
 
 Result<std::unique_ptr<Upload>> FileService::Begin(const std::string& owner,
@@ -353,8 +391,18 @@ Result<std::unique_ptr<FileReader>> FileService::Open(const std::string& owner,
       if (distinct.insert(r.hash).second) ++leases_[r.hash];
     }
   }
-  return std::unique_ptr<FileReader>(
+  auto reader = std::unique_ptr<FileReader>(
       new FileReader(*this, std::move(file), offset, length, std::move(refs)));
+  if (options_.shared_leases != nullptr && length > 0) {
+    // Another daemon may have deleted the file, and removed its chunks,
+    // since we listed them: once our leases are recorded no removal can
+    // start, so a file still there now stays readable.
+    std::unordered_set<std::string> distinct;
+    for (const auto& r : reader->chunks_) distinct.insert(r.hash);
+    NEXUS_RETURN_IF_ERROR(LeaseShared({distinct.begin(), distinct.end()}));
+    NEXUS_RETURN_IF_ERROR(metadata_.GetFile(owner, id).status());
+  }
+  return reader;
 }
 
 Status FileService::Delete(const std::string& owner, const std::string& id) {
@@ -426,29 +474,72 @@ Result<SweepStats> FileService::StartupSweep() {
   NEXUS_RETURN_IF_ERROR(metadata_.SyncToDisk());
   std::lock_guard lock(lease_mu_);
   NEXUS_ASSIGN_OR_RETURN(auto referenced, metadata_.AllReferencedHashes());
-  NEXUS_ASSIGN_OR_RETURN(SweepStats stats, chunks_.Sweep([&](const std::string& hash) {
-    return referenced.count(hash) > 0 || leases_.count(hash) > 0;
-  }));
+  // With daemons sharing the store, each chunk the sweep would take is
+  // claimed as a removal first (chunk_lease_table.h): one another daemon
+  // leased, or has just referenced, stays.
+  std::vector<std::string> claimed;
+  auto keep = [&](const std::string& hash) {
+    if (referenced.count(hash) > 0 || leases_.count(hash) > 0) return true;
+    if (options_.shared_leases == nullptr) return false;
+    Result<bool> may = options_.shared_leases->BeginRemoval(holder_, hash);
+    if (!may.ok() || !*may) return true;
+    claimed.push_back(hash);
+    return false;
+  };
+  Result<SweepStats> swept = chunks_.Sweep(keep);
+  if (options_.shared_leases != nullptr) {
+    if (Status s = options_.shared_leases->EndRemoval(holder_, claimed); !s.ok()) {
+      spdlog::warn("end the sweep's chunk removals: {}", s.message());
+    }
+  }
+  NEXUS_ASSIGN_OR_RETURN(SweepStats stats, std::move(swept));
   spdlog::info("storage sweep: removed {} temp files and {} unreferenced chunks, kept {} chunks",
                stats.temp_files_removed, stats.chunks_removed, stats.chunks_kept);
   return stats;
 }
 
-void FileService::Lease(const std::string& hash) {
-  std::lock_guard lock(lease_mu_);
-  ++leases_[hash];
+Status FileService::Lease(const std::string& hash) {
+  {
+    std::lock_guard lock(lease_mu_);
+    ++leases_[hash];
+  }
+  // Every upload records its own lease (an upsert): one taken by another
+  // upload of this process may be going away right now.
+  if (options_.shared_leases != nullptr) return LeaseShared({hash});
+  return Status::Ok();
+}
+
+Status FileService::LeaseShared(const std::vector<std::string>& hashes) {
+  NEXUS_ASSIGN_OR_RETURN(bool removing, options_.shared_leases->Acquire(holder_, hashes));
+  // Another daemon is deleting one of them: looking for it now could find
+  // it just before it goes. Wait for the removal to end (a removal that
+  // outlives its time limit no longer counts).
+  while (removing) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    NEXUS_ASSIGN_OR_RETURN(removing, options_.shared_leases->RemovalsUnderWay(hashes));
+  }
+  return Status::Ok();
 }
 
 void FileService::ReleaseAndRemove(const std::unordered_set<std::string>& leased,
                                    const std::vector<std::string>& candidates) {
   std::lock_guard lock(lease_mu_);
   std::vector<std::string> retry;
+  std::vector<std::string> dropped;
   for (const auto& hash : leased) {
     auto it = leases_.find(hash);
     if (it == leases_.end()) continue;
     if (--it->second == 0) {
       leases_.erase(it);
+      dropped.push_back(hash);
       if (deferred_.count(hash)) retry.push_back(hash);
+    }
+  }
+  // Under lease_mu_, so a new lease of the same hash is recorded after this.
+  if (options_.shared_leases != nullptr) {
+    if (Status s = options_.shared_leases->Release(holder_, dropped); !s.ok()) {
+      // They expire on their own; until then they only delay removals.
+      spdlog::warn("release {} chunk leases: {}", dropped.size(), s.message());
     }
   }
   for (const auto& hash : candidates) TryRemoveLocked(hash);
@@ -461,6 +552,10 @@ void FileService::TryRemoveLocked(const std::string& hash) {
     return;
   }
   deferred_.erase(hash);
+  if (options_.shared_leases != nullptr) {
+    RemoveUnreferencedLocked(hash);
+    return;
+  }
   Result<bool> referenced = metadata_.IsChunkReferenced(hash);
   if (!referenced.ok()) {
     // Keeping an unreferenced chunk only costs space; the next sweep takes it.
@@ -470,6 +565,23 @@ void FileService::TryRemoveLocked(const std::string& hash) {
   if (*referenced) return;
   if (Status s = chunks_.Remove(hash); !s.ok()) {
     spdlog::warn("remove unreferenced chunk {}: {}", hash, s.message());
+  }
+}
+
+void FileService::RemoveUnreferencedLocked(const std::string& hash) {
+  // Another daemon's lease or removal, or a reference, keeps it: an
+  // unreferenced chunk left behind only costs space until a start-up sweep.
+  Result<bool> may = options_.shared_leases->BeginRemoval(holder_, hash);
+  if (!may.ok()) {
+    spdlog::warn("keep chunk {}: {}", hash, may.status().message());
+    return;
+  }
+  if (!*may) return;
+  if (Status s = chunks_.Remove(hash); !s.ok()) {
+    spdlog::warn("remove unreferenced chunk {}: {}", hash, s.message());
+  }
+  if (Status s = options_.shared_leases->EndRemoval(holder_, {hash}); !s.ok()) {
+    spdlog::warn("end the removal of chunk {}: {}", hash, s.message());
   }
 }
 

@@ -27,7 +27,12 @@
 // one mutex, so an upload that found a chunk already present (and skipped
 // writing it) can never see it deleted before its commit. A removal blocked by
 // a lease is retried when the last lease is released. Leases live in this
-// process: one FileService per chunk store.
+// process: one FileService per chunk store. Daemons that share a metadata
+// database and a chunk store also record their leases there
+// (FileServiceOptions::shared_leases, chunk_lease_table.h): a chunk another
+// daemon leases is not removed (the start-up sweep of whoever runs it last
+// takes it, once unreferenced), and an upload that meets another daemon's
+// removal of a chunk waits for it to end, then stores the chunk again.
 //
 // Thread-safe. The ChunkStore and MetadataStore must outlive the service, and
 // the service must outlive every Upload and FileReader it returned; each
@@ -55,6 +60,7 @@
 #include "common/sha256.h"
 #include "daemon/storage/background_chunk_writer.h"
 #include "daemon/storage/background_sha256.h"
+#include "daemon/storage/chunk_lease_table.h"
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/chunker.h"
 #include "daemon/storage/metadata_store.h"
@@ -68,6 +74,9 @@ struct FileServiceOptions {
   ChunkerParams chunker;
   // The owner's quota in bytes, or kUnlimitedQuota. Unset: unlimited.
   std::function<int64_t(const std::string& owner)> quota_for;
+  // Set when other daemons share the metadata and the chunk store: leases
+  // and removals are recorded there too. Must outlive the service.
+  ChunkLeaseTable* shared_leases = nullptr;
 };
 
 // A byte range of a file. offset >= 0: `length` bytes from there (-1: to the
@@ -275,7 +284,15 @@ class FileService {
   friend class Upload;
   friend class FileReader;
 
-  void Lease(const std::string& hash);
+  // An in-process lease of `hash`; with shared leases also a recorded one,
+  // waiting for another daemon's removal of the chunk to end.
+  Status Lease(const std::string& hash);
+  // Records this process's leases of `hashes` (shared leases only) and
+  // waits until no removal of them is under way.
+  Status LeaseShared(const std::vector<std::string>& hashes);
+  // Removes chunk `hash` if nothing references or leases it (lease_mu_ held).
+  void RemoveUnreferencedLocked(const std::string& hash);
+  void RenewerLoop();
   // Drops one lease per hash, then removes the `candidates` (and chunks whose
   // removal waited for these leases) if nothing references them.
   void ReleaseAndRemove(const std::unordered_set<std::string>& leased,
@@ -300,6 +317,12 @@ class FileService {
   // next start-up sweep, so a stop is not held up by a huge delete.
   std::chrono::steady_clock::time_point stop_deadline_;  // guarded by remove_mu_
   std::thread remover_;                                  // started with the first queued removal
+
+  // Shared leases: this process's name in the table, and the thread that
+  // renews its leases.
+  const std::string holder_;
+  std::condition_variable renew_cv_;  // with remove_mu_ and stopping_
+  std::thread renewer_;
 };
 
 }  // namespace nexus::daemon::storage

@@ -31,6 +31,21 @@ using testing::TempDir;
 
 inline constexpr ChunkerParams kSmall{256, 1024, 4096};
 
+// The hashes of the chunks one Write of `data` completes (with kSmall), in
+// order; the rest waits for Commit.
+inline std::vector<std::string> CompleteChunkHashesOf(const std::string& data) {
+  Chunker chunker(kSmall);
+  std::vector<std::string> hashes;
+  auto hash_of = [&](std::span<const std::string_view> pieces, const std::shared_ptr<const void>&) {
+    Sha256 h;
+    for (std::string_view p : pieces) h.Update(p);
+    hashes.push_back(ToHex(h.Finish()));
+    return Status::Ok();
+  };
+  EXPECT_TRUE(chunker.Write(data, hash_of).ok());
+  return hashes;
+}
+
 class FileServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -59,20 +74,8 @@ class FileServiceTest : public ::testing::Test {
     EXPECT_TRUE(chunks_->List([&](const std::string&) { ++n; }).ok());
     return n;
   }
-  // The hashes of the chunks one Write of `data` completes, in order; the
-  // rest waits for Commit.
   static std::vector<std::string> CompleteChunkHashes(const std::string& data) {
-    Chunker chunker(kSmall);
-    std::vector<std::string> hashes;
-    auto hash_of = [&](std::span<const std::string_view> pieces,
-                       const std::shared_ptr<const void>&) {
-      Sha256 h;
-      for (std::string_view p : pieces) h.Update(p);
-      hashes.push_back(ToHex(h.Finish()));
-      return Status::Ok();
-    };
-    EXPECT_TRUE(chunker.Write(data, hash_of).ok());
-    return hashes;
+    return CompleteChunkHashesOf(data);
   }
   static int CompleteChunks(const std::string& data) {
     return static_cast<int>(CompleteChunkHashes(data).size());

@@ -1,0 +1,182 @@
+#include "daemon/storage/chunk_lease_table.h"
+
+#include "common/sql/error.h"
+
+namespace nexus::daemon::storage {
+namespace {
+
+constexpr const char* kSchemaV105 = R"sql(
+CREATE TABLE chunk_leases (
+  hash TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (hash, holder)
+);
+CREATE INDEX chunk_leases_by_holder ON chunk_leases (holder);
+CREATE TABLE chunk_removals (
+  hash TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  started_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr const char* kPgSchemaV105 = R"sql(
+CREATE TABLE chunk_leases (
+  hash TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (hash, holder)
+);
+CREATE INDEX chunk_leases_by_holder ON chunk_leases (holder);
+CREATE TABLE chunk_removals (
+  hash TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  started_at BIGINT NOT NULL
+);
+)sql";
+
+// Whether a removal of one of `hashes` started after `since`.
+bool AnyRemovalSince(sql::Connection& db, const std::vector<std::string>& hashes, int64_t since) {
+  sql::Statement q = db.Prepare("SELECT 1 FROM chunk_removals WHERE hash = ? AND started_at > ?");
+  for (const std::string& hash : hashes) {
+    q.Reset();
+    q.Bind(1, hash).Bind(2, since);
+    if (q.Step()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<Migration> ChunkLeaseMigrations() {
+  return {
+      {105, "storage: chunk leases and removals shared by daemons", kSchemaV105, kPgSchemaV105}};
+}
+
+int64_t ChunkLeaseTable::Now() const { return clock_.NowSeconds(); }
+
+Result<bool> ChunkLeaseTable::Acquire(const std::string& holder,
+                                      const std::vector<std::string>& hashes) {
+  std::lock_guard lock(mu_);
+  return sql::GuardSql("lease chunks", [&]() -> Result<bool> {
+    const int64_t now = Now();
+    sql::Transaction tx(db_, sql::TxMode::kWrite);
+    sql::Statement upsert = db_.Prepare(
+        "INSERT INTO chunk_leases(hash, holder, expires_at) VALUES(?, ?, ?) "
+        "ON CONFLICT (hash, holder) DO UPDATE SET expires_at = excluded.expires_at");
+    for (const std::string& hash : hashes) {
+      upsert.Reset();
+      upsert.Bind(1, hash).Bind(2, holder).Bind(3, now + kLeaseTtlSeconds);
+      upsert.Exec();
+    }
+    const bool removing = AnyRemovalSince(db_, hashes, now - kRemovalTtlSeconds);
+    tx.Commit();
+    return removing;
+  });
+}
+
+Result<bool> ChunkLeaseTable::RemovalsUnderWay(const std::vector<std::string>& hashes) {
+  std::lock_guard lock(mu_);
+  return sql::GuardSql("look for chunk removals", [&]() -> Result<bool> {
+    sql::Transaction tx(db_, sql::TxMode::kRead);
+    const bool removing = AnyRemovalSince(db_, hashes, Now() - kRemovalTtlSeconds);
+    tx.Commit();
+    return removing;
+  });
+}
+
+Status ChunkLeaseTable::Release(const std::string& holder, const std::vector<std::string>& hashes) {
+  if (hashes.empty()) return Status::Ok();
+  std::lock_guard lock(mu_);
+  return sql::GuardSql("release chunk leases", [&]() -> Status {
+    sql::Transaction tx(db_, sql::TxMode::kWrite);
+    sql::Statement del = db_.Prepare("DELETE FROM chunk_leases WHERE hash = ? AND holder = ?");
+    for (const std::string& hash : hashes) {
+      del.Reset();
+      del.Bind(1, hash).Bind(2, holder);
+      del.Exec();
+    }
+    tx.Commit();
+    return Status::Ok();
+  });
+}
+
+Status ChunkLeaseTable::Renew(const std::string& holder) {
+  std::lock_guard lock(mu_);
+  return sql::GuardSql("renew chunk leases", [&]() -> Status {
+    sql::Transaction tx(db_, sql::TxMode::kWrite);
+    db_.Prepare("UPDATE chunk_leases SET expires_at = ? WHERE holder = ?")
+        .Bind(1, Now() + kLeaseTtlSeconds)
+        .Bind(2, holder)
+        .Exec();
+    tx.Commit();
+    return Status::Ok();
+  });
+}
+
+Result<bool> ChunkLeaseTable::BeginRemoval(const std::string& holder, const std::string& hash) {
+  std::lock_guard lock(mu_);
+  return sql::GuardSql("begin removing chunk " + hash, [&]() -> Result<bool> {
+    const int64_t now = Now();
+    sql::Transaction tx(db_, sql::TxMode::kWrite);
+    if (db_.Prepare("SELECT 1 FROM chunks WHERE hash = ?").Bind(1, hash).Step()) return false;
+    if (db_.Prepare("SELECT 1 FROM chunk_leases WHERE hash = ? AND holder <> ? AND expires_at > ?")
+            .Bind(1, hash)
+            .Bind(2, holder)
+            .Bind(3, now)
+            .Step()) {
+      return false;
+    }
+    if (db_.Prepare("SELECT 1 FROM chunk_removals WHERE hash = ? AND holder <> ? AND "
+                    "started_at > ?")
+            .Bind(1, hash)
+            .Bind(2, holder)
+            .Bind(3, now - kRemovalTtlSeconds)
+            .Step()) {
+      return false;
+    }
+    db_.Prepare(
+           "INSERT INTO chunk_removals(hash, holder, started_at) VALUES(?, ?, ?) "
+           "ON CONFLICT (hash) DO UPDATE SET holder = excluded.holder, started_at = "
+           "excluded.started_at")
+        .Bind(1, hash)
+        .Bind(2, holder)
+        .Bind(3, now)
+        .Exec();
+    tx.Commit();
+    return true;
+  });
+}
+
+Status ChunkLeaseTable::EndRemoval(const std::string& holder,
+                                   const std::vector<std::string>& hashes) {
+  if (hashes.empty()) return Status::Ok();
+  std::lock_guard lock(mu_);
+  return sql::GuardSql("end chunk removals", [&]() -> Status {
+    sql::Transaction tx(db_, sql::TxMode::kWrite);
+    sql::Statement del = db_.Prepare("DELETE FROM chunk_removals WHERE hash = ? AND holder = ?");
+    for (const std::string& hash : hashes) {
+      del.Reset();
+      del.Bind(1, hash).Bind(2, holder);
+      del.Exec();
+    }
+    tx.Commit();
+    return Status::Ok();
+  });
+}
+
+Result<std::unordered_set<std::string>> ChunkLeaseTable::LeasedByOthers(const std::string& holder) {
+  std::lock_guard lock(mu_);
+  return sql::GuardSql("list leased chunks", [&]() -> Result<std::unordered_set<std::string>> {
+    sql::Transaction tx(db_, sql::TxMode::kRead);
+    sql::Statement q =
+        db_.Prepare("SELECT hash FROM chunk_leases WHERE holder <> ? AND expires_at > ?");
+    q.Bind(1, holder).Bind(2, Now());
+    std::unordered_set<std::string> out;
+    while (q.Step()) out.insert(q.Text(0));
+    tx.Commit();
+    return out;
+  });
+}
+
+}  // namespace nexus::daemon::storage

@@ -1,0 +1,87 @@
+// ChunkLeaseTable: the chunk leases and removals of several daemons that
+// share one metadata database (PostgreSQL) and one chunk store (a bucket).
+//
+// Within one process, FileService leases a chunk before an upload stores it
+// (and may find it present) and before a reader reads it, and removes an
+// unreferenced chunk only when no lease holds it, all under one mutex. That
+// mutex does not reach another daemon: daemon B could find chunk h present
+// (HEAD) just before daemon A deletes it as unreferenced, then commit a file
+// whose chunk is gone. This table makes the same rule hold across daemons,
+// in the database's write transactions (sql::TxMode::kWrite, which every
+// daemon's writers take in turn):
+//
+//   chunk_leases(hash, holder, expires_at)   one row per hash a process holds
+//   chunk_removals(hash, holder, started_at) a removal under way
+//
+// - A holder leases before it looks for a chunk. Acquire answers whether a
+//   removal of one of the hashes is under way; the holder then waits for
+//   it to end (RemovalsUnderWay) before it looks, so it stores the chunk
+//   again rather than trusting a HEAD the removal may undo.
+// - A remover calls BeginRemoval, which refuses while a committed file
+//   references the chunk or another holder's lease is live, and otherwise
+//   records the removal; it deletes the chunk, then calls EndRemoval.
+// Both run in one serialised transaction each, so either the lease comes
+// first (the removal is refused) or the removal does (the holder waits).
+//
+// Leases expire, so a daemon that dies holds nothing for long: each holder
+// renews its own every kRenewEvery (FileService runs that), and a lease not
+// renewed for kLeaseTtl no longer counts. A removal not ended within
+// kRemovalTtl (its daemon died mid-delete) no longer holds anyone up.
+//
+// Thread-safe: one connection, used under a mutex. The connection must
+// outlive the table and have the storage migrations applied.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "common/sql/connection.h"
+#include "daemon/database.h"
+
+namespace nexus::daemon::storage {
+
+std::vector<Migration> ChunkLeaseMigrations();
+
+class ChunkLeaseTable {
+ public:
+  static constexpr int64_t kLeaseTtlSeconds = 600;
+  static constexpr std::chrono::seconds kRenewEvery{60};
+  static constexpr int64_t kRemovalTtlSeconds = 300;
+
+  ChunkLeaseTable(sql::Connection& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  // Leases `hashes` for `holder` (again: extends them). Answers whether a
+  // removal of any of them is under way.
+  Result<bool> Acquire(const std::string& holder, const std::vector<std::string>& hashes);
+  // Whether a removal of any of `hashes` is under way (a holder waiting to look).
+  Result<bool> RemovalsUnderWay(const std::vector<std::string>& hashes);
+  // Drops `holder`'s leases of `hashes`.
+  Status Release(const std::string& holder, const std::vector<std::string>& hashes);
+  // Extends every lease of `holder` by kLeaseTtlSeconds from now.
+  Status Renew(const std::string& holder);
+
+  // True when `holder` may remove chunk `hash` now: nothing references it,
+  // no other holder's lease is live and no other removal is under way. Then
+  // the removal is recorded until EndRemoval.
+  Result<bool> BeginRemoval(const std::string& holder, const std::string& hash);
+  Status EndRemoval(const std::string& holder, const std::vector<std::string>& hashes);
+
+  // Hashes some holder other than `holder` leases now (the start-up sweep
+  // keeps them).
+  Result<std::unordered_set<std::string>> LeasedByOthers(const std::string& holder);
+
+ private:
+  int64_t Now() const;
+
+  sql::Connection& db_;
+  const Clock& clock_;
+  std::mutex mu_;  // guards every use of db_
+};
+
+}  // namespace nexus::daemon::storage
