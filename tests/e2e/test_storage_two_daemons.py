@@ -1,0 +1,154 @@
+"""Two nexusd on one PostgreSQL database and one S3 bucket serve the same
+files: instance A (its own auth, nexusd and gateway) and a second nexusd B
+beside it, with a second gateway that sends its calls to B. What is
+uploaded through one daemon lists, downloads, moves and deletes through the
+other, identical bytes are stored once in the bucket whichever daemon
+received them, the quota is one, and with daemon A killed its files still
+download through B.
+
+With NEXUS_E2E_BACKENDS=postgres+s3 A runs on the session's back-ends;
+otherwise the module starts its own cluster and store (backends.py)."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import types
+
+import pytest
+
+import backends
+from fs_routes import MiB, get, ls_ok, mkdir, mv, names, put_ok, rm, usage
+from harness import (Api, assert_json_error, instance_name, registered_user, skip_or_fail,
+                     start_second_gateway, wait_until)
+
+
+def _own_backends(module_nexus_factory):
+    """The session's back-ends, or a cluster and store for this module."""
+    if backends.active is not None:
+        return backends.active, None
+    if not os.path.exists("/usr/lib/postgresql"):
+        skip_or_fail("needs postgresql (scripts/install-deps.sh)")
+
+    def make_store(env):
+        return module_nexus_factory(env=env, name="store2d")
+
+    profile = backends.PostgresS3(make_store, skip_or_fail).start()
+    return profile, profile
+
+
+@pytest.fixture(scope="module")
+def two(module_nexus_factory):
+    profile, own = _own_backends(module_nexus_factory)
+    a = daemon_b = gateway_b = None
+    try:
+        a = module_nexus_factory(name="twodaemons", start=False)
+        if own is not None:
+            own.configure(a)
+        a.env["NEXUS_DAEMON_HOST_NAME"] = "daemon-a"
+        a.start()
+
+        # Daemon B: the same metadata and bucket (and the secret file),
+        # its own data dir, socket, host name and instance name.
+        dir_b = os.path.join(a.data_dir, "daemon-b")
+        os.makedirs(dir_b, mode=0o700)
+        socket_b = f"unix:{dir_b}/run/nexusd.sock"
+        env_b = dict(a.env, NEXUS_DATA_DIR=dir_b, NEXUS_INSTANCE=instance_name(),
+                     NEXUS_DAEMON_LISTEN=socket_b, NEXUS_DAEMON_HOST_NAME="daemon-b")
+        log = open(os.path.join(a.log_dir, "nexusd-b.log"), "ab")
+        try:
+            daemon_b = subprocess.Popen(
+                [os.path.join(a.build_dir, "src/daemon/nexusd")], env=env_b, cwd=dir_b,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        finally:
+            log.close()
+        wait_until(lambda: os.path.exists(socket_b[len("unix:"):]) or daemon_b.poll() is not None,
+                   20, "daemon B did not open its socket")
+        assert daemon_b.poll() is None, "daemon B exited during start-up"
+        gateway_b, port_b = start_second_gateway(a, env={"NEXUS_DAEMON_LISTEN": socket_b},
+                                                 label="nexus-api-b")
+        b = types.SimpleNamespace(api=Api(f"http://127.0.0.1:{port_b}"))
+        user = registered_user(a, "twod")
+        yield types.SimpleNamespace(a=a, b=b, user=user, daemon_b=daemon_b,
+                                    backends=profile)
+    finally:
+        for proc in (gateway_b, daemon_b):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        if own is not None:
+            # A and the store go with the factory, after this: stop A's
+            # services before the cluster they use is removed.
+            if a is not None:
+                a.stop()
+            own.stop()
+
+
+@pytest.fixture
+def td(two, attach_logs):
+    attach_logs(two.a)
+    if two.daemon_b.poll() is not None:
+        pytest.fail(f"daemon B exited with {two.daemon_b.returncode}", pytrace=False)
+    return two
+
+
+def test_what_one_daemon_stores_the_other_lists_downloads_moves_and_deletes(td):
+    a, b, user = td.a, td.b, td.user
+    data = os.urandom(3 * MiB + 5)
+    assert mkdir(b, user, "/shared").status_code in (200, 201)
+    put_ok(a, user, "/shared/from-a.bin", data)          # through daemon A
+    assert names(ls_ok(b, user, "/shared")) == [("from-a.bin", "file")]  # seen by B
+    r = get(b, user, "/shared/from-a.bin", timeout=60)
+    assert r.status_code == 200, r.text
+    assert hashlib.sha256(r.content).digest() == hashlib.sha256(data).digest()
+
+    assert mv(b, user, "/shared/from-a.bin", "/shared/moved.bin").status_code == 200
+    assert names(ls_ok(a, user, "/shared")) == [("moved.bin", "file")]
+    assert get(a, user, "/shared/moved.bin", timeout=60).content == data
+    assert usage(a, user) == usage(b, user), "one quota, whichever daemon answers"
+
+    assert rm(b, user, "/shared").status_code in (200, 204)
+    assert_json_error(get(a, user, "/shared/moved.bin"), 404)
+
+
+def test_the_same_bytes_through_either_daemon_are_stored_once(td):
+    a, b, user = td.a, td.b, td.user
+    data = os.urandom(2 * MiB + 11)
+    put_ok(a, user, "/one.bin", data)
+    objects = chunk_count_in(td)
+    put_ok(b, user, "/two.bin", data)
+    assert chunk_count_in(td) == objects, "B stored chunks A had stored already"
+    # Deleting A's copy through A leaves B's readable.
+    assert rm(a, user, "/one.bin").status_code in (200, 204)
+    assert get(b, user, "/two.bin", timeout=60).content == data
+    assert get(a, user, "/two.bin", timeout=60).content == data
+
+
+def chunk_count_in(td):
+    return len(td.backends.chunk_keys(td.a))
+
+
+def test_with_daemon_a_killed_its_files_still_download_through_b(td):
+    a, b, user = td.a, td.b, td.user
+    data = os.urandom(1 * MiB + 3)
+    put_ok(a, user, "/before-the-kill.bin", data)
+    a.stop_service("nexusd", sig=signal.SIGKILL)
+    try:
+        r = get(b, user, "/before-the-kill.bin", timeout=60)
+        assert r.status_code == 200, r.text
+        assert r.content == data
+        put_ok(b, user, "/after-the-kill.bin", data[::-1])
+        assert {n for n, _ in names(ls_ok(b, user, "/"))} >= {"before-the-kill.bin",
+                                                             "after-the-kill.bin"}
+        # A's gateway has no daemon now: a clear 5xx, not a hang.
+        r = a.api.get("/api/fs/ls", token=user.token, params={"path": "/"}, timeout=30)
+        assert r.status_code in (502, 503), r.text
+    finally:
+        a.start_service("nexusd")
+        a.wait_healthy()
+    assert get(a, user, "/after-the-kill.bin", timeout=60).content == data[::-1]
