@@ -22,6 +22,9 @@ struct CreateNodeRequest {
 inline constexpr const char* kNodeStatusRunning = "Running";
 inline constexpr const char* kNodeStatusStopped = "Stopped";
 inline constexpr const char* kNodeStatusCreating = "Creating";
+// A node of another daemon's host that has not been heard from lately: the
+// node may well run, but nobody here can say.
+inline constexpr const char* kNodeStatusUnknown = "Unknown";
 
 struct NodeInfo {
   std::string id;  // the name

@@ -146,6 +146,8 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config, 
     for (const auto& r : report->failures) spdlog::warn("nodes: reconcile: {}", r);
   }
   sampler.Start();
+  NodeManager& m = *manager;
+  m.heartbeat_ = std::jthread([&m](std::stop_token stop) { m.HeartbeatLoop(std::move(stop)); });
   return manager;
 }
 

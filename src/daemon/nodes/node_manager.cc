@@ -43,7 +43,35 @@ NodeManager::NodeManager(NodeOptions options, Deps deps, Status availability)
 }
 
 NodeManager::~NodeManager() {
+  if (heartbeat_.joinable()) {
+    heartbeat_.request_stop();
+    heartbeat_.join();
+  }
   if (owned_ && owned_->metrics) owned_->metrics->Stop();
+}
+
+Status NodeManager::Heartbeat() { return store_.MarkHostSeen(clock_.NowSeconds()); }
+
+void NodeManager::HeartbeatLoop(std::stop_token stop) {
+  std::unique_lock lock(heartbeat_mu_);
+  while (!stop.stop_requested()) {
+    lock.unlock();
+    if (Status s = Heartbeat(); !s.ok()) spdlog::warn("nodes: heartbeat: {}", s.message());
+    lock.lock();
+    heartbeat_cv_.wait_for(lock, stop, std::chrono::seconds(options_.heartbeat_seconds),
+                           [] { return false; });
+  }
+}
+
+NodeInfo NodeManager::ForeignInfo(const NodeRecord& r,
+                                  const std::map<std::string, int64_t>& seen) const {
+  NodeInfo info = Info(r, r.state == kNodeRunning);
+  auto it = seen.find(r.host);
+  if (r.state != kNodeCreating &&
+      (it == seen.end() || it->second < clock_.NowSeconds() - options_.host_stale_seconds)) {
+    info.status = kNodeStatusUnknown;
+  }
+  return info;
 }
 
 std::string NodeManager::ContainerId(const std::string& uid) const {
@@ -156,11 +184,21 @@ Result<std::vector<NodeInfo>> NodeManager::List(const std::string& owner) {
       }
     }
   }
+  std::map<std::string, int64_t> seen;
+  for (const auto& r : records) {
+    if (r.host != store_.host()) {
+      NEXUS_ASSIGN_OR_RETURN(seen, store_.HostsSeen());
+      break;
+    }
+  }
   std::vector<NodeInfo> out;
   for (const auto& r : records) {
-    // Without runc's answer, and for another host's node, trust the database.
-    bool up = known && r.host == store_.host() ? running.count(ContainerId(r.uid)) > 0
-                                               : r.state == kNodeRunning;
+    if (r.host != store_.host()) {
+      out.push_back(ForeignInfo(r, seen));
+      continue;
+    }
+    // Without runc's answer, trust the database.
+    bool up = known ? running.count(ContainerId(r.uid)) > 0 : r.state == kNodeRunning;
     out.push_back(Info(r, up));
   }
   return out;
@@ -173,8 +211,11 @@ Result<NodeInfo> NodeManager::Get(const std::string& owner, const std::string& i
     return r.status().code() == StatusCode::kNotFound ? NotFoundError(NodeNotFound(id))
                                                       : r.status();
   }
-  return Info(*r,
-              r->state == kNodeRunning && (r->host != store_.host() || ContainerRunning(r->uid)));
+  if (r->host != store_.host()) {
+    NEXUS_ASSIGN_OR_RETURN(auto seen, store_.HostsSeen());
+    return ForeignInfo(*r, seen);
+  }
+  return Info(*r, r->state == kNodeRunning && ContainerRunning(r->uid));
 }
 
 Status NodeManager::EnsureRunning(NodeRecord& r) {

@@ -68,13 +68,16 @@
 // while checking that it runs, so a long command does not block Stop/Delete.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -153,6 +156,10 @@ class NodeManager {
   Result<ReconcileReport> Reconcile();
 
   const Status& availability() const { return availability_; }
+
+  // Records this daemon's host alive now; ForHost beats every
+  // heartbeat_seconds on a thread of its own, tests call it directly.
+  Status Heartbeat();
   const NodeOptions& options() const { return options_; }
   // Host names of node `uid` (see the header comment).
   std::string ContainerId(const std::string& uid) const;
@@ -216,6 +223,10 @@ class NodeManager {
   // Container, cgroup, network, volume, files: everything but the row.
   Status TearDown(const std::string& uid);
   NodeInfo Info(const NodeRecord& record, bool container_running) const;
+  // Info of a node of another host, from its record: Unknown when that host
+  // has not been seen within host_stale_seconds (`seen`: HostsSeen()).
+  NodeInfo ForeignInfo(const NodeRecord& record, const std::map<std::string, int64_t>& seen) const;
+  void HeartbeatLoop(std::stop_token stop);
   bool ContainerRunning(const std::string& uid);
 
   std::unique_ptr<Owned> owned_;  // first: destroyed last (ForHost only)
@@ -237,6 +248,10 @@ class NodeManager {
   // Serialises the limit checks with the insert of the row they admit.
   std::mutex admission_mu_;
   std::mutex firewall_mu_;
+  // The heartbeat thread (ForHost only); stopped and joined first.
+  std::mutex heartbeat_mu_;
+  std::condition_variable_any heartbeat_cv_;
+  std::jthread heartbeat_;
   std::map<std::string, FirewallPort> ports_;  // by uid; GUARDED_BY(firewall_mu_)
 };
 

@@ -73,6 +73,8 @@ Result<NodeOptions> NodeOptionsFromConfig(const Config& config) {
   o.exec_timeout_ms_default = std::min<int64_t>(o.exec_timeout_ms_default, c.exec_timeout_ms_max);
   o.exec_output_limit_bytes = c.exec_output_limit_bytes;
   o.stop_timeout_ms = c.stop_timeout_ms;
+  o.heartbeat_seconds = c.metrics_interval_seconds;
+  o.host_stale_seconds = 3 * c.metrics_interval_seconds;
   if (!c.base_rootfs.empty()) {
     o.base_root = fs::absolute(c.base_rootfs, ec).lexically_normal().string();
     if (ec) return InvalidArgumentError("nodes.base_rootfs: " + ec.message());

@@ -45,6 +45,11 @@ struct NodeOptions {
   int64_t user_max_storage_bytes = 50LL << 30;
   // Host disk (of <data_dir>/nodes) that node disks, grown to full size, leave free.
   int64_t disk_reserve_bytes = 1LL << 30;
+  // How often this daemon records its host alive ([nodes]
+  // metrics_interval_seconds), and how long another host may go unseen
+  // before its nodes show as Unknown (three beats).
+  int64_t heartbeat_seconds = 5;
+  int64_t host_stale_seconds = 15;
   // How Stop() waits between state polls; injectable so tests need not sleep.
   std::function<void(int64_t ms)> sleep_ms;
 };

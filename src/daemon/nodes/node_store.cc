@@ -44,6 +44,20 @@ ALTER TABLE nodes ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX nodes_by_host ON nodes (host);
 )sql";
 
+constexpr const char* kSchemaV202 = R"sql(
+CREATE TABLE node_hosts (
+  host TEXT PRIMARY KEY,
+  seen_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr const char* kPostgresSchemaV202 = R"sql(
+CREATE TABLE node_hosts (
+  host TEXT PRIMARY KEY,
+  seen_at BIGINT NOT NULL
+);
+)sql";
+
 constexpr const char* kColumns =
     "uid, owner, name, state, ip, memory_mb, cpu_shares, storage_size, storage_bytes, created_at, "
     "host";
@@ -75,7 +89,8 @@ std::vector<NodeRecord> AllRows(sql::Statement& q) {
 std::vector<Migration> NodeMigrations() {
   return {{200, "nodes: nodes (owner, name, state, ip, limits, storage)", kSchemaV200,
            kPostgresSchemaV200},
-          {201, "nodes: the host each node lives on", kSchemaV201, kSchemaV201}};
+          {201, "nodes: the host each node lives on", kSchemaV201, kSchemaV201},
+          {202, "nodes: when each host was last seen alive", kSchemaV202, kPostgresSchemaV202}};
 }
 
 Result<std::unique_ptr<NodeStore>> NodeStore::Open(sql::Connection& db, std::string host) {
@@ -170,6 +185,30 @@ Status NodeStore::Delete(const std::string& uid) {
     db_.Prepare("DELETE FROM nodes WHERE uid = ?").Bind(1, uid).Exec();
     return Status::Ok();
   });
+}
+
+Status NodeStore::MarkHostSeen(int64_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sql::GuardSql("record host " + host_ + " alive", [&]() -> Status {
+    db_.Prepare(
+           "INSERT INTO node_hosts(host, seen_at) VALUES(?, ?) "
+           "ON CONFLICT (host) DO UPDATE SET seen_at = excluded.seen_at")
+        .Bind(1, host_)
+        .Bind(2, now)
+        .Exec();
+    return Status::Ok();
+  });
+}
+
+Result<std::map<std::string, int64_t>> NodeStore::HostsSeen() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sql::GuardSql("read when hosts were seen",
+                       [&]() -> Result<std::map<std::string, int64_t>> {
+                         sql::Statement q = db_.Prepare("SELECT host, seen_at FROM node_hosts");
+                         std::map<std::string, int64_t> out;
+                         while (q.Step()) out[q.Text(0)] = q.Int64(1);
+                         return out;
+                       });
 }
 
 }  // namespace nexus::daemon::runtime

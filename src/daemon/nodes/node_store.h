@@ -6,6 +6,7 @@
 // Schema (NodeMigrations, versions 200..299 belong to the nodes):
 //   nodes(uid, owner, name, state, ip, memory_mb, cpu_shares, storage_size,
 //         storage_bytes, created_at, host)   UNIQUE(owner, name)
+//   node_hosts(host, seen_at)   when each daemon last said it was alive
 // `uid` is the node's identity on its host (runc id, netns, cgroup and data
 // dir derive from it); (owner, name) is its identity in the API, unique
 // across hosts. `host` names the daemon's host that runs it: a store sees
@@ -22,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -78,6 +80,11 @@ class NodeStore {
   Result<std::vector<NodeRecord>> ListOnHost();
   // Absent is not an error.
   Status Delete(const std::string& uid);
+
+  // Records that this store's daemon is alive at `now` (unix seconds).
+  Status MarkHostSeen(int64_t now);
+  // When each host was last seen alive.
+  Result<std::map<std::string, int64_t>> HostsSeen();
 
  private:
   NodeStore(sql::Connection& db, std::string host) : db_(db), host_(std::move(host)) {}

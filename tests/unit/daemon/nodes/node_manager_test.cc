@@ -179,6 +179,7 @@ TEST_F(NodeManagerTest, AnotherHostsNodeIsListedFromItsRecordAndNeverTouchedHere
   NodeRecord r{"remote-uid", "alice", "far", kNodeRunning, "10.9.9.2",
                64,           512,     "1G",  1LL << 30,    1700000000};
   ASSERT_TRUE((*other)->Insert(r).ok());
+  ASSERT_TRUE((*other)->MarkHostSeen(clock_.NowSeconds()).ok());  // its daemon is alive
   ASSERT_TRUE(Create("alice", "near").ok());
 
   auto list = manager_->List("alice");
@@ -202,6 +203,34 @@ TEST_F(NodeManagerTest, AnotherHostsNodeIsListedFromItsRecordAndNeverTouchedHere
   EXPECT_TRUE(manager_->Reconcile().ok());
   ASSERT_TRUE(store_->GetByUid("remote-uid").ok());
   EXPECT_EQ(store_->GetByUid("remote-uid")->state, kNodeRunning);
+}
+
+TEST_F(NodeManagerTest, AHostNotSeenForThreeBeatsHasItsNodesShownUnknown) {
+  auto other = NodeStore::Open(*db_, "other-host");
+  ASSERT_TRUE(other.ok());
+  NodeRecord r{"remote-uid", "alice", "far", kNodeRunning, "10.9.9.2",
+               64,           512,     "1G",  1LL << 30,    1700000000};
+  ASSERT_TRUE((*other)->Insert(r).ok());
+  EXPECT_EQ(manager_->Get("alice", "far")->status, "Unknown") << "never seen";
+
+  ASSERT_TRUE((*other)->MarkHostSeen(clock_.NowSeconds()).ok());
+  EXPECT_EQ(manager_->Get("alice", "far")->status, "Running");
+  clock_.AdvanceSeconds(TestOptions(data_dir_).host_stale_seconds - 1);
+  EXPECT_EQ((*manager_->List("alice"))[0].status, "Running");
+  clock_.AdvanceSeconds(2);  // the other daemon went silent
+  EXPECT_EQ(manager_->Get("alice", "far")->status, "Unknown");
+  EXPECT_EQ((*manager_->List("alice"))[0].status, "Unknown");
+  EXPECT_EQ((*manager_->List("alice"))[0].ip, "10.9.9.2") << "what was recorded stays";
+
+  // This daemon's own beats say nothing about the other host.
+  ASSERT_TRUE(manager_->Heartbeat().ok());
+  EXPECT_EQ(manager_->Get("alice", "far")->status, "Unknown");
+  auto seen = store_->HostsSeen();
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->at(kTestHost), clock_.NowSeconds());
+  // It comes back.
+  ASSERT_TRUE((*other)->MarkHostSeen(clock_.NowSeconds()).ok());
+  EXPECT_EQ(manager_->Get("alice", "far")->status, "Running");
 }
 
 // ---- Stop, start, delete ---------------------------------------------------------

@@ -4,13 +4,16 @@ beside it, with a second gateway that sends its calls to B. What is
 uploaded through one daemon lists, downloads, moves and deletes through the
 other, identical bytes are stored once in the bucket whichever daemon
 received them, the quota is one, and with daemon A killed its files still
-download through B.
+download through B. A node made on A's host shows through B as A recorded
+it while A beats, and Unknown once A falls silent; B never touches it.
 
 With NEXUS_E2E_BACKENDS=postgres+s3 A runs on the session's back-ends;
 otherwise the module starts its own cluster and store (backends.py)."""
 
 import hashlib
+import ipaddress
 import os
+import random
 import signal
 import subprocess
 import types
@@ -21,6 +24,15 @@ import backends
 from fs_routes import MiB, get, ls_ok, mkdir, mv, names, put_ok, rm, usage
 from harness import (Api, assert_json_error, instance_name, registered_user, skip_or_fail,
                      start_second_gateway, wait_until)
+from nodes_host import (IP_FORWARD, NODES, SLOW, HostView, create, missing_requirements)
+
+# Each daemon says it is alive every second; three silent seconds make its
+# nodes Unknown to the other.
+BEAT = {"NEXUS_NODES_METRICS_INTERVAL_SECONDS": "1"}
+
+
+def _subnet():
+    return str(ipaddress.ip_network(f"10.241.{random.randrange(256)}.0/24"))
 
 
 def _own_backends(module_nexus_factory):
@@ -40,12 +52,17 @@ def _own_backends(module_nexus_factory):
 @pytest.fixture(scope="module")
 def two(module_nexus_factory):
     profile, own = _own_backends(module_nexus_factory)
-    a = daemon_b = gateway_b = None
+    a = daemon_b = gateway_b = user = None
     try:
+        missing = missing_requirements()
+        if missing:
+            skip_or_fail("nodes need " + ", ".join(missing))
+        with open(IP_FORWARD) as f:
+            ip_forward = f.read()
         a = module_nexus_factory(name="twodaemons", start=False)
         if own is not None:
             own.configure(a)
-        a.env["NEXUS_DAEMON_HOST_NAME"] = "daemon-a"
+        a.env.update(BEAT, NEXUS_DAEMON_HOST_NAME="daemon-a", NEXUS_NETWORK_SUBNET=_subnet())
         a.start()
 
         # Daemon B: the same metadata and bucket (and the secret file),
@@ -54,7 +71,8 @@ def two(module_nexus_factory):
         os.makedirs(dir_b, mode=0o700)
         socket_b = f"unix:{dir_b}/run/nexusd.sock"
         env_b = dict(a.env, NEXUS_DATA_DIR=dir_b, NEXUS_INSTANCE=instance_name(),
-                     NEXUS_DAEMON_LISTEN=socket_b, NEXUS_DAEMON_HOST_NAME="daemon-b")
+                     NEXUS_DAEMON_LISTEN=socket_b, NEXUS_DAEMON_HOST_NAME="daemon-b",
+                     NEXUS_NETWORK_SUBNET=_subnet())
         log = open(os.path.join(a.log_dir, "nexusd-b.log"), "ab")
         try:
             daemon_b = subprocess.Popen(
@@ -73,6 +91,17 @@ def two(module_nexus_factory):
         yield types.SimpleNamespace(a=a, b=b, user=user, daemon_b=daemon_b,
                                     backends=profile)
     finally:
+        if a is not None and a.procs:
+            # A's nodes, through A, then whatever is left on the host.
+            try:
+                for node in a.api.get(NODES, token=user.token, timeout=SLOW).json():
+                    a.api.request("DELETE", f"{NODES}/{node['id']}", token=user.token,
+                                  timeout=SLOW)
+            except Exception:  # noqa: BLE001 - teardown is best effort; force_clean follows
+                pass
+            HostView(a).force_clean()
+            with open(IP_FORWARD, "w") as f:
+                f.write(ip_forward)
         for proc in (gateway_b, daemon_b):
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -81,6 +110,8 @@ def two(module_nexus_factory):
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+        if daemon_b is not None:
+            HostView(types.SimpleNamespace(env=env_b, data_dir=dir_b)).force_clean()
         if own is not None:
             # A and the store go with the factory, after this: stop A's
             # services before the cluster they use is removed.
@@ -152,3 +183,37 @@ def test_with_daemon_a_killed_its_files_still_download_through_b(td):
         a.start_service("nexusd")
         a.wait_healthy()
     assert get(a, user, "/after-the-kill.bin", timeout=60).content == data[::-1]
+
+
+def _status_through(inst, user, node):
+    r = inst.api.get(f"{NODES}/{node}", token=user.token, timeout=SLOW)
+    assert r.status_code == 200, r.text
+    return r.json()["status"]
+
+
+def test_a_node_of_a_silent_daemon_shows_unknown_and_the_other_never_touches_it(td):
+    a, b, user = td.a, td.b, td.user
+    node = create(a, user, {"name": "edge", "memory_mb": 64, "storage_size": "64M"})
+    assert node["status"] == "Running"
+    listed = b.api.get(NODES, token=user.token, timeout=SLOW).json()
+    assert [(n["id"], n["status"], n["ip"]) for n in listed] == [("edge", "Running", node["ip"])]
+    # B does not run A's node: it says so rather than act on a container of its own.
+    r = b.api.post(f"{NODES}/edge/exec", token=user.token, json={"command": ["true"]},
+                   timeout=SLOW)
+    assert r.status_code == 503, r.text
+    assert "daemon-a" in r.json()["error"]
+    assert b.api.post(NODES, token=user.token, json={"name": "edge"},
+                      timeout=SLOW).status_code == 409, "names are one across daemons"
+
+    a.stop_service("nexusd", sig=signal.SIGKILL)
+    try:
+        wait_until(lambda: _status_through(b, user, "edge") == "Unknown", 15,
+                   "A's node did not turn Unknown with A silent")
+    finally:
+        a.start_service("nexusd")
+        a.wait_healthy()
+    wait_until(lambda: _status_through(b, user, "edge") == "Running", 15,
+               "A's node did not come back once A beat again")
+    assert _status_through(a, user, "edge") == "Running", "A restarted its node's container"
+    r = a.api.request("DELETE", f"{NODES}/edge", token=user.token, timeout=SLOW)
+    assert r.status_code in (200, 204), r.text
