@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Scenario: chunks on S3. Instance A keeps its chunks in a bucket of
-# instance B ([storage] chunks = "s3://..." pointing at B's S3 listener, on
-# the same host); B keeps its own on the filesystem (the default). Upload of
-# a 1 GiB random file through POST /api/files/upload and its download, on A
-# (chunks on S3) against B (chunks on fs) in the same run. A's figures
-# include B's work of storing each chunk object (B chunks and fsyncs it in
-# turn), as a remote S3 server's would include its own.
+# Scenario: chunks on S3, and the scale-out back-ends. Instance A keeps its
+# chunks in a bucket of instance B ([storage] chunks = "s3://..." pointing at
+# B's S3 listener, on the same host); instance C keeps its chunks in another
+# bucket of B and its storage metadata in PostgreSQL (a throw-away cluster,
+# tests/support/pg_cluster.sh, as the postgres user on a private socket);
+# B runs on the embedded defaults (SQLite, chunks on the filesystem). Upload
+# of a 1 GiB random file through POST /api/files/upload and its download, on
+# A and C against B in the same run. A's and C's figures include B's work of
+# storing each chunk object (B chunks and fsyncs it in turn), as a remote S3
+# server's would include its own. Without root or postgresql, C is left out.
 #
 # Numbers are decimal MB/s, the median of S3C_RUNS rounds (default 3), the
 # order of subject and anchor flipping from one round to the next; each round
@@ -35,15 +38,22 @@ B_TOKEN=$(register_user)
 read -r ACCESS SECRET < <(NEXUS_TOKEN=$B_TOKEN ncurl -X POST "$B_URL/api/s3-keys" |
   "$PY" -c 'import json,sys; k=json.load(sys.stdin); print(k["access_key"], k["secret_key"])') ||
   die "POST /api/s3-keys failed"
-bucket="chunks-$(openssl rand -hex 4)"
-code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X PUT \
-  --aws-sigv4 "aws:amz:us-east-1:s3" --user "$ACCESS:$SECRET" \
-  -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
-  "http://127.0.0.1:$b_s3_port/$bucket")
-[ "$code" = 200 ] || die "create bucket $bucket on B: HTTP $code"
 (umask 077 && printf '%s\n' "$SECRET" >"$work/s3.secret")
 
+# Makes a bucket on B; prints its name.
+new_bucket() {
+  local name code
+  name="chunks-$(openssl rand -hex 4)"
+  code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X PUT \
+    --aws-sigv4 "aws:amz:us-east-1:s3" --user "$ACCESS:$SECRET" \
+    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+    "http://127.0.0.1:$b_s3_port/$name")
+  [ "$code" = 200 ] || die "create bucket $name on B: HTTP $code"
+  echo "$name"
+}
+
 # ---- A: chunks in B's bucket ----
+bucket=$(new_bucket)
 a_s3_port=$(free_port)
 BENCH_NEXUS_ENV="NEXUS_S3_LISTEN=127.0.0.1:$a_s3_port \
 NEXUS_STORAGE_CHUNKS=s3://$bucket?endpoint=http://127.0.0.1:$b_s3_port&region=us-east-1 \
@@ -51,6 +61,24 @@ NEXUS_STORAGE_S3_ACCESS_KEY=$ACCESS NEXUS_STORAGE_S3_SECRET_KEY_FILE=$work/s3.se
 ${BENCH_NEXUS_ENV:-}" start_nexus
 A_URL=$NEXUS_URL
 A_TOKEN=$(register_user)
+
+# ---- C: metadata in PostgreSQL, chunks in another bucket of B ----
+C_URL=""
+if pg_out=$("$REPO_DIR/tests/support/pg_cluster.sh" start --name bench 2>"$work/pg.err"); then
+  pg_dir=$(sed -n 1p <<<"$pg_out")
+  pg_uri=$(sed -n 2p <<<"$pg_out")
+  bench_cleanup_add "'$REPO_DIR/tests/support/pg_cluster.sh' stop '$pg_dir'"
+  c_bucket=$(new_bucket)
+  c_s3_port=$(free_port)
+  BENCH_NEXUS_ENV="NEXUS_S3_LISTEN=127.0.0.1:$c_s3_port NEXUS_STORAGE_METADATA=$pg_uri \
+NEXUS_STORAGE_CHUNKS=s3://$c_bucket?endpoint=http://127.0.0.1:$b_s3_port&region=us-east-1 \
+NEXUS_STORAGE_S3_ACCESS_KEY=$ACCESS NEXUS_STORAGE_S3_SECRET_KEY_FILE=$work/s3.secret \
+${BENCH_NEXUS_ENV:-}" start_nexus
+  C_URL=$NEXUS_URL
+  C_TOKEN=$(register_user)
+else
+  log "PostgreSQL + S3 left out: $(tail -n 1 "$work/pg.err")"
+fi
 
 # Uploads $2 to instance URL $1 as token $3; prints "<seconds> <file id>".
 upload() {
@@ -95,15 +123,17 @@ round() {
   delete "$url" "$id" "$token"
 }
 
-: >"$work/up-s3" >"$work/down-s3" >"$work/up-fs" >"$work/down-fs"
+: >"$work/up-s3" >"$work/down-s3" >"$work/up-fs" >"$work/down-fs" >"$work/up-pg" >"$work/down-pg"
 for ((i = 1; i <= RUNS; i++)); do
-  log "[$(elapsed) s] round $i of $RUNS: $((BIG / MiB)) MiB up and down, chunks on S3 and on fs"
+  log "[$(elapsed) s] round $i of $RUNS: $((BIG / MiB)) MiB up and down, on S3, PostgreSQL + S3 and fs"
   random_file "$work/src.bin" "$BIG" "s3c-$i-$RANDOM"
   if ((i % 2)); then
     round "$A_URL" "$A_TOKEN" s3
+    [ -z "$C_URL" ] || round "$C_URL" "$C_TOKEN" pg
     round "$B_URL" "$B_TOKEN" fs
   else
     round "$B_URL" "$B_TOKEN" fs
+    [ -z "$C_URL" ] || round "$C_URL" "$C_TOKEN" pg
     round "$A_URL" "$A_TOKEN" s3
   fi
   rm -f "$work/src.bin"
@@ -125,3 +155,12 @@ bench_row_unit s3chunks subject "upload $label, chunks on S3 (2nd Nexus)" "$up_s
 bench_row_unit s3chunks anchor "download $label, chunks on fs" "$down_fs" - - MB/s "anchor"
 bench_row_unit s3chunks subject "download $label, chunks on S3 (2nd Nexus)" "$down_s3" - - MB/s \
   "$(ratio "$down_s3" "$down_fs")x fs download"
+if [ -n "$C_URL" ]; then
+  up_pg=$(median_mbps "$BIG" $(cat "$work/up-pg"))
+  down_pg=$(median_mbps "$BIG" $(cat "$work/down-pg"))
+  log "PostgreSQL + S3: upload MB/s $(mbps_each "$BIG" $(cat "$work/up-pg")); download MB/s $(mbps_each "$BIG" $(cat "$work/down-pg"))"
+  bench_row_unit s3chunks subject "upload $label, PostgreSQL + S3" "$up_pg" - - MB/s \
+    "$(ratio "$up_pg" "$up_fs")x fs upload"
+  bench_row_unit s3chunks subject "download $label, PostgreSQL + S3" "$down_pg" - - MB/s \
+    "$(ratio "$down_pg" "$down_fs")x fs download"
+fi
