@@ -24,13 +24,13 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
   }
   Job job{std::move(hash), {pieces.begin(), pieces.end()}, std::move(owner), 0};
   for (std::string_view p : job.pieces) job.bytes += p.size();
-  if (!thread_.joinable() && !no_thread_) no_thread_ = !StartThread();
+  if (threads_.empty() && !no_thread_) no_thread_ = !StartThreads();
   if (no_thread_) return WriteInline(job);
   {
     std::unique_lock lock(mu_);
     room_.wait(lock, [&] {
       return stopping_ || !error_.ok() || queued_bytes_ == 0 ||
-             queued_bytes_ + job.bytes <= kMaxQueuedBytes;
+             queued_bytes_ + job.bytes <= max_queued_bytes_;
     });
     if (stopping_) return Stopped(job.hash);
     if (!error_.ok()) return error_;
@@ -41,13 +41,15 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
   return Status::Ok();
 }
 
-bool BackgroundChunkWriter::StartThread() {
-  try {
-    thread_ = StartNamedThread("chunk-writer", [this] { Run(); });
-  } catch (const std::exception&) {
-    return false;  // written inline from now on: slower, same result
+bool BackgroundChunkWriter::StartThreads() {
+  for (int i = 0; i < writers_; ++i) {
+    try {
+      threads_.push_back(StartNamedThread("chunk-writer", [this] { Run(); }));
+    } catch (const std::exception&) {
+      break;  // fewer writers; with none, written inline: slower, same result
+    }
   }
-  return true;
+  return !threads_.empty();
 }
 
 void BackgroundChunkWriter::StartSyncer() {
@@ -63,7 +65,7 @@ void BackgroundChunkWriter::StartSyncer() {
 
 Status BackgroundChunkWriter::PutLast(std::string hash, std::span<const std::string_view> pieces,
                                       std::shared_ptr<const void> owner) {
-  if (thread_.joinable()) {
+  if (!threads_.empty()) {
     NEXUS_RETURN_IF_ERROR(Put(std::move(hash), pieces, std::move(owner)));
     return Drain();
   }
@@ -100,11 +102,13 @@ void BackgroundChunkWriter::Stop() {
     dropped.swap(queue_);
   }
   dropped.clear();  // releases their owners now: the thread never sees them
-  work_.notify_one();
+  work_.notify_all();
   sync_work_.notify_one();
   room_.notify_all();  // a Put or Drain waiting for room gives up
-  // The writer first: it is the one that starts the syncer.
-  if (thread_.joinable()) thread_.join();
+  // The writers first: they are the ones that start the syncer.
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
   if (syncer_.joinable()) syncer_.join();
   queued_bytes_ = 0;
 }
@@ -125,17 +129,19 @@ void BackgroundChunkWriter::Write(const Job& job) {
       created_.push_back(job.hash);
       if (!no_syncer_) to_sync_.push_back(job.hash);
       if (to_sync_.size() >= kSyncBatch) {
-        // Started with the first full batch: a file of a few chunks needs none.
-        if (syncer_.joinable()) {
+        // Started with the first full batch: a file of a few chunks needs
+        // none. One writer starts it; it finds the batch waiting when it runs.
+        if (syncer_asked_) {
           sync_work_.notify_one();
         } else {
           start_syncer = !stopping_;
+          syncer_asked_ = start_syncer;
         }
       }
     }
   }
   // Outside mu_, so Put and Drain do not wait for a thread's creation. Only
-  // the thread that runs Write (one per writer) touches syncer_ before Stop.
+  // the writer that set syncer_asked_ touches syncer_ before Stop.
   if (start_syncer) StartSyncer();
 }
 

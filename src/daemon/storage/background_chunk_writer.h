@@ -1,6 +1,9 @@
 // BackgroundChunkWriter: stores an upload's chunks (ChunkStore::PutPieces)
 // on a thread of its own, so the upload's thread goes on receiving, chunking
-// and hashing while the last chunks are written. A put is a handful of
+// and hashing while the last chunks are written. A store a round trip away
+// (ChunkStore::WritesInFlight above 1) gets that many writer threads, so its
+// PUTs overlap instead of waiting for each other; the queue's bound grows
+// with them. A put is a handful of
 // filesystem calls (stat, mkdir, open, write, sync_file_range, rename); for
 // a 1 GiB upload they took 0.7-1.1 s, all of it on the upload's critical
 // path before (bench/RESULTS.md).
@@ -26,6 +29,7 @@
 // a time.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -44,12 +48,15 @@ namespace nexus::daemon::storage {
 
 class BackgroundChunkWriter {
  public:
-  static constexpr size_t kMaxQueuedBytes = 4 << 20;
+  static constexpr size_t kMaxQueuedBytes = 4 << 20;  // per writer thread
   // Created chunks per background Sync: enough for the journal to commit
   // them together, few enough that the commit finds little left.
   static constexpr size_t kSyncBatch = 8;
 
-  explicit BackgroundChunkWriter(ChunkStore& store) : store_(store) {}
+  explicit BackgroundChunkWriter(ChunkStore& store)
+      : store_(store),
+        writers_(std::max(1, store.WritesInFlight())),
+        max_queued_bytes_(kMaxQueuedBytes * static_cast<size_t>(writers_)) {}
   ~BackgroundChunkWriter() { Stop(); }
   BackgroundChunkWriter(const BackgroundChunkWriter&) = delete;
   BackgroundChunkWriter& operator=(const BackgroundChunkWriter&) = delete;
@@ -91,12 +98,14 @@ class BackgroundChunkWriter {
   Status WriteInline(const Job& job);
   void Run();
   void RunSyncs();
-  // Starts the writer thread; false if it could not be made.
-  bool StartThread();
+  // Starts the writer threads; false if not even one could be made.
+  bool StartThreads();
   // Starts the syncer thread (mu_ not held); without it, no sync-behind.
   void StartSyncer();
 
   ChunkStore& store_;
+  const int writers_;
+  const size_t max_queued_bytes_;
   std::mutex mu_;
   std::condition_variable work_;       // the thread waits here for jobs
   std::condition_variable room_;       // Put and Drain wait here
@@ -108,9 +117,10 @@ class BackgroundChunkWriter {
   std::vector<std::string> to_sync_;   // guarded by mu_: created, not yet synced
   bool syncing_ = false;               // guarded by mu_: a background Sync runs
   bool no_syncer_ = false;             // guarded by mu_: it could not be made
+  bool syncer_asked_ = false;          // guarded by mu_: a writer is starting it
   bool stopping_ = false;              // guarded by mu_
   bool no_thread_ = false;             // no thread could be made: write inline
-  std::thread thread_;                 // started with the first Put
+  std::vector<std::thread> threads_;   // started with the first Put
   std::thread syncer_;                 // started with the first full batch
 };
 

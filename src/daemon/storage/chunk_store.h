@@ -112,6 +112,9 @@ class ChunkStore {
   // for a local disk (the kernel reads ahead), more for a store a round trip
   // away, whose reads would otherwise wait for each other (FileReader).
   virtual int ReadsInFlight() const { return 1; }
+  // The same for the chunk writes of one upload (BackgroundChunkWriter): 1
+  // for a local disk, whose writes land in the page cache at once.
+  virtual int WritesInFlight() const { return 1; }
 
   // Calls `fn` with the hash of every stored chunk (order unspecified).
   virtual Status List(const std::function<void(const std::string& hash)>& fn) = 0;

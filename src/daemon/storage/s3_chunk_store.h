@@ -136,6 +136,7 @@ class S3ChunkStore final : public ChunkStore {
   bool RemoveIsCheap() const override { return false; }
   // A GET waits a round trip: a download keeps this many going.
   int ReadsInFlight() const override { return 4; }
+  int WritesInFlight() const override { return 4; }
   Status List(const std::function<void(const std::string& hash)>& fn) override;
   Result<SweepStats> Sweep(const std::function<bool(const std::string& hash)>& keep) override;
 

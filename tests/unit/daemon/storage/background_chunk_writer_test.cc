@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -58,6 +59,8 @@ class GatedStore final : public ChunkStore {
   Result<SweepStats> Sweep(const std::function<bool(const std::string&)>&) override {
     return SweepStats{};
   }
+  int WritesInFlight() const override { return writes_in_flight_; }
+  void SetWritesInFlight(int n) { writes_in_flight_ = n; }
 
   void Close() {
     std::lock_guard lock(mu_);
@@ -117,6 +120,7 @@ class GatedStore final : public ChunkStore {
   int syncs_started_ = 0;
   Status sync_error_;
   std::vector<std::vector<std::string>> synced_;
+  int writes_in_flight_ = 1;
 };
 
 Status PutOne(BackgroundChunkWriter& writer, const std::string& hash,
@@ -149,6 +153,28 @@ TEST(BackgroundChunkWriterTest, WritesEveryChunkAndListsTheOnesItCreated) {
   EXPECT_EQ(*store.Get("joined"), "abcd");
   EXPECT_EQ(*store.Get("present"), "old") << "an existing chunk is never rewritten";
   EXPECT_EQ(writer.created(), std::vector<std::string>{"joined"});
+}
+
+TEST(BackgroundChunkWriterTest, AStoreARoundTripAwayGetsSeveralPutsAtOnce) {
+  GatedStore store;
+  store.SetWritesInFlight(3);
+  store.Close();  // every put waits at the gate: only parallel ones can start
+  BackgroundChunkWriter writer(store);
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 5; ++i) {
+    hashes.push_back("c" + std::to_string(i));
+    ASSERT_TRUE(PutOne(writer, hashes.back(), std::make_shared<const std::string>("xy")).ok());
+  }
+  ASSERT_TRUE(store.WaitForPutsStarted(3)) << "three puts in flight";
+  EXPECT_EQ(store.puts_started(), 3) << "never more than the store asks for";
+  store.Open();
+  ASSERT_TRUE(writer.Drain().ok());
+  std::vector<std::string> created = writer.created();
+  std::sort(created.begin(), created.end());
+  EXPECT_EQ(created, hashes);
+  for (const std::string& h : hashes) EXPECT_EQ(*store.Get(h), "xy");
+  writer.Stop();
+  EXPECT_EQ(nexus::testing::ThreadsNamedAfterJoins("chunk-writer"), 0);
 }
 
 TEST(BackgroundChunkWriterTest, ALoneLastChunkIsWrittenAtOnceWithoutAThread) {
