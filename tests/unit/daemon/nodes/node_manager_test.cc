@@ -172,14 +172,22 @@ TEST_F(NodeManagerTest, ListShowsTheOwnersNodesByNameWithLiveStatus) {
   EXPECT_EQ(manager_->Get("alice", "b-node")->status, "Stopped");
 }
 
-TEST_F(NodeManagerTest, AnotherHostsNodeIsListedFromItsRecordAndNeverTouchedHere) {
-  // Another daemon sharing the table recorded it; its uid means nothing here.
-  auto other = NodeStore::Open(*db_, "other-host");
-  ASSERT_TRUE(other.ok());
+// The store of another daemon sharing the table, which has recorded alice's
+// running node "far" (uid "remote-uid", meaningless on this host).
+std::unique_ptr<NodeStore> OtherHostWithNodeFar(sql::Connection& db) {
+  auto other = NodeStore::Open(db, "other-host");
+  EXPECT_TRUE(other.ok());
+  if (!other.ok()) return nullptr;
   NodeRecord r{"remote-uid", "alice", "far", kNodeRunning, "10.9.9.2",
                64,           512,     "1G",  1LL << 30,    1700000000};
-  ASSERT_TRUE((*other)->Insert(r).ok());
-  ASSERT_TRUE((*other)->MarkHostSeen(clock_.NowSeconds()).ok());  // its daemon is alive
+  EXPECT_TRUE((*other)->Insert(r).ok());
+  return std::move(other).value();
+}
+
+TEST_F(NodeManagerTest, AnotherHostsNodeIsListedFromItsRecordAndNeverTouchedHere) {
+  std::unique_ptr<NodeStore> other = OtherHostWithNodeFar(*db_);
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(other->MarkHostSeen(clock_.NowSeconds()).ok());  // its daemon is alive
   ASSERT_TRUE(Create("alice", "near").ok());
 
   auto list = manager_->List("alice");
@@ -206,14 +214,11 @@ TEST_F(NodeManagerTest, AnotherHostsNodeIsListedFromItsRecordAndNeverTouchedHere
 }
 
 TEST_F(NodeManagerTest, AHostNotSeenForThreeBeatsHasItsNodesShownUnknown) {
-  auto other = NodeStore::Open(*db_, "other-host");
-  ASSERT_TRUE(other.ok());
-  NodeRecord r{"remote-uid", "alice", "far", kNodeRunning, "10.9.9.2",
-               64,           512,     "1G",  1LL << 30,    1700000000};
-  ASSERT_TRUE((*other)->Insert(r).ok());
+  std::unique_ptr<NodeStore> other = OtherHostWithNodeFar(*db_);
+  ASSERT_TRUE(other);
   EXPECT_EQ(manager_->Get("alice", "far")->status, "Unknown") << "never seen";
 
-  ASSERT_TRUE((*other)->MarkHostSeen(clock_.NowSeconds()).ok());
+  ASSERT_TRUE(other->MarkHostSeen(clock_.NowSeconds()).ok());
   EXPECT_EQ(manager_->Get("alice", "far")->status, "Running");
   clock_.AdvanceSeconds(TestOptions(data_dir_).host_stale_seconds - 1);
   EXPECT_EQ((*manager_->List("alice"))[0].status, "Running");
@@ -229,7 +234,7 @@ TEST_F(NodeManagerTest, AHostNotSeenForThreeBeatsHasItsNodesShownUnknown) {
   ASSERT_TRUE(seen.ok());
   EXPECT_EQ(seen->at(kTestHost), clock_.NowSeconds());
   // It comes back.
-  ASSERT_TRUE((*other)->MarkHostSeen(clock_.NowSeconds()).ok());
+  ASSERT_TRUE(other->MarkHostSeen(clock_.NowSeconds()).ok());
   EXPECT_EQ(manager_->Get("alice", "far")->status, "Running");
 }
 
