@@ -35,6 +35,10 @@ CREATE TABLE chunk_removals (
 );
 )sql";
 
+constexpr const char* kSchemaV106 = R"sql(
+CREATE TABLE chunk_orphans (hash TEXT PRIMARY KEY);
+)sql";
+
 // Whether a removal of one of `hashes` started after `since`.
 bool AnyRemovalSince(sql::Connection& db, const std::vector<std::string>& hashes, int64_t since) {
   sql::Statement q = db.Prepare("SELECT 1 FROM chunk_removals WHERE hash = ? AND started_at > ?");
@@ -63,8 +67,8 @@ void ForEachHash(sql::Connection& db, const char* statement, const std::string& 
 }  // namespace
 
 std::vector<Migration> ChunkLeaseMigrations() {
-  return {
-      {105, "storage: chunk leases and removals shared by daemons", kSchemaV105, kPgSchemaV105}};
+  return {{105, "storage: chunk leases and removals shared by daemons", kSchemaV105, kPgSchemaV105},
+          {106, "storage: chunks whose removal a lease held up", kSchemaV106, kSchemaV106}};
 }
 
 int64_t ChunkLeaseTable::Now() const { return clock_.NowSeconds(); }
@@ -99,12 +103,28 @@ Result<bool> ChunkLeaseTable::RemovalsUnderWay(const std::vector<std::string>& h
   });
 }
 
-Status ChunkLeaseTable::Release(const std::string& holder, const std::vector<std::string>& hashes) {
-  if (hashes.empty()) return Status::Ok();
+Result<std::vector<std::string>> ChunkLeaseTable::Release(const std::string& holder,
+                                                          const std::vector<std::string>& hashes) {
+  if (hashes.empty()) return std::vector<std::string>{};
   std::lock_guard lock(mu_);
-  return sql::GuardSql("release chunk leases", [&]() -> Status {
-    ForEachHash(db_, "DELETE FROM chunk_leases WHERE hash = ? AND holder = ?", holder, hashes);
-    return Status::Ok();
+  return sql::GuardSql("release chunk leases", [&]() -> Result<std::vector<std::string>> {
+    const int64_t now = Now();
+    sql::Transaction tx(db_, sql::TxMode::kWrite);
+    sql::Statement del = db_.Prepare("DELETE FROM chunk_leases WHERE hash = ? AND holder = ?");
+    sql::Statement orphan = db_.Prepare(
+        "SELECT 1 FROM chunk_orphans o WHERE o.hash = ? AND NOT EXISTS ("
+        "SELECT 1 FROM chunk_leases l WHERE l.hash = o.hash AND l.expires_at > ?)");
+    std::vector<std::string> orphans;
+    for (const std::string& hash : hashes) {
+      del.Reset();
+      del.Bind(1, hash).Bind(2, holder);
+      del.Exec();
+      orphan.Reset();
+      orphan.Bind(1, hash).Bind(2, now);
+      if (orphan.Step()) orphans.push_back(hash);
+    }
+    tx.Commit();
+    return orphans;
   });
 }
 
@@ -132,6 +152,11 @@ Result<bool> ChunkLeaseTable::BeginRemoval(const std::string& holder, const std:
             .Bind(2, holder)
             .Bind(3, now)
             .Step()) {
+      // The holder finds it in Release once it lets go.
+      db_.Prepare("INSERT INTO chunk_orphans(hash) VALUES(?) ON CONFLICT (hash) DO NOTHING")
+          .Bind(1, hash)
+          .Exec();
+      tx.Commit();
       return false;
     }
     if (db_.Prepare("SELECT 1 FROM chunk_removals WHERE hash = ? AND holder <> ? AND "
@@ -150,6 +175,7 @@ Result<bool> ChunkLeaseTable::BeginRemoval(const std::string& holder, const std:
         .Bind(2, holder)
         .Bind(3, now)
         .Exec();
+    db_.Prepare("DELETE FROM chunk_orphans WHERE hash = ?").Bind(1, hash).Exec();
     tx.Commit();
     return true;
   });
@@ -162,20 +188,6 @@ Status ChunkLeaseTable::EndRemoval(const std::string& holder,
   return sql::GuardSql("end chunk removals", [&]() -> Status {
     ForEachHash(db_, "DELETE FROM chunk_removals WHERE hash = ? AND holder = ?", holder, hashes);
     return Status::Ok();
-  });
-}
-
-Result<std::unordered_set<std::string>> ChunkLeaseTable::LeasedByOthers(const std::string& holder) {
-  std::lock_guard lock(mu_);
-  return sql::GuardSql("list leased chunks", [&]() -> Result<std::unordered_set<std::string>> {
-    sql::Transaction tx(db_, sql::TxMode::kRead);
-    sql::Statement q =
-        db_.Prepare("SELECT hash FROM chunk_leases WHERE holder <> ? AND expires_at > ?");
-    q.Bind(1, holder).Bind(2, Now());
-    std::unordered_set<std::string> out;
-    while (q.Step()) out.insert(q.Text(0));
-    tx.Commit();
-    return out;
   });
 }
 

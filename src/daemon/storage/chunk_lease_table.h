@@ -12,6 +12,7 @@
 //
 //   chunk_leases(hash, holder, expires_at)   one row per hash a process holds
 //   chunk_removals(hash, holder, started_at) a removal under way
+//   chunk_orphans(hash)                      a removal a lease held up
 //
 // - A holder leases before it looks for a chunk. Acquire answers whether a
 //   removal of one of the hashes is under way; the holder then waits for
@@ -22,6 +23,9 @@
 //   records the removal; it deletes the chunk, then calls EndRemoval.
 // Both run in one serialised transaction each, so either the lease comes
 // first (the removal is refused) or the removal does (the holder waits).
+// A removal refused for another holder's lease is noted as an orphan; the
+// holder that drops the last lease of it learns so from Release and tries
+// the removal itself, so the chunk does not wait for a start-up sweep.
 //
 // Leases expire, so a daemon that dies holds nothing for long: each holder
 // renews its own every kRenewEvery (FileService runs that), and a lease not
@@ -36,7 +40,6 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "common/clock.h"
@@ -61,20 +64,20 @@ class ChunkLeaseTable {
   Result<bool> Acquire(const std::string& holder, const std::vector<std::string>& hashes);
   // Whether a removal of any of `hashes` is under way (a holder waiting to look).
   Result<bool> RemovalsUnderWay(const std::vector<std::string>& hashes);
-  // Drops `holder`'s leases of `hashes`.
-  Status Release(const std::string& holder, const std::vector<std::string>& hashes);
+  // Drops `holder`'s leases of `hashes`. Answers those of them whose
+  // removal a lease held up and that no live lease holds any more: the
+  // caller should try to remove them (BeginRemoval decides).
+  Result<std::vector<std::string>> Release(const std::string& holder,
+                                           const std::vector<std::string>& hashes);
   // Extends every lease of `holder` by kLeaseTtlSeconds from now.
   Status Renew(const std::string& holder);
 
   // True when `holder` may remove chunk `hash` now: nothing references it,
   // no other holder's lease is live and no other removal is under way. Then
-  // the removal is recorded until EndRemoval.
+  // the removal is recorded until EndRemoval. Refused for a lease, the
+  // chunk is noted as an orphan (see Release).
   Result<bool> BeginRemoval(const std::string& holder, const std::string& hash);
   Status EndRemoval(const std::string& holder, const std::vector<std::string>& hashes);
-
-  // Hashes some holder other than `holder` leases now (the start-up sweep
-  // keeps them).
-  Result<std::unordered_set<std::string>> LeasedByOthers(const std::string& holder);
 
  private:
   int64_t Now() const;

@@ -537,9 +537,15 @@ void FileService::ReleaseAndRemove(const std::unordered_set<std::string>& leased
   }
   // Under lease_mu_, so a new lease of the same hash is recorded after this.
   if (options_.shared_leases != nullptr) {
-    if (Status s = options_.shared_leases->Release(holder_, dropped); !s.ok()) {
+    Result<std::vector<std::string>> orphans = options_.shared_leases->Release(holder_, dropped);
+    if (!orphans.ok()) {
       // They expire on their own; until then they only delay removals.
-      spdlog::warn("release {} chunk leases: {}", dropped.size(), s.message());
+      spdlog::warn("release {} chunk leases: {}", dropped.size(), orphans.status().message());
+    } else {
+      // Another daemon would have removed these but for our leases.
+      for (const auto& hash : *orphans) {
+        if (!deferred_.count(hash)) retry.push_back(hash);
+      }
     }
   }
   for (const auto& hash : candidates) TryRemoveLocked(hash);

@@ -112,6 +112,23 @@ TEST_F(SharedLeasesTest, AChunkAnUploadOnTheOtherDaemonFoundIsNotRemovedUnderIt)
   EXPECT_EQ(*ReadAll(**reader), data);
 }
 
+TEST_F(SharedLeasesTest, TheDaemonWhoseLeaseHeldUpARemovalFinishesItWhenItLetsGo) {
+  const std::string data = PseudoRandomBytes(20000, 76);
+  const std::vector<std::string> hashes = CompleteChunkHashesOf(data);
+  auto on_a = UploadTo(a_, "a.bin", data);
+  ASSERT_TRUE(on_a.ok()) << on_a.status().ToString();
+  auto upload = b_.files->Begin("alice", "b.bin");
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->Write(data).ok());  // finds A's chunks: creates none
+  ASSERT_TRUE(a_.files->Delete("alice", on_a->id).ok());
+  for (const std::string& hash : hashes) ASSERT_TRUE(Stored(hash));
+
+  // B gives up: nothing references the chunks now, and B removes them
+  // rather than leaving them to a start-up sweep.
+  (*upload)->Abort();
+  for (const std::string& hash : hashes) EXPECT_FALSE(Stored(hash)) << hash;
+}
+
 TEST_F(SharedLeasesTest, AReaderOnOneDaemonKeepsItsChunksWhileTheOtherDeletesTheFile) {
   const std::string data = PseudoRandomBytes(30000, 72);
   auto file = UploadTo(a_, "read-me.bin", data);
@@ -123,9 +140,13 @@ TEST_F(SharedLeasesTest, AReaderOnOneDaemonKeepsItsChunksWhileTheOtherDeletesThe
   std::string got(*first);
 
   ASSERT_TRUE(a_.files->Delete("alice", file->id).ok());
+  const std::string last_chunk = CompleteChunkHashesOf(data).back();
+  EXPECT_TRUE(Stored(last_chunk)) << "removed under B's reader";
   auto rest = ReadAll(**reader);
   ASSERT_TRUE(rest.ok()) << rest.status().ToString();
   EXPECT_EQ(got + *rest, data);
+  // At its end the reader lets go, and B removes what A could not.
+  EXPECT_FALSE(Stored(last_chunk));
 
   // A file deleted before the other daemon opened it is simply gone.
   EXPECT_EQ(b_.files->Open("alice", file->id).status().code(), StatusCode::kNotFound);
