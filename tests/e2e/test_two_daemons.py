@@ -31,12 +31,15 @@ from nodes_host import (IP_FORWARD, NODES, SLOW, HostView, create, missing_requi
 BEAT = {"NEXUS_NODES_METRICS_INTERVAL_SECONDS": "1"}
 
 
-def _subnet():
-    return str(ipaddress.ip_network(f"10.241.{random.randrange(256)}.0/24"))
+def _subnets():
+    """Two distinct random subnets 10.241.<n>.0/24, for A's and B's bridges."""
+    first, second = random.sample(range(256), 2)
+    return [str(ipaddress.ip_network(f"10.241.{n}.0/24")) for n in (first, second)]
 
 
 def _own_backends(module_nexus_factory):
-    """The session's back-ends, or a cluster and store for this module."""
+    """(profile, own): the session's back-ends, or a cluster and store for
+    this module (own, not started yet)."""
     if backends.active is not None:
         return backends.active, None
     if not os.path.exists("/usr/lib/postgresql"):
@@ -45,7 +48,7 @@ def _own_backends(module_nexus_factory):
     def make_store(env):
         return module_nexus_factory(env=env, name="store2d")
 
-    profile = backends.PostgresS3(make_store, skip_or_fail).start()
+    profile = backends.PostgresS3(make_store, skip_or_fail)
     return profile, profile
 
 
@@ -53,7 +56,10 @@ def _own_backends(module_nexus_factory):
 def two(module_nexus_factory):
     profile, own = _own_backends(module_nexus_factory)
     a = daemon_b = gateway_b = user = None
+    subnet_a, subnet_b = _subnets()
     try:
+        if own is not None:
+            own.start()
         missing = missing_requirements()
         if missing:
             skip_or_fail("nodes need " + ", ".join(missing))
@@ -62,7 +68,7 @@ def two(module_nexus_factory):
         a = module_nexus_factory(name="twodaemons", start=False)
         if own is not None:
             own.configure(a)
-        a.env.update(BEAT, NEXUS_DAEMON_HOST_NAME="daemon-a", NEXUS_NETWORK_SUBNET=_subnet())
+        a.env.update(BEAT, NEXUS_DAEMON_HOST_NAME="daemon-a", NEXUS_NETWORK_SUBNET=subnet_a)
         a.start()
 
         # Daemon B: the same metadata and bucket (and the secret file),
@@ -72,7 +78,7 @@ def two(module_nexus_factory):
         socket_b = f"unix:{dir_b}/run/nexusd.sock"
         env_b = dict(a.env, NEXUS_DATA_DIR=dir_b, NEXUS_INSTANCE=instance_name(),
                      NEXUS_DAEMON_LISTEN=socket_b, NEXUS_DAEMON_HOST_NAME="daemon-b",
-                     NEXUS_NETWORK_SUBNET=_subnet())
+                     NEXUS_NETWORK_SUBNET=subnet_b)
         log = open(os.path.join(a.log_dir, "nexusd-b.log"), "ab")
         try:
             daemon_b = subprocess.Popen(
@@ -91,12 +97,13 @@ def two(module_nexus_factory):
         yield types.SimpleNamespace(a=a, b=b, user=user, daemon_b=daemon_b,
                                     backends=profile)
     finally:
-        if a is not None and a.procs:
-            # A's nodes, through A, then whatever is left on the host.
+        if a is not None:
+            # A's nodes, through A while it runs, then whatever is left on the host.
             try:
-                for node in a.api.get(NODES, token=user.token, timeout=SLOW).json():
-                    a.api.request("DELETE", f"{NODES}/{node['id']}", token=user.token,
-                                  timeout=SLOW)
+                if a.procs and user is not None:
+                    for node in a.api.get(NODES, token=user.token, timeout=SLOW).json():
+                        a.api.request("DELETE", f"{NODES}/{node['id']}", token=user.token,
+                                      timeout=SLOW)
             except Exception:  # noqa: BLE001 - teardown is best effort; force_clean follows
                 pass
             HostView(a).force_clean()
