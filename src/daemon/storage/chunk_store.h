@@ -120,7 +120,9 @@ class ChunkStore {
   virtual Status List(const std::function<void(const std::string& hash)>& fn) = 0;
 
   // Crash cleanup: removes unfinished writes and every chunk for which
-  // `keep(hash)` is false.
+  // `keep(hash)` is false. A false answer may be a claim on the chunk
+  // (FileService with shared leases): a store asks only about chunks it
+  // would remove, and removes every one it was told not to keep.
   virtual Result<SweepStats> Sweep(const std::function<bool(const std::string& hash)>& keep) = 0;
 
   // From now on, the time each Sync spends making chunks durable (its

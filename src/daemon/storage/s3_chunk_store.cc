@@ -756,12 +756,13 @@ Result<SweepStats> S3ChunkStore::Sweep(const std::function<bool(const std::strin
     NEXUS_RETURN_IF_ERROR(ListPage(&token, [&](std::string_view key, std::time_t modified) {
       std::optional<std::string> hash = S3ChunkHashOfKey(options_.location, key);
       if (!hash) return;  // not ours: left alone
-      if (keep(*hash)) {
-        ++stats.chunks_kept;
-      } else if (modified > now || now - modified < grace) {
+      if (modified > now || now - modified < grace) {
         // Perhaps another daemon's upload in flight: a later sweep decides.
+        // Not asked about at all: `keep` may claim what it answers false for.
         ++stats.chunks_kept;
         ++young;
+      } else if (keep(*hash)) {
+        ++stats.chunks_kept;
       } else {
         doomed.push_back(std::move(*hash));
       }
@@ -772,8 +773,7 @@ Result<SweepStats> S3ChunkStore::Sweep(const std::function<bool(const std::strin
     ++stats.chunks_removed;
   }
   if (young > 0) {
-    spdlog::info("s3 chunk store: sweep kept {} unreferenced chunks younger than {} s", young,
-                 grace);
+    spdlog::info("s3 chunk store: sweep left {} chunks younger than {} s alone", young, grace);
   }
   return stats;
 }

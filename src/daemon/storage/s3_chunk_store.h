@@ -28,10 +28,10 @@
 // Sweep and several daemons: a bucket may be shared by daemons whose
 // uploads are in flight at the same moment, and an object another daemon
 // has just PUT is referenced by nothing this daemon knows of yet. So Sweep
-// deletes an object that keep() rejects only when its LastModified (from the
-// listing, the server's clock, against ours: keep the grace far above any
-// skew) is at least `sweep_grace` old; younger ones are counted as kept and
-// taken by a later sweep. Upload sessions finish (or fail) well within the
+// asks keep() only about an object whose LastModified (from the listing,
+// the server's clock, against ours: keep the grace far above any skew) is at
+// least `sweep_grace` old, and deletes it if rejected; younger ones are
+// counted as kept and left to a later sweep. Upload sessions finish (or fail) well within the
 // default hour. Remove deletes at once: FileService calls it only for a
 // chunk its metadata no longer references, and, Remove being a round trip
 // (RemoveIsCheap), leaves a deleted file's removals to its background thread.
