@@ -49,7 +49,8 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
       cfg.storage.quota_bytes < 0 ? storage::kUnlimitedQuota : cfg.storage.quota_bytes;
   if (on_postgres) {
     NEXUS_ASSIGN_OR_RETURN(d->leases_db, OpenMetadataDatabase(cfg.storage.metadata, {}));
-    d->chunk_leases = std::make_unique<storage::ChunkLeaseTable>(*d->leases_db, clock);
+    d->chunk_leases = std::make_unique<storage::ChunkLeaseTable>(
+        *d->leases_db, clock, storage::ChunkLeaseTable::HolderName(cfg.daemon.host_name));
   }
   d->files = std::make_unique<storage::FileService>(
       *d->chunks, *d->metadata.store,

@@ -44,14 +44,8 @@ ALTER TABLE nodes ADD COLUMN host TEXT NOT NULL DEFAULT '';
 CREATE INDEX nodes_by_host ON nodes (host);
 )sql";
 
+// BIGINT for PostgreSQL; SQLite gives the name the same integer affinity.
 constexpr const char* kSchemaV202 = R"sql(
-CREATE TABLE node_hosts (
-  host TEXT PRIMARY KEY,
-  seen_at INTEGER NOT NULL
-);
-)sql";
-
-constexpr const char* kPostgresSchemaV202 = R"sql(
 CREATE TABLE node_hosts (
   host TEXT PRIMARY KEY,
   seen_at BIGINT NOT NULL
@@ -90,7 +84,7 @@ std::vector<Migration> NodeMigrations() {
   return {{200, "nodes: nodes (owner, name, state, ip, limits, storage)", kSchemaV200,
            kPostgresSchemaV200},
           {201, "nodes: the host each node lives on", kSchemaV201, kSchemaV201},
-          {202, "nodes: when each host was last seen alive", kSchemaV202, kPostgresSchemaV202}};
+          {202, "nodes: when each host was last seen alive", kSchemaV202, kSchemaV202}};
 }
 
 Result<std::unique_ptr<NodeStore>> NodeStore::Open(sql::Connection& db, std::string host) {

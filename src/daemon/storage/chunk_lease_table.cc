@@ -1,26 +1,17 @@
 #include "daemon/storage/chunk_lease_table.h"
 
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "common/sql/error.h"
 
 namespace nexus::daemon::storage {
 namespace {
 
+// BIGINT for PostgreSQL; SQLite gives the name the same integer affinity.
 constexpr const char* kSchemaV105 = R"sql(
-CREATE TABLE chunk_leases (
-  hash TEXT NOT NULL,
-  holder TEXT NOT NULL,
-  expires_at INTEGER NOT NULL,
-  PRIMARY KEY (hash, holder)
-);
-CREATE INDEX chunk_leases_by_holder ON chunk_leases (holder);
-CREATE TABLE chunk_removals (
-  hash TEXT PRIMARY KEY,
-  holder TEXT NOT NULL,
-  started_at INTEGER NOT NULL
-);
-)sql";
-
-constexpr const char* kPgSchemaV105 = R"sql(
 CREATE TABLE chunk_leases (
   hash TEXT NOT NULL,
   holder TEXT NOT NULL,
@@ -67,14 +58,21 @@ void ForEachHash(sql::Connection& db, const char* statement, const std::string& 
 }  // namespace
 
 std::vector<Migration> ChunkLeaseMigrations() {
-  return {{105, "storage: chunk leases and removals shared by daemons", kSchemaV105, kPgSchemaV105},
+  return {{105, "storage: chunk leases and removals shared by daemons", kSchemaV105, kSchemaV105},
           {106, "storage: chunks whose removal a lease held up", kSchemaV106, kSchemaV106}};
+}
+
+std::string ChunkLeaseTable::HolderName(const std::string& host) {
+  unsigned char b[6] = {};
+  (void)RAND_bytes(b, sizeof b);
+  char tail[16];
+  std::snprintf(tail, sizeof tail, "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+  return host + ":" + std::to_string(::getpid()) + ":" + tail;
 }
 
 int64_t ChunkLeaseTable::Now() const { return clock_.NowSeconds(); }
 
-Result<bool> ChunkLeaseTable::Acquire(const std::string& holder,
-                                      const std::vector<std::string>& hashes) {
+Result<bool> ChunkLeaseTable::Acquire(const std::vector<std::string>& hashes) {
   std::lock_guard lock(mu_);
   return sql::GuardSql("lease chunks", [&]() -> Result<bool> {
     const int64_t now = Now();
@@ -84,7 +82,7 @@ Result<bool> ChunkLeaseTable::Acquire(const std::string& holder,
         "ON CONFLICT (hash, holder) DO UPDATE SET expires_at = excluded.expires_at");
     for (const std::string& hash : hashes) {
       upsert.Reset();
-      upsert.Bind(1, hash).Bind(2, holder).Bind(3, now + kLeaseTtlSeconds);
+      upsert.Bind(1, hash).Bind(2, holder_).Bind(3, now + kLeaseTtlSeconds);
       upsert.Exec();
     }
     const bool removing = AnyRemovalSince(db_, hashes, now - kRemovalTtlSeconds);
@@ -103,8 +101,7 @@ Result<bool> ChunkLeaseTable::RemovalsUnderWay(const std::vector<std::string>& h
   });
 }
 
-Result<std::vector<std::string>> ChunkLeaseTable::Release(const std::string& holder,
-                                                          const std::vector<std::string>& hashes) {
+Result<std::vector<std::string>> ChunkLeaseTable::Release(const std::vector<std::string>& hashes) {
   if (hashes.empty()) return std::vector<std::string>{};
   std::lock_guard lock(mu_);
   return sql::GuardSql("release chunk leases", [&]() -> Result<std::vector<std::string>> {
@@ -117,7 +114,7 @@ Result<std::vector<std::string>> ChunkLeaseTable::Release(const std::string& hol
     std::vector<std::string> orphans;
     for (const std::string& hash : hashes) {
       del.Reset();
-      del.Bind(1, hash).Bind(2, holder);
+      del.Bind(1, hash).Bind(2, holder_);
       del.Exec();
       orphan.Reset();
       orphan.Bind(1, hash).Bind(2, now);
@@ -128,20 +125,20 @@ Result<std::vector<std::string>> ChunkLeaseTable::Release(const std::string& hol
   });
 }
 
-Status ChunkLeaseTable::Renew(const std::string& holder) {
+Status ChunkLeaseTable::Renew() {
   std::lock_guard lock(mu_);
   return sql::GuardSql("renew chunk leases", [&]() -> Status {
     sql::Transaction tx(db_, sql::TxMode::kWrite);
     db_.Prepare("UPDATE chunk_leases SET expires_at = ? WHERE holder = ?")
         .Bind(1, Now() + kLeaseTtlSeconds)
-        .Bind(2, holder)
+        .Bind(2, holder_)
         .Exec();
     tx.Commit();
     return Status::Ok();
   });
 }
 
-Result<bool> ChunkLeaseTable::BeginRemoval(const std::string& holder, const std::string& hash) {
+Result<bool> ChunkLeaseTable::BeginRemoval(const std::string& hash) {
   std::lock_guard lock(mu_);
   return sql::GuardSql("begin removing chunk " + hash, [&]() -> Result<bool> {
     const int64_t now = Now();
@@ -149,7 +146,7 @@ Result<bool> ChunkLeaseTable::BeginRemoval(const std::string& holder, const std:
     if (db_.Prepare("SELECT 1 FROM chunks WHERE hash = ?").Bind(1, hash).Step()) return false;
     if (db_.Prepare("SELECT 1 FROM chunk_leases WHERE hash = ? AND holder <> ? AND expires_at > ?")
             .Bind(1, hash)
-            .Bind(2, holder)
+            .Bind(2, holder_)
             .Bind(3, now)
             .Step()) {
       // The holder finds it in Release once it lets go.
@@ -162,7 +159,7 @@ Result<bool> ChunkLeaseTable::BeginRemoval(const std::string& holder, const std:
     if (db_.Prepare("SELECT 1 FROM chunk_removals WHERE hash = ? AND holder <> ? AND "
                     "started_at > ?")
             .Bind(1, hash)
-            .Bind(2, holder)
+            .Bind(2, holder_)
             .Bind(3, now - kRemovalTtlSeconds)
             .Step()) {
       return false;
@@ -172,7 +169,7 @@ Result<bool> ChunkLeaseTable::BeginRemoval(const std::string& holder, const std:
            "ON CONFLICT (hash) DO UPDATE SET holder = excluded.holder, started_at = "
            "excluded.started_at")
         .Bind(1, hash)
-        .Bind(2, holder)
+        .Bind(2, holder_)
         .Bind(3, now)
         .Exec();
     db_.Prepare("DELETE FROM chunk_orphans WHERE hash = ?").Bind(1, hash).Exec();
@@ -181,12 +178,11 @@ Result<bool> ChunkLeaseTable::BeginRemoval(const std::string& holder, const std:
   });
 }
 
-Status ChunkLeaseTable::EndRemoval(const std::string& holder,
-                                   const std::vector<std::string>& hashes) {
+Status ChunkLeaseTable::EndRemoval(const std::vector<std::string>& hashes) {
   if (hashes.empty()) return Status::Ok();
   std::lock_guard lock(mu_);
   return sql::GuardSql("end chunk removals", [&]() -> Status {
-    ForEachHash(db_, "DELETE FROM chunk_removals WHERE hash = ? AND holder = ?", holder, hashes);
+    ForEachHash(db_, "DELETE FROM chunk_removals WHERE hash = ? AND holder = ?", holder_, hashes);
     return Status::Ok();
   });
 }

@@ -32,14 +32,17 @@
 // renewed for kLeaseTtl no longer counts. A removal not ended within
 // kRemovalTtl (its daemon died mid-delete) no longer holds anyone up.
 //
-// Thread-safe: one connection, used under a mutex. The connection must
-// outlive the table and have the storage migrations applied.
+// One table per process: it leases, releases and removes as `holder`, the
+// process's name in the table (HolderName). Thread-safe: one connection,
+// used under a mutex. The connection must outlive the table and have the
+// storage migrations applied.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -57,33 +60,38 @@ class ChunkLeaseTable {
   static constexpr std::chrono::seconds kRenewEvery{60};
   static constexpr int64_t kRemovalTtlSeconds = 300;
 
-  ChunkLeaseTable(sql::Connection& db, const Clock& clock) : db_(db), clock_(clock) {}
+  ChunkLeaseTable(sql::Connection& db, const Clock& clock, std::string holder)
+      : db_(db), clock_(clock), holder_(std::move(holder)) {}
 
-  // Leases `hashes` for `holder` (again: extends them). Answers whether a
-  // removal of any of them is under way.
-  Result<bool> Acquire(const std::string& holder, const std::vector<std::string>& hashes);
+  // A name for a process of daemon host `host`: the host and pid for whoever
+  // reads the table, and random bytes, so a restarted process is someone new.
+  static std::string HolderName(const std::string& host);
+
+  // Leases `hashes` (again: extends them). Answers whether a removal of any
+  // of them is under way.
+  Result<bool> Acquire(const std::vector<std::string>& hashes);
   // Whether a removal of any of `hashes` is under way (a holder waiting to look).
   Result<bool> RemovalsUnderWay(const std::vector<std::string>& hashes);
-  // Drops `holder`'s leases of `hashes`. Answers those of them whose
+  // Drops this holder's leases of `hashes`. Answers those of them whose
   // removal a lease held up and that no live lease holds any more: the
   // caller should try to remove them (BeginRemoval decides).
-  Result<std::vector<std::string>> Release(const std::string& holder,
-                                           const std::vector<std::string>& hashes);
-  // Extends every lease of `holder` by kLeaseTtlSeconds from now.
-  Status Renew(const std::string& holder);
+  Result<std::vector<std::string>> Release(const std::vector<std::string>& hashes);
+  // Extends every lease of this holder by kLeaseTtlSeconds from now.
+  Status Renew();
 
-  // True when `holder` may remove chunk `hash` now: nothing references it,
+  // True when this holder may remove chunk `hash` now: nothing references it,
   // no other holder's lease is live and no other removal is under way. Then
   // the removal is recorded until EndRemoval. Refused for a lease, the
   // chunk is noted as an orphan (see Release).
-  Result<bool> BeginRemoval(const std::string& holder, const std::string& hash);
-  Status EndRemoval(const std::string& holder, const std::vector<std::string>& hashes);
+  Result<bool> BeginRemoval(const std::string& hash);
+  Status EndRemoval(const std::vector<std::string>& hashes);
 
  private:
   int64_t Now() const;
 
   sql::Connection& db_;
   const Clock& clock_;
+  const std::string holder_;
   std::mutex mu_;  // guards every use of db_
 };
 

@@ -2,7 +2,6 @@
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -259,28 +258,11 @@ Result<FileReader::Piece> FileReader::NextPiece() {
 
 // ---- FileService -------------------------------------------------------------
 
-namespace {
-
-// A name for this process in the shared lease table: host and pid for
-// whoever reads the table, and random bytes so a restart is someone new.
-std::string NewLeaseHolder() {
-  char host[64] = {};
-  (void)::gethostname(host, sizeof(host) - 1);
-  unsigned char b[6] = {};
-  (void)RAND_bytes(b, sizeof b);
-  char tail[16];
-  std::snprintf(tail, sizeof tail, "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
-  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + tail;
-}
-
-}  // namespace
-
 FileService::FileService(ChunkStore& chunks, MetadataStore& metadata, FileServiceOptions options)
     : chunks_(chunks),
       metadata_(metadata),
       options_(std::move(options)),
-      quota_ledger_([this](const std::string& owner) { return metadata_.UsedBytes(owner); }),
-      holder_(options_.shared_leases != nullptr ? NewLeaseHolder() : "") {
+      quota_ledger_([this](const std::string& owner) { return metadata_.UsedBytes(owner); }) {
   if (options_.shared_leases != nullptr) renewer_ = std::thread([this] { RenewerLoop(); });
 }
 
@@ -288,7 +270,7 @@ void FileService::RenewerLoop() {
   std::unique_lock lock(remove_mu_);
   while (!renew_cv_.wait_for(lock, ChunkLeaseTable::kRenewEvery, [this] { return stopping_; })) {
     lock.unlock();
-    if (Status s = options_.shared_leases->Renew(holder_); !s.ok()) {
+    if (Status s = options_.shared_leases->Renew(); !s.ok()) {
       spdlog::warn("renew chunk leases: {}", s.message());
     }
     lock.lock();
@@ -481,14 +463,14 @@ Result<SweepStats> FileService::StartupSweep() {
   auto keep = [&](const std::string& hash) {
     if (referenced.count(hash) > 0 || leases_.count(hash) > 0) return true;
     if (options_.shared_leases == nullptr) return false;
-    Result<bool> may = options_.shared_leases->BeginRemoval(holder_, hash);
+    Result<bool> may = options_.shared_leases->BeginRemoval(hash);
     if (!may.ok() || !*may) return true;
     claimed.push_back(hash);
     return false;
   };
   Result<SweepStats> swept = chunks_.Sweep(keep);
   if (options_.shared_leases != nullptr) {
-    if (Status s = options_.shared_leases->EndRemoval(holder_, claimed); !s.ok()) {
+    if (Status s = options_.shared_leases->EndRemoval(claimed); !s.ok()) {
       spdlog::warn("end the sweep's chunk removals: {}", s.message());
     }
   }
@@ -510,7 +492,7 @@ Status FileService::Lease(const std::string& hash) {
 }
 
 Status FileService::LeaseShared(const std::vector<std::string>& hashes) {
-  NEXUS_ASSIGN_OR_RETURN(bool removing, options_.shared_leases->Acquire(holder_, hashes));
+  NEXUS_ASSIGN_OR_RETURN(bool removing, options_.shared_leases->Acquire(hashes));
   // Another daemon is deleting one of them: looking for it now could find
   // it just before it goes. Wait for the removal to end (a removal that
   // outlives its time limit no longer counts).
@@ -537,7 +519,7 @@ void FileService::ReleaseAndRemove(const std::unordered_set<std::string>& leased
   }
   // Under lease_mu_, so a new lease of the same hash is recorded after this.
   if (options_.shared_leases != nullptr) {
-    Result<std::vector<std::string>> orphans = options_.shared_leases->Release(holder_, dropped);
+    Result<std::vector<std::string>> orphans = options_.shared_leases->Release(dropped);
     if (!orphans.ok()) {
       // They expire on their own; until then they only delay removals.
       spdlog::warn("release {} chunk leases: {}", dropped.size(), orphans.status().message());
@@ -577,7 +559,7 @@ void FileService::TryRemoveLocked(const std::string& hash) {
 void FileService::RemoveUnreferencedLocked(const std::string& hash) {
   // Another daemon's lease or removal, or a reference, keeps it: an
   // unreferenced chunk left behind only costs space until a start-up sweep.
-  Result<bool> may = options_.shared_leases->BeginRemoval(holder_, hash);
+  Result<bool> may = options_.shared_leases->BeginRemoval(hash);
   if (!may.ok()) {
     spdlog::warn("keep chunk {}: {}", hash, may.status().message());
     return;
@@ -586,7 +568,7 @@ void FileService::RemoveUnreferencedLocked(const std::string& hash) {
   if (Status s = chunks_.Remove(hash); !s.ok()) {
     spdlog::warn("remove unreferenced chunk {}: {}", hash, s.message());
   }
-  if (Status s = options_.shared_leases->EndRemoval(holder_, {hash}); !s.ok()) {
+  if (Status s = options_.shared_leases->EndRemoval({hash}); !s.ok()) {
     spdlog::warn("end the removal of chunk {}: {}", hash, s.message());
   }
 }

@@ -318,9 +318,7 @@ class FileService {
   std::chrono::steady_clock::time_point stop_deadline_;  // guarded by remove_mu_
   std::thread remover_;                                  // started with the first queued removal
 
-  // Shared leases: this process's name in the table, and the thread that
-  // renews its leases.
-  const std::string holder_;
+  // Shared leases: the thread that renews this process's leases.
   std::condition_variable renew_cv_;  // with remove_mu_ and stopping_
   std::thread renewer_;
 };

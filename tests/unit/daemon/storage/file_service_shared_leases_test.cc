@@ -5,6 +5,7 @@
 // database file both connect to) and, as storage_test_postgres, on
 // PostgreSQL.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -38,11 +39,11 @@ class SharedLeasesTest : public ::testing::Test {
     auto db = nexus::testing::TestMetadataDb::Open(Schema(), dir_.path() + "/meta.db");
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     test_db_ = std::move(*db);
-    Start(a_);
-    Start(b_);
+    Start(a_, "daemon-a");
+    Start(b_, "daemon-b");
   }
 
-  void Start(Daemon& d) {
+  void Start(Daemon& d, const std::string& holder) {
     auto db = test_db_->Connect();
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     d.db = std::move(*db);
@@ -50,7 +51,7 @@ class SharedLeasesTest : public ::testing::Test {
     ASSERT_TRUE(leases_db.ok()) << leases_db.status().ToString();
     d.leases_db = std::move(*leases_db);
     d.metadata = std::make_unique<MetadataStore>(*d.db, clock_);
-    d.leases = std::make_unique<ChunkLeaseTable>(*d.leases_db, clock_);
+    d.leases = std::make_unique<ChunkLeaseTable>(*d.leases_db, clock_, holder);
     auto chunks = FsChunkStore::Open(chunks_dir());
     ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
     d.chunks = std::move(*chunks);
@@ -161,7 +162,7 @@ TEST_F(SharedLeasesTest, AnUploadThatMeetsARemovalUnderWayWaitsAndStoresTheChunk
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(a_.metadata->DeleteFile("alice", first->id).ok());  // rows only: chunks stay
   ASSERT_TRUE(Stored(hashes[0]));
-  auto begun = a_.leases->BeginRemoval("daemon-a", hashes[0]);
+  auto begun = a_.leases->BeginRemoval(hashes[0]);
   ASSERT_TRUE(begun.ok() && *begun);
 
   std::atomic<bool> done{false};
@@ -174,7 +175,7 @@ TEST_F(SharedLeasesTest, AnUploadThatMeetsARemovalUnderWayWaitsAndStoresTheChunk
   EXPECT_FALSE(done) << "B looked for the chunk while A was removing it";
   // A's removal finishes.
   ASSERT_TRUE(a_.chunks->Remove(hashes[0]).ok());
-  ASSERT_TRUE(a_.leases->EndRemoval("daemon-a", {hashes[0]}).ok());
+  ASSERT_TRUE(a_.leases->EndRemoval({hashes[0]}).ok());
   uploader.join();
   ASSERT_TRUE(on_b.ok()) << on_b.status().ToString();
   EXPECT_TRUE(Stored(hashes[0])) << "B stored the chunk again";
@@ -190,10 +191,10 @@ TEST_F(SharedLeasesTest, TheSweepKeepsWhatTheOtherDaemonLeasesAndALeaseExpires) 
   ASSERT_TRUE(a_.metadata->DeleteFile("alice", file->id).ok());  // unreferenced chunks
   const std::string hash = CompleteChunkHashesOf(data)[0];
   // Another daemon has leased one of them (and may be about to reference it).
-  ASSERT_TRUE(b_.leases->Acquire("daemon-b", {hash}).ok());
+  ASSERT_TRUE(b_.leases->Acquire({hash}).ok());
   ASSERT_TRUE(a_.files->StartupSweep().ok());
   EXPECT_TRUE(Stored(hash));
-  EXPECT_FALSE(*a_.leases->BeginRemoval("daemon-a", hash)) << "leased by daemon-b";
+  EXPECT_FALSE(*a_.leases->BeginRemoval(hash)) << "leased by daemon-b";
 
   // daemon-b died without releasing: once its lease expires, the chunk goes.
   clock_.AdvanceSeconds(ChunkLeaseTable::kLeaseTtlSeconds + 1);
@@ -206,19 +207,25 @@ TEST_F(SharedLeasesTest, ARemovalIsRefusedWhileReferencedAndEndsForTheOthers) {
   auto file = UploadTo(a_, "kept.bin", data);
   ASSERT_TRUE(file.ok());
   const std::string hash = CompleteChunkHashesOf(data)[0];
-  EXPECT_FALSE(*a_.leases->BeginRemoval("daemon-a", hash)) << "a committed file references it";
+  EXPECT_FALSE(*a_.leases->BeginRemoval(hash)) << "a committed file references it";
 
   ASSERT_TRUE(a_.metadata->DeleteFile("alice", file->id).ok());
-  ASSERT_TRUE(*a_.leases->BeginRemoval("daemon-a", hash));
-  EXPECT_FALSE(*b_.leases->BeginRemoval("daemon-b", hash)) << "one removal at a time";
-  EXPECT_TRUE(*b_.leases->Acquire("daemon-b", {hash})) << "the holder learns of the removal";
-  ASSERT_TRUE(a_.leases->EndRemoval("daemon-a", {hash}).ok());
+  ASSERT_TRUE(*a_.leases->BeginRemoval(hash));
+  EXPECT_FALSE(*b_.leases->BeginRemoval(hash)) << "one removal at a time";
+  EXPECT_TRUE(*b_.leases->Acquire({hash})) << "the holder learns of the removal";
+  ASSERT_TRUE(a_.leases->EndRemoval({hash}).ok());
   EXPECT_FALSE(*b_.leases->RemovalsUnderWay({hash}));
   // A removal whose daemon died holds nobody up past its time limit.
-  ASSERT_TRUE(b_.leases->Release("daemon-b", {hash}).ok());
-  ASSERT_TRUE(*a_.leases->BeginRemoval("daemon-a", hash));
+  ASSERT_TRUE(b_.leases->Release({hash}).ok());
+  ASSERT_TRUE(*a_.leases->BeginRemoval(hash));
   clock_.AdvanceSeconds(ChunkLeaseTable::kRemovalTtlSeconds + 1);
   EXPECT_FALSE(*b_.leases->RemovalsUnderWay({hash}));
+}
+
+TEST(ChunkLeaseHolderTest, NamesTheHostAndIsNewForEachProcessStart) {
+  const std::string one = ChunkLeaseTable::HolderName("rack2-n7");
+  EXPECT_EQ(one.rfind("rack2-n7:" + std::to_string(::getpid()) + ":", 0), 0u) << one;
+  EXPECT_NE(one, ChunkLeaseTable::HolderName("rack2-n7"));
 }
 
 }  // namespace
