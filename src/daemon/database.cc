@@ -122,11 +122,6 @@ Result<std::unique_ptr<sql::Connection>> OpenMetadataDatabase(const std::string&
   return std::unique_ptr<sql::Connection>(std::move(db));
 }
 
-Status SyncDatabaseFiles(SQLite::Database& db) {
-  // The SQL layer's connection knows the files (the database and its WAL).
-  return sql::SqliteConnection(db).SyncToDisk();
-}
-
 Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
                                                        std::vector<Migration> migrations) {
   NEXUS_RETURN_IF_ERROR(SortAndCheckVersions(migrations));

@@ -63,12 +63,4 @@ Result<std::unique_ptr<sql::Connection>> OpenMetadataDatabase(const std::string&
 // that `schema_migrations` does not list, in db's dialect.
 Status ApplyMigrations(sql::Connection& db, const std::vector<Migration>& migrations);
 
-// Makes everything a connection can read durable: fsyncs the database file
-// and its WAL. A commit whose log write reached the page cache but whose
-// fsync had not (the process was killed in between) is visible after a
-// restart without being on disk yet; call this before acting on what was read
-// in a way a power cut could not undo (unlinking the files it no longer
-// references). An in-memory database has nothing to sync.
-Status SyncDatabaseFiles(SQLite::Database& db);
-
 }  // namespace nexus::daemon

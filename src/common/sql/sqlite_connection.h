@@ -21,8 +21,6 @@ class SqliteConnection : public Connection {
       : owned_(std::move(owned)), db_(*owned_) {}
   explicit SqliteConnection(SQLite::Database& borrowed) : db_(borrowed) {}
 
-  SQLite::Database& database() { return db_; }
-
   Dialect dialect() const override { return Dialect::kSqlite; }
   Statement Prepare(std::string_view sql) override;
   void ExecScript(std::string_view script) override;

@@ -30,7 +30,7 @@ Status BackgroundChunkWriter::Put(std::string hash, std::span<const std::string_
     std::unique_lock lock(mu_);
     room_.wait(lock, [&] {
       return stopping_ || !error_.ok() || queued_bytes_ == 0 ||
-             queued_bytes_ + job.bytes <= max_queued_bytes_;
+             queued_bytes_ + job.bytes <= kMaxQueuedBytes * static_cast<size_t>(writers_);
     });
     if (stopping_) return Stopped(job.hash);
     if (!error_.ok()) return error_;

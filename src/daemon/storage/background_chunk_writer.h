@@ -54,9 +54,7 @@ class BackgroundChunkWriter {
   static constexpr size_t kSyncBatch = 8;
 
   explicit BackgroundChunkWriter(ChunkStore& store)
-      : store_(store),
-        writers_(std::max(1, store.WritesInFlight())),
-        max_queued_bytes_(kMaxQueuedBytes * static_cast<size_t>(writers_)) {}
+      : store_(store), writers_(std::max(1, store.WritesInFlight())) {}
   ~BackgroundChunkWriter() { Stop(); }
   BackgroundChunkWriter(const BackgroundChunkWriter&) = delete;
   BackgroundChunkWriter& operator=(const BackgroundChunkWriter&) = delete;
@@ -105,7 +103,6 @@ class BackgroundChunkWriter {
 
   ChunkStore& store_;
   const int writers_;
-  const size_t max_queued_bytes_;
   std::mutex mu_;
   std::condition_variable work_;       // the thread waits here for jobs
   std::condition_variable room_;       // Put and Drain wait here

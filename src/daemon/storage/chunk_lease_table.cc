@@ -41,20 +41,6 @@ bool AnyRemovalSince(sql::Connection& db, const std::vector<std::string>& hashes
   return false;
 }
 
-// Runs `statement` (parameters: hash, holder) once per hash, in one write
-// transaction.
-void ForEachHash(sql::Connection& db, const char* statement, const std::string& holder,
-                 const std::vector<std::string>& hashes) {
-  sql::Transaction tx(db, sql::TxMode::kWrite);
-  sql::Statement q = db.Prepare(statement);
-  for (const std::string& hash : hashes) {
-    q.Reset();
-    q.Bind(1, hash).Bind(2, holder);
-    q.Exec();
-  }
-  tx.Commit();
-}
-
 }  // namespace
 
 std::vector<Migration> ChunkLeaseMigrations() {
@@ -182,7 +168,14 @@ Status ChunkLeaseTable::EndRemoval(const std::vector<std::string>& hashes) {
   if (hashes.empty()) return Status::Ok();
   std::lock_guard lock(mu_);
   return sql::GuardSql("end chunk removals", [&]() -> Status {
-    ForEachHash(db_, "DELETE FROM chunk_removals WHERE hash = ? AND holder = ?", holder_, hashes);
+    sql::Transaction tx(db_, sql::TxMode::kWrite);
+    sql::Statement del = db_.Prepare("DELETE FROM chunk_removals WHERE hash = ? AND holder = ?");
+    for (const std::string& hash : hashes) {
+      del.Reset();
+      del.Bind(1, hash).Bind(2, holder_);
+      del.Exec();
+    }
+    tx.Commit();
     return Status::Ok();
   });
 }

@@ -360,6 +360,7 @@ Result<std::unique_ptr<FileReader>> FileService::Open(const std::string& owner,
     }
   }
   std::vector<ChunkRef> refs;
+  std::unordered_set<std::string> distinct;
   if (length > 0) {
     // Listing and leasing under the lease mutex: a concurrent Delete cannot
     // remove a chunk between the two.
@@ -368,7 +369,6 @@ Result<std::unique_ptr<FileReader>> FileService::Open(const std::string& owner,
     const bool covered = !refs.empty() && refs.front().offset <= offset &&
                          refs.back().offset + refs.back().size >= offset + length;
     if (!covered) return NotFoundError("file " + id + " not found");  // deleted meanwhile
-    std::unordered_set<std::string> distinct;
     for (const auto& r : refs) {
       if (distinct.insert(r.hash).second) ++leases_[r.hash];
     }
@@ -379,8 +379,6 @@ Result<std::unique_ptr<FileReader>> FileService::Open(const std::string& owner,
     // Another daemon may have deleted the file, and removed its chunks,
     // since we listed them: once our leases are recorded no removal can
     // start, so a file still there now stays readable.
-    std::unordered_set<std::string> distinct;
-    for (const auto& r : reader->chunks_) distinct.insert(r.hash);
     NEXUS_RETURN_IF_ERROR(LeaseShared({distinct.begin(), distinct.end()}));
     NEXUS_RETURN_IF_ERROR(metadata_.GetFile(owner, id).status());
   }

@@ -199,7 +199,7 @@ class MetadataStore {
   // checks again.
   Status CheckRoomForEntry(const std::string& owner);
 
-  // Makes every transaction this store can see durable (SyncDatabaseFiles):
+  // Makes every transaction this store can see durable (sql::Connection::SyncToDisk):
   // the start-up sweep calls it before unlinking what the database does not
   // reference.
   Status SyncToDisk();

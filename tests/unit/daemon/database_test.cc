@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/sql/sqlite_connection.h"
 #include "daemon/migrations.h"
 #include "support/temp_dir.h"
 
@@ -62,10 +63,10 @@ TEST_F(DatabaseTest, ACommitReachesTheDiskBeforeItReturns) {
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   // FULL: the log is fsynced at every commit (NORMAL: only at checkpoints).
   EXPECT_EQ((*db)->execAndGet("PRAGMA synchronous").getInt(), 2);
-  EXPECT_TRUE(SyncDatabaseFiles(**db).ok());
+  EXPECT_TRUE(sql::SqliteConnection(**db).SyncToDisk().ok());
   auto memory = OpenDatabase(":memory:", {});
   ASSERT_TRUE(memory.ok());
-  EXPECT_TRUE(SyncDatabaseFiles(**memory).ok()) << "nothing to sync";
+  EXPECT_TRUE(sql::SqliteConnection(**memory).SyncToDisk().ok()) << "nothing to sync";
 }
 
 mode_t ModeOf(const std::string& path) {

@@ -166,7 +166,7 @@ TEST(BackgroundChunkWriterTest, AStoreARoundTripAwayGetsSeveralPutsAtOnce) {
     ASSERT_TRUE(PutOne(writer, hashes.back(), std::make_shared<const std::string>("xy")).ok());
   }
   ASSERT_TRUE(store.WaitForPutsStarted(3)) << "three puts in flight";
-  EXPECT_EQ(store.puts_started(), 3) << "never more than the store asks for";
+  EXPECT_EQ(nexus::testing::ThreadsNamed("chunk-writer"), 3) << "never more than it asks for";
   store.Open();
   ASSERT_TRUE(writer.Drain().ok());
   std::vector<std::string> created = writer.created();

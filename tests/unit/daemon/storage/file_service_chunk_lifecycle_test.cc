@@ -21,7 +21,7 @@ namespace {
 // fails the upload, while or after streaming, and nothing of it stays.
 TEST_F(FileServiceTest, AFailedChunkWriteFailsTheUploadAndLeavesNothing) {
   const std::string data = PseudoRandomBytes(30000, 41);
-  const std::vector<std::string> hashes = CompleteChunkHashes(data);
+  const std::vector<std::string> hashes = CompleteChunkHashesOf(data);
   // The first chunk after two others whose top directory is its own.
   std::string blocked;
   for (size_t i = 2; i < hashes.size() && blocked.empty(); ++i) {

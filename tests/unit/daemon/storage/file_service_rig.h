@@ -74,11 +74,8 @@ class FileServiceTest : public ::testing::Test {
     EXPECT_TRUE(chunks_->List([&](const std::string&) { ++n; }).ok());
     return n;
   }
-  static std::vector<std::string> CompleteChunkHashes(const std::string& data) {
-    return CompleteChunkHashesOf(data);
-  }
   static int CompleteChunks(const std::string& data) {
-    return static_cast<int>(CompleteChunkHashes(data).size());
+    return static_cast<int>(CompleteChunkHashesOf(data).size());
   }
 
   // Uploads `data` in pieces of `piece` bytes.
