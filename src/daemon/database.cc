@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
+#include <set>
 
 #include "common/sql/postgres_connection.h"
 #include "common/sql/sqlite_connection.h"
@@ -85,9 +86,18 @@ Status ApplyMigrations(sql::Connection& db, const std::vector<Migration>& migrat
           " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)");
       tx.Commit();
     }
+    // What is recorded already, read once without the write lock: a daemon
+    // (re)starting on a migrated database takes that lock for nothing else.
+    std::set<int64_t> applied;
+    {
+      sql::Statement q = db.Prepare("SELECT version FROM schema_migrations");
+      while (q.Step()) applied.insert(q.Int64(0));
+    }
     for (const auto& m : migrations) {
+      if (applied.count(m.version) > 0) continue;
       const std::string& text = postgres ? m.postgres_sql : m.sql;
       sql::Transaction tx(db, sql::TxMode::kWrite);
+      // Again under the lock: another daemon may have applied it meanwhile.
       if (IsApplied(db, m.version)) continue;
       if (text.empty()) {
         return InternalError("migration " + std::to_string(m.version) + " (" + m.description +

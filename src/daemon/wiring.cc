@@ -75,9 +75,10 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   // the host with the table (nodes that should run are running again) and
   // starts the metrics sampler before we serve; without root, runc or CNI
   // every node RPC answers UNAVAILABLE instead.
+  // Migrated already, when the metadata store opened the same database.
   NEXUS_ASSIGN_OR_RETURN(
-      d->nodes_db, OpenMetadataDatabase(on_postgres ? cfg.storage.metadata : cfg.daemon.db_path,
-                                        DaemonMigrations()));
+      d->nodes_db,
+      OpenMetadataDatabase(on_postgres ? cfg.storage.metadata : cfg.daemon.db_path, {}));
   NEXUS_ASSIGN_OR_RETURN(d->nodes, runtime::NodeManager::ForHost(cfg, *d->nodes_db, clock));
 
   NEXUS_ASSIGN_OR_RETURN(d->limits, CallLimitsFromConfig(cfg, d->lambda->options().max_concurrent));
