@@ -100,8 +100,8 @@ class PostgresS3:
             raise RuntimeError(f"psql {sql!r}: {r.stderr}")
 
     def configure(self, inst):
-        """Gives `inst` a database and a bucket of its own: sets inst.env and
-        inst.chunk_bucket."""
+        """Gives `inst` a database and a bucket of its own (sets inst.env),
+        and answers for its chunk objects (inst.chunk_store)."""
         tag = secrets.token_hex(6)
         database = f"e2e_{tag}"
         self._psql(f'CREATE DATABASE "{database}"')
@@ -123,16 +123,35 @@ class PostgresS3:
             "NEXUS_STORAGE_S3_ACCESS_KEY": self.key["access_key"],
             "NEXUS_STORAGE_S3_SECRET_KEY_FILE": secret_file,
         })
-        inst.chunk_bucket = bucket
+        inst.chunk_store = self
+
+    def chunk_objects(self, inst):
+        """{key: LastModified} of the chunk objects in `inst`'s bucket."""
+        endpoint = f"endpoint=http://127.0.0.1:{self.store.s3_port}&"
+        if endpoint not in inst.env.get("NEXUS_STORAGE_CHUNKS", ""):
+            raise AssertionError(f"{inst.label} keeps its chunks in another store than this one")
+        return chunk_objects(self.s3(), bucket_of(inst))
 
     def chunk_keys(self, inst):
         """The object keys under chunks/ in `inst`'s bucket."""
-        keys = set()
-        pages = self.s3().get_paginator("list_objects_v2").paginate(
-            Bucket=inst.chunk_bucket, Prefix=CHUNK_PREFIX)
-        for page in pages:
-            keys.update(o["Key"] for o in page.get("Contents", []))
-        return keys
+        return set(self.chunk_objects(inst))
+
+
+def bucket_of(inst):
+    """The bucket of [storage] chunks = "s3://<bucket>?...", None for "fs"."""
+    url = inst.env.get("NEXUS_STORAGE_CHUNKS", "")
+    if not url.startswith("s3://"):
+        return None
+    return url[len("s3://"):].split("?", 1)[0].split("/", 1)[0]
+
+
+def chunk_objects(s3, bucket, prefix=CHUNK_PREFIX):
+    """{key: LastModified} of every object under `prefix` in `bucket`, read
+    with the boto3 client `s3`."""
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        out.update((o["Key"], o["LastModified"]) for o in page.get("Contents", []))
+    return out
 
 
 # The session's back-ends when they are not the embedded ones (set by
@@ -144,22 +163,23 @@ def configure(inst, embedded):
     """Called by Instance() before a test's own settings are applied;
     `embedded` keeps the instance on the embedded defaults whatever the
     session runs on (the store itself)."""
-    inst.chunk_bucket = None
+    inst.chunk_store = None
     if active is not None and not embedded:
         active.configure(inst)
 
 
 def chunk_count(inst):
-    """Chunk objects in the bucket of an instance on S3, None on the local store."""
-    if inst.chunk_bucket is None:
+    """Chunk objects in the bucket of an instance whose chunks a PostgresS3
+    placed on S3, None for one on the local store."""
+    if inst.chunk_store is None:
         return None
-    return len(active.chunk_keys(inst))
+    return len(inst.chunk_store.chunk_keys(inst))
 
 
 def require_local_store(inst, what):
     """Stops a test that looks at the local chunk directory by hand when the
     instance keeps its chunks elsewhere (it should carry the local_store mark)."""
-    if inst.chunk_bucket is not None:
+    if bucket_of(inst) is not None:
         raise AssertionError(f"{what} reads the local chunk directory, but this instance keeps "
                              "its chunks on S3: mark the test local_store")
 
@@ -175,6 +195,11 @@ def metadata_value(inst, query):
         if r.returncode != 0:
             raise RuntimeError(f"psql {query!r}: {r.stderr}")
         return r.stdout.strip()
+    return nexus_db_value(inst, query)
+
+
+def nexus_db_value(inst, query):
+    """The same from the instance's nexus.db, whatever its metadata setting."""
     db = sqlite3.connect(f"file:{os.path.join(inst.data_dir, 'nexus.db')}?mode=ro", uri=True)
     try:
         row = db.execute(query).fetchone()

@@ -69,11 +69,9 @@ def test_create_answers_201_with_the_first_address_of_the_subnet(nx):
     assert node["cpu_shares"] == 512
     assert node["storage_size"] == "1G"
     assert abs(node["created_at"] - time.time()) < 120
-
-
-def test_the_node_is_recorded_where_the_storage_metadata_is(nx):
-    # nexus.db on the embedded defaults; the PostgreSQL database with
-    # NEXUS_E2E_BACKENDS=postgres+s3 (backends.py), under this host's name.
+    # Its row is where the storage metadata is: nexus.db on the embedded
+    # defaults, the PostgreSQL database with NEXUS_E2E_BACKENDS=postgres+s3
+    # (backends.py); under this host's name.
     query = "SELECT host FROM nodes WHERE name = 'worker1'"
     assert backends.metadata_value(nx, query) == socket.gethostname()
 

@@ -11,11 +11,10 @@ import subprocess
 
 import pytest
 
-from fs_routes import MiB, get, ls_ok, mkdir, mv, names, put, put_ok, rm, usage
+from backends import PG_CLUSTER, metadata_value
+from fs_routes import MiB, get, ls_ok, mv, names, put, put_ok, rm, usage
 from harness import assert_json_error, registered_user, skip_or_fail
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PG_CLUSTER = os.path.join(ROOT, "tests", "support", "pg_cluster.sh")
 QUOTA = 10 * MiB
 
 
@@ -36,12 +35,6 @@ def pg_cluster():
         subprocess.run([PG_CLUSTER, "stop", directory], timeout=120)
 
 
-def psql(uri, query):
-    r = subprocess.run(["psql", uri, "-Atc", query], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def pg_nexus(pg_cluster, module_nexus_factory):
     # Set up after the cluster, so stopped before it is removed.
@@ -49,7 +42,6 @@ def pg_nexus(pg_cluster, module_nexus_factory):
                                      "NEXUS_STORAGE_QUOTA_BYTES": str(QUOTA),
                                      "NEXUS_DAEMON_MAX_CONCURRENT_UPLOADS_PER_USER": "16"},
                                 name="pg")
-    inst.pg_uri = pg_cluster[1]
     return inst
 
 
@@ -69,9 +61,9 @@ def test_files_and_the_tree_live_in_postgres(pg):
     assert get(pg, user, "/docs/a.bin", timeout=30).content == data
 
     # The rows are PostgreSQL's, not nexus.db's.
-    owner_files = psql(pg.pg_uri, "SELECT count(*) FROM files")
+    owner_files = metadata_value(pg, "SELECT count(*) FROM files")
     assert int(owner_files) >= 1
-    assert psql(pg.pg_uri, "SELECT count(*) FROM schema_migrations") != "0"
+    assert metadata_value(pg, "SELECT count(*) FROM schema_migrations") != "0"
 
     # The Files API sees the same file.
     files = pg.api.get("/api/files", token=user.token).json()

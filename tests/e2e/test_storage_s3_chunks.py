@@ -9,16 +9,18 @@ import hashlib
 import os
 import re
 import threading
+import time
 
 import pytest
 
+import backends
 from files_api import MiB, list_files, upload_bytes
 from fs_routes import get as fs_get, put_ok as fs_put_ok
-from harness import (SETTLE_S, assert_json_error, chunk_count, download_sha256,
-                     registered_user, unique, wait_until)
+from harness import (SETTLE_S, assert_json_error, download_sha256, registered_user, unique,
+                     wait_until)
 from test_s3 import client as s3_client
+from uploads import local_chunk_files
 
-PREFIX = "chunks/"
 CHUNK_KEY = re.compile(r"^chunks/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
 
 
@@ -29,12 +31,12 @@ class Store:
         self.s3 = s3
         self.bucket = bucket
 
+    def objects(self):
+        """{key: LastModified} under chunks/."""
+        return backends.chunk_objects(self.s3, self.bucket)
+
     def keys(self):
-        out = set()
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                      Prefix=PREFIX):
-            out.update(o["Key"] for o in page.get("Contents", []))
-        return out
+        return set(self.objects())
 
     def chunk_keys(self):
         """The keys of chunk objects (chunks/ab/cd/<abcd...>)."""
@@ -106,7 +108,7 @@ def test_files_round_trip_through_the_bucket_and_deduplicate_there(s3pair):
     f = upload_bytes(a, user, data, "on-s3.bin")
     mine = store.chunk_keys() - before
     assert len(mine) >= 2, f"a 5 MiB upload stored {len(mine)} chunk objects"
-    assert chunk_count(a) == 0, "A wrote chunks to its own disk"
+    assert local_chunk_files(a) == 0, "A wrote chunks to its own disk"
 
     r, digest, n = _download(a, user, f)
     assert r.status_code == 200, r.text
@@ -116,9 +118,13 @@ def test_files_round_trip_through_the_bucket_and_deduplicate_there(s3pair):
     body = store.s3.get_object(Bucket=store.bucket, Key=some)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == some.rsplit("/", 1)[1]
 
-    # The same bytes again, as another file: no new object.
+    # The same bytes again, as another file: no new object, and none PUT
+    # again (S3 times step by seconds: a second PUT would show).
+    stamps = {k: t for k, t in store.objects().items() if k in mine}
+    time.sleep(1.1)
     g = upload_bytes(a, user, data, "again.bin")
     assert store.chunk_keys() - before == mine
+    assert {k: t for k, t in store.objects().items() if k in mine} == stamps
     r, digest, _ = _download(a, user, g)
     assert r.status_code == 200 and digest == hashlib.sha256(data).hexdigest()
 
@@ -145,7 +151,7 @@ def test_the_fs_api_stores_and_serves_from_the_bucket(s3pair):
     assert r.status_code in (200, 204), r.text
     wait_until(lambda: not (store.chunk_keys() & mine), SETTLE_S,
                "the deleted file's chunk objects are still in the bucket")
-    assert chunk_count(a) == 0
+    assert local_chunk_files(a) == 0
 
 
 @pytest.mark.parametrize("tamper", ["same size", "other size"])
@@ -200,7 +206,7 @@ def test_an_unreachable_store_fails_the_upload_cleanly_and_leaves_nothing(s3pair
         b.start_service("nexus-api")
         b.wait_healthy()
     assert store.chunk_keys() == before_keys
-    assert chunk_count(a) == 0
+    assert local_chunk_files(a) == 0
     # And A works again as soon as B is back.
     r = a.api.get(f"/api/files/{stored['id']}/download", token=user.token)
     assert r.status_code == 200, r.text

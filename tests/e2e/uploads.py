@@ -134,6 +134,13 @@ def chunk_paths(inst):
     return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
 
 
+def local_chunk_files(inst):
+    """Files in the instance's own chunk directory, whatever its [storage]
+    chunks says (0 when it does not exist)."""
+    root = os.path.join(inst.data_dir, "chunks")
+    return sum(len(files) for _, _, files in os.walk(root))
+
+
 def chunk_count(inst):
     """Files in the instance's chunk store, temp files included (objects in
     its bucket when its chunks are on S3)."""
