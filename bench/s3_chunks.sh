@@ -112,10 +112,10 @@ delete() {
   case $code in 200 | 204) ;; *) die "DELETE $1/api/files/$2: HTTP $code" ;; esac
 }
 
-# One round on instance URL $1 with token $2: appends to $work/up-$3 and $work/down-$3.
+# One round on instance URL $1 with token $2: appends to $work/up-$3 and
+# $work/down-$3. The source's SHA-256 is $src_sum (hashed once per round).
 round() {
-  local url=$1 token=$2 tag=$3 f="$work/src.bin" sum out t id
-  sum=$(openssl dgst -sha256 -r "$f" | cut -d' ' -f1)
+  local url=$1 token=$2 tag=$3 f="$work/src.bin" sum=$src_sum out t id
   out=$(upload "$url" "$f" "$token")
   read -r t id <<<"$out"
   echo "$t" >>"$work/up-$tag"
@@ -127,6 +127,7 @@ round() {
 for ((i = 1; i <= RUNS; i++)); do
   log "[$(elapsed) s] round $i of $RUNS: $((BIG / MiB)) MiB up and down, on S3, PostgreSQL + S3 and fs"
   random_file "$work/src.bin" "$BIG" "s3c-$i-$RANDOM"
+  src_sum=$(openssl dgst -sha256 -r "$work/src.bin" | cut -d' ' -f1)
   if ((i % 2)); then
     round "$A_URL" "$A_TOKEN" s3
     [ -z "$C_URL" ] || round "$C_URL" "$C_TOKEN" pg
