@@ -2,7 +2,8 @@
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <cctype>
+
+#include "gateway/http/http_types.h"
 
 namespace nexus::gateway::dav {
 namespace {
@@ -10,17 +11,6 @@ namespace {
 bool IsUnreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
-}
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // The number of segments of `prefix` ("/remote.php/webdav" → 2).
@@ -71,7 +61,7 @@ Result<std::string> DestinationTreePath(std::string_view destination, std::strin
   if (!parsed) return InvalidArgumentError("malformed Destination header");
   const boost::urls::url_view& url = *parsed;
   if (url.has_authority() && !host.empty() &&
-      !EqualsIgnoringCase(url.encoded_host_and_port(), host)) {
+      !EqualsIgnoreCase(url.encoded_host_and_port(), host)) {
     return UpstreamFailedError("the Destination names another server");
   }
   if (url.encoded_path().empty() || url.encoded_path().front() != '/') {
