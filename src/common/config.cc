@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -58,6 +59,10 @@ std::vector<Binding> Bindings(Config& c) {
       {"gateway", "min_transfer_window_seconds", &c.gateway.min_transfer_window_seconds, 1,
        kDaySeconds},
       {"gateway", "tls_cert", &c.gateway.tls_cert},
+      {"gateway", "daemons", &c.gateway.daemons},
+      {"gateway", "daemon_tls_ca", &c.gateway.daemon_tls_ca},
+      {"gateway", "daemon_tls_cert", &c.gateway.daemon_tls_cert},
+      {"gateway", "daemon_tls_key", &c.gateway.daemon_tls_key},
       {"gateway", "tls_key", &c.gateway.tls_key},
       {"metrics", "scrape_token", &c.metrics.scrape_token},
       {"s3", "listen", &c.s3.listen},
@@ -90,6 +95,9 @@ std::vector<Binding> Bindings(Config& c) {
       {"mail", "outbox_dir", &c.mail.outbox_dir},
       {"mail", "timeout_seconds", &c.mail.timeout_seconds, 1, 3600},
       {"daemon", "listen", &c.daemon.listen},
+      {"daemon", "tls_cert", &c.daemon.tls_cert},
+      {"daemon", "tls_key", &c.daemon.tls_key},
+      {"daemon", "tls_client_ca", &c.daemon.tls_client_ca},
       {"daemon", "db_path", &c.daemon.db_path},
       {"daemon", "host_name", &c.daemon.host_name},
       {"daemon", "max_concurrent_downloads", &c.daemon.max_concurrent_downloads, 1, 4096},
@@ -144,6 +152,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"nodes", "stop_timeout_ms", &c.nodes.stop_timeout_ms, 0, kDayMs},
       {"nodes", "user_max_nodes", &c.nodes.user_max_nodes, 1, 1000000},
       {"nodes", "user_max_memory_mb", &c.nodes.user_max_memory_mb, 1, kEiB / kMiB},
+      {"nodes", "host_memory_reserve_mb", &c.nodes.host_memory_reserve_mb, 0, kEiB / kMiB},
       {"nodes", "user_max_storage_bytes", &c.nodes.user_max_storage_bytes, 1, kEiB},
       {"nodes", "disk_reserve_bytes", &c.nodes.disk_reserve_bytes, 0, kEiB},
       {"nodes", "max_concurrent_execs", &c.nodes.max_concurrent_execs, 1, 4096},
@@ -270,6 +279,53 @@ Status CheckListenAddress(std::string_view key, const std::string& listen) {
   return Status::Ok();
 }
 
+bool IsTcpAddress(std::string_view address) { return !address.starts_with("unix:"); }
+
+// The daemon's TCP listener needs its TLS files: nexusd trusts the owner
+// named in each call, so nothing may reach it unauthenticated over a
+// network.
+Status CheckDaemonTls(const Config& c) {
+  const DaemonConfig& d = c.daemon;
+  const int set = !d.tls_cert.empty() + !d.tls_key.empty() + !d.tls_client_ca.empty();
+  if (set != 0 && set != 3) {
+    return InvalidArgumentError(
+        "daemon.tls_cert, daemon.tls_key and daemon.tls_client_ca must be set together");
+  }
+  if (IsTcpAddress(d.listen) && set == 0) {
+    return InvalidArgumentError("daemon.listen '" + d.listen +
+                                "' is TCP: set daemon.tls_cert, daemon.tls_key and "
+                                "daemon.tls_client_ca (gateways must present a certificate)");
+  }
+  const GatewayConfig& g = c.gateway;
+  const int gateway_set =
+      !g.daemon_tls_ca.empty() + !g.daemon_tls_cert.empty() + !g.daemon_tls_key.empty();
+  if (gateway_set != 0 && gateway_set != 3) {
+    return InvalidArgumentError(
+        "gateway.daemon_tls_ca, gateway.daemon_tls_cert and gateway.daemon_tls_key must be set "
+        "together");
+  }
+  for (const std::string& a : SplitDaemonAddresses(g.daemons)) {
+    // Whether a TCP one has its TLS files is nexus-api's to check when it
+    // starts: a daemon reading the same settings does not need them.
+    NEXUS_RETURN_IF_ERROR(CheckListenAddress("gateway.daemons", a));
+  }
+  return Status::Ok();
+}
+
+// Host names travel in gRPC status details and name rows: letters, digits,
+// '.', '-' and '_' only.
+Status CheckHostName(const std::string& name) {
+  const bool ok =
+      !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_';
+      });
+  if (!ok) {
+    return InvalidArgumentError("daemon.host_name '" + name +
+                                "' must be 1-253 letters, digits, '.', '-' or '_'");
+  }
+  return Status::Ok();
+}
+
 Status Validate(const Config& c) {
   if (c.data_dir.empty()) return InvalidArgumentError("data_dir must not be empty");
   const std::string& metadata = c.storage.metadata;
@@ -327,6 +383,8 @@ Status Validate(const Config& c) {
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("gateway.listen", c.gateway.listen));
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("auth.listen", c.auth.listen));
   NEXUS_RETURN_IF_ERROR(CheckListenAddress("daemon.listen", c.daemon.listen));
+  NEXUS_RETURN_IF_ERROR(CheckDaemonTls(c));
+  NEXUS_RETURN_IF_ERROR(CheckHostName(c.daemon.host_name));
   if (!c.s3.listen.empty()) NEXUS_RETURN_IF_ERROR(CheckListenAddress("s3.listen", c.s3.listen));
   if (c.s3.region.empty()) return InvalidArgumentError("s3.region must not be empty");
   const auto& s = c.storage;
@@ -373,6 +431,27 @@ std::vector<ConfigSetting> ListSettings(const Config& config) {
     } else {
       out.push_back({Dotted(b), std::to_string(*std::get<int64_t*>(b.target))});
     }
+  }
+  return out;
+}
+
+std::vector<std::string> GatewayDaemonAddresses(const Config& c) {
+  std::vector<std::string> out = SplitDaemonAddresses(c.gateway.daemons);
+  if (out.empty()) out.push_back(c.daemon.listen);
+  return out;
+}
+
+std::vector<std::string> SplitDaemonAddresses(std::string_view daemons) {
+  std::vector<std::string> out;
+  while (!daemons.empty()) {
+    const size_t comma = daemons.find(',');
+    std::string_view one = daemons.substr(0, comma);
+    daemons = comma == std::string_view::npos ? std::string_view() : daemons.substr(comma + 1);
+    while (!one.empty() && std::isspace(static_cast<unsigned char>(one.front())))
+      one.remove_prefix(1);
+    while (!one.empty() && std::isspace(static_cast<unsigned char>(one.back())))
+      one.remove_suffix(1);
+    if (!one.empty()) out.emplace_back(one);
   }
   return out;
 }

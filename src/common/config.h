@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/env.h"
@@ -35,6 +36,16 @@ struct GatewayConfig {
   // empty: plain HTTP.
   std::string tls_cert;
   std::string tls_key;
+  // The daemons this gateway sends calls to, comma-separated addresses as
+  // daemon.listen takes them; default: daemon.listen alone. File, tree and
+  // lambda calls go to any of them that answers, node calls to the one whose
+  // host the node is recorded on, new nodes to the one with the most free
+  // memory (daemon_router.h). A host:port address needs the three
+  // daemon_tls_* files (mutual TLS). Empty: daemon.listen.
+  std::string daemons;
+  std::string daemon_tls_ca;    // PEM: the CA the daemons' certificates chain to
+  std::string daemon_tls_cert;  // PEM: this gateway's client certificate chain
+  std::string daemon_tls_key;   // PEM: its private key
 };
 
 struct AuthConfig {
@@ -77,8 +88,14 @@ struct MailConfig {
 };
 
 struct DaemonConfig {
-  std::string listen;   // default unix:<data_dir>/run/nexusd.sock
-  std::string db_path;  // default <data_dir>/nexus.db
+  // "unix:<path>", or "<host>:<port>" for gateways on other machines, which
+  // needs all three tls_* files: TLS 1.2+ with client certificates required
+  // and checked against tls_client_ca (a gateway's calls name any user).
+  std::string listen;         // default unix:<data_dir>/run/nexusd.sock
+  std::string tls_cert;       // PEM: this daemon's certificate chain
+  std::string tls_key;        // PEM: its private key
+  std::string tls_client_ca;  // PEM: the CA gateways' client certificates chain to
+  std::string db_path;        // default <data_dir>/nexus.db
   // The name the nodes this daemon runs are recorded under, so daemons
   // sharing one database each keep to their own; default: the machine's
   // host name.
@@ -166,6 +183,10 @@ struct NodesConfig {
   // Host disk that node disks never get: every node's disk must be able to
   // grow to its full size with this much left free beside the node files.
   int64_t disk_reserve_bytes = 1LL * 1024 * 1024 * 1024;
+  // Host memory that nodes never get: the memory limits of one host's nodes
+  // together stay within its memory less this (for nexusd, the page cache
+  // and the rest of the machine).
+  int64_t host_memory_reserve_mb = 512;
   // Execs at once, and for one user; the same for create, start, stop and
   // delete (which drive runc, CNI and mounts, and wait on the node's lock).
   int64_t max_concurrent_execs = 32;
@@ -237,6 +258,13 @@ Result<Config> ParseConfig(const std::string& toml_text, const EnvLookup& env);
 // Reads `path` through `files` (may be empty: defaults only) and calls
 // ParseConfig with the process environment.
 Result<Config> LoadConfig(Env& files, const std::string& path);
+
+// gateway.daemons split at commas, blanks around each address trimmed,
+// empty entries dropped.
+std::vector<std::string> SplitDaemonAddresses(std::string_view daemons);
+// The daemons a gateway calls: gateway.daemons, or daemon.listen alone when
+// that names none.
+std::vector<std::string> GatewayDaemonAddresses(const Config& c);
 // The same on the real file system.
 Result<Config> LoadConfig(const std::string& path);
 

@@ -94,6 +94,12 @@ StatusCode CodeForBareGrpc(grpc::StatusCode code) {
 
 constexpr std::string_view kRetryAfterKey = "retry_after";
 constexpr std::string_view kReasonKey = "reason";
+constexpr std::string_view kNodeHostKey = "node_host";
+
+// A value that cannot be mistaken for the field syntax around it.
+bool IsPlainValue(std::string_view v) {
+  return !v.empty() && v.find_first_of(";=") == std::string_view::npos;
+}
 
 // Splits "<head>;<rest>" at the first ';' into head (returned) and rest.
 std::string_view NextField(std::string_view& rest) {
@@ -119,6 +125,12 @@ grpc::Status ToGrpcStatus(const Status& status) {
     details += kReasonKey;
     details += '=';
     details += ReasonName(status.reason());
+  }
+  if (IsPlainValue(status.node_host())) {
+    details += ';';
+    details += kNodeHostKey;
+    details += '=';
+    details += status.node_host();
   }
   std::string_view safe = ReasonClientMessage(status.reason());
   return grpc::Status(GrpcCodeFor(status.code()),
@@ -154,6 +166,8 @@ Status FromGrpcStatus(const grpc::Status& status) {
       s.set_retry_after_seconds(ParseRetryAfter(value));
     } else if (key == kReasonKey) {
       s.set_reason(ReasonFromName(value));
+    } else if (key == kNodeHostKey) {
+      s.set_node_host(std::string(value));
     }
   }
   return s;

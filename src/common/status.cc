@@ -44,6 +44,7 @@ constexpr ReasonInfo kReasons[] = {
      "lambda is unavailable on this host (needs root and runc)"},
     {Reason::kInsufficientStorage, "insufficient_storage", "insufficient storage"},
     {Reason::kBasicAuthChallenge, "basic_auth_challenge", ""},
+    {Reason::kNodeOnOtherHost, "node_on_other_host", ""},
 };
 
 }  // namespace
@@ -88,6 +89,7 @@ Status Status::WithContext(std::string_view context) const {
   Status s(code_, std::string(context) + ": " + message_);
   s.retry_after_seconds_ = retry_after_seconds_;
   s.reason_ = reason_;
+  s.node_host_ = node_host_;
   return s;
 }
 

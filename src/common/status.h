@@ -50,6 +50,7 @@ enum class Reason {
   kLambdaUnsupportedHere,  // this host cannot run lambda (no root, runc, ...)
   kInsufficientStorage,    // the disk under nexusd is full (common/insufficient_storage.h)
   kBasicAuthChallenge,     // a 401 whose client must answer with HTTP Basic credentials
+  kNodeOnOtherHost,        // the node lives on another daemon's host (Status::node_host)
 };
 
 // Stable lowercase name of a reason ("backend_down"); "" for kNone. Used on
@@ -86,6 +87,14 @@ class [[nodiscard]] Status {
     return *this;
   }
 
+  // With Reason::kNodeOnOtherHost: the host name the node is recorded on,
+  // whose daemon must serve the call.
+  const std::string& node_host() const { return node_host_; }
+  Status& set_node_host(std::string host) {
+    node_host_ = std::move(host);
+    return *this;
+  }
+
   // Returns a copy whose message is "<context>: <message>".
   Status WithContext(std::string_view context) const;
 
@@ -96,6 +105,7 @@ class [[nodiscard]] Status {
   std::string message_;
   int retry_after_seconds_ = 0;
   Reason reason_ = Reason::kNone;
+  std::string node_host_;
 };
 
 inline Status InvalidArgumentError(std::string m) {

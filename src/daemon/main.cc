@@ -1,6 +1,7 @@
 // nexusd: loads the config, has the composition root (wiring.h) open
 // nexus.db and wire the storage, the lambda runner and the node manager,
-// serves nexus.daemon.v1.Daemon on a Unix socket, and shuts down cleanly on
+// serves nexus.daemon.v1.Daemon on a Unix socket (or, for gateways on other
+// machines, on TCP with mutual TLS), and shuts down cleanly on
 // SIGTERM/SIGINT (in-flight calls get a grace period, then the domain objects
 // go in reverse order of creation).
 
@@ -25,6 +26,7 @@
 #include "common/config.h"
 #include "common/grpc_lifetime.h"
 #include "common/grpc_request_log.h"
+#include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "daemon/private_files.h"
 #include "daemon/rpc/call_admission.h"
@@ -66,8 +68,17 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   // 0700: it holds nexus.db, the chunk store and the services' sockets and
   // secrets (private_files.h says why an existing one is tightened too).
   NEXUS_RETURN_IF_ERROR(MakePrivateDirectory(cfg.data_dir).WithContext("data dir"));
-  NEXUS_ASSIGN_OR_RETURN(std::string socket_path, UnixSocketPath(cfg.daemon.listen));
-  NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(socket_path).parent_path()));
+  const bool tcp = !cfg.daemon.listen.starts_with("unix:");
+  std::string socket_path;
+  std::shared_ptr<grpc::ServerCredentials> tls;
+  if (tcp) {
+    // Config validation made sure all three files are named.
+    NEXUS_ASSIGN_OR_RETURN(tls, MutualTlsServerCredentials(cfg.daemon.tls_cert, cfg.daemon.tls_key,
+                                                           cfg.daemon.tls_client_ca));
+  } else {
+    NEXUS_ASSIGN_OR_RETURN(socket_path, UnixSocketPath(cfg.daemon.listen));
+    NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(socket_path).parent_path()));
+  }
   NEXUS_RETURN_IF_ERROR(MakeDirs(fs::path(cfg.daemon.db_path).parent_path()));
 
   // Outlives the daemon, which stamps files, trees and node metrics with it.
@@ -84,21 +95,34 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
                            .lambda_metrics = daemon->lambda_metrics.get()},
                           limits);
 
-  NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
-  // No listening port: the listener accepts and hands each connection over
-  // (see grpc_unix_listener.h for why).
-  NEXUS_ASSIGN_OR_RETURN(auto listener, GrpcUnixListener::Bind(socket_path, kSocketMode));
+  std::unique_ptr<GrpcUnixListener> listener;
   grpc::ServerBuilder builder;
+  int tcp_port = 0;
+  if (tcp) {
+    builder.AddListeningPort(cfg.daemon.listen, tls, &tcp_port);
+  } else {
+    NEXUS_RETURN_IF_ERROR(ClearStaleSocket(socket_path));
+    // No listening port: the listener accepts and hands each connection
+    // over (see grpc_unix_listener.h for why).
+    NEXUS_ASSIGN_OR_RETURN(listener, GrpcUnixListener::Bind(socket_path, kSocketMode));
+  }
   services.RegisterOn(builder);
   builder.experimental().SetInterceptorCreators(RequestLogInterceptors());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return UnavailableError("the gRPC server did not start");
-  if (Status s = listener->Start(server.get()); !s.ok()) {
+  if (tcp && tcp_port == 0) {
     server->Shutdown();
-    return s;
+    return UnavailableError("cannot listen on " + cfg.daemon.listen);
+  }
+  if (listener != nullptr) {
+    if (Status s = listener->Start(server.get()); !s.ok()) {
+      server->Shutdown();
+      return s;
+    }
   }
   // The metadata setting may be a URI with a password: only its kind is logged.
-  spdlog::info("nexusd listening on {} (database {}, metadata {}, chunks {})", cfg.daemon.listen,
+  spdlog::info("nexusd listening on {}{} as host {} (database {}, metadata {}, chunks {})",
+               cfg.daemon.listen, tcp ? " (mutual TLS)" : "", cfg.daemon.host_name,
                cfg.daemon.db_path, cfg.storage.metadata == "sqlite" ? "sqlite" : "postgres",
                cfg.storage.chunks_dir);
   spdlog::info(
@@ -113,13 +137,13 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   int sig = 0;
   sigwait(&shutdown_signals, &sig);
   spdlog::info("nexusd: {} received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  listener->Stop();
+  if (listener != nullptr) listener->Stop();
   // Calls still open at the deadline are cancelled; a cancelled upload keeps
   // nothing (files_rpc.cc).
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(cfg.shutdown_grace_seconds));
   server->Wait();
-  if (::unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
+  if (!socket_path.empty() && ::unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
     spdlog::warn("remove socket '{}': {}", socket_path, std::strerror(errno));
   }
   spdlog::info("nexusd stopped");

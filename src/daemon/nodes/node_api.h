@@ -60,6 +60,16 @@ struct NodeMetrics {
   std::vector<MetricsPoint> history;  // oldest first; only when asked for
 };
 
+// This daemon's host as gateways place nodes by it (nodes.proto HostInfo).
+struct HostInfo {
+  std::string host;
+  bool nodes_available = false;
+  int64_t memory_bytes = 0;
+  int64_t memory_reserved_bytes = 0;
+  int64_t memory_committed_bytes = 0;
+  int64_t memory_free_bytes = 0;
+};
+
 struct ReconcileReport {
   std::vector<std::string> restarted;  // "<owner>/<name>"
   std::vector<std::string> removed;    // half-created nodes and strays, described

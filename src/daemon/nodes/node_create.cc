@@ -112,6 +112,17 @@ Status NodeManager::Admit(const NodeRecord& r) {
                                  " of storage together (" + FormatStorageSize(storage) +
                                  " in use)");
   }
+  if (options_.host_memory_bytes > 0) {
+    int64_t committed = 0;
+    for (const NodeRecord& n : here) committed += n.memory_mb << 20;
+    const int64_t room =
+        options_.host_memory_bytes - options_.host_memory_reserve_bytes - committed;
+    if ((r.memory_mb << 20) > room) {
+      spdlog::warn("nodes: refused {}/{}: {} MiB asked, {} MiB of memory left for nodes on host {}",
+                   r.owner, r.name, r.memory_mb, std::max<int64_t>(0, room) >> 20, store_.host());
+      return QuotaExceededError("not enough memory on the host for a node of this size");
+    }
+  }
   NEXUS_ASSIGN_OR_RETURN(int64_t free, volumes_.FreeBytes(options_.data_dir + "/nodes"));
   if (owed > free - options_.disk_reserve_bytes) {
     spdlog::warn("nodes: refused {}/{}: node disks could take {} bytes, {} free, {} kept free",

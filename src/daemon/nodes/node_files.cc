@@ -1,5 +1,8 @@
 #include "daemon/nodes/node_files.h"
 
+#include <charconv>
+#include <string_view>
+
 #include "daemon/runtime/oci_runtime.h"
 
 namespace nexus::daemon::runtime {
@@ -14,6 +17,21 @@ constexpr size_t kMaxSmallFileBytes = 1 << 20;
 std::string ReadFileOrEmpty(Env& env, const std::string& path) {
   auto text = env.ReadFile(path, kMaxSmallFileBytes);
   return text.ok() ? std::move(text).value() : std::string();
+}
+
+int64_t HostMemoryBytes(Env& env) {
+  const std::string meminfo = ReadFileOrEmpty(env, "/proc/meminfo");
+  constexpr std::string_view kKey = "MemTotal:";
+  const size_t at = meminfo.find(kKey);
+  if (at == std::string::npos) return 0;
+  const char* p = meminfo.data() + at + kKey.size();
+  const char* end = meminfo.data() + meminfo.size();
+  while (p < end && *p == ' ') ++p;
+  int64_t kib = 0;
+  auto [next, ec] = std::from_chars(p, end, kib);
+  // The kernel writes "MemTotal:  <n> kB".
+  if (ec != std::errc() || std::string_view(next, end - next).substr(0, 3) != " kB") return 0;
+  return kib > (int64_t{1} << 52) ? 0 : kib << 10;
 }
 
 Status MakeRootOnlyDir(Env& env, const std::string& path) {

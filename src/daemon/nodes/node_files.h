@@ -3,6 +3,7 @@
 // failure, all through an Env. Thread-safe as the Env is.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/env.h"
@@ -12,6 +13,10 @@ namespace nexus::daemon::runtime {
 
 // The whole file at `path`; "" when it cannot be read.
 std::string ReadFileOrEmpty(Env& env, const std::string& path);
+
+// The host's memory in bytes: MemTotal of /proc/meminfo (in `env`); 0 when
+// that cannot be read.
+int64_t HostMemoryBytes(Env& env);
 
 // A directory only root may enter: made 0700 (so it is never open, whatever
 // the umask) or, when an older version made it, narrowed to 0700.

@@ -95,6 +95,7 @@ Result<std::unique_ptr<NodeManager>> NodeManager::ForHost(const Config& config, 
       options.base.swap_limit = host_cgroups->swap_limit_supported();
     }
   }
+  options.host_memory_bytes = HostMemoryBytes(host);
   options.resolv_conf = NodeResolvConf(ReadFileOrEmpty(host, "/etc/resolv.conf"), net.ip_masq);
 
   Status availability;

@@ -125,6 +125,14 @@ void NodeManager::DropNodeMutex(const std::string& uid) {
   node_mutexes_.erase(uid);
 }
 
+// Only the daemon of the node's host may touch its container, cgroup and
+// disk; a gateway sends the call there on seeing this (daemon_router.h).
+Status NodeManager::OnOtherHost(const std::string& id, const std::string& host) {
+  return UnavailableError("node '" + id + "' runs on host " + host)
+      .set_reason(Reason::kNodeOnOtherHost)
+      .set_node_host(host);
+}
+
 Result<NodeManager::Locked> NodeManager::Lock(const std::string& owner, const std::string& id) {
   auto found = store_.Get(owner, id);
   if (!found.ok()) {
@@ -139,11 +147,7 @@ Result<NodeManager::Locked> NodeManager::Lock(const std::string& owner, const st
     return current.status();
   }
   locked.record = std::move(current).value();
-  if (locked.record.host != store_.host()) {
-    // Until calls are routed to the daemon of the node's host, this one
-    // must not touch a container of the same uid here.
-    return UnavailableError("node '" + id + "' runs on host " + locked.record.host);
-  }
+  if (locked.record.host != store_.host()) return OnOtherHost(id, locked.record.host);
   return locked;
 }
 
@@ -353,6 +357,8 @@ Result<NodeMetrics> NodeManager::GetMetrics(const std::string& owner, const std:
     return r.status().code() == StatusCode::kNotFound ? NotFoundError(NodeNotFound(id))
                                                       : r.status();
   }
+  // The samples are in the memory of the node's own daemon.
+  if (r->host != store_.host()) return OnOtherHost(id, r->host);
   NodeMetrics m;
   m.node_id = r->name;
   m.memory_limit = r->memory_mb << 20;
@@ -364,6 +370,27 @@ Result<NodeMetrics> NodeManager::GetMetrics(const std::string& owner, const std:
     m.history = std::move(snap->history);
   }
   return m;
+}
+
+Result<HostInfo> NodeManager::Host() {
+  HostInfo h;
+  h.host = store_.host();
+  h.nodes_available = availability_.ok();
+  h.memory_bytes = options_.host_memory_bytes;
+  h.memory_reserved_bytes = options_.host_memory_reserve_bytes;
+  NEXUS_ASSIGN_OR_RETURN(h.memory_committed_bytes, CommittedMemoryBytes());
+  if (h.nodes_available) {
+    h.memory_free_bytes =
+        std::max<int64_t>(0, h.memory_bytes - h.memory_reserved_bytes - h.memory_committed_bytes);
+  }
+  return h;
+}
+
+Result<int64_t> NodeManager::CommittedMemoryBytes() {
+  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> here, store_.ListOnHost());
+  int64_t mb = 0;
+  for (const NodeRecord& n : here) mb += n.memory_mb;
+  return mb << 20;
 }
 
 }  // namespace nexus::daemon::runtime

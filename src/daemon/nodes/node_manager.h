@@ -155,6 +155,9 @@ class NodeManager {
 
   Result<ReconcileReport> Reconcile();
 
+  // This host's name and the memory its nodes may still take.
+  Result<HostInfo> Host();
+
   const Status& availability() const { return availability_; }
 
   // Records this daemon's host alive now; ForHost beats every
@@ -209,6 +212,9 @@ class NodeManager {
   // Checks the owner's limits and the host's disk and inserts the row
   // (state "creating") under admission_mu_.
   Status Admit(const NodeRecord& record);
+  // The memory limits of the nodes recorded on this host, together.
+  Result<int64_t> CommittedMemoryBytes();
+  static Status OnOtherHost(const std::string& id, const std::string& host);
   Result<NodeInfo> CreateLocked(NodeRecord record);
   // Puts the node's port (`host_interface`, or the one its namespace has
   // when empty) into the firewall and applies it; Unisolate takes it out.

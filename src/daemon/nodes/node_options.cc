@@ -61,6 +61,10 @@ Result<NodeOptions> NodeOptionsFromConfig(const Config& config) {
   o.user_max_memory_mb = c.user_max_memory_mb;
   o.user_max_storage_bytes = c.user_max_storage_bytes;
   o.disk_reserve_bytes = c.disk_reserve_bytes;
+  if (c.host_memory_reserve_mb < 0) {
+    return InvalidArgumentError("nodes.host_memory_reserve_mb must be >= 0");
+  }
+  o.host_memory_reserve_bytes = c.host_memory_reserve_mb << 20;
   o.max_memory_mb = c.max_memory_mb;
   o.max_storage_bytes = c.max_storage_bytes;
   o.pids_limit = c.pids_limit;

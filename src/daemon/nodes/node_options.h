@@ -45,6 +45,11 @@ struct NodeOptions {
   int64_t user_max_storage_bytes = 50LL << 30;
   // Host disk (of <data_dir>/nodes) that node disks, grown to full size, leave free.
   int64_t disk_reserve_bytes = 1LL << 30;
+  // The host's memory (ForHost reads MemTotal; 0: unknown, no check) and
+  // what of it nodes never get: the memory limits of this host's nodes
+  // together stay within the difference.
+  int64_t host_memory_bytes = 0;
+  int64_t host_memory_reserve_bytes = 512LL << 20;
   // How often this daemon records its host alive ([nodes]
   // metrics_interval_seconds), and how long another host may go unseen
   // before its nodes show as Unknown (three beats).

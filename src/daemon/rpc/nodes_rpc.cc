@@ -124,4 +124,17 @@ grpc::Status NodesRpc::GetNodeMetrics(grpc::ServerContext*, const v1::GetNodeMet
   return grpc::Status::OK;
 }
 
+grpc::Status NodesRpc::GetHost(grpc::ServerContext*, const v1::GetHostRequest*,
+                               v1::HostInfo* resp) {
+  Result<runtime::HostInfo> h = nodes_.Host();
+  if (!h.ok()) return Reply("host info", h.status());
+  resp->set_host(h->host);
+  resp->set_nodes_available(h->nodes_available);
+  resp->set_memory_bytes(h->memory_bytes);
+  resp->set_memory_reserved_bytes(h->memory_reserved_bytes);
+  resp->set_memory_committed_bytes(h->memory_committed_bytes);
+  resp->set_memory_free_bytes(h->memory_free_bytes);
+  return grpc::Status::OK;
+}
+
 }  // namespace nexus::daemon

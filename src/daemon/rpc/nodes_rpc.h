@@ -35,6 +35,8 @@ class NodesRpc final : public v1::Nodes::Service {
                         v1::ExecNodeResponse* resp) override;
   grpc::Status GetNodeMetrics(grpc::ServerContext* ctx, const v1::GetNodeMetricsRequest* req,
                               v1::NodeMetrics* resp) override;
+  grpc::Status GetHost(grpc::ServerContext* ctx, const v1::GetHostRequest* req,
+                       v1::HostInfo* resp) override;
 
  private:
   runtime::NodeManager& nodes_;

@@ -30,8 +30,7 @@ bool SomeoneListens(const std::string& path) {
 Result<std::string> UnixSocketPath(std::string_view address) {
   if (!address.starts_with(kUnixPrefix)) {
     return InvalidArgumentError("listen address '" + std::string(address) +
-                                "' is not a unix: address (TCP needs TLS, which is not supported "
-                                "yet)");
+                                "' is not a unix: address");
   }
   std::string_view path = address.substr(kUnixPrefix.size());
   // "unix:///abs/path" is the URI spelling of "unix:/abs/path".

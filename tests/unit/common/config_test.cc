@@ -163,6 +163,46 @@ TEST(ConfigTest, TheDaemonsHostNameIsTheMachinesUnlessSet) {
   EXPECT_EQ(c->daemon.host_name, "rack2-n7");
 }
 
+TEST(ConfigTest, AHostNameIsLettersDigitsDotsDashesAndUnderscores) {
+  EXPECT_TRUE(ParseConfig("", EnvFrom({{"NEXUS_DAEMON_HOST_NAME", "node-1.example_a"}})).ok());
+  for (const char* bad : {"a;b", "a=b", "a b", "a/b"}) {
+    auto c = ParseConfig("", EnvFrom({{"NEXUS_DAEMON_HOST_NAME", bad}}));
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("daemon.host_name"), std::string::npos);
+  }
+}
+
+TEST(ConfigTest, ADaemonListensOnTcpOnlyWithMutualTls) {
+  auto bare = ParseConfig("[daemon]\nlisten = \"10.0.0.2:7443\"\n", EnvFrom({}));
+  ASSERT_FALSE(bare.ok());
+  EXPECT_NE(bare.status().message().find("tls_client_ca"), std::string::npos);
+  auto partial = ParseConfig(
+      "[daemon]\nlisten = \"10.0.0.2:7443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
+      EnvFrom({}));
+  EXPECT_FALSE(partial.ok());
+  EXPECT_TRUE(ParseConfig("[daemon]\nlisten = \"10.0.0.2:7443\"\ntls_cert = \"c.pem\"\n"
+                          "tls_key = \"k.pem\"\ntls_client_ca = \"ca.pem\"\n",
+                          EnvFrom({}))
+                  .ok());
+  EXPECT_FALSE(ParseConfig("[gateway]\ndaemon_tls_ca = \"ca.pem\"\n", EnvFrom({})).ok())
+      << "the gateway's three come together too";
+}
+
+TEST(ConfigTest, AGatewayCallsTheDaemonsListedOrElseDaemonListen) {
+  auto alone = ParseConfig("", EnvFrom({{"NEXUS_DATA_DIR", "/srv/n"}}));
+  ASSERT_TRUE(alone.ok());
+  EXPECT_EQ(GatewayDaemonAddresses(*alone),
+            std::vector<std::string>{"unix:/srv/n/run/nexusd.sock"});
+  auto listed =
+      ParseConfig("", EnvFrom({{"NEXUS_GATEWAY_DAEMONS", " 10.0.0.2:7443, unix:/run/b.sock ,,"}}));
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(GatewayDaemonAddresses(*listed),
+            (std::vector<std::string>{"10.0.0.2:7443", "unix:/run/b.sock"}));
+  auto bad = ParseConfig("", EnvFrom({{"NEXUS_GATEWAY_DAEMONS", "10.0.0.2"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("gateway.daemons"), std::string::npos);
+}
+
 TEST(ConfigTest, RejectsBadInput) {
   struct Case {
     const char* toml;

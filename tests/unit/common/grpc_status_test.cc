@@ -61,6 +61,26 @@ TEST(GrpcStatusTest, TheReasonSurvivesTheRoundTripBesideRetryAfter) {
   EXPECT_EQ(ToGrpcStatus(NotFoundError("x")).error_details(), "not_found");
 }
 
+TEST(GrpcStatusTest, TheHostOfANodeOnAnotherDaemonSurvivesTheRoundTrip) {
+  Status sent = UnavailableError("node 'web' runs on host b")
+                    .set_reason(Reason::kNodeOnOtherHost)
+                    .set_node_host("b.example");
+  Status back = FromGrpcStatus(ToGrpcStatus(sent.WithContext("start")));
+  EXPECT_EQ(back.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(back.reason(), Reason::kNodeOnOtherHost);
+  EXPECT_EQ(back.node_host(), "b.example");
+  EXPECT_EQ(back.message(), "start: node 'web' runs on host b");
+}
+
+TEST(GrpcStatusTest, AHostNameThatWouldBreakTheFieldsIsLeftOut) {
+  for (const char* host : {"a;reason=backend_down", "a=b", ""}) {
+    Status back = FromGrpcStatus(ToGrpcStatus(
+        UnavailableError("m").set_reason(Reason::kNodeOnOtherHost).set_node_host(host)));
+    EXPECT_EQ(back.reason(), Reason::kNodeOnOtherHost) << host;
+    EXPECT_EQ(back.node_host(), "") << host;
+  }
+}
+
 TEST(GrpcStatusTest, DetailsAreReadLenientlyWhateverThePeersVersion) {
   struct Case {
     const char* details;

@@ -200,9 +200,13 @@ TEST_F(NodeManagerTest, AnotherHostsNodeIsListedFromItsRecordAndNeverTouchedHere
 
   for (const Status& s :
        {manager_->Stop("alice", "far").status(), manager_->Start("alice", "far").status(),
-        manager_->Exec({"alice", "far", {"true"}, 0}).status(), manager_->Delete("alice", "far")}) {
+        manager_->Exec({"alice", "far", {"true"}, 0}).status(), manager_->Delete("alice", "far"),
+        manager_->GetMetrics("alice", "far", false).status()}) {
     EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
     EXPECT_EQ(s.message(), "node 'far' runs on host other-host");
+    // What a gateway routes by (daemon_router.h).
+    EXPECT_EQ(s.reason(), Reason::kNodeOnOtherHost);
+    EXPECT_EQ(s.node_host(), "other-host");
   }
   EXPECT_EQ(Create("alice", "far").status().code(), StatusCode::kAlreadyExists)
       << "names are unique across hosts";
@@ -428,6 +432,46 @@ TEST_F(NodeLimitsTest, ConcurrentCreatesCannotPassTheLimitTogether) {
   EXPECT_EQ(refused.load(), 6);
   EXPECT_EQ(runtime_.container_count(), 2u);
   EXPECT_EQ(volumes_.count(), 2u);
+}
+
+class HostMemoryTest : public NodeManagerTest {
+ protected:
+  HostMemoryTest() {
+    NodeOptions o = TestOptions(data_dir_);
+    o.sleep_ms = [](int64_t) {};
+    o.host_memory_bytes = 2048LL << 20;
+    o.host_memory_reserve_bytes = 512LL << 20;
+    manager_ = std::make_unique<NodeManager>(o, Deps());
+  }
+};
+
+TEST_F(HostMemoryTest, NodesTakeTheHostsMemoryLessTheReserveAndNoMore) {
+  // 2048 MiB less 512 kept back: 1536 MiB for the limits of this host's nodes.
+  ASSERT_TRUE(Create("alice", "a1", 1024).ok());
+  auto host = manager_->Host();
+  ASSERT_TRUE(host.ok()) << host.status().ToString();
+  EXPECT_EQ(host->host, kTestHost);
+  EXPECT_TRUE(host->nodes_available);
+  EXPECT_EQ(host->memory_bytes, 2048LL << 20);
+  EXPECT_EQ(host->memory_reserved_bytes, 512LL << 20);
+  EXPECT_EQ(host->memory_committed_bytes, 1024LL << 20);
+  EXPECT_EQ(host->memory_free_bytes, 512LL << 20);
+
+  auto refused = Create("bob", "b1", 513);
+  EXPECT_EQ(refused.status().code(), StatusCode::kQuotaExceeded);
+  EXPECT_EQ(refused.status().message(), "not enough memory on the host for a node of this size");
+  EXPECT_EQ(store_->ListOnHost()->size(), 1u) << "a refused create leaves no row";
+  ASSERT_TRUE(Create("bob", "b1", 512).ok());
+  EXPECT_EQ(manager_->Host()->memory_free_bytes, 0);
+  ASSERT_TRUE(manager_->Delete("alice", "a1").ok());
+  EXPECT_EQ(manager_->Host()->memory_free_bytes, 1024LL << 20) << "deleting gives it back";
+}
+
+TEST_F(HostMemoryTest, AnotherHostsNodesTakeNothingFromThisOne) {
+  std::unique_ptr<NodeStore> other = OtherHostWithNodeFar(*db_);  // 64 MiB, elsewhere
+  ASSERT_TRUE(other);
+  EXPECT_EQ(manager_->Host()->memory_committed_bytes, 0);
+  EXPECT_TRUE(Create("alice", "a1", 1536).ok());
 }
 
 TEST_F(NodeLimitsTest, EveryDiskMustBeAbleToGrowToItsSizeBesideTheReserve) {
