@@ -2,6 +2,7 @@
 // nexusd, serves the HTTP contract until SIGINT/SIGTERM, exits 0 after a
 // graceful stop.
 #include <absl/synchronization/mutex.h>
+#include <fmt/ranges.h>
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
@@ -13,6 +14,7 @@
 #include "common/config.h"
 #include "common/env.h"
 #include "common/grpc_lifetime.h"
+#include "common/grpc_tls.h"
 #include "common/logging.h"
 #include "gateway/api/download_link_key.h"
 #include "gateway/http/access_log.h"
@@ -60,16 +62,36 @@ int main(int argc, char** argv) {
   // Held until exit, so leaving never waits on gRPC's own shutdown; see
   // grpc_lifetime.h.
   nexus::GrpcLibraryHold grpc_hold;
-  nexus::gateway::Gateway gateway(cfg, std::move(link_key).value());
+  std::shared_ptr<grpc::ChannelCredentials> daemon_tls;
+  if (!cfg.gateway.daemon_tls_ca.empty()) {
+    auto tls = nexus::MutualTlsChannelCredentials(
+        cfg.gateway.daemon_tls_ca, cfg.gateway.daemon_tls_cert, cfg.gateway.daemon_tls_key);
+    if (!tls.ok()) {
+      spdlog::error("nexus-api: daemon TLS: {}", tls.status().message());
+      return 1;
+    }
+    daemon_tls = std::move(tls).value();
+  } else {
+    for (const std::string& address : nexus::GatewayDaemonAddresses(cfg)) {
+      if (address.starts_with("unix:")) continue;
+      // nexusd accepts TCP only with mutual TLS (config.h DaemonConfig).
+      spdlog::error(
+          "nexus-api: daemon address '{}' is TCP: set gateway.daemon_tls_ca, "
+          "gateway.daemon_tls_cert and gateway.daemon_tls_key",
+          address);
+      return 1;
+    }
+  }
+  nexus::gateway::Gateway gateway(cfg, std::move(link_key).value(), std::move(daemon_tls));
   nexus::gateway::Server& server = gateway.server();
   auto bound = server.Listen();
   if (!bound.ok()) {
     spdlog::error("nexus-api: {}", bound.status().message());
     return 1;
   }
-  spdlog::info("nexus-api listening on {}://{} (auth {}, daemon {})",
+  spdlog::info("nexus-api listening on {}://{} (auth {}, daemons {})",
                cfg.gateway.tls_cert.empty() ? "http" : "https", *bound, cfg.auth.listen,
-               cfg.daemon.listen);
+               fmt::join(nexus::GatewayDaemonAddresses(cfg), ","));
 
   // The S3 API on its own listener and threads; it stops on the same
   // signals. One that cannot listen leaves the rest of the gateway serving.

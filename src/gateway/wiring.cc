@@ -5,6 +5,7 @@
 #include "common/metrics/process_metrics.h"
 #include "gateway/api/download_link_handlers.h"
 #include "gateway/api/routes.h"
+#include "gateway/backends/daemon_router.h"
 #include "gateway/dav/dav_handler.h"
 #include "gateway/metrics/metrics_handler.h"
 #include "gateway/s3/s3_handler.h"
@@ -24,8 +25,23 @@ std::unique_ptr<AuthClient> MakeAuthClient(const Config& cfg, BackendMetrics* me
   return MakeGrpcAuthClient(cfg.auth.listen, BackendTimeout(cfg), metrics);
 }
 
-std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg, BackendMetrics* metrics) {
-  return MakeGrpcDaemonClient(cfg.daemon.listen, BackendTimeout(cfg), metrics);
+std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg, BackendMetrics* metrics,
+                                               std::shared_ptr<grpc::ChannelCredentials> tls) {
+  const std::vector<std::string> addresses = GatewayDaemonAddresses(cfg);
+  auto credentials_for = [&](const std::string& address) {
+    return address.starts_with("unix:") ? nullptr : tls;
+  };
+  if (addresses.size() == 1) {
+    return MakeGrpcDaemonClient(addresses[0], BackendTimeout(cfg), metrics,
+                                credentials_for(addresses[0]));
+  }
+  std::vector<RoutedDaemon> daemons;
+  for (const std::string& address : addresses) {
+    auto channel = MakeDaemonChannel(address, credentials_for(address));
+    daemons.push_back(RoutedDaemon{
+        address, MakeGrpcDaemonClient(channel, BackendTimeout(cfg), metrics), channel});
+  }
+  return MakeDaemonRouter(std::move(daemons));
 }
 
 PipelineOptions PipelineOptionsFrom(const Config& cfg, HttpMetrics* metrics) {
@@ -50,7 +66,8 @@ ServerOptions S3ServerOptionsFrom(const Config& cfg) {
   return options;
 }
 
-Gateway::Gateway(const Config& cfg, std::string download_link_key)
+Gateway::Gateway(const Config& cfg, std::string download_link_key,
+                 std::shared_ptr<grpc::ChannelCredentials> daemon_tls)
     : http_metrics_(metrics_),
       auth_metrics_(metrics_, "auth",
                     {"RegisterInit", "RegisterVerify", "LoginInit", "LoginVerify", "ValidateToken",
@@ -63,10 +80,10 @@ Gateway::Gateway(const Config& cfg, std::string download_link_key)
            "SetModified",  "PatchProps",     "ListProps",    "RunLambda",     "CreateNode",
            "ListNodes",    "GetNode",        "StartNode",    "StopNode",      "DeleteNode",
            "ExecNode",     "GetNodeMetrics", "LockPath",     "RefreshLock",   "UnlockPath",
-           "ListLocks"}),
+           "ListLocks",    "GetHost"}),
       auth_rpc_(MakeAuthClient(cfg, &auth_metrics_)),
       auth_(*auth_rpc_),
-      daemon_(MakeDaemonClient(cfg, &daemon_metrics_)),
+      daemon_(MakeDaemonClient(cfg, &daemon_metrics_, std::move(daemon_tls))),
       download_links_(clock_, std::move(download_link_key)),
       web_assets_(LoadWebUi(proc_env_, cfg.gateway.static_dir,
                             UiSettings{.mail_outbox = cfg.mail.smtp_url.empty()})),

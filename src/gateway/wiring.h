@@ -28,9 +28,12 @@ namespace nexus::gateway {
 // The client of nexus-auth at cfg.auth.listen, with the backend deadline;
 // `metrics` (may be null) gets its calls' figures.
 std::unique_ptr<AuthClient> MakeAuthClient(const Config& cfg, BackendMetrics* metrics = nullptr);
-// The client of nexusd at cfg.daemon.listen, with the backend deadline.
-std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg,
-                                               BackendMetrics* metrics = nullptr);
+// The client of the daemons of cfg.gateway.daemons, with the backend
+// deadline: one address, a client of it; several, a DaemonRouter over them
+// (daemon_router.h). `tls` (grpc_tls.h) is used for the TCP addresses.
+std::unique_ptr<DaemonClient> MakeDaemonClient(
+    const Config& cfg, BackendMetrics* metrics = nullptr,
+    std::shared_ptr<grpc::ChannelCredentials> tls = nullptr);
 PipelineOptions PipelineOptionsFrom(const Config& cfg, HttpMetrics* metrics = nullptr);
 ServerOptions ServerOptionsFrom(const Config& cfg);
 // The S3 listener's: the gateway's, on s3.listen.
@@ -42,7 +45,10 @@ class Gateway {
  public:
   // `download_link_key` is DownloadLinks::kKeyBytes of secret (see
   // download_link_key.h).
-  Gateway(const Config& cfg, std::string download_link_key);
+  // `daemon_tls`: the mutual TLS credentials for TCP daemon addresses (null
+  // when gateway.daemons has none).
+  Gateway(const Config& cfg, std::string download_link_key,
+          std::shared_ptr<grpc::ChannelCredentials> daemon_tls = nullptr);
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 

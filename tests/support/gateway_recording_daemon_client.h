@@ -64,6 +64,7 @@ class RecordingDaemonClient final : public DaemonClient {
   RecordedRpc<daemonpb::NodeRef, daemonpb::DeleteNodeResponse> delete_node;
   RecordedRpc<daemonpb::ExecNodeRequest, daemonpb::ExecNodeResponse> exec_node;
   RecordedRpc<daemonpb::GetNodeMetricsRequest, daemonpb::NodeMetrics> get_node_metrics;
+  RecordedRpc<daemonpb::GetHostRequest, daemonpb::HostInfo> get_host;
 
   // The RPCs called, by name ("GetNode", "StartUpload", ...), in order.
   std::vector<std::string> rpcs;
@@ -201,6 +202,9 @@ class RecordingDaemonClient final : public DaemonClient {
   asio::awaitable<Result<daemonpb::NodeMetrics>> GetNodeMetrics(
       daemonpb::GetNodeMetricsRequest r) override {
     return Answer("GetNodeMetrics", get_node_metrics, std::move(r));
+  }
+  asio::awaitable<Result<daemonpb::HostInfo>> GetHost() override {
+    return Answer("GetHost", get_host, daemonpb::GetHostRequest());
   }
 
  private:

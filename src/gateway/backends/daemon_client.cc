@@ -223,6 +223,10 @@ class GrpcDaemonClient final : public DaemonClient {
     return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncGetNodeMetrics, std::move(r),
                 "GetNodeMetrics");
   }
+  asio::awaitable<Result<daemonpb::HostInfo>> GetHost() override {
+    return Call(*nodes_, &daemonpb::Nodes::Stub::PrepareAsyncGetHost, daemonpb::GetHostRequest(),
+                "GetHost");
+  }
   asio::awaitable<Result<daemonpb::ExecNodeResponse>> ExecNode(
       daemonpb::ExecNodeRequest r) override {
     const auto limit =
@@ -264,11 +268,17 @@ class GrpcDaemonClient final : public DaemonClient {
 
 }  // namespace
 
+std::shared_ptr<grpc::Channel> MakeDaemonChannel(const std::string& target,
+                                                 std::shared_ptr<grpc::ChannelCredentials> tls) {
+  return MakeBackendChannel(target, kMaxReceiveMessageBytes, std::move(tls));
+}
+
 std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(const std::string& target,
                                                    std::chrono::milliseconds timeout,
-                                                   BackendMetrics* metrics) {
-  return std::make_unique<GrpcDaemonClient>(MakeBackendChannel(target, kMaxReceiveMessageBytes),
-                                            timeout, metrics);
+                                                   BackendMetrics* metrics,
+                                                   std::shared_ptr<grpc::ChannelCredentials> tls) {
+  return std::make_unique<GrpcDaemonClient>(MakeDaemonChannel(target, std::move(tls)), timeout,
+                                            metrics);
 }
 
 std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(std::shared_ptr<grpc::Channel> channel,

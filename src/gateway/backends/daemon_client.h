@@ -26,6 +26,7 @@
 
 namespace grpc {
 class Channel;
+class ChannelCredentials;
 }  // namespace grpc
 
 namespace nexus::gateway {
@@ -198,6 +199,8 @@ class DaemonClient {
       daemonpb::ExecNodeRequest request) = 0;
   virtual asio::awaitable<Result<daemonpb::NodeMetrics>> GetNodeMetrics(
       daemonpb::GetNodeMetricsRequest request) = 0;
+  // The daemon's host: its name and the memory its nodes may still take.
+  virtual asio::awaitable<Result<daemonpb::HostInfo>> GetHost() = 0;
 };
 
 // The deadline of the node calls that change a node (see DaemonClient).
@@ -209,10 +212,14 @@ inline constexpr std::chrono::milliseconds kMultipartTimeout(600000);
 // A client on one shared gRPC channel to `target` ("unix:/path" or
 // "host:port"); every call has deadline `timeout`.
 // `metrics`, when set, gets each unary call's latency and failures; it must
-// outlive the client.
-std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(const std::string& target,
-                                                   std::chrono::milliseconds timeout,
-                                                   BackendMetrics* metrics = nullptr);
+// outlive the client. `tls`: the mutual TLS of a TCP target (grpc_tls.h).
+std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(
+    const std::string& target, std::chrono::milliseconds timeout, BackendMetrics* metrics = nullptr,
+    std::shared_ptr<grpc::ChannelCredentials> tls = nullptr);
+
+// The channel MakeGrpcDaemonClient(target, ..., tls) makes.
+std::shared_ptr<grpc::Channel> MakeDaemonChannel(
+    const std::string& target, std::shared_ptr<grpc::ChannelCredentials> tls = nullptr);
 
 // The same on an existing channel (tests use an in-process one).
 std::unique_ptr<DaemonClient> MakeGrpcDaemonClient(std::shared_ptr<grpc::Channel> channel,

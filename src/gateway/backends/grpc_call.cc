@@ -10,8 +10,9 @@
 
 namespace nexus::gateway {
 
-std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target,
-                                                  int max_receive_message_bytes) {
+std::shared_ptr<grpc::Channel> MakeBackendChannel(
+    const std::string& target, int max_receive_message_bytes,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   if (max_receive_message_bytes != 0) args.SetMaxReceiveMessageSize(max_receive_message_bytes);
   // gRPC's default reconnect backoff grows to two minutes; a backend that
@@ -34,7 +35,8 @@ std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target,
   // gateway's memory per download bounded.
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
+  return grpc::CreateCustomChannel(target, credentials, args);
 }
 
 Status BackendError(const char* service, const char* method, const grpc::Status& status) {

@@ -35,8 +35,10 @@ inline constexpr int kStreamWindowBytes = 8 << 20;
 // A channel to `target` that retries a lost connection quickly (100 ms to
 // 1 s backoff), so a restarted backend is back within about a second.
 // `max_receive_message_bytes`: 0 keeps gRPC's default (4 MiB), -1 is no limit.
-std::shared_ptr<grpc::Channel> MakeBackendChannel(const std::string& target,
-                                                  int max_receive_message_bytes = 0);
+// `credentials`: TLS for a TCP target (grpc_tls.h); null: none (a Unix socket).
+std::shared_ptr<grpc::Channel> MakeBackendChannel(
+    const std::string& target, int max_receive_message_bytes = 0,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 // The Status for a failed call. A status the service sent on purpose (with
 // Nexus details) passes through; a bare transport or library failure is
