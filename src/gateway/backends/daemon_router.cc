@@ -3,6 +3,7 @@
 #include <grpcpp/channel.h>
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -24,6 +25,43 @@ bool BackendDown(const Result<T>& r) {
   return !r.ok() && BackendDown(r.status());
 }
 
+// A download that, when its first read finds its daemon down (nothing
+// received yet), starts again on another daemon: `restart(failed)` makes
+// the new call, or null when there is no other daemon.
+class FailoverDownload final : public DownloadCall {
+ public:
+  using Restart = std::function<std::unique_ptr<DownloadCall>()>;
+  FailoverDownload(std::unique_ptr<DownloadCall> call, Restart restart)
+      : call_(std::move(call)), restart_(std::move(restart)) {}
+
+  asio::awaitable<Result<bool>> Read(daemonpb::DownloadResponse* msg) override {
+    Result<bool> got = co_await call_->Read(msg);
+    if (co_await Retry(got)) got = co_await call_->Read(msg);
+    co_return std::move(got);
+  }
+  asio::awaitable<Result<bool>> ReadData(std::string* data) override {
+    Result<bool> got = co_await call_->ReadData(data);
+    if (co_await Retry(got)) got = co_await call_->ReadData(data);
+    co_return std::move(got);
+  }
+
+ private:
+  // Whether the call was replaced and the read must be made again.
+  asio::awaitable<bool> Retry(const Result<bool>& got) {
+    const bool first = !read_;
+    read_ = true;
+    if (!first || !BackendDown(got)) co_return false;
+    std::unique_ptr<DownloadCall> other = restart_();
+    if (other == nullptr) co_return false;
+    call_ = std::move(other);
+    co_return true;
+  }
+
+  std::unique_ptr<DownloadCall> call_;
+  Restart restart_;
+  bool read_ = false;
+};
+
 class DaemonRouter final : public DaemonClient {
  public:
   explicit DaemonRouter(std::vector<RoutedDaemon> daemons) : daemons_(std::move(daemons)) {
@@ -39,7 +77,7 @@ class DaemonRouter final : public DaemonClient {
     for (size_t i = 0; i < daemons_.size(); ++i) {
       if (i + 1 < daemons_.size() && !Reachable(i)) continue;
       auto got = co_await daemons_[i].client->CollectMetrics(r);
-      if (!BackendDown(got) || i + 1 == daemons_.size()) co_return got;
+      if (!BackendDown(got) || i + 1 == daemons_.size()) co_return std::move(got);
     }
     co_return UnavailableError("daemon service unavailable").set_reason(Reason::kBackendDown);
   }
@@ -47,7 +85,8 @@ class DaemonRouter final : public DaemonClient {
   // ---- Files and tree: any daemon ----
   asio::awaitable<Result<std::unique_ptr<UploadCall>>> StartUpload(
       daemonpb::UploadHeader h) override {
-    return Any().StartUpload(std::move(h));
+    // Refused at the start, an upload has sent nothing: another may take it.
+    return Read([h](DaemonClient& c) { return c.StartUpload(h); });
   }
   asio::awaitable<Result<daemonpb::ListFilesResponse>> ListFiles(
       daemonpb::ListFilesRequest r) override {
@@ -57,7 +96,13 @@ class DaemonRouter final : public DaemonClient {
     return Read([r](DaemonClient& c) { return c.GetFile(r); });
   }
   std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest r) override {
-    return Any().DownloadFile(std::move(r));
+    const size_t first = Pick();
+    return std::make_unique<FailoverDownload>(daemons_[first].client->DownloadFile(r),
+                                              [this, first, r]() -> std::unique_ptr<DownloadCall> {
+                                                const size_t second = Pick(first);
+                                                if (second == first) return nullptr;
+                                                return daemons_[second].client->DownloadFile(r);
+                                              });
   }
   asio::awaitable<Result<daemonpb::DeleteFileResponse>> DeleteFile(
       daemonpb::DeleteFileRequest r) override {
@@ -80,7 +125,13 @@ class DaemonRouter final : public DaemonClient {
     return Any().MovePath(std::move(r));
   }
   std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest r) override {
-    return Any().DownloadPath(std::move(r));
+    const size_t first = Pick();
+    return std::make_unique<FailoverDownload>(daemons_[first].client->DownloadPath(r),
+                                              [this, first, r]() -> std::unique_ptr<DownloadCall> {
+                                                const size_t second = Pick(first);
+                                                if (second == first) return nullptr;
+                                                return daemons_[second].client->DownloadPath(r);
+                                              });
   }
   asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest r) override {
     return Read([r](DaemonClient& c) { return c.GetUsage(r); });
@@ -202,7 +253,7 @@ class DaemonRouter final : public DaemonClient {
     }
     Result<daemonpb::Node> made = co_await daemons_[*best].client->CreateNode(r);
     if (made.ok()) Remember(NodeKey(r.owner(), r.name()), *best);
-    co_return made;
+    co_return std::move(made);
   }
 
  private:
@@ -242,9 +293,9 @@ class DaemonRouter final : public DaemonClient {
   auto Read(Call call) -> decltype(call(std::declval<DaemonClient&>())) {
     const size_t first = Pick();
     auto got = co_await call(*daemons_[first].client);
-    if (!BackendDown(got) || daemons_.size() == 1) co_return got;
+    if (!BackendDown(got) || daemons_.size() == 1) co_return std::move(got);
     const size_t second = Pick(first);
-    if (second == first) co_return got;
+    if (second == first) co_return std::move(got);
     co_return co_await call(*daemons_[second].client);
   }
 
@@ -266,7 +317,7 @@ class DaemonRouter final : public DaemonClient {
     }
     if (got.ok() || got.status().reason() != Reason::kNodeOnOtherHost) {
       if (got.ok()) Remember(key, first);
-      co_return got;
+      co_return std::move(got);
     }
     const std::string host = got.status().node_host();
     std::optional<size_t> owner = co_await DaemonOfHost(host);
@@ -278,7 +329,7 @@ class DaemonRouter final : public DaemonClient {
     }
     auto routed = co_await call(*daemons_[*owner].client);
     if (routed.ok()) Remember(key, *owner);
-    co_return routed;
+    co_return std::move(routed);
   }
 
   void Remember(const std::string& key, size_t daemon) {
@@ -300,7 +351,7 @@ class DaemonRouter final : public DaemonClient {
     } else {
       spdlog::warn("daemon {}: host info: {}", daemons_[i].address, got.status().message());
     }
-    co_return got;
+    co_return std::move(got);
   }
 
   // The daemon whose host is `host`: from what was learned, else asking

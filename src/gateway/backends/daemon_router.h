@@ -6,7 +6,9 @@
 //   those whose connection is known to be down. A call that only reads and
 //   fails in transport (backend_down) is tried once more on another daemon;
 //   one that changes something is not (it may have been carried out).
-//   Streams pick their daemon when they start.
+//   Streams pick their daemon when they start; an upload refused at its
+//   start, or a download whose first read finds its daemon down (nothing
+//   sent or received yet), starts again on another.
 // - Nodes: a node lives on the host that made it; only that host's daemon
 //   may touch it (any daemon reads it from the shared table). A call sent elsewhere comes back
 //   kNodeOnOtherHost naming the host (NodeManager), and is sent again to the daemon of that host:

@@ -84,6 +84,35 @@ TEST_F(DaemonRouterTest, AWriteThatFindsItsDaemonDownIsNotSentTwice) {
   EXPECT_EQ(a_->move_path.calls.size() + b_->move_path.calls.size(), 1u);
 }
 
+TEST_F(DaemonRouterTest, ADownloadWhoseDaemonIsDownStartsAgainOnTheOther) {
+  a_->download_script = {Result<daemonpb::DownloadResponse>(Down())};
+  daemonpb::DownloadResponse data;
+  data.set_data("bytes");
+  b_->download_script = {data};
+  daemonpb::DownloadPathRequest r;
+  r.set_path("/f");
+  auto call = router_->DownloadPath(r);  // A's turn first
+  std::string got;
+  auto read = RunAwaitable(call->ReadData(&got));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_TRUE(*read);
+  EXPECT_EQ(got, "bytes");
+  ASSERT_EQ(b_->download_path_calls.size(), 1u);
+  EXPECT_EQ(b_->download_path_calls[0].path(), "/f") << "the same request";
+}
+
+TEST_F(DaemonRouterTest, ADownloadThatFailsAfterItsFirstMessageIsNotStartedAgain) {
+  daemonpb::DownloadResponse data;
+  data.set_data("part");
+  a_->download_script = {data, Result<daemonpb::DownloadResponse>(Down())};
+  auto call = router_->DownloadFile(daemonpb::DownloadFileRequest());
+  std::string got;
+  ASSERT_TRUE(RunAwaitable(call->ReadData(&got)).ok());
+  auto second = RunAwaitable(call->ReadData(&got));
+  EXPECT_EQ(second.status().reason(), Reason::kBackendDown);
+  EXPECT_TRUE(b_->download_file_calls.empty()) << "bytes went out: no second start";
+}
+
 TEST_F(DaemonRouterTest, ANodeCallGoesOnToTheDaemonOfTheNodesHostAndIsRememberedThere) {
   // Whichever daemon is asked first, the node lives on host-a.
   b_->start_node.answer = NodeOn("host-a");
