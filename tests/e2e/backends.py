@@ -45,9 +45,13 @@ class PostgresS3:
     """The session's PostgreSQL cluster and S3 store, handing out a database
     and a bucket to each instance."""
 
-    def __init__(self, make_store_instance, skip_or_fail):
+    def __init__(self, make_store_instance, skip_or_fail, s3_host="127.0.0.1"):
         self._make_store_instance = make_store_instance
         self._skip_or_fail = skip_or_fail
+        # The address of the store's S3 listener in the instances' chunk
+        # URLs (make_store_instance gives the store that listener); s3(),
+        # and so chunk_objects(), reach the store on 127.0.0.1 only.
+        self.s3_host = s3_host
         self.pg_dir = None
         self.pg_uri = None
         self.store = None
@@ -111,14 +115,16 @@ class PostgresS3:
         if r.status_code not in (200, 201):
             raise RuntimeError(f"bucket {bucket} on the store: {r.status_code} {r.text}")
 
-        secret_file = os.path.join(inst.data_dir, "s3-chunks.secret")
+        # One file per bucket: a test may give an instance the session's
+        # configured a second set of back-ends of its own.
+        secret_file = os.path.join(inst.data_dir, f"s3-chunks-{tag}.secret")
         fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(self.key["secret_key"] + "\n")
         inst.env.update({
             "NEXUS_STORAGE_METADATA": self.pg_uri.replace("/postgres?", f"/{database}?", 1),
             "NEXUS_STORAGE_CHUNKS":
-                f"s3://{bucket}?endpoint=http://127.0.0.1:{self.store.s3_port}"
+                f"s3://{bucket}?endpoint=http://{self.s3_host}:{self.store.s3_port}"
                 "&region=us-east-1",
             "NEXUS_STORAGE_S3_ACCESS_KEY": self.key["access_key"],
             "NEXUS_STORAGE_S3_SECRET_KEY_FILE": secret_file,
@@ -127,7 +133,7 @@ class PostgresS3:
 
     def chunk_objects(self, inst):
         """{key: LastModified} of the chunk objects in `inst`'s bucket."""
-        endpoint = f"endpoint=http://127.0.0.1:{self.store.s3_port}&"
+        endpoint = f"endpoint=http://{self.s3_host}:{self.store.s3_port}&"
         if endpoint not in inst.env.get("NEXUS_STORAGE_CHUNKS", ""):
             raise AssertionError(f"{inst.label} keeps its chunks in another store than this one")
         return chunk_objects(self.s3(), bucket_of(inst))
