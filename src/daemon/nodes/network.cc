@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <set>
+#include <string_view>
 
 namespace nexus::daemon::runtime {
 namespace {
@@ -19,10 +21,9 @@ constexpr const char* kIfName = "eth0";
 constexpr const char* kToolPath =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
-// A lease file is the container id and the interface name; an ifindex file
-// is one number. The bounds only guard against a surprise.
+// A lease file is the container id and the interface name; the bound only
+// guards against a surprise.
 constexpr size_t kMaxLeaseFileBytes = 4096;
-constexpr size_t kMaxIfindexFileBytes = 64;
 
 std::string Ipv4ToString(uint32_t host_order) {
   in_addr a;
@@ -231,13 +232,25 @@ Result<std::string> CniNetwork::HostInterface(const std::string& name) {
   auto peer = ParsePeerIndex(out.stdout_data);
   if (!peer.ok()) return peer.status().WithContext(what);
   // The peer is one of the bridge's ports; ifindexes are per namespace, so
-  // only the host's own interfaces are compared.
-  auto ports = files_.ListDir(options_.sys_class_net + "/" + options_.bridge + "/brif");
+  // only nexusd's own interfaces are compared. Asked over netlink (ip), not
+  // read from /sys/class/net, which shows the namespace sysfs was mounted
+  // in: not nexusd's when it runs in a network namespace of its own.
+  auto ports = Ip(what, {"-o", "link", "show", "master", options_.bridge});
   if (!ports.ok()) return NotFoundError(what + ": bridge '" + options_.bridge + "' has no ports");
-  for (const auto& port : *ports) {
-    auto index =
-        files_.ReadFile(options_.sys_class_net + "/" + port + "/ifindex", kMaxIfindexFileBytes);
-    if (index.ok() && std::atoi(index->c_str()) == *peer) return port;
+  std::string_view lines = ports->stdout_data;
+  while (!lines.empty()) {
+    const size_t eol = lines.find('\n');
+    std::string_view line = lines.substr(0, eol);
+    lines = eol == std::string_view::npos ? std::string_view() : lines.substr(eol + 1);
+    // "<index>: <name>[@<link>]: <flags> ... master <bridge> ..."
+    const size_t colon = line.find(": ");
+    if (colon == std::string_view::npos) continue;
+    int index = 0;
+    auto [end, ec] = std::from_chars(line.data(), line.data() + colon, index);
+    if (ec != std::errc() || end != line.data() + colon || index != *peer) continue;
+    std::string_view name = line.substr(colon + 2);
+    name = name.substr(0, std::min(name.find('@'), name.find(':')));
+    if (!name.empty()) return std::string(name);
   }
   return NotFoundError(what + ": its veth is not on the bridge");
 }
@@ -350,7 +363,11 @@ Result<std::vector<std::string>> CniNetwork::ListNames(const std::string& prefix
 }
 
 Status CniNetwork::RemoveBridge() {
-  if (!files_.LinkStat(options_.sys_class_net + "/" + options_.bridge).ok()) return Status::Ok();
+  // Over netlink, as HostInterface: /sys/class/net may be another namespace's.
+  if (!Ip("find bridge '" + options_.bridge + "'", {"-o", "link", "show", "dev", options_.bridge})
+           .ok()) {
+    return Status::Ok();  // not there
+  }
   return Ip("delete bridge '" + options_.bridge + "'", {"link", "delete", options_.bridge})
       .status();
 }

@@ -85,8 +85,7 @@ struct NetworkOptions {
   std::string ipam_dir;                  // host-local's dataDir; leases in <ipam_dir>/<name>/
   std::string ip_tool = "/usr/sbin/ip";  // iproute2
   std::string netns_dir = "/run/netns";  // where `ip netns` keeps named namespaces
-  std::string sys_class_net = "/sys/class/net";  // the host's interfaces (bridge ports, indexes)
-  int64_t timeout_ms = 10000;                    // per command
+  int64_t timeout_ms = 10000;            // per command
 };
 
 // An IPv4 subnet in CIDR notation.

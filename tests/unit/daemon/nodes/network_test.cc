@@ -75,7 +75,6 @@ NetworkOptions Options(const std::string& dir) {
   o.ipam_dir = dir + "/ipam";
   o.ip_tool = "/usr/sbin/ip";
   o.netns_dir = dir + "/netns";
-  o.sys_class_net = dir + "/sys/class/net";
   return o;
 }
 
@@ -217,6 +216,9 @@ class CniNetworkTest : public ::testing::Test {
       if (o.argv[0] == "/usr/sbin/ip" && o.argv.size() > 4 && o.argv[3] == "-o") {
         s.outcome.stdout_data = link_output_;
       }
+      if (o.argv[0] == "/usr/sbin/ip" && o.argv.size() == 6 && o.argv[4] == "master") {
+        s.outcome.stdout_data = ports_output_;
+      }
       if (o.argv[0] == "/usr/lib/cni/bridge" && Env(o, "CNI_COMMAND") == "ADD") {
         s.outcome.exit_code = add_exit_;
         s.outcome.stdout_data = add_output_;
@@ -248,7 +250,8 @@ class CniNetworkTest : public ::testing::Test {
   FakeProcessRunner processes_;
   int add_exit_ = 0;
   std::string add_output_ = kBridgeResult;
-  std::string link_output_;  // of `ip -n <ns> -o link show dev eth0`
+  std::string link_output_;   // of `ip -n <ns> -o link show dev eth0`
+  std::string ports_output_;  // of `ip -o link show master <bridge>`
   CniNetwork network_{Options(dir_), processes_, files_};
 };
 
@@ -315,12 +318,14 @@ TEST_F(CniNetworkTest, DetachIsIdempotentAndReleasesTheLeaseEvenWithoutANamespac
 }
 
 TEST_F(CniNetworkTest, HostInterfaceIsTheBridgePortWhoseIndexTheNodesEth0Names) {
-  const std::string net = dir_ + "/sys/class/net/";
-  for (auto [port, index] : {std::pair<std::string, int>{"veth1111", 7}, {"veth2222", 9}}) {
-    ASSERT_TRUE(files_.MakeDirs(net + "nx-test/brif/" + port, 0755).ok());
-    files_.PutFile(net + port + "/ifindex", std::to_string(index) + "\n");
-  }
-  files_.PutFile(net + "eth0/ifindex", "2\n");  // the host's own, not on the bridge
+  // The host's eth0 is index 2, not on the bridge.
+  ports_output_ =
+      "7: veth1111@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master nx-test "
+      "state UP mode DEFAULT group default \\    link/ether 5e:1c:00:00:00:01 brd "
+      "ff:ff:ff:ff:ff:ff link-netns test-n-0\n"
+      "9: veth2222@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master nx-test "
+      "state UP mode DEFAULT group default \\    link/ether 5e:1c:00:00:00:02 brd "
+      "ff:ff:ff:ff:ff:ff link-netns test-n-1\n";
 
   EXPECT_EQ(network_.HostInterface("test-n-1").status().code(), StatusCode::kNotFound)
       << "no namespace yet";
@@ -329,9 +334,14 @@ TEST_F(CniNetworkTest, HostInterfaceIsTheBridgePortWhoseIndexTheNodesEth0Names) 
   auto port = network_.HostInterface("test-n-1");
   ASSERT_TRUE(port.ok()) << port.status().ToString();
   EXPECT_EQ(*port, "veth2222");
-  EXPECT_EQ(processes_.Spawned().back().argv,
+  auto spawned = processes_.Spawned();
+  ASSERT_GE(spawned.size(), 2u);
+  EXPECT_EQ(spawned[spawned.size() - 2].argv,
             (std::vector<std::string>{"/usr/sbin/ip", "-n", "test-n-1", "-o", "link", "show", "dev",
                                       "eth0"}));
+  EXPECT_EQ(spawned.back().argv,
+            (std::vector<std::string>{"/usr/sbin/ip", "-o", "link", "show", "master", "nx-test"}))
+      << "the bridge's ports over netlink, in nexusd's own network namespace";
   link_output_ = "2: eth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500\n";
   EXPECT_EQ(network_.HostInterface("test-n-1").status().code(), StatusCode::kNotFound)
       << "a peer that is not a port of the bridge is not the node's";

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "gateway_recording_daemon_client.h"
-#include "gateway_test_util.h"
+#include "support/gateway_recording_daemon_client.h"
+#include "support/gateway_test_util.h"
 
 namespace nexus::gateway {
 namespace {
