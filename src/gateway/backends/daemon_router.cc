@@ -234,11 +234,13 @@ class DaemonRouter final : public DaemonClient {
     std::optional<size_t> best;
     int64_t best_free = -1;
     bool any_answered = false;
+    bool any_runs_nodes = false;
     for (size_t i = 0; i < daemons_.size(); ++i) {
       Result<daemonpb::HostInfo> host = co_await HostOf(i);
       if (!host.ok()) continue;
       any_answered = true;
       if (!host->nodes_available()) continue;
+      any_runs_nodes = true;
       const int64_t free = host->memory_free_bytes();
       if (free >= wanted && free > best_free) {
         best = i;
@@ -248,6 +250,10 @@ class DaemonRouter final : public DaemonClient {
     if (!best) {
       if (!any_answered) {
         co_return UnavailableError("daemon service unavailable").set_reason(Reason::kBackendDown);
+      }
+      if (!any_runs_nodes) {
+        co_return UnavailableError("no daemon here can run nodes")
+            .set_reason(Reason::kNodesUnsupportedHere);
       }
       co_return QuotaExceededError("no host has room for a node of this size");
     }
@@ -309,9 +315,11 @@ class DaemonRouter final : public DaemonClient {
       if (auto it = node_daemon_.find(key); it != node_daemon_.end()) first = it->second;
     }
     auto got = co_await call(*daemons_[first].client);
-    if (BackendDown(got) && daemons_.size() > 1) {
+    if ((BackendDown(got) || got.status().reason() == Reason::kNodesUnsupportedHere) &&
+        daemons_.size() > 1) {
       // Safe to send again: only the daemon of the node's host carries a
       // call out, and if that was the one down, the next sends it back there.
+      // A daemon that cannot run nodes has none: another knows the host.
       first = Pick(first);
       got = co_await call(*daemons_[first].client);
     }

@@ -146,6 +146,16 @@ TEST_F(DaemonRouterTest, ANodeOnAHostNoDaemonHereServesIs503NotALoop) {
   EXPECT_EQ(a_->exec_node.calls.size() + b_->exec_node.calls.size(), 1u);
 }
 
+TEST_F(DaemonRouterTest, ADaemonThatCannotRunNodesPassesANodeCallOn) {
+  a_->get_node.answer = UnavailableError("no runc").set_reason(Reason::kNodesUnsupportedHere);
+  daemonpb::Node node;
+  node.set_id("web");
+  b_->get_node.answer = node;
+  auto got = RunAwaitable(router_->GetNode(Ref("web")));  // A's turn first
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->id(), "web");
+}
+
 TEST_F(DaemonRouterTest, ANodeWhoseHostIsDownIs503) {
   b_->stop_node.answer = NodeOn("host-a");
   a_->stop_node.answer = Down();
@@ -182,6 +192,14 @@ TEST_F(DaemonRouterTest, AHostWithoutRoomOrWithoutNodesIsPassedOver) {
   EXPECT_EQ(got.status().code(), StatusCode::kQuotaExceeded);
   EXPECT_EQ(a_->create_node.calls.size(), 1u);
   EXPECT_EQ(b_->create_node.calls.size(), 0u);
+}
+
+TEST_F(DaemonRouterTest, ACreateWhereNoDaemonRunsNodesIs503) {
+  a_->get_host.answer = Host("host-a", 0, /*available=*/false);
+  b_->get_host.answer = Host("host-b", 0, /*available=*/false);
+  auto got = RunAwaitable(router_->CreateNode(daemonpb::CreateNodeRequest()));
+  EXPECT_EQ(got.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(got.status().reason(), Reason::kNodesUnsupportedHere);
 }
 
 TEST_F(DaemonRouterTest, ACreateWithNoDaemonAnsweringIs503) {
