@@ -36,8 +36,6 @@ class TransferObserver {
 // "/api/fs/ls" plus "?path=%2Fa%20b&..." with every value percent-encoded.
 std::string WithQuery(std::string_view path,
                       const std::vector<std::pair<std::string, std::string>>& query);
-// RFC 3986 percent-encoding of everything but the unreserved characters.
-std::string PercentEncode(std::string_view text);
 
 // "127.0.0.1:8080" -> "http://127.0.0.1:8080"; a trailing "/" is dropped.
 std::string NormalizeServerUrl(std::string_view server);

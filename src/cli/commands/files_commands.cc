@@ -16,6 +16,7 @@
 #include "cli/progress.h"
 #include "cli/terminal.h"
 #include "cli/units.h"
+#include "common/percent_encode.h"
 
 namespace nexus::cli {
 namespace {

@@ -14,6 +14,7 @@
 #include "cli/output.h"
 #include "cli/terminal.h"
 #include "cli/units.h"
+#include "common/percent_encode.h"
 
 namespace nexus::cli {
 namespace {

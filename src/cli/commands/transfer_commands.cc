@@ -24,6 +24,7 @@
 #include "cli/remote_tree.h"
 #include "cli/terminal.h"
 #include "cli/upload_plan.h"
+#include "common/percent_encode.h"
 
 namespace nexus::cli {
 namespace {

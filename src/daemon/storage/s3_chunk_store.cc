@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "common/percent_encode.h"
 #include "common/sha256.h"
 
 #if LIBCURL_VERSION_NUM < 0x074b00
@@ -211,24 +212,6 @@ std::optional<std::string> S3ChunkHashOfKey(const S3Location& location, std::str
     return std::nullopt;
   }
   return hash;
-}
-
-std::string S3UriEncode(std::string_view text, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                            c == '~' || (keep_slash && c == '/');
-    if (unreserved) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 bool S3IsRetryable(int curl_code, long http_status) {
@@ -521,7 +504,7 @@ void S3ChunkStore::PerformOnce(void* handle, Exchange& ex) {
   curl_easy_reset(curl);
   const S3Location& loc = options_.location;
   std::string url = loc.endpoint + "/" + loc.bucket;
-  if (!ex.key.empty()) url += "/" + S3UriEncode(ex.key, true);
+  if (!ex.key.empty()) url += "/" + PercentEncode(ex.key, true);
   if (!ex.query.empty()) url += "?" + ex.query;
 
   curl_slist* headers = nullptr;
@@ -697,10 +680,10 @@ Status S3ChunkStore::ListPage(
   Exchange ex;
   ex.method = "GET";
   // Sorted by name, encoded as SigV4 canonicalises them.
-  if (!token->empty()) ex.query = "continuation-token=" + S3UriEncode(*token, false) + "&";
+  if (!token->empty()) ex.query = "continuation-token=" + PercentEncode(*token, false) + "&";
   ex.query += "list-type=2";
   if (!options_.location.prefix.empty()) {
-    ex.query += "&prefix=" + S3UriEncode(options_.location.prefix + "/", false);
+    ex.query += "&prefix=" + PercentEncode(options_.location.prefix + "/", false);
   }
   Perform(ex);
   if (!ex.succeeded()) return ex.LoggedError().WithContext("list chunks");

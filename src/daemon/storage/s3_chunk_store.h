@@ -77,10 +77,6 @@ std::string S3ChunkKey(const S3Location& location, const std::string& hash);
 // of this layout (left alone by Sweep and List).
 std::optional<std::string> S3ChunkHashOfKey(const S3Location& location, std::string_view key);
 
-// AWS's URI encoding of a query value or path segment (unreserved characters
-// kept, everything else %XX in upper case), as SigV4 canonicalises it.
-std::string S3UriEncode(std::string_view text, bool keep_slash);
-
 // Whether an attempt that ended this way is worth another: a transport
 // error (curl_code != 0), 5xx, or 429.
 bool S3IsRetryable(int curl_code, long http_status);

@@ -3,15 +3,11 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "common/percent_encode.h"
 #include "gateway/http/http_types.h"
 
 namespace nexus::gateway::dav {
 namespace {
-
-bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
 
 // The number of segments of `prefix` ("/remote.php/webdav" → 2).
 size_t SegmentCount(std::string_view prefix) {
@@ -75,22 +71,6 @@ Result<std::string> DestinationTreePath(std::string_view destination, std::strin
   return PermissionDeniedError("the Destination lies outside the WebDAV tree");
 }
 
-std::string EncodeSegment(std::string_view name) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(name.size());
-  for (unsigned char c : name) {
-    if (IsUnreserved(c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string HrefOf(std::string_view prefix, std::string_view tree_path, bool folder) {
   std::string out(prefix);
   std::string_view rest = tree_path;
@@ -101,7 +81,7 @@ std::string HrefOf(std::string_view prefix, std::string_view tree_path, bool fol
     }
     const size_t slash = rest.find('/');
     out += '/';
-    out += EncodeSegment(rest.substr(0, slash));
+    out += PercentEncode(rest.substr(0, slash));
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   }
   if (folder || out.size() == prefix.size()) out += '/';

@@ -43,7 +43,4 @@ std::string HrefOf(std::string_view prefix, std::string_view tree_path, bool fol
 // The tree path of `name` inside the folder at `parent`.
 std::string ChildPath(std::string_view parent, std::string_view name);
 
-// `name` percent-encoded as one path segment.
-std::string EncodeSegment(std::string_view name);
-
 }  // namespace nexus::gateway::dav

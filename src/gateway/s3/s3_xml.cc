@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "common/percent_encode.h"
 #include "gateway/formats/markup_escape.h"
 #include "gateway/s3/sigv4.h"
 
@@ -81,7 +82,7 @@ std::string ListBucketsXml(std::string_view owner_id, std::string_view owner_nam
 std::string ListObjectsXml(const ListEcho& e, const ListPage& page) {
   // encoding-type=url: keys and prefixes percent-encoded (keeping '/'), so
   // keys with bytes XML 1.0 cannot carry still list.
-  auto text = [&](const std::string& s) { return e.url_encoded ? UriEncode(s, true) : s; };
+  auto text = [&](const std::string& s) { return e.url_encoded ? PercentEncode(s, true) : s; };
   std::string out = std::string(kHead) + "<ListBucketResult" + std::string(kNamespace) + ">";
   Element(out, "Name", e.bucket);
   Element(out, "Prefix", text(e.prefix));
@@ -120,7 +121,7 @@ std::string ListObjectsXml(const ListEcho& e, const ListPage& page) {
 
 std::string ListVersionsXml(const ListEcho& e, const ListPage& page, std::string_view owner_id,
                             std::string_view owner_name) {
-  auto text = [&](const std::string& s) { return e.url_encoded ? UriEncode(s, true) : s; };
+  auto text = [&](const std::string& s) { return e.url_encoded ? PercentEncode(s, true) : s; };
   std::string out = std::string(kHead) + "<ListVersionsResult" + std::string(kNamespace) + ">";
   Element(out, "Name", e.bucket);
   Element(out, "Prefix", text(e.prefix));

@@ -7,6 +7,8 @@
 #include <ctime>
 #include <utility>
 
+#include "common/percent_encode.h"
+
 namespace nexus::gateway::s3 {
 namespace {
 
@@ -225,25 +227,6 @@ std::string SigningKey(std::string_view secret_key, std::string_view date, std::
   return HmacSha256(k, "aws4_request");
 }
 
-std::string UriEncode(std::string_view s, bool keep_slash) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-                            c == '~' || (keep_slash && c == '/');
-    if (unreserved) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kDigits[c >> 4]);
-      out.push_back(kDigits[c & 15]);
-    }
-  }
-  return out;
-}
-
 std::string CanonicalUri(std::string_view raw_path) {
   if (raw_path.empty()) return "/";
   // Each segment decoded, then encoded once: a client signs the key's
@@ -253,7 +236,7 @@ std::string CanonicalUri(std::string_view raw_path) {
   for (const std::string& segment : Split(raw_path, '/')) {
     if (!first) out.push_back('/');
     first = false;
-    out += UriEncode(PercentDecode(segment), false);
+    out += PercentEncode(PercentDecode(segment), false);
   }
   return out;
 }
@@ -262,7 +245,7 @@ std::string CanonicalQuery(std::string_view raw_query, bool drop_signature) {
   Pairs encoded;
   for (auto& [k, v] : DecodeQuery(raw_query)) {
     if (drop_signature && k == "X-Amz-Signature") continue;
-    encoded.emplace_back(UriEncode(k, false), UriEncode(v, false));
+    encoded.emplace_back(PercentEncode(k, false), PercentEncode(v, false));
   }
   std::sort(encoded.begin(), encoded.end());
   std::string out;

@@ -101,7 +101,5 @@ std::string HexOf(std::string_view bytes);
 // Percent-decoding as S3 does it: a malformed escape stays as it was, and
 // '+' is a plus.
 std::string PercentDecode(std::string_view s);
-// "%XX"-encodes every byte but A-Z a-z 0-9 - . _ ~ (and '/' when kept).
-std::string UriEncode(std::string_view s, bool keep_slash);
 
 }  // namespace nexus::gateway::s3

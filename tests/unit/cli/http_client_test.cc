@@ -5,12 +5,6 @@
 namespace nexus::cli {
 namespace {
 
-TEST(HttpClientTest, PercentEncodesAllButUnreservedCharacters) {
-  EXPECT_EQ(PercentEncode("a-b_c.d~e"), "a-b_c.d~e");
-  EXPECT_EQ(PercentEncode("/docs/a b&c=d"), "%2Fdocs%2Fa%20b%26c%3Dd");
-  EXPECT_EQ(PercentEncode("\xC3\xA9"), "%C3%A9");
-}
-
 TEST(HttpClientTest, BuildsQueryStrings) {
   EXPECT_EQ(WithQuery("/api/fs/ls", {{"path", "/a b"}}), "/api/fs/ls?path=%2Fa%20b");
   EXPECT_EQ(WithQuery("/x", {{"a", "1"}, {"b", "2"}}), "/x?a=1&b=2");

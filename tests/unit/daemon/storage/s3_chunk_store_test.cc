@@ -93,13 +93,6 @@ TEST(S3ChunkKeyTest, OnlyKeysOfTheLayoutAreChunks) {
   EXPECT_EQ(S3ChunkHashOfKey(loc, "ab/cd/" + kHash), kHash);
 }
 
-TEST(S3UriEncodeTest, KeepsUnreservedAndEncodesTheRestInUpperCase) {
-  EXPECT_EQ(S3UriEncode("chunks/", false), "chunks%2F");
-  EXPECT_EQ(S3UriEncode("chunks/ab", true), "chunks/ab");
-  EXPECT_EQ(S3UriEncode("a b+c=d~e_f.g-h", false), "a%20b%2Bc%3Dd~e_f.g-h");
-  EXPECT_EQ(S3UriEncode("\xc3\xa9", false), "%C3%A9");
-}
-
 TEST(S3IsRetryableTest, RetriesNetworkErrors5xxAnd429Only) {
   struct Case {
     int curl_code;

@@ -65,7 +65,7 @@ TEST(DavPathTest, HrefsArePercentEncodedAndFoldersEndInASlash) {
   EXPECT_EQ(HrefOf("/dav", "/a b/c#d.txt", false), "/dav/a%20b/c%23d.txt");
   EXPECT_EQ(HrefOf("/dav", "/docs", true), "/dav/docs/");
   EXPECT_EQ(HrefOf("/dav", "/\xC3\xBC", false), "/dav/%C3%BC");
-  EXPECT_EQ(EncodeSegment("a%b&c"), "a%25b%26c");
+  EXPECT_EQ(HrefOf("/dav", "/a%b&c", false), "/dav/a%25b%26c");
 }
 
 }  // namespace
