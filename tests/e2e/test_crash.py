@@ -21,7 +21,7 @@ import time
 import pytest
 import requests
 
-from harness import registered_user, upload, wait_until
+from harness import registered_user, upload
 
 # Reads the local chunk directory and nexus.db by hand (backends.py).
 pytestmark = pytest.mark.local_store

@@ -618,38 +618,16 @@ Result<bool> S3ChunkStore::Has(const std::string& hash) {
   return ex.LoggedError();
 }
 
-Result<std::string> S3ChunkStore::Get(const std::string& hash) {
+Status S3ChunkStore::Fetch(const std::string& hash, Exchange& ex) {
   NEXUS_RETURN_IF_ERROR(CheckHash(hash));
-  Exchange ex;
   ex.method = "GET";
   ex.key = S3ChunkKey(options_.location, hash);
-  ex.hash_body = true;
-  Perform(ex);
-  if (!ex.succeeded()) {
-    if (ex.curl_code == 0 && ex.http_status == 404) {
-      return NotFoundError("chunk " + hash + " not found");
-    }
-    return ex.LoggedError();
-  }
-  const std::string actual = ToHex(ex.sha->Finish());
-  if (actual != hash) {
-    return InternalError("chunk " + hash + " is corrupt: its content hashes to " + actual);
-  }
-  return std::move(ex.body);
-}
-
-Status S3ChunkStore::ReadInto(const std::string& hash, std::span<char> out) {
-  NEXUS_RETURN_IF_ERROR(CheckHash(hash));
-  Exchange ex;
-  ex.method = "GET";
-  ex.key = S3ChunkKey(options_.location, hash);
-  ex.into = out;
   ex.hash_body = true;
   Perform(ex);
   if (ex.overflow) {
     return ChunkSizeMismatch(
         hash, ex.content_length > 0 ? static_cast<uint64_t>(ex.content_length) : ex.received + 1,
-        out.size());
+        ex.into->size());
   }
   if (!ex.succeeded()) {
     if (ex.curl_code == 0 && ex.http_status == 404) {
@@ -657,12 +635,26 @@ Status S3ChunkStore::ReadInto(const std::string& hash, std::span<char> out) {
     }
     return ex.LoggedError();
   }
-  if (ex.received != out.size()) return ChunkSizeMismatch(hash, ex.received, out.size());
+  if (ex.into && ex.received != ex.into->size()) {
+    return ChunkSizeMismatch(hash, ex.received, ex.into->size());
+  }
   const std::string actual = ToHex(ex.sha->Finish());
   if (actual != hash) {
     return InternalError("chunk " + hash + " is corrupt: its content hashes to " + actual);
   }
   return Status::Ok();
+}
+
+Result<std::string> S3ChunkStore::Get(const std::string& hash) {
+  Exchange ex;
+  NEXUS_RETURN_IF_ERROR(Fetch(hash, ex));
+  return std::move(ex.body);
+}
+
+Status S3ChunkStore::ReadInto(const std::string& hash, std::span<char> out) {
+  Exchange ex;
+  ex.into = out;
+  return Fetch(hash, ex);
 }
 
 Status S3ChunkStore::Remove(const std::string& hash) {

@@ -145,6 +145,9 @@ class S3ChunkStore final : public ChunkStore {
 
   // Runs `ex` with retries; its outcome is in ex (status, body).
   void Perform(Exchange& ex);
+  // GETs chunk `hash` through `ex` (its body to ex.into when set, else to
+  // ex.body) and checks the bytes against the hash (and ex.into's size).
+  Status Fetch(const std::string& hash, Exchange& ex);
   // One attempt on one handle.
   void PerformOnce(void* curl, Exchange& ex);
   // One page of the listing: calls fn(key, last_modified) per object and
