@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/sql/database.h"
 #include "common/sql/postgres_connection.h"
-#include "daemon/database.h"
 
 namespace nexus::testing {
 
@@ -32,7 +32,7 @@ class TestMetadataDb {
  public:
   // A fresh database with `migrations` applied. `sqlite_path` is where the
   // SQLite database goes (":memory:" unless the test connects twice).
-  static Result<std::unique_ptr<TestMetadataDb>> Open(std::vector<daemon::Migration> migrations,
+  static Result<std::unique_ptr<TestMetadataDb>> Open(std::vector<sql::Migration> migrations,
                                                       const std::string& sqlite_path = ":memory:") {
     auto db = std::unique_ptr<TestMetadataDb>(new TestMetadataDb());
     if (!MetadataTestsOnPostgres()) {
@@ -55,7 +55,7 @@ class TestMetadataDb {
       if (at == std::string::npos) return InvalidArgumentError("unexpected URI " + uri);
       db->target_ = uri.replace(at, 10, "/" + db->name_ + "?");
     }
-    NEXUS_ASSIGN_OR_RETURN(db->conn_, daemon::OpenMetadataDatabase(db->target_, migrations));
+    NEXUS_ASSIGN_OR_RETURN(db->conn_, sql::OpenMetadataDatabase(db->target_, migrations));
     return db;
   }
 
@@ -68,7 +68,7 @@ class TestMetadataDb {
 
   // Another connection to the same database (not for ":memory:").
   Result<std::unique_ptr<sql::Connection>> Connect() {
-    return daemon::OpenMetadataDatabase(target_, {});
+    return sql::OpenMetadataDatabase(target_, {});
   }
 
  private:
