@@ -1,9 +1,10 @@
-// The metadata database of a storage or tree test. By default SQLite (in
-// memory, or at a path the test gives when it needs a second connection);
-// with NEXUS_TEST_METADATA_BACKEND=postgres, a database of its own in the
-// throw-away PostgreSQL cluster whose URI NEXUS_TEST_POSTGRES_URI names
-// (tests/support/pg_cluster.sh sets it; the CTest entries *_postgres run the
-// storage and tree tests that way), dropped again when the test ends.
+// The metadata database of a storage, tree, nodes or auth store test. By
+// default SQLite (in memory, or at a path the test gives when it needs a
+// second connection); with NEXUS_TEST_METADATA_BACKEND=postgres, a database
+// of its own in the throw-away PostgreSQL cluster whose URI
+// NEXUS_TEST_POSTGRES_URI names (tests/support/pg_cluster.sh sets it; the
+// CTest entries *_postgres run these tests that way), dropped again when
+// the test ends.
 //
 // One per test; not thread-safe (each connection it hands out is, as the SQL
 // layer says, for one user at a time).
@@ -65,6 +66,10 @@ class TestMetadataDb {
   }
 
   sql::Connection& conn() { return *conn_; }
+
+  // What a service would be configured with to open this database: the
+  // SQLite path, or the PostgreSQL URI.
+  const std::string& target() const { return target_; }
 
   // Another connection to the same database (not for ":memory:").
   Result<std::unique_ptr<sql::Connection>> Connect() {
