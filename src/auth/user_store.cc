@@ -136,7 +136,8 @@ Status UserStore::RefreshRevoked(bool full) {
   if (!postgres_) return Status::Ok();
   std::lock_guard lock(poll_mu_);
   const int64_t now = SteadySeconds();
-  // A poll missed for most of the window may have missed rows: load all.
+  // After failed polls for most of the window, the next window might not
+  // reach back to the last one that succeeded: load all.
   full = full || now - last_full_load_ >= kRevocationFullReloadSeconds ||
          now - last_poll_ok_ >= kRevocationWindowSeconds - 10;
   std::unordered_map<std::string, int64_t> loaded;

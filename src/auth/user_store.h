@@ -26,11 +26,13 @@
 // once. On SQLite this process is the only writer, so the copy is exact. On
 // PostgreSQL other nexus-auth processes revoke too: a thread of the store
 // loads every second the revocations recorded (by the database's clock) in
-// the last minute, and all of them every five minutes, or when the last
-// successful poll is older than that minute. So a logout through another
-// nexus-auth is honoured here within about a second (one poll interval plus
-// the query) while the database answers; while it does not, the copy stays
-// as it was (and FindUserById, which token checks also need, fails).
+// the last minute; it loads all of them every five minutes, and after polls
+// have failed for 50 seconds (so a gap never outlasts the window). A
+// revocation's row is visible once its commit returns, so a logout through
+// another nexus-auth is honoured here within about a second (one poll
+// interval plus the query) while the database answers; while it does not,
+// the copy stays as it was (and FindUserById, which token checks also
+// need, fails). Rows leave the copy only when they expire (PruneExpired).
 //
 // Thread-safety: every method may be called from any thread. Writes and most
 // reads share one connection behind a mutex; FindUserById (the token hot
