@@ -54,12 +54,12 @@ Result<bool> AppPasswordStore::InsertIfUnderCap(const AppPasswordRecord& r, int6
 Result<std::vector<AppPasswordRecord>> AppPasswordStore::ListForUser(std::string_view user_id) {
   std::lock_guard lock(mu_);
   return sql::GuardSql("list app passwords", [&]() -> Result<std::vector<AppPasswordRecord>> {
-    // Ties in created_at: insertion order on SQLite, by id on PostgreSQL
-    // (which has no rowid).
+    // Ties in created_at (one second): insertion order, by rowid on SQLite
+    // and by seq on PostgreSQL, which has no rowid.
     sql::Statement q =
         db_->Prepare(db_->dialect() == sql::Dialect::kPostgres
                          ? "SELECT id, name, created_at, last_used_at FROM app_passwords "
-                           "WHERE user_id = ? ORDER BY created_at, id"
+                           "WHERE user_id = ? ORDER BY created_at, seq"
                          : "SELECT id, name, created_at, last_used_at FROM app_passwords "
                            "WHERE user_id = ? ORDER BY created_at, rowid");
     q.Bind(1, user_id);

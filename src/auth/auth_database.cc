@@ -16,9 +16,12 @@ constexpr int kFirstVersion = 301;
 
 // SQLite's texts are those of the legacy scheme, word for word, so that a
 // file adopted from it and a file made fresh have the same schema. On
-// PostgreSQL: times and counters are BIGINT (INTEGER is 32 bits there), and
+// PostgreSQL: times and counters are BIGINT (INTEGER is 32 bits there);
 // there is no COLLATE NOCASE: emails are stored lower-cased (as on SQLite),
-// usernames keep their spelling and are unique by lower(username).
+// usernames keep their spelling and are unique by lower(username); and
+// app_passwords and s3_keys number their rows in insertion order (seq), as
+// SQLite's rowid does, so that listings made within one second stay oldest
+// first.
 std::vector<sql::Migration> Migrations() {
   return {
       {301, "auth: users, pending registrations, login challenges, revoked tokens",
@@ -128,7 +131,8 @@ CREATE TABLE app_passwords (
   name         TEXT NOT NULL,
   secret_hash  TEXT NOT NULL UNIQUE,
   created_at   BIGINT NOT NULL,
-  last_used_at BIGINT NOT NULL DEFAULT 0
+  last_used_at BIGINT NOT NULL DEFAULT 0,
+  seq          BIGINT GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX app_passwords_by_user ON app_passwords(user_id, created_at);
 )sql"},
@@ -151,7 +155,8 @@ CREATE TABLE s3_keys (
   user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   access_key    TEXT NOT NULL UNIQUE,
   sealed_secret TEXT NOT NULL,
-  created_at    BIGINT NOT NULL
+  created_at    BIGINT NOT NULL,
+  seq           BIGINT GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX s3_keys_by_user ON s3_keys(user_id, created_at);
 )sql"},

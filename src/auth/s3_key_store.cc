@@ -50,11 +50,11 @@ Result<bool> S3KeyStore::InsertIfUnderCap(const S3KeyRecord& r, int64_t max_per_
 Result<std::vector<S3KeyRecord>> S3KeyStore::ListForUser(std::string_view user_id) {
   std::lock_guard lock(mu_);
   return sql::GuardSql("list S3 keys", [&]() -> Result<std::vector<S3KeyRecord>> {
-    // Ties in created_at: insertion order on SQLite, by id on PostgreSQL
-    // (which has no rowid).
+    // Ties in created_at (one second): insertion order, by rowid on SQLite
+    // and by seq on PostgreSQL, which has no rowid.
     sql::Statement q = db_->Prepare(db_->dialect() == sql::Dialect::kPostgres
                                         ? "SELECT id, access_key, created_at FROM s3_keys "
-                                          "WHERE user_id = ? ORDER BY created_at, id"
+                                          "WHERE user_id = ? ORDER BY created_at, seq"
                                         : "SELECT id, access_key, created_at FROM s3_keys "
                                           "WHERE user_id = ? ORDER BY created_at, rowid");
     q.Bind(1, user_id);

@@ -51,6 +51,18 @@ TEST_F(AppPasswordStoreTest, ListsAUsersOwnOldestFirstWithoutHashes) {
   EXPECT_TRUE(store_->ListForUser("id-nobody")->empty());
 }
 
+TEST_F(AppPasswordStoreTest, ThoseCreatedInOneSecondAreListedInTheOrderOfCreation) {
+  for (const char* id : {"zz", "aa", "mm"}) {
+    ASSERT_TRUE(*store_->InsertIfUnderCap(Record(id, "id-alice", 100), 100));
+  }
+  auto list = store_->ListForUser("id-alice");
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].id, "zz");
+  EXPECT_EQ((*list)[1].id, "aa");
+  EXPECT_EQ((*list)[2].id, "mm");
+}
+
 TEST_F(AppPasswordStoreTest, FindsBySecretHashWithTheOwnersAccount) {
   ASSERT_TRUE(*store_->InsertIfUnderCap(Record("p1", "id-alice", 100), 100));
   auto found = store_->FindBySecretHash("hash-p1");
