@@ -1,78 +1,72 @@
 #include "auth/app_password_store.h"
 
-#include <SQLiteCpp/Database.h>
-#include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/Transaction.h>
-
-#include "common/sqlite_errors.h"
+#include "auth/auth_database.h"
+#include "common/sql/connection.h"
 
 namespace nexus::auth {
-namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
-
-}  // namespace
-
-AppPasswordStore::AppPasswordStore(std::unique_ptr<SQLite::Database> db,
-                                   std::unique_ptr<SQLite::Database> reader)
+AppPasswordStore::AppPasswordStore(std::unique_ptr<sql::Connection> db,
+                                   std::unique_ptr<sql::Connection> reader)
     : db_(std::move(db)), reader_(std::move(reader)) {}
 
 AppPasswordStore::~AppPasswordStore() = default;
 
-Result<std::unique_ptr<AppPasswordStore>> AppPasswordStore::Open(const std::string& path) {
-  return GuardSqlite(
-      "open app passwords in '" + path + "'", [&]() -> Result<std::unique_ptr<AppPasswordStore>> {
-        // No OPEN_CREATE: the file is UserStore's, created private and
-        // migrated by it.
-        auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE, kBusyTimeoutMs);
-        db->exec("PRAGMA synchronous = FULL");  // journal_mode WAL is the file's, set by UserStore
-        db->exec("PRAGMA foreign_keys = ON");
-        auto reader =
-            std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
-        std::unique_ptr<AppPasswordStore> store(
-            new AppPasswordStore(std::move(db), std::move(reader)));
-        // Preparing it checks that the table is there (a file not migrated).
-        store->find_by_hash_ = std::make_unique<SQLite::Statement>(
-            *store->reader_,
-            "SELECT a.id, a.last_used_at, u.id, u.username, u.email, u.created_at "
-            "FROM app_passwords a JOIN users u ON u.id = a.user_id WHERE a.secret_hash = ?");
-        return store;
-      });
+Result<std::unique_ptr<AppPasswordStore>> AppPasswordStore::Open(const std::string& target) {
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::Connection> db,
+                         ConnectAuthDatabase(target, /*read_only=*/false));
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::Connection> reader,
+                         ConnectAuthDatabase(target, /*read_only=*/true));
+  // Checks that the table is there (a database not migrated fails here).
+  NEXUS_RETURN_IF_ERROR(
+      sql::GuardSql("open app passwords in " + DescribeAuthTarget(target), [&]() -> Status {
+        sql::Statement probe = reader->Prepare("SELECT COUNT(*) FROM app_passwords");
+        probe.Step();
+        return Status::Ok();
+      }));
+  return std::unique_ptr<AppPasswordStore>(new AppPasswordStore(std::move(db), std::move(reader)));
 }
 
 Result<bool> AppPasswordStore::InsertIfUnderCap(const AppPasswordRecord& r, int64_t max_per_user) {
   std::lock_guard lock(mu_);
-  return GuardSqlite("create app password", [&]() -> Result<bool> {
-    SQLite::Transaction tx(*db_);
-    SQLite::Statement q(*db_,
-                        "INSERT INTO app_passwords (id, user_id, name, secret_hash, created_at, "
-                        "last_used_at) SELECT ?, ?, ?, ?, ?, 0 WHERE (SELECT COUNT(*) FROM "
-                        "app_passwords WHERE user_id = ?) < ?");
-    q.bind(1, r.id);
-    q.bind(2, r.user_id);
-    q.bind(3, r.name);
-    q.bind(4, r.secret_hash);
-    q.bind(5, r.created_at);
-    q.bind(6, r.user_id);
-    q.bind(7, max_per_user);
-    if (q.exec() == 0) return false;
-    tx.commit();
+  return sql::GuardSql("create app password", [&]() -> Result<bool> {
+    // The write lock from the count on: concurrent creates, from this
+    // process or another, cannot pass the cap together.
+    sql::Transaction tx(*db_, sql::TxMode::kWrite);
+    {
+      sql::Statement count = db_->Prepare("SELECT COUNT(*) FROM app_passwords WHERE user_id = ?");
+      count.Bind(1, r.user_id);
+      if (count.Step() && count.Int64(0) >= max_per_user) return false;
+    }
+    sql::Statement q = db_->Prepare(
+        "INSERT INTO app_passwords (id, user_id, name, secret_hash, created_at, last_used_at) "
+        "VALUES (?, ?, ?, ?, ?, 0)");
+    q.Bind(1, r.id);
+    q.Bind(2, r.user_id);
+    q.Bind(3, r.name);
+    q.Bind(4, r.secret_hash);
+    q.Bind(5, r.created_at);
+    q.Exec();
+    tx.Commit();
     return true;
   });
 }
 
 Result<std::vector<AppPasswordRecord>> AppPasswordStore::ListForUser(std::string_view user_id) {
   std::lock_guard lock(mu_);
-  return GuardSqlite("list app passwords", [&]() -> Result<std::vector<AppPasswordRecord>> {
-    SQLite::Statement q(*db_,
-                        "SELECT id, name, created_at, last_used_at FROM app_passwords "
-                        "WHERE user_id = ? ORDER BY created_at, rowid");
-    q.bind(1, std::string(user_id));
+  return sql::GuardSql("list app passwords", [&]() -> Result<std::vector<AppPasswordRecord>> {
+    // Ties in created_at (one second): insertion order, by rowid on SQLite
+    // and by seq on PostgreSQL, which has no rowid.
+    sql::Statement q =
+        db_->Prepare(db_->dialect() == sql::Dialect::kPostgres
+                         ? "SELECT id, name, created_at, last_used_at FROM app_passwords "
+                           "WHERE user_id = ? ORDER BY created_at, seq"
+                         : "SELECT id, name, created_at, last_used_at FROM app_passwords "
+                           "WHERE user_id = ? ORDER BY created_at, rowid");
+    q.Bind(1, user_id);
     std::vector<AppPasswordRecord> out;
-    while (q.executeStep()) {
-      out.push_back(AppPasswordRecord{q.getColumn(0).getString(), std::string(user_id),
-                                      q.getColumn(1).getString(), "", q.getColumn(2).getInt64(),
-                                      q.getColumn(3).getInt64()});
+    while (q.Step()) {
+      out.push_back(AppPasswordRecord{q.Text(0), std::string(user_id), q.Text(1), "", q.Int64(2),
+                                      q.Int64(3)});
     }
     return out;
   });
@@ -80,11 +74,11 @@ Result<std::vector<AppPasswordRecord>> AppPasswordStore::ListForUser(std::string
 
 Status AppPasswordStore::Delete(std::string_view user_id, std::string_view id) {
   std::lock_guard lock(mu_);
-  return GuardSqlite("delete app password", [&]() -> Status {
-    SQLite::Statement q(*db_, "DELETE FROM app_passwords WHERE id = ? AND user_id = ?");
-    q.bind(1, std::string(id));
-    q.bind(2, std::string(user_id));
-    if (q.exec() == 0) return NotFoundError("app password '" + std::string(id) + "' not found");
+  return sql::GuardSql("delete app password", [&]() -> Status {
+    sql::Statement q = db_->Prepare("DELETE FROM app_passwords WHERE id = ? AND user_id = ?");
+    q.Bind(1, id);
+    q.Bind(2, user_id);
+    if (q.Exec() == 0) return NotFoundError("app password '" + std::string(id) + "' not found");
     return Status::Ok();
   });
 }
@@ -92,30 +86,27 @@ Status AppPasswordStore::Delete(std::string_view user_id, std::string_view id) {
 Result<std::optional<AppPasswordOwner>> AppPasswordStore::FindBySecretHash(
     std::string_view secret_hash) {
   std::lock_guard lock(read_mu_);
-  return GuardSqlite("find app password", [&]() -> Result<std::optional<AppPasswordOwner>> {
-    SQLite::Statement& q = *find_by_hash_;
-    q.reset();
-    q.bind(1, std::string(secret_hash));
-    std::optional<AppPasswordOwner> out;
-    if (q.executeStep()) {
-      out = AppPasswordOwner{q.getColumn(0).getString(), q.getColumn(1).getInt64(),
-                             q.getColumn(2).getString(), q.getColumn(3).getString(),
-                             q.getColumn(4).getString(), q.getColumn(5).getInt64()};
-    }
-    // Ends the read transaction now: the next lookup sees every commit made
-    // before it (a delete included), and the WAL can be checkpointed.
-    q.reset();
-    return out;
+  return sql::GuardSql("find app password", [&]() -> Result<std::optional<AppPasswordOwner>> {
+    // The statement ends before the call returns: the next lookup sees every
+    // commit made before it (a delete included), and on SQLite the WAL can
+    // be checkpointed.
+    sql::Statement q = reader_->Prepare(
+        "SELECT a.id, a.last_used_at, u.id, u.username, u.email, u.created_at "
+        "FROM app_passwords a JOIN users u ON u.id = a.user_id WHERE a.secret_hash = ?");
+    q.Bind(1, secret_hash);
+    if (!q.Step()) return std::optional<AppPasswordOwner>();
+    return std::optional<AppPasswordOwner>(
+        AppPasswordOwner{q.Text(0), q.Int64(1), q.Text(2), q.Text(3), q.Text(4), q.Int64(5)});
   });
 }
 
 Status AppPasswordStore::NoteUsed(std::string_view id, int64_t now) {
   std::lock_guard lock(mu_);
-  return GuardSqlite("note app password use", [&] {
-    SQLite::Statement q(*db_, "UPDATE app_passwords SET last_used_at = ? WHERE id = ?");
-    q.bind(1, now);
-    q.bind(2, std::string(id));
-    q.exec();
+  return sql::GuardSql("note app password use", [&]() -> Status {
+    sql::Statement q = db_->Prepare("UPDATE app_passwords SET last_used_at = ? WHERE id = ?");
+    q.Bind(1, now);
+    q.Bind(2, id);
+    q.Exec();
     return Status::Ok();
   });
 }

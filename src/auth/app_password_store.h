@@ -1,20 +1,22 @@
-// AppPasswordStore: the app_passwords table of auth.db.
+// AppPasswordStore: the app_passwords table of the auth database
+// (auth_database.h: SQLite auth.db or PostgreSQL).
 //
 // Each row is one app password of one user: an id, the name its owner gave
 // it, the keyed hash of its secret (app_password_secret.h; the secret itself
 // is never stored), when it was created and, to the minute, last used.
-// UserStore owns the file's schema: open this store on a path UserStore::Open
-// has already migrated.
+// UserStore owns the database's schema: open this store on a target
+// UserStore::Open has already migrated.
 //
 // The validation path (FindBySecretHash) runs on every WebDAV request: it is
-// one indexed read on a read-only connection of its own with a prepared
-// statement, joined with the owner's account, so it never waits for a write.
-// Nothing is cached: a delete is seen by the next lookup. Writes go through
-// a second connection (WAL, synchronous=FULL, as UserStore's: a revocation
-// survives a power cut); SQLite serialises them with UserStore's writes.
+// one indexed read on a connection of its own (read-only on SQLite) with a
+// prepared statement, joined with the owner's account, so it never waits for
+// a write. Nothing is cached: a delete is seen by the next lookup, from any
+// nexus-auth sharing the database. Writes go through a second connection
+// (on SQLite WAL, synchronous=FULL, as UserStore's: a revocation survives a
+// power cut); the database serialises them with UserStore's writes.
 //
 // Thread-safety: every method may be called from any thread; each connection
-// is behind its own mutex. SQLite errors come back as kInternal naming the
+// is behind its own mutex. Database errors come back as Statuses naming the
 // operation.
 #pragma once
 
@@ -28,10 +30,9 @@
 
 #include "common/result.h"
 
-namespace SQLite {
-class Database;
-class Statement;
-}  // namespace SQLite
+namespace nexus::sql {
+class Connection;
+}  // namespace nexus::sql
 
 namespace nexus::auth {
 
@@ -56,7 +57,9 @@ struct AppPasswordOwner {
 
 class AppPasswordStore {
  public:
-  static Result<std::unique_ptr<AppPasswordStore>> Open(const std::string& path);
+  // Connects to the auth database `target` (a SQLite path or a PostgreSQL
+  // URI) that UserStore::Open has created and migrated.
+  static Result<std::unique_ptr<AppPasswordStore>> Open(const std::string& target);
   ~AppPasswordStore();
 
   // Inserts `record` if its user has fewer than `max_per_user` app passwords
@@ -74,14 +77,13 @@ class AppPasswordStore {
   Status NoteUsed(std::string_view id, int64_t now);
 
  private:
-  AppPasswordStore(std::unique_ptr<SQLite::Database> db, std::unique_ptr<SQLite::Database> reader);
+  AppPasswordStore(std::unique_ptr<sql::Connection> db, std::unique_ptr<sql::Connection> reader);
 
   std::mutex mu_;
-  std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+  std::unique_ptr<sql::Connection> db_;  // guarded by mu_
 
   std::mutex read_mu_;
-  std::unique_ptr<SQLite::Database> reader_;         // guarded by read_mu_
-  std::unique_ptr<SQLite::Statement> find_by_hash_;  // guarded by read_mu_
+  std::unique_ptr<sql::Connection> reader_;  // guarded by read_mu_
 };
 
 }  // namespace nexus::auth

@@ -106,15 +106,21 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
     }
     if (Status s = RemoveStaleSocket(socket_path); !s.ok()) return fail(s);
   }
-  if (auto dir = std::filesystem::path(cfg.auth.db_path).parent_path().string(); !dir.empty()) {
+  // The auth database: the SQLite file db_path, or a PostgreSQL URI (never
+  // logged: it may hold a password).
+  const bool on_postgres = cfg.auth.metadata != "sqlite";
+  const std::string& db_target = on_postgres ? cfg.auth.metadata : cfg.auth.db_path;
+  if (auto dir = std::filesystem::path(cfg.auth.db_path).parent_path().string();
+      !on_postgres && !dir.empty()) {
     if (Status s = ensure_dir(dir); !s.ok()) return fail(s);
   }
 
   SystemClock clock;
   auto key = LoadOrCreateJwtKey(env, cfg.auth.jwt_key_path);
   if (!key.ok()) return fail(key.status());
-  auto store = UserStore::Open(cfg.auth.db_path);
+  auto store = UserStore::Open(db_target);
   if (!store.ok()) return fail(store.status());
+  spdlog::info("auth database: {}", on_postgres ? "PostgreSQL" : "SQLite " + cfg.auth.db_path);
 
   PasswordHasher passwords;
   // The OTP hash key comes from the same secret file as the JWT key, through
@@ -131,8 +137,8 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   std::unique_ptr<Mailer> mailer = MakeMailer(cfg.mail, clock, env);
   AuthService auth(cfg.auth, {clock, **store, *mailer, passwords, otp, jwt, ip_limiter,
                               verify_limiter, account_limiter, login_backoff});
-  // After UserStore::Open, which created and migrated the file.
-  auto app_store = AppPasswordStore::Open(cfg.auth.db_path);
+  // After UserStore::Open, which created and migrated the database.
+  auto app_store = AppPasswordStore::Open(db_target);
   if (!app_store.ok()) return fail(app_store.status());
   AppPasswordHasher app_hasher(DeriveSubkey(*key, "nexus-auth app-password v1"));
   RateLimiter app_password_failures(clock, kAppPasswordFailurePolicy);
@@ -140,7 +146,7 @@ int Run(const Config& cfg, const sigset_t& stop_signals) {
   auto s3_box_key = LoadOrCreateS3SecretBoxKey(env, cfg.s3.key_path);
   if (!s3_box_key.ok()) return fail(s3_box_key.status());
   S3SecretBox s3_box(*s3_box_key);
-  auto s3_store = S3KeyStore::Open(cfg.auth.db_path);
+  auto s3_store = S3KeyStore::Open(db_target);
   if (!s3_store.ok()) return fail(s3_store.status());
   S3Keys s3_keys({}, {clock, **store, **s3_store, s3_box});
   WorkerPool pool(kWorkerThreads, kMaxQueuedRequests);

@@ -1,15 +1,18 @@
-// S3KeyStore: the s3_keys table of auth.db.
+// S3KeyStore: the s3_keys table of the auth database (auth_database.h:
+// SQLite auth.db or PostgreSQL).
 //
 // Each row is one S3 access key of one user: an id, the access key id
 // (public, unique), the secret key sealed by S3SecretBox (never in clear)
-// and when it was created. UserStore owns the file's schema: open this store
-// on a path UserStore::Open has already migrated.
+// and when it was created. UserStore owns the database's schema: open this
+// store on a target UserStore::Open has already migrated.
 //
 // FindByAccessKey runs on every S3 request: one indexed read joined with the
-// owner's account. Nothing is cached, so a deleted key fails the next request.
+// owner's account. Nothing is cached, so a deleted key fails the next
+// request, whichever nexus-auth sharing the database deleted it.
 //
 // Thread-safety: every method may be called from any thread (one connection
-// behind a mutex). SQLite errors come back as kInternal naming the operation.
+// behind a mutex). Database errors come back as Statuses naming the
+// operation.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +25,9 @@
 
 #include "common/result.h"
 
-namespace SQLite {
-class Database;
-}  // namespace SQLite
+namespace nexus::sql {
+class Connection;
+}  // namespace nexus::sql
 
 namespace nexus::auth {
 
@@ -47,7 +50,9 @@ struct S3KeyOwner {
 
 class S3KeyStore {
  public:
-  static Result<std::unique_ptr<S3KeyStore>> Open(const std::string& path);
+  // Connects to the auth database `target` (a SQLite path or a PostgreSQL
+  // URI) that UserStore::Open has created and migrated.
+  static Result<std::unique_ptr<S3KeyStore>> Open(const std::string& target);
   ~S3KeyStore();
 
   // Inserts `record` if its user has fewer than `max_per_user` keys (checked
@@ -60,10 +65,10 @@ class S3KeyStore {
   Result<std::optional<S3KeyOwner>> FindByAccessKey(std::string_view access_key);
 
  private:
-  explicit S3KeyStore(std::unique_ptr<SQLite::Database> db);
+  explicit S3KeyStore(std::unique_ptr<sql::Connection> db);
 
   std::mutex mu_;
-  std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+  std::unique_ptr<sql::Connection> db_;  // guarded by mu_
 };
 
 }  // namespace nexus::auth

@@ -71,6 +71,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"s3", "domain", &c.s3.domain},
       {"auth", "listen", &c.auth.listen},
       {"auth", "db_path", &c.auth.db_path},
+      {"auth", "metadata", &c.auth.metadata},
       {"auth", "jwt_key_path", &c.auth.jwt_key_path},
       {"auth", "otp_ttl_seconds", &c.auth.otp_ttl_seconds, 1, kDaySeconds},
       {"auth", "jwt_ttl_hours", &c.auth.jwt_ttl_hours, 1, 24 * 366},
@@ -326,14 +327,21 @@ Status CheckHostName(const std::string& name) {
   return Status::Ok();
 }
 
+bool IsMetadataSetting(const std::string& metadata) {
+  return metadata == "sqlite" || metadata.starts_with("postgres://") ||
+         metadata.starts_with("postgresql://");
+}
+
 Status Validate(const Config& c) {
   if (c.data_dir.empty()) return InvalidArgumentError("data_dir must not be empty");
-  const std::string& metadata = c.storage.metadata;
-  if (metadata != "sqlite" && !metadata.starts_with("postgres://") &&
-      !metadata.starts_with("postgresql://")) {
-    // Not the value: a URI may hold a password.
+  // Not the values: a URI may hold a password.
+  if (!IsMetadataSetting(c.storage.metadata)) {
     return InvalidArgumentError(
         "storage.metadata must be \"sqlite\" or a postgres:// or postgresql:// URI");
+  }
+  if (!IsMetadataSetting(c.auth.metadata)) {
+    return InvalidArgumentError(
+        "auth.metadata must be \"sqlite\" or a postgres:// or postgresql:// URI");
   }
   if (c.instance.empty() || c.instance.size() > 12) {
     return InvalidArgumentError("instance must be 1-12 characters (it prefixes host-global names)");

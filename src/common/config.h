@@ -49,8 +49,13 @@ struct GatewayConfig {
 };
 
 struct AuthConfig {
-  std::string listen;        // default unix:<data_dir>/run/auth.sock
-  std::string db_path;       // default <data_dir>/auth.db
+  std::string listen;   // default unix:<data_dir>/run/auth.sock
+  std::string db_path;  // default <data_dir>/auth.db
+  // Where accounts, codes, revocations, app passwords and S3 keys live:
+  // "sqlite" (db_path) or a libpq connection URI, postgres://... or
+  // postgresql://..., for PostgreSQL, which several nexus-auth share (the
+  // database must use collation "C"; it may be storage.metadata's).
+  std::string metadata = "sqlite";
   std::string jwt_key_path;  // default <data_dir>/jwt.key
   int64_t otp_ttl_seconds = 300;
   int64_t jwt_ttl_hours = 24;

@@ -28,7 +28,7 @@
 #include "common/grpc_request_log.h"
 #include "common/grpc_tls.h"
 #include "common/logging.h"
-#include "daemon/private_files.h"
+#include "common/private_files.h"
 #include "daemon/rpc/call_admission.h"
 #include "daemon/rpc/grpc_unix_listener.h"
 #include "daemon/rpc/health.h"

@@ -7,17 +7,17 @@
 
 namespace nexus::daemon {
 
-std::vector<Migration> DaemonMigrations() {
+std::vector<sql::Migration> DaemonMigrations() {
   // nexusd's top level owns no tables; each module brings its own list.
-  std::vector<Migration> all = StorageMetadataMigrations();
-  for (Migration& m : runtime::NodeMigrations()) all.push_back(std::move(m));
+  std::vector<sql::Migration> all = StorageMetadataMigrations();
+  for (sql::Migration& m : runtime::NodeMigrations()) all.push_back(std::move(m));
   return all;
 }
 
-std::vector<Migration> StorageMetadataMigrations() {
-  std::vector<Migration> all = storage::StorageMigrations();
-  for (Migration& m : storage::ChunkLeaseMigrations()) all.push_back(std::move(m));
-  for (Migration& m : storage::TreeMigrations()) all.push_back(std::move(m));
+std::vector<sql::Migration> StorageMetadataMigrations() {
+  std::vector<sql::Migration> all = storage::StorageMigrations();
+  for (sql::Migration& m : storage::ChunkLeaseMigrations()) all.push_back(std::move(m));
+  for (sql::Migration& m : storage::TreeMigrations()) all.push_back(std::move(m));
   return all;
 }
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "common/metrics/process_metrics.h"
-#include "daemon/database.h"
+#include "common/sql/database.h"
 #include "daemon/migrations.h"
 #include "daemon/storage/chunker.h"
 
@@ -14,13 +14,13 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   auto d = std::make_unique<Daemon>();
   d->metrics = std::make_unique<metrics::Registry>();
   metrics::AddProcessMetrics(*d->metrics, d->proc_env, "nexusd");
-  NEXUS_ASSIGN_OR_RETURN(d->db, OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
+  NEXUS_ASSIGN_OR_RETURN(d->db, sql::OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
 
   // Storage. The MetadataStore serialises its own use of its connection, so
   // it gets one nobody else touches (WAL lets both coexist). On PostgreSQL
   // its database holds the storage, tree and nodes tables.
   const bool on_postgres = cfg.storage.metadata != storage::kSqliteMetadataStore;
-  auto metadata_params = [&](std::vector<Migration> migrations) {
+  auto metadata_params = [&](std::vector<sql::Migration> migrations) {
     return storage::MetadataStoreParams{
         .db_path = cfg.daemon.db_path,
         .uri = on_postgres ? cfg.storage.metadata : "",
@@ -48,7 +48,7 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   const int64_t quota =
       cfg.storage.quota_bytes < 0 ? storage::kUnlimitedQuota : cfg.storage.quota_bytes;
   if (on_postgres) {
-    NEXUS_ASSIGN_OR_RETURN(d->leases_db, OpenMetadataDatabase(cfg.storage.metadata, {}));
+    NEXUS_ASSIGN_OR_RETURN(d->leases_db, sql::OpenMetadataDatabase(cfg.storage.metadata, {}));
     d->chunk_leases = std::make_unique<storage::ChunkLeaseTable>(
         *d->leases_db, clock, storage::ChunkLeaseTable::HolderName(cfg.daemon.host_name));
   }
@@ -78,7 +78,7 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   // Migrated already, when the metadata store opened the same database.
   NEXUS_ASSIGN_OR_RETURN(
       d->nodes_db,
-      OpenMetadataDatabase(on_postgres ? cfg.storage.metadata : cfg.daemon.db_path, {}));
+      sql::OpenMetadataDatabase(on_postgres ? cfg.storage.metadata : cfg.daemon.db_path, {}));
   NEXUS_ASSIGN_OR_RETURN(d->nodes, runtime::NodeManager::ForHost(cfg, *d->nodes_db, clock));
 
   NEXUS_ASSIGN_OR_RETURN(d->limits, CallLimitsFromConfig(cfg, d->lambda->options().max_concurrent));

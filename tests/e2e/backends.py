@@ -6,7 +6,8 @@ whole suite runs again on the scale-out back-ends instead:
 
 - one throw-away PostgreSQL cluster for the session (tests/support/
   pg_cluster.sh, as the postgres user on a private socket directory), in
-  which each instance gets a database of its own ([storage] metadata);
+  which each instance gets a database of its own, for nexusd's metadata
+  ([storage] metadata) and nexus-auth's accounts ([auth] metadata);
 - one more Nexus, started on the embedded defaults, whose S3 API is the
   object store: each instance gets a bucket of its own there ([storage]
   chunks = "s3://<bucket>?endpoint=...").
@@ -121,8 +122,10 @@ class PostgresS3:
         fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(self.key["secret_key"] + "\n")
+        database_uri = self.pg_uri.replace("/postgres?", f"/{database}?", 1)
         inst.env.update({
-            "NEXUS_STORAGE_METADATA": self.pg_uri.replace("/postgres?", f"/{database}?", 1),
+            "NEXUS_STORAGE_METADATA": database_uri,
+            "NEXUS_AUTH_METADATA": database_uri,
             "NEXUS_STORAGE_CHUNKS":
                 f"s3://{bucket}?endpoint=http://{self.s3_host}:{self.store.s3_port}"
                 "&region=us-east-1",

@@ -9,6 +9,7 @@ manage them."""
 import os
 import re
 import sqlite3
+import subprocess
 
 from harness import assert_json_error, registered_user
 
@@ -52,9 +53,7 @@ def test_create_shows_the_secret_once_and_the_listing_never(nexus):
     for service, text in nexus.logs().items():
         for secret in secrets:
             assert secret not in text, f"{service} logged an S3 secret key"
-    with sqlite3.connect(f"file:{os.path.join(nexus.data_dir, 'auth.db')}?mode=ro",
-                         uri=True) as db:
-        dump = "\n".join(db.iterdump())
+    dump = auth_database_dump(nexus)
     assert created["access_key"] in dump
     for secret in secrets:
         assert secret not in dump
@@ -66,6 +65,20 @@ def test_create_shows_the_secret_once_and_the_listing_never(nexus):
         assert r.status_code == 204, r.text
         assert r.content == b""
     assert listing(nexus, user).json() == []
+
+
+def auth_database_dump(nexus):
+    """Every row of nexus-auth's database, as text: auth.db, or the
+    PostgreSQL database of [auth] metadata."""
+    uri = nexus.env.get("NEXUS_AUTH_METADATA", "sqlite")
+    if uri == "sqlite":
+        with sqlite3.connect(f"file:{os.path.join(nexus.data_dir, 'auth.db')}?mode=ro",
+                             uri=True) as db:
+            return "\n".join(db.iterdump())
+    r = subprocess.run(["pg_dump", "--data-only", uri], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
 
 
 def test_another_user_can_neither_see_nor_delete_them(nexus):

@@ -1,9 +1,10 @@
-// The metadata database of a storage or tree test. By default SQLite (in
-// memory, or at a path the test gives when it needs a second connection);
-// with NEXUS_TEST_METADATA_BACKEND=postgres, a database of its own in the
-// throw-away PostgreSQL cluster whose URI NEXUS_TEST_POSTGRES_URI names
-// (tests/support/pg_cluster.sh sets it; the CTest entries *_postgres run the
-// storage and tree tests that way), dropped again when the test ends.
+// The metadata database of a storage, tree, nodes or auth store test. By
+// default SQLite (in memory, or at a path the test gives when it needs a
+// second connection); with NEXUS_TEST_METADATA_BACKEND=postgres, a database
+// of its own in the throw-away PostgreSQL cluster whose URI
+// NEXUS_TEST_POSTGRES_URI names (tests/support/pg_cluster.sh sets it; the
+// CTest entries *_postgres run these tests that way), dropped again when
+// the test ends.
 //
 // One per test; not thread-safe (each connection it hands out is, as the SQL
 // layer says, for one user at a time).
@@ -18,8 +19,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/sql/database.h"
 #include "common/sql/postgres_connection.h"
-#include "daemon/database.h"
 
 namespace nexus::testing {
 
@@ -32,7 +33,7 @@ class TestMetadataDb {
  public:
   // A fresh database with `migrations` applied. `sqlite_path` is where the
   // SQLite database goes (":memory:" unless the test connects twice).
-  static Result<std::unique_ptr<TestMetadataDb>> Open(std::vector<daemon::Migration> migrations,
+  static Result<std::unique_ptr<TestMetadataDb>> Open(std::vector<sql::Migration> migrations,
                                                       const std::string& sqlite_path = ":memory:") {
     auto db = std::unique_ptr<TestMetadataDb>(new TestMetadataDb());
     if (!MetadataTestsOnPostgres()) {
@@ -55,7 +56,7 @@ class TestMetadataDb {
       if (at == std::string::npos) return InvalidArgumentError("unexpected URI " + uri);
       db->target_ = uri.replace(at, 10, "/" + db->name_ + "?");
     }
-    NEXUS_ASSIGN_OR_RETURN(db->conn_, daemon::OpenMetadataDatabase(db->target_, migrations));
+    NEXUS_ASSIGN_OR_RETURN(db->conn_, sql::OpenMetadataDatabase(db->target_, migrations));
     return db;
   }
 
@@ -66,9 +67,13 @@ class TestMetadataDb {
 
   sql::Connection& conn() { return *conn_; }
 
+  // What a service would be configured with to open this database: the
+  // SQLite path, or the PostgreSQL URI.
+  const std::string& target() const { return target_; }
+
   // Another connection to the same database (not for ":memory:").
   Result<std::unique_ptr<sql::Connection>> Connect() {
-    return daemon::OpenMetadataDatabase(target_, {});
+    return sql::OpenMetadataDatabase(target_, {});
   }
 
  private:

@@ -80,7 +80,7 @@ std::vector<NodeRecord> AllRows(sql::Statement& q) {
 
 }  // namespace
 
-std::vector<Migration> NodeMigrations() {
+std::vector<sql::Migration> NodeMigrations() {
   return {{200, "nodes: nodes (owner, name, state, ip, limits, storage)", kSchemaV200,
            kPostgresSchemaV200},
           {201, "nodes: the host each node lives on", kSchemaV201, kSchemaV201},

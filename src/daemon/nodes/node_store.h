@@ -33,11 +33,11 @@
 
 #include "common/result.h"
 #include "common/sql/connection.h"
-#include "daemon/database.h"
+#include "common/sql/database.h"
 
 namespace nexus::daemon::runtime {
 
-std::vector<Migration> NodeMigrations();
+std::vector<sql::Migration> NodeMigrations();
 
 inline constexpr const char* kNodeCreating = "creating";
 inline constexpr const char* kNodeRunning = "running";

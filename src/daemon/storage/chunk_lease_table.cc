@@ -43,7 +43,7 @@ bool AnyRemovalSince(sql::Connection& db, const std::vector<std::string>& hashes
 
 }  // namespace
 
-std::vector<Migration> ChunkLeaseMigrations() {
+std::vector<sql::Migration> ChunkLeaseMigrations() {
   return {{105, "storage: chunk leases and removals shared by daemons", kSchemaV105, kSchemaV105},
           {106, "storage: chunks whose removal a lease held up", kSchemaV106, kSchemaV106}};
 }

@@ -48,11 +48,11 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/sql/connection.h"
-#include "daemon/database.h"
+#include "common/sql/database.h"
 
 namespace nexus::daemon::storage {
 
-std::vector<Migration> ChunkLeaseMigrations();
+std::vector<sql::Migration> ChunkLeaseMigrations();
 
 class ChunkLeaseTable {
  public:

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "common/fd.h"
+#include "common/private_files.h"
 #include "common/sha256.h"
-#include "daemon/private_files.h"
 #include "daemon/storage/chunk_file_io.h"
 
 namespace nexus::daemon::storage {

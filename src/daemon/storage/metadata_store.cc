@@ -235,7 +235,7 @@ int64_t SumSizes(sql::Connection& db, const std::string& owner) {
 
 }  // namespace
 
-std::vector<Migration> StorageMigrations() {
+std::vector<sql::Migration> StorageMigrations() {
   return {{100, "storage: files, file_chunks, chunks", kSchemaV100, kPgSchemaV100},
           {101, "storage: vfs_entries (per-user file tree)", kSchemaV101, kPgSchemaV101},
           {102, "storage: index of each owner's folders (entry limit)", kSchemaV102, kSchemaV102},

@@ -47,11 +47,11 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/sql/connection.h"
-#include "daemon/database.h"
+#include "common/sql/database.h"
 
 namespace nexus::daemon::storage {
 
-std::vector<Migration> StorageMigrations();
+std::vector<sql::Migration> StorageMigrations();
 
 struct FileRecord {
   std::string id;

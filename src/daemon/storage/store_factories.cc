@@ -38,7 +38,8 @@ constexpr MetadataBackEnd kMetadataBackEnds[] = {
     {kSqliteMetadataStore,
      [](MetadataStoreParams p) -> Result<OpenMetadataStore> {
        OpenMetadataStore opened;
-       NEXUS_ASSIGN_OR_RETURN(opened.db, OpenMetadataDatabase(p.db_path, std::move(p.migrations)));
+       NEXUS_ASSIGN_OR_RETURN(opened.db,
+                              sql::OpenMetadataDatabase(p.db_path, std::move(p.migrations)));
        opened.store = std::make_unique<MetadataStore>(*opened.db, *p.clock, p.limits);
        return opened;
      }},
@@ -48,7 +49,7 @@ constexpr MetadataBackEnd kMetadataBackEnds[] = {
          return InvalidArgumentError("metadata store 'postgres' needs a postgres:// URI");
        }
        OpenMetadataStore opened;
-       NEXUS_ASSIGN_OR_RETURN(opened.db, OpenMetadataDatabase(p.uri, std::move(p.migrations)));
+       NEXUS_ASSIGN_OR_RETURN(opened.db, sql::OpenMetadataDatabase(p.uri, std::move(p.migrations)));
        opened.store = std::make_unique<MetadataStore>(*opened.db, *p.clock, p.limits);
        return opened;
      }},

@@ -17,7 +17,7 @@
 #include "common/config.h"
 #include "common/result.h"
 #include "common/sql/connection.h"
-#include "daemon/database.h"
+#include "common/sql/database.h"
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/metadata_store.h"
 
@@ -41,10 +41,10 @@ Result<std::unique_ptr<ChunkStore>> MakeChunkStore(std::string_view backend,
 
 // What a metadata back-end is opened with.
 struct MetadataStoreParams {
-  std::string db_path;                // "sqlite": the database file
-  std::string uri;                    // "postgres": the libpq connection URI
-  std::vector<Migration> migrations;  // the schema of that whole database
-  const Clock* clock = nullptr;       // required; must outlive the store
+  std::string db_path;                     // "sqlite": the database file
+  std::string uri;                         // "postgres": the libpq connection URI
+  std::vector<sql::Migration> migrations;  // the schema of that whole database
+  const Clock* clock = nullptr;            // required; must outlive the store
   MetadataLimits limits;
 };
 

@@ -100,11 +100,11 @@ std::vector<PathLock> LocksFor(MetadataTx& tx, const std::string& owner, const s
 
 }  // namespace
 
-Migration TreeLockMigration() {
+sql::Migration TreeLockMigration() {
   return {111, "tree: vfs_locks (WebDAV write locks)", kSchemaV111, kPgSchemaV111};
 }
 
-Migration TreeLockEntryMigration() {
+sql::Migration TreeLockEntryMigration() {
   return {113, "tree: vfs_locks.entry_id, locks go with their entry", kSchemaV113, kPgSchemaV113};
 }
 

@@ -121,7 +121,7 @@ Status Refused(const char* code, const std::string& why) {
 
 }  // namespace
 
-Migration TreeMultipartMigration() {
+sql::Migration TreeMultipartMigration() {
   return {114, "tree: mp_uploads, mp_parts (S3 multipart uploads)", kSchemaV114, kPgSchemaV114};
 }
 

@@ -114,7 +114,7 @@ Status CheckPropBytes(MetadataTx& tx, const std::string& owner, const std::strin
   return Status::Ok();
 }
 
-std::vector<Migration> TreeMigrations() {
+std::vector<sql::Migration> TreeMigrations() {
   return {{110, "tree: vfs_props (WebDAV dead properties)", kSchemaV110, kPgSchemaV110},
           TreeLockMigration(),
           {112, "tree: dead property bytes per owner (vfs_prop_usage)", kSchemaV112, kPgSchemaV112},

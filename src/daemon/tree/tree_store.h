@@ -104,9 +104,9 @@ struct PathLock {
 
 // The tree's own tables beyond vfs_entries (versions 110..119): vfs_props,
 // vfs_locks.
-std::vector<Migration> TreeMigrations();
-Migration TreeLockMigration();       // tree_locks.cc
-Migration TreeLockEntryMigration();  // tree_locks.cc
+std::vector<sql::Migration> TreeMigrations();
+sql::Migration TreeLockMigration();       // tree_locks.cc
+sql::Migration TreeLockEntryMigration();  // tree_locks.cc
 
 // kQuotaExceeded when the owner's dead properties, as vfs_prop_usage counts
 // them in this transaction, pass kMaxPropBytesPerOwner (tree_props.cc).
@@ -168,7 +168,7 @@ Result<std::vector<MultipartPartRow>> ChooseParts(const std::vector<MultipartPar
                                                   const std::vector<PartChoice>& choices,
                                                   int64_t min_part_size);
 
-Migration TreeMultipartMigration();
+sql::Migration TreeMultipartMigration();
 
 struct TreeCounts {
   int64_t used_bytes = 0;  // all the owner's files, with or without a path

@@ -8,15 +8,20 @@
 #include <vector>
 
 #include "support/auth_app_password_stores.h"
+#include "support/metadata_backend.h"
 #include "support/temp_dir.h"
 
 namespace nexus::auth {
 namespace {
 
+// On the backend the run chose (support/metadata_backend.h).
 class AppPasswordStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(stores_.Open(path_));
+    auto db = nexus::testing::TestMetadataDb::Open({}, dir_ / "auth.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    ASSERT_NO_FATAL_FAILURE(stores_.Open(db_->target()));
     store_ = stores_.app_passwords.get();
   }
 
@@ -25,7 +30,7 @@ class AppPasswordStoreTest : public ::testing::Test {
   }
 
   nexus::testing::TempDir dir_;
-  const std::string path_ = dir_ / "auth.db";
+  std::unique_ptr<nexus::testing::TestMetadataDb> db_;
   nexus::testing::AuthStores stores_;
   AppPasswordStore* store_ = nullptr;
 };
@@ -44,6 +49,18 @@ TEST_F(AppPasswordStoreTest, ListsAUsersOwnOldestFirstWithoutHashes) {
   EXPECT_TRUE((*list)[0].secret_hash.empty());
   EXPECT_EQ((*list)[1].id, "p2");
   EXPECT_TRUE(store_->ListForUser("id-nobody")->empty());
+}
+
+TEST_F(AppPasswordStoreTest, ThoseCreatedInOneSecondAreListedInTheOrderOfCreation) {
+  for (const char* id : {"zz", "aa", "mm"}) {
+    ASSERT_TRUE(*store_->InsertIfUnderCap(Record(id, "id-alice", 100), 100));
+  }
+  auto list = store_->ListForUser("id-alice");
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].id, "zz");
+  EXPECT_EQ((*list)[1].id, "aa");
+  EXPECT_EQ((*list)[2].id, "mm");
 }
 
 TEST_F(AppPasswordStoreTest, FindsBySecretHashWithTheOwnersAccount) {
@@ -97,7 +114,7 @@ TEST_F(AppPasswordStoreTest, NoteUsedIsListedAndSurvivesReopening) {
   EXPECT_EQ((*store_->ListForUser("id-alice"))[0].last_used_at, 12345);
   EXPECT_EQ((**store_->FindBySecretHash("hash-p1")).last_used_at, 12345);
   stores_.app_passwords.reset();
-  auto again = AppPasswordStore::Open(path_);
+  auto again = AppPasswordStore::Open(db_->target());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*(*again)->ListForUser("id-alice"))[0].last_used_at, 12345);
 }
@@ -107,6 +124,7 @@ TEST_F(AppPasswordStoreTest, AnAppPasswordOfAnUnknownUserIsRefusedByTheForeignKe
 }
 
 TEST_F(AppPasswordStoreTest, OpeningAFileUserStoreNeverMigratedFails) {
+  if (nexus::testing::MetadataTestsOnPostgres()) GTEST_SKIP() << "SQLite files only";
   const std::string other = dir_ / "other.db";
   { SQLite::Database db(other, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE); }
   EXPECT_FALSE(AppPasswordStore::Open(other).ok());

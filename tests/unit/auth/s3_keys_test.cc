@@ -1,6 +1,5 @@
 #include "auth/s3_keys.h"
 
-#include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -9,17 +8,22 @@
 #include "common/memory_env.h"
 #include "support/auth_app_password_stores.h"
 #include "support/fake_clock.h"
+#include "support/metadata_backend.h"
 #include "support/temp_dir.h"
 
 namespace nexus::auth {
 namespace {
 
-// S3Keys over the real stores in a temp dir and a FakeClock.
+// S3Keys over the real stores, on the backend the run chose
+// (support/metadata_backend.h), and a FakeClock.
 class S3KeysTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(stores_.Open(path_));
-    auto store = S3KeyStore::Open(path_);
+    auto db = nexus::testing::TestMetadataDb::Open({}, dir_ / "auth.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    ASSERT_NO_FATAL_FAILURE(stores_.Open(db_->target()));
+    auto store = S3KeyStore::Open(db_->target());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     keys_ = std::make_unique<S3Keys>(policy_, S3Keys::Deps{clock_, *stores_.users, *store_, box_});
@@ -33,7 +37,7 @@ class S3KeysTest : public ::testing::Test {
 
   nexus::testing::FakeClock clock_;
   nexus::testing::TempDir dir_;
-  const std::string path_ = dir_ / "auth.db";
+  std::unique_ptr<nexus::testing::TestMetadataDb> db_;
   S3SecretBox box_{std::string(32, 'k')};
   S3Keys::Policy policy_{.max_per_user = 2};
   nexus::testing::AuthStores stores_;
@@ -59,8 +63,9 @@ TEST_F(S3KeysTest, CreatedKeyLooksUpToItsOwnerAndSecret) {
 
 TEST_F(S3KeysTest, TheDatabaseHoldsOnlyTheSealedSecret) {
   NewS3Key k = Create("alice");
-  SQLite::Database db(path_, SQLite::OPEN_READONLY);
-  const std::string sealed = db.execAndGet("SELECT sealed_secret FROM s3_keys").getString();
+  sql::Statement q = db_->conn().Prepare("SELECT sealed_secret FROM s3_keys");
+  ASSERT_TRUE(q.Step());
+  const std::string sealed = q.Text(0);
   EXPECT_EQ(sealed.find(k.secret_key), std::string::npos);
   auto opened = box_.Open(sealed);
   ASSERT_TRUE(opened.ok());

@@ -119,6 +119,23 @@ TEST(ConfigTest, StorageMetadataIsSqliteOrAPostgresUriAndAnErrorNeverEchoesIt) {
   EXPECT_EQ(c.status().message().find("secret"), std::string::npos) << c.status().message();
 }
 
+TEST(ConfigTest, AuthMetadataIsSqliteOrAPostgresUriAndAnErrorNeverEchoesIt) {
+  auto c = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->auth.metadata, "sqlite");
+  c = ParseConfig("[auth]\nmetadata = \"postgresql:///nexus?host=/run/postgresql\"\n", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->auth.metadata, "postgresql:///nexus?host=/run/postgresql");
+  c = ParseConfig("", EnvFrom({{"NEXUS_AUTH_METADATA", "postgres://u:pw@db/nexus"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->auth.metadata, "postgres://u:pw@db/nexus");
+  EXPECT_EQ(c->storage.metadata, "sqlite") << "each service has its own setting";
+  c = ParseConfig("", EnvFrom({{"NEXUS_AUTH_METADATA", "mysql://u:secret@db/nexus"}}));
+  ASSERT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("auth.metadata"), std::string::npos);
+  EXPECT_EQ(c.status().message().find("secret"), std::string::npos) << c.status().message();
+}
+
 TEST(ConfigTest, TomlValuesAreRead) {
   auto c = ParseConfig(R"(
 data_dir = "/srv/nexus"

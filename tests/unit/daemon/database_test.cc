@@ -1,4 +1,4 @@
-#include "daemon/database.h"
+#include "common/sql/database.h"
 
 #include <SQLiteCpp/Statement.h>
 #include <gmock/gmock.h>
@@ -40,18 +40,18 @@ class DatabaseTest : public ::testing::Test {
 TEST_F(DatabaseTest, AppliesMigrationsInVersionOrderWhateverTheListOrder) {
   // Version 2 needs the table version 1 creates, so applying them in list
   // order would fail.
-  std::vector<Migration> migrations = {
+  std::vector<sql::Migration> migrations = {
       {2, "seed", "INSERT INTO t(v) VALUES('seeded')"},
       {1, "create t", "CREATE TABLE t(v TEXT)"},
   };
-  auto db = OpenDatabase(Path(), migrations);
+  auto db = sql::OpenDatabase(Path(), migrations);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   EXPECT_THAT(AppliedVersions(**db), ElementsAre(1, 2));
   EXPECT_EQ(CountRows(**db, "t"), 1);
 }
 
 TEST_F(DatabaseTest, OpensInWriteAheadLogModeWithForeignKeysOn) {
-  auto db = OpenDatabase(Path(), {});
+  auto db = sql::OpenDatabase(Path(), {});
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   // WAL: readers (lists, downloads) do not wait for a commit in progress.
   EXPECT_EQ((*db)->execAndGet("PRAGMA journal_mode").getString(), "wal");
@@ -59,12 +59,12 @@ TEST_F(DatabaseTest, OpensInWriteAheadLogModeWithForeignKeysOn) {
 }
 
 TEST_F(DatabaseTest, ACommitReachesTheDiskBeforeItReturns) {
-  auto db = OpenDatabase(Path(), {});
+  auto db = sql::OpenDatabase(Path(), {});
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   // FULL: the log is fsynced at every commit (NORMAL: only at checkpoints).
   EXPECT_EQ((*db)->execAndGet("PRAGMA synchronous").getInt(), 2);
   EXPECT_TRUE(sql::SqliteConnection(**db).SyncToDisk().ok());
-  auto memory = OpenDatabase(":memory:", {});
+  auto memory = sql::OpenDatabase(":memory:", {});
   ASSERT_TRUE(memory.ok());
   EXPECT_TRUE(sql::SqliteConnection(**memory).SyncToDisk().ok()) << "nothing to sync";
 }
@@ -78,7 +78,7 @@ mode_t ModeOf(const std::string& path) {
 TEST_F(DatabaseTest, TheDatabaseAndItsSideFilesAreOwnerOnlyFromTheStart) {
   // With no umask to help, SQLite alone would create them 0644.
   const mode_t old_umask = ::umask(0);
-  auto db = OpenDatabase(Path(), {{1, "create t", "CREATE TABLE t(v TEXT)"}});
+  auto db = sql::OpenDatabase(Path(), {{1, "create t", "CREATE TABLE t(v TEXT)"}});
   ::umask(old_umask);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   (*db)->exec("INSERT INTO t(v) VALUES('x')");
@@ -96,60 +96,60 @@ TEST_F(DatabaseTest, ADatabaseAnOlderVersionLeftReadableIsMadePrivate) {
   std::ofstream{Path() + "-wal"};  // an empty log, as a crash can leave one
   ASSERT_EQ(::chmod(Path().c_str(), 0644), 0);
   ASSERT_EQ(::chmod((Path() + "-wal").c_str(), 0644), 0);
-  auto db = OpenDatabase(Path(), {});
+  auto db = sql::OpenDatabase(Path(), {});
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   EXPECT_EQ(ModeOf(Path()), 0600);
   EXPECT_EQ(ModeOf(Path() + "-wal"), 0600);
 }
 
 TEST_F(DatabaseTest, ReopeningAppliesNothingTwice) {
-  std::vector<Migration> migrations = {
+  std::vector<sql::Migration> migrations = {
       {1, "create t", "CREATE TABLE t(v TEXT)"},
       {2, "seed", "INSERT INTO t(v) VALUES('seeded')"},
   };
-  ASSERT_TRUE(OpenDatabase(Path(), migrations).ok());
-  auto again = OpenDatabase(Path(), migrations);
+  ASSERT_TRUE(sql::OpenDatabase(Path(), migrations).ok());
+  auto again = sql::OpenDatabase(Path(), migrations);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_THAT(AppliedVersions(**again), ElementsAre(1, 2));
   EXPECT_EQ(CountRows(**again, "t"), 1);
 }
 
 TEST_F(DatabaseTest, ReopeningWithANewMigrationAppliesOnlyTheNewOne) {
-  std::vector<Migration> first = {{1, "create t", "CREATE TABLE t(v TEXT)"}};
-  ASSERT_TRUE(OpenDatabase(Path(), first).ok());
+  std::vector<sql::Migration> first = {{1, "create t", "CREATE TABLE t(v TEXT)"}};
+  ASSERT_TRUE(sql::OpenDatabase(Path(), first).ok());
 
-  std::vector<Migration> second = first;
+  std::vector<sql::Migration> second = first;
   second.push_back({2, "seed", "INSERT INTO t(v) VALUES('seeded')"});
-  auto db = OpenDatabase(Path(), second);
+  auto db = sql::OpenDatabase(Path(), second);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   EXPECT_THAT(AppliedVersions(**db), ElementsAre(1, 2));
   EXPECT_EQ(CountRows(**db, "t"), 1);
 }
 
 TEST_F(DatabaseTest, RejectsDuplicateVersionsBeforeTouchingTheSchema) {
-  std::vector<Migration> migrations = {
+  std::vector<sql::Migration> migrations = {
       {1, "create a", "CREATE TABLE a(v TEXT)"},
       {1, "create b", "CREATE TABLE b(v TEXT)"},
   };
-  auto db = OpenDatabase(Path(), migrations);
+  auto db = sql::OpenDatabase(Path(), migrations);
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("duplicate migration version 1"));
 
-  auto clean = OpenDatabase(Path(), {});
+  auto clean = sql::OpenDatabase(Path(), {});
   ASSERT_TRUE(clean.ok()) << clean.status().ToString();
   EXPECT_EQ(CountRows(**clean, "sqlite_master WHERE name IN ('a','b')"), 0);
 }
 
 TEST_F(DatabaseTest, AFailingMigrationIsNotRecordedAndLeavesEarlierOnesApplied) {
-  std::vector<Migration> migrations = {
+  std::vector<sql::Migration> migrations = {
       {1, "create t", "CREATE TABLE t(v TEXT)"},
       {2, "broken", "CREATE TABLE u(v TEXT); INSERT INTO no_such_table VALUES(1)"},
   };
-  auto db = OpenDatabase(Path(), migrations);
+  auto db = sql::OpenDatabase(Path(), migrations);
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr(Path()));
 
-  auto reopened = OpenDatabase(Path(), {});
+  auto reopened = sql::OpenDatabase(Path(), {});
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   EXPECT_THAT(AppliedVersions(**reopened), ElementsAre(1));
   // The half of migration 2 that succeeded was rolled back with it.
@@ -157,13 +157,13 @@ TEST_F(DatabaseTest, AFailingMigrationIsNotRecordedAndLeavesEarlierOnesApplied) 
 }
 
 TEST_F(DatabaseTest, ReportsAnUnopenablePathAsAnError) {
-  auto db = OpenDatabase(dir_.File("no/such/dir/nexus.db"), {});
+  auto db = sql::OpenDatabase(dir_.File("no/such/dir/nexus.db"), {});
   ASSERT_FALSE(db.ok());
   EXPECT_THAT(db.status().message(), HasSubstr("no/such/dir/nexus.db"));
 }
 
 TEST_F(DatabaseTest, TheDaemonsOwnMigrationsApplyToAFreshDatabase) {
-  auto db = OpenDatabase(Path(), DaemonMigrations());
+  auto db = sql::OpenDatabase(Path(), DaemonMigrations());
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   EXPECT_FALSE(DaemonMigrations().empty());
   EXPECT_EQ(AppliedVersions(**db).size(), DaemonMigrations().size());

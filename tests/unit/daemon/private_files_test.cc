@@ -1,4 +1,4 @@
-#include "daemon/private_files.h"
+#include "common/private_files.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "daemon/database.h"
+#include "common/sql/database.h"
 #include "daemon/migrations.h"
 #include "support/temp_dir.h"
 
@@ -14,7 +14,7 @@ namespace nexus::testing {
 
 // Null, with the reason recorded as a test failure, if it cannot be opened.
 inline std::unique_ptr<SQLite::Database> OpenTestDatabase(const TempDir& dir) {
-  auto db = daemon::OpenDatabase(dir.File("nexus.db"), daemon::DaemonMigrations());
+  auto db = sql::OpenDatabase(dir.File("nexus.db"), daemon::DaemonMigrations());
   if (!db.ok()) {
     ADD_FAILURE() << db.status().ToString();
     return nullptr;

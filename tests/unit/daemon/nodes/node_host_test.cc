@@ -15,7 +15,7 @@ TEST(NodeManagerForHostTest, MissingPluginsOrRuntimeMakeNodesUnavailableNotNexus
   config.nodes.runtime = "no-such-oci-runtime";
   config.network.cni_path = "/var/lib/nexus/cni";  // no plugins there
   config.daemon.host_name = "unit-host";
-  auto db = OpenMetadataDatabase(":memory:", NodeMigrations());
+  auto db = sql::OpenMetadataDatabase(":memory:", NodeMigrations());
   ASSERT_TRUE(db.ok());
   FakeClock clock;
   auto manager = NodeManager::ForHost(config, **db, clock, &files);

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "common/memory_env.h"
-#include "daemon/database.h"
+#include "common/sql/database.h"
 #include "daemon/nodes/node_manager.h"
 #include "support/fake_clock.h"
 #include "support/nodes_fakes.h"
@@ -49,7 +49,7 @@ inline NodeOptions TestOptions(const std::string& data_dir) {
 struct NodesRig {
   NodesRig() {
     EXPECT_TRUE(files_.MakeDirs(data_dir_, 0755).ok());  // as nexusd's data dir exists
-    auto db = OpenMetadataDatabase(":memory:", NodeMigrations());
+    auto db = sql::OpenMetadataDatabase(":memory:", NodeMigrations());
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     auto store = NodeStore::Open(*db_, kTestHost);

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/database.h"
+#include "common/sql/database.h"
 #include "support/metadata_backend.h"
 
 namespace nexus::daemon::runtime {
@@ -132,7 +132,7 @@ TEST_F(NodeStoreTest, RowsFromBeforeTheHostColumnAreAdoptedByTheFirstDaemon) {
 }
 
 TEST(NodeStoreOpenTest, NeedsAHostName) {
-  auto db = OpenMetadataDatabase(":memory:", NodeMigrations());
+  auto db = sql::OpenMetadataDatabase(":memory:", NodeMigrations());
   ASSERT_TRUE(db.ok());
   EXPECT_EQ(NodeStore::Open(**db, "").status().code(), StatusCode::kInvalidArgument);
 }

@@ -35,7 +35,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
-#include "daemon/database.h"
+#include "common/sql/database.h"
 #include "daemon/nodes/network.h"
 #include "daemon/nodes/node_manager.h"
 #include "daemon/nodes/node_spec.h"
@@ -124,7 +124,7 @@ class NodesRealTest : public ::testing::Test {
     config_.nodes.metrics_interval_seconds = 1;
     ip_forward_before_ = ReadFileToString("/proc/sys/net/ipv4/ip_forward");
     config_.daemon.host_name = "unit-host";
-    auto db = OpenMetadataDatabase(data_dir_ + "/nexus.db", NodeMigrations());
+    auto db = sql::OpenMetadataDatabase(data_dir_ + "/nexus.db", NodeMigrations());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     OpenManager();

@@ -17,9 +17,9 @@
 namespace nexus::daemon::storage {
 namespace {
 
-std::vector<Migration> Schema() {
-  std::vector<Migration> all = StorageMigrations();
-  for (Migration& m : ChunkLeaseMigrations()) all.push_back(std::move(m));
+std::vector<sql::Migration> Schema() {
+  std::vector<sql::Migration> all = StorageMigrations();
+  for (sql::Migration& m : ChunkLeaseMigrations()) all.push_back(std::move(m));
   return all;
 }
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sql/database.h"
 #include "common/vfs_path.h"
-#include "daemon/database.h"
 #include "daemon/storage/fs_chunk_store.h"
 #include "support/fake_clock.h"
 #include "support/metadata_backend.h"

@@ -23,7 +23,7 @@ class TreeServiceTest : public FileServiceTest {
     FileServiceTest::SetUp();
     if (HasFatalFailure()) return;
     // The tree's own tables, as DaemonMigrations adds them after storage's.
-    Status tree_tables = ApplyMigrations(*db_, TreeMigrations());
+    Status tree_tables = sql::ApplyMigrations(*db_, TreeMigrations());
     ASSERT_TRUE(tree_tables.ok()) << tree_tables.ToString();
     store_ = std::make_unique<TreeStore>(*metadata_);
     tree_ = std::make_unique<TreeService>(*files_, *store_);

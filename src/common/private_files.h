@@ -1,6 +1,6 @@
-// Private files: what nexusd keeps on disk (the data dir, nexus.db, the chunk
-// store) holds every user's files and the metadata that names them, so other
-// local users must not read any of it.
+// Private files: what the services keep on disk (the data dir, nexus.db and
+// auth.db, the chunk store) holds every user's files, accounts and the
+// metadata that names them, so other local users must not read any of it.
 //
 // MakePrivateDirectory creates a directory with mode 0700 from the start (its
 // missing parents get the usual mode under the umask), or takes group and
@@ -17,7 +17,7 @@
 
 #include "common/status.h"
 
-namespace nexus::daemon {
+namespace nexus {
 
 Status MakePrivateDirectory(const std::string& dir);
 
@@ -28,4 +28,4 @@ Status MakeFilePrivate(const std::string& path);
 // fsync of the directory `dir`: makes the entries created in it durable.
 Status SyncDirectory(const std::string& dir);
 
-}  // namespace nexus::daemon
+}  // namespace nexus

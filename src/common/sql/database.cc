@@ -1,4 +1,4 @@
-#include "daemon/database.h"
+#include "common/sql/database.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -10,11 +10,11 @@
 #include <filesystem>
 #include <set>
 
+#include "common/private_files.h"
 #include "common/sql/postgres_connection.h"
 #include "common/sql/sqlite_connection.h"
-#include "daemon/private_files.h"
 
-namespace nexus::daemon {
+namespace nexus::sql {
 namespace {
 
 // The files SQLite keeps beside the database.
@@ -55,32 +55,31 @@ Status SortAndCheckVersions(std::vector<Migration>& migrations) {
   return Status::Ok();
 }
 
-bool IsApplied(sql::Connection& db, int version) {
-  sql::Statement q = db.Prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
+bool IsApplied(Connection& db, int version) {
+  Statement q = db.Prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
   q.Bind(1, version);
   return q.Step();
 }
 
 // Listings are ordered by name: PostgreSQL must compare text as SQLite does,
 // byte by byte, not by a locale's rules.
-Status CheckPostgresCollation(sql::Connection& db) {
-  sql::Statement q =
-      db.Prepare("SELECT datcollate FROM pg_database WHERE datname = current_database()");
+Status CheckPostgresCollation(Connection& db) {
+  Statement q = db.Prepare("SELECT datcollate FROM pg_database WHERE datname = current_database()");
   const std::string collation = q.Step() ? q.Text(0) : "";
   if (collation == "C" || collation == "POSIX") return Status::Ok();
   return InternalError("the PostgreSQL database sorts text by collation '" + collation +
-                       "'; nexusd needs \"C\" (CREATE DATABASE ... LC_COLLATE 'C' TEMPLATE "
+                       "'; Nexus needs \"C\" (CREATE DATABASE ... LC_COLLATE 'C' TEMPLATE "
                        "template0)");
 }
 
 }  // namespace
 
-Status ApplyMigrations(sql::Connection& db, const std::vector<Migration>& migrations) {
-  const bool postgres = db.dialect() == sql::Dialect::kPostgres;
-  return sql::GuardSql("apply migrations", [&]() -> Status {
+Status ApplyMigrations(Connection& db, const std::vector<Migration>& migrations) {
+  const bool postgres = db.dialect() == Dialect::kPostgres;
+  return GuardSql("apply migrations", [&]() -> Status {
     {
       // Under the write lock: daemons starting together create it once.
-      sql::Transaction tx(db, sql::TxMode::kWrite);
+      Transaction tx(db, TxMode::kWrite);
       db.ExecScript(
           "CREATE TABLE IF NOT EXISTS schema_migrations ("
           " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)");
@@ -90,13 +89,13 @@ Status ApplyMigrations(sql::Connection& db, const std::vector<Migration>& migrat
     // (re)starting on a migrated database takes that lock for nothing else.
     std::set<int64_t> applied;
     {
-      sql::Statement q = db.Prepare("SELECT version FROM schema_migrations");
+      Statement q = db.Prepare("SELECT version FROM schema_migrations");
       while (q.Step()) applied.insert(q.Int64(0));
     }
     for (const auto& m : migrations) {
       if (applied.count(m.version) > 0) continue;
       const std::string& text = postgres ? m.postgres_sql : m.sql;
-      sql::Transaction tx(db, sql::TxMode::kWrite);
+      Transaction tx(db, TxMode::kWrite);
       // Again under the lock: another daemon may have applied it meanwhile.
       if (IsApplied(db, m.version)) continue;
       if (text.empty()) {
@@ -104,7 +103,7 @@ Status ApplyMigrations(sql::Connection& db, const std::vector<Migration>& migrat
                              ") has no text for this database");
       }
       db.ExecScript(text);
-      sql::Statement ins = db.Prepare(
+      Statement ins = db.Prepare(
           "INSERT INTO schema_migrations(version, description, applied_at) VALUES(?, ?, ?)");
       ins.Bind(1, m.version);
       ins.Bind(2, m.description);
@@ -116,20 +115,19 @@ Status ApplyMigrations(sql::Connection& db, const std::vector<Migration>& migrat
   });
 }
 
-Result<std::unique_ptr<sql::Connection>> OpenMetadataDatabase(const std::string& target,
-                                                              std::vector<Migration> migrations) {
-  if (!sql::IsPostgresUri(target)) {
+Result<std::unique_ptr<Connection>> OpenMetadataDatabase(const std::string& target,
+                                                         std::vector<Migration> migrations) {
+  if (!IsPostgresUri(target)) {
     NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db,
                            OpenDatabase(target, std::move(migrations)));
-    return std::unique_ptr<sql::Connection>(std::make_unique<sql::SqliteConnection>(std::move(db)));
+    return std::unique_ptr<Connection>(std::make_unique<SqliteConnection>(std::move(db)));
   }
   NEXUS_RETURN_IF_ERROR(SortAndCheckVersions(migrations));
-  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::PostgresConnection> db,
-                         sql::PostgresConnection::Open(target));
-  NEXUS_RETURN_IF_ERROR(sql::GuardSql("check the PostgreSQL database",
-                                      [&]() -> Status { return CheckPostgresCollation(*db); }));
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<PostgresConnection> db, PostgresConnection::Open(target));
+  NEXUS_RETURN_IF_ERROR(GuardSql("check the PostgreSQL database",
+                                 [&]() -> Status { return CheckPostgresCollation(*db); }));
   NEXUS_RETURN_IF_ERROR(ApplyMigrations(*db, migrations));
-  return std::unique_ptr<sql::Connection>(std::move(db));
+  return std::unique_ptr<Connection>(std::move(db));
 }
 
 Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
@@ -144,7 +142,7 @@ Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
     // Committed means durable (see database.h).
     db->exec("PRAGMA synchronous=FULL");
     db->exec("PRAGMA foreign_keys=ON");
-    sql::SqliteConnection conn(*db);
+    SqliteConnection conn(*db);
     Status migrated = ApplyMigrations(conn, migrations);
     if (!migrated.ok()) return migrated.WithContext("open database '" + path + "'");
     return db;
@@ -153,4 +151,4 @@ Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
   }
 }
 
-}  // namespace nexus::daemon
+}  // namespace nexus::sql

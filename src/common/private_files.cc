@@ -1,4 +1,4 @@
-#include "daemon/private_files.h"
+#include "common/private_files.h"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <system_error>
 
-namespace nexus::daemon {
+namespace nexus {
 namespace {
 
 namespace fs = std::filesystem;
@@ -77,4 +77,4 @@ Status SyncDirectory(const std::string& dir) {
   return Status::Ok();
 }
 
-}  // namespace nexus::daemon
+}  // namespace nexus
