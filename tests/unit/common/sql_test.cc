@@ -6,15 +6,62 @@
 
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
+#include "common/insufficient_storage.h"
 #include "common/sql/connection.h"
+#include "common/sql/error.h"
 #include "common/sql/placeholders.h"
 #include "common/sql/postgres_connection.h"
 #include "common/sql/sqlite_connection.h"
 
 namespace nexus::sql {
 namespace {
+
+TEST(SqlErrorTest, AFullDatabaseIsInsufficientStorageWithoutTheOperation) {
+  Status s = ToStatus("commit file f1", Error(ErrorKind::kFull, "database or disk is full"));
+  EXPECT_EQ(s.code(), StatusCode::kQuotaExceeded);
+  EXPECT_TRUE(IsInsufficientStorage(s));
+  EXPECT_EQ(s.message(), "insufficient storage");
+}
+
+TEST(SqlErrorTest, ALostRaceOrAnOutageIsUnavailableNotABug) {
+  for (ErrorKind kind : {ErrorKind::kRetry, ErrorKind::kConnection}) {
+    Status s = ToStatus("get node n1", Error(kind, "database is locked"));
+    EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+    EXPECT_EQ(s.message(), "get node n1: database is locked");
+  }
+}
+
+TEST(SqlErrorTest, AnythingElseIsInternalAndNamesTheOperation) {
+  for (ErrorKind kind : {ErrorKind::kOther, ErrorKind::kDuplicateKey}) {
+    Status s = ToStatus("list files of alice", Error(kind, "disk I/O error"));
+    EXPECT_EQ(s.code(), StatusCode::kInternal);
+    EXPECT_EQ(s.message(), "list files of alice: disk I/O error");
+  }
+}
+
+TEST(SqlErrorTest, PostgresStatesMapToTheirKinds) {
+  EXPECT_EQ(KindOfSqlState("23505"), ErrorKind::kDuplicateKey);
+  for (const char* s : {"40001", "40P01", "55P03"}) EXPECT_EQ(KindOfSqlState(s), ErrorKind::kRetry);
+  EXPECT_EQ(KindOfSqlState("53100"), ErrorKind::kFull);
+  for (const char* s : {"", "08006", "57P01", "57P03"}) {
+    EXPECT_EQ(KindOfSqlState(s), ErrorKind::kConnection) << s;
+  }
+  for (const char* s : {"23502", "42P01", "XX000"}) EXPECT_EQ(KindOfSqlState(s), ErrorKind::kOther);
+}
+
+TEST(GuardSqlTest, ErrorsBecomeStatusesAndValuesPassThrough) {
+  Result<int> ok = GuardSql("count", []() -> Result<int> { return 7; });
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 7);
+  Status busy = GuardSql("count", []() -> Status { throw Error(ErrorKind::kRetry, "locked"); });
+  EXPECT_EQ(busy.code(), StatusCode::kUnavailable);
+  Result<int> bad = GuardSql("parse", []() -> Result<int> { throw std::runtime_error("bad"); });
+  EXPECT_EQ(bad.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(bad.status().message(), "parse: bad");
+}
 
 TEST(ToDollarPlaceholdersTest, NumbersPlaceholdersAndLeavesQuotesAndCommentsAlone) {
   struct Case {
@@ -96,6 +143,18 @@ TEST_P(ConnectionTest, ADuplicateKeyIsItsOwnKindOfError) {
   } catch (const Error& e) {
     EXPECT_TRUE(IsDuplicateKey(e)) << e.what();
     EXPECT_EQ(ToStatus("insert", e).code(), StatusCode::kInternal);
+  }
+}
+
+TEST_P(ConnectionTest, ANullInANotNullColumnIsNoDuplicateKey) {
+  db_->ExecScript("CREATE TABLE nn (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
+  Statement ins = db_->Prepare("INSERT INTO nn(k, v) VALUES(?, ?)");
+  ins.Bind(1, "a").BindNull(2);
+  try {
+    ins.Exec();
+    FAIL() << "inserted a null";
+  } catch (const Error& e) {
+    EXPECT_FALSE(IsDuplicateKey(e)) << e.what();
   }
 }
 
