@@ -72,6 +72,19 @@ DEFAULT_AUTH_LIMITS = {
 }
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S):
+    """Sends `sig` to `proc` if it runs, waits up to `timeout`, then
+    SIGKILLs. Returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 def skip_or_fail(reason):
     """Skips the current test, except under CI=true where a skip hides a gap: fail."""
     if CI:
@@ -279,14 +292,7 @@ class Instance:
         p = self.procs.get(name)
         if p is None:
             return self.exit_codes.get(name)
-        if p.poll() is None:
-            p.send_signal(sig)
-            try:
-                p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        self.exit_codes[name] = p.returncode
+        self.exit_codes[name] = stop_process(p, sig, timeout)
         del self.procs[name]
         return p.returncode
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from harness import SERVICES, Api, wait_until
+from harness import SERVICES, Api, stop_process, wait_until
 from nodes_host import host, tool
 
 PREFIX = "10.243"
@@ -281,17 +281,6 @@ def start_in_netns(netns, argv, env, cwd, log_path):
         log.close()
 
 
-def stop_process(proc, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S):
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
 class Host:
     """One host: its nexusd and nexus-api, run in its namespace with its
     settings (env), their logs, and an Api to its gateway."""
@@ -340,7 +329,7 @@ class Host:
 
     def stop(self, service, sig=signal.SIGTERM):
         proc = self.procs.pop(service, None)
-        return None if proc is None else stop_process(proc, sig)
+        return None if proc is None else stop_process(proc, sig, STOP_TIMEOUT_S)
 
     def stop_all(self):
         for service in ("nexus-api", "nexusd"):
