@@ -113,10 +113,7 @@ Status NodeManager::Admit(const NodeRecord& r) {
                                  " in use)");
   }
   if (options_.host_memory_bytes > 0) {
-    int64_t committed = 0;
-    for (const NodeRecord& n : here) committed += n.memory_mb << 20;
-    const int64_t room =
-        options_.host_memory_bytes - options_.host_memory_reserve_bytes - committed;
+    const int64_t room = MemoryRoomBytes(here);
     if ((r.memory_mb << 20) > room) {
       spdlog::warn("nodes: refused {}/{}: {} MiB asked, {} MiB of memory left for nodes on host {}",
                    r.owner, r.name, r.memory_mb, std::max<int64_t>(0, room) >> 20, store_.host());

@@ -378,19 +378,21 @@ Result<HostInfo> NodeManager::Host() {
   h.nodes_available = availability_.ok();
   h.memory_bytes = options_.host_memory_bytes;
   h.memory_reserved_bytes = options_.host_memory_reserve_bytes;
-  NEXUS_ASSIGN_OR_RETURN(h.memory_committed_bytes, CommittedMemoryBytes());
-  if (h.nodes_available) {
-    h.memory_free_bytes =
-        std::max<int64_t>(0, h.memory_bytes - h.memory_reserved_bytes - h.memory_committed_bytes);
-  }
+  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> here, store_.ListOnHost());
+  h.memory_committed_bytes = CommittedMemoryBytes(here);
+  if (h.nodes_available) h.memory_free_bytes = std::max<int64_t>(0, MemoryRoomBytes(here));
   return h;
 }
 
-Result<int64_t> NodeManager::CommittedMemoryBytes() {
-  NEXUS_ASSIGN_OR_RETURN(std::vector<NodeRecord> here, store_.ListOnHost());
+int64_t NodeManager::CommittedMemoryBytes(const std::vector<NodeRecord>& here) {
   int64_t mb = 0;
   for (const NodeRecord& n : here) mb += n.memory_mb;
   return mb << 20;
+}
+
+int64_t NodeManager::MemoryRoomBytes(const std::vector<NodeRecord>& here) const {
+  return options_.host_memory_bytes - options_.host_memory_reserve_bytes -
+         CommittedMemoryBytes(here);
 }
 
 }  // namespace nexus::daemon::runtime

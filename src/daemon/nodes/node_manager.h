@@ -212,8 +212,10 @@ class NodeManager {
   // Checks the owner's limits and the host's disk and inserts the row
   // (state "creating") under admission_mu_.
   Status Admit(const NodeRecord& record);
-  // The memory limits of the nodes recorded on this host, together.
-  Result<int64_t> CommittedMemoryBytes();
+  // The memory limits of `here` (this host's nodes), together; and what the
+  // host's memory less the reserve leaves beside them (negative: overdrawn).
+  static int64_t CommittedMemoryBytes(const std::vector<NodeRecord>& here);
+  int64_t MemoryRoomBytes(const std::vector<NodeRecord>& here) const;
   static Status OnOtherHost(const std::string& id, const std::string& host);
   Result<NodeInfo> CreateLocked(NodeRecord record);
   // Puts the node's port (`host_interface`, or the one its namespace has
