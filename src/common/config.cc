@@ -280,8 +280,6 @@ Status CheckListenAddress(std::string_view key, const std::string& listen) {
   return Status::Ok();
 }
 
-bool IsTcpAddress(std::string_view address) { return !address.starts_with("unix:"); }
-
 // The daemon's TCP listener needs its TLS files: nexusd trusts the owner
 // named in each call, so nothing may reach it unauthenticated over a
 // network.
@@ -292,7 +290,7 @@ Status CheckDaemonTls(const Config& c) {
     return InvalidArgumentError(
         "daemon.tls_cert, daemon.tls_key and daemon.tls_client_ca must be set together");
   }
-  if (IsTcpAddress(d.listen) && set == 0) {
+  if (!IsUnixAddress(d.listen) && set == 0) {
     return InvalidArgumentError("daemon.listen '" + d.listen +
                                 "' is TCP: set daemon.tls_cert, daemon.tls_key and "
                                 "daemon.tls_client_ca (gateways must present a certificate)");

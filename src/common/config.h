@@ -264,6 +264,10 @@ Result<Config> ParseConfig(const std::string& toml_text, const EnvLookup& env);
 // ParseConfig with the process environment.
 Result<Config> LoadConfig(Env& files, const std::string& path);
 
+// Whether a listen or daemon address is a Unix socket ("unix:<path>");
+// anything else is TCP host:port.
+inline bool IsUnixAddress(std::string_view address) { return address.starts_with("unix:"); }
+
 // gateway.daemons split at commas, blanks around each address trimmed,
 // empty entries dropped.
 std::vector<std::string> SplitDaemonAddresses(std::string_view daemons);

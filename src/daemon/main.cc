@@ -68,7 +68,7 @@ Status Run(const Config& cfg, const sigset_t& shutdown_signals) {
   // 0700: it holds nexus.db, the chunk store and the services' sockets and
   // secrets (private_files.h says why an existing one is tightened too).
   NEXUS_RETURN_IF_ERROR(MakePrivateDirectory(cfg.data_dir).WithContext("data dir"));
-  const bool tcp = !cfg.daemon.listen.starts_with("unix:");
+  const bool tcp = !IsUnixAddress(cfg.daemon.listen);
   std::string socket_path;
   std::shared_ptr<grpc::ServerCredentials> tls;
   if (tcp) {

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     daemon_tls = std::move(tls).value();
   } else {
     for (const std::string& address : nexus::GatewayDaemonAddresses(cfg)) {
-      if (address.starts_with("unix:")) continue;
+      if (nexus::IsUnixAddress(address)) continue;
       // nexusd accepts TCP only with mutual TLS (config.h DaemonConfig).
       spdlog::error(
           "nexus-api: daemon address '{}' is TCP: set gateway.daemon_tls_ca, "

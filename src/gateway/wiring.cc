@@ -29,7 +29,7 @@ std::unique_ptr<DaemonClient> MakeDaemonClient(const Config& cfg, BackendMetrics
                                                std::shared_ptr<grpc::ChannelCredentials> tls) {
   const std::vector<std::string> addresses = GatewayDaemonAddresses(cfg);
   auto credentials_for = [&](const std::string& address) {
-    return address.starts_with("unix:") ? nullptr : tls;
+    return IsUnixAddress(address) ? nullptr : tls;
   };
   if (addresses.size() == 1) {
     return MakeGrpcDaemonClient(addresses[0], BackendTimeout(cfg), metrics,
