@@ -96,13 +96,7 @@ class DaemonRouter final : public DaemonClient {
     return Read([r](DaemonClient& c) { return c.GetFile(r); });
   }
   std::unique_ptr<DownloadCall> DownloadFile(daemonpb::DownloadFileRequest r) override {
-    const size_t first = Pick();
-    return std::make_unique<FailoverDownload>(daemons_[first].client->DownloadFile(r),
-                                              [this, first, r]() -> std::unique_ptr<DownloadCall> {
-                                                const size_t second = Pick(first);
-                                                if (second == first) return nullptr;
-                                                return daemons_[second].client->DownloadFile(r);
-                                              });
+    return Download([r](DaemonClient& c) { return c.DownloadFile(r); });
   }
   asio::awaitable<Result<daemonpb::DeleteFileResponse>> DeleteFile(
       daemonpb::DeleteFileRequest r) override {
@@ -125,13 +119,7 @@ class DaemonRouter final : public DaemonClient {
     return Any().MovePath(std::move(r));
   }
   std::unique_ptr<DownloadCall> DownloadPath(daemonpb::DownloadPathRequest r) override {
-    const size_t first = Pick();
-    return std::make_unique<FailoverDownload>(daemons_[first].client->DownloadPath(r),
-                                              [this, first, r]() -> std::unique_ptr<DownloadCall> {
-                                                const size_t second = Pick(first);
-                                                if (second == first) return nullptr;
-                                                return daemons_[second].client->DownloadPath(r);
-                                              });
+    return Download([r](DaemonClient& c) { return c.DownloadPath(r); });
   }
   asio::awaitable<Result<daemonpb::Usage>> GetUsage(daemonpb::GetUsageRequest r) override {
     return Read([r](DaemonClient& c) { return c.GetUsage(r); });
@@ -292,6 +280,18 @@ class DaemonRouter final : public DaemonClient {
     return start;
   }
   DaemonClient& Any() { return *daemons_[Pick()].client; }
+
+  // A download on the next daemon, started again on another when its first
+  // read finds that one down (FailoverDownload).
+  template <typename Start>
+  std::unique_ptr<DownloadCall> Download(Start start) {
+    const size_t first = Pick();
+    return std::make_unique<FailoverDownload>(
+        start(*daemons_[first].client), [this, first, start]() -> std::unique_ptr<DownloadCall> {
+          const size_t second = Pick(first);
+          return second == first ? nullptr : start(*daemons_[second].client);
+        });
+  }
 
   // A call that only reads: once more on another daemon if the first was
   // down.
