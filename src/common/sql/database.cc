@@ -72,6 +72,23 @@ Status CheckPostgresCollation(Connection& db) {
                        "template0)");
 }
 
+// The file at `path`, private, in WAL mode with the settings of database.h.
+Result<std::unique_ptr<SQLite::Database>> ConnectSqlite(const std::string& path) {
+  NEXUS_RETURN_IF_ERROR(PrepareDatabaseFiles(path));
+  try {
+    auto db = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
+    db->setBusyTimeout(5000);
+    db->exec("PRAGMA journal_mode=WAL");
+    // Committed means durable (see database.h).
+    db->exec("PRAGMA synchronous=FULL");
+    db->exec("PRAGMA foreign_keys=ON");
+    return db;
+  } catch (const SQLite::Exception& e) {
+    return InternalError("open database '" + path + "': " + e.what());
+  }
+}
+
 }  // namespace
 
 Status ApplyMigrations(Connection& db, const std::vector<Migration>& migrations) {
@@ -130,25 +147,24 @@ Result<std::unique_ptr<Connection>> OpenMetadataDatabase(const std::string& targ
   return std::unique_ptr<Connection>(std::move(db));
 }
 
+Result<std::unique_ptr<Connection>> ConnectMetadataDatabase(const std::string& target) {
+  if (IsPostgresUri(target)) {
+    NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<PostgresConnection> db,
+                           PostgresConnection::Open(target));
+    return std::unique_ptr<Connection>(std::move(db));
+  }
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, ConnectSqlite(target));
+  return std::unique_ptr<Connection>(std::make_unique<SqliteConnection>(std::move(db)));
+}
+
 Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
                                                        std::vector<Migration> migrations) {
   NEXUS_RETURN_IF_ERROR(SortAndCheckVersions(migrations));
-  NEXUS_RETURN_IF_ERROR(PrepareDatabaseFiles(path));
-  try {
-    auto db = std::make_unique<SQLite::Database>(
-        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
-    db->setBusyTimeout(5000);
-    db->exec("PRAGMA journal_mode=WAL");
-    // Committed means durable (see database.h).
-    db->exec("PRAGMA synchronous=FULL");
-    db->exec("PRAGMA foreign_keys=ON");
-    SqliteConnection conn(*db);
-    Status migrated = ApplyMigrations(conn, migrations);
-    if (!migrated.ok()) return migrated.WithContext("open database '" + path + "'");
-    return db;
-  } catch (const SQLite::Exception& e) {
-    return InternalError("open database '" + path + "': " + e.what());
-  }
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<SQLite::Database> db, ConnectSqlite(path));
+  SqliteConnection conn(*db);
+  Status migrated = ApplyMigrations(conn, migrations);
+  if (!migrated.ok()) return migrated.WithContext("open database '" + path + "'");
+  return db;
 }
 
 }  // namespace nexus::sql

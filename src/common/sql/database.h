@@ -65,6 +65,11 @@ Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
 Result<std::unique_ptr<Connection>> OpenMetadataDatabase(const std::string& target,
                                                          std::vector<Migration> migrations);
 
+// Connects to the metadata database `target` as OpenMetadataDatabase does,
+// with no migrations and no checks: another connection of the same process
+// opened it (and brought its schema up to date) first.
+Result<std::unique_ptr<Connection>> ConnectMetadataDatabase(const std::string& target);
+
 // Applies to `db` every migration of `migrations` (sorted, versions unique)
 // that `schema_migrations` does not list, in db's dialect.
 Status ApplyMigrations(Connection& db, const std::vector<Migration>& migrations);
