@@ -110,6 +110,7 @@ std::vector<Binding> Bindings(Config& c) {
       {"daemon", "stream_idle_timeout_seconds", &c.daemon.stream_idle_timeout_seconds, 1,
        kDaySeconds},
       {"storage", "metadata", &c.storage.metadata},
+      {"storage", "metadata_connections", &c.storage.metadata_connections, 1, 256},
       {"storage", "quota_bytes", &c.storage.quota_bytes, -1, kEiB},
       {"storage", "chunk_min_bytes", &c.storage.chunk_min_bytes, 1, kGiB},
       {"storage", "chunk_avg_bytes", &c.storage.chunk_avg_bytes, 1, kGiB},

@@ -123,6 +123,10 @@ struct StorageConfig {
   // "sqlite" (daemon.db_path) or a libpq connection URI, postgres://... or
   // postgresql://..., for PostgreSQL (the database must use collation "C").
   std::string metadata = "sqlite";
+  // Connections the storage metadata keeps open for calls on several threads
+  // at once (sql::ConnectionPool); readers use them side by side, writers
+  // take turns on the database's write lock whatever the number.
+  int64_t metadata_connections = 4;
   int64_t quota_bytes = 10LL * 1024 * 1024 * 1024;
   int64_t chunk_min_bytes = 512 << 10;  // restic-class sizes: a small edit re-stores
   int64_t chunk_avg_bytes = 1 << 20;    // ~1-2 MiB, and an upload holds at most

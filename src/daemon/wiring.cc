@@ -16,27 +16,30 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   metrics::AddProcessMetrics(*d->metrics, d->proc_env, "nexusd");
   NEXUS_ASSIGN_OR_RETURN(d->db, sql::OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
 
-  // Storage. The MetadataStore serialises its own use of its connection, so
-  // it gets one nobody else touches (WAL lets both coexist). On PostgreSQL
-  // its database holds the storage, tree and nodes tables.
+  // Storage. The MetadataStore gets a pool of connections nobody else
+  // touches (WAL lets them coexist). On PostgreSQL its database holds the
+  // storage, tree and nodes tables.
   const bool on_postgres = cfg.storage.metadata != storage::kSqliteMetadataStore;
-  auto metadata_params = [&](std::vector<sql::Migration> migrations) {
+  auto metadata_params = [&](std::vector<sql::Migration> migrations, int64_t connections) {
     return storage::MetadataStoreParams{
         .db_path = cfg.daemon.db_path,
         .uri = on_postgres ? cfg.storage.metadata : "",
         .migrations = std::move(migrations),
+        .connections = static_cast<int>(connections),
         .clock = &clock,
         .limits = {.max_entries = cfg.storage.max_tree_entries < 0 ? storage::kUnlimitedEntries
                                                                    : cfg.storage.max_tree_entries}};
   };
   const std::string_view metadata_backend =
       on_postgres ? storage::kPostgresMetadataStore : storage::kSqliteMetadataStore;
-  NEXUS_ASSIGN_OR_RETURN(d->metadata, storage::MakeMetadataStore(
-                                          metadata_backend, metadata_params(DaemonMigrations())));
+  NEXUS_ASSIGN_OR_RETURN(
+      d->metadata,
+      storage::MakeMetadataStore(
+          metadata_backend, metadata_params(DaemonMigrations(), cfg.storage.metadata_connections)));
   // The metrics read totals on a connection of their own, so a scrape never
-  // waits for a commit nor holds one up.
+  // waits for a commit, nor takes a connection a request could use.
   NEXUS_ASSIGN_OR_RETURN(d->metrics_metadata,
-                         storage::MakeMetadataStore(metadata_backend, metadata_params({})));
+                         storage::MakeMetadataStore(metadata_backend, metadata_params({}, 1)));
   // A store of its own database is probed too, on the metrics' connection
   // (a probe waits for no upload's commit).
   d->health =

@@ -404,12 +404,25 @@ std::vector<std::string> MetadataTx::DeleteFiles(const std::vector<std::string>&
 
 // ---- MetadataStore -----------------------------------------------------------
 
+MetadataStore::MetadataStore(sql::Connection& db, const Clock& clock, MetadataLimits limits)
+    : owned_pool_(std::make_unique<sql::ConnectionPool>(db)),
+      pool_(*owned_pool_),
+      clock_(clock),
+      limits_(limits) {}
+
+MetadataStore::MetadataStore(sql::ConnectionPool& pool, const Clock& clock, MetadataLimits limits)
+    : pool_(pool), clock_(clock), limits_(limits) {}
+
 Status MetadataStore::Transact(std::string_view op, bool write,
                                const std::function<Status(MetadataTx& tx)>& body) {
-  std::lock_guard lock(mu_);
+  // Writers queue here rather than each holding a connection while it waits
+  // for the database's write lock, which would leave readers none.
+  std::unique_lock<std::mutex> write_turn;
+  if (write) write_turn = std::unique_lock(write_mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
   try {
-    sql::Transaction tx(db_, write ? sql::TxMode::kWrite : sql::TxMode::kRead);
-    MetadataTx mtx(db_, clock_, limits_);
+    sql::Transaction tx(*db, write ? sql::TxMode::kWrite : sql::TxMode::kRead);
+    MetadataTx mtx(*db, clock_, limits_);
     NEXUS_RETURN_IF_ERROR(body(mtx));
     tx.Commit();
     return Status::Ok();
@@ -443,14 +456,14 @@ Status MetadataStore::CheckRoomForEntry(const std::string& owner) {
 }
 
 Status MetadataStore::SyncToDisk() {
-  std::lock_guard lock(mu_);
-  return db_.SyncToDisk();
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
+  return db->SyncToDisk();
 }
 
 Result<std::vector<FileRecord>> MetadataStore::ListFiles(const std::string& owner) {
-  std::lock_guard lock(mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
   try {
-    sql::Statement q = db_.Prepare(std::string("SELECT ") + kFileColumns +
+    sql::Statement q = db->Prepare(std::string("SELECT ") + kFileColumns +
                                    " FROM files WHERE owner = ? AND status = 'Uploaded'"
                                    " ORDER BY created_at DESC, rowid DESC");
     q.Bind(1, owner);
@@ -463,9 +476,9 @@ Result<std::vector<FileRecord>> MetadataStore::ListFiles(const std::string& owne
 }
 
 Result<FileRecord> MetadataStore::GetFile(const std::string& owner, const std::string& id) {
-  std::lock_guard lock(mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
   try {
-    sql::Statement q = db_.Prepare(std::string("SELECT ") + kFileColumns +
+    sql::Statement q = db->Prepare(std::string("SELECT ") + kFileColumns +
                                    " FROM files WHERE id = ? AND owner = ?");
     q.Bind(1, id);
     q.Bind(2, owner);
@@ -493,9 +506,9 @@ Result<std::vector<std::string>> MetadataStore::DeleteFile(const std::string& ow
 
 Result<std::vector<ChunkRef>> MetadataStore::ChunksForRange(const std::string& id, int64_t offset,
                                                             int64_t length) {
-  std::lock_guard lock(mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
   try {
-    sql::Statement q = db_.Prepare(
+    sql::Statement q = db->Prepare(
         "SELECT hash, file_offset, size FROM file_chunks WHERE file_id = ?"
         " AND file_offset < ? AND file_offset + size > ? ORDER BY seq");
     q.Bind(1, id);
@@ -512,18 +525,18 @@ Result<std::vector<ChunkRef>> MetadataStore::ChunksForRange(const std::string& i
 }
 
 Result<int64_t> MetadataStore::UsedBytes(const std::string& owner) {
-  std::lock_guard lock(mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
   try {
-    return SumSizes(db_, owner);
+    return SumSizes(*db, owner);
   } catch (const sql::Error& e) {
     return sql::ToStatus("sum file sizes of " + owner, e);
   }
 }
 
 Result<bool> MetadataStore::IsChunkReferenced(const std::string& hash) {
-  std::lock_guard lock(mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
   try {
-    sql::Statement q = db_.Prepare("SELECT 1 FROM chunks WHERE hash = ?");
+    sql::Statement q = db->Prepare("SELECT 1 FROM chunks WHERE hash = ?");
     q.Bind(1, hash);
     return q.Step();
   } catch (const sql::Error& e) {
@@ -532,15 +545,15 @@ Result<bool> MetadataStore::IsChunkReferenced(const std::string& hash) {
 }
 
 Result<StorageTotals> MetadataStore::Totals() {
-  std::lock_guard lock(mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
   return sql::GuardSql("read storage totals", [&]() -> Result<StorageTotals> {
     StorageTotals t;
-    sql::Statement files = db_.Prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files");
+    sql::Statement files = db->Prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files");
     if (files.Step()) {
       t.files = files.Int64(0);
       t.logical_bytes = files.Int64(1);
     }
-    sql::Statement chunks = db_.Prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chunks");
+    sql::Statement chunks = db->Prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chunks");
     if (chunks.Step()) {
       t.chunks = chunks.Int64(0);
       t.stored_bytes = chunks.Int64(1);
@@ -550,18 +563,18 @@ Result<StorageTotals> MetadataStore::Totals() {
 }
 
 Status MetadataStore::Ping() {
-  std::lock_guard lock(mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
   return sql::GuardSql("ping the metadata database", [&]() -> Status {
-    sql::Statement q = db_.Prepare("SELECT COUNT(*) FROM schema_migrations");
+    sql::Statement q = db->Prepare("SELECT COUNT(*) FROM schema_migrations");
     if (!q.Step()) return UnavailableError("no row from schema_migrations");
     return Status::Ok();
   });
 }
 
 Result<std::unordered_set<std::string>> MetadataStore::AllReferencedHashes() {
-  std::lock_guard lock(mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease db, pool_.Acquire());
   try {
-    sql::Statement q = db_.Prepare("SELECT hash FROM chunks");
+    sql::Statement q = db->Prepare("SELECT hash FROM chunks");
     std::unordered_set<std::string> out;
     while (q.Step()) out.insert(q.Text(0));
     return out;

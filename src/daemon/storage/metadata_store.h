@@ -20,14 +20,16 @@
 // A full disk under the database (SQLITE_FULL, PostgreSQL 53100) is
 // InsufficientStorageError() (chunk_store.h), logged with the detail.
 //
-// Transact() lends the connection to other storage code (TreeStore) for one
+// Transact() lends a connection to other storage code (TreeStore) for one
 // transaction, with the file-table primitives of MetadataTx, so that a tree
 // change and the file rows it creates or drops commit together.
 //
-// The store does not own the connection. It serialises its own use with a
-// mutex, so it is thread-safe, but nothing else may use the same connection
-// concurrently (give the store its own connection; WAL lets connections on
-// the same file coexist). Writes run in sql::TxMode::kWrite transactions,
+// The store does not own its connections: it borrows one from its pool
+// (sql::ConnectionPool) for each call, so it is thread-safe and reads on
+// several threads run side by side (SQLite's WAL lets readers proceed beside
+// a writer). Nothing else may use the pool's connections. Writers in one
+// process also queue on a mutex before they borrow a connection, so waiting
+// writers never leave readers without one. Writes run in sql::TxMode::kWrite transactions,
 // which take the database's write lock up front (SQLite: BEGIN IMMEDIATE;
 // PostgreSQL: a transaction-scoped advisory lock every writer takes): two
 // commits, even from two connections or two daemons, are serialised, so a
@@ -37,6 +39,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,6 +50,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/sql/connection.h"
+#include "common/sql/connection_pool.h"
 #include "common/sql/database.h"
 
 namespace nexus::daemon::storage {
@@ -164,8 +168,10 @@ class MetadataTx {
 
 class MetadataStore {
  public:
-  MetadataStore(sql::Connection& db, const Clock& clock, MetadataLimits limits = {})
-      : db_(db), clock_(clock), limits_(limits) {}
+  // On connections of `pool`, which must outlive the store.
+  MetadataStore(sql::ConnectionPool& pool, const Clock& clock, MetadataLimits limits = {});
+  // On `db` alone (a pool of one), which must outlive the store.
+  MetadataStore(sql::Connection& db, const Clock& clock, MetadataLimits limits = {});
 
   // In one transaction: checks that the owner's files plus this one fit in
   // `quota_bytes` (kQuotaExceeded otherwise; kUnlimitedQuota skips it) and
@@ -224,10 +230,11 @@ class MetadataStore {
                   const std::function<Status(MetadataTx& tx)>& body);
 
  private:
-  sql::Connection& db_;
+  std::unique_ptr<sql::ConnectionPool> owned_pool_;  // the pool of one, when given a connection
+  sql::ConnectionPool& pool_;
   const Clock& clock_;
   const MetadataLimits limits_;
-  std::mutex mu_;  // guards every use of db_
+  std::mutex write_mu_;  // held by each write transaction, before its connection
 };
 
 }  // namespace nexus::daemon::storage

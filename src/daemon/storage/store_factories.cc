@@ -38,9 +38,9 @@ constexpr MetadataBackEnd kMetadataBackEnds[] = {
     {kSqliteMetadataStore,
      [](MetadataStoreParams p) -> Result<OpenMetadataStore> {
        OpenMetadataStore opened;
-       NEXUS_ASSIGN_OR_RETURN(opened.db,
-                              sql::OpenMetadataDatabase(p.db_path, std::move(p.migrations)));
-       opened.store = std::make_unique<MetadataStore>(*opened.db, *p.clock, p.limits);
+       NEXUS_ASSIGN_OR_RETURN(
+           opened.pool, sql::OpenMetadataPool(p.db_path, std::move(p.migrations), p.connections));
+       opened.store = std::make_unique<MetadataStore>(*opened.pool, *p.clock, p.limits);
        return opened;
      }},
     {kPostgresMetadataStore,
@@ -49,8 +49,9 @@ constexpr MetadataBackEnd kMetadataBackEnds[] = {
          return InvalidArgumentError("metadata store 'postgres' needs a postgres:// URI");
        }
        OpenMetadataStore opened;
-       NEXUS_ASSIGN_OR_RETURN(opened.db, sql::OpenMetadataDatabase(p.uri, std::move(p.migrations)));
-       opened.store = std::make_unique<MetadataStore>(*opened.db, *p.clock, p.limits);
+       NEXUS_ASSIGN_OR_RETURN(opened.pool,
+                              sql::OpenMetadataPool(p.uri, std::move(p.migrations), p.connections));
+       opened.store = std::make_unique<MetadataStore>(*opened.pool, *p.clock, p.limits);
        return opened;
      }},
 };

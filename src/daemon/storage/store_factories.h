@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/result.h"
 #include "common/sql/connection.h"
+#include "common/sql/connection_pool.h"
 #include "common/sql/database.h"
 #include "daemon/storage/chunk_store.h"
 #include "daemon/storage/metadata_store.h"
@@ -44,14 +45,15 @@ struct MetadataStoreParams {
   std::string db_path;                     // "sqlite": the database file
   std::string uri;                         // "postgres": the libpq connection URI
   std::vector<sql::Migration> migrations;  // the schema of that whole database
+  int connections = 1;                     // at most this many open at once
   const Clock* clock = nullptr;            // required; must outlive the store
   MetadataLimits limits;
 };
 
-// A metadata store with the connection it alone uses (it serialises its own
-// use of it; WAL lets other connections to the same file coexist).
+// A metadata store with the pool of connections it alone uses (WAL lets
+// other connections to the same file coexist).
 struct OpenMetadataStore {
-  std::unique_ptr<sql::Connection> db;  // first: outlives the store
+  std::unique_ptr<sql::ConnectionPool> pool;  // first: outlives the store
   std::unique_ptr<MetadataStore> store;
 };
 

@@ -119,6 +119,19 @@ TEST(ConfigTest, StorageMetadataIsSqliteOrAPostgresUriAndAnErrorNeverEchoesIt) {
   EXPECT_EQ(c.status().message().find("secret"), std::string::npos) << c.status().message();
 }
 
+TEST(ConfigTest, MetadataConnectionsDefaultToFourAndStayInRange) {
+  auto c = ParseConfig("", EnvFrom({}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.metadata_connections, 4);
+  c = ParseConfig("", EnvFrom({{"NEXUS_STORAGE_METADATA_CONNECTIONS", "16"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.metadata_connections, 16);
+  for (const char* bad : {"0", "257"}) {
+    c = ParseConfig(std::string("[storage]\nmetadata_connections = ") + bad + "\n", EnvFrom({}));
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST(ConfigTest, AuthMetadataIsSqliteOrAPostgresUriAndAnErrorNeverEchoesIt) {
   auto c = ParseConfig("", EnvFrom({}));
   ASSERT_TRUE(c.ok()) << c.status().ToString();

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <memory>
 
 #include "common/sha256.h"
 #include "support/fake_clock.h"
 #include "support/metadata_backend.h"
+#include "support/temp_dir.h"
 
 namespace nexus::daemon::storage {
 namespace {
@@ -229,6 +232,44 @@ TEST_F(MetadataStoreTest, DeletingFilesSumsSharedReferencesAcrossThem) {
   EXPECT_EQ(released, std::vector<std::string>{H("only1")});
   EXPECT_EQ(Refcount(H("shared")), 1);
   EXPECT_TRUE(store_->ListFiles("alice")->empty());
+}
+
+// On a pool of connections a read is answered while a write transaction is
+// open (SQLite in WAL mode and PostgreSQL both allow it); on a single
+// connection it would wait for the commit.
+TEST(MetadataStorePoolTest, AReadIsAnsweredWhileAWriteTransactionIsOpen) {
+  nexus::testing::TempDir dir;
+  auto db = nexus::testing::TestMetadataDb::Open(StorageMigrations(), dir.path() + "/nexus.db");
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto pool = sql::OpenMetadataPool((*db)->target(), {}, 2);
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+  nexus::testing::FakeClock clock;
+  MetadataStore store(**pool, clock);
+  const Spec a = MakeFile("f1", "alice", {{"x", 10}});
+  ASSERT_TRUE(store.CommitFile(a.file, a.chunks, kUnlimitedQuota).ok());
+
+  Result<std::vector<FileRecord>> listed = InternalError("not answered");
+  // Outside the transaction: a reader still waiting when it gives up goes
+  // on once the write lock is let go, and the test fails instead of hanging.
+  std::future<Result<std::vector<FileRecord>>> reader;
+  Status held = store.Transact("hold the write lock", true, [&](MetadataTx& tx) -> Status {
+    const Spec b = MakeFile("f2", "alice", {{"y", 20}});
+    NEXUS_RETURN_IF_ERROR(tx.InsertFile(b.file, b.chunks).status());
+    reader = std::async(std::launch::async, [&] { return store.ListFiles("alice"); });
+    if (reader.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      return InternalError("the read waited for the write transaction");
+    }
+    listed = reader.get();
+    return Status::Ok();
+  });
+  ASSERT_TRUE(held.ok()) << held.ToString();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u) << "the uncommitted file is not seen";
+  EXPECT_EQ((*listed)[0].id, "f1");
+  auto after = store.ListFiles("alice");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), 2u);
+  EXPECT_EQ((*pool)->open_connections(), 2);
 }
 
 }  // namespace

@@ -36,10 +36,12 @@ TEST(MakeMetadataStoreTest, OpensSqliteWithTheSchemaOnItsOwnConnection) {
   MetadataStoreParams params;
   params.db_path = dir.path() + "/nexus.db";
   params.migrations = StorageMigrations();
+  params.connections = 3;
   params.clock = &clock;
   auto opened = MakeMetadataStore(kSqliteMetadataStore, params);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  ASSERT_TRUE(opened->db && opened->store);
+  ASSERT_TRUE(opened->pool && opened->store);
+  EXPECT_EQ(opened->pool->max_connections(), 3);
   auto files = opened->store->ListFiles("alice");
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   EXPECT_TRUE(files->empty());
