@@ -203,10 +203,12 @@ void PostgresConnection::Begin(TxMode mode) {
     ExecScript("BEGIN ISOLATION LEVEL REPEATABLE READ");
     return;
   }
-  ExecScript("BEGIN ISOLATION LEVEL READ COMMITTED");
+  // One simple query, so one round trip: every write transaction pays it,
+  // and writers wait on this lock one after another. A failure in either
+  // statement skips the rest and leaves a transaction to roll back.
   try {
-    ExecScript("SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLockClass) + ", " +
-               std::to_string(kWriteLockObject) + ")");
+    ExecScript("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" +
+               std::to_string(kWriteLockClass) + ", " + std::to_string(kWriteLockObject) + ")");
   } catch (...) {
     Rollback();
     throw;
