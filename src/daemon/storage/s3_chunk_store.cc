@@ -720,8 +720,11 @@ Result<SweepStats> S3ChunkStore::Sweep(const std::function<bool(const std::strin
   SweepStats stats;
   const std::time_t now = std::time(nullptr);
   const auto grace = static_cast<std::time_t>(options_.sweep_grace.count());
-  // Deleted once the listing is done: a server need not page consistently
-  // through a listing whose objects go away under it.
+  // Deleted page by page, while the removals `keep` claimed for them are
+  // young (a claim lapses after minutes, chunk_lease_table.h; a whole
+  // bucket's listing may take longer). Deleting keys already listed does
+  // not disturb the pages after them: S3's continuation token, like the
+  // start-after key, resumes after the last key returned.
   std::vector<std::string> doomed;
   int64_t young = 0;
   std::string token;
@@ -740,11 +743,12 @@ Result<SweepStats> S3ChunkStore::Sweep(const std::function<bool(const std::strin
         doomed.push_back(std::move(*hash));
       }
     }));
+    for (const std::string& hash : doomed) {
+      NEXUS_RETURN_IF_ERROR(Remove(hash));
+      ++stats.chunks_removed;
+    }
+    doomed.clear();
   } while (!token.empty());
-  for (const std::string& hash : doomed) {
-    NEXUS_RETURN_IF_ERROR(Remove(hash));
-    ++stats.chunks_removed;
-  }
   if (young > 0) {
     spdlog::info("s3 chunk store: sweep left {} chunks younger than {} s alone", young, grace);
   }
