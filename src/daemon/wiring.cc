@@ -14,11 +14,11 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   auto d = std::make_unique<Daemon>();
   d->metrics = std::make_unique<metrics::Registry>();
   metrics::AddProcessMetrics(*d->metrics, d->proc_env, "nexusd");
-  NEXUS_ASSIGN_OR_RETURN(d->db, sql::OpenDatabase(cfg.daemon.db_path, DaemonMigrations()));
 
   // Storage. The MetadataStore gets a pool of connections nobody else
-  // touches (WAL lets them coexist). On PostgreSQL its database holds the
-  // storage, tree and nodes tables.
+  // touches (WAL lets them coexist). Its database holds the storage, tree
+  // and nodes tables: nexus.db ([daemon] db_path), or on PostgreSQL the one
+  // [storage] metadata names, and then nexus.db is not made at all.
   const bool on_postgres = cfg.storage.metadata != storage::kSqliteMetadataStore;
   auto metadata_params = [&](std::vector<sql::Migration> migrations, int64_t connections) {
     return storage::MetadataStoreParams{
@@ -40,10 +40,8 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   // waits for a commit, nor takes a connection a request could use.
   NEXUS_ASSIGN_OR_RETURN(d->metrics_metadata,
                          storage::MakeMetadataStore(metadata_backend, metadata_params({}, 1)));
-  // A store of its own database is probed too, on the metrics' connection
-  // (a probe waits for no upload's commit).
-  d->health =
-      std::make_unique<Health>(*d->db, on_postgres ? d->metrics_metadata.store.get() : nullptr);
+  // On the metrics' connection: a probe waits for no upload's commit.
+  d->health = std::make_unique<Health>(*d->metrics_metadata.store);
   NEXUS_ASSIGN_OR_RETURN(
       d->chunks, storage::MakeChunkStore(storage::ChunkBackEndOf(cfg.storage), cfg.storage));
   NEXUS_ASSIGN_OR_RETURN(storage::ChunkerParams chunker,

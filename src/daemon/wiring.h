@@ -15,8 +15,6 @@
 // first, the databases last. Its objects are thread-safe as their headers say.
 #pragma once
 
-#include <SQLiteCpp/Database.h>
-
 #include <memory>
 
 #include "common/clock.h"
@@ -48,12 +46,11 @@ struct Daemon {
   // through proc_env.
   PosixEnv proc_env;
   std::unique_ptr<metrics::Registry> metrics;
-  // Health checks run on a connection of their own.
-  std::unique_ptr<SQLite::Database> db;
-  std::unique_ptr<Health> health;
   // Storage.
   storage::OpenMetadataStore metadata;
   storage::OpenMetadataStore metrics_metadata;  // read by the metrics alone
+  // Probes the metrics' store: a health check waits for no upload's commit.
+  std::unique_ptr<Health> health;
   std::unique_ptr<storage::ChunkStore> chunks;
   // On PostgreSQL, where other daemons may share the metadata and the
   // bucket: chunk leases and removals recorded for all (own connection).

@@ -125,7 +125,7 @@ TEST_F(DaemonRpcTest, AnExceptionWhileReadingFailsTheDownloadNotTheDaemon) {
   v1::FileInfo info = MustUpload("alice", "huge.bin", data);
   // A chunk size no buffer can be made for: reading it throws bad_alloc on
   // the download's own thread, where an escaping exception ends the process.
-  SQLite::Statement grow(*db_, "UPDATE file_chunks SET size = ? WHERE file_id = ?");
+  SQLite::Statement grow(*metadata_db_, "UPDATE file_chunks SET size = ? WHERE file_id = ?");
   grow.bind(1, int64_t{1} << 50);
   grow.bind(2, info.id());
   ASSERT_EQ(grow.exec(), 1);

@@ -108,10 +108,9 @@ TEST(SetSendBuffer, FailsOnSomethingThatIsNotASocket) {
 class GrpcUnixListenerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = testing::OpenTestDatabase(dir_);
-    ASSERT_TRUE(db_);
-    health_ = std::make_unique<Health>(*db_);
-    services_ = std::make_unique<DaemonServices>(DomainObjects{.health = health_.get()});
+    health_ = std::make_unique<testing::TestHealth>(dir_);
+    ASSERT_TRUE(health_->get());
+    services_ = std::make_unique<DaemonServices>(DomainObjects{.health = health_->get()});
     grpc::ServerBuilder builder;
     services_->RegisterOn(builder);
     server_ = builder.BuildAndStart();
@@ -142,8 +141,7 @@ class GrpcUnixListenerTest : public ::testing::Test {
   std::string socket_path() const { return dir_.File("d.sock"); }
 
   testing::TempDir dir_;
-  std::unique_ptr<SQLite::Database> db_;
-  std::unique_ptr<Health> health_;
+  std::unique_ptr<testing::TestHealth> health_;
   std::unique_ptr<DaemonServices> services_;
   std::unique_ptr<grpc::Server> server_;
 };

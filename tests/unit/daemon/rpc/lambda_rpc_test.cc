@@ -14,9 +14,8 @@ using namespace rpc_bench;  // NOLINT: the bench of this folder
 class RunLambdaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = testing::OpenTestDatabase(dir_);
-    ASSERT_TRUE(db_);
-    health_ = std::make_unique<Health>(*db_);
+    health_ = std::make_unique<testing::TestHealth>(dir_);
+    ASSERT_TRUE(health_->get());
     options_.runtime_dir = dir_.path() + "/run";
     options_.instance = "svc";
     options_.init_path = NEXUS_LAMBDA_INIT_PATH;
@@ -31,7 +30,7 @@ class RunLambdaTest : public ::testing::Test {
 
   void Serve(runtime::LambdaRunner* runner, const CallLimits& limits = CallLimits{}) {
     server_ = std::make_unique<TestServer>(
-        dir_.File("d.sock"), DomainObjects{.health = health_.get(), .lambda = runner}, limits);
+        dir_.File("d.sock"), DomainObjects{.health = health_->get(), .lambda = runner}, limits);
     ASSERT_TRUE(server_->started());
   }
   void ServeFake(Status availability = Status::Ok(), const CallLimits& limits = CallLimits{}) {
@@ -51,8 +50,7 @@ class RunLambdaTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  std::unique_ptr<SQLite::Database> db_;
-  std::unique_ptr<Health> health_;
+  std::unique_ptr<testing::TestHealth> health_;
   runtime::LambdaOptions options_;
   testing::FakeOciRuntime runtime_;
   testing::FakeCgroupFs cgroups_;

@@ -18,9 +18,8 @@ using namespace rpc_bench;  // NOLINT: the bench of this folder
 class NodeRpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = testing::OpenTestDatabase(dir_);
-    ASSERT_TRUE(db_);
-    health_ = std::make_unique<Health>(*db_);
+    health_ = std::make_unique<testing::TestHealth>(dir_);
+    ASSERT_TRUE(health_->get());
     nodes_db_ = testing::OpenTestDatabase(dir_);
     ASSERT_TRUE(nodes_db_);
     nodes_conn_ = std::make_unique<sql::SqliteConnection>(*nodes_db_);
@@ -47,7 +46,7 @@ class NodeRpcTest : public ::testing::Test {
                                    metrics_, clock_},
         availability);
     server_ = std::make_unique<TestServer>(
-        dir_.File("d.sock"), DomainObjects{.health = health_.get(), .nodes = manager_.get()},
+        dir_.File("d.sock"), DomainObjects{.health = health_->get(), .nodes = manager_.get()},
         limits);
     ASSERT_TRUE(server_->started());
   }
@@ -117,10 +116,9 @@ class NodeRpcTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
-  std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<SQLite::Database> nodes_db_;
   std::unique_ptr<sql::SqliteConnection> nodes_conn_;
-  std::unique_ptr<Health> health_;
+  std::unique_ptr<testing::TestHealth> health_;
   std::unique_ptr<runtime::NodeStore> store_;
   testing::FakeCgroupFs cgroups_;
   testing::FakeOciRuntime runtime_{cgroups_};
@@ -387,11 +385,10 @@ TEST_F(NodeRpcTest, AnUnavailableEngineAnswersUnavailableWithItsReason) {
 // a manager, and the RPCs answer UNAVAILABLE instead of nexusd failing to start.
 TEST(NodeRpcForHostTest, WithoutTheRuntimeNodeRpcsAreUnavailableAndNexusdStillServes) {
   testing::TempDir dir;
-  auto db = testing::OpenTestDatabase(dir);
-  ASSERT_TRUE(db);
+  testing::TestHealth health(dir);
+  ASSERT_TRUE(health.get());
   auto nodes_db = testing::OpenTestDatabase(dir);
   ASSERT_TRUE(nodes_db);
-  Health health(*db);
   Config config;
   config.data_dir = dir.path();
   config.instance = "svcnort";
@@ -401,7 +398,7 @@ TEST(NodeRpcForHostTest, WithoutTheRuntimeNodeRpcsAreUnavailableAndNexusdStillSe
   sql::SqliteConnection nodes_conn(*nodes_db);
   auto manager = runtime::NodeManager::ForHost(config, nodes_conn, clock);
   ASSERT_TRUE(manager.ok()) << manager.status().ToString();
-  TestServer server(dir.File("d.sock"), {.health = &health, .nodes = manager->get()});
+  TestServer server(dir.File("d.sock"), {.health = health.get(), .nodes = manager->get()});
   ASSERT_TRUE(server.started());
   v1::CreateNodeRequest req;
   req.set_owner("alice");

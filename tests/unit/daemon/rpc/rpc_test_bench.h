@@ -226,13 +226,11 @@ class DaemonRpcTest : public ::testing::Test {
   virtual CallLimits Limits() const { return CallLimits{}; }
 
   void SetUp() override {
-    db_ = testing::OpenTestDatabase(dir_);
-    ASSERT_TRUE(db_);
     metadata_db_ = testing::OpenTestDatabase(dir_);
     ASSERT_TRUE(metadata_db_);
-    health_ = std::make_unique<Health>(*db_);
     metadata_conn_ = std::make_unique<sql::SqliteConnection>(*metadata_db_);
     metadata_ = std::make_unique<storage::MetadataStore>(*metadata_conn_, clock_);
+    health_ = std::make_unique<Health>(*metadata_);
     chunks_dir_ = dir_.File("chunks");
     auto chunks = storage::FsChunkStore::Open(chunks_dir_);
     ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
@@ -351,11 +349,10 @@ class DaemonRpcTest : public ::testing::Test {
   testing::TempDir dir_;
   testing::FakeClock clock_;
   std::atomic<int64_t> quota_{storage::kUnlimitedQuota};
-  std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<SQLite::Database> metadata_db_;
   std::unique_ptr<sql::SqliteConnection> metadata_conn_;  // over metadata_db_
-  std::unique_ptr<Health> health_;
   std::unique_ptr<storage::MetadataStore> metadata_;
+  std::unique_ptr<Health> health_;  // probes metadata_
   std::string chunks_dir_;
   std::unique_ptr<storage::FsChunkStore> fs_chunks_;
   std::unique_ptr<NotifyingChunkStore> chunks_;

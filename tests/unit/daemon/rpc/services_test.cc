@@ -20,7 +20,7 @@ TEST_F(DaemonRpcTest, HealthAnswersOkWhenTheDatabaseIsUsable) {
 }
 
 TEST_F(DaemonRpcTest, HealthAnswersUnavailableWhenTheSchemaIsGone) {
-  db_->exec("DROP TABLE schema_migrations");
+  metadata_db_->exec("DROP TABLE schema_migrations");
   grpc::ClientContext ctx;
   v1::HealthResponse resp;
   grpc::Status s = stub().health->Check(&ctx, v1::HealthRequest(), &resp);
@@ -71,10 +71,9 @@ TEST_F(DaemonRpcTest, NodeRpcsAnswerUnimplementedWhenNoNodesServiceIsRegistered)
 
 TEST(DaemonServicesWithoutDomainTest, ServicesWhoseDomainObjectIsAbsentAnswerUnimplemented) {
   testing::TempDir dir;
-  auto db = testing::OpenTestDatabase(dir);
-  ASSERT_TRUE(db);
-  Health health(*db);
-  TestServer server(dir.File("d.sock"), {.health = &health});
+  testing::TestHealth health(dir);
+  ASSERT_TRUE(health.get());
+  TestServer server(dir.File("d.sock"), {.health = health.get()});
   ASSERT_TRUE(server.started());
   v1::ListFilesRequest files_req;
   files_req.set_owner("alice");
@@ -167,10 +166,8 @@ TEST_F(DaemonRpcTest, EveryRpcRefusesAnEmptyOwner) {
   EXPECT_EQ(CountFiles(chunks_dir_), 0u);
 }
 
-TEST(HealthTest, AMetadataStoreOfItsOwnIsProbedToo) {
+TEST(HealthTest, ProbesTheMetadataStoreAndHidesItsErrorText) {
   testing::TempDir dir;
-  auto db = testing::OpenTestDatabase(dir);
-  ASSERT_TRUE(db);
   testing::FakeClock clock;
   // A store on a migrated database answers; one whose database lost its
   // schema (or its server) makes nexusd unhealthy, without its error text.
@@ -178,12 +175,12 @@ TEST(HealthTest, AMetadataStoreOfItsOwnIsProbedToo) {
   ASSERT_TRUE(good_db);
   sql::SqliteConnection good_conn(*good_db);
   storage::MetadataStore good(good_conn, clock);
-  EXPECT_TRUE(Health(*db, &good).Check().ok());
+  EXPECT_TRUE(Health(good).Check().ok());
 
   SQLite::Database bare(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   sql::SqliteConnection bare_conn(bare);
   storage::MetadataStore broken(bare_conn, clock);
-  Status s = Health(*db, &broken).Check();
+  Status s = Health(broken).Check();
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
   EXPECT_EQ(s.message(), "health check: the metadata database does not answer");
 }
