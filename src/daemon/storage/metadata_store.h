@@ -218,14 +218,15 @@ class MetadataStore {
   Status Ping();
   Result<std::unordered_set<std::string>> AllReferencedHashes();
 
-  // Runs `body` in one transaction under the store's lock: sql::TxMode::kWrite
+  // Runs `body` in one transaction on a borrowed connection: sql::TxMode::kWrite
   // when `write` (the database's write lock up front, so checks and the
   // writes they guard are atomic even across connections), else a read
   // transaction on one snapshot. Commits when `body` returns ok; a non-ok
   // Status rolls back and is returned as is; a sql::Error rolls back and
   // becomes a Status naming `op` (sql::ToStatus: busy, a lost race or a lost
   // connection kUnavailable, else kInternal). `body` must not call
-  // other MetadataStore methods (the lock is not recursive).
+  // other MetadataStore methods: they would run outside its transaction, on
+  // another connection, and a writer's would wait on the write lock it holds.
   Status Transact(std::string_view op, bool write,
                   const std::function<Status(MetadataTx& tx)>& body);
 
