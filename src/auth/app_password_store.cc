@@ -6,24 +6,23 @@
 namespace nexus::auth {
 
 AppPasswordStore::AppPasswordStore(std::unique_ptr<sql::Connection> db,
-                                   std::unique_ptr<sql::Connection> reader)
-    : db_(std::move(db)), reader_(std::move(reader)) {}
+                                   std::unique_ptr<sql::ConnectionPool> readers)
+    : db_(std::move(db)), readers_(std::move(readers)) {}
 
 AppPasswordStore::~AppPasswordStore() = default;
 
 Result<std::unique_ptr<AppPasswordStore>> AppPasswordStore::Open(const std::string& target) {
   NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::Connection> db,
                          ConnectAuthDatabase(target, /*read_only=*/false));
-  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::Connection> reader,
-                         ConnectAuthDatabase(target, /*read_only=*/true));
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::ConnectionPool> readers, OpenAuthReaders(target));
   // Checks that the table is there (a database not migrated fails here).
   NEXUS_RETURN_IF_ERROR(
       sql::GuardSql("open app passwords in " + DescribeAuthTarget(target), [&]() -> Status {
-        sql::Statement probe = reader->Prepare("SELECT COUNT(*) FROM app_passwords");
+        sql::Statement probe = db->Prepare("SELECT COUNT(*) FROM app_passwords");
         probe.Step();
         return Status::Ok();
       }));
-  return std::unique_ptr<AppPasswordStore>(new AppPasswordStore(std::move(db), std::move(reader)));
+  return std::unique_ptr<AppPasswordStore>(new AppPasswordStore(std::move(db), std::move(readers)));
 }
 
 Result<bool> AppPasswordStore::InsertIfUnderCap(const AppPasswordRecord& r, int64_t max_per_user) {
@@ -85,12 +84,12 @@ Status AppPasswordStore::Delete(std::string_view user_id, std::string_view id) {
 
 Result<std::optional<AppPasswordOwner>> AppPasswordStore::FindBySecretHash(
     std::string_view secret_hash) {
-  std::lock_guard lock(read_mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease reader, readers_->Acquire());
   return sql::GuardSql("find app password", [&]() -> Result<std::optional<AppPasswordOwner>> {
     // The statement ends before the call returns: the next lookup sees every
     // commit made before it (a delete included), and on SQLite the WAL can
     // be checkpointed.
-    sql::Statement q = reader_->Prepare(
+    sql::Statement q = reader->Prepare(
         "SELECT a.id, a.last_used_at, u.id, u.username, u.email, u.created_at "
         "FROM app_passwords a JOIN users u ON u.id = a.user_id WHERE a.secret_hash = ?");
     q.Bind(1, secret_hash);

@@ -8,16 +8,17 @@
 // UserStore::Open has already migrated.
 //
 // The validation path (FindBySecretHash) runs on every WebDAV request: it is
-// one indexed read on a connection of its own (read-only on SQLite) with a
-// prepared statement, joined with the owner's account, so it never waits for
-// a write. Nothing is cached: a delete is seen by the next lookup, from any
-// nexus-auth sharing the database. Writes go through a second connection
-// (on SQLite WAL, synchronous=FULL, as UserStore's: a revocation survives a
-// power cut); the database serialises them with UserStore's writes.
+// one indexed read on a connection borrowed from a pool of read-only ones
+// (OpenAuthReaders), with a prepared statement, joined with the owner's
+// account, so it never waits for a write nor for another thread's lookup.
+// Nothing is cached: a delete is seen by the next lookup, from any
+// nexus-auth sharing the database. Writes go through a connection of their
+// own (on SQLite WAL, synchronous=FULL, as UserStore's: a revocation
+// survives a power cut); the database serialises them with UserStore's.
 //
-// Thread-safety: every method may be called from any thread; each connection
-// is behind its own mutex. Database errors come back as Statuses naming the
-// operation.
+// Thread-safety: every method may be called from any thread; the writing
+// connection is behind a mutex, and each reader is lent to one thread at a
+// time. Database errors come back as Statuses naming the operation.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,7 @@
 
 namespace nexus::sql {
 class Connection;
+class ConnectionPool;
 }  // namespace nexus::sql
 
 namespace nexus::auth {
@@ -77,13 +79,13 @@ class AppPasswordStore {
   Status NoteUsed(std::string_view id, int64_t now);
 
  private:
-  AppPasswordStore(std::unique_ptr<sql::Connection> db, std::unique_ptr<sql::Connection> reader);
+  AppPasswordStore(std::unique_ptr<sql::Connection> db,
+                   std::unique_ptr<sql::ConnectionPool> readers);
 
   std::mutex mu_;
   std::unique_ptr<sql::Connection> db_;  // guarded by mu_
 
-  std::mutex read_mu_;
-  std::unique_ptr<sql::Connection> reader_;  // guarded by read_mu_
+  std::unique_ptr<sql::ConnectionPool> readers_;
 };
 
 }  // namespace nexus::auth

@@ -270,4 +270,12 @@ Result<std::unique_ptr<sql::Connection>> ConnectAuthDatabase(const std::string& 
       });
 }
 
+Result<std::unique_ptr<sql::ConnectionPool>> OpenAuthReaders(const std::string& target) {
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::Connection> first,
+                         ConnectAuthDatabase(target, /*read_only=*/true));
+  return std::make_unique<sql::ConnectionPool>(
+      std::move(first), [target]() { return ConnectAuthDatabase(target, /*read_only=*/true); },
+      kAuthReadConnections);
+}
+
 }  // namespace nexus::auth

@@ -15,8 +15,10 @@
 // Who opens what: UserStore::Open opens the database with OpenAuthDatabase
 // (creating and migrating it) and must run first; AppPasswordStore and
 // S3KeyStore, and UserStore's extra connections, use ConnectAuthDatabase,
-// which neither creates nor migrates. Each connection is for one thread at a
-// time (sql/connection.h); the stores keep theirs behind mutexes.
+// which neither creates nor migrates; their hot-path lookups read from a
+// pool of read-only connections (OpenAuthReaders). Each connection is for
+// one thread at a time (sql/connection.h); the stores keep their writing
+// ones behind mutexes.
 #pragma once
 
 #include <memory>
@@ -25,6 +27,7 @@
 
 #include "common/result.h"
 #include "common/sql/connection.h"
+#include "common/sql/connection_pool.h"
 #include "common/sql/database.h"
 
 namespace nexus::auth {
@@ -47,6 +50,15 @@ Result<std::unique_ptr<sql::Connection>> OpenAuthDatabase(const std::string& tar
 // SQLite file read-only (PostgreSQL ignores it).
 Result<std::unique_ptr<sql::Connection>> ConnectAuthDatabase(const std::string& target,
                                                              bool read_only);
+
+// Connections a store's pool of readers keeps at most: token and app
+// password checks on several threads each get one, and none waits for
+// another's query.
+inline constexpr int kAuthReadConnections = 4;
+
+// A pool of read-only connections (ConnectAuthDatabase) to `target`: the
+// first opened now, the others when first needed.
+Result<std::unique_ptr<sql::ConnectionPool>> OpenAuthReaders(const std::string& target);
 
 // What a store may say about the database it was opened on, without
 // echoing a URI that may hold a password.

@@ -78,11 +78,12 @@ void LoadRevocations(sql::Connection& db, bool all, int64_t window,
 
 }  // namespace
 
-UserStore::UserStore(std::unique_ptr<sql::Connection> db, std::unique_ptr<sql::Connection> reader,
+UserStore::UserStore(std::unique_ptr<sql::Connection> db,
+                     std::unique_ptr<sql::ConnectionPool> readers,
                      std::unique_ptr<sql::Connection> poller)
     : postgres_(db->dialect() == sql::Dialect::kPostgres),
       db_(std::move(db)),
-      reader_(std::move(reader)),
+      readers_(std::move(readers)),
       poller_(std::move(poller)) {}
 
 UserStore::~UserStore() {
@@ -96,14 +97,13 @@ UserStore::~UserStore() {
 
 Result<std::unique_ptr<UserStore>> UserStore::Open(const std::string& target) {
   NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::Connection> db, OpenAuthDatabase(target));
-  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::Connection> reader,
-                         ConnectAuthDatabase(target, /*read_only=*/true));
+  NEXUS_ASSIGN_OR_RETURN(std::unique_ptr<sql::ConnectionPool> readers, OpenAuthReaders(target));
   std::unique_ptr<sql::Connection> poller;
   if (db->dialect() == sql::Dialect::kPostgres) {
     NEXUS_ASSIGN_OR_RETURN(poller, ConnectAuthDatabase(target, /*read_only=*/true));
   }
   std::unique_ptr<UserStore> store(
-      new UserStore(std::move(db), std::move(reader), std::move(poller)));
+      new UserStore(std::move(db), std::move(readers), std::move(poller)));
   NEXUS_RETURN_IF_ERROR(sql::GuardSql("load revoked tokens", [&]() -> Status {
     std::lock_guard lock(store->mu_);
     std::unique_lock rlock(store->revoked_mu_);
@@ -172,11 +172,11 @@ Result<std::optional<UserRecord>> UserStore::FindUserByEmail(std::string_view em
 }
 
 Result<std::optional<UserRecord>> UserStore::FindUserById(std::string_view id) {
-  std::lock_guard lock(read_mu_);
+  NEXUS_ASSIGN_OR_RETURN(sql::ConnectionPool::Lease reader, readers_->Acquire());
   // The statement ends (and on SQLite so does its read transaction, letting
   // the WAL be checkpointed) before the call returns.
   return sql::GuardSql("find user by id", [&]() -> Result<std::optional<UserRecord>> {
-    return FindUserWhere(*reader_, "id = ?", std::string(id));
+    return FindUserWhere(*reader, "id = ?", std::string(id));
   });
 }
 

@@ -36,8 +36,9 @@
 //
 // Thread-safety: every method may be called from any thread. Writes and most
 // reads share one connection behind a mutex; FindUserById (the token hot
-// path) uses a second connection (read-only on SQLite) behind its own, so it
-// never waits for a write; the revocation poll has a third on PostgreSQL.
+// path) borrows one of a pool of read-only connections (OpenAuthReaders), so
+// it never waits for a write nor for another thread's lookup; the
+// revocation poll has one more on PostgreSQL.
 // Database errors come back as Statuses naming the operation.
 #pragma once
 
@@ -56,6 +57,7 @@
 
 namespace nexus::sql {
 class Connection;
+class ConnectionPool;
 }  // namespace nexus::sql
 
 namespace nexus::auth {
@@ -158,7 +160,7 @@ class UserStore {
   int synchronous_for_test();
 
  private:
-  UserStore(std::unique_ptr<sql::Connection> db, std::unique_ptr<sql::Connection> reader,
+  UserStore(std::unique_ptr<sql::Connection> db, std::unique_ptr<sql::ConnectionPool> readers,
             std::unique_ptr<sql::Connection> poller);
   void PollRevocations();
 
@@ -167,8 +169,7 @@ class UserStore {
   std::mutex mu_;
   std::unique_ptr<sql::Connection> db_;  // guarded by mu_
 
-  std::mutex read_mu_;
-  std::unique_ptr<sql::Connection> reader_;  // guarded by read_mu_
+  std::unique_ptr<sql::ConnectionPool> readers_;
 
   mutable std::shared_mutex revoked_mu_;
   std::unordered_map<std::string, int64_t> revoked_;  // jti -> expires_at; guarded by revoked_mu_

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "auth/auth_database.h"
 #include "support/metadata_backend.h"
 #include "support/temp_dir.h"
@@ -241,6 +245,27 @@ TEST_F(UserStoreTest, FindsUsersByIdNameAndEmailIgnoringCase) {
   auto none = store_->FindUserById("nobody");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
+}
+
+// Token checks on many threads at once each borrow a reader of the pool:
+// every lookup gets its own user's row, none another thread's.
+TEST_F(UserStoreTest, LookupsByIdOnManyThreadsAtOnceEachGetTheirOwnAnswer) {
+  ASSERT_TRUE(store_->CompleteRegistration(Alice()).ok());
+  ASSERT_TRUE(
+      store_->CompleteRegistration({"id-bob", "Bob", "bob@example.com", "$argon2id$y", 200}).ok());
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        const std::string id = (t + i) % 2 ? "id-alice" : "id-bob";
+        auto found = store_->FindUserById(id);
+        if (!found.ok() || !found->has_value() || (*found)->id != id) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(UserStoreTest, DuplicateUsernameOrEmailIsAlreadyExists) {
