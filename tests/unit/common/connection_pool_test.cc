@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "support/temp_dir.h"
+#include "unit/common/sql_backends.h"
 
 namespace nexus::sql {
 namespace {
@@ -49,7 +50,7 @@ class ConnectionPoolTest : public ::testing::TestWithParam<const char*> {
     return q.Int64(0);
   }
 
-  testing::TempDir dir_;
+  nexus::testing::TempDir dir_;
   std::string target_;
   std::unique_ptr<ConnectionPool> pool_;
 };
@@ -156,13 +157,8 @@ TEST(ConnectionPoolOfOneTest, LendsTheBorrowedConnectionToOneHolderAtATime) {
   EXPECT_EQ(pool.open_connections(), 1);
 }
 
-std::vector<const char*> Backends() {
-  const char* uri = std::getenv("NEXUS_TEST_POSTGRES_URI");
-  if (uri == nullptr || *uri == '\0') return {"sqlite"};
-  return {"sqlite", "postgres"};
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, ConnectionPoolTest, ::testing::ValuesIn(Backends()),
+INSTANTIATE_TEST_SUITE_P(Backends, ConnectionPoolTest,
+                         ::testing::ValuesIn(testing::SqlTestBackends()),
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace

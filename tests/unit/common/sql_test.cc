@@ -15,6 +15,7 @@
 #include "common/sql/placeholders.h"
 #include "common/sql/postgres_connection.h"
 #include "common/sql/sqlite_connection.h"
+#include "unit/common/sql_backends.h"
 
 namespace nexus::sql {
 namespace {
@@ -211,15 +212,7 @@ TEST_P(ConnectionTest, AStatementPreparedAgainStartsFresh) {
   EXPECT_EQ(Count(), 3);
 }
 
-// PostgreSQL only where a cluster is named: the sql_test_postgres entry
-// runs this binary again inside one, so the plain run skips nothing.
-std::vector<const char*> Backends() {
-  const char* uri = std::getenv("NEXUS_TEST_POSTGRES_URI");
-  if (uri == nullptr || *uri == '\0') return {"sqlite"};
-  return {"sqlite", "postgres"};
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, ConnectionTest, ::testing::ValuesIn(Backends()),
+INSTANTIATE_TEST_SUITE_P(Backends, ConnectionTest, ::testing::ValuesIn(testing::SqlTestBackends()),
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
