@@ -1,8 +1,9 @@
 // nexusd: loads the config, has the composition root (wiring.h) open its
 // metadata database (nexus.db, or PostgreSQL) and wire the storage, the
-// lambda runner and the node manager, serves nexus.daemon.v1.Daemon on a Unix socket (or, for
-// gateways on other machines, on TCP with mutual TLS), and shuts down cleanly on SIGTERM/SIGINT
-// (in-flight calls get a grace period, then the domain objects go in reverse order of creation).
+// lambda runner and the node manager, serves nexus.daemon.v1.Daemon on a
+// Unix socket (or, for gateways on other machines, on TCP with mutual TLS),
+// and shuts down cleanly on SIGTERM/SIGINT (in-flight calls get a grace
+// period, then the domain objects go in reverse order of creation).
 
 #include <grpcpp/grpcpp.h>
 #include <malloc.h>

@@ -49,7 +49,7 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   const int64_t quota =
       cfg.storage.quota_bytes < 0 ? storage::kUnlimitedQuota : cfg.storage.quota_bytes;
   if (on_postgres) {
-    NEXUS_ASSIGN_OR_RETURN(d->leases_db, sql::OpenMetadataDatabase(cfg.storage.metadata, {}));
+    NEXUS_ASSIGN_OR_RETURN(d->leases_db, sql::ConnectMetadataDatabase(cfg.storage.metadata));
     d->chunk_leases = std::make_unique<storage::ChunkLeaseTable>(
         *d->leases_db, clock, storage::ChunkLeaseTable::HolderName(cfg.daemon.host_name));
   }
@@ -77,9 +77,8 @@ Result<std::unique_ptr<Daemon>> WireDaemon(const Config& cfg, const Clock& clock
   // starts the metrics sampler before we serve; without root, runc or CNI
   // every node RPC answers UNAVAILABLE instead.
   // Migrated already, when the metadata store opened the same database.
-  NEXUS_ASSIGN_OR_RETURN(
-      d->nodes_db,
-      sql::OpenMetadataDatabase(on_postgres ? cfg.storage.metadata : cfg.daemon.db_path, {}));
+  NEXUS_ASSIGN_OR_RETURN(d->nodes_db, sql::ConnectMetadataDatabase(
+                                          on_postgres ? cfg.storage.metadata : cfg.daemon.db_path));
   NEXUS_ASSIGN_OR_RETURN(d->nodes, runtime::NodeManager::ForHost(cfg, *d->nodes_db, clock));
 
   NEXUS_ASSIGN_OR_RETURN(d->limits, CallLimitsFromConfig(cfg, d->lambda->options().max_concurrent));

@@ -73,7 +73,7 @@ class TestMetadataDb {
 
   // Another connection to the same database (not for ":memory:").
   Result<std::unique_ptr<sql::Connection>> Connect() {
-    return sql::OpenMetadataDatabase(target_, {});
+    return sql::ConnectMetadataDatabase(target_);
   }
 
  private:

@@ -5,18 +5,12 @@
 namespace nexus::sql {
 
 ConnectionPool::ConnectionPool(std::unique_ptr<Connection> first, Opener open, int max_connections)
-    : dialect_(first->dialect()),
-      opener_(std::move(open)),
-      max_(max_connections < 1 ? 1 : max_connections) {
+    : opener_(std::move(open)), max_(max_connections < 1 ? 1 : max_connections) {
   idle_.push_back(first.get());
   owned_.push_back(std::move(first));
-  open_count_ = 1;
 }
 
-ConnectionPool::ConnectionPool(Connection& only) : dialect_(only.dialect()), max_(1) {
-  idle_.push_back(&only);
-  open_count_ = 1;
-}
+ConnectionPool::ConnectionPool(Connection& only) : max_(1) { idle_.push_back(&only); }
 
 ConnectionPool::~ConnectionPool() = default;
 

@@ -64,7 +64,6 @@ class ConnectionPool {
   // connection otherwise (kUnavailable for an unreachable server).
   Result<Lease> Acquire();
 
-  Dialect dialect() const { return dialect_; }
   int max_connections() const { return max_; }
   // How many are open now (lent or idle).
   int open_connections() const;
@@ -72,14 +71,15 @@ class ConnectionPool {
  private:
   void Return(Connection* c);
 
-  const Dialect dialect_;
   const Opener opener_;
   const int max_;
   mutable std::mutex mu_;
   std::condition_variable returned_;
   std::vector<std::unique_ptr<Connection>> owned_;  // guarded by mu_
   std::vector<Connection*> idle_;                   // guarded by mu_
-  int open_count_ = 0;  // owned plus borrowed plus being opened; guarded by mu_
+  // Owned plus borrowed plus being opened (each constructor gives one);
+  // guarded by mu_.
+  int open_count_ = 1;
 };
 
 // A pool on the metadata database `target` (OpenMetadataDatabase): its
