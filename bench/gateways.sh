@@ -73,7 +73,6 @@ log "req/s per round: one gateway [$(awk '{ print $1 }' "$NEXUS_DATA_DIR_BENCH/o
   "two gateways [$(awk '{ print $1 }' "$NEXUS_DATA_DIR_BENCH/two" | xargs)]"
 
 # The median round by rate, with its latencies.
-median_row() { sort -n -k1,1 "$1" | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'; }
 read -r rps1 p50_1 p99_1 < <(median_row "$NEXUS_DATA_DIR_BENCH/one")
 read -r rps2 p50_2 p99_2 < <(median_row "$NEXUS_DATA_DIR_BENCH/two")
 bench_row_unit gateways subject "GET /api/me, two gateways, median of $RUNS" "$rps2" "$p50_2" "$p99_2" \

@@ -49,8 +49,6 @@ measure() {
   NEXUS_TOKEN=$2 WRK_CONNECTIONS=$CONNECTIONS run_wrk "$1" -s "$BENCH_DIR/me.lua" 2>/dev/null
 }
 
-median_row() { sort -n -k1,1 "$1" | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'; }
-
 # Alternating rounds of P1 and P4 for request path $3 (label $4) on store
 # $5; P1 and P4 are "<url> <token>" in $1 and $2.
 compare() {
@@ -86,7 +84,7 @@ run_pair() {
   start_filled "$env4 NEXUS_STORAGE_METADATA_CONNECTIONS=4"
   p4=$FILLED
   compare "$p1" "$p4" /api/me "GET /api/me" "$store"
-  compare "$p1" "$p4" "/api/fs/ls?path=/many" "GET /api/fs/ls ($ENTRIES)" "$store"
+  compare "$p1" "$p4" "/api/fs/ls?path=/many" "GET /api/fs/ls of $ENTRIES" "$store"
 }
 
 if pg_out=$("$REPO_DIR/tests/support/pg_cluster.sh" start --name bench 2>"$work/pg.err"); then

@@ -379,6 +379,11 @@ sample_peak_rss() {
 # The median of the numbers on stdin, one a line.
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# The line of file $1 whose first field (a rate) is the median of the
+# column, the rest of the line (its latencies) with it; the upper middle one
+# of an even count.
+median_row() { sort -n -k1,1 "$1" | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'; }
+
 # Median and 99th percentile (nearest rank) of the numbers in file $1, one a line: "<p50> <p99>".
 percentiles() {
   sort -g "$1" | awk '{ v[NR] = $1 } END {
